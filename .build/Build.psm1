@@ -1,0 +1,103 @@
+# Tasks behind build.ps1. Everything runs from the repository's own files: the .NET SDK, the local tool
+# manifest's pwsh, and NuGet packages restored into the repository.
+
+$script:Root = Split-Path $PSScriptRoot -Parent
+$script:OutModule = Join-Path $script:Root 'out/PSReplica'
+$script:TestResults = Join-Path $script:Root 'out/TestResults'
+
+function Invoke-Native {
+    param([Parameter(Mandatory)] [string] $FilePath, [string[]] $ArgumentList)
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) {
+        throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-PSReplicaBuild {
+    param([string] $Configuration = 'Release')
+    Write-Host "Building PSReplica ($Configuration)" -ForegroundColor Cyan
+    Invoke-Native dotnet @('build', (Join-Path $script:Root 'PSReplica.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+
+    $bin = Join-Path $script:Root "src/PSReplica/bin/$Configuration/net10.0"
+    if (Test-Path $script:OutModule) { Remove-Item $script:OutModule -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $script:OutModule
+    foreach ($file in 'PSReplica.dll', 'PSReplica.Engine.dll', 'System.IO.Hashing.dll', 'PSReplica.Format.ps1xml') {
+        Copy-Item (Join-Path $bin $file) $script:OutModule
+    }
+    Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
+
+    # Help: docs/*.md -> en-US (checked against the built cmdlets), then into the module.
+    . (Join-Path $PSScriptRoot 'HelpCompiler.ps1')
+    $enUs = Join-Path $script:Root 'en-US'
+    Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
+    Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse
+    Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan
+}
+
+function Get-TrxCounts {
+    param([string] $Path)
+    [xml] $trx = Get-Content -Raw $Path
+    $counters = $trx.TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted }
+}
+
+function Invoke-PSReplicaTest {
+    param([string] $Configuration = 'Release', [string[]] $PesterPath)
+    Invoke-PSReplicaBuild -Configuration $Configuration
+    if (Test-Path $script:TestResults) { Remove-Item $script:TestResults -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $script:TestResults
+
+    $passed = 0
+    $failed = 0
+    $failures = @()
+
+    if (-not $PesterPath) {
+        Write-Host 'Running xunit tests' -ForegroundColor Cyan
+        $trx = Join-Path $script:TestResults 'engine.trx'
+        & dotnet test (Join-Path $script:Root 'tests/PSReplica.Engine.Tests/PSReplica.Engine.Tests.csproj') -c $Configuration --no-build --nologo `
+            --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        $xunitExit = $LASTEXITCODE
+        if (Test-Path $trx) {
+            $counts = Get-TrxCounts $trx
+            $passed += $counts.Passed
+            $failed += $counts.Failed
+            if ($counts.Failed -gt 0) { $failures += "xunit: $($counts.Failed) failed" }
+        }
+        if ($xunitExit -ne 0 -and -not ($failed -gt 0)) {
+            $failed += 1
+            $failures += "xunit: dotnet test exited with $xunitExit"
+        }
+    }
+
+    Write-Host 'Running Pester tests' -ForegroundColor Cyan
+    Invoke-Native dotnet @('restore', (Join-Path $script:Root 'tests/Pester/Pester.Restore.csproj'), '--nologo', '-v', 'quiet')
+    $pesterJson = Join-Path $script:TestResults 'pester.json'
+    $runner = Join-Path $PSScriptRoot 'Invoke-PesterRun.ps1'
+    $arguments = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner, '-ModuleManifest', (Join-Path $script:OutModule 'PSReplica.psd1'), '-ResultPath', $pesterJson)
+    if ($PesterPath) { $arguments += @('-TestPath', ($PesterPath -join ',')) }
+    Push-Location $script:Root
+    try { & dotnet @arguments } finally { Pop-Location }
+    $pesterExit = $LASTEXITCODE
+    if (Test-Path $pesterJson) {
+        $counts = Get-Content -Raw $pesterJson | ConvertFrom-Json
+        $passed += $counts.Passed
+        $failed += $counts.Failed
+        if ($counts.Failed -gt 0) { $failures += "Pester: $($counts.Failed) failed: $($counts.FailedNames -join '; ')" }
+    }
+    else {
+        $failed += 1
+        $failures += "Pester: the run produced no result (exit code $pesterExit)"
+    }
+
+    foreach ($failure in $failures) { Write-Host $failure -ForegroundColor Red }
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-PSReplicaDemo {
+    param([string] $Configuration = 'Release')
+    Invoke-PSReplicaBuild -Configuration $Configuration
+    & (Join-Path $PSScriptRoot 'Demo.ps1') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1')
+}
+
+Export-ModuleMember -Function Invoke-PSReplicaBuild, Invoke-PSReplicaTest, Invoke-PSReplicaDemo

@@ -1,0 +1,22 @@
+@{
+    RootModule           = 'PSReplica.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d1c7a9e-2f4b-4c8e-9a61-3b7e0f2d8c41'
+    Author               = 'PSReplica contributors'
+    CompanyName          = 'PSReplica'
+    Copyright            = '(c) PSReplica contributors. MIT License.'
+    Description          = 'rsync for PowerShell: replicate directory trees locally and over SSH, one object per change.'
+    CompatiblePSEditions = @('Core')
+    PowerShellVersion    = '7.6'
+    FormatsToProcess     = @('PSReplica.Format.ps1xml')
+    CmdletsToExport      = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('rsync', 'sync', 'mirror', 'backup', 'replication', 'Linux')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

@@ -1,0 +1,516 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>Carries out a plan in order: each action completes (and is reported) before the next starts; file
+/// content goes to a temporary file beside its target and is renamed into place, so no torn file is ever
+/// visible under the final name. Directory times and permissions are applied after their contents.</summary>
+internal sealed class SyncExecutor
+{
+    private const int ProgressIntervalMs = 100;
+    private const int OwnerAccess = 0x1C0; // 0700: the owner must be able to write into a directory being filled.
+
+    private readonly SyncPlan _plan;
+    private readonly SyncOptions _options;
+    private readonly ISyncObserver _observer;
+    private readonly CancellationToken _cancellation;
+    private readonly SyncSummary _summary;
+    private readonly HashSet<string> _touchedDirectories = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
+    private readonly List<string> _declined = [];
+    private readonly int _umask = Posix.Umask;
+    private long _actionsDone;
+    private long _bytesDone;
+    private long _nextProgress;
+
+    private SyncExecutor(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    {
+        _plan = plan;
+        _options = plan.Options;
+        _observer = observer;
+        _cancellation = cancellation;
+        _summary = new SyncSummary
+        {
+            Source = plan.SourceRoot,
+            Destination = plan.DestinationRoot,
+            ItemsTotal = plan.ItemsTotal,
+            FilesTotal = plan.FilesTotal,
+            TotalBytes = plan.TotalBytes,
+        };
+    }
+
+    private bool Preserves(PreserveOptions flag) => (_options.Preserve & flag) != 0;
+
+    public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    {
+        var executor = new SyncExecutor(plan, observer, cancellation);
+        return executor.Run();
+    }
+
+    private SyncSummary Run()
+    {
+        var clock = Stopwatch.StartNew();
+        _summary.Errors = _plan.ScanErrors.Count;
+        bool deletionsBlocked = _plan.ScanErrors.Count > 0 && HasExtraneousDeletions();
+        if (deletionsBlocked)
+        {
+            _summary.DeletionsSkipped = true;
+            _summary.Errors++;
+            _observer.OnError(new SyncException(ErrorIds.DeletionSkippedAfterIoError, SyncErrorKind.ReadError,
+                "I/O errors occurred while scanning; no extraneous item is deleted in this run.", _plan.DestinationRoot));
+        }
+
+        int maxDelete = _options.MaxDelete ?? int.MaxValue;
+        long deletions = 0;
+        long deletionsOverLimit = 0;
+        try
+        {
+            foreach (PlannedAction action in _plan.Actions)
+            {
+                _cancellation.ThrowIfCancellationRequested();
+                SyncItem item = action.Item;
+                if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
+                {
+                    _summary.Skipped++;
+                    continue;
+                }
+
+                bool countsAsDeletion = action.Kind == ActionKind.Delete && item.Reason != SyncReason.TemporaryFile;
+                if (countsAsDeletion && deletions >= maxDelete)
+                {
+                    deletionsOverLimit++;
+                    _summary.Skipped++;
+                    continue;
+                }
+
+                if (!_observer.ShouldProcess(item))
+                {
+                    if (item.ItemType == SyncItemType.Directory && action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
+                    {
+                        _declined.Add(item.RelativePath);
+                    }
+
+                    _summary.Skipped++;
+                    continue;
+                }
+
+                try
+                {
+                    Perform(action);
+                    if (countsAsDeletion)
+                    {
+                        deletions++;
+                    }
+
+                    _summary.Count(item);
+                    _observer.OnItem(item);
+                }
+                catch (SyncException ex)
+                {
+                    Fail(action, ex);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Fail(action, Classify(ex, item));
+                }
+
+                _actionsDone++;
+                ReportProgress(item.RelativePath, 0, 0, force: false);
+            }
+
+            if (deletionsOverLimit > 0)
+            {
+                _summary.Errors++;
+                _observer.OnError(new SyncException(ErrorIds.MaxDeleteExceeded, SyncErrorKind.LimitsExceeded,
+                    $"Deletions stopped at the -MaxDelete limit of {maxDelete}; {deletionsOverLimit} more item(s) were not deleted.",
+                    _plan.DestinationRoot));
+            }
+        }
+        finally
+        {
+            FinishDirectories();
+            _summary.Duration = clock.Elapsed;
+            _observer.OnProgress(new SyncProgress
+            {
+                Phase = SyncPhase.Completed,
+                ActionsDone = _actionsDone,
+                ActionsTotal = _plan.Count,
+                BytesDone = _bytesDone,
+                BytesTotal = _plan.BytesToTransfer,
+            });
+        }
+
+        return _summary;
+    }
+
+    private bool HasExtraneousDeletions()
+    {
+        foreach (PlannedAction action in _plan.Actions)
+        {
+            if (action.Item.Reason == SyncReason.Extraneous)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void Fail(PlannedAction action, SyncException error)
+    {
+        _summary.Errors++;
+        if (action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
+        {
+            // Its contents cannot be written; one error is enough.
+            _declined.Add(action.Item.RelativePath);
+        }
+
+        _observer.OnError(error);
+    }
+
+    private bool IsDeclined(string relative)
+    {
+        foreach (string declined in _declined)
+        {
+            if (declined == "." || relative == declined
+                || (relative.Length > declined.Length && relative[declined.Length] == '/' && relative.StartsWith(declined, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void Perform(PlannedAction action)
+    {
+        string path = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        switch (action.Kind)
+        {
+            case ActionKind.CreateRoot:
+                try
+                {
+                    Directory.CreateDirectory(path);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new SyncException(ErrorIds.DestinationCreateFailed, SyncErrorKind.WriteError,
+                        $"Cannot create the destination '{path}': {ex.Message}", path, ex);
+                }
+
+                _createdDirectories.Add(string.Empty);
+                _touchedDirectories.Add(string.Empty);
+                break;
+
+            case ActionKind.CreateDirectory:
+                int errno = Posix.Mkdir(path, OwnerAccess);
+                if (errno != 0)
+                {
+                    throw Error(errno, ErrorIds.FileWriteError, $"Cannot create directory '{relative}'", relative);
+                }
+
+                _createdDirectories.Add(relative);
+                Touch(relative);
+                break;
+
+            case ActionKind.CopyFile:
+                CopyFile(action);
+                Touch(relative);
+                break;
+
+            case ActionKind.CreateSymbolicLink:
+                CreateSymbolicLink(action);
+                Touch(relative);
+                break;
+
+            case ActionKind.Metadata:
+                ApplyMetadata(action);
+                break;
+
+            case ActionKind.Delete:
+                Delete(action);
+                Touch(relative);
+                break;
+        }
+    }
+
+    private void CopyFile(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        string target = action.DestinationPath;
+        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
+        string relative = action.Item.RelativePath;
+        try
+        {
+            long copied = FileCopier.Copy(source.FullPath, temp, done => ReportProgress(relative, done, source.Length, force: false), _cancellation);
+            _bytesDone += copied;
+            action.Item.BytesTransferred = copied;
+
+            int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
+                : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
+                : source.Permissions & ~_umask;
+            Check(Posix.Chmod(temp, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+            SetOwner(temp, source, relative);
+            if (Preserves(PreserveOptions.Times))
+            {
+                Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private void CreateSymbolicLink(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        string target = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
+        try
+        {
+            try
+            {
+                File.CreateSymbolicLink(temp, source.LinkTarget!);
+            }
+            catch (IOException ex)
+            {
+                throw new SyncException(ErrorIds.SymbolicLinkFailed, SyncErrorKind.WriteError,
+                    $"Cannot create symbolic link '{relative}': {ex.Message}", relative, ex);
+            }
+
+            SetOwner(temp, source, relative);
+            if (Preserves(PreserveOptions.Times))
+            {
+                Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private void ApplyMetadata(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        string path = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        if (source.IsDirectory)
+        {
+            // Times and exact permissions follow the contents (FinishDirectories); the owner keeps write access meanwhile.
+            if ((action.Changes & AttributeChanges.Permissions) != 0)
+            {
+                Check(Posix.Chmod(path, source.Permissions | OwnerAccess), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+            }
+
+            SetOwner(path, source, relative);
+            Touch(relative == "." ? string.Empty : relative, self: true);
+            return;
+        }
+
+        if ((action.Changes & AttributeChanges.Permissions) != 0)
+        {
+            Check(Posix.Chmod(path, source.Permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+        }
+
+        if ((action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0)
+        {
+            SetOwner(path, source, relative);
+        }
+
+        if ((action.Changes & AttributeChanges.Times) != 0)
+        {
+            Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+        }
+    }
+
+    private static void Delete(PlannedAction action)
+    {
+        string path = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        try
+        {
+            if (action.Existing!.IsDirectory)
+            {
+                Directory.Delete(path, recursive: false);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone: the goal is reached.
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            string why = ex is IOException && action.Existing!.IsDirectory && Directory.Exists(path)
+                ? "it is not empty (it holds excluded or protected items)" : ex.Message;
+            throw new SyncException(ErrorIds.DeleteFailed, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
+                $"Cannot delete '{relative}': {why}", relative, ex);
+        }
+    }
+
+    private void SetOwner(string path, FileEntry source, string relative)
+    {
+        bool owner = Preserves(PreserveOptions.Owner);
+        bool group = Preserves(PreserveOptions.Group);
+        if (owner || group)
+        {
+            Check(Posix.Lchown(path, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+        }
+    }
+
+    /// <summary>Records that a directory's contents changed, so its time is restored at the end.</summary>
+    private void Touch(string relative, bool self = false)
+    {
+        if (self)
+        {
+            _touchedDirectories.Add(relative);
+            return;
+        }
+
+        int slash = relative.LastIndexOf('/');
+        _touchedDirectories.Add(slash < 0 ? string.Empty : relative[..slash]);
+    }
+
+    /// <summary>Applies directory permissions and times deepest first, after everything inside was written.</summary>
+    private void FinishDirectories()
+    {
+        foreach (string relative in _createdDirectories)
+        {
+            _touchedDirectories.Add(relative);
+        }
+
+        var ordered = new List<string>(_touchedDirectories);
+        ordered.Sort(static (a, b) => Depth(b).CompareTo(Depth(a)));
+        foreach (string relative in ordered)
+        {
+            if (!_plan.SourceDirectories.TryGetValue(relative, out FileEntry? source))
+            {
+                continue;
+            }
+
+            string path = relative.Length == 0 ? _plan.DestinationRoot : Path.Join(_plan.DestinationRoot, relative);
+            string shown = relative.Length == 0 ? "." : relative;
+            try
+            {
+                bool created = _createdDirectories.Contains(relative);
+                if (Preserves(PreserveOptions.Permissions) || created)
+                {
+                    int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : source.Permissions & ~_umask;
+                    Check(Posix.Chmod(path, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", shown);
+                }
+
+                if (created)
+                {
+                    SetOwner(path, source, shown);
+                }
+
+                if (Preserves(PreserveOptions.Times))
+                {
+                    Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", shown);
+                }
+            }
+            catch (SyncException ex)
+            {
+                _summary.Errors++;
+                _observer.OnError(ex);
+            }
+        }
+    }
+
+    private static int Depth(string relative)
+    {
+        if (relative.Length == 0)
+        {
+            return 0;
+        }
+
+        int depth = 1;
+        foreach (char c in relative)
+        {
+            if (c == '/')
+            {
+                depth++;
+            }
+        }
+
+        return depth;
+    }
+
+    private void ReportProgress(string current, long currentDone, long currentLength, bool force)
+    {
+        long now = Environment.TickCount64;
+        if (!force && now < _nextProgress)
+        {
+            return;
+        }
+
+        _nextProgress = now + ProgressIntervalMs;
+        _observer.OnProgress(new SyncProgress
+        {
+            Phase = SyncPhase.Transferring,
+            ActionsDone = _actionsDone,
+            ActionsTotal = _plan.Count,
+            BytesDone = _bytesDone + currentDone,
+            BytesTotal = _plan.BytesToTransfer,
+            CurrentPath = current,
+            CurrentBytesDone = currentDone,
+            CurrentLength = currentLength,
+        });
+    }
+
+    private static void Check(int errno, string errorId, string what, string relative)
+    {
+        if (errno != 0)
+        {
+            throw Error(errno, errorId, what + " '" + relative + "'", relative);
+        }
+    }
+
+    private static SyncException Error(int errno, string errorId, string what, string relative)
+    {
+        bool denied = errno is Posix.EACCES or Posix.EPERM;
+        return new SyncException(denied ? ErrorIds.PermissionDenied : errorId,
+            denied ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
+            $"{what}: {Posix.Describe(errno)}.", relative);
+    }
+
+    private static SyncException Classify(Exception ex, SyncItem item) => ex switch
+    {
+        UnauthorizedAccessException => new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied,
+            $"Cannot write '{item.RelativePath}': permission denied.", item.RelativePath, ex),
+        _ => new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+            $"Cannot write '{item.RelativePath}': {ex.Message}", item.RelativePath, ex),
+    };
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover temp file is recognised and removed by the next run.
+        }
+    }
+}

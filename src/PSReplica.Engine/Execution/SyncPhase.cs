@@ -1,0 +1,8 @@
+namespace PSReplica;
+
+public enum SyncPhase
+{
+    Scanning,
+    Transferring,
+    Completed,
+}

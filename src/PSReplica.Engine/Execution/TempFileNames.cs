@@ -1,0 +1,57 @@
+using System;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>Names of the temporary files an update writes beside its target: ".~psr" + 8 hex digits + "~" + the
+/// target's name, cut to fit the 255-byte name limit. The prefix is how the next run recognises leftovers.</summary>
+internal static class TempFileNames
+{
+    private const string Prefix = ".~psr";
+    private const int MaxNameBytes = 255;
+
+    public static string For(string targetName)
+    {
+        Span<byte> random = stackalloc byte[4];
+        RandomNumberGenerator.Fill(random);
+        string head = Prefix + Convert.ToHexStringLower(random) + "~";
+        string name = targetName;
+        int budget = MaxNameBytes - head.Length;
+        if (Encoding.UTF8.GetByteCount(name) > budget)
+        {
+            // Cut by whole characters so the temp name stays valid UTF-8.
+            int length = name.Length;
+            while (length > 0 && Encoding.UTF8.GetByteCount(name.AsSpan(0, length)) > budget)
+            {
+                length--;
+                if (length > 0 && char.IsLowSurrogate(name[length]))
+                {
+                    length--;
+                }
+            }
+
+            name = name[..length];
+        }
+
+        return head + name;
+    }
+
+    public static bool IsTemporary(string name)
+    {
+        if (name.Length < Prefix.Length + 9 || !name.StartsWith(Prefix, StringComparison.Ordinal) || name[Prefix.Length + 8] != '~')
+        {
+            return false;
+        }
+
+        for (int i = Prefix.Length; i < Prefix.Length + 8; i++)
+        {
+            if (!char.IsAsciiHexDigitLower(name[i]) && !char.IsAsciiDigit(name[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using System.IO;
+using System.Threading;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica;
+
+/// <summary>Local-to-local replication: validates the two roots, plans, and executes. Setup failures are thrown as
+/// <see cref="SyncException"/> before anything is touched; per-item failures go to the observer.</summary>
+public static class LocalReplicator
+{
+    /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
+    public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        Validate(options);
+        (FileEntry source, string destination, FileEntry? existing) = ResolveRoots(options.Source, options.Destination);
+        return SyncPlanner.Build(options, source, destination, existing, observer, cancellation);
+    }
+
+    /// <summary>Carries out a plan made by <see cref="Plan"/>.</summary>
+    public static SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(observer);
+        return SyncExecutor.Run(plan, observer, cancellation);
+    }
+
+    /// <summary>Plans and executes in one call.</summary>
+    public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation) =>
+        Execute(Plan(options, observer, cancellation), observer, cancellation);
+
+    private static void Validate(SyncOptions options)
+    {
+        if (options.ModifyWindow < 0)
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                "ModifyWindow must be zero or more seconds.", options.ModifyWindow.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.MaxDelete is < 0)
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                "MaxDelete must be zero or more.", options.MaxDelete.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static (FileEntry Source, string Destination, FileEntry? Existing) ResolveRoots(string sourcePath, string destinationPath)
+    {
+        string source = Path.TrimEndingDirectorySeparator(Path.GetFullPath(sourcePath));
+        string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destinationPath));
+
+        FileEntry? sourceEntry = DirectoryLister.Stat(source, Path.GetFileName(source), follow: true, out int errno);
+        if (sourceEntry is null)
+        {
+            throw errno is Posix.EACCES or Posix.EPERM
+                ? new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: permission denied.", source)
+                : new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{source}' does not exist.", source);
+        }
+
+        if (!sourceEntry.IsDirectory)
+        {
+            throw new SyncException(ErrorIds.SourceNotDirectory, SyncErrorKind.InvalidArgument,
+                $"The source '{source}' is not a directory; Sync-Directory replicates a directory's contents.", source);
+        }
+
+        try
+        {
+            using var probe = new DirectoryInfo(source).EnumerateFileSystemInfos().GetEnumerator();
+            probe.MoveNext();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: {ex.Message}", source, ex);
+        }
+
+        FileEntry? existing = DirectoryLister.Stat(destination, Path.GetFileName(destination), follow: true, out errno);
+        if (existing is not null && !existing.IsDirectory)
+        {
+            throw new SyncException(ErrorIds.DestinationNotDirectory, SyncErrorKind.InvalidArgument,
+                $"The destination '{destination}' exists and is not a directory.", destination);
+        }
+
+        string realSource = Posix.RealPath(source, out _) ?? source;
+        string realDestination = CanonicalDestination(destination);
+        if (realSource == realDestination)
+        {
+            throw new SyncException(ErrorIds.SameSourceAndDestination, SyncErrorKind.InvalidArgument,
+                $"The source and the destination are the same directory ('{realSource}').", destination);
+        }
+
+        if (IsInside(realDestination, realSource))
+        {
+            throw new SyncException(ErrorIds.DestinationInsideSource, SyncErrorKind.InvalidArgument,
+                $"The destination '{destination}' is inside the source '{source}'; the replica would copy itself.", destination);
+        }
+
+        if (IsInside(realSource, realDestination))
+        {
+            throw new SyncException(ErrorIds.SourceInsideDestination, SyncErrorKind.InvalidArgument,
+                $"The source '{source}' is inside the destination '{destination}'; replicating would overwrite or delete the source.", destination);
+        }
+
+        // The destination is written through its canonical path: a symlinked root is followed once, here, and never again.
+        return (sourceEntry, existing is null ? destination : realDestination, existing);
+    }
+
+    /// <summary>The destination with symlinks resolved as far as it exists; the missing tail is appended as given.</summary>
+    private static string CanonicalDestination(string destination)
+    {
+        string existing = destination;
+        string tail = string.Empty;
+        while (true)
+        {
+            string? real = Posix.RealPath(existing, out _);
+            if (real is not null)
+            {
+                return tail.Length == 0 ? real : Path.Join(real, tail);
+            }
+
+            string? parent = Path.GetDirectoryName(existing);
+            if (parent is null)
+            {
+                return destination;
+            }
+
+            tail = tail.Length == 0 ? Path.GetFileName(existing) : Path.Join(Path.GetFileName(existing), tail);
+            existing = parent;
+        }
+    }
+
+    private static bool IsInside(string path, string root) =>
+        path.Length > root.Length && path.StartsWith(root, StringComparison.Ordinal) && (root == "/" || path[root.Length] == '/');
+}

@@ -1,0 +1,35 @@
+namespace PSReplica;
+
+/// <summary>Why the planner chose an action.</summary>
+public enum SyncReason
+{
+    /// <summary>The item does not exist in the destination.</summary>
+    New,
+
+    /// <summary>The file's length differs.</summary>
+    SizeChanged,
+
+    /// <summary>The file's modification time differs (quick check).</summary>
+    TimeChanged,
+
+    /// <summary>The content differs (-Checksum).</summary>
+    ChecksumChanged,
+
+    /// <summary>Only permissions, times or ownership differ.</summary>
+    MetadataChanged,
+
+    /// <summary>The destination holds another kind of item under the same name.</summary>
+    TypeChanged,
+
+    /// <summary>A symbolic link points somewhere else.</summary>
+    TargetChanged,
+
+    /// <summary>-IgnoreTimes: transferred although size and time match.</summary>
+    IgnoreTimes,
+
+    /// <summary>The item exists only in the destination (-Delete).</summary>
+    Extraneous,
+
+    /// <summary>A temporary file left behind by an interrupted run.</summary>
+    TemporaryFile,
+}

@@ -1,0 +1,171 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace PSReplica.Engine.Native;
+
+/// <summary>The few POSIX calls .NET lacks: statx with nanosecond times and inode data, utimensat without
+/// following links, chmod, lchown, copy_file_range and geteuid.</summary>
+internal static partial class Posix
+{
+    public const int AtFdCwd = -100;
+    public const int AtSymlinkNoFollow = 0x100;
+    public const uint StatxBasicStats = 0x7ff;
+    public const long UtimeOmit = (1L << 30) - 2;
+
+    public const int ENOENT = 2;
+    public const int EPERM = 1;
+    public const int EACCES = 13;
+    public const int EEXIST = 17;
+    public const int EXDEV = 18;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
+    public const int EINVAL = 22;
+    public const int ENOSYS = 38;
+    public const int ENOTEMPTY = 39;
+    public const int ELOOP = 40;
+    public const int EOPNOTSUPP = 95;
+
+    public const int SIfmt = 0xF000;
+    public const int SIfdir = 0x4000;
+    public const int SIfreg = 0x8000;
+    public const int SIflnk = 0xA000;
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int UtimensatNative(int dirfd, string path, long* times, int flags);
+
+    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ChmodNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LchownNative(string path, uint uid, uint gid);
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkdirNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+    private static partial nint CopyFileRangeNative(int fdIn, nint offIn, int fdOut, nint offOut, nuint len, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealpathNative(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void FreeNative(nint pointer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GeteuidNative();
+
+    /// <summary>lstat (or stat when <paramref name="follow"/>) with nanosecond times. Returns 0 or an errno.</summary>
+    public static unsafe int Stat(string path, bool follow, out StatInfo info)
+    {
+        byte* buffer = stackalloc byte[256];
+        int rc = StatxNative(AtFdCwd, path, follow ? 0 : AtSymlinkNoFollow, StatxBasicStats, buffer);
+        if (rc != 0)
+        {
+            info = default;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        // struct statx has the same layout on every Linux architecture.
+        info = new StatInfo(
+            Mode: *(ushort*)(buffer + 28),
+            Nlink: *(uint*)(buffer + 16),
+            Uid: *(uint*)(buffer + 20),
+            Gid: *(uint*)(buffer + 24),
+            Inode: *(ulong*)(buffer + 32),
+            Size: *(long*)(buffer + 40),
+            MtimeSeconds: *(long*)(buffer + 112),
+            MtimeNanoseconds: *(uint*)(buffer + 120),
+            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        return 0;
+    }
+
+    /// <summary>Sets the modification time without following a final symlink; the access time is left alone.</summary>
+    public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)
+    {
+        long* times = stackalloc long[4];
+        times[0] = 0;
+        times[1] = UtimeOmit;
+        times[2] = seconds;
+        times[3] = nanoseconds;
+        return UtimensatNative(AtFdCwd, path, times, AtSymlinkNoFollow) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static int Chmod(string path, int mode) =>
+        ChmodNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int Lchown(string path, uint uid, uint gid) =>
+        LchownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int Mkdir(string path, int mode) =>
+        MkdirNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Copies up to <paramref name="length"/> bytes in the kernel. Returns the count, 0 at end of file, or -errno.</summary>
+    public static long CopyFileRange(int fdIn, int fdOut, long length)
+    {
+        nint rc = CopyFileRangeNative(fdIn, 0, fdOut, 0, (nuint)length, 0);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>The canonical path with every symlink resolved, or null (errno in <paramref name="errno"/>).</summary>
+    public static string? RealPath(string path, out int errno)
+    {
+        nint resolved = RealpathNative(path, 0);
+        if (resolved == 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        try
+        {
+            errno = 0;
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            FreeNative(resolved);
+        }
+    }
+
+    /// <summary>The process umask, read without changing it.</summary>
+    public static int Umask
+    {
+        get
+        {
+            try
+            {
+                foreach (string line in System.IO.File.ReadLines("/proc/self/status"))
+                {
+                    if (line.StartsWith("Umask:", StringComparison.Ordinal))
+                    {
+                        return Convert.ToInt32(line[6..].Trim(), 8);
+                    }
+                }
+            }
+            catch (System.IO.IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+
+            return 0x12; // 022
+        }
+    }
+
+    public static bool IsElevated => OperatingSystem.IsWindows() ? false : GeteuidNative() == 0;
+
+    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+}
+
+/// <summary>What statx tells about one item.</summary>
+internal readonly record struct StatInfo(
+    int Mode, uint Nlink, uint Uid, uint Gid, ulong Inode, long Size, long MtimeSeconds, uint MtimeNanoseconds, ulong Device)
+{
+    public int FileType => Mode & Posix.SIfmt;
+
+    public int Permissions => Mode & 0xFFF;
+}

@@ -1,0 +1,29 @@
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Planning;
+
+/// <summary>One step of a plan: the public item plus what the executor needs to carry it out.</summary>
+internal sealed class PlannedAction
+{
+    public PlannedAction(ActionKind kind, SyncItem item, FileEntry? source, FileEntry? existing)
+    {
+        Kind = kind;
+        Item = item;
+        Source = source;
+        Existing = existing;
+    }
+
+    public ActionKind Kind { get; }
+
+    public SyncItem Item { get; }
+
+    /// <summary>The source item, for everything but deletions.</summary>
+    public FileEntry? Source { get; }
+
+    /// <summary>What is in the destination now, if anything.</summary>
+    public FileEntry? Existing { get; }
+
+    public AttributeChanges Changes { get; init; }
+
+    public string DestinationPath => Item.DestinationPath;
+}

@@ -1,0 +1,37 @@
+namespace PSReplica;
+
+/// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>
+public sealed record SyncOptions
+{
+    public required string Source { get; init; }
+
+    public required string Destination { get; init; }
+
+    public bool Delete { get; init; }
+
+    /// <summary>At most this many deletions; null for no limit (rsync --max-delete).</summary>
+    public int? MaxDelete { get; init; }
+
+    public SyncFilter Filter { get; init; } = SyncFilter.Empty;
+
+    public CompareMode CompareMode { get; init; } = CompareMode.QuickCheck;
+
+    /// <summary>Times within this many seconds are equal; 0 compares to the nanosecond.</summary>
+    public int ModifyWindow { get; init; }
+
+    /// <summary>Skip files that are newer in the destination (rsync -u).</summary>
+    public bool Update { get; init; }
+
+    /// <summary>Skip files that already exist in the destination.</summary>
+    public bool IgnoreExisting { get; init; }
+
+    public PreserveOptions Preserve { get; init; } = DefaultPreserve;
+
+    /// <summary>Replace symlinks in the source with what they point to (rsync -L).</summary>
+    public bool CopyLinks { get; init; }
+
+    /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
+    public static PreserveOptions DefaultPreserve =>
+        PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links
+        | (Engine.Native.Posix.IsElevated ? PreserveOptions.Owner | PreserveOptions.Group : PreserveOptions.None);
+}

@@ -1,0 +1,58 @@
+using System.Collections.Generic;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica;
+
+/// <summary>What a run would do, in execution order, and what the scan found.</summary>
+public sealed class SyncPlan
+{
+    private readonly List<PlannedAction> _actions = [];
+    private readonly List<SyncException> _scanErrors = [];
+
+    internal SyncPlan(SyncOptions options, string sourceRoot, string destinationRoot)
+    {
+        Options = options;
+        SourceRoot = sourceRoot;
+        DestinationRoot = destinationRoot;
+    }
+
+    public SyncOptions Options { get; }
+
+    public string SourceRoot { get; }
+
+    public string DestinationRoot { get; }
+
+    /// <summary>The planned items in execution order.</summary>
+    public IEnumerable<SyncItem> Items
+    {
+        get
+        {
+            foreach (PlannedAction action in _actions)
+            {
+                yield return action.Item;
+            }
+        }
+    }
+
+    public int Count => _actions.Count;
+
+    /// <summary>Errors met while scanning either tree; when any occurred, extraneous items are not deleted.</summary>
+    public IReadOnlyList<SyncException> ScanErrors => _scanErrors;
+
+    public long ItemsTotal { get; internal set; }
+
+    public long FilesTotal { get; internal set; }
+
+    public long TotalBytes { get; internal set; }
+
+    /// <summary>Bytes the plan will copy.</summary>
+    public long BytesToTransfer { get; internal set; }
+
+    internal List<PlannedAction> Actions => _actions;
+
+    internal List<SyncException> MutableScanErrors => _scanErrors;
+
+    /// <summary>Source directories by relative path ("" is the root): their times are applied after their contents.</summary>
+    internal Dictionary<string, FileEntry> SourceDirectories { get; } = new(System.StringComparer.Ordinal);
+}

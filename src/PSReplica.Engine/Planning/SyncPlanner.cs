@@ -1,0 +1,476 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Hashing;
+using System.Threading;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Planning;
+
+/// <summary>Walks the source and destination trees side by side, one directory pair at a time (merge of two
+/// sorted listings), and plans what makes the destination a replica: each directory's deletions first, then its
+/// entries in name order, a directory before its contents (rsync's --delete-during order).</summary>
+internal sealed class SyncPlanner
+{
+    private const int ProgressIntervalMs = 200;
+
+    private readonly SyncOptions _options;
+    private readonly SyncPlan _plan;
+    private readonly ISyncObserver _observer;
+    private readonly CancellationToken _cancellation;
+    private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
+    private long _scanned;
+    private long _nextProgress;
+
+    private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    {
+        _options = options;
+        _plan = plan;
+        _observer = observer;
+        _cancellation = cancellation;
+    }
+
+    public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, CancellationToken cancellation)
+    {
+        var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
+        var planner = new SyncPlanner(options, plan, observer, cancellation);
+        planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
+        observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        return plan;
+    }
+
+    private bool PreserveTimes => (_options.Preserve & PreserveOptions.Times) != 0;
+
+    private void PlanRoot(FileEntry source, string destinationRoot, FileEntry? destination)
+    {
+        _plan.SourceDirectories[string.Empty] = source;
+        if (destination is null)
+        {
+            Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory));
+            Descend(string.Empty, source, destinationRoot, destinationExists: false);
+            return;
+        }
+
+        AttributeChanges changes = CompareAttributes(source, destination);
+        if (changes != AttributeChanges.None)
+        {
+            AddMetadata(source, destination, ".", destinationRoot, changes);
+        }
+
+        Descend(string.Empty, source, destinationRoot, destinationExists: true);
+    }
+
+    private void Descend(string relative, FileEntry sourceDirectory, string destinationDirectory, bool destinationExists)
+    {
+        // With -CopyLinks a link can lead back to an ancestor; never enter a directory already being walked.
+        if (!_activeDirectories.Add((sourceDirectory.Device, sourceDirectory.Inode)))
+        {
+            RecordScanError(new SyncException(ErrorIds.ScanError, SyncErrorKind.ReadError,
+                $"Skipping '{sourceDirectory.FullPath}': it leads back to a directory that is being copied (symbolic link loop).", relative));
+            return;
+        }
+
+        try
+        {
+            PlanDirectory(relative, sourceDirectory.FullPath, destinationDirectory, destinationExists);
+        }
+        finally
+        {
+            _activeDirectories.Remove((sourceDirectory.Device, sourceDirectory.Inode));
+        }
+    }
+
+    private void PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, bool destinationExists)
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        List<FileEntry> sources;
+        List<FileEntry> destinations;
+        try
+        {
+            sources = DirectoryLister.List(sourceDirectory, Display(relative));
+            destinations = destinationExists ? DirectoryLister.List(destinationDirectory, Display(relative)) : [];
+        }
+        catch (SyncException ex)
+        {
+            // Nothing in this directory pair is touched: a partial listing must never drive a deletion.
+            RecordScanError(ex);
+            return;
+        }
+
+        var selected = new List<FileEntry>(sources.Count);
+        foreach (FileEntry entry in sources)
+        {
+            FileEntry? resolved = Select(entry, Join(relative, entry.Name));
+            if (resolved is not null)
+            {
+                selected.Add(resolved);
+            }
+        }
+
+        // Deletions of this directory come first, as rsync's --delete-during does them.
+        int si = 0;
+        var matches = new FileEntry?[selected.Count];
+        foreach (FileEntry existing in destinations)
+        {
+            while (si < selected.Count && string.CompareOrdinal(selected[si].Name, existing.Name) < 0)
+            {
+                si++;
+            }
+
+            if (si < selected.Count && selected[si].Name == existing.Name)
+            {
+                matches[si] = existing;
+                continue;
+            }
+
+            string rel = Join(relative, existing.Name);
+            if (existing.Kind == EntryKind.File && TempFileNames.IsTemporary(existing.Name))
+            {
+                AddDelete(existing, rel, SyncReason.TemporaryFile);
+            }
+            else if (_options.Delete && _options.Filter.Test(rel, existing.IsDirectory))
+            {
+                PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+            }
+        }
+
+        for (int i = 0; i < selected.Count; i++)
+        {
+            PlanEntry(selected[i], matches[i], Join(relative, selected[i].Name), Path.Join(destinationDirectory, selected[i].Name));
+        }
+    }
+
+    /// <summary>Applies the filter and the link options to a source entry; null when it is not transferred.</summary>
+    private FileEntry? Select(FileEntry entry, string relative)
+    {
+        FileEntry resolved = entry;
+        if (entry.Kind == EntryKind.SymbolicLink && _options.CopyLinks)
+        {
+            FileEntry? target = DirectoryLister.Stat(entry.FullPath, entry.Name, follow: true, out int errno);
+            if (target is null)
+            {
+                RecordScanError(new SyncException(ErrorIds.SymbolicLinkNoReferent, SyncErrorKind.NotFound,
+                    $"Symbolic link '{entry.FullPath}' has no referent ({Posix(errno)}).", relative));
+                return null;
+            }
+
+            resolved = target;
+        }
+
+        if (!_options.Filter.Test(relative, resolved.IsDirectory))
+        {
+            return null;
+        }
+
+        if (resolved.Kind == EntryKind.Special
+            || (resolved.Kind == EntryKind.SymbolicLink && (_options.Preserve & PreserveOptions.Links) == 0))
+        {
+            _observer.OnWarning($"Skipping non-regular file '{relative}'.");
+            return null;
+        }
+
+        return resolved;
+    }
+
+    private void PlanEntry(FileEntry source, FileEntry? existing, string relative, string destinationPath)
+    {
+        Tick();
+        _plan.ItemsTotal++;
+        if (source.Kind == EntryKind.File)
+        {
+            _plan.FilesTotal++;
+            _plan.TotalBytes += source.Length;
+        }
+
+        if (existing is null)
+        {
+            PlanCreate(source, relative, destinationPath, SyncReason.New);
+            return;
+        }
+
+        if (existing.Kind != source.Kind)
+        {
+            if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
+            {
+                return;
+            }
+
+            if (!PlanReplace(existing, relative))
+            {
+                return;
+            }
+
+            PlanCreate(source, relative, destinationPath, SyncReason.TypeChanged);
+            return;
+        }
+
+        switch (source.Kind)
+        {
+            case EntryKind.Directory:
+                AttributeChanges dirChanges = CompareAttributes(source, existing);
+                if (dirChanges != AttributeChanges.None)
+                {
+                    AddMetadata(source, existing, relative, destinationPath, dirChanges);
+                }
+
+                _plan.SourceDirectories[relative] = source;
+                Descend(relative, source, destinationPath, destinationExists: true);
+                break;
+
+            case EntryKind.SymbolicLink:
+                PlanSymbolicLink(source, existing, relative, destinationPath);
+                break;
+
+            default:
+                PlanFile(source, existing, relative, destinationPath);
+                break;
+        }
+    }
+
+    private void PlanCreate(FileEntry source, string relative, string destinationPath, SyncReason reason)
+    {
+        switch (source.Kind)
+        {
+            case EntryKind.Directory:
+                Add(ActionKind.CreateDirectory, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.Directory));
+                _plan.SourceDirectories[relative] = source;
+                Descend(relative, source, destinationPath, destinationExists: false);
+                break;
+
+            case EntryKind.SymbolicLink:
+                Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
+                break;
+
+            default:
+                Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File));
+                _plan.BytesToTransfer += source.Length;
+                break;
+        }
+    }
+
+    /// <summary>Plans removing what stands where another kind of item must go; false when that cannot be done.</summary>
+    private bool PlanReplace(FileEntry existing, string relative)
+    {
+        if (existing.IsDirectory && !_options.Delete)
+        {
+            // rsync replaces a non-empty directory by a non-directory only when deletions are on (--delete implies --force).
+            List<FileEntry> children;
+            try
+            {
+                children = DirectoryLister.List(existing.FullPath, Display(relative));
+            }
+            catch (SyncException ex)
+            {
+                RecordScanError(ex);
+                return false;
+            }
+
+            if (children.Count > 0)
+            {
+                _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+                    $"Cannot replace the non-empty directory '{relative}' with a non-directory without -Delete.", relative));
+                return false;
+            }
+        }
+
+        PlanDeleteTree(existing, relative, SyncReason.TypeChanged);
+        return true;
+    }
+
+    private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    {
+        AttributeChanges changes = CompareAttributes(source, existing);
+        if (!string.Equals(source.LinkTarget, existing.LinkTarget, StringComparison.Ordinal))
+        {
+            string itemize = Itemizer.Changed('c', SyncItemType.SymbolicLink, checksum: true, size: false,
+                (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
+            Add(ActionKind.CreateSymbolicLink, SyncAction.Update, source, existing, relative, destinationPath, SyncReason.TargetChanged, itemize);
+        }
+        else if (changes != AttributeChanges.None)
+        {
+            AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+    }
+
+    private void PlanFile(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    {
+        if (_options.IgnoreExisting)
+        {
+            return;
+        }
+
+        int timeOrder = CompareTimes(source, existing);
+        if (_options.Update && timeOrder < 0)
+        {
+            // -Update: the destination's copy is newer; leave it alone.
+            return;
+        }
+
+        bool sizeDiffers = source.Length != existing.Length;
+        SyncReason? reason = _options.CompareMode switch
+        {
+            CompareMode.IgnoreTimes => SyncReason.IgnoreTimes,
+            CompareMode.SizeOnly => sizeDiffers ? SyncReason.SizeChanged : null,
+            CompareMode.Checksum => sizeDiffers ? SyncReason.SizeChanged : ContentDiffers(source, existing, relative),
+            _ => sizeDiffers ? SyncReason.SizeChanged : timeOrder != 0 ? SyncReason.TimeChanged : null,
+        };
+
+        AttributeChanges changes = CompareAttributes(source, existing);
+        if (reason is { } why)
+        {
+            char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';
+            string itemize = Itemizer.Changed('>', SyncItemType.File, why == SyncReason.ChecksumChanged, sizeDiffers, time, changes);
+            Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, why, itemize, changes);
+            _plan.BytesToTransfer += source.Length;
+        }
+        else if (changes != AttributeChanges.None)
+        {
+            AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+    }
+
+    private SyncReason? ContentDiffers(FileEntry source, FileEntry existing, string relative)
+    {
+        try
+        {
+            return ContentHash(source.FullPath) == ContentHash(existing.FullPath) ? null : SyncReason.ChecksumChanged;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            RecordScanError(new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError,
+                $"Cannot read '{relative}' to compare checksums: {ex.Message}", relative, ex));
+            return null;
+        }
+    }
+
+    internal static UInt128 ContentHash(string path)
+    {
+        var hash = new XxHash128();
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+        hash.Append(stream);
+        return hash.GetCurrentHashAsUInt128();
+    }
+
+    private void PlanDeleteTree(FileEntry existing, string relative, SyncReason reason)
+    {
+        if (existing.IsDirectory)
+        {
+            List<FileEntry> children;
+            try
+            {
+                children = DirectoryLister.List(existing.FullPath, Display(relative));
+            }
+            catch (SyncException ex)
+            {
+                RecordScanError(ex);
+                return;
+            }
+
+            foreach (FileEntry child in children)
+            {
+                string rel = Join(relative, child.Name);
+                if (child.Kind == EntryKind.File && TempFileNames.IsTemporary(child.Name))
+                {
+                    AddDelete(child, rel, SyncReason.TemporaryFile);
+                }
+                else if (_options.Filter.Test(rel, child.IsDirectory))
+                {
+                    PlanDeleteTree(child, rel, reason);
+                }
+            }
+        }
+
+        AddDelete(existing, relative, reason);
+    }
+
+    private AttributeChanges CompareAttributes(FileEntry source, FileEntry existing)
+    {
+        AttributeChanges changes = AttributeChanges.None;
+        PreserveOptions preserve = _options.Preserve;
+        if ((preserve & PreserveOptions.Times) != 0 && CompareTimes(source, existing) != 0)
+        {
+            changes |= AttributeChanges.Times;
+        }
+
+        if ((preserve & PreserveOptions.Permissions) != 0 && source.Kind != EntryKind.SymbolicLink && source.Permissions != existing.Permissions)
+        {
+            changes |= AttributeChanges.Permissions;
+        }
+
+        if ((preserve & PreserveOptions.Owner) != 0 && source.Uid != existing.Uid)
+        {
+            changes |= AttributeChanges.Owner;
+        }
+
+        if ((preserve & PreserveOptions.Group) != 0 && source.Gid != existing.Gid)
+        {
+            changes |= AttributeChanges.Group;
+        }
+
+        return changes;
+    }
+
+    /// <summary>Orders the two modification times: 0 when equal within -ModifyWindow (to the nanosecond when it is 0).</summary>
+    private int CompareTimes(FileEntry source, FileEntry existing)
+    {
+        if (_options.ModifyWindow == 0)
+        {
+            int seconds = source.MtimeSeconds.CompareTo(existing.MtimeSeconds);
+            return seconds != 0 ? seconds : source.MtimeNanoseconds.CompareTo(existing.MtimeNanoseconds);
+        }
+
+        long difference = source.MtimeSeconds - existing.MtimeSeconds;
+        return Math.Abs(difference) <= _options.ModifyWindow ? 0 : Math.Sign(difference);
+    }
+
+    private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
+        SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None)
+    {
+        FileEntry described = source ?? existing!;
+        var item = new SyncItem(action, described.ItemType, relative, reason, itemize)
+        {
+            Length = described.Length,
+            LastWriteTimeUtc = described.LastWriteTimeUtc,
+            LinkTarget = described.LinkTarget,
+            DestinationPath = destinationPath,
+            SourcePath = source?.FullPath,
+        };
+        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes });
+    }
+
+    private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)
+    {
+        string itemize = Itemizer.Changed('.', source.ItemType, checksum: false, size: false,
+            (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
+        Add(ActionKind.Metadata, SyncAction.Metadata, source, existing, relative, destinationPath, SyncReason.MetadataChanged, itemize, changes);
+    }
+
+    private void AddDelete(FileEntry existing, string relative, SyncReason reason) =>
+        Add(ActionKind.Delete, SyncAction.Delete, null, existing, relative, existing.FullPath, reason, Itemizer.Deleting);
+
+    private void RecordScanError(SyncException error)
+    {
+        _plan.MutableScanErrors.Add(error);
+        _observer.OnError(error);
+    }
+
+    private void Tick()
+    {
+        _scanned++;
+        long now = Environment.TickCount64;
+        if (now >= _nextProgress)
+        {
+            _nextProgress = now + ProgressIntervalMs;
+            _cancellation.ThrowIfCancellationRequested();
+            _observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = _scanned });
+        }
+    }
+
+    private static string Join(string relative, string name) => relative.Length == 0 ? name : relative + "/" + name;
+
+    private static string Display(string relative) => relative.Length == 0 ? "." : relative;
+
+    private static string Posix(int errno) => Native.Posix.Describe(errno);
+}

@@ -1,0 +1,68 @@
+using System;
+using PSReplica.Engine.Native;
+
+namespace PSReplica.Engine.Scanning;
+
+/// <summary>One item of a scanned tree, with the metadata the planner compares.</summary>
+internal sealed class FileEntry
+{
+    public FileEntry(string name, string fullPath, EntryKind kind, in StatInfo stat, string? linkTarget)
+    {
+        Name = name;
+        FullPath = fullPath;
+        Kind = kind;
+        Length = kind == EntryKind.File ? stat.Size : 0;
+        MtimeSeconds = stat.MtimeSeconds;
+        MtimeNanoseconds = stat.MtimeNanoseconds;
+        Permissions = stat.Permissions;
+        Uid = stat.Uid;
+        Gid = stat.Gid;
+        Inode = stat.Inode;
+        Device = stat.Device;
+        LinkTarget = linkTarget;
+    }
+
+    public string Name { get; }
+
+    public string FullPath { get; }
+
+    public EntryKind Kind { get; }
+
+    public long Length { get; }
+
+    public long MtimeSeconds { get; }
+
+    public uint MtimeNanoseconds { get; }
+
+    public int Permissions { get; }
+
+    public uint Uid { get; }
+
+    public uint Gid { get; }
+
+    public ulong Inode { get; }
+
+    public ulong Device { get; }
+
+    public string? LinkTarget { get; }
+
+    public bool IsDirectory => Kind == EntryKind.Directory;
+
+    public DateTime LastWriteTimeUtc =>
+        DateTime.UnixEpoch.AddTicks((MtimeSeconds * TimeSpan.TicksPerSecond) + (MtimeNanoseconds / 100));
+
+    public SyncItemType ItemType => Kind switch
+    {
+        EntryKind.Directory => SyncItemType.Directory,
+        EntryKind.SymbolicLink => SyncItemType.SymbolicLink,
+        _ => SyncItemType.File,
+    };
+
+    public static EntryKind KindOf(in StatInfo stat) => stat.FileType switch
+    {
+        Posix.SIfreg => EntryKind.File,
+        Posix.SIfdir => EntryKind.Directory,
+        Posix.SIflnk => EntryKind.SymbolicLink,
+        _ => EntryKind.Special,
+    };
+}

@@ -1,0 +1,285 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Commands.Hosting;
+
+namespace PSReplica.Commands;
+
+/// <summary>The selection parameters Sync-Directory and Get-SyncPlan share, path resolution, and the loop that
+/// runs the engine on a worker thread while the pipeline thread writes its events.</summary>
+public abstract class SyncCommandBase : PSCmdlet, IDisposable
+{
+    protected const string PathSet = "Path";
+    protected const string LiteralPathSet = "LiteralPath";
+
+    private readonly CancellationTokenSource _cancellation = new();
+    private bool _disposed;
+
+    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Source")]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
+    /// <summary>The source directory, taken literally (no wildcards).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = [];
+
+    /// <summary>The directory that becomes the replica; created with its parents when missing.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = string.Empty;
+
+    [Parameter]
+    public SwitchParameter Delete { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MaxDelete { get; set; } = -1;
+
+    [Parameter]
+    public string[]? Exclude { get; set; }
+
+    [Parameter]
+    public string[]? Include { get; set; }
+
+    [Parameter]
+    public SyncFilter? Filter { get; set; }
+
+    [Parameter]
+    public SwitchParameter Checksum { get; set; }
+
+    [Parameter]
+    public SwitchParameter SizeOnly { get; set; }
+
+    [Parameter]
+    public SwitchParameter IgnoreTimes { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int ModifyWindow { get; set; }
+
+    [Parameter]
+    public SwitchParameter Update { get; set; }
+
+    [Parameter]
+    public SwitchParameter IgnoreExisting { get; set; }
+
+    [Parameter]
+    public PreserveOptions Preserve { get; set; } = SyncOptions.DefaultPreserve;
+
+    [Parameter]
+    public SwitchParameter CopyLinks { get; set; }
+
+    protected CancellationToken Cancellation => _cancellation.Token;
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!_disposed && disposing)
+        {
+            _cancellation.Dispose();
+        }
+
+        _disposed = true;
+    }
+
+    protected override void StopProcessing() => _cancellation.Cancel();
+
+    /// <summary>Resolves the source and destination and builds the engine's options; terminates on bad input.</summary>
+    protected SyncOptions BuildOptions()
+    {
+        string source = ResolveSource();
+        string destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
+        if (modes > 1)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "Use only one of -Checksum, -SizeOnly and -IgnoreTimes.", null));
+        }
+
+        SyncFilter filter;
+        try
+        {
+            filter = SyncFilter.FromPatterns(Include, Exclude);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            throw;
+        }
+
+        if (Filter is not null)
+        {
+            filter = filter.Append(Filter);
+        }
+
+        return new SyncOptions
+        {
+            Source = source,
+            Destination = destination,
+            Delete = Delete,
+            MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
+            Filter = filter,
+            CompareMode = Checksum ? CompareMode.Checksum : SizeOnly ? CompareMode.SizeOnly : IgnoreTimes ? CompareMode.IgnoreTimes : CompareMode.QuickCheck,
+            ModifyWindow = ModifyWindow,
+            Update = Update,
+            IgnoreExisting = IgnoreExisting,
+            Preserve = Preserve,
+            CopyLinks = CopyLinks,
+        };
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a worker thread and writes its events on this thread until it ends.</summary>
+    private protected T RunEngine<T>(PipelineObserver observer, Func<CancellationToken, T> work, string activity)
+    {
+        var progress = new ProgressReporter(this, activity);
+        Task<T> task = Task.Run(() => work(_cancellation.Token), _cancellation.Token);
+        try
+        {
+            observer.Drain(task, next => Handle(next, progress), _cancellation.Token);
+            return task.GetAwaiter().GetResult();
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        finally
+        {
+            progress.Complete();
+            if (!task.IsCompleted)
+            {
+                // Stopping: the worker sees the cancellation at its next check and removes its temp file; wait for that.
+                _cancellation.Cancel();
+                try
+                {
+                    task.Wait(TimeSpan.FromSeconds(30));
+                }
+                catch (AggregateException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>True when actions must be confirmed one by one on this thread (-WhatIf, -Confirm or the preferences).</summary>
+    protected bool NeedsShouldProcess()
+    {
+        Dictionary<string, object> bound = MyInvocation.BoundParameters;
+        if (bound.TryGetValue("WhatIf", out object? whatIf))
+        {
+            if (((SwitchParameter)whatIf).IsPresent)
+            {
+                return true;
+            }
+        }
+        else if (LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference")))
+        {
+            return true;
+        }
+
+        if (bound.TryGetValue("Confirm", out object? confirm))
+        {
+            return ((SwitchParameter)confirm).IsPresent;
+        }
+
+        return GetVariableValue("ConfirmPreference") is ConfirmImpact preference
+            && preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium;
+    }
+
+    protected virtual void WriteItem(SyncItem item) => WriteObject(item);
+
+    private void Handle(object next, ProgressReporter progress)
+    {
+        switch (next)
+        {
+            case SyncItem item:
+                WriteItem(item);
+                break;
+
+            case SyncException error:
+                WriteError(ErrorRecordFactory.Create(error));
+                break;
+
+            case PipelineObserver.Warning warning:
+                WriteWarning(warning.Message);
+                break;
+
+            case SyncProgress report:
+                progress.Report(report);
+                break;
+
+            case PipelineObserver.ConfirmRequest request:
+                bool answer = false;
+                try
+                {
+                    answer = ShouldProcess(request.Item.DestinationPath, request.Item.Action + " " + request.Item.ItemType);
+                }
+                finally
+                {
+                    request.Answer.TrySetResult(answer);
+                }
+
+                break;
+        }
+    }
+
+    private string ResolveSource()
+    {
+        var resolved = new List<string>();
+        if (ParameterSetName == LiteralPathSet)
+        {
+            foreach (string path in LiteralPath)
+            {
+                resolved.Add(SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            }
+        }
+        else
+        {
+            foreach (string path in Path)
+            {
+                if (!WildcardPattern.ContainsWildcardCharacters(path))
+                {
+                    resolved.Add(SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+                    continue;
+                }
+
+                try
+                {
+                    resolved.AddRange(GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider));
+                    if (provider.Name != "FileSystem")
+                    {
+                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,
+                            $"The source '{path}' is not a file system path.", path));
+                    }
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
+                }
+            }
+        }
+
+        if (resolved.Count != 1)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
+                $"The source must be exactly one directory; it resolved to {resolved.Count} paths: {string.Join(", ", resolved)}.", resolved));
+        }
+
+        return resolved[0];
+    }
+}

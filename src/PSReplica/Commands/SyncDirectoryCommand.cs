@@ -1,0 +1,26 @@
+using System.Management.Automation;
+using PSReplica.Commands.Hosting;
+
+namespace PSReplica.Commands;
+
+/// <summary>Sync-Directory: makes the destination's contents a replica of the source's contents and writes one
+/// SyncItem per completed action (or one SyncSummary with -Summary).</summary>
+[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(SyncItem), typeof(SyncSummary))]
+public sealed class SyncDirectoryCommand : SyncCommandBase
+{
+    /// <summary>Write one SyncSummary at the end instead of an object per item.</summary>
+    [Parameter]
+    public SwitchParameter Summary { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        SyncOptions options = BuildOptions();
+        using var observer = new PipelineObserver(ask: NeedsShouldProcess(), emitItems: !Summary);
+        SyncSummary summary = RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation), "Sync-Directory");
+        if (Summary)
+        {
+            WriteObject(summary);
+        }
+    }
+}
