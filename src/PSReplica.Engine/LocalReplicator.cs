@@ -31,8 +31,13 @@ public static class LocalReplicator
     }
 
     /// <summary>Plans and executes in one call.</summary>
-    public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation) =>
-        Execute(Plan(options, observer, cancellation), observer, cancellation);
+    public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation);
+        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return summary;
+    }
 
     private static void Validate(SyncOptions options)
     {

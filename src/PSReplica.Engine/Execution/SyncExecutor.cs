@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -11,8 +12,11 @@ namespace PSReplica.Engine.Execution;
 
 /// <summary>Carries out a plan in order: each action completes (and is reported) before the next starts; file
 /// content goes to a temporary file beside its target and is renamed into place, so no torn file is ever
-/// visible under the final name. Directory times and permissions are applied after their contents.</summary>
-internal sealed class SyncExecutor
+/// visible under the final name. Directory times and permissions are applied after their contents.
+/// File copies run on a small pool of workers while this thread goes on through the plan: a plan names each path
+/// once (a type change deletes before it creates), and a file's directory is made before the file is queued, so
+/// no two concurrent actions touch the same path.</summary>
+internal sealed class SyncExecutor : IDisposable
 {
     private const int ProgressIntervalMs = 100;
     private const int OwnerAccess = 0x1C0; // 0700: the owner must be able to write into a directory being filled.
@@ -26,6 +30,10 @@ internal sealed class SyncExecutor
     private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
     private readonly List<string> _declined = [];
     private readonly int _umask = Posix.Umask;
+    private readonly object _gate = new();
+    private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
+    private BlockingCollection<PlannedAction>? _copies;
+    private Thread[]? _workers;
     private long _actionsDone;
     private long _bytesDone;
     private long _nextProgress;
@@ -50,9 +58,11 @@ internal sealed class SyncExecutor
 
     public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
     {
-        var executor = new SyncExecutor(plan, observer, cancellation);
+        using var executor = new SyncExecutor(plan, observer, cancellation);
         return executor.Run();
     }
+
+    public void Dispose() => _copies?.Dispose();
 
     private SyncSummary Run()
     {
@@ -101,29 +111,22 @@ internal sealed class SyncExecutor
                     continue;
                 }
 
-                try
+                if (countsAsDeletion)
                 {
-                    Perform(action);
-                    if (countsAsDeletion)
-                    {
-                        deletions++;
-                    }
-
-                    _summary.Count(item);
-                    _observer.OnItem(item);
-                }
-                catch (SyncException ex)
-                {
-                    Fail(action, ex);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    Fail(action, Classify(ex, item));
+                    deletions++;
                 }
 
-                _actionsDone++;
-                ReportProgress(item.RelativePath, 0, 0, force: false);
+                if (action.Kind == ActionKind.CopyFile)
+                {
+                    Enqueue(action);
+                }
+                else
+                {
+                    Complete(action);
+                }
             }
+
+            DrainWorkers();
 
             if (deletionsOverLimit > 0)
             {
@@ -135,19 +138,110 @@ internal sealed class SyncExecutor
         }
         finally
         {
+            DrainWorkers();
             FinishDirectories();
             _summary.Duration = clock.Elapsed;
             _observer.OnProgress(new SyncProgress
             {
                 Phase = SyncPhase.Completed,
-                ActionsDone = _actionsDone,
+                ActionsDone = Interlocked.Read(ref _actionsDone),
                 ActionsTotal = _plan.Count,
-                BytesDone = _bytesDone,
+                BytesDone = Interlocked.Read(ref _bytesDone),
                 BytesTotal = _plan.BytesToTransfer,
             });
         }
 
         return _summary;
+    }
+
+    /// <summary>Performs one action and reports it; failures are per item and do not stop the run.</summary>
+    private void Complete(PlannedAction action)
+    {
+        SyncItem item = action.Item;
+        try
+        {
+            Perform(action);
+            lock (_gate)
+            {
+                _summary.Count(item);
+            }
+
+            _observer.OnItem(item);
+        }
+        catch (SyncException ex)
+        {
+            Fail(action, ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Fail(action, Classify(ex, item));
+        }
+
+        Interlocked.Increment(ref _actionsDone);
+        ReportProgress(item.RelativePath, 0, 0, force: false);
+    }
+
+    private void Enqueue(PlannedAction action)
+    {
+        if (_copies is null)
+        {
+            _copies = new BlockingCollection<PlannedAction>(boundedCapacity: 256);
+            _workers = new Thread[_workerCount];
+            for (int i = 0; i < _workers.Length; i++)
+            {
+                _workers[i] = new Thread(CopyWorker) { IsBackground = true, Name = "PSReplica copy " + i };
+                _workers[i].Start();
+            }
+        }
+
+        _copies.Add(action, _cancellation);
+    }
+
+    private void CopyWorker()
+    {
+        try
+        {
+            foreach (PlannedAction action in _copies!.GetConsumingEnumerable(_cancellation))
+            {
+                try
+                {
+                    Complete(action);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Never let one file's unexpected failure take the process down from a worker thread.
+                    Fail(action, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                        $"Cannot copy '{action.Item.RelativePath}': {ex.Message}", action.Item.RelativePath, ex));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the copy in progress has removed its temp file.
+        }
+    }
+
+    /// <summary>Waits until every queued copy has finished (or seen the cancellation).</summary>
+    private void DrainWorkers()
+    {
+        if (_copies is null || _workers is null)
+        {
+            return;
+        }
+
+        if (!_copies.IsAddingCompleted)
+        {
+            _copies.CompleteAdding();
+        }
+
+        foreach (Thread worker in _workers)
+        {
+            worker.Join();
+        }
+
+        _copies.Dispose();
+        _copies = null;
+        _workers = null;
     }
 
     private bool HasExtraneousDeletions()
@@ -165,10 +259,14 @@ internal sealed class SyncExecutor
 
     private void Fail(PlannedAction action, SyncException error)
     {
-        _summary.Errors++;
+        lock (_gate)
+        {
+            _summary.Errors++;
+        }
+
         if (action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
         {
-            // Its contents cannot be written; one error is enough.
+            // Its contents cannot be written; one error is enough. (Directories are made on the planning-order thread.)
             _declined.Add(action.Item.RelativePath);
         }
 
@@ -207,7 +305,7 @@ internal sealed class SyncExecutor
                 }
 
                 _createdDirectories.Add(string.Empty);
-                _touchedDirectories.Add(string.Empty);
+                Touch(string.Empty, self: true);
                 break;
 
             case ActionKind.CreateDirectory:
@@ -251,7 +349,7 @@ internal sealed class SyncExecutor
         try
         {
             long copied = FileCopier.Copy(source.FullPath, temp, done => ReportProgress(relative, done, source.Length, force: false), _cancellation);
-            _bytesDone += copied;
+            Interlocked.Add(ref _bytesDone, copied);
             action.Item.BytesTransferred = copied;
 
             int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
@@ -381,14 +479,12 @@ internal sealed class SyncExecutor
     /// <summary>Records that a directory's contents changed, so its time is restored at the end.</summary>
     private void Touch(string relative, bool self = false)
     {
-        if (self)
-        {
-            _touchedDirectories.Add(relative);
-            return;
-        }
-
         int slash = relative.LastIndexOf('/');
-        _touchedDirectories.Add(slash < 0 ? string.Empty : relative[..slash]);
+        string directory = self ? relative : slash < 0 ? string.Empty : relative[..slash];
+        lock (_touchedDirectories)
+        {
+            _touchedDirectories.Add(directory);
+        }
     }
 
     /// <summary>Applies directory permissions and times deepest first, after everything inside was written.</summary>
@@ -459,18 +555,18 @@ internal sealed class SyncExecutor
     private void ReportProgress(string current, long currentDone, long currentLength, bool force)
     {
         long now = Environment.TickCount64;
-        if (!force && now < _nextProgress)
+        long next = Interlocked.Read(ref _nextProgress);
+        if (!force && (now < next || Interlocked.CompareExchange(ref _nextProgress, now + ProgressIntervalMs, next) != next))
         {
             return;
         }
 
-        _nextProgress = now + ProgressIntervalMs;
         _observer.OnProgress(new SyncProgress
         {
             Phase = SyncPhase.Transferring,
-            ActionsDone = _actionsDone,
+            ActionsDone = Interlocked.Read(ref _actionsDone),
             ActionsTotal = _plan.Count,
-            BytesDone = _bytesDone + currentDone,
+            BytesDone = Interlocked.Read(ref _bytesDone) + currentDone,
             BytesTotal = _plan.BytesToTransfer,
             CurrentPath = current,
             CurrentBytesDone = currentDone,
