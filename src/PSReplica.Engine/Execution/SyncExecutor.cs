@@ -355,8 +355,9 @@ internal sealed class SyncExecutor : IDisposable
             int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
                 : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
                 : source.Permissions & ~_umask;
-            Check(Posix.Chmod(temp, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+            // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
             SetOwner(temp, source, relative);
+            Check(Posix.Chmod(temp, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
             if (Preserves(PreserveOptions.Times))
             {
                 Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
@@ -412,24 +413,27 @@ internal sealed class SyncExecutor : IDisposable
         if (source.IsDirectory)
         {
             // Times and exact permissions follow the contents (FinishDirectories); the owner keeps write access meanwhile.
+            SetOwner(path, source, relative);
             if ((action.Changes & AttributeChanges.Permissions) != 0)
             {
                 Check(Posix.Chmod(path, source.Permissions | OwnerAccess), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
             }
 
-            SetOwner(path, source, relative);
             Touch(relative == "." ? string.Empty : relative, self: true);
             return;
         }
 
-        if ((action.Changes & AttributeChanges.Permissions) != 0)
-        {
-            Check(Posix.Chmod(path, source.Permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-        }
-
-        if ((action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0)
+        bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
+        if (ownerChanged)
         {
             SetOwner(path, source, relative);
+        }
+
+        // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
+        if (source.Kind == EntryKind.File
+            && ((action.Changes & AttributeChanges.Permissions) != 0 || (ownerChanged && Preserves(PreserveOptions.Permissions))))
+        {
+            Check(Posix.Chmod(path, source.Permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
         }
 
         if ((action.Changes & AttributeChanges.Times) != 0)
@@ -509,15 +513,15 @@ internal sealed class SyncExecutor : IDisposable
             try
             {
                 bool created = _createdDirectories.Contains(relative);
+                if (created)
+                {
+                    SetOwner(path, source, shown);
+                }
+
                 if (Preserves(PreserveOptions.Permissions) || created)
                 {
                     int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : source.Permissions & ~_umask;
                     Check(Posix.Chmod(path, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", shown);
-                }
-
-                if (created)
-                {
-                    SetOwner(path, source, shown);
                 }
 
                 if (Preserves(PreserveOptions.Times))
