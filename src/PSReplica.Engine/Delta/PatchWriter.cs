@@ -1,0 +1,112 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
+
+namespace PSReplica.Engine.Delta;
+
+/// <summary>The receiver's side of a delta: writes the new file from literal data and copies of basis blocks,
+/// checking every block index and length against the basis before use, and the whole-file checksum at the end.</summary>
+internal sealed class PatchWriter : IDeltaSink, IDisposable
+{
+    private const int CopyBuffer = 1 << 20;
+
+    private readonly SafeFileHandle? _basis;
+    private readonly long _basisLength;
+    private readonly int _blockLength;
+    private readonly int _blockCount;
+    private readonly SafeFileHandle _output;
+    private readonly long _maxLength;
+    private readonly XxHash128 _hash = new();
+    private byte[]? _buffer;
+
+    /// <param name="maxLength">The length the sender announced; writing past it is a protocol violation.</param>
+    public PatchWriter(SafeFileHandle? basis, long basisLength, int blockLength, SafeFileHandle output, long maxLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockLength, 1);
+        _basis = basis;
+        _basisLength = basis is null ? 0 : basisLength;
+        _blockLength = blockLength;
+        _blockCount = (int)Math.Min(int.MaxValue, (_basisLength + blockLength - 1) / blockLength);
+        _output = output;
+        _maxLength = maxLength;
+    }
+
+    public long Written { get; private set; }
+
+    public long LiteralBytes { get; private set; }
+
+    public long MatchedBytes { get; private set; }
+
+    public void Literal(ReadOnlySpan<byte> data)
+    {
+        Reserve(data.Length);
+        RandomAccess.Write(_output, data, Written);
+        _hash.Append(data);
+        Written += data.Length;
+        LiteralBytes += data.Length;
+    }
+
+    public void Copy(int firstBlock, int blockCount)
+    {
+        if (firstBlock < 0 || blockCount < 1 || (long)firstBlock + blockCount > _blockCount)
+        {
+            throw Invalid($"copy of blocks {firstBlock}..{(long)firstBlock + blockCount - 1} is outside the basis's {_blockCount} blocks");
+        }
+
+        long offset = (long)firstBlock * _blockLength;
+        long length = Math.Min((long)blockCount * _blockLength, _basisLength - offset);
+        Reserve(length);
+        _buffer ??= ArrayPool<byte>.Shared.Rent(CopyBuffer);
+        while (length > 0)
+        {
+            int chunk = (int)Math.Min(_buffer.Length, length);
+            int read = RandomAccess.Read(_basis!, _buffer.AsSpan(0, chunk), offset);
+            if (read <= 0)
+            {
+                throw Invalid("the basis file became shorter during the transfer");
+            }
+
+            ReadOnlySpan<byte> data = _buffer.AsSpan(0, read);
+            RandomAccess.Write(_output, data, Written);
+            _hash.Append(data);
+            Written += read;
+            MatchedBytes += read;
+            offset += read;
+            length -= read;
+        }
+    }
+
+    /// <summary>Checks the result against the sender's length and whole-file checksum.</summary>
+    public void Verify(long expectedLength, ReadOnlySpan<byte> expectedHash)
+    {
+        Span<byte> actual = stackalloc byte[StrongHash.FullLength];
+        _hash.GetCurrentHash(actual);
+        if (Written != expectedLength || !actual.SequenceEqual(expectedHash))
+        {
+            throw new SyncException(ErrorIds.DeltaVerificationFailed, SyncErrorKind.WriteError,
+                $"The rebuilt file does not match the sender's checksum ({Written} of {expectedLength} bytes).");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+    }
+
+    private void Reserve(long length)
+    {
+        if (Written + length > _maxLength)
+        {
+            throw Invalid($"the delta writes past the announced length of {_maxLength} bytes");
+        }
+    }
+
+    internal static SyncException Invalid(string what) =>
+        new(ErrorIds.DeltaStreamInvalid, SyncErrorKind.InvalidOperation, "Invalid delta stream: " + what + ".");
+}

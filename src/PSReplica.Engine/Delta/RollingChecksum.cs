@@ -1,0 +1,113 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace PSReplica.Engine.Delta;
+
+/// <summary>rsync's weak checksum ("checksum1"): s1 is the sum of the bytes taken as signed chars, s2 the sum of
+/// the running s1 values; the value is (s1 &amp; 0xffff) | (s2 &lt;&lt; 16). Not Adler-32: no modulus, signed bytes.
+/// Follows rsync checksum.c:get_checksum1 and the rolling update of match.c:hash_search.</summary>
+internal struct RollingChecksum
+{
+    private uint _s1;
+    private uint _s2;
+
+    public readonly uint Value => (_s1 & 0xffff) | (_s2 << 16);
+
+    /// <summary>The checksum of a whole block, computed from scratch.</summary>
+    public static uint Compute(ReadOnlySpan<byte> block)
+    {
+        var sum = default(RollingChecksum);
+        sum.Reset(block);
+        return sum.Value;
+    }
+
+    /// <summary>Starts over on <paramref name="block"/>.</summary>
+    public void Reset(ReadOnlySpan<byte> block)
+    {
+        unchecked
+        {
+            // s1 = sum b[i]; s2 = sum (n - i) * b[i], over signed bytes, all modulo 2^32.
+            int n = block.Length;
+            uint s1 = 0;
+            uint s2 = 0;
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated && n >= 64)
+            {
+                (s1, s2, i) = ResetVector(block);
+            }
+
+            for (; i < n; i++)
+            {
+                uint b = (uint)(sbyte)block[i];
+                s1 += b;
+                s2 += (uint)(n - i) * b;
+            }
+
+            _s1 = s1;
+            _s2 = s2;
+        }
+    }
+
+    /// <summary>Slides the window one byte: <paramref name="outgoing"/> leaves, <paramref name="incoming"/> enters;
+    /// <paramref name="blockLength"/> is the window's length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Roll(byte outgoing, byte incoming, int blockLength)
+    {
+        unchecked
+        {
+            uint o = (uint)(sbyte)outgoing;
+            _s1 = _s1 - o + (uint)(sbyte)incoming;
+            _s2 = _s2 - ((uint)blockLength * o) + _s1;
+        }
+    }
+
+    /// <summary>Removes the first byte of the window without adding one (the window shrinks at the end of the file).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Shrink(byte outgoing, int blockLength)
+    {
+        unchecked
+        {
+            uint o = (uint)(sbyte)outgoing;
+            _s1 -= o;
+            _s2 -= (uint)blockLength * o;
+        }
+    }
+
+    /// <summary>Vectorised prefix of <see cref="Reset"/>: processes 32-byte chunks and returns where it stopped.</summary>
+    private static (uint S1, uint S2, int Done) ResetVector(ReadOnlySpan<byte> block)
+    {
+        unchecked
+        {
+            // s2 = n*s1 - sum(k*b_k). With k = 32j + l (chunk j, lane l): sum(k*b_k) = 32*sum_j(j*S_j) + sum_l(l*A_l),
+            // where S_j is chunk j's byte sum and A_l the per-lane byte sums; lanes stay in vectors until the end.
+            int n = block.Length;
+            int chunks = n / 32;
+            ref byte start = ref MemoryMarshal.GetReference(block);
+            Vector256<int> a0 = Vector256<int>.Zero, a1 = a0, a2 = a0, a3 = a0, weightedChunks = a0;
+            for (int c = 0; c < chunks; c++)
+            {
+                Vector256<sbyte> bytes = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, c * 32)).AsSByte();
+                (Vector256<short> lo16, Vector256<short> hi16) = Vector256.Widen(bytes);
+                (Vector256<int> v0, Vector256<int> v1) = Vector256.Widen(lo16);
+                (Vector256<int> v2, Vector256<int> v3) = Vector256.Widen(hi16);
+                a0 += v0;
+                a1 += v1;
+                a2 += v2;
+                a3 += v3;
+                weightedChunks += ((v0 + v1) + (v2 + v3)) * c;
+            }
+
+            Vector256<int> w0 = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            Vector256<int> eight = Vector256.Create(8);
+            Vector256<int> w1 = w0 + eight;
+            Vector256<int> w2 = w1 + eight;
+            Vector256<int> w3 = w2 + eight;
+            uint s1 = (uint)Vector256.Sum((a0 + a1) + (a2 + a3));
+            uint positional = (32u * (uint)Vector256.Sum(weightedChunks)) + (uint)Vector256.Sum((a0 * w0) + (a1 * w1) + (a2 * w2) + (a3 * w3));
+            return (s1, ((uint)n * s1) - positional, chunks * 32);
+        }
+    }
+}
