@@ -27,16 +27,10 @@ function Invoke-PSReplicaBuild {
     Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
 
     # Help: docs/*.md -> en-US (checked against the built cmdlets), then into the module.
-    $compiler = Join-Path $PSScriptRoot 'HelpCompiler.ps1'
     $enUs = Join-Path $script:Root 'en-US'
-    if (Test-Path $compiler) {
-        . $compiler
-        Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
-    }
-    else {
-        Write-Warning 'HelpCompiler.ps1 is not there yet: help is not compiled.'
-    }
-    if (Test-Path $enUs) { Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse }
+    . (Join-Path $PSScriptRoot 'HelpCompiler.ps1')
+    Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
+    Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse
     Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan
 }
 
