@@ -22,19 +22,20 @@ public static class LocalReplicator
         return SyncPlanner.Build(options, source, destination, existing, observer, cancellation);
     }
 
-    /// <summary>Carries out a plan made by <see cref="Plan"/>.</summary>
-    public static SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    /// <summary>Carries out a plan made by <see cref="Plan"/>. With <paramref name="dryRun"/>, reports each action that
+    /// would run (after -MaxDelete and the no-deletion-after-I/O-error rule) and changes nothing.</summary>
+    public static SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
-        return SyncExecutor.Run(plan, observer, cancellation);
+        return SyncExecutor.Run(plan, observer, dryRun, cancellation);
     }
 
     /// <summary>Plans and executes in one call.</summary>
-    public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation);
+        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
         summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         return summary;
     }

@@ -26,8 +26,6 @@ public static class ErrorIds
     public const string SymbolicLinkFailed = nameof(SymbolicLinkFailed);
     public const string SymbolicLinkNoReferent = nameof(SymbolicLinkNoReferent);
     public const string CannotReplaceNonEmptyDirectory = nameof(CannotReplaceNonEmptyDirectory);
-    public const string SkippedNonRegularFile = nameof(SkippedNonRegularFile);
-    public const string Cancelled = nameof(Cancelled);
     public const string DeltaStreamInvalid = nameof(DeltaStreamInvalid);
     public const string DeltaVerificationFailed = nameof(DeltaVerificationFailed);
 }

@@ -10,5 +10,4 @@ public enum SyncErrorKind
     InvalidArgument,
     InvalidOperation,
     LimitsExceeded,
-    Cancelled,
 }

@@ -38,9 +38,12 @@ internal sealed class SyncExecutor : IDisposable
     private long _bytesDone;
     private long _nextProgress;
 
-    private SyncExecutor(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    private readonly bool _dryRun;
+
+    private SyncExecutor(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
     {
         _plan = plan;
+        _dryRun = dryRun;
         _options = plan.Options;
         _observer = observer;
         _cancellation = cancellation;
@@ -56,9 +59,10 @@ internal sealed class SyncExecutor : IDisposable
 
     private bool Preserves(PreserveOptions flag) => (_options.Preserve & flag) != 0;
 
-    public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    /// <param name="dryRun">Report what would be done (with -MaxDelete and the I/O-error rule applied) and change nothing.</param>
+    public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
     {
-        using var executor = new SyncExecutor(plan, observer, cancellation);
+        using var executor = new SyncExecutor(plan, observer, dryRun, cancellation);
         return executor.Run();
     }
 
@@ -97,10 +101,16 @@ internal sealed class SyncExecutor : IDisposable
                 {
                     deletionsOverLimit++;
                     _summary.Skipped++;
+                    if (item.Reason == SyncReason.TypeChanged)
+                    {
+                        // What was to replace it cannot go in either.
+                        _declined.Add(item.RelativePath);
+                    }
+
                     continue;
                 }
 
-                if (!_observer.ShouldProcess(item))
+                if (!_observer.ShouldProcess(item) && !_dryRun)
                 {
                     if (item.ItemType == SyncItemType.Directory && action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
                     {
@@ -116,7 +126,12 @@ internal sealed class SyncExecutor : IDisposable
                     deletions++;
                 }
 
-                if (action.Kind == ActionKind.CopyFile)
+                if (_dryRun)
+                {
+                    _summary.Count(item);
+                    _observer.OnItem(item);
+                }
+                else if (action.Kind == ActionKind.CopyFile)
                 {
                     Enqueue(action);
                 }
@@ -139,7 +154,11 @@ internal sealed class SyncExecutor : IDisposable
         finally
         {
             DrainWorkers();
-            FinishDirectories();
+            if (!_dryRun)
+            {
+                FinishDirectories();
+            }
+
             _summary.Duration = clock.Elapsed;
             _observer.OnProgress(new SyncProgress
             {

@@ -281,6 +281,11 @@ internal sealed class SyncPlanner
 
     private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath)
     {
+        if (_options.IgnoreExisting)
+        {
+            return;
+        }
+
         AttributeChanges changes = CompareAttributes(source, existing);
         if (!string.Equals(source.LinkTarget, existing.LinkTarget, StringComparison.Ordinal))
         {

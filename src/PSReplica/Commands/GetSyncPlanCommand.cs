@@ -12,11 +12,9 @@ public sealed class GetSyncPlanCommand : SyncCommandBase
     protected override void ProcessRecord()
     {
         SyncOptions options = BuildOptions();
-        using var observer = new PipelineObserver(ask: false, emitItems: false);
-        SyncPlan plan = RunEngine(observer, cancellation => LocalReplicator.Plan(options, observer, cancellation), "Get-SyncPlan");
-        foreach (SyncItem item in plan.Items)
-        {
-            WriteObject(item);
-        }
+        // A dry run of the plan: the items Sync-Directory would emit, with -MaxDelete and the rule that nothing is
+        // deleted after a scan error already applied; in plan order, so two calls give the same sequence.
+        using var observer = new PipelineObserver(ask: false, emitItems: true);
+        RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation, dryRun: true), "Get-SyncPlan");
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -21,6 +22,7 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Source")]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
     /// <summary>The source directory, taken literally (no wildcards).</summary>
@@ -176,23 +178,21 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>True when actions must be confirmed one by one on this thread (-WhatIf, -Confirm or the preferences).</summary>
-    protected bool NeedsShouldProcess()
+    /// <summary>True under -WhatIf (the parameter or $WhatIfPreference): report, change nothing.</summary>
+    protected bool IsWhatIf()
     {
-        Dictionary<string, object> bound = MyInvocation.BoundParameters;
-        if (bound.TryGetValue("WhatIf", out object? whatIf))
+        if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf))
         {
-            if (((SwitchParameter)whatIf).IsPresent)
-            {
-                return true;
-            }
-        }
-        else if (LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference")))
-        {
-            return true;
+            return ((SwitchParameter)whatIf).IsPresent;
         }
 
-        if (bound.TryGetValue("Confirm", out object? confirm))
+        return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+    }
+
+    /// <summary>True when each action must be confirmed on this thread (-Confirm or $ConfirmPreference).</summary>
+    protected bool NeedsConfirmation()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("Confirm", out object? confirm))
         {
             return ((SwitchParameter)confirm).IsPresent;
         }
@@ -260,7 +260,14 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
 
                 try
                 {
-                    resolved.AddRange(GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider));
+                    Collection<string> matches = GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);
+                    if (matches.Count == 0)
+                    {
+                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
+                            $"No directory matches the source '{path}'.", path));
+                    }
+
+                    resolved.AddRange(matches);
                     if (provider.Name != "FileSystem")
                     {
                         ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,

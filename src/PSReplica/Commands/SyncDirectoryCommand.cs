@@ -16,8 +16,11 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     protected override void ProcessRecord()
     {
         SyncOptions options = BuildOptions();
-        using var observer = new PipelineObserver(ask: NeedsShouldProcess(), emitItems: !Summary);
-        SyncSummary summary = RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation), "Sync-Directory");
+
+        // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
+        bool whatIf = IsWhatIf();
+        using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !Summary && !whatIf);
+        SyncSummary summary = RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation, dryRun: whatIf), "Sync-Directory");
         if (Summary)
         {
             WriteObject(summary);

@@ -19,7 +19,6 @@ internal static class ErrorRecordFactory
         SyncErrorKind.WriteError => ErrorCategory.WriteError,
         SyncErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
         SyncErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
-        SyncErrorKind.Cancelled => ErrorCategory.OperationStopped,
         _ => ErrorCategory.InvalidOperation,
     };
 }
