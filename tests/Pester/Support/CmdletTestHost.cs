@@ -79,6 +79,9 @@ namespace PSReplicaTests
 
         public List<string> Prompts { get; } = new List<string>();
 
+        /// <summary>Prompts ("prompt: ...") and host lines ("line: ...") in the order they happened.</summary>
+        public List<string> Events { get; } = new List<string>();
+
         public List<string> Lines { get; } = new List<string>();
 
         public List<string> Warnings { get; } = new List<string>();
@@ -98,6 +101,8 @@ namespace PSReplicaTests
             {
                 Prompts.Add(message);
             }
+
+            Add(Events, "prompt: " + message);
 
             foreach (PromptRule rule in Rules)
             {
@@ -146,7 +151,11 @@ namespace PSReplicaTests
 
         public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Add(Lines, value);
 
-        public override void WriteLine(string value) => Add(Lines, value);
+        public override void WriteLine(string value)
+        {
+            Add(Lines, value);
+            Add(Events, "line: " + value);
+        }
 
         public override void WriteErrorLine(string value) => Add(Lines, value);
 
