@@ -247,6 +247,7 @@ Describe 'Sync-Directory' {
     Context 'source paths and pipeline input' {
         BeforeAll {
             $script:psrc = New-TestTree -Root (Join-Path $TestDrive 'pipe[1]-src') -Files @{ 'a.txt' = 'a'; 'd/b.txt' = 'b' }
+            $script:plain = New-TestTree -Root (Join-Path $TestDrive 'pipe-plain-src') -Files @{ 'a.txt' = 'a'; 'd/b.txt' = 'b' }
             $script:n = 0
             function New-Dst { $script:n++; Join-Path $TestDrive "pipe-dst-$script:n" }
         }
@@ -265,17 +266,25 @@ Describe 'Sync-Directory' {
 
         It 'accepts -Source as an alias of -Path, and positional Path and Destination' {
             $d = New-Dst
-            $null = Sync-Directory -Source ([WildcardPattern]::Escape($psrc)) -Destination $d -ErrorAction Stop
-            Assert-Replica $psrc $d
+            $null = Sync-Directory -Source $plain -Destination $d -ErrorAction Stop
+            Assert-Replica $plain $d
             $e = New-Dst
-            $null = Sync-Directory ([WildcardPattern]::Escape($psrc)) $e -ErrorAction Stop
-            Assert-Replica $psrc $e
+            $null = Sync-Directory $plain $e -ErrorAction Stop
+            Assert-Replica $plain $e
+        }
+
+        It 'accepts a -Path whose wildcard characters are escaped, as Get-Item does' {
+            $d = New-Dst
+            $escaped = [WildcardPattern]::Escape($psrc)
+            (Get-Item -Path $escaped).FullName | Should -Be $psrc
+            $null = Sync-Directory -Path $escaped -Destination $d -ErrorAction Stop
+            Assert-Replica $psrc $d
         }
 
         It 'takes Path and Destination by property name from a pscustomobject' {
             $d = New-Dst
-            $null = [pscustomobject]@{ Path = [WildcardPattern]::Escape($psrc); Destination = $d } | Sync-Directory -ErrorAction Stop
-            Assert-Replica $psrc $d
+            $null = [pscustomobject]@{ Path = $plain; Destination = $d } | Sync-Directory -ErrorAction Stop
+            Assert-Replica $plain $d
         }
 
         It 'takes LiteralPath and Destination by property name from a pscustomobject' {
@@ -292,12 +301,11 @@ Describe 'Sync-Directory' {
 
         It 'runs once per piped pair' {
             $d1 = New-Dst; $d2 = New-Dst
-            $p = [WildcardPattern]::Escape($psrc)
-            $out = @(@([pscustomobject]@{ Path = $p; Destination = $d1 }, [pscustomobject]@{ Path = $p; Destination = $d2 }) |
+            $out = @(@([pscustomobject]@{ Path = $plain; Destination = $d1 }, [pscustomobject]@{ Path = $plain; Destination = $d2 }) |
                     Sync-Directory -ErrorAction Stop)
             $out.Count | Should -Be 8
-            Assert-Replica $psrc $d1
-            Assert-Replica $psrc $d2
+            Assert-Replica $plain $d1
+            Assert-Replica $plain $d2
         }
 
         It 'resolves a relative destination against the current location' {
