@@ -1,0 +1,103 @@
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
+    $script:Manifest = Import-PowerShellDataFile -Path $env:PSREPLICA_MODULE
+    $script:Module = Get-Module PSReplica
+}
+
+Describe 'PSReplica module manifest' {
+    It 'is a valid manifest' {
+        { Test-ModuleManifest -Path $env:PSREPLICA_MODULE -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'lists exactly the three cmdlets, explicitly' {
+        @($Manifest.CmdletsToExport | Sort-Object) | Should -Be @('Get-SyncPlan', 'New-SyncFilter', 'Sync-Directory')
+    }
+
+    It 'exports no functions, aliases or variables (empty lists, not wildcards)' {
+        $Manifest.FunctionsToExport | Should -BeNullOrEmpty
+        $Manifest.AliasesToExport | Should -BeNullOrEmpty
+        $Manifest.VariablesToExport | Should -BeNullOrEmpty
+        $Manifest.ContainsKey('FunctionsToExport') | Should -BeTrue
+        $Manifest.ContainsKey('AliasesToExport') | Should -BeTrue
+        $Manifest.ContainsKey('VariablesToExport') | Should -BeTrue
+    }
+
+    It 'is for PowerShell 7.6 Core' {
+        $Manifest.CompatiblePSEditions | Should -Be @('Core')
+        [version]$Manifest.PowerShellVersion | Should -Be ([version]'7.6')
+    }
+
+    It 'loads its format file' {
+        $Manifest.FormatsToProcess | Should -Contain 'PSReplica.Format.ps1xml'
+        Test-Path (Join-Path (Split-Path $env:PSREPLICA_MODULE) 'PSReplica.Format.ps1xml') | Should -BeTrue
+    }
+}
+
+Describe 'PSReplica module as imported' {
+    It 'exports exactly Sync-Directory, Get-SyncPlan and New-SyncFilter as cmdlets' {
+        @($Module.ExportedCmdlets.Keys | Sort-Object) | Should -Be @('Get-SyncPlan', 'New-SyncFilter', 'Sync-Directory')
+        foreach ($name in 'Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter') {
+            (Get-Command $name -Module PSReplica).CommandType | Should -Be 'Cmdlet'
+        }
+    }
+
+    It 'exports no functions, aliases or variables' {
+        $Module.ExportedFunctions.Count | Should -Be 0
+        $Module.ExportedAliases.Count | Should -Be 0
+        $Module.ExportedVariables.Count | Should -Be 0
+        @(Get-Command -Module PSReplica).Count | Should -Be 3
+    }
+
+    It 'declares its output types' {
+        (Get-Command Sync-Directory).OutputType.Name | Should -Contain 'PSReplica.SyncItem'
+        (Get-Command Sync-Directory).OutputType.Name | Should -Contain 'PSReplica.SyncSummary'
+        (Get-Command Get-SyncPlan).OutputType.Name | Should -Be 'PSReplica.SyncItem'
+        (Get-Command New-SyncFilter).OutputType.Name | Should -Be 'PSReplica.SyncFilter'
+    }
+
+    It 'makes only Sync-Directory support ShouldProcess' {
+        (Get-Command Sync-Directory).Parameters.Keys | Should -Contain 'WhatIf'
+        (Get-Command Sync-Directory).Parameters.Keys | Should -Contain 'Confirm'
+        (Get-Command Get-SyncPlan).Parameters.Keys | Should -Not -Contain 'WhatIf'
+    }
+}
+
+Describe 'Format views' {
+    It 'has a default table view for SyncItem with Itemize, Action and RelativePath' {
+        $views = @(Get-FormatData -TypeName PSReplica.SyncItem)
+        $views.Count | Should -BeGreaterThan 0
+        $default = $views[0].FormatViewDefinition[0]
+        $default.Control | Should -BeOfType ([System.Management.Automation.TableControl])
+        $labels = @($default.Control.Headers.Label)
+        $properties = @($default.Control.Rows[0].Columns.DisplayEntry.Value)
+        $labels | Should -Contain 'Itemize'
+        $labels | Should -Contain 'Action'
+        $labels | Should -Contain 'RelativePath'
+        $properties[0] | Should -Be 'Itemize'
+        $properties | Should -Contain 'Action'
+        $properties[-1] | Should -Be 'RelativePath'
+    }
+
+    It 'renders a SyncItem as a table row by default' {
+        $src = New-TestTree -Root (Join-Path $TestDrive 'fmt-src') -Files @{ 'a.txt' = 'a' }
+        $item = Get-SyncPlan -Path $src -Destination (Join-Path $TestDrive 'fmt-dst') | Where-Object RelativePath -EQ 'a.txt'
+        $text = $item | Out-String
+        $text | Should -Match 'Itemize\s+Action'
+        $text | Should -Match '>f\+{9}\s+Create\s+File\s+New\s+1\s+a\.txt'
+    }
+
+    It 'has a list view for SyncSummary and views for SyncFilter and FilterRule' {
+        (Get-FormatData -TypeName PSReplica.SyncSummary).FormatViewDefinition[0].Control |
+            Should -BeOfType ([System.Management.Automation.ListControl])
+        (Get-FormatData -TypeName PSReplica.SyncFilter) | Should -Not -BeNullOrEmpty
+        (Get-FormatData -TypeName PSReplica.FilterRule).FormatViewDefinition[0].Control |
+            Should -BeOfType ([System.Management.Automation.TableControl])
+    }
+
+    It 'shows the rules of a SyncFilter in rsync syntax' {
+        $text = New-SyncFilter -Exclude '*.bak' -Include 'keep.bak' | Out-String
+        $text | Should -Match '\+ keep\.bak'
+        $text | Should -Match '- \*\.bak'
+    }
+}
