@@ -51,6 +51,31 @@ internal sealed class TestTree : IDisposable
         return info;
     }
 
+    public const long BaseTime = 1_600_000_000;
+
+    /// <summary>Sets every item below (and including) <paramref name="root"/> to <see cref="BaseTime"/>, deepest first.</summary>
+    public static void Freeze(string root, long seconds = BaseTime)
+    {
+        var paths = new List<string>(Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }));
+        paths.Sort((a, b) => b.Length.CompareTo(a.Length));
+        foreach (string path in paths)
+        {
+            SetTime(path, seconds);
+        }
+
+        SetTime(root, seconds);
+    }
+
+    /// <summary>Freezes both trees (the destination only if it exists).</summary>
+    public void FreezeBoth()
+    {
+        Freeze(Source);
+        if (Directory.Exists(Destination))
+        {
+            Freeze(Destination);
+        }
+    }
+
     public SyncOptions Options(bool delete = false) => new() { Source = Source, Destination = Destination, Delete = delete };
 
     public void Dispose()
