@@ -117,6 +117,7 @@ public sealed class FilterRuleTests
     [InlineData("a\\b", "ab", false)]
     [InlineData("a\\*", "a*", true)]
     [InlineData("a\\*", "ab", false)]
+    [InlineData("*\\", "a\\", false)]
     public void A_backslash_escapes_only_in_patterns_with_wildcards(string pattern, string path, bool expected) =>
         // rsync treats a pattern without '*', '?' or '[' as a literal name, backslashes included.
         Assert.Equal(expected, FilterRule.Exclude(pattern).IsMatch(path, isDirectory: false));
