@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+
+namespace PSReplica.Engine.Tests;
+
+/// <summary>Records every event; optional hooks let a test act on progress or decline actions.</summary>
+internal sealed class RecordingObserver : ISyncObserver
+{
+    private readonly object _gate = new();
+
+    public List<SyncItem> Items { get; } = [];
+
+    public List<SyncException> Errors { get; } = [];
+
+    public List<string> Warnings { get; } = [];
+
+    public List<SyncProgress> Progress { get; } = [];
+
+    /// <summary>Asked before each action; null approves everything.</summary>
+    public Func<SyncItem, bool>? Approve { get; init; }
+
+    public Action<SyncProgress>? OnProgressHook { get; init; }
+
+    public List<SyncItem> Asked { get; } = [];
+
+    public void OnItem(SyncItem item)
+    {
+        lock (_gate)
+        {
+            Items.Add(item);
+        }
+    }
+
+    public void OnError(SyncException error)
+    {
+        lock (_gate)
+        {
+            Errors.Add(error);
+        }
+    }
+
+    public void OnWarning(string message)
+    {
+        lock (_gate)
+        {
+            Warnings.Add(message);
+        }
+    }
+
+    public void OnProgress(SyncProgress progress)
+    {
+        lock (_gate)
+        {
+            Progress.Add(progress);
+        }
+
+        OnProgressHook?.Invoke(progress);
+    }
+
+    public bool ShouldProcess(SyncItem item)
+    {
+        lock (_gate)
+        {
+            Asked.Add(item);
+        }
+
+        return Approve?.Invoke(item) ?? true;
+    }
+}
