@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Execution;
 /// where the filesystems allow, else through a pooled buffer; chunked so that cancellation and progress stay prompt.</summary>
 internal static class FileCopier
 {
-    private const long ChunkBytes = 32L << 20;
+    private const long ChunkBytes = 8L << 20;
     private const int BufferBytes = 1 << 20;
 
     /// <summary>Copies <paramref name="source"/> to the new file <paramref name="target"/>; returns the bytes copied.</summary>

@@ -19,6 +19,7 @@ namespace PSReplica.Engine.Execution;
 internal sealed class SyncExecutor : IDisposable
 {
     private const int ProgressIntervalMs = 100;
+    private const long LargeFile = 16L << 20; // files this large get their own progress from the first byte
     private const int OwnerAccess = 0x1C0; // 0700: the owner must be able to write into a directory being filled.
 
     private readonly SyncPlan _plan;
@@ -367,6 +368,11 @@ internal sealed class SyncExecutor : IDisposable
         string relative = action.Item.RelativePath;
         try
         {
+            if (source.Length >= LargeFile)
+            {
+                ReportProgress(relative, 0, source.Length, force: true);
+            }
+
             long copied = FileCopier.Copy(source.FullPath, temp, done => ReportProgress(relative, done, source.Length, force: false), _cancellation);
             Interlocked.Add(ref _bytesDone, copied);
             action.Item.BytesTransferred = copied;
@@ -382,7 +388,7 @@ internal sealed class SyncExecutor : IDisposable
                 Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
             }
 
-            File.Move(temp, target, overwrite: true);
+            Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
         }
         catch
         {
@@ -415,7 +421,7 @@ internal sealed class SyncExecutor : IDisposable
                 Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
             }
 
-            File.Move(temp, target, overwrite: true);
+            Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
         }
         catch
         {

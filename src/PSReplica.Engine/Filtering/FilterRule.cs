@@ -8,6 +8,7 @@ public sealed class FilterRule
 {
     private readonly string _match;
     private readonly MatchKind _kind;
+    private readonly bool _leadingDoubleStar;
 
     private FilterRule(FilterRuleType type, string pattern, string? source, int line)
     {
@@ -45,6 +46,7 @@ public sealed class FilterRule
         MatchesFullPath = p.Contains('/', StringComparison.Ordinal) || p.Contains("**", StringComparison.Ordinal) || Anchored;
         _match = p.TrimEnd('/');
         _kind = MatchesContents ? MatchKind.Wildcard : Wildmatch.HasWildcards(_match) ? MatchKind.Wildcard : MatchKind.Literal;
+        _leadingDoubleStar = _match.StartsWith("**", StringComparison.Ordinal);
         ValidateClasses(pattern, _match);
     }
 
@@ -92,7 +94,7 @@ public sealed class FilterRule
         ReadOnlySpan<char> path = relativePath.AsSpan().TrimStart('/');
         if (MatchesContents)
         {
-            return MatchesContentsRule(path);
+            return MatchesContentsRule(path, isDirectory);
         }
 
         if (DirectoryOnly && !isDirectory)
@@ -129,16 +131,17 @@ public sealed class FilterRule
         }
     }
 
-    private bool MatchesContentsRule(ReadOnlySpan<char> path)
+    private bool MatchesContentsRule(ReadOnlySpan<char> path, bool isDirectory)
     {
-        // "dir/***": the pattern "dir" (anchored or floating) matched against path or any of its ancestors.
+        // "dir/***": the pattern "dir/" (anchored or floating) matched against the path itself when it is a
+        // directory, or against any of its ancestors (which are directories).
         string prefix = _match.TrimEnd('/');
         if (prefix.Length == 0)
         {
             return true;
         }
 
-        for (int end = path.Length; end > 0;)
+        for (int end = isDirectory ? path.Length : path.LastIndexOf('/'); end > 0;)
         {
             ReadOnlySpan<char> candidate = path[..end];
             if (Anchored ? MatchText(candidate) : MatchSuffix(candidate))
@@ -177,8 +180,22 @@ public sealed class FilterRule
         }
     }
 
-    private bool MatchText(ReadOnlySpan<char> text) =>
-        _kind == MatchKind.Literal ? text.SequenceEqual(_match) : Wildmatch.Match(_match, text);
+    private bool MatchText(ReadOnlySpan<char> text)
+    {
+        if (_kind == MatchKind.Literal)
+        {
+            return text.SequenceEqual(_match);
+        }
+
+        if (Wildmatch.Match(_match, text))
+        {
+            return true;
+        }
+
+        // rsync matches a pattern that starts with "**" against the path with a '/' in front, so "**/foo" also
+        // matches a "foo" at the top of the transfer.
+        return _leadingDoubleStar && text.Length < 4096 && Wildmatch.Match(_match, string.Concat("/", text));
+    }
 
     private static void ValidateClasses(string original, string pattern)
     {
@@ -203,10 +220,9 @@ public sealed class FilterRule
 
                 while (j < pattern.Length && pattern[j] != ']')
                 {
-                    if (pattern[j] == '[' && j + 1 < pattern.Length && pattern[j + 1] == ':')
+                    if (pattern[j] == '[' && j + 1 < pattern.Length && pattern[j + 1] == ':' && Wildmatch.PosixClassEnd(pattern, j) is int end and >= 0)
                     {
-                        int end = pattern.IndexOf(":]", j + 2, StringComparison.Ordinal);
-                        j = end < 0 ? j + 1 : end + 2;
+                        j += end + 4;
                         continue;
                     }
 

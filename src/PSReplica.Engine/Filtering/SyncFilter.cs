@@ -46,6 +46,12 @@ public sealed class SyncFilter
         return new SyncFilter([.. _rules, .. other._rules]);
     }
 
+    /// <summary>True when the path is transferred; a trailing '/' marks a directory.</summary>
+    public bool Test(string path) => Test(TrimDirectory(path, out bool isDirectory), isDirectory);
+
+    /// <summary>The rule that decides the path (a trailing '/' marks a directory), or null.</summary>
+    public FilterRule? Explain(string path) => Explain(TrimDirectory(path, out bool isDirectory), isDirectory);
+
     /// <summary>True when the path is transferred; <paramref name="path"/> is relative to the transfer root.</summary>
     public bool Test(string path, bool isDirectory) => Explain(path, isDirectory)?.Type != FilterRuleType.Exclude;
 
@@ -62,6 +68,13 @@ public sealed class SyncFilter
         }
 
         return null;
+    }
+
+    private static string TrimDirectory(string path, out bool isDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        isDirectory = path.Length > 1 && path.EndsWith('/');
+        return isDirectory ? path.TrimEnd('/') : path;
     }
 
     public override string ToString()

@@ -10,8 +10,9 @@ internal static class Wildmatch
     /// <summary>True when <paramref name="pattern"/> matches all of <paramref name="text"/>.</summary>
     public static bool Match(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text) => MatchCore(pattern, text) == Result.Match;
 
-    /// <summary>True when the pattern holds a wildcard character that needs the matcher.</summary>
-    public static bool HasWildcards(string pattern) => pattern.AsSpan().IndexOfAny("*?[\\") >= 0;
+    /// <summary>True when the pattern holds a wildcard character that needs the matcher
+    /// (rsync matches a pattern without '*', '?' or '[' literally, backslashes included.)</summary>
+    public static bool HasWildcards(string pattern) => pattern.AsSpan().IndexOfAny("*?[") >= 0;
 
     private enum Result
     {
@@ -41,8 +42,8 @@ internal static class Wildmatch
                     pi++;
                     if (pi >= p.Length)
                     {
-                        // A trailing backslash matches itself.
-                        return t[ti] == '\\' && ti + 1 == t.Length ? Result.Match : Result.NoMatch;
+                        // A trailing backslash escapes nothing: the pattern matches nothing (as rsync's wildmatch).
+                        return Result.AbortAll;
                     }
 
                     if (t[ti] != p[pi])
@@ -171,27 +172,18 @@ internal static class Wildmatch
                 prev = '\0';
                 continue;
             }
-            else if (pc == '[' && i + 1 < p.Length && p[i + 1] == ':')
+            else if (pc == '[' && i + 1 < p.Length && p[i + 1] == ':' && PosixClassEnd(p, i) is int end and >= 0)
             {
-                int end = p[(i + 2)..].IndexOf(":]");
-                if (end < 0)
+                matched |= MatchPosixClass(p.Slice(i + 2, end), c, out bool known);
+                if (!known)
                 {
-                    matched |= pc == c;
+                    malformed = true;
+                    return false;
                 }
-                else
-                {
-                    ReadOnlySpan<char> name = p.Slice(i + 2, end);
-                    matched |= MatchPosixClass(name, c, out bool known);
-                    if (!known)
-                    {
-                        malformed = true;
-                        return false;
-                    }
 
-                    i += end + 3;
-                    prev = '\0';
-                    continue;
-                }
+                i += end + 3;
+                prev = '\0';
+                continue;
             }
             else
             {
@@ -203,6 +195,14 @@ internal static class Wildmatch
 
         pi = i;
         return matched != negate;
+    }
+
+    /// <summary>For "[:" at p[i]: the class name's length when the first ']' after it closes ":]", else -1
+    /// (then the '[' is an ordinary character, as in rsync's wildmatch).</summary>
+    internal static int PosixClassEnd(ReadOnlySpan<char> p, int i)
+    {
+        int close = p[(i + 2)..].IndexOf(']');
+        return close > 0 && p[i + 2 + close - 1] == ':' ? close - 1 : -1;
     }
 
     private static bool SkipClass(ReadOnlySpan<char> p, ref int pi)
@@ -219,6 +219,10 @@ internal static class Wildmatch
             if (p[i] == '\\')
             {
                 i++;
+            }
+            else if (p[i] == '[' && i + 1 < p.Length && p[i + 1] == ':' && PosixClassEnd(p, i) is int end and >= 0)
+            {
+                i += end + 3;
             }
             else if (p[i] == ']' && !first)
             {

@@ -45,6 +45,9 @@ internal static partial class Posix
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MkdirNative(string path, uint mode);
 
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string oldPath, string newPath);
+
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
     private static partial nint CopyFileRangeNative(int fdIn, nint offIn, int fdOut, nint offOut, nuint len, uint flags);
 
@@ -98,6 +101,10 @@ internal static partial class Posix
 
     public static int Lchown(string path, uint uid, uint gid) =>
         LchownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>rename(2): atomic within a directory, never follows a final symlink (File.Move resolves link targets).</summary>
+    public static int Rename(string oldPath, string newPath) =>
+        RenameNative(oldPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static int Mkdir(string path, int mode) =>
         MkdirNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();

@@ -252,12 +252,7 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
         {
             foreach (string path in Path)
             {
-                if (!WildcardPattern.ContainsWildcardCharacters(path))
-                {
-                    resolved.Add(SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
-                    continue;
-                }
-
+                // Resolved like -Path everywhere in PowerShell: wildcards expand and backtick escapes are honoured.
                 try
                 {
                     Collection<string> matches = GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);

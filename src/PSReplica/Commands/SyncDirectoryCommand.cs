@@ -5,7 +5,7 @@ namespace PSReplica.Commands;
 
 /// <summary>Sync-Directory: makes the destination's contents a replica of the source's contents and writes one
 /// SyncItem per completed action (or one SyncSummary with -Summary).</summary>
-[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(SyncItem), typeof(SyncSummary))]
 public sealed class SyncDirectoryCommand : SyncCommandBase
 {
