@@ -42,10 +42,10 @@ public static class LocalReplicator
 
     private static void Validate(SyncOptions options)
     {
-        if (options.ModifyWindow < 0)
+        if (options.ModifyWindow < -1)
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-                "ModifyWindow must be zero or more seconds.", options.ModifyWindow.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                "ModifyWindow must be -1 (nanoseconds), 0 (whole seconds) or more seconds.", options.ModifyWindow.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (options.MaxDelete is < 0)

@@ -16,7 +16,7 @@ public sealed record SyncOptions
 
     public CompareMode CompareMode { get; init; } = CompareMode.QuickCheck;
 
-    /// <summary>Times within this many seconds are equal; 0 compares to the nanosecond.</summary>
+    /// <summary>Times within this many seconds are equal; 0 (rsync's default) compares whole seconds, -1 nanoseconds too.</summary>
     public int ModifyWindow { get; init; }
 
     /// <summary>Skip files that are newer in the destination (rsync -u).</summary>

@@ -417,10 +417,11 @@ internal sealed class SyncPlanner
         return changes;
     }
 
-    /// <summary>Orders the two modification times: 0 when equal within -ModifyWindow (to the nanosecond when it is 0).</summary>
+    /// <summary>Orders the two modification times: 0 when equal within -ModifyWindow. As in rsync, the default window 0
+    /// compares whole seconds, a negative window compares nanoseconds too, and N treats times N seconds apart as equal.</summary>
     private int CompareTimes(FileEntry source, FileEntry existing)
     {
-        if (_options.ModifyWindow == 0)
+        if (_options.ModifyWindow < 0)
         {
             int seconds = source.MtimeSeconds.CompareTo(existing.MtimeSeconds);
             return seconds != 0 ? seconds : source.MtimeNanoseconds.CompareTo(existing.MtimeNanoseconds);

@@ -62,7 +62,7 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
     public SwitchParameter IgnoreTimes { get; set; }
 
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateRange(-1, int.MaxValue)]
     public int ModifyWindow { get; set; }
 
     [Parameter]
