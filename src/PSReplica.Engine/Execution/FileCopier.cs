@@ -13,11 +13,20 @@ internal static class FileCopier
     private const long ChunkBytes = 8L << 20;
     private const int BufferBytes = 1 << 20;
 
-    /// <summary>Copies <paramref name="source"/> to the new file <paramref name="target"/>; returns the bytes copied.</summary>
-    public static long Copy(string source, string target, Action<long>? progress, CancellationToken cancellation)
+    /// <summary>Copies <paramref name="source"/> to the new file <paramref name="target"/> and hands the still-open
+    /// target to <paramref name="finish"/> (attributes are set through the descriptor, never through a path that
+    /// could have been swapped for a link); returns the bytes copied.</summary>
+    public static long Copy(string source, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
     {
         using SafeFileHandle input = OpenSource(source);
         using SafeFileHandle output = OpenTarget(target);
+        long copied = CopyContent(input, output, progress, cancellation);
+        finish?.Invoke(output);
+        return copied;
+    }
+
+    private static long CopyContent(SafeFileHandle input, SafeFileHandle output, Action<long>? progress, CancellationToken cancellation)
+    {
         int fdIn = (int)input.DangerousGetHandle();
         int fdOut = (int)output.DangerousGetHandle();
         long copied = 0;
@@ -76,38 +85,22 @@ internal static class FileCopier
 
     private static SafeFileHandle OpenSource(string path)
     {
-        try
+        SafeFileHandle? handle = Posix.Open(path, Posix.ORdOnly, 0, out int errno);
+        return handle ?? throw errno switch
         {
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new SyncException(ErrorIds.SourceVanished, SyncErrorKind.NotFound, $"The source file '{path}' has vanished.", path, ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot read '{path}': permission denied.", path, ex);
-        }
-        catch (IOException ex)
-        {
-            throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Cannot read '{path}': {ex.Message}", path, ex);
-        }
+            Posix.ENOENT or Posix.ENOTDIR => new SyncException(ErrorIds.SourceVanished, SyncErrorKind.NotFound, $"The source file '{path}' has vanished.", path),
+            Posix.EACCES or Posix.EPERM => new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot read '{path}': permission denied.", path),
+            _ => new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Cannot read '{path}': {Posix.Describe(errno)}.", path),
+        };
     }
 
+    /// <summary>Creates the file; O_EXCL also refuses to follow a symlink planted under the name.</summary>
     private static SafeFileHandle OpenTarget(string path)
     {
-        try
-        {
-            return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot write '{path}': permission denied.", path, ex);
-        }
-        catch (IOException ex)
-        {
-            throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot write '{path}': {ex.Message}", path, ex);
-        }
+        SafeFileHandle? handle = Posix.Open(path, Posix.OWrOnly | Posix.OCreat | Posix.OExcl, 0x180, out int errno);
+        return handle ?? throw (errno is Posix.EACCES or Posix.EPERM
+            ? new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot write '{path}': permission denied.", path)
+            : new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot write '{path}': {Posix.Describe(errno)}.", path));
     }
 
     private static int ReadSource(SafeFileHandle input, byte[] buffer, long offset)

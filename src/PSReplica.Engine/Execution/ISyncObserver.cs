@@ -15,4 +15,8 @@ public interface ISyncObserver
 
     /// <summary>Asks whether an action may run (-WhatIf / -Confirm). Declining skips it.</summary>
     bool ShouldProcess(SyncItem item);
+
+    /// <summary>True when <see cref="ShouldProcess"/> asks a person: actions then run one at a time, each finished
+    /// and reported before the next question.</summary>
+    bool ConfirmsEachAction => false;
 }

@@ -33,7 +33,9 @@ internal sealed class SyncExecutor : IDisposable
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
-    private BlockingCollection<PlannedAction>? _copies;
+    private readonly Dictionary<int, SyncItem?> _settled = [];
+    private int _nextToReport;
+    private BlockingCollection<int>? _copies;
     private Thread[]? _workers;
     private long _actionsDone;
     private long _bytesDone;
@@ -87,13 +89,16 @@ internal sealed class SyncExecutor : IDisposable
         long deletionsOverLimit = 0;
         try
         {
-            foreach (PlannedAction action in _plan.Actions)
+            List<PlannedAction> actions = _plan.Actions;
+            for (int index = 0; index < actions.Count; index++)
             {
                 _cancellation.ThrowIfCancellationRequested();
+                PlannedAction action = actions[index];
                 SyncItem item = action.Item;
                 if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
                 {
                     _summary.Skipped++;
+                    Settle(index, null);
                     continue;
                 }
 
@@ -108,6 +113,7 @@ internal sealed class SyncExecutor : IDisposable
                         _declined.Add(item.RelativePath);
                     }
 
+                    Settle(index, null);
                     continue;
                 }
 
@@ -119,6 +125,7 @@ internal sealed class SyncExecutor : IDisposable
                     }
 
                     _summary.Skipped++;
+                    Settle(index, null);
                     continue;
                 }
 
@@ -130,19 +137,22 @@ internal sealed class SyncExecutor : IDisposable
                 if (_dryRun)
                 {
                     _summary.Count(item);
-                    _observer.OnItem(item);
+                    Settle(index, item);
                 }
-                else if (action.Kind == ActionKind.CopyFile)
+                else if (action.Kind == ActionKind.CopyFile && !_observer.ConfirmsEachAction)
                 {
-                    Enqueue(action);
+                    Enqueue(index);
                 }
                 else
                 {
-                    Complete(action);
+                    Complete(index);
                 }
             }
 
             DrainWorkers();
+
+            // A copy on a worker may have been the one that saw the cancellation.
+            _cancellation.ThrowIfCancellationRequested();
 
             if (deletionsOverLimit > 0)
             {
@@ -175,9 +185,11 @@ internal sealed class SyncExecutor : IDisposable
     }
 
     /// <summary>Performs one action and reports it; failures are per item and do not stop the run.</summary>
-    private void Complete(PlannedAction action)
+    private void Complete(int index)
     {
+        PlannedAction action = _plan.Actions[index];
         SyncItem item = action.Item;
+        bool done = false;
         try
         {
             Perform(action);
@@ -186,7 +198,7 @@ internal sealed class SyncExecutor : IDisposable
                 _summary.Count(item);
             }
 
-            _observer.OnItem(item);
+            done = true;
         }
         catch (SyncException ex)
         {
@@ -197,15 +209,47 @@ internal sealed class SyncExecutor : IDisposable
             Fail(action, Classify(ex, item));
         }
 
+        Settle(index, done ? item : null);
         Interlocked.Increment(ref _actionsDone);
         ReportProgress(item.RelativePath, 0, 0, force: false);
     }
 
-    private void Enqueue(PlannedAction action)
+    /// <summary>Marks action <paramref name="index"/> finished (with its item, or null when it was skipped or failed)
+    /// and writes every finished item up to the first unfinished one, so that items appear in plan order even
+    /// when copies finish out of order. A copy holds back only the items planned after it.</summary>
+    private void Settle(int index, SyncItem? item)
+    {
+        lock (_settled)
+        {
+            if (index != _nextToReport)
+            {
+                _settled[index] = item;
+                return;
+            }
+
+            if (item is not null)
+            {
+                _observer.OnItem(item);
+            }
+
+            _nextToReport++;
+            while (_settled.Remove(_nextToReport, out SyncItem? next))
+            {
+                if (next is not null)
+                {
+                    _observer.OnItem(next);
+                }
+
+                _nextToReport++;
+            }
+        }
+    }
+
+    private void Enqueue(int index)
     {
         if (_copies is null)
         {
-            _copies = new BlockingCollection<PlannedAction>(boundedCapacity: 256);
+            _copies = new BlockingCollection<int>(boundedCapacity: 256);
             _workers = new Thread[_workerCount];
             for (int i = 0; i < _workers.Length; i++)
             {
@@ -214,24 +258,26 @@ internal sealed class SyncExecutor : IDisposable
             }
         }
 
-        _copies.Add(action, _cancellation);
+        _copies.Add(index, _cancellation);
     }
 
     private void CopyWorker()
     {
         try
         {
-            foreach (PlannedAction action in _copies!.GetConsumingEnumerable(_cancellation))
+            foreach (int index in _copies!.GetConsumingEnumerable(_cancellation))
             {
                 try
                 {
-                    Complete(action);
+                    Complete(index);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Never let one file's unexpected failure take the process down from a worker thread.
+                    PlannedAction action = _plan.Actions[index];
                     Fail(action, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
                         $"Cannot copy '{action.Item.RelativePath}': {ex.Message}", action.Item.RelativePath, ex));
+                    Settle(index, null);
                 }
             }
         }
@@ -373,20 +419,32 @@ internal sealed class SyncExecutor : IDisposable
                 ReportProgress(relative, 0, source.Length, force: true);
             }
 
-            long copied = FileCopier.Copy(source.FullPath, temp, done => ReportProgress(relative, done, source.Length, force: false), _cancellation);
-            Interlocked.Add(ref _bytesDone, copied);
-            action.Item.BytesTransferred = copied;
-
             int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
                 : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
                 : source.Permissions & ~_umask;
-            // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
-            SetOwner(temp, source, relative);
-            Check(Posix.Chmod(temp, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-            if (Preserves(PreserveOptions.Times))
-            {
-                Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
-            }
+            long copied = FileCopier.Copy(
+                source.FullPath,
+                temp,
+                done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile),
+                file =>
+                {
+                    // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
+                    bool owner = Preserves(PreserveOptions.Owner);
+                    bool group = Preserves(PreserveOptions.Group);
+                    if (owner || group)
+                    {
+                        Check(Posix.Fchown(file, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+                    }
+
+                    Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+                    if (Preserves(PreserveOptions.Times))
+                    {
+                        Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+                    }
+                },
+                _cancellation);
+            Interlocked.Add(ref _bytesDone, copied);
+            action.Item.BytesTransferred = copied;
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
         }

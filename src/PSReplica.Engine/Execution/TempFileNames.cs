@@ -1,6 +1,8 @@
 using System;
 using System.Security.Cryptography;
 using System.Text;
+using System.Globalization;
+using System.Threading;
 
 namespace PSReplica.Engine.Execution;
 
@@ -11,11 +13,14 @@ internal static class TempFileNames
     private const string Prefix = ".~psr";
     private const int MaxNameBytes = 255;
 
+    private static readonly uint s_start = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
+    private static int s_counter;
+
     public static string For(string targetName)
     {
-        Span<byte> random = stackalloc byte[4];
-        RandomNumberGenerator.Fill(random);
-        string head = Prefix + Convert.ToHexStringLower(random) + "~";
+        // Unique within the process by the counter, across processes by the random start; no syscall per name.
+        uint tag = unchecked(s_start + (uint)Interlocked.Increment(ref s_counter) * 2654435761u);
+        string head = Prefix + tag.ToString("x8", CultureInfo.InvariantCulture) + "~";
         string name = targetName;
         int budget = MaxNameBytes - head.Length;
         if (Encoding.UTF8.GetByteCount(name) > budget)

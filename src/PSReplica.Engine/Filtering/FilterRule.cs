@@ -46,7 +46,7 @@ public sealed class FilterRule
         MatchesFullPath = p.Contains('/', StringComparison.Ordinal) || p.Contains("**", StringComparison.Ordinal) || Anchored;
         _match = p.TrimEnd('/');
         _kind = MatchesContents ? MatchKind.Wildcard : Wildmatch.HasWildcards(_match) ? MatchKind.Wildcard : MatchKind.Literal;
-        _leadingDoubleStar = _match.StartsWith("**", StringComparison.Ordinal);
+        _leadingDoubleStar = !Anchored && _match.StartsWith("**", StringComparison.Ordinal);
         ValidateClasses(pattern, _match);
     }
 

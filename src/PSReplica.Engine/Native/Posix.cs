@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Native;
 
@@ -11,6 +12,13 @@ internal static partial class Posix
     public const int AtSymlinkNoFollow = 0x100;
     public const uint StatxBasicStats = 0x7ff;
     public const long UtimeOmit = (1L << 30) - 2;
+
+    // Open flags with the same values on every Linux architecture .NET runs on.
+    public const int ORdOnly = 0;
+    public const int OWrOnly = 1;
+    public const int OCreat = 0x40;
+    public const int OExcl = 0x80;
+    public const int OCloExec = 0x80000;
 
     public const int ENOENT = 2;
     public const int EPERM = 1;
@@ -44,6 +52,18 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MkdirNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FchmodNative(int fd, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FchownNative(int fd, uint uid, uint gid);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static unsafe partial int FutimensNative(int fd, long* times);
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameNative(string oldPath, string newPath);
@@ -101,6 +121,38 @@ internal static partial class Posix
 
     public static int Lchown(string path, uint uid, uint gid) =>
         LchownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>open(2) without .NET's advisory locks and probes; the handle owns the descriptor. Null with the errno.</summary>
+    public static SafeFileHandle? Open(string path, int flags, int mode, out int errno)
+    {
+        int fd = OpenNative(path, flags | OCloExec, (uint)mode);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        errno = 0;
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    public static int Fchmod(SafeFileHandle file, int mode) =>
+        FchmodNative(Descriptor(file), (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int Fchown(SafeFileHandle file, uint uid, uint gid) =>
+        FchownNative(Descriptor(file), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static unsafe int SetModificationTime(SafeFileHandle file, long seconds, long nanoseconds)
+    {
+        long* times = stackalloc long[4];
+        times[0] = 0;
+        times[1] = UtimeOmit;
+        times[2] = seconds;
+        times[3] = nanoseconds;
+        return FutimensNative(Descriptor(file), times) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static int Descriptor(SafeFileHandle file) => (int)file.DangerousGetHandle();
 
     /// <summary>rename(2): atomic within a directory, never follows a final symlink (File.Move resolves link targets).</summary>
     public static int Rename(string oldPath, string newPath) =>

@@ -21,6 +21,8 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
         _emitItems = emitItems;
     }
 
+    public bool ConfirmsEachAction => _ask;
+
     public void OnItem(SyncItem item)
     {
         if (_emitItems)

@@ -39,7 +39,7 @@ public sealed class FileCopierTests : IDisposable
         string target = Path.Join(_tree.Root, "target");
         var progress = new List<long>();
 
-        long copied = FileCopier.Copy(Source(content), target, progress.Add, CancellationToken.None);
+        long copied = FileCopier.Copy(Source(content), target, progress.Add, null, CancellationToken.None);
 
         Assert.Equal(length, copied);
         Assert.Equal(content, File.ReadAllBytes(target));
@@ -68,7 +68,7 @@ public sealed class FileCopierTests : IDisposable
             string target = Path.Join(_tree.Root, "target");
             var progress = new List<long>();
 
-            long copied = FileCopier.Copy(Source(content, shm), target, progress.Add, CancellationToken.None);
+            long copied = FileCopier.Copy(Source(content, shm), target, progress.Add, null, CancellationToken.None);
 
             Assert.Equal(content.Length, copied);
             Assert.Equal(content, File.ReadAllBytes(target));
@@ -89,7 +89,7 @@ public sealed class FileCopierTests : IDisposable
         using var cts = new CancellationTokenSource();
 
         Assert.ThrowsAny<OperationCanceledException>(() =>
-            FileCopier.Copy(Source(content), target, _ => cts.Cancel(), cts.Token));
+            FileCopier.Copy(Source(content), target, _ => cts.Cancel(), null, cts.Token));
 
         Assert.True(File.Exists(target));
         Assert.True(new FileInfo(target).Length < content.Length);
@@ -101,7 +101,7 @@ public sealed class FileCopierTests : IDisposable
         string target = Path.Join(_tree.Root, "target");
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        Assert.ThrowsAny<OperationCanceledException>(() => FileCopier.Copy(Source(Bytes(10, 1)), target, null, cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => FileCopier.Copy(Source(Bytes(10, 1)), target, null, null, cts.Token));
         Assert.Equal(0, new FileInfo(target).Length);
     }
 
@@ -110,7 +110,7 @@ public sealed class FileCopierTests : IDisposable
     {
         string target = Path.Join(_tree.Root, "target");
         File.WriteAllText(target, "precious");
-        SyncException ex = Assert.Throws<SyncException>(() => FileCopier.Copy(Source(Bytes(10, 1)), target, null, CancellationToken.None));
+        SyncException ex = Assert.Throws<SyncException>(() => FileCopier.Copy(Source(Bytes(10, 1)), target, null, null, CancellationToken.None));
         Assert.Equal(ErrorIds.FileWriteError, ex.ErrorId);
         Assert.Equal("precious", File.ReadAllText(target));
     }
@@ -120,7 +120,7 @@ public sealed class FileCopierTests : IDisposable
     {
         string target = Path.Join(_tree.Root, "target");
         SyncException ex = Assert.Throws<SyncException>(() =>
-            FileCopier.Copy(Path.Join(_tree.Source, "gone"), target, null, CancellationToken.None));
+            FileCopier.Copy(Path.Join(_tree.Source, "gone"), target, null, null, CancellationToken.None));
         Assert.Equal(ErrorIds.SourceVanished, ex.ErrorId);
         Assert.False(File.Exists(target));
     }

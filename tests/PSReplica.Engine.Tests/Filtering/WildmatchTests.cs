@@ -182,7 +182,7 @@ public sealed class WildmatchTests
     [InlineData("*", false)]
     [InlineData("a?", false)]
     [InlineData("[ab]", false)]
-    [InlineData("a\\b", false)]
+    [InlineData("a\\b", true)] // rsync matches a pattern without * ? [ literally, backslash included
     [InlineData("plain", true)]
     [InlineData("with/slash", true)]
     public void HasWildcards_detects_the_special_characters(string pattern, bool literal) =>

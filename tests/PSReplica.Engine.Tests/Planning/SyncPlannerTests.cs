@@ -128,12 +128,25 @@ public sealed class SyncPlannerTests : IDisposable
     }
 
     [Fact]
-    public void A_nanosecond_difference_counts_without_a_modify_window()
+    public void A_nanosecond_difference_counts_only_with_a_negative_modify_window()
     {
         _tree.Src("f", "same");
         _tree.Dst("f", "same");
         _tree.FreezeBoth();
         TestTree.SetTime(Path.Join(_tree.Source, "f"), TestTree.BaseTime, 1);
+
+        // rsync's default window 0 compares whole seconds; -@-1 compares nanoseconds.
+        Assert.Empty(Plan().Items);
+        Assert.Equal(SyncReason.TimeChanged, Single(Plan(o => o with { ModifyWindow = -1 }), "f").Reason);
+    }
+
+    [Fact]
+    public void A_whole_second_difference_counts_with_the_default_window()
+    {
+        _tree.Src("f", "same");
+        _tree.Dst("f", "same");
+        _tree.FreezeBoth();
+        TestTree.SetTime(Path.Join(_tree.Source, "f"), TestTree.BaseTime + 1, 0);
 
         Assert.Equal(SyncReason.TimeChanged, Single(Plan(), "f").Reason);
     }
@@ -154,9 +167,9 @@ public sealed class SyncPlannerTests : IDisposable
     }
 
     [Fact]
-    public void A_negative_ModifyWindow_is_rejected()
+    public void A_ModifyWindow_below_minus_one_is_rejected()
     {
-        SyncException ex = Assert.Throws<SyncException>(() => Plan(o => o with { ModifyWindow = -1 }));
+        SyncException ex = Assert.Throws<SyncException>(() => Plan(o => o with { ModifyWindow = -2 }));
         Assert.Equal(ErrorIds.InvalidParameterCombination, ex.ErrorId);
     }
 
