@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.Hashing;
 using System.Threading;
+using System.Threading.Tasks;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Scanning;
 
@@ -85,17 +86,46 @@ internal sealed class SyncPlanner
     private void PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, bool destinationExists)
     {
         _cancellation.ThrowIfCancellationRequested();
-        List<FileEntry> sources;
-        List<FileEntry> destinations;
+        // The two listings are independent system-call-bound work: list the destination on another core.
+        Task<List<FileEntry>>? pending = destinationExists
+            ? Task.Run(() => DirectoryLister.List(destinationDirectory, Display(relative)), _cancellation)
+            : null;
+        List<FileEntry> sources = [];
+        List<FileEntry> destinations = [];
+        SyncException? sourceError = null;
+        SyncException? destinationError = null;
         try
         {
             sources = DirectoryLister.List(sourceDirectory, Display(relative));
-            destinations = destinationExists ? DirectoryLister.List(destinationDirectory, Display(relative)) : [];
         }
         catch (SyncException ex)
         {
+            sourceError = ex;
+        }
+
+        if (pending is not null)
+        {
+            try
+            {
+                destinations = pending.GetAwaiter().GetResult();
+            }
+            catch (SyncException ex)
+            {
+                destinationError = ex;
+            }
+        }
+
+        if (sourceError is not null || destinationError is not null)
+        {
             // Nothing in this directory pair is touched: a partial listing must never drive a deletion.
-            RecordScanError(ex);
+            foreach (SyncException? error in new[] { sourceError, destinationError })
+            {
+                if (error is not null)
+                {
+                    RecordScanError(error);
+                }
+            }
+
             return;
         }
 

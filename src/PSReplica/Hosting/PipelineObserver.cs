@@ -1,6 +1,6 @@
 using System;
-using System.Collections.Concurrent;
 using System.Threading;
+using System.Threading.Channels;
 using System.Threading.Tasks;
 
 namespace PSReplica.Commands.Hosting;
@@ -9,7 +9,8 @@ namespace PSReplica.Commands.Hosting;
 /// thread allowed to call WriteObject, WriteError, WriteProgress and ShouldProcess.</summary>
 internal sealed class PipelineObserver : ISyncObserver, IDisposable
 {
-    private readonly BlockingCollection<object> _events = [];
+    // One reader (the pipeline thread) that drains whatever is queued before it waits again: no hand-off per item.
+    private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly bool _ask;
     private readonly bool _emitItems;
 
@@ -27,15 +28,15 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
     {
         if (_emitItems)
         {
-            _events.Add(item);
+            Post(item);
         }
     }
 
-    public void OnError(SyncException error) => _events.Add(error);
+    public void OnError(SyncException error) => Post(error);
 
-    public void OnWarning(string message) => _events.Add(new Warning(message));
+    public void OnWarning(string message) => Post(new Warning(message));
 
-    public void OnProgress(SyncProgress progress) => _events.Add(progress);
+    public void OnProgress(SyncProgress progress) => Post(progress);
 
     public bool ShouldProcess(SyncItem item)
     {
@@ -45,25 +46,34 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
         }
 
         var request = new ConfirmRequest(item);
-        _events.Add(request);
+        Post(request);
         return request.Answer.Task.GetAwaiter().GetResult();
     }
 
     /// <summary>Runs on the pipeline thread until <paramref name="work"/> has finished and every event is handled.</summary>
     public void Drain(Task work, Action<object> handle, CancellationToken cancellation)
     {
-        work.ContinueWith(_ => _events.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        work.ContinueWith(_ => _events.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        ChannelReader<object> reader = _events.Reader;
         try
         {
-            foreach (object next in _events.GetConsumingEnumerable(cancellation))
+            while (true)
             {
-                handle(next);
+                while (reader.TryRead(out object? next))
+                {
+                    handle(next);
+                }
+
+                if (!reader.WaitToReadAsync(cancellation).AsTask().GetAwaiter().GetResult())
+                {
+                    return;
+                }
             }
         }
         catch (OperationCanceledException)
         {
             // Stopping: answer any waiting confirmation so the worker can observe the cancellation and end.
-            while (_events.TryTake(out object? pending))
+            while (reader.TryRead(out object? pending))
             {
                 if (pending is ConfirmRequest request)
                 {
@@ -75,7 +85,16 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
         }
     }
 
-    public void Dispose() => _events.Dispose();
+    public void Dispose() => _events.Writer.TryComplete();
+
+    private void Post(object next)
+    {
+        if (!_events.Writer.TryWrite(next) && next is ConfirmRequest request)
+        {
+            // The run is over (stopped): nobody will ask; decline.
+            request.Answer.TrySetResult(false);
+        }
+    }
 
     internal sealed record Warning(string Message);
 
