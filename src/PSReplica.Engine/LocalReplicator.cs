@@ -48,6 +48,13 @@ public static class LocalReplicator
                 "ModifyWindow must be -1 (nanoseconds), 0 (whole seconds) or more seconds.", options.ModifyWindow.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        if (options.BlockSize is { } block && (block < Engine.Delta.BlockSizing.MinimumForcedBlockLength || block > Engine.Delta.BlockSizing.MaxBlockLength))
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                $"BlockSize must be between {Engine.Delta.BlockSizing.MinimumForcedBlockLength} and {Engine.Delta.BlockSizing.MaxBlockLength} bytes.",
+                block.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         if (options.MaxDelete is < 0)
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,

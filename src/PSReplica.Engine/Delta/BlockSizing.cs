@@ -12,6 +12,9 @@ internal static class BlockSizing
     /// <summary>rsync's MAX_BLOCK_SIZE for protocol 30+: 128 KiB.</summary>
     public const int MaxBlockLength = 1 << 17;
 
+    /// <summary>The smallest block length a user may force (-BlockSize): smaller blocks only bloat the signature.</summary>
+    public const int MinimumForcedBlockLength = 64;
+
     /// <summary>The full strong-checksum length (rsync's SUM_LENGTH).</summary>
     public const int MaxStrongLength = 16;
 

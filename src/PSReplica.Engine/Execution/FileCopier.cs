@@ -83,7 +83,7 @@ internal static class FileCopier
         return copied;
     }
 
-    private static SafeFileHandle OpenSource(string path)
+    internal static SafeFileHandle OpenSource(string path)
     {
         SafeFileHandle? handle = Posix.Open(path, Posix.ORdOnly, 0, out int errno);
         return handle ?? throw errno switch
@@ -95,7 +95,7 @@ internal static class FileCopier
     }
 
     /// <summary>Creates the file; O_EXCL also refuses to follow a symlink planted under the name.</summary>
-    private static SafeFileHandle OpenTarget(string path)
+    internal static SafeFileHandle OpenTarget(string path)
     {
         SafeFileHandle? handle = Posix.Open(path, Posix.OWrOnly | Posix.OCreat | Posix.OExcl, 0x180, out int errno);
         return handle ?? throw (errno is Posix.EACCES or Posix.EPERM

@@ -4,6 +4,8 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Delta;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
@@ -422,29 +424,50 @@ internal sealed class SyncExecutor : IDisposable
             int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
                 : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
                 : source.Permissions & ~_umask;
-            long copied = FileCopier.Copy(
-                source.FullPath,
-                temp,
-                done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile),
-                file =>
+            Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+            Action<SafeFileHandle> finish = file =>
+            {
+                // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
+                bool owner = Preserves(PreserveOptions.Owner);
+                bool group = Preserves(PreserveOptions.Group);
+                if (owner || group)
                 {
-                    // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
-                    bool owner = Preserves(PreserveOptions.Owner);
-                    bool group = Preserves(PreserveOptions.Group);
-                    if (owner || group)
-                    {
-                        Check(Posix.Fchown(file, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
-                    }
+                    Check(Posix.Fchown(file, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+                }
 
-                    Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-                    if (Preserves(PreserveOptions.Times))
-                    {
-                        Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
-                    }
-                },
-                _cancellation);
-            Interlocked.Add(ref _bytesDone, copied);
-            action.Item.BytesTransferred = copied;
+                Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+                if (Preserves(PreserveOptions.Times))
+                {
+                    Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+                }
+            };
+
+            bool whole = true;
+            if (UsesDelta(action))
+            {
+                try
+                {
+                    DeltaResult delta = DeltaCopier.Copy(source.FullPath, target, temp, _options.BlockSize, progress, finish, _cancellation);
+                    action.Item.BytesTransferred = delta.LiteralBytes;
+                    action.Item.BytesMatched = delta.MatchedBytes;
+                    Interlocked.Add(ref _bytesDone, delta.Length);
+                    whole = false;
+                }
+                catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
+                {
+                    // As rsync does: one more try, sending the whole file.
+                    TryDelete(temp);
+                    _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
+                }
+            }
+
+            if (whole)
+            {
+                long copied = FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation);
+                Interlocked.Add(ref _bytesDone, copied);
+                action.Item.BytesTransferred = copied;
+                action.Item.BytesMatched = 0;
+            }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
         }
@@ -454,6 +477,10 @@ internal sealed class SyncExecutor : IDisposable
             throw;
         }
     }
+
+    /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies.</summary>
+    private bool UsesDelta(PlannedAction action) =>
+        _options.TransferMode == TransferMode.Delta && action.Existing is { Kind: EntryKind.File, Length: > 0 };
 
     private void CreateSymbolicLink(PlannedAction action)
     {

@@ -27,6 +27,11 @@ public sealed record SyncOptions
 
     public PreserveOptions Preserve { get; init; } = DefaultPreserve;
 
+    public TransferMode TransferMode { get; init; } = TransferMode.Auto;
+
+    /// <summary>A fixed delta block length instead of rsync's square-root heuristic (rsync -B).</summary>
+    public int? BlockSize { get; init; }
+
     /// <summary>Replace symlinks in the source with what they point to (rsync -L).</summary>
     public bool CopyLinks { get; init; }
 

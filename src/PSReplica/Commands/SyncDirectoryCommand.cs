@@ -13,9 +13,22 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
+    /// <summary>Auto (whole files locally, as rsync does), Delta (only what differs from the destination's file) or WholeFile.</summary>
+    [Parameter]
+    public TransferMode TransferMode { get; set; } = TransferMode.Auto;
+
+    /// <summary>The delta block length in bytes instead of rsync's square-root heuristic (rsync -B).</summary>
+    [Parameter]
+    [ValidateRange(64, 131072)]
+    public int BlockSize { get; set; }
+
     protected override void ProcessRecord()
     {
-        SyncOptions options = BuildOptions();
+        SyncOptions options = BuildOptions() with
+        {
+            TransferMode = TransferMode,
+            BlockSize = MyInvocation.BoundParameters.ContainsKey(nameof(BlockSize)) ? BlockSize : null,
+        };
 
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
         bool whatIf = IsWhatIf();
