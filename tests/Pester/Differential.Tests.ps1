@@ -10,12 +10,20 @@
 BeforeDiscovery {
     $script:Scenarios = @(1..20 | ForEach-Object { @{ Seed = 1000 + $_; Exclude = @() } }) +
     @(1..3 | ForEach-Object { @{ Seed = 2000 + $_; Exclude = @('*.tmp', 'cache/') } })
+    # PSREPLICA_DIFF_SEEDS=1005,2001 runs only those seeds (to reproduce one failure quickly).
+    if ($env:PSREPLICA_DIFF_SEEDS) {
+        $only = @($env:PSREPLICA_DIFF_SEEDS -split ',' | ForEach-Object { [int]$_ })
+        $script:Scenarios = @($script:Scenarios | Where-Object { $_.Seed -in $only })
+    }
 }
 
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
     $script:ItemizeNotes = [System.Collections.Generic.List[string]]::new()
+    # Not $TestDrive: Pester's clean-up enumerates it recursively and follows the trees' links to '/', '..' and '.'
+    # (it exhausted memory). rm -rf removes links without following them.
+    $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-differential-$([guid]::NewGuid().ToString('n'))"
 
     function Invoke-PSReplica {
         param([string] $Source, [string] $Destination, [string[]] $Exclude)
@@ -42,7 +50,7 @@ BeforeAll {
     function Invoke-Scenario {
         <# Runs the three phases for one seed and returns everything the tests look at. #>
         param([int] $Seed, [string[]] $Exclude)
-        $root = Join-Path $TestDrive "seed-$Seed"
+        $root = Join-Path $script:WorkRoot "seed-$Seed"
         $source = Join-Path $root 'src'
         $rsyncDest = Join-Path $root 'rsync dest'
         $psrDest = Join-Path $root 'psreplica dest'
@@ -93,6 +101,7 @@ BeforeAll {
 }
 
 AfterAll {
+    if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $script:WorkRoot) }
     if ($script:ItemizeNotes.Count -gt 0) {
         Write-Host "Itemize strings that differ from rsync's (info, not failures):" -ForegroundColor Yellow
         $script:ItemizeNotes | Group-Object | Sort-Object Count -Descending | ForEach-Object { Write-Host ("  {0,4} x {1}" -f $_.Count, $_.Name) }
@@ -103,7 +112,11 @@ Describe 'Sync-Directory -Delete replicates like rsync -a --delete' {
     Context 'seed <Seed> (exclude: <Exclude>)' -ForEach $Scenarios {
         BeforeAll {
             $clock = [System.Diagnostics.Stopwatch]::StartNew()
-            $script:Run = Invoke-Scenario -Seed $Seed -Exclude $Exclude
+            try { $script:Run = Invoke-Scenario -Seed $Seed -Exclude $Exclude }
+            catch {
+                # A plain message: Pester's rendering of an error record that holds a System.Random is enormous.
+                throw "seed ${Seed}: the scenario failed: $($_.Exception.Message)`n$($_.ScriptStackTrace)"
+            }
             foreach ($phase in $script:Run.Phases.Keys) {
                 foreach ($line in $script:Run.Phases[$phase].Changes.Itemize) {
                     # Keep the pattern (itemize pair), not the path, so the summary groups alike cases.
@@ -112,6 +125,10 @@ Describe 'Sync-Directory -Delete replicates like rsync -a --delete' {
                 }
             }
             Write-Host ("seed {0}: {1} source entries, {2} items emitted, {3:N1}s" -f $Seed, $script:Run.Phases['update'].Entries, $script:Run.Phases['update'].Items, $clock.Elapsed.TotalSeconds)
+        }
+
+        AfterAll {
+            $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', (Join-Path $script:WorkRoot "seed-$Seed"))
         }
 
         It 'rsync succeeds and Sync-Directory writes no error (seed <Seed>)' {

@@ -408,7 +408,7 @@ function Add-DestinationNoise {
             0 { New-RandomFile $Rng $full }
             1 { New-RandomTree -Rng $Rng -Path $full -MaxDepth 3 -Depth 1 }
             2 { New-RandomSymbolicLink $Rng $full (Get-RandomLinkTarget $Rng @() 1) }
-            3 { New-RandomFile $Rng ($full + '.extraneous') }
+            3 { New-RandomFile $Rng $(if ((Get-Utf8Length $name) -le 244) { $full + '.extraneous' } else { $full }) }
         }
         if ($ExcludeBait) {
             # Excluded names are protected from deletion, also inside an extraneous directory that then cannot go.
@@ -578,22 +578,24 @@ function Compare-TreeSnapshot {
 function Compare-ChangeSet {
     <#
     .SYNOPSIS
-        Compares rsync's itemized changes with PSReplica's SyncItems. Returns Missing/Extra lines (paths one
-        tool changed and the other did not; deletions and other changes are told apart) and Itemize lines
-        (the same change itemized differently).
+        Compares rsync's itemized changes with PSReplica's SyncItems by relative path. Paths are the contract:
+        Paths lists those only one tool changed. Itemize lists the paths both changed but itemized differently;
+        a path with several entries (a deletion then a creation when the type changes) shows them joined by ' + '.
     #>
     param([object[]] $Rsync, [object[]] $Items)
     $r = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
     $p = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
-    foreach ($c in $Rsync) { $r[$(if ($c.IsDelete) { 'delete ' } else { 'change ' }) + $c.Path] = $c.Itemize }
-    foreach ($i in $Items) { $p[$(if ("$($i.Action)" -eq 'Delete') { 'delete ' } else { 'change ' }) + $i.RelativePath] = $i.Itemize }
+    foreach ($c in $Rsync) { $r[$c.Path] = if ($r.ContainsKey($c.Path)) { $r[$c.Path] + ' + ' + $c.Itemize } else { $c.Itemize } }
+    foreach ($i in $Items) { $p[$i.RelativePath] = if ($p.ContainsKey($i.RelativePath)) { $p[$i.RelativePath] + ' + ' + $i.Itemize } else { $i.Itemize } }
     $paths = [System.Collections.Generic.List[string]]::new()
     $itemize = [System.Collections.Generic.List[string]]::new()
-    foreach ($k in ($r.Keys | Sort-Object)) {
+    $rKeys = [string[]]@($r.Keys); [System.Array]::Sort($rKeys, [System.StringComparer]::Ordinal)
+    $pKeys = [string[]]@($p.Keys); [System.Array]::Sort($pKeys, [System.StringComparer]::Ordinal)
+    foreach ($k in $rKeys) {
         if (-not $p.ContainsKey($k)) { $paths.Add("rsync only: $(Format-TreePath $k) [$($r[$k])]") }
         elseif ($p[$k] -cne $r[$k]) { $itemize.Add("$(Format-TreePath $k): rsync '$($r[$k])' PSReplica '$($p[$k])'") }
     }
-    foreach ($k in ($p.Keys | Sort-Object)) {
+    foreach ($k in $pKeys) {
         if (-not $r.ContainsKey($k)) { $paths.Add("PSReplica only: $(Format-TreePath $k) [$($p[$k])]") }
     }
     [pscustomobject]@{ Paths = $paths.ToArray(); Itemize = $itemize.ToArray() }
