@@ -39,8 +39,9 @@ internal sealed class RecordingSink : IDeltaSink
 }
 
 /// <summary>What one round trip produced.</summary>
+/// <param name="Verified">False when the receiver's whole-file check refused the result.</param>
 internal sealed record RoundTrip(byte[] Output, DeltaResult Result, IReadOnlyList<DeltaOp> Ops, Signature Signature,
-    long WriterLiteralBytes, long WriterMatchedBytes);
+    long WriterLiteralBytes, long WriterMatchedBytes, bool Verified);
 
 /// <summary>A pair of temp files for a basis and a patched output, deleted on dispose.</summary>
 internal sealed class PatchFiles : IDisposable
@@ -97,6 +98,19 @@ internal static class DeltaHarness
         return SignatureBuilder.Build(stream, basis.Length, blockLength, default);
     }
 
+    /// <summary>The same blocks with the full 16-byte strong checksum, as rsync's second pass ("redo") uses.</summary>
+    public static Signature WithFullStrongSums(Signature signature, byte[] basis)
+    {
+        var full = new Signature(signature.FileLength, signature.BlockLength, StrongHash.FullLength);
+        for (int i = 0; i < signature.Count; i++)
+        {
+            full.Weak[i] = signature.Weak[i];
+            StrongHash.Compute(basis.AsSpan((int)signature.OffsetOf(i), signature.LengthOf(i)), full.Strong.AsSpan(i * StrongHash.FullLength, StrongHash.FullLength));
+        }
+
+        return full;
+    }
+
     public static DeltaResult Match(Signature signature, byte[] target, IDeltaSink sink)
     {
         using var stream = new MemoryStream(target, writable: false);
@@ -113,13 +127,22 @@ internal static class DeltaHarness
         return encoded.ToArray();
     }
 
-    public static RoundTrip Run(byte[] basis, byte[] target, int? blockLength, bool throughStream)
+    /// <summary>Runs sender and receiver; a refused whole-file check is reported in <see cref="RoundTrip.Verified"/>,
+    /// any other failure is thrown.</summary>
+    public static RoundTrip Run(byte[] basis, byte[] target, int? blockLength, bool throughStream, bool fullStrongSums = false)
     {
         Signature signature = Sign(basis, blockLength);
+        if (fullStrongSums)
+        {
+            signature = WithFullStrongSums(signature, basis);
+        }
+
+
         using var files = new PatchFiles(basis);
         using var patch = new PatchWriter(files.Basis, basis.Length, signature.BlockLength, files.Output, target.Length);
         var recorder = new RecordingSink(patch);
         DeltaResult result;
+        bool verified = true;
         if (throughStream)
         {
             using var encoded = new MemoryStream();
@@ -131,15 +154,28 @@ internal static class DeltaHarness
             Assert.Equal(encoded.Length, encoded.Position);
             Assert.Equal(result.Length, length);
             Assert.Equal(result.WholeFileHash, hash);
-            patch.Verify(length, hash);
+            verified = Verifies(patch, length, hash);
         }
         else
         {
             result = Match(signature, target, recorder);
-            patch.Verify(result.Length, result.WholeFileHash);
+            verified = Verifies(patch, result.Length, result.WholeFileHash);
         }
 
         Assert.Equal(target.Length, patch.Written);
-        return new RoundTrip(files.ReadOutput(patch.Written), result, recorder.Ops, signature, patch.LiteralBytes, patch.MatchedBytes);
+        return new RoundTrip(files.ReadOutput(patch.Written), result, recorder.Ops, signature, patch.LiteralBytes, patch.MatchedBytes, verified);
+    }
+
+    private static bool Verifies(PatchWriter patch, long length, byte[] hash)
+    {
+        try
+        {
+            patch.Verify(length, hash);
+            return true;
+        }
+        catch (SyncException e) when (e.ErrorId == ErrorIds.DeltaVerificationFailed)
+        {
+            return false;
+        }
     }
 }

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.IO.Hashing;
+using System.Threading;
 using CsCheck;
 using PSReplica.Engine.Delta;
 
@@ -138,17 +140,36 @@ public sealed class DeltaRoundTripTests
         return data.ToArray();
     }
 
-    /// <summary>What holds for every delta: the target comes back, the counts add up, the ops are well formed.</summary>
+    /// <summary>What holds for every delta: the target comes back, the counts add up, the ops are well formed.
+    /// With the short strong sums of small files (2 bytes, as rsync's first pass) a changed block can pass for a
+    /// basis block; then the whole-file check must refuse the result, the ops must show such a false match, and a
+    /// second pass with full strong sums (rsync's redo) must succeed.</summary>
     private static RoundTrip AssertRoundTrip(byte[] basis, byte[] target, int? blockLength, bool throughStream)
     {
         RoundTrip trip = DeltaHarness.Run(basis, target, blockLength, throughStream);
+        if (!trip.Verified)
+        {
+            Assert.True(trip.Signature.StrongLength < StrongHash.FullLength);
+            Assert.False(target.AsSpan().SequenceEqual(trip.Output), "a correct result was refused");
+            AssertWellFormed(trip, target.Length);
+            Assert.True(HasFalseMatch(basis, target, trip), "refused without a false block match: " + string.Join(' ', trip.Ops));
+            trip = DeltaHarness.Run(basis, target, blockLength, throughStream, fullStrongSums: true);
+            Assert.True(trip.Verified, "refused with full strong sums");
+        }
+
         Assert.True(target.AsSpan().SequenceEqual(trip.Output), "the patched file differs from the target");
         Assert.Equal(target.Length, trip.Result.Length);
         Assert.Equal(XxHash128.Hash(target), trip.Result.WholeFileHash);
         Assert.Equal(target.Length, trip.Result.LiteralBytes + trip.Result.MatchedBytes);
         Assert.Equal(trip.Result.LiteralBytes, trip.WriterLiteralBytes);
         Assert.Equal(trip.Result.MatchedBytes, trip.WriterMatchedBytes);
+        AssertWellFormed(trip, target.Length);
+        return trip;
+    }
 
+    private static void AssertWellFormed(RoundTrip trip, long targetLength)
+    {
+        Assert.Equal(targetLength, trip.Result.LiteralBytes + trip.Result.MatchedBytes);
         Signature signature = trip.Signature;
         long literal = 0;
         long matched = 0;
@@ -177,13 +198,50 @@ public sealed class DeltaRoundTripTests
 
         Assert.Equal(trip.Result.LiteralBytes, literal);
         Assert.Equal(trip.Result.MatchedBytes, matched);
-        return trip;
+    }
+
+    /// <summary>Whether some copy op put basis bytes where the target has other bytes.</summary>
+    private static bool HasFalseMatch(byte[] basis, byte[] target, RoundTrip trip)
+    {
+        long at = 0;
+        foreach (DeltaOp op in trip.Ops)
+        {
+            if (!op.IsCopy)
+            {
+                at += op.Data!.Length;
+                continue;
+            }
+
+            for (int i = op.FirstBlock; i < op.FirstBlock + op.BlockCount; i++)
+            {
+                int length = trip.Signature.LengthOf(i);
+                if (!basis.AsSpan((int)trip.Signature.OffsetOf(i), length).SequenceEqual(target.AsSpan((int)at, length)))
+                {
+                    return true;
+                }
+
+                at += length;
+            }
+        }
+
+        return false;
     }
 
     [Fact]
     public void Patching_with_the_matchers_ops_rebuilds_the_target()
     {
-        s_case.Sample(c => AssertRoundTrip(c.Basis, c.Target, c.BlockLength, throughStream: false), iter: 400);
+        int mixed = 0;
+        s_case.Sample(c =>
+        {
+            RoundTrip trip = AssertRoundTrip(c.Basis, c.Target, c.BlockLength, throughStream: false);
+            if (trip.Result.LiteralBytes > 0 && trip.Result.MatchedBytes > 0)
+            {
+                Interlocked.Increment(ref mixed);
+            }
+        }, iter: 400);
+
+        // The generator is worth something only if most targets mix copies and literals.
+        Assert.True(mixed >= 100, $"only {mixed} of 400 deltas mixed copies and literals");
     }
 
     [Fact]
@@ -314,6 +372,7 @@ public sealed class DeltaRoundTripTests
     [InlineData(8)]
     [InlineData(700)]
     [InlineData(1000)]
+    [InlineData(3 << 19)]
     public void Round_trips_across_the_matchers_read_buffer(int? blockLength)
     {
         // The matcher reads 4 MiB at a time: edits near and across those boundaries, in a 10 MiB file.
@@ -331,5 +390,129 @@ public sealed class DeltaRoundTripTests
         byte[] target = Apply(basis, [.. edits], blockLength ?? BlockSizing.BlockLength(basis.Length));
         RoundTrip trip = AssertRoundTrip(basis, target, blockLength, throughStream: true);
         Assert.True(trip.Result.LiteralBytes < 3 * (3000 + (2 * trip.Signature.BlockLength)), $"{trip.Result.LiteralBytes} literal bytes");
+    }
+
+    [Fact]
+    public void A_target_read_a_few_bytes_at_a_time_gives_the_same_delta()
+    {
+        Gen.Select(s_case, Gen.Int[1, 4096], Gen.Int).Sample((c, maxRead, seed) =>
+        {
+            Signature signature = DeltaHarness.Sign(c.Basis, c.BlockLength);
+            var whole = new RecordingSink();
+            DeltaResult expected = DeltaHarness.Match(signature, c.Target, whole);
+            var trickled = new RecordingSink();
+            using var input = new TrickleStream(c.Target, maxRead, seed);
+            DeltaResult actual = new DeltaMatcher(signature).Run(input, trickled, default);
+            Assert.Equal(expected.Length, actual.Length);
+            Assert.Equal(expected.LiteralBytes, actual.LiteralBytes);
+            Assert.Equal(expected.WholeFileHash, actual.WholeFileHash);
+            Assert.Equal(whole.Ops.Count, trickled.Ops.Count);
+            for (int i = 0; i < whole.Ops.Count; i++)
+            {
+                DeltaOp a = whole.Ops[i];
+                DeltaOp b = trickled.Ops[i];
+                Assert.True(a.IsCopy == b.IsCopy && a.FirstBlock == b.FirstBlock && a.BlockCount == b.BlockCount
+                    && (a.Data ?? []).AsSpan().SequenceEqual(b.Data ?? []), $"op {i}: {a} against {b}");
+            }
+        }, iter: 100);
+    }
+
+    [Fact]
+    public void A_large_target_against_an_empty_basis_is_split_into_literals_the_receiver_accepts()
+    {
+        var target = new byte[(5 << 20) + 3];
+        new Random(5).NextBytes(target);
+        RoundTrip trip = AssertRoundTrip([], target, blockLength: null, throughStream: true);
+        Assert.Equal(target.Length, trip.Result.LiteralBytes);
+        Assert.All(trip.Ops, op => Assert.InRange(op.Data!.Length, 1, DeltaStream.MaxLiteral));
+    }
+
+    [Fact]
+    public void A_false_block_match_is_caught_by_the_whole_file_check()
+    {
+        // A small file gets a 2-byte strong checksum, so a changed block with the same weak checksum and the same
+        // first 16 bits of XXH3-128 is copied from the basis; only the whole-file hash can tell.
+        const int Block = 700;
+        var random = new Random(16);
+        var basis = new byte[10 * Block];
+        for (int i = 0; i < basis.Length; i++)
+        {
+            basis[i] = (byte)random.Next(0x20, 0x60);
+        }
+
+        Signature signature = DeltaHarness.Sign(basis, Block);
+        Assert.Equal(2, signature.StrongLength);
+        byte[] target = (byte[])basis.Clone();
+        Span<byte> block = target.AsSpan(3 * Block, Block);
+        Span<byte> strong = stackalloc byte[2];
+        bool found = false;
+        for (int i = 0; i < Block - 3 && !found; i++)
+        {
+            for (int j = i + 3; j < Block - 3 && !found; j++)
+            {
+                // +1, -2, +1 at i and at j keeps both s1 and s2 (a zero second difference).
+                Perturb(block, i, 1);
+                Perturb(block, j, 1);
+                Assert.Equal(signature.Weak[3], RollingChecksum.Compute(block));
+                StrongHash.Compute(block, strong);
+                found = strong.SequenceEqual(signature.StrongOf(3));
+                if (!found)
+                {
+                    Perturb(block, i, -1);
+                    Perturb(block, j, -1);
+                }
+            }
+        }
+
+        Assert.True(found, "no collision found");
+        Assert.False(target.AsSpan().SequenceEqual(basis));
+
+        using var files = new PatchFiles(basis);
+        using var patch = new PatchWriter(files.Basis, basis.Length, Block, files.Output, target.Length);
+        DeltaResult result = DeltaHarness.Match(signature, target, patch);
+        Assert.Equal(0, result.LiteralBytes);
+        SyncException e = Assert.Throws<SyncException>(() => patch.Verify(result.Length, result.WholeFileHash));
+        Assert.Equal(ErrorIds.DeltaVerificationFailed, e.ErrorId);
+    }
+
+    private static void Perturb(Span<byte> block, int at, int sign)
+    {
+        block[at] = (byte)(block[at] + sign);
+        block[at + 1] = (byte)(block[at + 1] - (2 * sign));
+        block[at + 2] = (byte)(block[at + 2] + sign);
+    }
+
+    [Fact]
+    public void Short_strong_sums_on_low_entropy_data_give_false_matches_that_only_full_sums_avoid()
+    {
+        // Random(19): 2 KiB and 4 KiB of 0/1 bytes, 16-byte blocks, 2-byte strong sums. The matcher copies a block
+        // that is not the target's, the whole-file check refuses the result every time (the search is deterministic),
+        // and only a second pass with full strong sums rebuilds the file: SignatureBuilder has no way to ask for them.
+        var random = new Random(19);
+        var basis = new byte[2048];
+        var target = new byte[4096];
+        for (int i = 0; i < basis.Length; i++)
+        {
+            basis[i] = (byte)random.Next(2);
+        }
+
+        for (int i = 0; i < target.Length; i++)
+        {
+            target[i] = (byte)random.Next(2);
+        }
+
+        foreach (bool throughStream in new[] { false, true })
+        {
+            RoundTrip first = DeltaHarness.Run(basis, target, 16, throughStream);
+            Assert.Equal(2, first.Signature.StrongLength);
+            Assert.False(first.Verified);
+            Assert.True(HasFalseMatch(basis, target, first));
+            RoundTrip again = DeltaHarness.Run(basis, target, 16, throughStream);
+            Assert.False(again.Verified);
+
+            RoundTrip redo = DeltaHarness.Run(basis, target, 16, throughStream, fullStrongSums: true);
+            Assert.True(redo.Verified);
+            Assert.Equal(target, redo.Output);
+        }
     }
 }

@@ -284,4 +284,14 @@ public sealed class HostileDeltaStreamTests : IDisposable
         good.Literal(literal);
         good.Verify(1000, right);
     }
+
+    [Fact]
+    public void A_basis_shorter_than_announced_is_refused()
+    {
+        // The basis changed under the receiver: the last block's bytes are gone.
+        using var writer = new PatchWriter(_files.Basis, s_basis.Length + BlockLength, BlockLength, _files.Output, 1 << 20);
+        using var input = new MemoryStream(new Ops().Copy(5, 1).End(BlockLength, new byte[16]).ToArray(), writable: false);
+        SyncException e = Assert.Throws<SyncException>(() => DeltaStream.Pump(input, writer));
+        Assert.Equal(ErrorIds.DeltaStreamInvalid, e.ErrorId);
+    }
 }
