@@ -365,12 +365,13 @@ Describe 'Sync-Directory' {
             $errs.Count | Should -Be 0
         }
 
-        It 'reports DeleteFailed for an extraneous directory that holds an excluded file, and goes on' {
+        It 'keeps an extraneous directory that holds an excluded file, with a warning and no error, as rsync does' {
             $pair = New-Converged 'delfail' @{ 'a.txt' = 'a' }
             $null = New-TestTree -Root $pair.Dst -Files @{ 'old/keep.bak' = 'k'; 'old/x.txt' = 'x'; 'z.txt' = 'z' }
             Write-File (Join-Path $pair.Src 'new.txt') 'n'
-            $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -Delete -Exclude '*.bak' -ErrorVariable errs -ErrorAction SilentlyContinue)
-            Get-ErrorId $errs | Should -Be @('DeleteFailed')
+            $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -Delete -Exclude '*.bak' -ErrorVariable errs -ErrorAction SilentlyContinue -WarningVariable warns -WarningAction SilentlyContinue)
+            $errs.Count | Should -Be 0
+            @($warns | Where-Object { "$_" -like "*Keeping the directory 'old'*" }).Count | Should -Be 1
             Test-Path (Join-Path $pair.Dst 'old/keep.bak') | Should -BeTrue
             Test-Path (Join-Path $pair.Dst 'old/x.txt') | Should -BeFalse
             Test-Path (Join-Path $pair.Dst 'z.txt') | Should -BeFalse

@@ -162,7 +162,7 @@ internal sealed class SyncPlanner
             }
             else if (_options.Delete && _options.Filter.Test(rel, existing.IsDirectory))
             {
-                PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
             }
         }
 
@@ -305,7 +305,13 @@ internal sealed class SyncPlanner
             }
         }
 
-        PlanDeleteTree(existing, relative, SyncReason.TypeChanged);
+        if (!PlanDeleteTree(existing, relative, SyncReason.TypeChanged))
+        {
+            _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+                $"Cannot replace the directory '{relative}' with a non-directory: it holds excluded items.", relative));
+            return false;
+        }
+
         return true;
     }
 
@@ -388,7 +394,10 @@ internal sealed class SyncPlanner
         return hash.GetCurrentHashAsUInt128();
     }
 
-    private void PlanDeleteTree(FileEntry existing, string relative, SyncReason reason)
+    /// <summary>Plans deleting an item, a directory's contents first. Returns false when something must stay: a
+    /// directory that keeps excluded (protected) items, or whose listing failed, is itself kept, as rsync keeps it
+    /// ("cannot delete non-empty directory") without calling it an error.</summary>
+    private bool PlanDeleteTree(FileEntry existing, string relative, SyncReason reason)
     {
         if (existing.IsDirectory)
         {
@@ -400,9 +409,10 @@ internal sealed class SyncPlanner
             catch (SyncException ex)
             {
                 RecordScanError(ex);
-                return;
+                return false;
             }
 
+            bool emptied = true;
             foreach (FileEntry child in children)
             {
                 string rel = Join(relative, child.Name);
@@ -412,12 +422,23 @@ internal sealed class SyncPlanner
                 }
                 else if (_options.Filter.Test(rel, child.IsDirectory))
                 {
-                    PlanDeleteTree(child, rel, reason);
+                    emptied &= PlanDeleteTree(child, rel, reason);
                 }
+                else
+                {
+                    emptied = false;
+                }
+            }
+
+            if (!emptied)
+            {
+                _observer.OnWarning($"Keeping the directory '{relative}': it holds excluded items.");
+                return false;
             }
         }
 
         AddDelete(existing, relative, reason);
+        return true;
     }
 
     private AttributeChanges CompareAttributes(FileEntry source, FileEntry existing)
