@@ -453,9 +453,9 @@ internal sealed class SyncExecutor : IDisposable
                     Interlocked.Add(ref _bytesDone, delta.Length);
                     whole = false;
                 }
-                catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
+                catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
                 {
-                    // As rsync does: one more try, sending the whole file.
+                    // As rsync does: one more try, sending the whole file (the basis may also have changed meanwhile).
                     TryDelete(temp);
                     _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
                 }
