@@ -102,33 +102,7 @@ public sealed class FilterRule
             return false;
         }
 
-        if (!MatchesFullPath)
-        {
-            int slash = path.LastIndexOf('/');
-            return MatchText(slash < 0 ? path : path[(slash + 1)..]);
-        }
-
-        if (Anchored)
-        {
-            return MatchText(path);
-        }
-
-        // An unanchored path pattern matches the end of the path at a component boundary.
-        for (int start = 0; ;)
-        {
-            if (MatchText(path[start..]))
-            {
-                return true;
-            }
-
-            int next = path[start..].IndexOf('/');
-            if (next < 0)
-            {
-                return false;
-            }
-
-            start += next + 1;
-        }
+        return Anchored ? MatchText(path) : MatchSuffix(path);
     }
 
     private bool MatchesContentsRule(ReadOnlySpan<char> path, bool isDirectory)
@@ -155,6 +129,8 @@ public sealed class FilterRule
         return false;
     }
 
+    /// <summary>A floating pattern: a final-component pattern matches the last name; a path pattern matches the end
+    /// of the path at a component boundary.</summary>
     private bool MatchSuffix(ReadOnlySpan<char> path)
     {
         if (!MatchesFullPath)

@@ -109,10 +109,7 @@ internal static partial class Posix
     public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)
     {
         long* times = stackalloc long[4];
-        times[0] = 0;
-        times[1] = UtimeOmit;
-        times[2] = seconds;
-        times[3] = nanoseconds;
+        ModificationOnly(times, seconds, nanoseconds);
         return UtimensatNative(AtFdCwd, path, times, AtSymlinkNoFollow) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
@@ -142,14 +139,21 @@ internal static partial class Posix
     public static int Fchown(SafeFileHandle file, uint uid, uint gid) =>
         FchownNative(Descriptor(file), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>Sets an open file's modification time; the access time is left alone.</summary>
     public static unsafe int SetModificationTime(SafeFileHandle file, long seconds, long nanoseconds)
     {
         long* times = stackalloc long[4];
+        ModificationOnly(times, seconds, nanoseconds);
+        return FutimensNative(Descriptor(file), times) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Fills struct timespec[2] (access, modification) so that only the modification time changes.</summary>
+    private static unsafe void ModificationOnly(long* times, long seconds, long nanoseconds)
+    {
         times[0] = 0;
         times[1] = UtimeOmit;
         times[2] = seconds;
         times[3] = nanoseconds;
-        return FutimensNative(Descriptor(file), times) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
     public static int Descriptor(SafeFileHandle file) => (int)file.DangerousGetHandle();
