@@ -14,7 +14,17 @@ internal struct RollingChecksum
     private uint _s1;
     private uint _s2;
 
+    public RollingChecksum(uint s1, uint s2)
+    {
+        _s1 = s1;
+        _s2 = s2;
+    }
+
     public readonly uint Value => (_s1 & 0xffff) | (_s2 << 16);
+
+    internal readonly uint S1 => _s1;
+
+    internal readonly uint S2 => _s2;
 
     /// <summary>The checksum of a whole block, computed from scratch.</summary>
     public static uint Compute(ReadOnlySpan<byte> block)
