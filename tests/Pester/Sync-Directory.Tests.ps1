@@ -680,6 +680,64 @@ Describe 'Sync-Directory' {
         }
     }
 
+    Context '-TransferMode and -BlockSize' {
+        BeforeAll {
+            # A 2 MiB file whose replica then changes: 100 bytes in front and one byte in the middle.
+            function New-DeltaPair([string] $Name) {
+                $pair = New-Converged $Name @{ 'keep.txt' = 'k' }
+                $bytes = [byte[]]::new(2MB)
+                [Random]::new(7).NextBytes($bytes)
+                [IO.File]::WriteAllBytes((Join-Path $pair.Src 'data.bin'), $bytes)
+                $null = Sync-Directory -Path $pair.Src -Destination $pair.Dst -ErrorAction Stop
+                $bytes[1MB] = [byte](($bytes[1MB] + 1) % 256)
+                [IO.File]::WriteAllBytes((Join-Path $pair.Src 'data.bin'), [byte[]]::new(100) + $bytes)
+                Set-MTime (Join-Path $pair.Src 'data.bin') '2021-02-03 04:05:06.123456789'
+                $pair
+            }
+        }
+
+        It 'sends only what differs with -TransferMode Delta and reports literal and matched bytes' {
+            $pair = New-DeltaPair 'delta'
+            $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -TransferMode Delta -ErrorAction Stop | Where-Object RelativePath -eq 'data.bin')
+            $out.Count | Should -Be 1
+            $out[0].Action | Should -Be 'Update'
+            $out[0].BytesTransferred | Should -BeLessThan 8KB
+            $out[0].BytesTransferred | Should -BeGreaterOrEqual 100
+            ($out[0].BytesTransferred + $out[0].BytesMatched) | Should -Be (2MB + 100)
+            Assert-Replica $pair.Src $pair.Dst
+        }
+
+        It 'copies whole files by default and with -TransferMode <Mode>' -ForEach @(@{ Mode = 'Auto' }, @{ Mode = 'WholeFile' }) {
+            $pair = New-DeltaPair "whole-$Mode"
+            $item = Sync-Directory -Path $pair.Src -Destination $pair.Dst -TransferMode $Mode -ErrorAction Stop | Where-Object RelativePath -eq 'data.bin'
+            $item.BytesTransferred | Should -Be (2MB + 100)
+            $item.BytesMatched | Should -Be 0
+            Assert-Replica $pair.Src $pair.Dst
+        }
+
+        It 'shows the speedup in the summary as rsync --stats does' {
+            $pair = New-DeltaPair 'delta-summary'
+            $summary = Sync-Directory -Path $pair.Src -Destination $pair.Dst -TransferMode Delta -Summary -ErrorAction Stop
+            $summary.BytesMatched | Should -BeGreaterThan (2MB - 8KB)
+            $summary.Speedup | Should -BeGreaterThan 100
+            [Math]::Abs($summary.Speedup - $summary.TotalBytes / $summary.BytesTransferred) | Should -BeLessThan 0.001
+        }
+
+        It 'uses -BlockSize: with 64-byte blocks the changed byte costs at most two blocks of literal data' {
+            $pair = New-DeltaPair 'delta-block'
+            $item = Sync-Directory -Path $pair.Src -Destination $pair.Dst -TransferMode Delta -BlockSize 64 -ErrorAction Stop | Where-Object RelativePath -eq 'data.bin'
+            $item.BytesTransferred | Should -BeLessOrEqual (100 + 2 * 64)
+            Assert-Replica $pair.Src $pair.Dst
+        }
+
+        It 'rejects -BlockSize <Size> before touching anything' -ForEach @(@{ Size = 63 }, @{ Size = 131073 }) {
+            $pair = New-DeltaPair "delta-bad-$Size"
+            $before = (Get-TreeState $pair.Dst) -join "`n"
+            { Sync-Directory -Path $pair.Src -Destination $pair.Dst -TransferMode Delta -BlockSize $Size } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSReplica.Commands.SyncDirectoryCommand'
+            (Get-TreeState $pair.Dst) -join "`n" | Should -Be $before
+        }
+    }
+
     Context '-Summary' {
         It 'emits exactly one SyncSummary with correct counts' {
             $pair = New-Converged 'summary' @{ 'same.txt' = 'same'; 'upd.txt' = 'old'; 'mode.txt' = 'm' }

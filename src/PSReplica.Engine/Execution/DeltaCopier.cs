@@ -25,7 +25,13 @@ internal static class DeltaCopier
         using SafeFileHandle output = FileCopier.OpenTarget(target);
         using var writer = new PatchWriter(basisHandle, basisLength, signature.BlockLength, output, long.MaxValue);
         using var sourceStream = new ProgressStream(new FileStream(input, FileAccess.Read, 1), progress);
-        DeltaResult result = new DeltaMatcher(signature).Run(sourceStream, writer, cancellation);
+        DeltaResult result;
+        using (var pipeline = new PipelinedSink(writer, cancellation))
+        {
+            result = new DeltaMatcher(signature).Run(sourceStream, pipeline, cancellation);
+            pipeline.Complete();
+        }
+
         writer.Verify(result.Length, result.WholeFileHash);
         finish?.Invoke(output);
         return result;
