@@ -182,7 +182,7 @@ internal sealed class SyncPlanner
             if (target is null)
             {
                 RecordScanError(new SyncException(ErrorIds.SymbolicLinkNoReferent, SyncErrorKind.NotFound,
-                    $"Symbolic link '{entry.FullPath}' has no referent ({Posix(errno)}).", relative));
+                    $"Symbolic link '{entry.FullPath}' has no referent ({Native.Posix.Describe(errno)}).", relative));
                 return null;
             }
 
@@ -528,6 +528,4 @@ internal sealed class SyncPlanner
     private static string Join(string relative, string name) => relative.Length == 0 ? name : relative + "/" + name;
 
     private static string Display(string relative) => relative.Length == 0 ? "." : relative;
-
-    private static string Posix(int errno) => Native.Posix.Describe(errno);
 }
