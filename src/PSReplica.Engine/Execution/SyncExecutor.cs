@@ -428,11 +428,9 @@ internal sealed class SyncExecutor : IDisposable
             Action<SafeFileHandle> finish = file =>
             {
                 // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
-                bool owner = Preserves(PreserveOptions.Owner);
-                bool group = Preserves(PreserveOptions.Group);
-                if (owner || group)
+                if (OwnerOf(source) is (uint uid, uint gid))
                 {
-                    Check(Posix.Fchown(file, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+                    Check(Posix.Fchown(file, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
                 }
 
                 Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
@@ -503,7 +501,7 @@ internal sealed class SyncExecutor : IDisposable
             SetOwner(temp, source, relative);
             if (Preserves(PreserveOptions.Times))
             {
-                Check(Posix.SetModificationTime(temp, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+                SetTime(temp, source, relative);
             }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
@@ -548,7 +546,7 @@ internal sealed class SyncExecutor : IDisposable
 
         if ((action.Changes & AttributeChanges.Times) != 0)
         {
-            Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+            SetTime(path, source, relative);
         }
     }
 
@@ -582,13 +580,24 @@ internal sealed class SyncExecutor : IDisposable
 
     private void SetOwner(string path, FileEntry source, string relative)
     {
-        bool owner = Preserves(PreserveOptions.Owner);
-        bool group = Preserves(PreserveOptions.Group);
-        if (owner || group)
+        if (OwnerOf(source) is (uint uid, uint gid))
         {
-            Check(Posix.Lchown(path, owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+            Check(Posix.Lchown(path, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
         }
     }
+
+    /// <summary>The uid and gid to give an item (uint.MaxValue leaves one as it is), or null when -Preserve has neither
+    /// Owner nor Group.</summary>
+    private (uint Uid, uint Gid)? OwnerOf(FileEntry source)
+    {
+        bool owner = Preserves(PreserveOptions.Owner);
+        bool group = Preserves(PreserveOptions.Group);
+        return owner || group ? (owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue) : null;
+    }
+
+    /// <summary>Gives the item at <paramref name="path"/> (not following a final link) the source's modification time.</summary>
+    private static void SetTime(string path, FileEntry source, string relative) =>
+        Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
 
     /// <summary>Records that a directory's contents changed, so its time is restored at the end.</summary>
     private void Touch(string relative, bool self = false)
@@ -636,7 +645,7 @@ internal sealed class SyncExecutor : IDisposable
 
                 if (Preserves(PreserveOptions.Times))
                 {
-                    Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", shown);
+                    SetTime(path, source, shown);
                 }
             }
             catch (SyncException ex)
