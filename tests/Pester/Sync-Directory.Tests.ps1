@@ -1016,19 +1016,27 @@ try { Sync-Directory -Path '$closed' -Destination '$work/dst2' -ErrorAction Sile
     }
 
     Context 'progress' {
-        It 'writes scanning, transfer, child and completed progress records' {
-            $src = Join-Path $TestDrive 'progress-src'
-            $null = New-TestTree -Root $src -Files @{ 'small.txt' = 's' }
-            & fallocate -l 40MiB (Join-Path $src 'big.bin')
-            $dst = Join-Path $TestDrive 'progress-dst'
-            $null = New-Item -ItemType Directory $dst
-            Sync-RootAttributes $src $dst
-            $ps = New-PlainPowerShell
-            try {
-                $null = $ps.AddCommand('Sync-Directory').AddParameter('Path', $src).AddParameter('Destination', $dst).Invoke()
-                $records = @($ps.Streams.Progress)
+        BeforeAll {
+            # Syncs a source holding the given file sizes into an empty destination in a hosted PowerShell and
+            # returns the progress records it wrote.
+            function Get-ProgressRecords([string] $Name, [System.Collections.IDictionary] $Sizes) {
+                $src = Join-Path $TestDrive "$Name-src"
+                $null = New-Item -ItemType Directory $src
+                foreach ($file in $Sizes.Keys) { & fallocate -l $Sizes[$file] (Join-Path $src $file) }
+                $dst = Join-Path $TestDrive "$Name-dst"
+                $null = New-Item -ItemType Directory $dst
+                Sync-RootAttributes $src $dst
+                $ps = New-PlainPowerShell
+                try {
+                    $null = $ps.AddCommand('Sync-Directory').AddParameter('Path', $src).AddParameter('Destination', $dst).Invoke()
+                    @($ps.Streams.Progress)
+                }
+                finally { $ps.Dispose() }
             }
-            finally { $ps.Dispose() }
+        }
+
+        It 'writes scanning, transfer, child and completed progress records' {
+            $records = Get-ProgressRecords 'progress' ([ordered]@{ 'small.txt' = '1'; 'big.bin' = '40MiB' })
             $records.Count | Should -BeGreaterThan 2
             $scan = @($records | Where-Object { $_.StatusDescription -like 'Scanning*' })
             $scan.Count | Should -BeGreaterThan 0
@@ -1049,18 +1057,7 @@ try { Sync-Directory -Path '$closed' -Destination '$work/dst2' -ErrorAction Sile
         }
 
         It 'writes a child record for a file of 16 MiB or more even when it is copied in one chunk' {
-            $src = Join-Path $TestDrive 'progress16-src'
-            $null = New-Item -ItemType Directory $src
-            & fallocate -l 24MiB (Join-Path $src 'mid.bin')
-            $dst = Join-Path $TestDrive 'progress16-dst'
-            $null = New-Item -ItemType Directory $dst
-            Sync-RootAttributes $src $dst
-            $ps = New-PlainPowerShell
-            try {
-                $null = $ps.AddCommand('Sync-Directory').AddParameter('Path', $src).AddParameter('Destination', $dst).Invoke()
-                $records = @($ps.Streams.Progress)
-            }
-            finally { $ps.Dispose() }
+            $records = Get-ProgressRecords 'progress16' @{ 'mid.bin' = '24MiB' }
             @($records | Where-Object { $_.ParentActivityId -ge 0 -and $_.RecordType -eq 'Processing' }).Count | Should -BeGreaterThan 0
         }
     }
