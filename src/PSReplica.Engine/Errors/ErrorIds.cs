@@ -28,4 +28,12 @@ public static class ErrorIds
     public const string CannotReplaceNonEmptyDirectory = nameof(CannotReplaceNonEmptyDirectory);
     public const string DeltaStreamInvalid = nameof(DeltaStreamInvalid);
     public const string DeltaVerificationFailed = nameof(DeltaVerificationFailed);
+
+    // Filter rules and merge files.
+
+    // Backups, basis directories and partial files.
+
+    // SSH connections and host keys.
+
+    // The agent and its protocol.
 }
