@@ -21,9 +21,9 @@ function Invoke-PSReplicaBuild {
     $bin = Join-Path $script:Root "src/PSReplica/bin/$Configuration/net10.0"
     if (Test-Path $script:OutModule) { Remove-Item $script:OutModule -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $script:OutModule
-    foreach ($file in 'PSReplica.dll', 'PSReplica.Engine.dll', 'System.IO.Hashing.dll', 'PSReplica.Format.ps1xml') {
-        Copy-Item (Join-Path $bin $file) $script:OutModule
-    }
+    # Every assembly the cmdlets' project brings (PowerShellStandard.Library is compile-only and not among them).
+    Copy-Item (Join-Path $bin '*.dll') $script:OutModule
+    Copy-Item (Join-Path $bin 'PSReplica.Format.ps1xml') $script:OutModule
     Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
 
     # Help: docs/*.md -> en-US (checked against the built cmdlets), then into the module.
@@ -52,20 +52,25 @@ function Invoke-PSReplicaTest {
     $failures = @()
 
     if (-not $PesterPath) {
-        Write-Host 'Running xunit tests' -ForegroundColor Cyan
-        $trx = Join-Path $script:TestResults 'engine.trx'
-        & dotnet test (Join-Path $script:Root 'tests/PSReplica.Engine.Tests/PSReplica.Engine.Tests.csproj') -c $Configuration --no-build --nologo `
-            --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
-        $xunitExit = $LASTEXITCODE
-        if (Test-Path $trx) {
-            $counts = Get-TrxCounts $trx
-            $passed += $counts.Passed
-            $failed += $counts.Failed
-            if ($counts.Failed -gt 0) { $failures += "xunit: $($counts.Failed) failed" }
-        }
-        if ($xunitExit -ne 0 -and -not ($failed -gt 0)) {
-            $failed += 1
-            $failures += "xunit: dotnet test exited with $xunitExit"
+        # Every xunit project under tests/ (tests/<Name>.Tests/<Name>.Tests.csproj).
+        foreach ($project in Get-ChildItem (Join-Path $script:Root 'tests') -Filter '*.Tests.csproj' -Recurse -Depth 1 -File) {
+            Write-Host "Running xunit tests: $($project.BaseName)" -ForegroundColor Cyan
+            $trx = Join-Path $script:TestResults "$($project.BaseName).trx"
+            & dotnet test $project.FullName -c $Configuration --no-build --nologo `
+                --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+            $xunitExit = $LASTEXITCODE
+            $counted = 0
+            if (Test-Path $trx) {
+                $counts = Get-TrxCounts $trx
+                $passed += $counts.Passed
+                $failed += $counts.Failed
+                $counted = $counts.Failed
+                if ($counts.Failed -gt 0) { $failures += "$($project.BaseName): $($counts.Failed) failed" }
+            }
+            if ($xunitExit -ne 0 -and $counted -eq 0) {
+                $failed += 1
+                $failures += "$($project.BaseName): dotnet test exited with $xunitExit"
+            }
         }
     }
 
