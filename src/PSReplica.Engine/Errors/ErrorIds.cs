@@ -34,6 +34,17 @@ public static class ErrorIds
     // Backups, basis directories and partial files.
 
     // SSH connections and host keys.
+    public const string InvalidRemotePath = nameof(InvalidRemotePath);
+    public const string SshConfigInvalid = nameof(SshConfigInvalid);
+    public const string HostKeyUnknown = nameof(HostKeyUnknown);
+    public const string HostKeyMismatch = nameof(HostKeyMismatch);
+    public const string HostKeyRevoked = nameof(HostKeyRevoked);
+    public const string KnownHostsUnwritable = nameof(KnownHostsUnwritable);
+    public const string SshKeyUnusable = nameof(SshKeyUnusable);
+    public const string SshAuthenticationFailed = nameof(SshAuthenticationFailed);
+    public const string SshConnectionFailed = nameof(SshConnectionFailed);
+    public const string SshConnectionTimeout = nameof(SshConnectionTimeout);
+    public const string SshCommandFailed = nameof(SshCommandFailed);
 
     // The agent and its protocol.
 }
