@@ -1,0 +1,274 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSReplica.Ssh;
+
+/// <summary>
+/// Joins a command's stdout (read side) and stdin (write side) into one stream, and applies the idle timeout:
+/// a watchdog aborts the channel when a read or write has waited longer than allowed, because neither SSH.NET's
+/// pipe nor a process pipe can time out a blocked call by itself.
+/// </summary>
+internal sealed class CommandChannelStream : Stream
+{
+    private readonly Stream _output;
+    private readonly Stream _input;
+    private readonly TimeSpan _idleTimeout;
+    private readonly Action _abort;
+    private readonly Func<Exception, SyncException?> _translate;
+    private readonly string _description;
+    private readonly Timer? _watchdog;
+    private long _readSince;
+    private long _writeSince;
+    private volatile bool _timedOut;
+    private volatile bool _aborted;
+    private bool _disposed;
+
+    /// <param name="output">The command's stdout.</param>
+    /// <param name="input">The command's stdin.</param>
+    /// <param name="idleTimeout">The longest a read or write may wait; infinite for none.</param>
+    /// <param name="abort">Tears the channel down so that blocked calls return.</param>
+    /// <param name="translate">Maps a transport exception to the error to throw (or null to rethrow it).</param>
+    /// <param name="description">Names the channel in messages.</param>
+    public CommandChannelStream(Stream output, Stream input, TimeSpan idleTimeout, Action abort, Func<Exception, SyncException?> translate, string description)
+    {
+        _output = output;
+        _input = input;
+        _idleTimeout = idleTimeout;
+        _abort = abort;
+        _translate = translate;
+        _description = description;
+        if (idleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idleTimeout, TimeSpan.Zero);
+            TimeSpan period = TimeSpan.FromTicks(Math.Clamp(idleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+            _watchdog = new Timer(static state => ((CommandChannelStream)state!).Watch(), this, period, period);
+        }
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            int read = _output.Read(buffer);
+            ThrowIfTimedOut();
+            return read;
+        }
+        catch (Exception ex) when (Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        // A cancelled read cannot be taken back from the pipe: cancelling aborts the channel.
+        using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((CommandChannelStream)state!).Abort(), this);
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            int read = await _output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            ThrowIfTimedOut();
+            return read;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw translated;
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfTimedOut();
+        if (_aborted)
+        {
+            throw Closed();
+        }
+
+        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
+        try
+        {
+            _input.Write(buffer);
+            ThrowIfTimedOut();
+        }
+        catch (Exception ex) when (Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            Volatile.Write(ref _writeSince, 0);
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfTimedOut();
+        if (_aborted)
+        {
+            throw Closed();
+        }
+
+        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
+        try
+        {
+            await _input.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            ThrowIfTimedOut();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+        finally
+        {
+            Volatile.Write(ref _writeSince, 0);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+        try
+        {
+            _input.Flush();
+        }
+        catch (Exception ex) when (Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        Flush();
+        return Task.CompletedTask;
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Aborts the channel (Kill, cancellation, timeout): blocked calls return.</summary>
+    public void Abort()
+    {
+        if (_aborted)
+        {
+            return;
+        }
+
+        _aborted = true;
+        try
+        {
+            _abort();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The channel is going away anyway.
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            _watchdog?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Watch()
+    {
+        long now = Stopwatch.GetTimestamp();
+        long read = Volatile.Read(ref _readSince);
+        long write = Volatile.Read(ref _writeSince);
+        bool stalled = (read != 0 && Stopwatch.GetElapsedTime(read, now) > _idleTimeout)
+            || (write != 0 && Stopwatch.GetElapsedTime(write, now) > _idleTimeout);
+        if (stalled && !_timedOut)
+        {
+            _timedOut = true;
+            Abort();
+        }
+    }
+
+    private void ThrowIfTimedOut()
+    {
+        if (_timedOut)
+        {
+            throw new SyncException(ErrorIds.SshConnectionTimeout, SyncErrorKind.ReadError,
+                $"{_description}: the peer sent nothing for {_idleTimeout.TotalSeconds:0.###} s (the idle timeout); the connection was closed.", _description);
+        }
+    }
+
+    private SyncException Closed() =>
+        new(ErrorIds.SshConnectionFailed, SyncErrorKind.WriteError, $"{_description}: the channel is closed.", _description);
+
+    private SyncException? Translate(Exception ex)
+    {
+        if (ex is SyncException)
+        {
+            return null;
+        }
+
+        if (_timedOut)
+        {
+            return new SyncException(ErrorIds.SshConnectionTimeout, SyncErrorKind.ReadError,
+                $"{_description}: the peer sent nothing for {_idleTimeout.TotalSeconds:0.###} s (the idle timeout); the connection was closed.", _description, ex);
+        }
+
+        return _translate(ex);
+    }
+}

@@ -1,0 +1,167 @@
+using System;
+using System.IO;
+using System.Reflection;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+
+namespace PSReplica.Ssh;
+
+/// <summary>A command run through an SSH.NET exec channel.</summary>
+/// <remarks>
+/// SSH.NET queues received data in an unbounded pipe and widens the SSH window as data arrives, not as it is
+/// read; memory is bounded only by a reader that keeps up (the protocol's reader does).
+/// </remarks>
+internal sealed class SshExecChannel : ICommandChannel
+{
+    private const int StandardErrorLimit = 64 * 1024;
+
+    private readonly SshCommand _command;
+    private readonly Task _execution;
+    private readonly Stream _input;
+    private readonly CommandChannelStream _stream;
+    private readonly StringBuilder _standardError = new();
+    private readonly Thread _errorPump;
+    private readonly string _description;
+    private bool _inputClosed;
+    private bool _disposed;
+
+    public SshExecChannel(SshClient client, string commandText, TimeSpan idleTimeout, string description)
+    {
+        _description = description;
+        _command = client.CreateCommand(commandText);
+        _execution = _command.ExecuteAsync();
+        _input = _command.CreateInputStream();
+        _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description);
+        _errorPump = new Thread(PumpStandardError) { IsBackground = true, Name = "PSReplica ssh stderr" };
+        _errorPump.Start();
+    }
+
+    public Stream Stream => _stream;
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_standardError)
+            {
+                return _standardError.ToString();
+            }
+        }
+    }
+
+    public int? ExitStatus => _command.ExitStatus;
+
+    public void CloseInput()
+    {
+        if (_inputClosed)
+        {
+            return;
+        }
+
+        _inputClosed = true;
+        bool wroteAnything = _input.Position > 0;
+        _input.Dispose();
+        if (!wroteAnything)
+        {
+            // SSH.NET sends EOF on dispose only after data was written; a command waiting for EOF on an empty
+            // stdin would hang. Its channel can send EOF itself, but only through a non-public member.
+            SendEofThroughChannel();
+        }
+    }
+
+    public async Task<int?> WaitForExitAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _execution.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Killed: the exit status says how it ended.
+        }
+        catch (Exception ex) when (SshFailure.Translate(ex, _description) is SyncException translated)
+        {
+            throw translated;
+        }
+
+        _errorPump.Join(TimeSpan.FromSeconds(5));
+        return _command.ExitStatus;
+    }
+
+    public void Kill() => _stream.Abort();
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stream.Dispose();
+        if (!_execution.IsCompleted)
+        {
+            Abort();
+        }
+
+        _command.Dispose();
+    }
+
+    private void Abort()
+    {
+        try
+        {
+            _command.CancelAsync(forceKill: true, millisecondsTimeout: 200);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started or already over.
+        }
+
+        // Blocked readers wake up on a disposed pipe and see end-of-stream.
+        _command.OutputStream.Dispose();
+    }
+
+    private void PumpStandardError()
+    {
+        var decoder = Encoding.UTF8.GetDecoder();
+        byte[] buffer = new byte[4096];
+        char[] chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
+        try
+        {
+            int read;
+            while ((read = _command.ExtendedOutputStream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                int count = decoder.GetChars(buffer, 0, read, chars, 0);
+                lock (_standardError)
+                {
+                    int room = StandardErrorLimit - _standardError.Length;
+                    if (room > 0)
+                    {
+                        _standardError.Append(chars, 0, Math.Min(room, count));
+                    }
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The command was disposed while its stderr was still open.
+        }
+    }
+
+    private void SendEofThroughChannel()
+    {
+        object? channel = typeof(SshCommand).GetField("_channel", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(_command);
+        MethodInfo? sendEof = channel?.GetType().GetMethod("SendEof", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        try
+        {
+            sendEof?.Invoke(channel, null);
+        }
+        catch (TargetInvocationException)
+        {
+            // The channel closed meanwhile; there is no stdin left to end.
+        }
+    }
+}

@@ -1,0 +1,203 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+
+namespace PSReplica.Ssh.Tests;
+
+/// <summary>
+/// OpenSSH's sshd on 127.0.0.1 at a free high port, with host keys (ed25519, ecdsa, rsa) and a user key generated
+/// for this run in a temp directory, key login for the current user, and an SFTP subsystem. Stopped (kill, wait)
+/// and removed on dispose. Shared by the tests of a collection through xunit's fixture.
+/// </summary>
+public sealed class TestSshServer : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly Process _sshd;
+    private readonly StringBuilder _log = new();
+
+    public TestSshServer()
+    {
+        User = Environment.UserName;
+        foreach (string type in new[] { "ed25519", "ecdsa", "rsa" })
+        {
+            Tool.KeyGen(_dir.Combine("ssh_host_" + type + "_key"), type);
+        }
+
+        UserKeyPath = _dir.Combine("id_ed25519");
+        File.WriteAllText(_dir.Combine("authorized_keys"), Tool.KeyGen(UserKeyPath, "ed25519") + "\n");
+        OtherKeyPath = _dir.Combine("id_other");
+        Tool.KeyGen(OtherKeyPath, "ed25519");
+
+        // sshd's privilege separation needs its empty directory; a stock install makes it at boot.
+        if (Environment.UserName == "root" && !Directory.Exists("/run/sshd"))
+        {
+            Directory.CreateDirectory("/run/sshd");
+        }
+
+        Port = FreePort();
+        string config = _dir.Combine("sshd_config");
+        File.WriteAllText(config, string.Join('\n',
+            $"Port {Port.ToString(CultureInfo.InvariantCulture)}",
+            "ListenAddress 127.0.0.1",
+            $"HostKey {_dir.Combine("ssh_host_ed25519_key")}",
+            $"HostKey {_dir.Combine("ssh_host_ecdsa_key")}",
+            $"HostKey {_dir.Combine("ssh_host_rsa_key")}",
+            $"PidFile {_dir.Combine("sshd.pid")}",
+            $"AuthorizedKeysFile {_dir.Combine("authorized_keys")}",
+            // The temp directory lies under the world-writable /tmp, which strict modes refuse.
+            "StrictModes no",
+            "PermitRootLogin prohibit-password",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication yes",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "MaxStartups 100:30:200",
+            "MaxSessions 50",
+            "Subsystem sftp internal-sftp",
+            "LogLevel VERBOSE",
+            string.Empty));
+
+        var info = new ProcessStartInfo("/usr/sbin/sshd")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in new[] { "-D", "-e", "-f", config })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _sshd = Process.Start(info) ?? throw new InvalidOperationException("Cannot start sshd.");
+        _sshd.ErrorDataReceived += (_, e) =>
+        {
+            lock (_log)
+            {
+                _log.AppendLine(e.Data);
+            }
+        };
+        _sshd.BeginErrorReadLine();
+        WaitUntilListening();
+
+        KnownHostsPath = _dir.Combine("known_hosts");
+        HostKeyLine = File.ReadAllText(_dir.Combine("ssh_host_ed25519_key.pub")).Trim();
+        File.WriteAllText(KnownHostsPath, $"[127.0.0.1]:{Port.ToString(CultureInfo.InvariantCulture)} {string.Join(' ', HostKeyLine.Split(' ')[..2])}\n");
+        EmptyConfigPath = _dir.Combine("ssh_config");
+        File.WriteAllText(EmptyConfigPath, string.Empty);
+    }
+
+    public string Host { get; } = "127.0.0.1";
+
+    public int Port { get; }
+
+    public string User { get; }
+
+    /// <summary>The key authorized for <see cref="User"/>.</summary>
+    public string UserKeyPath { get; }
+
+    /// <summary>A key the server does not accept.</summary>
+    public string OtherKeyPath { get; }
+
+    /// <summary>A known_hosts file that records the server's ed25519 key.</summary>
+    public string KnownHostsPath { get; }
+
+    /// <summary>The server's ed25519 public key line (type, base64, comment).</summary>
+    public string HostKeyLine { get; }
+
+    /// <summary>An empty ssh config, so that the runner's ~/.ssh/config cannot change what tests see.</summary>
+    public string EmptyConfigPath { get; }
+
+    public string Root => _dir.Path;
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>Options that log in by key and trust the server through <see cref="KnownHostsPath"/>.</summary>
+    public SshConnectionOptions Options(TimeSpan? idleTimeout = null) => new()
+    {
+        Host = Host,
+        Port = Port,
+        User = User,
+        KeyFilePaths = [UserKeyPath],
+        KnownHostsPath = KnownHostsPath,
+        ConfigPath = EmptyConfigPath,
+        ConnectTimeout = TimeSpan.FromSeconds(20),
+        IdleTimeout = idleTimeout ?? System.Threading.Timeout.InfiniteTimeSpan,
+    };
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_sshd.HasExited)
+            {
+                _sshd.Kill(entireProcessTree: true);
+            }
+
+            _sshd.WaitForExit();
+        }
+        finally
+        {
+            _sshd.Dispose();
+            _dir.Dispose();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Polls until sshd answers with its identification line (readiness, not a timed sleep).</summary>
+    private void WaitUntilListening()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (_sshd.HasExited)
+            {
+                throw new InvalidOperationException($"sshd exited with {_sshd.ExitCode}: {Log}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, Port);
+                client.ReceiveTimeout = 5000;
+                byte[] banner = new byte[8];
+                int read = client.GetStream().ReadAtLeast(banner, 4, throwOnEndOfStream: false);
+                if (read >= 4 && Encoding.ASCII.GetString(banner, 0, 4) == "SSH-")
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+                // Not listening yet.
+            }
+            catch (IOException)
+            {
+                // Accepted and dropped while starting.
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new TimeoutException($"sshd did not listen on port {Port} within 30 s: {Log}");
+    }
+}
