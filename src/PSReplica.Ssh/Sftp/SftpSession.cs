@@ -13,15 +13,23 @@ namespace PSReplica.Ssh;
 /// <see cref="FileNotFoundException"/>, refusals <see cref="UnauthorizedAccessException"/>, other server errors
 /// <see cref="IOException"/>, as local file I/O would; a broken connection raises SyncException SshConnectionFailed.
 /// </summary>
+/// <remarks>
+/// Stat, List, Delete, DeleteDirectory, Mkdir, Rename and SetAttributes act on the path itself: a symbolic link is
+/// described, removed or renamed as a link, never its target. Relative paths are taken from the login directory
+/// textually. Opening a file cannot avoid following links (SFTP has no O_NOFOLLOW): write to a fresh name with
+/// <see cref="CreateExclusive"/> in a directory checked with <see cref="Stat"/>, then <see cref="Rename"/>.
+/// </remarks>
 public sealed class SftpSession : IDisposable
 {
     private readonly SftpClient _client;
+    private readonly SftpRawRequests _raw;
     private readonly string _description;
     private bool _disposed;
 
     internal SftpSession(SftpClient client, string description)
     {
         _client = client;
+        _raw = new SftpRawRequests(client);
         _description = description;
     }
 
@@ -34,7 +42,7 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         try
         {
-            SftpFileAttributes attributes = Call(path, () => _client.GetAttributes(path));
+            SftpFileAttributes attributes = Call(path, () => _raw.LStat(Absolute(path)));
             return ToEntry(NameOf(path), path, attributes);
         }
         catch (FileNotFoundException)
@@ -49,6 +57,12 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         return Call(path, () =>
         {
+            // Listing resolves the directory with realpath; a link in its place would list somewhere else.
+            if (_raw.LStat(Absolute(path)).IsSymbolicLink)
+            {
+                throw new IOException($"{_description}: '{path}' is a symbolic link, not a directory.");
+            }
+
             var entries = new List<SftpEntry>();
             foreach (ISftpFile file in _client.ListDirectory(path))
             {
@@ -98,7 +112,7 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(to);
         Call(from, () =>
         {
-            _client.RenameFile(from, to, isPosix: true);
+            _raw.PosixRename(Absolute(from), Absolute(to));
             return true;
         });
     }
@@ -109,7 +123,7 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         Call(path, () =>
         {
-            _client.DeleteFile(path);
+            _raw.Remove(Absolute(path));
             return true;
         });
     }
@@ -120,7 +134,7 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         Call(path, () =>
         {
-            _client.DeleteDirectory(path);
+            _raw.RemoveDirectory(Absolute(path));
             return true;
         });
     }
@@ -130,7 +144,7 @@ public sealed class SftpSession : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         Call(path, () =>
         {
-            _client.CreateDirectory(path);
+            _raw.MakeDirectory(Absolute(path));
             return true;
         });
     }
@@ -142,7 +156,14 @@ public sealed class SftpSession : IDisposable
         ArgumentNullException.ThrowIfNull(changes);
         Call(path, () =>
         {
-            SftpFileAttributes attributes = _client.GetAttributes(path);
+            string absolute = Absolute(path);
+            SftpFileAttributes attributes = _raw.LStat(absolute);
+            if (attributes.IsSymbolicLink)
+            {
+                // The server's setstat follows links: it would change the target.
+                throw new IOException($"{_description}: '{path}' is a symbolic link; SFTP cannot set a link's own attributes.");
+            }
+
             if (changes.LastWriteTimeUtc is DateTime write)
             {
                 attributes.LastWriteTimeUtc = write;
@@ -174,7 +195,7 @@ public sealed class SftpSession : IDisposable
                 attributes.GroupId = gid;
             }
 
-            _client.SetAttributes(path, attributes);
+            _raw.SetStat(absolute, attributes);
             return true;
         });
     }
@@ -198,6 +219,8 @@ public sealed class SftpSession : IDisposable
 
         _client.Dispose();
     }
+
+    private string Absolute(string path) => path.StartsWith('/') ? path : _client.WorkingDirectory.TrimEnd('/') + "/" + path;
 
     private static string NameOf(string path)
     {

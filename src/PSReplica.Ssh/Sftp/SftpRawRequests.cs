@@ -1,0 +1,65 @@
+using System;
+using System.Reflection;
+using Renci.SshNet;
+using Renci.SshNet.Sftp;
+
+namespace PSReplica.Ssh;
+
+/// <summary>
+/// SFTP requests sent as given, without SSH.NET's path canonicalisation. SftpClient resolves every path with
+/// SSH_FXP_REALPATH first, which follows symbolic links: deleting a link would delete its target, and stat would
+/// describe the target. A replicator must see and remove links themselves, so these requests go to SSH.NET's
+/// internal session directly (pinned SSH.NET version; the SFTP tests fail if the members move).
+/// </summary>
+internal sealed class SftpRawRequests
+{
+    private readonly object _session;
+    private readonly MethodInfo _lstat;
+    private readonly MethodInfo _remove;
+    private readonly MethodInfo _rmdir;
+    private readonly MethodInfo _mkdir;
+    private readonly MethodInfo _posixRename;
+    private readonly MethodInfo _setStat;
+
+    public SftpRawRequests(SftpClient client)
+    {
+        _session = typeof(SftpClient).GetField("_sftpSession", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(client)
+            ?? throw new NotSupportedException("This SSH.NET version hides its SFTP session; PSReplica's SFTP support needs the version it was built with.");
+        Type type = _session.GetType();
+        _lstat = Method(type, "RequestLStat", typeof(string));
+        _remove = Method(type, "RequestRemove", typeof(string));
+        _rmdir = Method(type, "RequestRmDir", typeof(string));
+        _mkdir = Method(type, "RequestMkDir", typeof(string));
+        _posixRename = Method(type, "RequestPosixRename", typeof(string), typeof(string));
+        _setStat = Method(type, "RequestSetStat", typeof(string), typeof(SftpFileAttributes));
+    }
+
+    public SftpFileAttributes LStat(string path) => (SftpFileAttributes)Invoke(_lstat, path)!;
+
+    public void Remove(string path) => Invoke(_remove, path);
+
+    public void RemoveDirectory(string path) => Invoke(_rmdir, path);
+
+    public void MakeDirectory(string path) => Invoke(_mkdir, path);
+
+    public void PosixRename(string from, string to) => Invoke(_posixRename, from, to);
+
+    public void SetStat(string path, SftpFileAttributes attributes) => Invoke(_setStat, path, attributes);
+
+    private static MethodInfo Method(Type type, string name, params Type[] parameters) =>
+        type.GetMethod(name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, parameters)
+        ?? throw new NotSupportedException($"This SSH.NET version lacks {name}; PSReplica's SFTP support needs the version it was built with.");
+
+    private object? Invoke(MethodInfo method, params object[] arguments)
+    {
+        try
+        {
+            return method.Invoke(_session, arguments);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSReplica.Ssh.Tests;
+
+[Collection(SshServerGroup.Name)]
+public sealed class SshExecChannelTests(TestSshServer server)
+{
+    private readonly TestSshServer _server = server;
+
+    [Fact]
+    public async Task Cat_returns_several_MiB_exactly()
+    {
+        byte[] data = new byte[5 * 1024 * 1024 + 123];
+        new Random(42).NextBytes(data);
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("cat");
+        byte[] received = ChannelRoundTrip.Run(channel, data, chunk: 100_000);
+        Assert.Equal(data.Length, received.Length);
+        Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
+        Assert.Equal(0, await channel.WaitForExitAsync());
+        Assert.Equal(0, channel.ExitStatus);
+    }
+
+    [Fact]
+    public async Task Closing_an_unused_stdin_ends_the_command()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("cat; echo done");
+        channel.CloseInput();
+        byte[] buffer = new byte[64];
+        int read = channel.Stream.Read(buffer);
+        Assert.Equal("done\n", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        Assert.Equal(0, await channel.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Exit_status_and_standard_error_are_reported()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("echo out; echo 'trouble here' >&2; exit 3");
+        byte[] buffer = new byte[64];
+        int total = 0;
+        int read;
+        while ((read = channel.Stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        Assert.Equal("out\n", System.Text.Encoding.ASCII.GetString(buffer, 0, total));
+        Assert.Equal(3, await channel.WaitForExitAsync());
+        Assert.Contains("trouble here", channel.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_silent_peer_trips_the_idle_timeout()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options(idleTimeout: TimeSpan.FromMilliseconds(700)));
+        using ICommandChannel channel = session.OpenCommand("sleep 60");
+        var clock = Stopwatch.StartNew();
+        SyncException ex = Assert.Throws<SyncException>(() => channel.Stream.Read(new byte[16]));
+        Assert.Equal(ErrorIds.SshConnectionTimeout, ex.ErrorId);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task A_cancelled_read_aborts_the_channel()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("sleep 60");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await channel.Stream.ReadAtLeastAsync(new byte[16], 1, cancellationToken: cancel.Token));
+    }
+
+    [Fact]
+    public async Task Kill_ends_a_running_command()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("sleep 60");
+        channel.Kill();
+        Assert.Equal(0, channel.Stream.Read(new byte[16]));
+        await channel.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, channel.ExitStatus ?? -1);
+    }
+
+    [Fact]
+    public void Several_channels_share_one_session()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        byte[] a = [1, 2, 3];
+        byte[] b = [9, 8, 7, 6];
+        using ICommandChannel first = session.OpenCommand("cat");
+        using ICommandChannel second = session.OpenCommand("cat");
+        Assert.Equal(b, ChannelRoundTrip.Run(second, b));
+        Assert.Equal(a, ChannelRoundTrip.Run(first, a));
+    }
+}
