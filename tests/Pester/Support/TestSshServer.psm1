@@ -1,0 +1,137 @@
+# An OpenSSH sshd for tests: 127.0.0.1 at a free high port, host keys (ed25519, ecdsa, rsa) and a user key generated
+# per run into a temp directory, key login for the current user, an SFTP subsystem. Mirrors the xunit fixture
+# tests/PSReplica.Ssh.Tests/Support/TestSshServer.cs. Needs /usr/sbin/sshd and ssh-keygen (.ci/run installs them).
+Set-StrictMode -Version Latest
+
+function Invoke-SshKeyGen {
+    param([string] $Path, [string] $Type)
+    $bits = if ($Type -eq 'rsa') { @('-b', '2048') } else { @() }
+    $output = & ssh-keygen -q -t $Type @bits -N '' -C 'psreplica-test' -f $Path 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "ssh-keygen -t $Type failed: $output" }
+}
+
+function Get-FreeTcpPort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+function Start-TestSshServer {
+    <#
+    .SYNOPSIS
+        Starts a private sshd and returns how to reach it.
+    .OUTPUTS
+        An object with Host, Port, User, KeyPath, OtherKeyPath (not authorized), KnownHostsPath (records the server's
+        ed25519 key), ConfigPath (an ssh_config whose Host alias 'psreplica-test' reaches the server by key in batch
+        mode), Alias, SshCommand (for rsync -e / -SshCommand), Root (the temp directory) and Process.
+    #>
+    [CmdletBinding()]
+    param()
+    $root = Join-Path ([IO.Path]::GetTempPath()) ("psr-sshd-" + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $root
+    foreach ($type in 'ed25519', 'ecdsa', 'rsa') { Invoke-SshKeyGen -Path (Join-Path $root "ssh_host_${type}_key") -Type $type }
+    $keyPath = Join-Path $root 'id_ed25519'
+    Invoke-SshKeyGen -Path $keyPath -Type 'ed25519'
+    $otherKeyPath = Join-Path $root 'id_other'
+    Invoke-SshKeyGen -Path $otherKeyPath -Type 'ed25519'
+    Copy-Item "$keyPath.pub" (Join-Path $root 'authorized_keys')
+
+    # sshd's privilege separation needs its empty directory; a stock install makes it at boot.
+    if ([Environment]::UserName -eq 'root' -and -not (Test-Path '/run/sshd')) { $null = New-Item -ItemType Directory -Path '/run/sshd' }
+
+    $port = Get-FreeTcpPort
+    $config = Join-Path $root 'sshd_config'
+    @(
+        "Port $port"
+        'ListenAddress 127.0.0.1'
+        "HostKey $root/ssh_host_ed25519_key"
+        "HostKey $root/ssh_host_ecdsa_key"
+        "HostKey $root/ssh_host_rsa_key"
+        "PidFile $root/sshd.pid"
+        "AuthorizedKeysFile $root/authorized_keys"
+        'StrictModes no'
+        'PermitRootLogin prohibit-password'
+        'PubkeyAuthentication yes'
+        'PasswordAuthentication yes'
+        'KbdInteractiveAuthentication no'
+        'UsePAM no'
+        'MaxStartups 100:30:200'
+        'MaxSessions 50'
+        'Subsystem sftp internal-sftp'
+        'LogLevel ERROR'
+    ) | Set-Content -Path $config
+
+    $log = Join-Path $root 'sshd.log'
+    $process = Start-Process -FilePath '/usr/sbin/sshd' -ArgumentList @('-D', '-e', '-f', $config) -RedirectStandardError $log -PassThru
+
+    # Readiness: poll until sshd sends its identification line.
+    $deadline = [Diagnostics.Stopwatch]::StartNew()
+    $ready = $false
+    while (-not $ready -and $deadline.Elapsed.TotalSeconds -lt 30) {
+        if ($process.HasExited) { throw "sshd exited with $($process.ExitCode): $(Get-Content -Raw $log)" }
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try {
+            $client.Connect([System.Net.IPAddress]::Loopback, $port)
+            $client.ReceiveTimeout = 5000
+            $buffer = [byte[]]::new(4)
+            $ready = $client.GetStream().ReadAtLeast($buffer, 4, $false) -eq 4 -and [Text.Encoding]::ASCII.GetString($buffer) -eq 'SSH-'
+        }
+        catch [System.Net.Sockets.SocketException], [System.IO.IOException] { }
+        finally { $client.Dispose() }
+        if (-not $ready) { Start-Sleep -Milliseconds 50 }
+    }
+    if (-not $ready) {
+        Stop-Process -Id $process.Id -Force -ErrorAction SilentlyContinue
+        throw "sshd did not listen on port $port within 30 s: $(Get-Content -Raw $log)"
+    }
+
+    $knownHosts = Join-Path $root 'known_hosts'
+    $hostKey = (Get-Content -Raw "$root/ssh_host_ed25519_key.pub").Trim().Split(' ')
+    "[127.0.0.1]:$port $($hostKey[0]) $($hostKey[1])" | Set-Content -Path $knownHosts
+    $user = [Environment]::UserName
+    $clientConfig = Join-Path $root 'ssh_config'
+    @(
+        'Host psreplica-test'
+        '  HostName 127.0.0.1'
+        "  Port $port"
+        "  User $user"
+        "  IdentityFile $keyPath"
+        '  IdentitiesOnly yes'
+        "  UserKnownHostsFile $knownHosts"
+        '  StrictHostKeyChecking yes'
+        '  BatchMode yes'
+    ) | Set-Content -Path $clientConfig
+
+    [pscustomobject]@{
+        PSTypeName     = 'PSReplica.TestSshServer'
+        Host           = '127.0.0.1'
+        Port           = $port
+        User           = $user
+        KeyPath        = $keyPath
+        OtherKeyPath   = $otherKeyPath
+        KnownHostsPath = $knownHosts
+        ConfigPath     = $clientConfig
+        Alias          = 'psreplica-test'
+        SshCommand     = "ssh -F '$clientConfig'"
+        Root           = $root
+        Process        = $process
+    }
+}
+
+function Stop-TestSshServer {
+    <#
+    .SYNOPSIS
+        Stops the sshd of Start-TestSshServer (kill, wait) and removes its directory.
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipeline)] [psobject] $Server)
+    process {
+        $process = $Server.Process
+        if (-not $process.HasExited) { $process.Kill($true) }
+        $process.WaitForExit()
+        $process.Dispose()
+        if (Test-Path -LiteralPath $Server.Root) { Remove-Item -LiteralPath $Server.Root -Recurse -Force }
+    }
+}
+
+Export-ModuleMember -Function Start-TestSshServer, Stop-TestSshServer
