@@ -18,6 +18,7 @@ internal sealed class CommandChannelStream : Stream
     private readonly TimeSpan _idleTimeout;
     private readonly Action _abort;
     private readonly Func<Exception, SyncException?> _translate;
+    private readonly Func<SyncException?> _endCheck;
     private readonly string _description;
     private readonly Timer? _watchdog;
     private long _readSince;
@@ -32,8 +33,10 @@ internal sealed class CommandChannelStream : Stream
     /// <param name="abort">Tears the channel down so that blocked calls return.</param>
     /// <param name="translate">Maps a transport exception to the error to throw (or null to rethrow it).</param>
     /// <param name="description">Names the channel in messages.</param>
-    public CommandChannelStream(Stream output, Stream input, TimeSpan idleTimeout, Action abort, Func<Exception, SyncException?> translate, string description)
+    /// <param name="endCheck">At end-of-stream: the error if the channel ended because the connection broke.</param>
+    public CommandChannelStream(Stream output, Stream input, TimeSpan idleTimeout, Action abort, Func<Exception, SyncException?> translate, string description, Func<SyncException?> endCheck)
     {
+        _endCheck = endCheck;
         _output = output;
         _input = input;
         _idleTimeout = idleTimeout;
@@ -77,7 +80,7 @@ internal sealed class CommandChannelStream : Stream
         {
             int read = _output.Read(buffer);
             ThrowIfTimedOut();
-            return read;
+            return read > 0 ? read : End();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
         {
@@ -106,7 +109,7 @@ internal sealed class CommandChannelStream : Stream
             int read = await _output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             ThrowIfTimedOut();
-            return read;
+            return read > 0 ? read : End();
         }
         catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
         {
@@ -242,6 +245,17 @@ internal sealed class CommandChannelStream : Stream
             _timedOut = true;
             Abort();
         }
+    }
+
+    /// <summary>End-of-stream is a clean end unless the connection broke (a protocol could mistake that for one).</summary>
+    private int End()
+    {
+        if (!_aborted && _endCheck() is SyncException broken)
+        {
+            throw broken;
+        }
+
+        return 0;
     }
 
     private void ThrowIfTimedOut()

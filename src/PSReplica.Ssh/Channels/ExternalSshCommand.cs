@@ -30,7 +30,7 @@ public sealed class ExternalSshCommand : ICommandChannel
     {
         _process = process;
         _description = description;
-        _stream = new CommandChannelStream(process.StandardOutput.BaseStream, process.StandardInput.BaseStream, idleTimeout, KillProcess, Translate, description);
+        _stream = new CommandChannelStream(process.StandardOutput.BaseStream, process.StandardInput.BaseStream, idleTimeout, KillProcess, Translate, description, BrokenEnd);
         _errorPump = Task.Run(PumpStandardErrorAsync);
     }
 
@@ -174,12 +174,25 @@ public sealed class ExternalSshCommand : ICommandChannel
             _ when text.Contains("Permission denied", StringComparison.Ordinal) => (ErrorIds.SshAuthenticationFailed, SyncErrorKind.PermissionDenied),
             _ when text.Contains("timed out", StringComparison.OrdinalIgnoreCase) => (ErrorIds.SshConnectionTimeout, SyncErrorKind.ReadError),
             _ when text.Contains("Connection refused", StringComparison.Ordinal) || text.Contains("Could not resolve", StringComparison.Ordinal)
-                || text.Contains("Connection closed", StringComparison.Ordinal) || text.Contains("No route", StringComparison.Ordinal)
+                || text.Contains("Connection closed", StringComparison.Ordinal) || text.Contains("closed by remote host", StringComparison.Ordinal)
+                || text.Contains("Connection reset", StringComparison.Ordinal) || text.Contains("No route", StringComparison.Ordinal)
                 || text.Contains("Broken pipe", StringComparison.Ordinal) => (ErrorIds.SshConnectionFailed, SyncErrorKind.ReadError),
             _ => (ErrorIds.SshCommandFailed, SyncErrorKind.ReadError),
         };
         string detail = text.Length == 0 ? "it printed nothing" : text;
         return new SyncException(id, kind, $"{_description}: ssh failed (exit 255): {detail}", _description);
+    }
+
+    /// <summary>At end of output: ssh's own failure (exit 255) is an error, not an end; wait briefly for its exit.</summary>
+    private SyncException? BrokenEnd()
+    {
+        if (_process.WaitForExit(TimeSpan.FromSeconds(2)) && _process.ExitCode == 255)
+        {
+            _errorPump.Wait(TimeSpan.FromSeconds(2));
+            return Failure(StandardError);
+        }
+
+        return null;
     }
 
     private void KillProcess()

@@ -15,7 +15,8 @@ public interface ICommandChannel : IDisposable
     /// <summary>
     /// The duplex pipe: Read is the command's stdout, Write its stdin. A read or write that waits longer than the
     /// idle timeout aborts the channel with a SyncException (ErrorId SshConnectionTimeout); a broken connection
-    /// gives SshConnectionFailed.
+    /// gives SshConnectionFailed, also when it shows as end-of-stream. Write in large pieces (256 KiB to 1 MiB):
+    /// SSH.NET sends each write as its own packets, and larger writes measured faster.
     /// </summary>
     Stream Stream { get; }
 

@@ -33,7 +33,7 @@ internal sealed class SshExecChannel : ICommandChannel
         _command = client.CreateCommand(commandText);
         _execution = _command.ExecuteAsync();
         _input = _command.CreateInputStream();
-        _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description);
+        _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description, BrokenEnd);
         _errorPump = new Thread(PumpStandardError) { IsBackground = true, Name = "PSReplica ssh stderr" };
         _errorPump.Start();
     }
@@ -122,6 +122,18 @@ internal sealed class SshExecChannel : ICommandChannel
 
         // Blocked readers wake up on a disposed pipe and see end-of-stream.
         _command.OutputStream.Dispose();
+    }
+
+    /// <summary>SSH.NET ends the output the same way for an exit and a dropped connection; the task tells them apart.</summary>
+    private SyncException? BrokenEnd()
+    {
+        if (_execution.IsFaulted && _execution.Exception?.InnerException is Exception cause)
+        {
+            return SshFailure.Translate(cause, _description)
+                ?? new SyncException(ErrorIds.SshConnectionFailed, SyncErrorKind.ReadError, $"{_description}: the SSH channel ended abnormally: {cause.Message}", _description, cause);
+        }
+
+        return null;
     }
 
     private void PumpStandardError()

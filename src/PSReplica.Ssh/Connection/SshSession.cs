@@ -16,12 +16,18 @@ public sealed class SshSession : IDisposable
     private readonly SshConnector.HostKeyVerifier _verifier;
     private readonly List<IPrivateKeySource> _keys;
     private readonly List<IDisposable> _children = [];
+    private readonly TimeSpan _connectTimeout;
     private bool _disposed;
 
     internal SshSession(SshClient client, ConnectionInfo info, SshTarget target, TimeSpan idleTimeout, SshConnector.HostKeyVerifier verifier, List<IPrivateKeySource> keys)
     {
         _client = client;
         _info = info;
+        _connectTimeout = info.Timeout;
+
+        // SSH.NET waits this long for the peer's window on every write, and for channel opens: past the handshake
+        // it is the idle timeout, so a peer that is busy (not dead) for longer than the connect timeout is fine.
+        info.Timeout = idleTimeout;
         _verifier = verifier;
         _keys = keys;
         Target = target;
@@ -81,9 +87,11 @@ public sealed class SshSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var client = new SftpClient(_info) { OperationTimeout = IdleTimeout };
         client.HostKeyReceived += _verifier.OnHostKeyReceived;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_connectTimeout);
         try
         {
-            client.ConnectAsync(cancellationToken).GetAwaiter().GetResult();
+            client.ConnectAsync(timeout.Token).GetAwaiter().GetResult();
         }
         catch (Exception ex)
         {
@@ -94,6 +102,11 @@ public sealed class SshSession : IDisposable
             }
 
             cancellationToken.ThrowIfCancellationRequested();
+            if (timeout.IsCancellationRequested)
+            {
+                throw new SyncException(ErrorIds.SshConnectionTimeout, SyncErrorKind.ReadError, $"{Description}: no SFTP session within the connect timeout.", Description, ex);
+            }
+
             throw SshFailure.Translate(ex, Description) ?? new SyncException(ErrorIds.SshConnectionFailed, SyncErrorKind.ReadError, $"{Description}: cannot open SFTP: {ex.Message}", Description, ex);
         }
 

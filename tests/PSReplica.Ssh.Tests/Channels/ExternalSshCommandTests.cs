@@ -65,6 +65,22 @@ public sealed class ExternalSshCommandTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void A_connection_killed_mid_transfer_is_an_error_not_an_end()
+    {
+        using ExternalSshCommand channel = ExternalSshCommand.Start(Options(), "head -c 1000000000 /dev/zero");
+        byte[] buffer = new byte[64 * 1024];
+        Assert.Equal(buffer.Length, channel.Stream.ReadAtLeast(buffer, buffer.Length));
+        Assert.True(_server.KillConnections() > 0, "no sshd session process was found");
+        SyncException ex = Assert.Throws<SyncException>(() =>
+        {
+            while (channel.Stream.Read(buffer) > 0)
+            {
+            }
+        });
+        Assert.Equal(ErrorIds.SshConnectionFailed, ex.ErrorId);
+    }
+
+    [Fact]
     public void A_missing_client_is_SshCommandFailed()
     {
         SyncException ex = Assert.Throws<SyncException>(() => ExternalSshCommand.Start(new ExternalSshOptions { Host = "h", CommandLine = _dir.Combine("no-such-ssh") }, "true"));

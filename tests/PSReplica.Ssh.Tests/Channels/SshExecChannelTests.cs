@@ -86,6 +86,24 @@ public sealed class SshExecChannelTests(TestSshServer server)
     }
 
     [Fact]
+    public void A_connection_killed_mid_transfer_is_an_error_not_an_end()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using ICommandChannel channel = session.OpenCommand("head -c 1000000000 /dev/zero");
+        byte[] buffer = new byte[64 * 1024];
+        Assert.Equal(buffer.Length, channel.Stream.ReadAtLeast(buffer, buffer.Length));
+        Assert.True(_server.KillConnections() > 0, "no sshd session process was found");
+        SyncException ex = Assert.Throws<SyncException>(() =>
+        {
+            while (channel.Stream.Read(buffer) > 0)
+            {
+            }
+        });
+        Assert.Equal(ErrorIds.SshConnectionFailed, ex.ErrorId);
+        Assert.False(session.IsConnected);
+    }
+
+    [Fact]
     public void Several_channels_share_one_session()
     {
         using SshSession session = SshConnector.Connect(_server.Options());

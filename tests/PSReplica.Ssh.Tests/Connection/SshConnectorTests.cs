@@ -30,7 +30,8 @@ public sealed class SshConnectorTests(TestSshServer server) : IDisposable
         Assert.Equal(_server.User, session.Target.User);
         Assert.StartsWith("SSH-2.0-OpenSSH", session.Negotiation.ServerVersion, StringComparison.Ordinal);
         Assert.NotEmpty(session.Negotiation.KeyExchange);
-        Assert.NotEmpty(session.Negotiation.ClientToServerCipher);
+        Assert.Equal(SshConnector.DefaultCiphers[0], session.Negotiation.ClientToServerCipher);
+        Assert.Equal("aes128-gcm@openssh.com", session.Negotiation.ServerToClientCipher);
     }
 
     [Fact]

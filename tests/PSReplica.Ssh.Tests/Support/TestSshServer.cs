@@ -138,6 +138,54 @@ public sealed class TestSshServer : IDisposable
         IdleTimeout = idleTimeout ?? System.Threading.Timeout.InfiniteTimeSpan,
     };
 
+    /// <summary>
+    /// Kills the per-connection processes of this sshd (its children), as a dropped network would end the
+    /// sessions; the listener stays up for the next test.
+    /// </summary>
+    public int KillConnections()
+    {
+        int killed = 0;
+        foreach (string status in System.IO.Directory.GetFiles("/proc", "status", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true }))
+        {
+            string? parent = null;
+            try
+            {
+                foreach (string line in File.ReadLines(status))
+                {
+                    if (line.StartsWith("PPid:", StringComparison.Ordinal))
+                    {
+                        parent = line[5..].Trim();
+                        break;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (parent != _sshd.Id.ToString(CultureInfo.InvariantCulture)
+                || !int.TryParse(Path.GetFileName(Path.GetDirectoryName(status)), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                using Process child = Process.GetProcessById(pid);
+                child.Kill(entireProcessTree: true);
+                child.WaitForExit();
+                killed++;
+            }
+            catch (ArgumentException)
+            {
+                // Gone already.
+            }
+        }
+
+        return killed;
+    }
+
     public void Dispose()
     {
         try
