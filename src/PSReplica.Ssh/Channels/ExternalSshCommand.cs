@@ -133,7 +133,9 @@ public sealed class ExternalSshCommand : ICommandChannel
     public async Task<int?> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
         await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        await _errorPump.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+
+        // A ControlMaster that ssh left behind can hold stderr open: give the pump a moment, not forever.
+        await Task.WhenAny(_errorPump, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
         int code = _process.ExitCode;
         if (code == 255)
         {
