@@ -81,6 +81,29 @@ public sealed class ExternalSshCommandTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void Idle_timeouts_apply_to_reads_and_writes()
+    {
+        ExternalSshOptions options = Options();
+        var quick = new ExternalSshOptions { Host = options.Host, Port = options.Port, User = options.User, Arguments = options.Arguments, IdleTimeout = TimeSpan.FromMilliseconds(700) };
+        using (ExternalSshCommand reader = ExternalSshCommand.Start(quick, "sleep 60"))
+        {
+            SyncException ex = Assert.Throws<SyncException>(() => reader.Stream.Read(new byte[16]));
+            Assert.Equal(ErrorIds.SshConnectionTimeout, ex.ErrorId);
+        }
+
+        using ExternalSshCommand writer = ExternalSshCommand.Start(quick, "sleep 60");
+        byte[] chunk = new byte[256 * 1024];
+        SyncException stalled = Assert.Throws<SyncException>(() =>
+        {
+            for (int i = 0; i < 4096; i++)
+            {
+                writer.Stream.Write(chunk);
+            }
+        });
+        Assert.Equal(ErrorIds.SshConnectionTimeout, stalled.ErrorId);
+    }
+
+    [Fact]
     public void A_missing_client_is_SshCommandFailed()
     {
         SyncException ex = Assert.Throws<SyncException>(() => ExternalSshCommand.Start(new ExternalSshOptions { Host = "h", CommandLine = _dir.Combine("no-such-ssh") }, "true"));

@@ -66,6 +66,25 @@ public sealed class SshExecChannelTests(TestSshServer server)
     }
 
     [Fact]
+    public void A_peer_that_stops_reading_trips_the_idle_timeout_on_write()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options(idleTimeout: TimeSpan.FromMilliseconds(700)));
+        using ICommandChannel channel = session.OpenCommand("sleep 60");
+        byte[] chunk = new byte[256 * 1024];
+        var clock = Stopwatch.StartNew();
+        SyncException ex = Assert.Throws<SyncException>(() =>
+        {
+            // The window and the pipes fill up within some MiB; then a write waits for the peer.
+            for (int i = 0; i < 4096; i++)
+            {
+                channel.Stream.Write(chunk);
+            }
+        });
+        Assert.Equal(ErrorIds.SshConnectionTimeout, ex.ErrorId);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task A_cancelled_read_aborts_the_channel()
     {
         using SshSession session = SshConnector.Connect(_server.Options());
