@@ -146,6 +146,32 @@ public sealed class SshConnectorTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void A_right_password_logs_in_where_the_machine_allows_a_test_user()
+    {
+        // As root (CI), a throw-away user with a random password proves the password path end to end; elsewhere
+        // no user can be added, and the same options with a wrong password must still fail.
+        (string user, string password) = TestSshServer.CanCreateUsers ? _server.CreatePasswordUser() : (_server.User, "wrong");
+        SshConnectionOptions options = _server.Options();
+        var withPassword = new SshConnectionOptions
+        {
+            Host = options.Host, Port = options.Port, User = user, KnownHostsPath = options.KnownHostsPath, ConfigPath = options.ConfigPath,
+            KeyFilePaths = [], PlainPassword = password,
+        };
+        if (!TestSshServer.CanCreateUsers)
+        {
+            Assert.Equal(ErrorIds.SshAuthenticationFailed, Assert.Throws<SyncException>(() => SshConnector.Connect(withPassword)).ErrorId);
+            return;
+        }
+
+        using SshSession session = SshConnector.Connect(withPassword);
+        using ICommandChannel channel = session.OpenCommand("id -un");
+        channel.CloseInput();
+        byte[] buffer = new byte[256];
+        int read = channel.Stream.ReadAtLeast(buffer, user.Length + 1, throwOnEndOfStream: false);
+        Assert.Equal(user + "\n", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    [Fact]
     public void A_closed_port_is_a_connection_failure()
     {
         int port;

@@ -12,13 +12,15 @@ namespace PSReplica.Ssh.Tests;
 /// <summary>
 /// OpenSSH's sshd on 127.0.0.1 at a free high port, with host keys (ed25519, ecdsa, rsa) and a user key generated
 /// for this run in a temp directory, key login for the current user, and an SFTP subsystem. Stopped (kill, wait)
-/// and removed on dispose. Shared by the tests of a collection through xunit's fixture.
+/// and removed on dispose (with the throw-away password user, if a test made one). Shared by the tests of a
+/// collection through xunit's fixture.
 /// </summary>
 public sealed class TestSshServer : IDisposable
 {
     private readonly TempDirectory _dir = new();
     private readonly Process _sshd;
     private readonly StringBuilder _log = new();
+    private (string User, string Password)? _passwordUser;
 
     public TestSshServer()
     {
@@ -138,6 +140,37 @@ public sealed class TestSshServer : IDisposable
         IdleTimeout = idleTimeout ?? System.Threading.Timeout.InfiniteTimeSpan,
     };
 
+    /// <summary>Whether <see cref="CreatePasswordUser"/> can work: only root may add a system user.</summary>
+    public static bool CanCreateUsers => Environment.UserName == "root" && File.Exists("/usr/sbin/useradd");
+
+    /// <summary>
+    /// Adds a system user with a random password (no home directory, removed again on dispose), for the one test
+    /// that must see a password accepted. Only as root (CI runs as root).
+    /// </summary>
+    public (string User, string Password) CreatePasswordUser()
+    {
+        if (_passwordUser is not null)
+        {
+            return _passwordUser.Value;
+        }
+
+        string name = "psreplica-t" + Guid.NewGuid().ToString("N")[..6];
+        string password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
+        Tool.Run("/usr/sbin/useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", name);
+        _passwordUser = (name, password);
+        var info = new ProcessStartInfo("/usr/sbin/chpasswd") { RedirectStandardInput = true, UseShellExecute = false };
+        using Process chpasswd = Process.Start(info)!;
+        chpasswd.StandardInput.Write($"{name}:{password}\n");
+        chpasswd.StandardInput.Close();
+        chpasswd.WaitForExit();
+        if (chpasswd.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"chpasswd exited with {chpasswd.ExitCode}");
+        }
+
+        return _passwordUser.Value;
+    }
+
     /// <summary>
     /// Kills the per-connection processes of this sshd (its children), as a dropped network would end the
     /// sessions; the listener stays up for the next test.
@@ -201,6 +234,10 @@ public sealed class TestSshServer : IDisposable
         {
             _sshd.Dispose();
             _dir.Dispose();
+            if (_passwordUser is (string user, _))
+            {
+                Tool.Run("/usr/sbin/userdel", user);
+            }
         }
     }
 
