@@ -83,6 +83,18 @@ public sealed class SshConnectorTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void A_hashed_known_hosts_line_is_honoured()
+    {
+        string knownHosts = _dir.Combine("known_hosts");
+        File.Copy(_server.KnownHostsPath, knownHosts);
+        Tool.Run("ssh-keygen", "-H", "-f", knownHosts);
+        Assert.StartsWith("|1|", File.ReadAllText(knownHosts), StringComparison.Ordinal);
+        using SshSession session = SshConnector.Connect(WithKnownHosts(knownHosts));
+        Assert.False(session.HostKeyAdded);
+        Assert.Equal(ServerKey, session.HostKey);
+    }
+
+    [Fact]
     public void A_host_known_by_another_key_type_only_is_a_mismatch()
     {
         // The file knows an RSA key the server does not hold: offering ed25519 must not pass as a new host.
