@@ -142,7 +142,9 @@ function Get-RandomPattern {
         One pattern drawn from $Entries (relative path -> entry, relative to the directory the rule applies in) and
         $Extra (names that exist only in the destination), in one of the forms rsync's FILTER RULES describe.
     #>
-    param($Rng, $Paths, $Types, $Extra = @())
+    param($Rng, $Paths, $Types, $Extra = @(),
+        # Leave out the catch-all forms ('*', '?*', '*/' ...): for a benchmark whose rules should mostly not match.
+        [switch] $Selective)
     for ($attempt = 0; $attempt -lt 20; $attempt++) {
         $path = if ($Paths.Count -gt 0) { $Paths[$Rng.Next($Paths.Count)] } else { $script:Stems[$Rng.Next($script:Stems.Count)] }
         $leaf = Get-LeafName $path
@@ -181,7 +183,7 @@ function Get-RandomPattern {
             $name = $Extra[$Rng.Next($Extra.Count)]
             switch ($Rng.Next(3)) { 0 { $name } 1 { Get-MutatedName $Rng $name } default { "/$name" } }
         }
-        elseif ($roll -lt 93) { Get-Pick $Rng @('*', '.*', '?', '?*', '*/', '[[:upper:]]*', '*[0-9]*', '[!.]*', 'nomatch*', '/*', '*.*.*') }
+        elseif ($roll -lt 93 -and -not $Selective) { Get-Pick $Rng @('*', '.*', '?', '?*', '*/', '[[:upper:]]*', '*[0-9]*', '[!.]*', 'nomatch*', '/*', '*.*.*') }
         else { Get-MutatedName $Rng $leaf }
         if (Test-SafePattern $pattern) { return $pattern }
     }
@@ -312,6 +314,9 @@ function New-FilterCase {
     $globals = [ordered]@{}
     if (-not $plain) {
         if ($rng.Next(100) -lt 25) { $rules.Insert($rng.Next($rules.Count + 1), (Get-AbsoluteRule -Rng $rng -Source $source -Destination $destination)) }
+        # rsync's CVS defaults ('-C': *.o, *~, core, .git/ ... and $HOME/.cvsignore) and the clear rule '!'.
+        if ($rng.Next(100) -lt 4) { $rules.Insert($rng.Next($rules.Count + 1), '-C') }
+        if ($rng.Next(100) -lt 3) { $rules.Insert($rng.Next($rules.Count + 1), '!') }
         if ($rng.Next(100) -lt 8) {
             $globals['global.rules'] = ((New-RuleList -Rng $rng -Tree $source -Count $rng.Next(1, 4) -Extra $extra) -join "`n") + "`n"
             $rules.Insert($rng.Next($rules.Count + 1), (Get-Pick $rng @('merge {ROOT}/global.rules', '. {ROOT}/global.rules')))
