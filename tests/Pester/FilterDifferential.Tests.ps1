@@ -20,7 +20,12 @@
 # Options: -DeleteExcluded is --delete-excluded; -UseFilterFiles is rsync's -F, given before the --filter rules (the
 # rule order is the cmdlet's contract: the filter files' rules come first). rsync reads the receiver's own
 # per-directory merge files when it deletes (man rsync, PER-DIRECTORY RULES AND DELETE); the ReceiverMerge cases give
-# the destination merge files of its own to check that PSReplica does too.
+# the destination merge files of its own to check that PSReplica does too. A dry run prints 'deleting DIR/' also for a
+# directory inside an extraneous one that the real run keeps because it holds protected items (it prints 'cannot
+# delete non-empty directory: DIR' as well); those directories are not counted as deleted. rsync runs with
+# LC_ALL=C.UTF-8 (its classes such as [[:alpha:]] look at bytes); rsync matches bytes of UTF-8 names, so '?' or a class
+# matches one byte of a multi-byte character, not the character. The '-C' rule adds rsync's CVS defaults and
+# $HOME/.cvsignore, read by both tools from the same environment.
 #
 # To reproduce one case: PSREPLICA_FILTERDIFF_SEEDS=1017,2003 (and the test prints everything about a failing seed);
 # by hand:
@@ -71,7 +76,8 @@ BeforeAll {
         <# Get-SyncPlan with the case's rules and options; the created/updated and the deleted items as path sets. #>
         param($Case, [string] $Source, [string] $Destination, [string[]] $Rule, [string] $Via)
         $options = @{ Path = $Source; Destination = $Destination; Delete = $true; ErrorVariable = 'planErrors'; ErrorAction = 'SilentlyContinue'; WarningAction = 'SilentlyContinue' }
-        if ($Via -eq 'IncludeExclude') {
+        if ($Rule.Count -eq 0 -and -not $Case.DeleteExcluded -and -not $Case.UseFilterFiles) { }   # no filter at all
+        elseif ($Via -eq 'IncludeExclude') {
             $options.Include = @($Rule | Where-Object { $_.StartsWith('+ ') } | ForEach-Object { $_.Substring(2) })
             $options.Exclude = @($Rule | Where-Object { $_.StartsWith('- ') } | ForEach-Object { $_.Substring(2) })
         }
@@ -95,8 +101,9 @@ BeforeAll {
     function Invoke-FilterCase {
         <# Runs one seed: both tools into a fresh and into the populated destination, and rsync once more with the
            rules in a merge file. Returns the differences as lines (empty when the tools agree). #>
-        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot)
+        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot, [switch] $NoRules)
         $case = New-FilterCase -Seed $Seed -Kind $Kind
+        if ($NoRules) { $case.Rules = @(); $case.DeleteExcluded = $false; $case.UseFilterFiles = $false }
         $paths = Write-FilterCase -Case $case -Root (Join-Path $BatchRoot "seed-$Seed")
         $rsyncOptions = @{ Delete = $true; DeleteExcluded = $case.DeleteExcluded; UseFilterFiles = $case.UseFilterFiles }
         $problems = [System.Collections.Generic.List[string]]::new()
@@ -124,6 +131,7 @@ BeforeAll {
             foreach ($line in Compare-PathSet $rsync.Transfer $plan.Created) { $problems.Add("transfer into the populated destination: $line") }
         }
 
+        if ($NoRules) { if ($problems.Count -eq 0) { return , @() } else { return , @("seed $Seed (no rules): " + ($problems -join "`n  ")) } }
         $script:Stats.Cases++
         if ($rsyncFresh.Transfer.Count -lt $case.Source.Count + 1) { $script:Stats.Narrowed++ }
         $extraneous = @($case.Destination.Keys | Where-Object { -not $case.Source.Contains($_) }).Count
@@ -151,6 +159,32 @@ Describe 'Filter rules select what rsync selects' {
             if (Test-Path -LiteralPath (Join-Path $dir '.rsync-filter')) { $found += $dir }
         }
         $found | Should -BeNullOrEmpty
+    }
+
+    It "the harness reads rsync's output: escaped names, directories, deletions, a directory that cannot go" {
+        $root = Join-Path $script:WorkRoot 'parser'
+        $source = Join-Path $root 'src'; $destination = Join-Path $root 'dst'
+        foreach ($dir in 'd', 'd/e f', "d/n`nl") { $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::Join($source, $dir)) }
+        foreach ($file in 'a\#101', "tab`there", "c`u{1}x", 'd/e f/g.txt', 'é', "d/n`nl/x", '[x]') { [System.IO.File]::WriteAllText([System.IO.Path]::Join($source, $file), 'x') }
+        foreach ($dir in 'old/sub', 'old/inner', 'keep') { $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::Join($destination, $dir)) }
+        foreach ($file in 'old/sub/y', 'old/inner/z.tmp', 'keep/w.tmp', 'gone\#1') { [System.IO.File]::WriteAllText([System.IO.Path]::Join($destination, $file), 'y') }
+
+        $r = Invoke-RsyncSelection -Source $source -Destination $destination -Rule @('- *.tmp') -Delete
+        $r.ExitCode | Should -Be 0
+        @($r.Transfer.Keys) | Should -Be @('[x]', 'a\#101', "c`u{1}x", 'd', 'd/e f', 'd/e f/g.txt', "d/n`nl", "d/n`nl/x", "tab`there", 'é')
+        @($r.Transfer.Values) | Should -Be @('f', 'f', 'f', 'd', 'd', 'f', 'd', 'f', 'f', 'f')
+        # old/inner/z.tmp is protected, so old/inner and old stay (a dry run prints 'deleting old/inner/' as well as
+        # 'cannot delete non-empty directory: old/inner'; the real run only the latter), and keep/ is untouched.
+        @($r.Delete.Keys) | Should -Be @('gone\#1', 'old/sub', 'old/sub/y')
+        $r.Other | Should -Contain 'cannot delete non-empty directory: old/inner'
+        $r.Other | Should -Contain 'cannot delete non-empty directory: old'
+    }
+
+    It 'with no rules at all, the harness finds the tools agree (seeds 1001..1010)' {
+        $reports = [System.Collections.Generic.List[string]]::new()
+        foreach ($seed in 1001..1010) { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind Rules -Via FilterRule -BatchRoot (Join-Path $script:WorkRoot 'norules') -NoRules)) }
+        $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', (Join-Path $script:WorkRoot 'norules'))
+        $reports.Count | Should -Be 0 -Because ($reports -join "`n")
     }
 
     It 'Get-SyncPlan and Sync-Directory take -FilterRule, -UseFilterFiles and -DeleteExcluded' {
