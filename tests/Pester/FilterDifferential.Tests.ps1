@@ -16,16 +16,19 @@
 #             strictly; of the transfers, files and symbolic links strictly, directories as those created (rsync
 #             prints an existing directory only when it would change its attributes, and -r changes none; PSReplica's
 #             Metadata items for directories are therefore left out).
+#   real run  every fifth seed: rsync -rl [--delete ...] (no -n) and Sync-Directory, each on its own copy of DST; the
+#             trees they leave must hold the same paths with the same types.
 # -l is added to the issue's 'rsync -r': without it rsync skips symbolic links, and PSReplica always replicates them.
-# Options: -DeleteExcluded is --delete-excluded; -UseFilterFiles is rsync's -F, given before the --filter rules (the
-# rule order is the cmdlet's contract: the filter files' rules come first). rsync reads the receiver's own
-# per-directory merge files when it deletes (man rsync, PER-DIRECTORY RULES AND DELETE); the ReceiverMerge cases give
-# the destination merge files of its own to check that PSReplica does too. A dry run prints 'deleting DIR/' also for a
-# directory inside an extraneous one that the real run keeps because it holds protected items (it prints 'cannot
-# delete non-empty directory: DIR' as well); those directories are not counted as deleted. rsync runs with
-# LC_ALL=C.UTF-8 (its classes such as [[:alpha:]] look at bytes); rsync matches bytes of UTF-8 names, so '?' or a class
-# matches one byte of a multi-byte character, not the character. The '-C' rule adds rsync's CVS defaults and
-# $HOME/.cvsignore, read by both tools from the same environment.
+# Options: -DeleteExcluded is --delete-excluded; -UseFilterFiles is rsync's -F, given after the --filter rules
+# (the cmdlets' documented rule order: -Include, -Exclude, -Filter, -FilterRule, -UseFilterFiles).
+# rsync reads the receiver's own per-directory merge files when it deletes (man rsync, PER-DIRECTORY RULES AND
+# DELETE); the ReceiverMerge cases give the destination merge files of its own to check that PSReplica does too.
+# A dry run prints 'deleting DIR/' also for a directory inside an extraneous one that the real run keeps because it
+# holds protected items (it prints 'cannot delete non-empty directory: DIR' as well); those directories are not
+# counted as deleted.
+# rsync matches the bytes of UTF-8 names, so '?' or a class matches one byte of a multi-byte character, not the
+# character; it runs with LC_ALL=C.UTF-8 (classes such as [[:alpha:]] look at single bytes). The '-C' rule adds
+# rsync's CVS defaults and $HOME/.cvsignore, read by both tools from the same environment.
 #
 # To reproduce one case: PSREPLICA_FILTERDIFF_SEEDS=1017,2003 (and the test prints everything about a failing seed);
 # by hand:
@@ -74,7 +77,7 @@ BeforeAll {
 
     function Invoke-PlanSelection {
         <# Get-SyncPlan with the case's rules and options; the created/updated and the deleted items as path sets. #>
-        param($Case, [string] $Source, [string] $Destination, [string[]] $Rule, [string] $Via)
+        param($Case, [string] $Source, [string] $Destination, [string[]] $Rule, [string] $Via, [string] $Command = 'Get-SyncPlan')
         $options = @{ Path = $Source; Destination = $Destination; Delete = $true; ErrorVariable = 'planErrors'; ErrorAction = 'SilentlyContinue'; WarningAction = 'SilentlyContinue' }
         if ($Rule.Count -eq 0 -and -not $Case.DeleteExcluded -and -not $Case.UseFilterFiles) { }   # no filter at all
         elseif ($Via -eq 'IncludeExclude') {
@@ -88,8 +91,8 @@ BeforeAll {
         }
         $failure = $null
         $items = @()
-        try { $items = @(Get-SyncPlan @options) }
-        catch { $failure = "Get-SyncPlan failed: $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
+        try { $items = @(& $Command @options) }
+        catch { $failure = "$Command failed: $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
         [pscustomobject]@{
             Transfer = ConvertTo-PathSet @($items | Where-Object { "$($_.Action)" -in 'Create', 'Update', 'Link' })
             Created  = ConvertTo-PathSet @($items | Where-Object { "$($_.Action)" -in 'Create', 'Update', 'Link' -and ("$($_.ItemType)" -ne 'Directory' -or "$($_.Action)" -eq 'Create') })
@@ -101,7 +104,7 @@ BeforeAll {
     function Invoke-FilterCase {
         <# Runs one seed: both tools into a fresh and into the populated destination, and rsync once more with the
            rules in a merge file. Returns the differences as lines (empty when the tools agree). #>
-        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot, [switch] $NoRules)
+        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot, [switch] $NoRules, [switch] $RealRun)
         $case = New-FilterCase -Seed $Seed -Kind $Kind
         if ($NoRules) { $case.Rules = @(); $case.DeleteExcluded = $false; $case.UseFilterFiles = $false }
         $paths = Write-FilterCase -Case $case -Root (Join-Path $BatchRoot "seed-$Seed")
@@ -131,6 +134,25 @@ BeforeAll {
             foreach ($line in Compare-PathSet $rsync.Transfer $plan.Created) { $problems.Add("transfer into the populated destination: $line") }
         }
 
+        if ($RealRun -and $problems.Count -eq 0) {
+            # Both tools for real, each on its own copy of the destination: the trees they leave must hold the same
+            # paths. This checks Sync-Directory (scanner pruning, deletion protection) and needs no dry-run mapping.
+            $copies = @{}
+            foreach ($tool in 'rsync', 'psreplica') {
+                $copies[$tool] = Join-Path $paths.Root "dst-$tool"
+                $null = Invoke-Captured -FilePath cp -ArgumentList @('-a', '--', $paths.Destination, $copies[$tool])
+            }
+            $applied = Invoke-RsyncSelection -Source $paths.Source -Destination $copies['rsync'] -Rule (Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $copies['rsync']) -Apply @rsyncOptions
+            if ($applied.ExitCode -ne 0) { $problems.Add("rsync (real run) exited with $($applied.ExitCode): $($applied.Error.Trim())") }
+            $synced = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $copies['psreplica'] -Rule (Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $copies['psreplica']) -Via $Via -Command Sync-Directory
+            foreach ($e in $synced.Errors) { $problems.Add("PSReplica (Sync-Directory): $e") }
+            $trees = @{}
+            foreach ($tool in 'rsync', 'psreplica') {
+                $trees[$tool] = [System.Collections.Generic.SortedDictionary[string, string]]::new([System.StringComparer]::Ordinal)
+                foreach ($entry in Get-TreeEntry $copies[$tool]) { $trees[$tool][$entry.Relative] = $entry.Type }
+            }
+            foreach ($line in Compare-PathSet $trees['rsync'] $trees['psreplica']) { $problems.Add("after a real run (rsync -rl --delete vs Sync-Directory -Delete): $line") }
+        }
         if ($NoRules) { if ($problems.Count -eq 0) { return , @() } else { return , @("seed $Seed (no rules): " + ($problems -join "`n  ")) } }
         $script:Stats.Cases++
         if ($rsyncFresh.Transfer.Count -lt $case.Source.Count + 1) { $script:Stats.Narrowed++ }
@@ -182,7 +204,7 @@ Describe 'Filter rules select what rsync selects' {
 
     It 'with no rules at all, the harness finds the tools agree (seeds 1001..1010)' {
         $reports = [System.Collections.Generic.List[string]]::new()
-        foreach ($seed in 1001..1010) { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind Rules -Via FilterRule -BatchRoot (Join-Path $script:WorkRoot 'norules') -NoRules)) }
+        foreach ($seed in 1001..1010) { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind Rules -Via FilterRule -BatchRoot (Join-Path $script:WorkRoot 'norules') -NoRules -RealRun)) }
         $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', (Join-Path $script:WorkRoot 'norules'))
         $reports.Count | Should -Be 0 -Because ($reports -join "`n")
     }
@@ -200,7 +222,8 @@ Describe 'Filter rules select what rsync selects' {
         $batchRoot = Join-Path $script:WorkRoot "batch-$($Seeds[0])"
         $reports = [System.Collections.Generic.List[string]]::new()
         foreach ($seed in $Seeds) {
-            try { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind $Kind -Via $Via -BatchRoot $batchRoot)) }
+            # Every fifth seed also runs both tools for real.
+            try { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind $Kind -Via $Via -BatchRoot $batchRoot -RealRun:($seed % 5 -eq 0))) }
             catch { $reports.Add("seed ${seed} ($Kind): the case failed to run: $($_.Exception.Message)`n$(@($_.ScriptStackTrace -split "`n" | Select-Object -First 3) -join "`n")") }
         }
         $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $batchRoot)

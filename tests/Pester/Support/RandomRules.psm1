@@ -286,7 +286,7 @@ function New-FilterCase {
                        extraneous directories): rsync reads the receiver's files when it deletes.
         DeleteExcluded DirMerge with --delete-excluded / -DeleteExcluded.
         FilterFiles    .rsync-filter files in random directories and rsync -F / -UseFilterFiles, in half of the
-                       cases with command-line rules too (-F is given first).
+                       cases with command-line rules too (-F is given after them).
     #>
     param([Parameter(Mandatory)] [int] $Seed,
         [ValidateSet('Plain', 'Rules', 'DirMerge', 'ReceiverMerge', 'DeleteExcluded', 'FilterFiles')] [string] $Kind = 'Rules')
@@ -438,24 +438,30 @@ function Format-FilterCase {
 function Invoke-RsyncSelection {
     <#
     .SYNOPSIS
-        rsync -rl -n --out-format=%n [--delete] [--delete-excluded] [-F] --filter=RULE... SOURCE/ DESTINATION/:
+        rsync -rl -n --out-format=%n [--delete] [--delete-excluded] --filter=RULE... [-F] SOURCE/ DESTINATION/:
         what rsync would send (Transfer: relative path -> 'd' for directories, 'f' otherwise; the root is '.') and
         delete (Delete: the same), its exit code and any other output.
     .PARAMETER MergeFile
         Give the rules through one 'merge FILE' rule instead of one --filter each (the harness's self-check).
+    .PARAMETER Apply
+        Run for real (no -n): the destination is changed.
     #>
     param([Parameter(Mandatory)] [string] $Source, [Parameter(Mandatory)] [string] $Destination, [string[]] $Rule = @(),
-        [switch] $Delete, [switch] $DeleteExcluded, [switch] $UseFilterFiles, [string] $MergeFile)
+        [switch] $Delete, [switch] $DeleteExcluded, [switch] $UseFilterFiles, [string] $MergeFile,
+        # Really transfer and delete (no -n).
+        [switch] $Apply)
     $arguments = [System.Collections.Generic.List[string]]::new()
-    $arguments.AddRange([string[]]@('-rl', '-n', '--out-format=%n'))
+    $arguments.AddRange([string[]]@('-rl', '--out-format=%n'))
+    if (-not $Apply) { $arguments.Add('-n') }
     if ($Delete) { $arguments.Add('--delete') }
     if ($DeleteExcluded) { $arguments.Add('--delete-excluded') }
-    if ($UseFilterFiles) { $arguments.Add('-F') }
     if ($MergeFile) {
         [System.IO.File]::WriteAllText($MergeFile, (($Rule | ForEach-Object { "$_`n" }) -join ''))
         $arguments.Add("--filter=merge $MergeFile")
     }
     else { foreach ($r in $Rule) { $arguments.Add("--filter=$r") } }
+    # After the rules: the cmdlets' documented order puts -UseFilterFiles after -FilterRule.
+    if ($UseFilterFiles) { $arguments.Add('-F') }
     $arguments.AddRange([string[]]@('--', ($Source.TrimEnd('/') + '/'), ($Destination.TrimEnd('/') + '/')))
     $run = Invoke-Captured -FilePath rsync -ArgumentList $arguments.ToArray() -Environment @{ LC_ALL = 'C.UTF-8' }
     $sent = [System.Collections.Generic.SortedDictionary[string, string]]::new([System.StringComparer]::Ordinal)
