@@ -13,8 +13,9 @@
       100 rules ('+'/'-', about a quarter includes) drawn from the tree's names by RandomRules.psm1 in every pattern
       form rsync has (floating and anchored names, '*', '?', classes, '**', '***', inner '/', dir-only), leaving out
       the catch-all ones ('*', '*/' ...) and any that, as an exclude, would leave out more than 2% of a 5,000-path
-      sample (itself or through an ancestor directory; judged by the engine under test), so that, as with a real
-      rule file, most paths go through most of the rules and most of the tree is selected.
+      sample (itself or through an ancestor directory; judged by rsync on the sample written to -WorkPath, so that
+      the rules do not depend on the build measured), so that, as with a real rule file, most paths go through
+      most of the rules and most of the tree is selected.
 
     (a) engine   SyncFilter.Test(path, isDirectory) over every path (each path on its own, no pruning), in a
                  compiled loop so that PowerShell's per-call cost is not measured; -Runs times, median; ns/path.
@@ -138,6 +139,19 @@ public sealed class FilterBenchTree
         return new double[] { directories, Paths.Length - directories, (double)components / Paths.Length, max };
     }
 
+    /// <summary>Creates every step-th entry (and its ancestor directories) under root.</summary>
+    public void WriteSample(string root, int step)
+    {
+        Directory.CreateDirectory(root);
+        for (int i = 0; i < Paths.Length; i += step)
+        {
+            string full = Path.Join(root, Paths[i]);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            if (IsDirectory[i]) Directory.CreateDirectory(full);
+            else File.Create(full).Dispose();
+        }
+    }
+
     /// <summary>Creates the tree under root: directories and empty files.</summary>
     public void Write(string root)
     {
@@ -203,9 +217,25 @@ function Get-Median([double[]] $Values) {
     ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2
 }
 
+function Get-RsyncListCount {
+    <# The number of names rsync -r -n --out-format=%n lists for SOURCE/ into a missing destination with the rules. #>
+    param([string] $Source, [string[]] $Rules)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('rsync')
+    foreach ($a in @('-r', '-n', '--out-format=%n') + @($Rules | ForEach-Object { "--filter=$_" }) + @('--', "$Source/", "$Source.missing/")) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true; $psi.UseShellExecute = $false
+    $psi.Environment['LC_ALL'] = 'C.UTF-8'
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $stderr = $process.StandardError.ReadToEndAsync()
+    $text = $process.StandardOutput.ReadToEnd()
+    $process.WaitForExit()
+    if ($process.ExitCode -ne 0) { throw "rsync exited with $($process.ExitCode): $($stderr.GetAwaiter().GetResult())" }
+    @($text.Split("`n") | Where-Object { $_ }).Count
+}
+
 function New-BenchRule {
-    <# $RuleCount '+'/'-' rules drawn from a sample of the tree's paths, in rsync syntax. #>
-    param($Tree, [int] $Count, [int] $Seed)
+    <# $Count '+'/'-' rules drawn from a sample of the tree's paths, in rsync syntax. rsync judges how much of the
+       sample each rule leaves out (so the rule set does not depend on the PSReplica build being measured). #>
+    param($Tree, [int] $Count, [int] $Seed, [string] $SampleRoot)
     $rng = [System.Random]::new($Seed)
     $sample = [System.Collections.Generic.List[string]]::new()   # the paths patterns are drawn from
     $types = @{}
@@ -213,16 +243,21 @@ function New-BenchRule {
     for ($i = 0; $i -lt $Tree.Paths.Length; $i += $step) {
         $sample.Add($Tree.Paths[$i]); $types[$Tree.Paths[$i]] = if ($Tree.IsDirectory[$i]) { 'd' } else { 'f' }
     }
-    $module = Get-Module RandomRules
-    $seen = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::Ordinal)
-    $rules = [System.Collections.Generic.List[string]]::new()
-    while ($rules.Count -lt $Count) {
-        $pattern = & $module { param($r, $p, $t) Get-RandomPattern -Rng $r -Paths $p -Types $t -Selective } $rng $sample $types
-        if (-not $seen.Add($pattern)) { continue }
-        # Like a real rule file, each rule names a small part of the tree: at most 2% of the sample.
-        if ($Tree.Excluded((New-BenchFilter @("- $pattern")), 5000) -gt 0.02) { continue }
-        $rules.Add($(if ($rng.Next(100) -lt 25) { '+ ' } else { '- ' }) + $pattern)
+    $Tree.WriteSample($SampleRoot, $step)
+    try {
+        $all = Get-RsyncListCount -Source $SampleRoot -Rules @()
+        $module = Get-Module RandomRules
+        $seen = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::Ordinal)
+        $rules = [System.Collections.Generic.List[string]]::new()
+        while ($rules.Count -lt $Count) {
+            $pattern = & $module { param($r, $p, $t) Get-RandomPattern -Rng $r -Paths $p -Types $t -Selective } $rng $sample $types
+            if (-not $seen.Add($pattern)) { continue }
+            # Like a real rule file, each rule names a small part of the tree: as an exclude, at most 2% of the sample.
+            if ((Get-RsyncListCount -Source $SampleRoot -Rules @("- $pattern")) -lt $all * 0.98) { continue }
+            $rules.Add($(if ($rng.Next(100) -lt 25) { '+ ' } else { '- ' }) + $pattern)
+        }
     }
+    finally { & /bin/rm -rf -- $SampleRoot }
     , $rules.ToArray()
 }
 
@@ -270,7 +305,7 @@ function Invoke-PlanTimed {
 Write-Host ("Generating {0:N0} paths and {1} rules (seed {2})" -f $PathCount, $RuleCount, $Seed) -ForegroundColor Cyan
 $clock = [System.Diagnostics.Stopwatch]::StartNew()
 $tree = [FilterBenchTree]::new($Seed, $PathCount)
-$rules = New-BenchRule -Tree $tree -Count $RuleCount -Seed $Seed
+$rules = New-BenchRule -Tree $tree -Count $RuleCount -Seed $Seed -SampleRoot (Join-Path $WorkPath "psreplica-filterbench-$PID-sample")
 $filter = New-BenchFilter $rules
 $shape = $tree.Shape()
 Write-Host ("  {0:N0} directories, {1:N0} files, mean depth {2:N1} (max {3}); {4:N1}s" -f $shape[0], $shape[1], $shape[2], $shape[3], $clock.Elapsed.TotalSeconds)
