@@ -36,4 +36,11 @@ public static class ErrorIds
     // SSH connections and host keys.
 
     // The agent and its protocol.
+    public const string ProtocolVersionMismatch = nameof(ProtocolVersionMismatch);
+    public const string ProtocolViolation = nameof(ProtocolViolation);
+    public const string FrameTooLarge = nameof(FrameTooLarge);
+    public const string UnsafePath = nameof(UnsafePath);
+    public const string PeerTimeout = nameof(PeerTimeout);
+    public const string AgentFailed = nameof(AgentFailed);
+    public const string ConnectionLost = nameof(ConnectionLost);
 }

@@ -1,0 +1,64 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>Writes frames to a stream, one at a time (the streams of a session share it), header and payload in one
+/// write from a pooled buffer.</summary>
+internal sealed class FrameWriter : IDisposable
+{
+    private readonly Stream _output;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    public FrameWriter(Stream output) => _output = output;
+
+    /// <summary>When the last frame was written (Environment.TickCount64), for keep-alives.</summary>
+    public long LastWrite { get; private set; } = Environment.TickCount64;
+
+    public async Task WriteAsync(FrameKind kind, uint id, ReadOnlyMemory<byte> payload, CancellationToken cancellation)
+    {
+        if (payload.Length > ProtocolLimits.MaxFramePayload)
+        {
+            throw new ArgumentOutOfRangeException(nameof(payload), "A frame payload is limited to " + ProtocolLimits.MaxFramePayload + " bytes.");
+        }
+
+        int total = Frame.HeaderLength + payload.Length;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)payload.Length);
+            buffer[4] = (byte)kind;
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(5), id);
+            payload.Span.CopyTo(buffer.AsSpan(Frame.HeaderLength));
+            await _lock.WaitAsync(cancellation).ConfigureAwait(false);
+            try
+            {
+                await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
+                await _output.FlushAsync(cancellation).ConfigureAwait(false);
+                LastWrite = Environment.TickCount64;
+            }
+            catch (IOException ex)
+            {
+                throw ProtocolFault.ConnectionLost(ex.Message);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw ProtocolFault.ConnectionLost("the stream was closed");
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public void Dispose() => _lock.Dispose();
+}
