@@ -72,7 +72,7 @@ internal static class Handshake
             ListingEntry? entry = null;
             if (r.UInt(1) == 1)
             {
-                entry = ListingEntry.Read(ref r);
+                entry = ListingEntry.Read(ref r, isRoot: true);
             }
 
             r.ExpectEnd();

@@ -31,9 +31,15 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
     }
 
     /// <summary>Reads and checks one entry: a safe single name, a known mode, bounded numbers, a valid link target.</summary>
-    public static ListingEntry Read(ref WireReader reader)
+    /// <param name="isRoot">The root's own entry, which has an empty name.</param>
+    public static ListingEntry Read(ref WireReader reader, bool isRoot = false)
     {
-        string name = PeerNames.CheckName(reader.String(ProtocolLimits.MaxNameBytes));
+        string name = reader.String(ProtocolLimits.MaxNameBytes);
+        if (!isRoot || name.Length != 0)
+        {
+            PeerNames.CheckName(name);
+        }
+
         int mode = (int)reader.UInt(0xFFFF);
         long size = reader.Int64();
         long seconds = reader.Signed();
