@@ -26,4 +26,7 @@ internal enum FrameKind : byte
 
     /// <summary>Grants the peer more data bytes on a stream (flow control).</summary>
     Window = 8,
+
+    /// <summary>A data chunk compressed with deflate (only when both sides agreed to compress).</summary>
+    CompressedData = 9,
 }

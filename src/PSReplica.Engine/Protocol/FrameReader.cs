@@ -39,7 +39,7 @@ internal sealed class FrameReader
             throw ProtocolFault.FrameTooLarge(length);
         }
 
-        if (kind is < (byte)FrameKind.Control or > (byte)FrameKind.Window)
+        if (kind is < (byte)FrameKind.Control or > (byte)FrameKind.CompressedData)
         {
             throw ProtocolFault.Violation($"a frame of unknown kind 0x{kind:x2}");
         }

@@ -19,6 +19,12 @@ internal sealed class FrameWriter : IDisposable
     /// <summary>When the last frame was written (Environment.TickCount64), for keep-alives.</summary>
     public long LastWrite { get; private set; } = Environment.TickCount64;
 
+    /// <summary>Bytes per second this side may send (-BandwidthLimit); 0 for no limit.</summary>
+    public long BandwidthLimit { get; set; }
+
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private long _sent;
+
     public async Task WriteAsync(FrameKind kind, uint id, ReadOnlyMemory<byte> payload, CancellationToken cancellation)
     {
         if (payload.Length > ProtocolLimits.MaxFramePayload)
@@ -37,6 +43,20 @@ internal sealed class FrameWriter : IDisposable
             await _lock.WaitAsync(cancellation).ConfigureAwait(false);
             try
             {
+                if (BandwidthLimit > 0)
+                {
+                    // Pace every frame of the session, holding the lock: a frame leaves no earlier than the limit allows
+                    // for everything sent before it and itself.
+                    // Idle time earns at most a tenth of a second of burst.
+                    long floor = (long)((_clock.Elapsed.TotalSeconds - 0.1) * BandwidthLimit);
+                    _sent = Math.Max(_sent, floor) + total;
+                    TimeSpan due = TimeSpan.FromSeconds((double)_sent / BandwidthLimit) - _clock.Elapsed;
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, cancellation).ConfigureAwait(false);
+                    }
+                }
+
                 await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
                 await _output.FlushAsync(cancellation).ConfigureAwait(false);
                 LastWrite = Environment.TickCount64;

@@ -17,12 +17,18 @@ internal static class Handshake
     public const int MaxVersion = 1;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner"];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate];
+
+    /// <summary>The capability for deflate-compressed data frames.</summary>
+    public const string Deflate = "deflate";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
-    public sealed record Hello(int MinVersion, int MaxVersion, IReadOnlyList<string> Capabilities, TimeSpan IdleTimeout, string Version);
+    /// <param name="CompressionLevel">Deflate level 1 to 9 for data frames, 0 for none (-Compress, -CompressionLevel).</param>
+    /// <param name="BandwidthLimit">Bytes per second each side may send, 0 for no limit (-BandwidthLimit).</param>
+    public sealed record Hello(int MinVersion, int MaxVersion, IReadOnlyList<string> Capabilities, TimeSpan IdleTimeout, string Version,
+        int CompressionLevel = 0, long BandwidthLimit = 0);
 
     public sealed record Welcome(int Version, string AgentVersion, IReadOnlyList<string> Capabilities);
 
@@ -35,7 +41,8 @@ internal static class Handshake
         {
             message.Byte((byte)ControlType.Hello).UInt32Fixed(Magic).UInt((uint)hello.MinVersion).UInt((uint)hello.MaxVersion);
             WriteList(message, hello.Capabilities);
-            message.UInt(hello.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : (ulong)hello.IdleTimeout.TotalMilliseconds).String(hello.Version);
+            message.UInt(hello.IdleTimeout == Timeout.InfiniteTimeSpan ? 0 : (ulong)hello.IdleTimeout.TotalMilliseconds).String(hello.Version)
+                .UInt((uint)hello.CompressionLevel).UInt((ulong)hello.BandwidthLimit);
             await writer.WriteAsync(FrameKind.Control, 0, message.WrittenMemory, cancellation).ConfigureAwait(false);
         }
 
@@ -98,8 +105,10 @@ internal static class Handshake
             IReadOnlyList<string> capabilities = ReadList(ref r);
             ulong idle = r.UInt(uint.MaxValue);
             string version = r.String(256);
+            int level = r.Int32(9);
+            long bandwidth = r.Int64();
             r.ExpectEnd();
-            hello = new Hello(min, max, capabilities, idle == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(idle), version);
+            hello = new Hello(min, max, capabilities, idle == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(idle), version, level, bandwidth);
         }
 
         int chosen = Math.Min(hello.MaxVersion, MaxVersion);

@@ -27,8 +27,11 @@ internal sealed class Multiplexer : IAsyncDisposable
     private bool _fromPeer;
 
     /// <param name="acceptsRequests">True on the agent: the peer opens streams. False on the controller: this side does.</param>
-    public Multiplexer(FrameReader reader, FrameWriter writer, TimeSpan idleTimeout, bool acceptsRequests)
+    /// <param name="compressionLevel">Deflate level for data frames this side sends on streams that ask for it; 0 for none.
+    /// Compressed frames are accepted only when it is not 0 (both sides agreed).</param>
+    public Multiplexer(FrameReader reader, FrameWriter writer, TimeSpan idleTimeout, bool acceptsRequests, int compressionLevel = 0)
     {
+        CompressionLevel = compressionLevel;
         _reader = reader;
         _writer = writer;
         _idleTimeout = idleTimeout;
@@ -47,6 +50,8 @@ internal sealed class Multiplexer : IAsyncDisposable
     public SyncException? Fault { get; private set; }
 
     public int OpenStreams => _streams.Count;
+
+    public int CompressionLevel { get; }
 
     /// <summary>What the peer is, for messages: the agent (seen from the controller) or the controller.</summary>
     public string PeerName => _acceptsRequests ? "controller" : "agent";
@@ -273,6 +278,21 @@ internal sealed class Multiplexer : IAsyncDisposable
             case FrameKind.Request:
                 OpenFromPeer(frame);
                 return false;
+
+            case FrameKind.CompressedData:
+                Frame inflated;
+                using (frame)
+                {
+                    if (CompressionLevel == 0)
+                    {
+                        throw ProtocolFault.Violation("a compressed frame in a session without compression");
+                    }
+
+                    (byte[] buffer, int length) = FrameCompressor.Decompress(frame.PayloadMemory);
+                    inflated = new Frame(FrameKind.Data, frame.Id, buffer, length);
+                }
+
+                return Dispatch(inflated);
 
             default:
                 if (_streams.TryGetValue(frame.Id, out MuxStream? stream))

@@ -34,6 +34,9 @@ internal sealed class MuxStream
 
     public Multiplexer Session => _mux;
 
+    /// <summary>Whether data this side sends on the stream is compressed (when the session compresses at all).</summary>
+    public bool Compress { get; set; }
+
     /// <summary>Called (on the read loop) with the peer's progress reports for this stream.</summary>
     public Action<long>? OnProgress { get; set; }
 
@@ -150,7 +153,22 @@ internal sealed class MuxStream
         {
             int n = Math.Min(data.Length, ProtocolLimits.DataChunk);
             await TakeCreditAsync(n, cancellation).ConfigureAwait(false);
-            await _mux.SendAsync(FrameKind.Data, Id, data[..n], cancellation).ConfigureAwait(false);
+            if (Compress && _mux.CompressionLevel > 0 && FrameCompressor.Compress(data.Span[..n], _mux.CompressionLevel) is (byte[] packed, int length))
+            {
+                try
+                {
+                    await _mux.SendAsync(FrameKind.CompressedData, Id, packed.AsMemory(0, length), cancellation).ConfigureAwait(false);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(packed);
+                }
+            }
+            else
+            {
+                await _mux.SendAsync(FrameKind.Data, Id, data[..n], cancellation).ConfigureAwait(false);
+            }
+
             data = data[n..];
         }
     }

@@ -59,10 +59,16 @@ internal sealed class AgentClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var reader = new FrameReader(input);
         var writer = new FrameWriter(output);
-        var hello = new Handshake.Hello(Handshake.MinVersion, Handshake.MaxVersion, Handshake.Capabilities, options.IdleTimeout, Handshake.SoftwareVersion);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.CompressionLevel);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.CompressionLevel, 9);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.BandwidthLimit);
+        var hello = new Handshake.Hello(Handshake.MinVersion, Handshake.MaxVersion, Handshake.Capabilities, options.IdleTimeout, Handshake.SoftwareVersion,
+            options.CompressionLevel, options.BandwidthLimit);
+        writer.BandwidthLimit = options.BandwidthLimit;
         (Handshake.Welcome welcome, ListingEntry? rootEntry) = await Handshake.ConnectAsync(reader, writer, hello, role, root,
             options.HandshakeTimeout, cancellation).ConfigureAwait(false);
-        var mux = new Multiplexer(reader, writer, options.IdleTimeout, acceptsRequests: false) { OnLog = options.Log };
+        int level = Contains(welcome.Capabilities, Handshake.Deflate) ? options.CompressionLevel : 0;
+        var mux = new Multiplexer(reader, writer, options.IdleTimeout, acceptsRequests: false, level) { OnLog = options.Log };
         mux.Start();
         return new AgentClient(mux, role, root, welcome, rootEntry);
     }
@@ -223,6 +229,7 @@ internal sealed class AgentClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(source);
         var request = new AgentRequest(RequestType.WriteFile, path) { Length = length, Attributes = attributes };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        stream.Compress = FrameCompressor.Worthwhile(path);
         try
         {
             Task body = SendFileAsync(stream, source, length, cancellation);
@@ -250,6 +257,7 @@ internal sealed class AgentClient : IAsyncDisposable
             Attributes = attributes,
         };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        stream.Compress = FrameCompressor.Worthwhile(path);
         try
         {
             Task body = Task.Factory.StartNew(() =>
@@ -444,6 +452,19 @@ internal sealed class AgentClient : IAsyncDisposable
         }
 
         await stream.SendEndAsync(hash.GetCurrentHash(), cancellation).ConfigureAwait(false);
+    }
+
+    private static bool Contains(IReadOnlyList<string> items, string item)
+    {
+        foreach (string candidate in items)
+        {
+            if (string.Equals(candidate, item, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static TransferResult ReadTransfer(byte[] payload)

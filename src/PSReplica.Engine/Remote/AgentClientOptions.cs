@@ -13,6 +13,13 @@ internal sealed record AgentClientOptions
     /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> turns it off.</summary>
     public TimeSpan IdleTimeout { get; init; } = ProtocolLimits.DefaultIdleTimeout;
 
+    /// <summary>Deflate level 1 to 9 for file data and listings in both directions (-Compress, -CompressionLevel); 0 for none.
+    /// Files whose names say they are compressed already are sent as they are.</summary>
+    public int CompressionLevel { get; init; }
+
+    /// <summary>Bytes per second each side may send (-BandwidthLimit in KiB/s times 1024); 0 for no limit.</summary>
+    public long BandwidthLimit { get; init; }
+
     /// <summary>Receives the agent's log lines.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -36,7 +36,14 @@ public static class AgentServer
             }
 
             await Handshake.SendOpenedAsync(writer, rootEntry, cancellation).ConfigureAwait(false);
-            var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true);
+            bool deflate = false;
+            foreach (string capability in hello.Capabilities)
+            {
+                deflate |= capability == Handshake.Deflate;
+            }
+
+            writer.BandwidthLimit = hello.BandwidthLimit;
+            var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0);
             await using (mux.ConfigureAwait(false))
             {
                 var session = new AgentSession(mux, tree, role);

@@ -44,6 +44,9 @@ internal sealed class AgentSession
             _active++;
         }
 
+        // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
+        stream.Compress = request.Type == RequestType.List
+            || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature;
         _ = heavy
             ? Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()

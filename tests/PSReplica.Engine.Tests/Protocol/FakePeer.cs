@@ -60,7 +60,7 @@ internal sealed class FakePeer
     }
 
     /// <summary>Plays the agent's half of the handshake: reads Hello and Open, answers Welcome and Opened (a root that exists).</summary>
-    public async Task AcceptAsControllerPeerAsync()
+    public async Task AcceptAsControllerPeerAsync(params string[] capabilities)
     {
         using (Frame hello = await ExpectAsync(FrameKind.Control, 0))
         {
@@ -69,7 +69,11 @@ internal sealed class FakePeer
 
         await SendAsync(FrameKind.Control, 0, w =>
         {
-            w.Byte((byte)ControlType.Welcome).UInt32Fixed(Handshake.Magic).UInt(1).String("fake").UInt(0);
+            w.Byte((byte)ControlType.Welcome).UInt32Fixed(Handshake.Magic).UInt(1).String("fake").UInt((uint)capabilities.Length);
+            foreach (string capability in capabilities)
+            {
+                w.String(capability);
+            }
         });
         using (Frame open = await ExpectAsync(FrameKind.Control, 0))
         {
@@ -89,7 +93,7 @@ internal sealed class FakePeer
         await SendAsync(FrameKind.Control, 0, w =>
         {
             w.Byte((byte)ControlType.Hello).UInt32Fixed(Handshake.Magic).UInt(1).UInt(1).UInt(0)
-                .UInt(idle == Timeout.InfiniteTimeSpan ? 0 : (ulong)idle.TotalMilliseconds).String("fake");
+                .UInt(idle == Timeout.InfiniteTimeSpan ? 0 : (ulong)idle.TotalMilliseconds).String("fake").UInt(0).UInt(0);
         });
         (await ExpectAsync(FrameKind.Control, 0)).Dispose();
         await SendAsync(FrameKind.Control, 0, w => w.Byte((byte)ControlType.Open).Byte((byte)role).String(root));

@@ -45,7 +45,7 @@ public sealed class FrameTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(9)]
+    [InlineData(10)]
     [InlineData(0xFF)]
     public async Task An_unknown_frame_kind_is_a_violation(byte kind)
     {
