@@ -23,6 +23,7 @@ internal sealed class Multiplexer : IAsyncDisposable
     private Timer? _keepAlive;
     private Task? _loop;
     private uint _lastRequestId;
+    private uint _lastRegisteredId;
     private int _faulted;
     private bool _fromPeer;
 
@@ -72,6 +73,11 @@ internal sealed class Multiplexer : IAsyncDisposable
     public MuxStream Register(uint id)
     {
         var stream = new MuxStream(this, id);
+        if (id > _lastRegisteredId)
+        {
+            _lastRegisteredId = id;
+        }
+
         if (Fault is { } fault)
         {
             stream.Fail(fault);
@@ -299,9 +305,10 @@ internal sealed class Multiplexer : IAsyncDisposable
                 {
                     stream.Deliver(frame);
                 }
-                else if (_acceptsRequests && frame.Id != 0 && frame.Id <= _lastRequestId)
+                else if (frame.Id != 0 && frame.Id <= (_acceptsRequests ? _lastRequestId : _lastRegisteredId))
                 {
-                    // The rest of a body whose request already failed here: dropped.
+                    // A stream this side has finished with: the rest of a body whose request already failed (agent), or
+                    // the answer to a request the caller abandoned (controller). Dropped.
                     frame.Dispose();
                 }
                 else

@@ -390,7 +390,18 @@ internal sealed class AgentClient : IAsyncDisposable
         {
             await body.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            // Tell the agent to abandon the request (it removes its temp file and frees the stream), then give up.
+            if (!stream.PeerEnded)
+            {
+                await stream.SendErrorAsync(new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, "The controller cancelled the transfer."),
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+        catch (Exception ex)
         {
             local = ex;
         }

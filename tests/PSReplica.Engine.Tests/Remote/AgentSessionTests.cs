@@ -255,6 +255,47 @@ public sealed class AgentSessionTests
         Assert.Equal(0, await loop.FinishAsync());
     }
 
+    [Fact]
+    public async Task A_cancelled_upload_leaves_no_temp_file_and_the_session_usable()
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(tree.Destination);
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        {
+            using var cancel = new CancellationTokenSource();
+            var source = new GatedStream(new byte[1 << 20]);
+            Task upload = client.WriteFileAsync("big", source, 1 << 20, default, cancel.Token);
+            await source.FirstRead.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => upload);
+
+            // The session goes on, and the abandoned temp file is gone once the agent has processed the cancellation.
+            await client.WriteFileAsync("small", new MemoryStream([1, 2, 3]), 3, default, CancellationToken.None);
+            await client.CreateDirectoryAsync("d", default, CancellationToken.None);
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        Assert.Equal(["d", "small"], TestTree.Listing(tree.Destination));
+    }
+
+    /// <summary>A source that hands out one chunk, then waits for cancellation.</summary>
+    private sealed class GatedStream(byte[] data) : MemoryStream(data)
+    {
+        public TaskCompletionSource FirstRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (FirstRead.Task.IsCompleted)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            FirstRead.TrySetResult();
+            return await base.ReadAsync(buffer[..Math.Min(buffer.Length, 1000)], cancellationToken);
+        }
+    }
+
     private static async Task<TransferResult> PushFileAsync(AgentClient client, FileEntry entry, string relative, bool delta)
     {
         await using var source = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: false);
