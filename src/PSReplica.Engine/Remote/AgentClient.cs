@@ -301,9 +301,8 @@ internal sealed class AgentClient : IAsyncDisposable
             await _mux.GoodbyeAsync().ConfigureAwait(false);
         }
 
+        // The semaphores stay: an abandoned stream may still release its slot, and they hold no wait handle.
         await _mux.DisposeAsync().ConfigureAwait(false);
-        _slots.Dispose();
-        _opening.Dispose();
     }
 
     private async Task SimpleAsync(AgentRequest request, CancellationToken cancellation)
@@ -362,10 +361,48 @@ internal sealed class AgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Finishes a stream. One the agent has not answered (the caller cancelled, or gave up on an error) is
+    /// abandoned with an error frame, so that the agent stops, removes any temp file and frees the stream.</summary>
     private void Close(MuxStream stream)
     {
+        if (!stream.PeerEnded && _mux.Fault is null)
+        {
+            _ = AbandonAsync(stream);
+            return;
+        }
+
         _mux.Unregister(stream);
         _slots.Release();
+    }
+
+    /// <summary>Tells the agent, then drains the stream (granting credit, so the agent can finish) until its answer:
+    /// only then is the slot free, as it is on the agent's side.</summary>
+    private async Task AbandonAsync(MuxStream stream)
+    {
+        try
+        {
+            await stream.SendErrorAsync(new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, "The controller abandoned the request."),
+                CancellationToken.None).ConfigureAwait(false);
+            while (true)
+            {
+                using Frame frame = await stream.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
+                if (frame.Kind != FrameKind.Data)
+                {
+                    break;
+                }
+
+                stream.Consumed(frame.Length);
+            }
+        }
+        catch (SyncException)
+        {
+            // The session is ending anyway.
+        }
+        finally
+        {
+            _mux.Unregister(stream);
+            _slots.Release();
+        }
     }
 
     /// <summary>The agent's answer: the end frame's payload, or its error thrown.</summary>
@@ -390,18 +427,7 @@ internal sealed class AgentClient : IAsyncDisposable
         {
             await body.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            // Tell the agent to abandon the request (it removes its temp file and frees the stream), then give up.
-            if (!stream.PeerEnded)
-            {
-                await stream.SendErrorAsync(new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, "The controller cancelled the transfer."),
-                    CancellationToken.None).ConfigureAwait(false);
-            }
-
-            throw;
-        }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             local = ex;
         }

@@ -279,6 +279,41 @@ public sealed class AgentSessionTests
         Assert.Equal(["d", "small"], TestTree.Listing(tree.Destination));
     }
 
+    [Fact]
+    public async Task A_cancelled_download_frees_the_agent_for_more_requests_than_it_has_streams()
+    {
+        using var tree = new TestTree();
+        File.WriteAllBytes(Path.Join(tree.Source, "big"), new byte[4 << 20]);
+        tree.Src("small", "abc");
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        {
+            // Each download stalls its reader after the first chunk and is then cancelled: if the agent kept each one
+            // waiting for credit, it would run out of streams long before the loop ends.
+            for (int i = 0; i < ProtocolLimits.MaxStreams + 10; i++)
+            {
+                using var cancel = new CancellationTokenSource();
+                var sink = new StallingStream(cancel);
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadFileAsync("big", sink, cancel.Token));
+            }
+
+            var small = new MemoryStream();
+            Assert.Equal(3, await client.ReadFileAsync("small", small, CancellationToken.None));
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+    }
+
+    /// <summary>A destination that cancels the transfer at its first write.</summary>
+    private sealed class StallingStream(CancellationTokenSource cancel) : MemoryStream
+    {
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            cancel.Cancel();
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+    }
+
     /// <summary>A source that hands out one chunk, then waits for cancellation.</summary>
     private sealed class GatedStream(byte[] data) : MemoryStream(data)
     {
