@@ -147,12 +147,14 @@ internal sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Sender: the delta of the agent's file against <paramref name="signature"/> (of the controller's basis),
-    /// pumped into <paramref name="sink"/> op by op (every op checked as <see cref="DeltaStream.Pump"/> checks it).</summary>
-    public async Task<DeltaResult> ComputeDeltaAsync(string path, Signature signature, IDeltaSink sink, CancellationToken cancellation)
+    /// pumped into <paramref name="sink"/> op by op (every op checked as <see cref="DeltaStream.Pump"/> checks it).
+    /// <paramref name="progress"/> gets the bytes of the file the agent has searched so far, now and then.</summary>
+    public async Task<DeltaResult> ComputeDeltaAsync(string path, Signature signature, IDeltaSink sink, CancellationToken cancellation,
+        Action<long>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(signature);
         ArgumentNullException.ThrowIfNull(sink);
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.ComputeDelta, path), cancellation).ConfigureAwait(false);
+        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.ComputeDelta, path), cancellation, progress).ConfigureAwait(false);
         try
         {
             Task body = Task.Run(async () =>
@@ -323,7 +325,7 @@ internal sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Opens a stream with a request. Ids are taken and sent under one lock, so they reach the agent in order.</summary>
-    private async Task<MuxStream> OpenAsync(AgentRequest request, CancellationToken cancellation)
+    private async Task<MuxStream> OpenAsync(AgentRequest request, CancellationToken cancellation, Action<long>? progress = null)
     {
         if (_mux.Fault is { } fault)
         {
@@ -340,6 +342,7 @@ internal sealed class AgentClient : IAsyncDisposable
             try
             {
                 stream = _mux.Register(++_nextId);
+                stream.OnProgress = progress;
                 await stream.SendRequestAsync(message.WrittenMemory, cancellation).ConfigureAwait(false);
             }
             finally

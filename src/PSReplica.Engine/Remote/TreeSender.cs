@@ -62,7 +62,7 @@ internal static class TreeSender
         }
 
         using SafeFileHandle file = tree.OpenRegularFile(request.Path, ErrorIds.FileReadError, out _);
-        using var input = new FileStream(file, FileAccess.Read, 1);
+        using var input = new ProgressReadStream(new FileStream(file, FileAccess.Read, 1), done => stream.SendProgressAsync(done).GetAwaiter().GetResult());
         using var output = new MuxWriteStream(stream, cancellation);
         var writer = new DeltaStreamWriter(output);
         DeltaResult result = new DeltaMatcher(signature).Run(input, writer, cancellation);

@@ -304,6 +304,29 @@ public sealed class AgentSessionTests
         Assert.Equal(0, await loop.FinishAsync());
     }
 
+    [Fact]
+    public async Task A_long_delta_search_reports_progress()
+    {
+        using var tree = new TestTree();
+        byte[] data = new byte[20 << 20];
+        new Random(7).NextBytes(data);
+        File.WriteAllBytes(Path.Join(tree.Source, "big"), data);
+        await using Loopback loop = Loopback.WithAgent();
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        {
+            Signature signature = SignatureBuilder.Build(new MemoryStream(data), data.Length, null, CancellationToken.None);
+            DeltaResult result = await client.ComputeDeltaAsync("big", signature, new DeltaStreamWriter(Stream.Null), CancellationToken.None, reports.Enqueue);
+            Assert.Equal(data.Length, result.MatchedBytes);
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        Assert.True(reports.Count >= 3, $"{reports.Count} progress reports");
+        var ordered = new List<long>(reports);
+        ordered.Sort();
+        Assert.Equal(ordered, new List<long>(reports));
+    }
+
     /// <summary>A destination that cancels the transfer at its first write.</summary>
     private sealed class StallingStream(CancellationTokenSource cancel) : MemoryStream
     {
