@@ -40,7 +40,15 @@ internal sealed class FrameWriter : IDisposable
             buffer[4] = (byte)kind;
             BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(5), id);
             payload.Span.CopyTo(buffer.AsSpan(Frame.HeaderLength));
-            await _lock.WaitAsync(cancellation).ConfigureAwait(false);
+            try
+            {
+                await _lock.WaitAsync(cancellation).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw ProtocolFault.ConnectionLost("the session was closed");
+            }
+
             try
             {
                 if (BandwidthLimit > 0)

@@ -208,7 +208,13 @@ internal sealed class Multiplexer : IAsyncDisposable
 
                 if (Dispatch(frame))
                 {
-                    // The peer said goodbye: the session is over, and nothing more will be read.
+                    // The peer said goodbye: the session is over, and nothing more will be read. Requests it left open
+                    // cannot complete.
+                    if (!_streams.IsEmpty)
+                    {
+                        FailAll(ProtocolFault.ConnectionLost("the peer said goodbye with requests open"));
+                    }
+
                     _done.TrySetResult();
                     return;
                 }

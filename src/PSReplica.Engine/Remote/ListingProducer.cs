@@ -24,8 +24,9 @@ internal static class ListingProducer
             {
                 entries = tree.List(directory);
             }
-            catch (SyncException ex) when (ex.ErrorId != ErrorIds.UnsafePath || directory.Length > 0)
+            catch (SyncException ex)
             {
+                // Reported in the stream (the directory may have become a link since its parent was listed); the walk goes on.
                 records.Byte(ListingRecord.DirectoryError).String(directory);
                 WireError.Write(records, ex);
                 await FlushIfFullAsync(stream, records, cancellation).ConfigureAwait(false);

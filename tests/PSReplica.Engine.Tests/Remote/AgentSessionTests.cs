@@ -327,6 +327,29 @@ public sealed class AgentSessionTests
         Assert.Equal(ordered, new List<long>(reports));
     }
 
+    [Fact]
+    public async Task Listing_through_a_symlink_is_refused_for_that_directory_only()
+    {
+        using var tree = new TestTree();
+        TestTree.Write(tree.Root, "outside/secret", "s");
+        tree.Src("a/f", "x");
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), Path.Join(tree.Root, "outside"));
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        {
+            RemoteListing refused = await client.ListAsync("link", recursive: true, CancellationToken.None);
+            var error = Assert.Throws<SyncException>(() => refused.List("link"));
+            Assert.Equal(ErrorIds.UnsafePath, error.ErrorId);
+            await Assert.ThrowsAsync<SyncException>(() => client.ReadFileAsync("link/secret", Stream.Null, CancellationToken.None));
+
+            RemoteListing listing = await client.ListAsync("a", recursive: true, CancellationToken.None);
+            Assert.Equal("f", Assert.Single(listing.List("a")).Name);
+            Assert.Null(client.Fault);
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+    }
+
     /// <summary>A destination that cancels the transfer at its first write.</summary>
     private sealed class StallingStream(CancellationTokenSource cancel) : MemoryStream
     {
