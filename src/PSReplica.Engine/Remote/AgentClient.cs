@@ -157,16 +157,17 @@ internal sealed class AgentClient : IAsyncDisposable
         MuxStream stream = await OpenAsync(new AgentRequest(RequestType.ComputeDelta, path), cancellation, progress).ConfigureAwait(false);
         try
         {
-            Task body = Task.Run(async () =>
+            // The codec writes synchronously and waits for credit: a thread of its own, not one of the pool's.
+            Task body = Task.Factory.StartNew(() =>
             {
                 using (var output = new MuxWriteStream(stream, cancellation))
                 {
                     SignatureCodec.Write(output, signature);
-                    await output.FlushAsync(cancellation).ConfigureAwait(false);
+                    output.Flush();
                 }
 
-                await stream.SendEndAsync(ReadOnlyMemory<byte>.Empty, cancellation).ConfigureAwait(false);
-            }, cancellation);
+                stream.SendEndAsync(ReadOnlyMemory<byte>.Empty, cancellation).GetAwaiter().GetResult();
+            }, cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             (long Length, byte[] Hash) ops;
             byte[] trailer;

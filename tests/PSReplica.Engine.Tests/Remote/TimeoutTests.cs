@@ -60,10 +60,11 @@ public sealed class TimeoutTests
         using var tree = new TestTree();
         tree.Src("f", "data");
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromMilliseconds(300) }))
+        // Keep-alives go every second; a timeout of three leaves room for a machine stalled under load.
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromSeconds(3) }))
         {
-            // Idle for several timeouts: what is tested is that the time passes without either side giving up.
-            await Task.Delay(TimeSpan.FromMilliseconds(1200));
+            // Idle for more than two timeouts: what is tested is that the time passes without either side giving up.
+            await Task.Delay(TimeSpan.FromSeconds(7));
             Assert.Null(client.Fault);
             Assert.Equal(4, await client.ReadFileAsync("f", System.IO.Stream.Null, CancellationToken.None));
         }
