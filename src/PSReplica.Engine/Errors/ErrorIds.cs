@@ -47,4 +47,11 @@ public static class ErrorIds
     public const string SshCommandFailed = nameof(SshCommandFailed);
 
     // The agent and its protocol.
+    public const string ProtocolVersionMismatch = nameof(ProtocolVersionMismatch);
+    public const string ProtocolViolation = nameof(ProtocolViolation);
+    public const string FrameTooLarge = nameof(FrameTooLarge);
+    public const string UnsafePath = nameof(UnsafePath);
+    public const string PeerTimeout = nameof(PeerTimeout);
+    public const string AgentFailed = nameof(AgentFailed);
+    public const string ConnectionLost = nameof(ConnectionLost);
 }

@@ -1,0 +1,39 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Remote;
+
+namespace PSReplica.Agent;
+
+/// <summary>The remote end of PSReplica: <c>--serve</c> speaks the protocol on stdin and stdout (stdout carries frames
+/// only; anything human goes to stderr or to the controller's log channel), <c>--version</c> says which protocol it speaks.</summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args is ["--version"])
+        {
+            Console.Out.WriteLine(AgentServer.VersionText);
+            return 0;
+        }
+
+        if (args is not ["--serve"])
+        {
+            await Console.Error.WriteLineAsync("usage: PSReplica.Agent --serve | --version").ConfigureAwait(false);
+            return 2;
+        }
+
+        // Take the raw stdout for the protocol first, then send every other writer to stderr so nothing can corrupt it.
+        Stream output = Console.OpenStandardOutput();
+        Stream input = Console.OpenStandardInput();
+        Console.SetOut(Console.Error);
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        return await AgentServer.ServeAsync(input, output, Console.Error, stop.Token).ConfigureAwait(false);
+    }
+}

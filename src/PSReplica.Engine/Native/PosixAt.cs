@@ -1,0 +1,147 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace PSReplica.Engine.Native;
+
+/// <summary>The *at(2) family: every call names an item relative to an open directory descriptor, so a tree can be
+/// walked one component at a time without following links (the agent's receiver never writes through a symlink).</summary>
+internal static partial class Posix
+{
+    public const int ATRemoveDir = 0x200;
+    public const int ATEmptyPath = 0x1000;
+    public const int OPath = 0x200000;
+    public const int ONonBlock = 0x800;
+
+    /// <summary>O_DIRECTORY: 0x4000 on ARM, 0x10000 on x86 and x64.</summary>
+    public static int ODirectory => IsArm ? 0x4000 : 0x10000;
+
+    /// <summary>O_NOFOLLOW: 0x8000 on ARM, 0x20000 on x86 and x64.</summary>
+    public static int ONoFollow => IsArm ? 0x8000 : 0x20000;
+
+    private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenatNative(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkdiratNative(int dirfd, string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnlinkatNative(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameatNative(int oldDirfd, string oldPath, int newDirfd, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SymlinkatNative(string target, int newDirfd, string linkPath);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint ReadlinkatNative(int dirfd, string path, byte* buffer, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int FchownatNative(int dirfd, string path, uint uid, uint gid, int flags);
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ChownNative(string path, uint uid, uint gid);
+
+    /// <summary>openat(2) with O_CLOEXEC; the handle owns the descriptor. Null with the errno.</summary>
+    public static SafeFileHandle? OpenAt(SafeFileHandle directory, string name, int flags, int mode, out int errno)
+    {
+        int fd = OpenatNative(Descriptor(directory), name, flags | OCloExec, (uint)mode);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        errno = 0;
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    public static int MkdirAt(SafeFileHandle directory, string name, int mode) =>
+        MkdiratNative(Descriptor(directory), name, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int UnlinkAt(SafeFileHandle directory, string name, bool isDirectory) =>
+        UnlinkatNative(Descriptor(directory), name, isDirectory ? ATRemoveDir : 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>renameat(2) within one directory: atomic, and never follows a final symlink.</summary>
+    public static int RenameAt(SafeFileHandle directory, string oldName, string newName) =>
+        RenameatNative(Descriptor(directory), oldName, Descriptor(directory), newName) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int SymlinkAt(string target, SafeFileHandle directory, string name) =>
+        SymlinkatNative(target, Descriptor(directory), name) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>The target of the link <paramref name="name"/> in <paramref name="directory"/>, or null (errno set).</summary>
+    public static unsafe string? ReadLinkAt(SafeFileHandle directory, string name, out int errno)
+    {
+        const int Max = 4096;
+        byte* buffer = stackalloc byte[Max];
+        nint n = ReadlinkatNative(Descriptor(directory), name, buffer, Max);
+        if (n < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        errno = 0;
+        return Encoding.UTF8.GetString(buffer, (int)n);
+    }
+
+    /// <summary>lchown relative to a directory: never follows a final link.</summary>
+    public static int LchownAt(SafeFileHandle directory, string name, uint uid, uint gid) =>
+        FchownatNative(Descriptor(directory), name, uid, gid, AtSymlinkNoFollow) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Sets a link's own modification time, relative to a directory.</summary>
+    public static unsafe int SetModificationTimeAt(SafeFileHandle directory, string name, long seconds, long nanoseconds)
+    {
+        long* times = stackalloc long[4];
+        ModificationOnly(times, seconds, nanoseconds);
+        return UtimensatNative(Descriptor(directory), name, times, AtSymlinkNoFollow) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>statx of <paramref name="name"/> in <paramref name="directory"/> without following a final link;
+    /// an empty name stats the descriptor itself (AT_EMPTY_PATH).</summary>
+    public static unsafe int StatAt(SafeFileHandle directory, string name, out StatInfo info)
+    {
+        byte* buffer = stackalloc byte[256];
+        int flags = AtSymlinkNoFollow | (name.Length == 0 ? ATEmptyPath : 0);
+        if (StatxNative(Descriptor(directory), name, flags, StatxBasicStats, buffer) != 0)
+        {
+            info = default;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        info = new StatInfo(
+            Mode: *(ushort*)(buffer + 28),
+            Nlink: *(uint*)(buffer + 16),
+            Uid: *(uint*)(buffer + 20),
+            Gid: *(uint*)(buffer + 24),
+            Inode: *(ulong*)(buffer + 32),
+            Size: *(long*)(buffer + 40),
+            MtimeSeconds: *(long*)(buffer + 112),
+            MtimeNanoseconds: *(uint*)(buffer + 120),
+            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        return 0;
+    }
+
+    /// <summary>The path through which an O_PATH descriptor's own inode is reached (chmod and chown follow the magic
+    /// link to exactly the inode that was opened, never to a name that was swapped meanwhile).</summary>
+    public static string DescriptorPath(SafeFileHandle handle) => "/proc/self/fd/" + Descriptor(handle).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>chmod of the inode an O_PATH descriptor holds.</summary>
+    public static int ChmodHandle(SafeFileHandle handle, int mode) => Chmod(DescriptorPath(handle), mode);
+
+    /// <summary>chown of the inode an O_PATH descriptor holds.</summary>
+    public static int ChownHandle(SafeFileHandle handle, uint uid, uint gid) =>
+        ChownNative(DescriptorPath(handle), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Sets the modification time of the inode an O_PATH descriptor holds.</summary>
+    public static unsafe int SetModificationTimeHandle(SafeFileHandle handle, long seconds, long nanoseconds)
+    {
+        long* times = stackalloc long[4];
+        ModificationOnly(times, seconds, nanoseconds);
+        return UtimensatNative(AtFdCwd, DescriptorPath(handle), times, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+}

@@ -1,0 +1,118 @@
+using System;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>A request as the request frame carries it. Which fields a type uses:
+/// List: Path, Flag (recursive). ReadFile: Path. ComputeDelta: Path (body: signature). BuildSignature: Path, BlockLength.
+/// WriteFile: Path, Length, Attributes (body: data; body end: XXH3-128). ApplyDelta: Path, Other (basis), BlockLength,
+/// Length, Attributes (body: delta ops). CreateDirectory and SetAttributes: Path, Attributes. CreateSymbolicLink: Path,
+/// Other (target), Attributes. Delete: Path, Flag (directory).</summary>
+internal sealed record AgentRequest(RequestType Type, string Path)
+{
+    public string Other { get; init; } = string.Empty;
+
+    public bool Flag { get; init; }
+
+    public int BlockLength { get; init; }
+
+    public long Length { get; init; }
+
+    public AttributeSet Attributes { get; init; }
+
+    /// <summary>Whether the controller streams a body after the request.</summary>
+    public bool HasBody => Type is RequestType.ComputeDelta or RequestType.WriteFile or RequestType.ApplyDelta;
+
+    public void Write(WireWriter writer)
+    {
+        writer.Byte((byte)Type).String(Path);
+        switch (Type)
+        {
+            case RequestType.List:
+            case RequestType.Delete:
+                writer.Byte(Flag ? (byte)1 : (byte)0);
+                break;
+            case RequestType.BuildSignature:
+                writer.UInt((uint)BlockLength);
+                break;
+            case RequestType.WriteFile:
+                writer.UInt((ulong)Length);
+                Attributes.Write(writer);
+                break;
+            case RequestType.ApplyDelta:
+                writer.String(Other).UInt((uint)BlockLength).UInt((ulong)Length);
+                Attributes.Write(writer);
+                break;
+            case RequestType.CreateDirectory:
+            case RequestType.SetAttributes:
+                Attributes.Write(writer);
+                break;
+            case RequestType.CreateSymbolicLink:
+                writer.String(Other);
+                Attributes.Write(writer);
+                break;
+        }
+    }
+
+    /// <summary>Reads and checks a request: a known type, a safe path (the root only where a directory is meant),
+    /// a basis inside the tree, bounded numbers.</summary>
+    public static AgentRequest Read(ReadOnlySpan<byte> payload)
+    {
+        var reader = new WireReader(payload);
+        byte type = reader.Byte();
+        if (type is < (byte)RequestType.List or > (byte)RequestType.Delete)
+        {
+            throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
+        }
+
+        var kind = (RequestType)type;
+        bool rootAllowed = kind is RequestType.List or RequestType.CreateDirectory or RequestType.SetAttributes;
+        string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), rootAllowed);
+        var request = new AgentRequest(kind, path);
+        switch (kind)
+        {
+            case RequestType.List:
+            case RequestType.Delete:
+                request = request with { Flag = ReadFlag(ref reader) };
+                break;
+            case RequestType.BuildSignature:
+                request = request with { BlockLength = ReadBlockLength(ref reader) };
+                break;
+            case RequestType.WriteFile:
+                request = request with { Length = reader.Int64(), Attributes = AttributeSet.Read(ref reader) };
+                break;
+            case RequestType.ApplyDelta:
+                string basis = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+                request = request with
+                {
+                    Other = basis,
+                    BlockLength = ReadBlockLength(ref reader),
+                    Length = reader.Int64(),
+                    Attributes = AttributeSet.Read(ref reader),
+                };
+                if (request.BlockLength == 0)
+                {
+                    throw ProtocolFault.Violation("a delta without a block length");
+                }
+
+                break;
+            case RequestType.CreateDirectory:
+            case RequestType.SetAttributes:
+                request = request with { Attributes = AttributeSet.Read(ref reader) };
+                break;
+            case RequestType.CreateSymbolicLink:
+                request = request with
+                {
+                    Other = PeerNames.CheckLinkTarget(reader.String(ProtocolLimits.MaxLinkTargetBytes)),
+                    Attributes = AttributeSet.Read(ref reader),
+                };
+                break;
+        }
+
+        reader.ExpectEnd();
+        return request;
+    }
+
+    private static bool ReadFlag(ref WireReader reader) => reader.UInt(1) == 1;
+
+    private static int ReadBlockLength(ref WireReader reader) => reader.Int32(Delta.BlockSizing.MaxBlockLength);
+}

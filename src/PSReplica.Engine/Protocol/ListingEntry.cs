@@ -1,0 +1,68 @@
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>One entry of a directory listing as it crosses the wire: name, the statx fields the planner compares,
+/// and a link's target.</summary>
+internal readonly record struct ListingEntry(string Name, StatInfo Stat, string? LinkTarget)
+{
+    /// <summary>The fewest bytes one encoded entry takes (a one-byte name and a one-byte number per field).</summary>
+    public const int MinEncodedLength = 12;
+
+    public EntryKind Kind => FileEntry.KindOf(Stat);
+
+    public void Write(WireWriter writer)
+    {
+        writer.String(Name)
+            .UInt((uint)Stat.Mode)
+            .UInt(Kind == EntryKind.File ? (ulong)Stat.Size : 0)
+            .Int(Stat.MtimeSeconds)
+            .UInt(Stat.MtimeNanoseconds)
+            .UInt(Stat.Uid)
+            .UInt(Stat.Gid)
+            .UInt(Stat.Device)
+            .UInt(Stat.Inode)
+            .UInt(Stat.Nlink);
+        if (Kind == EntryKind.SymbolicLink)
+        {
+            writer.String(LinkTarget ?? string.Empty);
+        }
+    }
+
+    /// <summary>Reads and checks one entry: a safe single name, a known mode, bounded numbers, a valid link target.</summary>
+    /// <param name="isRoot">The root's own entry, which has an empty name.</param>
+    public static ListingEntry Read(ref WireReader reader, bool isRoot = false)
+    {
+        string name = reader.String(ProtocolLimits.MaxNameBytes);
+        if (!isRoot || name.Length != 0)
+        {
+            PeerNames.CheckName(name);
+        }
+
+        int mode = (int)reader.UInt(0xFFFF);
+        long size = reader.Int64();
+        long seconds = reader.Signed();
+        uint nanoseconds = (uint)reader.UInt(999_999_999);
+        uint uid = (uint)reader.UInt(uint.MaxValue);
+        uint gid = (uint)reader.UInt(uint.MaxValue);
+        ulong device = reader.UInt();
+        ulong inode = reader.UInt();
+        uint nlink = (uint)reader.UInt(uint.MaxValue);
+        var stat = new StatInfo(mode, nlink, uid, gid, inode, size, seconds, nanoseconds, device);
+        string? target = null;
+        EntryKind kind = FileEntry.KindOf(stat);
+        if (kind == EntryKind.SymbolicLink)
+        {
+            target = PeerNames.CheckLinkTarget(reader.String(ProtocolLimits.MaxLinkTargetBytes));
+        }
+        else if (kind != EntryKind.File && size != 0)
+        {
+            throw ProtocolFault.Violation($"a size for '{ProtocolFault.Printable(name)}', which is not a file");
+        }
+
+        return new ListingEntry(name, stat, target);
+    }
+
+    public FileEntry ToFileEntry(string fullPath) => new(Name, fullPath, Kind, Stat, LinkTarget);
+}

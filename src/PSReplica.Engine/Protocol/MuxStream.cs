@@ -1,0 +1,229 @@
+using System;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>One request's stream in a session: frames in (data, then an end or an error) and frames out, with credit-based
+/// flow control on data in both directions: a side sends at most <see cref="ProtocolLimits.StreamWindow"/> data bytes
+/// beyond what the other side has granted back, so each stream's queue stays bounded.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim never allocates a wait handle; there is nothing to release.")]
+internal sealed class MuxStream
+{
+    private readonly Multiplexer _mux;
+    private readonly Channel<Frame> _inbound = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly SemaphoreSlim _creditSignal = new(0);
+    private readonly object _gate = new();
+    private int _sendCredit = ProtocolLimits.StreamWindow;
+    private int _receivedUngranted;
+    private int _consumedUngranted;
+    private SyncException? _failure;
+    private volatile bool _peerEnded;
+
+    public MuxStream(Multiplexer mux, uint id)
+    {
+        _mux = mux;
+        Id = id;
+    }
+
+    public uint Id { get; }
+
+    /// <summary>Whether the peer has sent its end or error frame on this stream.</summary>
+    public bool PeerEnded => _peerEnded;
+
+    public Multiplexer Session => _mux;
+
+    /// <summary>Whether data this side sends on the stream is compressed (when the session compresses at all).</summary>
+    public bool Compress { get; set; }
+
+    /// <summary>Called (on the read loop) with the peer's progress reports for this stream.</summary>
+    public Action<long>? OnProgress { get; set; }
+
+    /// <summary>Queues a frame from the read loop. Data beyond the granted window is a violation.</summary>
+    internal void Deliver(Frame frame)
+    {
+        if (frame.Kind == FrameKind.Progress)
+        {
+            using (frame)
+            {
+                var reader = new WireReader(frame.Payload);
+                long done = reader.Int64();
+                reader.ExpectEnd();
+                OnProgress?.Invoke(done);
+            }
+
+            return;
+        }
+
+        if (frame.Kind == FrameKind.Data && Interlocked.Add(ref _receivedUngranted, frame.Length) > ProtocolLimits.StreamWindow)
+        {
+            frame.Dispose();
+            throw ProtocolFault.Violation($"more data on stream {Id} than its window allows");
+        }
+
+        if (!_inbound.Writer.TryWrite(frame))
+        {
+            frame.Dispose();
+        }
+
+        if (frame.Kind is FrameKind.End or FrameKind.Error)
+        {
+            _peerEnded = true;
+            _inbound.Writer.TryComplete();
+        }
+
+        if (frame.Kind == FrameKind.Error)
+        {
+            // A body still being sent stops; the error frame itself says why.
+            lock (_gate)
+            {
+                _failure ??= new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, $"The {_mux.PeerName} ended stream {Id}.");
+            }
+
+            _creditSignal.Release();
+        }
+    }
+
+    internal void AddCredit(int credit)
+    {
+        lock (_gate)
+        {
+            _sendCredit += credit;
+            if (_sendCredit > 2 * ProtocolLimits.StreamWindow)
+            {
+                throw ProtocolFault.Violation($"more credit on stream {Id} than was ever used");
+            }
+        }
+
+        _creditSignal.Release();
+    }
+
+    internal void Fail(SyncException error)
+    {
+        lock (_gate)
+        {
+            _failure ??= error;
+        }
+
+        _inbound.Writer.TryComplete(error);
+        _creditSignal.Release();
+    }
+
+    /// <summary>The next frame from the peer: Data, End or Error. The caller disposes it, and calls <see cref="Consumed"/>
+    /// for data it has processed.</summary>
+    public async ValueTask<Frame> ReceiveAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            return await _inbound.Reader.ReadAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw _failure ?? ProtocolFault.Violation($"stream {Id} read past its end");
+        }
+    }
+
+    /// <summary>Grants the peer credit for data this side has processed, in batches.</summary>
+    public void Consumed(int bytes)
+    {
+        int grant;
+        lock (_gate)
+        {
+            _consumedUngranted += bytes;
+            if (_consumedUngranted < ProtocolLimits.StreamWindow / 4)
+            {
+                return;
+            }
+
+            grant = _consumedUngranted;
+            _consumedUngranted = 0;
+        }
+
+        Interlocked.Add(ref _receivedUngranted, -grant);
+        using var message = new WireWriter(8);
+        message.UInt((uint)grant);
+        _ = SendQuietlyAsync(FrameKind.Window, message.WrittenMemory.ToArray());
+    }
+
+    /// <summary>Sends data, waiting for credit, in frames of at most <see cref="ProtocolLimits.DataChunk"/> bytes.</summary>
+    public async Task SendDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellation)
+    {
+        while (!data.IsEmpty)
+        {
+            int n = Math.Min(data.Length, ProtocolLimits.DataChunk);
+            await TakeCreditAsync(n, cancellation).ConfigureAwait(false);
+            if (Compress && _mux.CompressionLevel > 0 && FrameCompressor.Compress(data.Span[..n], _mux.CompressionLevel) is (byte[] packed, int length))
+            {
+                try
+                {
+                    await _mux.SendAsync(FrameKind.CompressedData, Id, packed.AsMemory(0, length), cancellation).ConfigureAwait(false);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(packed);
+                }
+            }
+            else
+            {
+                await _mux.SendAsync(FrameKind.Data, Id, data[..n], cancellation).ConfigureAwait(false);
+            }
+
+            data = data[n..];
+        }
+    }
+
+    public Task SendEndAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellation) =>
+        _mux.SendAsync(FrameKind.End, Id, payload, cancellation);
+
+    public Task SendRequestAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellation) =>
+        _mux.SendAsync(FrameKind.Request, Id, payload, cancellation);
+
+    public Task SendProgressAsync(long done)
+    {
+        using var message = new WireWriter(12);
+        message.UInt((ulong)done);
+        return SendQuietlyAsync(FrameKind.Progress, message.WrittenMemory.ToArray());
+    }
+
+    public async Task SendErrorAsync(SyncException error, CancellationToken cancellation)
+    {
+        using var message = new WireWriter();
+        WireError.Write(message, error);
+        await _mux.SendAsync(FrameKind.Error, Id, message.WrittenMemory, cancellation).ConfigureAwait(false);
+    }
+
+    private async Task TakeCreditAsync(int n, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_failure is not null)
+                {
+                    throw _failure;
+                }
+
+                if (_sendCredit >= n)
+                {
+                    _sendCredit -= n;
+                    return;
+                }
+            }
+
+            await _creditSignal.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendQuietlyAsync(FrameKind kind, byte[] payload)
+    {
+        try
+        {
+            await _mux.SendAsync(kind, Id, payload, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SyncException)
+        {
+            // The session is ending; its own error is what gets reported.
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+
+namespace PSReplica.Engine.Remote;
+
+/// <summary>Runs the controller's requests against the agent's tree, each on its own task (the CPU-bound delta work on
+/// a dedicated thread), and answers each with an end or an error frame. A request the role does not allow, or a body
+/// that breaks the protocol, ends the session.</summary>
+internal sealed class AgentSession
+{
+    private readonly Multiplexer _mux;
+    private readonly SafeTree _tree;
+    private readonly AgentRole _role;
+    private readonly object _gate = new();
+    private int _active;
+    private TaskCompletionSource? _drained;
+
+    public AgentSession(Multiplexer mux, SafeTree tree, AgentRole role)
+    {
+        _mux = mux;
+        _tree = tree;
+        _role = role;
+    }
+
+    /// <summary>Starts a request (called on the read loop, so it only checks and hands off).</summary>
+    public void Handle(MuxStream stream, AgentRequest request)
+    {
+        bool allowed = request.Type switch
+        {
+            RequestType.List => true,
+            RequestType.ReadFile or RequestType.ComputeDelta => _role == AgentRole.Sender,
+            _ => _role == AgentRole.Receiver,
+        };
+        if (!allowed)
+        {
+            throw ProtocolFault.Violation($"a {request.Type} request to the agent serving as {_role.ToString().ToLowerInvariant()}");
+        }
+
+        lock (_gate)
+        {
+            _active++;
+        }
+
+        // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
+        stream.Compress = request.Type == RequestType.List
+            || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
+        bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature;
+        _ = heavy
+            ? Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
+            : Task.Run(() => RunAsync(stream, request));
+    }
+
+    /// <summary>Waits for every started request to finish.</summary>
+    public Task DrainAsync()
+    {
+        lock (_gate)
+        {
+            if (_active == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    private async Task RunAsync(MuxStream stream, AgentRequest request)
+    {
+        CancellationToken cancellation = _mux.Stopping;
+        byte[] result = [];
+        SyncException? error = null;
+        try
+        {
+            result = request.Type switch
+            {
+                RequestType.List => await ListAsync(stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ReadFile => await TreeSender.ReadFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ComputeDelta => TreeSender.ComputeDelta(_tree, stream, request, cancellation),
+                RequestType.BuildSignature => TreeReceiver.BuildSignature(_tree, stream, request, cancellation),
+                RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation),
+                RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
+                RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
+                RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
+                RequestType.Delete => TreeReceiver.Delete(_tree, request),
+                _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
+            };
+        }
+        catch (SyncException ex)
+        {
+            error = ex;
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            error = ProtocolFault.ConnectionLost("the session ended");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            bool reading = request.Type is RequestType.List or RequestType.ReadFile or RequestType.ComputeDelta or RequestType.BuildSignature;
+            error = new SyncException(ex is UnauthorizedAccessException ? ErrorIds.PermissionDenied : reading ? ErrorIds.FileReadError : ErrorIds.FileWriteError,
+                ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : reading ? SyncErrorKind.ReadError : SyncErrorKind.WriteError,
+                $"'{request.Path}': {ex.Message}", request.Path, ex);
+        }
+        catch (Exception ex)
+        {
+            error = new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, $"The agent failed on '{request.Path}': {ex.Message}", request.Path, ex);
+        }
+
+        // Forget the stream before answering: once the controller has the answer it may open the next one.
+        _mux.Unregister(stream);
+        try
+        {
+            if (error is { ErrorId: ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge })
+            {
+                _mux.Abort(error, tellPeer: true);
+            }
+            else if (error is not null)
+            {
+                await stream.SendErrorAsync(error, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await stream.SendEndAsync(result, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (SyncException)
+        {
+            // The connection is gone; the session's own error is what ends it.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_active == 0)
+                {
+                    _drained?.TrySetResult();
+                }
+            }
+        }
+    }
+
+    private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    {
+        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, cancellation).ConfigureAwait(false);
+        return [];
+    }
+}

@@ -1,0 +1,78 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using CsCheck;
+using PSReplica.Engine.Protocol;
+
+namespace PSReplica.Engine.Tests.Protocol;
+
+public sealed class FrameTests
+{
+    [Fact]
+    public void Frames_round_trip_through_writer_and_reader()
+    {
+        Gen.Select(Gen.Int[1, 8], Gen.UInt, Gen.Byte.Array[0, 3000]).Sample((kind, id, payload) =>
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new FrameWriter(buffer))
+            {
+                writer.WriteAsync((FrameKind)kind, id, payload, CancellationToken.None).GetAwaiter().GetResult();
+            }
+
+            buffer.Position = 0;
+            using Frame? frame = new FrameReader(buffer).ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult();
+            Assert.NotNull(frame);
+            Assert.Equal((FrameKind)kind, frame.Kind);
+            Assert.Equal(id, frame.Id);
+            Assert.Equal(payload, frame.Payload.ToArray());
+            Assert.Null(new FrameReader(buffer).ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult());
+        }, iter: 200);
+    }
+
+    [Theory]
+    [InlineData(ProtocolLimits.MaxFramePayload + 1L)]
+    [InlineData(uint.MaxValue)]
+    public async Task An_oversized_length_is_refused_from_the_header_alone(long length)
+    {
+        // Only the 9 header bytes exist: the reader must refuse before it tries to allocate or read the payload.
+        byte[] header = new byte[Frame.HeaderLength];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
+        header[4] = (byte)FrameKind.Data;
+        var error = await Assert.ThrowsAsync<SyncException>(() => new FrameReader(new MemoryStream(header)).ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None));
+        Assert.Equal(ErrorIds.FrameTooLarge, error.ErrorId);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10)]
+    [InlineData(0xFF)]
+    public async Task An_unknown_frame_kind_is_a_violation(byte kind)
+    {
+        byte[] header = new byte[Frame.HeaderLength];
+        header[4] = kind;
+        var error = await Assert.ThrowsAsync<SyncException>(() => new FrameReader(new MemoryStream(header)).ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None));
+        Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(12)]
+    public async Task A_truncated_frame_is_a_lost_connection(int keep)
+    {
+        byte[] frame = new byte[Frame.HeaderLength + 10];
+        frame[0] = 10;
+        frame[4] = (byte)FrameKind.Data;
+        var error = await Assert.ThrowsAsync<SyncException>(() =>
+            new FrameReader(new MemoryStream(frame[..keep])).ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None));
+        Assert.Equal(ErrorIds.ConnectionLost, error.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_silent_peer_times_out()
+    {
+        var pipe = new MemoryPipe();
+        var error = await Assert.ThrowsAsync<SyncException>(() => new FrameReader(pipe.Reader).ReadAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));
+        Assert.Equal(ErrorIds.PeerTimeout, error.ErrorId);
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace PSReplica.Engine.Tests.Protocol;
+
+/// <summary>A one-way in-memory pipe with a bounded queue (so a writer that outruns its reader waits, as on a real
+/// pipe) and cancellable reads. Disposing the writer is end of stream for the reader.</summary>
+internal sealed class MemoryPipe
+{
+    private readonly Channel<byte[]> _chunks = Channel.CreateBounded<byte[]>(64);
+
+    public MemoryPipe()
+    {
+        Reader = new ReadEnd(this);
+        Writer = new WriteEnd(this);
+    }
+
+    public Stream Reader { get; }
+
+    public Stream Writer { get; }
+
+    /// <summary>Every byte written so far, in order (for tests that inspect what crossed the wire).</summary>
+    public long BytesWritten;
+
+    private sealed class ReadEnd(MemoryPipe pipe) : Stream
+    {
+        private byte[]? _current;
+        private int _offset;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_current is null || _offset == _current.Length)
+            {
+                if (!await pipe._chunks.Reader.WaitToReadAsync(cancellationToken))
+                {
+                    return 0;
+                }
+
+                _current = await pipe._chunks.Reader.ReadAsync(cancellationToken);
+                _offset = 0;
+            }
+
+            int n = Math.Min(buffer.Length, _current.Length - _offset);
+            _current.AsMemory(_offset, n).CopyTo(buffer);
+            _offset += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private sealed class WriteEnd(MemoryPipe pipe) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return;
+            }
+
+            try
+            {
+                await pipe._chunks.Writer.WriteAsync(buffer.ToArray(), cancellationToken);
+            }
+            catch (ChannelClosedException)
+            {
+                throw new IOException("The pipe is closed.");
+            }
+
+            Interlocked.Add(ref pipe.BytesWritten, buffer.Length);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            pipe._chunks.Writer.TryComplete();
+            base.Dispose(disposing);
+        }
+    }
+}

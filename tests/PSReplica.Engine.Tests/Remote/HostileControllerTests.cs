@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Tests.Protocol;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>A fake controller, driven by hand, asks a real agent (serving a destination inside a sandbox that also
+/// holds an "outside" directory) for what a hostile client could. Nothing may change outside the destination.</summary>
+public sealed class HostileControllerTests : IDisposable
+{
+    private readonly TestTree _tree = new();
+    private readonly string _outside;
+    private readonly string _secret;
+    private readonly List<string> _before;
+
+    public HostileControllerTests()
+    {
+        Directory.CreateDirectory(_tree.Destination);
+        _outside = Path.Join(_tree.Root, "outside");
+        _secret = TestTree.Write(_outside, "secret", "secret");
+        TestTree.Write(_tree.Destination, "existing", "existing");
+        _before = Outside();
+    }
+
+    public void Dispose() => _tree.Dispose();
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("../outside/secret")]
+    [InlineData("a/../../x")]
+    [InlineData("./x")]
+    [InlineData("a//x")]
+    public Task A_relative_escape_aborts_with_UnsafePath(string name) => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+        await WriteFile(peer, 1, name, "pwned"));
+
+    [Fact]
+    public Task An_absolute_path_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+        await WriteFile(peer, 1, Path.Join(_outside, "x"), "pwned"));
+
+    [Fact]
+    public Task A_basis_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyDelta, "copy")
+        {
+            Other = "../outside/secret",
+            BlockLength = 700,
+            Length = 6,
+        }.Write(w)));
+
+    [Fact]
+    public Task An_absolute_basis_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyDelta, "copy")
+        {
+            Other = _secret,
+            BlockLength = 700,
+            Length = 6,
+        }.Write(w)));
+
+    [Fact]
+    public Task An_oversized_frame_aborts_with_FrameTooLarge() => ExpectAbort(ErrorIds.FrameTooLarge, AgentRole.Receiver, async peer =>
+        await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [], announcedLength: uint.MaxValue));
+
+    [Fact]
+    public Task An_unknown_request_type_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+        await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [0x63, 1, (byte)'x']));
+
+    [Fact]
+    public Task A_request_the_role_does_not_allow_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadFile, "existing").Write(w)));
+
+    [Fact]
+    public Task A_signature_claiming_gigabytes_of_blocks_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+    {
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ComputeDelta, "existing").Write(w));
+        await peer.SendAsync(FrameKind.Data, 1, w => w.UInt(1UL << 50).UInt(64).UInt(16).UInt(1UL << 44));
+        await peer.SendAsync(FrameKind.End, 1, _ => { });
+    }, root: _tree.Destination);
+
+    [Fact]
+    public Task Request_ids_that_go_backwards_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    {
+        await peer.SendAsync(FrameKind.Request, 5, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
+        await peer.SendAsync(FrameKind.Request, 3, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
+    });
+
+    [Fact]
+    public async Task A_write_through_a_planted_symlink_is_refused_and_the_link_target_is_untouched()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+
+        // A link to the outside directory, then a file "inside" it.
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _outside }.Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
+        await WriteFile(peer, 2, "d/planted", "pwned");
+        await ExpectStreamError(peer, 2, ErrorIds.UnsafePath);
+
+        // Directories, attributes and deletions through it are refused too.
+        await peer.SendAsync(FrameKind.Request, 3, w => new AgentRequest(RequestType.CreateDirectory, "d/newdir").Write(w));
+        await ExpectStreamError(peer, 3, ErrorIds.UnsafePath);
+        await peer.SendAsync(FrameKind.Request, 4, w => new AgentRequest(RequestType.Delete, "d/secret").Write(w));
+        await ExpectStreamError(peer, 4, ErrorIds.UnsafePath);
+        await peer.SendAsync(FrameKind.Request, 5, w => new AgentRequest(RequestType.SetAttributes, "d/secret")
+        {
+            Attributes = new AttributeSet(AttributeFields.Mode, 0x1FF, 0, 0, 0, 0),
+        }.Write(w));
+        await ExpectStreamError(peer, 5, ErrorIds.UnsafePath);
+
+        // A link to the secret file itself: its signature is not read through it, and a write replaces the link, not the file.
+        await peer.SendAsync(FrameKind.Request, 6, w => new AgentRequest(RequestType.CreateSymbolicLink, "f") { Other = _secret }.Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 6)).Dispose();
+        await peer.SendAsync(FrameKind.Request, 7, w => new AgentRequest(RequestType.BuildSignature, "f").Write(w));
+        await ExpectStreamError(peer, 7, ErrorIds.UnsafePath);
+        await WriteFile(peer, 8, "f", "replaced");
+        (await peer.ExpectAsync(FrameKind.End, 8)).Dispose();
+        await peer.SendAsync(FrameKind.Request, 9, w => new AgentRequest(RequestType.SetAttributes, "d")
+        {
+            Attributes = new AttributeSet(AttributeFields.Mode | AttributeFields.Time, 0x1C0, 0, 0, 1_000_000_000, 0),
+        }.Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 9)).Dispose();
+
+        Assert.Equal(0, await loop.FinishAsync());
+        Assert.Equal("replaced", File.ReadAllText(Path.Join(_tree.Destination, "f")));
+        Assert.Null(new FileInfo(Path.Join(_tree.Destination, "f")).LinkTarget);
+        Assert.Equal(_outside, new FileInfo(Path.Join(_tree.Destination, "d")).LinkTarget);
+        AssertOutsideUntouched();
+    }
+
+    [Fact]
+    public async Task A_stream_truncated_inside_a_body_leaves_no_temp_file_and_nothing_outside()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "partial") { Length = 1000 }.Write(w));
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[100]);
+        await peer.SendBytesAsync([200, 0, 0, 0, (byte)FrameKind.Data, 1, 0, 0, 0, 1, 2, 3]);
+        peer.Close();
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(ErrorIds.ConnectionLost, loop.Diagnostics, StringComparison.Ordinal);
+        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
+        AssertOutsideUntouched();
+    }
+
+    [Fact]
+    public async Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "long") { Length = 10 }.Write(w));
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[11]);
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
+        AssertOutsideUntouched();
+    }
+
+    /// <summary>Runs <paramref name="script"/> against a real agent and expects it to end the session with
+    /// <paramref name="errorId"/> on stream 0 and a non-zero exit, with nothing changed outside the destination.</summary>
+    private async Task ExpectAbort(string errorId, AgentRole role, Func<FakePeer, Task> script, string? root = null)
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(role, root ?? _tree.Destination, Timeout.InfiniteTimeSpan);
+        await script(peer);
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(errorId, loop.Diagnostics, StringComparison.Ordinal);
+        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
+        AssertOutsideUntouched();
+    }
+
+    private static async Task WriteFile(FakePeer peer, uint id, string name, string content)
+    {
+        byte[] data = System.Text.Encoding.UTF8.GetBytes(content);
+        await peer.SendAsync(FrameKind.Request, id, w => new AgentRequest(RequestType.WriteFile, name) { Length = data.Length }.Write(w));
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, id, data);
+        await peer.SendRawFrameAsync((byte)FrameKind.End, id, System.IO.Hashing.XxHash128.Hash(data));
+    }
+
+    private static async Task ExpectStreamError(FakePeer peer, uint id, string errorId)
+    {
+        while (true)
+        {
+            Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
+            using (frame)
+            {
+                if (frame.Id == id && frame.Kind is FrameKind.Error or FrameKind.End)
+                {
+                    Assert.Equal(FrameKind.Error, frame.Kind);
+                    Assert.Equal(errorId, WireError.Read(frame.Payload, "agent").ErrorId);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Everything in the sandbox outside the destination, with the secret's content.</summary>
+    private List<string> Outside()
+    {
+        var items = new List<string>();
+        foreach (string path in TestTree.Listing(_tree.Root))
+        {
+            if (!path.StartsWith("dst", StringComparison.Ordinal))
+            {
+                items.Add(path);
+            }
+        }
+
+        items.Add(File.ReadAllText(_secret));
+        items.Add(Convert.ToString(TestTree.Stat(_secret).Permissions, 8));
+        return items;
+    }
+
+    private void AssertOutsideUntouched() => Assert.Equal(_before, Outside());
+}
