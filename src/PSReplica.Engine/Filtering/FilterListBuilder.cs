@@ -64,9 +64,7 @@ internal sealed class FilterListBuilder
                 if ((modifiers & FilterModifiers.ExcludeSelf) != 0)
                 {
                     // rsync checks the file's own name before any rule read from it.
-                    string name = Path.GetFileName(pattern);
-                    _rules.Add(FilterRuleParser.Create(FilterRuleType.Exclude, name, modifiers & (FilterModifiers.SenderSide | FilterModifiers.ReceiverSide),
-                        text, source, line, null));
+                    _rules.Add(SelfExclude(pattern, modifiers, text, source, line));
                 }
 
                 _rules.Add(FilterRuleParser.Create(type, pattern, modifiers | defaults, text, source, line, null));
@@ -171,6 +169,7 @@ internal sealed class FilterListBuilder
             string path = _workingDirectory is null ? Path.GetFullPath(name) : Path.GetFullPath(name, _workingDirectory);
             if ((modifiers & FilterModifiers.ExcludeSelf) != 0)
             {
+                // A merge file is read here and now, so its e exclude is an ordinary rule.
                 _rules.Add(FilterRuleParser.Create(FilterRuleType.Exclude, Path.GetFileName(name), FilterModifiers.None, text, source, line, null));
             }
 
@@ -180,6 +179,13 @@ internal sealed class FilterListBuilder
         {
             _depth--;
         }
+    }
+
+    private static FilterRule SelfExclude(string pattern, FilterModifiers modifiers, string text, string? source, int line)
+    {
+        FilterRule rule = FilterRuleParser.Create(FilterRuleType.Exclude, Path.GetFileName(pattern),
+            modifiers & (FilterModifiers.SenderSide | FilterModifiers.ReceiverSide), text, source, line, null);
+        return new FilterRule(rule.Type, rule.Pattern, rule.Modifiers, source, line) { ImpliedByMergeRule = true };
     }
 
     private void Clear()

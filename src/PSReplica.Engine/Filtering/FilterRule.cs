@@ -132,6 +132,10 @@ public sealed class FilterRule
 
     public bool IsPerishable => (Modifiers & FilterModifiers.Perishable) != 0;
 
+    /// <summary>The exclude that a merge rule's e modifier adds for its own file; written back as that modifier, so
+    /// <see cref="SyncFilter.ToString"/> leaves it out.</summary>
+    internal bool ImpliedByMergeRule { get; init; }
+
     /// <summary>The rule in rsync's filter syntax (short form); it parses back to the same rule.</summary>
     public string Text => Format();
 

@@ -117,7 +117,10 @@ public sealed class SyncFilter
         var text = new StringBuilder();
         foreach (FilterRule rule in _rules)
         {
-            text.Append(rule.Text).Append('\n');
+            if (!rule.ImpliedByMergeRule)
+            {
+                text.Append(rule.Text).Append('\n');
+            }
         }
 
         return text.ToString();
