@@ -334,12 +334,18 @@ public sealed class FilterRule
         FilterModifiers m = Modifiers;
         if (Type is FilterRuleType.Merge or FilterRuleType.DirMerge)
         {
+            if ((m & FilterModifiers.Cvs) != 0)
+            {
+                // C implies n, w and -; written as C alone, as it is usually given.
+                text.Append('C');
+                m &= ~(FilterModifiers.NoInherit | FilterModifiers.WordSplit | FilterModifiers.ExcludeOnly);
+            }
+
+            AppendIf(text, m, FilterModifiers.NoInherit, 'n');
+            AppendIf(text, m, FilterModifiers.ExcludeSelf, 'e');
+            AppendIf(text, m, FilterModifiers.WordSplit, 'w');
             AppendIf(text, m, FilterModifiers.IncludeOnly, '+');
             AppendIf(text, m, FilterModifiers.ExcludeOnly, '-');
-            AppendIf(text, m, FilterModifiers.Cvs, 'C');
-            AppendIf(text, m, FilterModifiers.ExcludeSelf, 'e');
-            AppendIf(text, m, FilterModifiers.NoInherit, 'n');
-            AppendIf(text, m, FilterModifiers.WordSplit, 'w');
         }
         else
         {
