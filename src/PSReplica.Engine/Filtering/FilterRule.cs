@@ -16,6 +16,8 @@ public sealed class FilterRule
     private readonly bool _leadingDoubleStar;
     private readonly string _literalPrefix = string.Empty;
     private readonly string _literalSuffix = string.Empty;
+    private readonly string _segmentPrefix = string.Empty;
+    private readonly string _requiredLiteral = string.Empty;
 
     internal FilterRule(FilterRuleType type, string pattern, FilterModifiers modifiers, string? source, int line, string? baseDirectory = null)
     {
@@ -75,12 +77,19 @@ public sealed class FilterRule
             _literalSuffix = _match;
             _literalPrefix = Anchored ? _match : string.Empty;
         }
-        else if (!MatchesContents)
+        else
         {
-            int last = _match.AsSpan().LastIndexOfAny(WildcardCharacters);
-            _literalSuffix = _match[(last + 1)..];
             int first = _match.AsSpan().IndexOfAny(WildcardCharacters);
-            _literalPrefix = Anchored || !MatchesFullPath ? _match[..first] : string.Empty;
+            if (!MatchesContents)
+            {
+                int last = _match.AsSpan().LastIndexOfAny(WildcardCharacters);
+                _literalSuffix = _match[(last + 1)..];
+                _literalPrefix = Anchored || !MatchesFullPath ? _match[..first] : string.Empty;
+            }
+
+            // A floating path pattern is tried at every component start; only starts with its literal head can match.
+            _segmentPrefix = !Anchored && MatchesFullPath && first > 0 ? _match[..first] : string.Empty;
+            _requiredLiteral = LongestLiteralRun(_match, _leadingDoubleStar);
         }
     }
 
@@ -203,6 +212,17 @@ public sealed class FilterRule
 
     private bool MatchesPattern(ReadOnlySpan<char> path, bool isDirectory)
     {
+        // Every candidate the matcher tries lies within the path (within the name for a final-component
+        // pattern), so the pattern's longest literal run must occur there: one vectorised search rejects most paths.
+        if (_requiredLiteral.Length > 0)
+        {
+            ReadOnlySpan<char> searched = MatchesFullPath || MatchesContents ? path : path[(path.LastIndexOf('/') + 1)..];
+            if (searched.IndexOf(_requiredLiteral, StringComparison.Ordinal) < 0)
+            {
+                return false;
+            }
+        }
+
         if (MatchesContents)
         {
             return MatchesContentsRule(path, isDirectory);
@@ -271,7 +291,8 @@ public sealed class FilterRule
 
         for (int start = 0; ;)
         {
-            if (MatchText(path[start..]))
+            ReadOnlySpan<char> candidate = path[start..];
+            if (candidate.StartsWith(_segmentPrefix, StringComparison.Ordinal) && MatchText(candidate))
             {
                 return true;
             }
@@ -309,6 +330,41 @@ public sealed class FilterRule
         buffer[0] = '/';
         text.CopyTo(buffer[1..]);
         return Wildmatch.Match(_match, buffer);
+    }
+
+    /// <summary>The longest run of plain characters in a wildcard pattern (stopping at the first class, which is not
+    /// worth parsing here); empty when there is none of two characters or more.</summary>
+    private static string LongestLiteralRun(string pattern, bool leadingDoubleStar)
+    {
+        string best = string.Empty;
+        int start = 0;
+        for (int i = 0; i <= pattern.Length; i++)
+        {
+            char c = i < pattern.Length ? pattern[i] : '*';
+            if (c is '*' or '?' or '\\' or '[' or ']')
+            {
+                string run = pattern[start..i];
+                if (leadingDoubleStar && run.StartsWith('/'))
+                {
+                    // "**/x" is also tried against the path with a '/' put in front; that slash is not in the path.
+                    run = run[1..];
+                }
+
+                if (run.Length > best.Length)
+                {
+                    best = run;
+                }
+
+                if (c is '\\' or '[' or ']')
+                {
+                    break;
+                }
+
+                start = i + 1;
+            }
+        }
+
+        return best.Length >= 2 ? best : string.Empty;
     }
 
     private string Format()
