@@ -86,7 +86,7 @@ public sealed class FilterContext
             MergeState merge = _merges[i];
             string file = Path.Join(fullPath, merge.FileName);
             string? content = _readFile(file);
-            frames[i] = content is null ? MergeFrame.Empty : ReadFrame(merge, content, file, relativeDirectory.Trim('/'), fullPath);
+            frames[i] = content is null ? MergeFrame.Empty : ReadFrame(merge, content, file, relativeDirectory.Trim('/'), _root ?? fullPath);
         }
 
         // A frame for every directory, empty when it has no file, so that LeaveDirectory pops in step.
@@ -186,9 +186,11 @@ public sealed class FilterContext
         return rule.Matches(relativePath, isDirectory);
     }
 
-    private static MergeFrame ReadFrame(MergeState merge, string content, string file, string baseDirectory, string fullPath)
+    /// <remarks>A merge rule inside the file names its file relative to the transfer root, as rsync's sender (which
+    /// works from the transfer root) reads it.</remarks>
+    private static MergeFrame ReadFrame(MergeState merge, string content, string file, string baseDirectory, string root)
     {
-        var builder = new FilterListBuilder([], fullPath, baseDirectory.Length == 0 ? null : baseDirectory, perDirectory: true);
+        var builder = new FilterListBuilder([], root, baseDirectory.Length == 0 ? null : baseDirectory, perDirectory: true);
         builder.AddFileContent(content, file, merge.Rule.Modifiers);
         return new MergeFrame([.. builder.Rules], builder.Cleared);
     }

@@ -212,8 +212,32 @@ public sealed class FilterRule
 
     private bool MatchesPattern(ReadOnlySpan<char> path, bool isDirectory)
     {
-        // Every candidate the matcher tries lies within the path (within the name for a final-component
-        // pattern), so the pattern's longest literal run must occur there: one vectorised search rejects most paths.
+        if (!MatchesContents)
+        {
+            if (DirectoryOnly && !isDirectory)
+            {
+                return false;
+            }
+
+            // Fast rejects, cheapest first: every candidate the matcher would try ends where the path ends, and an
+            // anchored or final-component candidate starts at a known place.
+            if (!path.EndsWith(_literalSuffix, StringComparison.Ordinal) && !EndsWithAfterSlash(path))
+            {
+                return false;
+            }
+
+            if (_literalPrefix.Length > 0)
+            {
+                ReadOnlySpan<char> start = Anchored ? path : path[(path.LastIndexOf('/') + 1)..];
+                if (!start.StartsWith(_literalPrefix, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+        }
+
+        // Every candidate lies within the path (within the name for a final-component pattern), so the pattern's
+        // longest literal run must occur there: one vectorised search rejects most of what is left.
         if (_requiredLiteral.Length > 0)
         {
             ReadOnlySpan<char> searched = MatchesFullPath || MatchesContents ? path : path[(path.LastIndexOf('/') + 1)..];
@@ -226,27 +250,6 @@ public sealed class FilterRule
         if (MatchesContents)
         {
             return MatchesContentsRule(path, isDirectory);
-        }
-
-        if (DirectoryOnly && !isDirectory)
-        {
-            return false;
-        }
-
-        // Fast rejects: every candidate the matcher would try ends where the path ends, and an anchored or
-        // final-component candidate starts at a known place.
-        if (!path.EndsWith(_literalSuffix, StringComparison.Ordinal) && !EndsWithAfterSlash(path))
-        {
-            return false;
-        }
-
-        if (_literalPrefix.Length > 0)
-        {
-            ReadOnlySpan<char> start = Anchored ? path : path[(path.LastIndexOf('/') + 1)..];
-            if (!start.StartsWith(_literalPrefix, StringComparison.Ordinal))
-            {
-                return false;
-            }
         }
 
         return Anchored ? MatchText(path) : MatchSuffix(path);

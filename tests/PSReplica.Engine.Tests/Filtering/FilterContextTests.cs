@@ -140,6 +140,20 @@ public sealed class FilterContextTests
     }
 
     [Fact]
+    public void A_merge_rule_in_a_directory_file_names_its_file_from_the_transfer_root_as_rsync_does()
+    {
+        using var tree = new TestTree();
+        tree.Src("a/.rules", ". inc.rules\n");
+        tree.Src("inc.rules", "- foo\n");
+        FilterContext context = SyncFilter.Parse(": .rules").CreateContext(FilterSide.Sender, tree.Source);
+        context.EnterDirectory(string.Empty, tree.Source);
+        Assert.True(context.IsIncluded("foo", false));
+        context.EnterDirectory("a", Path.Join(tree.Source, "a"));
+        Assert.False(context.IsIncluded("a/foo", false));
+        Assert.Equal(Path.Join(tree.Source, "inc.rules"), context.Explain("a/foo", false)!.Source);
+    }
+
+    [Fact]
     public void Leave_without_enter_throws()
     {
         Assert.Throws<InvalidOperationException>(() => Context("- x").LeaveDirectory());
