@@ -154,6 +154,17 @@ public sealed class FilterContextTests
     }
 
     [Fact]
+    public void A_directory_with_the_file_name_counts_as_no_file_as_in_rsync()
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(Path.Join(tree.Source, ".rules"));
+        FilterContext context = SyncFilter.Parse(": .rules").CreateContext(FilterSide.Sender, tree.Source);
+        context.EnterDirectory(string.Empty, tree.Source);
+        Assert.True(context.IsIncluded("x", false));
+        Assert.Equal(1, context.Depth);
+    }
+
+    [Fact]
     public void Leave_without_enter_throws()
     {
         Assert.Throws<InvalidOperationException>(() => Context("- x").LeaveDirectory());
