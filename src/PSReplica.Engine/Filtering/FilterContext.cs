@@ -19,6 +19,11 @@ public sealed class FilterContext
     private readonly Func<string, string?> _readFile;
     private readonly MergeState[] _merges;
     private readonly int[] _mergeIndex;
+
+    // Every dir-merge in effect: the global ones, then those declared by per-directory files of the entered
+    // directories (a dir-merge rule inside such a file reads its own files from there down).
+    private readonly List<MergeState> _active = [];
+    private readonly Dictionary<FilterRule, MergeState> _nested = new(ReferenceEqualityComparer.Instance);
     private int _depth;
 
     internal FilterContext(SyncFilter filter, FilterSide side, string? rootPath, bool deleteExcluded, Func<string, string?>? readFile)
@@ -49,6 +54,7 @@ public sealed class FilterContext
         _rules = [.. rules];
         _mergeIndex = [.. index];
         _merges = [.. merges];
+        _active.AddRange(_merges);
     }
 
     public FilterSide Side => _side;
@@ -66,6 +72,9 @@ public sealed class FilterContext
         ArgumentNullException.ThrowIfNull(fullPath);
         if (_depth == 0)
         {
+            _active.Clear();
+            _active.AddRange(_merges);
+            _nested.Clear();
             foreach (MergeState merge in _merges)
             {
                 merge.Frames.Clear();
@@ -73,27 +82,47 @@ public sealed class FilterContext
             }
         }
 
-        if (_merges.Length == 0)
+        if (_active.Count == 0)
         {
             _depth++;
             return;
         }
 
-        // Read every file first, so that a bad one leaves the stack as it was.
-        var frames = new MergeFrame[_merges.Length];
-        for (int i = 0; i < _merges.Length; i++)
+        // Read every file first, so that a bad one leaves the stack as it was. A file may declare further
+        // dir-merge rules; their files are read in this directory too, after it.
+        var pending = new List<MergeState>(_active);
+        var frames = new List<MergeFrame>(pending.Count);
+        string relative = relativeDirectory.Trim('/');
+        for (int i = 0; i < pending.Count; i++)
         {
-            MergeState merge = _merges[i];
+            MergeState merge = pending[i];
             string file = Path.Join(fullPath, merge.FileName);
             string? content = _readFile(file);
-            frames[i] = content is null ? MergeFrame.Empty : ReadFrame(merge, content, file, relativeDirectory.Trim('/'), _root ?? fullPath);
+            MergeFrame frame = content is null ? MergeFrame.Empty : ReadFrame(merge, content, file, relative, _root ?? fullPath);
+            frames.Add(frame);
+            foreach (FilterRule rule in frame.Rules)
+            {
+                // A file name that is already read per directory is not read twice (rsync ignores such a rule too),
+                // which also keeps a file that declares its own name from recursing.
+                if (rule.Type == FilterRuleType.DirMerge && !pending.Exists(m => m.FileName == Path.GetFileName(rule.Pattern)))
+                {
+                    pending.Add(new MergeState(rule) { ActivatedAtDepth = _depth + 1 });
+                }
+            }
         }
 
-        // A frame for every directory, empty when it has no file, so that LeaveDirectory pops in step.
+        // A frame for every merge in every directory, empty when it has no file, so that LeaveDirectory pops in step.
         _depth++;
-        for (int i = 0; i < _merges.Length; i++)
+        for (int i = 0; i < pending.Count; i++)
         {
-            _merges[i].Frames.Add(frames[i]);
+            MergeState merge = pending[i];
+            if (i >= _active.Count)
+            {
+                _active.Add(merge);
+                _nested[merge.Rule] = merge;
+            }
+
+            merge.Frames.Add(frames[i]);
         }
     }
 
@@ -104,11 +133,25 @@ public sealed class FilterContext
             throw new InvalidOperationException("LeaveDirectory without a matching EnterDirectory.");
         }
 
-        _depth--;
-        foreach (MergeState merge in _merges)
+        for (int i = _active.Count - 1; i >= 0; i--)
         {
-            merge.Frames.RemoveAt(merge.Frames.Count - 1);
-            if (_depth == 0)
+            MergeState merge = _active[i];
+            if (merge.Frames.Count > 0)
+            {
+                merge.Frames.RemoveAt(merge.Frames.Count - 1);
+            }
+
+            if (merge.ActivatedAtDepth == _depth)
+            {
+                _active.RemoveAt(i);
+                _nested.Remove(merge.Rule);
+            }
+        }
+
+        _depth--;
+        if (_depth == 0)
+        {
+            foreach (MergeState merge in _merges)
             {
                 merge.Frames.Clear();
             }
@@ -160,7 +203,15 @@ public sealed class FilterContext
             {
                 foreach (FilterRule rule in frame.Rules)
                 {
-                    if (rule.AppliesTo(_side, _deleteExcluded) && (!ignorePerishable || !rule.IsPerishable) && Matches(rule, relativePath, isDirectory))
+                    if (rule.Type == FilterRuleType.DirMerge)
+                    {
+                        if (_nested.TryGetValue(rule, out MergeState? nested)
+                            && ExplainMerge(nested, relativePath, isDirectory, ignorePerishable) is { } decided)
+                        {
+                            return decided;
+                        }
+                    }
+                    else if (rule.AppliesTo(_side, _deleteExcluded) && (!ignorePerishable || !rule.IsPerishable) && Matches(rule, relativePath, isDirectory))
                     {
                         return rule;
                     }
@@ -190,7 +241,7 @@ public sealed class FilterContext
     /// works from the transfer root) reads it.</remarks>
     private static MergeFrame ReadFrame(MergeState merge, string content, string file, string baseDirectory, string root)
     {
-        var builder = new FilterListBuilder([], root, baseDirectory.Length == 0 ? null : baseDirectory, perDirectory: true);
+        var builder = new FilterListBuilder([], root, baseDirectory.Length == 0 ? null : baseDirectory);
         builder.AddFileContent(content, file, merge.Rule.Modifiers);
         return new MergeFrame([.. builder.Rules], builder.Cleared);
     }
@@ -220,7 +271,7 @@ public sealed class FilterContext
             string? content = _readFile(file);
             if (content is not null)
             {
-                var builder = new FilterListBuilder([], directory, "\0outside", perDirectory: true);
+                var builder = new FilterListBuilder([], directory, "\0outside");
                 builder.AddFileContent(content, file, merge.Rule.Modifiers);
                 merge.Frames.Add(new MergeFrame([.. builder.Rules], builder.Cleared));
             }
@@ -261,6 +312,9 @@ public sealed class FilterContext
         public string FileName { get; } = Path.GetFileName(rule.Pattern);
 
         public List<MergeFrame> Frames { get; } = [];
+
+        /// <summary>0 for a global dir-merge rule; else the depth of the directory whose file declared it.</summary>
+        public int ActivatedAtDepth { get; init; }
     }
 
     private sealed class MergeFrame(FilterRule[] rules, bool clearsInherited)

@@ -14,19 +14,16 @@ internal sealed class FilterListBuilder
     private readonly List<FilterRule> _rules;
     private readonly string? _workingDirectory;
     private readonly string? _baseDirectory;
-    private readonly bool _perDirectory;
     private int _depth;
 
     /// <param name="rules">The list to append to (its rules come first; a clear rule empties it).</param>
     /// <param name="workingDirectory">Where relative merge-file names are found.</param>
     /// <param name="baseDirectory">For a per-directory file: its directory relative to the transfer root.</param>
-    /// <param name="perDirectory">True while reading a per-directory (dir-merge) file.</param>
-    public FilterListBuilder(List<FilterRule> rules, string? workingDirectory, string? baseDirectory = null, bool perDirectory = false)
+    public FilterListBuilder(List<FilterRule> rules, string? workingDirectory, string? baseDirectory = null)
     {
         _rules = rules;
         _workingDirectory = workingDirectory;
         _baseDirectory = baseDirectory;
-        _perDirectory = perDirectory;
     }
 
     /// <summary>True when a clear rule was read: in a per-directory file it also drops the inherited rules.</summary>
@@ -56,11 +53,6 @@ internal sealed class FilterListBuilder
                 return;
 
             case FilterRuleType.DirMerge:
-                if (_perDirectory)
-                {
-                    throw FilterRuleParser.Error(text, source, line, "a dir-merge rule inside a per-directory file is not supported");
-                }
-
                 if ((modifiers & FilterModifiers.ExcludeSelf) != 0)
                 {
                     // rsync checks the file's own name before any rule read from it.

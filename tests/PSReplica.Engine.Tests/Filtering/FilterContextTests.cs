@@ -165,6 +165,46 @@ public sealed class FilterContextTests
     }
 
     [Fact]
+    public void A_dir_merge_rule_in_a_directory_file_reads_its_own_files_from_there_down()
+    {
+        // rsync: ": .inner" in a/.rules reads a/.inner, a/b/.inner, ..., but not c/.inner.
+        _files["/t/a/.rules"] = ": .inner\n";
+        _files["/t/a/.inner"] = "- bar\n";
+        _files["/t/a/b/.inner"] = "- foo\n";
+        _files["/t/c/.inner"] = "- foo\n";
+        FilterContext context = Context(": .rules");
+        context.EnterDirectory(string.Empty, "/t");
+        context.EnterDirectory("a", "/t/a");
+        Assert.True(context.IsIncluded("a/foo", false));
+        Assert.False(context.IsIncluded("a/bar", false));
+        context.EnterDirectory("a/b", "/t/a/b");
+        Assert.False(context.IsIncluded("a/b/foo", false));
+        Assert.False(context.IsIncluded("a/b/bar", false));
+        context.LeaveDirectory();
+        context.LeaveDirectory();
+        context.EnterDirectory("c", "/t/c");
+        Assert.True(context.IsIncluded("c/foo", false));
+        context.LeaveDirectory();
+        context.LeaveDirectory();
+        Assert.Equal(0, context.Depth);
+    }
+
+    [Fact]
+    public void A_dir_merge_rule_for_a_name_already_read_per_directory_is_ignored_as_in_rsync()
+    {
+        _files["/t/.r2"] = ": .r2\n- bar\n";
+        _files["/t/a/.r2"] = ": .r3\n";
+        _files["/t/a/.r3"] = ": .r2\n: .r3\n- foo\n";
+        FilterContext context = Context(": .r2");
+        context.EnterDirectory(string.Empty, "/t");
+        Assert.False(context.IsIncluded("bar", false));
+        Assert.True(context.IsIncluded("foo", false));
+        context.EnterDirectory("a", "/t/a");
+        Assert.False(context.IsIncluded("a/foo", false));
+        Assert.False(context.IsIncluded("a/bar", false));
+    }
+
+    [Fact]
     public void Leave_without_enter_throws()
     {
         Assert.Throws<InvalidOperationException>(() => Context("- x").LeaveDirectory());

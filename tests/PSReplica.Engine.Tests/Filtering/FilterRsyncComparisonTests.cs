@@ -57,6 +57,7 @@ public sealed class FilterRsyncComparisonTests
         { "dir-merge r", [":r- .excl", "P *.log"] },
         { "dir-merge cvs", [":C"] },
         { "dir-merge with -C", [":C", "-C"] },
+        { "dir-merge declared in a dir-merge file", [": .nested"] },
     };
 
     [Theory]
@@ -108,6 +109,9 @@ public sealed class FilterRsyncComparisonTests
         tree.Src("sub/.rules", "- *.txt\n");
         tree.Src("a/.excl", "b/foo\n/x.o\n");
         tree.Src("a/.cvsignore", "y.txt bar\n");
+        tree.Src("sub/.nested", ": .inner\n");
+        tree.Src("sub/deep/.inner", "- x.o\n");
+        tree.Dst("sub/deep/.inner", "- extra.o\n");
         tree.Dst("a/.rules", "- gone.txt\n- *.o\n");
         tree.Dst("gone/.rules", "- k.log\n");
         tree.Dst("sub/deep/.rules", "P extra.*\n");
