@@ -271,9 +271,9 @@ public sealed class FilterContext
             string? content = _readFile(file);
             if (content is not null)
             {
-                var builder = new FilterListBuilder([], directory, "\0outside");
+                var builder = new FilterListBuilder([], _root ?? rootFullPath);
                 builder.AddFileContent(content, file, merge.Rule.Modifiers);
-                merge.Frames.Add(new MergeFrame([.. builder.Rules], builder.Cleared));
+                merge.Frames.Add(new MergeFrame([.. builder.Rules.FindAll(r => !r.Anchored)], builder.Cleared));
             }
 
             int next = root.IndexOf('/', directory == "/" ? 1 : directory.Length + 1);
