@@ -198,7 +198,10 @@ internal sealed class DeltaMatcher
                     int skimLimit = Math.Min(end - window, literalLimit);
                     if (position < skimLimit)
                     {
-                        position = Skim(data, filter, filterShift, position, skimLimit, window, ref sum);
+                        uint s1 = sum.S1;
+                        uint s2 = sum.S2;
+                        position = FilterSkim.Skim(data, filter, filterShift, position, skimLimit, window, ref s1, ref s2);
+                        sum = new RollingChecksum(s1, s2);
                     }
 
                     uint weak = sum.Value;
@@ -266,38 +269,6 @@ internal sealed class DeltaMatcher
 
             FlushLiteral();
             FlushRun();
-        }
-
-        /// <summary>Rolls the window from <paramref name="position"/> while its weak sum's filter bit is clear, up to
-        /// <paramref name="limit"/> (exclusive; a byte after the window must exist there); returns where it stopped.
-        /// No bounds checks: every index is below limit + window, which is within the buffer.</summary>
-        private static int Skim(byte[] data, ulong[] filter, int filterShift, int position, int limit, int window, ref RollingChecksum sum)
-        {
-            unchecked
-            {
-                ref byte bytes = ref MemoryMarshal.GetArrayDataReference(data);
-                ref ulong bits = ref MemoryMarshal.GetArrayDataReference(filter);
-                uint s1 = sum.S1;
-                uint s2 = sum.S2;
-                uint length = (uint)window;
-                while (position < limit)
-                {
-                    uint bit = (((s1 & 0xffff) | (s2 << 16)) * 2654435761u) >> filterShift;
-                    if ((Unsafe.Add(ref bits, (int)(bit >> 6)) & (1UL << (int)bit)) != 0)
-                    {
-                        break;
-                    }
-
-                    uint outgoing = (uint)(sbyte)Unsafe.Add(ref bytes, position);
-                    uint incoming = (uint)(sbyte)Unsafe.Add(ref bytes, position + window);
-                    s1 = s1 - outgoing + incoming;
-                    s2 = s2 - (length * outgoing) + s1;
-                    position++;
-                }
-
-                sum = new RollingChecksum(s1, s2);
-                return position;
-            }
         }
 
         private void Refill()
