@@ -91,7 +91,7 @@ internal static class SignatureBuilder
     }
 
     /// <summary>Fills the signature's entries for the blocks in <paramref name="data"/>, the first being block <paramref name="first"/>.</summary>
-    private static void HashBlocks(Signature signature, ReadOnlySpan<byte> data, int first)
+    internal static void HashBlocks(Signature signature, ReadOnlySpan<byte> data, int first)
     {
         int block = signature.BlockLength;
         int strong = signature.StrongLength;
