@@ -593,4 +593,7 @@ internal sealed record DeltaResult(long Length, long LiteralBytes, long MatchedB
 {
     /// <summary>True when a search that began before the signature was complete had to be done again.</summary>
     public bool SearchedTwice { get; init; }
+
+    /// <summary>True when the first result did not verify and a second pass with 16-byte strong checksums made the file.</summary>
+    public bool FullStrongSums { get; init; }
 }

@@ -19,7 +19,8 @@ internal static class DeltaCopier
     /// is built on another thread while the search and the writer already run (see
     /// <see cref="DeltaMatcher.RunWhileSigning"/>); should that search turn out not to be rsync's, the file is done
     /// again with the complete signature.</summary>
-    /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match.</exception>
+    /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match, even after a second
+    /// pass with full-length strong checksums.</exception>
     public static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
         Action<SafeFileHandle>? finish, CancellationToken cancellation) =>
         Copy(source, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation);
@@ -32,6 +33,28 @@ internal static class DeltaCopier
         using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
         long length = RandomAccess.GetLength(basisHandle);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
+        try
+        {
+            return CopyOnce(source, basisHandle, length, output, blockLength, progress, finish, overlapThreshold, speculation, cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
+        {
+            // A block matched on its short strong checksum but was not the same (or the basis changed meanwhile).
+            // As rsync's redo pass: the same blocks with all 16 bytes of strong checksum, which no false match
+            // survives in practice; should this fail too, the caller sends the file whole.
+            RandomAccess.SetLength(output, 0);
+            var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
+            DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
+                (stream, _, sink) => matcher.Run(stream, sink, cancellation), cancellation)!;
+            finish?.Invoke(output);
+            return result with { FullStrongSums = true };
+        }
+    }
+
+    private static DeltaResult CopyOnce(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+        Action<long>? progress, Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation,
+        CancellationToken cancellation)
+    {
         DeltaMatcher matcher;
         if (length >= overlapThreshold)
         {

@@ -267,6 +267,36 @@ public sealed class OverlappedSearchTests : IDisposable
     }
 
     [Fact]
+    public void DeltaCopier_redoes_a_false_match_with_full_strong_sums()
+    {
+        // The data of DeltaRoundTripTests' short-strong-sum case: 0/1 bytes, 16-byte blocks, 2-byte strong sums give a
+        // false match every time; the whole-file check refuses it, and the redo pass with 16-byte sums rebuilds the file.
+        var random = new Random(19);
+        var basis = new byte[2048];
+        var target = new byte[4096];
+        for (int i = 0; i < basis.Length; i++)
+        {
+            basis[i] = (byte)random.Next(2);
+        }
+
+        for (int i = 0; i < target.Length; i++)
+        {
+            target[i] = (byte)random.Next(2);
+        }
+
+        string output = Path.Combine(_directory, "output");
+        DeltaResult result = DeltaCopier.Copy(Write("source", target), Write("basis", basis), output, 16, null, null, default);
+        Assert.True(result.FullStrongSums);
+        Assert.Equal(target, File.ReadAllBytes(output));
+        DeltaResult redo = DeltaHarness.Match(DeltaHarness.WithFullStrongSums(DeltaHarness.Sign(basis, 16), basis), target, new RecordingSink());
+        Assert.Equal(redo.LiteralBytes, result.LiteralBytes);
+
+        File.Delete(output);
+        DeltaResult plain = DeltaCopier.Copy(Write("source", basis), Write("basis", basis), output, 16, null, null, default);
+        Assert.False(plain.FullStrongSums);
+    }
+
+    [Fact]
     public void A_basis_shorter_than_announced_fails_the_search_with_a_delta_error()
     {
         var basis = new byte[10_000];
