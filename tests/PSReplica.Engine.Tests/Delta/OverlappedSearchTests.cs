@@ -122,7 +122,6 @@ public sealed class OverlappedSearchTests : IDisposable
     {
         var random = new Random(31);
         var finished = new Dictionary<Shape, int>();
-        var gaveUp = new Dictionary<Shape, int>();
         for (int round = 0; round < 160; round++)
         {
             var shape = (Shape)(round % 8);
@@ -155,7 +154,6 @@ public sealed class OverlappedSearchTests : IDisposable
             if (overlapped is null)
             {
                 Assert.False(IsInPlace(shape) && round % 5 != 4, $"{what}: gave up on content that stays in place");
-                gaveUp[shape] = gaveUp.GetValueOrDefault(shape) + 1;
                 continue;
             }
 
@@ -169,8 +167,8 @@ public sealed class OverlappedSearchTests : IDisposable
 
         Assert.All(Enum.GetValues<Shape>(), shape => Assert.True(finished.GetValueOrDefault(shape) > 0, $"no {shape} round finished"));
 
-        // The builder dawdles after every block, so the search runs behind it and sees moved blocks too late at times.
-        Assert.True(gaveUp.Values.Sum() > 0, "the search never started before the signature was complete");
+        // How often the search gives up depends on thread timing, so it is not asserted; the two tests below force
+        // the give-up path deterministically.
     }
 
     /// <summary>The builder stops after 300 of 600 blocks until the search has sent its first literal, which is the
