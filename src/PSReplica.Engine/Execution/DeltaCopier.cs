@@ -90,7 +90,7 @@ internal static class DeltaCopier
     {
         using SafeFileHandle input = FileCopier.OpenSource(source);
         using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
-        using var sourceStream = new ProgressStream(new FileStream(input, FileAccess.Read, 1), progress);
+        using var sourceStream = new ProgressReadStream(new FileStream(input, FileAccess.Read, 1), progress ?? (_ => { }), step: 0);
         DeltaResult? result;
         using (var pipeline = new PipelinedSink(writer, cancellation))
         {
@@ -105,53 +105,5 @@ internal static class DeltaCopier
 
         writer.Verify(result.Length, result.WholeFileHash);
         return result;
-    }
-
-    /// <summary>Counts what the search reads, for progress.</summary>
-    private sealed class ProgressStream(Stream inner, Action<long>? progress) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => inner.Length;
-
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int n = inner.Read(buffer, offset, count);
-            _read += n;
-            if (n > 0)
-            {
-                progress?.Invoke(_read);
-            }
-
-            return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

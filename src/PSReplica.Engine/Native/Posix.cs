@@ -94,19 +94,21 @@ internal static partial class Posix
             return Marshal.GetLastPInvokeError();
         }
 
-        // struct statx has the same layout on every Linux architecture.
-        info = new StatInfo(
-            Mode: *(ushort*)(buffer + 28),
-            Nlink: *(uint*)(buffer + 16),
-            Uid: *(uint*)(buffer + 20),
-            Gid: *(uint*)(buffer + 24),
-            Inode: *(ulong*)(buffer + 32),
-            Size: *(long*)(buffer + 40),
-            MtimeSeconds: *(long*)(buffer + 112),
-            MtimeNanoseconds: *(uint*)(buffer + 120),
-            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        info = ReadStatx(buffer);
         return 0;
     }
+
+    /// <summary>The fields PSReplica uses from a filled struct statx (the same layout on every Linux architecture).</summary>
+    private static unsafe StatInfo ReadStatx(byte* buffer) => new(
+        Mode: *(ushort*)(buffer + 28),
+        Nlink: *(uint*)(buffer + 16),
+        Uid: *(uint*)(buffer + 20),
+        Gid: *(uint*)(buffer + 24),
+        Inode: *(ulong*)(buffer + 32),
+        Size: *(long*)(buffer + 40),
+        MtimeSeconds: *(long*)(buffer + 112),
+        MtimeNanoseconds: *(uint*)(buffer + 120),
+        Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
 
     /// <summary>Sets the modification time without following a final symlink; the access time is left alone.</summary>
     public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)

@@ -113,16 +113,7 @@ internal static partial class Posix
             return Marshal.GetLastPInvokeError();
         }
 
-        info = new StatInfo(
-            Mode: *(ushort*)(buffer + 28),
-            Nlink: *(uint*)(buffer + 16),
-            Uid: *(uint*)(buffer + 20),
-            Gid: *(uint*)(buffer + 24),
-            Inode: *(ulong*)(buffer + 32),
-            Size: *(long*)(buffer + 40),
-            MtimeSeconds: *(long*)(buffer + 112),
-            MtimeNanoseconds: *(uint*)(buffer + 120),
-            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        info = ReadStatx(buffer);
         return 0;
     }
 

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
+using PSReplica.Engine.Execution;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Remote;
@@ -14,6 +15,9 @@ namespace PSReplica.Engine.Remote;
 /// signature of its basis. Files are opened through the <see cref="SafeTree"/>, never through a link.</summary>
 internal static class TreeSender
 {
+    /// <summary>How often a long search reports how far it has read (it sends little else meanwhile).</summary>
+    private const long ProgressStep = 4 << 20;
+
     /// <summary>Streams the file; the end carries the length sent and its XXH3-128.</summary>
     public static async Task<byte[]> ReadFileAsync(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
@@ -62,7 +66,7 @@ internal static class TreeSender
         }
 
         using SafeFileHandle file = tree.OpenRegularFile(request.Path, ErrorIds.FileReadError, out _);
-        using var input = new ProgressReadStream(new FileStream(file, FileAccess.Read, 1), done => stream.SendProgressAsync(done).GetAwaiter().GetResult());
+        using var input = new ProgressReadStream(new FileStream(file, FileAccess.Read, 1), done => stream.SendProgressAsync(done).GetAwaiter().GetResult(), ProgressStep);
         using var output = new MuxWriteStream(stream, cancellation);
         var writer = new DeltaStreamWriter(output);
         DeltaResult result = new DeltaMatcher(signature).Run(input, writer, cancellation);

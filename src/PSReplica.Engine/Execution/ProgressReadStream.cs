@@ -1,15 +1,15 @@
 using System;
 using System.IO;
 
-namespace PSReplica.Engine.Remote;
+namespace PSReplica.Engine.Execution;
 
-/// <summary>Counts what a long agent-side read has consumed and reports it now and then (every 4 MiB at most), so that
-/// the controller can show progress for work that sends little back: a delta search over an unchanged file, a signature.</summary>
-internal sealed class ProgressReadStream(Stream inner, Action<long> report) : Stream
+/// <summary>Counts what a long read has consumed and reports it every <paramref name="step"/> bytes (0: after every
+/// read), so that work that writes little (a delta search over an unchanged file, a signature) still shows progress.</summary>
+internal sealed class ProgressReadStream(Stream inner, Action<long> report, long step) : Stream
 {
-    private const long Step = 4 << 20;
     private long _read;
-    private long _nextReport = Step;
+    private readonly long _step = step;
+    private long _nextReport = step;
 
     public override bool CanRead => true;
 
@@ -27,9 +27,9 @@ internal sealed class ProgressReadStream(Stream inner, Action<long> report) : St
     {
         int n = inner.Read(buffer);
         _read += n;
-        if (_read >= _nextReport)
+        if (n > 0 && _read >= _nextReport)
         {
-            _nextReport = _read + Step;
+            _nextReport = _read + _step;
             report(_read);
         }
 
