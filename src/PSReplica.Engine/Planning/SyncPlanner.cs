@@ -4,6 +4,7 @@ using System.IO;
 using System.IO.Hashing;
 using System.Threading;
 using System.Threading.Tasks;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Scanning;
 
@@ -20,12 +21,17 @@ internal sealed class SyncPlanner
     private readonly SyncPlan _plan;
     private readonly ISyncObserver _observer;
     private readonly CancellationToken _cancellation;
+    private readonly ITreeLister _sourceLister;
+    private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
     private long _scanned;
     private long _nextProgress;
 
-    private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
+        CancellationToken cancellation)
     {
+        _sourceLister = sourceLister;
+        _destinationLister = destinationLister;
         _options = options;
         _plan = plan;
         _observer = observer;
@@ -33,10 +39,11 @@ internal sealed class SyncPlanner
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
-        ISyncObserver observer, CancellationToken cancellation)
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null)
     {
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
-        var planner = new SyncPlanner(options, plan, observer, cancellation);
+        var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
+            cancellation);
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
         return plan;
@@ -88,7 +95,7 @@ internal sealed class SyncPlanner
         _cancellation.ThrowIfCancellationRequested();
         // The two listings are independent system-call-bound work: list the destination on another core.
         Task<List<FileEntry>>? pending = destinationExists
-            ? Task.Run(() => DirectoryLister.List(destinationDirectory, Display(relative)), _cancellation)
+            ? Task.Run(() => _destinationLister.List(destinationDirectory, relative), _cancellation)
             : null;
         List<FileEntry> sources = [];
         List<FileEntry> destinations = [];
@@ -96,7 +103,7 @@ internal sealed class SyncPlanner
         SyncException? destinationError = null;
         try
         {
-            sources = DirectoryLister.List(sourceDirectory, Display(relative));
+            sources = _sourceLister.List(sourceDirectory, relative);
         }
         catch (SyncException ex)
         {
@@ -289,7 +296,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = DirectoryLister.List(existing.FullPath, Display(relative));
+                children = _destinationLister.List(existing.FullPath, relative);
             }
             catch (SyncException ex)
             {
@@ -404,7 +411,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = DirectoryLister.List(existing.FullPath, Display(relative));
+                children = _destinationLister.List(existing.FullPath, relative);
             }
             catch (SyncException ex)
             {
@@ -526,6 +533,4 @@ internal sealed class SyncPlanner
     }
 
     private static string Join(string relative, string name) => relative.Length == 0 ? name : relative + "/" + name;
-
-    private static string Display(string relative) => relative.Length == 0 ? "." : relative;
 }
