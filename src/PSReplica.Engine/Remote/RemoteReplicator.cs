@@ -69,6 +69,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             throw Unsupported("-CopyLinks with a remote source");
         }
 
+        var watch = new SessionErrorWatch(observer);
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         ITreeLister? remoteLister = remoteRoot is null ? null
             : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation).GetAwaiter().GetResult());
@@ -76,7 +77,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         if (Side == RemoteSide.Destination)
         {
             FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
-            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, observer, cancellation, sourceLister: null, destinationLister: remoteLister);
+            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: null, destinationLister: remoteLister);
         }
         else
         {
@@ -85,10 +86,10 @@ public sealed class RemoteReplicator : IAsyncDisposable
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
             FileEntry? existing = LocalReplicator.ResolveDestination(destination);
             string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
-            plan = SyncPlanner.Build(options, source, root, existing, observer, cancellation, sourceLister: remoteLister, destinationLister: null);
+            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister, destinationLister: null);
         }
 
-        ThrowIfFaulted();
+        ThrowIfFaulted(watch);
         return plan;
     }
 
@@ -98,10 +99,11 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
-        SyncSummary summary = SyncExecutor.Run(plan, observer, dryRun,
+        var watch = new SessionErrorWatch(observer);
+        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
             Side == RemoteSide.Destination ? new RemoteDestinationTree(_client) : null,
             Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null, cancellation);
-        ThrowIfFaulted();
+        ThrowIfFaulted(watch);
         return summary;
     }
 
@@ -117,9 +119,10 @@ public sealed class RemoteReplicator : IAsyncDisposable
     /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 
-    private void ThrowIfFaulted()
+    /// <summary>A session that ended during the run ends the run: its first error, as a terminating one.</summary>
+    private void ThrowIfFaulted(SessionErrorWatch watch)
     {
-        if (_client.Fault is { } fault)
+        if ((watch.SessionError ?? _client.Fault) is { } fault)
         {
             throw fault;
         }
