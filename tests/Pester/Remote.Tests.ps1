@@ -108,6 +108,18 @@ Describe 'Sync-Directory to and from an SSH server' {
         Assert-SameTree $src $dst
     }
 
+    It 'replicates the same with -Compress and -BandwidthLimit' {
+        $dst = Join-Path $work 'compressed'
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -Compress -CompressionLevel 9 -BandwidthLimit 1000000 -ErrorAction Stop
+        Assert-SameTree $src $dst
+    }
+
+    It 'stops with AgentFailed when the remote command is no agent' {
+        $err = Get-TerminatingError { Sync-Directory -Path $src -Destination (Get-RemoteAddress (Join-Path $work 'noagent')) @ssh -RemoteCommand 'echo this is not an agent; exit 3' }
+        $err.FullyQualifiedErrorId | Should -BeLike 'AgentFailed*'
+        Test-Path (Join-Path $work 'noagent') | Should -BeFalse
+    }
+
     It 'changes nothing remotely under -WhatIf' {
         $dst = Join-Path $work 'whatif'
         Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -WhatIf -ErrorAction Stop
@@ -117,6 +129,11 @@ Describe 'Sync-Directory to and from an SSH server' {
     It 'refuses a remote source and a remote destination together' {
         $err = Get-TerminatingError { Sync-Directory -Path (Get-RemoteAddress $src) -Destination (Get-RemoteAddress '/tmp/x') @ssh }
         $err.FullyQualifiedErrorId | Should -BeLike 'InvalidParameterCombination*'
+    }
+
+    It 'stops with InvalidRemotePath for an rsync daemon address' {
+        $err = Get-TerminatingError { Sync-Directory -Path $src -Destination 'backuphost::module/x' @ssh }
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidRemotePath*'
     }
 
     It 'takes a PowerShell drive path for a local path' {

@@ -111,7 +111,7 @@ public abstract partial class SyncCommandBase
                 .GetAwaiter().GetResult();
         }
         catch (SyncException ex) when (ex.ErrorId is ErrorIds.ConnectionLost or ErrorIds.PeerTimeout or ErrorIds.ProtocolViolation
-            or ErrorIds.SshConnectionFailed or ErrorIds.SshConnectionTimeout)
+            or ErrorIds.FrameTooLarge or ErrorIds.SshConnectionFailed or ErrorIds.SshConnectionTimeout)
         {
             string stderr = connection.StandardError.Trim();
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
@@ -144,6 +144,21 @@ public abstract partial class SyncCommandBase
 
     private RemotePath? AsRemote(string text)
     {
+        // A provider-qualified path (FileSystem::/x, Microsoft.PowerShell.Core\FileSystem::/x, as PSPath gives) is local.
+        int qualified = text.IndexOf("::", StringComparison.Ordinal);
+        if (qualified > 0)
+        {
+            string provider = text[..qualified];
+            provider = provider[(provider.LastIndexOf('\\') + 1)..];
+            foreach (ProviderInfo known in SessionState.Provider.GetAll())
+            {
+                if (string.Equals(known.Name, provider, StringComparison.OrdinalIgnoreCase))
+                {
+                    return null;
+                }
+            }
+        }
+
         Match drive = Regex.Match(text, "^([^:/\\\\@]+):");
         if (drive.Success)
         {
@@ -156,6 +171,14 @@ public abstract partial class SyncCommandBase
             }
         }
 
-        return RemotePath.TryParse(text, out RemotePath? remote) ? remote : null;
+        try
+        {
+            return RemotePath.TryParse(text, out RemotePath? remote) ? remote : null;
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            throw;
+        }
     }
 }
