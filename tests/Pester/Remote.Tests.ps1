@@ -182,6 +182,13 @@ Describe 'Host keys and authentication' {
         $err.FullyQualifiedErrorId | Should -BeLike 'SshAuthenticationFailed*'
     }
 
+    It 'stops with SshAuthenticationFailed for a wrong password' {
+        $credential = [pscredential]::new($server.User, (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        $err = Get-TerminatingError { Sync-Directory -Path $small -Destination "$($server.Host):$(Join-Path $work 'hk5')" -Credential $credential -Port $server.Port -KeyFilePath $server.OtherKeyPath -KnownHostsPath $server.KnownHostsPath }
+        $err.FullyQualifiedErrorId | Should -BeLike 'SshAuthenticationFailed*'
+        Test-Path (Join-Path $work 'hk5') | Should -BeFalse
+    }
+
     It 'runs through the system ssh client with -SshCommand and -RemoteCommand' {
         $agent = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
         $dst = Join-Path $work 'external'
