@@ -25,6 +25,11 @@ function Invoke-PSReplicaBuild {
     Copy-Item (Join-Path $bin '*.dll') $script:OutModule
     Copy-Item (Join-Path $bin 'PSReplica.Format.ps1xml') $script:OutModule
     Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
+    # The remote agent, deployed from here to servers that have .NET but no PSReplica (see about_PSReplica).
+    $agentBin = Join-Path $script:Root "src/PSReplica.Agent/bin/$Configuration/net10.0"
+    $agentOut = Join-Path $script:OutModule 'agent'
+    $null = New-Item -ItemType Directory -Path $agentOut
+    Copy-Item (Join-Path $agentBin '*') $agentOut -Include '*.dll', '*.json'
 
     # Help: docs/*.md -> en-US (checked against the built cmdlets), then into the module.
     $enUs = Join-Path $script:Root 'en-US'

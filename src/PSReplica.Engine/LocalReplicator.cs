@@ -40,7 +40,7 @@ public static class LocalReplicator
         return summary;
     }
 
-    private static void Validate(SyncOptions options)
+    internal static void Validate(SyncOptions options)
     {
         if (options.ModifyWindow < -1)
         {
@@ -66,37 +66,8 @@ public static class LocalReplicator
     {
         string source = Path.TrimEndingDirectorySeparator(Path.GetFullPath(sourcePath));
         string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destinationPath));
-
-        FileEntry? sourceEntry = DirectoryLister.Stat(source, Path.GetFileName(source), follow: true, out int errno);
-        if (sourceEntry is null)
-        {
-            throw errno is Posix.EACCES or Posix.EPERM
-                ? new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: permission denied.", source)
-                : new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{source}' does not exist.", source);
-        }
-
-        if (!sourceEntry.IsDirectory)
-        {
-            throw new SyncException(ErrorIds.SourceNotDirectory, SyncErrorKind.InvalidArgument,
-                $"The source '{source}' is not a directory; Sync-Directory replicates a directory's contents.", source);
-        }
-
-        try
-        {
-            using var probe = new DirectoryInfo(source).EnumerateFileSystemInfos().GetEnumerator();
-            probe.MoveNext();
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: {ex.Message}", source, ex);
-        }
-
-        FileEntry? existing = DirectoryLister.Stat(destination, Path.GetFileName(destination), follow: true, out errno);
-        if (existing is not null && !existing.IsDirectory)
-        {
-            throw new SyncException(ErrorIds.DestinationNotDirectory, SyncErrorKind.InvalidArgument,
-                $"The destination '{destination}' exists and is not a directory.", destination);
-        }
+        FileEntry sourceEntry = ResolveSource(source);
+        FileEntry? existing = ResolveDestination(destination);
 
         string realSource = Posix.RealPath(source, out _) ?? source;
         string realDestination = CanonicalDestination(destination);
@@ -122,8 +93,51 @@ public static class LocalReplicator
         return (sourceEntry, existing is null ? destination : realDestination, existing);
     }
 
+    /// <summary>The local source root's entry (a full path), checked to be a readable directory.</summary>
+    internal static FileEntry ResolveSource(string source)
+    {
+        FileEntry? sourceEntry = DirectoryLister.Stat(source, Path.GetFileName(source), follow: true, out int errno);
+        if (sourceEntry is null)
+        {
+            throw errno is Posix.EACCES or Posix.EPERM
+                ? new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: permission denied.", source)
+                : new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{source}' does not exist.", source);
+        }
+
+        if (!sourceEntry.IsDirectory)
+        {
+            throw new SyncException(ErrorIds.SourceNotDirectory, SyncErrorKind.InvalidArgument,
+                $"The source '{source}' is not a directory; Sync-Directory replicates a directory's contents.", source);
+        }
+
+        try
+        {
+            using var probe = new DirectoryInfo(source).EnumerateFileSystemInfos().GetEnumerator();
+            probe.MoveNext();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: {ex.Message}", source, ex);
+        }
+
+        return sourceEntry;
+    }
+
+    /// <summary>The local destination root's entry (a full path), or null when it does not exist yet.</summary>
+    internal static FileEntry? ResolveDestination(string destination)
+    {
+        FileEntry? existing = DirectoryLister.Stat(destination, Path.GetFileName(destination), follow: true, out int errno);
+        if (existing is not null && !existing.IsDirectory)
+        {
+            throw new SyncException(ErrorIds.DestinationNotDirectory, SyncErrorKind.InvalidArgument,
+                $"The destination '{destination}' exists and is not a directory.", destination);
+        }
+
+        return existing;
+    }
+
     /// <summary>The destination with symlinks resolved as far as it exists; the missing tail is appended as given.</summary>
-    private static string CanonicalDestination(string destination)
+    internal static string CanonicalDestination(string destination)
     {
         string existing = destination;
         string tail = string.Empty;

@@ -6,6 +6,7 @@ using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
@@ -18,7 +19,7 @@ namespace PSReplica.Engine.Execution;
 /// File copies run on a small pool of workers while this thread goes on through the plan: a plan names each path
 /// once (a type change deletes before it creates), and a file's directory is made before the file is queued, so
 /// no two concurrent actions touch the same path.</summary>
-internal sealed class SyncExecutor : IDisposable
+internal sealed partial class SyncExecutor : IDisposable
 {
     private const int ProgressIntervalMs = 100;
     private const long LargeFile = 16L << 20; // files this large get their own progress from the first byte
@@ -35,6 +36,8 @@ internal sealed class SyncExecutor : IDisposable
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
+    private readonly IDestinationTree? _destinationTree;
+    private readonly ISourceTree? _sourceTree;
     private readonly Dictionary<int, SyncItem?> _settled = [];
     private int _nextToReport;
     private BlockingCollection<int>? _copies;
@@ -45,9 +48,18 @@ internal sealed class SyncExecutor : IDisposable
 
     private readonly bool _dryRun;
 
-    private SyncExecutor(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
+    private SyncExecutor(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation,
+        IDestinationTree? destinationTree = null, ISourceTree? sourceTree = null)
     {
         _plan = plan;
+        _destinationTree = destinationTree;
+        _sourceTree = sourceTree;
+        if (destinationTree is not null || sourceTree is not null)
+        {
+            // Remote copies wait on the wire, not on a core: more workers keep more requests in flight.
+            _workerCount = RemoteWorkers;
+        }
+
         _dryRun = dryRun;
         _options = plan.Options;
         _observer = observer;
@@ -68,6 +80,15 @@ internal sealed class SyncExecutor : IDisposable
     public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
     {
         using var executor = new SyncExecutor(plan, observer, dryRun, cancellation);
+        return executor.Run();
+    }
+
+    /// <summary>Runs a plan whose destination (<paramref name="destinationTree"/>) or source (<paramref name="sourceTree"/>)
+    /// is reached through an agent instead of by path.</summary>
+    public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, bool dryRun, IDestinationTree? destinationTree, ISourceTree? sourceTree,
+        CancellationToken cancellation)
+    {
+        using var executor = new SyncExecutor(plan, observer, dryRun, cancellation, destinationTree, sourceTree);
         return executor.Run();
     }
 
@@ -357,6 +378,12 @@ internal sealed class SyncExecutor : IDisposable
 
     private void Perform(PlannedAction action)
     {
+        if (_destinationTree is not null)
+        {
+            PerformRemote(action, _destinationTree);
+            return;
+        }
+
         string path = action.DestinationPath;
         string relative = action.Item.RelativePath;
         switch (action.Kind)
@@ -445,7 +472,9 @@ internal sealed class SyncExecutor : IDisposable
             {
                 try
                 {
-                    DeltaResult delta = DeltaCopier.Copy(source.FullPath, target, temp, _options.BlockSize, progress, finish, _cancellation);
+                    DeltaResult delta = _sourceTree is null
+                        ? DeltaCopier.Copy(source.FullPath, target, temp, _options.BlockSize, progress, finish, _cancellation)
+                        : _sourceTree.CopyDelta(relative, target, temp, _options.BlockSize, progress, finish, _cancellation);
                     action.Item.BytesTransferred = delta.LiteralBytes;
                     action.Item.BytesMatched = delta.MatchedBytes;
                     Interlocked.Add(ref _bytesDone, delta.Length);
@@ -461,7 +490,9 @@ internal sealed class SyncExecutor : IDisposable
 
             if (whole)
             {
-                long copied = FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation);
+                long copied = _sourceTree is null
+                    ? FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation)
+                    : _sourceTree.Copy(relative, temp, progress, finish, _cancellation);
                 Interlocked.Add(ref _bytesDone, copied);
                 action.Item.BytesTransferred = copied;
                 action.Item.BytesMatched = 0;
@@ -476,9 +507,11 @@ internal sealed class SyncExecutor : IDisposable
         }
     }
 
-    /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies.</summary>
+    /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies and delta
+    /// for remote ones (where the wire, not the disk, is the limit).</summary>
     private bool UsesDelta(PlannedAction action) =>
-        _options.TransferMode == TransferMode.Delta && action.Existing is { Kind: EntryKind.File, Length: > 0 };
+        (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && IsRemote))
+        && action.Existing is { Kind: EntryKind.File, Length: > 0 };
 
     private void CreateSymbolicLink(PlannedAction action)
     {
@@ -632,6 +665,12 @@ internal sealed class SyncExecutor : IDisposable
             try
             {
                 bool created = _createdDirectories.Contains(relative);
+                if (_destinationTree is not null)
+                {
+                    FinishRemoteDirectory(_destinationTree, relative, source, created);
+                    continue;
+                }
+
                 if (created)
                 {
                     SetOwner(path, source, shown);

@@ -4,6 +4,7 @@ using System.IO;
 using System.IO.Hashing;
 using System.Threading;
 using System.Threading.Tasks;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Scanning;
 
@@ -20,6 +21,8 @@ internal sealed class SyncPlanner
     private readonly SyncPlan _plan;
     private readonly ISyncObserver _observer;
     private readonly CancellationToken _cancellation;
+    private readonly ITreeLister _sourceLister;
+    private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
     // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
@@ -29,8 +32,11 @@ internal sealed class SyncPlanner
     private long _scanned;
     private long _nextProgress;
 
-    private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, CancellationToken cancellation)
+    private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
+        CancellationToken cancellation)
     {
+        _sourceLister = sourceLister;
+        _destinationLister = destinationLister;
         _options = options;
         _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded);
         _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded);
@@ -40,10 +46,11 @@ internal sealed class SyncPlanner
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
-        ISyncObserver observer, CancellationToken cancellation)
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null)
     {
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
-        var planner = new SyncPlanner(options, plan, observer, cancellation);
+        var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
+            cancellation);
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
         return plan;
@@ -95,7 +102,7 @@ internal sealed class SyncPlanner
         _cancellation.ThrowIfCancellationRequested();
         // The two listings are independent system-call-bound work: list the destination on another core.
         Task<List<FileEntry>>? pending = destinationExists
-            ? Task.Run(() => DirectoryLister.List(destinationDirectory, Display(relative)), _cancellation)
+            ? Task.Run(() => _destinationLister.List(destinationDirectory, relative), _cancellation)
             : null;
         List<FileEntry> sources = [];
         List<FileEntry> destinations = [];
@@ -103,7 +110,7 @@ internal sealed class SyncPlanner
         SyncException? destinationError = null;
         try
         {
-            sources = DirectoryLister.List(sourceDirectory, Display(relative));
+            sources = _sourceLister.List(sourceDirectory, relative);
         }
         catch (SyncException ex)
         {
@@ -346,7 +353,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = DirectoryLister.List(existing.FullPath, Display(relative));
+                children = _destinationLister.List(existing.FullPath, relative);
             }
             catch (SyncException ex)
             {
@@ -461,7 +468,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = DirectoryLister.List(existing.FullPath, Display(relative));
+                children = _destinationLister.List(existing.FullPath, relative);
             }
             catch (SyncException ex)
             {

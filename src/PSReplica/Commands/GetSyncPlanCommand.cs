@@ -15,6 +15,8 @@ public sealed class GetSyncPlanCommand : SyncCommandBase
         // A dry run of the plan: the items Sync-Directory would emit, with -MaxDelete and the rule that nothing is
         // deleted after a scan error already applied; in plan order, so two calls give the same sequence.
         using var observer = new PipelineObserver(ask: false, emitItems: true);
-        RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation, dryRun: true), "Get-SyncPlan");
+        RunEngine(observer, cancellation => IsRemote
+            ? RunRemote(options, observer, dryRun: true, cancellation)
+            : LocalReplicator.Run(options, observer, cancellation, dryRun: true), "Get-SyncPlan");
     }
 }

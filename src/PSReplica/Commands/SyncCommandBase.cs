@@ -10,7 +10,7 @@ namespace PSReplica.Commands;
 
 /// <summary>The selection parameters Sync-Directory and Get-SyncPlan share, path resolution, and the loop that
 /// runs the engine on a worker thread while the pipeline thread writes its events.</summary>
-public abstract class SyncCommandBase : PSCmdlet, IDisposable
+public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 {
     protected const string PathSet = "Path";
     protected const string LiteralPathSet = "LiteralPath";
@@ -112,8 +112,9 @@ public abstract class SyncCommandBase : PSCmdlet, IDisposable
     /// <summary>Resolves the source and destination and builds the engine's options; terminates on bad input.</summary>
     protected SyncOptions BuildOptions()
     {
-        string source = ResolveSource();
-        string destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        ResolveRemotes();
+        string source = RemoteSource?.Path ?? ResolveSource();
+        string destination = RemoteDestination?.Path ?? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
         if (modes > 1)
         {

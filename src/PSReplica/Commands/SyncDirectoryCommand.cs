@@ -33,7 +33,9 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
         bool whatIf = IsWhatIf();
         using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !Summary && !whatIf);
-        SyncSummary summary = RunEngine(observer, cancellation => LocalReplicator.Run(options, observer, cancellation, dryRun: whatIf), "Sync-Directory");
+        SyncSummary summary = RunEngine(observer, cancellation => IsRemote
+            ? RunRemote(options, observer, whatIf, cancellation)
+            : LocalReplicator.Run(options, observer, cancellation, dryRun: whatIf), "Sync-Directory");
         if (Summary)
         {
             WriteObject(summary);

@@ -1,0 +1,46 @@
+using System;
+using System.IO;
+using System.Threading;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Delta;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Remote;
+
+/// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
+/// signature, searches the local source here, and sends only the ops; everything else is one request each.</summary>
+internal sealed class RemoteDestinationTree : IDestinationTree
+{
+    private readonly AgentClient _client;
+
+    public RemoteDestinationTree(AgentClient client) => _client = client;
+
+    public void CreateDirectory(string relative, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.CreateDirectoryAsync(relative, attributes, cancellation).GetAwaiter().GetResult();
+
+    public TransferResult WriteFile(string relative, FileEntry source, bool delta, int? blockLength, AttributeSet attributes,
+        Action<long>? progress, CancellationToken cancellation)
+    {
+        using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+        using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+        if (delta)
+        {
+            Signature signature = _client.BuildSignatureAsync(relative, blockLength, cancellation).GetAwaiter().GetResult();
+            return _client.ApplyDeltaAsync(relative, relative, signature, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+        }
+
+        return _client.WriteFileAsync(relative, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+    }
+
+    public void CreateSymbolicLink(string relative, string target, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.CreateSymbolicLinkAsync(relative, target, attributes, cancellation).GetAwaiter().GetResult();
+
+    public void SetAttributes(string relative, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.SetAttributesAsync(relative, attributes, cancellation).GetAwaiter().GetResult();
+
+    public void Delete(string relative, bool isDirectory, CancellationToken cancellation) =>
+        _client.DeleteAsync(relative, isDirectory, cancellation).GetAwaiter().GetResult();
+}

@@ -1,0 +1,133 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica;
+
+/// <summary>Replication between a local tree and an agent's tree, over any pair of streams (an SSH exec channel, a
+/// system ssh process, or pipes in a test). The planner and the executor are the local ones: the agent's side is
+/// listed through its streamed listing and written or read through requests, so items, summary, progress and errors
+/// are those of a local run. Setup failures are thrown as <see cref="SyncException"/>; a session that fails during a
+/// run is thrown at its end (ConnectionLost, PeerTimeout, ProtocolViolation).</summary>
+public sealed class RemoteReplicator : IAsyncDisposable
+{
+    private readonly AgentClient _client;
+
+    private RemoteReplicator(AgentClient client, RemoteSide side)
+    {
+        _client = client;
+        Side = side;
+    }
+
+    public RemoteSide Side { get; }
+
+    /// <summary>The agent's software version, from the handshake.</summary>
+    public string AgentVersion => _client.AgentVersion;
+
+    /// <summary>Performs the handshake on <paramref name="input"/> (from the agent) and <paramref name="output"/> (to it)
+    /// and opens <paramref name="remoteRoot"/> on the agent.</summary>
+    /// <exception cref="SyncException">The agent is not there or refused (ProtocolVersionMismatch, PeerTimeout,
+    /// ConnectionLost, SourceNotFound, SourceNotDirectory, DestinationNotDirectory).</exception>
+    public static async Task<RemoteReplicator> ConnectAsync(Stream input, Stream output, RemoteSide side, string remoteRoot,
+        RemoteSessionOptions options, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clientOptions = new AgentClientOptions
+        {
+            IdleTimeout = options.IdleTimeout,
+            HandshakeTimeout = options.HandshakeTimeout,
+            CompressionLevel = options.CompressionLevel,
+            BandwidthLimit = options.BandwidthLimit,
+            Log = options.Log,
+        };
+        AgentRole role = side == RemoteSide.Source ? AgentRole.Sender : AgentRole.Receiver;
+        AgentClient client = await AgentClient.ConnectAsync(input, output, role, remoteRoot, clientOptions, cancellation).ConfigureAwait(false);
+        return new RemoteReplicator(client, side);
+    }
+
+    /// <summary>Scans both trees and returns what would be done; changes nothing. The remote side of
+    /// <paramref name="options"/> (Source for a pull, Destination for a push) is the agent's root.</summary>
+    public SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        LocalReplicator.Validate(options);
+        if (options.CompareMode == CompareMode.Checksum)
+        {
+            throw Unsupported("-Checksum");
+        }
+
+        if (options.CopyLinks && Side == RemoteSide.Source)
+        {
+            throw Unsupported("-CopyLinks with a remote source");
+        }
+
+        var watch = new SessionErrorWatch(observer);
+        FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
+        ITreeLister? remoteLister = remoteRoot is null ? null
+            : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation).GetAwaiter().GetResult());
+        SyncPlan plan;
+        if (Side == RemoteSide.Destination)
+        {
+            FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
+            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: null, destinationLister: remoteLister);
+        }
+        else
+        {
+            FileEntry source = remoteRoot ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
+                $"The source '{_client.Root}' does not exist.", _client.Root);
+            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+            FileEntry? existing = LocalReplicator.ResolveDestination(destination);
+            string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
+            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister, destinationLister: null);
+        }
+
+        ThrowIfFaulted(watch);
+        return plan;
+    }
+
+    /// <summary>Carries out a plan made by <see cref="Plan"/> through this session; <paramref name="dryRun"/> as for
+    /// <see cref="LocalReplicator.Execute"/>.</summary>
+    public SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(observer);
+        var watch = new SessionErrorWatch(observer);
+        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
+            Side == RemoteSide.Destination ? new RemoteDestinationTree(_client) : null,
+            Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null, cancellation);
+        ThrowIfFaulted(watch);
+        return summary;
+    }
+
+    /// <summary>Plans and executes in one call.</summary>
+    public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
+        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return summary;
+    }
+
+    /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    /// <summary>A session that ended during the run ends the run: its first error, as a terminating one.</summary>
+    private void ThrowIfFaulted(SessionErrorWatch watch)
+    {
+        if ((watch.SessionError ?? _client.Fault) is { } fault)
+        {
+            throw fault;
+        }
+    }
+
+    private static SyncException Unsupported(string what) =>
+        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, $"{what} is not supported for remote runs yet.", what);
+}

@@ -1,0 +1,295 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Ssh;
+
+namespace PSReplica.Commands;
+
+/// <summary>An agent running on the server at the far end of an SSH connection, seen as one duplex stream.
+/// Which command starts it: -RemoteCommand when given; else an agent installed with the module on the server
+/// (under a PowerShell module path, run with the server's dotnet); else, when the server has dotnet, the agent's
+/// files shipped in this module's agent/ folder, uploaded over SFTP into ~/.cache/psreplica/agent/&lt;version&gt;-&lt;hash&gt;/
+/// once, checked by SHA-256 on every run, and run from there.</summary>
+internal sealed class RemoteAgentConnection : IDisposable
+{
+    private const string ManifestName = "SHA256SUMS";
+
+    /// <summary>A POSIX sh script that reports the server's dotnet and any installed agent, one key=value per line.
+    /// dotnet is looked up on PATH, then under $DOTNET_ROOT, ~/.dotnet and the usual install directories, because a
+    /// non-interactive SSH session often has a shorter PATH than a login.</summary>
+    private const string ProbeScript =
+        "d=$(command -v dotnet 2>/dev/null); "
+        + "if [ -z \"$d\" ]; then for c in \"${DOTNET_ROOT:-/nonexistent}/dotnet\" \"$HOME/.dotnet/dotnet\" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet "
+        + "/usr/local/share/dotnet/dotnet /opt/dotnet/dotnet /usr/local/bin/dotnet; do if [ -x \"$c\" ]; then d=$c; break; fi; done; fi; "
+        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; "
+        + "for a in \"$HOME\"/.local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll \"$HOME\"/.local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
+        + "/usr/local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll /usr/local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
+        + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; fi; done";
+
+    private readonly SshSession? _session;
+    private readonly ICommandChannel _channel;
+
+    private RemoteAgentConnection(SshSession? session, ICommandChannel channel, string command, string description)
+    {
+        _session = session;
+        _channel = channel;
+        Command = command;
+        Description = description;
+    }
+
+    /// <summary>The command that started the agent.</summary>
+    public string Command { get; }
+
+    /// <summary>user@host, for messages.</summary>
+    public string Description { get; }
+
+    public Stream Stream => _channel.Stream;
+
+    /// <summary>What the agent wrote on its standard error, for a failed handshake's message.</summary>
+    public string StandardError => _channel.StandardError;
+
+    /// <summary>Where this module keeps the agent's files (agent/ beside PSReplica.dll).</summary>
+    public static string LocalAgentDirectory =>
+        Path.Join(Path.GetDirectoryName(typeof(RemoteAgentConnection).Assembly.Location), "agent");
+
+    /// <exception cref="SyncException">SSH failures (HostKeyUnknown, HostKeyMismatch, SshAuthenticationFailed,
+    /// SshConnectionFailed, SshConnectionTimeout) and AgentFailed when no agent can be started.</exception>
+    public static RemoteAgentConnection Open(RemoteConnectionSettings settings, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        SshEndpoint endpoint = settings.Remote.Endpoint;
+        string? user = settings.User ?? endpoint.User;
+        int? port = settings.Port ?? endpoint.Port;
+        if (settings.SshCommand is { } sshCommand)
+        {
+            var external = new ExternalSshOptions
+            {
+                CommandLine = sshCommand,
+                Host = endpoint.Host,
+                Port = port,
+                User = user,
+                IdleTimeout = settings.IdleTimeout,
+            };
+            string description = (user is null ? string.Empty : user + "@") + endpoint.Host;
+            string command = settings.RemoteCommand ?? InstalledAgentCommand(Probe(c => ExternalSshCommand.Start(external, c), description, cancellation), description)
+                ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
+                    $"{description} has no PSReplica agent installed; with -SshCommand the agent is not deployed: install PSReplica on the server or pass -RemoteCommand.",
+                    description);
+            return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, command), command, description);
+        }
+
+        SshSession session = SshConnector.Connect(new SshConnectionOptions
+        {
+            Host = endpoint.Host,
+            Port = port,
+            User = user,
+            Password = settings.Password,
+            KeyFilePaths = settings.KeyFilePaths,
+            KnownHostsPath = settings.KnownHostsPath,
+            AcceptNewHostKey = settings.AcceptNewHostKey,
+            ConnectTimeout = settings.ConnectTimeout,
+            IdleTimeout = settings.IdleTimeout,
+        }, cancellation);
+        try
+        {
+            string description = $"{session.Target.User}@{session.Target.Host}";
+            string command = settings.RemoteCommand ?? StartCommand(session, description, cancellation);
+            return new RemoteAgentConnection(session, session.OpenCommand(command), command, description);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ends the session: the agent has been told goodbye; its input is closed and its exit awaited briefly.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _channel.CloseInput();
+            _channel.WaitForExitAsync().Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is SyncException or IOException or ObjectDisposedException or AggregateException or InvalidOperationException)
+        {
+            // The connection is going away in any case.
+        }
+
+        _channel.Dispose();
+        _session?.Dispose();
+    }
+
+    private static string StartCommand(SshSession session, string description, CancellationToken cancellation)
+    {
+        Dictionary<string, List<string>> probe = Probe(session.OpenCommand, description, cancellation);
+        if (InstalledAgentCommand(probe, description) is { } installed)
+        {
+            return installed;
+        }
+
+        string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
+            $"{description} has neither a PSReplica agent nor the .NET runtime ('dotnet'): install PSReplica or .NET there, or pass -RemoteCommand.", description);
+        string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
+            $"{description} did not say where its home directory is.", description);
+        string directory = Deploy(session, home, description, cancellation);
+        return RemoteShell.Join([dotnet, directory + "/PSReplica.Agent.dll", "--serve"]);
+    }
+
+    private static string? InstalledAgentCommand(Dictionary<string, List<string>> probe, string description)
+    {
+        if (!probe.TryGetValue("installed", out List<string>? agents) || agents.Count == 0)
+        {
+            return null;
+        }
+
+        string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
+            $"{description} has the PSReplica agent ('{agents[^1]}') but no 'dotnet' to run it.", description);
+        // The glob lists versions in ascending order; the last is the newest.
+        return RemoteShell.Join([dotnet, agents[^1], "--serve"]);
+    }
+
+    /// <summary>Runs the probe script and collects its key=value lines.</summary>
+    private static Dictionary<string, List<string>> Probe(Func<string, ICommandChannel> open, string description, CancellationToken cancellation)
+    {
+        string output;
+        using (ICommandChannel channel = open("sh -c " + RemoteShell.Quote(ProbeScript)))
+        {
+            channel.CloseInput();
+            using var reader = new StreamReader(channel.Stream, Encoding.UTF8);
+            output = reader.ReadToEndAsync(cancellation).GetAwaiter().GetResult();
+            int? status = channel.WaitForExitAsync(cancellation).GetAwaiter().GetResult();
+            if (status is not 0)
+            {
+                throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
+                    $"{description}: looking for the agent failed (exit status {status?.ToString(CultureInfo.InvariantCulture) ?? "none"}): {channel.StandardError.Trim()}", description);
+            }
+        }
+
+        var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || equals == line.Length - 1)
+            {
+                continue;
+            }
+
+            string key = line[..equals];
+            if (!result.TryGetValue(key, out List<string>? values))
+            {
+                values = [];
+                result.Add(key, values);
+            }
+
+            values.Add(line[(equals + 1)..]);
+        }
+
+        return result;
+    }
+
+    private static string? Single(Dictionary<string, List<string>> probe, string key) =>
+        probe.TryGetValue(key, out List<string>? values) && values.Count > 0 ? values[0] : null;
+
+    /// <summary>Makes sure the server's agent cache holds exactly this module's agent files: checks their SHA-256 sums
+    /// there, uploads them over SFTP when they are missing or differ, and checks again. Returns the directory.</summary>
+    private static string Deploy(SshSession session, string home, string description, CancellationToken cancellation)
+    {
+        string local = LocalAgentDirectory;
+        if (!Directory.Exists(local))
+        {
+            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
+                $"This PSReplica module has no agent files to deploy ('{local}' is missing); pass -RemoteCommand.", local);
+        }
+
+        var files = new List<string>(Directory.GetFiles(local));
+        files.Sort(StringComparer.Ordinal);
+        var manifest = new StringBuilder();
+        using (var combined = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            foreach (string file in files)
+            {
+                using FileStream stream = File.OpenRead(file);
+                string sum = Convert.ToHexStringLower(SHA256.HashData(stream));
+                string line = sum + "  " + Path.GetFileName(file) + "\n";
+                manifest.Append(line);
+                combined.AppendData(Encoding.UTF8.GetBytes(line));
+            }
+
+            string version = typeof(RemoteAgentConnection).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+            int plus = version.IndexOf('+', StringComparison.Ordinal);
+            version = plus < 0 ? version : version[..plus];
+            string directory = home.TrimEnd('/') + "/.cache/psreplica/agent/" + version + "-" + Convert.ToHexStringLower(combined.GetHashAndReset())[..16];
+            if (Verify(session, directory))
+            {
+                return directory;
+            }
+
+            using (SftpSession sftp = session.OpenSftp(cancellation))
+            {
+                MakeDirectories(sftp, directory);
+                foreach (string file in files)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    Upload(sftp, File.ReadAllBytes(file), directory + "/" + Path.GetFileName(file));
+                }
+
+                Upload(sftp, Encoding.UTF8.GetBytes(manifest.ToString()), directory + "/" + ManifestName);
+            }
+
+            return Verify(session, directory) ? directory : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
+                $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
+        }
+    }
+
+    /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it).</summary>
+    private static bool Verify(SshSession session, string directory)
+    {
+        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && [ -f " + ManifestName + " ] && "
+            + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; }";
+        using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(script));
+        channel.CloseInput();
+        return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
+    }
+
+    private static void MakeDirectories(SftpSession sftp, string directory)
+    {
+        string path = string.Empty;
+        foreach (string part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path += "/" + part;
+            if (sftp.Stat(path) is null)
+            {
+                sftp.Mkdir(path);
+            }
+        }
+    }
+
+    /// <summary>Writes a temp name, then renames it into place, so a half-uploaded file never carries the final name.</summary>
+    private static void Upload(SftpSession sftp, byte[] content, string path)
+    {
+        string temp = path + ".uploading";
+        if (sftp.Stat(temp) is not null)
+        {
+            sftp.Delete(temp);
+        }
+
+        using (Stream stream = sftp.CreateExclusive(temp))
+        {
+            stream.Write(content);
+        }
+
+        if (sftp.Stat(path) is not null)
+        {
+            sftp.Delete(path);
+        }
+
+        sftp.Rename(temp, path);
+    }
+}

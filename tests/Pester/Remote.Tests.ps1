@@ -1,0 +1,198 @@
+# Remote replication over SSH against a private OpenSSH sshd on 127.0.0.1 (Support/TestSshServer.psm1): push and pull
+# of random trees compared exactly with the source, delta updates, Get-SyncPlan on a remote tree, -WhatIf, and the
+# host key and authentication failures. The server is this machine: the agent is deployed by the module itself over
+# SFTP into ~/.cache/psreplica/agent/<version>-<hash>/ of the login user and run with the server's dotnet.
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
+
+    $script:server = Start-TestSshServer
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-remote-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $script:work
+    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+
+    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
+
+    function Get-TerminatingError([scriptblock] $Script) {
+        try { & $Script; $null } catch { $_ }
+    }
+
+    function Assert-SameTree([string] $Expected, [string] $Actual) {
+        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
+        $differences -join "`n" | Should -BeNullOrEmpty
+    }
+
+    function New-KnownHosts([string] $Name, [string] $Line) {
+        $path = Join-Path $work $Name
+        if ($Line) { Set-Content -Path $path -Value $Line } else { $null = New-Item -ItemType File -Path $path }
+        $path
+    }
+}
+
+AfterAll {
+    if ($server) { Stop-TestSshServer -Server $server }
+    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
+}
+
+Describe 'Sync-Directory to and from an SSH server' {
+    BeforeAll {
+        $script:src = Join-Path $work 'src'
+        New-RandomTree -Rng ([System.Random]::new(505)) -Path $src
+        $script:big = Join-Path $src 'big.bin'
+        $bytes = [byte[]]::new(1000000)
+        [System.Random]::new(7).NextBytes($bytes)
+        [IO.File]::WriteAllBytes($big, $bytes)
+    }
+
+    It 'pushes a random tree that then equals the source exactly' {
+        $dst = Join-Path $work 'pushed'
+        $items = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
+        $items.Count | Should -BeGreaterThan 10
+        Assert-SameTree $src $dst
+    }
+
+    It 'deployed the agent into the per-version cache with the module''s files' {
+        $local = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
+        $deployed = @(Get-ChildItem (Join-Path $HOME '.cache/psreplica/agent/*/PSReplica.Agent.dll'))
+        $hashes = $deployed | ForEach-Object { (Get-FileHash $_.FullName).Hash }
+        $hashes | Should -Contain (Get-FileHash $local).Hash
+    }
+
+    It 'emits nothing when the remote replica is up to date' {
+        $dst = Join-Path $work 'pushed'
+        Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop | Should -BeNullOrEmpty
+        Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $dst) -Delete @ssh -ErrorAction Stop | Should -BeNullOrEmpty
+    }
+
+    It 'plans and then sends a changed file by delta' {
+        $dst = Join-Path $work 'pushed'
+        $bytes = [IO.File]::ReadAllBytes($big)
+        $bytes[500000] = $bytes[500000] -bxor 0xFF
+        [IO.File]::WriteAllBytes($big, $bytes)
+        (Get-Item $big).LastWriteTimeUtc = [datetime]::new(2030, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)
+
+        $plan = @(Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop)
+        $plan.RelativePath | Should -Contain 'big.bin'
+        $item = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop | Where-Object RelativePath -EQ 'big.bin'
+        $item.Action | Should -Be 'Update'
+        $item.BytesMatched | Should -BeGreaterThan 900000
+        $item.BytesTransferred | Should -BeLessThan 100000
+        Assert-SameTree $src $dst
+    }
+
+    It 'pulls a random tree that then equals the source exactly, and a re-run emits nothing' {
+        $dst = Join-Path $work 'pulled'
+        $items = Sync-Directory -Path (Get-RemoteAddress $src) -Destination $dst @ssh -ErrorAction Stop
+        $items.Count | Should -BeGreaterThan 10
+        Assert-SameTree $src $dst
+        Sync-Directory -Path (Get-RemoteAddress $src) -Destination $dst @ssh -ErrorAction Stop | Should -BeNullOrEmpty
+    }
+
+    It 'pulls a changed file by delta' {
+        $dst = Join-Path $work 'pulled'
+        $bytes = [IO.File]::ReadAllBytes($big)
+        $bytes[10] = $bytes[10] -bxor 0xFF
+        [IO.File]::WriteAllBytes($big, $bytes)
+        (Get-Item $big).LastWriteTimeUtc = [datetime]::new(2031, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)
+        $item = Sync-Directory -Path (Get-RemoteAddress $src) -Destination $dst @ssh -ErrorAction Stop | Where-Object RelativePath -EQ 'big.bin'
+        $item.BytesMatched | Should -BeGreaterThan 900000
+        Assert-SameTree $src $dst
+    }
+
+    It 'deletes extraneous remote items with -Delete' {
+        $dst = Join-Path $work 'pushed'
+        Set-Content -Path (Join-Path $dst 'extraneous.txt') -Value 'x'
+        $items = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) -Delete @ssh -ErrorAction Stop
+        ($items | Where-Object Action -EQ 'Delete').RelativePath | Should -Be 'extraneous.txt'
+        Assert-SameTree $src $dst
+    }
+
+    It 'replicates the same with -Compress and -BandwidthLimit' {
+        $dst = Join-Path $work 'compressed'
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -Compress -CompressionLevel 9 -BandwidthLimit 1000000 -ErrorAction Stop
+        Assert-SameTree $src $dst
+    }
+
+    It 'stops with AgentFailed when the remote command is no agent' {
+        $err = Get-TerminatingError { Sync-Directory -Path $src -Destination (Get-RemoteAddress (Join-Path $work 'noagent')) @ssh -RemoteCommand 'echo this is not an agent; exit 3' }
+        $err.FullyQualifiedErrorId | Should -BeLike 'AgentFailed*'
+        Test-Path (Join-Path $work 'noagent') | Should -BeFalse
+    }
+
+    It 'changes nothing remotely under -WhatIf' {
+        $dst = Join-Path $work 'whatif'
+        Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -WhatIf -ErrorAction Stop
+        Test-Path $dst | Should -BeFalse
+    }
+
+    It 'refuses a remote source and a remote destination together' {
+        $err = Get-TerminatingError { Sync-Directory -Path (Get-RemoteAddress $src) -Destination (Get-RemoteAddress '/tmp/x') @ssh }
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidParameterCombination*'
+    }
+
+    It 'stops with InvalidRemotePath for an rsync daemon address' {
+        $err = Get-TerminatingError { Sync-Directory -Path $src -Destination 'backuphost::module/x' @ssh }
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidRemotePath*'
+    }
+
+    It 'takes a PowerShell drive path for a local path' {
+        $dst = Join-Path $work 'drive'
+        $null = New-PSDrive -Name PsrRemoteTest -PSProvider FileSystem -Root $work
+        try {
+            $null = Sync-Directory -Path 'PsrRemoteTest:/src' -Destination $dst -ErrorAction Stop
+        }
+        finally { Remove-PSDrive -Name PsrRemoteTest }
+        Assert-SameTree $src $dst
+    }
+}
+
+Describe 'Host keys and authentication' {
+    BeforeAll {
+        $script:small = Join-Path $work 'small'
+        $null = New-Item -ItemType Directory -Path $small
+        Set-Content -Path (Join-Path $small 'a.txt') -Value 'a'
+    }
+
+    It 'stops with HostKeyUnknown for a server that is not in known_hosts' {
+        $knownHosts = New-KnownHosts 'empty_known_hosts'
+        $err = Get-TerminatingError { Sync-Directory -Path $small -Destination (Get-RemoteAddress (Join-Path $work 'hk1')) -Port $server.Port -KeyFilePath $server.KeyPath -KnownHostsPath $knownHosts }
+        $err.FullyQualifiedErrorId | Should -BeLike 'HostKeyUnknown*'
+        $err.Exception.Message | Should -Match 'SHA256:'
+        Test-Path (Join-Path $work 'hk1') | Should -BeFalse
+    }
+
+    It 'trusts and records a new server with -AcceptNewHostKey' {
+        $knownHosts = New-KnownHosts 'tofu_known_hosts'
+        $null = Sync-Directory -Path $small -Destination (Get-RemoteAddress (Join-Path $work 'hk2')) -Port $server.Port -KeyFilePath $server.KeyPath -KnownHostsPath $knownHosts -AcceptNewHostKey -ErrorAction Stop
+        Get-Content (Join-Path $work 'hk2/a.txt') | Should -Be 'a'
+        (Get-Content -Raw $knownHosts) | Should -Match "\[127\.0\.0\.1\]:$($server.Port)"
+    }
+
+    It 'stops with HostKeyMismatch when the server''s key changed' {
+        $other = (Get-Content -Raw "$($server.OtherKeyPath).pub").Trim().Split(' ')
+        $knownHosts = New-KnownHosts 'wrong_known_hosts' "[127.0.0.1]:$($server.Port) $($other[0]) $($other[1])"
+        $err = Get-TerminatingError { Sync-Directory -Path $small -Destination (Get-RemoteAddress (Join-Path $work 'hk3')) -Port $server.Port -KeyFilePath $server.KeyPath -KnownHostsPath $knownHosts -AcceptNewHostKey }
+        $err.FullyQualifiedErrorId | Should -BeLike 'HostKeyMismatch*'
+        Test-Path (Join-Path $work 'hk3') | Should -BeFalse
+    }
+
+    It 'stops with SshAuthenticationFailed for a key the server does not accept' {
+        $err = Get-TerminatingError { Sync-Directory -Path $small -Destination (Get-RemoteAddress (Join-Path $work 'hk4')) -Port $server.Port -KeyFilePath $server.OtherKeyPath -KnownHostsPath $server.KnownHostsPath }
+        $err.FullyQualifiedErrorId | Should -BeLike 'SshAuthenticationFailed*'
+    }
+
+    It 'stops with SshAuthenticationFailed for a wrong password' {
+        $credential = [pscredential]::new($server.User, (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        $err = Get-TerminatingError { Sync-Directory -Path $small -Destination "$($server.Host):$(Join-Path $work 'hk5')" -Credential $credential -Port $server.Port -KeyFilePath $server.OtherKeyPath -KnownHostsPath $server.KnownHostsPath }
+        $err.FullyQualifiedErrorId | Should -BeLike 'SshAuthenticationFailed*'
+        Test-Path (Join-Path $work 'hk5') | Should -BeFalse
+    }
+
+    It 'runs through the system ssh client with -SshCommand and -RemoteCommand' {
+        $agent = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
+        $dst = Join-Path $work 'external'
+        $null = Sync-Directory -Path $small -Destination "$($server.Alias):$dst" -SshCommand "ssh -F '$($server.ConfigPath)'" -RemoteCommand "dotnet '$agent' --serve" -ErrorAction Stop
+        Get-Content (Join-Path $dst 'a.txt') | Should -Be 'a'
+    }
+}
