@@ -69,6 +69,12 @@ public sealed class RemoteReplicator : IAsyncDisposable
             throw Unsupported("-CopyLinks with a remote source");
         }
 
+        // Per-directory filter files are read by path while planning; on the agent's side that path names a remote file.
+        if (options.Filter.HasDirMerge)
+        {
+            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)");
+        }
+
         var watch = new SessionErrorWatch(observer);
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         ITreeLister? remoteLister = remoteRoot is null ? null

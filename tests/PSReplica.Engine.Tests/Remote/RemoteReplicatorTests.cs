@@ -122,6 +122,19 @@ public sealed class RemoteReplicatorTests
     [Theory]
     [InlineData(RemoteSide.Destination)]
     [InlineData(RemoteSide.Source)]
+    public async Task Per_directory_filter_files_are_refused_for_a_remote_run(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        SyncOptions options = tree.Options() with { Filter = SyncFilter.Parse(": .rsync-filter") };
+        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(side, options));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Contains("-UseFilterFiles", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
     public async Task A_connection_lost_mid_transfer_fails_cleanly_leaves_no_torn_file_and_a_rerun_converges(RemoteSide side)
     {
         using var tree = new TestTree();
