@@ -19,6 +19,8 @@
     The basis file's size in MiB (1024 by default; use a smaller size for a smoke run).
 .PARAMETER Runs
     Timed runs per tool and case (3 by default).
+.PARAMETER Case
+    Only these cases (scattered, prefix, append, identical, different); all five by default.
 .PARAMETER WorkPath
     A tmpfs directory under which psreplica-delta-<pid> is made and removed.
 .PARAMETER MarkdownPath
@@ -30,6 +32,7 @@
 param(
     [ValidateRange(16, 65536)] [int] $SizeMiB = 1024,
     [ValidateRange(1, 100)] [int] $Runs = 3,
+    [ValidateSet('scattered', 'prefix', 'append', 'identical', 'different')] [string[]] $Case,
     [string] $WorkPath = '/dev/shm',
     [string] $MarkdownPath,
     [string] $ModulePath
@@ -117,7 +120,7 @@ try {
         different = { param($path) Write-RandomFile $path $size }
     }
 
-    $rows = foreach ($name in $cases.Keys) {
+    $rows = foreach ($name in @($cases.Keys | Where-Object { -not $Case -or $_ -in $Case })) {
         $source = Join-Path $work "src-$name"
         $null = New-Item -ItemType Directory -Path $source -Force
         $file = Join-Path $source 'data.bin'

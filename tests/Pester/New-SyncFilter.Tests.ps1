@@ -156,6 +156,127 @@ Describe 'New-SyncFilter' {
         }
     }
 
+    Context '-Rule: rsync''s rule language' {
+        It 'parses <Rule> as a <Type> rule with pattern <Pattern>' -ForEach @(
+            @{ Rule = '- *.o'; Type = 'Exclude'; Pattern = '*.o' }
+            @{ Rule = 'include keep/***'; Type = 'Include'; Pattern = 'keep/***' }
+            @{ Rule = 'H *.log'; Type = 'Hide'; Pattern = '*.log' }
+            @{ Rule = 'show x'; Type = 'Show'; Pattern = 'x' }
+            @{ Rule = 'P /local/'; Type = 'Protect'; Pattern = '/local/' }
+            @{ Rule = 'risk y'; Type = 'Risk'; Pattern = 'y' }
+            @{ Rule = ': .rsync-filter'; Type = 'DirMerge'; Pattern = '.rsync-filter' }
+            @{ Rule = '-_z'; Type = 'Exclude'; Pattern = 'z' }
+        ) {
+            $rule = (New-SyncFilter -Rule $Rule).Rules[0]
+            $rule.Type | Should -Be $Type
+            $rule.Pattern | Should -Be $Pattern
+            $rule.Line | Should -Be 1
+        }
+
+        It 'keeps modifiers and writes them back in rsync syntax' {
+            $f = New-SyncFilter -Rule '-/ /etc/passwd', '+! */', 'exclude,p *.tmp', ':n- .excl'
+            @($f.Rules.Text) | Should -Be @('-/ /etc/passwd', '+! */', '-p *.tmp', ':n- .excl')
+            $f.Rules[2].Modifiers | Should -Be 'Perishable'
+            $g = New-SyncFilter -Rule ($f.ToString().TrimEnd("`n").Split("`n"))
+            $g.ToString() | Should -Be $f.ToString()
+        }
+
+        It 'tells the sender side from the receiver side' {
+            $f = New-SyncFilter -Rule 'H *.log', 'P *.bak'
+            $f.Test('a.log', $false) | Should -BeFalse
+            $f.Test('a.log', $false, [PSReplica.FilterSide]::Receiver) | Should -BeTrue
+            $f.Test('a.bak', $false) | Should -BeTrue
+            $f.Test('a.bak', $false, [PSReplica.FilterSide]::Receiver) | Should -BeFalse
+        }
+
+        It 'lets a clear rule drop everything before it, the input filter''s rules too' {
+            $f = New-SyncFilter -Exclude 'a' | New-SyncFilter -Rule '- b', '!', '- c'
+            @($f.Rules.Text) | Should -Be @('- c')
+        }
+
+        It 'puts -Rule rules after -Include and -Exclude, numbering inline rules in that order' {
+            $f = New-SyncFilter -Include 'i' -Exclude 'e' -Rule '- r'
+            @($f.Rules.Text) | Should -Be @('+ i', '- e', '- r')
+            @($f.Rules.Line) | Should -Be @(1, 2, 3)
+        }
+
+        It 'rejects <Rule> with a terminating InvalidFilterRule error that names the rule and what is wrong' -ForEach @(
+            @{ Rule = 'excludefoo'; Problem = 'does not start with a rule name' }
+            @{ Rule = '-e foo'; Problem = "'e' at position 2" }
+            @{ Rule = '- '; Problem = 'no pattern' }
+            @{ Rule = '! x'; Problem = 'no modifiers and no pattern' }
+            @{ Rule = '- [abc'; Problem = "closing ']'" }
+        ) {
+            $out = $null
+            $err = Get-TerminatingError { $out = New-SyncFilter -Rule '- fine', $Rule -ErrorAction SilentlyContinue }
+            $err.FullyQualifiedErrorId | Should -BeLike 'InvalidFilterRule,*'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.TargetObject | Should -Be $Rule
+            $err.Exception.Message.Contains("'$Rule' (rule 2 given inline)") | Should -BeTrue -Because $err.Exception.Message
+            $err.Exception.Message.Contains($Problem) | Should -BeTrue -Because $err.Exception.Message
+            $out | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'rule files' {
+        It '-Path reads a merge file once, with its file and line on each rule' {
+            $file = Join-Path $TestDrive 'rules.txt'
+            Set-Content -LiteralPath $file -Value '# comment', '+ keep.o', '', '- *.o'
+            $f = New-SyncFilter -Path $file
+            @($f.Rules.Text) | Should -Be @('+ keep.o', '- *.o')
+            $f.Rules[1].Source | Should -Be $file
+            $f.Rules[1].Line | Should -Be 4
+            $f.Test('keep.o', $false) | Should -BeTrue
+            $f.Test('x.o', $false) | Should -BeFalse
+        }
+
+        It '-Path reports a malformed line with InvalidFilterRule naming the file and line' {
+            $file = Join-Path $TestDrive 'bad.rules'
+            Set-Content -LiteralPath $file -Value '- ok', 'oops'
+            $err = Get-TerminatingError { New-SyncFilter -Path $file }
+            $err.FullyQualifiedErrorId | Should -BeLike 'InvalidFilterRule,*'
+            $err.Exception.Message | Should -BeLike "*'oops' ($file, line 2)*"
+        }
+
+        It 'a missing file is FilterFileUnreadable' {
+            $err = Get-TerminatingError { New-SyncFilter -ExcludeFrom (Join-Path $TestDrive 'nope.txt') }
+            $err.FullyQualifiedErrorId | Should -BeLike 'FilterFileUnreadable,*'
+        }
+
+        It '-ExcludeFrom and -IncludeFrom read one pattern a line with prefixes, ! and comments' {
+            $ex = Join-Path $TestDrive 'ex.txt'; $in = Join-Path $TestDrive 'in.txt'
+            Set-Content -LiteralPath $ex -Value '; comment', '*.tmp', '+ keep.tmp', '#x'
+            Set-Content -LiteralPath $in -Value 'important.*', '- junk'
+            $f = New-SyncFilter -ExcludeFrom $ex -IncludeFrom $in
+            @($f.Rules.Text) | Should -Be @('+ important.*', '- junk', '- *.tmp', '+ keep.tmp')
+            $g = New-SyncFilter -ExcludeFrom $ex -Rule '!'
+            $g.Rules.Count | Should -Be 0
+        }
+
+        It '-GitIgnore translates a .gitignore: reversed, ! re-includes, slashes anchor' {
+            $gi = Join-Path $TestDrive '.gitignore'
+            Set-Content -LiteralPath $gi -Value '# build output', '/build/', '*.log', '!keep.log', 'doc/tmp', '**/cache'
+            $f = New-SyncFilter -GitIgnore $gi
+            @($f.Rules.Text) | Should -Be @('- cache', '- /doc/tmp', '+ keep.log', '- *.log', '- /build/')
+            $f.Test('a/keep.log', $false) | Should -BeTrue
+            $f.Test('a/x.log', $false) | Should -BeFalse
+            $f.Test('build', $true) | Should -BeFalse
+            $f.Test('src/build', $true) | Should -BeTrue
+            $f.Explain('x/y/cache', $true).Line | Should -Be 6
+            $f.Explain('x/y/cache', $true).Source | Should -Be $gi
+        }
+
+        It '-CvsExclude adds the CVS ignore list and a per-directory .cvsignore rule last' {
+            $f = New-SyncFilter -CvsExclude -Include 'keep.o'
+            $f.Rules[0].Text | Should -Be '+ keep.o'
+            $f.Rules[-1].Text | Should -Be ':C .cvsignore'
+            $f.Test('keep.o', $false) | Should -BeTrue
+            $f.Test('main.o', $false) | Should -BeFalse
+            $f.Test('CVS', $true) | Should -BeFalse
+            $f.Explain('x.bak', $false).IsPerishable | Should -BeTrue
+        }
+    }
+
     Context 'malformed patterns' {
         It 'rejects <Pattern> given as -<Parameter> with a terminating InvalidFilterPattern error' -ForEach @(
             @{ Pattern = '[abc'; Parameter = 'Exclude' }

@@ -435,6 +435,86 @@ Describe 'Sync-Directory' {
         }
     }
 
+    Context 'filter rules (-FilterRule, -UseFilterFiles, -DeleteExcluded) against rsync' {
+        BeforeAll {
+            # Builds a source and a destination with per-directory rule files on both sides; returns @{ Src; Dst }.
+            function New-RulePair([string] $Name) {
+                $src = New-TestTree -Root (Join-Path $TestDrive "$Name-src") -Files ([ordered]@{
+                        'a.txt' = 'a'; 'x.o' = 'o'; 'keep.log' = 'k'; 'sub/b.txt' = 'b'; 'sub/y.o' = 'y'; 'sub/deep/c.txt' = 'c'
+                        'sub/.rsync-filter' = "- *.txt`n"; 'lib/z.txt' = 'z' })
+                $dst = New-TestTree -Root (Join-Path $TestDrive "$Name-dst") -Files ([ordered]@{
+                        'old.log' = 'o'; 'old.o' = 'o'; 'local/conf' = 'c'; 'sub/stale.txt' = 's'; 'sub/stale.o' = 's'
+                        'gone/f.o' = 'f'; 'gone/k.log' = 'k'; 'lib/.rsync-filter' = "P *.keep`n"; 'lib/mine.keep' = 'm'; 'lib/other' = 'x' })
+                @{ Src = $src; Dst = $dst }
+            }
+
+            # Runs rsync and Sync-Directory on copies of the same pair and returns both final trees.
+            function Compare-WithRsync([string] $Name, [string[]] $RsyncOptions, [hashtable] $Parameters) {
+                $pair = New-RulePair "$Name-ours"
+                $theirs = New-RulePair "$Name-rsync"
+                # rsync reports "cannot delete non-empty directory" on stdout; only the trees are compared.
+                $null = & rsync -r @RsyncOptions "$($theirs.Src)/" "$($theirs.Dst)/" 2>&1
+                $LASTEXITCODE | Should -BeIn @(0, 23)
+                $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst @Parameters -WarningAction SilentlyContinue -ErrorAction Stop)
+                @{
+                    Ours = ((Get-ChildItem -LiteralPath $pair.Dst -Recurse -Force -Name | Sort-Object) -join ', ')
+                    Rsync = ((Get-ChildItem -LiteralPath $theirs.Dst -Recurse -Force -Name | Sort-Object) -join ', ')
+                    Out = $out
+                }
+            }
+        }
+
+        It '<Case>: leaves the destination as rsync <Rsync> does' -ForEach @(
+            @{ Case = 'exclude and protect'; Rsync = "--delete -f '- *.o' -f 'P /local/'"; RsyncOptions = @('--delete', '-f', '- *.o', '-f', 'P /local/'); Parameters = @{ Delete = $true; FilterRule = '- *.o', 'P /local/' } }
+            @{ Case = 'hide is not protect'; Rsync = "--delete -f 'H *.log'"; RsyncOptions = @('--delete', '-f', 'H *.log'); Parameters = @{ Delete = $true; FilterRule = @('H *.log') } }
+            @{ Case = 'perishable'; Rsync = "--delete -f '-p *.o'"; RsyncOptions = @('--delete', '-f', '-p *.o'); Parameters = @{ Delete = $true; FilterRule = @('-p *.o') } }
+            @{ Case = 'delete-excluded'; Rsync = "--delete-excluded -f '- *.o' -f 'P *.log'"; RsyncOptions = @('--delete-excluded', '-f', '- *.o', '-f', 'P *.log'); Parameters = @{ DeleteExcluded = $true; FilterRule = '- *.o', 'P *.log' } }
+            @{ Case = 'per-directory files'; Rsync = '--delete -F'; RsyncOptions = @('--delete', '-F'); Parameters = @{ Delete = $true; UseFilterFiles = $true } }
+            @{ Case = 'per-directory files, excluded themselves'; Rsync = '--delete -FF'; RsyncOptions = @('--delete', '-FF'); Parameters = @{ Delete = $true; UseFilterFiles = $true; FilterRule = @('- .rsync-filter') } }
+            @{ Case = 'include before exclude before filter'; Rsync = "--include=keep.log --exclude='*.log' -f '- sub/'"; RsyncOptions = @('--delete', '--include=keep.log', '--exclude=*.log', '-f', '- sub/'); Parameters = @{ Delete = $true; Include = 'keep.log'; Exclude = '*.log'; FilterRule = @('- sub/') } }
+        ) {
+            $result = Compare-WithRsync ($Case -replace '\W', '') $RsyncOptions $Parameters
+            $result.Ours | Should -Be $result.Rsync
+        }
+
+        It 'protects a destination file with a P rule while deleting its unprotected neighbours' {
+            $result = Compare-WithRsync 'protect' @('--delete', '-f', 'P old.*') @{ Delete = $true; FilterRule = @('P old.*') }
+            $result.Ours | Should -Be $result.Rsync
+            $result.Ours | Should -Match 'old\.log'
+            $deleted = @($result.Out | Where-Object Action -EQ 'Delete' | ForEach-Object RelativePath)
+            $deleted | Should -Contain 'gone/f.o'
+            $deleted | Should -Not -Contain 'old.o'
+        }
+
+        It 'never enters an excluded source directory' {
+            # A malformed rule file inside the excluded directory would stop the run if it were entered and read.
+            $src = New-TestTree -Root (Join-Path $TestDrive 'noenter-src') -Files @{ 'ok/a' = 'a'; 'secret/b' = 'b'; 'secret/.rsync-filter' = "not a rule`n" }
+            $dst = Join-Path $TestDrive 'noenter-dst'
+            $out = @(Get-SyncPlan -Path $src -Destination $dst -FilterRule '- /secret/' -UseFilterFiles -ErrorAction Stop)
+            @($out.RelativePath) | Should -Be @('.', 'ok', 'ok/a')
+            { Get-SyncPlan -Path $src -Destination $dst -UseFilterFiles -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidFilterRule,PSReplica.Commands.GetSyncPlanCommand'
+        }
+
+        It 'stops with InvalidFilterRule, naming the file and line, when a per-directory file is malformed' {
+            $src = New-TestTree -Root (Join-Path $TestDrive 'badrule-src') -Files @{ 'd/.rsync-filter' = "- ok`nnot a rule`n"; 'd/x' = 'x' }
+            $dst = Join-Path $TestDrive 'badrule-dst'
+            $err = $null
+            try { $null = Sync-Directory -Path $src -Destination $dst -UseFilterFiles -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -BeLike 'InvalidFilterRule,*'
+            $err.Exception.Message | Should -BeLike "*'not a rule'*$(Join-Path $src 'd/.rsync-filter'), line 2*"
+        }
+
+        It 'rejects a malformed -FilterRule before touching anything' {
+            $src = New-TestTree -Root (Join-Path $TestDrive 'badinline-src') -Files @{ 'x' = 'x' }
+            $dst = Join-Path $TestDrive 'badinline-dst'
+            $err = $null
+            try { $null = Sync-Directory -Path $src -Destination $dst -FilterRule '- fine', 'Hs x' -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -BeLike 'InvalidFilterRule,*'
+            $err.Exception.Message | Should -BeLike "*'Hs x' (rule 2 given inline)*"
+            Test-Path $dst | Should -BeFalse
+        }
+    }
+
     Context 'comparison options' {
         BeforeEach {
             $script:pair = New-Converged "cmp-$([guid]::NewGuid().ToString('n').Substring(0, 8))" @{ 'a.txt' = 'aaaa'; 'b.txt' = 'bbbb' }

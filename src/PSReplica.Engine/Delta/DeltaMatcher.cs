@@ -1,11 +1,13 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.IO;
 using System.IO.Hashing;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Delta;
 
@@ -18,6 +20,12 @@ internal sealed class DeltaMatcher
     private const int BufferBytes = 4 << 20;
     private const int LiteralChunk = 256 << 10;
 
+    /// <summary>The most bytes one copy op covers: a longer run of adjacent blocks is sent as several ops.</summary>
+    internal const int RunBytes = 8 << 20;
+
+    // The piece in which stretches taken as literal before the signature was complete are searched again.
+    private const int ConfirmPiece = 1 << 20;
+
     private readonly Signature _signature;
     private readonly int[] _heads;
     private readonly int[] _next;
@@ -28,7 +36,15 @@ internal sealed class DeltaMatcher
     private readonly ulong[] _filter;
     private readonly int _filterShift;
 
+    // The last block of each chain, while the tables grow (ForGrowingSignature).
+    private readonly int[]? _tails;
+
     public DeltaMatcher(Signature signature)
+        : this(signature, filled: true)
+    {
+    }
+
+    private DeltaMatcher(Signature signature, bool filled)
     {
         _signature = signature;
         // About 1 in 16 slots used: a roll that finds its slot empty (the common case on changed data) costs one load.
@@ -43,6 +59,13 @@ internal sealed class DeltaMatcher
         _filterShift = 32 - filterBits;
         _filter = new ulong[(1 << filterBits) / 64];
 
+        if (!filled)
+        {
+            _tails = new int[_heads.Length];
+            _tails.AsSpan().Fill(-1);
+            return;
+        }
+
         // Insert in reverse so that each chain lists lower block numbers first.
         for (int i = signature.Count - 1; i >= 0; i--)
         {
@@ -55,12 +78,45 @@ internal sealed class DeltaMatcher
         }
     }
 
+    public Signature Signature => _signature;
+
+    /// <summary>A matcher whose tables start empty and receive blocks in order through <see cref="Append"/> while the
+    /// signature is built; searching it at the same time sees a prefix of the blocks.</summary>
+    internal static DeltaMatcher ForGrowingSignature(Signature signature) => new(signature, filled: false);
+
+    /// <summary>Adds the hashed blocks [<paramref name="first"/>, <paramref name="end"/>) at the ends of their chains
+    /// (the same chain order as a filled matcher). One writer; a concurrent search sees each block whole or not at all,
+    /// provided it reads a block count published after this call before relying on those blocks.</summary>
+    internal void Append(int first, int end)
+    {
+        int[] tails = _tails ?? throw new InvalidOperationException("The matcher's tables are already complete.");
+        for (int i = first; i < end; i++)
+        {
+            uint weak = _signature.Weak[i];
+            int slot = Slot(weak);
+            _next[i] = -1;
+            int tail = tails[slot];
+            if (tail < 0)
+            {
+                Volatile.Write(ref _heads[slot], i);
+            }
+            else
+            {
+                Volatile.Write(ref _next[tail], i);
+            }
+
+            tails[slot] = i;
+            uint bit = (weak * 2654435761u) >> _filterShift;
+            _filter[bit >> 6] |= 1UL << (int)(bit & 63);
+        }
+    }
+
     /// <summary>Streams <paramref name="target"/> through the search; returns the totals and the target's XXH3-128.</summary>
     public DeltaResult Run(Stream target, IDeltaSink sink, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(sink);
-        var state = new State(this, target, sink);
+        var state = new State(this, _signature, null, null, target, sink);
         try
         {
             state.Search(cancellation);
@@ -71,6 +127,77 @@ internal sealed class DeltaMatcher
         }
 
         return state.Result();
+    }
+
+    /// <summary>Like <see cref="Run"/>, but starts while <paramref name="signing"/> is still hashing the basis: until
+    /// the signature is complete, the search keeps behind the hashed blocks (they reach <see cref="SpeculationOptions.Lead"/>
+    /// past it) and looks each window up among those; a match found so is rsync's match too. Every stretch taken as
+    /// literal in that time (at most <see cref="SpeculationOptions.TrustedLiteral"/> bytes, then the search waits for the
+    /// whole signature) is searched again against the complete signature. Returns null when one held a match after all (content moved from far later in the basis): the ops
+    /// already given to <paramref name="sink"/> are then not rsync's, and the caller starts over with <see cref="Run"/>.
+    /// <paramref name="source"/> is the target's file, read again by offset for those re-searches.</summary>
+    public static DeltaResult? RunWhileSigning(SignatureInProgress signing, Stream target, SafeFileHandle source, IDeltaSink sink,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(signing);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(sink);
+        var state = new State(signing.Matcher, signing.Signature, signing, source, target, sink);
+        try
+        {
+            if (!state.Search(cancellation))
+            {
+                return null;
+            }
+        }
+        finally
+        {
+            state.Dispose();
+        }
+
+        return state.Result();
+    }
+
+    /// <summary>True when some block matches a window starting in [<paramref name="start"/>, <paramref name="end"/>) of
+    /// <paramref name="source"/> (every such window is whole).</summary>
+    private bool AnyMatchIn(SafeFileHandle source, long start, long end, byte[] scratch)
+    {
+        int window = _signature.BlockLength;
+        int length = checked((int)(end - start)) + window - 1;
+        for (int done = 0; done < length;)
+        {
+            int n = RandomAccess.Read(source, scratch.AsSpan(done, length - done), start + done);
+            if (n <= 0)
+            {
+                // The source changed under the transfer; the whole-file check catches what that did, so only say
+                // that the speculation cannot be confirmed.
+                return true;
+            }
+
+            done += n;
+        }
+
+        var sum = default(RollingChecksum);
+        sum.Reset(scratch.AsSpan(0, window));
+        int positions = (int)(end - start);
+        for (int position = 0; ; position++)
+        {
+            uint weak = sum.Value;
+            uint mixed = weak * 2654435761u;
+            uint bit = mixed >> _filterShift;
+            if ((_filter[bit >> 6] & (1UL << (int)(bit & 63))) != 0 && FindMatch(weak, scratch.AsSpan(position, window), -1) >= 0)
+            {
+                return true;
+            }
+
+            if (position + 1 >= positions)
+            {
+                return false;
+            }
+
+            sum.Roll(scratch[position], scratch[position + window], window);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -119,11 +246,14 @@ internal sealed class DeltaMatcher
 
     private sealed class State : IDisposable
     {
-        private readonly DeltaMatcher _matcher;
+        private readonly Signature _signature;
+        private readonly SignatureInProgress? _signing;
+        private readonly SafeFileHandle? _source;
         private readonly Stream _target;
         private readonly IDeltaSink _sink;
         private readonly XxHash128 _wholeFile = new();
         private readonly byte[] _buffer;
+        private readonly int _runLimit;
         private int _end;
         private bool _eof;
         private int _position;
@@ -133,13 +263,24 @@ internal sealed class DeltaMatcher
         private long _literalBytes;
         private long _matchedBytes;
         private long _length;
+        private readonly DeltaMatcher _matcher;
+        private readonly List<(long Start, long End)> _unconfirmed = [];
+        private long _unconfirmedStart = -1;
+        private long _unconfirmedBytes;
 
-        public State(DeltaMatcher matcher, Stream target, IDeltaSink sink)
+        // The target offset of _buffer[0].
+        private long _bufferOffset;
+
+        public State(DeltaMatcher matcher, Signature signature, SignatureInProgress? signing, SafeFileHandle? source, Stream target, IDeltaSink sink)
         {
             _matcher = matcher;
+            _signature = signature;
+            _signing = signing;
+            _source = source;
             _target = target;
             _sink = sink;
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(BufferBytes, matcher._signature.BlockLength * 4));
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(BufferBytes, signature.BlockLength * 4));
+            _runLimit = Math.Max(1, RunBytes / signature.BlockLength);
         }
 
         public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
@@ -151,12 +292,22 @@ internal sealed class DeltaMatcher
             return new DeltaResult(_length, _literalBytes, _matchedBytes, hash);
         }
 
-        public void Search(CancellationToken cancellation)
+        /// <summary>Runs the search; false when a speculative stretch turned out to hold a match.</summary>
+        public bool Search(CancellationToken cancellation)
         {
-            Signature signature = _matcher._signature;
+            Signature signature = _signature;
             int blockLength = signature.BlockLength;
             bool searchable = signature.Count > 0;
             int wanted = 0;
+            DeltaMatcher matcher = _matcher;
+
+            // While the signature is being built (RunWhileSigning), matcher's tables hold the blocks hashed so far.
+            bool settled = _signing is null || signature.Count == 0;
+            long lead = _signing is null ? 0 : Math.Max(2, _signing.Options.Lead / blockLength);
+            long trusted = _signing?.Options.TrustedLiteral ?? 0;
+
+            // How far the search goes before it looks at the signature's progress again.
+            int step = _signing is null ? int.MaxValue : (int)Math.Clamp(_signing.Options.Lead, blockLength, LiteralChunk);
             Refill();
             while (true)
             {
@@ -167,6 +318,32 @@ internal sealed class DeltaMatcher
                 }
 
                 int available = _end - _position;
+                if (!settled)
+                {
+                    long offset = _bufferOffset + _position;
+                    long unconfirmed = _unconfirmedBytes + (_unconfirmedStart >= 0 ? offset - _unconfirmedStart : 0);
+                    if (available <= blockLength || unconfirmed >= trusted || _signing!.IsComplete)
+                    {
+                        // The end of the file (its windows shrink), too much taken on trust, or the signature is ready.
+                        if (!Settle(matcher, cancellation))
+                        {
+                            return false;
+                        }
+
+                        settled = true;
+                    }
+                    else
+                    {
+                        // Keep behind the signature: the blocks up to a lead past this stretch must be in the tables.
+                        long needed = Math.Max(wanted + 2L, ((offset + step) / blockLength) + lead);
+                        _signing.WaitFor((int)Math.Min(signature.Count, needed), cancellation);
+                        if (_unconfirmedStart < 0)
+                        {
+                            _unconfirmedStart = offset;
+                        }
+                    }
+                }
+
                 if (available == 0)
                 {
                     break;
@@ -183,22 +360,26 @@ internal sealed class DeltaMatcher
                 var sum = default(RollingChecksum);
                 sum.Reset(_buffer.AsSpan(_position, window));
                 byte[] data = _buffer;
-                int[] heads = _matcher._heads;
-                int[] next = _matcher._next;
+                int[] heads = matcher._heads;
+                int[] next = matcher._next;
                 uint[] weakSums = signature.Weak;
-                int shift = _matcher._shift;
-                ulong[] filter = _matcher._filter;
-                int filterShift = _matcher._filterShift;
+                int shift = matcher._shift;
+                ulong[] filter = matcher._filter;
+                int filterShift = matcher._filterShift;
                 int position = _position;
                 int end = _end;
                 int literalLimit = _literalStart + LiteralChunk;
+                int horizon = settled ? int.MaxValue : position + step;
                 while (true)
                 {
                     // Most positions of changed data hit an empty filter bit: roll through them in a tight loop.
-                    int skimLimit = Math.Min(end - window, literalLimit);
+                    int skimLimit = Math.Min(Math.Min(end - window, literalLimit), horizon);
                     if (position < skimLimit)
                     {
-                        position = Skim(data, filter, filterShift, position, skimLimit, window, ref sum);
+                        uint s1 = sum.S1;
+                        uint s2 = sum.S2;
+                        position = FilterSkim.Skim(data, filter, filterShift, position, skimLimit, window, ref s1, ref s2);
+                        sum = new RollingChecksum(s1, s2);
                     }
 
                     uint weak = sum.Value;
@@ -216,9 +397,14 @@ internal sealed class DeltaMatcher
 
                     if (candidate >= 0)
                     {
-                        int block = _matcher.FindMatch(weak, data.AsSpan(position, window), wanted);
+                        int block = matcher.FindMatch(weak, data.AsSpan(position, window), wanted);
                         if (block >= 0)
                         {
+                            if (!settled)
+                            {
+                                CloseUnconfirmed(_bufferOffset + position);
+                            }
+
                             _position = position;
                             FlushLiteral();
                             AddCopy(block);
@@ -228,6 +414,12 @@ internal sealed class DeltaMatcher
                             wanted = block + 1;
                             break;
                         }
+                    }
+
+                    if (position >= horizon)
+                    {
+                        _position = position;
+                        break; // back to the checks against the signature's progress
                     }
 
                     int incoming = position + window;
@@ -241,6 +433,11 @@ internal sealed class DeltaMatcher
                     {
                         _position = position;
                         break; // refill, then recompute the window from scratch
+                    }
+                    else if (!settled)
+                    {
+                        _position = position;
+                        break; // settle before the windows shrink
                     }
                     else
                     {
@@ -260,44 +457,63 @@ internal sealed class DeltaMatcher
                         _position = position;
                         FlushLiteral();
                         literalLimit = _literalStart + LiteralChunk;
+                        if (!settled)
+                        {
+                            break; // back to the checks against the signature's progress
+                        }
                     }
                 }
             }
 
             FlushLiteral();
             FlushRun();
+            return true;
         }
 
-        /// <summary>Rolls the window from <paramref name="position"/> while its weak sum's filter bit is clear, up to
-        /// <paramref name="limit"/> (exclusive; a byte after the window must exist there); returns where it stopped.
-        /// No bounds checks: every index is below limit + window, which is within the buffer.</summary>
-        private static int Skim(byte[] data, ulong[] filter, int filterShift, int position, int limit, int window, ref RollingChecksum sum)
+        /// <summary>Once the signature is complete: re-searches every stretch taken as literal before it was, against
+        /// the whole signature. False when one holds a match after all.</summary>
+        private bool Settle(DeltaMatcher matcher, CancellationToken cancellation)
         {
-            unchecked
+            CloseUnconfirmed(_bufferOffset + _position);
+            _signing!.Complete(cancellation);
+            if (_unconfirmed.Count > 0)
             {
-                ref byte bytes = ref MemoryMarshal.GetArrayDataReference(data);
-                ref ulong bits = ref MemoryMarshal.GetArrayDataReference(filter);
-                uint s1 = sum.S1;
-                uint s2 = sum.S2;
-                uint length = (uint)window;
-                while (position < limit)
+                byte[] scratch = ArrayPool<byte>.Shared.Rent(ConfirmPiece + _signature.BlockLength);
+                try
                 {
-                    uint bit = (((s1 & 0xffff) | (s2 << 16)) * 2654435761u) >> filterShift;
-                    if ((Unsafe.Add(ref bits, (int)(bit >> 6)) & (1UL << (int)bit)) != 0)
+                    foreach ((long start, long end) in _unconfirmed)
                     {
-                        break;
+                        for (long piece = start; piece < end; piece += ConfirmPiece)
+                        {
+                            cancellation.ThrowIfCancellationRequested();
+                            if (matcher.AnyMatchIn(_source!, piece, Math.Min(end, piece + ConfirmPiece), scratch))
+                            {
+                                return false;
+                            }
+                        }
                     }
-
-                    uint outgoing = (uint)(sbyte)Unsafe.Add(ref bytes, position);
-                    uint incoming = (uint)(sbyte)Unsafe.Add(ref bytes, position + window);
-                    s1 = s1 - outgoing + incoming;
-                    s2 = s2 - (length * outgoing) + s1;
-                    position++;
                 }
-
-                sum = new RollingChecksum(s1, s2);
-                return position;
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                }
             }
+
+            _unconfirmed.Clear();
+            _unconfirmedBytes = 0;
+            return true;
+        }
+
+        /// <summary>Ends the stretch of windows searched against part of the signature at <paramref name="offset"/>.</summary>
+        private void CloseUnconfirmed(long offset)
+        {
+            if (_unconfirmedStart >= 0 && offset > _unconfirmedStart)
+            {
+                _unconfirmed.Add((_unconfirmedStart, offset));
+                _unconfirmedBytes += offset - _unconfirmedStart;
+            }
+
+            _unconfirmedStart = -1;
         }
 
         private void Refill()
@@ -309,6 +525,7 @@ internal sealed class DeltaMatcher
                 Buffer.BlockCopy(_buffer, _position, _buffer, 0, keep);
             }
 
+            _bufferOffset += _position;
             _position = 0;
             _literalStart = 0;
             _end = keep;
@@ -332,7 +549,12 @@ internal sealed class DeltaMatcher
         {
             if (_runCount > 0 && _runStart + _runCount == block)
             {
-                _runCount++;
+                // Long runs go out in pieces, so that the writer starts on them while the search goes on.
+                if (++_runCount >= _runLimit)
+                {
+                    FlushRun();
+                }
+
                 return;
             }
 
@@ -367,4 +589,11 @@ internal sealed class DeltaMatcher
 }
 
 /// <summary>What a delta search found: the target's length, literal and matched bytes, and its whole-file XXH3-128.</summary>
-internal sealed record DeltaResult(long Length, long LiteralBytes, long MatchedBytes, byte[] WholeFileHash);
+internal sealed record DeltaResult(long Length, long LiteralBytes, long MatchedBytes, byte[] WholeFileHash)
+{
+    /// <summary>True when a search that began before the signature was complete had to be done again.</summary>
+    public bool SearchedTwice { get; init; }
+
+    /// <summary>True when the first result did not verify and a second pass with 16-byte strong checksums made the file.</summary>
+    public bool FullStrongSums { get; init; }
+}

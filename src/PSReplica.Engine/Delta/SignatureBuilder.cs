@@ -14,10 +14,14 @@ internal static class SignatureBuilder
 
     /// <summary>Builds the signature of an open file, reading it by offset (the handle's position is not used).
     /// Large files are cut into block-aligned stretches that the cores hash side by side.</summary>
-    public static Signature Build(SafeFileHandle basis, long length, int? blockLength, CancellationToken cancellation)
+    public static Signature Build(SafeFileHandle basis, long length, int? blockLength, CancellationToken cancellation) =>
+        Build(basis, length, blockLength, null, cancellation);
+
+    /// <param name="strongLength">Bytes of strong checksum per block instead of rsync's choice (the redo pass uses all 16).</param>
+    public static Signature Build(SafeFileHandle basis, long length, int? blockLength, int? strongLength, CancellationToken cancellation)
     {
         int block = blockLength ?? BlockSizing.BlockLength(length);
-        var signature = new Signature(length, block, BlockSizing.StrongLength(length, block));
+        var signature = new Signature(length, block, strongLength ?? BlockSizing.StrongLength(length, block));
         int perRead = Math.Max(1, ReadAhead / block) * block;
         long stretches = (length + perRead - 1) / perRead;
         var options = new System.Threading.Tasks.ParallelOptions
@@ -91,7 +95,7 @@ internal static class SignatureBuilder
     }
 
     /// <summary>Fills the signature's entries for the blocks in <paramref name="data"/>, the first being block <paramref name="first"/>.</summary>
-    private static void HashBlocks(Signature signature, ReadOnlySpan<byte> data, int first)
+    internal static void HashBlocks(Signature signature, ReadOnlySpan<byte> data, int first)
     {
         int block = signature.BlockLength;
         int strong = signature.StrongLength;

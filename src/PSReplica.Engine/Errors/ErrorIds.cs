@@ -30,6 +30,11 @@ public static class ErrorIds
     public const string DeltaVerificationFailed = nameof(DeltaVerificationFailed);
 
     // Filter rules and merge files.
+    /// <summary>A filter rule (inline, in a merge file or in a per-directory file) is malformed.</summary>
+    public const string InvalidFilterRule = nameof(InvalidFilterRule);
+
+    /// <summary>A merge file, exclude-from/include-from file or .gitignore named by a rule or parameter cannot be read.</summary>
+    public const string FilterFileUnreadable = nameof(FilterFileUnreadable);
 
     // Backups, basis directories and partial files.
 

@@ -11,29 +11,99 @@ namespace PSReplica.Engine.Execution;
 /// against it: the receiver's signature, the sender's search and the receiver's patch, wired in one process.</summary>
 internal static class DeltaCopier
 {
+    /// <summary>Basis files at least this large are searched while their signature is still being built.</summary>
+    internal const long OverlapThreshold = 8L << 20;
+
     /// <summary>Writes the new file to <paramref name="target"/> (a new temp file) and verifies it against the
-    /// source's whole-file checksum; <paramref name="finish"/> gets the open target.</summary>
-    /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match.</exception>
+    /// source's whole-file checksum; <paramref name="finish"/> gets the open target. For a large basis the signature
+    /// is built on another thread while the search and the writer already run (see
+    /// <see cref="DeltaMatcher.RunWhileSigning"/>); should that search turn out not to be rsync's, the file is done
+    /// again with the complete signature.</summary>
+    /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match, even after a second
+    /// pass with full-length strong checksums.</exception>
     public static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, CancellationToken cancellation)
+        Action<SafeFileHandle>? finish, CancellationToken cancellation) =>
+        Copy(source, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation);
+
+    /// <param name="overlapThreshold">The smallest basis searched while its signature is built (tests lower it).</param>
+    /// <param name="speculation">The bounds of that overlap.</param>
+    internal static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
+        Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation, CancellationToken cancellation)
     {
         using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
-        long basisLength = RandomAccess.GetLength(basisHandle);
-        Signature signature = SignatureBuilder.Build(basisHandle, basisLength, blockLength, cancellation);
-
-        using SafeFileHandle input = FileCopier.OpenSource(source);
+        long length = RandomAccess.GetLength(basisHandle);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
-        using var writer = new PatchWriter(basisHandle, basisLength, signature.BlockLength, output, long.MaxValue);
+        try
+        {
+            return CopyOnce(source, basisHandle, length, output, blockLength, progress, finish, overlapThreshold, speculation, cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
+        {
+            // A block matched on its short strong checksum but was not the same (or the basis changed meanwhile).
+            // As rsync's redo pass: the same blocks with all 16 bytes of strong checksum, which no false match
+            // survives in practice; should this fail too, the caller sends the file whole.
+            RandomAccess.SetLength(output, 0);
+            var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
+            DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
+                (stream, _, sink) => matcher.Run(stream, sink, cancellation), cancellation)!;
+            finish?.Invoke(output);
+            return result with { FullStrongSums = true };
+        }
+    }
+
+    private static DeltaResult CopyOnce(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+        Action<long>? progress, Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation,
+        CancellationToken cancellation)
+    {
+        DeltaMatcher matcher;
+        if (length >= overlapThreshold)
+        {
+            using var signing = new SignatureInProgress(basisHandle, length, blockLength, speculation, cancellation);
+            DeltaResult? overlapped = Transfer(source, basisHandle, length, signing.Signature, output, progress,
+                (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), cancellation);
+            if (overlapped is not null)
+            {
+                finish?.Invoke(output);
+                return overlapped;
+            }
+
+            // A stretch taken as literal held a match: start over, as rsync would have searched.
+            matcher = signing.Complete(cancellation);
+            RandomAccess.SetLength(output, 0);
+        }
+        else
+        {
+            matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, cancellation));
+        }
+
+        DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
+            (stream, _, sink) => matcher.Run(stream, sink, cancellation), cancellation)!;
+        finish?.Invoke(output);
+        return length >= overlapThreshold ? result with { SearchedTwice = true } : result;
+    }
+
+    /// <summary>One pass: the search on this thread, the patch writer on another; verifies what it wrote.
+    /// Null when the search gave up.</summary>
+    private static DeltaResult? Transfer(string source, SafeFileHandle basis, long basisLength, Signature signature,
+        SafeFileHandle output, Action<long>? progress, Func<Stream, SafeFileHandle, IDeltaSink, DeltaResult?> search,
+        CancellationToken cancellation)
+    {
+        using SafeFileHandle input = FileCopier.OpenSource(source);
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
         using var sourceStream = new ProgressStream(new FileStream(input, FileAccess.Read, 1), progress);
-        DeltaResult result;
+        DeltaResult? result;
         using (var pipeline = new PipelinedSink(writer, cancellation))
         {
-            result = new DeltaMatcher(signature).Run(sourceStream, pipeline, cancellation);
+            result = search(sourceStream, input, pipeline);
+            if (result is null)
+            {
+                return null;
+            }
+
             pipeline.Complete();
         }
 
         writer.Verify(result.Length, result.WholeFileHash);
-        finish?.Invoke(output);
         return result;
     }
 

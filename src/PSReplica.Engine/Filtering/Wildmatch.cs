@@ -1,4 +1,6 @@
 using System;
+using System.Buffers;
+using System.Text;
 
 namespace PSReplica.Engine.Filtering;
 
@@ -8,7 +10,32 @@ namespace PSReplica.Engine.Filtering;
 internal static class Wildmatch
 {
     /// <summary>True when <paramref name="pattern"/> matches all of <paramref name="text"/>.</summary>
-    public static bool Match(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text) => MatchCore(pattern, text) == Result.Match;
+    public static bool Match(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
+    {
+        if (!pattern.ContainsAnyExceptInRange('\0', '\x7f') && !text.ContainsAnyExceptInRange('\0', '\x7f'))
+        {
+            return MatchCore(pattern, text) == Result.Match;
+        }
+
+        // rsync matches bytes, not characters: '?' takes one byte of a UTF-8 sequence and '[日]' is a class of three
+        // bytes. Both sides are rewritten as their UTF-8 bytes, one char per byte, so the same matcher gives rsync's answer.
+        return MatchCore(AsBytes(pattern), AsBytes(text)) == Result.Match;
+    }
+
+    /// <summary>The UTF-8 bytes of <paramref name="value"/>, one char per byte (Latin-1 maps bytes to chars one to one).</summary>
+    private static string AsBytes(ReadOnlySpan<char> value)
+    {
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
+        try
+        {
+            int length = Encoding.UTF8.GetBytes(value, bytes);
+            return Encoding.Latin1.GetString(bytes, 0, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
 
     /// <summary>True when the pattern holds a wildcard character that needs the matcher
     /// (rsync matches a pattern without '*', '?' or '[' literally, backslashes included.)</summary>
@@ -244,7 +271,7 @@ internal static class Wildmatch
             "alnum" => char.IsAsciiLetterOrDigit(c),
             "alpha" => char.IsAsciiLetter(c),
             "blank" => c is ' ' or '\t',
-            "cntrl" => char.IsControl(c),
+            "cntrl" => c < ' ' || c == '\x7f',
             "digit" => char.IsAsciiDigit(c),
             "graph" => c > ' ' && c < '\x7f',
             "lower" => char.IsAsciiLetterLower(c),

@@ -71,6 +71,9 @@ internal static partial class Posix
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
     private static partial nint CopyFileRangeNative(int fdIn, nint offIn, int fdOut, nint offOut, nuint len, uint flags);
 
+    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+    private static unsafe partial nint CopyFileRangeAtNative(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
+
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint RealpathNative(string path, nint resolved);
 
@@ -169,6 +172,15 @@ internal static partial class Posix
     public static long CopyFileRange(int fdIn, int fdOut, long length)
     {
         nint rc = CopyFileRangeNative(fdIn, 0, fdOut, 0, (nuint)length, 0);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Copies up to <paramref name="length"/> bytes in the kernel from <paramref name="offsetIn"/> in one file to
+    /// <paramref name="offsetOut"/> in another, leaving both descriptors' positions alone.
+    /// Returns the count, 0 at end of the input, or -errno.</summary>
+    public static unsafe long CopyFileRange(int fdIn, long offsetIn, int fdOut, long offsetOut, long length)
+    {
+        nint rc = CopyFileRangeAtNative(fdIn, &offsetIn, fdOut, &offsetOut, (nuint)length, 0);
         return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
     }
 

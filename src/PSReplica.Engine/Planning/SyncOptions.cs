@@ -14,6 +14,10 @@ public sealed record SyncOptions
 
     public SyncFilter Filter { get; init; } = SyncFilter.Empty;
 
+    /// <summary>Excluded destination items are deleted too (rsync --delete-excluded): rules without an s or r modifier
+    /// only decide what is transferred, not what is protected. Deletion needs <see cref="Delete"/>.</summary>
+    public bool DeleteExcluded { get; init; }
+
     public CompareMode CompareMode { get; init; } = CompareMode.QuickCheck;
 
     /// <summary>Times within this many seconds are equal; 0 (rsync's default) compares whole seconds, -1 nanoseconds too.</summary>

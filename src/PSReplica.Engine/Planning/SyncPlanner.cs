@@ -24,6 +24,11 @@ internal sealed class SyncPlanner
     private readonly ITreeLister _sourceLister;
     private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
+
+    // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
+    // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
+    private readonly FilterContext _sourceFilter;
+    private readonly FilterContext _destinationFilter;
     private long _scanned;
     private long _nextProgress;
 
@@ -33,6 +38,8 @@ internal sealed class SyncPlanner
         _sourceLister = sourceLister;
         _destinationLister = destinationLister;
         _options = options;
+        _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded);
+        _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded);
         _plan = plan;
         _observer = observer;
         _cancellation = cancellation;
@@ -136,6 +143,56 @@ internal sealed class SyncPlanner
             return;
         }
 
+        if (!EnterFilters(_sourceFilter, relative, sourceDirectory))
+        {
+            return;
+        }
+
+        bool receiverEntered = false;
+        try
+        {
+            // The receiver reads its per-directory files only when it deletes (rsync's generator does the same).
+            if (destinationExists && _options.Delete)
+            {
+                if (!EnterFilters(_destinationFilter, relative, destinationDirectory))
+                {
+                    return;
+                }
+
+                receiverEntered = true;
+            }
+
+            PlanEntries(relative, sources, destinations, destinationDirectory);
+        }
+        finally
+        {
+            if (receiverEntered)
+            {
+                _destinationFilter.LeaveDirectory();
+            }
+
+            _sourceFilter.LeaveDirectory();
+        }
+    }
+
+    /// <summary>Reads a directory's per-directory filter files; false (with a scan error, so nothing in the directory
+    /// is touched) when one cannot be read. A malformed rule in one throws: it stops the run, as in rsync.</summary>
+    private bool EnterFilters(FilterContext filter, string relative, string directory)
+    {
+        try
+        {
+            filter.EnterDirectory(relative, directory);
+            return true;
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.FilterFileUnreadable)
+        {
+            RecordScanError(ex);
+            return false;
+        }
+    }
+
+    private void PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory)
+    {
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
         {
@@ -167,7 +224,7 @@ internal sealed class SyncPlanner
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
             }
-            else if (_options.Delete && _options.Filter.Test(rel, existing.IsDirectory))
+            else if (_options.Delete && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
             {
                 _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
             }
@@ -196,7 +253,7 @@ internal sealed class SyncPlanner
             resolved = target;
         }
 
-        if (!_options.Filter.Test(relative, resolved.IsDirectory))
+        if (!_sourceFilter.IsIncluded(relative, resolved.IsDirectory))
         {
             return null;
         }
@@ -419,21 +476,37 @@ internal sealed class SyncPlanner
                 return false;
             }
 
-            bool emptied = true;
-            foreach (FileEntry child in children)
+            // rsync reads the per-directory files of a directory it deletes too, and ignores perishable rules there.
+            if (_options.Delete && !EnterFilters(_destinationFilter, relative, existing.FullPath))
             {
-                string rel = Join(relative, child.Name);
-                if (child.Kind == EntryKind.File && TempFileNames.IsTemporary(child.Name))
+                return false;
+            }
+
+            bool emptied = true;
+            try
+            {
+                foreach (FileEntry child in children)
                 {
-                    AddDelete(child, rel, SyncReason.TemporaryFile);
+                    string rel = Join(relative, child.Name);
+                    if (child.Kind == EntryKind.File && TempFileNames.IsTemporary(child.Name))
+                    {
+                        AddDelete(child, rel, SyncReason.TemporaryFile);
+                    }
+                    else if (_destinationFilter.IsIncluded(rel, child.IsDirectory, ignorePerishable: true))
+                    {
+                        emptied &= PlanDeleteTree(child, rel, reason);
+                    }
+                    else
+                    {
+                        emptied = false;
+                    }
                 }
-                else if (_options.Filter.Test(rel, child.IsDirectory))
+            }
+            finally
+            {
+                if (_options.Delete)
                 {
-                    emptied &= PlanDeleteTree(child, rel, reason);
-                }
-                else
-                {
-                    emptied = false;
+                    _destinationFilter.LeaveDirectory();
                 }
             }
 

@@ -52,6 +52,18 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SyncFilter? Filter { get; set; }
 
+    /// <summary>Rules in rsync's filter syntax, placed after -Include, -Exclude and -Filter's rules.</summary>
+    [Parameter]
+    public string[]? FilterRule { get; set; }
+
+    /// <summary>rsync -F: reads the rules of each directory's .rsync-filter file (dir-merge /.rsync-filter).</summary>
+    [Parameter]
+    public SwitchParameter UseFilterFiles { get; set; }
+
+    /// <summary>rsync --delete-excluded: excluded destination items are deleted too; implies -Delete.</summary>
+    [Parameter]
+    public SwitchParameter DeleteExcluded { get; set; }
+
     [Parameter]
     public SwitchParameter Checksum { get; set; }
 
@@ -113,7 +125,34 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         SyncFilter filter;
         try
         {
-            filter = SyncFilter.FromPatterns(Include, Exclude);
+            // The rule order is fixed and documented: -Include, -Exclude, -Filter's rules, -FilterRule, -UseFilterFiles.
+            var builder = new SyncFilterBuilder(SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            foreach (string pattern in Include ?? [])
+            {
+                builder.AddInclude(pattern);
+            }
+
+            foreach (string pattern in Exclude ?? [])
+            {
+                builder.AddExclude(pattern);
+            }
+
+            if (Filter is not null)
+            {
+                builder.Add(Filter);
+            }
+
+            foreach (string rule in FilterRule ?? [])
+            {
+                builder.AddRule(rule);
+            }
+
+            if (UseFilterFiles)
+            {
+                builder.AddRule("dir-merge /.rsync-filter");
+            }
+
+            filter = builder.Build();
         }
         catch (SyncException ex)
         {
@@ -121,16 +160,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
-        if (Filter is not null)
-        {
-            filter = filter.Append(Filter);
-        }
-
         return new SyncOptions
         {
             Source = source,
             Destination = destination,
-            Delete = Delete,
+            Delete = Delete || DeleteExcluded,
+            DeleteExcluded = DeleteExcluded,
             MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
             Filter = filter,
             CompareMode = Checksum ? CompareMode.Checksum : SizeOnly ? CompareMode.SizeOnly : IgnoreTimes ? CompareMode.IgnoreTimes : CompareMode.QuickCheck,

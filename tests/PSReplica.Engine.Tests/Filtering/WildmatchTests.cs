@@ -5,6 +5,21 @@ namespace PSReplica.Engine.Tests.Filtering;
 
 public sealed class WildmatchTests
 {
+    // rsync compares bytes: verified with rsync 3.2.7 (`rsync -r -n --exclude=PATTERN`) on UTF-8 names.
+    [Theory]
+    [InlineData("?", "Ж", false)]          // Ж is two bytes
+    [InlineData("??", "Ж", true)]
+    [InlineData("??", "ß", true)]
+    [InlineData("[日]本", "日本", false)]   // the class takes one of 日's three bytes
+    [InlineData("???本", "日本", true)]
+    [InlineData("*本", "日本", true)]
+    [InlineData("é*", "é.txt", true)]
+    [InlineData("[!a]", "é", false)]       // é is two bytes; a class is one
+    [InlineData("[[:alpha:]]*", "é", false)]
+    [InlineData("[[:cntrl:]]?", "é", false)]
+    public void Non_ascii_names_match_byte_by_byte_as_in_rsync(string pattern, string text, bool expected) =>
+        Assert.Equal(expected, Wildmatch.Match(pattern, text));
+
     [Theory]
     [InlineData("foo", "foo", true)]
     [InlineData("foo", "fo", false)]

@@ -1,0 +1,9 @@
+namespace PSReplica;
+
+/// <summary>Which end of a transfer evaluates the rules: the sender decides what is transferred (include, exclude,
+/// hide, show), the receiver what is protected from deletion (include, exclude, protect, risk).</summary>
+public enum FilterSide
+{
+    Sender,
+    Receiver,
+}
