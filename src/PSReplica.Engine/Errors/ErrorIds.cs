@@ -37,6 +37,8 @@ public static class ErrorIds
     public const string FilterFileUnreadable = nameof(FilterFileUnreadable);
 
     // Backups, basis directories and partial files.
+    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or used with a remote side.</summary>
+    public const string InvalidBasisDirectories = nameof(InvalidBasisDirectories);
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);

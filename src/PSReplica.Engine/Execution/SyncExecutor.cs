@@ -35,6 +35,7 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly List<string> _declined = [];
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
+    private int _linkFallbackReported;
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
@@ -432,12 +433,39 @@ internal sealed partial class SyncExecutor : IDisposable
                 Delete(action);
                 Touch(relative);
                 break;
+
+            case ActionKind.HardLink:
+                HardLink(action);
+                Touch(relative);
+                break;
         }
     }
 
-    private void CopyFile(PlannedAction action)
+    /// <summary>Links an unchanged file to its copy in a -LinkDest directory. When the link cannot be made (another
+    /// filesystem, EMLINK, a filesystem without hard links) the file is copied from there instead, as rsync does, and
+    /// the first such fallback of the run is reported.</summary>
+    private void HardLink(PlannedAction action)
+    {
+        int errno = Posix.Link(action.Basis!.FullPath, action.DestinationPath);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
+        {
+            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis.FullPath}' ({Posix.Describe(errno)}); "
+                + "copying instead (reported once per run).");
+        }
+
+        CopyFile(action, fromBasis: true);
+    }
+
+    private void CopyFile(PlannedAction action, bool fromBasis = false)
     {
         FileEntry source = action.Source!;
+        // -CopyDest (or a failed -LinkDest link): the basis holds the source's content; copy it locally.
+        fromBasis |= action.CopyFromBasis;
         string target = action.DestinationPath;
         string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
         string relative = action.Item.RelativePath;
@@ -468,12 +496,12 @@ internal sealed partial class SyncExecutor : IDisposable
             };
 
             bool whole = true;
-            if (UsesDelta(action))
+            if (!fromBasis && UsesDelta(action))
             {
                 try
                 {
                     DeltaResult delta = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, target, temp, _options.BlockSize, progress, finish, _cancellation)
+                        ? DeltaCopier.Copy(source.FullPath, action.Basis?.FullPath ?? target, temp, _options.BlockSize, progress, finish, _cancellation)
                         : _sourceTree.CopyDelta(relative, target, temp, _options.BlockSize, progress, finish, _cancellation);
                     action.Item.BytesTransferred = delta.LiteralBytes;
                     action.Item.BytesMatched = delta.MatchedBytes;
@@ -490,12 +518,13 @@ internal sealed partial class SyncExecutor : IDisposable
 
             if (whole)
             {
-                long copied = _sourceTree is null
+                long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, temp, progress, finish, _cancellation)
+                    : _sourceTree is null
                     ? FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation)
                     : _sourceTree.Copy(relative, temp, progress, finish, _cancellation);
                 Interlocked.Add(ref _bytesDone, copied);
-                action.Item.BytesTransferred = copied;
-                action.Item.BytesMatched = 0;
+                action.Item.BytesTransferred = fromBasis ? 0 : copied;
+                action.Item.BytesMatched = fromBasis ? copied : 0;
             }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
@@ -511,7 +540,7 @@ internal sealed partial class SyncExecutor : IDisposable
     /// for remote ones (where the wire, not the disk, is the limit).</summary>
     private bool UsesDelta(PlannedAction action) =>
         (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && IsRemote))
-        && action.Existing is { Kind: EntryKind.File, Length: > 0 };
+        && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
 
     private void CreateSymbolicLink(PlannedAction action)
     {

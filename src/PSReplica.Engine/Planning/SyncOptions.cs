@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace PSReplica;
 
 /// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>
@@ -38,6 +40,16 @@ public sealed record SyncOptions
 
     /// <summary>Replace symlinks in the source with what they point to (rsync -L).</summary>
     public bool CopyLinks { get; init; }
+
+    /// <summary>Directories holding earlier copies (rsync --link-dest): a new file unchanged there becomes a hard link
+    /// to it; a changed one uses it as the delta basis. Relative paths are relative to the destination.</summary>
+    public IReadOnlyList<string> LinkDest { get; init; } = [];
+
+    /// <summary>Directories whose identical files are not copied at all (rsync --compare-dest).</summary>
+    public IReadOnlyList<string> CompareDest { get; init; } = [];
+
+    /// <summary>Directories whose identical files are copied locally instead of from the source (rsync --copy-dest).</summary>
+    public IReadOnlyList<string> CopyDest { get; init; } = [];
 
     /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
     public static PreserveOptions DefaultPreserve =>

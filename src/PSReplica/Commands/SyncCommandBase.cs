@@ -89,6 +89,22 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter CopyLinks { get; set; }
 
+    /// <summary>Directories holding an earlier copy (rsync --link-dest): new files unchanged there become hard links to
+    /// them. A relative path is relative to the destination, as in rsync.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? LinkDest { get; set; }
+
+    /// <summary>Directories whose identical files are not copied (rsync --compare-dest); relative to the destination.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CompareDest { get; set; }
+
+    /// <summary>Directories whose identical files are copied locally instead of from the source (rsync --copy-dest).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CopyDest { get; set; }
+
     protected CancellationToken Cancellation => _cancellation.Token;
 
     public void Dispose()
@@ -160,6 +176,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
+        if (IsRemote && (LinkDest ?? CompareDest ?? CopyDest) is not null)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBasisDirectories, ErrorCategory.InvalidArgument,
+                "-LinkDest, -CompareDest and -CopyDest work on local runs only (so far).", null));
+        }
+
         return new SyncOptions
         {
             Source = source,
@@ -174,7 +196,25 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             IgnoreExisting = IgnoreExisting,
             Preserve = Preserve,
             CopyLinks = CopyLinks,
+            LinkDest = ResolveBasis(LinkDest),
+            CompareDest = ResolveBasis(CompareDest),
+            CopyDest = ResolveBasis(CopyDest),
         };
+    }
+
+    /// <summary>An absolute or '~' path is resolved as PowerShell resolves paths; a relative one is left for the engine,
+    /// which takes it relative to the destination as rsync does.</summary>
+    private string[] ResolveBasis(string[]? directories)
+    {
+        var resolved = new List<string>();
+        foreach (string directory in directories ?? [])
+        {
+            resolved.Add(System.IO.Path.IsPathRooted(directory) || directory.StartsWith('~')
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(directory)
+                : directory);
+        }
+
+        return [.. resolved];
     }
 
     /// <summary>Runs <paramref name="work"/> on a worker thread and writes its events on this thread until it ends.</summary>
