@@ -40,6 +40,15 @@ public static class ErrorIds
     /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or used with a remote side.</summary>
     public const string InvalidBasisDirectories = nameof(InvalidBasisDirectories);
 
+    /// <summary>-Backup could not move a file aside (nor create the backup directory); the file is neither replaced nor deleted.</summary>
+    public const string BackupFailed = nameof(BackupFailed);
+
+    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or backups were asked of a remote run.</summary>
+    public const string InvalidBackupOptions = nameof(InvalidBackupOptions);
+
+    /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
+    public const string InvalidSize = nameof(InvalidSize);
+
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);
     public const string SshConfigInvalid = nameof(SshConfigInvalid);

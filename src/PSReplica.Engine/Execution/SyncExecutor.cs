@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
@@ -35,6 +36,7 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly List<string> _declined = [];
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
+    private readonly BackupMover? _backups;
     private int _linkFallbackReported;
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
@@ -63,6 +65,7 @@ internal sealed partial class SyncExecutor : IDisposable
 
         _dryRun = dryRun;
         _options = plan.Options;
+        _backups = _options.Backup && destinationTree is null ? new BackupMover(_options, plan.DestinationRoot) : null;
         _observer = observer;
         _cancellation = cancellation;
         _summary = new SyncSummary
@@ -429,6 +432,17 @@ internal sealed partial class SyncExecutor : IDisposable
                 ApplyMetadata(action);
                 break;
 
+            case ActionKind.Delete when _backups is not null && !action.Existing!.IsDirectory && action.Item.Reason != SyncReason.TemporaryFile:
+                _backups.MoveAside(action.DestinationPath, relative);
+                Touch(relative);
+                break;
+
+            case ActionKind.Delete when _backups is not null && action.Existing!.IsDirectory && Directory.Exists(path)
+                && Directory.EnumerateFileSystemEntries(path).Any():
+                // The directory now holds the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
+                _observer.OnWarning($"Keeping the directory '{relative}': it holds backups.");
+                break;
+
             case ActionKind.Delete:
                 Delete(action);
                 Touch(relative);
@@ -527,6 +541,11 @@ internal sealed partial class SyncExecutor : IDisposable
                 action.Item.BytesMatched = fromBasis ? copied : 0;
             }
 
+            if (_backups is not null && action.Existing is { IsDirectory: false })
+            {
+                _backups.MoveAside(target, relative);
+            }
+
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
         }
         catch
@@ -564,6 +583,11 @@ internal sealed partial class SyncExecutor : IDisposable
             if (Preserves(PreserveOptions.Times))
             {
                 SetTime(temp, source, relative);
+            }
+
+            if (_backups is not null && action.Existing is { IsDirectory: false })
+            {
+                _backups.MoveAside(target, relative);
             }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);

@@ -51,6 +51,26 @@ public sealed record SyncOptions
     /// <summary>Directories whose identical files are copied locally instead of from the source (rsync --copy-dest).</summary>
     public IReadOnlyList<string> CopyDest { get; init; } = [];
 
+    /// <summary>Regular files smaller than this many bytes are not transferred (rsync --min-size); null for no limit.</summary>
+    public long? MinSize { get; init; }
+
+    /// <summary>Regular files larger than this many bytes are not transferred (rsync --max-size); null for no limit.</summary>
+    public long? MaxSize { get; init; }
+
+    /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
+    public bool ExistingOnly { get; init; }
+
+    /// <summary>Move each file about to be replaced or deleted aside first (rsync --backup).</summary>
+    public bool Backup { get; init; }
+
+    /// <summary>Where -Backup moves files, keeping their relative paths (rsync --backup-dir); relative to the destination.
+    /// Null: next to the file, renamed with <see cref="BackupSuffix"/>.</summary>
+    public string? BackupDirectory { get; init; }
+
+    /// <summary>Appended to a backed-up file's name (rsync --suffix); null means rsync's default: "~" without a backup
+    /// directory, nothing with one.</summary>
+    public string? BackupSuffix { get; init; }
+
     /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
     public static PreserveOptions DefaultPreserve =>
         PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links

@@ -280,8 +280,20 @@ internal sealed class SyncPlanner
             _plan.TotalBytes += source.Length;
         }
 
+        // -MinSize/-MaxSize skip regular files only, and only their transfer: a skipped file's copy in the destination
+        // is not extraneous (rsync keeps it in the file list).
+        if (source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize))
+        {
+            return;
+        }
+
         if (existing is null)
         {
+            if (_options.ExistingOnly)
+            {
+                return;
+            }
+
             PlanCreate(source, relative, destinationPath, SyncReason.New);
             return;
         }

@@ -89,6 +89,20 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter CopyLinks { get; set; }
 
+    /// <summary>Regular files smaller than this are not transferred (rsync --min-size): bytes, or K, M, G (1024-based).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MinSize { get; set; }
+
+    /// <summary>Regular files larger than this are not transferred (rsync --max-size).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MaxSize { get; set; }
+
+    /// <summary>Create nothing new in the destination; update only what exists there (rsync --existing).</summary>
+    [Parameter]
+    public SwitchParameter ExistingOnly { get; set; }
+
     /// <summary>Directories holding an earlier copy (rsync --link-dest): new files unchanged there become hard links to
     /// them. A relative path is relative to the destination, as in rsync.</summary>
     [Parameter]
@@ -182,6 +196,18 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 "-LinkDest, -CompareDest and -CopyDest work on local runs only (so far).", null));
         }
 
+        long? minSize = null;
+        long? maxSize = null;
+        try
+        {
+            minSize = MinSize is null ? null : SizeParser.Parse(MinSize);
+            maxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+        }
+
         return new SyncOptions
         {
             Source = source,
@@ -196,6 +222,9 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             IgnoreExisting = IgnoreExisting,
             Preserve = Preserve,
             CopyLinks = CopyLinks,
+            MinSize = minSize,
+            MaxSize = maxSize,
+            ExistingOnly = ExistingOnly,
             LinkDest = ResolveBasis(LinkDest),
             CompareDest = ResolveBasis(CompareDest),
             CopyDest = ResolveBasis(CopyDest),
