@@ -92,6 +92,38 @@ Describe 'Size and existence selection against rsync' {
         $r.Psr | Should -Not -Match '(?m)^extra'
     }
 
+    It '-FilesFrom matches rsync -a --files-from (<Name>)' -ForEach @(
+        @{ Name = 'lines'; Nul = $false }, @{ Name = 'NUL-separated'; Nul = $true }
+    ) {
+        $rsyncRoot = Join-Path $script:WorkRoot "files-from-$Name-rsync"
+        $psrRoot = Join-Path $script:WorkRoot "files-from-$Name-psr"
+        foreach ($root in $rsyncRoot, $psrRoot) {
+            New-Fixture $root
+            Write-Sized "$root/src/glob/[a]*b" 5
+            Write-Sized "$root/src/glob/ab" 6
+            Write-Sized "$root/src/glob/deep/er" 7
+            & find "$root/src" -type d -exec touch -d '2026-01-03 00:00:00' '{}' +
+        }
+        $entries = @('sub', 'newdir/inner', './glob/[a]*b', '/glob/deep/er', 'link')
+        $listFile = Join-Path $script:WorkRoot "list-$Name"
+        if ($Nul) {
+            [System.IO.File]::WriteAllText($listFile, ($entries -join "`0") + "`0")
+            & rsync -a --from0 "--files-from=$listFile" -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        }
+        else {
+            [System.IO.File]::WriteAllText($listFile, "# a comment`n" + ($entries -join "`n") + "`n`n")
+            & rsync -a "--files-from=$listFile" -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        }
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -FilesFrom $listFile -ErrorAction Stop
+        $psr = (Get-Tree "$psrRoot/dest") -join "`n"
+        $psr | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
+        $psr | Should -Match '(?m)^glob/\[a\]\*b\|f'
+        $psr | Should -Not -Match '(?m)^glob/ab\|'
+        $psr | Should -Not -Match '(?m)^sub/small'
+        $psr | Should -Not -Match '(?m)^tiny'
+    }
+
     It 'refuses a size that is not one' {
         { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MaxSize '10Q' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSize*'
     }

@@ -49,6 +49,10 @@ public static class ErrorIds
     /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
     public const string InvalidSize = nameof(InvalidSize);
 
+    /// <summary>The -FilesFrom list cannot be read.</summary>
+    public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
+
+
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);
     public const string SshConfigInvalid = nameof(SshConfigInvalid);

@@ -99,6 +99,11 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? MaxSize { get; set; }
 
+    /// <summary>A file listing the relative paths to transfer, one per line or NUL-separated (rsync --files-from).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? FilesFrom { get; set; }
+
     /// <summary>Create nothing new in the destination; update only what exists there (rsync --existing).</summary>
     [Parameter]
     public SwitchParameter ExistingOnly { get; set; }
@@ -182,6 +187,22 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 builder.AddRule("dir-merge /.rsync-filter");
             }
 
+            if (FilesFrom is not null)
+            {
+                if (Delete || DeleteExcluded)
+                {
+                    WriteWarning("-FilesFrom transfers the listed paths without recursing; nothing is deleted (as with rsync --files-from).");
+                }
+
+                // After the other rules, so their excludes still apply to listed paths; everything unlisted is excluded.
+                foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(SessionState.Path.GetUnresolvedProviderPathFromPSPath(FilesFrom))))
+                {
+                    builder.AddInclude(pattern);
+                }
+
+                builder.AddExclude("*");
+            }
+
             filter = builder.Build();
         }
         catch (SyncException ex)
@@ -212,7 +233,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         {
             Source = source,
             Destination = destination,
-            Delete = Delete || DeleteExcluded,
+            Delete = (Delete || DeleteExcluded) && FilesFrom is null,
             DeleteExcluded = DeleteExcluded,
             MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
             Filter = filter,
