@@ -124,6 +124,39 @@ Describe 'Size and existence selection against rsync' {
         $psr | Should -Not -Match '(?m)^tiny'
     }
 
+    It '-RemoveSourceFiles <Label> matches rsync --remove-source-files in the source and the destination' -ForEach @(
+        @{ Label = 'alone'; RsyncArgs = @(); Parameters = @{} },
+        @{ Label = 'with -MaxSize 1M'; RsyncArgs = @('--max-size=1M'); Parameters = @{ MaxSize = '1M' } }
+    ) {
+        $rsyncRoot = Join-Path $script:WorkRoot "remove-$($Parameters.Count)-rsync"
+        $psrRoot = Join-Path $script:WorkRoot "remove-$($Parameters.Count)-psr"
+        New-Fixture $rsyncRoot
+        New-Fixture $psrRoot
+        # An up-to-date file: rsync removes it from the source too.
+        foreach ($root in $rsyncRoot, $psrRoot) { & cp -a -- "$root/src/tiny" "$root/dest/tiny"; & touch -d '2026-01-03 00:00:00' -- "$root/dest" }
+        & rsync -a --remove-source-files @RsyncArgs -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -RemoveSourceFiles @Parameters -ErrorAction Stop
+        (Get-Tree "$psrRoot/dest") -join "`n" | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
+        $left = (Get-Tree "$psrRoot/src" | Where-Object { $_ -notmatch '\|d\|' }) -join "`n"
+        $left | Should -Be ((Get-Tree "$rsyncRoot/src" | Where-Object { $_ -notmatch '\|d\|' }) -join "`n")
+        (& find "$psrRoot/src" -type d -printf '%P\n' | Sort-Object) -join ',' | Should -Be ((& find "$rsyncRoot/src" -type d -printf '%P\n' | Sort-Object) -join ',')
+    }
+
+    It '-RemoveSourceFiles keeps a source file that is its own destination copy' {
+        $root = Join-Path $script:WorkRoot 'remove-same'
+        Write-Sized "$root/data/a" 10
+        Write-Sized "$root/data/b" 11
+        $null = New-Item -ItemType Directory -Path "$root/copy"
+        & ln -- "$root/data/a" "$root/copy/a"
+        & touch -d '2026-01-03 00:00:00' -- "$root/data" "$root/copy"
+        Sync-Directory -Path "$root/data" -Destination "$root/copy" -RemoveSourceFiles -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
+        "$root/data/a" | Should -Exist
+        "$root/data/b" | Should -Not -Exist
+        "$root/copy/b" | Should -Exist
+        @($problems | Where-Object { $_.FullyQualifiedErrorId -like 'SourceIsDestination*' }).Count | Should -Be 1
+    }
+
     It 'refuses a size that is not one' {
         { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MaxSize '10Q' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSize*'
     }

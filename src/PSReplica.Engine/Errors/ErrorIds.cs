@@ -52,6 +52,9 @@ public static class ErrorIds
     /// <summary>The -FilesFrom list cannot be read.</summary>
     public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
 
+    /// <summary>-RemoveSourceFiles met a source file that is its own destination copy (the paths overlap); it is kept.</summary>
+    public const string SourceIsDestination = nameof(SourceIsDestination);
+
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);

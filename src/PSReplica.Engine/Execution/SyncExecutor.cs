@@ -181,6 +181,11 @@ internal sealed partial class SyncExecutor : IDisposable
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
 
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null && _sourceTree is null)
+            {
+                RemoveSourceFiles();
+            }
+
             if (deletionsOverLimit > 0)
             {
                 _summary.Errors++;

@@ -81,6 +81,9 @@ internal static partial class Posix
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int LinkNative(string existingPath, string newPath);
 
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnlinkNative(string path);
+
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(nint pointer);
 
@@ -172,6 +175,10 @@ internal static partial class Posix
     /// <summary>link(2): a new name for an existing file (a hard link). Returns 0 or an errno.</summary>
     public static int Link(string existingPath, string newPath) =>
         LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>unlink(2): removes a file or a symbolic link (never what a link points to). Returns 0 or an errno.</summary>
+    public static int Unlink(string path) =>
+        UnlinkNative(path) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static int Mkdir(string path, int mode) =>
         MkdirNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();

@@ -60,6 +60,10 @@ public sealed record SyncOptions
     /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
     public bool ExistingOnly { get; init; }
 
+    /// <summary>After the run, remove from the source each non-directory whose copy in the destination was verified
+    /// (rsync --remove-source-files).</summary>
+    public bool RemoveSourceFiles { get; init; }
+
     /// <summary>Move each file about to be replaced or deleted aside first (rsync --backup).</summary>
     public bool Backup { get; init; }
 

@@ -280,6 +280,12 @@ internal sealed class SyncPlanner
             _plan.TotalBytes += source.Length;
         }
 
+        if (_options.RemoveSourceFiles && source.Kind != EntryKind.Directory
+            && !(source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize)))
+        {
+            _plan.SourceFiles.Add((source, destinationPath, relative));
+        }
+
         // -MinSize/-MaxSize skip regular files only, and only their transfer: a skipped file's copy in the destination
         // is not extraneous (rsync keeps it in the file list).
         if (source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize))

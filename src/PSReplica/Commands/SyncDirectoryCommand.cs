@@ -36,13 +36,23 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [AllowEmptyString]
     public string? BackupSuffix { get; set; }
 
+    /// <summary>Remove each transferred or up-to-date source file once its destination copy is verified (rsync --remove-source-files).</summary>
+    [Parameter]
+    public SwitchParameter RemoveSourceFiles { get; set; }
+
     protected override void ProcessRecord()
     {
         SyncOptions options = BuildOptions() with
         {
             TransferMode = TransferMode,
             BlockSize = MyInvocation.BoundParameters.ContainsKey(nameof(BlockSize)) ? BlockSize : null,
+            RemoveSourceFiles = RemoveSourceFiles,
         };
+        if (RemoveSourceFiles && IsRemote)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "-RemoveSourceFiles works on local runs only (so far).", null));
+        }
         if (Backup || BackupDirectory is not null)
         {
             options = WithBackups(options);
