@@ -172,6 +172,12 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
                 else
                 {
+                    if (action.LinkTo is not null)
+                    {
+                        // The group's first name may still be copying on a worker.
+                        DrainWorkers();
+                    }
+
                     Complete(index);
                 }
             }
@@ -465,6 +471,12 @@ internal sealed partial class SyncExecutor : IDisposable
     /// the first such fallback of the run is reported.</summary>
     private void HardLink(PlannedAction action)
     {
+        if (action.LinkTo is { } first)
+        {
+            LinkToGroup(action, first);
+            return;
+        }
+
         int errno = Posix.Link(action.Basis!.FullPath, action.DestinationPath);
         if (errno == 0)
         {
@@ -478,6 +490,22 @@ internal sealed partial class SyncExecutor : IDisposable
         }
 
         CopyFile(action, fromBasis: true);
+    }
+
+    /// <summary>-Preserve HardLinks: links the name to its group's first name through a temporary name renamed over
+    /// the target, so a file standing there is replaced in one step.</summary>
+    private static void LinkToGroup(PlannedAction action, string first)
+    {
+        string target = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
+        Check(Posix.Link(first, temp), ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        int errno = Posix.Rename(temp, target);
+        if (errno != 0)
+        {
+            TryDelete(temp);
+            throw Error(errno, ErrorIds.FileWriteError, "Cannot move the hard link into place", relative);
+        }
     }
 
     private void CopyFile(PlannedAction action, bool fromBasis = false)

@@ -29,6 +29,10 @@ internal sealed class PlannedAction
     /// new file, the target of a hard link, or what is copied locally instead of the source.</summary>
     public FileEntry? Basis { get; init; }
 
+    /// <summary>-Preserve HardLinks: the destination path of the first name of this file's hard-link group, which this
+    /// name is linked to (after that one's copy is complete).</summary>
+    public string? LinkTo { get; init; }
+
     /// <summary>The basis holds the source's content: copy it locally instead of reading the source.</summary>
     public bool CopyFromBasis { get; init; }
 

@@ -30,6 +30,10 @@ internal sealed class SyncPlanner
     private readonly FilterContext _sourceFilter;
     private readonly FilterContext _destinationFilter;
     private readonly BasisDirectories _basis;
+
+    // -Preserve HardLinks: the first name seen of each source inode, its destination path and what stood there.
+    private readonly Dictionary<(ulong Device, ulong Inode), (string DestinationPath, FileEntry? Existing, bool Rewritten)> _linkGroups = [];
+    private ((ulong Device, ulong Inode) Key, int ActionIndex, string DestinationPath, FileEntry? Existing)? _pendingLeader;
     private long _scanned;
     private long _nextProgress;
 
@@ -293,6 +297,12 @@ internal sealed class SyncPlanner
             return;
         }
 
+        if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && !(existing is null && _options.ExistingOnly)
+            && PlanHardLinkFollower(source, existing, relative, destinationPath))
+        {
+            return;
+        }
+
         if (existing is null)
         {
             if (_options.ExistingOnly)
@@ -367,6 +377,61 @@ internal sealed class SyncPlanner
                 _plan.BytesToTransfer += source.Length;
                 break;
         }
+    }
+
+    /// <summary>-Preserve HardLinks (rsync -H): the first name of a source inode is planned as usual and remembered; each
+    /// later name becomes a hard link to the first one's destination, unless it already shares that file's inode and
+    /// that file is not rewritten. True when <paramref name="source"/> is a later name (planned here).</summary>
+    private bool PlanHardLinkFollower(FileEntry source, FileEntry? existing, string relative, string destinationPath)
+    {
+        SettlePendingLeader();
+        var key = (source.Device, source.Inode);
+        if (!_linkGroups.TryGetValue(key, out var leader))
+        {
+            // The first name: the caller plans it right after this returns; whether that rewrites it is settled later.
+            _linkGroups[key] = (destinationPath, existing, Rewritten: true);
+            _pendingLeader = (key, _plan.Actions.Count, destinationPath, existing);
+            return false;
+        }
+
+        if (existing is { Kind: EntryKind.File } current && !leader.Rewritten && leader.Existing is { } first
+            && current.Device == first.Device && current.Inode == first.Inode)
+        {
+            return true;
+        }
+
+        if (existing is not null && existing.Kind != EntryKind.File && !PlanReplace(existing, relative))
+        {
+            return true;
+        }
+
+        Add(ActionKind.HardLink, existing is { Kind: EntryKind.File } ? SyncAction.Update : SyncAction.Link, source, existing, relative, destinationPath,
+            existing is null ? SyncReason.New : SyncReason.MetadataChanged,
+            Itemizer.Changed('h', SyncItemType.File, checksum: false, size: false, '.', AttributeChanges.None),
+            itemType: SyncItemType.HardLink, linkTo: leader.DestinationPath);
+        return true;
+    }
+
+    /// <summary>Records whether the last leader's planning rewrote its destination file (a copy or a link action).</summary>
+    private void SettlePendingLeader()
+    {
+        if (_pendingLeader is not { } pending)
+        {
+            return;
+        }
+
+        bool rewritten = false;
+        for (int i = pending.ActionIndex; i < _plan.Actions.Count; i++)
+        {
+            PlannedAction action = _plan.Actions[i];
+            if (action.DestinationPath == pending.DestinationPath && action.Kind is ActionKind.CopyFile or ActionKind.HardLink)
+            {
+                rewritten = true;
+            }
+        }
+
+        _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, rewritten);
+        _pendingLeader = null;
     }
 
     /// <summary>Looks for the new file in the basis directories, in order, as rsync's generator does (try_dests_reg in
@@ -667,7 +732,7 @@ internal sealed class SyncPlanner
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
         SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
-        SyncItemType? itemType = null)
+        SyncItemType? itemType = null, string? linkTo = null)
     {
         FileEntry described = source ?? existing!;
         var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
@@ -678,7 +743,7 @@ internal sealed class SyncPlanner
             DestinationPath = destinationPath,
             SourcePath = source?.FullPath,
         };
-        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis });
+        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo });
     }
 
     private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)

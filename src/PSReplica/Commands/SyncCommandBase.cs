@@ -211,6 +211,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
+        if (IsRemote && (Preserve & PreserveOptions.HardLinks) != 0)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "-Preserve HardLinks works on local runs only (so far).", null));
+        }
+
         if (IsRemote && (LinkDest ?? CompareDest ?? CopyDest) is not null)
         {
             ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBasisDirectories, ErrorCategory.InvalidArgument,
