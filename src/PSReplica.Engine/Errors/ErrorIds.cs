@@ -37,6 +37,24 @@ public static class ErrorIds
     public const string FilterFileUnreadable = nameof(FilterFileUnreadable);
 
     // Backups, basis directories and partial files.
+    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or used with a remote side.</summary>
+    public const string InvalidBasisDirectories = nameof(InvalidBasisDirectories);
+
+    /// <summary>-Backup could not move a file aside (nor create the backup directory); the file is neither replaced nor deleted.</summary>
+    public const string BackupFailed = nameof(BackupFailed);
+
+    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or backups were asked of a remote run.</summary>
+    public const string InvalidBackupOptions = nameof(InvalidBackupOptions);
+
+    /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
+    public const string InvalidSize = nameof(InvalidSize);
+
+    /// <summary>The -FilesFrom list cannot be read.</summary>
+    public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
+
+    /// <summary>-RemoveSourceFiles met a source file that is its own destination copy (the paths overlap); it is kept.</summary>
+    public const string SourceIsDestination = nameof(SourceIsDestination);
+
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
@@ -35,6 +36,8 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly List<string> _declined = [];
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
+    private readonly BackupMover? _backups;
+    private int _linkFallbackReported;
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
@@ -62,6 +65,7 @@ internal sealed partial class SyncExecutor : IDisposable
 
         _dryRun = dryRun;
         _options = plan.Options;
+        _backups = _options.Backup && destinationTree is null ? new BackupMover(_options, plan.DestinationRoot) : null;
         _observer = observer;
         _cancellation = cancellation;
         _summary = new SyncSummary
@@ -168,6 +172,12 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
                 else
                 {
+                    if (action.LinkTo is not null)
+                    {
+                        // The group's first name may still be copying on a worker.
+                        DrainWorkers();
+                    }
+
                     Complete(index);
                 }
             }
@@ -176,6 +186,11 @@ internal sealed partial class SyncExecutor : IDisposable
 
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
+
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null && _sourceTree is null)
+            {
+                RemoveSourceFiles();
+            }
 
             if (deletionsOverLimit > 0)
             {
@@ -428,16 +443,76 @@ internal sealed partial class SyncExecutor : IDisposable
                 ApplyMetadata(action);
                 break;
 
+            case ActionKind.Delete when _backups is not null && !action.Existing!.IsDirectory && action.Item.Reason != SyncReason.TemporaryFile:
+                _backups.MoveAside(action.DestinationPath, relative);
+                Touch(relative);
+                break;
+
+            case ActionKind.Delete when _backups is not null && action.Existing!.IsDirectory && Directory.Exists(path)
+                && Directory.EnumerateFileSystemEntries(path).Any():
+                // The directory now holds the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
+                _observer.OnWarning($"Keeping the directory '{relative}': it holds backups.");
+                break;
+
             case ActionKind.Delete:
                 Delete(action);
+                Touch(relative);
+                break;
+
+            case ActionKind.HardLink:
+                HardLink(action);
                 Touch(relative);
                 break;
         }
     }
 
-    private void CopyFile(PlannedAction action)
+    /// <summary>Links an unchanged file to its copy in a -LinkDest directory. When the link cannot be made (another
+    /// filesystem, EMLINK, a filesystem without hard links) the file is copied from there instead, as rsync does, and
+    /// the first such fallback of the run is reported.</summary>
+    private void HardLink(PlannedAction action)
+    {
+        if (action.LinkTo is { } first)
+        {
+            LinkToGroup(action, first);
+            return;
+        }
+
+        int errno = Posix.Link(action.Basis!.FullPath, action.DestinationPath);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
+        {
+            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis.FullPath}' ({Posix.Describe(errno)}); "
+                + "copying instead (reported once per run).");
+        }
+
+        CopyFile(action, fromBasis: true);
+    }
+
+    /// <summary>-Preserve HardLinks: links the name to its group's first name through a temporary name renamed over
+    /// the target, so a file standing there is replaced in one step.</summary>
+    private static void LinkToGroup(PlannedAction action, string first)
+    {
+        string target = action.DestinationPath;
+        string relative = action.Item.RelativePath;
+        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
+        Check(Posix.Link(first, temp), ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        int errno = Posix.Rename(temp, target);
+        if (errno != 0)
+        {
+            TryDelete(temp);
+            throw Error(errno, ErrorIds.FileWriteError, "Cannot move the hard link into place", relative);
+        }
+    }
+
+    private void CopyFile(PlannedAction action, bool fromBasis = false)
     {
         FileEntry source = action.Source!;
+        // -CopyDest (or a failed -LinkDest link): the basis holds the source's content; copy it locally.
+        fromBasis |= action.CopyFromBasis;
         string target = action.DestinationPath;
         string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
         string relative = action.Item.RelativePath;
@@ -468,12 +543,12 @@ internal sealed partial class SyncExecutor : IDisposable
             };
 
             bool whole = true;
-            if (UsesDelta(action))
+            if (!fromBasis && UsesDelta(action))
             {
                 try
                 {
                     DeltaResult delta = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, target, temp, _options.BlockSize, progress, finish, _cancellation)
+                        ? DeltaCopier.Copy(source.FullPath, action.Basis?.FullPath ?? target, temp, _options.BlockSize, progress, finish, _cancellation)
                         : _sourceTree.CopyDelta(relative, target, temp, _options.BlockSize, progress, finish, _cancellation);
                     action.Item.BytesTransferred = delta.LiteralBytes;
                     action.Item.BytesMatched = delta.MatchedBytes;
@@ -490,12 +565,18 @@ internal sealed partial class SyncExecutor : IDisposable
 
             if (whole)
             {
-                long copied = _sourceTree is null
+                long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, temp, progress, finish, _cancellation)
+                    : _sourceTree is null
                     ? FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation)
                     : _sourceTree.Copy(relative, temp, progress, finish, _cancellation);
                 Interlocked.Add(ref _bytesDone, copied);
-                action.Item.BytesTransferred = copied;
-                action.Item.BytesMatched = 0;
+                action.Item.BytesTransferred = fromBasis ? 0 : copied;
+                action.Item.BytesMatched = fromBasis ? copied : 0;
+            }
+
+            if (_backups is not null && action.Existing is { IsDirectory: false })
+            {
+                _backups.MoveAside(target, relative);
             }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
@@ -511,7 +592,7 @@ internal sealed partial class SyncExecutor : IDisposable
     /// for remote ones (where the wire, not the disk, is the limit).</summary>
     private bool UsesDelta(PlannedAction action) =>
         (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && IsRemote))
-        && action.Existing is { Kind: EntryKind.File, Length: > 0 };
+        && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
 
     private void CreateSymbolicLink(PlannedAction action)
     {
@@ -535,6 +616,11 @@ internal sealed partial class SyncExecutor : IDisposable
             if (Preserves(PreserveOptions.Times))
             {
                 SetTime(temp, source, relative);
+            }
+
+            if (_backups is not null && action.Existing is { IsDirectory: false })
+            {
+                _backups.MoveAside(target, relative);
             }
 
             Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);

@@ -2,7 +2,7 @@ using System;
 
 namespace PSReplica;
 
-/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l).</summary>
+/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H).</summary>
 [Flags]
 public enum PreserveOptions
 {
@@ -12,4 +12,7 @@ public enum PreserveOptions
     Owner = 4,
     Group = 8,
     Links = 16,
+
+    /// <summary>Files that are hard links of each other in the source are hard links of each other in the destination (rsync -H).</summary>
+    HardLinks = 32,
 }

@@ -31,6 +31,7 @@ internal static partial class Posix
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
+    public const int EMLINK = 31;
     public const int EOPNOTSUPP = 95;
 
     public const int SIfmt = 0xF000;
@@ -76,6 +77,12 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint RealpathNative(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string existingPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnlinkNative(string path);
 
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(nint pointer);
@@ -166,6 +173,14 @@ internal static partial class Posix
     /// <summary>rename(2): atomic within a directory, never follows a final symlink (File.Move resolves link targets).</summary>
     public static int Rename(string oldPath, string newPath) =>
         RenameNative(oldPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>link(2): a new name for an existing file (a hard link). Returns 0 or an errno.</summary>
+    public static int Link(string existingPath, string newPath) =>
+        LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>unlink(2): removes a file or a symbolic link (never what a link points to). Returns 0 or an errno.</summary>
+    public static int Unlink(string path) =>
+        UnlinkNative(path) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static int Mkdir(string path, int mode) =>
         MkdirNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();

@@ -8,4 +8,7 @@ internal enum ActionKind
     CreateSymbolicLink,
     Metadata,
     Delete,
+
+    /// <summary>A hard link to an unchanged file in a -LinkDest directory.</summary>
+    HardLink,
 }

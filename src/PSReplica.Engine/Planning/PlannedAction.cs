@@ -25,5 +25,16 @@ internal sealed class PlannedAction
 
     public AttributeChanges Changes { get; init; }
 
+    /// <summary>A file in a basis directory (-LinkDest, -CompareDest, -CopyDest) with the same name: the delta basis of a
+    /// new file, the target of a hard link, or what is copied locally instead of the source.</summary>
+    public FileEntry? Basis { get; init; }
+
+    /// <summary>-Preserve HardLinks: the destination path of the first name of this file's hard-link group, which this
+    /// name is linked to (after that one's copy is complete).</summary>
+    public string? LinkTo { get; init; }
+
+    /// <summary>The basis holds the source's content: copy it locally instead of reading the source.</summary>
+    public bool CopyFromBasis { get; init; }
+
     public string DestinationPath => Item.DestinationPath;
 }

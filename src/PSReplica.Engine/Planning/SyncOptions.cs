@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace PSReplica;
 
 /// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>
@@ -38,6 +40,40 @@ public sealed record SyncOptions
 
     /// <summary>Replace symlinks in the source with what they point to (rsync -L).</summary>
     public bool CopyLinks { get; init; }
+
+    /// <summary>Directories holding earlier copies (rsync --link-dest): a new file unchanged there becomes a hard link
+    /// to it; a changed one uses it as the delta basis. Relative paths are relative to the destination.</summary>
+    public IReadOnlyList<string> LinkDest { get; init; } = [];
+
+    /// <summary>Directories whose identical files are not copied at all (rsync --compare-dest).</summary>
+    public IReadOnlyList<string> CompareDest { get; init; } = [];
+
+    /// <summary>Directories whose identical files are copied locally instead of from the source (rsync --copy-dest).</summary>
+    public IReadOnlyList<string> CopyDest { get; init; } = [];
+
+    /// <summary>Regular files smaller than this many bytes are not transferred (rsync --min-size); null for no limit.</summary>
+    public long? MinSize { get; init; }
+
+    /// <summary>Regular files larger than this many bytes are not transferred (rsync --max-size); null for no limit.</summary>
+    public long? MaxSize { get; init; }
+
+    /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
+    public bool ExistingOnly { get; init; }
+
+    /// <summary>After the run, remove from the source each non-directory whose copy in the destination was verified
+    /// (rsync --remove-source-files).</summary>
+    public bool RemoveSourceFiles { get; init; }
+
+    /// <summary>Move each file about to be replaced or deleted aside first (rsync --backup).</summary>
+    public bool Backup { get; init; }
+
+    /// <summary>Where -Backup moves files, keeping their relative paths (rsync --backup-dir); relative to the destination.
+    /// Null: next to the file, renamed with <see cref="BackupSuffix"/>.</summary>
+    public string? BackupDirectory { get; init; }
+
+    /// <summary>Appended to a backed-up file's name (rsync --suffix); null means rsync's default: "~" without a backup
+    /// directory, nothing with one.</summary>
+    public string? BackupSuffix { get; init; }
 
     /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
     public static PreserveOptions DefaultPreserve =>

@@ -53,6 +53,10 @@ public sealed class SyncPlan
 
     internal List<SyncException> MutableScanErrors => _scanErrors;
 
+    /// <summary>With -RemoveSourceFiles: every selected non-directory of the source (transferred or already up to date)
+    /// with its destination path, for removal once the copy is verified.</summary>
+    internal List<(FileEntry Source, string DestinationPath, string Relative)> SourceFiles { get; } = [];
+
     /// <summary>Source directories by relative path ("" is the root): their times are applied after their contents.</summary>
     internal Dictionary<string, FileEntry> SourceDirectories { get; } = new(System.StringComparer.Ordinal);
 }

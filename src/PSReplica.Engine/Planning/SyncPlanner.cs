@@ -29,6 +29,11 @@ internal sealed class SyncPlanner
     // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
     private readonly FilterContext _sourceFilter;
     private readonly FilterContext _destinationFilter;
+    private readonly BasisDirectories _basis;
+
+    // -Preserve HardLinks: the first name seen of each source inode, its destination path and what stood there.
+    private readonly Dictionary<(ulong Device, ulong Inode), (string DestinationPath, FileEntry? Existing, bool Rewritten)> _linkGroups = [];
+    private ((ulong Device, ulong Inode) Key, int ActionIndex, string DestinationPath, FileEntry? Existing)? _pendingLeader;
     private long _scanned;
     private long _nextProgress;
 
@@ -43,6 +48,7 @@ internal sealed class SyncPlanner
         _plan = plan;
         _observer = observer;
         _cancellation = cancellation;
+        _basis = BasisDirectories.From(options, plan.DestinationRoot, observer);
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
@@ -278,8 +284,32 @@ internal sealed class SyncPlanner
             _plan.TotalBytes += source.Length;
         }
 
+        if (_options.RemoveSourceFiles && source.Kind != EntryKind.Directory
+            && !(source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize)))
+        {
+            _plan.SourceFiles.Add((source, destinationPath, relative));
+        }
+
+        // -MinSize/-MaxSize skip regular files only, and only their transfer: a skipped file's copy in the destination
+        // is not extraneous (rsync keeps it in the file list).
+        if (source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize))
+        {
+            return;
+        }
+
+        if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && !(existing is null && _options.ExistingOnly)
+            && PlanHardLinkFollower(source, existing, relative, destinationPath))
+        {
+            return;
+        }
+
         if (existing is null)
         {
+            if (_options.ExistingOnly)
+            {
+                return;
+            }
+
             PlanCreate(source, relative, destinationPath, SyncReason.New);
             return;
         }
@@ -338,11 +368,149 @@ internal sealed class SyncPlanner
                 break;
 
             default:
+                if (_basis.Kind != BasisKind.None && PlanFromBasis(source, relative, destinationPath, reason))
+                {
+                    break;
+                }
+
                 Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File));
                 _plan.BytesToTransfer += source.Length;
                 break;
         }
     }
+
+    /// <summary>-Preserve HardLinks (rsync -H): the first name of a source inode is planned as usual and remembered; each
+    /// later name becomes a hard link to the first one's destination, unless it already shares that file's inode and
+    /// that file is not rewritten. True when <paramref name="source"/> is a later name (planned here).</summary>
+    private bool PlanHardLinkFollower(FileEntry source, FileEntry? existing, string relative, string destinationPath)
+    {
+        SettlePendingLeader();
+        var key = (source.Device, source.Inode);
+        if (!_linkGroups.TryGetValue(key, out var leader))
+        {
+            // The first name: the caller plans it right after this returns; whether that rewrites it is settled later.
+            _linkGroups[key] = (destinationPath, existing, Rewritten: true);
+            _pendingLeader = (key, _plan.Actions.Count, destinationPath, existing);
+            return false;
+        }
+
+        if (existing is { Kind: EntryKind.File } current && !leader.Rewritten && leader.Existing is { } first
+            && current.Device == first.Device && current.Inode == first.Inode)
+        {
+            return true;
+        }
+
+        if (existing is not null && existing.Kind != EntryKind.File && !PlanReplace(existing, relative))
+        {
+            return true;
+        }
+
+        Add(ActionKind.HardLink, existing is { Kind: EntryKind.File } ? SyncAction.Update : SyncAction.Link, source, existing, relative, destinationPath,
+            existing is null ? SyncReason.New : SyncReason.MetadataChanged,
+            Itemizer.Changed('h', SyncItemType.File, checksum: false, size: false, '.', AttributeChanges.None),
+            itemType: SyncItemType.HardLink, linkTo: leader.DestinationPath);
+        return true;
+    }
+
+    /// <summary>Records whether the last leader's planning rewrote its destination file (a copy or a link action).</summary>
+    private void SettlePendingLeader()
+    {
+        if (_pendingLeader is not { } pending)
+        {
+            return;
+        }
+
+        bool rewritten = false;
+        for (int i = pending.ActionIndex; i < _plan.Actions.Count; i++)
+        {
+            PlannedAction action = _plan.Actions[i];
+            if (action.DestinationPath == pending.DestinationPath && action.Kind is ActionKind.CopyFile or ActionKind.HardLink)
+            {
+                rewritten = true;
+            }
+        }
+
+        _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, rewritten);
+        _pendingLeader = null;
+    }
+
+    /// <summary>Looks for the new file in the basis directories, in order, as rsync's generator does (try_dests_reg in
+    /// generator.c): the first dir whose file passes the quick check and has the same attributes is an exact match; failing
+    /// that, the first whose file passes the quick check; failing that, the first that has a regular file by that name.
+    /// An exact match is skipped (-CompareDest), hard-linked (-LinkDest) or copied locally (-CopyDest); a quick-check
+    /// match is copied locally; any other file only serves as the delta basis. True when the file is planned here.</summary>
+    private bool PlanFromBasis(FileEntry source, string relative, string destinationPath, SyncReason reason)
+    {
+        FileEntry? best = null;
+        int level = 0;
+        foreach (string directory in _basis.Directories)
+        {
+            string candidatePath = Path.Join(directory, relative);
+            FileEntry? candidate = DirectoryLister.Stat(candidatePath, source.Name, follow: false, out _);
+            if (candidate is null || candidate.Kind != EntryKind.File)
+            {
+                continue;
+            }
+
+            if (level == 0)
+            {
+                (best, level) = (candidate, 1);
+            }
+
+            if (!QuickCheckPasses(source, candidate, relative))
+            {
+                continue;
+            }
+
+            if (level == 1)
+            {
+                (best, level) = (candidate, 2);
+            }
+
+            if ((CompareAttributes(source, candidate) & ~AttributeChanges.Times) == AttributeChanges.None)
+            {
+                (best, level) = (candidate, 3);
+                break;
+            }
+        }
+
+        if (level == 0)
+        {
+            return false;
+        }
+
+        if (level == 3 && _basis.Kind == BasisKind.Compare)
+        {
+            return true;
+        }
+
+        if (level == 3 && _basis.Kind == BasisKind.Link)
+        {
+            Add(ActionKind.HardLink, SyncAction.Link, source, null, relative, destinationPath, reason, Itemizer.Changed('h', SyncItemType.File, checksum: false, size: false, '.', AttributeChanges.None),
+                basis: best, itemType: SyncItemType.HardLink);
+            return true;
+        }
+
+        if (level >= 2)
+        {
+            Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.File),
+                basis: best, copyFromBasis: true);
+            return true;
+        }
+
+        Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File), basis: best);
+        _plan.BytesToTransfer += source.Length;
+        return true;
+    }
+
+    /// <summary>rsync's quick check of a file against another (quick_check_ok in generator.c), under the run's -CompareMode.</summary>
+    private bool QuickCheckPasses(FileEntry source, FileEntry other, string relative) => source.Length == other.Length && _options.CompareMode switch
+    {
+        CompareMode.IgnoreTimes => false,
+        CompareMode.SizeOnly => true,
+        CompareMode.Checksum => ContentDiffers(source, other, relative) is null,
+        _ => CompareTimes(source, other) == 0,
+    };
 
     /// <summary>Plans removing what stands where another kind of item must go; false when that cannot be done.</summary>
     private bool PlanReplace(FileEntry existing, string relative)
@@ -563,10 +731,11 @@ internal sealed class SyncPlanner
     }
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
-        SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None)
+        SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
+        SyncItemType? itemType = null, string? linkTo = null)
     {
         FileEntry described = source ?? existing!;
-        var item = new SyncItem(action, described.ItemType, relative, reason, itemize)
+        var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
         {
             Length = described.Length,
             LastWriteTimeUtc = described.LastWriteTimeUtc,
@@ -574,7 +743,7 @@ internal sealed class SyncPlanner
             DestinationPath = destinationPath,
             SourcePath = source?.FullPath,
         };
-        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes });
+        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo });
     }
 
     private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)

@@ -89,6 +89,41 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter CopyLinks { get; set; }
 
+    /// <summary>Regular files smaller than this are not transferred (rsync --min-size): bytes, or K, M, G (1024-based).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MinSize { get; set; }
+
+    /// <summary>Regular files larger than this are not transferred (rsync --max-size).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MaxSize { get; set; }
+
+    /// <summary>A file listing the relative paths to transfer, one per line or NUL-separated (rsync --files-from).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? FilesFrom { get; set; }
+
+    /// <summary>Create nothing new in the destination; update only what exists there (rsync --existing).</summary>
+    [Parameter]
+    public SwitchParameter ExistingOnly { get; set; }
+
+    /// <summary>Directories holding an earlier copy (rsync --link-dest): new files unchanged there become hard links to
+    /// them. A relative path is relative to the destination, as in rsync.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? LinkDest { get; set; }
+
+    /// <summary>Directories whose identical files are not copied (rsync --compare-dest); relative to the destination.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CompareDest { get; set; }
+
+    /// <summary>Directories whose identical files are copied locally instead of from the source (rsync --copy-dest).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CopyDest { get; set; }
+
     protected CancellationToken Cancellation => _cancellation.Token;
 
     public void Dispose()
@@ -152,6 +187,22 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 builder.AddRule("dir-merge /.rsync-filter");
             }
 
+            if (FilesFrom is not null)
+            {
+                if (Delete || DeleteExcluded)
+                {
+                    WriteWarning("-FilesFrom transfers the listed paths without recursing; nothing is deleted (as with rsync --files-from).");
+                }
+
+                // After the other rules, so their excludes still apply to listed paths; everything unlisted is excluded.
+                foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(SessionState.Path.GetUnresolvedProviderPathFromPSPath(FilesFrom))))
+                {
+                    builder.AddInclude(pattern);
+                }
+
+                builder.AddExclude("*");
+            }
+
             filter = builder.Build();
         }
         catch (SyncException ex)
@@ -160,11 +211,35 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
+        if (IsRemote && (Preserve & PreserveOptions.HardLinks) != 0)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "-Preserve HardLinks works on local runs only (so far).", null));
+        }
+
+        if (IsRemote && (LinkDest ?? CompareDest ?? CopyDest) is not null)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBasisDirectories, ErrorCategory.InvalidArgument,
+                "-LinkDest, -CompareDest and -CopyDest work on local runs only (so far).", null));
+        }
+
+        long? minSize = null;
+        long? maxSize = null;
+        try
+        {
+            minSize = MinSize is null ? null : SizeParser.Parse(MinSize);
+            maxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+        }
+
         return new SyncOptions
         {
             Source = source,
             Destination = destination,
-            Delete = Delete || DeleteExcluded,
+            Delete = (Delete || DeleteExcluded) && FilesFrom is null,
             DeleteExcluded = DeleteExcluded,
             MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
             Filter = filter,
@@ -174,7 +249,28 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             IgnoreExisting = IgnoreExisting,
             Preserve = Preserve,
             CopyLinks = CopyLinks,
+            MinSize = minSize,
+            MaxSize = maxSize,
+            ExistingOnly = ExistingOnly,
+            LinkDest = ResolveBasis(LinkDest),
+            CompareDest = ResolveBasis(CompareDest),
+            CopyDest = ResolveBasis(CopyDest),
         };
+    }
+
+    /// <summary>An absolute or '~' path is resolved as PowerShell resolves paths; a relative one is left for the engine,
+    /// which takes it relative to the destination as rsync does.</summary>
+    private string[] ResolveBasis(string[]? directories)
+    {
+        var resolved = new List<string>();
+        foreach (string directory in directories ?? [])
+        {
+            resolved.Add(System.IO.Path.IsPathRooted(directory) || directory.StartsWith('~')
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(directory)
+                : directory);
+        }
+
+        return [.. resolved];
     }
 
     /// <summary>Runs <paramref name="work"/> on a worker thread and writes its events on this thread until it ends.</summary>

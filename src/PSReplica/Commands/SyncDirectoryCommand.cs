@@ -22,13 +22,41 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [ValidateRange(64, 131072)]
     public int BlockSize { get; set; }
 
+    /// <summary>Move each file about to be replaced or deleted aside first (rsync --backup).</summary>
+    [Parameter]
+    public SwitchParameter Backup { get; set; }
+
+    /// <summary>Where -Backup moves files, keeping their relative paths (rsync --backup-dir); relative to the destination.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BackupDirectory { get; set; }
+
+    /// <summary>Appended to backed-up names (rsync --suffix); "~" without -BackupDirectory, nothing with it.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? BackupSuffix { get; set; }
+
+    /// <summary>Remove each transferred or up-to-date source file once its destination copy is verified (rsync --remove-source-files).</summary>
+    [Parameter]
+    public SwitchParameter RemoveSourceFiles { get; set; }
+
     protected override void ProcessRecord()
     {
         SyncOptions options = BuildOptions() with
         {
             TransferMode = TransferMode,
             BlockSize = MyInvocation.BoundParameters.ContainsKey(nameof(BlockSize)) ? BlockSize : null,
+            RemoveSourceFiles = RemoveSourceFiles,
         };
+        if (RemoveSourceFiles && IsRemote)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "-RemoveSourceFiles works on local runs only (so far).", null));
+        }
+        if (Backup || BackupDirectory is not null)
+        {
+            options = WithBackups(options);
+        }
 
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
         bool whatIf = IsWhatIf();
@@ -40,5 +68,40 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         {
             WriteObject(summary);
         }
+    }
+
+    /// <summary>-BackupDirectory implies -Backup, as in rsync. With -Delete, what backups leave in the destination is
+    /// protected from deletion as rsync protects it: backups beside their files by a 'P *SUFFIX' rule, a backup
+    /// directory inside the destination by a rule anchored at its path.</summary>
+    private SyncOptions WithBackups(SyncOptions options)
+    {
+        if (IsRemote)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBackupOptions, ErrorCategory.InvalidArgument,
+                "-Backup works on local runs only (so far).", null));
+        }
+
+        string? directory = BackupDirectory is null ? null
+            : System.IO.Path.IsPathRooted(BackupDirectory) || BackupDirectory.StartsWith('~')
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory) : BackupDirectory;
+        if (directory is null && BackupSuffix is { Length: 0 })
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBackupOptions, ErrorCategory.InvalidArgument,
+                "-BackupSuffix cannot be empty without -BackupDirectory: the backup would take the file's own name.", null));
+        }
+
+        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = BackupSuffix };
+        if (!options.Delete || options.DeleteExcluded)
+        {
+            return options;
+        }
+
+        string? full = directory is null ? null : System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(
+            System.IO.Path.IsPathRooted(directory) ? directory : System.IO.Path.Join(options.Destination, directory)));
+        string root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(options.Destination));
+        string? protect = full is null ? "P *" + (BackupSuffix ?? "~")
+            : full.StartsWith(root + "/", System.StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/"
+            : null;
+        return protect is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(protect).Build() };
     }
 }

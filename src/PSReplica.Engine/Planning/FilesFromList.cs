@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+
+namespace PSReplica;
+
+/// <summary>-FilesFrom: a list of relative paths, one per line or NUL-separated, turned into the filter rules that
+/// select exactly those paths and their parent directories, without recursing into listed directories (rsync
+/// --files-from, which implies --relative and, without an explicit -r, no recursion).</summary>
+public static class FilesFromList
+{
+    /// <summary>Reads the list: NUL-separated when the file holds a NUL, else one path per line. As in rsync, empty
+    /// lines and lines starting with '#' or ';' are ignored, and leading '/' and './' are dropped.</summary>
+    public static IReadOnlyList<string> Read(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, Encoding.UTF8);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SyncException(ErrorIds.FilesFromUnreadable, SyncErrorKind.ReadError, $"Cannot read the -FilesFrom list '{path}': {ex.Message}", path, ex);
+        }
+
+        bool nul = text.Contains('\0', StringComparison.Ordinal);
+        var paths = new List<string>();
+        foreach (string raw in nul ? text.Split('\0') : text.Split('\n'))
+        {
+            string entry = nul ? raw : raw.TrimEnd('\r');
+            if (entry.Length == 0 || (!nul && (entry[0] == '#' || entry[0] == ';')))
+            {
+                continue;
+            }
+
+            while (entry.StartsWith('/') || entry.StartsWith("./", StringComparison.Ordinal))
+            {
+                entry = entry[(entry[0] == '/' ? 1 : 2)..];
+            }
+
+            entry = entry.TrimEnd('/');
+            if (entry.Length > 0 && entry != ".")
+            {
+                paths.Add(entry);
+            }
+        }
+
+        return paths;
+    }
+
+    /// <summary>Include patterns (anchored) for every listed path and its parents, in list order; the caller closes
+    /// them with an exclude of everything else.</summary>
+    public static IReadOnlyList<string> IncludePatterns(IEnumerable<string> paths)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var patterns = new List<string>();
+        foreach (string path in paths)
+        {
+            string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            var prefix = new StringBuilder();
+            for (int i = 0; i < parts.Length; i++)
+            {
+                prefix.Append('/').Append(Escape(parts[i]));
+                string pattern = i < parts.Length - 1 ? prefix + "/" : prefix.ToString();
+                if (seen.Add(pattern))
+                {
+                    patterns.Add(pattern);
+                }
+            }
+        }
+
+        return patterns;
+    }
+
+    /// <summary>A name as a pattern matching only itself: as in rsync, backslashes escape only in patterns that hold a
+    /// wildcard, so a name is escaped only when it has one.</summary>
+    private static string Escape(string name)
+    {
+        if (name.IndexOfAny(['*', '?', '[']) < 0)
+        {
+            return name;
+        }
+
+        var escaped = new StringBuilder(name.Length + 4);
+        foreach (char c in name)
+        {
+            if (c is '*' or '?' or '[' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+}

@@ -1,0 +1,80 @@
+# Differential test of -Preserve HardLinks against Debian's rsync -aH: hard-link groups of the source (in one
+# directory, across directories, with a member already in the destination, with a destination name that is a
+# separate copy or a link to another file) come out as the same groups in both destinations. Trees are compared item
+# by item and by group: for each file, the sorted list of names sharing its inode.
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-hardlinks-$([guid]::NewGuid().ToString('n'))"
+    $null = New-Item -ItemType Directory -Path $script:WorkRoot
+
+    function Write-TestFile([string] $Path, [string] $Text, [string] $Time = '2026-01-01 10:00:00') {
+        $parent = Split-Path $Path
+        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
+        [System.IO.File]::WriteAllText($Path, $Text)
+        & touch -d $Time -- $Path
+    }
+
+    function New-Fixture([string] $Root) {
+        $src = "$Root/src"
+        $dest = "$Root/dest"
+        Write-TestFile "$src/a" 'group one'
+        & ln -- "$src/a" "$src/b"
+        $null = New-Item -ItemType Directory -Path "$src/sub"
+        & ln -- "$src/a" "$src/sub/c"
+        Write-TestFile "$src/x/one" 'group two'
+        & ln -- "$src/x/one" "$src/y-two"
+        Write-TestFile "$src/single" 'no group'
+        # The destination already holds parts: 'a' as a copy, 'b' a separate copy, 'y-two' linked to 'single'.
+        Write-TestFile "$dest/a" 'group one'
+        Write-TestFile "$dest/b" 'group one'
+        Write-TestFile "$dest/single" 'no group'
+        & ln -- "$dest/single" "$dest/y-two"
+        foreach ($tree in $src, $dest) { & find $tree -type d -exec touch -d '2026-01-03 00:00:00' '{}' + }
+    }
+
+    function Get-Tree([string] $Root) {
+        foreach ($line in (& find $Root -mindepth 1 -printf '%P|%y|%m|%s|%T@|%n\n' | Sort-Object -CaseSensitive)) {
+            $fields = $line.Split('|')
+            if ($fields[1] -eq 'd') { $fields[3] = '-' }
+            $fields -join '|'
+        }
+    }
+
+    function Get-Groups([string] $Root) {
+        $byInode = @{}
+        foreach ($line in (& find $Root -type f -printf '%i %P\n')) {
+            $inode, $rel = $line.Split(' ', 2)
+            if (-not $byInode.ContainsKey($inode)) { $byInode[$inode] = [System.Collections.Generic.List[string]]::new() }
+            $byInode[$inode].Add($rel)
+        }
+        ($byInode.Values | ForEach-Object { ($_ | Sort-Object) -join '=' } | Sort-Object) -join "`n"
+    }
+}
+
+AfterAll {
+    if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { & rm -rf -- $script:WorkRoot }
+}
+
+Describe '-Preserve HardLinks against rsync -aH' {
+    It 'recreates the source hard-link groups as rsync -aH does (<Label>)' -ForEach @(
+        @{ Label = 'into an empty destination'; Fresh = $true }, @{ Label = 'over an older destination'; Fresh = $false }
+    ) {
+        $rsyncRoot = Join-Path $script:WorkRoot "$Label-rsync"
+        $psrRoot = Join-Path $script:WorkRoot "$Label-psr"
+        foreach ($root in $rsyncRoot, $psrRoot) {
+            New-Fixture $root
+            if ($Fresh) { & rm -rf -- "$root/dest" }
+        }
+        & rsync -aH --delete -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $preserve = [PSReplica.SyncOptions]::DefaultPreserve -bor [PSReplica.PreserveOptions]::HardLinks
+        $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Delete -Preserve $preserve -ErrorAction Stop
+        (Get-Tree "$psrRoot/dest") -join "`n" | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
+        $groups = Get-Groups "$psrRoot/dest"
+        $groups | Should -Be (Get-Groups "$rsyncRoot/dest")
+        $groups | Should -Match '(?m)^a=b=sub/c$'
+        $groups | Should -Match '(?m)^x/one=y-two$'
+        # A second run changes nothing.
+        @(Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Delete -Preserve $preserve -ErrorAction Stop).Count | Should -Be 0
+    }
+}
