@@ -775,6 +775,4 @@ internal sealed class SyncPlanner
     }
 
     private static string Join(string relative, string name) => relative.Length == 0 ? name : relative + "/" + name;
-
-    private static string Display(string relative) => relative.Length == 0 ? "." : relative;
 }
