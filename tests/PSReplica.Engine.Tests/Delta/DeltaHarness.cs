@@ -92,6 +92,26 @@ internal sealed class PatchFiles : IDisposable
 /// either directly or through the delta's byte format.</summary>
 internal static class DeltaHarness
 {
+    /// <summary>2 KiB and 4 KiB of 0/1 bytes (Random(19)): with 16-byte blocks their 2-byte strong sums give a false
+    /// match every time, which only full strong sums avoid.</summary>
+    public static (byte[] Basis, byte[] Target) FalseMatchPair()
+    {
+        var random = new Random(19);
+        var basis = new byte[2048];
+        var target = new byte[4096];
+        for (int i = 0; i < basis.Length; i++)
+        {
+            basis[i] = (byte)random.Next(2);
+        }
+
+        for (int i = 0; i < target.Length; i++)
+        {
+            target[i] = (byte)random.Next(2);
+        }
+
+        return (basis, target);
+    }
+
     public static Signature Sign(byte[] basis, int? blockLength)
     {
         using var stream = new MemoryStream(basis, writable: false);

@@ -488,18 +488,7 @@ public sealed class DeltaRoundTripTests
         // Random(19): 2 KiB and 4 KiB of 0/1 bytes, 16-byte blocks, 2-byte strong sums. The matcher copies a block
         // that is not the target's, the whole-file check refuses the result every time (the search is deterministic),
         // and only a second pass with full strong sums rebuilds the file (DeltaCopier's redo pass).
-        var random = new Random(19);
-        var basis = new byte[2048];
-        var target = new byte[4096];
-        for (int i = 0; i < basis.Length; i++)
-        {
-            basis[i] = (byte)random.Next(2);
-        }
-
-        for (int i = 0; i < target.Length; i++)
-        {
-            target[i] = (byte)random.Next(2);
-        }
+        (byte[] basis, byte[] target) = DeltaHarness.FalseMatchPair();
 
         foreach (bool throughStream in new[] { false, true })
         {

@@ -269,18 +269,7 @@ public sealed class OverlappedSearchTests : IDisposable
     {
         // The data of DeltaRoundTripTests' short-strong-sum case: 0/1 bytes, 16-byte blocks, 2-byte strong sums give a
         // false match every time; the whole-file check refuses it, and the redo pass with 16-byte sums rebuilds the file.
-        var random = new Random(19);
-        var basis = new byte[2048];
-        var target = new byte[4096];
-        for (int i = 0; i < basis.Length; i++)
-        {
-            basis[i] = (byte)random.Next(2);
-        }
-
-        for (int i = 0; i < target.Length; i++)
-        {
-            target[i] = (byte)random.Next(2);
-        }
+        (byte[] basis, byte[] target) = DeltaHarness.FalseMatchPair();
 
         string output = Path.Combine(_directory, "output");
         DeltaResult result = DeltaCopier.Copy(Write("source", target), Write("basis", basis), output, 16, null, null, default);
