@@ -9,13 +9,7 @@ BeforeAll {
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-basis-$([guid]::NewGuid().ToString('n'))"
     $null = New-Item -ItemType Directory -Path $script:WorkRoot
 
-    function Write-TestFile([string] $Path, [string] $Text, [string] $Time = '2026-01-01 10:00:00', [string] $Mode = '644') {
-        $parent = Split-Path $Path
-        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
-        [System.IO.File]::WriteAllText($Path, $Text)
-        & chmod $Mode -- $Path
-        & touch -d $Time -- $Path
-    }
+    . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
 
     # The source and the two bases, built under $Root (src, prev1, prev2); the same every time it is called.
     function New-Fixture([string] $Root) {

@@ -7,12 +7,7 @@ BeforeAll {
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-hardlinks-$([guid]::NewGuid().ToString('n'))"
     $null = New-Item -ItemType Directory -Path $script:WorkRoot
 
-    function Write-TestFile([string] $Path, [string] $Text, [string] $Time = '2026-01-01 10:00:00') {
-        $parent = Split-Path $Path
-        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
-        [System.IO.File]::WriteAllText($Path, $Text)
-        & touch -d $Time -- $Path
-    }
+    . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
 
     function New-Fixture([string] $Root) {
         $src = "$Root/src"

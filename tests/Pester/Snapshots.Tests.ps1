@@ -13,12 +13,7 @@ BeforeAll {
     if (-not $block.Success) { throw 'about_PSReplica_Snapshots.md no longer holds the Invoke-DailySnapshot recipe.' }
     . ([scriptblock]::Create($block.Groups[1].Value))
 
-    function Write-TestFile([string] $Path, [string] $Text, [datetime] $Time) {
-        $parent = Split-Path $Path
-        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
-        [System.IO.File]::WriteAllText($Path, $Text)
-        [System.IO.File]::SetLastWriteTimeUtc($Path, $Time)
-    }
+    . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
 
     # One line per item below $Root: path, type, mode, size, time and content hash.
     function Get-Tree([string] $Root) {
