@@ -151,8 +151,28 @@ internal sealed class RemoteAgentConnection : IDisposable
 
         string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} has the PSReplica agent ('{agents[^1]}') but no 'dotnet' to run it.", description);
-        // The glob lists versions in ascending order; the last is the newest.
-        return RemoteShell.Join([dotnet, agents[^1], "--serve"]);
+        return RemoteShell.Join([dotnet, Newest(agents), "--serve"]);
+    }
+
+    /// <summary>The agent of the highest module version. The shell lists them in name order, which puts 10.0.0 before
+    /// 9.0.0; an agent without a version folder ranks below every versioned one.</summary>
+    private static string Newest(List<string> agents)
+    {
+        string newest = agents[0];
+        Version? newestVersion = null;
+        foreach (string agent in agents)
+        {
+            // <modules>/PSReplica/<version>/agent/PSReplica.Agent.dll; a prerelease label does not take part.
+            string folder = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(agent)) ?? string.Empty);
+            int dash = folder.IndexOf('-', StringComparison.Ordinal);
+            if (Version.TryParse(dash < 0 ? folder : folder[..dash], out Version? version) && (newestVersion is null || version > newestVersion))
+            {
+                newest = agent;
+                newestVersion = version;
+            }
+        }
+
+        return newest;
     }
 
     /// <summary>Runs the probe script and collects its key=value lines.</summary>

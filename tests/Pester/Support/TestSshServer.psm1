@@ -24,9 +24,12 @@ function Start-TestSshServer {
         An object with Host, Port, User, KeyPath, OtherKeyPath (not authorized), KnownHostsPath (records the server's
         ed25519 key), ConfigPath (an ssh_config whose Host alias 'psreplica-test' reaches the server by key in batch
         mode), Alias, SshCommand (for rsync -e / -SshCommand), Root (the temp directory) and Process.
+    .PARAMETER SessionEnvironment
+        Variables sshd sets in every session (its SetEnv), e.g. @{ HOME = '/tmp/x' } to give the login a home of its
+        own. They override what sshd takes from the account.
     #>
     [CmdletBinding()]
-    param()
+    param([System.Collections.IDictionary] $SessionEnvironment = @{})
     $root = Join-Path ([IO.Path]::GetTempPath()) ("psr-sshd-" + [guid]::NewGuid().ToString('N'))
     $null = New-Item -ItemType Directory -Path $root
     foreach ($type in 'ed25519', 'ecdsa', 'rsa') { Invoke-SshKeyGen -Path (Join-Path $root "ssh_host_${type}_key") -Type $type }
@@ -59,6 +62,7 @@ function Start-TestSshServer {
         'MaxSessions 50'
         'Subsystem sftp internal-sftp'
         'LogLevel ERROR'
+        foreach ($name in $SessionEnvironment.Keys) { "SetEnv `"$name=$($SessionEnvironment[$name])`"" }
     ) | Set-Content -Path $config
 
     $log = Join-Path $root 'sshd.log'
