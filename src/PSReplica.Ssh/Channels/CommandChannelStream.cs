@@ -9,12 +9,13 @@ namespace PSReplica.Ssh;
 /// <summary>
 /// Joins a command's stdout (read side) and stdin (write side) into one stream, and applies the idle timeout:
 /// a watchdog aborts the channel when a read or write has waited longer than allowed, because neither SSH.NET's
-/// pipe nor a process pipe can time out a blocked call by itself.
+/// pipe nor a process pipe can time out a blocked call by itself. Writes go through a <see cref="WriteCoalescer"/>:
+/// small frames written one by one leave in large pieces, and Flush does not wait for the transport.
 /// </summary>
 internal sealed class CommandChannelStream : Stream
 {
     private readonly Stream _output;
-    private readonly Stream _input;
+    private readonly WriteCoalescer _writer;
     private readonly TimeSpan _idleTimeout;
     private readonly Action _abort;
     private readonly Func<Exception, SyncException?> _translate;
@@ -23,6 +24,8 @@ internal sealed class CommandChannelStream : Stream
     private readonly Timer? _watchdog;
     private long _readSince;
     private long _writeSince;
+    private long _bytesRead;
+    private long _bytesWritten;
     private volatile bool _timedOut;
     private volatile bool _aborted;
     private bool _disposed;
@@ -38,7 +41,7 @@ internal sealed class CommandChannelStream : Stream
     {
         _endCheck = endCheck;
         _output = output;
-        _input = input;
+        _writer = new WriteCoalescer(input, flushTarget: true, "PSReplica channel writer " + description);
         _idleTimeout = idleTimeout;
         _abort = abort;
         _translate = translate;
@@ -50,6 +53,12 @@ internal sealed class CommandChannelStream : Stream
             _watchdog = new Timer(static state => ((CommandChannelStream)state!).Watch(), this, period, period);
         }
     }
+
+    /// <summary>Bytes read from the command's stdout so far (the payload, before SSH's framing and encryption).</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>Bytes written to the command's stdin so far (accepted; some may still be on their way).</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public override bool CanRead => true;
 
@@ -80,6 +89,7 @@ internal sealed class CommandChannelStream : Stream
         {
             int read = _output.Read(buffer);
             ThrowIfTimedOut();
+            Interlocked.Add(ref _bytesRead, read);
             return read > 0 ? read : End();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
@@ -109,6 +119,7 @@ internal sealed class CommandChannelStream : Stream
             int read = await _output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             ThrowIfTimedOut();
+            Interlocked.Add(ref _bytesRead, read);
             return read > 0 ? read : End();
         }
         catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
@@ -139,7 +150,8 @@ internal sealed class CommandChannelStream : Stream
         Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
         try
         {
-            _input.Write(buffer);
+            _writer.Write(buffer);
+            Interlocked.Add(ref _bytesWritten, buffer.Length);
             ThrowIfTimedOut();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
@@ -152,40 +164,25 @@ internal sealed class CommandChannelStream : Stream
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>Copies into the write-behind buffer; it waits (synchronously) only when the peer takes nothing and
+    /// both buffers are full, as a write into the transport itself would.</summary>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        ThrowIfTimedOut();
-        if (_aborted)
-        {
-            throw Closed();
-        }
-
-        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
-        try
-        {
-            await _input.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-            ThrowIfTimedOut();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
-        {
-            throw translated;
-        }
-        finally
-        {
-            Volatile.Write(ref _writeSince, 0);
-        }
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <summary>Reports a failure of the transport; the pump sends buffered data without being asked, so nothing
+    /// waits here.</summary>
     public override void Flush()
     {
         try
         {
-            _input.Flush();
+            _writer.ThrowIfFailed();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
         {
@@ -203,6 +200,20 @@ internal sealed class CommandChannelStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    /// <summary>Sends everything written so far and stops the writer: the caller then closes the command's stdin.</summary>
+    /// <exception cref="SyncException">The transport failed (SshConnectionFailed and the like).</exception>
+    public void CompleteWrites()
+    {
+        try
+        {
+            _writer.Complete();
+        }
+        catch (Exception ex) when (Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+    }
+
     /// <summary>Aborts the channel (Kill, cancellation, timeout): blocked calls return.</summary>
     public void Abort()
     {
@@ -212,6 +223,7 @@ internal sealed class CommandChannelStream : Stream
         }
 
         _aborted = true;
+        _writer.Stop();
         try
         {
             _abort();
@@ -228,6 +240,7 @@ internal sealed class CommandChannelStream : Stream
         {
             _disposed = true;
             _watchdog?.Dispose();
+            _writer.Stop();
         }
 
         base.Dispose(disposing);
@@ -238,8 +251,10 @@ internal sealed class CommandChannelStream : Stream
         long now = Stopwatch.GetTimestamp();
         long read = Volatile.Read(ref _readSince);
         long write = Volatile.Read(ref _writeSince);
+        long sending = _writer.SendingSince;
         bool stalled = (read != 0 && Stopwatch.GetElapsedTime(read, now) > _idleTimeout)
-            || (write != 0 && Stopwatch.GetElapsedTime(write, now) > _idleTimeout);
+            || (write != 0 && Stopwatch.GetElapsedTime(write, now) > _idleTimeout)
+            || (sending != 0 && Stopwatch.GetElapsedTime(sending, now) > _idleTimeout);
         if (stalled && !_timedOut)
         {
             _timedOut = true;
