@@ -10,12 +10,18 @@ namespace PSReplica.Ssh;
 /// Joins a command's stdout (read side) and stdin (write side) into one stream, and applies the idle timeout:
 /// a watchdog aborts the channel when a read or write has waited longer than allowed, because neither SSH.NET's
 /// pipe nor a process pipe can time out a blocked call by itself. Writes go through a <see cref="WriteCoalescer"/>:
-/// small frames written one by one leave in large pieces, and Flush does not wait for the transport.
+/// small frames written one by one leave in large pieces, and Flush does not wait for the transport. Small reads are
+/// served from a buffer filled by one transport read.
 /// </summary>
 internal sealed class CommandChannelStream : Stream
 {
     private readonly Stream _output;
+    private const int ReadBufferSize = 64 * 1024;
+
     private readonly WriteCoalescer _writer;
+    private readonly byte[] _readBuffer = new byte[ReadBufferSize];
+    private int _readStart;
+    private int _readEnd;
     private readonly TimeSpan _idleTimeout;
     private readonly Action _abort;
     private readonly Func<Exception, SyncException?> _translate;
@@ -24,8 +30,6 @@ internal sealed class CommandChannelStream : Stream
     private readonly Timer? _watchdog;
     private long _readSince;
     private long _writeSince;
-    private long _bytesRead;
-    private long _bytesWritten;
     private volatile bool _timedOut;
     private volatile bool _aborted;
     private bool _disposed;
@@ -54,12 +58,6 @@ internal sealed class CommandChannelStream : Stream
         }
     }
 
-    /// <summary>Bytes read from the command's stdout so far (the payload, before SSH's framing and encryption).</summary>
-    public long BytesRead => Interlocked.Read(ref _bytesRead);
-
-    /// <summary>Bytes written to the command's stdin so far (accepted; some may still be on their way).</summary>
-    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
-
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -84,12 +82,70 @@ internal sealed class CommandChannelStream : Stream
             return 0;
         }
 
+        if (_readStart == _readEnd)
+        {
+            if (buffer.Length >= ReadBufferSize)
+            {
+                return ReadTransport(buffer);
+            }
+
+            _readStart = 0;
+            _readEnd = ReadTransport(_readBuffer);
+            if (_readEnd == 0)
+            {
+                return 0;
+            }
+        }
+
+        return FromBuffer(buffer);
+    }
+
+    /// <summary>Small reads (the protocol reads each frame's header, then its payload) are served from a buffer that one
+    /// read of the transport fills with whatever has arrived: SSH.NET's pipe has no asynchronous read, so each read of it
+    /// from an async caller is a blocking call on a thread-pool thread, and a pipe read is a system call.</summary>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_readStart == _readEnd)
+        {
+            if (buffer.Length >= ReadBufferSize)
+            {
+                return await ReadTransportAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+
+            _readStart = 0;
+            _readEnd = await ReadTransportAsync(_readBuffer, cancellationToken).ConfigureAwait(false);
+            if (_readEnd == 0)
+            {
+                return 0;
+            }
+        }
+
+        return FromBuffer(buffer.Span);
+    }
+
+    private int FromBuffer(Span<byte> destination)
+    {
+        int n = Math.Min(destination.Length, _readEnd - _readStart);
+        _readBuffer.AsSpan(_readStart, n).CopyTo(destination);
+        _readStart += n;
+        return n;
+    }
+
+    /// <summary>One read of the transport; 0 only at a clean end (a broken connection throws).</summary>
+    private int ReadTransport(Span<byte> buffer)
+    {
         Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
         try
         {
             int read = _output.Read(buffer);
             ThrowIfTimedOut();
-            Interlocked.Add(ref _bytesRead, read);
             return read > 0 ? read : End();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
@@ -102,15 +158,8 @@ internal sealed class CommandChannelStream : Stream
         }
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    private async ValueTask<int> ReadTransportAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (buffer.IsEmpty)
-        {
-            return 0;
-        }
-
         // A cancelled read cannot be taken back from the pipe: cancelling aborts the channel.
         using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((CommandChannelStream)state!).Abort(), this);
         Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
@@ -119,7 +168,6 @@ internal sealed class CommandChannelStream : Stream
             int read = await _output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             ThrowIfTimedOut();
-            Interlocked.Add(ref _bytesRead, read);
             return read > 0 ? read : End();
         }
         catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
@@ -151,7 +199,6 @@ internal sealed class CommandChannelStream : Stream
         try
         {
             _writer.Write(buffer);
-            Interlocked.Add(ref _bytesWritten, buffer.Length);
             ThrowIfTimedOut();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)

@@ -45,11 +45,6 @@ internal sealed class WriteCoalescer
         _pump.Start();
     }
 
-    /// <summary>Bytes handed to the transport so far.</summary>
-    public long BytesSent => Interlocked.Read(ref _bytesSent);
-
-    private long _bytesSent;
-
     /// <summary>When the pump's current write into the transport began (Stopwatch timestamp), or 0 when it is not
     /// writing: a write that blocks because the peer takes nothing counts against the idle timeout.</summary>
     public long SendingSince => Volatile.Read(ref _sendingSince);
@@ -150,8 +145,6 @@ internal sealed class WriteCoalescer
                 {
                     _target.Flush();
                 }
-
-                Interlocked.Add(ref _bytesSent, count);
             }
             catch (Exception ex)
             {
