@@ -9,12 +9,19 @@ namespace PSReplica.Ssh;
 /// <summary>
 /// Joins a command's stdout (read side) and stdin (write side) into one stream, and applies the idle timeout:
 /// a watchdog aborts the channel when a read or write has waited longer than allowed, because neither SSH.NET's
-/// pipe nor a process pipe can time out a blocked call by itself.
+/// pipe nor a process pipe can time out a blocked call by itself. Writes go through a <see cref="WriteCoalescer"/>:
+/// small frames written one by one leave in large pieces, and Flush does not wait for the transport. Small reads are
+/// served from a buffer filled by one transport read.
 /// </summary>
 internal sealed class CommandChannelStream : Stream
 {
     private readonly Stream _output;
-    private readonly Stream _input;
+    private const int ReadBufferSize = 64 * 1024;
+
+    private readonly WriteCoalescer _writer;
+    private readonly byte[] _readBuffer = new byte[ReadBufferSize];
+    private int _readStart;
+    private int _readEnd;
     private readonly TimeSpan _idleTimeout;
     private readonly Action _abort;
     private readonly Func<Exception, SyncException?> _translate;
@@ -38,7 +45,7 @@ internal sealed class CommandChannelStream : Stream
     {
         _endCheck = endCheck;
         _output = output;
-        _input = input;
+        _writer = new WriteCoalescer(input, flushTarget: true, "PSReplica channel writer " + description);
         _idleTimeout = idleTimeout;
         _abort = abort;
         _translate = translate;
@@ -75,6 +82,65 @@ internal sealed class CommandChannelStream : Stream
             return 0;
         }
 
+        if (_readStart == _readEnd)
+        {
+            if (buffer.Length >= ReadBufferSize)
+            {
+                return ReadTransport(buffer);
+            }
+
+            _readStart = 0;
+            _readEnd = ReadTransport(_readBuffer);
+            if (_readEnd == 0)
+            {
+                return 0;
+            }
+        }
+
+        return FromBuffer(buffer);
+    }
+
+    /// <summary>Small reads (the protocol reads each frame's header, then its payload) are served from a buffer that one
+    /// read of the transport fills with whatever has arrived: SSH.NET's pipe has no asynchronous read, so each read of it
+    /// from an async caller is a blocking call on a thread-pool thread, and a pipe read is a system call.</summary>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_readStart == _readEnd)
+        {
+            if (buffer.Length >= ReadBufferSize)
+            {
+                return await ReadTransportAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+
+            _readStart = 0;
+            _readEnd = await ReadTransportAsync(_readBuffer, cancellationToken).ConfigureAwait(false);
+            if (_readEnd == 0)
+            {
+                return 0;
+            }
+        }
+
+        return FromBuffer(buffer.Span);
+    }
+
+    private int FromBuffer(Span<byte> destination)
+    {
+        int n = Math.Min(destination.Length, _readEnd - _readStart);
+        _readBuffer.AsSpan(_readStart, n).CopyTo(destination);
+        _readStart += n;
+        return n;
+    }
+
+    /// <summary>One read of the transport; 0 only at a clean end (a broken connection throws).</summary>
+    private int ReadTransport(Span<byte> buffer)
+    {
         Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
         try
         {
@@ -92,15 +158,8 @@ internal sealed class CommandChannelStream : Stream
         }
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    private async ValueTask<int> ReadTransportAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (buffer.IsEmpty)
-        {
-            return 0;
-        }
-
         // A cancelled read cannot be taken back from the pipe: cancelling aborts the channel.
         using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((CommandChannelStream)state!).Abort(), this);
         Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
@@ -139,7 +198,7 @@ internal sealed class CommandChannelStream : Stream
         Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
         try
         {
-            _input.Write(buffer);
+            _writer.Write(buffer);
             ThrowIfTimedOut();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
@@ -152,40 +211,25 @@ internal sealed class CommandChannelStream : Stream
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>Copies into the write-behind buffer; it waits (synchronously) only when the peer takes nothing and
+    /// both buffers are full, as a write into the transport itself would.</summary>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        ThrowIfTimedOut();
-        if (_aborted)
-        {
-            throw Closed();
-        }
-
-        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
-        try
-        {
-            await _input.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-            ThrowIfTimedOut();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && Translate(ex) is Exception translated)
-        {
-            throw translated;
-        }
-        finally
-        {
-            Volatile.Write(ref _writeSince, 0);
-        }
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <summary>Reports a failure of the transport; the pump sends buffered data without being asked, so nothing
+    /// waits here.</summary>
     public override void Flush()
     {
         try
         {
-            _input.Flush();
+            _writer.ThrowIfFailed();
         }
         catch (Exception ex) when (Translate(ex) is Exception translated)
         {
@@ -203,6 +247,20 @@ internal sealed class CommandChannelStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    /// <summary>Sends everything written so far and stops the writer: the caller then closes the command's stdin.</summary>
+    /// <exception cref="SyncException">The transport failed (SshConnectionFailed and the like).</exception>
+    public void CompleteWrites()
+    {
+        try
+        {
+            _writer.Complete();
+        }
+        catch (Exception ex) when (Translate(ex) is Exception translated)
+        {
+            throw translated;
+        }
+    }
+
     /// <summary>Aborts the channel (Kill, cancellation, timeout): blocked calls return.</summary>
     public void Abort()
     {
@@ -212,6 +270,7 @@ internal sealed class CommandChannelStream : Stream
         }
 
         _aborted = true;
+        _writer.Stop();
         try
         {
             _abort();
@@ -228,6 +287,7 @@ internal sealed class CommandChannelStream : Stream
         {
             _disposed = true;
             _watchdog?.Dispose();
+            _writer.Stop();
         }
 
         base.Dispose(disposing);
@@ -238,8 +298,10 @@ internal sealed class CommandChannelStream : Stream
         long now = Stopwatch.GetTimestamp();
         long read = Volatile.Read(ref _readSince);
         long write = Volatile.Read(ref _writeSince);
+        long sending = _writer.SendingSince;
         bool stalled = (read != 0 && Stopwatch.GetElapsedTime(read, now) > _idleTimeout)
-            || (write != 0 && Stopwatch.GetElapsedTime(write, now) > _idleTimeout);
+            || (write != 0 && Stopwatch.GetElapsedTime(write, now) > _idleTimeout)
+            || (sending != 0 && Stopwatch.GetElapsedTime(sending, now) > _idleTimeout);
         if (stalled && !_timedOut)
         {
             _timedOut = true;

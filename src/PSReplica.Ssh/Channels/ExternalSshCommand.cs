@@ -117,6 +117,15 @@ public sealed class ExternalSshCommand : ICommandChannel
     {
         try
         {
+            _stream.CompleteWrites();
+        }
+        catch (SyncException)
+        {
+            // The pipe broke; closing it below ends what is left.
+        }
+
+        try
+        {
             _process.StandardInput.Close();
         }
         catch (IOException)

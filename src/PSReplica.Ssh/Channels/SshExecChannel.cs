@@ -61,13 +61,31 @@ internal sealed class SshExecChannel : ICommandChannel
         }
 
         _inputClosed = true;
-        bool wroteAnything = _input.Position > 0;
-        _input.Dispose();
-        if (!wroteAnything)
+        try
         {
-            // SSH.NET sends EOF on dispose only after data was written; a command waiting for EOF on an empty
-            // stdin would hang. Its channel can send EOF itself, but only through a non-public member.
-            SendEofThroughChannel();
+            _stream.CompleteWrites();
+        }
+        catch (SyncException)
+        {
+            // The connection broke: there is no stdin left to end; the session's reader reports the failure.
+        }
+
+        bool wroteAnything = _input.Position > 0;
+        try
+        {
+            _input.Dispose();
+            if (!wroteAnything)
+            {
+                // SSH.NET sends EOF on dispose only after data was written; a command waiting for EOF on an empty
+                // stdin would hang. Its channel can send EOF itself, but only through a non-public member.
+                SendEofThroughChannel();
+            }
+        }
+        catch (Exception ex) when (SshFailure.Translate(ex, _description) is not null)
+        {
+            // Sending EOF on a dropped connection fails (SshConnectionException "Client not connected"); there is no
+            // stdin left to end, and the run reports why the connection ended. Thrown from here, it would replace that
+            // error while the connection is disposed.
         }
     }
 
@@ -115,9 +133,9 @@ internal sealed class SshExecChannel : ICommandChannel
         {
             _command.CancelAsync(forceKill: true, millisecondsTimeout: 200);
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException || SshFailure.Translate(ex, _description) is not null)
         {
-            // Not started or already over.
+            // Not started or already over, or the connection is gone (nothing left to signal).
         }
 
         // Blocked readers wake up on a disposed pipe and see end-of-stream.
@@ -173,7 +191,7 @@ internal sealed class SshExecChannel : ICommandChannel
         }
         catch (TargetInvocationException)
         {
-            // The channel closed meanwhile; there is no stdin left to end.
+            // The channel or the connection closed meanwhile; there is no stdin left to end.
         }
     }
 }

@@ -1,0 +1,252 @@
+# Faults and wire cost of remote runs against a private OpenSSH sshd on 127.0.0.1 (Support/TestSshServer.psm1), issue #5
+# item 8: the SSH connection killed in the middle of a push and of a pull (the sshd processes serving it are killed
+# once the transfer has visibly started), and the bytes a delta update puts on the loopback interface.
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
+
+    $script:server = Start-TestSshServer
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-faults-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $script:work
+    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+    $script:modulePath = (Get-Module PSReplica).Path
+
+    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
+
+    function Assert-SameTree([string] $Expected, [string] $Actual) {
+        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
+        $differences -join "`n" | Should -BeNullOrEmpty
+    }
+
+    function Write-RandomFile([string] $Path, [long] $Length, [int] $Seed) {
+        $rng = [Random]::new($Seed)
+        $buffer = [byte[]]::new(1MB)
+        $stream = [IO.File]::Create($Path)
+        try {
+            for ($done = 0L; $done -lt $Length; $done += $buffer.Length) {
+                $rng.NextBytes($buffer)
+                $stream.Write($buffer, 0, [int][Math]::Min($buffer.Length, $Length - $done))
+            }
+        }
+        finally { $stream.Dispose() }
+    }
+
+    # Every process below the test sshd (the listener's children serve the connections; below them the shells and the
+    # agent), from /proc: pid, parent and command name.
+    function Get-ServerDescendants {
+        $table = foreach ($stat in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -Match '^\d+$') {
+            try { $text = [IO.File]::ReadAllText("$($stat.FullName)/stat") } catch { continue }
+            $close = $text.LastIndexOf(')')
+            $fields = $text.Substring($close + 2).Split(' ')
+            [pscustomobject]@{ Id = [int]$stat.Name; Parent = [int]$fields[1]; Name = $text.Substring($text.IndexOf('(') + 1, $close - $text.IndexOf('(') - 1) }
+        }
+        $found = [Collections.Generic.List[object]]::new()
+        $parents = [Collections.Generic.HashSet[int]]::new([int[]]@($server.Process.Id))
+        do {
+            $next = @($table | Where-Object { $parents.Contains($_.Parent) -and -not $parents.Contains($_.Id) })
+            foreach ($p in $next) { $found.Add($p); $null = $parents.Add($p.Id) }
+        } while ($next.Count -gt 0)
+        $found
+    }
+
+    function Wait-Until([scriptblock] $Condition, [string] $What, [double] $Seconds = 60) {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not (& $Condition)) {
+            if ($clock.Elapsed.TotalSeconds -gt $Seconds) { throw "Timed out after $Seconds s waiting for: $What" }
+            Start-Sleep -Milliseconds 20
+        }
+    }
+
+    # Runs Sync-Directory in a runspace of its own; returns the PowerShell instance and its handle. The result is
+    # 'completed' or the terminating ErrorRecord.
+    function Start-BackgroundSync([string] $Source, [string] $Destination, [hashtable] $Parameters) {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+                param($module, $source, $destination, $parameters)
+                Import-Module $module
+                try { $null = Sync-Directory -Path $source -Destination $destination @parameters -ErrorAction Stop; 'completed' } catch { $_ }
+            }).AddArgument($modulePath).AddArgument($Source).AddArgument($Destination).AddArgument($Parameters)
+        [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
+    }
+
+    function Receive-BackgroundSync($Job, [double] $Seconds = 120) {
+        try {
+            if (-not $Job.Handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Seconds))) { throw "The sync did not end within $Seconds s of the connection being killed." }
+            @($Job.PowerShell.EndInvoke($Job.Handle))[0]
+        }
+        finally { $Job.PowerShell.Dispose() }
+    }
+
+    # Kills (SIGKILL) the sshd processes serving connections, so that the TCP connection drops as in a network failure
+    # or a server crash; then waits until the agents they ran have gone (they see their pipes close).
+    function Stop-SshConnections {
+        $serving = @(Get-ServerDescendants | Where-Object Name -EQ 'sshd')
+        $serving.Count | Should -BeGreaterThan 0 -Because 'a connection is being served'
+        foreach ($p in $serving) { Stop-Process -Id $p.Id -Force -ErrorAction Ignore }
+        Wait-Until { @(Get-ServerDescendants).Count -eq 0 } 'the server side of the connection to end'
+    }
+
+    # Kills (SIGKILL) the agent on the server: the SSH connection stays up, the agent's channel ends.
+    function Stop-Agent {
+        $agents = @(Get-ServerDescendants | Where-Object Name -EQ 'dotnet')
+        $agents.Count | Should -Be 1 -Because 'one agent serves the run'
+        Stop-Process -Id $agents[0].Id -Force
+        Wait-Until { -not (Get-Process -Id $agents[0].Id -ErrorAction Ignore) } 'the agent to end'
+    }
+
+    function Get-TemporaryFile([string] $Directory, [string] $Name) {
+        Get-ChildItem -LiteralPath $Directory -Force -ErrorAction Ignore | Where-Object Name -Like ".~psr*~$Name"
+    }
+
+    function Get-LoopbackBytes { [long](Get-Content -Raw '/sys/class/net/lo/statistics/tx_bytes').Trim() }
+
+    # A warm-up push: the agent is deployed (over SFTP) before any timing or killing starts.
+    $warm = Join-Path $work 'warm'
+    $null = New-Item -ItemType Directory -Path $warm
+    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
+    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+}
+
+AfterAll {
+    if ($server) { Stop-TestSshServer -Server $server }
+    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
+}
+
+Describe 'A remote run whose SSH connection is killed mid-transfer' {
+    BeforeAll {
+        # 48 MiB at 4 MiB/s: about 12 s of transfer, so the kill lands in the middle whatever the machine's load.
+        $script:size = 48MB
+        $script:limit = @{ BandwidthLimit = 4096 }
+        $script:src = Join-Path $work 'src'
+        $null = New-Item -ItemType Directory -Path $src
+        Write-RandomFile (Join-Path $src 'big.bin') $size 11
+        Set-Content -Path (Join-Path $src 'small.txt') -Value 'small'
+    }
+
+    It 'push: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
+        $dst = Join-Path $work 'push-dst'
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
+        # The receiving agent writes into a temporary file beside the target: wait until it holds real data.
+        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
+        Test-Path (Join-Path $dst 'big.bin') | Should -BeFalse -Because 'the file was not complete'
+
+        $items = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
+        ($items | Where-Object RelativePath -EQ 'big.bin').Action | Should -Be 'Create'
+        Assert-SameTree $src $dst
+        Get-TemporaryFile $dst 'big.bin' | Should -BeNullOrEmpty
+    }
+
+    It 'push of an update: the old copy stays whole under its name, and a re-run converges' {
+        $dst = Join-Path $work 'push-dst'
+        # A new version, unrelated to the old one, so that the delta sends (nearly) everything.
+        Write-RandomFile (Join-Path $src 'big.bin') $size 12
+        $oldHash = (Get-FileHash (Join-Path $dst 'big.bin')).Hash
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
+        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the update to have written 4 MiB'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
+        (Get-FileHash (Join-Path $dst 'big.bin')).Hash | Should -Be $oldHash -Because 'the old copy is replaced only by a complete new one'
+
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
+        Assert-SameTree $src $dst
+        Get-TemporaryFile $dst 'big.bin' | Should -BeNullOrEmpty
+    }
+
+    It 'pull: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
+        $dst = Join-Path $work 'pull-dst'
+        $job = Start-BackgroundSync (Get-RemoteAddress $src) $dst ($ssh + $limit)
+        # Here the local side writes the temporary file.
+        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the pull to have written 4 MiB'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
+        Test-Path (Join-Path $dst 'big.bin') | Should -BeFalse -Because 'the file was not complete'
+
+        $items = Sync-Directory -Path (Get-RemoteAddress $src) -Destination $dst @ssh -ErrorAction Stop
+        ($items | Where-Object RelativePath -EQ 'big.bin').Action | Should -Be 'Create'
+        Assert-SameTree $src $dst
+        Get-TemporaryFile $dst 'big.bin' | Should -BeNullOrEmpty
+    }
+
+    It 'push whose agent is killed on the server: stops with a terminating error, no torn file, and a re-run converges' {
+        $dst = Join-Path $work 'agent-killed-dst'
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
+        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
+        Stop-Agent
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        $result.FullyQualifiedErrorId | Should -BeLike 'ConnectionLost,*'
+        Test-Path (Join-Path $dst 'big.bin') | Should -BeFalse
+
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
+        Assert-SameTree $src $dst
+        Get-TemporaryFile $dst 'big.bin' | Should -BeNullOrEmpty
+    }
+
+    It 'push through the system ssh client (-SshCommand): the same clean error and convergence' {
+        $agent = Join-Path (Split-Path $modulePath) 'agent/PSReplica.Agent.dll'
+        $external = @{ SshCommand = "ssh -F '$($server.ConfigPath)'"; RemoteCommand = "dotnet '$agent' --serve" }
+        $dst = Join-Path $work 'external-dst'
+        $job = Start-BackgroundSync $src "$($server.Alias):$dst" ($external + $limit)
+        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
+        Test-Path (Join-Path $dst 'big.bin') | Should -BeFalse
+
+        $null = Sync-Directory -Path $src -Destination "$($server.Alias):$dst" @external -ErrorAction Stop
+        Assert-SameTree $src $dst
+    }
+}
+
+Describe 'Delta bytes on the wire' {
+    It 'an update of a small part of a large file puts a small fraction of the file on the loopback interface' {
+        $size = 32MB
+        $source = Join-Path $work 'delta-src'
+        $dst = Join-Path $work 'delta-dst'
+        $null = New-Item -ItemType Directory -Path $source
+        $file = Join-Path $source 'data.bin'
+        Write-RandomFile $file $size 21
+
+        $before = Get-LoopbackBytes
+        $null = Sync-Directory -Path $source -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
+        $first = (Get-LoopbackBytes) - $before
+        # The counter sees the whole file go by on a first copy (random data does not compress; nothing is compressed).
+        $first | Should -BeGreaterThan $size
+
+        # 64 KiB changed in the middle.
+        $stream = [IO.File]::Open($file, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite)
+        try {
+            $patch = [byte[]]::new(64KB)
+            [Random]::new(22).NextBytes($patch)
+            $stream.Position = 16MB + 12345
+            $stream.Write($patch, 0, $patch.Length)
+        }
+        finally { $stream.Dispose() }
+        [IO.File]::SetLastWriteTimeUtc($file, [datetime]::new(2031, 1, 1, 0, 0, 0, [DateTimeKind]::Utc))
+
+        $before = Get-LoopbackBytes
+        $summary = Sync-Directory -Path $source -Destination (Get-RemoteAddress $dst) @ssh -Summary -ErrorAction Stop
+        $second = (Get-LoopbackBytes) - $before
+
+        $summary.Updated | Should -Be 1
+        $summary.BytesTransferred | Should -BeLessThan 256KB
+        # The loopback counter is shared with the rest of the machine, so the bound is loose, yet a whole-file send
+        # (100% of the file, and more with framing) would fail it by far.
+        $second | Should -BeLessThan ($size * 0.10)
+        Assert-SameTree $source $dst
+    }
+}
