@@ -242,6 +242,9 @@ public sealed class SftpSession : IDisposable
             {
                 // SSH.NET takes the mode as the decimal digits of its octal form (755).
                 attributes.SetPermissions(short.Parse(Convert.ToString(mode & 0x1FF, 8), NumberStyles.None, CultureInfo.InvariantCulture));
+                attributes.IsUIDBitSet = (mode & 0x800) != 0;
+                attributes.IsGroupIDBitSet = (mode & 0x400) != 0;
+                attributes.IsStickyBitSet = (mode & 0x200) != 0;
             }
 
             if (changes.UserId is int uid)

@@ -106,7 +106,7 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
 
     private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
 
-    /// <summary>Files with spaces and non-ASCII names, an executable, an empty directory, relative and dangling links,
+    /// <summary>Files with spaces and non-ASCII names, a set-user-ID executable, a set-group-ID directory, an empty directory, relative and dangling links,
     /// times in whole seconds (SFTP v3 carries no more).</summary>
     private static string MakeTree(string root)
     {
@@ -117,7 +117,8 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         new Random(3).NextBytes(big);
         File.WriteAllBytes(Path.Combine(root, "sub dir", "big.bin"), big);
         File.WriteAllText(Path.Combine(root, "run.sh"), "#!/bin/sh\n");
-        File.SetUnixFileMode(Path.Combine(root, "run.sh"), (UnixFileMode)Convert.ToInt32("750", 8));
+        File.SetUnixFileMode(Path.Combine(root, "run.sh"), (UnixFileMode)Convert.ToInt32("4750", 8));
+        File.SetUnixFileMode(Path.Combine(root, "sub dir"), (UnixFileMode)Convert.ToInt32("2775", 8));
         File.SetUnixFileMode(Path.Combine(root, "sub dir", "big.bin"), (UnixFileMode)Convert.ToInt32("600", 8));
         File.CreateSymbolicLink(Path.Combine(root, "link to a"), "a.txt");
         File.CreateSymbolicLink(Path.Combine(root, "sub dir", "dangling"), "../nowhere/at all");
