@@ -131,11 +131,12 @@ internal sealed class RemoteAgentConnection : IDisposable
         {
             command = settings.RemoteCommand ?? StartCommand(session, description, cancellation);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            // The deployment's SFTP upload was refused (a read-only or full home, no SFTP subsystem for writing).
+            // The deployment's SFTP upload was refused (a read-only or full home), or the probe's channel ended in a
+            // way SSH.NET reports as an invalid operation (a server that runs no commands).
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
-                $"{description}: the PSReplica agent could not be deployed: {ex.Message}", description, ex);
+                $"{description}: no PSReplica agent could be started or deployed: {ex.Message}", description, ex);
         }
 
         return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(command), command, description);
