@@ -162,6 +162,12 @@ internal sealed class SftpDestinationTree : IDestinationTree
 
         bool mode = attributes.Has(AttributeFields.Mode);
         bool time = attributes.Has(AttributeFields.Time);
+        if (time && attributes.MtimeSeconds is < 0 or > uint.MaxValue)
+        {
+            throw new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
+                $"Cannot set the time of '{relative}': SFTP carries times between 1970 and 2106 only.", relative);
+        }
+
         if (mode || time)
         {
             Write(relative, ErrorIds.MetadataFailed, "Cannot set the attributes of", () => _sftp.SetAttributes(path, new SftpAttributeChanges

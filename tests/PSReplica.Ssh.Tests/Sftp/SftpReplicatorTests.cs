@@ -92,6 +92,28 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         Assert.Equal(ErrorIds.DestinationNotDirectory, file.ErrorId);
     }
 
+    [Fact]
+    public void A_time_before_1970_is_a_per_item_error_and_the_rest_is_pushed()
+    {
+        string source = _dir.Combine("old");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "ancient.txt"), "old");
+        File.WriteAllText(Path.Combine(source, "recent.txt"), "new");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "ancient.txt"), new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        string pushed = _dir.Combine("old-pushed");
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None);
+        SyncException error = Assert.Single(observer.Errors);
+        Assert.Equal(ErrorIds.MetadataFailed, error.ErrorId);
+        Assert.Equal("ancient.txt", error.Target);
+        Assert.Equal("new", File.ReadAllText(Path.Combine(pushed, "recent.txt")));
+        Assert.False(File.Exists(Path.Combine(pushed, "ancient.txt")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
+    }
+
     [Theory]
     [InlineData(CompareMode.Checksum, TransferMode.Auto, 0, RemoteSide.Destination)]
     [InlineData(CompareMode.QuickCheck, TransferMode.Delta, 0, RemoteSide.Source)]
