@@ -225,8 +225,15 @@ internal sealed class SftpDestinationTree : IDestinationTree
         {
             throw new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"{what} '{relative}': permission denied.", relative, ex);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException or Renci.SshNet.Common.SftpException)
+            && SshFailure.Translate(ex, relative) is SyncException broken)
         {
+            // File streams talk to SSH.NET directly: a dropped connection ends the session, not just this item.
+            throw broken;
+        }
+        catch (Exception ex) when (ex is IOException or Renci.SshNet.Common.SftpException)
+        {
+            // A file stream's server error arrives as SSH.NET's SftpException, the session's as IOException.
             throw new SyncException(errorId, SyncErrorKind.WriteError, $"{what} '{relative}': {ex.Message}", relative, ex);
         }
     }

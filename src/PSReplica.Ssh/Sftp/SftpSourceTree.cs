@@ -48,6 +48,12 @@ internal sealed class SftpSourceTree : ISourceTree
                 progress?.Invoke(length);
             }
         }
+        catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException or Renci.SshNet.Common.SftpException)
+            && SshFailure.Translate(ex, relative) is SyncException broken)
+        {
+            // File streams talk to SSH.NET directly: a dropped connection ends the session, not just this item.
+            throw broken;
+        }
         catch (FileNotFoundException ex)
         {
             throw new SyncException(ErrorIds.SourceVanished, SyncErrorKind.NotFound, $"'{relative}' vanished from the source.", relative, ex);
@@ -56,7 +62,7 @@ internal sealed class SftpSourceTree : ISourceTree
         {
             throw new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot read '{path}': permission denied.", relative, ex);
         }
-        catch (IOException ex) when (ex.InnerException is Renci.SshNet.Common.SftpException)
+        catch (Exception ex) when (ex is Renci.SshNet.Common.SftpException || (ex is IOException && ex.InnerException is Renci.SshNet.Common.SftpException))
         {
             throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Cannot read '{path}': {ex.Message}", relative, ex);
         }

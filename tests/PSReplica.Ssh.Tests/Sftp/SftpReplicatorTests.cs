@@ -114,6 +114,53 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
     }
 
+    [Fact]
+    public void A_connection_dropped_mid_file_ends_the_run_cleanly_and_a_rerun_converges()
+    {
+        string source = _dir.Combine("drop");
+        Directory.CreateDirectory(source);
+        byte[] big = new byte[48 << 20];
+        new Random(11).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(source, "big.bin"), big);
+        string pushed = _dir.Combine("drop-pushed");
+        Directory.CreateDirectory(pushed);
+        File.WriteAllText(Path.Combine(pushed, "big.bin"), "the old version");
+
+        using (SshSession session = SshConnector.Connect(_server.Options()))
+        using (SftpSession sftp = session.OpenSftp())
+        {
+            int killed = 0;
+            var observer = new RecordingObserver
+            {
+                OnProgressHook = p =>
+                {
+                    if (p.CurrentPath == "big.bin" && p.CurrentBytesDone > 0 && Interlocked.Exchange(ref killed, 1) == 0)
+                    {
+                        Assert.True(_server.KillConnections() > 0);
+                    }
+                },
+            };
+            var error = Assert.Throws<SyncException>(() =>
+                SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None));
+            Assert.Equal(1, killed);
+            Assert.Contains(error.ErrorId, new[] { ErrorIds.SshConnectionFailed, ErrorIds.SshConnectionTimeout });
+        }
+
+        // The target is the old file or the new one, never a torn mix.
+        Assert.Equal("the old version", File.ReadAllText(Path.Combine(pushed, "big.bin")));
+
+        using (SshSession session = SshConnector.Connect(_server.Options()))
+        using (SftpSession sftp = session.OpenSftp())
+        {
+            var observer = new RecordingObserver();
+            SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None);
+            Assert.Empty(observer.Errors);
+        }
+
+        Assert.Equal(big, File.ReadAllBytes(Path.Combine(pushed, "big.bin")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
+    }
+
     [Theory]
     [InlineData(CompareMode.Checksum, TransferMode.Auto, 0, RemoteSide.Destination)]
     [InlineData(CompareMode.QuickCheck, TransferMode.Delta, 0, RemoteSide.Source)]
@@ -200,9 +247,9 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         {
         }
 
-        public void OnProgress(SyncProgress progress)
-        {
-        }
+        public Action<SyncProgress>? OnProgressHook { get; init; }
+
+        public void OnProgress(SyncProgress progress) => OnProgressHook?.Invoke(progress);
 
         public bool ShouldProcess(SyncItem item) => true;
     }
