@@ -38,7 +38,7 @@ public sealed class SftpReplicator
     /// <summary>Finds the server's root (a pull's source must be a directory; a push's destination a directory or
     /// missing).</summary>
     /// <exception cref="SyncException">SourceNotFound, SourceNotDirectory, SourceUnreadable, DestinationNotDirectory,
-    /// or the connection's failure.</exception>
+    /// DestinationCreateFailed, or the connection's failure.</exception>
     public static SftpReplicator Open(SftpSession sftp, RemoteSide side, string remoteRoot)
     {
         ArgumentNullException.ThrowIfNull(sftp);
@@ -81,8 +81,9 @@ public sealed class SftpReplicator
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new SyncException(side == RemoteSide.Source ? ErrorIds.SourceUnreadable : ErrorIds.DestinationNotDirectory,
-                SyncErrorKind.PermissionDenied, $"Cannot read '{remoteRoot}' over SFTP: {ex.Message}", remoteRoot, ex);
+            throw new SyncException(side == RemoteSide.Source ? ErrorIds.SourceUnreadable : ErrorIds.DestinationCreateFailed,
+                ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                $"Cannot read '{remoteRoot}' over SFTP: {ex.Message}", remoteRoot, ex);
         }
     }
 
