@@ -41,6 +41,10 @@ public sealed record SyncOptions
     /// <summary>Replace symlinks in the source with what they point to (rsync -L).</summary>
     public bool CopyLinks { get; init; }
 
+    /// <summary>The destination cannot change a symbolic link's own time or owner (SFTP has no lutimes or lchown): links
+    /// are compared by target only, as rsync compares them where the receiver cannot set link times.</summary>
+    internal bool LinkAttributesFixed { get; init; }
+
     /// <summary>Directories holding earlier copies (rsync --link-dest): a new file unchanged there becomes a hard link
     /// to it; a changed one uses it as the delta basis. Relative paths are relative to the destination.</summary>
     public IReadOnlyList<string> LinkDest { get; init; } = [];

@@ -692,6 +692,11 @@ internal sealed class SyncPlanner
     private AttributeChanges CompareAttributes(FileEntry source, FileEntry existing)
     {
         AttributeChanges changes = AttributeChanges.None;
+        if (_options.LinkAttributesFixed && source.Kind == EntryKind.SymbolicLink)
+        {
+            return changes;
+        }
+
         PreserveOptions preserve = _options.Preserve;
         if ((preserve & PreserveOptions.Times) != 0 && CompareTimes(source, existing) != 0)
         {

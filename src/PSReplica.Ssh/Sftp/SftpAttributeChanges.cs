@@ -9,7 +9,7 @@ public sealed record SftpAttributeChanges
 
     public DateTime? LastAccessTimeUtc { get; init; }
 
-    /// <summary>Permission bits (for example 0o644 = 420); only 0777 is carried (SSH.NET sets no setuid/setgid/sticky).</summary>
+    /// <summary>Permission bits (for example 0o644 = 420), with the set-user-ID, set-group-ID and sticky bits.</summary>
     public int? Mode { get; init; }
 
     public int? UserId { get; init; }

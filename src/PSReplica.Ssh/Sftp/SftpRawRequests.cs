@@ -1,6 +1,7 @@
 using System;
 using System.Reflection;
 using Renci.SshNet;
+using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 
 namespace PSReplica.Ssh;
@@ -20,6 +21,10 @@ internal sealed class SftpRawRequests
     private readonly MethodInfo _mkdir;
     private readonly MethodInfo _posixRename;
     private readonly MethodInfo _setStat;
+    private readonly MethodInfo _rename;
+    private readonly MethodInfo _symLink;
+    private readonly MethodInfo _readLink;
+    private readonly MethodInfo _realPath;
 
     public SftpRawRequests(SftpClient client)
     {
@@ -32,6 +37,10 @@ internal sealed class SftpRawRequests
         _mkdir = Method(type, "RequestMkDir", typeof(string));
         _posixRename = Method(type, "RequestPosixRename", typeof(string), typeof(string));
         _setStat = Method(type, "RequestSetStat", typeof(string), typeof(SftpFileAttributes));
+        _rename = Method(type, "RequestRename", typeof(string), typeof(string));
+        _symLink = Method(type, "RequestSymLink", typeof(string), typeof(string));
+        _readLink = Method(type, "RequestReadLink", typeof(string), typeof(bool));
+        _realPath = Method(type, "RequestRealPath", typeof(string), typeof(bool));
     }
 
     public SftpFileAttributes LStat(string path) => (SftpFileAttributes)Invoke(_lstat, path)!;
@@ -45,6 +54,23 @@ internal sealed class SftpRawRequests
     public void PosixRename(string from, string to) => Invoke(_posixRename, from, to);
 
     public void SetStat(string path, SftpFileAttributes attributes) => Invoke(_setStat, path, attributes);
+
+    /// <summary>SSH_FXP_RENAME: OpenSSH refuses it when the target exists.</summary>
+    public void Rename(string from, string to) => Invoke(_rename, from, to);
+
+    /// <summary>SSH_FXP_SYMLINK with its two paths in the order OpenSSH's server reads them (target first, then the
+    /// new link: the reverse of the draft, kept by every client for compatibility).</summary>
+    public void SymLink(string target, string link) => Invoke(_symLink, target, link);
+
+    /// <summary>SSH_FXP_READLINK: the link's target as stored.</summary>
+    public string ReadLink(string path) => First(Invoke(_readLink, path, false), path);
+
+    /// <summary>SSH_FXP_REALPATH: the canonical absolute path (links followed).</summary>
+    public string RealPath(string path) => First(Invoke(_realPath, path, false), path);
+
+    private static string First(object? names, string path) =>
+        names is System.Collections.Generic.KeyValuePair<string, SftpFileAttributes>[] { Length: > 0 } pairs ? pairs[0].Key
+        : throw new SftpPathNotFoundException($"No name for '{path}'.");
 
     private static MethodInfo Method(Type type, string name, params Type[] parameters) =>
         type.GetMethod(name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, parameters)

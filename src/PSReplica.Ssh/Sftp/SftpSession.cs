@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Threading;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
@@ -25,6 +26,7 @@ public sealed class SftpSession : IDisposable
     private readonly SftpRawRequests _raw;
     private readonly string _description;
     private bool _disposed;
+    private bool _posixRename = true;
 
     internal SftpSession(SftpClient client, string description)
     {
@@ -105,16 +107,73 @@ public sealed class SftpSession : IDisposable
         return Call(path, () => (Stream)_client.Open(path, FileMode.Open, FileAccess.Write));
     }
 
-    /// <summary>Renames, replacing an existing target atomically where the server offers posix-rename (OpenSSH does).</summary>
+    /// <summary>Renames, replacing an existing target: atomically where the server offers posix-rename@openssh.com
+    /// (OpenSSH does), else by removing the target first (SSH_FXP_RENAME refuses an existing target), which leaves a
+    /// moment without it.</summary>
     public void Rename(string from, string to)
     {
         ArgumentException.ThrowIfNullOrEmpty(from);
         ArgumentException.ThrowIfNullOrEmpty(to);
         Call(from, () =>
         {
-            _raw.PosixRename(Absolute(from), Absolute(to));
+            string source = Absolute(from);
+            string target = Absolute(to);
+            if (Volatile.Read(ref _posixRename))
+            {
+                try
+                {
+                    _raw.PosixRename(source, target);
+                    return true;
+                }
+                catch (NotSupportedException)
+                {
+                    // SSH.NET checks the server's extension list before sending.
+                    Volatile.Write(ref _posixRename, false);
+                }
+            }
+
+            try
+            {
+                _raw.Remove(target);
+            }
+            catch (SftpPathNotFoundException)
+            {
+                // Nothing to replace.
+            }
+
+            _raw.Rename(source, target);
             return true;
         });
+    }
+
+    /// <summary>Whether renames replace their target in one step (the server offers posix-rename@openssh.com); known
+    /// after the first <see cref="Rename"/>.</summary>
+    public bool AtomicRename => Volatile.Read(ref _posixRename);
+
+    /// <summary>Creates the symbolic link <paramref name="path"/> holding <paramref name="target"/> as given.</summary>
+    public void CreateSymbolicLink(string path, string target)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        Call(path, () =>
+        {
+            _raw.SymLink(target, Absolute(path));
+            return true;
+        });
+    }
+
+    /// <summary>The target a symbolic link holds, as stored (not resolved).</summary>
+    public string ReadLink(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Call(path, () => _raw.ReadLink(Absolute(path)));
+    }
+
+    /// <summary>The canonical absolute path of an existing item, symbolic links followed (the server's realpath).</summary>
+    public string ResolvePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Call(path, () => _raw.RealPath(Absolute(path)));
     }
 
     /// <summary>Deletes a file or symbolic link.</summary>
@@ -183,6 +242,9 @@ public sealed class SftpSession : IDisposable
             {
                 // SSH.NET takes the mode as the decimal digits of its octal form (755).
                 attributes.SetPermissions(short.Parse(Convert.ToString(mode & 0x1FF, 8), NumberStyles.None, CultureInfo.InvariantCulture));
+                attributes.IsUIDBitSet = (mode & 0x800) != 0;
+                attributes.IsGroupIDBitSet = (mode & 0x400) != 0;
+                attributes.IsStickyBitSet = (mode & 0x200) != 0;
             }
 
             if (changes.UserId is int uid)

@@ -84,11 +84,30 @@ internal sealed class RemoteAgentConnection : IDisposable
             return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, command), command, description);
         }
 
-        SshSession session = SshConnector.Connect(new SshConnectionOptions
+        SshSession session = Connect(settings, cancellation);
+        try
+        {
+            return Start(session, settings, ownsSession: true, cancellation);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Logs in to the server with SSH.NET (host key verified), without starting anything there.</summary>
+    /// <exception cref="SyncException">HostKeyUnknown, HostKeyMismatch, SshAuthenticationFailed, SshConnectionFailed,
+    /// SshConnectionTimeout.</exception>
+    public static SshSession Connect(RemoteConnectionSettings settings, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        SshEndpoint endpoint = settings.Remote.Endpoint;
+        return SshConnector.Connect(new SshConnectionOptions
         {
             Host = endpoint.Host,
-            Port = port,
-            User = user,
+            Port = settings.Port ?? endpoint.Port,
+            User = settings.User ?? endpoint.User,
             Password = settings.Password,
             KeyFilePaths = settings.KeyFilePaths,
             KnownHostsPath = settings.KnownHostsPath,
@@ -96,17 +115,31 @@ internal sealed class RemoteAgentConnection : IDisposable
             ConnectTimeout = settings.ConnectTimeout,
             IdleTimeout = settings.IdleTimeout,
         }, cancellation);
+    }
+
+    /// <summary>Starts the agent in <paramref name="session"/>; with <paramref name="ownsSession"/> false the session
+    /// outlives this connection (the caller may still open SFTP on it).</summary>
+    /// <exception cref="SyncException">AgentFailed when no agent can be started (none installed, no dotnet, the
+    /// deployment refused), or the session's failure.</exception>
+    public static RemoteAgentConnection Start(SshSession session, RemoteConnectionSettings settings, bool ownsSession, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(settings);
+        string description = $"{session.Target.User}@{session.Target.Host}";
+        string command;
         try
         {
-            string description = $"{session.Target.User}@{session.Target.Host}";
-            string command = settings.RemoteCommand ?? StartCommand(session, description, cancellation);
-            return new RemoteAgentConnection(session, session.OpenCommand(command), command, description);
+            command = settings.RemoteCommand ?? StartCommand(session, description, cancellation);
         }
-        catch
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            session.Dispose();
-            throw;
+            // The deployment's SFTP upload was refused (a read-only or full home), or the probe's channel ended in a
+            // way SSH.NET reports as an invalid operation (a server that runs no commands).
+            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
+                $"{description}: no PSReplica agent could be started or deployed: {ex.Message}", description, ex);
         }
+
+        return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(command), command, description);
     }
 
     /// <summary>Ends the session: the agent has been told goodbye; its input is closed and its exit awaited briefly.</summary>

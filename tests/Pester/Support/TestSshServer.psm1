@@ -20,6 +20,8 @@ function Start-TestSshServer {
     <#
     .SYNOPSIS
         Starts a private sshd and returns how to reach it.
+    .PARAMETER ExtraConfig
+        More sshd_config lines, appended after the defaults.
     .OUTPUTS
         An object with Host, Port, User, KeyPath, OtherKeyPath (not authorized), KnownHostsPath (records the server's
         ed25519 key), ConfigPath (an ssh_config whose Host alias 'psreplica-test' reaches the server by key in batch
@@ -29,7 +31,11 @@ function Start-TestSshServer {
         own. They override what sshd takes from the account.
     #>
     [CmdletBinding()]
-    param([System.Collections.IDictionary] $SessionEnvironment = @{})
+    param(
+        [System.Collections.IDictionary] $SessionEnvironment = @{},
+        # More sshd_config lines, e.g. 'ForceCommand internal-sftp' for a server that allows SFTP only.
+        [string[]] $ExtraConfig = @()
+    )
     $root = Join-Path ([IO.Path]::GetTempPath()) ("psr-sshd-" + [guid]::NewGuid().ToString('N'))
     $null = New-Item -ItemType Directory -Path $root
     foreach ($type in 'ed25519', 'ecdsa', 'rsa') { Invoke-SshKeyGen -Path (Join-Path $root "ssh_host_${type}_key") -Type $type }
@@ -63,6 +69,7 @@ function Start-TestSshServer {
         'Subsystem sftp internal-sftp'
         'LogLevel ERROR'
         foreach ($name in $SessionEnvironment.Keys) { "SetEnv `"$name=$($SessionEnvironment[$name])`"" }
+        $ExtraConfig
     ) | Set-Content -Path $config
 
     $log = Join-Path $root 'sshd.log'

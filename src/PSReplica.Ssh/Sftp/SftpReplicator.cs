@@ -1,0 +1,186 @@
+using System;
+using System.IO;
+using System.Threading;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Ssh;
+
+/// <summary>
+/// Replication between a local tree and a server's tree reached over SFTP alone: the fallback for servers where no
+/// PSReplica agent can run. The planner and the executor are the local ones, with the server's side listed by SFTP
+/// readdir/lstat and written or read through SFTP requests, so items, summary, progress, -WhatIf and errors are those
+/// of any other run. What SFTP cannot do: delta transfer (changed files go whole), content checksums (-Checksum),
+/// sub-second times (version 3 carries whole seconds), and a symbolic link's own time and owner on the server.
+/// </summary>
+public sealed class SftpReplicator
+{
+    private readonly SftpSession _sftp;
+    private readonly SftpTreeLister _lister;
+    private readonly FileEntry? _rootEntry;
+
+    private SftpReplicator(SftpSession sftp, RemoteSide side, string root, SftpEntry? rootEntry)
+    {
+        _sftp = sftp;
+        Side = side;
+        RemoteRoot = root;
+        _lister = new SftpTreeLister(sftp, root);
+        _rootEntry = rootEntry is null ? null : _lister.Root(rootEntry);
+    }
+
+    public RemoteSide Side { get; }
+
+    /// <summary>The server's root of the run: absolute, a linked root resolved to the directory it names.</summary>
+    public string RemoteRoot { get; }
+
+    /// <summary>Finds the server's root (a pull's source must be a directory; a push's destination a directory or
+    /// missing).</summary>
+    /// <exception cref="SyncException">SourceNotFound, SourceNotDirectory, SourceUnreadable, DestinationNotDirectory,
+    /// DestinationCreateFailed, or the connection's failure.</exception>
+    public static SftpReplicator Open(SftpSession sftp, RemoteSide side, string remoteRoot)
+    {
+        ArgumentNullException.ThrowIfNull(sftp);
+        ArgumentException.ThrowIfNullOrEmpty(remoteRoot);
+        string root = remoteRoot.Length > 1 ? remoteRoot.TrimEnd('/') : remoteRoot;
+        try
+        {
+            SftpEntry? entry = sftp.Stat(root);
+            if (entry is { Kind: SftpEntryKind.SymbolicLink })
+            {
+                // A linked root is followed once, here, as a local root is; never below it.
+                root = sftp.ResolvePath(root);
+                entry = sftp.Stat(root);
+            }
+            else if (!root.StartsWith('/'))
+            {
+                root = entry is null ? SftpPaths.Join(sftp.WorkingDirectory, root) : sftp.ResolvePath(root);
+            }
+
+            if (side == RemoteSide.Source)
+            {
+                if (entry is null)
+                {
+                    throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{remoteRoot}' does not exist.", remoteRoot);
+                }
+
+                if (entry.Kind != SftpEntryKind.Directory)
+                {
+                    throw new SyncException(ErrorIds.SourceNotDirectory, SyncErrorKind.InvalidArgument,
+                        $"The source '{remoteRoot}' is not a directory; Sync-Directory replicates a directory's contents.", remoteRoot);
+                }
+            }
+            else if (entry is not null && entry.Kind != SftpEntryKind.Directory)
+            {
+                throw new SyncException(ErrorIds.DestinationNotDirectory, SyncErrorKind.InvalidArgument,
+                    $"The destination '{remoteRoot}' exists and is not a directory.", remoteRoot);
+            }
+
+            return new SftpReplicator(sftp, side, root, entry);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SyncException(side == RemoteSide.Source ? ErrorIds.SourceUnreadable : ErrorIds.DestinationCreateFailed,
+                ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                $"Cannot read '{remoteRoot}' over SFTP: {ex.Message}", remoteRoot, ex);
+        }
+    }
+
+    /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
+    /// <exception cref="SyncException">InvalidParameterCombination for what SFTP cannot do; UnsafePath when the
+    /// server's listing holds a name that is not one safe component.</exception>
+    public SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        LocalReplicator.Validate(options);
+        CheckSupported(options, Side);
+
+        // Whole files only: the executor must never ask the server's side for a delta.
+        options = options with { TransferMode = TransferMode.WholeFile, LinkAttributesFixed = Side == RemoteSide.Destination };
+        var watch = new SessionErrorWatch(observer);
+        SyncPlan plan;
+        if (Side == RemoteSide.Destination)
+        {
+            FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
+            plan = SyncPlanner.Build(options, source, RemoteRoot, _rootEntry, watch, cancellation, sourceLister: null, destinationLister: _lister);
+        }
+        else
+        {
+            FileEntry source = _rootEntry ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
+                $"The source '{RemoteRoot}' does not exist.", RemoteRoot);
+            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+            FileEntry? existing = LocalReplicator.ResolveDestination(destination);
+            string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
+            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: _lister, destinationLister: null);
+        }
+
+        ThrowIfFaulted(watch);
+        return plan;
+    }
+
+    /// <summary>Carries out a plan made by <see cref="Plan"/>; <paramref name="dryRun"/> as for <see cref="LocalReplicator.Execute"/>.</summary>
+    public SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(observer);
+        var watch = new SessionErrorWatch(observer);
+        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
+            Side == RemoteSide.Destination ? new SftpDestinationTree(_sftp, RemoteRoot) : null,
+            Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
+        ThrowIfFaulted(watch);
+        return summary;
+    }
+
+    /// <summary>Plans and executes in one call.</summary>
+    public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
+        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return summary;
+    }
+
+    /// <summary>Refuses what SFTP cannot carry out, before anything is touched.</summary>
+    /// <exception cref="SyncException">InvalidParameterCombination.</exception>
+    public static void CheckSupported(SyncOptions options, RemoteSide side)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.CompareMode == CompareMode.Checksum)
+        {
+            throw Unsupported("-Checksum", "it would read every file on the server in full; use the agent");
+        }
+
+        if (options.TransferMode == TransferMode.Delta)
+        {
+            throw Unsupported("-TransferMode Delta", "SFTP has no delta transfer; changed files are sent whole");
+        }
+
+        if (options.ModifyWindow < 0 && side == RemoteSide.Destination)
+        {
+            throw Unsupported("-ModifyWindow -1", "SFTP sets modification times in whole seconds, so nanoseconds never match");
+        }
+
+        if (options.CopyLinks && side == RemoteSide.Source)
+        {
+            throw Unsupported("-CopyLinks with a remote source", "links on the server are read as links");
+        }
+
+        if (options.Filter.HasDirMerge)
+        {
+            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)", "they are read by path while planning");
+        }
+    }
+
+    private void ThrowIfFaulted(SessionErrorWatch watch)
+    {
+        if ((watch.SessionError ?? _lister.Fault) is { } fault)
+        {
+            throw fault;
+        }
+    }
+
+    private static SyncException Unsupported(string what, string why) =>
+        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, $"{what} cannot be used over SFTP: {why}.", what);
+}

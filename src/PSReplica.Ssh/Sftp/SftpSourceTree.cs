@@ -1,0 +1,86 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.Threading;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Delta;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
+
+namespace PSReplica.Ssh;
+
+/// <summary>The source of a pull over SFTP: each file is read whole into the local temp file the executor names.</summary>
+internal sealed class SftpSourceTree : ISourceTree
+{
+    private const int ChunkLength = 256 * 1024;
+
+    private readonly SftpSession _sftp;
+    private readonly string _root;
+
+    public SftpSourceTree(SftpSession sftp, string root)
+    {
+        _sftp = sftp;
+        _root = root;
+    }
+
+    /// <remarks>Server errors are read errors; local ones (a full disk) stay IOExceptions, which the executor reports
+    /// as write errors.</remarks>
+    public long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    {
+        string path = SftpPaths.Join(_root, relative);
+        using SafeFileHandle output = FileCopier.OpenTarget(target);
+        long length = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkLength);
+        try
+        {
+            using Stream input = _sftp.OpenRead(path);
+            while (true)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                int n = input.Read(buffer, 0, ChunkLength);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                RandomAccess.Write(output, buffer.AsSpan(0, n), length);
+                length += n;
+                progress?.Invoke(length);
+            }
+        }
+        catch (Exception ex) when (ex is not (IOException or UnauthorizedAccessException or Renci.SshNet.Common.SftpException)
+            && SshFailure.Translate(ex, relative) is SyncException broken)
+        {
+            // File streams talk to SSH.NET directly: a dropped connection ends the session, not just this item.
+            throw broken;
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new SyncException(ErrorIds.SourceVanished, SyncErrorKind.NotFound, $"'{relative}' vanished from the source.", relative, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot read '{path}': permission denied.", relative, ex);
+        }
+        catch (Exception ex) when (ex is Renci.SshNet.Common.SftpException || (ex is IOException && ex.InnerException is Renci.SshNet.Common.SftpException))
+        {
+            throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Cannot read '{path}': {ex.Message}", relative, ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        finish?.Invoke(output);
+        return length;
+    }
+
+    /// <summary>SFTP cannot compute a delta on the server: the file is copied whole (SftpReplicator plans whole-file
+    /// transfers, so the executor does not ask for this).</summary>
+    public DeltaResult CopyDelta(string relative, string basis, string target, int? blockLength, Action<long>? progress,
+        Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    {
+        long length = Copy(relative, target, progress, finish, cancellation);
+        return new DeltaResult(length, length, 0, []);
+    }
+}

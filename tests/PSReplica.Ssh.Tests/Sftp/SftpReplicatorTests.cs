@@ -1,0 +1,256 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+
+namespace PSReplica.Ssh.Tests;
+
+/// <summary>The SFTP fallback end to end against the private sshd: push and pull of a small tree with odd names,
+/// links and modes, re-runs that find nothing to do, deletion, and a dry run that changes nothing.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(SshServerGroup.Name)]
+public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
+{
+    private readonly TestSshServer _server = server;
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Push_then_pull_reproduce_the_tree_and_a_rerun_finds_nothing()
+    {
+        string source = MakeTree(_dir.Combine("source"));
+        string pushed = _dir.Combine("pushed", "deeper");
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+
+        var observer = new RecordingObserver();
+        SyncSummary summary = SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None);
+        Assert.Empty(observer.Errors);
+        Assert.True(summary.Created >= 8, $"{summary.Created} created");
+        AssertSameTree(source, pushed);
+        Assert.Contains(observer.Items, i => i.RelativePath == "sub dir/ünïcödé ✓.txt" && i.Action == SyncAction.Create && i.BytesTransferred == 5);
+
+        var again = new RecordingObserver();
+        Assert.Empty(SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Plan(Options(source, pushed), again, CancellationToken.None).Actions);
+
+        string pulled = _dir.Combine("pulled");
+        var pull = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Source, pushed).Run(Options(pushed, pulled), pull, CancellationToken.None);
+        Assert.Empty(pull.Errors);
+        AssertSameTree(source, pulled);
+        Assert.Empty(SftpReplicator.Open(sftp, RemoteSide.Source, pushed).Plan(Options(pushed, pulled), new RecordingObserver(), CancellationToken.None).Actions);
+    }
+
+    [Fact]
+    public void Changed_files_are_replaced_whole_and_extraneous_ones_deleted()
+    {
+        string source = MakeTree(_dir.Combine("source"));
+        string pushed = _dir.Combine("pushed");
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), new RecordingObserver(), CancellationToken.None);
+
+        File.WriteAllText(Path.Combine(source, "a.txt"), "changed content");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "a.txt"), new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+        File.WriteAllText(Path.Combine(pushed, "extra.txt"), "x");
+        Directory.CreateDirectory(Path.Combine(pushed, "extra dir", "inner"));
+        File.CreateSymbolicLink(Path.Combine(pushed, "sub dir", "extra-link"), "/etc/passwd");
+
+        // A dry run reports and changes nothing.
+        var dry = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed) with { Delete = true }, dry, CancellationToken.None, dryRun: true);
+        Assert.Contains(dry.Items, i => i.RelativePath == "a.txt" && i.Action == SyncAction.Update);
+        Assert.Equal("x", File.ReadAllText(Path.Combine(pushed, "extra.txt")));
+        Assert.NotEqual("changed content", File.ReadAllText(Path.Combine(pushed, "a.txt")));
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed) with { Delete = true }, observer, CancellationToken.None);
+        Assert.Empty(observer.Errors);
+        SyncItem update = Assert.Single(observer.Items, i => i.RelativePath == "a.txt");
+        Assert.Equal(SyncReason.SizeChanged, update.Reason);
+        Assert.Equal(15, update.BytesTransferred);
+        Assert.Equal(0, update.BytesMatched);
+        Assert.Equal(["extra dir", "extra dir/inner", "extra.txt", "sub dir/extra-link"],
+            observer.Items.Where(i => i.Action == SyncAction.Delete).Select(i => i.RelativePath).Order(StringComparer.Ordinal));
+        Assert.True(File.Exists("/etc/passwd"));
+        AssertSameTree(source, pushed);
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void A_missing_source_and_a_file_as_destination_are_refused()
+    {
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        var missing = Assert.Throws<SyncException>(() => SftpReplicator.Open(sftp, RemoteSide.Source, _dir.Combine("absent")));
+        Assert.Equal(ErrorIds.SourceNotFound, missing.ErrorId);
+        File.WriteAllText(_dir.Combine("file"), "x");
+        var file = Assert.Throws<SyncException>(() => SftpReplicator.Open(sftp, RemoteSide.Destination, _dir.Combine("file")));
+        Assert.Equal(ErrorIds.DestinationNotDirectory, file.ErrorId);
+    }
+
+    [Fact]
+    public void A_time_before_1970_is_a_per_item_error_and_the_rest_is_pushed()
+    {
+        string source = _dir.Combine("old");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "ancient.txt"), "old");
+        File.WriteAllText(Path.Combine(source, "recent.txt"), "new");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "ancient.txt"), new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        string pushed = _dir.Combine("old-pushed");
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None);
+        SyncException error = Assert.Single(observer.Errors);
+        Assert.Equal(ErrorIds.MetadataFailed, error.ErrorId);
+        Assert.Equal("ancient.txt", error.Target);
+        Assert.Equal("new", File.ReadAllText(Path.Combine(pushed, "recent.txt")));
+        Assert.False(File.Exists(Path.Combine(pushed, "ancient.txt")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
+    }
+
+    [Fact]
+    public void A_connection_dropped_mid_file_ends_the_run_cleanly_and_a_rerun_converges()
+    {
+        string source = _dir.Combine("drop");
+        Directory.CreateDirectory(source);
+        byte[] big = new byte[48 << 20];
+        new Random(11).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(source, "big.bin"), big);
+        string pushed = _dir.Combine("drop-pushed");
+        Directory.CreateDirectory(pushed);
+        File.WriteAllText(Path.Combine(pushed, "big.bin"), "the old version");
+
+        using (SshSession session = SshConnector.Connect(_server.Options()))
+        using (SftpSession sftp = session.OpenSftp())
+        {
+            int killed = 0;
+            var observer = new RecordingObserver
+            {
+                OnProgressHook = p =>
+                {
+                    if (p.CurrentPath == "big.bin" && p.CurrentBytesDone > 0 && Interlocked.Exchange(ref killed, 1) == 0)
+                    {
+                        Assert.True(_server.KillConnections() > 0);
+                    }
+                },
+            };
+            var error = Assert.Throws<SyncException>(() =>
+                SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None));
+            Assert.Equal(1, killed);
+            Assert.Contains(error.ErrorId, new[] { ErrorIds.SshConnectionFailed, ErrorIds.SshConnectionTimeout });
+        }
+
+        // The target is the old file or the new one, never a torn mix.
+        Assert.Equal("the old version", File.ReadAllText(Path.Combine(pushed, "big.bin")));
+
+        using (SshSession session = SshConnector.Connect(_server.Options()))
+        using (SftpSession sftp = session.OpenSftp())
+        {
+            var observer = new RecordingObserver();
+            SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed), observer, CancellationToken.None);
+            Assert.Empty(observer.Errors);
+        }
+
+        Assert.Equal(big, File.ReadAllBytes(Path.Combine(pushed, "big.bin")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
+    }
+
+    [Theory]
+    [InlineData(CompareMode.Checksum, TransferMode.Auto, 0, RemoteSide.Destination)]
+    [InlineData(CompareMode.QuickCheck, TransferMode.Delta, 0, RemoteSide.Source)]
+    [InlineData(CompareMode.QuickCheck, TransferMode.Auto, -1, RemoteSide.Destination)]
+    public void Options_SFTP_cannot_honour_are_refused(CompareMode compare, TransferMode transfer, int window, RemoteSide side)
+    {
+        var options = new SyncOptions { Source = "/a", Destination = "/b", CompareMode = compare, TransferMode = transfer, ModifyWindow = window };
+        var error = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, side));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Contains("SFTP", error.Message, StringComparison.Ordinal);
+    }
+
+    private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
+
+    /// <summary>Files with spaces and non-ASCII names, a set-user-ID executable, a set-group-ID directory, an empty directory, relative and dangling links,
+    /// times in whole seconds (SFTP v3 carries no more).</summary>
+    private static string MakeTree(string root)
+    {
+        Directory.CreateDirectory(Path.Combine(root, "sub dir", "empty"));
+        File.WriteAllText(Path.Combine(root, "a.txt"), "alpha");
+        File.WriteAllText(Path.Combine(root, "sub dir", "ünïcödé ✓.txt"), "hello");
+        byte[] big = new byte[700_000];
+        new Random(3).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(root, "sub dir", "big.bin"), big);
+        File.WriteAllText(Path.Combine(root, "run.sh"), "#!/bin/sh\n");
+        File.SetUnixFileMode(Path.Combine(root, "run.sh"), (UnixFileMode)Convert.ToInt32("4750", 8));
+        File.SetUnixFileMode(Path.Combine(root, "sub dir"), (UnixFileMode)Convert.ToInt32("2775", 8));
+        File.SetUnixFileMode(Path.Combine(root, "sub dir", "big.bin"), (UnixFileMode)Convert.ToInt32("600", 8));
+        File.CreateSymbolicLink(Path.Combine(root, "link to a"), "a.txt");
+        File.CreateSymbolicLink(Path.Combine(root, "sub dir", "dangling"), "../nowhere/at all");
+        int n = 0;
+        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories).OrderByDescending(p => p.Length))
+        {
+            if (!new FileInfo(path).Attributes.HasFlag(FileAttributes.ReparsePoint))
+            {
+                File.SetLastWriteTimeUtc(path, new DateTime(2021, 3, 4, 5, 6, 7 + n++, DateTimeKind.Utc));
+            }
+        }
+
+        Directory.SetLastWriteTimeUtc(root, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        return root;
+    }
+
+    private static void AssertSameTree(string expected, string actual)
+    {
+        Assert.Equal(Describe(expected), Describe(actual));
+    }
+
+    private static List<string> Describe(string root)
+    {
+        var lines = new List<string>();
+        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(path);
+            string relative = Path.GetRelativePath(root, path);
+            if (info.LinkTarget is { } target)
+            {
+                lines.Add($"L {relative} -> {target}");
+            }
+            else if (Directory.Exists(path))
+            {
+                lines.Add($"D {relative} {Convert.ToString((int)File.GetUnixFileMode(path), 8)} {Directory.GetLastWriteTimeUtc(path):O}");
+            }
+            else
+            {
+                lines.Add($"F {relative} {Convert.ToString((int)File.GetUnixFileMode(path), 8)} {info.LastWriteTimeUtc:O} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))}");
+            }
+        }
+
+        return lines;
+    }
+
+    private sealed class RecordingObserver : ISyncObserver
+    {
+        public ConcurrentQueue<SyncItem> Items { get; } = new();
+
+        public ConcurrentQueue<SyncException> Errors { get; } = new();
+
+        public void OnItem(SyncItem item) => Items.Enqueue(item);
+
+        public void OnError(SyncException error) => Errors.Enqueue(error);
+
+        public void OnWarning(string message)
+        {
+        }
+
+        public Action<SyncProgress>? OnProgressHook { get; init; }
+
+        public void OnProgress(SyncProgress progress) => OnProgressHook?.Invoke(progress);
+
+        public bool ShouldProcess(SyncItem item) => true;
+    }
+}
