@@ -16,6 +16,7 @@ namespace PSReplica.Engine.Execution;
 internal sealed partial class SyncExecutor
 {
     private readonly HashSet<string> _partialsInUse = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _partialDirectoryUsers = new(StringComparer.Ordinal);
     private readonly List<DelayedUpdate>? _delayed;
     private readonly Dictionary<string, string> _pendingByTarget = new(StringComparer.Ordinal);
 
@@ -30,39 +31,62 @@ internal sealed partial class SyncExecutor
         }
 
         string path = _partials.PathFor(target);
+        string? directory = _partials.OwnDirectoryOf(path);
+        // Under one lock with the removal in ReleasePartial: a copy finishing in the same directory must not remove the
+        // partial directory between this one's mkdir and its open.
         lock (_partialsInUse)
         {
             if (!_partialsInUse.Add(path))
             {
                 return null;
             }
-        }
 
-        string? directory = _partials.OwnDirectoryOf(path);
-        try
-        {
-            if (_partials.HasDirectory)
+            try
             {
-                PartialFiles.EnsureDirectory(Path.GetDirectoryName(path)!, relative);
+                if (_partials.HasDirectory)
+                {
+                    PartialFiles.EnsureDirectory(Path.GetDirectoryName(path)!, relative);
+                }
             }
-        }
-        catch (SyncException ex)
-        {
-            ReleasePartial(new PartialUse(path, directory));
-            _observer.OnWarning(ex.Message + " The file is transferred without a partial copy.");
-            return null;
+            catch (SyncException ex)
+            {
+                _partialsInUse.Remove(path);
+                _observer.OnWarning(ex.Message + " The file is transferred without a partial copy.");
+                return null;
+            }
+
+            if (directory is not null)
+            {
+                _partialDirectoryUsers[directory] = _partialDirectoryUsers.GetValueOrDefault(directory) + 1;
+            }
         }
 
         return new PartialUse(path, directory);
     }
 
+    /// <summary>Gives the partial name back; the last copy using a relative partial directory removes it if it is empty.</summary>
     private void ReleasePartial(PartialUse? partial)
     {
-        if (partial is not null)
+        if (partial is null)
         {
-            lock (_partialsInUse)
+            return;
+        }
+
+        lock (_partialsInUse)
+        {
+            _partialsInUse.Remove(partial.Path);
+            if (partial.Directory is { } directory)
             {
-                _partialsInUse.Remove(partial.Path);
+                int users = _partialDirectoryUsers.GetValueOrDefault(directory) - 1;
+                if (users > 0)
+                {
+                    _partialDirectoryUsers[directory] = users;
+                }
+                else
+                {
+                    _partialDirectoryUsers.Remove(directory);
+                    PartialFiles.RemoveIfEmpty(directory);
+                }
             }
         }
     }
@@ -82,11 +106,6 @@ internal sealed partial class SyncExecutor
         else if (PartialFiles.LengthOf(output) <= PartialFiles.LengthOf(partial.Path) || Posix.Rename(output, partial.Path) != 0)
         {
             TryDelete(output);
-        }
-
-        if (PartialFiles.LengthOf(partial.Path) < 0)
-        {
-            PartialFiles.RemoveIfEmpty(partial.Directory);
         }
     }
 

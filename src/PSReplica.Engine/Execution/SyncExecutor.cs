@@ -641,14 +641,9 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
 
                 MoveIntoPlace(output, target, relative, finish);
-                if (partial is not null)
+                if (partial?.Resumed == true)
                 {
-                    if (partial.Resumed)
-                    {
-                        TryDelete(partial.Path);
-                    }
-
-                    PartialFiles.RemoveIfEmpty(partial.Directory);
+                    TryDelete(partial.Path);
                 }
             }
 

@@ -110,6 +110,20 @@ public sealed class SafeUpdatesTests : IDisposable
         Assert.False(Directory.Exists(partialDirectory));
     }
 
+    [Fact]
+    public void Many_copies_share_a_relative_partial_directory_without_removing_it_under_each_other()
+    {
+        for (int i = 0; i < 60; i++)
+        {
+            WriteSource($"d{i % 2}/f{i}.bin", RandomBytes(i * 997, i));
+        }
+
+        RecordingObserver observer = RunLocal(_tree.Options() with { PartialDirectory = ".pd" });
+
+        Assert.Equal(60, observer.Items.Count(i => i.ItemType == SyncItemType.File));
+        Assert.Equal(TestTree.Listing(_tree.Source), TestTree.Listing(_tree.Destination));
+    }
+
     [Theory]
     [InlineData("a/b")]
     [InlineData("..")]
