@@ -241,12 +241,12 @@ Describe '-DelayUpdates' {
 }
 
 Describe '-Inplace' {
-    It 'gives the same tree as rsync --inplace and keeps each updated file''s inode' {
+    It 'gives the same tree as rsync --inplace' {
         $result = Invoke-Both 'inplace' @('--inplace') @{ Inplace = $true }
         $result.PSReplica | Should -Be $result.Rsync
     }
 
-    It 'gives the same tree as rsync --inplace --no-whole-file with a delta transfer, writing little' {
+    It 'gives the same tree as rsync --inplace --no-whole-file with a delta transfer, sending little and keeping the inode' {
         $root = Join-Path $script:WorkRoot 'inplace-inode'
         New-Fixture $root
         $inode = (& stat -c '%i' -- "$root/dest/large")
