@@ -18,6 +18,7 @@ public static class LocalReplicator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         Validate(options);
+        options = PartialFiles.Prepare(options);
         (FileEntry source, string destination, FileEntry? existing) = ResolveRoots(options.Source, options.Destination);
         return SyncPlanner.Build(options, source, destination, existing, observer, cancellation);
     }

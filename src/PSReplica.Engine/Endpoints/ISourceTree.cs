@@ -18,4 +18,12 @@ internal interface ISourceTree
     /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match.</exception>
     DeltaResult CopyDelta(string relative, string basis, string target, int? blockLength, Action<long>? progress,
         Action<SafeFileHandle>? finish, CancellationToken cancellation);
+
+    /// <summary>Writes the source file's bytes into <paramref name="output"/> from its current position and checks them
+    /// against the source's checksum (-Inplace writes the destination file this way). Returns the length.</summary>
+    long Read(string relative, System.IO.Stream output, CancellationToken cancellation);
+
+    /// <summary>Has the source side compute the delta of its file against <paramref name="signature"/> and gives the ops to
+    /// <paramref name="sink"/>, which verifies (-Inplace patches the destination file itself this way).</summary>
+    DeltaResult Delta(string relative, Signature signature, IDeltaSink sink, Action<long>? progress, CancellationToken cancellation);
 }

@@ -55,6 +55,17 @@ public static class ErrorIds
     /// <summary>-RemoveSourceFiles met a source file that is its own destination copy (the paths overlap); it is kept.</summary>
     public const string SourceIsDestination = nameof(SourceIsDestination);
 
+    /// <summary>A relative -PartialDirectory is not a single directory name, or an absolute one is the destination itself.</summary>
+    public const string InvalidPartialDirectory = nameof(InvalidPartialDirectory);
+
+    /// <summary>A partial directory cannot be created or is not a real directory (a file or a symbolic link stands there);
+    /// the file is transferred without keeping a partial copy.</summary>
+    public const string PartialDirectoryUnusable = nameof(PartialDirectoryUnusable);
+
+    /// <summary>-DelayUpdates could not move a finished file into place at the end of the run; it stays under its temporary
+    /// (or partial) name.</summary>
+    public const string DelayedUpdateFailed = nameof(DelayedUpdateFailed);
+
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);

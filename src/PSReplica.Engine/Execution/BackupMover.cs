@@ -24,12 +24,41 @@ internal sealed class BackupMover
         : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.IsPathRooted(options.BackupDirectory)
             ? options.BackupDirectory : Path.Join(destinationRoot, options.BackupDirectory)));
 
+    /// <summary>-Inplace: copies <paramref name="path"/> to its backup name (mode and time kept), since the file itself is
+    /// about to be rewritten, as rsync does for --backup with --inplace.</summary>
+    public void CopyAside(string path, string relative)
+    {
+        string backup = BackupPathOf(path, relative);
+        try
+        {
+            if (_directory is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(backup)!);
+            }
+
+            File.Copy(path, backup, overwrite: true);
+            if (Posix.Stat(path, follow: false, out StatInfo info) == 0)
+            {
+                _ = Posix.Chmod(backup, info.Permissions);
+                _ = Posix.SetModificationTime(backup, info.MtimeSeconds, info.MtimeNanoseconds);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SyncException(ErrorIds.BackupFailed, SyncErrorKind.WriteError,
+                $"Cannot back up '{relative}' to '{backup}': {ex.Message} The file was left as it was.", relative, ex);
+        }
+    }
+
+    private string BackupPathOf(string path, string relative) =>
+        _directory is null ? path + _suffix : Path.Join(_directory, relative) + _suffix;
+
     /// <summary>Renames <paramref name="path"/> to its backup name, replacing an older backup of the same name. The
     /// backup directory's missing parents are created. Across filesystems the file is copied (times and mode kept)
     /// and then removed.</summary>
     public void MoveAside(string path, string relative)
     {
-        string backup = _directory is null ? path + _suffix : Path.Join(_directory, relative) + _suffix;
+        string backup = BackupPathOf(path, relative);
         if (_directory is not null)
         {
             try

@@ -22,20 +22,21 @@ internal static class DeltaCopier
     /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match, even after a second
     /// pass with full-length strong checksums.</exception>
     public static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, CancellationToken cancellation) =>
-        Copy(source, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation);
+        Action<SafeFileHandle>? finish, CancellationToken cancellation, BandwidthThrottle? throttle = null) =>
+        Copy(source, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation, throttle);
 
     /// <param name="overlapThreshold">The smallest basis searched while its signature is built (tests lower it).</param>
     /// <param name="speculation">The bounds of that overlap.</param>
     internal static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation, CancellationToken cancellation)
+        Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation, CancellationToken cancellation,
+        BandwidthThrottle? throttle = null)
     {
         using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
         long length = RandomAccess.GetLength(basisHandle);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
         try
         {
-            return CopyOnce(source, basisHandle, length, output, blockLength, progress, finish, overlapThreshold, speculation, cancellation);
+            return CopyOnce(source, basisHandle, length, output, blockLength, progress, finish, overlapThreshold, speculation, throttle, cancellation);
         }
         catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
         {
@@ -45,7 +46,7 @@ internal static class DeltaCopier
             RandomAccess.SetLength(output, 0);
             var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
             DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
-                (stream, _, sink) => matcher.Run(stream, sink, cancellation), cancellation)!;
+                (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
             finish?.Invoke(output);
             return result with { FullStrongSums = true };
         }
@@ -53,14 +54,14 @@ internal static class DeltaCopier
 
     private static DeltaResult CopyOnce(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
         Action<long>? progress, Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation,
-        CancellationToken cancellation)
+        BandwidthThrottle? throttle, CancellationToken cancellation)
     {
         DeltaMatcher matcher;
         if (length >= overlapThreshold)
         {
             using var signing = new SignatureInProgress(basisHandle, length, blockLength, speculation, cancellation);
             DeltaResult? overlapped = Transfer(source, basisHandle, length, signing.Signature, output, progress,
-                (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), cancellation);
+                (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), throttle, cancellation);
             if (overlapped is not null)
             {
                 finish?.Invoke(output);
@@ -77,7 +78,7 @@ internal static class DeltaCopier
         }
 
         DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
-            (stream, _, sink) => matcher.Run(stream, sink, cancellation), cancellation)!;
+            (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
         finish?.Invoke(output);
         return length >= overlapThreshold ? result with { SearchedTwice = true } : result;
     }
@@ -86,7 +87,7 @@ internal static class DeltaCopier
     /// Null when the search gave up.</summary>
     private static DeltaResult? Transfer(string source, SafeFileHandle basis, long basisLength, Signature signature,
         SafeFileHandle output, Action<long>? progress, Func<Stream, SafeFileHandle, IDeltaSink, DeltaResult?> search,
-        CancellationToken cancellation)
+        BandwidthThrottle? throttle, CancellationToken cancellation)
     {
         using SafeFileHandle input = FileCopier.OpenSource(source);
         using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
@@ -94,7 +95,7 @@ internal static class DeltaCopier
         DeltaResult? result;
         using (var pipeline = new PipelinedSink(writer, cancellation))
         {
-            result = search(sourceStream, input, pipeline);
+            result = search(sourceStream, input, throttle is null ? pipeline : new ThrottledSink(pipeline, throttle, cancellation));
             if (result is null)
             {
                 return null;

@@ -16,17 +16,22 @@ internal static class FileCopier
     /// <summary>Copies <paramref name="source"/> to the new file <paramref name="target"/> and hands the still-open
     /// target to <paramref name="finish"/> (attributes are set through the descriptor, never through a path that
     /// could have been swapped for a link); returns the bytes copied.</summary>
-    public static long Copy(string source, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    public static long Copy(string source, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation,
+        BandwidthThrottle? throttle = null)
     {
         using SafeFileHandle input = OpenSource(source);
         using SafeFileHandle output = OpenTarget(target);
-        long copied = CopyContent(input, output, progress, cancellation);
+        long copied = CopyContent(input, output, progress, cancellation, throttle);
         finish?.Invoke(output);
         return copied;
     }
 
-    private static long CopyContent(SafeFileHandle input, SafeFileHandle output, Action<long>? progress, CancellationToken cancellation)
+    /// <summary>Copies from the start of <paramref name="input"/> to the start of <paramref name="output"/> (an open file
+    /// whose position is 0); paced by <paramref name="throttle"/> when given.</summary>
+    internal static long CopyContent(SafeFileHandle input, SafeFileHandle output, Action<long>? progress, CancellationToken cancellation,
+        BandwidthThrottle? throttle = null)
     {
+        long chunk = throttle?.Chunk ?? ChunkBytes;
         int fdIn = (int)input.DangerousGetHandle();
         int fdOut = (int)output.DangerousGetHandle();
         long copied = 0;
@@ -37,10 +42,11 @@ internal static class FileCopier
             while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
+                throttle?.Pace(chunk, cancellation);
                 long n;
                 if (kernel)
                 {
-                    n = Posix.CopyFileRange(fdIn, fdOut, ChunkBytes);
+                    n = Posix.CopyFileRange(fdIn, fdOut, chunk);
                     if (n < 0)
                     {
                         int errno = (int)-n;
@@ -56,7 +62,7 @@ internal static class FileCopier
                 else
                 {
                     buffer ??= System.Buffers.ArrayPool<byte>.Shared.Rent(BufferBytes);
-                    n = ReadSource(input, buffer, copied);
+                    n = ReadSource(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, chunk)), copied);
                     if (n > 0)
                     {
                         RandomAccess.Write(output, buffer.AsSpan(0, (int)n), copied);
@@ -103,7 +109,7 @@ internal static class FileCopier
             : new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot write '{path}': {Posix.Describe(errno)}.", path));
     }
 
-    private static int ReadSource(SafeFileHandle input, byte[] buffer, long offset)
+    private static int ReadSource(SafeFileHandle input, Span<byte> buffer, long offset)
     {
         try
         {

@@ -37,6 +37,8 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
     private readonly BackupMover? _backups;
+    private readonly PartialFiles? _partials;
+    private readonly BandwidthThrottle? _throttle;
     private int _linkFallbackReported;
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
@@ -66,6 +68,9 @@ internal sealed partial class SyncExecutor : IDisposable
         _dryRun = dryRun;
         _options = plan.Options;
         _backups = _options.Backup && destinationTree is null ? new BackupMover(_options, plan.DestinationRoot) : null;
+        _partials = _options.KeepsPartial && !_options.Inplace && destinationTree is null ? new PartialFiles(_options) : null;
+        _delayed = _options.DelayUpdates && !_options.Inplace && destinationTree is null ? [] : null;
+        _throttle = _options.BandwidthLimit > 0 && destinationTree is null && sourceTree is null ? new BandwidthThrottle(_options.BandwidthLimit) : null;
         _observer = observer;
         _cancellation = cancellation;
         _summary = new SyncSummary
@@ -186,6 +191,10 @@ internal sealed partial class SyncExecutor : IDisposable
 
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
+            if (_delayed is not null && !_dryRun)
+            {
+                CommitDelayed();
+            }
 
             if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null && _sourceTree is null)
             {
@@ -203,6 +212,7 @@ internal sealed partial class SyncExecutor : IDisposable
         finally
         {
             DrainWorkers();
+            AbandonDelayed();
             if (!_dryRun)
             {
                 FinishDirectories();
@@ -494,12 +504,20 @@ internal sealed partial class SyncExecutor : IDisposable
 
     /// <summary>-Preserve HardLinks: links the name to its group's first name through a temporary name renamed over
     /// the target, so a file standing there is replaced in one step.</summary>
-    private static void LinkToGroup(PlannedAction action, string first)
+    private void LinkToGroup(PlannedAction action, string first)
     {
         string target = action.DestinationPath;
         string relative = action.Item.RelativePath;
         string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
-        Check(Posix.Link(first, temp), ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        // -DelayUpdates: the group's file may still wait for the burst; link to it there, and wait along with it.
+        string? pending = PendingPathOf(first);
+        Check(Posix.Link(pending ?? first, temp), ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        if (pending is not null)
+        {
+            Defer(new DelayedUpdate(temp, target, relative, BackUp: false, static _ => { }, null, null, IsPartial: false));
+            return;
+        }
+
         int errno = Posix.Rename(temp, target);
         if (errno != 0)
         {
@@ -514,77 +532,138 @@ internal sealed partial class SyncExecutor : IDisposable
         // -CopyDest (or a failed -LinkDest link): the basis holds the source's content; copy it locally.
         fromBasis |= action.CopyFromBasis;
         string target = action.DestinationPath;
-        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
         string relative = action.Item.RelativePath;
-        try
+        if (source.Length >= LargeFile)
         {
-            if (source.Length >= LargeFile)
+            ReportProgress(relative, 0, source.Length, force: true);
+        }
+
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
+            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
+            : source.Permissions & ~_umask;
+        Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        Action<SafeFileHandle> finish = file =>
+        {
+            // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
+            if (OwnerOf(source) is (uint uid, uint gid))
             {
-                ReportProgress(relative, 0, source.Length, force: true);
+                Check(Posix.Fchown(file, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
             }
 
-            int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
-                : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-                : source.Permissions & ~_umask;
-            Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
-            Action<SafeFileHandle> finish = file =>
+            Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
+            if (Preserves(PreserveOptions.Times))
             {
-                // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
-                if (OwnerOf(source) is (uint uid, uint gid))
+                Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
+            }
+        };
+
+        if (_options.Inplace)
+        {
+            CopyInPlace(action, fromBasis, progress, finish);
+            return;
+        }
+
+        // The new content goes to a temporary name beside the target, or (-Partial) to the file's partial name, so that
+        // an interruption, even a killed process, leaves what was written where the next run looks for it.
+        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
+        string output = temp;
+        string? basis = fromBasis ? null : action.Basis?.FullPath ?? (action.Existing is { Kind: EntryKind.File } ? target : null);
+        bool delta = !fromBasis && UsesDelta(action);
+        PartialUse? partial = fromBasis ? null : ClaimPartial(target, relative);
+        if (partial is not null)
+        {
+            long kept = PartialFiles.LengthOf(partial.Path);
+            if (kept > 0 && _options.TransferMode != TransferMode.WholeFile)
+            {
+                // Resume: what the interrupted run wrote is the delta basis (even where Auto would copy whole files);
+                // the new file goes to a temp name until it is complete.
+                partial.Resumed = true;
+                basis = partial.Path;
+                delta = true;
+            }
+            else
+            {
+                if (kept >= 0)
                 {
-                    Check(Posix.Fchown(file, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
+                    TryDelete(partial.Path);
                 }
 
-                Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-                if (Preserves(PreserveOptions.Times))
-                {
-                    Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
-                }
-            };
+                output = partial.Path;
+            }
+        }
 
+        bool done = false;
+        try
+        {
             bool whole = true;
-            if (!fromBasis && UsesDelta(action))
+            if (delta)
             {
                 try
                 {
-                    DeltaResult delta = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, action.Basis?.FullPath ?? target, temp, _options.BlockSize, progress, finish, _cancellation)
-                        : _sourceTree.CopyDelta(relative, target, temp, _options.BlockSize, progress, finish, _cancellation);
-                    action.Item.BytesTransferred = delta.LiteralBytes;
-                    action.Item.BytesMatched = delta.MatchedBytes;
-                    Interlocked.Add(ref _bytesDone, delta.Length);
+                    DeltaResult result = _sourceTree is null
+                        ? DeltaCopier.Copy(source.FullPath, basis!, output, _options.BlockSize, progress, finish, _cancellation, _throttle)
+                        : _sourceTree.CopyDelta(relative, basis!, output, _options.BlockSize, progress, finish, _cancellation);
+                    action.Item.BytesTransferred = result.LiteralBytes;
+                    action.Item.BytesMatched = result.MatchedBytes;
+                    Interlocked.Add(ref _bytesDone, result.Length);
                     whole = false;
                 }
                 catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
                 {
                     // As rsync does: one more try, sending the whole file (the basis may also have changed meanwhile).
-                    TryDelete(temp);
+                    TryDelete(output);
                     _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
                 }
             }
 
             if (whole)
             {
-                long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, temp, progress, finish, _cancellation)
+                long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, output, progress, finish, _cancellation)
                     : _sourceTree is null
-                    ? FileCopier.Copy(source.FullPath, temp, progress, finish, _cancellation)
-                    : _sourceTree.Copy(relative, temp, progress, finish, _cancellation);
+                    ? FileCopier.Copy(source.FullPath, output, progress, finish, _cancellation, _throttle)
+                    : _sourceTree.Copy(relative, output, progress, finish, _cancellation);
                 Interlocked.Add(ref _bytesDone, copied);
                 action.Item.BytesTransferred = fromBasis ? 0 : copied;
                 action.Item.BytesMatched = fromBasis ? copied : 0;
             }
 
-            if (_backups is not null && action.Existing is { IsDirectory: false })
+            if (_delayed is not null)
             {
-                _backups.MoveAside(target, relative);
+                // -DelayUpdates: the finished file waits under its temp (or partial) name for the burst at the end.
+                Defer(new DelayedUpdate(output, target, relative, action.Existing is { IsDirectory: false }, finish,
+                    partial?.Resumed == true ? partial.Path : null, partial?.Directory, IsPartial: output != temp));
+            }
+            else
+            {
+                if (_backups is not null && action.Existing is { IsDirectory: false })
+                {
+                    _backups.MoveAside(target, relative);
+                }
+
+                MoveIntoPlace(output, target, relative, finish);
+                if (partial?.Resumed == true)
+                {
+                    TryDelete(partial.Path);
+                }
             }
 
-            Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
+            done = true;
         }
-        catch
+        finally
         {
-            TryDelete(temp);
-            throw;
+            if (!done)
+            {
+                if (partial is not null)
+                {
+                    KeepPartial(partial, output);
+                }
+                else
+                {
+                    TryDelete(output);
+                }
+            }
+
+            ReleasePartial(partial);
         }
     }
 

@@ -19,6 +19,7 @@ internal static partial class Posix
     public const int OCreat = 0x40;
     public const int OExcl = 0x80;
     public const int OCloExec = 0x80000;
+    public const int ORdWr = 2;
 
     public const int ENOENT = 2;
     public const int EPERM = 1;

@@ -79,6 +79,28 @@ public sealed record SyncOptions
     /// directory, nothing with one.</summary>
     public string? BackupSuffix { get; init; }
 
+    /// <summary>Keep a file whose transfer was interrupted under its partial name, and resume from it (as the delta basis)
+    /// on the next run (rsync --partial, with the file kept out of sight: see <see cref="PartialDirectory"/>).</summary>
+    public bool Partial { get; init; }
+
+    /// <summary>Where -Partial keeps partial files (rsync --partial-dir); implies <see cref="Partial"/>. A relative name is a
+    /// directory inside each destination directory, an absolute path is one directory for all. Null: beside the target as
+    /// <c>.NAME.psreplica-partial</c>.</summary>
+    public string? PartialDirectory { get; init; }
+
+    /// <summary>Put every updated file in place in one burst at the end of the run (rsync --delay-updates).</summary>
+    public bool DelayUpdates { get; init; }
+
+    /// <summary>Write updates into the destination file itself, without a temp file (rsync --inplace).</summary>
+    public bool Inplace { get; init; }
+
+    /// <summary>Bytes per second a local run may copy (the file data it reads from the source: whole files, or a delta's
+    /// literal data), as rsync's --bwlimit limits a local copy too; 0 for no limit. Remote runs pace the wire instead.</summary>
+    public long BandwidthLimit { get; init; }
+
+    /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
+    internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);
+
     /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
     public static PreserveOptions DefaultPreserve =>
         PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links

@@ -75,6 +75,13 @@ public sealed class RemoteReplicator : IAsyncDisposable
             throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)");
         }
 
+        // Safe updates are made by the local receiver's executor; the agent's receiver does not make them yet.
+        if (Side == RemoteSide.Destination && (options.KeepsPartial || options.DelayUpdates || options.Inplace))
+        {
+            throw Unsupported("-Partial, -PartialDirectory, -DelayUpdates and -Inplace with a remote destination");
+        }
+
+        options = PartialFiles.Prepare(options);
         var watch = new SessionErrorWatch(observer);
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         ITreeLister? remoteLister = remoteRoot is null ? null

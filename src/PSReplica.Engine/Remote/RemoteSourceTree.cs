@@ -44,4 +44,10 @@ internal sealed class RemoteSourceTree : ISourceTree
         finish?.Invoke(output);
         return result;
     }
+
+    public long Read(string relative, Stream output, CancellationToken cancellation) =>
+        _client.ReadFileAsync(relative, output, cancellation).GetAwaiter().GetResult();
+
+    public DeltaResult Delta(string relative, Signature signature, IDeltaSink sink, Action<long>? progress, CancellationToken cancellation) =>
+        _client.ComputeDeltaAsync(relative, signature, sink, cancellation, progress).GetAwaiter().GetResult();
 }

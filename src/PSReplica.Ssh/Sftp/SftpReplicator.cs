@@ -162,6 +162,11 @@ public sealed class SftpReplicator
             throw Unsupported("-ModifyWindow -1", "SFTP sets modification times in whole seconds, so nanoseconds never match");
         }
 
+        if (options.KeepsPartial || options.DelayUpdates || options.Inplace)
+        {
+            throw Unsupported("-Partial, -PartialDirectory, -DelayUpdates and -Inplace", "over SFTP files are sent whole, so a partial file could not be resumed; use the agent");
+        }
+
         if (options.CopyLinks && side == RemoteSide.Source)
         {
             throw Unsupported("-CopyLinks with a remote source", "links on the server are read as links");

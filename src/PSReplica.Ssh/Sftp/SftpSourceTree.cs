@@ -27,8 +27,20 @@ internal sealed class SftpSourceTree : ISourceTree
     /// as write errors.</remarks>
     public long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
     {
-        string path = SftpPaths.Join(_root, relative);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
+        long length = Pump(relative, (buffer, count, offset) => RandomAccess.Write(output, buffer.AsSpan(0, count), offset), progress, cancellation);
+        finish?.Invoke(output);
+        return length;
+    }
+
+    /// <summary>Streams the file into <paramref name="output"/> (an -Inplace pull writes the destination file itself).</summary>
+    public long Read(string relative, Stream output, CancellationToken cancellation) =>
+        Pump(relative, (buffer, count, _) => output.Write(buffer, 0, count), progress: null, cancellation);
+
+    /// <summary>Reads the file whole, giving each chunk and its offset to <paramref name="write"/>.</summary>
+    private long Pump(string relative, Action<byte[], int, long> write, Action<long>? progress, CancellationToken cancellation)
+    {
+        string path = SftpPaths.Join(_root, relative);
         long length = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkLength);
         try
@@ -43,7 +55,7 @@ internal sealed class SftpSourceTree : ISourceTree
                     break;
                 }
 
-                RandomAccess.Write(output, buffer.AsSpan(0, n), length);
+                write(buffer, n, length);
                 length += n;
                 progress?.Invoke(length);
             }
@@ -71,7 +83,6 @@ internal sealed class SftpSourceTree : ISourceTree
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        finish?.Invoke(output);
         return length;
     }
 
@@ -83,4 +94,10 @@ internal sealed class SftpSourceTree : ISourceTree
         long length = Copy(relative, target, progress, finish, cancellation);
         return new DeltaResult(length, length, 0, []);
     }
+
+    /// <summary>SFTP cannot compute a delta on the server; SftpReplicator plans whole-file transfers, so the executor
+    /// never asks for this.</summary>
+    public DeltaResult Delta(string relative, Signature signature, IDeltaSink sink, Action<long>? progress, CancellationToken cancellation) =>
+        throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+            "An SFTP server cannot compute a delta; files are transferred whole.", relative);
 }

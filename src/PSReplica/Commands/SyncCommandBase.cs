@@ -255,6 +255,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             LinkDest = ResolveBasis(LinkDest),
             CompareDest = ResolveBasis(CompareDest),
             CopyDest = ResolveBasis(CopyDest),
+            BandwidthLimit = IsRemote ? 0 : BandwidthLimit * 1024L,
         };
     }
 

@@ -40,6 +40,25 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [Parameter]
     public SwitchParameter RemoveSourceFiles { get; set; }
 
+    /// <summary>Keep a file whose transfer was interrupted (as .NAME.psreplica-partial beside it) and resume from it next
+    /// time (rsync --partial).</summary>
+    [Parameter]
+    public SwitchParameter Partial { get; set; }
+
+    /// <summary>Keep partial files in this directory (rsync --partial-dir); implies -Partial. A name is a directory inside
+    /// each destination directory; an absolute path is one directory for all.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PartialDirectory { get; set; }
+
+    /// <summary>Put all updated files in place in one burst at the end of the run (rsync --delay-updates).</summary>
+    [Parameter]
+    public SwitchParameter DelayUpdates { get; set; }
+
+    /// <summary>Write updates into the destination files themselves, with no temp file (rsync --inplace).</summary>
+    [Parameter]
+    public SwitchParameter Inplace { get; set; }
+
     protected override void ProcessRecord()
     {
         SyncOptions options = BuildOptions() with
@@ -47,6 +66,12 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
             TransferMode = TransferMode,
             BlockSize = MyInvocation.BoundParameters.ContainsKey(nameof(BlockSize)) ? BlockSize : null,
             RemoveSourceFiles = RemoveSourceFiles,
+            Partial = Partial,
+            PartialDirectory = PartialDirectory is null ? null
+                : System.IO.Path.IsPathRooted(PartialDirectory) || PartialDirectory.StartsWith('~')
+                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(PartialDirectory) : PartialDirectory,
+            DelayUpdates = DelayUpdates,
+            Inplace = Inplace,
         };
         if (RemoveSourceFiles && IsRemote)
         {

@@ -1,0 +1,208 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.IO.Hashing;
+using System.Text;
+using PSReplica.Engine.Native;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>Where -Partial keeps an interrupted transfer. Unlike rsync's plain --partial, which leaves the torn file
+/// under the final name, a partial file never takes the target's name: it lives beside the target as
+/// <c>.NAME.psreplica-partial</c>, or under -PartialDirectory (rsync --partial-dir): a relative one inside the
+/// target's own directory, an absolute one for all files. The name is derived from the target alone, so a run that
+/// was killed leaves it where the next run looks for it.</summary>
+internal sealed class PartialFiles
+{
+    internal const string Suffix = ".psreplica-partial";
+    private const int MaxNameBytes = 255;
+
+    private readonly string? _relativeDirectory;
+    private readonly string? _absoluteDirectory;
+
+    public PartialFiles(SyncOptions options)
+    {
+        string? directory = options.PartialDirectory;
+        if (string.IsNullOrEmpty(directory))
+        {
+            return;
+        }
+
+        if (Path.IsPathRooted(directory))
+        {
+            _absoluteDirectory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        }
+        else
+        {
+            _relativeDirectory = directory;
+        }
+    }
+
+    /// <summary>True when partial files live in a directory (-PartialDirectory), made when missing.</summary>
+    public bool HasDirectory => _relativeDirectory is not null || _absoluteDirectory is not null;
+
+    /// <summary>The partial file of <paramref name="target"/> (a full path).</summary>
+    public string PathFor(string target)
+    {
+        string directory = Path.GetDirectoryName(target)!;
+        string name = Path.GetFileName(target);
+        if (_absoluteDirectory is not null)
+        {
+            return Path.Join(_absoluteDirectory, name);
+        }
+
+        if (_relativeDirectory is not null)
+        {
+            return Path.Join(directory, _relativeDirectory, name);
+        }
+
+        return Path.Join(directory, HiddenName(name));
+    }
+
+    /// <summary>The directory that holds <paramref name="partial"/>, when it is one this run may create and remove.</summary>
+    public string? OwnDirectoryOf(string partial) => _relativeDirectory is null ? null : Path.GetDirectoryName(partial);
+
+    /// <summary>".NAME.psreplica-partial"; a name too long for that keeps its head and gets a hash of the whole name,
+    /// so two long names never share a partial file.</summary>
+    internal static string HiddenName(string name)
+    {
+        string full = "." + name + Suffix;
+        if (Encoding.UTF8.GetByteCount(full) <= MaxNameBytes)
+        {
+            return full;
+        }
+
+        string tag = "~" + XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(name)).ToString("x16", CultureInfo.InvariantCulture);
+        int budget = MaxNameBytes - 1 - tag.Length - Suffix.Length;
+        int length = name.Length;
+        while (length > 0 && Encoding.UTF8.GetByteCount(name.AsSpan(0, length)) > budget)
+        {
+            length--;
+            if (length > 0 && char.IsLowSurrogate(name[length]))
+            {
+                length--;
+            }
+        }
+
+        return "." + name[..length] + tag + Suffix;
+    }
+
+    /// <summary>The filter rule that keeps partial files out of the transfer and safe from deletion: an exclude with the
+    /// perishable modifier, as rsync adds for its --partial-dir (a directory deleted for other reasons may take them
+    /// along). An absolute partial directory inside the destination is excluded at its path.</summary>
+    public static string? FilterRule(SyncOptions options, string destinationRoot)
+    {
+        string? directory = options.PartialDirectory;
+        if (string.IsNullOrEmpty(directory))
+        {
+            return options.KeepsPartial ? "-p .*" + Suffix : null;
+        }
+
+        if (!Path.IsPathRooted(directory))
+        {
+            return "-p " + directory + "/";
+        }
+
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destinationRoot));
+        return full.StartsWith(root + "/", StringComparison.Ordinal) ? "-p /" + full[(root.Length + 1)..] + "/" : null;
+    }
+
+    /// <summary>Checks the safe-update options: -Inplace excludes -DelayUpdates and -PartialDirectory (as in rsync: it
+    /// implies -Partial, since it never deletes what it wrote); a relative -PartialDirectory must be one plain name (it is
+    /// made in every destination directory that needs it); an absolute one must not be the destination itself.</summary>
+    public static void Validate(SyncOptions options, string destinationRoot)
+    {
+        if (options.Inplace && (options.DelayUpdates || !string.IsNullOrEmpty(options.PartialDirectory)))
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                $"-Inplace cannot be combined with {(options.DelayUpdates ? "-DelayUpdates" : "-PartialDirectory")} (rsync refuses that too): "
+                + "it writes the destination file itself, so there is no separate file to keep or to move into place.", "Inplace");
+        }
+
+        if (options.BandwidthLimit < 0)
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, "BandwidthLimit must be zero or more.", "BandwidthLimit");
+        }
+
+        string? directory = options.PartialDirectory;
+        if (directory is null)
+        {
+            return;
+        }
+
+        if (directory.Length == 0)
+        {
+            throw Invalid("-PartialDirectory cannot be empty.", directory);
+        }
+
+        if (Path.IsPathRooted(directory))
+        {
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+            if (full == Path.TrimEndingDirectorySeparator(Path.GetFullPath(destinationRoot)))
+            {
+                throw Invalid($"-PartialDirectory '{directory}' is the destination itself.", directory);
+            }
+
+            return;
+        }
+
+        if (directory.Contains('/', StringComparison.Ordinal) || directory is "." or ".." || directory.Contains('\0', StringComparison.Ordinal)
+            || directory.IndexOfAny(['*', '?', '[', '\\']) >= 0)
+        {
+            throw Invalid($"A relative -PartialDirectory must be a single directory name without wildcards (it is made inside each destination directory), not '{directory}'.", directory);
+        }
+    }
+
+    /// <summary>Validates the options and adds the filter rule that protects partial files (see <see cref="FilterRule"/>).</summary>
+    public static SyncOptions Prepare(SyncOptions options)
+    {
+        Validate(options, options.Destination);
+        string? rule = FilterRule(options, options.Destination);
+        return rule is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(rule).Build() };
+    }
+
+    /// <summary>Makes the directory a partial file goes into, if needed, and checks that it is a real directory (never a
+    /// symbolic link that would carry the partial file elsewhere).</summary>
+    public static void EnsureDirectory(string directory, string relative)
+    {
+        int errno = Posix.Mkdir(directory, 0x1C0);
+        if (errno != 0 && errno != Posix.EEXIST)
+        {
+            throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                $"Cannot create the partial directory '{directory}' for '{relative}': {Posix.Describe(errno)}.", relative);
+        }
+
+        if (Posix.Stat(directory, follow: false, out StatInfo info) != 0 || (info.Mode & Posix.SIfmt) != Posix.SIfdir)
+        {
+            throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                $"The partial directory '{directory}' for '{relative}' is not a directory (or is a symbolic link).", relative);
+        }
+    }
+
+    /// <summary>Removes a partial directory once it is empty, as rsync does; one still in use (or holding other partial
+    /// files) stays.</summary>
+    public static void RemoveIfEmpty(string? directory)
+    {
+        if (directory is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(directory, recursive: false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not empty, or already gone.
+        }
+    }
+
+    /// <summary>The length of the regular file at <paramref name="path"/> (not following a link), or -1.</summary>
+    public static long LengthOf(string path) =>
+        Posix.Stat(path, follow: false, out StatInfo info) == 0 && (info.Mode & Posix.SIfmt) == Posix.SIfreg ? info.Size : -1;
+
+    private static SyncException Invalid(string message, string directory) =>
+        new(ErrorIds.InvalidPartialDirectory, SyncErrorKind.InvalidArgument, message, directory);
+}
