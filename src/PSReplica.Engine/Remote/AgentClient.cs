@@ -21,6 +21,7 @@ internal sealed class AgentClient : IAsyncDisposable
     private readonly SemaphoreSlim _slots = new(ProtocolLimits.MaxStreams, ProtocolLimits.MaxStreams);
     private readonly SemaphoreSlim _opening = new(1, 1);
     private uint _nextId;
+    private long _idleStarts;
 
     private AgentClient(Multiplexer mux, AgentRole role, string root, Handshake.Welcome welcome, ListingEntry? rootEntry)
     {
@@ -308,9 +309,31 @@ internal sealed class AgentClient : IAsyncDisposable
         await _mux.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Whether the agent carries out small changes in the order sent (<see cref="Handshake.OrderedChanges"/>), so
+    /// that they can be sent without waiting for each answer.</summary>
+    public bool OrdersChanges => Contains(Capabilities, Handshake.OrderedChanges);
+
+    /// <summary>How many requests were sent while no other was in flight: each such request began with the connection
+    /// idle, a full round trip of its own. Pipelined work keeps this small whatever the number of requests.</summary>
+    public long IdleStarts => Interlocked.Read(ref _idleStarts);
+
+    /// <summary>Sends a request without a body whose answer is empty (create, link, set attributes, delete) and returns
+    /// once it is on its way (requests reach the agent in the order they are sent); the task returned is its answer.</summary>
+    public async Task<Task> StartAsync(AgentRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        return EmptyAnswerAsync(stream, request, cancellation);
+    }
+
     private async Task SimpleAsync(AgentRequest request, CancellationToken cancellation)
     {
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        await EmptyAnswerAsync(stream, request, cancellation).ConfigureAwait(false);
+    }
+
+    private async Task EmptyAnswerAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    {
         try
         {
             byte[] result = await ResultAsync(stream, cancellation).ConfigureAwait(false);
@@ -334,6 +357,11 @@ internal sealed class AgentClient : IAsyncDisposable
         }
 
         await _slots.WaitAsync(cancellation).ConfigureAwait(false);
+        if (_slots.CurrentCount == ProtocolLimits.MaxStreams - 1)
+        {
+            Interlocked.Increment(ref _idleStarts);
+        }
+
         MuxStream? stream = null;
         try
         {

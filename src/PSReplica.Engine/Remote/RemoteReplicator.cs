@@ -28,6 +28,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     public RemoteSide Side { get; }
 
+    /// <summary>The session's client (tests measure what crossed the wire through it).</summary>
+    internal AgentClient Client => _client;
+
     /// <summary>The agent's software version, from the handshake.</summary>
     public string AgentVersion => _client.AgentVersion;
 
