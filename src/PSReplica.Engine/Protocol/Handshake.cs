@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -25,6 +25,10 @@ internal static class Handshake
     /// <summary>Version 2: the agent carries out create, link, set-attributes and delete requests one at a time in
     /// arrival order, and starts any other request only after those that arrived before it (Remote/RequestOrder.cs).</summary>
     public const string OrderedChanges = "ordered-changes";
+
+    /// <summary>Version 2: List requests may carry <see cref="ListingOptions"/> (the filter applied by the agent's walk,
+    /// per-directory filter files sent along, checksums, links followed).</summary>
+    public const string ListingFilters = "listing-filters";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";

@@ -76,10 +76,12 @@ internal sealed class AgentClient : IAsyncDisposable
 
     /// <summary>Starts listing <paramref name="relativeDirectory"/> (recursively: every directory below it, depth-first);
     /// the result serves per-directory calls as the stream arrives.</summary>
-    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation)
+    /// <param name="options">What the agent's walk applies besides listing (version 2, <see cref="Handshake.ListingFilters"/>).</param>
+    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation, ListingOptions? options = null)
     {
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive }, cancellation).ConfigureAwait(false);
-        var listing = new RemoteListing(Root);
+        var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true);
         _ = Task.Run(async () =>
         {
             try
@@ -312,6 +314,9 @@ internal sealed class AgentClient : IAsyncDisposable
     /// <summary>Whether the agent carries out small changes in the order sent (<see cref="Handshake.OrderedChanges"/>), so
     /// that they can be sent without waiting for each answer.</summary>
     public bool OrdersChanges => Contains(Capabilities, Handshake.OrderedChanges);
+
+    /// <summary>Whether List requests may carry <see cref="ListingOptions"/> (<see cref="Handshake.ListingFilters"/>).</summary>
+    public bool FiltersListings => Contains(Capabilities, Handshake.ListingFilters);
 
     /// <summary>How many requests were sent while no other was in flight: each such request began with the connection
     /// idle, a full round trip of its own. Pipelined work keeps this small whatever the number of requests.</summary>

@@ -147,7 +147,8 @@ internal sealed class AgentSession
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
-        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, cancellation).ConfigureAwait(false);
+        ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing);
+        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation).ConfigureAwait(false);
         return [];
     }
 }
