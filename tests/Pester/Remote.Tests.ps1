@@ -147,6 +147,69 @@ Describe 'Sync-Directory to and from an SSH server' {
     }
 }
 
+Describe 'Options that read the remote tree give what a local run gives' {
+    BeforeAll {
+        # Two identical trees per case: one replicated locally, one through the agent. Same times everywhere, so that
+        # only content tells same.txt apart (-Checksum).
+        function New-OptionTree([string] $Root) {
+            $s = Join-Path $Root 'src'
+            $d = Join-Path $Root 'dst'
+            foreach ($directory in @("$s/sub/secret", "$s/target", "$d/protected", "$d/sub/secret")) {
+                $null = New-Item -ItemType Directory -Force -Path $directory
+            }
+
+            Set-Content -LiteralPath "$s/same.txt" -Value 'content A' -NoNewline
+            Set-Content -LiteralPath "$d/same.txt" -Value 'content B' -NoNewline
+            Set-Content -LiteralPath "$s/.rsync-filter" -Value "- *.tmp`n" -NoNewline
+            Set-Content -LiteralPath "$s/a.tmp" -Value 'tmp'
+            Set-Content -LiteralPath "$s/sub/.rsync-filter" -Value "- secret/`n" -NoNewline
+            Set-Content -LiteralPath "$s/sub/secret/s.txt" -Value 's'
+            Set-Content -LiteralPath "$s/sub/b.txt" -Value 'b'
+            Set-Content -LiteralPath "$s/target/t.txt" -Value 't'
+            Set-Content -LiteralPath "$d/.rsync-filter" -Value "P protected/`n" -NoNewline
+            Set-Content -LiteralPath "$d/protected/p.txt" -Value 'p'
+            Set-Content -LiteralPath "$d/sub/secret/old.txt" -Value 'old'
+            Set-Content -LiteralPath "$d/extra.txt" -Value 'e'
+            Get-ChildItem -LiteralPath $Root -Recurse -Force | Sort-Object { $_.FullName.Length } -Descending |
+                ForEach-Object { $_.LastWriteTimeUtc = [datetime]::new(2020, 1, 1, 0, 0, 0, [DateTimeKind]::Utc) }
+            $null = [IO.File]::CreateSymbolicLink("$s/to-dir", 'target')
+            $null = [IO.File]::CreateSymbolicLink("$s/to-file", 'same.txt')
+            $null = [IO.File]::CreateSymbolicLink("$s/dangling", 'nowhere')
+            # The links' own times too (both trees must be alike to the nanosecond): touch -h does not follow them.
+            & touch -h -d '2020-01-01T00:00:00Z' "$s/to-dir" "$s/to-file" "$s/dangling"
+            $LASTEXITCODE | Should -Be 0
+            foreach ($directory in @($s, $d)) { (Get-Item -LiteralPath $directory).LastWriteTimeUtc = [datetime]::new(2020, 1, 1, 0, 0, 0, [DateTimeKind]::Utc) }
+        }
+
+        function Format-Items($Items) { ($Items | ForEach-Object { "$($_.Action) $($_.RelativePath) $($_.Reason) $($_.Itemize)" }) -join "`n" }
+    }
+
+    It 'gives the same items, errors and tree with <Name>' -ForEach @(
+        @{ Name = '-Checksum (push)'; Side = 'Destination'; Options = @{ Checksum = $true } }
+        @{ Name = '-Checksum (pull)'; Side = 'Source'; Options = @{ Checksum = $true } }
+        @{ Name = '-CopyLinks (pull)'; Side = 'Source'; Options = @{ CopyLinks = $true } }
+        @{ Name = '-UseFilterFiles -Delete (push)'; Side = 'Destination'; Options = @{ UseFilterFiles = $true; Delete = $true } }
+        @{ Name = '-UseFilterFiles -Delete (pull)'; Side = 'Source'; Options = @{ UseFilterFiles = $true; Delete = $true } }
+        @{ Name = '-Exclude -Delete (push)'; Side = 'Destination'; Options = @{ Exclude = 'sub/'; Delete = $true } }
+    ) {
+        $root = Join-Path $work ('options-' + [guid]::NewGuid().ToString('N'))
+        New-OptionTree "$root/local"
+        New-OptionTree "$root/remote"
+        $localItems = @(Sync-Directory -Path "$root/local/src" -Destination "$root/local/dst" @Options -ErrorAction SilentlyContinue -ErrorVariable localErrors)
+        $remoteItems = if ($Side -eq 'Destination') {
+            @(Sync-Directory -Path "$root/remote/src" -Destination (Get-RemoteAddress "$root/remote/dst") @ssh @Options -ErrorAction SilentlyContinue -ErrorVariable remoteErrors)
+        }
+        else {
+            @(Sync-Directory -Path (Get-RemoteAddress "$root/remote/src") -Destination "$root/remote/dst" @ssh @Options -ErrorAction SilentlyContinue -ErrorVariable remoteErrors)
+        }
+
+        $localItems.Count | Should -BeGreaterThan 0
+        Format-Items $remoteItems | Should -Be (Format-Items $localItems)
+        ($remoteErrors.FullyQualifiedErrorId -join "`n") | Should -Be ($localErrors.FullyQualifiedErrorId -join "`n")
+        Assert-SameTree "$root/local/dst" "$root/remote/dst"
+    }
+}
+
 Describe 'Host keys and authentication' {
     BeforeAll {
         $script:small = Join-Path $work 'small'

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using PSReplica.Engine.Scanning;
 
@@ -12,4 +13,17 @@ internal interface ITreeLister
     /// <param name="relative">The directory relative to the side's root ("" is the root).</param>
     /// <exception cref="SyncException">The directory could not be read.</exception>
     List<FileEntry> List(string fullPath, string relative);
+
+    /// <summary>Reads this side's per-directory filter files (by the full path the filter names); null: the local file
+    /// system. An agent's listing brings the files its walk read.</summary>
+    Func<string, string?>? FilterFileReader => null;
+
+    /// <summary>The content checksum of a listed file when the side computed it (-Checksum through an agent); null:
+    /// hash the file at its path.</summary>
+    /// <exception cref="System.IO.IOException">The side could not read the file.</exception>
+    UInt128? Checksum(FileEntry entry) => null;
+
+    /// <summary>True when the side already followed links (-CopyLinks through an agent): an entry that is still a link
+    /// has no referent.</summary>
+    bool ResolvesLinks => false;
 }

@@ -1,4 +1,8 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
@@ -8,10 +12,19 @@ using PSReplica.Engine.Scanning;
 namespace PSReplica.Engine.Execution;
 
 /// <summary>The executor's actions on a destination reached through an agent: the same decisions as the local
-/// actions (which attributes, when, and in what order), carried out as requests instead of system calls.</summary>
+/// actions (which attributes, when, and in what order), carried out as requests instead of system calls. When the
+/// agent keeps the order of small changes (<see cref="RemoteDestinationTree.Pipelines"/>), directories, links, attribute
+/// changes and deletions are sent without waiting for their answers, which are settled as they come: no round trip each.</summary>
 internal sealed partial class SyncExecutor
 {
     private const int RemoteWorkers = 16;
+
+    /// <summary>The answers of the directories created without waiting, by relative path: a failed one declines its
+    /// contents, as a failed local mkdir does.</summary>
+    private readonly ConcurrentDictionary<string, Task> _remoteDirectories = new(StringComparer.Ordinal);
+
+    /// <summary>The settling of every change sent and not yet drained (main thread only).</summary>
+    private readonly List<Task> _remotePending = [];
 
     private bool IsRemote => _destinationTree is not null || _sourceTree is not null;
 
@@ -23,7 +36,11 @@ internal sealed partial class SyncExecutor
         {
             case ActionKind.CreateRoot:
                 tree.CreateDirectory(string.Empty, AttributeSet.None, _cancellation);
-                _createdDirectories.Add(string.Empty);
+                lock (_createdDirectories)
+                {
+                    _createdDirectories.Add(string.Empty);
+                }
+
                 Touch(string.Empty, self: true);
                 break;
 
@@ -99,27 +116,242 @@ internal sealed partial class SyncExecutor
 
     private void ApplyMetadataRemote(PlannedAction action, IDestinationTree tree, string wire)
     {
+        tree.SetAttributes(wire, MetadataAttributes(action), _cancellation);
+        if (action.Source!.IsDirectory)
+        {
+            Touch(wire, self: true);
+        }
+    }
+
+    /// <summary>What a Metadata action sets. A directory gets its owner, and its mode with write access for the owner:
+    /// times and exact permissions follow the contents (FinishDirectories).</summary>
+    private AttributeSet MetadataAttributes(PlannedAction action)
+    {
         FileEntry source = action.Source!;
-        string relative = action.Item.RelativePath;
         bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
         if (source.IsDirectory)
         {
-            // Times and exact permissions follow the contents (FinishDirectories); the owner keeps write access meanwhile.
-            tree.SetAttributes(wire, Attributes(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false), _cancellation);
-            Touch(relative == "." ? string.Empty : relative, self: true);
-            return;
+            return Attributes(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
         }
 
         bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
         bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
         bool time = (action.Changes & AttributeChanges.Times) != 0;
-        tree.SetAttributes(wire, Attributes(source, mode ? source.Permissions : null, owner: ownerChanged, time), _cancellation);
+        return Attributes(source, mode ? source.Permissions : null, owner: ownerChanged, time);
     }
 
     private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
     {
         int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
-        tree.SetAttributes(relative, Attributes(source, mode, owner: created, time: Preserves(PreserveOptions.Times)), _cancellation);
+        AttributeSet attributes = Attributes(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
+        if (tree is RemoteDestinationTree { Pipelines: true } remote)
+        {
+            // Sent after everything inside (the agent keeps the order); an error is reported when the answer comes.
+            _remotePending.Add(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
+            return;
+        }
+
+        tree.SetAttributes(relative, attributes, _cancellation);
+    }
+
+    /// <summary>Sends a small action (a directory, a link, attributes, a deletion) to an agent that keeps their order,
+    /// without waiting for the answer, which settles the item when it comes. False when the action is not one of these
+    /// or the agent cannot take it so.</summary>
+    private bool StartRemote(int index)
+    {
+        if (_destinationTree is not RemoteDestinationTree { Pipelines: true } tree)
+        {
+            return false;
+        }
+
+        PlannedAction action = _plan.Actions[index];
+        string relative = action.Item.RelativePath;
+        string wire = relative == "." ? string.Empty : relative;
+        AgentRequest request;
+        Action succeeded;
+        switch (action.Kind)
+        {
+            case ActionKind.CreateDirectory:
+                request = new AgentRequest(RequestType.CreateDirectory, wire) { Attributes = AttributeSet.None };
+                succeeded = () =>
+                {
+                    lock (_createdDirectories)
+                    {
+                        _createdDirectories.Add(relative);
+                    }
+
+                    Touch(relative);
+                };
+                break;
+
+            case ActionKind.CreateSymbolicLink:
+                FileEntry link = action.Source!;
+                request = new AgentRequest(RequestType.CreateSymbolicLink, wire)
+                {
+                    Other = link.LinkTarget!,
+                    Attributes = Attributes(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times)),
+                };
+                succeeded = () => Touch(relative);
+                break;
+
+            case ActionKind.Metadata:
+                request = new AgentRequest(RequestType.SetAttributes, wire) { Attributes = MetadataAttributes(action) };
+                succeeded = action.Source!.IsDirectory ? () => Touch(wire, self: true) : static () => { };
+                break;
+
+            case ActionKind.Delete:
+                request = new AgentRequest(RequestType.Delete, wire) { Flag = action.Existing!.IsDirectory };
+                succeeded = () => Touch(relative);
+                break;
+
+            default:
+                return false;
+        }
+
+        Task answer = Send(tree, request);
+        if (action.Kind == ActionKind.CreateDirectory)
+        {
+            _remoteDirectories[relative] = answer;
+        }
+
+        _remotePending.Add(SettleAsync(index, answer, succeeded));
+        return true;
+    }
+
+    /// <summary>Sends a request (waiting only for a free stream); a session already gone is the request's failure.</summary>
+    private Task Send(RemoteDestinationTree tree, AgentRequest request)
+    {
+        try
+        {
+            return tree.Start(request, _cancellation);
+        }
+        catch (SyncException ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    /// <summary>Settles an action sent without waiting, as <see cref="Complete"/> settles one carried out here.</summary>
+    private async Task SettleAsync(int index, Task answer, Action succeeded)
+    {
+        SyncItem item = _plan.Actions[index].Item;
+        (SyncException? error, bool cancelled) = await FailureOf(answer, item.RelativePath).ConfigureAwait(false);
+        if (cancelled)
+        {
+            // The run is ending with the cancellation; nothing more is reported.
+            return;
+        }
+
+        if (error is null)
+        {
+            succeeded();
+            lock (_gate)
+            {
+                _summary.Count(item);
+            }
+        }
+        else if (UnderFailedRemoteDirectory(item.RelativePath))
+        {
+            // A local run would not have tried it (its directory could not be made, and that was reported).
+            lock (_gate)
+            {
+                _summary.Skipped++;
+            }
+        }
+        else
+        {
+            lock (_gate)
+            {
+                _summary.Errors++;
+            }
+
+            _observer.OnError(error);
+        }
+
+        Settle(index, error is null ? item : null);
+        Interlocked.Increment(ref _actionsDone);
+        ReportProgress(item.RelativePath, 0, 0, force: false);
+    }
+
+    private async Task ReportFailureAsync(Task answer)
+    {
+        (SyncException? error, _) = await FailureOf(answer, string.Empty).ConfigureAwait(false);
+        if (error is not null)
+        {
+            lock (_gate)
+            {
+                _summary.Errors++;
+            }
+
+            _observer.OnError(error);
+        }
+    }
+
+    private static async Task<(SyncException? Error, bool Cancelled)> FailureOf(Task answer, string relative)
+    {
+        try
+        {
+            await answer.ConfigureAwait(false);
+            return (null, false);
+        }
+        catch (SyncException ex)
+        {
+            return (ex, false);
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, true);
+        }
+        catch (Exception ex)
+        {
+            // Never let one answer's unexpected failure go unreported.
+            return (new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot change '{relative}': {ex.Message}", relative, ex), false);
+        }
+    }
+
+    /// <summary>Waits for every change sent without waiting to be answered and settled.</summary>
+    private void DrainRemote()
+    {
+        if (_remotePending.Count == 0)
+        {
+            return;
+        }
+
+        // The settling tasks catch every failure themselves.
+        Task.WaitAll(_remotePending.ToArray(), CancellationToken.None);
+        _remotePending.Clear();
+    }
+
+    /// <summary>Whether a directory above <paramref name="relative"/> was sent without waiting and failed: its contents
+    /// count as skipped, as they do locally once the directory could not be made.</summary>
+    private bool UnderFailedRemoteDirectory(string relative)
+    {
+        if (_remoteDirectories.IsEmpty)
+        {
+            return false;
+        }
+
+        for (int slash = relative.LastIndexOf('/'); slash > 0; slash = relative.LastIndexOf('/', slash - 1))
+        {
+            if (_remoteDirectories.TryGetValue(relative[..slash], out Task? made))
+            {
+                // Only on an error path, and the agent answered the directory before anything inside it: this is quick.
+                try
+                {
+                    made.GetAwaiter().GetResult();
+                }
+                catch (SyncException)
+                {
+                    return true;
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The attributes to send: the mode when given, the owner and group that -Preserve asks for, the time.</summary>

@@ -175,6 +175,10 @@ internal sealed partial class SyncExecutor : IDisposable
                 {
                     Enqueue(index);
                 }
+                else if (StartRemote(index))
+                {
+                    // Sent to the agent; settled when its answer comes (SyncExecutor.Remote.cs).
+                }
                 else
                 {
                     if (action.LinkTo is not null)
@@ -247,6 +251,13 @@ internal sealed partial class SyncExecutor : IDisposable
             }
 
             done = true;
+        }
+        catch (SyncException) when (UnderFailedRemoteDirectory(item.RelativePath))
+        {
+            lock (_gate)
+            {
+                _summary.Skipped++;
+            }
         }
         catch (SyncException ex)
         {
@@ -811,6 +822,8 @@ internal sealed partial class SyncExecutor : IDisposable
     /// <summary>Applies directory permissions and times deepest first, after everything inside was written.</summary>
     private void FinishDirectories()
     {
+        // Changes sent to an agent without waiting are answered first: only then is it known which directories were made.
+        DrainRemote();
         foreach (string relative in _createdDirectories)
         {
             _touchedDirectories.Add(relative);
@@ -858,6 +871,8 @@ internal sealed partial class SyncExecutor : IDisposable
                 _observer.OnError(ex);
             }
         }
+
+        DrainRemote();
     }
 
     private static int Depth(string relative)

@@ -103,10 +103,14 @@ internal static partial class Posix
 
     /// <summary>statx of <paramref name="name"/> in <paramref name="directory"/> without following a final link;
     /// an empty name stats the descriptor itself (AT_EMPTY_PATH).</summary>
-    public static unsafe int StatAt(SafeFileHandle directory, string name, out StatInfo info)
+    public static int StatAt(SafeFileHandle directory, string name, out StatInfo info) => StatAt(directory, name, follow: false, out info);
+
+    /// <summary>statx of <paramref name="name"/> in <paramref name="directory"/>, following a final link when
+    /// <paramref name="follow"/> (-CopyLinks on a remote sender).</summary>
+    public static unsafe int StatAt(SafeFileHandle directory, string name, bool follow, out StatInfo info)
     {
         byte* buffer = stackalloc byte[256];
-        int flags = AtSymlinkNoFollow | (name.Length == 0 ? ATEmptyPath : 0);
+        int flags = (follow ? 0 : AtSymlinkNoFollow) | (name.Length == 0 ? ATEmptyPath : 0);
         if (StatxNative(Descriptor(directory), name, flags, StatxBasicStats, buffer) != 0)
         {
             info = default;

@@ -43,8 +43,8 @@ internal sealed class SyncPlanner
         _sourceLister = sourceLister;
         _destinationLister = destinationLister;
         _options = options;
-        _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded);
-        _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded);
+        _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded, sourceLister.FilterFileReader);
+        _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded, destinationLister.FilterFileReader);
         _plan = plan;
         _observer = observer;
         _cancellation = cancellation;
@@ -248,7 +248,9 @@ internal sealed class SyncPlanner
         FileEntry resolved = entry;
         if (entry.Kind == EntryKind.SymbolicLink && _options.CopyLinks)
         {
-            FileEntry? target = DirectoryLister.Stat(entry.FullPath, entry.Name, follow: true, out int errno);
+            // A side that followed links itself (an agent) lists only dangling links as links.
+            int errno = Native.Posix.ENOENT;
+            FileEntry? target = _sourceLister.ResolvesLinks ? null : DirectoryLister.Stat(entry.FullPath, entry.Name, follow: true, out errno);
             if (target is null)
             {
                 RecordScanError(new SyncException(ErrorIds.SymbolicLinkNoReferent, SyncErrorKind.NotFound,
@@ -608,7 +610,9 @@ internal sealed class SyncPlanner
     {
         try
         {
-            return ContentHash(source.FullPath) == ContentHash(existing.FullPath) ? null : SyncReason.ChecksumChanged;
+            UInt128 sourceHash = _sourceLister.Checksum(source) ?? ContentHash(source.FullPath);
+            UInt128 existingHash = _destinationLister.Checksum(existing) ?? ContentHash(existing.FullPath);
+            return sourceHash == existingHash ? null : SyncReason.ChecksumChanged;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -3,7 +3,7 @@ using System;
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>A request as the request frame carries it. Which fields a type uses:
-/// List: Path, Flag (recursive). ReadFile: Path. ComputeDelta: Path (body: signature). BuildSignature: Path, BlockLength.
+/// List: Path, Flag (recursive), Listing (version 2). ReadFile: Path. ComputeDelta: Path (body: signature). BuildSignature: Path, BlockLength.
 /// WriteFile: Path, Length, Attributes (body: data; body end: XXH3-128). ApplyDelta: Path, Other (basis), BlockLength,
 /// Length, Attributes (body: delta ops). CreateDirectory and SetAttributes: Path, Attributes. CreateSymbolicLink: Path,
 /// Other (target), Attributes. Delete: Path, Flag (directory).</summary>
@@ -19,6 +19,9 @@ internal sealed record AgentRequest(RequestType Type, string Path)
 
     public AttributeSet Attributes { get; init; }
 
+    /// <summary>List: what the walk applies besides listing (null: nothing, as in version 1).</summary>
+    public ListingOptions? Listing { get; init; }
+
     /// <summary>Whether the controller streams a body after the request.</summary>
     public bool HasBody => Type is RequestType.ComputeDelta or RequestType.WriteFile or RequestType.ApplyDelta;
 
@@ -28,6 +31,10 @@ internal sealed record AgentRequest(RequestType Type, string Path)
         switch (Type)
         {
             case RequestType.List:
+                // Bit 0: recursive; bit 1: listing options follow (version 2).
+                writer.Byte((byte)((Flag ? 1 : 0) | (Listing is null ? 0 : 2)));
+                Listing?.Write(writer);
+                break;
             case RequestType.Delete:
                 writer.Byte(Flag ? (byte)1 : (byte)0);
                 break;
@@ -71,6 +78,9 @@ internal sealed record AgentRequest(RequestType Type, string Path)
         switch (kind)
         {
             case RequestType.List:
+                ulong flags = reader.UInt(3);
+                request = request with { Flag = (flags & 1) != 0, Listing = (flags & 2) != 0 ? ListingOptions.Read(ref reader) : null };
+                break;
             case RequestType.Delete:
                 request = request with { Flag = ReadFlag(ref reader) };
                 break;

@@ -14,13 +14,21 @@ internal static class Handshake
 {
     public const uint Magic = 0x50525350; // "PSRP" little-endian
     public const int MinVersion = 1;
-    public const int MaxVersion = 1;
+    public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
+
+    /// <summary>Version 2: the agent carries out create, link, set-attributes and delete requests one at a time in
+    /// arrival order, and starts any other request only after those that arrived before it (Remote/RequestOrder.cs).</summary>
+    public const string OrderedChanges = "ordered-changes";
+
+    /// <summary>Version 2: List requests may carry <see cref="ListingOptions"/> (the filter applied by the agent's walk,
+    /// per-directory filter files sent along, checksums, links followed).</summary>
+    public const string ListingFilters = "listing-filters";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";

@@ -1,3 +1,5 @@
+using System;
+using System.Buffers.Binary;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;
 
@@ -7,6 +9,9 @@ namespace PSReplica.Engine.Protocol;
 /// and a link's target.</summary>
 internal readonly record struct ListingEntry(string Name, StatInfo Stat, string? LinkTarget)
 {
+    /// <summary>With <see cref="ListingFeatures.Checksums"/>: the regular file's XXH3-128, sent after its other fields.</summary>
+    public UInt128? Checksum { get; init; }
+
     /// <summary>The fewest bytes one encoded entry takes (a one-byte name and a one-byte number per field).</summary>
     public const int MinEncodedLength = 12;
 
@@ -28,11 +33,19 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
         {
             writer.String(LinkTarget ?? string.Empty);
         }
+
+        if (Kind == EntryKind.File && Checksum is { } checksum)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt128LittleEndian(bytes, checksum);
+            writer.Bytes(bytes);
+        }
     }
 
     /// <summary>Reads and checks one entry: a safe single name, a known mode, bounded numbers, a valid link target.</summary>
     /// <param name="isRoot">The root's own entry, which has an empty name.</param>
-    public static ListingEntry Read(ref WireReader reader, bool isRoot = false)
+    /// <param name="checksums">The listing carries a checksum after each regular file.</param>
+    public static ListingEntry Read(ref WireReader reader, bool isRoot = false, bool checksums = false)
     {
         string name = reader.String(ProtocolLimits.MaxNameBytes);
         if (!isRoot || name.Length != 0)
@@ -61,7 +74,13 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
             throw ProtocolFault.Violation($"a size for '{ProtocolFault.Printable(name)}', which is not a file");
         }
 
-        return new ListingEntry(name, stat, target);
+        UInt128? checksum = null;
+        if (checksums && kind == EntryKind.File)
+        {
+            checksum = BinaryPrimitives.ReadUInt128LittleEndian(reader.Bytes(16));
+        }
+
+        return new ListingEntry(name, stat, target) { Checksum = checksum };
     }
 
     public FileEntry ToFileEntry(string fullPath) => new(Name, fullPath, Kind, Stat, LinkTarget);

@@ -14,4 +14,8 @@ internal static class ListingRecord
 
     /// <summary>A directory could not be read: its path, an ErrorId, a message.</summary>
     public const byte DirectoryError = (byte)'X';
+
+    /// <summary>Version 2, with a filter: a per-directory filter file the agent's walk read, before the directory it
+    /// applies to: its path relative to the root, then 1 and its text, or 0 when there is no such file.</summary>
+    public const byte FilterFile = (byte)'F';
 }

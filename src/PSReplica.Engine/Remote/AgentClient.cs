@@ -21,6 +21,7 @@ internal sealed class AgentClient : IAsyncDisposable
     private readonly SemaphoreSlim _slots = new(ProtocolLimits.MaxStreams, ProtocolLimits.MaxStreams);
     private readonly SemaphoreSlim _opening = new(1, 1);
     private uint _nextId;
+    private long _idleStarts;
 
     private AgentClient(Multiplexer mux, AgentRole role, string root, Handshake.Welcome welcome, ListingEntry? rootEntry)
     {
@@ -75,10 +76,12 @@ internal sealed class AgentClient : IAsyncDisposable
 
     /// <summary>Starts listing <paramref name="relativeDirectory"/> (recursively: every directory below it, depth-first);
     /// the result serves per-directory calls as the stream arrives.</summary>
-    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation)
+    /// <param name="options">What the agent's walk applies besides listing (version 2, <see cref="Handshake.ListingFilters"/>).</param>
+    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation, ListingOptions? options = null)
     {
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive }, cancellation).ConfigureAwait(false);
-        var listing = new RemoteListing(Root);
+        var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true);
         _ = Task.Run(async () =>
         {
             try
@@ -308,9 +311,34 @@ internal sealed class AgentClient : IAsyncDisposable
         await _mux.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Whether the agent carries out small changes in the order sent (<see cref="Handshake.OrderedChanges"/>), so
+    /// that they can be sent without waiting for each answer.</summary>
+    public bool OrdersChanges => Contains(Capabilities, Handshake.OrderedChanges);
+
+    /// <summary>Whether List requests may carry <see cref="ListingOptions"/> (<see cref="Handshake.ListingFilters"/>).</summary>
+    public bool FiltersListings => Contains(Capabilities, Handshake.ListingFilters);
+
+    /// <summary>How many requests were sent while no other was in flight: each such request began with the connection
+    /// idle, a full round trip of its own. Pipelined work keeps this small whatever the number of requests.</summary>
+    public long IdleStarts => Interlocked.Read(ref _idleStarts);
+
+    /// <summary>Sends a request without a body whose answer is empty (create, link, set attributes, delete) and returns
+    /// once it is on its way (requests reach the agent in the order they are sent); the task returned is its answer.</summary>
+    public async Task<Task> StartAsync(AgentRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        return EmptyAnswerAsync(stream, request, cancellation);
+    }
+
     private async Task SimpleAsync(AgentRequest request, CancellationToken cancellation)
     {
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
+        await EmptyAnswerAsync(stream, request, cancellation).ConfigureAwait(false);
+    }
+
+    private async Task EmptyAnswerAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    {
         try
         {
             byte[] result = await ResultAsync(stream, cancellation).ConfigureAwait(false);
@@ -334,6 +362,11 @@ internal sealed class AgentClient : IAsyncDisposable
         }
 
         await _slots.WaitAsync(cancellation).ConfigureAwait(false);
+        if (_slots.CurrentCount == ProtocolLimits.MaxStreams - 1)
+        {
+            Interlocked.Increment(ref _idleStarts);
+        }
+
         MuxStream? stream = null;
         try
         {

@@ -14,6 +14,7 @@ internal sealed class AgentSession
     private readonly Multiplexer _mux;
     private readonly SafeTree _tree;
     private readonly AgentRole _role;
+    private readonly RequestOrder _order = new();
     private readonly object _gate = new();
     private int _active;
     private TaskCompletionSource? _drained;
@@ -48,9 +49,10 @@ internal sealed class AgentSession
         stream.Compress = request.Type == RequestType.List
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature;
-        _ = heavy
-            ? Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
-            : Task.Run(() => RunAsync(stream, request));
+        bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
+        _order.Schedule(ordered, heavy
+            ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
+            : () => Task.Run(() => RunAsync(stream, request)));
     }
 
     /// <summary>Waits for every started request to finish.</summary>
@@ -145,7 +147,8 @@ internal sealed class AgentSession
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
-        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, cancellation).ConfigureAwait(false);
+        ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing);
+        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation).ConfigureAwait(false);
         return [];
     }
 }

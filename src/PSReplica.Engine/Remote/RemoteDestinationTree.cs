@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
@@ -43,4 +44,12 @@ internal sealed class RemoteDestinationTree : IDestinationTree
 
     public void Delete(string relative, bool isDirectory, CancellationToken cancellation) =>
         _client.DeleteAsync(relative, isDirectory, cancellation).GetAwaiter().GetResult();
+
+    /// <summary>Whether small changes may be sent without waiting for their answers (the agent keeps their order).</summary>
+    public bool Pipelines => _client.OrdersChanges;
+
+    /// <summary>Sends a create, link, set-attributes or delete request and returns once it is on its way (after the
+    /// requests sent before it, ahead of those sent after it); the task returned is its answer.</summary>
+    public Task Start(AgentRequest request, CancellationToken cancellation) =>
+        _client.StartAsync(request, cancellation).GetAwaiter().GetResult();
 }

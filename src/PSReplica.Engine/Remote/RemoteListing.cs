@@ -15,12 +15,53 @@ internal sealed class RemoteListing
     private readonly object _gate = new();
     private readonly Dictionary<string, Listed> _ready = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource<List<FileEntry>>> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _filterFiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UInt128> _checksums = new(StringComparer.Ordinal);
     private readonly string _remoteRoot;
+    private readonly string _prefix;
+    private readonly bool _withChecksums;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
     private bool _complete;
 
-    public RemoteListing(string remoteRoot) => _remoteRoot = remoteRoot;
+    /// <param name="withChecksums">The listing was asked for checksums (each regular file's entry carries one).</param>
+    public RemoteListing(string remoteRoot, bool withChecksums = false)
+    {
+        _remoteRoot = remoteRoot;
+        _prefix = remoteRoot.TrimEnd('/') + "/";
+        _withChecksums = withChecksums;
+    }
+
+    /// <summary>Whether the entries carry checksums.</summary>
+    public bool HasChecksums => _withChecksums;
+
+    /// <summary>A per-directory filter file the agent's walk read, by the full path the planner's filter asks for: its
+    /// text, or null when there is none (or the agent did not read it: it is outside the tree, or its directory was
+    /// not walked).</summary>
+    public string? ReadFilterFile(string fullPath)
+    {
+        if (!fullPath.StartsWith(_prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            return _filterFiles.TryGetValue(fullPath[_prefix.Length..], out string? content) ? content : null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="fullPath"/> names something in the agent's tree.</summary>
+    public bool Holds(string fullPath) => fullPath.StartsWith(_prefix, StringComparison.Ordinal);
+
+    /// <summary>The checksum the agent sent for the file at <paramref name="fullPath"/>, or null.</summary>
+    public UInt128? Checksum(string fullPath)
+    {
+        lock (_gate)
+        {
+            return _checksums.TryGetValue(fullPath, out UInt128 checksum) ? checksum : null;
+        }
+    }
 
     /// <summary>Completes when the whole listing has arrived (or failed).</summary>
     public Task Completion => _completion.Task;
@@ -134,9 +175,27 @@ internal sealed class RemoteListing
                     string directory = validator.Current ?? throw ProtocolFault.Violation("entries outside any directory");
                     for (int i = 0; i < count; i++)
                     {
-                        ListingEntry entry = ListingEntry.Read(ref reader);
+                        ListingEntry entry = ListingEntry.Read(ref reader, checksums: _withChecksums);
                         validator.Entry(entry);
-                        current!.Add(entry.ToFileEntry(FullPath(PeerNames.Join(directory, entry.Name))));
+                        string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
+                        current!.Add(entry.ToFileEntry(fullPath));
+                        if (entry.Checksum is { } checksum)
+                        {
+                            lock (_gate)
+                            {
+                                _checksums[fullPath] = checksum;
+                            }
+                        }
+                    }
+
+                    break;
+
+                case ListingRecord.FilterFile:
+                    string file = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+                    string? content = reader.UInt(1) == 1 ? reader.String(ListingOptions.MaxFilterBytes) : null;
+                    lock (_gate)
+                    {
+                        _filterFiles[file] = content;
                     }
 
                     break;

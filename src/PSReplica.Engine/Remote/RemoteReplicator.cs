@@ -28,6 +28,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     public RemoteSide Side { get; }
 
+    /// <summary>The session's client (tests measure what crossed the wire through it).</summary>
+    internal AgentClient Client => _client;
+
     /// <summary>The agent's software version, from the handshake.</summary>
     public string AgentVersion => _client.AgentVersion;
 
@@ -59,22 +62,6 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
-        if (options.CompareMode == CompareMode.Checksum)
-        {
-            throw Unsupported("-Checksum");
-        }
-
-        if (options.CopyLinks && Side == RemoteSide.Source)
-        {
-            throw Unsupported("-CopyLinks with a remote source");
-        }
-
-        // Per-directory filter files are read by path while planning; on the agent's side that path names a remote file.
-        if (options.Filter.HasDirMerge)
-        {
-            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)");
-        }
-
         // Safe updates are made by the local receiver's executor; the agent's receiver does not make them yet.
         if (Side == RemoteSide.Destination && (options.KeepsPartial || options.DelayUpdates || options.Inplace))
         {
@@ -82,10 +69,13 @@ public sealed class RemoteReplicator : IAsyncDisposable
         }
 
         options = PartialFiles.Prepare(options);
+
+        ListingOptions? listing = ListingOptionsFor(options);
         var watch = new SessionErrorWatch(observer);
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         ITreeLister? remoteLister = remoteRoot is null ? null
-            : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation).GetAwaiter().GetResult());
+            : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation, listing).GetAwaiter().GetResult(),
+                resolvesLinks: listing?.Has(ListingFeatures.CopyLinks) == true);
         SyncPlan plan;
         if (Side == RemoteSide.Destination)
         {
@@ -141,6 +131,63 @@ public sealed class RemoteReplicator : IAsyncDisposable
         }
     }
 
-    private static SyncException Unsupported(string what) =>
-        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, $"{what} is not supported for remote runs yet.", what);
+    /// <summary>What the agent's walk is asked to apply: the filter (so that what the planner skips is not listed, and
+    /// the per-directory filter files come along), checksums for -Checksum, links followed for -CopyLinks on a source.
+    /// An agent of protocol 1 can do none of it: the options that need it are refused.</summary>
+    private ListingOptions? ListingOptionsFor(SyncOptions options)
+    {
+        ListingFeatures features = ListingFeatures.None;
+        if (options.Filter.Rules.Count > 0)
+        {
+            features |= ListingFeatures.Filter;
+        }
+
+        if (options.DeleteExcluded)
+        {
+            features |= ListingFeatures.DeleteExcluded;
+        }
+
+        if (options.Delete)
+        {
+            features |= ListingFeatures.Delete;
+        }
+
+        if (options.CompareMode == CompareMode.Checksum)
+        {
+            features |= ListingFeatures.Checksums;
+        }
+
+        if (options.CopyLinks && Side == RemoteSide.Source)
+        {
+            features |= ListingFeatures.CopyLinks;
+        }
+
+        if (_client.FiltersListings)
+        {
+            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks)) == 0 ? null
+                : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty);
+        }
+
+        if (options.CompareMode == CompareMode.Checksum)
+        {
+            throw Unsupported("-Checksum");
+        }
+
+        if (options.CopyLinks && Side == RemoteSide.Source)
+        {
+            throw Unsupported("-CopyLinks with a remote source");
+        }
+
+        // Per-directory filter files are read by path while planning; on the agent's side that path names a remote file.
+        if (options.Filter.HasDirMerge)
+        {
+            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)");
+        }
+
+        return null;
+    }
+
+    private SyncException Unsupported(string what) =>
+        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+            $"{what} needs an agent of protocol 2 or later; the agent there is version {_client.AgentVersion}, protocol {_client.ProtocolVersion}.", what);
 }

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.IO;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Scanning;
 
@@ -15,7 +17,30 @@ internal sealed class RemoteTreeLister : ITreeLister
     private string? _lastPath;
     private List<FileEntry>? _lastEntries;
 
-    public RemoteTreeLister(RemoteListing listing) => _listing = listing;
+    /// <param name="resolvesLinks">The agent follows links (-CopyLinks): an entry still a link is dangling.</param>
+    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false)
+    {
+        _listing = listing;
+        ResolvesLinks = resolvesLinks;
+        FilterFileReader = listing.ReadFilterFile;
+    }
+
+    public Func<string, string?>? FilterFileReader { get; }
+
+    public bool ResolvesLinks { get; }
+
+    /// <exception cref="IOException">The listing carries checksums but none for this file (the agent could not read it).</exception>
+    public UInt128? Checksum(FileEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!_listing.HasChecksums)
+        {
+            return null;
+        }
+
+        // An entry from elsewhere (a local basis directory) is hashed where it is.
+        return _listing.Checksum(entry.FullPath) ?? (_listing.Holds(entry.FullPath) ? throw new IOException("the agent could not read it") : null);
+    }
 
     public List<FileEntry> List(string fullPath, string relative)
     {

@@ -22,6 +22,79 @@ internal sealed class SafeTree : IDisposable
 
     public string RootPath { get; }
 
+    /// <summary>-CopyLinks on a sender (asked for by the controller's listing): links below the root are followed when
+    /// walking, listing and reading, as rsync -L follows them. Never set on a receiver: nothing is written through a link.</summary>
+    public bool FollowLinks { get; set; }
+
+    /// <summary>What the link at <paramref name="relative"/> points to, or null when it leads nowhere (dangling, a loop,
+    /// or unreadable).</summary>
+    public StatInfo? StatFollowing(string relative)
+    {
+        try
+        {
+            using ParentDirectory parent = OpenParent(relative);
+            return Posix.StatAt(parent.Handle, parent.Name, follow: true, out StatInfo stat) == 0 ? stat : null;
+        }
+        catch (SyncException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A per-directory filter file's text, or null when there is none (a directory of that name counts as none,
+    /// as in rsync). Opened as files are read here, never through a link.</summary>
+    /// <exception cref="SyncException">FilterFileUnreadable: a link, not a regular file, larger than
+    /// <paramref name="maxBytes"/>, or unreadable.</exception>
+    public string? ReadFilterFile(string relative, int maxBytes)
+    {
+        SafeFileHandle file;
+        try
+        {
+            using ParentDirectory parent = OpenParent(relative);
+            if (Posix.StatAt(parent.Handle, parent.Name, out StatInfo found) == Posix.ENOENT || found.FileType == Posix.SIfdir)
+            {
+                return null;
+            }
+
+            file = OpenRegularFile(relative, ErrorIds.FilterFileUnreadable, out StatInfo stat);
+            if (stat.Size > maxBytes)
+            {
+                file.Dispose();
+                throw new SyncException(ErrorIds.FilterFileUnreadable, SyncErrorKind.ReadError,
+                    $"The per-directory filter file '{relative}' is larger than {maxBytes} bytes.", relative);
+            }
+        }
+        catch (SyncException ex) when (ex.ErrorId != ErrorIds.FilterFileUnreadable)
+        {
+            throw new SyncException(ErrorIds.FilterFileUnreadable, SyncErrorKind.ReadError,
+                $"Cannot read the per-directory filter file '{relative}': {ex.Message}", relative, ex);
+        }
+
+        using (file)
+        using (var stream = new FileStream(file, FileAccess.Read, 1))
+        using (var reader = new StreamReader(stream, System.Text.Encoding.UTF8))
+        {
+            return reader.ReadToEnd();
+        }
+    }
+
+    /// <summary>The XXH3-128 of a regular file's content (-Checksum), or null when it cannot be read.</summary>
+    public UInt128? Checksum(string relative)
+    {
+        try
+        {
+            using SafeFileHandle file = OpenRegularFile(relative, ErrorIds.FileReadError, out _);
+            using var stream = new FileStream(file, FileAccess.Read, 1 << 16);
+            var hash = new System.IO.Hashing.XxHash128();
+            hash.Append(stream);
+            return hash.GetCurrentHashAsUInt128();
+        }
+        catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The root's entry, or null when it does not exist.</summary>
     /// <exception cref="SyncException">The root exists but is not a directory or cannot be read.</exception>
     public ListingEntry? DescribeRoot(string errorId)
@@ -98,7 +171,7 @@ internal sealed class SafeTree : IDisposable
     public SafeFileHandle OpenRegularFile(string relative, string errorId, out StatInfo stat)
     {
         using ParentDirectory parent = OpenParent(relative);
-        SafeFileHandle? file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out int errno);
+        SafeFileHandle? file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | (FollowLinks ? 0 : Posix.ONoFollow) | Posix.ONonBlock, 0, out int errno);
         if (file is null)
         {
             throw errno == Posix.ELOOP
@@ -205,7 +278,7 @@ internal sealed class SafeTree : IDisposable
                 int slash = components[start..].IndexOf('/');
                 int end = slash < 0 ? components.Length : start + slash;
                 string name = components[start..end].ToString();
-                SafeFileHandle? next = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | Posix.ONoFollow, 0, out int errno);
+                SafeFileHandle? next = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | (FollowLinks ? 0 : Posix.ONoFollow), 0, out int errno);
                 if (next is null)
                 {
                     string walked = components[..end].ToString();

@@ -7,13 +7,17 @@ using System.Threading.Tasks;
 namespace PSReplica.Engine.Tests.Protocol;
 
 /// <summary>A one-way in-memory pipe with a bounded queue (so a writer that outruns its reader waits, as on a real
-/// pipe) and cancellable reads. Disposing the writer is end of stream for the reader.</summary>
+/// pipe) and cancellable reads. Disposing the writer is end of stream for the reader. With a latency, each write
+/// reaches the reader that long after it was made (a slow link, not a narrow one: writes do not wait for it).</summary>
 internal sealed class MemoryPipe
 {
-    private readonly Channel<byte[]> _chunks = Channel.CreateBounded<byte[]>(64);
+    private readonly Channel<(byte[] Data, long Due)> _chunks;
+    private readonly TimeSpan _latency;
 
-    public MemoryPipe()
+    public MemoryPipe(TimeSpan latency = default)
     {
+        _latency = latency;
+        _chunks = Channel.CreateBounded<(byte[], long)>(latency > TimeSpan.Zero ? 1 << 16 : 64);
         Reader = new ReadEnd(this);
         Writer = new WriteEnd(this);
     }
@@ -51,8 +55,13 @@ internal sealed class MemoryPipe
                     return 0;
                 }
 
-                _current = await pipe._chunks.Reader.ReadAsync(cancellationToken);
+                (_current, long due) = await pipe._chunks.Reader.ReadAsync(cancellationToken);
                 _offset = 0;
+                long wait = due - Environment.TickCount64;
+                if (wait > 0)
+                {
+                    await Task.Delay((int)wait, cancellationToken);
+                }
             }
 
             int n = Math.Min(buffer.Length, _current.Length - _offset);
@@ -97,7 +106,7 @@ internal sealed class MemoryPipe
 
             try
             {
-                await pipe._chunks.Writer.WriteAsync(buffer.ToArray(), cancellationToken);
+                await pipe._chunks.Writer.WriteAsync((buffer.ToArray(), Environment.TickCount64 + (long)pipe._latency.TotalMilliseconds), cancellationToken);
             }
             catch (ChannelClosedException)
             {

@@ -27,7 +27,7 @@ public sealed class AgentSessionTests
         await using (AgentClient client = await loop.ConnectAsync(role, tree.Source))
         {
             Assert.NotNull(client.RootEntry);
-            Assert.Equal(1, client.ProtocolVersion);
+            Assert.Equal(Handshake.MaxVersion, client.ProtocolVersion);
             RemoteListing listing = await client.ListAsync(string.Empty, recursive: true, CancellationToken.None);
             foreach ((string directory, List<FileEntry> expected) in local)
             {

@@ -80,6 +80,23 @@ public sealed class HostileControllerTests : IDisposable
         await peer.SendAsync(FrameKind.End, 1, _ => { });
     }, root: _tree.Destination);
 
+    [Theory]
+    [InlineData("merge /etc/passwd")]
+    [InlineData(". /etc/passwd")]
+    [InlineData("no such rule")]
+    public Task Listing_rules_that_would_read_a_file_by_name_or_do_not_parse_abort_with_a_violation(string rule) =>
+        ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+            await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.List, string.Empty)
+            {
+                Flag = true,
+                Listing = new ListingOptions(ListingFeatures.Filter, rule + "\n"),
+            }.Write(w)), root: _tree.Destination);
+
+    [Fact]
+    public Task Unknown_listing_features_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.List).String(string.Empty).Byte(3).UInt(0x80).String(string.Empty)),
+        root: _tree.Destination);
+
     [Fact]
     public Task Request_ids_that_go_backwards_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
     {

@@ -11,12 +11,14 @@ namespace PSReplica.Engine.Tests.Remote;
 /// <summary>An agent served in process over two memory pipes, and the controller's ends of them.</summary>
 internal sealed class Loopback : IAsyncDisposable
 {
-    private readonly MemoryPipe _toAgent = new();
-    private readonly MemoryPipe _toController = new();
+    private readonly MemoryPipe _toAgent;
+    private readonly MemoryPipe _toController;
     private readonly StringWriter _diagnostics = new();
 
-    private Loopback()
+    private Loopback(TimeSpan latency = default)
     {
+        _toAgent = new MemoryPipe(latency);
+        _toController = new MemoryPipe(latency);
     }
 
     /// <summary>The agent's exit code once the session is over.</summary>
@@ -38,9 +40,10 @@ internal sealed class Loopback : IAsyncDisposable
 
     public long BytesToController => _toController.BytesWritten;
 
-    public static Loopback WithAgent(TimeSpan? handshakeTimeout = null)
+    /// <param name="latency">How long each write takes to reach the other side, in both directions.</param>
+    public static Loopback WithAgent(TimeSpan? handshakeTimeout = null, TimeSpan latency = default)
     {
-        var loopback = new Loopback();
+        var loopback = new Loopback(latency);
         loopback.Agent = Task.Run(() => AgentServer.ServeAsync(loopback.AgentIn, loopback.AgentOut, loopback._diagnostics,
             handshakeTimeout ?? ProtocolLimits.DefaultHandshakeTimeout, CancellationToken.None));
         return loopback;

@@ -109,29 +109,6 @@ public sealed class RemoteReplicatorTests
         RandomTree.AssertSame(tree.Source, destination);
     }
 
-    [Fact]
-    public async Task Checksum_mode_is_refused_for_a_remote_run()
-    {
-        using var tree = new TestTree();
-        tree.Src("a.txt", "a");
-        SyncOptions options = tree.Options() with { CompareMode = CompareMode.Checksum };
-        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(RemoteSide.Destination, options));
-        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
-    }
-
-    [Theory]
-    [InlineData(RemoteSide.Destination)]
-    [InlineData(RemoteSide.Source)]
-    public async Task Per_directory_filter_files_are_refused_for_a_remote_run(RemoteSide side)
-    {
-        using var tree = new TestTree();
-        tree.Src("a.txt", "a");
-        SyncOptions options = tree.Options() with { Filter = SyncFilter.Parse(": .rsync-filter") };
-        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(side, options));
-        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
-        Assert.Contains("-UseFilterFiles", error.Message, StringComparison.Ordinal);
-    }
-
     [Theory]
     [InlineData(RemoteSide.Destination)]
     [InlineData(RemoteSide.Source)]

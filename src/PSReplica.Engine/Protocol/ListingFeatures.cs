@@ -1,0 +1,27 @@
+using System;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>The flags of <see cref="ListingOptions"/>.</summary>
+[Flags]
+internal enum ListingFeatures : byte
+{
+    None = 0,
+
+    /// <summary>Apply the rules: leave out what they exclude and send the per-directory filter files read.</summary>
+    Filter = 1,
+
+    /// <summary>-DeleteExcluded: the rules are evaluated as that option makes them.</summary>
+    DeleteExcluded = 2,
+
+    /// <summary>-Delete: a receiver keeps listing what its rules leave at risk of deletion.</summary>
+    Delete = 4,
+
+    /// <summary>-Checksum: each regular file's entry is followed by its XXH3-128.</summary>
+    Checksums = 8,
+
+    /// <summary>-CopyLinks (sender only): links are listed as what they point to; reads follow links.</summary>
+    CopyLinks = 16,
+
+    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks,
+}

@@ -1,0 +1,31 @@
+using System;
+
+namespace PSReplica.Engine.Protocol;
+
+/// <summary>What a version-2 List request asks of the agent's walk besides the entries (capability
+/// <see cref="Handshake.ListingFilters"/>): the filter rules to apply as the planner would (pruning what it would skip
+/// and sending the per-directory filter files it reads), checksums of regular files (-Checksum), and links followed
+/// (-CopyLinks, sender only).</summary>
+/// <param name="Filter">The rules in rsync's syntax, one per line (<see cref="SyncFilter.ToString"/>); empty for none.</param>
+internal sealed record ListingOptions(ListingFeatures Features, string Filter)
+{
+    /// <summary>The longest rule text accepted.</summary>
+    public const int MaxFilterBytes = 256 << 10;
+
+    public static ListingOptions None { get; } = new(ListingFeatures.None, string.Empty);
+
+    public bool Has(ListingFeatures feature) => (Features & feature) != 0;
+
+    public void Write(WireWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.UInt((uint)Features).String(Filter);
+    }
+
+    public static ListingOptions Read(ref WireReader reader)
+    {
+        var features = (ListingFeatures)reader.UInt((ulong)ListingFeatures.All);
+        string filter = reader.String(MaxFilterBytes);
+        return new ListingOptions(features, filter);
+    }
+}

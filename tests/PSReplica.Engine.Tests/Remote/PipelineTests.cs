@@ -1,0 +1,127 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>Small changes (directories, links, attributes, deletions) go to the agent without a round trip each: over a
+/// link with 5 ms of latency each way, thousands of them must not cost thousands of round trips.</summary>
+public sealed class PipelineTests
+{
+    private static readonly TimeSpan s_latency = TimeSpan.FromMilliseconds(5);
+
+    [Fact]
+    public async Task Thousands_of_directories_and_links_cost_a_few_round_trips_not_one_each()
+    {
+        using var tree = new TestTree();
+        for (int i = 0; i < 2000; i++)
+        {
+            string directory = Path.Join(tree.Source, $"d{i:D4}");
+            Directory.CreateDirectory(directory);
+            File.CreateSymbolicLink(Path.Join(directory, "link"), $"../target{i}");
+        }
+
+        TestTree.Freeze(tree.Source);
+
+        var clock = Stopwatch.StartNew();
+        (SyncSummary summary, RecordingObserver observer, long idleStarts) = await RunSlowAsync(tree.Options());
+        clock.Stop();
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(4001, summary.Created);
+        Assert.Equal(4001, observer.Items.Count);
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+
+        // One round trip each would start every one of the 6,000 requests (mkdir, link, directory time) on an idle link.
+        Assert.True(idleStarts < 20, $"{idleStarts} requests started with nothing else in flight");
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(2000 * 5), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Thousands_of_deletions_go_children_first_without_a_round_trip_each()
+    {
+        using var tree = new TestTree();
+        tree.Src("keep.txt", "keep");
+        for (int i = 0; i < 500; i++)
+        {
+            tree.Dst($"old{i:D3}/deeper/a.txt", "a");
+            tree.Dst($"old{i:D3}/b.txt", "b");
+        }
+
+        tree.Dst("keep.txt", "keep");
+        tree.FreezeBoth();
+
+        (SyncSummary summary, RecordingObserver observer, long idleStarts) = await RunSlowAsync(tree.Options(delete: true));
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(2000, summary.Deleted);
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(tree.Destination).Select(Path.GetFileName));
+        Assert.True(idleStarts < 20, $"{idleStarts} requests started with nothing else in flight");
+    }
+
+    [Fact]
+    public async Task A_directory_that_cannot_be_made_declines_its_contents_as_a_local_run_does()
+    {
+        using var tree = new TestTree();
+        for (int i = 0; i < 20; i++)
+        {
+            tree.Src($"d{i:D2}/a.txt", "a");
+            File.CreateSymbolicLink(Path.Join(tree.Source, $"d{i:D2}", "link"), "a.txt");
+            tree.Src($"d{i:D2}/sub/b.txt", "b");
+        }
+
+        tree.FreezeBoth();
+        Directory.CreateDirectory(tree.Destination);
+
+        // Planned against an empty destination; then something that is not a directory takes one directory's name.
+        var local = new RecordingObserver();
+        SyncPlan localPlan = LocalReplicator.Plan(tree.Options(), local, CancellationToken.None);
+        File.WriteAllText(Path.Join(tree.Destination, "d07"), "in the way");
+        SyncSummary localSummary = LocalReplicator.Execute(localPlan, local, CancellationToken.None);
+        Directory.Delete(tree.Destination, recursive: true);
+        Directory.CreateDirectory(tree.Destination);
+
+        var remote = new RecordingObserver();
+        await using var loop = Loopback.WithAgent(latency: s_latency);
+        SyncSummary remoteSummary;
+        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            tree.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        {
+            SyncPlan plan = replicator.Plan(tree.Options(), remote, CancellationToken.None);
+            File.WriteAllText(Path.Join(tree.Destination, "d07"), "in the way");
+            remoteSummary = await Task.Run(() => replicator.Execute(plan, remote, CancellationToken.None));
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        Assert.Single(local.Errors);
+        Assert.Equal(local.Errors.Select(e => (e.ErrorId, e.Target)), remote.Errors.Select(e => (e.ErrorId, e.Target)));
+        Assert.Equal(Describe(local.Items), Describe(remote.Items));
+        Assert.Equal((localSummary.Created, localSummary.Skipped, localSummary.Errors), (remoteSummary.Created, remoteSummary.Skipped, remoteSummary.Errors));
+    }
+
+    private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}");
+
+    /// <summary>A push over a link with <see cref="s_latency"/> each way; returns how many requests began with the link idle.</summary>
+    private static async Task<(SyncSummary Summary, RecordingObserver Observer, long IdleStarts)> RunSlowAsync(SyncOptions options)
+    {
+        var observer = new RecordingObserver();
+        await using var loop = Loopback.WithAgent(latency: s_latency);
+        SyncSummary summary;
+        long idleStarts;
+        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        {
+            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
+            long before = replicator.Client.IdleStarts;
+            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
+            idleStarts = replicator.Client.IdleStarts - before;
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer, idleStarts);
+    }
+}
