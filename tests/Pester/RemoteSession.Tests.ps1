@@ -3,6 +3,7 @@
 # - the agent of a PSReplica module installed on the server is used (newest version first) and nothing is deployed;
 # - the client finds the host, port, user and key in ~/.ssh/config, and the key and known_hosts at their default
 #   places, given only an alias or an ssh:// address;
+# - once this module's agent is deployed, a run starts it with one exec request (no probe or check of its own);
 # - -ConnectTimeout bounds a server that accepts the connection and never speaks;
 # - -Timeout ends a run whose agent stops answering, with PeerTimeout, and leaves no torn file.
 BeforeAll {
@@ -91,6 +92,57 @@ Describe 'Finding the server from the client''s ~/.ssh' {
         $err = Get-TerminatingError { Sync-Directory -Path $src -Destination "backup-server:$(Join-Path $work 'wrong-port')" -Port 1 -ConnectTimeout 5 }
         $err.FullyQualifiedErrorId | Should -BeLike 'SshConnection*'
         Test-Path (Join-Path $work 'wrong-port') | Should -BeFalse
+    }
+}
+
+Describe 'Starting a deployed agent' {
+    BeforeAll {
+        # Every exec request the server gets is logged by a ForceCommand wrapper that then runs it (SFTP included).
+        $script:countingHome = Join-Path $work 'counting-home'
+        $null = New-Item -ItemType Directory -Path $countingHome
+        $script:execLog = Join-Path $work 'exec.log'
+        $wrapper = Join-Path $work 'log-exec.sh'
+        @(
+            '#!/bin/sh'
+            'case "$SSH_ORIGINAL_COMMAND" in'
+            '  ""|internal-sftp|sftp|*sftp-server*) exec /usr/lib/openssh/sftp-server ;;'
+            'esac'
+            "printf '%s\n' exec >> '$execLog'"
+            'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"'
+        ) | Set-Content -Path $wrapper
+        & chmod 755 -- $wrapper
+        $script:counting = Start-TestSshServer -SessionEnvironment @{ HOME = $countingHome } -ExtraConfig "ForceCommand $wrapper"
+        $script:countingSsh = @{ Port = $counting.Port; KeyFilePath = $counting.KeyPath; KnownHostsPath = $counting.KnownHostsPath; Transport = 'Agent' }
+    }
+
+    AfterAll {
+        if ($counting) { Stop-TestSshServer -Server $counting }
+    }
+
+    It 'deploys it on the first run and starts it with a single exec request on the next' {
+        $dst = Join-Path $work 'counted'
+        $null = Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop
+        Assert-SameTree $src $dst
+        @(Get-Content $execLog).Count | Should -BeGreaterThan 1
+        @(Get-ChildItem (Join-Path $countingHome '.cache/psreplica/agent/*/PSReplica.Agent.dll')).Count | Should -Be 1
+
+        Remove-Item -LiteralPath $execLog
+        Set-Content -LiteralPath (Join-Path $src 'changed.txt') -Value 'after the first run'
+        $items = @(Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop)
+        $items.RelativePath | Should -Contain 'changed.txt'
+        Assert-SameTree $src $dst
+        @(Get-Content $execLog).Count | Should -Be 1
+    }
+
+    It 'deploys again when a deployed file no longer matches its sum' {
+        $dll = @(Get-ChildItem (Join-Path $countingHome '.cache/psreplica/agent/*/PSReplica.Agent.dll'))[0].FullName
+        [IO.File]::AppendAllText($dll, 'tampered')
+        Remove-Item -LiteralPath $execLog -ErrorAction SilentlyContinue
+        $dst = Join-Path $work 'counted-again'
+        $null = Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop
+        Assert-SameTree $src $dst
+        @(Get-Content $execLog).Count | Should -BeGreaterThan 1
+        (Get-FileHash $dll).Hash | Should -Be (Get-FileHash (Join-Path $moduleBase 'agent/PSReplica.Agent.dll')).Hash
     }
 }
 

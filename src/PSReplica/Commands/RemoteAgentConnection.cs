@@ -20,6 +20,14 @@ internal sealed class RemoteAgentConnection : IDisposable
 {
     private const string ManifestName = "SHA256SUMS";
 
+    /// <summary>The launcher's line that says the agent follows in the same channel.</summary>
+    private const string LaunchMarker = "psreplica-agent-follows";
+
+    /// <summary>True (status 0) when the current directory holds every file of the manifest with its sum (sha256sum, or
+    /// shasum on systems without it).</summary>
+    private const string VerifyScript = "[ -f " + ManifestName + " ] && "
+        + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; }";
+
     /// <summary>A POSIX sh script that reports the server's dotnet and any installed agent, one key=value per line.
     /// dotnet is looked up on PATH, then under $DOTNET_ROOT, ~/.dotnet and the usual install directories, because a
     /// non-interactive SSH session often has a shorter PATH than a login.</summary>
@@ -27,10 +35,10 @@ internal sealed class RemoteAgentConnection : IDisposable
         "d=$(command -v dotnet 2>/dev/null); "
         + "if [ -z \"$d\" ]; then for c in \"${DOTNET_ROOT:-/nonexistent}/dotnet\" \"$HOME/.dotnet/dotnet\" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet "
         + "/usr/local/share/dotnet/dotnet /opt/dotnet/dotnet /usr/local/bin/dotnet; do if [ -x \"$c\" ]; then d=$c; break; fi; done; fi; "
-        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; "
+        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; installed=; "
         + "for a in \"$HOME\"/.local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll \"$HOME\"/.local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/usr/local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll /usr/local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
-        + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; fi; done";
+        + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; installed=1; fi; done";
 
     private readonly SshSession? _session;
     private readonly ICommandChannel _channel;
@@ -126,10 +134,15 @@ internal sealed class RemoteAgentConnection : IDisposable
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(settings);
         string description = $"{session.Target.User}@{session.Target.Host}";
-        string command;
+        if (settings.RemoteCommand is { } remoteCommand)
+        {
+            return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(remoteCommand), remoteCommand, description);
+        }
+
         try
         {
-            command = settings.RemoteCommand ?? StartCommand(session, description, cancellation);
+            (ICommandChannel channel, string command) = Launch(session, description, cancellation);
+            return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -138,8 +151,6 @@ internal sealed class RemoteAgentConnection : IDisposable
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
                 $"{description}: no PSReplica agent could be started or deployed: {ex.Message}", description, ex);
         }
-
-        return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(command), command, description);
     }
 
     /// <summary>Ends the session: the agent has been told goodbye; its input is closed and its exit awaited briefly.</summary>
@@ -159,20 +170,91 @@ internal sealed class RemoteAgentConnection : IDisposable
         _session?.Dispose();
     }
 
-    private static string StartCommand(SshSession session, string description, CancellationToken cancellation)
+    /// <summary>Starts the agent with as few exec channels as the server allows. The launcher script probes the server and,
+    /// when no module is installed there and this module's agent is already deployed with matching sums, says so on one
+    /// line and becomes the agent in the same channel (each exec costs a round trip and a process start). Otherwise it
+    /// prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
+    private static (ICommandChannel Channel, string Command) Launch(SshSession session, string description, CancellationToken cancellation)
     {
-        Dictionary<string, List<string>> probe = Probe(session.OpenCommand, description, cancellation);
-        if (InstalledAgentCommand(probe, description) is { } installed)
+        AgentFiles files = AgentFiles.Read();
+        string cache = "$HOME/.cache/psreplica/agent/" + files.Name;
+        string script = ProbeScript + "; "
+            + "if [ -z \"$installed\" ] && [ -n \"$d\" ] && cd \"" + cache + "\" 2>/dev/null && " + VerifyScript + "; then "
+            + "echo " + LaunchMarker + "; exec \"$d\" PSReplica.Agent.dll --serve; fi";
+        string launcher = "sh -c " + RemoteShell.Quote(script);
+        ICommandChannel channel = session.OpenCommand(launcher);
+        Dictionary<string, List<string>>? probe;
+        try
         {
-            return installed;
+            probe = ReadProbe(channel, description, cancellation);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
         }
 
+        if (probe is null)
+        {
+            return (channel, launcher);
+        }
+
+        channel.Dispose();
+        string command = InstalledAgentCommand(probe, description) ?? DeployedAgentCommand(session, probe, files, description, cancellation);
+        return (session.OpenCommand(command), command);
+    }
+
+    private static string DeployedAgentCommand(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files, string description,
+        CancellationToken cancellation)
+    {
         string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} has neither a PSReplica agent nor the .NET runtime ('dotnet'): install PSReplica or .NET there, or pass -RemoteCommand.", description);
         string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} did not say where its home directory is.", description);
-        string directory = Deploy(session, home, description, cancellation);
+        string directory = Deploy(session, home, files, description, cancellation);
         return RemoteShell.Join([dotnet, directory + "/PSReplica.Agent.dll", "--serve"]);
+    }
+
+    /// <summary>Reads the launcher's lines up to its marker (null: the channel now carries the agent) or to its end (the
+    /// probe's key=value lines). Reads byte by byte so that none of the agent's first bytes are taken.</summary>
+    private static Dictionary<string, List<string>>? ReadProbe(ICommandChannel channel, string description, CancellationToken cancellation)
+    {
+        var output = new StringBuilder();
+        var line = new List<byte>();
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int b = channel.Stream.ReadByte();
+            if (b < 0)
+            {
+                break;
+            }
+
+            if (b != '\n')
+            {
+                line.Add((byte)b);
+                continue;
+            }
+
+            string text = Encoding.UTF8.GetString(line.ToArray());
+            line.Clear();
+            if (text == LaunchMarker)
+            {
+                return null;
+            }
+
+            output.Append(text).Append('\n');
+        }
+
+        output.Append(Encoding.UTF8.GetString(line.ToArray()));
+        int? status = channel.WaitForExitAsync(cancellation).GetAwaiter().GetResult();
+        if (status is not 0)
+        {
+            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
+                $"{description}: looking for the agent failed (exit status {status?.ToString(CultureInfo.InvariantCulture) ?? "none"}): {channel.StandardError.Trim()}", description);
+        }
+
+        return ParseProbe(output.ToString());
     }
 
     private static string? InstalledAgentCommand(Dictionary<string, List<string>> probe, string description)
@@ -225,6 +307,11 @@ internal sealed class RemoteAgentConnection : IDisposable
             }
         }
 
+        return ParseProbe(output);
+    }
+
+    private static Dictionary<string, List<string>> ParseProbe(string output)
+    {
         var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -252,60 +339,34 @@ internal sealed class RemoteAgentConnection : IDisposable
 
     /// <summary>Makes sure the server's agent cache holds exactly this module's agent files: checks their SHA-256 sums
     /// there, uploads them over SFTP when they are missing or differ, and checks again. Returns the directory.</summary>
-    private static string Deploy(SshSession session, string home, string description, CancellationToken cancellation)
+    private static string Deploy(SshSession session, string home, AgentFiles files, string description, CancellationToken cancellation)
     {
-        string local = LocalAgentDirectory;
-        if (!Directory.Exists(local))
+        string directory = home.TrimEnd('/') + "/.cache/psreplica/agent/" + files.Name;
+        if (Verify(session, directory))
         {
-            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
-                $"This PSReplica module has no agent files to deploy ('{local}' is missing); pass -RemoteCommand.", local);
+            return directory;
         }
 
-        var files = new List<string>(Directory.GetFiles(local));
-        files.Sort(StringComparer.Ordinal);
-        var manifest = new StringBuilder();
-        using (var combined = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        using (SftpSession sftp = session.OpenSftp(cancellation))
         {
-            foreach (string file in files)
+            MakeDirectories(sftp, directory);
+            foreach (string file in files.Paths)
             {
-                using FileStream stream = File.OpenRead(file);
-                string sum = Convert.ToHexStringLower(SHA256.HashData(stream));
-                string line = sum + "  " + Path.GetFileName(file) + "\n";
-                manifest.Append(line);
-                combined.AppendData(Encoding.UTF8.GetBytes(line));
+                cancellation.ThrowIfCancellationRequested();
+                Upload(sftp, File.ReadAllBytes(file), directory + "/" + Path.GetFileName(file));
             }
 
-            string version = typeof(RemoteAgentConnection).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
-            int plus = version.IndexOf('+', StringComparison.Ordinal);
-            version = plus < 0 ? version : version[..plus];
-            string directory = home.TrimEnd('/') + "/.cache/psreplica/agent/" + version + "-" + Convert.ToHexStringLower(combined.GetHashAndReset())[..16];
-            if (Verify(session, directory))
-            {
-                return directory;
-            }
-
-            using (SftpSession sftp = session.OpenSftp(cancellation))
-            {
-                MakeDirectories(sftp, directory);
-                foreach (string file in files)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    Upload(sftp, File.ReadAllBytes(file), directory + "/" + Path.GetFileName(file));
-                }
-
-                Upload(sftp, Encoding.UTF8.GetBytes(manifest.ToString()), directory + "/" + ManifestName);
-            }
-
-            return Verify(session, directory) ? directory : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
-                $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
+            Upload(sftp, Encoding.UTF8.GetBytes(files.Manifest), directory + "/" + ManifestName);
         }
+
+        return Verify(session, directory) ? directory : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
+            $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
     }
 
     /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it).</summary>
     private static bool Verify(SshSession session, string directory)
     {
-        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && [ -f " + ManifestName + " ] && "
-            + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; }";
+        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + VerifyScript;
         using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(script));
         channel.CloseInput();
         return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
