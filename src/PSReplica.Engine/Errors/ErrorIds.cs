@@ -55,6 +55,10 @@ public static class ErrorIds
     /// <summary>-RemoveSourceFiles met a source file that is its own destination copy (the paths overlap); it is kept.</summary>
     public const string SourceIsDestination = nameof(SourceIsDestination);
 
+    /// <summary>-RemoveSourceFiles with a remote source: the agent found the source file changed (or not a file or link)
+    /// since it was listed; it is kept.</summary>
+    public const string SourceChangedSinceListing = nameof(SourceChangedSinceListing);
+
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);

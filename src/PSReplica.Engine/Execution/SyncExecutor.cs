@@ -549,7 +549,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 {
                     DeltaResult delta = _sourceTree is null
                         ? DeltaCopier.Copy(source.FullPath, action.Basis?.FullPath ?? target, temp, _options.BlockSize, progress, finish, _cancellation)
-                        : _sourceTree.CopyDelta(relative, target, temp, _options.BlockSize, progress, finish, _cancellation);
+                        : _sourceTree.CopyDelta(relative, action.Basis?.FullPath ?? target, temp, _options.BlockSize, progress, finish, _cancellation);
                     action.Item.BytesTransferred = delta.LiteralBytes;
                     action.Item.BytesMatched = delta.MatchedBytes;
                     Interlocked.Add(ref _bytesDone, delta.Length);

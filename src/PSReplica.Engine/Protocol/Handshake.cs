@@ -17,10 +17,13 @@ internal static class Handshake
     public const int MaxVersion = 1;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, NamedTrees];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
+
+    /// <summary>The agent serves the requests of AgentRequest.Trees.cs: basis directories, backups, hard links, source removal.</summary>
+    public const string NamedTrees = "trees";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
