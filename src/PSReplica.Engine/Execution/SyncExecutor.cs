@@ -187,7 +187,7 @@ internal sealed partial class SyncExecutor : IDisposable
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
 
-            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null && _sourceTree is null)
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
             {
                 RemoveSourceFiles();
             }
@@ -366,6 +366,7 @@ internal sealed partial class SyncExecutor : IDisposable
         lock (_gate)
         {
             _summary.Errors++;
+            _failedPaths.Add(action.Item.RelativePath);
         }
 
         if (action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)

@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The source of a pull: an agent in the sender role. A delta update builds the local basis's signature
 /// here, the agent searches its file against it, and the ops are patched into the local temp file and verified.</summary>
-internal sealed class RemoteSourceTree : ISourceTree
+internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
 {
     private readonly AgentClient _client;
 
@@ -44,4 +44,8 @@ internal sealed class RemoteSourceTree : ISourceTree
         finish?.Invoke(output);
         return result;
     }
+
+    public void RemoveSource(string relative, Scanning.FileEntry listed, CancellationToken cancellation) =>
+        _client.RemoveSourceAsync(relative, listed.Kind == Scanning.EntryKind.File ? listed.Length : 0, listed.MtimeSeconds, listed.MtimeNanoseconds, cancellation)
+            .GetAwaiter().GetResult();
 }

@@ -4,6 +4,8 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
 
 namespace PSReplica.Engine.Tests.Remote;
 
@@ -139,6 +141,149 @@ public sealed class RemoteNamedTreesTests
         Assert.Empty(observer.Errors);
         Assert.NotEqual(Inode(Path.Join(outside, "secret.txt")), Inode(Path.Join(tree.Destination, "dir/secret.txt")));
         Assert.Equal("same", File.ReadAllText(Path.Join(tree.Destination, "dir/secret.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Backups_go_to_the_backup_directory_before_files_are_replaced_or_deleted(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("x.txt", "new x", TestTree.BaseTime + 10);
+        tree.Src("sub/z.txt", "new z", TestTree.BaseTime + 10);
+        tree.Src("same.txt", "same", TestTree.BaseTime);
+        tree.Dst("x.txt", "old x", TestTree.BaseTime);
+        tree.Dst("sub/z.txt", "old z", TestTree.BaseTime);
+        tree.Dst("y.txt", "deleted y", TestTree.BaseTime);
+        tree.Dst("same.txt", "same", TestTree.BaseTime);
+        SyncOptions options = tree.Options(delete: true) with { Backup = true, BackupDirectory = "../bak" };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
+        string bak = Path.Join(tree.Root, "bak");
+        Assert.Equal(["sub", "sub/z.txt", "x.txt", "y.txt"], TestTree.Listing(bak));
+        Assert.Equal("old x", File.ReadAllText(Path.Join(bak, "x.txt")));
+        Assert.Equal("old z", File.ReadAllText(Path.Join(bak, "sub/z.txt")));
+        Assert.Equal("deleted y", File.ReadAllText(Path.Join(bak, "y.txt")));
+        Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(bak, "x.txt")).MtimeSeconds);
+
+        // A second backup of the same name replaces the first, as locally.
+        tree.Src("x.txt", "newer x", TestTree.BaseTime + 20);
+        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        Assert.Empty(again.Errors);
+        Assert.Equal("new x", File.ReadAllText(Path.Join(bak, "x.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Backups_stay_beside_their_files_with_the_suffix(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("x.txt", "new x", TestTree.BaseTime + 10);
+        tree.Src("link", "placeholder");
+        File.Delete(Path.Join(tree.Source, "link"));
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "x.txt");
+        tree.Dst("x.txt", "old x", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Destination, "link"), "elsewhere");
+        SyncOptions options = tree.Options() with { Backup = true, BackupSuffix = ".bak" };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal("new x", File.ReadAllText(Path.Join(tree.Destination, "x.txt")));
+        Assert.Equal("old x", File.ReadAllText(Path.Join(tree.Destination, "x.txt.bak")));
+        Assert.Equal("elsewhere", new FileInfo(Path.Join(tree.Destination, "link.bak")).LinkTarget);
+        Assert.Equal("x.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task RemoveSourceFiles_with_a_remote_source_removes_verified_files_and_keeps_changed_ones()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a", TestTree.BaseTime);
+        tree.Src("sub/b.txt", "bb", TestTree.BaseTime);
+        tree.Src("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Src("touched.txt", "same", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "a.txt");
+        tree.Dst("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Dst("touched.txt", "same", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { RemoveSourceFiles = true };
+
+        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the listing.
+        var observer = new RecordingObserver
+        {
+            Approve = item =>
+            {
+                if (item.RelativePath == "a.txt")
+                {
+                    TestTree.SetTime(Path.Join(tree.Source, "touched.txt"), TestTree.BaseTime + 5);
+                }
+
+                return true;
+            },
+        };
+        await using (var loop = Loopback.WithAgent())
+        {
+            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
+                tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            {
+                await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+            }
+
+            Assert.Equal(0, await loop.FinishAsync());
+        }
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["sub", "touched.txt"], TestTree.Listing(tree.Source));
+        Assert.Contains(observer.Warnings, w => w.Contains("touched.txt", StringComparison.Ordinal));
+        Assert.Equal("bb", File.ReadAllText(Path.Join(tree.Destination, "sub/b.txt")));
+        Assert.Equal("a.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task The_agent_removes_only_a_source_file_or_link_that_is_as_listed()
+    {
+        using var tree = new TestTree();
+        string file = tree.Src("f.txt", "12345", TestTree.BaseTime);
+        Directory.CreateDirectory(Path.Join(tree.Source, "dir"));
+        string outside = Path.Join(tree.Root, "outside");
+        TestTree.Write(outside, "victim.txt", "12345", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Source, "via"), outside);
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        {
+            var changed = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("f.txt", 4, TestTree.BaseTime, 0, CancellationToken.None));
+            Assert.Equal(ErrorIds.SourceChangedSinceListing, changed.ErrorId);
+            var directory = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("dir", 0, TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeSeconds,
+                TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeNanoseconds, CancellationToken.None));
+            Assert.Equal(ErrorIds.SourceChangedSinceListing, directory.ErrorId);
+            var through = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("via/victim.txt", 5, TestTree.BaseTime, 0, CancellationToken.None));
+            Assert.Equal(ErrorIds.UnsafePath, through.ErrorId);
+            Assert.True(File.Exists(file));
+            await client.RemoveSourceAsync("f.txt", 5, TestTree.BaseTime, 0, CancellationToken.None);
+            Assert.False(File.Exists(file));
+        }
+
+        Assert.True(File.Exists(Path.Join(outside, "victim.txt")));
+        Assert.True(Directory.Exists(Path.Join(tree.Source, "dir")));
+    }
+
+    [Fact]
+    public async Task Requests_for_trees_that_were_not_opened_end_the_session()
+    {
+        using var tree = new TestTree();
+        tree.Dst("a.txt", "a");
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        {
+            var error = await Assert.ThrowsAsync<SyncException>(() => client.CopyFromTreeAsync("a.txt", 3, default, CancellationToken.None));
+            Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
