@@ -286,6 +286,38 @@ public sealed class RemoteNamedTreesTests
         Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Preserve_HardLinks_recreates_link_groups(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "group one", TestTree.BaseTime);
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "a.txt"), Path.Join(tree.Source, "b.txt")));
+        tree.Src("d/c.txt", "group two", TestTree.BaseTime);
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "d/c.txt"), Path.Join(tree.Source, "e.txt")));
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "d/c.txt"), Path.Join(tree.Source, "d/f.txt")));
+        tree.Src("single.txt", "alone", TestTree.BaseTime);
+        tree.Dst("b.txt", "stands in the way", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { Preserve = tree.Options().Preserve | PreserveOptions.HardLinks };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
+        string Dst(string relative) => Path.Join(tree.Destination, relative);
+        Assert.Equal(Inode(Dst("a.txt")), Inode(Dst("b.txt")));
+        Assert.Equal(Inode(Dst("d/c.txt")), Inode(Dst("e.txt")));
+        Assert.Equal(Inode(Dst("d/c.txt")), Inode(Dst("d/f.txt")));
+        Assert.NotEqual(Inode(Dst("a.txt")), Inode(Dst("d/c.txt")));
+        Assert.Equal(1u, TestTree.Stat(Dst("single.txt")).Nlink);
+
+        // A second run finds the groups in place and does nothing.
+        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        Assert.Empty(again.Errors);
+        Assert.Empty(again.Items);
+    }
+
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
         items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
 }
