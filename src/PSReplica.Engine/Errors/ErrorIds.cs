@@ -37,13 +37,13 @@ public static class ErrorIds
     public const string FilterFileUnreadable = nameof(FilterFileUnreadable);
 
     // Backups, basis directories and partial files.
-    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or used with a remote side.</summary>
+    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or more than 20 directories were given.</summary>
     public const string InvalidBasisDirectories = nameof(InvalidBasisDirectories);
 
     /// <summary>-Backup could not move a file aside (nor create the backup directory); the file is neither replaced nor deleted.</summary>
     public const string BackupFailed = nameof(BackupFailed);
 
-    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or backups were asked of a remote run.</summary>
+    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or the remote agent is too old to keep backups.</summary>
     public const string InvalidBackupOptions = nameof(InvalidBackupOptions);
 
     /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
