@@ -318,6 +318,44 @@ public sealed class RemoteNamedTreesTests
         Assert.Empty(again.Items);
     }
 
+    /// <summary>/dev/shm is a tmpfs, another filesystem than the temp directory: links there fail with EXDEV.</summary>
+    [Fact]
+    public async Task Across_filesystems_LinkDest_copies_with_one_warning_and_backups_are_copied()
+    {
+        using var tree = new TestTree();
+        string other = Path.Join("/dev/shm", "psr-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(other);
+            Assert.NotEqual(TestTree.Stat(other).Device, TestTree.Stat(tree.Root).Device);
+            TestTree.Write(Path.Join(other, "day1"), "one.txt", "one", TestTree.BaseTime);
+            TestTree.Write(Path.Join(other, "day1"), "two.txt", "two", TestTree.BaseTime);
+            tree.Src("one.txt", "one", TestTree.BaseTime);
+            tree.Src("two.txt", "two", TestTree.BaseTime);
+            SyncOptions options = tree.Options() with { LinkDest = [Path.Join(other, "day1")] };
+
+            (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+
+            Assert.Empty(observer.Errors);
+            Assert.Single(observer.Warnings, w => w.Contains("copied it on the remote host instead", StringComparison.Ordinal));
+            Assert.Equal(2, observer.Items.Count(i => i.Action == SyncAction.Link));
+            RandomTree.AssertSame(tree.Source, tree.Destination);
+            Assert.NotEqual(Inode(Path.Join(other, "day1/one.txt")), Inode(Path.Join(tree.Destination, "one.txt")));
+
+            tree.Src("one.txt", "one, edited", TestTree.BaseTime + 10);
+            SyncOptions backups = tree.Options() with { Backup = true, BackupDirectory = Path.Join(other, "bak") };
+            (_, RecordingObserver second) = await RemoteRun.RunAsync(RemoteSide.Destination, backups);
+            Assert.Empty(second.Errors);
+            Assert.Equal("one", File.ReadAllText(Path.Join(other, "bak/one.txt")));
+            Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(other, "bak/one.txt")).MtimeSeconds);
+            Assert.Equal("one, edited", File.ReadAllText(Path.Join(tree.Destination, "one.txt")));
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
         items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
 }
