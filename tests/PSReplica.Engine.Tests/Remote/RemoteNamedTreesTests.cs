@@ -356,6 +356,23 @@ public sealed class RemoteNamedTreesTests
         }
     }
 
+    [Fact]
+    public void Local_RemoveSourceFiles_keeps_a_source_whose_copy_passes_the_quick_check_but_differs_in_content()
+    {
+        using var tree = new TestTree();
+        tree.Src("moved.txt", "moved", TestTree.BaseTime);
+        tree.Src("lookalike.txt", "AAAA", TestTree.BaseTime);
+        tree.Dst("lookalike.txt", "BBBB", TestTree.BaseTime);
+        var observer = new RecordingObserver();
+
+        LocalReplicator.Run(tree.Options() with { RemoveSourceFiles = true }, observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["lookalike.txt"], TestTree.Listing(tree.Source));
+        Assert.Contains(observer.Warnings, w => w.Contains("lookalike.txt", StringComparison.Ordinal) && w.Contains("verified", StringComparison.Ordinal));
+        Assert.Equal("moved", File.ReadAllText(Path.Join(tree.Destination, "moved.txt")));
+    }
+
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
         items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
 }
