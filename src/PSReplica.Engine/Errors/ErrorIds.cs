@@ -37,13 +37,13 @@ public static class ErrorIds
     public const string FilterFileUnreadable = nameof(FilterFileUnreadable);
 
     // Backups, basis directories and partial files.
-    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or used with a remote side.</summary>
+    /// <summary>-LinkDest, -CompareDest and -CopyDest were mixed (rsync refuses that too), or more than 20 directories were given.</summary>
     public const string InvalidBasisDirectories = nameof(InvalidBasisDirectories);
 
     /// <summary>-Backup could not move a file aside (nor create the backup directory); the file is neither replaced nor deleted.</summary>
     public const string BackupFailed = nameof(BackupFailed);
 
-    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or backups were asked of a remote run.</summary>
+    /// <summary>-BackupSuffix is empty without -BackupDirectory (the backup would replace the file), or the remote agent is too old to keep backups.</summary>
     public const string InvalidBackupOptions = nameof(InvalidBackupOptions);
 
     /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
@@ -65,6 +65,10 @@ public static class ErrorIds
     /// <summary>-DelayUpdates could not move a finished file into place at the end of the run; it stays under its temporary
     /// (or partial) name.</summary>
     public const string DelayedUpdateFailed = nameof(DelayedUpdateFailed);
+
+    /// <summary>-RemoveSourceFiles with a remote source: the agent found the source file changed (or not a file or link)
+    /// since it was listed; it is kept.</summary>
+    public const string SourceChangedSinceListing = nameof(SourceChangedSinceListing);
 
 
     // SSH connections and host keys.

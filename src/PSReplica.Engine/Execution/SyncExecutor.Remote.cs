@@ -32,6 +32,11 @@ internal sealed partial class SyncExecutor
     {
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
+        if (PerformNamedTreeAction(action, tree, wire))
+        {
+            return;
+        }
+
         switch (action.Kind)
         {
             case ActionKind.CreateRoot:

@@ -1,30 +1,48 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
 
 /// <summary>-RemoveSourceFiles (rsync --remove-source-files): once the run is over, each selected source file or link
-/// whose destination copy checks out is removed from the source. Directories stay.</summary>
+/// whose destination copy is verified is removed from the source. Directories stay. Verified means: the action for it
+/// did not fail in this run (transfers are themselves verified: deltas and remote reads against the sender's XXH3-128),
+/// the copy has the source's type, size and time (or link target), and, for a local source, the two files' contents
+/// hash the same (XXH3-128) — so a copy that the quick check would accept but whose bytes differ keeps its source. A
+/// remote source is removed by the agent, and only while it still has the length and time it was listed with.</summary>
 internal sealed partial class SyncExecutor
 {
+    // Items whose action failed in this run: their sources stay.
+    private readonly HashSet<string> _failedPaths = new(StringComparer.Ordinal);
+
     private void RemoveSourceFiles()
     {
+        var remote = _sourceTree as ISourceRemoval;
+        if (_sourceTree is not null && remote is null)
+        {
+            return;
+        }
+
         foreach ((FileEntry source, string destinationPath, string relative) in _plan.SourceFiles)
         {
             _cancellation.ThrowIfCancellationRequested();
-            if (IsDeclined(relative))
+            if (IsDeclined(relative) || _failedPaths.Contains(relative))
             {
                 continue;
             }
 
             FileEntry? copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
-            FileEntry? now = DirectoryLister.Stat(source.FullPath, source.Name, follow: false, out _);
+            FileEntry? now = remote is null ? DirectoryLister.Stat(source.FullPath, source.Name, follow: false, out _) : source;
             if (copy is null || now is null)
             {
                 continue;
             }
 
-            if (copy.Device == now.Device && copy.Inode == now.Inode)
+            if (remote is null && copy.Device == now.Device && copy.Inode == now.Inode)
             {
                 // The source and the destination are the same file (one path reaches the other): removing it would lose it.
                 _summary.Errors++;
@@ -33,16 +51,22 @@ internal sealed partial class SyncExecutor
                 continue;
             }
 
-            // Verified: the copy is what the source held at the scan, and the source did not change since.
+            // The copy is what the source held at the scan, and the source did not change since.
             bool sameAsScanned = now.Kind == source.Kind && now.Length == source.Length
                 && now.MtimeSeconds == source.MtimeSeconds && now.MtimeNanoseconds == source.MtimeNanoseconds;
             bool copied = copy.Kind == source.Kind && copy.Length == source.Length
                 && (source.Kind == EntryKind.SymbolicLink
                     ? copy.LinkTarget == source.LinkTarget
                     : !Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds);
-            if (!sameAsScanned || !copied)
+            if (!sameAsScanned || !copied || (remote is null && source.Kind == EntryKind.File && !SameContent(source.FullPath, destinationPath, relative)))
             {
                 _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
+                continue;
+            }
+
+            if (remote is not null)
+            {
+                RemoveRemoteSource(remote, source, relative);
                 continue;
             }
 
@@ -53,6 +77,37 @@ internal sealed partial class SyncExecutor
                 _observer.OnError(new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError,
                     $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative));
             }
+        }
+    }
+
+    private void RemoveRemoteSource(ISourceRemoval remote, FileEntry source, string relative)
+    {
+        try
+        {
+            remote.RemoveSource(relative, source, _cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.SourceChangedSinceListing)
+        {
+            _observer.OnWarning(ex.Message);
+        }
+        catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout))
+        {
+            _summary.Errors++;
+            _observer.OnError(ex);
+        }
+    }
+
+    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each).</summary>
+    private bool SameContent(string source, string copy, string relative)
+    {
+        try
+        {
+            return SyncPlanner.ContentHash(source) == SyncPlanner.ContentHash(copy);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
+            return false;
         }
     }
 }

@@ -200,7 +200,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 CommitDelayed();
             }
 
-            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null && _sourceTree is null)
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
             {
                 RemoveSourceFiles();
             }
@@ -387,6 +387,7 @@ internal sealed partial class SyncExecutor : IDisposable
         lock (_gate)
         {
             _summary.Errors++;
+            _failedPaths.Add(action.Item.RelativePath);
         }
 
         if (action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)

@@ -2,25 +2,45 @@ using System.Collections.Generic;
 using System.IO;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
+using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Planning;
 
-/// <summary>The run's basis directories (-LinkDest, -CompareDest or -CopyDest), resolved to full paths.</summary>
+/// <summary>The run's basis directories (-LinkDest, -CompareDest or -CopyDest): local ones resolved to full paths, or
+/// a remote receiver's, opened on the agent and looked up in their listings.</summary>
 internal sealed class BasisDirectories
 {
-    private BasisDirectories(BasisKind kind, List<string> directories)
+    /// <summary>As many basis directories as rsync accepts.</summary>
+    public const int MaxDirectories = 20;
+
+    private readonly IBasisLookup? _remote;
+
+    private BasisDirectories(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup? remote)
     {
         Kind = kind;
         Directories = directories;
+        Indexes = indexes;
+        _remote = remote;
     }
 
     public BasisKind Kind { get; }
 
+    /// <summary>The directories in the order they are tried, as full paths (on the agent's host for a remote receiver).</summary>
     public IReadOnlyList<string> Directories { get; }
 
-    /// <summary>Reads the options. As in rsync, a relative directory is relative to the destination, the kinds may not be
-    /// mixed, and a directory that does not exist is reported with a warning and otherwise ignored.</summary>
-    public static BasisDirectories From(SyncOptions options, string destinationRoot, ISyncObserver observer)
+    /// <summary>For each directory, its position in the option's list (the agent's tree number for a remote receiver).</summary>
+    public IReadOnlyList<int> Indexes { get; }
+
+    /// <summary>Whether the directories are on the agent's host (the executor asks the agent to link or copy from them).</summary>
+    public bool IsRemote => _remote is not null;
+
+    /// <summary>What directory number <paramref name="position"/> holds at <paramref name="relative"/> (not following a link), or null.</summary>
+    public FileEntry? Find(int position, string relative, string name) => _remote is not null
+        ? _remote.Find(Indexes[position], relative)
+        : DirectoryLister.Stat(Path.Join(Directories[position], relative), name, follow: false, out _);
+
+    /// <summary>Checks the options: as in rsync, the kinds may not be mixed, and at most 20 directories are given.</summary>
+    public static (BasisKind Kind, IReadOnlyList<string> Given) Given(SyncOptions options, string destinationRoot)
     {
         int kinds = (options.LinkDest.Count > 0 ? 1 : 0) + (options.CompareDest.Count > 0 ? 1 : 0) + (options.CopyDest.Count > 0 ? 1 : 0);
         if (kinds > 1)
@@ -33,9 +53,25 @@ internal sealed class BasisDirectories
             : options.CompareDest.Count > 0 ? (BasisKind.Compare, options.CompareDest)
             : options.CopyDest.Count > 0 ? (BasisKind.Copy, options.CopyDest)
             : (BasisKind.None, options.LinkDest);
-        var directories = new List<string>(given.Count);
-        foreach (string directory in given)
+        if (given.Count > MaxDirectories)
         {
+            throw new SyncException(ErrorIds.InvalidBasisDirectories, SyncErrorKind.InvalidArgument,
+                $"At most {MaxDirectories} basis directories may be given (as in rsync).", destinationRoot);
+        }
+
+        return (kind, given);
+    }
+
+    /// <summary>Reads the options. As in rsync, a relative directory is relative to the destination, and a directory that
+    /// does not exist is reported with a warning and otherwise ignored.</summary>
+    public static BasisDirectories From(SyncOptions options, string destinationRoot, ISyncObserver observer)
+    {
+        (BasisKind kind, IReadOnlyList<string> given) = Given(options, destinationRoot);
+        var directories = new List<string>(given.Count);
+        var indexes = new List<int>(given.Count);
+        for (int i = 0; i < given.Count; i++)
+        {
+            string directory = given[i];
             string full = Path.GetFullPath(Path.IsPathRooted(directory) ? directory : Path.Join(destinationRoot, directory));
             if (Posix.Stat(full, follow: true, out StatInfo info) != 0 || (info.Mode & Posix.SIfmt) != Posix.SIfdir)
             {
@@ -44,8 +80,14 @@ internal sealed class BasisDirectories
             }
 
             directories.Add(full);
+            indexes.Add(i);
         }
 
-        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories);
+        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, remote: null);
     }
+
+    /// <summary>Basis directories on the agent's host: <paramref name="indexes"/> are the tree numbers the agent opened them
+    /// as, <paramref name="lookup"/> finds their files.</summary>
+    public static BasisDirectories Remote(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup lookup) =>
+        new(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, lookup);
 }

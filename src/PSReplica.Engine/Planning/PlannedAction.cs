@@ -29,6 +29,9 @@ internal sealed class PlannedAction
     /// new file, the target of a hard link, or what is copied locally instead of the source.</summary>
     public FileEntry? Basis { get; init; }
 
+    /// <summary>Which basis directory <see cref="Basis"/> is in (its position in the option; the agent's tree number).</summary>
+    public int BasisIndex { get; init; }
+
     /// <summary>-Preserve HardLinks: the destination path of the first name of this file's hard-link group, which this
     /// name is linked to (after that one's copy is complete).</summary>
     public string? LinkTo { get; init; }

@@ -38,7 +38,7 @@ internal sealed class SyncPlanner
     private long _nextProgress;
 
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
-        CancellationToken cancellation)
+        BasisDirectories? basis, CancellationToken cancellation)
     {
         _sourceLister = sourceLister;
         _destinationLister = destinationLister;
@@ -48,15 +48,16 @@ internal sealed class SyncPlanner
         _plan = plan;
         _observer = observer;
         _cancellation = cancellation;
-        _basis = BasisDirectories.From(options, plan.DestinationRoot, observer);
+        _basis = basis ?? BasisDirectories.From(options, plan.DestinationRoot, observer);
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
-        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null)
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
+        BasisDirectories? basis = null)
     {
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
-            cancellation);
+            basis, cancellation);
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
         return plan;
@@ -445,10 +446,10 @@ internal sealed class SyncPlanner
     {
         FileEntry? best = null;
         int level = 0;
-        foreach (string directory in _basis.Directories)
+        int bestIndex = 0;
+        for (int position = 0; position < _basis.Directories.Count; position++)
         {
-            string candidatePath = Path.Join(directory, relative);
-            FileEntry? candidate = DirectoryLister.Stat(candidatePath, source.Name, follow: false, out _);
+            FileEntry? candidate = _basis.Find(position, relative, source.Name);
             if (candidate is null || candidate.Kind != EntryKind.File)
             {
                 continue;
@@ -456,7 +457,7 @@ internal sealed class SyncPlanner
 
             if (level == 0)
             {
-                (best, level) = (candidate, 1);
+                (best, level, bestIndex) = (candidate, 1, _basis.Indexes[position]);
             }
 
             if (!QuickCheckPasses(source, candidate, relative))
@@ -466,12 +467,12 @@ internal sealed class SyncPlanner
 
             if (level == 1)
             {
-                (best, level) = (candidate, 2);
+                (best, level, bestIndex) = (candidate, 2, _basis.Indexes[position]);
             }
 
             if ((CompareAttributes(source, candidate) & ~AttributeChanges.Times) == AttributeChanges.None)
             {
-                (best, level) = (candidate, 3);
+                (best, level, bestIndex) = (candidate, 3, _basis.Indexes[position]);
                 break;
             }
         }
@@ -489,18 +490,18 @@ internal sealed class SyncPlanner
         if (level == 3 && _basis.Kind == BasisKind.Link)
         {
             Add(ActionKind.HardLink, SyncAction.Link, source, null, relative, destinationPath, reason, Itemizer.Changed('h', SyncItemType.File, checksum: false, size: false, '.', AttributeChanges.None),
-                basis: best, itemType: SyncItemType.HardLink);
+                basis: best, itemType: SyncItemType.HardLink, basisIndex: bestIndex);
             return true;
         }
 
         if (level >= 2)
         {
             Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.File),
-                basis: best, copyFromBasis: true);
+                basis: best, copyFromBasis: true, basisIndex: bestIndex);
             return true;
         }
 
-        Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File), basis: best);
+        Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File), basis: best, basisIndex: bestIndex);
         _plan.BytesToTransfer += source.Length;
         return true;
     }
@@ -741,7 +742,7 @@ internal sealed class SyncPlanner
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
         SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
-        SyncItemType? itemType = null, string? linkTo = null)
+        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0)
     {
         FileEntry described = source ?? existing!;
         var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
@@ -752,7 +753,7 @@ internal sealed class SyncPlanner
             DestinationPath = destinationPath,
             SourcePath = source?.FullPath,
         };
-        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo });
+        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
     }
 
     private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)

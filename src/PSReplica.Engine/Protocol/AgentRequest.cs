@@ -7,7 +7,7 @@ namespace PSReplica.Engine.Protocol;
 /// WriteFile: Path, Length, Attributes (body: data; body end: XXH3-128). ApplyDelta: Path, Other (basis), BlockLength,
 /// Length, Attributes (body: delta ops). CreateDirectory and SetAttributes: Path, Attributes. CreateSymbolicLink: Path,
 /// Other (target), Attributes. Delete: Path, Flag (directory).</summary>
-internal sealed record AgentRequest(RequestType Type, string Path)
+internal sealed partial record AgentRequest(RequestType Type, string Path)
 {
     public string Other { get; init; } = string.Empty;
 
@@ -57,6 +57,9 @@ internal sealed record AgentRequest(RequestType Type, string Path)
                 writer.String(Other);
                 Attributes.Write(writer);
                 break;
+            default:
+                WriteTreeFields(writer);
+                break;
         }
     }
 
@@ -66,6 +69,11 @@ internal sealed record AgentRequest(RequestType Type, string Path)
     {
         var reader = new WireReader(payload);
         byte type = reader.Byte();
+        if (type >= (byte)RequestType.OpenTree)
+        {
+            return ReadTreeRequest(type, ref reader);
+        }
+
         if (type is < (byte)RequestType.List or > (byte)RequestType.Delete)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");

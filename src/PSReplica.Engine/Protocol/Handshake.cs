@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -29,6 +29,9 @@ internal static class Handshake
     /// <summary>Version 2: List requests may carry <see cref="ListingOptions"/> (the filter applied by the agent's walk,
     /// per-directory filter files sent along, checksums, links followed).</summary>
     public const string ListingFilters = "listing-filters";
+
+    /// <summary>The agent serves the requests of AgentRequest.Trees.cs: basis directories, backups, hard links, source removal.</summary>
+    public const string NamedTrees = "trees";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";

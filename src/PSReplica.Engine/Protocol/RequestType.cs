@@ -25,4 +25,35 @@ internal enum RequestType : byte
     CreateSymbolicLink = 8,
     SetAttributes = 9,
     Delete = 10,
+
+    // Requests of the "trees" capability (AgentRequest.Trees.cs), numbered apart so other additions do not collide.
+
+    /// <summary>Receiver: opens a directory the user named (a -LinkDest/-CompareDest/-CopyDest dir or the backup
+    /// directory) by path, relative to the root when relative, as tree number Index.</summary>
+    OpenTree = 32,
+
+    /// <summary>Receiver: lists a directory of tree Index, as List does for the root's tree.</summary>
+    ListTree = 33,
+
+    /// <summary>Receiver: hard-links the file at Path in tree Index to Path in the destination (a copy when it cannot).</summary>
+    LinkFromTree = 34,
+
+    /// <summary>Receiver: copies the file at Path in tree Index to Path in the destination (-CopyDest).</summary>
+    CopyFromTree = 35,
+
+    /// <summary>Receiver: the block signature of the file at Path in tree Index (a basis from a basis directory).</summary>
+    TreeSignature = 36,
+
+    /// <summary>Receiver: ApplyDelta whose basis Other is in tree Index.</summary>
+    ApplyTreeDelta = 37,
+
+    /// <summary>Receiver: keeps the item at Path as a backup (beside it with suffix Other, or in tree Index) before it is
+    /// replaced or deleted.</summary>
+    Backup = 38,
+
+    /// <summary>Receiver: hard-links Other (in the destination) as Path (-Preserve HardLinks).</summary>
+    LinkWithin = 39,
+
+    /// <summary>Sender: removes a source file or link that still has the listed length and time (-RemoveSourceFiles).</summary>
+    RemoveSource = 40,
 }

@@ -15,7 +15,7 @@ namespace PSReplica.Engine.Remote;
 /// <see cref="ProtocolLimits.MaxStreams"/>; more wait for a slot) with no round trip per file. The agent's tree is the
 /// source (<see cref="AgentRole.Sender"/>: list, read, delta) or the destination (<see cref="AgentRole.Receiver"/>:
 /// list, signature, write, apply delta, create, set attributes, delete).</summary>
-internal sealed class AgentClient : IAsyncDisposable
+internal sealed partial class AgentClient : IAsyncDisposable
 {
     private readonly Multiplexer _mux;
     private readonly SemaphoreSlim _slots = new(ProtocolLimits.MaxStreams, ProtocolLimits.MaxStreams);

@@ -46,7 +46,7 @@ public static class AgentServer
             var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0);
             await using (mux.ConfigureAwait(false))
             {
-                var session = new AgentSession(mux, tree, role);
+                using var session = new AgentSession(mux, tree, role);
                 mux.OnRequest = session.Handle;
                 mux.Start();
                 await mux.Completion.ConfigureAwait(false);

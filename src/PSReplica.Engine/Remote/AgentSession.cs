@@ -9,12 +9,13 @@ namespace PSReplica.Engine.Remote;
 /// <summary>Runs the controller's requests against the agent's tree, each on its own task (the CPU-bound delta work on
 /// a dedicated thread), and answers each with an end or an error frame. A request the role does not allow, or a body
 /// that breaks the protocol, ends the session.</summary>
-internal sealed class AgentSession
+internal sealed class AgentSession : IDisposable
 {
     private readonly Multiplexer _mux;
     private readonly SafeTree _tree;
     private readonly AgentRole _role;
     private readonly RequestOrder _order = new();
+    private readonly NamedTrees _namedTrees = new();
     private readonly object _gate = new();
     private int _active;
     private TaskCompletionSource? _drained;
@@ -32,7 +33,7 @@ internal sealed class AgentSession
         bool allowed = request.Type switch
         {
             RequestType.List => true,
-            RequestType.ReadFile or RequestType.ComputeDelta => _role == AgentRole.Sender,
+            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource => _role == AgentRole.Sender,
             _ => _role == AgentRole.Receiver,
         };
         if (!allowed)
@@ -48,7 +49,8 @@ internal sealed class AgentSession
         // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
         stream.Compress = request.Type == RequestType.List
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
-        bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature;
+        bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
+            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree;
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
@@ -89,6 +91,7 @@ internal sealed class AgentSession
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
                 RequestType.Delete => TreeReceiver.Delete(_tree, request),
+                >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation).ConfigureAwait(false),
                 _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
             };
         }
@@ -144,6 +147,9 @@ internal sealed class AgentSession
             }
         }
     }
+
+    /// <summary>Closes the trees the controller opened besides the root (after <see cref="DrainAsync"/>).</summary>
+    public void Dispose() => _namedTrees.Dispose();
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {

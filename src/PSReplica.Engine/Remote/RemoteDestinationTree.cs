@@ -13,11 +13,25 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each.</summary>
-internal sealed class RemoteDestinationTree : IDestinationTree
+internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
 {
-    private readonly AgentClient _client;
+    /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
+    private const int BackupTree = AgentRequest.MaxTrees - 1;
 
-    public RemoteDestinationTree(AgentClient client) => _client = client;
+    private readonly AgentClient _client;
+    private readonly string? _backupDirectory;
+    private readonly string _backupSuffix;
+    private readonly object _gate = new();
+    private Task? _backupTreeOpened;
+
+    public RemoteDestinationTree(AgentClient client, SyncOptions? options = null)
+    {
+        _client = client;
+        _backupDirectory = string.IsNullOrEmpty(options?.BackupDirectory) ? null : options.BackupDirectory;
+        _backupSuffix = options?.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+    }
+
+    public bool BacksUpBeside => _backupDirectory is null;
 
     public void CreateDirectory(string relative, AttributeSet attributes, CancellationToken cancellation) =>
         _client.CreateDirectoryAsync(relative, attributes, cancellation).GetAwaiter().GetResult();
@@ -52,4 +66,45 @@ internal sealed class RemoteDestinationTree : IDestinationTree
     /// requests sent before it, ahead of those sent after it); the task returned is its answer.</summary>
     public Task Start(AgentRequest request, CancellationToken cancellation) =>
         _client.StartAsync(request, cancellation).GetAwaiter().GetResult();
+
+    public (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.LinkFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
+
+    public TransferResult CopyFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.CopyFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
+
+    public TransferResult WriteFileFromBasis(string relative, FileEntry source, int index, int? blockLength, AttributeSet attributes,
+        Action<long>? progress, CancellationToken cancellation)
+    {
+        using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+        using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+        Signature signature = _client.TreeSignatureAsync(relative, index, blockLength, cancellation).GetAwaiter().GetResult();
+        return _client.ApplyTreeDeltaAsync(relative, index, relative, signature, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+    }
+
+    public void Backup(string relative, CancellationToken cancellation)
+    {
+        if (!_client.HasNamedTrees)
+        {
+            throw new SyncException(ErrorIds.InvalidBackupOptions, SyncErrorKind.InvalidArgument,
+                $"The agent (version {_client.AgentVersion}) cannot keep backups; update it to use -Backup remotely.", relative);
+        }
+
+        if (_backupDirectory is not null)
+        {
+            Task opened;
+            lock (_gate)
+            {
+                // Opened once, by the first backup; the agent creates the directory when it first puts a file there.
+                opened = _backupTreeOpened ??= _client.OpenTreeAsync(BackupTree, _backupDirectory, CancellationToken.None);
+            }
+
+            opened.GetAwaiter().GetResult();
+        }
+
+        _client.BackupAsync(relative, _backupDirectory is null ? AgentRequest.NoTree : BackupTree, _backupSuffix, cancellation).GetAwaiter().GetResult();
+    }
+
+    public void LinkWithin(string relative, string existing, CancellationToken cancellation) =>
+        _client.LinkWithinAsync(relative, existing, cancellation).GetAwaiter().GetResult();
 }

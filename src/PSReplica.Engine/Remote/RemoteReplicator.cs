@@ -80,7 +80,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
         if (Side == RemoteSide.Destination)
         {
             FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
-            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: null, destinationLister: remoteLister);
+            BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
+            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: null, destinationLister: remoteLister,
+                basis: basis);
         }
         else
         {
@@ -104,7 +106,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(observer);
         var watch = new SessionErrorWatch(observer);
         SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
-            Side == RemoteSide.Destination ? new RemoteDestinationTree(_client) : null,
+            Side == RemoteSide.Destination ? new RemoteDestinationTree(_client, plan.Options) : null,
             Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null, cancellation);
         ThrowIfFaulted(watch);
         return summary;

@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The source of a pull: an agent in the sender role. A delta update builds the local basis's signature
 /// here, the agent searches its file against it, and the ops are patched into the local temp file and verified.</summary>
-internal sealed class RemoteSourceTree : ISourceTree
+internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
 {
     private readonly AgentClient _client;
 
@@ -50,4 +50,8 @@ internal sealed class RemoteSourceTree : ISourceTree
 
     public DeltaResult Delta(string relative, Signature signature, IDeltaSink sink, Action<long>? progress, CancellationToken cancellation) =>
         _client.ComputeDeltaAsync(relative, signature, sink, cancellation, progress).GetAwaiter().GetResult();
+
+    public void RemoveSource(string relative, Scanning.FileEntry listed, CancellationToken cancellation) =>
+        _client.RemoveSourceAsync(relative, listed.Kind == Scanning.EntryKind.File ? listed.Length : 0, listed.MtimeSeconds, listed.MtimeNanoseconds, cancellation)
+            .GetAwaiter().GetResult();
 }

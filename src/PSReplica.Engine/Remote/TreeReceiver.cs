@@ -89,9 +89,14 @@ internal static class TreeReceiver
     }
 
     /// <summary>Rebuilds a file from its basis (a regular file inside the tree) and the delta ops in the body.</summary>
-    public static byte[] ApplyDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    public static byte[] ApplyDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation) =>
+        ApplyDelta(tree, tree, stream, request, cancellation);
+
+    /// <summary>As <see cref="ApplyDelta(SafeTree, MuxStream, AgentRequest, CancellationToken)"/>, the basis being in
+    /// <paramref name="basisTree"/> (a basis directory the user named).</summary>
+    public static byte[] ApplyDelta(SafeTree tree, SafeTree basisTree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
-        using SafeFileHandle basis = tree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
+        using SafeFileHandle basis = basisTree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
         using ParentDirectory parent = tree.OpenParent(request.Path);
         string temp = TempFileNames.For(parent.Name);
         using SafeFileHandle output = CreateTemp(parent, temp, request.Path);
@@ -239,14 +244,14 @@ internal static class TreeReceiver
         return [];
     }
 
-    private static SafeFileHandle CreateTemp(ParentDirectory parent, string temp, string relative)
+    internal static SafeFileHandle CreateTemp(ParentDirectory parent, string temp, string relative)
     {
         SafeFileHandle? output = Posix.OpenAt(parent.Handle, temp, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno);
         return output ?? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", relative);
     }
 
     /// <summary>Attributes through the open descriptor, then the rename into place.</summary>
-    private static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request)
+    internal static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request)
     {
         AttributeSet attributes = request.Attributes;
         if (Owner(attributes) is (uint uid, uint gid))
@@ -291,7 +296,7 @@ internal static class TreeReceiver
         }
     }
 
-    private static byte[] Result(long length, long literal, long matched)
+    internal static byte[] Result(long length, long literal, long matched)
     {
         using var end = new WireWriter(32);
         end.UInt((ulong)length).UInt((ulong)literal).UInt((ulong)matched);

@@ -211,18 +211,6 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
-        if (IsRemote && (Preserve & PreserveOptions.HardLinks) != 0)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
-                "-Preserve HardLinks works on local runs only (so far).", null));
-        }
-
-        if (IsRemote && (LinkDest ?? CompareDest ?? CopyDest) is not null)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBasisDirectories, ErrorCategory.InvalidArgument,
-                "-LinkDest, -CompareDest and -CopyDest work on local runs only (so far).", null));
-        }
-
         long? minSize = null;
         long? maxSize = null;
         try
@@ -260,13 +248,13 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>An absolute or '~' path is resolved as PowerShell resolves paths; a relative one is left for the engine,
-    /// which takes it relative to the destination as rsync does.</summary>
+    /// which takes it relative to the destination as rsync does. A remote destination's are paths on its host, passed as given.</summary>
     private string[] ResolveBasis(string[]? directories)
     {
         var resolved = new List<string>();
         foreach (string directory in directories ?? [])
         {
-            resolved.Add(System.IO.Path.IsPathRooted(directory) || directory.StartsWith('~')
+            resolved.Add(RemoteDestination is null && (System.IO.Path.IsPathRooted(directory) || directory.StartsWith('~'))
                 ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(directory)
                 : directory);
         }

@@ -73,11 +73,6 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
             DelayUpdates = DelayUpdates,
             Inplace = Inplace,
         };
-        if (RemoveSourceFiles && IsRemote)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
-                "-RemoveSourceFiles works on local runs only (so far).", null));
-        }
         if (Backup || BackupDirectory is not null)
         {
             options = WithBackups(options);
@@ -100,14 +95,9 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     /// directory inside the destination by a rule anchored at its path.</summary>
     private SyncOptions WithBackups(SyncOptions options)
     {
-        if (IsRemote)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBackupOptions, ErrorCategory.InvalidArgument,
-                "-Backup works on local runs only (so far).", null));
-        }
-
+        // A remote destination's backup directory is a path on its host, passed as given.
         string? directory = BackupDirectory is null ? null
-            : System.IO.Path.IsPathRooted(BackupDirectory) || BackupDirectory.StartsWith('~')
+            : RemoteDestination is null && (System.IO.Path.IsPathRooted(BackupDirectory) || BackupDirectory.StartsWith('~'))
                 ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory) : BackupDirectory;
         if (directory is null && BackupSuffix is { Length: 0 })
         {

@@ -1,0 +1,141 @@
+using System.Threading;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>The executor's actions on a remote destination that use its host's other directories: basis directories
+/// (-LinkDest links, -CopyDest copies, a delta basis for a new file), backups before a file is replaced or deleted, and
+/// hard-link groups. The same decisions as the local actions, carried out by the agent.</summary>
+internal sealed partial class SyncExecutor
+{
+    /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
+    private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        if (tree is not INamedTreeDestination named)
+        {
+            return false;
+        }
+
+        string relative = action.Item.RelativePath;
+        if (_options.Backup && NeedsBackup(action))
+        {
+            named.Backup(wire, _cancellation);
+        }
+
+        switch (action.Kind)
+        {
+            case ActionKind.HardLink:
+                LinkRemote(action, named, wire);
+                Touch(relative);
+                return true;
+
+            case ActionKind.CopyFile when action.Basis is not null:
+                CopyFromRemoteBasis(action, tree, named, wire);
+                Touch(relative);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && named.BacksUpBeside && action.Existing!.IsDirectory:
+                try
+                {
+                    tree.Delete(wire, isDirectory: true, _cancellation);
+                }
+                catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
+                {
+                    // The directory may now hold the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
+                    _observer.OnWarning($"Keeping the directory '{relative}': {ex.Message}");
+                }
+
+                Touch(relative);
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>As locally: a file or link that is replaced, and a file or link that is deleted, is backed up first.</summary>
+    private static bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
+    {
+        ActionKind.CopyFile or ActionKind.CreateSymbolicLink => true,
+        ActionKind.Delete => action.Item.Reason != SyncReason.TemporaryFile,
+        _ => false,
+    };
+
+    private void LinkRemote(PlannedAction action, INamedTreeDestination named, string wire)
+    {
+        if (action.LinkTo is { } first)
+        {
+            string root = _plan.DestinationRoot.TrimEnd('/') + "/";
+            named.LinkWithin(wire, first.StartsWith(root, System.StringComparison.Ordinal) ? first[root.Length..] : first, _cancellation);
+            return;
+        }
+
+        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, RemoteFileAttributes(action), _cancellation);
+        if (linked)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
+        {
+            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "
+                + "copied it on the remote host instead (reported once per run).");
+        }
+
+        action.Item.BytesMatched = length;
+        Interlocked.Add(ref _bytesDone, length);
+    }
+
+    /// <summary>-CopyDest copies the basis file on the agent's host; any other basis is the delta basis of the new file
+    /// (sent whole if the delta does not verify).</summary>
+    private void CopyFromRemoteBasis(PlannedAction action, IDestinationTree tree, INamedTreeDestination named, string wire)
+    {
+        FileEntry source = action.Source!;
+        AttributeSet attributes = RemoteFileAttributes(action);
+        if (action.CopyFromBasis)
+        {
+            TransferResult copied = named.CopyFromBasis(wire, action.BasisIndex, attributes, _cancellation);
+            action.Item.BytesTransferred = 0;
+            action.Item.BytesMatched = copied.Length;
+            Interlocked.Add(ref _bytesDone, copied.Length);
+            return;
+        }
+
+        string relative = action.Item.RelativePath;
+        if (source.Length >= LargeFile)
+        {
+            ReportProgress(relative, 0, source.Length, force: true);
+        }
+
+        void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        if (UsesDelta(action))
+        {
+            try
+            {
+                Record(action, named.WriteFileFromBasis(wire, source, action.BasisIndex, _options.BlockSize, attributes, Progress, _cancellation));
+                return;
+            }
+            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+            {
+                _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
+            }
+        }
+
+        Record(action, tree.WriteFile(wire, source, delta: false, _options.BlockSize, attributes, Progress, _cancellation));
+    }
+
+    /// <summary>A new file's attributes, as <c>CopyFileRemote</c> gives them.</summary>
+    private AttributeSet RemoteFileAttributes(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
+            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
+            : source.Permissions & ~_umask;
+        return Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+    }
+}

@@ -1,0 +1,20 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace PSReplica.Engine.Native;
+
+/// <summary>The *at calls that join two directory descriptors: a hard link or a rename from one directory to another,
+/// neither following a final link (the agent links basis files and moves backups with them).</summary>
+internal static partial class Posix
+{
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkatNative(int oldDirfd, string oldPath, int newDirfd, string newPath, int flags);
+
+    /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a final link is linked itself, never its referent. 0 or an errno.</summary>
+    public static int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
+        LinkatNative(Descriptor(oldDirectory), oldName, Descriptor(newDirectory), newName, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>renameat(2) between two directories (EXDEV across filesystems). 0 or an errno.</summary>
+    public static int RenameAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
+        RenameatNative(Descriptor(oldDirectory), oldName, Descriptor(newDirectory), newName) == 0 ? 0 : Marshal.GetLastPInvokeError();
+}

@@ -1,0 +1,398 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>Basis directories, backups, hard-link groups and source removal with the agent on one side, over pipes:
+/// each run must give what the same local run gives (trees, items, inode sharing).</summary>
+public sealed class RemoteNamedTreesTests
+{
+    /// <summary>Yesterday's snapshot beside today's: "same" unchanged, "changed" rewritten (a delta basis), "gone" only
+    /// in the snapshot, "new" only in the source.</summary>
+    private static (string Day1, byte[] Big) Snapshot(TestTree tree)
+    {
+        string day1 = Path.Join(tree.Root, "day1");
+        var random = new Random(3);
+        byte[] big = new byte[300_000];
+        random.NextBytes(big);
+        foreach (string root in new[] { day1, tree.Source })
+        {
+            TestTree.Write(root, "same.txt", "unchanged", TestTree.BaseTime);
+            TestTree.Write(root, "dir/deep.txt", "deep and unchanged", TestTree.BaseTime);
+            Directory.CreateDirectory(Path.Join(root, "dir"));
+            File.WriteAllBytes(Path.Join(root, "big.bin"), big);
+            TestTree.SetTime(Path.Join(root, "big.bin"), TestTree.BaseTime);
+        }
+
+        TestTree.Write(day1, "gone.txt", "only yesterday", TestTree.BaseTime);
+        big[150_000] ^= 0x5A;
+        File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), big);
+        TestTree.SetTime(Path.Join(tree.Source, "big.bin"), TestTree.BaseTime + 100);
+        TestTree.Write(tree.Source, "new.txt", "new today", TestTree.BaseTime);
+        return (day1, big);
+    }
+
+    private static ulong Inode(string path) => TestTree.Stat(path).Inode;
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task LinkDest_links_unchanged_files_to_the_basis_and_uses_it_as_the_delta_basis(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        (string day1, byte[] big) = Snapshot(tree);
+        string day2 = Path.Join(tree.Root, "day2");
+        SyncOptions options = tree.Options() with { Destination = day2, LinkDest = ["../day1"] };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(day2, "same.txt")));
+        Assert.Equal(Inode(Path.Join(day1, "dir/deep.txt")), Inode(Path.Join(day2, "dir/deep.txt")));
+        Assert.NotEqual(Inode(Path.Join(day1, "big.bin")), Inode(Path.Join(day2, "big.bin")));
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(day2, "big.bin")));
+        Assert.False(File.Exists(Path.Join(day2, "gone.txt")));
+        RandomTree.AssertSame(tree.Source, day2);
+        SyncItem changed = Assert.Single(observer.Items, i => i.RelativePath == "big.bin");
+        Assert.True(changed.BytesMatched > 250_000, $"matched {changed.BytesMatched}");
+        Assert.Contains(observer.Items, i => i.RelativePath == "same.txt" && i.Action == SyncAction.Link && i.ItemType == SyncItemType.HardLink);
+
+        // The same items as a local run makes.
+        string local = Path.Join(tree.Root, "day2-local");
+        var localObserver = new RecordingObserver();
+        LocalReplicator.Run(options with { Destination = local }, localObserver, CancellationToken.None);
+        Assert.Equal(Describe(localObserver.Items), Describe(observer.Items));
+        Assert.Equal(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(local, "same.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task CompareDest_skips_files_identical_in_the_basis(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        (string _, byte[] big) = Snapshot(tree);
+        string day2 = Path.Join(tree.Root, "day2");
+        SyncOptions options = tree.Options() with { Destination = day2, CompareDest = [Path.Join(tree.Root, "day1")] };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.False(File.Exists(Path.Join(day2, "same.txt")));
+        Assert.False(File.Exists(Path.Join(day2, "dir/deep.txt")));
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(day2, "big.bin")));
+        Assert.Equal("new today", File.ReadAllText(Path.Join(day2, "new.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task CopyDest_copies_identical_files_from_the_basis_on_the_receiver(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        (string day1, _) = Snapshot(tree);
+        string day2 = Path.Join(tree.Root, "day2");
+        SyncOptions options = tree.Options() with { Destination = day2, CopyDest = ["../day1"] };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(tree.Source, day2);
+        Assert.NotEqual(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(day2, "same.txt")));
+        SyncItem same = Assert.Single(observer.Items, i => i.RelativePath == "same.txt");
+        Assert.Equal(0, same.BytesTransferred);
+        Assert.Equal(9, same.BytesMatched);
+    }
+
+    [Fact]
+    public async Task A_missing_remote_basis_directory_is_a_warning()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        SyncOptions options = tree.Options() with { LinkDest = ["../nowhere"] };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.Contains(observer.Warnings, w => w.Contains("nowhere", StringComparison.Ordinal) && w.Contains("does not exist", StringComparison.Ordinal));
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+    }
+
+    [Fact]
+    public async Task A_link_inside_a_remote_basis_directory_is_not_followed()
+    {
+        using var tree = new TestTree();
+        string day1 = Path.Join(tree.Root, "day1");
+        string outside = Path.Join(tree.Root, "outside");
+        TestTree.Write(outside, "secret.txt", "same", TestTree.BaseTime);
+        Directory.CreateDirectory(day1);
+        File.CreateSymbolicLink(Path.Join(day1, "dir"), outside);
+        tree.Src("dir/secret.txt", "same", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { LinkDest = ["../day1"] };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.NotEqual(Inode(Path.Join(outside, "secret.txt")), Inode(Path.Join(tree.Destination, "dir/secret.txt")));
+        Assert.Equal("same", File.ReadAllText(Path.Join(tree.Destination, "dir/secret.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Backups_go_to_the_backup_directory_before_files_are_replaced_or_deleted(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("x.txt", "new x", TestTree.BaseTime + 10);
+        tree.Src("sub/z.txt", "new z", TestTree.BaseTime + 10);
+        tree.Src("same.txt", "same", TestTree.BaseTime);
+        tree.Dst("x.txt", "old x", TestTree.BaseTime);
+        tree.Dst("sub/z.txt", "old z", TestTree.BaseTime);
+        tree.Dst("y.txt", "deleted y", TestTree.BaseTime);
+        tree.Dst("same.txt", "same", TestTree.BaseTime);
+        SyncOptions options = tree.Options(delete: true) with { Backup = true, BackupDirectory = "../bak" };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
+        string bak = Path.Join(tree.Root, "bak");
+        Assert.Equal(["sub", "sub/z.txt", "x.txt", "y.txt"], TestTree.Listing(bak));
+        Assert.Equal("old x", File.ReadAllText(Path.Join(bak, "x.txt")));
+        Assert.Equal("old z", File.ReadAllText(Path.Join(bak, "sub/z.txt")));
+        Assert.Equal("deleted y", File.ReadAllText(Path.Join(bak, "y.txt")));
+        Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(bak, "x.txt")).MtimeSeconds);
+
+        // A second backup of the same name replaces the first, as locally.
+        tree.Src("x.txt", "newer x", TestTree.BaseTime + 20);
+        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        Assert.Empty(again.Errors);
+        Assert.Equal("new x", File.ReadAllText(Path.Join(bak, "x.txt")));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Backups_stay_beside_their_files_with_the_suffix(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("x.txt", "new x", TestTree.BaseTime + 10);
+        tree.Src("link", "placeholder");
+        File.Delete(Path.Join(tree.Source, "link"));
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "x.txt");
+        tree.Dst("x.txt", "old x", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Destination, "link"), "elsewhere");
+        SyncOptions options = tree.Options() with { Backup = true, BackupSuffix = ".bak" };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal("new x", File.ReadAllText(Path.Join(tree.Destination, "x.txt")));
+        Assert.Equal("old x", File.ReadAllText(Path.Join(tree.Destination, "x.txt.bak")));
+        Assert.Equal("elsewhere", new FileInfo(Path.Join(tree.Destination, "link.bak")).LinkTarget);
+        Assert.Equal("x.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task RemoveSourceFiles_with_a_remote_source_removes_verified_files_and_keeps_changed_ones()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a", TestTree.BaseTime);
+        tree.Src("sub/b.txt", "bb", TestTree.BaseTime);
+        tree.Src("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Src("touched.txt", "same", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "a.txt");
+        tree.Dst("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Dst("touched.txt", "same", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { RemoveSourceFiles = true };
+
+        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the listing.
+        var observer = new RecordingObserver
+        {
+            Approve = item =>
+            {
+                if (item.RelativePath == "a.txt")
+                {
+                    TestTree.SetTime(Path.Join(tree.Source, "touched.txt"), TestTree.BaseTime + 5);
+                }
+
+                return true;
+            },
+        };
+        await using (var loop = Loopback.WithAgent())
+        {
+            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
+                tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            {
+                await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+            }
+
+            Assert.Equal(0, await loop.FinishAsync());
+        }
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["sub", "touched.txt"], TestTree.Listing(tree.Source));
+        Assert.Contains(observer.Warnings, w => w.Contains("touched.txt", StringComparison.Ordinal));
+        Assert.Equal("bb", File.ReadAllText(Path.Join(tree.Destination, "sub/b.txt")));
+        Assert.Equal("a.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task The_agent_removes_only_a_source_file_or_link_that_is_as_listed()
+    {
+        using var tree = new TestTree();
+        string file = tree.Src("f.txt", "12345", TestTree.BaseTime);
+        Directory.CreateDirectory(Path.Join(tree.Source, "dir"));
+        string outside = Path.Join(tree.Root, "outside");
+        TestTree.Write(outside, "victim.txt", "12345", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Source, "via"), outside);
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        {
+            var changed = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("f.txt", 4, TestTree.BaseTime, 0, CancellationToken.None));
+            Assert.Equal(ErrorIds.SourceChangedSinceListing, changed.ErrorId);
+            var directory = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("dir", 0, TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeSeconds,
+                TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeNanoseconds, CancellationToken.None));
+            Assert.Equal(ErrorIds.SourceChangedSinceListing, directory.ErrorId);
+            var through = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("via/victim.txt", 5, TestTree.BaseTime, 0, CancellationToken.None));
+            Assert.Equal(ErrorIds.UnsafePath, through.ErrorId);
+            Assert.True(File.Exists(file));
+            await client.RemoveSourceAsync("f.txt", 5, TestTree.BaseTime, 0, CancellationToken.None);
+            Assert.False(File.Exists(file));
+        }
+
+        Assert.True(File.Exists(Path.Join(outside, "victim.txt")));
+        Assert.True(Directory.Exists(Path.Join(tree.Source, "dir")));
+    }
+
+    [Fact]
+    public async Task Requests_for_trees_that_were_not_opened_end_the_session()
+    {
+        using var tree = new TestTree();
+        tree.Dst("a.txt", "a");
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        {
+            var error = await Assert.ThrowsAsync<SyncException>(() => client.CopyFromTreeAsync("a.txt", 3, default, CancellationToken.None));
+            Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task Preserve_HardLinks_recreates_link_groups(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "group one", TestTree.BaseTime);
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "a.txt"), Path.Join(tree.Source, "b.txt")));
+        tree.Src("d/c.txt", "group two", TestTree.BaseTime);
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "d/c.txt"), Path.Join(tree.Source, "e.txt")));
+        Assert.Equal(0, Native.Posix.Link(Path.Join(tree.Source, "d/c.txt"), Path.Join(tree.Source, "d/f.txt")));
+        tree.Src("single.txt", "alone", TestTree.BaseTime);
+        tree.Dst("b.txt", "stands in the way", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { Preserve = tree.Options().Preserve | PreserveOptions.HardLinks };
+
+        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
+        string Dst(string relative) => Path.Join(tree.Destination, relative);
+        Assert.Equal(Inode(Dst("a.txt")), Inode(Dst("b.txt")));
+        Assert.Equal(Inode(Dst("d/c.txt")), Inode(Dst("e.txt")));
+        Assert.Equal(Inode(Dst("d/c.txt")), Inode(Dst("d/f.txt")));
+        Assert.NotEqual(Inode(Dst("a.txt")), Inode(Dst("d/c.txt")));
+        Assert.Equal(1u, TestTree.Stat(Dst("single.txt")).Nlink);
+
+        // A second run finds the groups in place and does nothing.
+        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        Assert.Empty(again.Errors);
+        Assert.Empty(again.Items);
+    }
+
+    /// <summary>/dev/shm is a tmpfs, another filesystem than the temp directory: links there fail with EXDEV.</summary>
+    [Fact]
+    public async Task Across_filesystems_LinkDest_copies_with_one_warning_and_backups_are_copied()
+    {
+        using var tree = new TestTree();
+        string other = Path.Join("/dev/shm", "psr-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(other);
+            Assert.NotEqual(TestTree.Stat(other).Device, TestTree.Stat(tree.Root).Device);
+            TestTree.Write(Path.Join(other, "day1"), "one.txt", "one", TestTree.BaseTime);
+            TestTree.Write(Path.Join(other, "day1"), "two.txt", "two", TestTree.BaseTime);
+            tree.Src("one.txt", "one", TestTree.BaseTime);
+            tree.Src("two.txt", "two", TestTree.BaseTime);
+            SyncOptions options = tree.Options() with { LinkDest = [Path.Join(other, "day1")] };
+
+            (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+
+            Assert.Empty(observer.Errors);
+            Assert.Single(observer.Warnings, w => w.Contains("copied it on the remote host instead", StringComparison.Ordinal));
+            Assert.Equal(2, observer.Items.Count(i => i.Action == SyncAction.Link));
+            RandomTree.AssertSame(tree.Source, tree.Destination);
+            Assert.NotEqual(Inode(Path.Join(other, "day1/one.txt")), Inode(Path.Join(tree.Destination, "one.txt")));
+
+            tree.Src("one.txt", "one, edited", TestTree.BaseTime + 10);
+            SyncOptions backups = tree.Options() with { Backup = true, BackupDirectory = Path.Join(other, "bak") };
+            (_, RecordingObserver second) = await RemoteRun.RunAsync(RemoteSide.Destination, backups);
+            Assert.Empty(second.Errors);
+            Assert.Equal("one", File.ReadAllText(Path.Join(other, "bak/one.txt")));
+            Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(other, "bak/one.txt")).MtimeSeconds);
+            Assert.Equal("one, edited", File.ReadAllText(Path.Join(tree.Destination, "one.txt")));
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Local_RemoveSourceFiles_keeps_a_source_whose_copy_passes_the_quick_check_but_differs_in_content()
+    {
+        using var tree = new TestTree();
+        tree.Src("moved.txt", "moved", TestTree.BaseTime);
+        tree.Src("lookalike.txt", "AAAA", TestTree.BaseTime);
+        tree.Dst("lookalike.txt", "BBBB", TestTree.BaseTime);
+        var observer = new RecordingObserver();
+
+        LocalReplicator.Run(tree.Options() with { RemoveSourceFiles = true }, observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["lookalike.txt"], TestTree.Listing(tree.Source));
+        Assert.Contains(observer.Warnings, w => w.Contains("lookalike.txt", StringComparison.Ordinal) && w.Contains("verified", StringComparison.Ordinal));
+        Assert.Equal("moved", File.ReadAllText(Path.Join(tree.Destination, "moved.txt")));
+    }
+
+    internal static List<string> Describe(IEnumerable<SyncItem> items) =>
+        items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
+}
+
+/// <summary>One run with the agent serving the remote side (the destination of a push or the source of a pull).</summary>
+internal static class RemoteRun
+{
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
+    {
+        var observer = new RecordingObserver();
+        await using var loop = Loopback.WithAgent();
+        SyncSummary summary;
+        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
+        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
+            new RemoteSessionOptions(), CancellationToken.None))
+        {
+            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer);
+    }
+}
