@@ -170,6 +170,12 @@ internal sealed partial class SyncExecutor
         }
 
         PlannedAction action = _plan.Actions[index];
+        if (_options.Backup && (NeedsBackup(action) || action.Kind == ActionKind.Delete))
+        {
+            // The backup must be in place before the item is replaced or deleted: PerformNamedTreeAction waits for it.
+            return false;
+        }
+
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
         AgentRequest request;
