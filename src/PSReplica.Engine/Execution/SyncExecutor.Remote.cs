@@ -170,6 +170,12 @@ internal sealed partial class SyncExecutor
         }
 
         PlannedAction action = _plan.Actions[index];
+        if (_options.Backup && NeedsBackup(action))
+        {
+            // The backup request comes first and must succeed before the item changes (PerformNamedTreeAction).
+            return false;
+        }
+
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
         AgentRequest request;
