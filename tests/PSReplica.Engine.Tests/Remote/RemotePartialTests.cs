@@ -3,6 +3,8 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Tests.Protocol;
 using Xunit;
 
 namespace PSReplica.Engine.Tests.Remote;
@@ -103,6 +105,23 @@ public sealed class RemotePartialTests
 
         var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(options));
         Assert.Equal(ErrorIds.InvalidPartialDirectory, error.ErrorId);
+    }
+
+    [Fact]
+    public async Task An_agent_without_the_partial_capability_is_not_asked_to_keep_partial_files()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.PartialFiles)]);
+        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        await accept;
+
+        var error = Assert.Throws<SyncException>(() => replicator.Plan(tree.Options() with { Partial = true }, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Contains("fake", error.Message, StringComparison.Ordinal);
     }
 
     private static byte[] WriteBig(TestTree tree)
