@@ -57,6 +57,9 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
                 writer.String(Other);
                 Attributes.Write(writer);
                 break;
+            case >= RequestType.PartialSignature:
+                WritePartialFields(writer);
+                break;
             default:
                 WriteTreeFields(writer);
                 break;
@@ -69,6 +72,11 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
     {
         var reader = new WireReader(payload);
         byte type = reader.Byte();
+        if (type >= (byte)RequestType.PartialSignature)
+        {
+            return ReadPartialRequest(type, ref reader);
+        }
+
         if (type >= (byte)RequestType.OpenTree)
         {
             return ReadTreeRequest(type, ref reader);

@@ -56,4 +56,12 @@ internal enum RequestType : byte
 
     /// <summary>Sender: removes a source file or link that still has the listed length and time (-RemoveSourceFiles).</summary>
     RemoveSource = 40,
+
+    // Requests of the "partial" capability (AgentRequest.Partial.cs).
+
+    /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>
+    PartialSignature = 48,
+
+    /// <summary>A delta written through the target's partial file, which stays when the transfer fails.</summary>
+    ApplyPartialDelta = 49,
 }

@@ -202,9 +202,12 @@ internal sealed partial class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Receiver: the signature of the agent's basis file (<paramref name="blockLength"/> null: the square-root rule).</summary>
-    public async Task<Signature> BuildSignatureAsync(string path, int? blockLength, CancellationToken cancellation)
+    public Task<Signature> BuildSignatureAsync(string path, int? blockLength, CancellationToken cancellation) =>
+        SignatureAsync(new AgentRequest(RequestType.BuildSignature, path) { BlockLength = blockLength ?? 0 }, blockLength, cancellation);
+
+    private async Task<Signature> SignatureAsync(AgentRequest request, int? blockLength, CancellationToken cancellation)
     {
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.BuildSignature, path) { BlockLength = blockLength ?? 0 }, cancellation).ConfigureAwait(false);
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
         try
         {
             using var input = new MuxReadStream(stream, cancellation);
@@ -262,6 +265,14 @@ internal sealed partial class AgentClient : IAsyncDisposable
             Length = length,
             Attributes = attributes,
         };
+        return await ApplyDeltaAsync(request, signature, source, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the delta of <paramref name="source"/> against <paramref name="signature"/> as the body of
+    /// <paramref name="request"/> (an ApplyDelta of any kind) and reads the transfer's result.</summary>
+    private async Task<TransferResult> ApplyDeltaAsync(AgentRequest request, Signature signature, Stream source, CancellationToken cancellation)
+    {
+        string path = request.Path;
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
         stream.Compress = FrameCompressor.Worthwhile(path);
         try

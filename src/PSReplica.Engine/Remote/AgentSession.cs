@@ -50,7 +50,8 @@ internal sealed class AgentSession : IDisposable
         stream.Compress = request.Type == RequestType.List
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
-            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree;
+            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
+            or RequestType.PartialSignature or RequestType.ApplyPartialDelta;
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
@@ -91,6 +92,8 @@ internal sealed class AgentSession : IDisposable
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
                 RequestType.Delete => TreeReceiver.Delete(_tree, request),
+                RequestType.PartialSignature => TreeReceiver.PartialSignature(_tree, stream, request, cancellation),
+                RequestType.ApplyPartialDelta => TreeReceiver.ApplyPartialDelta(_tree, stream, request, cancellation),
                 >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation).ConfigureAwait(false),
                 _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
             };

@@ -24,11 +24,21 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
     private readonly object _gate = new();
     private Task? _backupTreeOpened;
 
+    /// <summary>With -Partial: the relative partial directory, or "" for a partial file beside its target; else null.</summary>
+    private readonly string? _partialDirectory;
+    private readonly bool _wholeFile;
+
     public RemoteDestinationTree(AgentClient client, SyncOptions? options = null)
     {
         _client = client;
         _backupDirectory = string.IsNullOrEmpty(options?.BackupDirectory) ? null : options.BackupDirectory;
         _backupSuffix = options?.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+        if (options is { KeepsPartial: true } && client.KeepsPartials)
+        {
+            _partialDirectory = options.PartialDirectory ?? string.Empty;
+        }
+
+        _wholeFile = options?.TransferMode == TransferMode.WholeFile;
     }
 
     public bool BacksUpBeside => _backupDirectory is null;
@@ -39,8 +49,14 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
     public TransferResult WriteFile(string relative, FileEntry source, bool delta, int? blockLength, AttributeSet attributes,
         Action<long>? progress, CancellationToken cancellation)
     {
+        if (_partialDirectory is not null)
+        {
+            return WriteThroughPartial(relative, source, blockLength, attributes, progress, cancellation);
+        }
+
         using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
         using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+
         if (delta)
         {
             Signature signature = _client.BuildSignatureAsync(relative, blockLength, cancellation).GetAwaiter().GetResult();
@@ -48,6 +64,44 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
         }
 
         return _client.WriteFileAsync(relative, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+    }
+
+    /// <summary>-Partial: the agent writes through the target's partial file, which a previous run may have left; unless
+    /// -WholeFile, the delta is made against it (or the target, or nothing), so an interrupted transfer resumes.</summary>
+    private TransferResult WriteThroughPartial(string relative, FileEntry source, int? blockLength, AttributeSet attributes,
+        Action<long>? progress, CancellationToken cancellation)
+    {
+        string partial = PartialPathOf(relative);
+        bool directory = _partialDirectory!.Length > 0;
+        if (!_wholeFile)
+        {
+            try
+            {
+                Signature basis = _client.PartialSignatureAsync(relative, partial, blockLength, cancellation).GetAwaiter().GetResult();
+                using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+                using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+                return _client.ApplyPartialDeltaAsync(relative, partial, directory, basis, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+            }
+            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+            {
+                // The agent dropped the partial file that did not verify; as rsync does, one more try sending everything.
+            }
+        }
+
+        // An empty signature: the delta is all literal data (the agent still writes through the partial name).
+        Signature none = SignatureBuilder.Build(Stream.Null, 0, blockLength, cancellation);
+        using SafeFileHandle whole = FileCopier.OpenSource(source.FullPath);
+        using var input = new CountingReadStream(new FileStream(whole, FileAccess.Read, 1), progress);
+        return _client.ApplyPartialDeltaAsync(relative, partial, directory, none, input, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The partial file's relative path, named as a local run names it (<see cref="PartialFiles.HiddenName"/>).</summary>
+    private string PartialPathOf(string relative)
+    {
+        int slash = relative.LastIndexOf('/');
+        string directory = slash < 0 ? string.Empty : relative[..(slash + 1)];
+        string name = relative[(slash + 1)..];
+        return _partialDirectory!.Length == 0 ? directory + PartialFiles.HiddenName(name) : directory + _partialDirectory + "/" + name;
     }
 
     public void CreateSymbolicLink(string relative, string target, AttributeSet attributes, CancellationToken cancellation) =>

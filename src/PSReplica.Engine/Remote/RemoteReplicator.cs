@@ -62,10 +62,27 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
-        // Safe updates are made by the local receiver's executor; the agent's receiver does not make them yet.
-        if (Side == RemoteSide.Destination && (options.KeepsPartial || options.DelayUpdates || options.Inplace))
+        // -Partial and a relative -PartialDirectory are kept by the agent ("partial" capability); the other safe updates
+        // are made only by the local receiver's executor.
+        if (Side == RemoteSide.Destination)
         {
-            throw Unsupported("-Partial, -PartialDirectory, -DelayUpdates and -Inplace with a remote destination");
+            if (options.DelayUpdates || options.Inplace)
+            {
+                throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                    "-DelayUpdates and -Inplace are not supported with a remote destination.", options.Inplace ? "Inplace" : "DelayUpdates");
+            }
+
+            if (options.KeepsPartial && !_client.KeepsPartials)
+            {
+                throw Unsupported("-Partial and -PartialDirectory with a remote destination", "a newer agent");
+            }
+
+            if (options.PartialDirectory is { } partialDirectory && Path.IsPathRooted(partialDirectory))
+            {
+                throw new SyncException(ErrorIds.InvalidPartialDirectory, SyncErrorKind.InvalidArgument,
+                    $"-PartialDirectory '{partialDirectory}' is absolute; with a remote destination it must be a plain directory name "
+                    + "(made inside each destination directory that needs it).", partialDirectory);
+            }
         }
 
         options = PartialFiles.Prepare(options);
@@ -189,7 +206,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         return null;
     }
 
-    private SyncException Unsupported(string what) =>
+    private SyncException Unsupported(string what, string needs = "an agent of protocol 2 or later") =>
         new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-            $"{what} needs an agent of protocol 2 or later; the agent there is version {_client.AgentVersion}, protocol {_client.ProtocolVersion}.", what);
+            $"{what} needs {needs}; the agent there is version {_client.AgentVersion}, protocol {_client.ProtocolVersion}.", what);
 }

@@ -15,7 +15,7 @@ namespace PSReplica.Engine.Remote;
 /// <see cref="SafeTree"/> walk: new content goes to a temp file created with O_CREAT|O_EXCL|O_NOFOLLOW beside its
 /// target, is verified against the sender's XXH3-128, gets its attributes through the descriptor and is renamed into
 /// place within the same directory descriptor; links, directories and deletions use symlinkat, mkdirat, unlinkat.</summary>
-internal static class TreeReceiver
+internal static partial class TreeReceiver
 {
     private const int OwnerAccess = 0x1C0;
 
@@ -253,6 +253,13 @@ internal static class TreeReceiver
     /// <summary>Attributes through the open descriptor, then the rename into place.</summary>
     internal static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request)
     {
+        ApplyAttributes(output, request);
+        Rename(parent, temp, request.Path);
+    }
+
+    /// <summary>Owner, mode and time of a written file, through its open descriptor.</summary>
+    private static void ApplyAttributes(SafeFileHandle output, AgentRequest request)
+    {
         AttributeSet attributes = request.Attributes;
         if (Owner(attributes) is (uint uid, uint gid))
         {
@@ -268,8 +275,6 @@ internal static class TreeReceiver
         {
             Check(Posix.SetModificationTime(output, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", request.Path);
         }
-
-        Rename(parent, temp, request.Path);
     }
 
     private static void Rename(ParentDirectory parent, string temp, string relative)

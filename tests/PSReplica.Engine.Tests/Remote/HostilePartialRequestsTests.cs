@@ -1,0 +1,62 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Tests.Protocol;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>A fake controller sends the "partial" requests with a partial path that does not belong to its target:
+/// each ends the session with UnsafePath, and nothing changes.</summary>
+public sealed class HostilePartialRequestsTests : IDisposable
+{
+    private readonly TestTree _tree = new();
+    private readonly string _secret;
+
+    public HostilePartialRequestsTests()
+    {
+        Directory.CreateDirectory(_tree.Destination);
+        _secret = TestTree.Write(Path.Join(_tree.Root, "outside"), "secret", "secret");
+        TestTree.Write(_tree.Destination, "existing", "existing");
+    }
+
+    public void Dispose() => _tree.Dispose();
+
+    [Theory]
+    [InlineData("../outside/secret", false)]
+    [InlineData("sub/.existing.psreplica-partial", false)]
+    [InlineData("existing", false)]
+    [InlineData(".existing.psreplica-partial", true)]
+    [InlineData("a/b/existing", true)]
+    public Task A_partial_path_that_is_not_the_targets_aborts_with_UnsafePath(string partial, bool directory) => ExpectAbort(async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyPartialDelta, "existing")
+        {
+            Other = partial,
+            Flag = directory,
+            BlockLength = 700,
+            Length = 6,
+        }.Write(w)));
+
+    [Fact]
+    public Task A_signature_of_a_partial_file_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.PartialSignature, "existing") { Other = "../outside/secret", BlockLength = 700 }.Write(w)));
+
+    private async Task ExpectAbort(Func<FakePeer, Task> script)
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        await script(peer);
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(ErrorIds.UnsafePath, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
+        Assert.Equal("existing", File.ReadAllText(Path.Join(_tree.Destination, "existing")));
+        Assert.Equal("secret", File.ReadAllText(_secret));
+    }
+}

@@ -1,0 +1,174 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Tests.Protocol;
+using Xunit;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>-Partial and -PartialDirectory on a push: the agent writes through the target's partial file, a connection
+/// cut mid-file leaves it there, and the next run resumes by a delta against it.</summary>
+public sealed class RemotePartialTests
+{
+    private const int Length = 24 << 20;
+
+    [Theory]
+    [InlineData(null, ".big.bin.psreplica-partial")]
+    [InlineData("part", "part/big.bin")]
+    public async Task An_interrupted_push_keeps_the_partial_file_and_the_next_run_resumes_from_it(string? partialDirectory, string partialName)
+    {
+        using var tree = new TestTree();
+        byte[] data = WriteBig(tree);
+        SyncOptions options = tree.Options() with { Partial = partialDirectory is null, PartialDirectory = partialDirectory };
+
+        await CutMidFileAsync(options);
+
+        string partial = Path.Join(tree.Destination, partialName);
+        Assert.True(File.Exists(partial), "the partial file stays");
+        long kept = new FileInfo(partial).Length;
+        Assert.InRange(kept, Length / 4, Length - 1);
+        Assert.True(data.AsSpan(0, (int)kept).SequenceEqual(File.ReadAllBytes(partial)), "the partial file is a prefix of the new file");
+        Assert.False(File.Exists(Path.Join(tree.Destination, "big.bin")), "an incomplete file never takes the target's name");
+        Assert.Empty(Directory.GetFiles(tree.Destination, ".~psr*", SearchOption.AllDirectories));
+
+        (_, RecordingObserver resumed) = await RunAsync(options);
+
+        Assert.Empty(resumed.Errors);
+        SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
+        Assert.True(item.BytesMatched >= kept - (1 << 20), $"matched {item.BytesMatched} of the {kept} kept");
+        Assert.True(item.BytesTransferred <= Length - kept + (1 << 20), $"sent {item.BytesTransferred} with {kept} kept");
+        Assert.True(data.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))));
+        Assert.False(File.Exists(partial), "the partial file goes once the file is complete");
+        Assert.False(Directory.Exists(Path.Join(tree.Destination, "part")), "the partial directory goes once empty");
+        Assert.Equal(["big.bin"], Directory.GetFileSystemEntries(tree.Destination).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Without_partial_an_interrupted_push_leaves_nothing()
+    {
+        using var tree = new TestTree();
+        WriteBig(tree);
+
+        await CutMidFileAsync(tree.Options());
+
+        Assert.Empty(Directory.GetFileSystemEntries(tree.Destination));
+    }
+
+    [Fact]
+    public async Task A_partial_update_of_an_existing_file_resumes_and_replaces_it_only_when_complete()
+    {
+        using var tree = new TestTree();
+        byte[] data = WriteBig(tree);
+        byte[] old = new byte[Length];
+        new Random(9).NextBytes(old);
+        Directory.CreateDirectory(tree.Destination);
+        File.WriteAllBytes(Path.Join(tree.Destination, "big.bin"), old);
+        TestTree.SetTime(Path.Join(tree.Destination, "big.bin"), TestTree.BaseTime, 0);
+        SyncOptions options = tree.Options() with { Partial = true };
+
+        await CutMidFileAsync(options);
+
+        Assert.True(old.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))), "the target stays as it was");
+        Assert.True(File.Exists(Path.Join(tree.Destination, ".big.bin.psreplica-partial")));
+
+        (_, RecordingObserver resumed) = await RunAsync(options);
+
+        Assert.Empty(resumed.Errors);
+        SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
+        Assert.True(item.BytesTransferred < Length * 3L / 4, $"sent {item.BytesTransferred}");
+        Assert.True(data.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))));
+        Assert.Equal(["big.bin"], Directory.GetFileSystemEntries(tree.Destination).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Small_files_go_through_partial_names_and_arrive_exact()
+    {
+        using var tree = new TestTree();
+        RandomTree.Create(tree.Source, 21, files: 60);
+        SyncOptions options = tree.Options() with { PartialDirectory = ".part" };
+
+        (_, RecordingObserver first) = await RunAsync(options);
+        Assert.Empty(first.Errors);
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+        Assert.Empty(Directory.GetDirectories(tree.Destination, ".part", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task An_absolute_partial_directory_is_refused_with_a_remote_destination()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        SyncOptions options = tree.Options() with { PartialDirectory = Path.Join(tree.Root, "parts") };
+
+        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(options));
+        Assert.Equal(ErrorIds.InvalidPartialDirectory, error.ErrorId);
+    }
+
+    [Fact]
+    public async Task An_agent_without_the_partial_capability_is_not_asked_to_keep_partial_files()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.PartialFiles)]);
+        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        await accept;
+
+        var error = Assert.Throws<SyncException>(() => replicator.Plan(tree.Options() with { Partial = true }, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Contains("fake", error.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] WriteBig(TestTree tree)
+    {
+        byte[] data = new byte[Length];
+        new Random(7).NextBytes(data);
+        File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
+        return data;
+    }
+
+    /// <summary>A push whose connection is cut once the sender has read more than half of the big file; returns when the
+    /// agent has finished with what it received.</summary>
+    private static async Task CutMidFileAsync(SyncOptions options)
+    {
+        await using var loop = Loopback.WithAgent();
+        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingObserver
+        {
+            OnProgressHook = progress =>
+            {
+                if (progress.CurrentPath == "big.bin" && progress.CurrentBytesDone > Length / 2 && cut.TrySetResult())
+                {
+                    loop.ControllerOut.Dispose();
+                    loop.AgentOut.Dispose();
+                }
+            },
+        };
+
+        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            options.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
+        await replicator.DisposeAsync();
+        Assert.True(cut.Task.IsCompleted);
+        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(SyncOptions options)
+    {
+        var observer = new RecordingObserver();
+        await using var loop = Loopback.WithAgent();
+        SyncSummary summary;
+        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
+            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        {
+            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+        }
+
+        return (summary, observer);
+    }
+}

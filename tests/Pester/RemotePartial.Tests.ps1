@@ -1,0 +1,142 @@
+# -Partial on a push against a private OpenSSH sshd on 127.0.0.1 (Support/TestSshServer.psm1), issue #6 item 3: the SSH
+# connection is killed past the middle of a 64 MiB file; the agent has kept what it received as the partial file, and
+# the next run with -Partial resumes from it, sending well under half of the file.
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
+
+    $script:server = Start-TestSshServer
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-rpartial-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $script:work
+    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+    $script:modulePath = (Get-Module PSReplica).Path
+
+    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
+
+    function Write-RandomFile([string] $Path, [long] $Length, [int] $Seed) {
+        $rng = [Random]::new($Seed)
+        $buffer = [byte[]]::new(1MB)
+        $stream = [IO.File]::Create($Path)
+        try {
+            for ($done = 0L; $done -lt $Length; $done += $buffer.Length) {
+                $rng.NextBytes($buffer)
+                $stream.Write($buffer, 0, [int][Math]::Min($buffer.Length, $Length - $done))
+            }
+        }
+        finally { $stream.Dispose() }
+    }
+
+    # Every process below the test sshd, from /proc: pid, parent and command name.
+    function Get-ServerDescendants {
+        $table = foreach ($stat in Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -Match '^\d+$') {
+            try { $text = [IO.File]::ReadAllText("$($stat.FullName)/stat") } catch { continue }
+            $close = $text.LastIndexOf(')')
+            $fields = $text.Substring($close + 2).Split(' ')
+            [pscustomobject]@{ Id = [int]$stat.Name; Parent = [int]$fields[1]; Name = $text.Substring($text.IndexOf('(') + 1, $close - $text.IndexOf('(') - 1) }
+        }
+        $found = [Collections.Generic.List[object]]::new()
+        $parents = [Collections.Generic.HashSet[int]]::new([int[]]@($server.Process.Id))
+        do {
+            $next = @($table | Where-Object { $parents.Contains($_.Parent) -and -not $parents.Contains($_.Id) })
+            foreach ($p in $next) { $found.Add($p); $null = $parents.Add($p.Id) }
+        } while ($next.Count -gt 0)
+        $found
+    }
+
+    function Wait-Until([scriptblock] $Condition, [string] $What, [double] $Seconds = 90) {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not (& $Condition)) {
+            if ($clock.Elapsed.TotalSeconds -gt $Seconds) { throw "Timed out after $Seconds s waiting for: $What" }
+            Start-Sleep -Milliseconds 20
+        }
+    }
+
+    function Start-BackgroundSync([string] $Source, [string] $Destination, [hashtable] $Parameters) {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+                param($module, $source, $destination, $parameters)
+                Import-Module $module
+                try { $null = Sync-Directory -Path $source -Destination $destination @parameters -ErrorAction Stop; 'completed' } catch { $_ }
+            }).AddArgument($modulePath).AddArgument($Source).AddArgument($Destination).AddArgument($Parameters)
+        [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
+    }
+
+    function Receive-BackgroundSync($Job, [double] $Seconds = 120) {
+        try {
+            if (-not $Job.Handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Seconds))) { throw "The sync did not end within $Seconds s of the connection being killed." }
+            @($Job.PowerShell.EndInvoke($Job.Handle))[0]
+        }
+        finally { $Job.PowerShell.Dispose() }
+    }
+
+    # Kills (SIGKILL) the sshd processes serving connections, as a network failure would end them; then waits until the
+    # agents they ran have gone.
+    function Stop-SshConnections {
+        $serving = @(Get-ServerDescendants | Where-Object Name -EQ 'sshd')
+        $serving.Count | Should -BeGreaterThan 0 -Because 'a connection is being served'
+        foreach ($p in $serving) { Stop-Process -Id $p.Id -Force -ErrorAction Ignore }
+        Wait-Until { @(Get-ServerDescendants).Count -eq 0 } 'the server side of the connection to end'
+    }
+
+    function Get-Length([string] $Path) { if (Test-Path -LiteralPath $Path) { (Get-Item -LiteralPath $Path -Force).Length } else { 0 } }
+
+    # A warm-up push: the agent is deployed before any killing starts.
+    $warm = Join-Path $work 'warm'
+    $null = New-Item -ItemType Directory -Path $warm
+    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
+    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+}
+
+AfterAll {
+    if ($server) { Stop-TestSshServer -Server $server }
+    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
+}
+
+Describe 'A push with -Partial whose SSH connection is killed past the middle of a file' {
+    BeforeAll {
+        # 64 MiB at 8 MiB/s: about 8 s of transfer, so the kill lands past the middle whatever the machine's load.
+        $script:size = 64MB
+        $script:src = Join-Path $work 'src'
+        $null = New-Item -ItemType Directory -Path $src
+        Write-RandomFile (Join-Path $src 'big.bin') $size 17
+    }
+
+    It 'keeps the partial file, and the resumed push sends well under half of the file' -TestCases @(
+        @{ Options = @{ Partial = $true }; PartialName = '.big.bin.psreplica-partial' }
+        @{ Options = @{ PartialDirectory = '.partial' }; PartialName = '.partial/big.bin' }
+    ) {
+        param($Options, $PartialName)
+        $dst = Join-Path $work ('dst-' + [guid]::NewGuid().ToString('N'))
+        $partial = Join-Path $dst $PartialName
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $Options + @{ BandwidthLimit = 8192 })
+        Wait-Until { (Get-Length $partial) -gt 36MB } 'the push to have written more than half of the file'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        Test-Path -LiteralPath (Join-Path $dst 'big.bin') | Should -BeFalse -Because 'the file was not complete'
+        $kept = Get-Length $partial
+        $kept | Should -BeGreaterThan 32MB -Because 'what arrived stays as the partial file'
+
+        $items = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh @Options -ErrorAction Stop
+        $item = $items | Where-Object RelativePath -EQ 'big.bin'
+        $item.Action | Should -Be 'Create'
+        $item.BytesTransferred | Should -BeLessThan ($size / 2) -Because "the $kept bytes kept are not sent again"
+        (Get-FileHash -LiteralPath (Join-Path $dst 'big.bin')).Hash | Should -Be (Get-FileHash -LiteralPath (Join-Path $src 'big.bin')).Hash
+        Test-Path -LiteralPath $partial | Should -BeFalse
+        @(Get-ChildItem -LiteralPath $dst -Force).Name | Should -Be @('big.bin')
+    }
+
+    It 'without -Partial leaves no partial file behind' {
+        $dst = Join-Path $work ('dst-' + [guid]::NewGuid().ToString('N'))
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + @{ BandwidthLimit = 8192 })
+        Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -ErrorAction Ignore | Where-Object Length -GT 8MB).Count -gt 0 } 'the push to have written 8 MiB'
+        Stop-SshConnections
+        $result = Receive-BackgroundSync $job
+
+        $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        # The agent removes its temp file once it sees the connection gone.
+        Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -ErrorAction Ignore).Count -eq 0 } 'the temp file to be removed'
+        @(Get-ChildItem -LiteralPath $dst -Force -ErrorAction Ignore | Where-Object Name -Like '*psreplica-partial*').Count | Should -Be 0
+    }
+}
