@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, CompactListings];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -32,6 +32,10 @@ internal static class Handshake
 
     /// <summary>The agent serves the requests of AgentRequest.Trees.cs: basis directories, backups, hard links, source removal.</summary>
     public const string NamedTrees = "trees";
+
+    /// <summary>List answers encode their entries relative to the previous one (<see cref="CompactListingCodec"/>);
+    /// without it, each entry carries every field (<see cref="ListingEntry.Write"/>).</summary>
+    public const string CompactListings = "listing-compact";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
