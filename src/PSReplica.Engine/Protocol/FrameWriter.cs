@@ -8,7 +8,9 @@ using System.Threading.Tasks;
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>Writes frames to a stream, one at a time (the streams of a session share it), header and payload in one
-/// write from a pooled buffer.</summary>
+/// write from a pooled buffer. The stream is flushed only when no other frame is waiting for the writer, so frames
+/// queued behind one another leave together when the stream buffers (the agent's stdout is a BufferedStream: one
+/// write(2), and one SSH packet, for a burst of small frames instead of one each).</summary>
 internal sealed class FrameWriter : IDisposable
 {
     private readonly Stream _output;
@@ -24,6 +26,7 @@ internal sealed class FrameWriter : IDisposable
 
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private long _sent;
+    private int _pending;
 
     public async Task WriteAsync(FrameKind kind, uint id, ReadOnlyMemory<byte> payload, CancellationToken cancellation)
     {
@@ -40,14 +43,23 @@ internal sealed class FrameWriter : IDisposable
             buffer[4] = (byte)kind;
             BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(5), id);
             payload.Span.CopyTo(buffer.AsSpan(Frame.HeaderLength));
+            Interlocked.Increment(ref _pending);
             try
             {
                 await _lock.WaitAsync(cancellation).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
+                Interlocked.Decrement(ref _pending);
                 throw ProtocolFault.ConnectionLost("the session was closed");
             }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Decrement(ref _pending);
+                throw;
+            }
+
+            bool counted = true;
 
             try
             {
@@ -66,7 +78,13 @@ internal sealed class FrameWriter : IDisposable
                 }
 
                 await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
-                await _output.FlushAsync(cancellation).ConfigureAwait(false);
+                counted = false;
+                if (Interlocked.Decrement(ref _pending) == 0)
+                {
+                    // Nobody is queued behind this frame; one that queues from now on flushes after its own write.
+                    await _output.FlushAsync(cancellation).ConfigureAwait(false);
+                }
+
                 LastWrite = Environment.TickCount64;
             }
             catch (IOException ex)
@@ -79,6 +97,11 @@ internal sealed class FrameWriter : IDisposable
             }
             finally
             {
+                if (counted)
+                {
+                    Interlocked.Decrement(ref _pending);
+                }
+
                 _lock.Release();
             }
         }
