@@ -37,6 +37,7 @@ internal sealed class FrameWriter : IDisposable
 
         int total = Frame.HeaderLength + payload.Length;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(total);
+        bool flush = false;
         try
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)payload.Length);
@@ -79,11 +80,9 @@ internal sealed class FrameWriter : IDisposable
 
                 await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
                 counted = false;
-                if (Interlocked.Decrement(ref _pending) == 0)
-                {
-                    // Nobody is queued behind this frame; one that queues from now on flushes after its own write.
-                    await _output.FlushAsync(cancellation).ConfigureAwait(false);
-                }
+                // Nobody queued behind this frame: it is flushed below, after the frames that other tasks are about to
+                // write have had a moment to join it. A frame that queues from now on is flushed after its own write.
+                flush = Interlocked.Decrement(ref _pending) == 0;
 
                 LastWrite = Environment.TickCount64;
             }
@@ -108,6 +107,47 @@ internal sealed class FrameWriter : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (flush)
+        {
+            await Task.Yield();
+            await FlushIfIdleAsync(cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Flushes unless a frame is queued for the writer (its writer flushes after it).</summary>
+    private async Task FlushIfIdleAsync(CancellationToken cancellation)
+    {
+        if (Volatile.Read(ref _pending) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _lock.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw ProtocolFault.ConnectionLost("the session was closed");
+        }
+
+        try
+        {
+            await _output.FlushAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw ProtocolFault.ConnectionLost(ex.Message);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw ProtocolFault.ConnectionLost("the stream was closed");
+        }
+        finally
+        {
+            _lock.Release();
         }
     }
 
