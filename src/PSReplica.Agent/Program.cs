@@ -25,7 +25,9 @@ internal static class Program
         }
 
         // Take the raw stdout for the protocol first, then send every other writer to stderr so nothing can corrupt it.
-        Stream output = Console.OpenStandardOutput();
+        // Buffered: FrameWriter flushes only when no frame is queued behind the one it wrote, so a burst of small
+        // frames leaves in one write(2) (sshd then sends it as one packet) rather than one each.
+        Stream output = new BufferedStream(Console.OpenStandardOutput(), 64 << 10);
         Stream input = Console.OpenStandardInput();
         Console.SetOut(Console.Error);
         using var stop = new CancellationTokenSource();

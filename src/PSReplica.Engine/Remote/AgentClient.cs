@@ -81,7 +81,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
     {
         var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
-        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true);
+        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true, CompactListings);
         _ = Task.Run(async () =>
         {
             try
@@ -328,6 +328,9 @@ internal sealed partial class AgentClient : IAsyncDisposable
 
     /// <summary>Whether List requests may carry <see cref="ListingOptions"/> (<see cref="Handshake.ListingFilters"/>).</summary>
     public bool FiltersListings => Contains(Capabilities, Handshake.ListingFilters);
+
+    /// <summary>Whether List answers come in the compact encoding (<see cref="Handshake.CompactListings"/>).</summary>
+    public bool CompactListings => Contains(Capabilities, Handshake.CompactListings);
 
     /// <summary>How many requests were sent while no other was in flight: each such request began with the connection
     /// idle, a full round trip of its own. Pipelined work keeps this small whatever the number of requests.</summary>

@@ -37,16 +37,18 @@ public static class AgentServer
 
             await Handshake.SendOpenedAsync(writer, rootEntry, cancellation).ConfigureAwait(false);
             bool deflate = false;
+            bool compact = false;
             foreach (string capability in hello.Capabilities)
             {
                 deflate |= capability == Handshake.Deflate;
+                compact |= capability == Handshake.CompactListings;
             }
 
             writer.BandwidthLimit = hello.BandwidthLimit;
             var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0);
             await using (mux.ConfigureAwait(false))
             {
-                using var session = new AgentSession(mux, tree, role);
+                using var session = new AgentSession(mux, tree, role) { CompactListings = compact };
                 mux.OnRequest = session.Handle;
                 mux.Start();
                 await mux.Completion.ConfigureAwait(false);

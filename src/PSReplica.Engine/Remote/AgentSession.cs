@@ -27,6 +27,9 @@ internal sealed class AgentSession : IDisposable
         _role = role;
     }
 
+    /// <summary>The session agreed on <see cref="Handshake.CompactListings"/>: List answers use the compact encoding.</summary>
+    public bool CompactListings { get; init; }
+
     /// <summary>Starts a request (called on the read loop, so it only checks and hands off).</summary>
     public void Handle(MuxStream stream, AgentRequest request)
     {
@@ -157,7 +160,7 @@ internal sealed class AgentSession : IDisposable
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
         ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing);
-        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation).ConfigureAwait(false);
+        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation, CompactListings).ConfigureAwait(false);
         return [];
     }
 }

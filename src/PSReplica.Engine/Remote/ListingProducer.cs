@@ -17,12 +17,15 @@ internal static class ListingProducer
     public static async Task WriteAsync(SafeTree tree, MuxStream stream, string start, bool recursive, CancellationToken cancellation) =>
         await WriteAsync(tree, stream, start, recursive, null, cancellation).ConfigureAwait(false);
 
-    public static async Task WriteAsync(SafeTree tree, MuxStream stream, string start, bool recursive, ListingFilter? filter, CancellationToken cancellation)
+    /// <param name="compact">The session agreed on <see cref="Handshake.CompactListings"/>.</param>
+    public static async Task WriteAsync(SafeTree tree, MuxStream stream, string start, bool recursive, ListingFilter? filter, CancellationToken cancellation,
+        bool compact = false)
     {
+        CompactListingCodec? codec = compact ? new CompactListingCodec() : null;
         using var records = new WireWriter(ProtocolLimits.DataChunk);
         var stack = new Stack<Frame>();
         var active = new HashSet<(ulong Device, ulong Inode)>();
-        Frame? first = await ListOneAsync(tree, stream, records, start, filter, cancellation).ConfigureAwait(false);
+        Frame? first = await ListOneAsync(tree, stream, records, start, filter, codec, cancellation).ConfigureAwait(false);
         if (first is not null)
         {
             stack.Push(first);
@@ -44,7 +47,7 @@ internal static class ListingProducer
                     continue;
                 }
 
-                Frame? frame = await ListOneAsync(tree, stream, records, child, filter, cancellation).ConfigureAwait(false);
+                Frame? frame = await ListOneAsync(tree, stream, records, child, filter, codec, cancellation).ConfigureAwait(false);
                 if (frame is null)
                 {
                     active.Remove((entry.Stat.Device, entry.Stat.Inode));
@@ -72,7 +75,7 @@ internal static class ListingProducer
     /// <summary>Lists one directory into the stream; returns its walk frame (the filter entered), or null when it
     /// could not be read (reported in the stream).</summary>
     private static async Task<Frame?> ListOneAsync(SafeTree tree, MuxStream stream, WireWriter records, string directory, ListingFilter? filter,
-        CancellationToken cancellation)
+        CompactListingCodec? codec, CancellationToken cancellation)
     {
         List<ListingEntry> entries;
         try
@@ -114,9 +117,18 @@ internal static class ListingProducer
             // A batch: a count, then as many entries as fit in one chunk.
             int batch = 0;
             using var body = new WireWriter(ProtocolLimits.ListingChunk);
+            codec?.Reset();
             while (i < entries.Count && body.Length < ProtocolLimits.ListingChunk)
             {
-                entries[i].Write(body);
+                if (codec is null)
+                {
+                    entries[i].Write(body);
+                }
+                else
+                {
+                    codec.Write(body, entries[i]);
+                }
+
                 i++;
                 batch++;
             }

@@ -20,13 +20,16 @@ internal sealed class RemoteListing
     private readonly string _remoteRoot;
     private readonly string _prefix;
     private readonly bool _withChecksums;
+    private readonly CompactListingCodec? _codec;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
     private bool _complete;
 
     /// <param name="withChecksums">The listing was asked for checksums (each regular file's entry carries one).</param>
-    public RemoteListing(string remoteRoot, bool withChecksums = false)
+    /// <param name="compact">The session agreed on <see cref="Handshake.CompactListings"/>: entries come encoded by <see cref="CompactListingCodec"/>.</param>
+    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false)
     {
+        _codec = compact ? new CompactListingCodec() : null;
         _remoteRoot = remoteRoot;
         _prefix = remoteRoot.TrimEnd('/') + "/";
         _withChecksums = withChecksums;
@@ -171,11 +174,13 @@ internal sealed class RemoteListing
                     break;
 
                 case ListingRecord.Entries:
-                    int count = reader.Count(ProtocolLimits.MaxFramePayload, ListingEntry.MinEncodedLength);
+                    int count = reader.Count(ProtocolLimits.MaxFramePayload,
+                        _codec is null ? ListingEntry.MinEncodedLength : CompactListingCodec.MinEncodedLength);
                     string directory = validator.Current ?? throw ProtocolFault.Violation("entries outside any directory");
+                    _codec?.Reset();
                     for (int i = 0; i < count; i++)
                     {
-                        ListingEntry entry = ListingEntry.Read(ref reader, checksums: _withChecksums);
+                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums) : _codec.Read(ref reader, _withChecksums);
                         validator.Entry(entry);
                         string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
                         current!.Add(entry.ToFileEntry(fullPath));

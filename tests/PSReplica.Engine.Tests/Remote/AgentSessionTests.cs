@@ -37,8 +37,17 @@ public sealed class AgentSessionTests
                 {
                     FileEntry a = expected[i];
                     FileEntry b = actual[i];
+                    // The compact listing sends device and inode only for directories and items of several links; any
+                    // other item gets an identity of its own that matches nothing.
+                    (ulong inode, ulong device) = (a.Inode, a.Device);
+                    if (b.Device == CompactListingCodec.NoDevice)
+                    {
+                        Assert.NotEqual(EntryKind.Directory, a.Kind);
+                        (inode, device) = (b.Inode, b.Device);
+                    }
+
                     Assert.Equal(
-                        (a.Name, a.Kind, a.Length, a.MtimeSeconds, a.MtimeNanoseconds, a.Permissions, a.Uid, a.Gid, a.Inode, a.Device, a.LinkTarget),
+                        (a.Name, a.Kind, a.Length, a.MtimeSeconds, a.MtimeNanoseconds, a.Permissions, a.Uid, a.Gid, inode, device, a.LinkTarget),
                         (b.Name, b.Kind, b.Length, b.MtimeSeconds, b.MtimeNanoseconds, b.Permissions, b.Uid, b.Gid, b.Inode, b.Device, b.LinkTarget));
                     Assert.Equal(a.FullPath, b.FullPath);
                 }
