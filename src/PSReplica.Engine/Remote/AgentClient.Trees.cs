@@ -131,28 +131,7 @@ internal sealed partial class AgentClient
             Length = length,
             Attributes = attributes,
         };
-        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
-        stream.Compress = FrameCompressor.Worthwhile(path);
-        try
-        {
-            Task body = Task.Factory.StartNew(() =>
-            {
-                using (var output = new MuxWriteStream(stream, cancellation))
-                {
-                    var writer = new DeltaStreamWriter(output);
-                    DeltaResult result = new DeltaMatcher(signature).Run(source, writer, cancellation);
-                    writer.End(result.Length, result.WholeFileHash);
-                    output.Flush();
-                }
-
-                stream.SendEndAsync(ReadOnlyMemory<byte>.Empty, cancellation).GetAwaiter().GetResult();
-            }, cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            return ReadTransfer(await ResultAfterBodyAsync(stream, body, cancellation).ConfigureAwait(false));
-        }
-        finally
-        {
-            Close(stream);
-        }
+        return await ApplyDeltaAsync(request, signature, source, cancellation).ConfigureAwait(false);
     }
 
     /// <summary>-Backup: keeps the item at <paramref name="path"/> under its backup name (beside it when
