@@ -86,10 +86,7 @@ internal sealed partial class SyncExecutor
             ReportProgress(relative, 0, source.Length, force: true);
         }
 
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
-            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : source.Permissions & ~_umask;
-        AttributeSet attributes = Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        AttributeSet attributes = FileAttributes(action);
         void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
 
         TransferResult result;
@@ -110,6 +107,17 @@ internal sealed partial class SyncExecutor
 
         result = tree.WriteFile(relative, source, delta: false, _options.BlockSize, attributes, Progress, _cancellation);
         Record(action, result);
+    }
+
+    /// <summary>What a copied file gets: the source's mode with -Preserve Permissions, else the replaced file's, else the
+    /// source's less the umask (as a local copy does); the owner and time that -Preserve asks for.</summary>
+    private AttributeSet FileAttributes(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
+            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
+            : source.Permissions & ~_umask;
+        return Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
     }
 
     private void Record(PlannedAction action, TransferResult result)

@@ -173,21 +173,29 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
                 else if (action.Kind == ActionKind.CopyFile && !_observer.ConfirmsEachAction)
                 {
-                    Enqueue(index);
-                }
-                else if (StartRemote(index))
-                {
-                    // Sent to the agent; settled when its answer comes (SyncExecutor.Remote.cs).
+                    if (!TryBatch(index))
+                    {
+                        Enqueue(index);
+                    }
                 }
                 else
                 {
-                    if (action.LinkTo is not null)
+                    // Any other change goes after the files batched so far (SyncExecutor.Batch.cs).
+                    EndBatch();
+                    if (StartRemote(index))
                     {
-                        // The group's first name may still be copying on a worker.
-                        DrainWorkers();
+                        // Sent to the agent; settled when its answer comes (SyncExecutor.Remote.cs).
                     }
+                    else
+                    {
+                        if (action.LinkTo is not null)
+                        {
+                            // The group's first name may still be copying on a worker.
+                            DrainWorkers();
+                        }
 
-                    Complete(index);
+                        Complete(index);
+                    }
                 }
             }
 
@@ -346,9 +354,10 @@ internal sealed partial class SyncExecutor : IDisposable
         }
     }
 
-    /// <summary>Waits until every queued copy has finished (or seen the cancellation).</summary>
+    /// <summary>Waits until every queued or batched copy has finished (or seen the cancellation).</summary>
     private void DrainWorkers()
     {
+        DrainBatches();
         if (_copies is null || _workers is null)
         {
             return;

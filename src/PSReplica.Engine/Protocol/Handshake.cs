@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -39,6 +39,9 @@ internal static class Handshake
     /// <summary>List answers encode their entries relative to the previous one (<see cref="CompactListingCodec"/>);
     /// without it, each entry carries every field (<see cref="ListingEntry.Write"/>).</summary>
     public const string CompactListings = "listing-compact";
+
+    /// <summary>WriteBatch requests: small new files sent back to back on one stream instead of a request each.</summary>
+    public const string WriteBatches = "write-batch";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";

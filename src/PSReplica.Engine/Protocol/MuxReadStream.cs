@@ -26,6 +26,9 @@ internal sealed class MuxReadStream : Stream
 
     public long BytesRead { get; private set; }
 
+    /// <summary>Whether a read would return without waiting for the peer.</summary>
+    public bool DataReady => _current is not null || _stream.HasQueuedFrames;
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;

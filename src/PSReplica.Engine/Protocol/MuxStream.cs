@@ -37,6 +37,9 @@ internal sealed class MuxStream
     /// <summary>Whether data this side sends on the stream is compressed (when the session compresses at all).</summary>
     public bool Compress { get; set; }
 
+    /// <summary>Whether a frame from the peer is waiting to be received (so a receive would not wait).</summary>
+    public bool HasQueuedFrames => _inbound.Reader.TryPeek(out _);
+
     /// <summary>Called (on the read loop) with the peer's progress reports for this stream.</summary>
     public Action<long>? OnProgress { get; set; }
 

@@ -29,6 +29,9 @@ internal static class ProtocolLimits
 
     public const int MaxLinkTargetBytes = 4095;
 
+    /// <summary>The largest file a WriteBatch record may carry (the controller batches only smaller ones).</summary>
+    public const int MaxBatchFile = 1 << 20;
+
     public const int MaxMessageBytes = 8192;
 
     public const int MaxCapabilities = 64;

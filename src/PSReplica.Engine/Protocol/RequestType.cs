@@ -26,6 +26,10 @@ internal enum RequestType : byte
     SetAttributes = 9,
     Delete = 10,
 
+    /// <summary>Receiver (capability "write-batch"): many small whole files in one body, each written as WriteFile writes
+    /// one and answered in order with its own result record (Remote/WriteBatchCodec.cs).</summary>
+    WriteBatch = 11,
+
     // Requests of the "trees" capability (AgentRequest.Trees.cs), numbered apart so other additions do not collide.
 
     /// <summary>Receiver: opens a directory the user named (a -LinkDest/-CompareDest/-CopyDest dir or the backup

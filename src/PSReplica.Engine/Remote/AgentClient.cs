@@ -22,6 +22,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
     private readonly SemaphoreSlim _opening = new(1, 1);
     private uint _nextId;
     private long _idleStarts;
+    private long _requests;
 
     private AgentClient(Multiplexer mux, AgentRole role, string root, Handshake.Welcome welcome, ListingEntry? rootEntry)
     {
@@ -336,6 +337,9 @@ internal sealed partial class AgentClient : IAsyncDisposable
     /// idle, a full round trip of its own. Pipelined work keeps this small whatever the number of requests.</summary>
     public long IdleStarts => Interlocked.Read(ref _idleStarts);
 
+    /// <summary>How many requests this session has sent (a batch of files is one).</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
     /// <summary>Sends a request without a body whose answer is empty (create, link, set attributes, delete) and returns
     /// once it is on its way (requests reach the agent in the order they are sent); the task returned is its answer.</summary>
     public async Task<Task> StartAsync(AgentRequest request, CancellationToken cancellation)
@@ -376,6 +380,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
         }
 
         await _slots.WaitAsync(cancellation).ConfigureAwait(false);
+        Interlocked.Increment(ref _requests);
         if (_slots.CurrentCount == ProtocolLimits.MaxStreams - 1)
         {
             Interlocked.Increment(ref _idleStarts);

@@ -54,7 +54,7 @@ internal sealed class AgentSession : IDisposable
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
             or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
-            or RequestType.PartialSignature or RequestType.ApplyPartialDelta;
+            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch;
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
@@ -91,6 +91,7 @@ internal sealed class AgentSession : IDisposable
                 RequestType.BuildSignature => TreeReceiver.BuildSignature(_tree, stream, request, cancellation),
                 RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
                 RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation),
+                RequestType.WriteBatch => TreeReceiver.WriteBatch(_tree, stream, cancellation),
                 RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
@@ -125,7 +126,10 @@ internal sealed class AgentSession : IDisposable
         _mux.Unregister(stream);
         try
         {
-            if (error is { ErrorId: ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge })
+            // A batch's records are checked as they are read: an unsafe name there breaks the protocol as it would in a
+            // request of its own (a file that cannot be written is answered inside the batch and never gets here).
+            if (error is { ErrorId: ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge }
+                || (error is { ErrorId: ErrorIds.UnsafePath } && request.Type == RequestType.WriteBatch))
             {
                 _mux.Abort(error, tellPeer: true);
             }

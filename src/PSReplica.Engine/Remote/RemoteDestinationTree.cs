@@ -27,6 +27,7 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
     /// <summary>With -Partial: the relative partial directory, or "" for a partial file beside its target; else null.</summary>
     private readonly string? _partialDirectory;
     private readonly bool _wholeFile;
+    private readonly bool _batches;
 
     public RemoteDestinationTree(AgentClient client, SyncOptions? options = null)
     {
@@ -39,7 +40,20 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
         }
 
         _wholeFile = options?.TransferMode == TransferMode.WholeFile;
+        _batches = client.BatchesWrites && _partialDirectory is null && options is not { DelayUpdates: true } and not { Inplace: true };
     }
+
+    /// <summary>Whether small new files may go in write batches (the agent takes them, and no safe-update option needs
+    /// each file to travel on its own).</summary>
+    public bool BatchesWrites => _batches;
+
+    /// <summary>Whether the file at <paramref name="relative"/> may go in a batch: a batch stream is compressed when the
+    /// session compresses, so a name that says its content is compressed already travels on its own.</summary>
+    public bool Batches(string relative) => !_client.Compresses || FrameCompressor.Worthwhile(relative);
+
+    /// <summary>Opens a write batch (see <see cref="AgentClient.StartWriteBatchAsync"/>).</summary>
+    public RemoteWriteBatch StartWriteBatch(Action<int, long, SyncException?> settle, CancellationToken cancellation) =>
+        _client.StartWriteBatchAsync(settle, compress: true, cancellation).GetAwaiter().GetResult();
 
     public bool BacksUpBeside => _backupDirectory is null;
 

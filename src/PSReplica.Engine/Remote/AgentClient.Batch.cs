@@ -1,0 +1,24 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+
+namespace PSReplica.Engine.Remote;
+
+internal sealed partial class AgentClient
+{
+    /// <summary>Whether the agent takes many small files on one stream (<see cref="Handshake.WriteBatches"/>).</summary>
+    public bool BatchesWrites => Contains(Capabilities, Handshake.WriteBatches);
+
+    /// <summary>Whether the session compresses data frames (-Compress, and the agent can).</summary>
+    public bool Compresses => _mux.CompressionLevel > 0;
+
+    /// <summary>Receiver: opens a WriteBatch request. Files added to it are written in the order added, after every
+    /// ordered change sent before it (so their directories exist); <paramref name="settle"/> is called once per file.</summary>
+    public async Task<RemoteWriteBatch> StartWriteBatchAsync(Action<int, long, SyncException?> settle, bool compress, CancellationToken cancellation)
+    {
+        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.WriteBatch, string.Empty), cancellation).ConfigureAwait(false);
+        stream.Compress = compress;
+        return new RemoteWriteBatch(stream, settle, Close, cancellation);
+    }
+}

@@ -1,0 +1,143 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using PSReplica.Engine.Delta;
+using PSReplica.Engine.Protocol;
+
+namespace PSReplica.Engine.Remote;
+
+/// <summary>The body and the answer of a WriteBatch request. The body is a run of records, one per file:
+/// a 4-byte little-endian header length, the header (path, length, attributes), the file's bytes, and their XXH3-128.
+/// The answer carries one result per record, in the same order: a 4-byte length, then 0 and the bytes written, or 1 and
+/// the error (as an error frame carries it). Lengths are checked before anything is read into memory.</summary>
+internal static class WriteBatchCodec
+{
+    /// <summary>A header: a path of at most PATH_MAX bytes, the length and the attributes (a few varints).</summary>
+    public const int MaxHeader = ProtocolLimits.MaxPathBytes + 128;
+
+    /// <summary>A result: the status and an error's id, kind, message and target.</summary>
+    public const int MaxResult = (2 * ProtocolLimits.MaxMessageBytes) + 256;
+
+    private const byte Succeeded = 0;
+    private const byte Failed = 1;
+
+    /// <summary>One file of the body as read by the agent (its bytes and hash are in the buffer given to <see cref="ReadRecord"/>).</summary>
+    public readonly record struct Record(string Path, int Length, AttributeSet Attributes);
+
+    public static void WriteRecord(Stream output, WireWriter header, string path, ReadOnlySpan<byte> data, ReadOnlySpan<byte> hash, AttributeSet attributes)
+    {
+        header.Reset();
+        header.String(path).UInt((ulong)data.Length);
+        attributes.Write(header);
+        Span<byte> prefix = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(prefix, header.Length);
+        output.Write(prefix);
+        output.Write(header.Written);
+        output.Write(data);
+        output.Write(hash);
+    }
+
+    /// <summary>Reads the next record into <paramref name="data"/> (at least <see cref="ProtocolLimits.MaxBatchFile"/>
+    /// + 16 bytes: the file, then its hash); false at the end of the body.</summary>
+    /// <exception cref="SyncException">ProtocolViolation: a record cut short, a length over its bound, an unsafe path.</exception>
+    public static bool ReadRecord(Stream input, byte[] header, byte[] data, out Record record)
+    {
+        record = default;
+        int length = ReadPrefix(input, MaxHeader, "a WriteBatch header");
+        if (length < 0)
+        {
+            return false;
+        }
+
+        ReadExactly(input, header.AsSpan(0, length));
+        var reader = new WireReader(header.AsSpan(0, length));
+        string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+        int fileLength = reader.Int32(ProtocolLimits.MaxBatchFile);
+        AttributeSet attributes = AttributeSet.Read(ref reader);
+        reader.ExpectEnd();
+        ReadExactly(input, data.AsSpan(0, fileLength + StrongHash.FullLength));
+        record = new Record(path, fileLength, attributes);
+        return true;
+    }
+
+    public static void WriteSuccess(Stream output, WireWriter result, long written)
+    {
+        result.Reset();
+        result.Byte(Succeeded).UInt((ulong)written);
+        WritePrefixed(output, result);
+    }
+
+    public static void WriteFailure(Stream output, WireWriter result, SyncException error)
+    {
+        result.Reset();
+        result.Byte(Failed);
+        WireError.Write(result, error);
+        WritePrefixed(output, result);
+    }
+
+    /// <summary>Reads the next result: the bytes written, or the agent's error; false at the end of the answer.</summary>
+    public static bool ReadResult(Stream input, byte[] buffer, out long written, out SyncException? error)
+    {
+        written = 0;
+        error = null;
+        int length = ReadPrefix(input, MaxResult, "a WriteBatch result");
+        if (length < 0)
+        {
+            return false;
+        }
+
+        ReadExactly(input, buffer.AsSpan(0, length));
+        var reader = new WireReader(buffer.AsSpan(0, length));
+        switch (reader.Byte())
+        {
+            case Succeeded:
+                written = reader.Int64(ProtocolLimits.MaxBatchFile);
+                break;
+            case Failed:
+                error = WireError.Read(ref reader, "agent");
+                break;
+            default:
+                throw ProtocolFault.Violation("a WriteBatch result of an unknown kind");
+        }
+
+        reader.ExpectEnd();
+        return true;
+    }
+
+    private static void WritePrefixed(Stream output, WireWriter message)
+    {
+        Span<byte> prefix = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(prefix, message.Length);
+        output.Write(prefix);
+        output.Write(message.Written);
+    }
+
+    /// <summary>A record's length prefix; -1 when the stream ends cleanly before it.</summary>
+    private static int ReadPrefix(Stream input, int max, string what)
+    {
+        Span<byte> prefix = stackalloc byte[4];
+        int first = input.Read(prefix);
+        if (first == 0)
+        {
+            return -1;
+        }
+
+        ReadExactly(input, prefix[first..]);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
+        return length is > 0 && length <= max ? length : throw ProtocolFault.Violation($"{what} of {length} bytes");
+    }
+
+    private static void ReadExactly(Stream input, Span<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int n = input.Read(buffer);
+            if (n == 0)
+            {
+                throw ProtocolFault.Violation("a WriteBatch stream that ends inside a record");
+            }
+
+            buffer = buffer[n..];
+        }
+    }
+}
