@@ -57,7 +57,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     /// <summary>Scans both trees and returns what would be done; changes nothing. The remote side of
     /// <paramref name="options"/> (Source for a pull, Destination for a push) is the agent's root.</summary>
-    public SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    /// <param name="localScan">The local side listed ahead (<see cref="StartLocalScan"/>), or null.</param>
+    public SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, LocalScan? localScan = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -98,8 +99,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
         {
             FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
             BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
-            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: null, destinationLister: remoteLister,
-                basis: basis);
+            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: ScanOf(localScan, source.FullPath),
+                destinationLister: remoteLister, basis: basis);
         }
         else
         {
@@ -108,7 +109,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
             FileEntry? existing = LocalReplicator.ResolveDestination(destination);
             string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
-            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister, destinationLister: null);
+            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
+                destinationLister: existing is null ? null : ScanOf(localScan, root));
         }
 
         ThrowIfFaulted(watch);
@@ -130,13 +132,39 @@ public sealed class RemoteReplicator : IAsyncDisposable
     }
 
     /// <summary>Plans and executes in one call.</summary>
-    public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false, LocalScan? localScan = null)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
+        SyncSummary summary = Execute(Plan(options, observer, cancellation, localScan), observer, cancellation, dryRun);
         summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         return summary;
     }
+
+    /// <summary>Starts listing the local side of a run with <paramref name="options"/> (the source of a push, the existing
+    /// destination of a pull) while the connection is made; null when there is nothing to list (the planner reports a
+    /// missing source itself). Pass it to <see cref="Run"/> or <see cref="Plan"/>, and dispose of it after.</summary>
+    public static LocalScan? StartLocalScan(SyncOptions options, RemoteSide side)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            if (side == RemoteSide.Destination)
+            {
+                return LocalScan.Start(LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source))).FullPath);
+            }
+
+            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+            return LocalReplicator.ResolveDestination(destination) is null ? null : LocalScan.Start(LocalReplicator.CanonicalDestination(destination));
+        }
+        catch (SyncException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The planner's lister for the local root <paramref name="root"/>: the scan's, when it lists that root.</summary>
+    private static ITreeLister? ScanOf(LocalScan? scan, string root) =>
+        scan is not null && string.Equals(scan.Root, root, StringComparison.Ordinal) ? scan.Lister : null;
 
     /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
     public ValueTask DisposeAsync() => _client.DisposeAsync();

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading;
 using PSReplica.Commands.Hosting;
+using PSReplica.Engine.Scanning;
 using PSReplica.Ssh;
 
 namespace PSReplica.Commands;
@@ -101,6 +102,9 @@ public abstract partial class SyncCommandBase
             SshCommand = SshCommand,
         };
         RemoteSide side = RemoteSource is not null ? RemoteSide.Source : RemoteSide.Destination;
+
+        // The local side is listed while the connection is made and the agent starts (SFTP runs plan their own way).
+        using LocalScan? localScan = Transport == RemoteTransport.Sftp ? null : RemoteReplicator.StartLocalScan(options, side);
         if (Transport == RemoteTransport.Sftp)
         {
             CheckSftpOptions(options, side, null);
@@ -110,7 +114,7 @@ public abstract partial class SyncCommandBase
         {
             // The system ssh is only a pipe to an agent: there is no SFTP session to fall back on.
             using RemoteAgentConnection piped = RemoteAgentConnection.Open(settings, cancellation);
-            return RunAgent(piped, options, observer, dryRun, mayFallBack: false, cancellation, out _)!;
+            return RunAgent(piped, options, observer, dryRun, mayFallBack: false, localScan, cancellation, out _)!;
         }
 
         // An explicit -RemoteCommand asks for that agent: its failure is reported, never papered over.
@@ -133,7 +137,7 @@ public abstract partial class SyncCommandBase
             {
                 using (connection)
                 {
-                    if (RunAgent(connection, options, observer, dryRun, mayFallBack, cancellation, out noAgent) is { } summary)
+                    if (RunAgent(connection, options, observer, dryRun, mayFallBack, localScan, cancellation, out noAgent) is { } summary)
                     {
                         return summary;
                     }
@@ -168,7 +172,7 @@ public abstract partial class SyncCommandBase
     /// <paramref name="mayFallBack"/> that is returned in <paramref name="unavailable"/> (and the result is null) so
     /// that Auto can use SFTP; otherwise it is thrown. Later failures end the run.</summary>
     private SyncSummary? RunAgent(RemoteAgentConnection connection, SyncOptions options, ISyncObserver observer, bool dryRun, bool mayFallBack,
-        CancellationToken cancellation, out SyncException? unavailable)
+        LocalScan? localScan, CancellationToken cancellation, out SyncException? unavailable)
     {
         unavailable = null;
         RemotePath remote = RemoteSource ?? RemoteDestination!;
@@ -204,7 +208,7 @@ public abstract partial class SyncCommandBase
 
         try
         {
-            return replicator.Run(options, observer, cancellation, dryRun);
+            return replicator.Run(options, observer, cancellation, dryRun, localScan);
         }
         finally
         {

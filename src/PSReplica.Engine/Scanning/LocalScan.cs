@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using PSReplica.Engine.Endpoints;
+
+namespace PSReplica.Engine.Scanning;
+
+/// <summary>Lists the local side of a remote run on a thread of its own while the connection is made and the agent
+/// starts (a large part of a short run), so that the planner finds most directories already listed instead of reading
+/// them itself afterwards. It stops as soon as the planner starts asking (from then on it would only compete with it)
+/// or after <see cref="MaxEntries"/> entries, follows no link, and leaves a directory it cannot read to the planner,
+/// which reads it again and reports the error as usual. What it lists is what a scan would have read a moment later.</summary>
+public sealed class LocalScan : IDisposable
+{
+    /// <summary>Entries held for the planner at most (about 200 bytes each).</summary>
+    private const int MaxEntries = 1 << 20;
+
+    private readonly ConcurrentDictionary<string, List<FileEntry>> _listed = new(StringComparer.Ordinal);
+    private readonly Thread _thread;
+    private volatile bool _stopped;
+
+    private LocalScan(string root)
+    {
+        Root = root;
+        _thread = new Thread(() => Walk(root)) { IsBackground = true, Name = "PSReplica local scan" };
+        _thread.Start();
+    }
+
+    /// <summary>The directory listed (as the planner names it).</summary>
+    public string Root { get; }
+
+    /// <summary>How many directories were listed ahead of the planner.</summary>
+    public int DirectoriesListed { get; private set; }
+
+    /// <summary>Starts listing <paramref name="directory"/>, a full path as the planner names its root.</summary>
+    public static LocalScan Start(string directory) => new(directory);
+
+    /// <summary>A lister for the planner that takes this scan's directories and lists any other itself.</summary>
+    internal ITreeLister Lister => new PrefetchedLister(this);
+
+    /// <summary>Waits for the walk to end (tests).</summary>
+    internal bool WaitUntilListed(TimeSpan timeout) => _thread.Join(timeout);
+
+    /// <summary>Stops listing and lets go of what the planner did not take.</summary>
+    public void Dispose()
+    {
+        _stopped = true;
+        _thread.Join();
+        _listed.Clear();
+    }
+
+    private void Walk(string root)
+    {
+        var pending = new Stack<string>();
+        pending.Push(root);
+        long held = 0;
+        while (pending.Count > 0 && !_stopped && held < MaxEntries)
+        {
+            string directory = pending.Pop();
+            List<FileEntry> entries;
+            try
+            {
+                entries = DirectoryLister.List(directory, directory);
+            }
+            catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            _listed[directory] = entries;
+            DirectoriesListed++;
+            held += entries.Count;
+
+            // Depth-first in name order, as the planner goes: what it asks for first is listed first.
+            for (int i = entries.Count - 1; i >= 0; i--)
+            {
+                if (entries[i].Kind == EntryKind.Directory)
+                {
+                    pending.Push(entries[i].FullPath);
+                }
+            }
+        }
+    }
+
+    private sealed class PrefetchedLister(LocalScan scan) : ITreeLister
+    {
+        public List<FileEntry> List(string fullPath, string relative)
+        {
+            scan._stopped = true;
+            return scan._listed.TryRemove(fullPath, out List<FileEntry>? entries) ? entries
+                : DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
+        }
+    }
+}
