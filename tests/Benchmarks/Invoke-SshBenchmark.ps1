@@ -188,6 +188,12 @@ try {
     $warm = Join-Path $work 'warm-src'
     $null = New-Item -ItemType Directory -Path $warm
     Write-RandomFile (Join-Path $warm 'w.bin') 1MB
+    # Small files too, so that the paths of the small-file cases are compiled before they are timed.
+    foreach ($i in 1..300) {
+        $directory = Join-Path $warm ('d{0}' -f ($i % 3))
+        $null = New-Item -ItemType Directory -Path $directory -Force
+        Write-RandomFile (Join-Path $directory "f$i.bin") 4KB
+    }
     foreach ($name in $Tool) {
         $target = Join-Path $work "warm-dst-$($name -replace ' ', '-')"
         $null = & $runTool[$name] $warm $target

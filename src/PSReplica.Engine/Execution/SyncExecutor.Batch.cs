@@ -50,7 +50,7 @@ internal sealed partial class SyncExecutor
         try
         {
             using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
-            length = ReadAll(handle, _batchBuffer);
+            length = BatchCodec.ReadWhole(handle, _batchBuffer);
         }
         catch (SyncException ex)
         {
@@ -86,6 +86,28 @@ internal sealed partial class SyncExecutor
 
         _batch.Add(index, relative, _batchBuffer.AsSpan(0, length), FileAttributes(action));
         return true;
+    }
+
+    /// <summary>Pulls: files up to this size are asked for ahead, in a read batch, as their copies are queued.</summary>
+    private const int PrefetchFileLimit = 64 << 10;
+
+    /// <summary>Pulls: asks the agent for a small file's bytes as its copy is queued, so that the copy does not have to.</summary>
+    private void Prefetch(int index)
+    {
+        if (_sourceTree is not RemoteSourceTree { Prefetches: true } tree)
+        {
+            return;
+        }
+
+        PlannedAction action = _plan.Actions[index];
+        string relative = action.Item.RelativePath;
+        if (action.Source!.Length > PrefetchFileLimit || action.Basis is not null || action.LinkTo is not null || UsesDelta(action)
+            || _options.Inplace || _partials is not null || !tree.Batches(relative))
+        {
+            return;
+        }
+
+        tree.Prefetch(relative, _cancellation);
     }
 
     /// <summary>Ends the current batch (its results still come in); a no-op without one.</summary>
@@ -144,22 +166,5 @@ internal sealed partial class SyncExecutor
         Settle(index, error is null ? item : null);
         Interlocked.Increment(ref _actionsDone);
         ReportProgress(item.RelativePath, 0, 0, force: false);
-    }
-
-    private static int ReadAll(SafeFileHandle handle, byte[] buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = RandomAccess.Read(handle, buffer.AsSpan(total), total);
-            if (n == 0)
-            {
-                break;
-            }
-
-            total += n;
-        }
-
-        return total;
     }
 }

@@ -10,6 +10,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
+using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
@@ -175,6 +176,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 {
                     if (!TryBatch(index))
                     {
+                        Prefetch(index);
                         Enqueue(index);
                     }
                 }
@@ -358,8 +360,11 @@ internal sealed partial class SyncExecutor : IDisposable
     private void DrainWorkers()
     {
         DrainBatches();
+        var prefetching = _sourceTree as RemoteSourceTree;
+        prefetching?.EndPrefetch();
         if (_copies is null || _workers is null)
         {
+            prefetching?.FinishPrefetch();
             return;
         }
 
@@ -376,6 +381,7 @@ internal sealed partial class SyncExecutor : IDisposable
         _copies.Dispose();
         _copies = null;
         _workers = null;
+        prefetching?.FinishPrefetch();
     }
 
     private bool HasExtraneousDeletions()

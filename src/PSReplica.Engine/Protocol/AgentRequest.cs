@@ -23,7 +23,7 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
     public ListingOptions? Listing { get; init; }
 
     /// <summary>Whether the controller streams a body after the request.</summary>
-    public bool HasBody => Type is RequestType.ComputeDelta or RequestType.WriteFile or RequestType.ApplyDelta or RequestType.WriteBatch;
+    public bool HasBody => Type is RequestType.ComputeDelta or RequestType.WriteFile or RequestType.ApplyDelta or RequestType.WriteBatch or RequestType.ReadBatch;
 
     public void Write(WireWriter writer)
     {
@@ -82,13 +82,13 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
             return ReadTreeRequest(type, ref reader);
         }
 
-        if (type is < (byte)RequestType.List or > (byte)RequestType.WriteBatch)
+        if (type is < (byte)RequestType.List or > (byte)RequestType.ReadBatch)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
 
         var kind = (RequestType)type;
-        bool rootAllowed = kind is RequestType.List or RequestType.CreateDirectory or RequestType.SetAttributes or RequestType.WriteBatch;
+        bool rootAllowed = kind is RequestType.List or RequestType.CreateDirectory or RequestType.SetAttributes or RequestType.WriteBatch or RequestType.ReadBatch;
         string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), rootAllowed);
         var request = new AgentRequest(kind, path);
         switch (kind)
@@ -132,9 +132,9 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
                     Attributes = AttributeSet.Read(ref reader),
                 };
                 break;
-            case RequestType.WriteBatch when path.Length != 0:
+            case RequestType.WriteBatch or RequestType.ReadBatch when path.Length != 0:
                 // Each record names its own file; the request itself names none.
-                throw ProtocolFault.Violation("a WriteBatch request that names a path");
+                throw ProtocolFault.Violation($"a {kind} request that names a path");
         }
 
         reader.ExpectEnd();

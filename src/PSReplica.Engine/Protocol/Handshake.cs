@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -42,6 +42,9 @@ internal static class Handshake
 
     /// <summary>WriteBatch requests: small new files sent back to back on one stream instead of a request each.</summary>
     public const string WriteBatches = "write-batch";
+
+    /// <summary>ReadBatch requests: small files read back to back on one stream instead of a request each.</summary>
+    public const string ReadBatches = "read-batch";
 
     public static string SoftwareVersion { get; } =
         typeof(Handshake).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";

@@ -27,8 +27,12 @@ internal enum RequestType : byte
     Delete = 10,
 
     /// <summary>Receiver (capability "write-batch"): many small whole files in one body, each written as WriteFile writes
-    /// one and answered in order with its own result record (Remote/WriteBatchCodec.cs).</summary>
+    /// one and answered in order with its own result record (Remote/BatchCodec.cs).</summary>
     WriteBatch = 11,
+
+    /// <summary>Sender (capability "read-batch"): many small files read in one request, the body naming them and the
+    /// answer carrying each in order (Remote/BatchCodec.cs).</summary>
+    ReadBatch = 12,
 
     // Requests of the "trees" capability (AgentRequest.Trees.cs), numbered apart so other additions do not collide.
 

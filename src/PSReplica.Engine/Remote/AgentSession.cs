@@ -36,7 +36,7 @@ internal sealed class AgentSession : IDisposable
         bool allowed = request.Type switch
         {
             RequestType.List => true,
-            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource => _role == AgentRole.Sender,
+            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource or RequestType.ReadBatch => _role == AgentRole.Sender,
             _ => _role == AgentRole.Receiver,
         };
         if (!allowed)
@@ -50,11 +50,11 @@ internal sealed class AgentSession : IDisposable
         }
 
         // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
-        stream.Compress = request.Type == RequestType.List
+        stream.Compress = request.Type is RequestType.List or RequestType.ReadBatch
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
             or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
-            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch;
+            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch;
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
@@ -92,6 +92,7 @@ internal sealed class AgentSession : IDisposable
                 RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
                 RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation),
                 RequestType.WriteBatch => TreeReceiver.WriteBatch(_tree, stream, cancellation),
+                RequestType.ReadBatch => TreeSender.ReadBatch(_tree, stream, cancellation),
                 RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
@@ -129,7 +130,7 @@ internal sealed class AgentSession : IDisposable
             // A batch's records are checked as they are read: an unsafe name there breaks the protocol as it would in a
             // request of its own (a file that cannot be written is answered inside the batch and never gets here).
             if (error is { ErrorId: ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge }
-                || (error is { ErrorId: ErrorIds.UnsafePath } && request.Type == RequestType.WriteBatch))
+                || (error is { ErrorId: ErrorIds.UnsafePath } && request.Type is RequestType.WriteBatch or RequestType.ReadBatch))
             {
                 _mux.Abort(error, tellPeer: true);
             }

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
@@ -13,11 +14,64 @@ namespace PSReplica.Engine.Remote;
 internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
 {
     private readonly AgentClient _client;
+    private RemoteReadBatch? _batch;
 
     public RemoteSourceTree(AgentClient client) => _client = client;
 
+    /// <summary>Whether small files may be asked for ahead in a read batch (the agent takes them).</summary>
+    public bool Prefetches => _client.BatchesReads;
+
+    /// <summary>Whether <paramref name="relative"/> may go in a batch: a batch's answer is compressed when the session
+    /// compresses, so a name that says its content is compressed already is read on its own.</summary>
+    public bool Batches(string relative) => !_client.Compresses || Protocol.FrameCompressor.Worthwhile(relative);
+
+    /// <summary>Asks for a small file ahead of its copy (main thread); <see cref="Copy"/> takes it when it comes.</summary>
+    public void Prefetch(string relative, CancellationToken cancellation)
+    {
+        if (_batch is null)
+        {
+            try
+            {
+                _batch = _client.StartReadBatchAsync(cancellation).GetAwaiter().GetResult();
+            }
+            catch (SyncException)
+            {
+                // The session is failing: the copy on its own reports the error.
+                return;
+            }
+        }
+
+        _batch.Request(relative);
+    }
+
+    /// <summary>Ends the read batch's body (the copies still take what comes).</summary>
+    public void EndPrefetch() => _batch?.End();
+
+    /// <summary>After every copy is done: waits for the batch to finish; a later prefetch starts a new one.</summary>
+    public void FinishPrefetch()
+    {
+        if (_batch is not null)
+        {
+            _batch.End();
+            _batch.Completion.Wait(CancellationToken.None);
+            _batch = null;
+        }
+    }
+
     public long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
     {
+        if (_batch is { } batch && batch.TryTake(relative, out Task<byte[]?> prefetched))
+        {
+            if (prefetched.WaitAsync(cancellation).GetAwaiter().GetResult() is { } data)
+            {
+                using SafeFileHandle file = FileCopier.OpenTarget(target);
+                RandomAccess.Write(file, data, 0);
+                progress?.Invoke(data.Length);
+                finish?.Invoke(file);
+                return data.Length;
+            }
+        }
+
         using SafeFileHandle output = FileCopier.OpenTarget(target);
         long length;
         using (var stream = new FileStream(output, FileAccess.Write, 1 << 16))

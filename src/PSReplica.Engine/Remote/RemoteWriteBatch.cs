@@ -63,7 +63,7 @@ internal sealed class RemoteWriteBatch
         {
             Span<byte> hash = stackalloc byte[16];
             XxHash128.Hash(data, hash);
-            WriteBatchCodec.WriteRecord(_output, _header, path, data, hash, attributes);
+            BatchCodec.WriteRecord(_output, _header, path, data, hash, attributes);
         }
         catch (Exception ex) when (ex is SyncException or OperationCanceledException)
         {
@@ -102,11 +102,11 @@ internal sealed class RemoteWriteBatch
 
     private void ReadResults(Action<MuxStream> close, CancellationToken cancellation)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBatchCodec.MaxResult);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxResult);
         try
         {
             using var input = new MuxReadStream(_stream, cancellation);
-            while (WriteBatchCodec.ReadResult(input, buffer, out long written, out SyncException? error))
+            while (BatchCodec.ReadResult(input, buffer, out long written, out SyncException? error))
             {
                 int token;
                 lock (_gate)

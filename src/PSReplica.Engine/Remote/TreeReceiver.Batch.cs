@@ -20,7 +20,7 @@ internal static partial class TreeReceiver
     /// controller settles its items as they are done, not at the end of the batch.</summary>
     public static byte[] WriteBatch(SafeTree tree, MuxStream stream, CancellationToken cancellation)
     {
-        byte[] header = ArrayPool<byte>.Shared.Rent(WriteBatchCodec.MaxHeader);
+        byte[] header = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxHeader);
         byte[] data = ArrayPool<byte>.Shared.Rent(ProtocolLimits.MaxBatchFile + StrongHash.FullLength);
         using var message = new WireWriter(64);
         using var directory = new BatchDirectory(tree);
@@ -35,7 +35,7 @@ internal static partial class TreeReceiver
                     output.Flush();
                 }
 
-                if (!WriteBatchCodec.ReadRecord(input, header, data, out WriteBatchCodec.Record record))
+                if (!BatchCodec.ReadRecord(input, header, data, out BatchCodec.Record record))
                 {
                     break;
                 }
@@ -44,15 +44,15 @@ internal static partial class TreeReceiver
                 try
                 {
                     WriteBatched(directory, record, data);
-                    WriteBatchCodec.WriteSuccess(output, message, record.Length);
+                    BatchCodec.WriteSuccess(output, message, record.Length);
                 }
                 catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge))
                 {
-                    WriteBatchCodec.WriteFailure(output, message, ex);
+                    BatchCodec.WriteFailure(output, message, ex);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    WriteBatchCodec.WriteFailure(output, message, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                    BatchCodec.WriteFailure(output, message, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
                         $"Cannot write '{record.Path}': {ex.Message}", record.Path, ex));
                 }
             }
@@ -72,7 +72,7 @@ internal static partial class TreeReceiver
         }
     }
 
-    private static void WriteBatched(BatchDirectory directory, WriteBatchCodec.Record record, byte[] data)
+    private static void WriteBatched(BatchDirectory directory, BatchCodec.Record record, byte[] data)
     {
         ReadOnlySpan<byte> content = data.AsSpan(0, record.Length);
         if (!XxHash128.Hash(content).AsSpan().SequenceEqual(data.AsSpan(record.Length, StrongHash.FullLength)))

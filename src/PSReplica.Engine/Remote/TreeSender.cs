@@ -50,6 +50,73 @@ internal static class TreeSender
         return end.Written.ToArray();
     }
 
+    /// <summary>ReadBatch: reads each file the body names (as ReadFile does: a regular file opened through the tree, no
+    /// link followed) and answers each in order with its bytes, its error, or word that it is now too large for a batch.
+    /// Answers are sent whenever the next path has not arrived yet.</summary>
+    public static byte[] ReadBatch(SafeTree tree, MuxStream stream, CancellationToken cancellation)
+    {
+        byte[] path = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxHeader);
+        byte[] data = new byte[ProtocolLimits.MaxBatchFile + 1];
+        using var message = new WireWriter(64);
+        try
+        {
+            using var input = new MuxReadStream(stream, cancellation);
+            using var output = new MuxWriteStream(stream, cancellation);
+            while (true)
+            {
+                if (!input.DataReady)
+                {
+                    output.Flush();
+                }
+
+                if (!BatchCodec.ReadPath(input, path, out string relative))
+                {
+                    break;
+                }
+
+                cancellation.ThrowIfCancellationRequested();
+                int length;
+                try
+                {
+                    using SafeFileHandle file = tree.OpenRegularFile(relative, ErrorIds.FileReadError, out _);
+                    length = BatchCodec.ReadWhole(file, data);
+                }
+                catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge))
+                {
+                    BatchCodec.WriteFailure(output, message, ex);
+                    continue;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    BatchCodec.WriteFailure(output, message, new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError,
+                        $"Cannot read '{relative}': {ex.Message}", relative, ex));
+                    continue;
+                }
+
+                if (length > ProtocolLimits.MaxBatchFile)
+                {
+                    BatchCodec.WriteTooLarge(output, message);
+                }
+                else
+                {
+                    BatchCodec.WriteFileRead(output, message, data.AsSpan(0, length));
+                }
+            }
+
+            if (input.Trailer is not { Length: 0 })
+            {
+                throw ProtocolFault.Violation("a ReadBatch body whose end carries data");
+            }
+
+            output.Flush();
+            return [];
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(path);
+        }
+    }
+
     /// <summary>Reads the signature from the body, runs the search over the file and streams the delta ops
     /// (<see cref="DeltaStream"/> format, ending with the end op); the end carries length, literal and matched bytes
     /// and the XXH3-128.</summary>

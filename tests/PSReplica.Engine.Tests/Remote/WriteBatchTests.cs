@@ -134,7 +134,7 @@ public sealed class WriteBatchTests : IDisposable
 
     [Fact]
     public Task A_header_longer_than_allowed_ends_the_session() => ExpectAbort(ErrorIds.ProtocolViolation, body =>
-        body.Write(BitConverter.GetBytes(WriteBatchCodec.MaxHeader + 1)));
+        body.Write(BitConverter.GetBytes(BatchCodec.MaxHeader + 1)));
 
     [Fact]
     public Task A_file_larger_than_a_batch_may_carry_ends_the_session() => ExpectAbort(ErrorIds.ProtocolViolation, body =>
@@ -194,7 +194,7 @@ public sealed class WriteBatchTests : IDisposable
 
         AttributeFields fields = (mode is null ? AttributeFields.None : AttributeFields.Mode) | (mtime is null ? AttributeFields.None : AttributeFields.Time);
         using var header = new WireWriter();
-        WriteBatchCodec.WriteRecord(body, header, path, data, hash, new AttributeSet(fields, mode ?? 0, 0, 0, mtime ?? 0, 0));
+        BatchCodec.WriteRecord(body, header, path, data, hash, new AttributeSet(fields, mode ?? 0, 0, 0, mtime ?? 0, 0));
     }
 
     private static async Task<List<(long Written, string? ErrorId)>> ResultsAsync(FakePeer peer, uint id)
@@ -219,8 +219,8 @@ public sealed class WriteBatchTests : IDisposable
 
         answer.Position = 0;
         var results = new List<(long, string?)>();
-        byte[] buffer = new byte[WriteBatchCodec.MaxResult];
-        while (WriteBatchCodec.ReadResult(answer, buffer, out long written, out SyncException? error))
+        byte[] buffer = new byte[BatchCodec.MaxResult];
+        while (BatchCodec.ReadResult(answer, buffer, out long written, out SyncException? error))
         {
             results.Add((written, error?.ErrorId));
         }

@@ -1,16 +1,22 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Remote;
 
-/// <summary>The body and the answer of a WriteBatch request. The body is a run of records, one per file:
-/// a 4-byte little-endian header length, the header (path, length, attributes), the file's bytes, and their XXH3-128.
-/// The answer carries one result per record, in the same order: a 4-byte length, then 0 and the bytes written, or 1 and
-/// the error (as an error frame carries it). Lengths are checked before anything is read into memory.</summary>
-internal static class WriteBatchCodec
+/// <summary>The bodies and answers of the batch requests. Every record starts with a 4-byte little-endian length, checked
+/// against its bound before anything is read into memory.
+/// WriteBatch: the body is a run of records, one per file: the header (path, length, attributes), the file's bytes and
+/// their XXH3-128; the answer carries one result per record, in the same order: 0 and the bytes written, or 1 and the
+/// error (as an error frame carries it).
+/// ReadBatch: the body is a run of paths; the answer carries one record per path, in the same order: 0 and the length,
+/// followed by the file's bytes and their XXH3-128; 1 and the error; or 2 when the file is now larger than a batch
+/// carries (the controller reads it on its own).</summary>
+internal static class BatchCodec
 {
     /// <summary>A header: a path of at most PATH_MAX bytes, the length and the attributes (a few varints).</summary>
     public const int MaxHeader = ProtocolLimits.MaxPathBytes + 128;
@@ -20,6 +26,15 @@ internal static class WriteBatchCodec
 
     private const byte Succeeded = 0;
     private const byte Failed = 1;
+    private const byte TooLarge = 2;
+
+    /// <summary>A ReadBatch answer's header for one file.</summary>
+    public enum ReadOutcome
+    {
+        Read,
+        Failed,
+        TooLarge,
+    }
 
     /// <summary>One file of the body as read by the agent (its bytes and hash are in the buffer given to <see cref="ReadRecord"/>).</summary>
     public readonly record struct Record(string Path, int Length, AttributeSet Attributes);
@@ -102,6 +117,116 @@ internal static class WriteBatchCodec
 
         reader.ExpectEnd();
         return true;
+    }
+
+    public static void WritePath(Stream output, WireWriter message, string path)
+    {
+        message.Reset();
+        message.String(path);
+        WritePrefixed(output, message);
+    }
+
+    /// <summary>Reads the next path of a ReadBatch body; false at its end.</summary>
+    /// <exception cref="SyncException">ProtocolViolation or UnsafePath.</exception>
+    public static bool ReadPath(Stream input, byte[] buffer, out string path)
+    {
+        path = string.Empty;
+        int length = ReadPrefix(input, MaxHeader, "a ReadBatch path");
+        if (length < 0)
+        {
+            return false;
+        }
+
+        ReadExactly(input, buffer.AsSpan(0, length));
+        var reader = new WireReader(buffer.AsSpan(0, length));
+        path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+        reader.ExpectEnd();
+        return true;
+    }
+
+    /// <summary>A file read for a ReadBatch: its length, bytes and XXH3-128.</summary>
+    public static void WriteFileRead(Stream output, WireWriter message, ReadOnlySpan<byte> data)
+    {
+        message.Reset();
+        message.Byte(Succeeded).UInt((ulong)data.Length);
+        WritePrefixed(output, message);
+        output.Write(data);
+        Span<byte> hash = stackalloc byte[StrongHash.FullLength];
+        XxHash128.Hash(data, hash);
+        output.Write(hash);
+    }
+
+    public static void WriteTooLarge(Stream output, WireWriter message)
+    {
+        message.Reset();
+        message.Byte(TooLarge);
+        WritePrefixed(output, message);
+    }
+
+    /// <summary>Reads the answer for the next file of a ReadBatch: its bytes (verified against their XXH3-128), the
+    /// agent's error, or word that it is too large now; false at the end of the answer.</summary>
+    public static bool ReadFileRead(Stream input, byte[] buffer, out ReadOutcome outcome, out byte[]? data, out SyncException? error)
+    {
+        outcome = ReadOutcome.Failed;
+        data = null;
+        error = null;
+        int length = ReadPrefix(input, MaxResult, "a ReadBatch answer");
+        if (length < 0)
+        {
+            return false;
+        }
+
+        ReadExactly(input, buffer.AsSpan(0, length));
+        var reader = new WireReader(buffer.AsSpan(0, length));
+        switch (reader.Byte())
+        {
+            case Succeeded:
+                int fileLength = reader.Int32(ProtocolLimits.MaxBatchFile);
+                reader.ExpectEnd();
+                data = new byte[fileLength];
+                ReadExactly(input, data);
+                Span<byte> hash = stackalloc byte[StrongHash.FullLength];
+                ReadExactly(input, hash);
+                outcome = ReadOutcome.Read;
+                if (!XxHash128.Hash(data).AsSpan().SequenceEqual(hash))
+                {
+                    // The stream stays in step: this file alone failed.
+                    (outcome, data, error) = (ReadOutcome.Failed, null, new SyncException(ErrorIds.DeltaVerificationFailed, SyncErrorKind.ReadError,
+                        "A file did not arrive as the agent sent it (checksum mismatch)."));
+                }
+
+                return true;
+            case Failed:
+                error = WireError.Read(ref reader, "agent");
+                break;
+            case TooLarge:
+                outcome = ReadOutcome.TooLarge;
+                break;
+            default:
+                throw ProtocolFault.Violation("a ReadBatch answer of an unknown kind");
+        }
+
+        reader.ExpectEnd();
+        return true;
+    }
+
+    /// <summary>Reads <paramref name="handle"/> from its start into <paramref name="buffer"/> until the end of the file
+    /// or of the buffer; a file that fills the buffer may hold more.</summary>
+    public static int ReadWhole(SafeFileHandle handle, byte[] buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = RandomAccess.Read(handle, buffer.AsSpan(total), total);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
     }
 
     private static void WritePrefixed(Stream output, WireWriter message)

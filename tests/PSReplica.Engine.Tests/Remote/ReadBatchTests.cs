@@ -1,0 +1,206 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Tests.Protocol;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>A pull asks for small files ahead, in ReadBatch requests. The controller must use them (a request per
+/// thousand files, not per file) and report every file as a local run would; the agent must read each as strictly as
+/// a ReadFile (a regular file inside the tree, no link followed), answer each in order, and go on after one it cannot read.</summary>
+public sealed class ReadBatchTests : IDisposable
+{
+    private readonly TestTree _tree = new();
+    private readonly string _outside;
+
+    public ReadBatchTests()
+    {
+        _outside = Path.Join(_tree.Root, "outside");
+        TestTree.Write(_outside, "secret", "secret");
+    }
+
+    public void Dispose() => _tree.Dispose();
+
+    [Fact]
+    public async Task Thousands_of_small_files_are_pulled_in_a_few_requests_and_reported_in_plan_order()
+    {
+        var random = new Random(9);
+        for (int d = 0; d < 10; d++)
+        {
+            for (int f = 0; f < 300; f++)
+            {
+                byte[] data = new byte[random.Next(0, 9000)];
+                random.NextBytes(data);
+                string path = Path.Join(_tree.Source, $"d{d}", $"f{f:D3}.bin");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, data);
+            }
+        }
+
+        TestTree.Write(_tree.Source, "d4/large.bin", new string('y', 300_000));
+        TestTree.Freeze(_tree.Source);
+
+        var observer = new RecordingObserver();
+        long requests;
+        await using (var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2)))
+        {
+            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
+                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            {
+                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
+                long before = replicator.Client.Requests;
+                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
+                requests = replicator.Client.Requests - before;
+            }
+
+            Assert.Equal(0, await loop.FinishAsync());
+        }
+
+        Assert.Empty(observer.Errors);
+        RandomTree.AssertSame(_tree.Source, _tree.Destination);
+        var local = new RecordingObserver();
+        LocalReplicator.Run(_tree.Options() with { Destination = Path.Join(_tree.Root, "local") }, local, CancellationToken.None);
+        Assert.Equal(Describe(local.Items), Describe(observer.Items));
+        Assert.True(requests < 100, $"{requests} requests for 3,001 files");
+    }
+
+    [Fact]
+    public async Task A_file_gone_before_it_is_read_is_reported_and_the_rest_are_pulled()
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            _tree.Src($"f{i:D2}.txt", $"content {i}");
+        }
+
+        TestTree.Freeze(_tree.Source);
+        var observer = new RecordingObserver();
+        await using (var loop = Loopback.WithAgent())
+        {
+            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
+                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            {
+                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
+                File.Delete(Path.Join(_tree.Source, "f17.txt"));
+                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
+            }
+
+            Assert.Equal(0, await loop.FinishAsync());
+        }
+
+        SyncException error = Assert.Single(observer.Errors);
+        Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);
+        Assert.Equal(49, observer.Items.Count(i => i.ItemType == SyncItemType.File));
+        Assert.False(File.Exists(Path.Join(_tree.Destination, "f17.txt")));
+        Assert.Equal("content 49", File.ReadAllText(Path.Join(_tree.Destination, "f49.txt")));
+    }
+
+    [Fact]
+    public async Task Each_file_is_answered_in_order_and_one_that_cannot_be_read_does_not_stop_the_batch()
+    {
+        _tree.Src("a.txt", "first");
+        _tree.Src("b.txt", "second");
+        _tree.Src("dir/inner.txt", "inner");
+        TestTree.Write(_tree.Source, "big.bin", new string('z', ProtocolLimits.MaxBatchFile + 1));
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "link"), Path.Join(_outside, "secret"));
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _outside);
+
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Source, Timeout.InfiniteTimeSpan);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
+        var body = new MemoryStream();
+        using (var message = new WireWriter())
+        {
+            foreach (string path in new[] { "a.txt", "missing", "link", "linkdir/secret", "dir", "big.bin", "b.txt" })
+            {
+                BatchCodec.WritePath(body, message, path);
+            }
+        }
+
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
+        await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
+
+        var answer = new MemoryStream();
+        while (true)
+        {
+            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
+            if (frame.Id != 1)
+            {
+                continue;
+            }
+
+            if (frame.Kind == FrameKind.End)
+            {
+                break;
+            }
+
+            Assert.Equal(FrameKind.Data, frame.Kind);
+            answer.Write(frame.Payload);
+        }
+
+        answer.Position = 0;
+        var results = new List<string>();
+        byte[] buffer = new byte[BatchCodec.MaxResult];
+        while (BatchCodec.ReadFileRead(answer, buffer, out BatchCodec.ReadOutcome outcome, out byte[]? data, out SyncException? error))
+        {
+            results.Add(outcome switch
+            {
+                BatchCodec.ReadOutcome.Read => "read " + Encoding.UTF8.GetString(data!),
+                BatchCodec.ReadOutcome.TooLarge => "too large",
+                _ => "failed " + error!.ErrorId,
+            });
+        }
+
+        Assert.Equal(["read first", $"failed {ErrorIds.SourceVanished}", $"failed {ErrorIds.UnsafePath}", $"failed {ErrorIds.UnsafePath}",
+            $"failed {ErrorIds.FileReadError}", "too large", "read second"], results);
+        Assert.Equal(0, await loop.FinishAsync());
+    }
+
+    [Theory]
+    [InlineData("../outside/secret")]
+    [InlineData("/etc/passwd")]
+    [InlineData("")]
+    public async Task A_path_that_is_not_safe_ends_the_session(string path)
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Root, Timeout.InfiniteTimeSpan);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
+        var body = new MemoryStream();
+        using (var message = new WireWriter())
+        {
+            BatchCodec.WritePath(body, message, path);
+        }
+
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(ErrorIds.UnsafePath, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_read_batch_is_refused_to_a_receiver()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason} {i.Length}");
+}
