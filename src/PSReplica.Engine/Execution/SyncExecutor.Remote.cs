@@ -92,6 +92,12 @@ internal sealed partial class SyncExecutor
         AttributeSet attributes = Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
         void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
 
+        if (_options.Inplace && tree is RemoteDestinationTree inPlace)
+        {
+            CopyInPlaceRemote(action, inPlace, attributes, Progress);
+            return;
+        }
+
         TransferResult result;
         if (UsesDelta(action))
         {

@@ -199,6 +199,10 @@ internal sealed partial class SyncExecutor : IDisposable
             {
                 CommitDelayed();
             }
+            else if (!_dryRun)
+            {
+                CommitDelayedRemote();
+            }
 
             if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
             {

@@ -13,7 +13,7 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each.</summary>
-internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
+internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -39,6 +39,7 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
         }
 
         _wholeFile = options?.TransferMode == TransferMode.WholeFile;
+        DelaysUpdates = options is { DelayUpdates: true, Inplace: false } && client.MakesSafeUpdates;
     }
 
     public bool BacksUpBeside => _backupDirectory is null;
