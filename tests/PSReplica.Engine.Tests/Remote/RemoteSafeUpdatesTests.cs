@@ -150,6 +150,20 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     }
 
     [Fact]
+    public async Task Delay_updates_with_backup_keeps_the_old_file_and_replaces_the_target_in_the_burst()
+    {
+        _tree.Src("f.txt", "new f");
+        _tree.Dst("f.txt", "old f", TestTree.BaseTime);
+
+        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { DelayUpdates = true, Backup = true });
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal("new f", File.ReadAllText(Path.Join(_tree.Destination, "f.txt")));
+        Assert.Equal("old f", File.ReadAllText(Path.Join(_tree.Destination, "f.txt~")));
+        Assert.Equal(["f.txt", "f.txt~"], TestTree.Listing(_tree.Destination));
+    }
+
+    [Fact]
     public async Task Delay_updates_with_partial_keeps_the_finished_file_under_its_partial_name_when_cut()
     {
         for (int i = 0; i < 4; i++)
