@@ -128,6 +128,12 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
+        if (Side == RemoteSide.Destination && (plan.Options.DelayUpdates || plan.Options.Inplace) && !_client.MakesSafeUpdates)
+        {
+            // A plan made elsewhere (or against another session): never carried out with ordinary updates instead.
+            throw Unsupported(plan.Options.Inplace ? "-Inplace with a remote destination" : "-DelayUpdates with a remote destination", "a newer agent");
+        }
+
         var watch = new SessionErrorWatch(observer);
         RemoteDestinationTree? destination = Side == RemoteSide.Destination ? new RemoteDestinationTree(_client, plan.Options) : null;
         if (destination is { DelaysUpdates: true } && !dryRun)

@@ -272,6 +272,12 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.Contains(inplace ? "-Inplace" : "-DelayUpdates", error.Message, StringComparison.Ordinal);
         Assert.Contains("newer agent", error.Message, StringComparison.Ordinal);
+
+        // Nor is a plan with those options that was made elsewhere carried out with ordinary updates.
+        var refused = Assert.Throws<SyncException>(() => replicator.Execute(new SyncPlan(options, _tree.Source, _tree.Destination),
+            new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, refused.ErrorId);
+        Assert.False(Directory.Exists(_tree.Destination));
     }
 
     [Theory]
