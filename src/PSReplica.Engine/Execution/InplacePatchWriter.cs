@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Collections.Generic;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
@@ -12,7 +11,7 @@ namespace PSReplica.Engine.Execution;
 /// rsync's --inplace skips it). A block whose basis bytes were already overwritten cannot be copied: rsync's sender
 /// avoids such matches (match.c with updating_basis_file); here the writer notices them instead, so that any sender's
 /// delta can be applied. A local run then takes those bytes from the source file (they are the target's bytes at the
-/// same offset), a remote one gives up and the file is sent whole.</summary>
+/// same offset); on a push the controller's <see cref="InplaceDeltaGuard"/> has already turned such copies into data.</summary>
 internal sealed class InplacePatchWriter : IDeltaSink, IDisposable
 {
     private const int CopyBuffer = 1 << 20;
@@ -24,8 +23,7 @@ internal sealed class InplacePatchWriter : IDeltaSink, IDisposable
     private readonly SafeFileHandle? _source;
     private readonly XxHash128 _hash = new();
 
-    // The ranges written with bytes other than the basis's own, ascending and disjoint (writes only move forward).
-    private readonly List<(long Start, long End)> _dirty = [];
+    private readonly OverwrittenRanges _dirty = new();
     private byte[]? _buffer;
 
     /// <param name="file">The destination file, open for reading and writing; it is also the basis.</param>
@@ -73,7 +71,7 @@ internal sealed class InplacePatchWriter : IDeltaSink, IDisposable
         long offset = (long)firstBlock * _blockLength;
         long length = Math.Min((long)blockCount * _blockLength, _basisLength - offset);
         _buffer ??= ArrayPool<byte>.Shared.Rent(CopyBuffer);
-        if (offset < Written && (offset + length > Written || OverlapsDirty(offset, offset + length)))
+        if (_dirty.Clobbers(offset, length, Written))
         {
             // The basis bytes are gone: overwritten by this file's earlier ops.
             if (_source is null)
@@ -157,38 +155,5 @@ internal sealed class InplacePatchWriter : IDeltaSink, IDisposable
         }
     }
 
-    private void MarkDirty(long start, long end)
-    {
-        if (_dirty.Count > 0 && _dirty[^1].End == start)
-        {
-            _dirty[^1] = (_dirty[^1].Start, end);
-        }
-        else
-        {
-            _dirty.Add((start, end));
-        }
-    }
-
-    private bool OverlapsDirty(long start, long end)
-    {
-        // The last range that begins before `end` is the only one that can reach into [start, end).
-        int low = 0;
-        int high = _dirty.Count - 1;
-        int found = -1;
-        while (low <= high)
-        {
-            int middle = (low + high) >>> 1;
-            if (_dirty[middle].Start < end)
-            {
-                found = middle;
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
-        }
-
-        return found >= 0 && _dirty[found].End > start;
-    }
+    private void MarkDirty(long start, long end) => _dirty.Add(start, end);
 }

@@ -89,6 +89,12 @@ internal sealed partial class SyncExecutor
         AttributeSet attributes = FileAttributes(action);
         void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
 
+        if (_options.Inplace && tree is RemoteDestinationTree inPlace)
+        {
+            CopyInPlaceRemote(action, inPlace, attributes, Progress);
+            return;
+        }
+
         TransferResult result;
         if (UsesDelta(action))
         {

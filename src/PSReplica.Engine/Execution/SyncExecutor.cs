@@ -209,6 +209,10 @@ internal sealed partial class SyncExecutor : IDisposable
             {
                 CommitDelayed();
             }
+            else if (!_dryRun)
+            {
+                CommitDelayedRemote();
+            }
 
             if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
             {

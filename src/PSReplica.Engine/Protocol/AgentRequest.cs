@@ -57,6 +57,9 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
                 writer.String(Other);
                 Attributes.Write(writer);
                 break;
+            case >= RequestType.DelayUpdates:
+                WriteSafeUpdateFields(writer);
+                break;
             case >= RequestType.PartialSignature:
                 WritePartialFields(writer);
                 break;
@@ -72,6 +75,11 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
     {
         var reader = new WireReader(payload);
         byte type = reader.Byte();
+        if (type >= (byte)RequestType.DelayUpdates)
+        {
+            return ReadSafeUpdateRequest(type, ref reader);
+        }
+
         if (type >= (byte)RequestType.PartialSignature)
         {
             return ReadPartialRequest(type, ref reader);

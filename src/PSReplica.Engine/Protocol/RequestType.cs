@@ -72,4 +72,19 @@ internal enum RequestType : byte
 
     /// <summary>A delta written through the target's partial file, which stays when the transfer fails.</summary>
     ApplyPartialDelta = 49,
+
+    // Requests of the "safe-updates" capability (AgentRequest.SafeUpdates.cs).
+
+    /// <summary>Receiver: from now on, files written, copied or linked wait complete under their temp (or partial) names
+    /// until CommitUpdates (-DelayUpdates); the session's end removes those still waiting.</summary>
+    DelayUpdates = 56,
+
+    /// <summary>Receiver: renames every waiting file into place, one after the other; the answer lists those that failed.</summary>
+    CommitUpdates = 57,
+
+    /// <summary>Receiver: -Inplace: the delta ops in the body rewrite the file at Path itself, which is also their basis.</summary>
+    ApplyInplaceDelta = 58,
+
+    /// <summary>Receiver: -Inplace: the data in the body is written over the file at Path from its start (made when Flag).</summary>
+    WriteInplace = 59,
 }

@@ -270,8 +270,10 @@ internal sealed partial class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Sends the delta of <paramref name="source"/> against <paramref name="signature"/> as the body of
-    /// <paramref name="request"/> (an ApplyDelta of any kind) and reads the transfer's result.</summary>
-    private async Task<TransferResult> ApplyDeltaAsync(AgentRequest request, Signature signature, Stream source, CancellationToken cancellation)
+    /// <paramref name="request"/> (an ApplyDelta of any kind) and reads the transfer's result. <paramref name="amend"/>
+    /// may put a sink between the search and the wire (-Inplace keeps the ops clear of overwritten blocks).</summary>
+    private async Task<TransferResult> ApplyDeltaAsync(AgentRequest request, Signature signature, Stream source, CancellationToken cancellation,
+        Func<IDeltaSink, IDeltaSink>? amend = null)
     {
         string path = request.Path;
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
@@ -283,7 +285,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
                 using (var output = new MuxWriteStream(stream, cancellation))
                 {
                     var writer = new DeltaStreamWriter(output);
-                    DeltaResult result = new DeltaMatcher(signature).Run(source, writer, cancellation);
+                    DeltaResult result = new DeltaMatcher(signature).Run(source, amend is null ? writer : amend(writer), cancellation);
                     writer.End(result.Length, result.WholeFileHash);
                     output.Flush();
                 }

@@ -20,6 +20,9 @@ internal sealed class AgentSession : IDisposable
     private int _active;
     private TaskCompletionSource? _drained;
 
+    /// <summary>After a DelayUpdates request (-DelayUpdates on a push): the files waiting for CommitUpdates.</summary>
+    private DelayedRenames? _delayed;
+
     public AgentSession(Multiplexer mux, SafeTree tree, AgentRole role)
     {
         _mux = mux;
@@ -49,12 +52,19 @@ internal sealed class AgentSession : IDisposable
             _active++;
         }
 
+        if (request.Type == RequestType.DelayUpdates)
+        {
+            // Taken on the read loop, so every write request read after this one waits for the burst.
+            _delayed ??= new DelayedRenames();
+        }
+
         // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
         stream.Compress = request.Type is RequestType.List or RequestType.ReadBatch
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
             or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
-            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch;
+            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch
+            or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates;
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
@@ -89,17 +99,21 @@ internal sealed class AgentSession : IDisposable
                 RequestType.ReadFile => await TreeSender.ReadFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
                 RequestType.ComputeDelta => TreeSender.ComputeDelta(_tree, stream, request, cancellation),
                 RequestType.BuildSignature => TreeReceiver.BuildSignature(_tree, stream, request, cancellation),
-                RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
-                RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation),
-                RequestType.WriteBatch => TreeReceiver.WriteBatch(_tree, stream, cancellation),
+                RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation, _delayed).ConfigureAwait(false),
+                RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation, _delayed),
+                RequestType.WriteBatch => TreeReceiver.WriteBatch(_tree, stream, cancellation, _delayed),
                 RequestType.ReadBatch => TreeSender.ReadBatch(_tree, stream, cancellation),
                 RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
                 RequestType.Delete => TreeReceiver.Delete(_tree, request),
                 RequestType.PartialSignature => TreeReceiver.PartialSignature(_tree, stream, request, cancellation),
-                RequestType.ApplyPartialDelta => TreeReceiver.ApplyPartialDelta(_tree, stream, request, cancellation),
-                >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ApplyPartialDelta => TreeReceiver.ApplyPartialDelta(_tree, stream, request, cancellation, _delayed),
+                RequestType.DelayUpdates => [],
+                RequestType.CommitUpdates => TreeReceiver.CommitUpdates(_tree, _delayed ?? new DelayedRenames()),
+                RequestType.ApplyInplaceDelta => TreeReceiver.ApplyInplaceDelta(_tree, stream, request, cancellation),
+                RequestType.WriteInplace => await TreeReceiver.WriteInplaceAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
+                >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation, _delayed).ConfigureAwait(false),
                 _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
             };
         }
@@ -159,8 +173,14 @@ internal sealed class AgentSession : IDisposable
         }
     }
 
-    /// <summary>Closes the trees the controller opened besides the root (after <see cref="DrainAsync"/>).</summary>
-    public void Dispose() => _namedTrees.Dispose();
+    /// <summary>Removes the files still waiting for a -DelayUpdates burst that never came (the run failed or the
+    /// connection ended), so the destination keeps its old files; closes the trees the controller opened besides the
+    /// root (after <see cref="DrainAsync"/>).</summary>
+    public void Dispose()
+    {
+        _delayed?.Abandon(_tree);
+        _namedTrees.Dispose();
+    }
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {

@@ -18,7 +18,9 @@ internal static class NamedTreeRequests
 {
     private const int OwnerAccess = 0x1C0;
 
-    public static async Task<byte[]> RunAsync(SafeTree tree, NamedTrees trees, MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    /// <param name="delayed">With -DelayUpdates, where files copied or linked into the destination wait for the burst.</param>
+    public static async Task<byte[]> RunAsync(SafeTree tree, NamedTrees trees, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
     {
         switch (request.Type)
         {
@@ -28,18 +30,18 @@ internal static class NamedTreeRequests
                 await ListingProducer.WriteAsync(trees.Get(request.Index), stream, request.Path, request.Flag, cancellation).ConfigureAwait(false);
                 return [];
             case RequestType.LinkFromTree:
-                return LinkFromTree(tree, trees.Get(request.Index), request, cancellation);
+                return LinkFromTree(tree, trees.Get(request.Index), request, delayed, cancellation);
             case RequestType.CopyFromTree:
-                long copied = CopyIn(trees.Get(request.Index), request.Path, tree, request, cancellation);
+                long copied = CopyIn(trees.Get(request.Index), request.Path, tree, request, cancellation, delayed);
                 return TreeReceiver.Result(copied, 0, copied);
             case RequestType.TreeSignature:
                 return TreeReceiver.BuildSignature(trees.Get(request.Index), stream, request, cancellation);
             case RequestType.ApplyTreeDelta:
-                return TreeReceiver.ApplyDelta(tree, trees.Get(request.Index), stream, request, cancellation);
+                return TreeReceiver.ApplyDelta(tree, trees.Get(request.Index), stream, request, cancellation, delayed);
             case RequestType.Backup:
                 return Backup(tree, request.Index == AgentRequest.NoTree ? null : trees.Get(request.Index), request, cancellation);
             case RequestType.LinkWithin:
-                return LinkWithin(tree, request);
+                return LinkWithin(tree, request, delayed);
             case RequestType.RemoveSource:
                 return RemoveSource(tree, request);
             default:
@@ -58,7 +60,7 @@ internal static class NamedTreeRequests
 
     /// <summary>-LinkDest: a hard link to the basis file. Where the filesystem refuses (another filesystem, EMLINK, no hard
     /// links) the file is copied instead; the answer says which (1 linked, or 0 and the errno), then the length.</summary>
-    private static byte[] LinkFromTree(SafeTree tree, SafeTree basisTree, AgentRequest request, CancellationToken cancellation)
+    private static byte[] LinkFromTree(SafeTree tree, SafeTree basisTree, AgentRequest request, DelayedRenames? delayed, CancellationToken cancellation)
     {
         int errno = Link(basisTree, request.Path, tree, request.Path, out long length);
         using var end = new WireWriter(32);
@@ -73,22 +75,24 @@ internal static class NamedTreeRequests
             throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", request.Path);
         }
 
-        long copied = CopyIn(basisTree, request.Path, tree, request, cancellation);
+        long copied = CopyIn(basisTree, request.Path, tree, request, cancellation, delayed);
         end.Byte(0).UInt((uint)errno).UInt((ulong)copied);
         return end.Written.ToArray();
     }
 
-    /// <summary>-Preserve HardLinks: links the group's first name (already written) as this name.</summary>
-    private static byte[] LinkWithin(SafeTree tree, AgentRequest request)
+    /// <summary>-Preserve HardLinks: links the group's first name (already written) as this name. With -DelayUpdates
+    /// the first name's new content may still wait for the burst: the link is made to it there and waits along with it.</summary>
+    private static byte[] LinkWithin(SafeTree tree, AgentRequest request, DelayedRenames? delayed)
     {
-        int errno = Link(tree, request.Other, tree, request.Path, out _);
+        string? waiting = delayed?.WaitingPathOf(request.Other);
+        int errno = Link(tree, waiting ?? request.Other, tree, request.Path, out _, waiting is null ? null : delayed);
         return errno == 0 ? [] : throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", request.Path);
     }
 
     /// <summary>Links the regular file <paramref name="from"/> of <paramref name="fromTree"/> as <paramref name="to"/>
     /// through a temp name, checked to be that same regular file (not a link swapped in) before it is renamed into
     /// place. Returns 0 or the errno of a link the filesystem refused.</summary>
-    private static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length)
+    private static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null)
     {
         using ParentDirectory source = fromTree.OpenParent(from);
         int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
@@ -119,6 +123,12 @@ internal static class NamedTreeRequests
                 throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
             }
 
+            if (delayed is not null)
+            {
+                delayed.Add(DelayedRenames.Beside(to, temp), to);
+                return 0;
+            }
+
             Rename(target, temp, to);
         }
         catch
@@ -132,7 +142,8 @@ internal static class NamedTreeRequests
 
     /// <summary>Copies the regular file <paramref name="from"/> of <paramref name="fromTree"/> into a temp file beside
     /// the request's path, applies the request's attributes and renames it into place.</summary>
-    private static long CopyIn(SafeTree fromTree, string from, SafeTree tree, AgentRequest request, CancellationToken cancellation)
+    private static long CopyIn(SafeTree fromTree, string from, SafeTree tree, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
     {
         using SafeFileHandle input = fromTree.OpenRegularFile(from, ErrorIds.FileReadError, out _);
         using ParentDirectory parent = tree.OpenParent(request.Path);
@@ -141,7 +152,7 @@ internal static class NamedTreeRequests
         try
         {
             long length = CopyContent(input, output, cancellation);
-            TreeReceiver.Finish(parent, temp, output, request);
+            TreeReceiver.Finish(parent, temp, output, request, delayed);
             return length;
         }
         catch

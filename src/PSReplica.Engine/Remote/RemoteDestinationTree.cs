@@ -13,7 +13,7 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each.</summary>
-internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
+internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -41,6 +41,7 @@ internal sealed class RemoteDestinationTree : IDestinationTree, INamedTreeDestin
 
         _wholeFile = options?.TransferMode == TransferMode.WholeFile;
         _batches = client.BatchesWrites && _partialDirectory is null && options is not { DelayUpdates: true } and not { Inplace: true };
+        DelaysUpdates = options is { DelayUpdates: true, Inplace: false } && client.MakesSafeUpdates;
     }
 
     /// <summary>Whether small new files may go in write batches (the agent takes them, and no safe-update option needs

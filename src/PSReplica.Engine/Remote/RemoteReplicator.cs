@@ -63,14 +63,21 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
-        // -Partial and a relative -PartialDirectory are kept by the agent ("partial" capability); the other safe updates
-        // are made only by the local receiver's executor.
+        // -Partial and a relative -PartialDirectory are kept by the agent ("partial" capability), -DelayUpdates and
+        // -Inplace are carried out by it ("safe-updates"); an agent without them is never left to do something else.
         if (Side == RemoteSide.Destination)
         {
-            if (options.DelayUpdates || options.Inplace)
+            if ((options.DelayUpdates || options.Inplace) && !_client.MakesSafeUpdates)
             {
+                throw Unsupported(options.Inplace ? "-Inplace with a remote destination" : "-DelayUpdates with a remote destination", "a newer agent");
+            }
+
+            if (options.Inplace && options.Backup)
+            {
+                // The agent's backup is a hard link to the file, which an in-place rewrite would change along with it.
                 throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-                    "-DelayUpdates and -Inplace are not supported with a remote destination.", options.Inplace ? "Inplace" : "DelayUpdates");
+                    "-Backup cannot be combined with -Inplace when the destination is remote: the remote backup is a hard link to "
+                    + "the file, which the in-place rewrite would change too.", "Backup");
             }
 
             if (options.KeepsPartial && !_client.KeepsPartials)
@@ -123,10 +130,21 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
+        if (Side == RemoteSide.Destination && (plan.Options.DelayUpdates || plan.Options.Inplace) && !_client.MakesSafeUpdates)
+        {
+            // A plan made elsewhere (or against another session): never carried out with ordinary updates instead.
+            throw Unsupported(plan.Options.Inplace ? "-Inplace with a remote destination" : "-DelayUpdates with a remote destination", "a newer agent");
+        }
+
         var watch = new SessionErrorWatch(observer);
-        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
-            Side == RemoteSide.Destination ? new RemoteDestinationTree(_client, plan.Options) : null,
-            Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null, cancellation);
+        RemoteDestinationTree? destination = Side == RemoteSide.Destination ? new RemoteDestinationTree(_client, plan.Options) : null;
+        if (destination is { DelaysUpdates: true } && !dryRun)
+        {
+            destination.DelayUpdates(cancellation);
+        }
+
+        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun, destination, Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null,
+            cancellation);
         ThrowIfFaulted(watch);
         return summary;
     }

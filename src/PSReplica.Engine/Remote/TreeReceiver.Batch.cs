@@ -17,8 +17,9 @@ internal static partial class TreeReceiver
     /// beside its target without following links, verified, attributes through the descriptor, renamed into place) and
     /// answers each in order. A file that cannot be written is answered with its error and the batch goes on; a body
     /// that breaks the protocol ends the session. Results are sent whenever the next record has not arrived yet, so the
-    /// controller settles its items as they are done, not at the end of the batch.</summary>
-    public static byte[] WriteBatch(SafeTree tree, MuxStream stream, CancellationToken cancellation)
+    /// controller settles its items as they are done, not at the end of the batch. With <paramref name="delayed"/>
+    /// (-DelayUpdates) each file waits under its temp name for the session's burst, as WriteFile's does.</summary>
+    public static byte[] WriteBatch(SafeTree tree, MuxStream stream, CancellationToken cancellation, DelayedRenames? delayed = null)
     {
         byte[] header = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxHeader);
         byte[] data = ArrayPool<byte>.Shared.Rent(ProtocolLimits.MaxBatchFile + StrongHash.FullLength);
@@ -43,7 +44,7 @@ internal static partial class TreeReceiver
                 cancellation.ThrowIfCancellationRequested();
                 try
                 {
-                    WriteBatched(directory, record, data);
+                    WriteBatched(directory, record, data, delayed);
                     BatchCodec.WriteSuccess(output, message, record.Length);
                 }
                 catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge))
@@ -72,7 +73,7 @@ internal static partial class TreeReceiver
         }
     }
 
-    private static void WriteBatched(BatchDirectory directory, BatchCodec.Record record, byte[] data)
+    private static void WriteBatched(BatchDirectory directory, BatchCodec.Record record, byte[] data, DelayedRenames? delayed)
     {
         ReadOnlySpan<byte> content = data.AsSpan(0, record.Length);
         if (!XxHash128.Hash(content).AsSpan().SequenceEqual(data.AsSpan(record.Length, StrongHash.FullLength)))
@@ -87,7 +88,7 @@ internal static partial class TreeReceiver
         try
         {
             RandomAccess.Write(output, content, 0);
-            Finish(parent, temp, output, new AgentRequest(RequestType.WriteFile, record.Path) { Length = record.Length, Attributes = record.Attributes });
+            Finish(parent, temp, output, new AgentRequest(RequestType.WriteFile, record.Path) { Length = record.Length, Attributes = record.Attributes }, delayed);
         }
         catch
         {

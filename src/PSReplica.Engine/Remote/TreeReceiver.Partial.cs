@@ -32,7 +32,8 @@ internal static partial class TreeReceiver
         return [];
     }
 
-    public static byte[] ApplyPartialDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    public static byte[] ApplyPartialDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
     {
         using SafeFileHandle? basis = OpenPartialBasis(tree, request, out long basisLength, out bool fromPartial);
         using ParentDirectory target = tree.OpenParent(request.Path);
@@ -81,6 +82,15 @@ internal static partial class TreeReceiver
                     }
 
                     ApplyAttributes(handle, request);
+                    if (delayed is not null)
+                    {
+                        // -DelayUpdates: the complete file waits where it was written; under the partial name it is kept
+                        // when the run ends before the burst, so the next run resumes from it.
+                        delayed.Add(DelayedRenames.Beside(request.Other, output), request.Path, fromPartial ? request.Other : null,
+                            partialDirectory is null ? null : DelayedRenames.Beside(request.Path, partialDirectory), isPartial: !fromPartial);
+                        return Result(writer.Written, writer.LiteralBytes, writer.MatchedBytes);
+                    }
+
                     int errno = Posix.RenameAt(partial.Handle, output, target.Handle, target.Name);
                     if (errno != 0)
                     {

@@ -30,7 +30,8 @@ internal static partial class TreeReceiver
     }
 
     /// <summary>A whole file from the body; the body's end carries the XXH3-128 it must match.</summary>
-    public static async Task<byte[]> WriteFileAsync(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    public static async Task<byte[]> WriteFileAsync(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
     {
         using ParentDirectory parent = tree.OpenParent(request.Path);
         string temp = TempFileNames.For(parent.Name);
@@ -78,7 +79,7 @@ internal static partial class TreeReceiver
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            Finish(parent, temp, output, request);
+            Finish(parent, temp, output, request, delayed);
             return Result(written, written, 0);
         }
         catch
@@ -89,12 +90,14 @@ internal static partial class TreeReceiver
     }
 
     /// <summary>Rebuilds a file from its basis (a regular file inside the tree) and the delta ops in the body.</summary>
-    public static byte[] ApplyDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation) =>
-        ApplyDelta(tree, tree, stream, request, cancellation);
+    public static byte[] ApplyDelta(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null) =>
+        ApplyDelta(tree, tree, stream, request, cancellation, delayed);
 
     /// <summary>As <see cref="ApplyDelta(SafeTree, MuxStream, AgentRequest, CancellationToken)"/>, the basis being in
     /// <paramref name="basisTree"/> (a basis directory the user named).</summary>
-    public static byte[] ApplyDelta(SafeTree tree, SafeTree basisTree, MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    public static byte[] ApplyDelta(SafeTree tree, SafeTree basisTree, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
     {
         using SafeFileHandle basis = basisTree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
         using ParentDirectory parent = tree.OpenParent(request.Path);
@@ -114,7 +117,7 @@ internal static partial class TreeReceiver
                 writer.Verify(length, hash);
             }
 
-            Finish(parent, temp, output, request);
+            Finish(parent, temp, output, request, delayed);
             return Result(writer.Written, writer.LiteralBytes, writer.MatchedBytes);
         }
         catch
@@ -250,15 +253,22 @@ internal static partial class TreeReceiver
         return output ?? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", relative);
     }
 
-    /// <summary>Attributes through the open descriptor, then the rename into place.</summary>
-    internal static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request)
+    /// <summary>Attributes through the open descriptor, then the rename into place; with <paramref name="delayed"/>
+    /// (-DelayUpdates) the file waits under its temp name for the session's burst instead.</summary>
+    internal static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request, DelayedRenames? delayed = null)
     {
         ApplyAttributes(output, request);
+        if (delayed is not null)
+        {
+            delayed.Add(DelayedRenames.Beside(request.Path, temp), request.Path);
+            return;
+        }
+
         Rename(parent, temp, request.Path);
     }
 
     /// <summary>Owner, mode and time of a written file, through its open descriptor.</summary>
-    private static void ApplyAttributes(SafeFileHandle output, AgentRequest request)
+    internal static void ApplyAttributes(SafeFileHandle output, AgentRequest request)
     {
         AttributeSet attributes = request.Attributes;
         if (Owner(attributes) is (uint uid, uint gid))

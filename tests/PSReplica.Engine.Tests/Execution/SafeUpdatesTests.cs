@@ -389,20 +389,6 @@ public sealed class SafeUpdatesTests : IDisposable
         Assert.Equal(TestTree.Listing(_tree.Source), TestTree.Listing(_tree.Destination));
     }
 
-    [Fact]
-    public async Task A_push_refuses_safe_update_options()
-    {
-        WriteSource("a.txt", Encoding.UTF8.GetBytes("a"));
-        await using var loop = Loopback.WithAgent();
-        await using RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            _tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
-        // -Partial and a relative -PartialDirectory work on a push (Remote/RemotePartialTests); these do not yet.
-        var error = Assert.Throws<SyncException>(() => replicator.Plan(_tree.Options() with { DelayUpdates = true }, new RecordingObserver(), CancellationToken.None));
-        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
-        error = Assert.Throws<SyncException>(() => replicator.Plan(_tree.Options() with { Inplace = true }, new RecordingObserver(), CancellationToken.None));
-        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
-    }
-
     private static async Task<RecordingObserver> PullAsync(SyncOptions options)
     {
         var observer = new RecordingObserver();
