@@ -1,7 +1,6 @@
 using System;
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
+using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
@@ -11,47 +10,36 @@ namespace PSReplica.Engine.Remote;
 /// <summary>The controller's side of one ReadBatch request (a pull): the executor names the small files it is about to
 /// copy as it queues them, the agent sends them back to back, and each copy takes its file's bytes when they are in
 /// instead of asking for them (a request, a task and a round trip each). Every file named is answered once: with its
-/// bytes, with null (too large now: read it on its own), or with the failure that ends the batch.</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "End releases them, and every batch is ended (SyncExecutor.DrainWorkers).")]
-internal sealed class RemoteReadBatch
+/// bytes, with null (too large now: read it on its own), with its error, or with the failure that ends the batch.</summary>
+internal sealed class RemoteReadBatch : RemoteBatch<TaskCompletionSource<byte[]?>>
 {
-    private readonly MuxStream _stream;
-    private readonly MuxWriteStream _output;
-    private readonly WireWriter _message = new(64);
-    private readonly Queue<TaskCompletionSource<byte[]?>> _pending = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]?>> _files = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
-    private SyncException? _failure;
-    private bool _ended;
 
     public RemoteReadBatch(MuxStream stream, Action<MuxStream> close, CancellationToken cancellation)
-    {
-        _stream = stream;
-        _output = new MuxWriteStream(stream, cancellation);
-        Completion = Task.Factory.StartNew(() => ReadAnswers(close, cancellation), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-    }
+        : base(stream, cancellation) => StartReading(close, cancellation);
 
-    /// <summary>Done when every file named has been answered and the stream is finished.</summary>
-    public Task Completion { get; }
+    protected override string Name => "ReadBatch";
 
-    /// <summary>Asks for <paramref name="relative"/> (sent at once, so that a copy waiting for it never waits on this side).</summary>
+    /// <summary>Asks for <paramref name="relative"/> (sent at once, so that a copy waiting for it never waits on this
+    /// side). A path already asked for in this batch, or a batch that has failed, asks nothing: the copy reads on its own.</summary>
     public void Request(string relative)
     {
         var file = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_gate)
+        if (!_files.TryAdd(relative, file))
         {
-            if (_failure is not null || _ended || !_files.TryAdd(relative, file))
-            {
-                return;
-            }
+            return;
+        }
 
-            _pending.Enqueue(file);
+        if (!Enlist(file, out _))
+        {
+            _files.TryRemove(relative, out _);
+            return;
         }
 
         try
         {
-            BatchCodec.WritePath(_output, _message, relative);
-            _output.Flush();
+            BatchCodec.WritePath(Output, Message, relative);
+            Output.Flush();
         }
         catch (Exception ex) when (ex is SyncException or OperationCanceledException)
         {
@@ -67,114 +55,35 @@ internal sealed class RemoteReadBatch
         return found;
     }
 
-    /// <summary>Sends the body's end; the answers still come after this returns.</summary>
-    public void End()
+    protected override bool ReadAnswer(Stream input, byte[] buffer)
     {
-        lock (_gate)
+        if (!BatchCodec.ReadFileRead(input, buffer, out BatchCodec.ReadOutcome outcome, out byte[]? data, out SyncException? error))
         {
-            if (_ended)
-            {
-                return;
-            }
-
-            _ended = true;
+            return false;
         }
 
-        try
+        TaskCompletionSource<byte[]?> file = Next();
+        if (error is not null)
         {
-            _stream.SendEndAsync(ReadOnlyMemory<byte>.Empty, CancellationToken.None).GetAwaiter().GetResult();
+            file.TrySetException(error);
         }
-        catch (SyncException ex)
+        else
         {
-            Fail(ex);
+            file.TrySetResult(outcome == BatchCodec.ReadOutcome.Read ? data : null);
         }
-        finally
-        {
-            _output.Dispose();
-            _message.Dispose();
-        }
+
+        return true;
     }
 
-    private void ReadAnswers(Action<MuxStream> close, CancellationToken cancellation)
+    protected override void Abandon(TaskCompletionSource<byte[]?> pending, SyncException? error)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxResult);
-        try
+        if (error is null)
         {
-            using var input = new MuxReadStream(_stream, cancellation);
-            while (BatchCodec.ReadFileRead(input, buffer, out BatchCodec.ReadOutcome outcome, out byte[]? data, out SyncException? error))
-            {
-                TaskCompletionSource<byte[]?>? file;
-                lock (_gate)
-                {
-                    if (!_pending.TryDequeue(out file))
-                    {
-                        throw ProtocolFault.Violation("more ReadBatch answers than files asked for");
-                    }
-                }
-
-                if (error is not null)
-                {
-                    file.TrySetException(error);
-                }
-                else
-                {
-                    file.TrySetResult(outcome == BatchCodec.ReadOutcome.Read ? data : null);
-                }
-            }
-
-            if (input.Trailer is not { Length: 0 })
-            {
-                throw ProtocolFault.Violation("a ReadBatch answer whose end carries data");
-            }
-
-            lock (_gate)
-            {
-                if (_pending.Count > 0)
-                {
-                    throw ProtocolFault.Violation("fewer ReadBatch answers than files asked for");
-                }
-            }
+            pending.TrySetCanceled();
         }
-        catch (SyncException ex)
+        else
         {
-            Fail(ex);
-        }
-        catch (OperationCanceledException)
-        {
-            Fail(null);
-        }
-        catch (Exception ex)
-        {
-            Fail(new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, "The batch of small files failed: " + ex.Message, string.Empty, ex));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            close(_stream);
-        }
-    }
-
-    /// <summary>Answers every file not yet answered with <paramref name="error"/> (null: the run was stopped).</summary>
-    private void Fail(SyncException? error)
-    {
-        List<TaskCompletionSource<byte[]?>> unanswered;
-        lock (_gate)
-        {
-            _failure ??= error ?? ProtocolFault.ConnectionLost("the run was stopped");
-            unanswered = [.. _pending];
-            _pending.Clear();
-        }
-
-        foreach (TaskCompletionSource<byte[]?> file in unanswered)
-        {
-            if (error is null)
-            {
-                file.TrySetCanceled();
-            }
-            else
-            {
-                file.TrySetException(error);
-            }
+            pending.TrySetException(error);
         }
     }
 }

@@ -1,61 +1,38 @@
 using System;
-using System.Buffers;
-using System.Collections.Generic;
+using System.IO;
 using System.IO.Hashing;
 using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Remote;
 
 /// <summary>The controller's side of one WriteBatch request: small files are added back to back on one stream (no
-/// request, no answer to wait for each), and a reader settles each file as the agent's result for it comes back. Every
-/// file added is settled exactly once: by its result, or by the failure that ends the batch (the connection lost, the
-/// agent's error, a cancelled run).</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "End releases them, and every batch is ended (SyncExecutor.DrainBatches).")]
-internal sealed class RemoteWriteBatch
+/// request, no answer to wait for each), and the reader settles each file as the agent's result for it comes back.</summary>
+internal sealed class RemoteWriteBatch : RemoteBatch<int>
 {
-    private readonly MuxStream _stream;
-    private readonly MuxWriteStream _output;
     private readonly Action<int, long, SyncException?> _settle;
-    private readonly WireWriter _header = new(64);
-    private readonly Queue<int> _pending = new();
-    private readonly object _gate = new();
-    private SyncException? _failure;
-    private bool _ended;
+
+    /// <param name="settle">Called once per file added, with its token and either the bytes written or the error
+    /// (<see cref="Stopped"/> when the run was cancelled).</param>
+    /// <param name="close">Finishes the stream once the answer has been read (or abandons it).</param>
+    public RemoteWriteBatch(MuxStream stream, Action<int, long, SyncException?> settle, Action<MuxStream> close, CancellationToken cancellation)
+        : base(stream, cancellation)
+    {
+        _settle = settle;
+        StartReading(close, cancellation);
+    }
 
     /// <summary>The failure files are settled with when the run was cancelled: not an error to report.</summary>
     public static SyncException Stopped { get; } = ProtocolFault.ConnectionLost("the run was stopped");
 
-    /// <param name="settle">Called once per file added, with its token and either the bytes written or the error.</param>
-    /// <param name="close">Finishes the stream once the answer has been read (or abandons it).</param>
-    public RemoteWriteBatch(MuxStream stream, Action<int, long, SyncException?> settle, Action<MuxStream> close, CancellationToken cancellation)
-    {
-        _stream = stream;
-        _settle = settle;
-        _output = new MuxWriteStream(stream, cancellation);
-        Completion = Task.Factory.StartNew(() => ReadResults(close, cancellation), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-    }
-
-    /// <summary>Done when every file added has been settled and the stream is finished.</summary>
-    public Task Completion { get; }
+    protected override string Name => "WriteBatch";
 
     /// <summary>Sends one file (waiting only for flow-control credit). A batch already failed settles it with that failure.</summary>
     public void Add(int token, string path, ReadOnlySpan<byte> data, AttributeSet attributes)
     {
-        SyncException? failure;
-        lock (_gate)
+        if (!Enlist(token, out SyncException? failure))
         {
-            failure = _failure ?? (_ended ? ProtocolFault.Violation("a file added to a WriteBatch after its end") : null);
-            if (failure is null)
-            {
-                _pending.Enqueue(token);
-            }
-        }
-
-        if (failure is not null)
-        {
-            _settle(token, 0, failure);
+            _settle(token, 0, failure ?? Stopped);
             return;
         }
 
@@ -63,110 +40,24 @@ internal sealed class RemoteWriteBatch
         {
             Span<byte> hash = stackalloc byte[16];
             XxHash128.Hash(data, hash);
-            BatchCodec.WriteRecord(_output, _header, path, data, hash, attributes);
+            BatchCodec.WriteRecord(Output, Message, path, data, hash, attributes);
         }
         catch (Exception ex) when (ex is SyncException or OperationCanceledException)
         {
-            Fail(ex as SyncException ?? Stopped);
+            Fail(ex as SyncException);
         }
     }
 
-    /// <summary>Sends what is gathered and the body's end; the results still come after this returns.</summary>
-    public void End()
+    protected override bool ReadAnswer(Stream input, byte[] buffer)
     {
-        lock (_gate)
+        if (!BatchCodec.ReadResult(input, buffer, out long written, out SyncException? error))
         {
-            if (_ended)
-            {
-                return;
-            }
-
-            _ended = true;
+            return false;
         }
 
-        try
-        {
-            _output.Flush();
-            _stream.SendEndAsync(ReadOnlyMemory<byte>.Empty, CancellationToken.None).GetAwaiter().GetResult();
-        }
-        catch (Exception ex) when (ex is SyncException or OperationCanceledException)
-        {
-            Fail(ex as SyncException ?? Stopped);
-        }
-        finally
-        {
-            _output.Dispose();
-            _header.Dispose();
-        }
+        _settle(Next(), written, error);
+        return true;
     }
 
-    private void ReadResults(Action<MuxStream> close, CancellationToken cancellation)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchCodec.MaxResult);
-        try
-        {
-            using var input = new MuxReadStream(_stream, cancellation);
-            while (BatchCodec.ReadResult(input, buffer, out long written, out SyncException? error))
-            {
-                int token;
-                lock (_gate)
-                {
-                    if (!_pending.TryDequeue(out token))
-                    {
-                        throw ProtocolFault.Violation("more WriteBatch results than files");
-                    }
-                }
-
-                _settle(token, written, error);
-            }
-
-            if (input.Trailer is not { Length: 0 })
-            {
-                throw ProtocolFault.Violation("a WriteBatch answer whose end carries data");
-            }
-
-            lock (_gate)
-            {
-                if (_pending.Count > 0)
-                {
-                    throw ProtocolFault.Violation("fewer WriteBatch results than files");
-                }
-            }
-        }
-        catch (SyncException ex)
-        {
-            Fail(ex);
-        }
-        catch (OperationCanceledException)
-        {
-            Fail(Stopped);
-        }
-        catch (Exception ex)
-        {
-            // Never leave a file unsettled: the run waits for every one.
-            Fail(new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, "The batch of small files failed: " + ex.Message, string.Empty, ex));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            close(_stream);
-        }
-    }
-
-    /// <summary>Settles every file not yet answered with <paramref name="error"/>; later additions get it too.</summary>
-    private void Fail(SyncException error)
-    {
-        List<int> unanswered;
-        lock (_gate)
-        {
-            _failure ??= error;
-            unanswered = [.. _pending];
-            _pending.Clear();
-        }
-
-        foreach (int token in unanswered)
-        {
-            _settle(token, 0, _failure);
-        }
-    }
+    protected override void Abandon(int pending, SyncException? error) => _settle(pending, 0, error ?? Stopped);
 }

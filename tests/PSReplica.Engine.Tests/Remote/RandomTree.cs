@@ -59,6 +59,24 @@ internal static class RandomTree
     };
 
     /// <summary>Every directory's local listing, keyed by relative path, as the engine's own lister sees it.</summary>
+    /// <summary>Many small files of random content and length (0 to <paramref name="maxBytes"/> - 1) in
+    /// <paramref name="directories"/> directories d0, d1, ... of <paramref name="filesEach"/> files f000.bin, f001.bin, ...</summary>
+    public static void CreateSmallFiles(string root, int seed, int directories, int filesEach, int maxBytes)
+    {
+        var random = new Random(seed);
+        for (int d = 0; d < directories; d++)
+        {
+            string directory = Path.Join(root, $"d{d}");
+            Directory.CreateDirectory(directory);
+            for (int f = 0; f < filesEach; f++)
+            {
+                byte[] data = new byte[random.Next(0, maxBytes)];
+                random.NextBytes(data);
+                File.WriteAllBytes(Path.Join(directory, $"f{f:D3}.bin"), data);
+            }
+        }
+    }
+
     public static Dictionary<string, List<FileEntry>> ListLocally(string root)
     {
         var result = new Dictionary<string, List<FileEntry>>(StringComparer.Ordinal);

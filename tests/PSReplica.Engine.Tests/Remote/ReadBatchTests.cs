@@ -30,18 +30,7 @@ public sealed class ReadBatchTests : IDisposable
     [Fact]
     public async Task Thousands_of_small_files_are_pulled_in_a_few_requests_and_reported_in_plan_order()
     {
-        var random = new Random(9);
-        for (int d = 0; d < 10; d++)
-        {
-            for (int f = 0; f < 300; f++)
-            {
-                byte[] data = new byte[random.Next(0, 9000)];
-                random.NextBytes(data);
-                string path = Path.Join(_tree.Source, $"d{d}", $"f{f:D3}.bin");
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                File.WriteAllBytes(path, data);
-            }
-        }
+        RandomTree.CreateSmallFiles(_tree.Source, seed: 9, directories: 10, filesEach: 300, maxBytes: 9000);
 
         TestTree.Write(_tree.Source, "d4/large.bin", new string('y', 300_000));
         TestTree.Freeze(_tree.Source);

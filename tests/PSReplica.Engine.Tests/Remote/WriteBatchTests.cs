@@ -32,18 +32,7 @@ public sealed class WriteBatchTests : IDisposable
     [Fact]
     public async Task Thousands_of_small_files_go_in_a_few_requests_and_settle_in_plan_order()
     {
-        var random = new Random(5);
-        for (int d = 0; d < 10; d++)
-        {
-            for (int f = 0; f < 300; f++)
-            {
-                byte[] data = new byte[random.Next(0, 9000)];
-                random.NextBytes(data);
-                string path = Path.Join(_tree.Source, $"d{d}", $"f{f:D3}.bin");
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                File.WriteAllBytes(path, data);
-            }
-        }
+        RandomTree.CreateSmallFiles(_tree.Source, seed: 5, directories: 10, filesEach: 300, maxBytes: 9000);
 
         // Larger files go their own way, between the small ones.
         TestTree.Write(_tree.Source, "d3/large.bin", new string('x', 600_000));
