@@ -24,6 +24,12 @@ internal static class Program
             return 2;
         }
 
+        // Reading stdin and the heavy requests' synchronous waits each hold a pool thread; with the pool's minimum of one
+        // thread per core, the continuations that move frames could otherwise wait for the pool to inject more (half a
+        // second each on a 2-core server).
+        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, 8), completionPorts);
+
         // Take the raw stdout for the protocol first, then send every other writer to stderr so nothing can corrupt it.
         // Buffered: FrameWriter flushes only when no frame is queued behind the one it wrote, so a burst of small
         // frames leaves in one write(2) (sshd then sends it as one packet) rather than one each.

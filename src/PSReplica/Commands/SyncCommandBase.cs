@@ -266,7 +266,9 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private protected T RunEngine<T>(PipelineObserver observer, Func<CancellationToken, T> work, string activity)
     {
         var progress = new ProgressReporter(this, activity);
-        Task<T> task = Task.Run(() => work(_cancellation.Token), _cancellation.Token);
+        // A thread of its own: the engine blocks for the whole run (on its workers, on an agent's answers), and a blocked
+        // thread-pool thread leaves the pool short for the continuations the transport needs until it injects another.
+        Task<T> task = Task.Factory.StartNew(() => work(_cancellation.Token), _cancellation.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             observer.Drain(task, next => Handle(next, progress), _cancellation.Token);
