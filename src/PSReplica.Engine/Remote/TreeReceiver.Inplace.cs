@@ -60,48 +60,7 @@ internal static partial class TreeReceiver
     {
         using ParentDirectory parent = tree.OpenParent(request.Path);
         using SafeFileHandle file = OpenInPlace(parent, request.Path, request.Flag, out _);
-        var hash = new XxHash128();
-        long written = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
-        try
-        {
-            using var body = new MuxReadStream(stream, cancellation);
-            while (true)
-            {
-                int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                if (written + n > request.Length)
-                {
-                    throw ProtocolFault.Violation($"more than the announced {request.Length} bytes for '{request.Path}'");
-                }
-
-                System.IO.RandomAccess.Write(file, buffer.AsSpan(0, n), written);
-                hash.Append(buffer.AsSpan(0, n));
-                written += n;
-            }
-
-            byte[] trailer = body.Trailer!;
-            if (trailer.Length != StrongHash.FullLength)
-            {
-                throw ProtocolFault.Violation("a file body whose end does not carry a 16-byte checksum");
-            }
-
-            System.IO.RandomAccess.SetLength(file, written);
-            if (written != request.Length || !hash.GetCurrentHash().AsSpan().SequenceEqual(trailer))
-            {
-                throw new SyncException(ErrorIds.DeltaVerificationFailed, SyncErrorKind.WriteError,
-                    $"'{request.Path}' does not match the sender's checksum ({written} of {request.Length} bytes).", request.Path);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        long written = await ReceiveWholeFileAsync(stream, file, request, truncate: true, cancellation).ConfigureAwait(false);
         ApplyAttributes(file, request);
         return Result(written, written, 0);
     }

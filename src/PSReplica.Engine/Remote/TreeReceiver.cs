@@ -38,47 +38,7 @@ internal static partial class TreeReceiver
         using SafeFileHandle output = CreateTemp(parent, temp, request.Path);
         try
         {
-            var hash = new XxHash128();
-            long written = 0;
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
-            try
-            {
-                using var body = new MuxReadStream(stream, cancellation);
-                while (true)
-                {
-                    int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    if (written + n > request.Length)
-                    {
-                        throw ProtocolFault.Violation($"more than the announced {request.Length} bytes for '{request.Path}'");
-                    }
-
-                    System.IO.RandomAccess.Write(output, buffer.AsSpan(0, n), written);
-                    hash.Append(buffer.AsSpan(0, n));
-                    written += n;
-                }
-
-                byte[] trailer = body.Trailer!;
-                if (trailer.Length != StrongHash.FullLength)
-                {
-                    throw ProtocolFault.Violation("a file body whose end does not carry a 16-byte checksum");
-                }
-
-                if (written != request.Length || !hash.GetCurrentHash().AsSpan().SequenceEqual(trailer))
-                {
-                    throw new SyncException(ErrorIds.DeltaVerificationFailed, SyncErrorKind.WriteError,
-                        $"'{request.Path}' does not match the sender's checksum ({written} of {request.Length} bytes).", request.Path);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
+            long written = await ReceiveWholeFileAsync(stream, output, request, truncate: false, cancellation).ConfigureAwait(false);
             Finish(parent, temp, output, request, delayed);
             return Result(written, written, 0);
         }
@@ -86,6 +46,61 @@ internal static partial class TreeReceiver
         {
             Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
             throw;
+        }
+    }
+
+    /// <summary>Writes a whole-file body into <paramref name="output"/> from its start and checks it: no more than the
+    /// announced length (more is a violation), then the length and the XXH3-128 the body's end carries. With
+    /// <paramref name="truncate"/> the file is cut to what arrived first (it may have held more). Returns the length.</summary>
+    internal static async Task<long> ReceiveWholeFileAsync(MuxStream stream, SafeFileHandle output, AgentRequest request, bool truncate,
+        CancellationToken cancellation)
+    {
+        var hash = new XxHash128();
+        long written = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
+        try
+        {
+            using var body = new MuxReadStream(stream, cancellation);
+            while (true)
+            {
+                int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                if (written + n > request.Length)
+                {
+                    throw ProtocolFault.Violation($"more than the announced {request.Length} bytes for '{request.Path}'");
+                }
+
+                System.IO.RandomAccess.Write(output, buffer.AsSpan(0, n), written);
+                hash.Append(buffer.AsSpan(0, n));
+                written += n;
+            }
+
+            byte[] trailer = body.Trailer!;
+            if (trailer.Length != StrongHash.FullLength)
+            {
+                throw ProtocolFault.Violation("a file body whose end does not carry a 16-byte checksum");
+            }
+
+            if (truncate)
+            {
+                System.IO.RandomAccess.SetLength(output, written);
+            }
+
+            if (written != request.Length || !hash.GetCurrentHash().AsSpan().SequenceEqual(trailer))
+            {
+                throw new SyncException(ErrorIds.DeltaVerificationFailed, SyncErrorKind.WriteError,
+                    $"'{request.Path}' does not match the sender's checksum ({written} of {request.Length} bytes).", request.Path);
+            }
+
+            return written;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
