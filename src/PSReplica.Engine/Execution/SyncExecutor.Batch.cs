@@ -132,8 +132,7 @@ internal sealed partial class SyncExecutor
     /// <summary>Settles a batched copy as <see cref="Complete"/> settles one done here (called on the batch's reader).</summary>
     private void SettleBatched(int index, long written, SyncException? error)
     {
-        PlannedAction action = _plan.Actions[index];
-        SyncItem item = action.Item;
+        SyncItem item = _plan.Actions[index].Item;
         if (ReferenceEquals(error, RemoteWriteBatch.Stopped))
         {
             // The run is ending with the cancellation; nothing more is reported.
@@ -146,25 +145,8 @@ internal sealed partial class SyncExecutor
             item.BytesMatched = 0;
             Interlocked.Add(ref _bytesDone, written);
             Touch(item.RelativePath);
-            lock (_gate)
-            {
-                _summary.Count(item);
-            }
-        }
-        else if (UnderFailedRemoteDirectory(item.RelativePath))
-        {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
-        }
-        else
-        {
-            Fail(action, error);
         }
 
-        Settle(index, error is null ? item : null);
-        Interlocked.Increment(ref _actionsDone);
-        ReportProgress(item.RelativePath, 0, 0, force: false);
+        SettleAnswered(index, error);
     }
 }

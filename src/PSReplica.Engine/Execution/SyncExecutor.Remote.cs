@@ -259,8 +259,7 @@ internal sealed partial class SyncExecutor
     /// <summary>Settles an action sent without waiting, as <see cref="Complete"/> settles one carried out here.</summary>
     private async Task SettleAsync(int index, Task answer, Action succeeded)
     {
-        SyncItem item = _plan.Actions[index].Item;
-        (SyncException? error, bool cancelled) = await FailureOf(answer, item.RelativePath).ConfigureAwait(false);
+        (SyncException? error, bool cancelled) = await FailureOf(answer, _plan.Actions[index].Item.RelativePath).ConfigureAwait(false);
         if (cancelled)
         {
             // The run is ending with the cancellation; nothing more is reported.
@@ -270,6 +269,18 @@ internal sealed partial class SyncExecutor
         if (error is null)
         {
             succeeded();
+        }
+
+        SettleAnswered(index, error);
+    }
+
+    /// <summary>Counts and reports an action whose outcome came back from the agent (off the planning thread): done,
+    /// skipped under a directory that could not be made (a local run would not have tried it), or failed.</summary>
+    private void SettleAnswered(int index, SyncException? error)
+    {
+        SyncItem item = _plan.Actions[index].Item;
+        if (error is null)
+        {
             lock (_gate)
             {
                 _summary.Count(item);
@@ -277,7 +288,6 @@ internal sealed partial class SyncExecutor
         }
         else if (UnderFailedRemoteDirectory(item.RelativePath))
         {
-            // A local run would not have tried it (its directory could not be made, and that was reported).
             lock (_gate)
             {
                 _summary.Skipped++;
@@ -288,6 +298,7 @@ internal sealed partial class SyncExecutor
             lock (_gate)
             {
                 _summary.Errors++;
+                _failedPaths.Add(item.RelativePath);
             }
 
             _observer.OnError(error);
