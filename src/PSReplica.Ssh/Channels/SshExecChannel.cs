@@ -32,13 +32,28 @@ internal sealed class SshExecChannel : ICommandChannel
         _description = description;
         _command = client.CreateCommand(commandText);
         _execution = _command.ExecuteAsync();
-        _input = _command.CreateInputStream();
+        _input = InputOf(_command);
         _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description, BrokenEnd);
         _errorPump = new Thread(PumpStandardError) { IsBackground = true, Name = "PSReplica ssh stderr" };
         _errorPump.Start();
     }
 
     public Stream Stream => _stream;
+
+    /// <summary>The command's standard input. SSH.NET gives it only while the command runs, and a short command can end
+    /// before it is asked for (the test suite's `id -un` once did): such a command takes no more input, and its output
+    /// and exit status are read as usual.</summary>
+    private static Stream InputOf(SshCommand command)
+    {
+        try
+        {
+            return command.CreateInputStream();
+        }
+        catch (InvalidOperationException)
+        {
+            return Stream.Null;
+        }
+    }
 
     public string StandardError
     {
