@@ -8,7 +8,7 @@ namespace PSReplica.Ssh;
 
 /// <summary>
 /// The client side of an OpenSSH config file (<c>~/.ssh/config</c>), read for the few keywords a transport
-/// needs: HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump and ProxyCommand.
+/// needs: HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump, ProxyCommand, KexAlgorithms and Ciphers.
 /// </summary>
 /// <remarks>
 /// As ssh_config(5) says: keywords are case-insensitive; arguments follow whitespace or <c>=</c> and may be
@@ -72,6 +72,8 @@ public sealed class SshConfigFile
         string? knownHosts = null;
         string? proxyJump = null;
         string? proxyCommand = null;
+        string? kexAlgorithms = null;
+        string? ciphers = null;
         var identities = new List<string>();
         ConfigLine? portLine = null;
         foreach (ConfigLine line in _lines)
@@ -114,6 +116,12 @@ public sealed class SshConfigFile
                 case "proxycommand":
                     proxyCommand ??= string.Join(' ', line.Arguments);
                     break;
+                case "kexalgorithms":
+                    kexAlgorithms ??= line.Arguments[0];
+                    break;
+                case "ciphers":
+                    ciphers ??= line.Arguments[0];
+                    break;
             }
         }
 
@@ -142,7 +150,8 @@ public sealed class SshConfigFile
             : ExpandPath(ExpandTokens(knownHosts, alias, effectiveHost, user, port, alias));
         bool noProxy = string.Equals(proxyJump, "none", StringComparison.OrdinalIgnoreCase);
         bool noProxyCommand = string.Equals(proxyCommand, "none", StringComparison.OrdinalIgnoreCase);
-        return new SshHostConfig(alias, realHost, user, port, expanded, knownHostsFile, noProxy ? null : proxyJump, noProxyCommand ? null : proxyCommand);
+        return new SshHostConfig(alias, realHost, user, port, expanded, knownHostsFile, noProxy ? null : proxyJump, noProxyCommand ? null : proxyCommand,
+            kexAlgorithms, ciphers);
     }
 
     /// <summary>Expands a leading <c>~</c> or <c>~/</c> to the user's home directory.</summary>

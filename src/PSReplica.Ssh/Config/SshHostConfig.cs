@@ -11,6 +11,8 @@ namespace PSReplica.Ssh;
 /// <param name="UserKnownHostsFile">The first file of <c>UserKnownHostsFile</c>, expanded.</param>
 /// <param name="ProxyJump">A <c>ProxyJump</c>, which only the system ssh client (<c>-SshCommand</c>) can follow.</param>
 /// <param name="ProxyCommand">A <c>ProxyCommand</c>, likewise.</param>
+/// <param name="KexAlgorithms">The first <c>KexAlgorithms</c> list as written (with its <c>+</c>, <c>-</c> or <c>^</c>).</param>
+/// <param name="Ciphers">The first <c>Ciphers</c> list as written.</param>
 public sealed record SshHostConfig(
     string Alias,
     string? HostName,
@@ -19,4 +21,6 @@ public sealed record SshHostConfig(
     IReadOnlyList<string> IdentityFiles,
     string? UserKnownHostsFile,
     string? ProxyJump,
-    string? ProxyCommand);
+    string? ProxyCommand,
+    string? KexAlgorithms = null,
+    string? Ciphers = null);

@@ -48,4 +48,10 @@ public sealed class SshConnectionOptions
     /// measured default order (<see cref="SshConnector.DefaultCiphers"/>). Names SSH.NET lacks are ignored.
     /// </summary>
     public IReadOnlyList<string>? Ciphers { get; init; }
+
+    /// <summary>
+    /// Key exchange names in order of preference (for example <c>sntrup761x25519-sha512@openssh.com</c>); null: the ssh
+    /// config's KexAlgorithms, else <see cref="SshConnector.DefaultKeyExchanges"/>. Names SSH.NET lacks are ignored.
+    /// </summary>
+    public IReadOnlyList<string>? KeyExchanges { get; init; }
 }

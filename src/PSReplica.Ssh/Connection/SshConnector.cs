@@ -23,6 +23,19 @@ public static class SshConnector
     public static IReadOnlyList<string> DefaultCiphers { get; } =
         ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com"];
 
+    /// <summary>
+    /// The key exchange order PSReplica asks for unless told otherwise (by <see cref="SshConnectionOptions.KeyExchanges"/>
+    /// or the ssh config's KexAlgorithms). The post-quantum hybrid mlkem768x25519-sha256 (OpenSSH 9.9 and later) comes
+    /// first, then curve25519-sha256, then sntrup761x25519-sha512 (OpenSSH 8.5 to 9.8's post-quantum choice). SSH.NET
+    /// computes sntrup761 in managed code (BouncyCastle's NTRU Prime): measured against OpenSSH 9.2 here, it took 175 ms
+    /// of CPU per connection where curve25519 took 17 ms, on the critical path of every run. A user who wants the
+    /// post-quantum exchange with such a server puts it first: <c>KexAlgorithms ^sntrup761x25519-sha512@openssh.com</c>
+    /// in ~/.ssh/config. The rest follow in SSH.NET's order.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultKeyExchanges { get; } =
+        ["mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
+         "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521"];
+
     private static readonly string[] s_defaultKeyNames = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
     /// <summary>Resolves the options against the ssh config into what a connection will use.</summary>
@@ -85,7 +98,8 @@ public static class SshConnector
         string knownHosts = options.KnownHostsPath is not null
             ? SshConfigFile.ExpandPath(options.KnownHostsPath)
             : host.UserKnownHostsFile ?? KnownHostsFile.DefaultPath;
-        return new SshTarget(options.Host, host.HostName ?? options.Host, port, user, keys, explicitKeys, knownHosts, host.ProxyJump, host.ProxyCommand);
+        return new SshTarget(options.Host, host.HostName ?? options.Host, port, user, keys, explicitKeys, knownHosts, host.ProxyJump, host.ProxyCommand,
+            host.KexAlgorithms, host.Ciphers);
     }
 
     /// <summary>
@@ -170,7 +184,11 @@ public static class SshConnector
         {
             Timeout = options.ConnectTimeout,
         };
-        OrderCiphers(info, options.Ciphers ?? DefaultCiphers);
+        // Explicit option lists are preferences (the rest still follow); the ssh config's lists are applied as ssh applies them.
+        Offer(info.Encryptions, options.Ciphers is { } ciphers ? AlgorithmList.Resolve(info.Encryptions.Keys, ciphers, null, "Ciphers")
+            : AlgorithmList.Resolve(info.Encryptions.Keys, DefaultCiphers, target.Ciphers, "Ciphers"));
+        Offer(info.KeyExchangeAlgorithms, options.KeyExchanges is { } exchanges ? AlgorithmList.Resolve(info.KeyExchangeAlgorithms.Keys, exchanges, null, "KexAlgorithms")
+            : AlgorithmList.Resolve(info.KeyExchangeAlgorithms.Keys, DefaultKeyExchanges, target.KexAlgorithms, "KexAlgorithms"));
         OrderHostKeyAlgorithms(info, target);
         return info;
     }
@@ -255,15 +273,20 @@ public static class SshConnector
         }
     }
 
-    private static void OrderCiphers(ConnectionInfo info, IReadOnlyList<string> preferred)
+    /// <summary>Leaves exactly <paramref name="names"/> in <paramref name="algorithms"/>, in that order.</summary>
+    private static void Offer<T>(IOrderedDictionary<string, T> algorithms, List<string> names)
     {
-        int position = 0;
-        foreach (string name in preferred)
+        foreach (string name in new List<string>(algorithms.Keys))
         {
-            if (info.Encryptions.ContainsKey(name))
+            if (!names.Contains(name))
             {
-                info.Encryptions.SetPosition(name, position++);
+                algorithms.Remove(name);
             }
+        }
+
+        for (int position = 0; position < names.Count; position++)
+        {
+            algorithms.SetPosition(names[position], position);
         }
     }
 

@@ -12,6 +12,8 @@ namespace PSReplica.Ssh;
 /// <param name="KnownHostsPath">The known_hosts file.</param>
 /// <param name="ProxyJump">A ProxyJump from the config; this transport cannot follow it.</param>
 /// <param name="ProxyCommand">A ProxyCommand from the config; likewise.</param>
+/// <param name="KexAlgorithms">The config's KexAlgorithms list, applied over <see cref="SshConnector.DefaultKeyExchanges"/>.</param>
+/// <param name="Ciphers">The config's Ciphers list, applied over <see cref="SshConnector.DefaultCiphers"/>.</param>
 public sealed record SshTarget(
     string Alias,
     string Host,
@@ -21,4 +23,6 @@ public sealed record SshTarget(
     bool ExplicitKeys,
     string KnownHostsPath,
     string? ProxyJump,
-    string? ProxyCommand);
+    string? ProxyCommand,
+    string? KexAlgorithms = null,
+    string? Ciphers = null);

@@ -11,6 +11,23 @@ public sealed class SshConfigFileTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public void Reads_KexAlgorithms_and_Ciphers_as_written_first_value_winning()
+    {
+        SshConfigFile config = SshConfigFile.Parse("""
+            Host pq
+              KexAlgorithms ^sntrup761x25519-sha512@openssh.com
+            Host *
+              KexAlgorithms=-ecdh-sha2-*
+              Ciphers "aes256-gcm@openssh.com,aes128-ctr"
+            """);
+        SshHostConfig pq = config.Resolve("pq");
+        Assert.Equal("^sntrup761x25519-sha512@openssh.com", pq.KexAlgorithms);
+        Assert.Equal("aes256-gcm@openssh.com,aes128-ctr", pq.Ciphers);
+        Assert.Equal("-ecdh-sha2-*", config.Resolve("other").KexAlgorithms);
+        Assert.Null(SshConfigFile.Parse("Host x\n  User y\n").Resolve("x").KexAlgorithms);
+    }
+
+    [Fact]
     public void Resolves_an_alias_with_first_value_winning()
     {
         SshConfigFile config = SshConfigFile.Parse("""

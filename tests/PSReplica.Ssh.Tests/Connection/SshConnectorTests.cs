@@ -285,6 +285,64 @@ public sealed class SshConnectorTests(TestSshServer server) : IDisposable
         Assert.Equal(cipher, session.Negotiation.ServerToClientCipher);
     }
 
+    [Fact]
+    public void The_default_key_exchange_is_not_the_slow_managed_sntrup761()
+    {
+        // OpenSSH 9.2 offers sntrup761x25519 first; PSReplica's order (DefaultKeyExchanges) picks a fast exchange.
+        using SshSession session = SshConnector.Connect(_server.Options());
+        Assert.Contains(session.Negotiation.KeyExchange, (string[])["mlkem768x25519-sha256", "curve25519-sha256"]);
+    }
+
+    [Theory]
+    [InlineData("^sntrup761x25519-sha512@openssh.com", "sntrup761x25519-sha512")]
+    [InlineData("-mlkem*,curve25519*", "sntrup761x25519-sha512")]
+    [InlineData("ecdh-sha2-nistp384,ecdh-sha2-nistp256", "ecdh-sha2-nistp384")]
+    public void The_ssh_configs_KexAlgorithms_is_applied(string list, string expected)
+    {
+        using SshSession session = SshConnector.Connect(WithConfig($"Host 127.0.0.1\n  KexAlgorithms {list}\n"));
+        Assert.StartsWith(expected, session.Negotiation.KeyExchange, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_ssh_configs_Ciphers_list_is_all_that_is_offered()
+    {
+        using SshSession session = SshConnector.Connect(WithConfig("Host 127.0.0.1\n  Ciphers aes256-ctr,no-such-cipher\n"));
+        Assert.Equal("aes256-ctr", session.Negotiation.ClientToServerCipher);
+        Assert.Equal("aes256-ctr", session.Negotiation.ServerToClientCipher);
+    }
+
+    [Fact]
+    public void A_KexAlgorithms_list_with_nothing_supported_fails_before_connecting()
+    {
+        SyncException ex = Assert.Throws<SyncException>(() => SshConnector.Connect(WithConfig("Host 127.0.0.1\n  KexAlgorithms no-such-kex\n")));
+        Assert.Equal(ErrorIds.SshConfigInvalid, ex.ErrorId);
+        Assert.Contains("no-such-kex", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_exchange_preference_overrides_the_config()
+    {
+        SshConnectionOptions options = WithConfig("Host 127.0.0.1\n  KexAlgorithms curve25519-sha256\n");
+        using SshSession session = SshConnector.Connect(new SshConnectionOptions
+        {
+            Host = options.Host, Port = options.Port, User = options.User, KeyFilePaths = options.KeyFilePaths, KnownHostsPath = options.KnownHostsPath, ConfigPath = options.ConfigPath,
+            KeyExchanges = ["ecdh-sha2-nistp256"],
+        });
+        Assert.Equal("ecdh-sha2-nistp256", session.Negotiation.KeyExchange);
+    }
+
+    private SshConnectionOptions WithConfig(string text)
+    {
+        string config = _dir.Combine("config-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllText(config, text);
+        SshConnectionOptions options = _server.Options();
+        return new SshConnectionOptions
+        {
+            Host = options.Host, Port = options.Port, User = options.User, KeyFilePaths = options.KeyFilePaths, KnownHostsPath = options.KnownHostsPath,
+            ConfigPath = config,
+        };
+    }
+
     private SshConnectionOptions WithKnownHosts(string knownHosts, bool acceptNew = false)
     {
         SshConnectionOptions options = _server.Options();
