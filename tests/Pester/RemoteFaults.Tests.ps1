@@ -3,23 +3,9 @@
 # once the transfer has visibly started), and the bytes a delta update puts on the loopback interface.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-faults-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-    $script:modulePath = (Get-Module PSReplica).Path
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
-    function Assert-SameTree([string] $Expected, [string] $Actual) {
-        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
-        $differences -join "`n" | Should -BeNullOrEmpty
-    }
-
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
     . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
+    Start-RemoteTestSession 'faults'
 
     # Kills (SIGKILL) the agent on the server: the SSH connection stays up, the agent's channel ends.
     function Stop-Agent {
@@ -35,17 +21,10 @@ BeforeAll {
 
     function Get-LoopbackBytes { [long](Get-Content -Raw '/sys/class/net/lo/statistics/tx_bytes').Trim() }
 
-    # A warm-up push: the agent is deployed (over SFTP) before any timing or killing starts.
-    $warm = Join-Path $work 'warm'
-    $null = New-Item -ItemType Directory -Path $warm
-    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
-    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+    Invoke-WarmUpPush
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'A remote run whose SSH connection is killed mid-transfer' {
     BeforeAll {
@@ -129,7 +108,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
     }
 
     It 'push through the system ssh client (-SshCommand): the same clean error and convergence' {
-        $agent = Join-Path (Split-Path $modulePath) 'agent/PSReplica.Agent.dll'
+        $agent = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
         $external = @{ SshCommand = "ssh -F '$($server.ConfigPath)'"; RemoteCommand = "dotnet '$agent' --serve" }
         $dst = Join-Path $work 'external-dst'
         $job = Start-BackgroundSync $src "$($server.Alias):$dst" ($external + $limit)
