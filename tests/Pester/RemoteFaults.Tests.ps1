@@ -19,6 +19,15 @@ BeforeAll {
         Get-ChildItem -LiteralPath $Directory -Force -ErrorAction Ignore | Where-Object Name -Like ".~psr*~$Name"
     }
 
+    # Starts the sync in the background, runs $Kill once the temporary file of big.bin in $TempDirectory (where the
+    # receiving side writes) holds 4 MiB, so that the kill lands mid-file, and returns how the sync ended.
+    function Invoke-SyncKilledMidFile([string] $Source, [string] $Destination, [hashtable] $Parameters, [string] $TempDirectory, [scriptblock] $Kill = { Stop-SshConnections }) {
+        $job = Start-BackgroundSync $Source $Destination $Parameters
+        Wait-Until { @(Get-TemporaryFile $TempDirectory 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } "4 MiB of big.bin to be written into $TempDirectory"
+        & $Kill
+        Receive-BackgroundSync $job
+    }
+
     function Get-LoopbackBytes { [long](Get-Content -Raw '/sys/class/net/lo/statistics/tx_bytes').Trim() }
 
     Invoke-WarmUpPush
@@ -39,11 +48,8 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'push: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
         $dst = Join-Path $work 'push-dst'
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        # The receiving agent writes into a temporary file beside the target: wait until it holds real data.
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        # The receiving agent writes into a temporary file beside the target.
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
@@ -60,10 +66,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
         # A new version, unrelated to the old one, so that the delta sends (nearly) everything.
         Write-RandomFile (Join-Path $src 'big.bin') $size 12
         $oldHash = (Get-FileHash (Join-Path $dst 'big.bin')).Hash
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the update to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst
 
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
         (Get-FileHash (Join-Path $dst 'big.bin')).Hash | Should -Be $oldHash -Because 'the old copy is replaced only by a complete new one'
@@ -75,11 +78,8 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'pull: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
         $dst = Join-Path $work 'pull-dst'
-        $job = Start-BackgroundSync (Get-RemoteAddress $src) $dst ($ssh + $limit)
         # Here the local side writes the temporary file.
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the pull to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile (Get-RemoteAddress $src) $dst ($ssh + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
@@ -93,10 +93,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'push whose agent is killed on the server: stops with a terminating error, no torn file, and a re-run converges' {
         $dst = Join-Path $work 'agent-killed-dst'
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-Agent
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst -Kill { Stop-Agent }
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'ConnectionLost,*'
@@ -111,10 +108,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
         $agent = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
         $external = @{ SshCommand = "ssh -F '$($server.ConfigPath)'"; RemoteCommand = "dotnet '$agent' --serve" }
         $dst = Join-Path $work 'external-dst'
-        $job = Start-BackgroundSync $src "$($server.Alias):$dst" ($external + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src "$($server.Alias):$dst" ($external + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
