@@ -10,67 +10,11 @@ BeforeAll {
     $null = New-Item -ItemType Directory -Path $script:WorkRoot
 
     . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
+    . (Join-Path $PSScriptRoot 'Support/RsyncComparison.ps1')
 
-    # The source and the two bases, built under $Root (src, prev1, prev2); the same every time it is called.
-    function New-Fixture([string] $Root) {
-        $src = Join-Path $Root 'src'
-        $p1 = Join-Path $Root 'prev1'
-        $p2 = Join-Path $Root 'prev2'
-        foreach ($name in 'same', 'edited', 'retimed', 'remoded', 'only2', 'sub/deep', 'new', 'empty', 'owned', 'wasdir') {
-            Write-TestFile (Join-Path $src $name) "content of $name"
-        }
-        Write-TestFile (Join-Path $src 'empty') ''
-        # A large file changed in one place: with -TransferMode Delta most of it comes from the basis.
-        $lines = 1..20000 | ForEach-Object { "line $_" }
-        Write-TestFile (Join-Path $p1 'big') ($lines -join "`n") '2026-01-01 09:00:00'
-        $lines[10000] = 'changed'
-        Write-TestFile (Join-Path $src 'big') ($lines -join "`n")
-        & chown 1234:1234 -- (Join-Path $src 'owned')
-        foreach ($name in 'same', 'retimed', 'remoded', 'sub/deep', 'empty', 'owned') {
-            Write-TestFile (Join-Path $p1 $name) "content of $name"
-        }
-        Write-TestFile (Join-Path $p1 'edited') 'content of edited, yesterday'
-        & touch -d '2026-01-01 09:00:00' -- (Join-Path $p1 'retimed')
-        & chmod 600 -- (Join-Path $p1 'remoded')
-        $null = New-Item -ItemType Directory -Path (Join-Path $p1 'wasdir')
-        Write-TestFile (Join-Path $p2 'only2') 'content of only2'
-        Write-TestFile (Join-Path $p2 'same') 'content of same'
-        Write-TestFile (Join-Path $p2 'wasdir') 'content of wasdir'
-        Write-TestFile (Join-Path $p2 'edited') 'content of edited, day before'
-        # The second basis holds the mode the first lacks: the lookup must keep searching past a partial match.
-        Write-TestFile (Join-Path $p2 'remoded') 'content of remoded'
-        & find $src -type d -exec touch -d '2026-01-02 00:00:00' '{}' +
-    }
-
-    # One line per item: path, type, mode, owner, size, time and content hash.
-    function Get-Tree([string] $Root) {
-        $lines = & find $Root -mindepth 1 -printf '%P|%y|%m|%U:%G|%s|%T@\n' | Sort-Object -CaseSensitive
-        foreach ($line in $lines) {
-            $fields = $line.Split('|')
-            $rel = $fields[0]
-            $path = Join-Path $Root $rel
-            # A directory's size depends on the filesystem, not on what was replicated.
-            if ($fields[1] -eq 'd') { $fields[4] = '-'; $line = $fields -join '|' }
-            $hash = if (Test-Path -LiteralPath $path -PathType Leaf) { (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash } else { '-' }
-            "$line|$hash"
-        }
-    }
-
-    # For each file of $Root: which of the bases shares its inode ('-' for none).
-    function Get-Sharing([string] $Root, [string[]] $Bases) {
-        foreach ($rel in (& find $Root -type f -printf '%P\n' | Sort-Object -CaseSensitive)) {
-            $inode = & stat -c '%d:%i' -- (Join-Path $Root $rel)
-            $owner = '-'
-            foreach ($base in $Bases) {
-                $candidate = Join-Path $base $rel
-                if ((Test-Path -LiteralPath $candidate -PathType Leaf) -and (& stat -c '%d:%i' -- $candidate) -eq $inode) {
-                    $owner = Split-Path $base -Leaf
-                    break
-                }
-            }
-            "$rel -> $owner"
-        }
-    }
+    # The fixture with every case, owners among them, and listings that show owners.
+    function New-Fixture([string] $Root) { New-BasisDirectoryFixture $Root -OwnerAndTypeChanges }
+    function Get-Tree([string] $Root) { Get-TreeListing $Root -WithOwner }
 
     # Runs rsync and Sync-Directory on separate copies of the fixture; returns both trees and sharing tables.
     function Invoke-Both([string] $Name, [string] $RsyncOption, [string] $Parameter, [hashtable] $Extra = @{}) {
@@ -81,17 +25,7 @@ BeforeAll {
         & rsync -a "$RsyncOption=../prev1" "$RsyncOption=../prev2" -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
         if ($LASTEXITCODE -ne 0) { throw "rsync failed with $LASTEXITCODE" }
         $options = @{ Path = "$psrRoot/src"; Destination = "$psrRoot/dest"; $Parameter = @('../prev1', '../prev2'); ErrorAction = 'Stop' } + $Extra
-        $items = @(Sync-Directory @options)
-        $rsyncBases = @("$rsyncRoot/prev1", "$rsyncRoot/prev2")
-        $psrBases = @("$psrRoot/prev1", "$psrRoot/prev2")
-        [pscustomobject]@{
-            Items = $items
-            RsyncTree = (Get-Tree "$rsyncRoot/dest") -join "`n"
-            PsrTree = (Get-Tree "$psrRoot/dest") -join "`n"
-            RsyncSharing = (Get-Sharing "$rsyncRoot/dest" $rsyncBases) -join "`n"
-            PsrSharing = (Get-Sharing "$psrRoot/dest" $psrBases) -join "`n"
-            PsrRoot = $psrRoot
-        }
+        Get-BasisComparison $rsyncRoot $psrRoot @(Sync-Directory @options) -WithOwner
     }
 }
 
@@ -182,7 +116,7 @@ Describe 'Basis directories' {
             @($w | Where-Object { "$_" -match 'hard-link' }).Count | Should -Be 1
             (Get-Tree $dest) -join "`n" | Should -Be ((Get-Tree "$shm/src") -join "`n")
             @($items | Where-Object Action -EQ 'Link').Count | Should -BeGreaterThan 1
-            (Get-Sharing $dest @("$shm/prev1")) -join "`n" | Should -Not -Match '-> prev1'
+            (Get-BasisSharing $dest @("$shm/prev1")) -join "`n" | Should -Not -Match '-> prev1'
         }
         finally {
             & rm -rf -- $shm

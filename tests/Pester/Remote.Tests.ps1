@@ -4,24 +4,8 @@
 # SFTP into ~/.cache/psreplica/agent/<version>-<hash>/ of the login user and run with the server's dotnet.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-remote-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
-    function Get-TerminatingError([scriptblock] $Script) {
-        try { & $Script; $null } catch { $_ }
-    }
-
-    function Assert-SameTree([string] $Expected, [string] $Actual) {
-        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
-        $differences -join "`n" | Should -BeNullOrEmpty
-    }
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
+    Start-RemoteTestSession 'remote'
 
     function New-KnownHosts([string] $Name, [string] $Line) {
         $path = Join-Path $work $Name
@@ -30,10 +14,7 @@ BeforeAll {
     }
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'Sync-Directory to and from an SSH server' {
     BeforeAll {

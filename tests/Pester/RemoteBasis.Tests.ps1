@@ -5,107 +5,28 @@
 # Ends with the snapshot recipe of about_PSReplica_Snapshots over SSH: two days, -LinkDest ../day1.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
+    . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
+    . (Join-Path $PSScriptRoot 'Support/RsyncComparison.ps1')
+    Start-RemoteTestSession 'rbasis'
 
-    $script:server = Start-TestSshServer
-    $script:WorkRoot = Join-Path ([IO.Path]::GetTempPath()) ('psr-rbasis-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:WorkRoot
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
-    function Invoke-Rsync([string[]] $Arguments) {
-        $output = & rsync -e $server.SshCommand @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "rsync $Arguments failed with ${LASTEXITCODE}: $output" }
-    }
-
-    function Write-TestFile([string] $Path, [string] $Text, [string] $Time = '2026-01-01 10:00:00', [string] $Mode = '644') {
-        $parent = Split-Path $Path
-        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
-        [System.IO.File]::WriteAllText($Path, $Text)
-        & chmod $Mode -- $Path
-        & touch -d $Time -- $Path
-    }
-
-    # A source and two earlier snapshots (prev1, prev2) under $Root that differ in every way the basis lookup
-    # distinguishes: same file, changed content, another time, another mode, missing, only in the second basis.
-    function New-Fixture([string] $Root) {
-        $src = Join-Path $Root 'src'
-        $p1 = Join-Path $Root 'prev1'
-        $p2 = Join-Path $Root 'prev2'
-        foreach ($name in 'same', 'edited', 'retimed', 'remoded', 'only2', 'sub/deep', 'new', 'empty') {
-            Write-TestFile (Join-Path $src $name) "content of $name"
-        }
-        Write-TestFile (Join-Path $src 'empty') ''
-        $lines = 1..20000 | ForEach-Object { "line $_" }
-        Write-TestFile (Join-Path $p1 'big') ($lines -join "`n") '2026-01-01 09:00:00'
-        $lines[10000] = 'changed'
-        Write-TestFile (Join-Path $src 'big') ($lines -join "`n")
-        foreach ($name in 'same', 'retimed', 'remoded', 'sub/deep', 'empty') {
-            Write-TestFile (Join-Path $p1 $name) "content of $name"
-        }
-        Write-TestFile (Join-Path $p1 'empty') ''
-        Write-TestFile (Join-Path $p1 'edited') 'content of edited, yesterday'
-        & touch -d '2026-01-01 09:00:00' -- (Join-Path $p1 'retimed')
-        & chmod 600 -- (Join-Path $p1 'remoded')
-        Write-TestFile (Join-Path $p2 'only2') 'content of only2'
-        Write-TestFile (Join-Path $p2 'same') 'content of same'
-        Write-TestFile (Join-Path $p2 'remoded') 'content of remoded'
-        & find $src -type d -exec touch -d '2026-01-02 00:00:00' '{}' +
-    }
-
-    # One line per item: path, type, mode, size, time and content hash.
-    function Get-Tree([string] $Root) {
-        $lines = & find $Root -mindepth 1 -printf '%P|%y|%m|%s|%T@\n' | Sort-Object -CaseSensitive
-        foreach ($line in $lines) {
-            $fields = $line.Split('|')
-            $path = Join-Path $Root $fields[0]
-            if ($fields[1] -eq 'd') { $fields[3] = '-'; $line = $fields -join '|' }
-            $hash = if (Test-Path -LiteralPath $path -PathType Leaf) { (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash } else { '-' }
-            "$line|$hash"
-        }
-    }
-
-    # For each file of $Root: which of the bases shares its inode ('-' for none).
-    function Get-Sharing([string] $Root, [string[]] $Bases) {
-        foreach ($rel in (& find $Root -type f -printf '%P\n' | Sort-Object -CaseSensitive)) {
-            $inode = & stat -c '%d:%i' -- (Join-Path $Root $rel)
-            $owner = '-'
-            foreach ($base in $Bases) {
-                $candidate = Join-Path $base $rel
-                if ((Test-Path -LiteralPath $candidate -PathType Leaf) -and (& stat -c '%d:%i' -- $candidate) -eq $inode) {
-                    $owner = Split-Path $base -Leaf
-                    break
-                }
-            }
-            "$rel -> $owner"
-        }
-    }
+    # The fixture whose first basis holds the empty file too, and listings without owners.
+    function New-Fixture([string] $Root) { New-BasisDirectoryFixture $Root -EmptyFileInFirstBasis }
+    function Get-Tree([string] $Root) { Get-TreeListing $Root }
 
     # rsync over ssh and a Sync-Directory push on separate copies of the fixture.
     function Invoke-BothPush([string] $Name, [string] $RsyncOption, [string] $Parameter, [hashtable] $Extra = @{}) {
-        $rsyncRoot = Join-Path $script:WorkRoot "$Name-rsync"
-        $psrRoot = Join-Path $script:WorkRoot "$Name-psr"
+        $rsyncRoot = Join-Path $work "$Name-rsync"
+        $psrRoot = Join-Path $work "$Name-psr"
         New-Fixture $rsyncRoot
         New-Fixture $psrRoot
-        Invoke-Rsync @('-a', "$RsyncOption=../prev1", "$RsyncOption=../prev2", '--', "$rsyncRoot/src/", "$($server.Alias):$rsyncRoot/dest/")
+        Invoke-RsyncOverSsh @('-a', "$RsyncOption=../prev1", "$RsyncOption=../prev2", '--', "$rsyncRoot/src/", "$($server.Alias):$rsyncRoot/dest/")
         $options = @{ Path = "$psrRoot/src"; Destination = (Get-RemoteAddress "$psrRoot/dest"); $Parameter = @('../prev1', '../prev2'); ErrorAction = 'Stop' } + $ssh + $Extra
-        $items = @(Sync-Directory @options)
-        [pscustomobject]@{
-            Items = $items
-            RsyncTree = (Get-Tree "$rsyncRoot/dest") -join "`n"
-            PsrTree = (Get-Tree "$psrRoot/dest") -join "`n"
-            RsyncSharing = (Get-Sharing "$rsyncRoot/dest" @("$rsyncRoot/prev1", "$rsyncRoot/prev2")) -join "`n"
-            PsrSharing = (Get-Sharing "$psrRoot/dest" @("$psrRoot/prev1", "$psrRoot/prev2")) -join "`n"
-            PsrRoot = $psrRoot
-        }
+        Get-BasisComparison $rsyncRoot $psrRoot @(Sync-Directory @options)
     }
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { & rm -rf -- $script:WorkRoot }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'Basis directories on a remote receiver against rsync over ssh' {
     It '-LinkDest links on the server what rsync --link-dest links' {
@@ -139,7 +60,7 @@ Describe 'Basis directories on a remote receiver against rsync over ssh' {
     }
 
     It 'Get-SyncPlan against a remote destination shows the links -LinkDest would make' {
-        $root = Join-Path $script:WorkRoot 'plan'
+        $root = Join-Path $work 'plan'
         New-Fixture $root
         $plan = @(Get-SyncPlan -Path "$root/src" -Destination (Get-RemoteAddress "$root/dest") -LinkDest '../prev1' @ssh -ErrorAction Stop)
         ($plan | Where-Object Action -EQ 'Link').RelativePath | Sort-Object | Should -Be @('empty', 'same', 'sub/deep')
@@ -149,23 +70,23 @@ Describe 'Basis directories on a remote receiver against rsync over ssh' {
 
 Describe 'Basis directories on a local receiver (a pull) against rsync over ssh' {
     It '-LinkDest links what rsync --link-dest links when pulling' {
-        $rsyncRoot = Join-Path $script:WorkRoot 'pull-rsync'
-        $psrRoot = Join-Path $script:WorkRoot 'pull-psr'
+        $rsyncRoot = Join-Path $work 'pull-rsync'
+        $psrRoot = Join-Path $work 'pull-psr'
         New-Fixture $rsyncRoot
         New-Fixture $psrRoot
-        Invoke-Rsync @('-a', '--link-dest=../prev1', '--link-dest=../prev2', '--', "$($server.Alias):$rsyncRoot/src/", "$rsyncRoot/dest/")
-        $null = Sync-Directory -Path (Get-RemoteAddress "$psrRoot/src") -Destination "$psrRoot/dest" -LinkDest '../prev1', '../prev2' @ssh -ErrorAction Stop
-        ((Get-Tree "$psrRoot/dest") -join "`n") | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
-        $psrSharing = (Get-Sharing "$psrRoot/dest" @("$psrRoot/prev1", "$psrRoot/prev2")) -join "`n"
-        $psrSharing | Should -Be ((Get-Sharing "$rsyncRoot/dest" @("$rsyncRoot/prev1", "$rsyncRoot/prev2")) -join "`n")
-        $psrSharing | Should -Match 'same -> prev1'
+        Invoke-RsyncOverSsh @('-a', '--link-dest=../prev1', '--link-dest=../prev2', '--', "$($server.Alias):$rsyncRoot/src/", "$rsyncRoot/dest/")
+        $items = @(Sync-Directory -Path (Get-RemoteAddress "$psrRoot/src") -Destination "$psrRoot/dest" -LinkDest '../prev1', '../prev2' @ssh -ErrorAction Stop)
+        $r = Get-BasisComparison $rsyncRoot $psrRoot $items
+        $r.PsrTree | Should -Be $r.RsyncTree
+        $r.PsrSharing | Should -Be $r.RsyncSharing
+        $r.PsrSharing | Should -Match 'same -> prev1'
     }
 }
 
 Describe 'Backups, source removal and hard links over ssh against rsync' {
     It '-Backup -BackupDirectory keeps on the server what rsync --backup --backup-dir keeps' {
         $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "backup-$tool"
+            $root = Join-Path $work "backup-$tool"
             Write-TestFile "$root/src/x" 'new x' '2026-01-03 10:00:00'
             Write-TestFile "$root/src/sub/z" 'new z' '2026-01-03 10:00:00'
             Write-TestFile "$root/src/same" 'same'
@@ -175,7 +96,7 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
             Write-TestFile "$root/dest/same" 'same'
             & find "$root/src" "$root/dest" -type d -exec touch -d '2026-01-02 00:00:00' '{}' +
             if ($tool -eq 'rsync') {
-                Invoke-Rsync @('-a', '--delete', '--backup', '--backup-dir=../bak', '--', "$root/src/", "$($server.Alias):$root/dest/")
+                Invoke-RsyncOverSsh @('-a', '--delete', '--backup', '--backup-dir=../bak', '--', "$root/src/", "$($server.Alias):$root/dest/")
             }
             else {
                 $null = Sync-Directory -Path "$root/src" -Destination (Get-RemoteAddress "$root/dest") -Delete -BackupDirectory '../bak' @ssh -ErrorAction Stop
@@ -190,7 +111,7 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
 
     It '-RemoveSourceFiles with a remote source removes on the server what rsync --remove-source-files removes' {
         $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "remove-$tool"
+            $root = Join-Path $work "remove-$tool"
             Write-TestFile "$root/src/a" 'a'
             Write-TestFile "$root/src/sub/b" 'b'
             Write-TestFile "$root/src/kept-up-to-date" 'same'
@@ -199,7 +120,7 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
             & touch -h -d '2026-01-01 10:00:00' -- "$root/src/link"
             & find "$root/src" "$root/dest" -type d -exec touch -d '2026-01-02 00:00:00' '{}' +
             if ($tool -eq 'rsync') {
-                Invoke-Rsync @('-a', '--remove-source-files', '--', "$($server.Alias):$root/src/", "$root/dest/")
+                Invoke-RsyncOverSsh @('-a', '--remove-source-files', '--', "$($server.Alias):$root/src/", "$root/dest/")
             }
             else {
                 $null = Sync-Directory -Path (Get-RemoteAddress "$root/src") -Destination "$root/dest" -RemoveSourceFiles @ssh -ErrorAction Stop
@@ -215,7 +136,7 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
         @{ Direction = 'push' }, @{ Direction = 'pull' }
     ) {
         $groups = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "hard-$Direction-$tool"
+            $root = Join-Path $work "hard-$Direction-$tool"
             Write-TestFile "$root/src/a" 'group one'
             & ln -- "$root/src/a" "$root/src/b"
             Write-TestFile "$root/src/d/c" 'group two'
@@ -226,7 +147,7 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
             $from = if ($Direction -eq 'pull') { "$($server.Alias):$root/src/" } else { "$root/src/" }
             $to = if ($Direction -eq 'push') { "$($server.Alias):$root/dest/" } else { "$root/dest/" }
             if ($tool -eq 'rsync') {
-                Invoke-Rsync @('-aH', '--', $from, $to)
+                Invoke-RsyncOverSsh @('-aH', '--', $from, $to)
             }
             else {
                 $path = if ($Direction -eq 'pull') { Get-RemoteAddress "$root/src" } else { "$root/src" }
@@ -247,8 +168,8 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
 
 Describe 'The snapshot recipe over ssh' {
     It 'keeps day 2 linked to day 1 on the server where files did not change' {
-        $source = Join-Path $script:WorkRoot 'snap-data'
-        $backup = Join-Path $script:WorkRoot 'snap-backup'
+        $source = Join-Path $work 'snap-data'
+        $backup = Join-Path $work 'snap-backup'
         foreach ($i in 1..6) { Write-TestFile "$source/docs/file$i.txt" "document $i" }
         Write-TestFile "$source/notes.md" 'notes'
         $null = New-Item -ItemType Directory -Path $backup

@@ -3,23 +3,9 @@
 # once the transfer has visibly started), and the bytes a delta update puts on the loopback interface.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-faults-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-    $script:modulePath = (Get-Module PSReplica).Path
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
-    function Assert-SameTree([string] $Expected, [string] $Actual) {
-        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
-        $differences -join "`n" | Should -BeNullOrEmpty
-    }
-
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
     . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
+    Start-RemoteTestSession 'faults'
 
     # Kills (SIGKILL) the agent on the server: the SSH connection stays up, the agent's channel ends.
     function Stop-Agent {
@@ -33,19 +19,21 @@ BeforeAll {
         Get-ChildItem -LiteralPath $Directory -Force -ErrorAction Ignore | Where-Object Name -Like ".~psr*~$Name"
     }
 
+    # Starts the sync in the background, runs $Kill once the temporary file of big.bin in $TempDirectory (where the
+    # receiving side writes) holds 4 MiB, so that the kill lands mid-file, and returns how the sync ended.
+    function Invoke-SyncKilledMidFile([string] $Source, [string] $Destination, [hashtable] $Parameters, [string] $TempDirectory, [scriptblock] $Kill = { Stop-SshConnections }) {
+        $job = Start-BackgroundSync $Source $Destination $Parameters
+        Wait-Until { @(Get-TemporaryFile $TempDirectory 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } "4 MiB of big.bin to be written into $TempDirectory"
+        & $Kill
+        Receive-BackgroundSync $job
+    }
+
     function Get-LoopbackBytes { [long](Get-Content -Raw '/sys/class/net/lo/statistics/tx_bytes').Trim() }
 
-    # A warm-up push: the agent is deployed (over SFTP) before any timing or killing starts.
-    $warm = Join-Path $work 'warm'
-    $null = New-Item -ItemType Directory -Path $warm
-    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
-    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+    Invoke-WarmUpPush
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'A remote run whose SSH connection is killed mid-transfer' {
     BeforeAll {
@@ -60,11 +48,8 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'push: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
         $dst = Join-Path $work 'push-dst'
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        # The receiving agent writes into a temporary file beside the target: wait until it holds real data.
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        # The receiving agent writes into a temporary file beside the target.
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
@@ -81,10 +66,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
         # A new version, unrelated to the old one, so that the delta sends (nearly) everything.
         Write-RandomFile (Join-Path $src 'big.bin') $size 12
         $oldHash = (Get-FileHash (Join-Path $dst 'big.bin')).Hash
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the update to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst
 
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
         (Get-FileHash (Join-Path $dst 'big.bin')).Hash | Should -Be $oldHash -Because 'the old copy is replaced only by a complete new one'
@@ -96,11 +78,8 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'pull: stops with a terminating error, leaves no torn file under the final name, and a re-run converges' {
         $dst = Join-Path $work 'pull-dst'
-        $job = Start-BackgroundSync (Get-RemoteAddress $src) $dst ($ssh + $limit)
         # Here the local side writes the temporary file.
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the pull to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile (Get-RemoteAddress $src) $dst ($ssh + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'
@@ -114,10 +93,7 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
 
     It 'push whose agent is killed on the server: stops with a terminating error, no torn file, and a re-run converges' {
         $dst = Join-Path $work 'agent-killed-dst'
-        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-Agent
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src (Get-RemoteAddress $dst) ($ssh + $limit) -TempDirectory $dst -Kill { Stop-Agent }
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'ConnectionLost,*'
@@ -129,13 +105,10 @@ Describe 'A remote run whose SSH connection is killed mid-transfer' {
     }
 
     It 'push through the system ssh client (-SshCommand): the same clean error and convergence' {
-        $agent = Join-Path (Split-Path $modulePath) 'agent/PSReplica.Agent.dll'
+        $agent = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
         $external = @{ SshCommand = "ssh -F '$($server.ConfigPath)'"; RemoteCommand = "dotnet '$agent' --serve" }
         $dst = Join-Path $work 'external-dst'
-        $job = Start-BackgroundSync $src "$($server.Alias):$dst" ($external + $limit)
-        Wait-Until { @(Get-TemporaryFile $dst 'big.bin' | Where-Object Length -GE 4MB).Count -gt 0 } 'the push to have written 4 MiB'
-        Stop-SshConnections
-        $result = Receive-BackgroundSync $job
+        $result = Invoke-SyncKilledMidFile $src "$($server.Alias):$dst" ($external + $limit) -TempDirectory $dst
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         $result.FullyQualifiedErrorId | Should -BeLike 'SshConnectionFailed,*'

@@ -3,31 +3,16 @@
 # the next run with -Partial resumes from it, sending well under half of the file.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-rpartial-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-    $script:modulePath = (Get-Module PSReplica).Path
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
     . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
+    Start-RemoteTestSession 'rpartial'
 
     function Get-Length([string] $Path) { if (Test-Path -LiteralPath $Path) { (Get-Item -LiteralPath $Path -Force).Length } else { 0 } }
 
-    # A warm-up push: the agent is deployed before any killing starts.
-    $warm = Join-Path $work 'warm'
-    $null = New-Item -ItemType Directory -Path $warm
-    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
-    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+    Invoke-WarmUpPush
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'A push with -Partial whose SSH connection is killed past the middle of a file' {
     BeforeAll {

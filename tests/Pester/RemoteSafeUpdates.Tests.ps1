@@ -6,30 +6,11 @@
 # --delay-updates renames only at the end of the run, and so does a local -DelayUpdates run).
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-rsafe-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
-    $script:modulePath = (Get-Module PSReplica).Path
-
-    function Get-RemoteAddress([string] $Path) { "$($server.User)@$($server.Host):$Path" }
-
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
     . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
-
-    function Invoke-Rsync([string[]] $Arguments) {
-        $output = & rsync -e $server.SshCommand @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "rsync $Arguments failed with ${LASTEXITCODE}: $output" }
-    }
-
-    function Write-TestFile([string] $Path, [string] $Text, [string] $Time = '2026-01-01 10:00:00', [string] $Mode = '644') {
-        $parent = Split-Path $Path
-        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
-        [System.IO.File]::WriteAllText($Path, $Text)
-        & chmod $Mode -- $Path
-        & touch -d $Time -- $Path
-    }
+    . (Join-Path $PSScriptRoot 'Support/TestFiles.ps1')
+    . (Join-Path $PSScriptRoot 'Support/RsyncComparison.ps1')
+    Start-RemoteTestSession 'rsafe'
 
     # A source and an older destination under $Root: unchanged, edited, retimed and remoded files, a large file with one
     # changed line (a delta with many matched blocks), a large file whose halves swapped (an in-place delta must not copy
@@ -59,18 +40,6 @@ BeforeAll {
         & find $dst -type d -exec touch -d '2025-12-01 00:00:00' '{}' +
     }
 
-    # One line per item: path, type, mode, size, time and content hash.
-    function Get-Tree([string] $Root) {
-        $lines = & find $Root -mindepth 1 -printf '%P|%y|%m|%s|%T@\n' | Sort-Object -CaseSensitive
-        foreach ($line in $lines) {
-            $fields = $line.Split('|')
-            $path = Join-Path $Root $fields[0]
-            if ($fields[1] -eq 'd') { $fields[3] = '-'; $line = $fields -join '|' }
-            $hash = if (Test-Path -LiteralPath $path -PathType Leaf) { (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash } else { '-' }
-            "$line|$hash"
-        }
-    }
-
     function Get-Inode([string] $Path) { & stat -c '%d:%i' -- $Path }
 
     # The same push by rsync over ssh and by Sync-Directory, each on its own copy of the fixture. Before each push, a
@@ -89,14 +58,14 @@ BeforeAll {
                 $inodes[$file] = Get-Inode (Join-Path $dst $file)
             }
             if ($tool -eq 'rsync') {
-                Invoke-Rsync (@('-a') + $RsyncOptions + @('--', "$root/src/", "$($server.Alias):$dst/"))
+                Invoke-RsyncOverSsh (@('-a') + $RsyncOptions + @('--', "$root/src/", "$($server.Alias):$dst/"))
             }
             else {
                 $null = Sync-Directory -Path (Join-Path $root 'src') -Destination (Get-RemoteAddress $dst) @ssh @Parameters -ErrorAction Stop
             }
             $result[$tool] = [pscustomobject]@{
                 Root   = $root
-                Tree   = (Get-Tree $dst) -join "`n"
+                Tree   = (Get-TreeListing $dst) -join "`n"
                 Kept   = @(foreach ($file in 'big', 'swapped', 'edited') { "$file $((Get-Inode (Join-Path $dst $file)) -eq $inodes[$file])" }) -join ', '
                 Linked = @(foreach ($file in 'big', 'swapped', 'edited') {
                         "$file $((Get-FileHash -LiteralPath (Join-Path $links $file)).Hash -eq (Get-FileHash -LiteralPath (Join-Path $root "src/$file")).Hash)"
@@ -106,17 +75,10 @@ BeforeAll {
         $result
     }
 
-    # A warm-up push: the agent is deployed before anything is timed or killed.
-    $warm = Join-Path $work 'warm'
-    $null = New-Item -ItemType Directory -Path $warm
-    Set-Content -Path (Join-Path $warm 'w.txt') -Value 'warm'
-    $null = Sync-Directory -Path $warm -Destination (Get-RemoteAddress (Join-Path $work 'warm-dst')) @ssh -ErrorAction Stop
+    Invoke-WarmUpPush
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe '-DelayUpdates on a push against rsync --delay-updates over ssh' {
     It 'leaves the same tree (directory times included) and no temp file or directory' {
@@ -165,7 +127,7 @@ Describe 'A push with -DelayUpdates whose SSH connection is killed part way' {
         # 64 MiB at 8 MiB/s: the small files are done and waiting long before the kill.
         Write-RandomFile (Join-Path $src 'z.bin') 64MB 23
         Write-TestFile (Join-Path $dst 'z.bin') 'old z'
-        $before = Get-Tree $dst
+        $before = Get-TreeListing $dst
 
         $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + @{ DelayUpdates = $true; BandwidthLimit = 8192 })
         Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Filter '.~psr*~z.bin' | Where-Object Length -GT 8MB).Count -gt 0 } 'the push to have written 8 MiB of the big file'
@@ -177,10 +139,10 @@ Describe 'A push with -DelayUpdates whose SSH connection is killed part way' {
 
         $result | Should -BeOfType [System.Management.Automation.ErrorRecord]
         Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Filter '.~psr*').Count -eq 0 } 'the agent to remove the waiting files'
-        Get-Tree $dst | Should -Be $before
+        Get-TreeListing $dst | Should -Be $before
 
         # The next run completes the job.
         $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -DelayUpdates -ErrorAction Stop
-        Get-Tree $dst | Should -Be (Get-Tree $src)
+        Get-TreeListing $dst | Should -Be (Get-TreeListing $src)
     }
 }

@@ -8,14 +8,14 @@
 # - -Timeout ends a run whose agent stops answering, with PeerTimeout, and leaves no torn file.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
 
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-session-' + [guid]::NewGuid().ToString('N'))
+    # Not Start-RemoteTestSession: the server's home lies in the work directory, which must exist first.
+    $script:work = New-TestWorkDirectory 'psr-session'
     $script:serverHome = Join-Path $work 'server-home'
     $null = New-Item -ItemType Directory -Path $serverHome -Force
     $script:server = Start-TestSshServer -SessionEnvironment @{ HOME = $serverHome }
-    $script:ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+    $script:ssh = Get-SshLoginParameters $server
 
     # The module as Install-Module would lay it out on the server: <modules>/PSReplica/<version>/.
     $script:moduleBase = Split-Path (Get-Module PSReplica).Path
@@ -29,26 +29,14 @@ BeforeAll {
 
     $script:src = Join-Path $work 'src'
     New-RandomTree -Rng ([System.Random]::new(4242)) -Path $src
-
-    function Get-TerminatingError([scriptblock] $Script) {
-        try { & $Script; $null } catch { $_ }
-    }
-
-    function Assert-SameTree([string] $Expected, [string] $Actual) {
-        $differences = Compare-TreeSnapshot (Get-TreeSnapshot $Expected -IgnoreLinkCount) (Get-TreeSnapshot $Actual -IgnoreLinkCount) -ReferenceName source -DifferenceName replica
-        $differences -join "`n" | Should -BeNullOrEmpty
-    }
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server $work }
 
 Describe 'The agent of a module installed on the server' {
     It 'is used, newest version first, and nothing is deployed' {
         $dst = Join-Path $work 'installed'
-        $items = Sync-Directory -Path $src -Destination "$($server.User)@127.0.0.1:$dst" @ssh -ErrorAction Stop
+        $items = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop
         $items.Count | Should -BeGreaterThan 10
         Assert-SameTree $src $dst
         Test-Path (Join-Path $serverHome '.cache/psreplica') | Should -BeFalse
@@ -112,7 +100,7 @@ Describe 'Starting a deployed agent' {
         ) | Set-Content -Path $wrapper
         & chmod 755 -- $wrapper
         $script:counting = Start-TestSshServer -SessionEnvironment @{ HOME = $countingHome } -ExtraConfig "ForceCommand $wrapper"
-        $script:countingSsh = @{ Port = $counting.Port; KeyFilePath = $counting.KeyPath; KnownHostsPath = $counting.KnownHostsPath; Transport = 'Agent' }
+        $script:countingSsh = (Get-SshLoginParameters $counting) + @{ Transport = 'Agent' }
     }
 
     AfterAll {
@@ -121,14 +109,14 @@ Describe 'Starting a deployed agent' {
 
     It 'deploys it on the first run and starts it with a single exec request on the next' {
         $dst = Join-Path $work 'counted'
-        $null = Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst $counting) @countingSsh -ErrorAction Stop
         Assert-SameTree $src $dst
         @(Get-Content $execLog).Count | Should -BeGreaterThan 1
         @(Get-ChildItem (Join-Path $countingHome '.cache/psreplica/agent/*/PSReplica.Agent.dll')).Count | Should -Be 1
 
         Remove-Item -LiteralPath $execLog
         Set-Content -LiteralPath (Join-Path $src 'changed.txt') -Value 'after the first run'
-        $items = @(Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop)
+        $items = @(Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst $counting) @countingSsh -ErrorAction Stop)
         $items.RelativePath | Should -Contain 'changed.txt'
         Assert-SameTree $src $dst
         @(Get-Content $execLog).Count | Should -Be 1
@@ -139,7 +127,7 @@ Describe 'Starting a deployed agent' {
         [IO.File]::AppendAllText($dll, 'tampered')
         Remove-Item -LiteralPath $execLog -ErrorAction SilentlyContinue
         $dst = Join-Path $work 'counted-again'
-        $null = Sync-Directory -Path $src -Destination "$($counting.User)@127.0.0.1:$dst" @countingSsh -ErrorAction Stop
+        $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst $counting) @countingSsh -ErrorAction Stop
         Assert-SameTree $src $dst
         @(Get-Content $execLog).Count | Should -BeGreaterThan 1
         (Get-FileHash $dll).Hash | Should -Be (Get-FileHash (Join-Path $moduleBase 'agent/PSReplica.Agent.dll')).Hash
@@ -176,7 +164,7 @@ Describe 'Session time limits' {
         $script:stopped = @()
         try {
             $err = Get-TerminatingError {
-                Sync-Directory -Path "$($server.User)@127.0.0.1:$bulk" -Destination $dst @ssh -RemoteCommand $command -BandwidthLimit 500 -Timeout 3 |
+                Sync-Directory -Path (Get-RemoteAddress $bulk) -Destination $dst @ssh -RemoteCommand $command -BandwidthLimit 500 -Timeout 3 |
                     ForEach-Object {
                         if (-not $script:stopped) {
                             # Freeze the agent (the dotnet process running this run's installed agent) after its first file.
@@ -201,7 +189,7 @@ Describe 'Session time limits' {
         }
 
         # A re-run converges.
-        $null = Sync-Directory -Path "$($server.User)@127.0.0.1:$bulk" -Destination $dst @ssh -ErrorAction Stop
+        $null = Sync-Directory -Path (Get-RemoteAddress $bulk) -Destination $dst @ssh -ErrorAction Stop
         Assert-SameTree $bulk $dst
     }
 }

@@ -6,21 +6,11 @@
 # cut to whole seconds after 1970 first; a pushed link keeps the server's own time and owner (SFTP cannot set them).
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Support/TestSshServer.psm1') -Force
-
-    $script:server = Start-TestSshServer
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
+    Start-RemoteTestSession 'sftp'
     $script:sftpOnly = Start-TestSshServer -ExtraConfig 'ForceCommand internal-sftp'
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ('psr-sftp-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $script:work
-    $script:sftp = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath; Transport = 'Sftp' }
-    $script:fallback = @{ Port = $sftpOnly.Port; KeyFilePath = $sftpOnly.KeyPath; KnownHostsPath = $sftpOnly.KnownHostsPath }
-
-    function Get-RemoteAddress([string] $Path, $Server = $script:server) { "$($Server.User)@$($Server.Host):$Path" }
-
-    function Get-TerminatingError([scriptblock] $Script) {
-        try { & $Script; $null } catch { $_ }
-    }
+    $script:sftp = $ssh + @{ Transport = 'Sftp' }
+    $script:fallback = Get-SshLoginParameters $sftpOnly
 
     # Whole seconds, none before 1970: what SFTP version 3 can carry.
     function Set-SftpTime([string] $Path) {
@@ -32,28 +22,9 @@ BeforeAll {
             [RandomTreeNative]::SetTime($fields[$i], $seconds, 0)
         }
     }
-
-    function Get-Snapshot([string] $Path, [switch] $IgnoreLinkAttributes) {
-        $snapshot = Get-TreeSnapshot $Path -IgnoreLinkCount
-        if ($IgnoreLinkAttributes) {
-            foreach ($record in $snapshot.Values) {
-                if ($record.type -eq 'l') { $record.Remove('mtime'); $record.Remove('owner') }
-            }
-        }
-        $snapshot
-    }
-
-    function Assert-SameTree([string] $Expected, [string] $Actual, [switch] $IgnoreLinkAttributes) {
-        $differences = Compare-TreeSnapshot (Get-Snapshot $Expected -IgnoreLinkAttributes:$IgnoreLinkAttributes) (Get-Snapshot $Actual -IgnoreLinkAttributes:$IgnoreLinkAttributes) -ReferenceName source -DifferenceName replica
-        $differences -join "`n" | Should -BeNullOrEmpty
-    }
 }
 
-AfterAll {
-    if ($server) { Stop-TestSshServer -Server $server }
-    if ($sftpOnly) { Stop-TestSshServer -Server $sftpOnly }
-    if ($work -and (Test-Path $work)) { Remove-Item -LiteralPath $work -Recurse -Force }
-}
+AfterAll { Stop-RemoteTestSession $server, $sftpOnly $work }
 
 Describe 'Sync-Directory -Transport Sftp' {
     BeforeAll {
@@ -79,9 +50,9 @@ Describe 'Sync-Directory -Transport Sftp' {
     It 'changes nothing under -WhatIf' {
         Update-RandomTree -Rng ([Random]::new(31)) -Path $src
         Set-SftpTime $src
-        $before = Get-Snapshot $pushed
+        $before = Get-ComparableSnapshot $pushed
         Sync-Directory -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -WhatIf -ErrorAction Stop
-        $differences = Compare-TreeSnapshot $before (Get-Snapshot $pushed) -ReferenceName before -DifferenceName after
+        $differences = Compare-TreeSnapshot $before (Get-ComparableSnapshot $pushed) -ReferenceName before -DifferenceName after
         $differences -join "`n" | Should -BeNullOrEmpty
         @(Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -ErrorAction Stop).Count | Should -BeGreaterThan 0
     }

@@ -1,5 +1,5 @@
 # Helpers for tests that break a running SSH connection on purpose; dot-source in BeforeAll after starting the test
-# sshd into $server (Support/TestSshServer.psm1) and setting $modulePath to the module's manifest.
+# sshd into $server (Start-RemoteTestSession of Support/RemoteTestSession.ps1).
 
 function Write-RandomFile([string] $Path, [long] $Length, [int] $Seed) {
     $rng = [Random]::new($Seed)
@@ -43,6 +43,8 @@ function Wait-Until([scriptblock] $Condition, [string] $What, [double] $Seconds 
 # Runs Sync-Directory in a runspace of its own; returns the PowerShell instance and its handle. The result is
 # 'completed' or the terminating ErrorRecord.
 function Start-BackgroundSync([string] $Source, [string] $Destination, [hashtable] $Parameters) {
+    # A new runspace starts without the module: it imports the one this session has loaded.
+    $modulePath = (Get-Module PSReplica).Path
     $ps = [powershell]::Create()
     $null = $ps.AddScript({
             param($module, $source, $destination, $parameters)
