@@ -1,4 +1,3 @@
-using System;
 using CsCheck;
 using PSReplica.Engine.Delta;
 

@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using System.Threading;
 using CsCheck;
 using PSReplica.Engine.Delta;
 

@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;

@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using System.IO.Hashing;
 using CsCheck;
 using PSReplica.Engine.Delta;

@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using CsCheck;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;

@@ -1,8 +1,4 @@
-using System;
 using System.Buffers.Binary;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;

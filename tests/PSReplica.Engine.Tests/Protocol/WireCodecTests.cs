@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using CsCheck;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Native;

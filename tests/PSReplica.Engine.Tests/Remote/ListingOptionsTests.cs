@@ -1,10 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Filters, -Checksum, -CopyLinks and per-directory filter files through an agent: a remote run must give the

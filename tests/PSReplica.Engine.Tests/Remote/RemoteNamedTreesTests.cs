@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 

@@ -1,11 +1,5 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Tests.Protocol;
-using Xunit;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,9 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Push and pull through an agent served in process over pipes: the local planner and executor with the

@@ -1,9 +1,4 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
