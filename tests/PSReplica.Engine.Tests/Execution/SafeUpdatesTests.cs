@@ -386,15 +386,7 @@ public sealed class SafeUpdatesTests : IDisposable
 
     private static async Task<RecordingObserver> PullAsync(SyncOptions options)
     {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-            options.Source, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Source, options);
         Assert.Empty(observer.Errors);
         return observer;
     }

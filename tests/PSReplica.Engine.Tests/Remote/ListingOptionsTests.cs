@@ -145,8 +145,7 @@ public sealed class ListingOptionsTests
         await using var loop = Loopback.WithAgent();
         SyncSummary summary;
         string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, remoteRoot))
         {
             summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
         }

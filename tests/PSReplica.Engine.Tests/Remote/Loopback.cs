@@ -51,6 +51,47 @@ internal sealed class Loopback : IAsyncDisposable
     public Task<AgentClient> ConnectAsync(AgentRole role, string root, AgentClientOptions? options = null) =>
         AgentClient.ConnectAsync(ControllerIn, ControllerOut, role, root, options ?? new AgentClientOptions(), CancellationToken.None);
 
+    /// <summary>A replicator on the controller's ends, with the agent serving <paramref name="remoteRoot"/> as <paramref name="side"/>.</summary>
+    public Task<RemoteReplicator> ConnectReplicatorAsync(RemoteSide side, string remoteRoot) =>
+        RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, new RemoteSessionOptions(), CancellationToken.None);
+
+    /// <summary>A fake controller on the controller's ends, the handshake done and no idle timeout asked for.</summary>
+    public async Task<FakePeer> ConnectPeerAsync(AgentRole role, string root)
+    {
+        var peer = new FakePeer(ControllerIn, ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(role, root, Timeout.InfiniteTimeSpan);
+        return peer;
+    }
+
+    /// <summary>Expects the agent to end the session: <paramref name="errorId"/> told to <paramref name="peer"/> on stream 0,
+    /// written to the diagnostics, and a non-zero exit.</summary>
+    public async Task AssertAgentAbortedAsync(FakePeer peer, string errorId)
+    {
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(errorId, Diagnostics, StringComparison.Ordinal);
+    }
+
+    /// <summary>One run with an agent serving the remote side (the destination of a push or the source of a pull),
+    /// which must then exit cleanly.</summary>
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
+    {
+        var observer = new RecordingObserver();
+        await using Loopback loop = WithAgent();
+        SyncSummary summary;
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? options.Destination : options.Source))
+        {
+            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer);
+    }
+
     /// <summary>Closes the controller's output (end of stream for the agent) and waits for the agent's exit code.</summary>
     public async Task<int> FinishAsync()
     {

@@ -82,8 +82,7 @@ public sealed class PipelineTests
         var remote = new RecordingObserver();
         await using var loop = Loopback.WithAgent(latency: s_latency);
         SyncSummary remoteSummary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            tree.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination))
         {
             SyncPlan plan = replicator.Plan(tree.Options(), remote, CancellationToken.None);
             File.WriteAllText(Path.Join(tree.Destination, "d07"), "in the way");
@@ -106,8 +105,7 @@ public sealed class PipelineTests
         await using var loop = Loopback.WithAgent(latency: s_latency);
         SyncSummary summary;
         long idleStarts;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination))
         {
             SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
             long before = replicator.Client.IdleStarts;

@@ -10,16 +10,12 @@ namespace PSReplica.Engine.Tests.Remote;
 /// a ReadFile (a regular file inside the tree, no link followed), answer each in order, and go on after one it cannot read.</summary>
 public sealed class ReadBatchTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _outside;
+    private readonly AgentSandbox _sandbox = new();
+    private readonly TestTree _tree;
 
-    public ReadBatchTests()
-    {
-        _outside = Path.Join(_tree.Root, "outside");
-        TestTree.Write(_outside, "secret", "secret");
-    }
+    public ReadBatchTests() => _tree = _sandbox.Tree;
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public async Task Thousands_of_small_files_are_pulled_in_a_few_requests_and_reported_in_plan_order()
@@ -33,8 +29,7 @@ public sealed class ReadBatchTests : IDisposable
         long requests;
         await using (var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2)))
         {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, _tree.Source))
             {
                 SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
                 long before = replicator.Client.Requests;
@@ -65,8 +60,7 @@ public sealed class ReadBatchTests : IDisposable
         var observer = new RecordingObserver();
         await using (var loop = Loopback.WithAgent())
         {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, _tree.Source))
             {
                 SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
                 File.Delete(Path.Join(_tree.Source, "f17.txt"));
@@ -90,12 +84,11 @@ public sealed class ReadBatchTests : IDisposable
         _tree.Src("b.txt", "second");
         _tree.Src("dir/inner.txt", "inner");
         TestTree.Write(_tree.Source, "big.bin", new string('z', ProtocolLimits.MaxBatchFile + 1));
-        File.CreateSymbolicLink(Path.Join(_tree.Source, "link"), Path.Join(_outside, "secret"));
-        File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _outside);
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "link"), _sandbox.Secret);
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _sandbox.Outside);
 
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Source, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Sender, _tree.Source);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
         using (var message = new WireWriter())
@@ -149,11 +142,8 @@ public sealed class ReadBatchTests : IDisposable
     [InlineData("../outside/secret")]
     [InlineData("/etc/passwd")]
     [InlineData("")]
-    public async Task A_path_that_is_not_safe_ends_the_session(string path)
+    public Task A_path_that_is_not_safe_ends_the_session(string path) => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Sender, async peer =>
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Root, Timeout.InfiniteTimeSpan);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
         using (var message = new WireWriter())
@@ -162,28 +152,11 @@ public sealed class ReadBatchTests : IDisposable
         }
 
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.UnsafePath, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-    }
+    }, root: _tree.Root);
 
     [Fact]
-    public async Task A_read_batch_is_refused_to_a_receiver()
-    {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-    }
+    public Task A_read_batch_is_refused_to_a_receiver() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w)));
 
     private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason} {i.Length}");
 }

@@ -44,7 +44,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, LinkDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(day2, "same.txt")));
@@ -75,7 +75,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, CompareDest = [Path.Join(tree.Root, "day1")] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.False(File.Exists(Path.Join(day2, "same.txt")));
@@ -94,7 +94,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, CopyDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, day2);
@@ -111,7 +111,7 @@ public sealed class RemoteNamedTreesTests
         tree.Src("a.txt", "a");
         SyncOptions options = tree.Options() with { LinkDest = ["../nowhere"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.Contains(observer.Warnings, w => w.Contains("nowhere", StringComparison.Ordinal) && w.Contains("does not exist", StringComparison.Ordinal));
@@ -130,7 +130,7 @@ public sealed class RemoteNamedTreesTests
         tree.Src("dir/secret.txt", "same", TestTree.BaseTime);
         SyncOptions options = tree.Options() with { LinkDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.NotEqual(Inode(Path.Join(outside, "secret.txt")), Inode(Path.Join(tree.Destination, "dir/secret.txt")));
@@ -152,7 +152,7 @@ public sealed class RemoteNamedTreesTests
         tree.Dst("same.txt", "same", TestTree.BaseTime);
         SyncOptions options = tree.Options(delete: true) with { Backup = true, BackupDirectory = "../bak" };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
@@ -165,7 +165,7 @@ public sealed class RemoteNamedTreesTests
 
         // A second backup of the same name replaces the first, as locally.
         tree.Src("x.txt", "newer x", TestTree.BaseTime + 20);
-        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver again) = await Loopback.RunAsync(side, options);
         Assert.Empty(again.Errors);
         Assert.Equal("new x", File.ReadAllText(Path.Join(bak, "x.txt")));
     }
@@ -184,7 +184,7 @@ public sealed class RemoteNamedTreesTests
         File.CreateSymbolicLink(Path.Join(tree.Destination, "link"), "elsewhere");
         SyncOptions options = tree.Options() with { Backup = true, BackupSuffix = ".bak" };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new x", File.ReadAllText(Path.Join(tree.Destination, "x.txt")));
@@ -221,8 +221,7 @@ public sealed class RemoteNamedTreesTests
         };
         await using (var loop = Loopback.WithAgent())
         {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, tree.Source))
             {
                 await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
             }
@@ -295,7 +294,7 @@ public sealed class RemoteNamedTreesTests
         tree.Dst("b.txt", "stands in the way", TestTree.BaseTime);
         SyncOptions options = tree.Options() with { Preserve = tree.Options().Preserve | PreserveOptions.HardLinks };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
@@ -307,7 +306,7 @@ public sealed class RemoteNamedTreesTests
         Assert.Equal(1u, TestTree.Stat(Dst("single.txt")).Nlink);
 
         // A second run finds the groups in place and does nothing.
-        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver again) = await Loopback.RunAsync(side, options);
         Assert.Empty(again.Errors);
         Assert.Empty(again.Items);
     }
@@ -328,7 +327,7 @@ public sealed class RemoteNamedTreesTests
             tree.Src("two.txt", "two", TestTree.BaseTime);
             SyncOptions options = tree.Options() with { LinkDest = [Path.Join(other, "day1")] };
 
-            (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+            (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
             Assert.Empty(observer.Errors);
             Assert.Single(observer.Warnings, w => w.Contains("copied it on the remote host instead", StringComparison.Ordinal));
@@ -338,7 +337,7 @@ public sealed class RemoteNamedTreesTests
 
             tree.Src("one.txt", "one, edited", TestTree.BaseTime + 10);
             SyncOptions backups = tree.Options() with { Backup = true, BackupDirectory = Path.Join(other, "bak") };
-            (_, RecordingObserver second) = await RemoteRun.RunAsync(RemoteSide.Destination, backups);
+            (_, RecordingObserver second) = await Loopback.RunAsync(RemoteSide.Destination, backups);
             Assert.Empty(second.Errors);
             Assert.Equal("one", File.ReadAllText(Path.Join(other, "bak/one.txt")));
             Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(other, "bak/one.txt")).MtimeSeconds);
@@ -369,24 +368,4 @@ public sealed class RemoteNamedTreesTests
 
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
         items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
-}
-
-/// <summary>One run with the agent serving the remote side (the destination of a push or the source of a pull).</summary>
-internal static class RemoteRun
-{
-    public static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
-    }
 }

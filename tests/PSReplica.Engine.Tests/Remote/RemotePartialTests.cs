@@ -28,7 +28,7 @@ public sealed class RemotePartialTests
         Assert.False(File.Exists(Path.Join(tree.Destination, "big.bin")), "an incomplete file never takes the target's name");
         Assert.Empty(Directory.GetFiles(tree.Destination, ".~psr*", SearchOption.AllDirectories));
 
-        (_, RecordingObserver resumed) = await RunAsync(options);
+        (_, RecordingObserver resumed) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -68,7 +68,7 @@ public sealed class RemotePartialTests
         Assert.True(old.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))), "the target stays as it was");
         Assert.True(File.Exists(Path.Join(tree.Destination, ".big.bin.psreplica-partial")));
 
-        (_, RecordingObserver resumed) = await RunAsync(options);
+        (_, RecordingObserver resumed) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -84,7 +84,7 @@ public sealed class RemotePartialTests
         RandomTree.Create(tree.Source, 21, files: 60);
         SyncOptions options = tree.Options() with { PartialDirectory = ".part" };
 
-        (_, RecordingObserver first) = await RunAsync(options);
+        (_, RecordingObserver first) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(first.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination);
         Assert.Empty(Directory.GetDirectories(tree.Destination, ".part", SearchOption.AllDirectories));
@@ -97,7 +97,7 @@ public sealed class RemotePartialTests
         tree.Src("a.txt", "a");
         SyncOptions options = tree.Options() with { PartialDirectory = Path.Join(tree.Root, "parts") };
 
-        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(options));
+        var error = await Assert.ThrowsAsync<SyncException>(() => Loopback.RunAsync(RemoteSide.Destination, options));
         Assert.Equal(ErrorIds.InvalidPartialDirectory, error.ErrorId);
     }
 
@@ -109,8 +109,7 @@ public sealed class RemotePartialTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.PartialFiles)]);
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination);
         await accept;
 
         var error = Assert.Throws<SyncException>(() => replicator.Plan(tree.Options() with { Partial = true }, new RecordingObserver(), CancellationToken.None));
@@ -144,25 +143,10 @@ public sealed class RemotePartialTests
             },
         };
 
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
         await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
         await replicator.DisposeAsync();
         Assert.True(cut.Task.IsCompleted);
         await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
-    }
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-        }
-
-        return (summary, observer);
     }
 }

@@ -28,7 +28,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.FreezeBoth();
         TestTree.Freeze(_tree.Source, TestTree.BaseTime + 500);
 
-        (SyncSummary _, RecordingObserver observer) = await PushAsync(_tree.Options() with { DelayUpdates = true });
+        (SyncSummary _, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal(30, observer.Items.Count(i => i.Action == SyncAction.Update));
@@ -103,7 +103,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         var observer = new RecordingObserver();
         SyncOptions options = _tree.Options() with { DelayUpdates = true };
         await using var loop = Loopback.WithAgent();
-        await using (RemoteReplicator replicator = await ConnectAsync(loop, options))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination))
         {
             SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
             // Gone between the plan and the transfer: that file fails, as an unreadable one does.
@@ -130,7 +130,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Dst("a.txt", "old a", TestTree.BaseTime);
         _tree.Dst("b.txt", "old b", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with
         {
             DelayUpdates = true,
             Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks,
@@ -150,7 +150,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("f.txt", "new f");
         _tree.Dst("f.txt", "old f", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { DelayUpdates = true, Backup = true });
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true, Backup = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new f", File.ReadAllText(Path.Join(_tree.Destination, "f.txt")));
@@ -177,7 +177,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, ".a0.txt.psreplica-partial")));
         Assert.False(File.Exists(Path.Join(_tree.Destination, "a0.txt")));
 
-        (_, RecordingObserver second) = await PushAsync(options);
+        (_, RecordingObserver second) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(second.Errors);
         Assert.Equal(TestTree.Listing(_tree.Source), TestTree.Listing(_tree.Destination));
         Assert.Equal(big, File.ReadAllBytes(Path.Join(_tree.Destination, "z.bin")));
@@ -209,7 +209,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("new.txt", "new file");
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
 
         Assert.Empty(observer.Errors);
         Assert.Empty(observer.Warnings);
@@ -241,7 +241,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal(0, Posix.Chmod(Path.Join(_tree.Source, "f.txt"), 0x1A4));
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
+        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new", File.ReadAllText(target));
@@ -258,8 +258,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.SafeUpdates)]);
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            _tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, _tree.Destination);
         await accept;
 
         SyncOptions options = _tree.Options() with { Inplace = inplace, DelayUpdates = !inplace };
@@ -283,7 +282,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("a.txt", "a");
         await using var loop = Loopback.WithAgent();
         SyncOptions options = _tree.Options() with { Inplace = true, Backup = backup, DelayUpdates = delay };
-        await using RemoteReplicator replicator = await ConnectAsync(loop, options);
+        await using RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
         var error = Assert.Throws<SyncException>(() => replicator.Plan(options, new RecordingObserver(), CancellationToken.None));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.False(Directory.Exists(_tree.Destination));
@@ -315,36 +314,12 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     {
         Directory.CreateDirectory(_tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CommitUpdates, "sub").Write(w));
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        await loop.AssertAgentAbortedAsync(peer, ErrorIds.ProtocolViolation);
     }
 
     private const int BigLength = 24 << 20;
-
-    private static Task<RemoteReplicator> ConnectAsync(Loopback loop, SyncOptions options) =>
-        RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination, options.Destination,
-            new RemoteSessionOptions(), CancellationToken.None);
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> PushAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await ConnectAsync(loop, options))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
-    }
 
     /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>;
     /// returns once the agent has finished with what it received.</summary>
@@ -364,7 +339,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
             },
         };
 
-        RemoteReplicator replicator = await ConnectAsync(loop, options);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
         await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
         await replicator.DisposeAsync();
         Assert.True(cut.Task.IsCompleted);

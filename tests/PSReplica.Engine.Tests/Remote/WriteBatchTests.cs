@@ -11,17 +11,16 @@ namespace PSReplica.Engine.Tests.Remote;
 /// strictly as a request of its own, answer each file in order, and go on after a file that cannot be written.</summary>
 public sealed class WriteBatchTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _outside;
+    private readonly AgentSandbox _sandbox = new();
+    private readonly TestTree _tree;
 
     public WriteBatchTests()
     {
+        _tree = _sandbox.Tree;
         Directory.CreateDirectory(_tree.Destination);
-        _outside = Path.Join(_tree.Root, "outside");
-        TestTree.Write(_outside, "secret", "secret");
     }
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public async Task Thousands_of_small_files_go_in_a_few_requests_and_settle_in_plan_order()
@@ -57,8 +56,7 @@ public sealed class WriteBatchTests : IDisposable
         var observer = new RecordingObserver();
         await using var loop = Loopback.WithAgent();
         SyncSummary summary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            _tree.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, _tree.Destination))
         {
             SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
             File.Delete(Path.Join(_tree.Source, "f17.txt"));
@@ -79,9 +77,8 @@ public sealed class WriteBatchTests : IDisposable
     public async Task Each_file_is_answered_in_order_and_a_file_that_cannot_be_written_does_not_stop_the_batch()
     {
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _outside }.Write(w));
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
         (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
 
         await peer.SendAsync(FrameKind.Request, 2, w => new AgentRequest(RequestType.WriteBatch, string.Empty).Write(w));
@@ -104,7 +101,7 @@ public sealed class WriteBatchTests : IDisposable
         Assert.Equal(0x1A4, TestTree.Stat(Path.Join(_tree.Destination, "e.txt")).Permissions);
         Assert.Equal(1_500_000_000, TestTree.Stat(Path.Join(_tree.Destination, "e.txt")).MtimeSeconds);
         Assert.Equal(["a.txt", "d", "e.txt"], Directory.GetFileSystemEntries(_tree.Destination).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.Equal(["secret"], TestTree.Listing(_outside));
+        Assert.Equal(["secret"], TestTree.Listing(_sandbox.Outside));
     }
 
     [Theory]
@@ -143,26 +140,20 @@ public sealed class WriteBatchTests : IDisposable
 
     private async Task ExpectAbort(string errorId, Action<MemoryStream>? write, string path = "", string[]? written = null)
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.WriteBatch).String(path));
-        if (write is not null)
+        await _sandbox.ExpectAbortAsync(errorId, AgentRole.Receiver, async peer =>
         {
-            var body = new MemoryStream();
-            write(body);
-            await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-            await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
-        }
+            await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.WriteBatch).String(path));
+            if (write is not null)
+            {
+                var body = new MemoryStream();
+                write(body);
+                await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
+                await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
+            }
+        });
 
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(written ?? [], TestTree.Listing(_tree.Destination));
-        Assert.Equal(["secret"], TestTree.Listing(_outside));
+        Assert.Equal(["secret"], TestTree.Listing(_sandbox.Outside));
         Assert.False(File.Exists(Path.Join(_tree.Root, "x")));
     }
 
@@ -217,8 +208,7 @@ public sealed class WriteBatchTests : IDisposable
         await using var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2));
         SyncSummary summary;
         long requests;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination))
         {
             SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
             long before = replicator.Client.Requests;
