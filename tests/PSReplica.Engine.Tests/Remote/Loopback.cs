@@ -92,6 +92,38 @@ internal sealed class Loopback : IAsyncDisposable
         return (summary, observer);
     }
 
+    /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>
+    /// (<paramref name="length"/> bytes); returns once the agent has finished with what it received.</summary>
+    public static async Task<RecordingObserver> CutMidFileAsync(SyncOptions options, string file, long length)
+    {
+        await using Loopback loop = WithAgent();
+        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingObserver
+        {
+            OnProgressHook = progress =>
+            {
+                if (progress.CurrentPath == file && progress.CurrentBytesDone > length / 2 && cut.TrySetResult())
+                {
+                    loop.Cut();
+                }
+            },
+        };
+
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
+        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
+        await replicator.DisposeAsync();
+        Assert.True(cut.Task.IsCompleted);
+        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
+        return observer;
+    }
+
+    /// <summary>Closes both directions at once, as a lost connection would.</summary>
+    public void Cut()
+    {
+        ControllerOut.Dispose();
+        AgentOut.Dispose();
+    }
+
     /// <summary>Closes the controller's output (end of stream for the agent) and waits for the agent's exit code.</summary>
     public async Task<int> FinishAsync()
     {
@@ -101,8 +133,7 @@ internal sealed class Loopback : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        ControllerOut.Dispose();
-        AgentOut.Dispose();
+        Cut();
         _diagnostics.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -18,7 +18,7 @@ public sealed class RemotePartialTests
         byte[] data = WriteBig(tree);
         SyncOptions options = tree.Options() with { Partial = partialDirectory is null, PartialDirectory = partialDirectory };
 
-        await CutMidFileAsync(options);
+        await Loopback.CutMidFileAsync(options, "big.bin", Length);
 
         string partial = Path.Join(tree.Destination, partialName);
         Assert.True(File.Exists(partial), "the partial file stays");
@@ -46,7 +46,7 @@ public sealed class RemotePartialTests
         using var tree = new TestTree();
         WriteBig(tree);
 
-        await CutMidFileAsync(tree.Options());
+        await Loopback.CutMidFileAsync(tree.Options(), "big.bin", Length);
 
         Assert.Empty(Directory.GetFileSystemEntries(tree.Destination));
     }
@@ -63,7 +63,7 @@ public sealed class RemotePartialTests
         TestTree.SetTime(Path.Join(tree.Destination, "big.bin"), TestTree.BaseTime, 0);
         SyncOptions options = tree.Options() with { Partial = true };
 
-        await CutMidFileAsync(options);
+        await Loopback.CutMidFileAsync(options, "big.bin", Length);
 
         Assert.True(old.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))), "the target stays as it was");
         Assert.True(File.Exists(Path.Join(tree.Destination, ".big.bin.psreplica-partial")));
@@ -123,30 +123,5 @@ public sealed class RemotePartialTests
         new Random(7).NextBytes(data);
         File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
         return data;
-    }
-
-    /// <summary>A push whose connection is cut once the sender has read more than half of the big file; returns when the
-    /// agent has finished with what it received.</summary>
-    private static async Task CutMidFileAsync(SyncOptions options)
-    {
-        await using var loop = Loopback.WithAgent();
-        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var observer = new RecordingObserver
-        {
-            OnProgressHook = progress =>
-            {
-                if (progress.CurrentPath == "big.bin" && progress.CurrentBytesDone > Length / 2 && cut.TrySetResult())
-                {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
-                }
-            },
-        };
-
-        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
-        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
-        await replicator.DisposeAsync();
-        Assert.True(cut.Task.IsCompleted);
-        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

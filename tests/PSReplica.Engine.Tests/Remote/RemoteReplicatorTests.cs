@@ -129,8 +129,7 @@ public sealed class RemoteReplicatorTests
             {
                 if (item.RelativePath == "file20.bin" && cut.TrySetResult())
                 {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
+                    loop.Cut();
                 }
 
                 return true;

@@ -59,7 +59,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
         _tree.Dst("z.bin", "old z", TestTree.BaseTime);
 
-        RecordingObserver observer = await CutMidFileAsync(_tree.Options() with { DelayUpdates = true }, "z.bin");
+        RecordingObserver observer = await Loopback.CutMidFileAsync(_tree.Options() with { DelayUpdates = true }, "z.bin", BigLength);
 
         // The small files were written (their items reported) and waited for the burst, which never came.
         Assert.Equal(10, observer.Items.Count(i => i.RelativePath.StartsWith('a')));
@@ -86,7 +86,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         new Random(3).NextBytes(big);
         File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
 
-        await CutMidFileAsync(_tree.Options(), "z.bin");
+        await Loopback.CutMidFileAsync(_tree.Options(), "z.bin", BigLength);
 
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, "a0.txt")));
     }
@@ -171,7 +171,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
         SyncOptions options = _tree.Options() with { DelayUpdates = true, Partial = true };
 
-        await CutMidFileAsync(options, "z.bin");
+        await Loopback.CutMidFileAsync(options, "z.bin", BigLength);
 
         // Complete, under the partial name: the next run resumes from it; nothing took a target's name.
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, ".a0.txt.psreplica-partial")));
@@ -320,30 +320,4 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     }
 
     private const int BigLength = 24 << 20;
-
-    /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>;
-    /// returns once the agent has finished with what it received.</summary>
-    private static async Task<RecordingObserver> CutMidFileAsync(SyncOptions options, string file)
-    {
-        await using var loop = Loopback.WithAgent();
-        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var observer = new RecordingObserver
-        {
-            OnProgressHook = progress =>
-            {
-                if (progress.CurrentPath == file && progress.CurrentBytesDone > BigLength / 2 && cut.TrySetResult())
-                {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
-                }
-            },
-        };
-
-        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
-        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
-        await replicator.DisposeAsync();
-        Assert.True(cut.Task.IsCompleted);
-        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
-        return observer;
-    }
 }
