@@ -83,13 +83,39 @@ internal sealed class Loopback : IAsyncDisposable
         var observer = new RecordingObserver();
         await using Loopback loop = WithAgent();
         SyncSummary summary;
-        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? options.Destination : options.Source))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, RemoteRoot(side, options)))
         {
             summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
         }
 
         Assert.Equal(0, await loop.FinishAsync());
         return (summary, observer);
+    }
+
+    /// <summary>One remote run in its two steps, with <paramref name="afterPlan"/> between them (to change a tree the plan has
+    /// already seen), over a link with <paramref name="latency"/> each way. Counts the requests the execution sent: all of
+    /// them, and those that started with nothing else in flight.</summary>
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer, long Requests, long IdleStarts)> PlanThenExecuteAsync(
+        RemoteSide side, SyncOptions options, Action? afterPlan = null, TimeSpan latency = default)
+    {
+        var observer = new RecordingObserver();
+        await using Loopback loop = WithAgent(latency: latency);
+        SyncSummary summary;
+        long requests;
+        long idleStarts;
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, RemoteRoot(side, options)))
+        {
+            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
+            afterPlan?.Invoke();
+            long requestsBefore = replicator.Client.Requests;
+            long idleStartsBefore = replicator.Client.IdleStarts;
+            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
+            requests = replicator.Client.Requests - requestsBefore;
+            idleStarts = replicator.Client.IdleStarts - idleStartsBefore;
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer, requests, idleStarts);
     }
 
     /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>
@@ -116,6 +142,8 @@ internal sealed class Loopback : IAsyncDisposable
         await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
         return observer;
     }
+
+    private static string RemoteRoot(RemoteSide side, SyncOptions options) => side == RemoteSide.Destination ? options.Destination : options.Source;
 
     /// <summary>Closes both directions at once, as a lost connection would.</summary>
     public void Cut()

@@ -25,20 +25,8 @@ public sealed class ReadBatchTests : IDisposable
         TestTree.Write(_tree.Source, "d4/large.bin", new string('y', 300_000));
         TestTree.Freeze(_tree.Source);
 
-        var observer = new RecordingObserver();
-        long requests;
-        await using (var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2)))
-        {
-            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, _tree.Source))
-            {
-                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-                long before = replicator.Client.Requests;
-                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-                requests = replicator.Client.Requests - before;
-            }
-
-            Assert.Equal(0, await loop.FinishAsync());
-        }
+        (_, RecordingObserver observer, long requests, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Source, _tree.Options(),
+            latency: TimeSpan.FromMilliseconds(2));
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(_tree.Source, _tree.Destination);
@@ -57,18 +45,8 @@ public sealed class ReadBatchTests : IDisposable
         }
 
         TestTree.Freeze(_tree.Source);
-        var observer = new RecordingObserver();
-        await using (var loop = Loopback.WithAgent())
-        {
-            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, _tree.Source))
-            {
-                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-                File.Delete(Path.Join(_tree.Source, "f17.txt"));
-                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-            }
-
-            Assert.Equal(0, await loop.FinishAsync());
-        }
+        (_, RecordingObserver observer, _, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Source, _tree.Options(),
+            () => File.Delete(Path.Join(_tree.Source, "f17.txt")));
 
         SyncException error = Assert.Single(observer.Errors);
         Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);

@@ -31,7 +31,8 @@ public sealed class WriteBatchTests : IDisposable
         TestTree.Write(_tree.Source, "d3/large.bin", new string('x', 600_000));
         TestTree.Freeze(_tree.Source);
 
-        (SyncSummary summary, RecordingObserver observer, long requests) = await PushAsync(_tree.Options());
+        (SyncSummary summary, RecordingObserver observer, long requests, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination,
+            _tree.Options(), latency: TimeSpan.FromMilliseconds(2));
 
         Assert.Empty(observer.Errors);
         Assert.Equal(3011, summary.Created);
@@ -53,17 +54,9 @@ public sealed class WriteBatchTests : IDisposable
         }
 
         TestTree.Freeze(_tree.Source);
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, _tree.Destination))
-        {
-            SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-            File.Delete(Path.Join(_tree.Source, "f17.txt"));
-            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-        }
+        (SyncSummary summary, RecordingObserver observer, _, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination, _tree.Options(),
+            () => File.Delete(Path.Join(_tree.Source, "f17.txt")));
 
-        Assert.Equal(0, await loop.FinishAsync());
         SyncException error = Assert.Single(observer.Errors);
         Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);
         Assert.Equal(1, summary.Errors);
@@ -200,24 +193,6 @@ public sealed class WriteBatchTests : IDisposable
         }
 
         return results;
-    }
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer, long Requests)> PushAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2));
-        SyncSummary summary;
-        long requests;
-        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination))
-        {
-            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
-            long before = replicator.Client.Requests;
-            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-            requests = replicator.Client.Requests - before;
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer, requests);
     }
 
     /// <summary>The items a local run into a fresh directory reports, in order.</summary>
