@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests;
 

@@ -1,5 +1,4 @@
 using CsCheck;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

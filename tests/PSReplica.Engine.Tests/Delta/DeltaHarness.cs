@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

@@ -1,6 +1,5 @@
 using System.IO.Hashing;
 using CsCheck;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

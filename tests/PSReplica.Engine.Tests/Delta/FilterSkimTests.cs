@@ -1,5 +1,3 @@
-using PSReplica.Engine.Delta;
-
 namespace PSReplica.Engine.Tests.Delta;
 
 public sealed class FilterSkimTests

@@ -1,5 +1,4 @@
 using System.IO.Hashing;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

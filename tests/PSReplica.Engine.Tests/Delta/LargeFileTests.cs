@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

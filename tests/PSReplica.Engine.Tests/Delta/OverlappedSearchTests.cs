@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 
 namespace PSReplica.Engine.Tests.Delta;

@@ -1,7 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests.Execution;
 

@@ -1,8 +1,6 @@
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Tests.Remote;
 
 namespace PSReplica.Engine.Tests.Execution;

@@ -1,5 +1,4 @@
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests.Execution;
 

@@ -1,4 +1,3 @@
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 
 namespace PSReplica.Engine.Tests.Planning;

@@ -1,6 +1,4 @@
 using CsCheck;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Protocol;

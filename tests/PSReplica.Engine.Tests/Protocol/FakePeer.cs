@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

@@ -1,5 +1,4 @@
 using CsCheck;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

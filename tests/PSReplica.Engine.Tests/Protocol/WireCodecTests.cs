@@ -1,7 +1,4 @@
 using CsCheck;
-using PSReplica.Engine.Delta;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

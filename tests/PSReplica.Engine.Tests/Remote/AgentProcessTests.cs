@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 
 namespace PSReplica.Engine.Tests.Remote;
 

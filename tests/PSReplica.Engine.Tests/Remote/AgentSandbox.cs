@@ -1,6 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A test tree whose root also holds an "outside" directory with a secret file: what a fake controller,

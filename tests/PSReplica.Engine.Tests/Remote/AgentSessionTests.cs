@@ -1,8 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,7 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake controller, driven by hand, asks a real agent (serving a destination inside a sandbox that also

@@ -1,7 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake controller sends the "partial" requests with a partial path that does not belong to its target:

@@ -1,7 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>An agent served in process over two memory pipes, and the controller's ends of them.</summary>

@@ -1,4 +1,3 @@
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;

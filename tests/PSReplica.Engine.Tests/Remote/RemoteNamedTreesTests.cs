@@ -1,6 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Basis directories, backups, hard-link groups and source removal with the agent on one side, over pipes:

@@ -1,6 +1,3 @@
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>-Partial and -PartialDirectory on a push: the agent writes through the target's partial file, a connection

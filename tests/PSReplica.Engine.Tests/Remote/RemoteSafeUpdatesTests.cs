@@ -1,8 +1,4 @@
 using System.Text;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 
