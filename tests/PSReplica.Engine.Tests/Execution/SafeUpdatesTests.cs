@@ -384,7 +384,7 @@ public sealed class SafeUpdatesTests : IDisposable
 
     private static async Task<RecordingObserver> PullAsync(SyncOptions options)
     {
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Source, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Source, options);
         Assert.Empty(observer.Errors);
         return observer;
     }

@@ -54,6 +54,37 @@ internal sealed class FakePeer
         }
     }
 
+    /// <summary>Sends <paramref name="body"/> on stream <paramref name="id"/> in one Data frame, then its End.</summary>
+    public async Task SendBodyAsync(uint id, byte[] body)
+    {
+        await SendRawFrameAsync((byte)FrameKind.Data, id, body);
+        await SendRawFrameAsync((byte)FrameKind.End, id, []);
+    }
+
+    /// <summary>Reads the Data frames of stream <paramref name="id"/> up to its End (frames of other streams skipped), as one
+    /// stream positioned at its start.</summary>
+    public async Task<MemoryStream> ReadBodyAsync(uint id)
+    {
+        var body = new MemoryStream();
+        while (true)
+        {
+            using Frame frame = await ReadAsync() ?? throw new EndOfStreamException();
+            if (frame.Id != id)
+            {
+                continue;
+            }
+
+            if (frame.Kind == FrameKind.End)
+            {
+                body.Position = 0;
+                return body;
+            }
+
+            Assert.Equal(FrameKind.Data, frame.Kind);
+            body.Write(frame.Payload);
+        }
+    }
+
     /// <summary>Plays the agent's half of the handshake: reads Hello and Open, answers Welcome and Opened (a root that exists).</summary>
     public async Task AcceptAsControllerPeerAsync(params string[] capabilities)
     {

@@ -73,8 +73,9 @@ internal sealed class Loopback : IAsyncDisposable
     }
 
     /// <summary>One run with an agent serving the remote side (the destination of a push or the source of a pull),
-    /// which must then exit cleanly.</summary>
-    public static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
+    /// which must then exit cleanly; also returns the bytes the agent sent.</summary>
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer, long BytesFromAgent)> RunAsync(RemoteSide side, SyncOptions options,
+        bool dryRun = false)
     {
         var observer = new RecordingObserver();
         await using Loopback loop = WithAgent();
@@ -84,8 +85,9 @@ internal sealed class Loopback : IAsyncDisposable
             summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
         }
 
+        long bytes = loop.BytesToController;
         Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
+        return (summary, observer, bytes);
     }
 
     /// <summary>One remote run in its two steps, with <paramref name="afterPlan"/> between them (to change a tree the plan has

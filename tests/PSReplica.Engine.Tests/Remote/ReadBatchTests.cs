@@ -74,28 +74,9 @@ public sealed class ReadBatchTests : IDisposable
             }
         }
 
-        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-        await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
+        await peer.SendBodyAsync(1, body.ToArray());
 
-        var answer = new MemoryStream();
-        while (true)
-        {
-            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
-            if (frame.Id != 1)
-            {
-                continue;
-            }
-
-            if (frame.Kind == FrameKind.End)
-            {
-                break;
-            }
-
-            Assert.Equal(FrameKind.Data, frame.Kind);
-            answer.Write(frame.Payload);
-        }
-
-        answer.Position = 0;
+        using MemoryStream answer = await peer.ReadBodyAsync(1);
         var results = new List<string>();
         byte[] buffer = new byte[BatchCodec.MaxResult];
         while (BatchCodec.ReadFileRead(answer, buffer, out BatchCodec.ReadOutcome outcome, out byte[]? data, out SyncException? error))

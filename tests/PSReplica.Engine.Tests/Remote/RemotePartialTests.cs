@@ -25,7 +25,7 @@ public sealed class RemotePartialTests
         Assert.False(File.Exists(Path.Join(tree.Destination, "big.bin")), "an incomplete file never takes the target's name");
         Assert.Empty(Directory.GetFiles(tree.Destination, ".~psr*", SearchOption.AllDirectories));
 
-        (_, RecordingObserver resumed) = await Loopback.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver resumed, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -65,7 +65,7 @@ public sealed class RemotePartialTests
         Assert.True(old.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))), "the target stays as it was");
         Assert.True(File.Exists(Path.Join(tree.Destination, ".big.bin.psreplica-partial")));
 
-        (_, RecordingObserver resumed) = await Loopback.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver resumed, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -81,7 +81,7 @@ public sealed class RemotePartialTests
         RandomTree.Create(tree.Source, 21, files: 60);
         SyncOptions options = tree.Options() with { PartialDirectory = ".part" };
 
-        (_, RecordingObserver first) = await Loopback.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(first.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination);
         Assert.Empty(Directory.GetDirectories(tree.Destination, ".part", SearchOption.AllDirectories));

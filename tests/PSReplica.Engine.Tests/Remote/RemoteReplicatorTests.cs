@@ -12,12 +12,12 @@ public sealed class RemoteReplicatorTests
         using var tree = new TestTree();
         RandomTree.Create(tree.Source, seed, files: 150);
 
-        (SyncSummary first, RecordingObserver firstObserver) = await Loopback.RunAsync(side, tree.Options());
+        (SyncSummary first, RecordingObserver firstObserver, _) = await Loopback.RunAsync(side, tree.Options());
         Assert.Empty(firstObserver.Errors);
         Assert.True(first.Created > 0);
         RandomTree.AssertSame(tree.Source, tree.Destination);
 
-        (_, RecordingObserver second) = await Loopback.RunAsync(side, tree.Options());
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(side, tree.Options());
         Assert.Empty(second.Errors);
         Assert.Empty(second.Items);
     }
@@ -38,7 +38,7 @@ public sealed class RemoteReplicatorTests
         data[300_000] ^= 0xFF;
         File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
         TestTree.SetTime(Path.Join(tree.Source, "big.bin"), TestTree.BaseTime + 60, 7);
-        (_, RecordingObserver observer) = await Loopback.RunAsync(side, tree.Options());
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options());
 
         Assert.Empty(observer.Errors);
         SyncItem item = Assert.Single(observer.Items, i => i.RelativePath == "big.bin");
@@ -62,7 +62,7 @@ public sealed class RemoteReplicatorTests
         tree.Dst("was-dir/inner.txt", "inner");
         tree.FreezeBoth();
 
-        (SyncSummary summary, RecordingObserver observer) = await Loopback.RunAsync(side, tree.Options(delete: true));
+        (SyncSummary summary, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options(delete: true));
 
         Assert.Empty(observer.Errors);
         Assert.Equal(6, summary.Deleted);
@@ -80,7 +80,7 @@ public sealed class RemoteReplicatorTests
         tree.Dst("extra.txt", "extra");
         var before = TestTree.Listing(tree.Destination);
 
-        (SyncSummary summary, RecordingObserver observer) = await Loopback.RunAsync(side, tree.Options(delete: true), dryRun: true);
+        (SyncSummary summary, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options(delete: true), dryRun: true);
 
         Assert.Empty(observer.Errors);
         Assert.True(summary.Created > 0);
@@ -96,7 +96,7 @@ public sealed class RemoteReplicatorTests
         string destination = Path.Join(tree.Root, "new-destination");
         SyncOptions options = tree.Options() with { Destination = destination };
 
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal(".", observer.Items.First().RelativePath);
@@ -153,7 +153,7 @@ public sealed class RemoteReplicatorTests
             }
         }
 
-        (_, RecordingObserver rerun) = await Loopback.RunAsync(side, options);
+        (_, RecordingObserver rerun, _) = await Loopback.RunAsync(side, options);
         Assert.Empty(rerun.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination);
     }

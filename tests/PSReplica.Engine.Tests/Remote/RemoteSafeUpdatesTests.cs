@@ -24,7 +24,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.FreezeBoth();
         TestTree.Freeze(_tree.Source, TestTree.BaseTime + 500);
 
-        (SyncSummary _, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true });
+        (SyncSummary _, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal(30, observer.Items.Count(i => i.Action == SyncAction.Update));
@@ -126,7 +126,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Dst("a.txt", "old a", TestTree.BaseTime);
         _tree.Dst("b.txt", "old b", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with
         {
             DelayUpdates = true,
             Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks,
@@ -146,7 +146,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("f.txt", "new f");
         _tree.Dst("f.txt", "old f", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true, Backup = true });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true, Backup = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new f", File.ReadAllText(Path.Join(_tree.Destination, "f.txt")));
@@ -173,7 +173,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, ".a0.txt.psreplica-partial")));
         Assert.False(File.Exists(Path.Join(_tree.Destination, "a0.txt")));
 
-        (_, RecordingObserver second) = await Loopback.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(second.Errors);
         Assert.Equal(TestTree.Listing(_tree.Source), TestTree.Listing(_tree.Destination));
         Assert.Equal(big, File.ReadAllBytes(Path.Join(_tree.Destination, "z.bin")));
@@ -205,7 +205,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("new.txt", "new file");
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
 
         Assert.Empty(observer.Errors);
         Assert.Empty(observer.Warnings);
@@ -237,7 +237,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal(0, Posix.Chmod(Path.Join(_tree.Source, "f.txt"), 0x1A4));
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new", File.ReadAllText(target));

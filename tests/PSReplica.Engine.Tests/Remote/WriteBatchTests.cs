@@ -78,8 +78,7 @@ public sealed class WriteBatchTests : IDisposable
         Record(body, "b.txt", "second", corruptHash: true); // does not verify
         Record(body, "missing/c.txt", "third");             // no such directory
         Record(body, "e.txt", "fourth", mode: 0x1A4, mtime: 1_500_000_000);
-        await peer.SendRawFrameAsync((byte)FrameKind.Data, 2, body.ToArray());
-        await peer.SendRawFrameAsync((byte)FrameKind.End, 2, []);
+        await peer.SendBodyAsync(2, body.ToArray());
 
         List<(long Written, string? ErrorId)> results = await ResultsAsync(peer, 2);
         Assert.Equal([(5L, null), (0L, ErrorIds.UnsafePath), (0L, ErrorIds.DeltaVerificationFailed), (0L, ErrorIds.FileWriteError), (6L, null)],
@@ -137,8 +136,7 @@ public sealed class WriteBatchTests : IDisposable
             {
                 var body = new MemoryStream();
                 write(body);
-                await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-                await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
+                await peer.SendBodyAsync(1, body.ToArray());
             }
         });
 
@@ -163,25 +161,7 @@ public sealed class WriteBatchTests : IDisposable
 
     private static async Task<List<(long Written, string? ErrorId)>> ResultsAsync(FakePeer peer, uint id)
     {
-        var answer = new MemoryStream();
-        while (true)
-        {
-            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
-            if (frame.Id != id)
-            {
-                continue;
-            }
-
-            if (frame.Kind == FrameKind.End)
-            {
-                break;
-            }
-
-            Assert.Equal(FrameKind.Data, frame.Kind);
-            answer.Write(frame.Payload);
-        }
-
-        answer.Position = 0;
+        using MemoryStream answer = await peer.ReadBodyAsync(id);
         var results = new List<(long, string?)>();
         byte[] buffer = new byte[BatchCodec.MaxResult];
         while (BatchCodec.ReadResult(answer, buffer, out long written, out SyncException? error))
