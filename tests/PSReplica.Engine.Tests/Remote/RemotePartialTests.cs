@@ -12,7 +12,7 @@ public sealed class RemotePartialTests
     public async Task An_interrupted_push_keeps_the_partial_file_and_the_next_run_resumes_from_it(string? partialDirectory, string partialName)
     {
         using var tree = new TestTree();
-        byte[] data = WriteBig(tree);
+        byte[] data = tree.SrcRandom("big.bin", Length, seed: 7);
         SyncOptions options = tree.Options() with { Partial = partialDirectory is null, PartialDirectory = partialDirectory };
 
         await Loopback.CutMidFileAsync(options, "big.bin", Length);
@@ -41,7 +41,7 @@ public sealed class RemotePartialTests
     public async Task Without_partial_an_interrupted_push_leaves_nothing()
     {
         using var tree = new TestTree();
-        WriteBig(tree);
+        tree.SrcRandom("big.bin", Length, seed: 7);
 
         await Loopback.CutMidFileAsync(tree.Options(), "big.bin", Length);
 
@@ -52,9 +52,8 @@ public sealed class RemotePartialTests
     public async Task A_partial_update_of_an_existing_file_resumes_and_replaces_it_only_when_complete()
     {
         using var tree = new TestTree();
-        byte[] data = WriteBig(tree);
-        byte[] old = new byte[Length];
-        new Random(9).NextBytes(old);
+        byte[] data = tree.SrcRandom("big.bin", Length, seed: 7);
+        byte[] old = TestTree.RandomBytes(Length, seed: 9);
         Directory.CreateDirectory(tree.Destination);
         File.WriteAllBytes(Path.Join(tree.Destination, "big.bin"), old);
         TestTree.SetTime(Path.Join(tree.Destination, "big.bin"), TestTree.BaseTime, 0);
@@ -112,13 +111,5 @@ public sealed class RemotePartialTests
         var error = Assert.Throws<SyncException>(() => replicator.Plan(tree.Options() with { Partial = true }, new RecordingObserver(), CancellationToken.None));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.Contains("fake", error.Message, StringComparison.Ordinal);
-    }
-
-    private static byte[] WriteBig(TestTree tree)
-    {
-        byte[] data = new byte[Length];
-        new Random(7).NextBytes(data);
-        File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
-        return data;
     }
 }

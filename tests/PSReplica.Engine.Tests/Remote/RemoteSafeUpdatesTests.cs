@@ -44,15 +44,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     [Fact]
     public async Task Delay_updates_leaves_every_file_as_it_was_when_the_connection_is_cut()
     {
-        for (int i = 0; i < 10; i++)
-        {
-            _tree.Src($"a{i}.txt", "new " + i);
-            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
-        }
-
-        byte[] big = new byte[BigLength];
-        new Random(3).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
+        WriteSmallChangesThenBig();
         _tree.Dst("z.bin", "old z", TestTree.BaseTime);
 
         RecordingObserver observer = await Loopback.CutMidFileAsync(_tree.Options() with { DelayUpdates = true }, "z.bin", BigLength);
@@ -72,15 +64,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     public async Task Without_delay_updates_a_cut_connection_leaves_the_files_already_written()
     {
         // The control for the test above: the same cut without -DelayUpdates leaves the small files updated.
-        for (int i = 0; i < 10; i++)
-        {
-            _tree.Src($"a{i}.txt", "new " + i);
-            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
-        }
-
-        byte[] big = new byte[BigLength];
-        new Random(3).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
+        WriteSmallChangesThenBig();
 
         await Loopback.CutMidFileAsync(_tree.Options(), "z.bin", BigLength);
 
@@ -162,9 +146,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
             _tree.Src($"a{i}.txt", "new " + i);
         }
 
-        byte[] big = new byte[BigLength];
-        new Random(5).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
+        byte[] big = _tree.SrcRandom("z.bin", BigLength, seed: 5);
         SyncOptions options = _tree.Options() with { DelayUpdates = true, Partial = true };
 
         await Loopback.CutMidFileAsync(options, "z.bin", BigLength);
@@ -184,8 +166,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     [InlineData(TransferMode.WholeFile)]
     public async Task Inplace_rewrites_the_file_in_its_inode_and_a_hard_link_sees_the_change(TransferMode mode)
     {
-        byte[] old = new byte[64 * 2048];
-        new Random(8).NextBytes(old);
+        byte[] old = TestTree.RandomBytes(64 * 2048, seed: 8);
         // The blocks in reverse order and one changed: the second half of the new file needs blocks the first half has
         // already overwritten.
         byte[] updated = new byte[old.Length - 1000];
@@ -316,4 +297,17 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     }
 
     private const int BigLength = 24 << 20;
+
+    /// <summary>Ten small files that change (the destination's copies dated <see cref="TestTree.BaseTime"/>), then a big new
+    /// "z.bin" for a cut to fall in.</summary>
+    private void WriteSmallChangesThenBig()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            _tree.Src($"a{i}.txt", "new " + i);
+            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
+        }
+
+        _tree.SrcRandom("z.bin", BigLength, seed: 3);
+    }
 }
