@@ -1,6 +1,7 @@
 namespace PSReplica.Engine.Tests.Remote;
 
-/// <summary>An agent served in process over two memory pipes, and the controller's ends of them.</summary>
+/// <summary>An agent served in process over two memory pipes, and the controller's ends of them; with the steps and the
+/// whole runs that the remote tests make through one.</summary>
 internal sealed class Loopback : IAsyncDisposable
 {
     private readonly MemoryPipe _toAgent;
@@ -141,8 +142,6 @@ internal sealed class Loopback : IAsyncDisposable
         return observer;
     }
 
-    private static string RemoteRoot(RemoteSide side, SyncOptions options) => side == RemoteSide.Destination ? options.Destination : options.Source;
-
     /// <summary>Closes both directions at once, as a lost connection would.</summary>
     public void Cut()
     {
@@ -163,4 +162,6 @@ internal sealed class Loopback : IAsyncDisposable
         _diagnostics.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    private static string RemoteRoot(RemoteSide side, SyncOptions options) => side == RemoteSide.Destination ? options.Destination : options.Source;
 }
