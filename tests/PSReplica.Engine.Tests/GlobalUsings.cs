@@ -1,1 +1,12 @@
+global using System;
+global using System.Collections.Generic;
+global using System.IO;
+global using System.Linq;
+global using System.Threading;
+global using System.Threading.Tasks;
+global using PSReplica.Engine.Delta;
+global using PSReplica.Engine.Native;
+global using PSReplica.Engine.Protocol;
+global using PSReplica.Engine.Remote;
+global using PSReplica.Engine.Tests.Protocol;
 global using Xunit;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace PSReplica.Engine.Tests;
 
 /// <summary>Records every event; optional hooks let a test act on progress or decline actions.</summary>

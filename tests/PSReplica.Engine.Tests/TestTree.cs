@@ -1,9 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Text;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests;
 
@@ -41,6 +37,24 @@ internal sealed class TestTree : IDisposable
     public string Src(string relative, string content, long? mtimeSeconds = null) => Write(Source, relative, content, mtimeSeconds);
 
     public string Dst(string relative, string content, long? mtimeSeconds = null) => Write(Destination, relative, content, mtimeSeconds);
+
+    /// <summary><paramref name="length"/> bytes from a generator seeded with <paramref name="seed"/>: random, and the same on every run.</summary>
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        byte[] data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    /// <summary>Writes <see cref="RandomBytes"/> to a source file and returns them.</summary>
+    public byte[] SrcRandom(string relative, int length, int seed)
+    {
+        byte[] data = RandomBytes(length, seed);
+        string path = Path.Join(Source, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, data);
+        return data;
+    }
 
     public static void SetTime(string path, long seconds, long nanoseconds = 0) =>
         Assert.Equal(0, Posix.SetModificationTime(path, seconds, nanoseconds));

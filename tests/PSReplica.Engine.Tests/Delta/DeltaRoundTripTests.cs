@@ -1,10 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using System.Threading;
 using CsCheck;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

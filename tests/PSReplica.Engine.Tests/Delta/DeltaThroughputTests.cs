@@ -1,6 +1,3 @@
-using System;
-using PSReplica.Engine.Delta;
-
 namespace PSReplica.Engine.Tests.Delta;
 
 /// <summary>A smoke run over files larger than any buffer: counts only, no timing.</summary>

@@ -1,6 +1,3 @@
-using System;
-using PSReplica.Engine.Delta;
-
 namespace PSReplica.Engine.Tests.Delta;
 
 public sealed class FilterSkimTests

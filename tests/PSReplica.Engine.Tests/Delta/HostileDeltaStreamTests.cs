@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

@@ -1,8 +1,5 @@
-using System;
-using System.IO;
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

@@ -1,10 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 
 namespace PSReplica.Engine.Tests.Delta;

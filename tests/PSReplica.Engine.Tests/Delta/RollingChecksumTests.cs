@@ -1,6 +1,4 @@
-using System;
 using CsCheck;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

@@ -1,8 +1,5 @@
-using System;
-using System.IO;
 using System.IO.Hashing;
 using CsCheck;
-using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Tests.Delta;
 

@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-
 namespace PSReplica.Engine.Tests.Delta;
 
 /// <summary>A read-only, non-seekable stream that hands out at most a few bytes per read, as a pipe or socket may.</summary>

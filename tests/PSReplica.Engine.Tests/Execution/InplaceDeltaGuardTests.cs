@@ -1,11 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests.Execution;
 

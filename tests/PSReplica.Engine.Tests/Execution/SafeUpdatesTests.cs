@@ -1,13 +1,6 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Tests.Remote;
 
 namespace PSReplica.Engine.Tests.Execution;
@@ -18,13 +11,6 @@ public sealed class SafeUpdatesTests : IDisposable
     private readonly TestTree _tree = new();
 
     public void Dispose() => _tree.Dispose();
-
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        byte[] data = new byte[length];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
 
     private string WriteSource(string relative, byte[] data, long time = TestTree.BaseTime + 100)
     {
@@ -46,7 +32,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void Partial_resumes_from_the_kept_prefix_and_removes_it()
     {
-        byte[] data = RandomBytes(2_000_000, 1);
+        byte[] data = TestTree.RandomBytes(2_000_000, 1);
         WriteSource("big.bin", data);
         Directory.CreateDirectory(_tree.Destination);
         string partial = Path.Join(_tree.Destination, ".big.bin.psreplica-partial");
@@ -64,7 +50,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void Without_partial_a_leftover_partial_name_is_an_ordinary_file()
     {
-        byte[] data = RandomBytes(300_000, 2);
+        byte[] data = TestTree.RandomBytes(300_000, 2);
         WriteSource("f.bin", data);
         Directory.CreateDirectory(_tree.Destination);
         string partial = Path.Join(_tree.Destination, ".f.bin.psreplica-partial");
@@ -95,7 +81,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void A_relative_partial_directory_is_used_per_directory_and_removed_when_empty()
     {
-        byte[] data = RandomBytes(1_000_000, 3);
+        byte[] data = TestTree.RandomBytes(1_000_000, 3);
         WriteSource("sub/big.bin", data);
         WriteSource("sub/.pd/not-replicated", Encoding.UTF8.GetBytes("x"));
         string partialDirectory = Path.Join(_tree.Destination, "sub", ".pd");
@@ -115,7 +101,7 @@ public sealed class SafeUpdatesTests : IDisposable
     {
         for (int i = 0; i < 60; i++)
         {
-            WriteSource($"d{i % 2}/f{i}.bin", RandomBytes(i * 997, i));
+            WriteSource($"d{i % 2}/f{i}.bin", TestTree.RandomBytes(i * 997, i));
         }
 
         RecordingObserver observer = RunLocal(_tree.Options() with { PartialDirectory = ".pd" });
@@ -194,7 +180,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void Delay_updates_with_partial_keeps_the_finished_files_for_the_next_run()
     {
-        byte[] data = RandomBytes(500_000, 4);
+        byte[] data = TestTree.RandomBytes(500_000, 4);
         WriteSource("a.bin", data);
         WriteSource("b.txt", Encoding.UTF8.GetBytes("b"));
         using var cancellation = new CancellationTokenSource();
@@ -219,7 +205,7 @@ public sealed class SafeUpdatesTests : IDisposable
     public void Inplace_delta_rebuilds_any_edit_in_the_same_inode(int seed)
     {
         var random = new Random(seed);
-        byte[] old = RandomBytes(700_000 + random.Next(100_000), seed);
+        byte[] old = TestTree.RandomBytes(700_000 + random.Next(100_000), seed);
         string target = TestTree.Write(_tree.Destination, "f.bin", string.Empty, TestTree.BaseTime);
         File.WriteAllBytes(target, old);
         TestTree.SetTime(target, TestTree.BaseTime);
@@ -274,7 +260,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void Inplace_writes_only_changed_blocks_and_keeps_hard_links_sharing_the_file()
     {
-        byte[] old = RandomBytes(1 << 20, 6);
+        byte[] old = TestTree.RandomBytes(1 << 20, 6);
         string target = Path.Join(_tree.Destination, "f.bin");
         Directory.CreateDirectory(_tree.Destination);
         File.WriteAllBytes(target, old);
@@ -296,7 +282,7 @@ public sealed class SafeUpdatesTests : IDisposable
     public void Inplace_writer_refuses_overwritten_blocks_without_a_source()
     {
         string path = Path.Join(_tree.Root, "basis");
-        File.WriteAllBytes(path, RandomBytes(8192, 7));
+        File.WriteAllBytes(path, TestTree.RandomBytes(8192, 7));
         using SafeFileHandle file = Posix.Open(path, Posix.ORdWr, 0, out _)!;
         using var writer = new InplacePatchWriter(file, 8192, 1024, source: null);
         writer.Literal(new byte[1500]);
@@ -308,7 +294,7 @@ public sealed class SafeUpdatesTests : IDisposable
     public void Inplace_writer_skips_blocks_already_at_their_place()
     {
         string path = Path.Join(_tree.Root, "basis");
-        byte[] data = RandomBytes(8192, 8);
+        byte[] data = TestTree.RandomBytes(8192, 8);
         File.WriteAllBytes(path, data);
         using SafeFileHandle file = Posix.Open(path, Posix.ORdWr, 0, out _)!;
         using var writer = new InplacePatchWriter(file, 8192, 1024, source: null);
@@ -342,7 +328,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public void Bandwidth_limit_paces_a_local_copy()
     {
-        WriteSource("f.bin", RandomBytes(1 << 20, 9));
+        WriteSource("f.bin", TestTree.RandomBytes(1 << 20, 9));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         RunLocal(_tree.Options() with { BandwidthLimit = 512 << 10 });
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.8), $"took {clock.Elapsed}");
@@ -351,7 +337,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [Fact]
     public async Task A_pull_resumes_from_a_partial_file()
     {
-        byte[] data = RandomBytes(1_500_000, 10);
+        byte[] data = TestTree.RandomBytes(1_500_000, 10);
         WriteSource("big.bin", data);
         Directory.CreateDirectory(_tree.Destination);
         File.WriteAllBytes(Path.Join(_tree.Destination, ".big.bin.psreplica-partial"), data.AsSpan(0, 1_000_000).ToArray());
@@ -369,7 +355,7 @@ public sealed class SafeUpdatesTests : IDisposable
     [InlineData(22)]
     public async Task A_pull_updates_in_place_and_with_delayed_updates(int seed)
     {
-        byte[] old = RandomBytes(600_000, seed);
+        byte[] old = TestTree.RandomBytes(600_000, seed);
         string target = Path.Join(_tree.Destination, "f.bin");
         Directory.CreateDirectory(_tree.Destination);
         File.WriteAllBytes(target, old);
@@ -391,15 +377,7 @@ public sealed class SafeUpdatesTests : IDisposable
 
     private static async Task<RecordingObserver> PullAsync(SyncOptions options)
     {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-            options.Source, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Source, options);
         Assert.Empty(observer.Errors);
         return observer;
     }

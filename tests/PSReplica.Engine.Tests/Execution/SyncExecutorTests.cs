@@ -1,9 +1,4 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests.Execution;
 

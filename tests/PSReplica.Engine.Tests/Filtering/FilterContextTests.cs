@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-
 namespace PSReplica.Engine.Tests.Filtering;
 
 /// <summary>The per-directory (dir-merge) stack: inheritance, n, e, clear, anchoring at the file's directory.</summary>

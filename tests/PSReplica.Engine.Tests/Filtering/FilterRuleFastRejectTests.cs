@@ -1,4 +1,3 @@
-using System;
 using CsCheck;
 
 namespace PSReplica.Engine.Tests.Filtering;

@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-
 namespace PSReplica.Engine.Tests.Filtering;
 
 public sealed class FilterRuleParserTests

@@ -1,6 +1,3 @@
-using System.IO;
-using System.Linq;
-
 namespace PSReplica.Engine.Tests.Filtering;
 
 public sealed class GitIgnoreTranslatorTests

@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-
 namespace PSReplica.Engine.Tests.Planning;
 
 public sealed class FilesFromListTests : IDisposable

@@ -1,8 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
-
 namespace PSReplica.Engine.Tests.Planning;
 
 /// <summary>A destination that cannot set a link's own time or owner (SFTP) compares links by target only; otherwise

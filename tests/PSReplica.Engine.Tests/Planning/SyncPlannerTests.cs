@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 
 namespace PSReplica.Engine.Tests.Planning;

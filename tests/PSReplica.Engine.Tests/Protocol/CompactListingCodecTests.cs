@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using CsCheck;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Protocol;

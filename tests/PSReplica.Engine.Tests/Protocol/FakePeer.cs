@@ -1,9 +1,4 @@
-using System;
 using System.Buffers.Binary;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 
@@ -56,6 +51,37 @@ internal sealed class FakePeer
             }
 
             frame.Dispose();
+        }
+    }
+
+    /// <summary>Sends <paramref name="body"/> on stream <paramref name="id"/> in one Data frame, then its End.</summary>
+    public async Task SendBodyAsync(uint id, byte[] body)
+    {
+        await SendRawFrameAsync((byte)FrameKind.Data, id, body);
+        await SendRawFrameAsync((byte)FrameKind.End, id, []);
+    }
+
+    /// <summary>Reads the Data frames of stream <paramref name="id"/> up to its End (frames of other streams skipped), as one
+    /// stream positioned at its start.</summary>
+    public async Task<MemoryStream> ReadBodyAsync(uint id)
+    {
+        var body = new MemoryStream();
+        while (true)
+        {
+            using Frame frame = await ReadAsync() ?? throw new EndOfStreamException();
+            if (frame.Id != id)
+            {
+                continue;
+            }
+
+            if (frame.Kind == FrameKind.End)
+            {
+                body.Position = 0;
+                return body;
+            }
+
+            Assert.Equal(FrameKind.Data, frame.Kind);
+            body.Write(frame.Payload);
         }
     }
 

@@ -1,9 +1,4 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
 using CsCheck;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

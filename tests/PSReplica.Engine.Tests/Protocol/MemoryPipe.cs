@@ -1,8 +1,4 @@
-using System;
-using System.IO;
-using System.Threading;
 using System.Threading.Channels;
-using System.Threading.Tasks;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

@@ -1,5 +1,3 @@
-using PSReplica.Engine.Protocol;
-
 namespace PSReplica.Engine.Tests.Protocol;
 
 public sealed class PeerNamesTests

@@ -1,9 +1,4 @@
-using System;
-using System.IO;
 using CsCheck;
-using PSReplica.Engine.Delta;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Tests.Protocol;
 

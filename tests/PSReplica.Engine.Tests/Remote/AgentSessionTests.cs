@@ -1,13 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
-using PSReplica.Engine.Delta;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;
@@ -74,14 +65,7 @@ public sealed class AgentSessionTests
     [InlineData(true, 4)]
     public async Task Push_file_by_file_replicates_bytes_times_and_modes(bool delta, int seed)
     {
-        using var tree = new TestTree();
-        RandomTree.Create(tree.Source, seed, files: 60);
-        if (delta)
-        {
-            // The destination holds an older copy of everything: each file is then rebuilt from its basis.
-            RandomTree.Create(tree.Destination, seed, files: 60);
-            Mutate(tree.Source, seed);
-        }
+        using TestTree tree = RandomTrees(delta, seed);
 
         await using Loopback loop = Loopback.WithAgent();
         long matched = 0;
@@ -153,13 +137,7 @@ public sealed class AgentSessionTests
     [InlineData(true, 6)]
     public async Task Pull_file_by_file_replicates_bytes_times_and_modes(bool delta, int seed)
     {
-        using var tree = new TestTree();
-        RandomTree.Create(tree.Source, seed, files: 60);
-        if (delta)
-        {
-            RandomTree.Create(tree.Destination, seed, files: 60);
-            Mutate(tree.Source, seed);
-        }
+        using TestTree tree = RandomTrees(delta, seed);
 
         Directory.CreateDirectory(tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
@@ -430,6 +408,21 @@ public sealed class AgentSessionTests
     }
 
     /// <summary>Changes some files of a tree made by <see cref="RandomTree.Create"/>: a byte in the middle, an append.</summary>
+    /// <summary>A random source; with <paramref name="delta"/>, the destination holds an older copy of everything, so that each
+    /// file is rebuilt from its basis.</summary>
+    private static TestTree RandomTrees(bool delta, int seed)
+    {
+        var tree = new TestTree();
+        RandomTree.Create(tree.Source, seed, files: 60);
+        if (delta)
+        {
+            RandomTree.Create(tree.Destination, seed, files: 60);
+            Mutate(tree.Source, seed);
+        }
+
+        return tree;
+    }
+
     private static void Mutate(string root, int seed)
     {
         var random = new Random(seed * 31);

@@ -1,13 +1,6 @@
-using System;
 using System.Diagnostics;
-using System.IO;
 using System.IO.Compression;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,11 +1,3 @@
-using System;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake agent, driven by hand, sends the controller what a hostile or broken server could: each must end

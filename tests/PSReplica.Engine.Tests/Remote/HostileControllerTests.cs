@@ -1,33 +1,12 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake controller, driven by hand, asks a real agent (serving a destination inside a sandbox that also
 /// holds an "outside" directory) for what a hostile client could. Nothing may change outside the destination.</summary>
 public sealed class HostileControllerTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _outside;
-    private readonly string _secret;
-    private readonly List<string> _before;
+    private readonly AgentSandbox _sandbox = new("existing");
 
-    public HostileControllerTests()
-    {
-        Directory.CreateDirectory(_tree.Destination);
-        _outside = Path.Join(_tree.Root, "outside");
-        _secret = TestTree.Write(_outside, "secret", "secret");
-        TestTree.Write(_tree.Destination, "existing", "existing");
-        _before = Outside();
-    }
-
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Theory]
     [InlineData("../x")]
@@ -40,7 +19,7 @@ public sealed class HostileControllerTests : IDisposable
 
     [Fact]
     public Task An_absolute_path_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
-        await WriteFile(peer, 1, Path.Join(_outside, "x"), "pwned"));
+        await WriteFile(peer, 1, Path.Join(_sandbox.Outside, "x"), "pwned"));
 
     [Fact]
     public Task A_basis_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
@@ -55,7 +34,7 @@ public sealed class HostileControllerTests : IDisposable
     public Task An_absolute_basis_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyDelta, "copy")
         {
-            Other = _secret,
+            Other = _sandbox.Secret,
             BlockLength = 700,
             Length = 6,
         }.Write(w)));
@@ -78,7 +57,7 @@ public sealed class HostileControllerTests : IDisposable
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ComputeDelta, "existing").Write(w));
         await peer.SendAsync(FrameKind.Data, 1, w => w.UInt(1UL << 50).UInt(64).UInt(16).UInt(1UL << 44));
         await peer.SendAsync(FrameKind.End, 1, _ => { });
-    }, root: _tree.Destination);
+    }, root: _sandbox.Tree.Destination);
 
     [Theory]
     [InlineData("merge /etc/passwd")]
@@ -90,12 +69,12 @@ public sealed class HostileControllerTests : IDisposable
             {
                 Flag = true,
                 Listing = new ListingOptions(ListingFeatures.Filter, rule + "\n"),
-            }.Write(w)), root: _tree.Destination);
+            }.Write(w)), root: _sandbox.Tree.Destination);
 
     [Fact]
     public Task Unknown_listing_features_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.List).String(string.Empty).Byte(3).UInt(0x80).String(string.Empty)),
-        root: _tree.Destination);
+        root: _sandbox.Tree.Destination);
 
     [Fact]
     public Task Request_ids_that_go_backwards_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
@@ -108,11 +87,10 @@ public sealed class HostileControllerTests : IDisposable
     public async Task A_write_through_a_planted_symlink_is_refused_and_the_link_target_is_untouched()
     {
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _sandbox.Tree.Destination);
 
         // A link to the outside directory, then a file "inside" it.
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _outside }.Write(w));
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
         (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
         await WriteFile(peer, 2, "d/planted", "pwned");
         await ExpectStreamError(peer, 2, ErrorIds.UnsafePath);
@@ -129,7 +107,7 @@ public sealed class HostileControllerTests : IDisposable
         await ExpectStreamError(peer, 5, ErrorIds.UnsafePath);
 
         // A link to the secret file itself: its signature is not read through it, and a write replaces the link, not the file.
-        await peer.SendAsync(FrameKind.Request, 6, w => new AgentRequest(RequestType.CreateSymbolicLink, "f") { Other = _secret }.Write(w));
+        await peer.SendAsync(FrameKind.Request, 6, w => new AgentRequest(RequestType.CreateSymbolicLink, "f") { Other = _sandbox.Secret }.Write(w));
         (await peer.ExpectAsync(FrameKind.End, 6)).Dispose();
         await peer.SendAsync(FrameKind.Request, 7, w => new AgentRequest(RequestType.BuildSignature, "f").Write(w));
         await ExpectStreamError(peer, 7, ErrorIds.UnsafePath);
@@ -142,63 +120,40 @@ public sealed class HostileControllerTests : IDisposable
         (await peer.ExpectAsync(FrameKind.End, 9)).Dispose();
 
         Assert.Equal(0, await loop.FinishAsync());
-        Assert.Equal("replaced", File.ReadAllText(Path.Join(_tree.Destination, "f")));
-        Assert.Null(new FileInfo(Path.Join(_tree.Destination, "f")).LinkTarget);
-        Assert.Equal(_outside, new FileInfo(Path.Join(_tree.Destination, "d")).LinkTarget);
-        AssertOutsideUntouched();
+        Assert.Equal("replaced", File.ReadAllText(Path.Join(_sandbox.Tree.Destination, "f")));
+        Assert.Null(new FileInfo(Path.Join(_sandbox.Tree.Destination, "f")).LinkTarget);
+        Assert.Equal(_sandbox.Outside, new FileInfo(Path.Join(_sandbox.Tree.Destination, "d")).LinkTarget);
+        _sandbox.AssertOutsideUntouched();
     }
 
     [Fact]
     public async Task A_stream_truncated_inside_a_body_leaves_no_temp_file_and_nothing_outside()
     {
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _sandbox.Tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "partial") { Length = 1000 }.Write(w));
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[100]);
         await peer.SendBytesAsync([200, 0, 0, 0, (byte)FrameKind.Data, 1, 0, 0, 0, 1, 2, 3]);
         peer.Close();
         Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(ErrorIds.ConnectionLost, loop.Diagnostics, StringComparison.Ordinal);
-        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
-        AssertOutsideUntouched();
+        Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
+        _sandbox.AssertOutsideUntouched();
     }
 
     [Fact]
-    public async Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file()
+    public Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "long") { Length = 10 }.Write(w));
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[11]);
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
-        AssertOutsideUntouched();
-    }
+    });
 
     /// <summary>Runs <paramref name="script"/> against a real agent and expects it to end the session with
-    /// <paramref name="errorId"/> on stream 0 and a non-zero exit, with nothing changed outside the destination.</summary>
+    /// <paramref name="errorId"/>, with nothing changed in the destination or outside it.</summary>
     private async Task ExpectAbort(string errorId, AgentRole role, Func<FakePeer, Task> script, string? root = null)
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(role, root ?? _tree.Destination, Timeout.InfiniteTimeSpan);
-        await script(peer);
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains(errorId, loop.Diagnostics, StringComparison.Ordinal);
-        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
-        AssertOutsideUntouched();
+        await _sandbox.ExpectAbortAsync(errorId, role, script, root);
+        Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
     }
 
     private static async Task WriteFile(FakePeer peer, uint id, string name, string content)
@@ -225,23 +180,4 @@ public sealed class HostileControllerTests : IDisposable
             }
         }
     }
-
-    /// <summary>Everything in the sandbox outside the destination, with the secret's content.</summary>
-    private List<string> Outside()
-    {
-        var items = new List<string>();
-        foreach (string path in TestTree.Listing(_tree.Root))
-        {
-            if (!path.StartsWith("dst", StringComparison.Ordinal))
-            {
-                items.Add(path);
-            }
-        }
-
-        items.Add(File.ReadAllText(_secret));
-        items.Add(Convert.ToString(TestTree.Stat(_secret).Permissions, 8));
-        return items;
-    }
-
-    private void AssertOutsideUntouched() => Assert.Equal(_before, Outside());
 }

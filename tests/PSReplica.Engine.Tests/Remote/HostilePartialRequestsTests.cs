@@ -1,28 +1,12 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake controller sends the "partial" requests with a partial path that does not belong to its target:
 /// each ends the session with UnsafePath, and nothing changes.</summary>
 public sealed class HostilePartialRequestsTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _secret;
+    private readonly AgentSandbox _sandbox = new("existing");
 
-    public HostilePartialRequestsTests()
-    {
-        Directory.CreateDirectory(_tree.Destination);
-        _secret = TestTree.Write(Path.Join(_tree.Root, "outside"), "secret", "secret");
-        TestTree.Write(_tree.Destination, "existing", "existing");
-    }
-
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Theory]
     [InlineData("../outside/secret", false)]
@@ -45,18 +29,8 @@ public sealed class HostilePartialRequestsTests : IDisposable
 
     private async Task ExpectAbort(Func<FakePeer, Task> script)
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await script(peer);
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.UnsafePath, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
-        Assert.Equal("existing", File.ReadAllText(Path.Join(_tree.Destination, "existing")));
-        Assert.Equal("secret", File.ReadAllText(_secret));
+        await _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Receiver, script);
+        Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
+        Assert.Equal("existing", File.ReadAllText(Path.Join(_sandbox.Tree.Destination, "existing")));
     }
 }

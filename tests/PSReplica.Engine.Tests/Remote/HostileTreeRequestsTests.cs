@@ -1,29 +1,14 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake controller sends the "trees" requests (basis directories, backups, links) with hostile fields: each
 /// ends the session, and nothing outside the destination changes.</summary>
 public sealed class HostileTreeRequestsTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _secret;
+    private readonly AgentSandbox _sandbox = new("existing");
 
-    public HostileTreeRequestsTests()
-    {
-        Directory.CreateDirectory(_tree.Destination);
-        _secret = TestTree.Write(Path.Join(_tree.Root, "outside"), "secret", "secret");
-        TestTree.Write(_tree.Destination, "existing", "existing");
-        TestTree.Write(Path.Join(_tree.Root, "basis"), "file", "basis file");
-    }
+    public HostileTreeRequestsTests() => _sandbox.WriteOutside("basis", "file", "basis file");
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public Task A_basis_path_outside_the_basis_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
@@ -47,7 +32,7 @@ public sealed class HostileTreeRequestsTests : IDisposable
 
     [Fact]
     public Task A_link_within_from_outside_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.LinkWithin, "stolen") { Other = _secret }.Write(w)));
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.LinkWithin, "stolen") { Other = _sandbox.Secret }.Write(w)));
 
     [Theory]
     [InlineData("/../../outside/x")]
@@ -83,20 +68,7 @@ public sealed class HostileTreeRequestsTests : IDisposable
 
     private async Task ExpectAbort(string errorId, Func<FakePeer, Task> script)
     {
-        string before = File.ReadAllText(_secret);
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await script(peer);
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(["existing"], TestTree.Listing(_tree.Destination));
-        Assert.Equal(["secret"], TestTree.Listing(Path.GetDirectoryName(_secret)!));
-        Assert.Equal(before, File.ReadAllText(_secret));
-        Assert.Equal(["file"], TestTree.Listing(Path.Join(_tree.Root, "basis")));
+        await _sandbox.ExpectAbortAsync(errorId, AgentRole.Receiver, script);
+        Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
     }
 }

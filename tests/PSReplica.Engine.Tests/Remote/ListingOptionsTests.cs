@@ -1,10 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Filters, -Checksum, -CopyLinks and per-directory filter files through an agent: a remote run must give the
@@ -28,8 +21,8 @@ public sealed class ListingOptionsTests
         // deletion), so the baseline does not depend on how much of the listing arrived before planning ended.
         SyncOptions options = tree.Options() with { Delete = true, Filter = SyncFilter.Parse("- /huge/") };
 
-        (_, RecordingObserver unfilteredObserver, long unfiltered) = await RunAsync(side, tree.Options() with { Delete = true }, dryRun: true);
-        (_, RecordingObserver observer, long filtered) = await RunAsync(side, options);
+        (_, RecordingObserver unfilteredObserver, long unfiltered) = await Loopback.RunAsync(side, tree.Options() with { Delete = true }, dryRun: true);
+        (_, RecordingObserver observer, long filtered) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.Empty(unfilteredObserver.Errors);
@@ -131,7 +124,7 @@ public sealed class ListingOptionsTests
 
         var localObserver = new RecordingObserver();
         SyncSummary localSummary = LocalReplicator.Run(configure(local.Options()), localObserver, CancellationToken.None);
-        (SyncSummary remoteSummary, RecordingObserver remoteObserver, _) = await RunAsync(side, configure(remote.Options()));
+        (SyncSummary remoteSummary, RecordingObserver remoteObserver, _) = await Loopback.RunAsync(side, configure(remote.Options()));
 
         Assert.Equal(Describe(localObserver.Items), Describe(remoteObserver.Items));
         Assert.Equal(localObserver.Errors.Select(e => $"{e.ErrorId} {e.Target}"), remoteObserver.Errors.Select(e => $"{e.ErrorId} {e.Target}"));
@@ -143,23 +136,4 @@ public sealed class ListingOptionsTests
 
     private static List<string> Describe(List<SyncItem> items) =>
         items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason} {i.Itemize}");
-
-    /// <summary>One run through an agent; also returns the bytes the agent sent.</summary>
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer, long BytesFromAgent)> RunAsync(RemoteSide side, SyncOptions options,
-        bool dryRun = false)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
-        }
-
-        long bytes = loop.BytesToController;
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer, bytes);
-    }
 }

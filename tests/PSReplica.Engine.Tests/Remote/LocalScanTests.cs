@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;
@@ -81,8 +75,7 @@ public sealed class LocalScanTests : IDisposable
         var observer = new RecordingObserver();
         await using var loop = Loopback.WithAgent();
         List<string> planned;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, remoteRoot))
         {
             SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None, scan);
             planned = plan.Actions.Select(a => $"{a.Item.Action} {a.Item.ItemType} {a.Item.RelativePath}").ToList();

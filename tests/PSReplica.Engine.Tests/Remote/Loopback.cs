@@ -1,14 +1,7 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
-
 namespace PSReplica.Engine.Tests.Remote;
 
-/// <summary>An agent served in process over two memory pipes, and the controller's ends of them.</summary>
+/// <summary>An agent served in process over two memory pipes, and the controller's ends of them; with the steps and the
+/// whole runs that the remote tests make through one.</summary>
 internal sealed class Loopback : IAsyncDisposable
 {
     private readonly MemoryPipe _toAgent;
@@ -55,6 +48,107 @@ internal sealed class Loopback : IAsyncDisposable
     public Task<AgentClient> ConnectAsync(AgentRole role, string root, AgentClientOptions? options = null) =>
         AgentClient.ConnectAsync(ControllerIn, ControllerOut, role, root, options ?? new AgentClientOptions(), CancellationToken.None);
 
+    /// <summary>A replicator on the controller's ends, with the agent serving <paramref name="remoteRoot"/> as <paramref name="side"/>.</summary>
+    public Task<RemoteReplicator> ConnectReplicatorAsync(RemoteSide side, string remoteRoot) =>
+        RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, new RemoteSessionOptions(), CancellationToken.None);
+
+    /// <summary>A fake controller on the controller's ends, the handshake done and no idle timeout asked for.</summary>
+    public async Task<FakePeer> ConnectPeerAsync(AgentRole role, string root)
+    {
+        var peer = new FakePeer(ControllerIn, ControllerOut);
+        await peer.ConnectAsAgentPeerAsync(role, root, Timeout.InfiniteTimeSpan);
+        return peer;
+    }
+
+    /// <summary>Expects the agent to end the session: <paramref name="errorId"/> told to <paramref name="peer"/> on stream 0,
+    /// written to the diagnostics, and a non-zero exit.</summary>
+    public async Task AssertAgentAbortedAsync(FakePeer peer, string errorId)
+    {
+        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
+        {
+            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
+        }
+
+        Assert.Equal(1, await Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(errorId, Diagnostics, StringComparison.Ordinal);
+    }
+
+    /// <summary>One run with an agent serving the remote side (the destination of a push or the source of a pull),
+    /// which must then exit cleanly; also returns the bytes the agent sent.</summary>
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer, long BytesFromAgent)> RunAsync(RemoteSide side, SyncOptions options,
+        bool dryRun = false)
+    {
+        var observer = new RecordingObserver();
+        await using Loopback loop = WithAgent();
+        SyncSummary summary;
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, RemoteRoot(side, options)))
+        {
+            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
+        }
+
+        long bytes = loop.BytesToController;
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer, bytes);
+    }
+
+    /// <summary>One remote run in its two steps, with <paramref name="afterPlan"/> between them (to change a tree the plan has
+    /// already seen), over a link with <paramref name="latency"/> each way. Counts the requests the execution sent: all of
+    /// them, and those that started with nothing else in flight.</summary>
+    public static async Task<(SyncSummary Summary, RecordingObserver Observer, long Requests, long IdleStarts)> PlanThenExecuteAsync(
+        RemoteSide side, SyncOptions options, Action? afterPlan = null, TimeSpan latency = default)
+    {
+        var observer = new RecordingObserver();
+        await using Loopback loop = WithAgent(latency: latency);
+        SyncSummary summary;
+        long requests;
+        long idleStarts;
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, RemoteRoot(side, options)))
+        {
+            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
+            afterPlan?.Invoke();
+            long requestsBefore = replicator.Client.Requests;
+            long idleStartsBefore = replicator.Client.IdleStarts;
+            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
+            requests = replicator.Client.Requests - requestsBefore;
+            idleStarts = replicator.Client.IdleStarts - idleStartsBefore;
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        return (summary, observer, requests, idleStarts);
+    }
+
+    /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>
+    /// (<paramref name="length"/> bytes); returns once the agent has finished with what it received.</summary>
+    public static async Task<RecordingObserver> CutMidFileAsync(SyncOptions options, string file, long length)
+    {
+        await using Loopback loop = WithAgent();
+        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingObserver
+        {
+            OnProgressHook = progress =>
+            {
+                if (progress.CurrentPath == file && progress.CurrentBytesDone > length / 2 && cut.TrySetResult())
+                {
+                    loop.Cut();
+                }
+            },
+        };
+
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
+        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
+        await replicator.DisposeAsync();
+        Assert.True(cut.Task.IsCompleted);
+        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
+        return observer;
+    }
+
+    /// <summary>Closes both directions at once, as a lost connection would.</summary>
+    public void Cut()
+    {
+        ControllerOut.Dispose();
+        AgentOut.Dispose();
+    }
+
     /// <summary>Closes the controller's output (end of stream for the agent) and waits for the agent's exit code.</summary>
     public async Task<int> FinishAsync()
     {
@@ -64,9 +158,10 @@ internal sealed class Loopback : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        ControllerOut.Dispose();
-        AgentOut.Dispose();
+        Cut();
         _diagnostics.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    private static string RemoteRoot(RemoteSide side, SyncOptions options) => side == RemoteSide.Destination ? options.Destination : options.Source;
 }

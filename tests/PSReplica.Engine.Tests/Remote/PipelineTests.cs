@@ -1,10 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace PSReplica.Engine.Tests.Remote;
 
@@ -28,7 +22,8 @@ public sealed class PipelineTests
         TestTree.Freeze(tree.Source);
 
         var clock = Stopwatch.StartNew();
-        (SyncSummary summary, RecordingObserver observer, long idleStarts) = await RunSlowAsync(tree.Options());
+        (SyncSummary summary, RecordingObserver observer, _, long idleStarts) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination, tree.Options(),
+            latency: s_latency);
         clock.Stop();
 
         Assert.Empty(observer.Errors);
@@ -55,7 +50,8 @@ public sealed class PipelineTests
         tree.Dst("keep.txt", "keep");
         tree.FreezeBoth();
 
-        (SyncSummary summary, RecordingObserver observer, long idleStarts) = await RunSlowAsync(tree.Options(delete: true));
+        (SyncSummary summary, RecordingObserver observer, _, long idleStarts) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination,
+            tree.Options(delete: true), latency: s_latency);
 
         Assert.Empty(observer.Errors);
         Assert.Equal(2000, summary.Deleted);
@@ -85,18 +81,8 @@ public sealed class PipelineTests
         Directory.Delete(tree.Destination, recursive: true);
         Directory.CreateDirectory(tree.Destination);
 
-        var remote = new RecordingObserver();
-        await using var loop = Loopback.WithAgent(latency: s_latency);
-        SyncSummary remoteSummary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            tree.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            SyncPlan plan = replicator.Plan(tree.Options(), remote, CancellationToken.None);
-            File.WriteAllText(Path.Join(tree.Destination, "d07"), "in the way");
-            remoteSummary = await Task.Run(() => replicator.Execute(plan, remote, CancellationToken.None));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
+        (SyncSummary remoteSummary, RecordingObserver remote, _, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination, tree.Options(),
+            () => File.WriteAllText(Path.Join(tree.Destination, "d07"), "in the way"), s_latency);
         Assert.Single(local.Errors);
         Assert.Equal(local.Errors.Select(e => (e.ErrorId, e.Target)), remote.Errors.Select(e => (e.ErrorId, e.Target)));
         Assert.Equal(Describe(local.Items), Describe(remote.Items));
@@ -104,24 +90,4 @@ public sealed class PipelineTests
     }
 
     private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}");
-
-    /// <summary>A push over a link with <see cref="s_latency"/> each way; returns how many requests began with the link idle.</summary>
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer, long IdleStarts)> RunSlowAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent(latency: s_latency);
-        SyncSummary summary;
-        long idleStarts;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
-            long before = replicator.Client.IdleStarts;
-            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-            idleStarts = replicator.Client.IdleStarts - before;
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer, idleStarts);
-    }
 }

@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;

@@ -1,13 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 
@@ -16,16 +7,12 @@ namespace PSReplica.Engine.Tests.Remote;
 /// a ReadFile (a regular file inside the tree, no link followed), answer each in order, and go on after one it cannot read.</summary>
 public sealed class ReadBatchTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _outside;
+    private readonly AgentSandbox _sandbox = new();
+    private readonly TestTree _tree;
 
-    public ReadBatchTests()
-    {
-        _outside = Path.Join(_tree.Root, "outside");
-        TestTree.Write(_outside, "secret", "secret");
-    }
+    public ReadBatchTests() => _tree = _sandbox.Tree;
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public async Task Thousands_of_small_files_are_pulled_in_a_few_requests_and_reported_in_plan_order()
@@ -35,21 +22,8 @@ public sealed class ReadBatchTests : IDisposable
         TestTree.Write(_tree.Source, "d4/large.bin", new string('y', 300_000));
         TestTree.Freeze(_tree.Source);
 
-        var observer = new RecordingObserver();
-        long requests;
-        await using (var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2)))
-        {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
-            {
-                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-                long before = replicator.Client.Requests;
-                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-                requests = replicator.Client.Requests - before;
-            }
-
-            Assert.Equal(0, await loop.FinishAsync());
-        }
+        (_, RecordingObserver observer, long requests, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Source, _tree.Options(),
+            latency: TimeSpan.FromMilliseconds(2));
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(_tree.Source, _tree.Destination);
@@ -68,19 +42,8 @@ public sealed class ReadBatchTests : IDisposable
         }
 
         TestTree.Freeze(_tree.Source);
-        var observer = new RecordingObserver();
-        await using (var loop = Loopback.WithAgent())
-        {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                _tree.Source, new RemoteSessionOptions(), CancellationToken.None))
-            {
-                SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-                File.Delete(Path.Join(_tree.Source, "f17.txt"));
-                await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-            }
-
-            Assert.Equal(0, await loop.FinishAsync());
-        }
+        (_, RecordingObserver observer, _, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Source, _tree.Options(),
+            () => File.Delete(Path.Join(_tree.Source, "f17.txt")));
 
         SyncException error = Assert.Single(observer.Errors);
         Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);
@@ -96,12 +59,11 @@ public sealed class ReadBatchTests : IDisposable
         _tree.Src("b.txt", "second");
         _tree.Src("dir/inner.txt", "inner");
         TestTree.Write(_tree.Source, "big.bin", new string('z', ProtocolLimits.MaxBatchFile + 1));
-        File.CreateSymbolicLink(Path.Join(_tree.Source, "link"), Path.Join(_outside, "secret"));
-        File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _outside);
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "link"), _sandbox.Secret);
+        File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _sandbox.Outside);
 
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Source, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Sender, _tree.Source);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
         using (var message = new WireWriter())
@@ -112,28 +74,9 @@ public sealed class ReadBatchTests : IDisposable
             }
         }
 
-        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-        await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
+        await peer.SendBodyAsync(1, body.ToArray());
 
-        var answer = new MemoryStream();
-        while (true)
-        {
-            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
-            if (frame.Id != 1)
-            {
-                continue;
-            }
-
-            if (frame.Kind == FrameKind.End)
-            {
-                break;
-            }
-
-            Assert.Equal(FrameKind.Data, frame.Kind);
-            answer.Write(frame.Payload);
-        }
-
-        answer.Position = 0;
+        using MemoryStream answer = await peer.ReadBodyAsync(1);
         var results = new List<string>();
         byte[] buffer = new byte[BatchCodec.MaxResult];
         while (BatchCodec.ReadFileRead(answer, buffer, out BatchCodec.ReadOutcome outcome, out byte[]? data, out SyncException? error))
@@ -155,11 +98,8 @@ public sealed class ReadBatchTests : IDisposable
     [InlineData("../outside/secret")]
     [InlineData("/etc/passwd")]
     [InlineData("")]
-    public async Task A_path_that_is_not_safe_ends_the_session(string path)
+    public Task A_path_that_is_not_safe_ends_the_session(string path) => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Sender, async peer =>
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, _tree.Root, Timeout.InfiniteTimeSpan);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
         using (var message = new WireWriter())
@@ -168,28 +108,11 @@ public sealed class ReadBatchTests : IDisposable
         }
 
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.UnsafePath, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-    }
+    }, root: _tree.Root);
 
     [Fact]
-    public async Task A_read_batch_is_refused_to_a_receiver()
-    {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
-    }
+    public Task A_read_batch_is_refused_to_a_receiver() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w)));
 
     private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason} {i.Length}");
 }

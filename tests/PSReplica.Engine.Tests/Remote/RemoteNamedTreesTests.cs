@@ -1,12 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Basis directories, backups, hard-link groups and source removal with the agent on one side, over pipes:
@@ -50,7 +41,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, LinkDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(day2, "same.txt")));
@@ -81,7 +72,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, CompareDest = [Path.Join(tree.Root, "day1")] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.False(File.Exists(Path.Join(day2, "same.txt")));
@@ -100,7 +91,7 @@ public sealed class RemoteNamedTreesTests
         string day2 = Path.Join(tree.Root, "day2");
         SyncOptions options = tree.Options() with { Destination = day2, CopyDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, day2);
@@ -117,7 +108,7 @@ public sealed class RemoteNamedTreesTests
         tree.Src("a.txt", "a");
         SyncOptions options = tree.Options() with { LinkDest = ["../nowhere"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.Contains(observer.Warnings, w => w.Contains("nowhere", StringComparison.Ordinal) && w.Contains("does not exist", StringComparison.Ordinal));
@@ -136,7 +127,7 @@ public sealed class RemoteNamedTreesTests
         tree.Src("dir/secret.txt", "same", TestTree.BaseTime);
         SyncOptions options = tree.Options() with { LinkDest = ["../day1"] };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.NotEqual(Inode(Path.Join(outside, "secret.txt")), Inode(Path.Join(tree.Destination, "dir/secret.txt")));
@@ -158,7 +149,7 @@ public sealed class RemoteNamedTreesTests
         tree.Dst("same.txt", "same", TestTree.BaseTime);
         SyncOptions options = tree.Options(delete: true) with { Backup = true, BackupDirectory = "../bak" };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
@@ -171,7 +162,7 @@ public sealed class RemoteNamedTreesTests
 
         // A second backup of the same name replaces the first, as locally.
         tree.Src("x.txt", "newer x", TestTree.BaseTime + 20);
-        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver again, _) = await Loopback.RunAsync(side, options);
         Assert.Empty(again.Errors);
         Assert.Equal("new x", File.ReadAllText(Path.Join(bak, "x.txt")));
     }
@@ -190,7 +181,7 @@ public sealed class RemoteNamedTreesTests
         File.CreateSymbolicLink(Path.Join(tree.Destination, "link"), "elsewhere");
         SyncOptions options = tree.Options() with { Backup = true, BackupSuffix = ".bak" };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new x", File.ReadAllText(Path.Join(tree.Destination, "x.txt")));
@@ -227,8 +218,7 @@ public sealed class RemoteNamedTreesTests
         };
         await using (var loop = Loopback.WithAgent())
         {
-            await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Source,
-                tree.Source, new RemoteSessionOptions(), CancellationToken.None))
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, tree.Source))
             {
                 await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
             }
@@ -301,7 +291,7 @@ public sealed class RemoteNamedTreesTests
         tree.Dst("b.txt", "stands in the way", TestTree.BaseTime);
         SyncOptions options = tree.Options() with { Preserve = tree.Options().Preserve | PreserveOptions.HardLinks };
 
-        (_, RecordingObserver observer) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
 
         Assert.Empty(observer.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination, directoryTimes: false);
@@ -313,7 +303,7 @@ public sealed class RemoteNamedTreesTests
         Assert.Equal(1u, TestTree.Stat(Dst("single.txt")).Nlink);
 
         // A second run finds the groups in place and does nothing.
-        (_, RecordingObserver again) = await RemoteRun.RunAsync(side, options);
+        (_, RecordingObserver again, _) = await Loopback.RunAsync(side, options);
         Assert.Empty(again.Errors);
         Assert.Empty(again.Items);
     }
@@ -334,7 +324,7 @@ public sealed class RemoteNamedTreesTests
             tree.Src("two.txt", "two", TestTree.BaseTime);
             SyncOptions options = tree.Options() with { LinkDest = [Path.Join(other, "day1")] };
 
-            (_, RecordingObserver observer) = await RemoteRun.RunAsync(RemoteSide.Destination, options);
+            (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
             Assert.Empty(observer.Errors);
             Assert.Single(observer.Warnings, w => w.Contains("copied it on the remote host instead", StringComparison.Ordinal));
@@ -344,7 +334,7 @@ public sealed class RemoteNamedTreesTests
 
             tree.Src("one.txt", "one, edited", TestTree.BaseTime + 10);
             SyncOptions backups = tree.Options() with { Backup = true, BackupDirectory = Path.Join(other, "bak") };
-            (_, RecordingObserver second) = await RemoteRun.RunAsync(RemoteSide.Destination, backups);
+            (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, backups);
             Assert.Empty(second.Errors);
             Assert.Equal("one", File.ReadAllText(Path.Join(other, "bak/one.txt")));
             Assert.Equal(TestTree.BaseTime, TestTree.Stat(Path.Join(other, "bak/one.txt")).MtimeSeconds);
@@ -375,24 +365,4 @@ public sealed class RemoteNamedTreesTests
 
     internal static List<string> Describe(IEnumerable<SyncItem> items) =>
         items.Select(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason}").OrderBy(s => s, StringComparer.Ordinal).ToList();
-}
-
-/// <summary>One run with the agent serving the remote side (the destination of a push or the source of a pull).</summary>
-internal static class RemoteRun
-{
-    public static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
-    }
 }

@@ -1,12 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Tests.Protocol;
-using Xunit;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>-Partial and -PartialDirectory on a push: the agent writes through the target's partial file, a connection
@@ -21,10 +12,10 @@ public sealed class RemotePartialTests
     public async Task An_interrupted_push_keeps_the_partial_file_and_the_next_run_resumes_from_it(string? partialDirectory, string partialName)
     {
         using var tree = new TestTree();
-        byte[] data = WriteBig(tree);
+        byte[] data = tree.SrcRandom("big.bin", Length, seed: 7);
         SyncOptions options = tree.Options() with { Partial = partialDirectory is null, PartialDirectory = partialDirectory };
 
-        await CutMidFileAsync(options);
+        await Loopback.CutMidFileAsync(options, "big.bin", Length);
 
         string partial = Path.Join(tree.Destination, partialName);
         Assert.True(File.Exists(partial), "the partial file stays");
@@ -34,7 +25,7 @@ public sealed class RemotePartialTests
         Assert.False(File.Exists(Path.Join(tree.Destination, "big.bin")), "an incomplete file never takes the target's name");
         Assert.Empty(Directory.GetFiles(tree.Destination, ".~psr*", SearchOption.AllDirectories));
 
-        (_, RecordingObserver resumed) = await RunAsync(options);
+        (_, RecordingObserver resumed, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -50,9 +41,9 @@ public sealed class RemotePartialTests
     public async Task Without_partial_an_interrupted_push_leaves_nothing()
     {
         using var tree = new TestTree();
-        WriteBig(tree);
+        tree.SrcRandom("big.bin", Length, seed: 7);
 
-        await CutMidFileAsync(tree.Options());
+        await Loopback.CutMidFileAsync(tree.Options(), "big.bin", Length);
 
         Assert.Empty(Directory.GetFileSystemEntries(tree.Destination));
     }
@@ -61,20 +52,19 @@ public sealed class RemotePartialTests
     public async Task A_partial_update_of_an_existing_file_resumes_and_replaces_it_only_when_complete()
     {
         using var tree = new TestTree();
-        byte[] data = WriteBig(tree);
-        byte[] old = new byte[Length];
-        new Random(9).NextBytes(old);
+        byte[] data = tree.SrcRandom("big.bin", Length, seed: 7);
+        byte[] old = TestTree.RandomBytes(Length, seed: 9);
         Directory.CreateDirectory(tree.Destination);
         File.WriteAllBytes(Path.Join(tree.Destination, "big.bin"), old);
         TestTree.SetTime(Path.Join(tree.Destination, "big.bin"), TestTree.BaseTime, 0);
         SyncOptions options = tree.Options() with { Partial = true };
 
-        await CutMidFileAsync(options);
+        await Loopback.CutMidFileAsync(options, "big.bin", Length);
 
         Assert.True(old.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(tree.Destination, "big.bin"))), "the target stays as it was");
         Assert.True(File.Exists(Path.Join(tree.Destination, ".big.bin.psreplica-partial")));
 
-        (_, RecordingObserver resumed) = await RunAsync(options);
+        (_, RecordingObserver resumed, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(resumed.Errors);
         SyncItem item = Assert.Single(resumed.Items, i => i.RelativePath == "big.bin");
@@ -90,7 +80,7 @@ public sealed class RemotePartialTests
         RandomTree.Create(tree.Source, 21, files: 60);
         SyncOptions options = tree.Options() with { PartialDirectory = ".part" };
 
-        (_, RecordingObserver first) = await RunAsync(options);
+        (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(first.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination);
         Assert.Empty(Directory.GetDirectories(tree.Destination, ".part", SearchOption.AllDirectories));
@@ -103,7 +93,7 @@ public sealed class RemotePartialTests
         tree.Src("a.txt", "a");
         SyncOptions options = tree.Options() with { PartialDirectory = Path.Join(tree.Root, "parts") };
 
-        var error = await Assert.ThrowsAsync<SyncException>(() => RunAsync(options));
+        var error = await Assert.ThrowsAsync<SyncException>(() => Loopback.RunAsync(RemoteSide.Destination, options));
         Assert.Equal(ErrorIds.InvalidPartialDirectory, error.ErrorId);
     }
 
@@ -115,60 +105,11 @@ public sealed class RemotePartialTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.PartialFiles)]);
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination);
         await accept;
 
         var error = Assert.Throws<SyncException>(() => replicator.Plan(tree.Options() with { Partial = true }, new RecordingObserver(), CancellationToken.None));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.Contains("fake", error.Message, StringComparison.Ordinal);
-    }
-
-    private static byte[] WriteBig(TestTree tree)
-    {
-        byte[] data = new byte[Length];
-        new Random(7).NextBytes(data);
-        File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
-        return data;
-    }
-
-    /// <summary>A push whose connection is cut once the sender has read more than half of the big file; returns when the
-    /// agent has finished with what it received.</summary>
-    private static async Task CutMidFileAsync(SyncOptions options)
-    {
-        await using var loop = Loopback.WithAgent();
-        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var observer = new RecordingObserver
-        {
-            OnProgressHook = progress =>
-            {
-                if (progress.CurrentPath == "big.bin" && progress.CurrentBytesDone > Length / 2 && cut.TrySetResult())
-                {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
-                }
-            },
-        };
-
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None);
-        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
-        await replicator.DisposeAsync();
-        Assert.True(cut.Task.IsCompleted);
-        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
-    }
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-        }
-
-        return (summary, observer);
     }
 }

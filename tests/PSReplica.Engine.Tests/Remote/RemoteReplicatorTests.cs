@@ -1,9 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Push and pull through an agent served in process over pipes: the local planner and executor with the
@@ -18,12 +12,12 @@ public sealed class RemoteReplicatorTests
         using var tree = new TestTree();
         RandomTree.Create(tree.Source, seed, files: 150);
 
-        (SyncSummary first, RecordingObserver firstObserver) = await RunAsync(side, tree.Options());
+        (SyncSummary first, RecordingObserver firstObserver, _) = await Loopback.RunAsync(side, tree.Options());
         Assert.Empty(firstObserver.Errors);
         Assert.True(first.Created > 0);
         RandomTree.AssertSame(tree.Source, tree.Destination);
 
-        (_, RecordingObserver second) = await RunAsync(side, tree.Options());
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(side, tree.Options());
         Assert.Empty(second.Errors);
         Assert.Empty(second.Items);
     }
@@ -39,12 +33,12 @@ public sealed class RemoteReplicatorTests
         random.NextBytes(data);
         File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
         TestTree.SetTime(Path.Join(tree.Source, "big.bin"), TestTree.BaseTime, 5);
-        await RunAsync(side, tree.Options());
+        await Loopback.RunAsync(side, tree.Options());
 
         data[300_000] ^= 0xFF;
         File.WriteAllBytes(Path.Join(tree.Source, "big.bin"), data);
         TestTree.SetTime(Path.Join(tree.Source, "big.bin"), TestTree.BaseTime + 60, 7);
-        (_, RecordingObserver observer) = await RunAsync(side, tree.Options());
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options());
 
         Assert.Empty(observer.Errors);
         SyncItem item = Assert.Single(observer.Items, i => i.RelativePath == "big.bin");
@@ -68,7 +62,7 @@ public sealed class RemoteReplicatorTests
         tree.Dst("was-dir/inner.txt", "inner");
         tree.FreezeBoth();
 
-        (SyncSummary summary, RecordingObserver observer) = await RunAsync(side, tree.Options(delete: true));
+        (SyncSummary summary, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options(delete: true));
 
         Assert.Empty(observer.Errors);
         Assert.Equal(6, summary.Deleted);
@@ -86,7 +80,7 @@ public sealed class RemoteReplicatorTests
         tree.Dst("extra.txt", "extra");
         var before = TestTree.Listing(tree.Destination);
 
-        (SyncSummary summary, RecordingObserver observer) = await RunAsync(side, tree.Options(delete: true), dryRun: true);
+        (SyncSummary summary, RecordingObserver observer, _) = await Loopback.RunAsync(side, tree.Options(delete: true), dryRun: true);
 
         Assert.Empty(observer.Errors);
         Assert.True(summary.Created > 0);
@@ -102,7 +96,7 @@ public sealed class RemoteReplicatorTests
         string destination = Path.Join(tree.Root, "new-destination");
         SyncOptions options = tree.Options() with { Destination = destination };
 
-        (_, RecordingObserver observer) = await RunAsync(RemoteSide.Destination, options);
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
         Assert.Equal(".", observer.Items.First().RelativePath);
@@ -135,16 +129,14 @@ public sealed class RemoteReplicatorTests
             {
                 if (item.RelativePath == "file20.bin" && cut.TrySetResult())
                 {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
+                    loop.Cut();
                 }
 
                 return true;
             },
         };
 
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, remoteRoot);
         var error = await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
         await replicator.DisposeAsync();
         Assert.True(cut.Task.IsCompleted);
@@ -161,25 +153,8 @@ public sealed class RemoteReplicatorTests
             }
         }
 
-        (_, RecordingObserver rerun) = await RunAsync(side, options);
+        (_, RecordingObserver rerun, _) = await Loopback.RunAsync(side, options);
         Assert.Empty(rerun.Errors);
         RandomTree.AssertSame(tree.Source, tree.Destination);
-    }
-
-    /// <summary>One run with the agent serving the remote side (the destination of a push or the source of a pull).</summary>
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> RunAsync(RemoteSide side, SyncOptions options, bool dryRun = false)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, side, remoteRoot,
-            new RemoteSessionOptions(), CancellationToken.None))
-        {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None, dryRun));
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
     }
 }

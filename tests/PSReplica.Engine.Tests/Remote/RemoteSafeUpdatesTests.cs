@@ -1,13 +1,4 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Native;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 
@@ -33,7 +24,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.FreezeBoth();
         TestTree.Freeze(_tree.Source, TestTree.BaseTime + 500);
 
-        (SyncSummary _, RecordingObserver observer) = await PushAsync(_tree.Options() with { DelayUpdates = true });
+        (SyncSummary _, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal(30, observer.Items.Count(i => i.Action == SyncAction.Update));
@@ -53,18 +44,10 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     [Fact]
     public async Task Delay_updates_leaves_every_file_as_it_was_when_the_connection_is_cut()
     {
-        for (int i = 0; i < 10; i++)
-        {
-            _tree.Src($"a{i}.txt", "new " + i);
-            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
-        }
-
-        byte[] big = new byte[BigLength];
-        new Random(3).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
+        WriteSmallChangesThenBig();
         _tree.Dst("z.bin", "old z", TestTree.BaseTime);
 
-        RecordingObserver observer = await CutMidFileAsync(_tree.Options() with { DelayUpdates = true }, "z.bin");
+        RecordingObserver observer = await Loopback.CutMidFileAsync(_tree.Options() with { DelayUpdates = true }, "z.bin", BigLength);
 
         // The small files were written (their items reported) and waited for the burst, which never came.
         Assert.Equal(10, observer.Items.Count(i => i.RelativePath.StartsWith('a')));
@@ -81,17 +64,9 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     public async Task Without_delay_updates_a_cut_connection_leaves_the_files_already_written()
     {
         // The control for the test above: the same cut without -DelayUpdates leaves the small files updated.
-        for (int i = 0; i < 10; i++)
-        {
-            _tree.Src($"a{i}.txt", "new " + i);
-            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
-        }
+        WriteSmallChangesThenBig();
 
-        byte[] big = new byte[BigLength];
-        new Random(3).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
-
-        await CutMidFileAsync(_tree.Options(), "z.bin");
+        await Loopback.CutMidFileAsync(_tree.Options(), "z.bin", BigLength);
 
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, "a0.txt")));
     }
@@ -108,7 +83,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         var observer = new RecordingObserver();
         SyncOptions options = _tree.Options() with { DelayUpdates = true };
         await using var loop = Loopback.WithAgent();
-        await using (RemoteReplicator replicator = await ConnectAsync(loop, options))
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination))
         {
             SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
             // Gone between the plan and the transfer: that file fails, as an unreadable one does.
@@ -135,7 +110,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Dst("a.txt", "old a", TestTree.BaseTime);
         _tree.Dst("b.txt", "old b", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with
         {
             DelayUpdates = true,
             Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks,
@@ -155,7 +130,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("f.txt", "new f");
         _tree.Dst("f.txt", "old f", TestTree.BaseTime);
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { DelayUpdates = true, Backup = true });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { DelayUpdates = true, Backup = true });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new f", File.ReadAllText(Path.Join(_tree.Destination, "f.txt")));
@@ -171,18 +146,16 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
             _tree.Src($"a{i}.txt", "new " + i);
         }
 
-        byte[] big = new byte[BigLength];
-        new Random(5).NextBytes(big);
-        File.WriteAllBytes(Path.Join(_tree.Source, "z.bin"), big);
+        byte[] big = _tree.SrcRandom("z.bin", BigLength, seed: 5);
         SyncOptions options = _tree.Options() with { DelayUpdates = true, Partial = true };
 
-        await CutMidFileAsync(options, "z.bin");
+        await Loopback.CutMidFileAsync(options, "z.bin", BigLength);
 
         // Complete, under the partial name: the next run resumes from it; nothing took a target's name.
         Assert.Equal("new 0", File.ReadAllText(Path.Join(_tree.Destination, ".a0.txt.psreplica-partial")));
         Assert.False(File.Exists(Path.Join(_tree.Destination, "a0.txt")));
 
-        (_, RecordingObserver second) = await PushAsync(options);
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
         Assert.Empty(second.Errors);
         Assert.Equal(TestTree.Listing(_tree.Source), TestTree.Listing(_tree.Destination));
         Assert.Equal(big, File.ReadAllBytes(Path.Join(_tree.Destination, "z.bin")));
@@ -193,8 +166,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     [InlineData(TransferMode.WholeFile)]
     public async Task Inplace_rewrites_the_file_in_its_inode_and_a_hard_link_sees_the_change(TransferMode mode)
     {
-        byte[] old = new byte[64 * 2048];
-        new Random(8).NextBytes(old);
+        byte[] old = TestTree.RandomBytes(64 * 2048, seed: 8);
         // The blocks in reverse order and one changed: the second half of the new file needs blocks the first half has
         // already overwritten.
         byte[] updated = new byte[old.Length - 1000];
@@ -214,7 +186,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("new.txt", "new file");
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, TransferMode = mode, BlockSize = 2048 });
 
         Assert.Empty(observer.Errors);
         Assert.Empty(observer.Warnings);
@@ -246,7 +218,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         Assert.Equal(0, Posix.Chmod(Path.Join(_tree.Source, "f.txt"), 0x1A4));
         ulong inode = TestTree.Stat(target).Inode;
 
-        (_, RecordingObserver observer) = await PushAsync(_tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, _tree.Options() with { Inplace = true, Preserve = SyncOptions.DefaultPreserve });
 
         Assert.Empty(observer.Errors);
         Assert.Equal("new", File.ReadAllText(target));
@@ -263,8 +235,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.SafeUpdates)]);
-        RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            _tree.Destination, new RemoteSessionOptions(), CancellationToken.None);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, _tree.Destination);
         await accept;
 
         SyncOptions options = _tree.Options() with { Inplace = inplace, DelayUpdates = !inplace };
@@ -288,7 +259,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         _tree.Src("a.txt", "a");
         await using var loop = Loopback.WithAgent();
         SyncOptions options = _tree.Options() with { Inplace = true, Backup = backup, DelayUpdates = delay };
-        await using RemoteReplicator replicator = await ConnectAsync(loop, options);
+        await using RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination);
         var error = Assert.Throws<SyncException>(() => replicator.Plan(options, new RecordingObserver(), CancellationToken.None));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.False(Directory.Exists(_tree.Destination));
@@ -320,60 +291,23 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     {
         Directory.CreateDirectory(_tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CommitUpdates, "sub").Write(w));
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(ErrorIds.ProtocolViolation, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
+        await loop.AssertAgentAbortedAsync(peer, ErrorIds.ProtocolViolation);
     }
 
     private const int BigLength = 24 << 20;
 
-    private static Task<RemoteReplicator> ConnectAsync(Loopback loop, SyncOptions options) =>
-        RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination, options.Destination,
-            new RemoteSessionOptions(), CancellationToken.None);
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer)> PushAsync(SyncOptions options)
+    /// <summary>Ten small files that change (the destination's copies dated <see cref="TestTree.BaseTime"/>), then a big new
+    /// "z.bin" for a cut to fall in.</summary>
+    private void WriteSmallChangesThenBig()
     {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await ConnectAsync(loop, options))
+        for (int i = 0; i < 10; i++)
         {
-            summary = await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+            _tree.Src($"a{i}.txt", "new " + i);
+            _tree.Dst($"a{i}.txt", "old " + i, TestTree.BaseTime);
         }
 
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer);
-    }
-
-    /// <summary>A push whose connection is cut once the sender has read more than half of <paramref name="file"/>;
-    /// returns once the agent has finished with what it received.</summary>
-    private static async Task<RecordingObserver> CutMidFileAsync(SyncOptions options, string file)
-    {
-        await using var loop = Loopback.WithAgent();
-        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var observer = new RecordingObserver
-        {
-            OnProgressHook = progress =>
-            {
-                if (progress.CurrentPath == file && progress.CurrentBytesDone > BigLength / 2 && cut.TrySetResult())
-                {
-                    loop.ControllerOut.Dispose();
-                    loop.AgentOut.Dispose();
-                }
-            },
-        };
-
-        RemoteReplicator replicator = await ConnectAsync(loop, options);
-        await Assert.ThrowsAsync<SyncException>(() => Task.Run(() => replicator.Run(options, observer, CancellationToken.None)));
-        await replicator.DisposeAsync();
-        Assert.True(cut.Task.IsCompleted);
-        await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30));
-        return observer;
+        _tree.SrcRandom("z.bin", BigLength, seed: 3);
     }
 }

@@ -1,14 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using System.Linq;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
-using PSReplica.Engine.Tests.Protocol;
 
 namespace PSReplica.Engine.Tests.Remote;
 
@@ -17,17 +8,16 @@ namespace PSReplica.Engine.Tests.Remote;
 /// strictly as a request of its own, answer each file in order, and go on after a file that cannot be written.</summary>
 public sealed class WriteBatchTests : IDisposable
 {
-    private readonly TestTree _tree = new();
-    private readonly string _outside;
+    private readonly AgentSandbox _sandbox = new();
+    private readonly TestTree _tree;
 
     public WriteBatchTests()
     {
+        _tree = _sandbox.Tree;
         Directory.CreateDirectory(_tree.Destination);
-        _outside = Path.Join(_tree.Root, "outside");
-        TestTree.Write(_outside, "secret", "secret");
     }
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public async Task Thousands_of_small_files_go_in_a_few_requests_and_settle_in_plan_order()
@@ -38,7 +28,8 @@ public sealed class WriteBatchTests : IDisposable
         TestTree.Write(_tree.Source, "d3/large.bin", new string('x', 600_000));
         TestTree.Freeze(_tree.Source);
 
-        (SyncSummary summary, RecordingObserver observer, long requests) = await PushAsync(_tree.Options());
+        (SyncSummary summary, RecordingObserver observer, long requests, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination,
+            _tree.Options(), latency: TimeSpan.FromMilliseconds(2));
 
         Assert.Empty(observer.Errors);
         Assert.Equal(3011, summary.Created);
@@ -60,18 +51,9 @@ public sealed class WriteBatchTests : IDisposable
         }
 
         TestTree.Freeze(_tree.Source);
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent();
-        SyncSummary summary;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            _tree.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            SyncPlan plan = replicator.Plan(_tree.Options(), observer, CancellationToken.None);
-            File.Delete(Path.Join(_tree.Source, "f17.txt"));
-            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-        }
+        (SyncSummary summary, RecordingObserver observer, _, _) = await Loopback.PlanThenExecuteAsync(RemoteSide.Destination, _tree.Options(),
+            () => File.Delete(Path.Join(_tree.Source, "f17.txt")));
 
-        Assert.Equal(0, await loop.FinishAsync());
         SyncException error = Assert.Single(observer.Errors);
         Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);
         Assert.Equal(1, summary.Errors);
@@ -85,9 +67,8 @@ public sealed class WriteBatchTests : IDisposable
     public async Task Each_file_is_answered_in_order_and_a_file_that_cannot_be_written_does_not_stop_the_batch()
     {
         await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _outside }.Write(w));
+        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
         (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
 
         await peer.SendAsync(FrameKind.Request, 2, w => new AgentRequest(RequestType.WriteBatch, string.Empty).Write(w));
@@ -97,8 +78,7 @@ public sealed class WriteBatchTests : IDisposable
         Record(body, "b.txt", "second", corruptHash: true); // does not verify
         Record(body, "missing/c.txt", "third");             // no such directory
         Record(body, "e.txt", "fourth", mode: 0x1A4, mtime: 1_500_000_000);
-        await peer.SendRawFrameAsync((byte)FrameKind.Data, 2, body.ToArray());
-        await peer.SendRawFrameAsync((byte)FrameKind.End, 2, []);
+        await peer.SendBodyAsync(2, body.ToArray());
 
         List<(long Written, string? ErrorId)> results = await ResultsAsync(peer, 2);
         Assert.Equal([(5L, null), (0L, ErrorIds.UnsafePath), (0L, ErrorIds.DeltaVerificationFailed), (0L, ErrorIds.FileWriteError), (6L, null)],
@@ -110,7 +90,7 @@ public sealed class WriteBatchTests : IDisposable
         Assert.Equal(0x1A4, TestTree.Stat(Path.Join(_tree.Destination, "e.txt")).Permissions);
         Assert.Equal(1_500_000_000, TestTree.Stat(Path.Join(_tree.Destination, "e.txt")).MtimeSeconds);
         Assert.Equal(["a.txt", "d", "e.txt"], Directory.GetFileSystemEntries(_tree.Destination).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.Equal(["secret"], TestTree.Listing(_outside));
+        Assert.Equal(["secret"], TestTree.Listing(_sandbox.Outside));
     }
 
     [Theory]
@@ -149,26 +129,19 @@ public sealed class WriteBatchTests : IDisposable
 
     private async Task ExpectAbort(string errorId, Action<MemoryStream>? write, string path = "", string[]? written = null)
     {
-        await using Loopback loop = Loopback.WithAgent();
-        var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Receiver, _tree.Destination, Timeout.InfiniteTimeSpan);
-        await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.WriteBatch).String(path));
-        if (write is not null)
+        await _sandbox.ExpectAbortAsync(errorId, AgentRole.Receiver, async peer =>
         {
-            var body = new MemoryStream();
-            write(body);
-            await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, body.ToArray());
-            await peer.SendRawFrameAsync((byte)FrameKind.End, 1, []);
-        }
+            await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.WriteBatch).String(path));
+            if (write is not null)
+            {
+                var body = new MemoryStream();
+                write(body);
+                await peer.SendBodyAsync(1, body.ToArray());
+            }
+        });
 
-        using (Frame told = await peer.ExpectAsync(FrameKind.Error, 0))
-        {
-            Assert.Equal(errorId, WireError.Read(told.Payload, "agent").ErrorId);
-        }
-
-        Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(written ?? [], TestTree.Listing(_tree.Destination));
-        Assert.Equal(["secret"], TestTree.Listing(_outside));
+        Assert.Equal(["secret"], TestTree.Listing(_sandbox.Outside));
         Assert.False(File.Exists(Path.Join(_tree.Root, "x")));
     }
 
@@ -188,25 +161,7 @@ public sealed class WriteBatchTests : IDisposable
 
     private static async Task<List<(long Written, string? ErrorId)>> ResultsAsync(FakePeer peer, uint id)
     {
-        var answer = new MemoryStream();
-        while (true)
-        {
-            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
-            if (frame.Id != id)
-            {
-                continue;
-            }
-
-            if (frame.Kind == FrameKind.End)
-            {
-                break;
-            }
-
-            Assert.Equal(FrameKind.Data, frame.Kind);
-            answer.Write(frame.Payload);
-        }
-
-        answer.Position = 0;
+        using MemoryStream answer = await peer.ReadBodyAsync(id);
         var results = new List<(long, string?)>();
         byte[] buffer = new byte[BatchCodec.MaxResult];
         while (BatchCodec.ReadResult(answer, buffer, out long written, out SyncException? error))
@@ -215,25 +170,6 @@ public sealed class WriteBatchTests : IDisposable
         }
 
         return results;
-    }
-
-    private static async Task<(SyncSummary Summary, RecordingObserver Observer, long Requests)> PushAsync(SyncOptions options)
-    {
-        var observer = new RecordingObserver();
-        await using var loop = Loopback.WithAgent(latency: TimeSpan.FromMilliseconds(2));
-        SyncSummary summary;
-        long requests;
-        await using (RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(loop.ControllerIn, loop.ControllerOut, RemoteSide.Destination,
-            options.Destination, new RemoteSessionOptions(), CancellationToken.None))
-        {
-            SyncPlan plan = replicator.Plan(options, observer, CancellationToken.None);
-            long before = replicator.Client.Requests;
-            summary = await Task.Run(() => replicator.Execute(plan, observer, CancellationToken.None));
-            requests = replicator.Client.Requests - before;
-        }
-
-        Assert.Equal(0, await loop.FinishAsync());
-        return (summary, observer, requests);
     }
 
     /// <summary>The items a local run into a fresh directory reports, in order.</summary>
