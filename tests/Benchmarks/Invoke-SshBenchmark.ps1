@@ -20,8 +20,11 @@
                      the agent started as a user's run starts it: probe, checksum check of the deployed agent, run)
       PSReplica ssh  the same with -SshCommand "<the same ssh command line as rsync's -e>" and -RemoteCommand running
                      the module's own agent (with -SshCommand the agent is not deployed)
-    The module is imported once into this pwsh and warmed up (untimed, which also deploys the agent); each timed
-    PSReplica run connects, starts the agent and syncs, as a user's call does. rsync's figure is its whole process.
+    The module is imported once into this pwsh and warmed up (untimed, which also deploys the agent); each case then
+    runs -WarmupRounds untimed rounds of every tool (default 1) before its timed ones, so that the timed PSReplica runs
+    measure the steady code of a session that has run before, not the .NET compiler; -WarmupRounds 0 measures the
+    first calls of a session instead. Each timed PSReplica run connects, starts the agent and syncs, as a user's call
+    does. rsync's figure is its whole process.
     Wire bytes: the delta of /sys/class/net/lo/statistics/tx_bytes around the run (the sshd listens on 127.0.0.1;
     everything else on this machine using the loopback counts too, so the median is reported and the spread listed).
 .EXAMPLE
@@ -40,6 +43,10 @@ param(
     [ValidateRange(0, 65536)] [int] $FileKiB = 4,
     # Timed runs per tool and case; the median is reported.
     [ValidateRange(1, 50)] [int] $Runs = 3,
+    # Untimed rounds per case before its timed ones, run exactly as they are (every tool, same preparation): the .NET
+    # tiered compiler of this pwsh (the harness and PSReplica alike) reaches its steady code on a full-size run, which
+    # the small warm-up does not give, so without them the first timed rounds measure compilation. 0 to measure it.
+    [ValidateRange(0, 10)] [int] $WarmupRounds = 1,
     # 64 MiB, 2,000 files, 2 runs.
     [switch] $Quick,
     [ValidateSet('delta', 'whole', 'files', 'nochange')] [string[]] $Case = @('delta', 'whole', 'files', 'nochange'),
@@ -223,8 +230,8 @@ try {
 
     $results = [Collections.Generic.List[object]]::new()
     foreach ($caseName in $Case) {
-        for ($round = 0; $round -lt $Runs; $round++) {
-            $order = for ($i = 0; $i -lt $Tool.Count; $i++) { $Tool[($i + $round) % $Tool.Count] }
+        for ($round = -$WarmupRounds; $round -lt $Runs; $round++) {
+            $order = for ($i = 0; $i -lt $Tool.Count; $i++) { $Tool[($i + [Math]::Max(0, $round)) % $Tool.Count] }
             foreach ($name in $order) {
                 $target = $destination
                 $prepared = & $prepare[$caseName] $name
@@ -241,6 +248,10 @@ try {
                 Assert-Copy $sourceOf[$caseName] $target "$name ($caseName)"
                 if ($caseName -eq 'nochange' -and $summary -and ($summary.Created + $summary.Updated + $summary.Deleted) -gt 0) {
                     throw "$name changed something in a no-change run"
+                }
+                if ($round -lt 0) {
+                    Write-Host ('{0,-9} warm-up {1,-14} {2,8:N3} s {3,15:N0} wire bytes (not counted)' -f $caseName, $name, $clock.Elapsed.TotalSeconds, $wire)
+                    continue
                 }
                 $results.Add([pscustomobject]@{ Case = $caseName; Tool = $name; Round = $round + 1; Seconds = $clock.Elapsed.TotalSeconds; Wire = $wire })
                 Write-Host ('{0,-9} round {1} {2,-14} {3,8:N3} s {4,15:N0} wire bytes' -f $caseName, ($round + 1), $name, $clock.Elapsed.TotalSeconds, $wire)
@@ -291,7 +302,7 @@ try {
     $lines.Add('')
     $load = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
     $lines.Add("$(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC, commit $(& git -C $repoRoot rev-parse --short HEAD 2>$null), $([Environment]::ProcessorCount) cores, load average at the end $load; " +
-        "$(& rsync --version | Select-Object -First 1); $(& $Ssh -V 2>&1); $Runs run(s) per tool and case, medians; wire = loopback tx_bytes.")
+        "$(& rsync --version | Select-Object -First 1); $(& $Ssh -V 2>&1); $WarmupRounds untimed round(s) then $Runs timed run(s) per tool and case, medians; wire = loopback tx_bytes.")
     $lines.Add('')
     $lines.Add('| case | tool | seconds per run | wire bytes per run |')
     $lines.Add('|---|---|---|---|')
