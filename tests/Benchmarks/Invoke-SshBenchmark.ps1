@@ -126,7 +126,8 @@ function Assert-Copy([string] $Source, [string] $Destination, [string] $What) {
     }
 }
 
-$server = Start-TestSshServer
+# The sessions get the account's real home and login shell start-up, as a user's login (and rsync's) does.
+$server = Start-TestSshServer -SessionEnvironment @{ HOME = [Environment]::GetFolderPath('UserProfile') }
 try {
     $null = New-Item -ItemType Directory -Path $work -Force
     $sshCommand = "$Ssh -F /dev/null -p $($server.Port) -i '$($server.KeyPath)' -o IdentitiesOnly=yes -o UserKnownHostsFile='$($server.KnownHostsPath)' -o StrictHostKeyChecking=yes -o BatchMode=yes"

@@ -42,6 +42,8 @@ public sealed class TestSshServer : IDisposable
         }
 
         Port = FreePort();
+        Home = _dir.Combine("home");
+        Directory.CreateDirectory(Home);
         string config = _dir.Combine("sshd_config");
         File.WriteAllText(config, string.Join('\n',
             $"Port {Port.ToString(CultureInfo.InvariantCulture)}",
@@ -62,6 +64,10 @@ public sealed class TestSshServer : IDisposable
             "MaxSessions 50",
             "Subsystem sftp internal-sftp",
             "LogLevel VERBOSE",
+            // A home of the server's own: the login shell reads no ~/.bashrc of the machine's account (on the CI image it
+            // runs `pyenv init`, whose rehash lock, left by a login killed in the middle of it, makes every later
+            // login wait 60 s), and whatever a session writes under $HOME stays in the temp directory.
+            $"SetEnv HOME={Home}",
             string.Empty));
 
         var info = new ProcessStartInfo("/usr/sbin/sshd")
@@ -115,6 +121,9 @@ public sealed class TestSshServer : IDisposable
     public string EmptyConfigPath { get; }
 
     public string Root => _dir.Path;
+
+    /// <summary>The HOME of every session on this server (a directory under <see cref="Root"/>).</summary>
+    public string Home { get; }
 
     public string Log
     {

@@ -25,10 +25,11 @@ function Start-TestSshServer {
     .OUTPUTS
         An object with Host, Port, User, KeyPath, OtherKeyPath (not authorized), KnownHostsPath (records the server's
         ed25519 key), ConfigPath (an ssh_config whose Host alias 'psreplica-test' reaches the server by key in batch
-        mode), Alias, SshCommand (for rsync -e / -SshCommand), Root (the temp directory) and Process.
+        mode), Alias, SshCommand (for rsync -e / -SshCommand), Root (the temp directory), Home (the sessions' HOME) and
+        Process.
     .PARAMETER SessionEnvironment
-        Variables sshd sets in every session (its SetEnv), e.g. @{ HOME = '/tmp/x' } to give the login a home of its
-        own. They override what sshd takes from the account.
+        Variables sshd sets in every session (its SetEnv). They override what sshd takes from the account. HOME
+        defaults to Root/home, not the account's home; @{ HOME = $HOME } gives sessions the account's real login.
     #>
     [CmdletBinding()]
     param(
@@ -47,6 +48,16 @@ function Start-TestSshServer {
 
     # sshd's privilege separation needs its empty directory; a stock install makes it at boot.
     if ([Environment]::UserName -eq 'root' -and -not (Test-Path '/run/sshd')) { $null = New-Item -ItemType Directory -Path '/run/sshd' }
+
+    # A home of the server's own unless the caller names one: the login shell then reads no ~/.bashrc of the machine's
+    # account (on the CI image it runs `pyenv init`, whose rehash lock, left by a login killed in the middle of it,
+    # makes every later login wait 60 s), and the agent is deployed into this server's temp directory.
+    $environment = [ordered]@{}
+    foreach ($name in $SessionEnvironment.Keys) { $environment[$name] = $SessionEnvironment[$name] }
+    if (-not $environment.Contains('HOME')) {
+        $environment['HOME'] = Join-Path $root 'home'
+        $null = New-Item -ItemType Directory -Path $environment['HOME']
+    }
 
     $port = Get-FreeTcpPort
     $config = Join-Path $root 'sshd_config'
@@ -68,7 +79,7 @@ function Start-TestSshServer {
         'MaxSessions 50'
         'Subsystem sftp internal-sftp'
         'LogLevel ERROR'
-        foreach ($name in $SessionEnvironment.Keys) { "SetEnv `"$name=$($SessionEnvironment[$name])`"" }
+        foreach ($name in $environment.Keys) { "SetEnv `"$name=$($environment[$name])`"" }
         $ExtraConfig
     ) | Set-Content -Path $config
 
@@ -125,6 +136,7 @@ function Start-TestSshServer {
         Alias          = 'psreplica-test'
         SshCommand     = "ssh -F '$clientConfig'"
         Root           = $root
+        Home           = $environment['HOME']
         Process        = $process
     }
 }
