@@ -182,7 +182,9 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
                 else
                 {
-                    // Any other change goes after the files batched so far (SyncExecutor.Batch.cs).
+                    // Any other change goes after the files batched so far (SyncExecutor.Batch.cs), and may wait: the
+                    // prefetches gathered so far go out first.
+                    (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
                     EndBatch();
                     if (StartRemote(index))
                     {
@@ -331,7 +333,12 @@ internal sealed partial class SyncExecutor : IDisposable
             }
         }
 
-        _copies.Add(index, _cancellation);
+        if (!_copies.TryAdd(index))
+        {
+            // The workers are behind: the files they will wait for must be asked for before this thread waits too.
+            (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
+            _copies.Add(index, _cancellation);
+        }
     }
 
     private void CopyWorker()

@@ -13,15 +13,21 @@ namespace PSReplica.Engine.Remote;
 /// bytes, with null (too large now: read it on its own), with its error, or with the failure that ends the batch.</summary>
 internal sealed class RemoteReadBatch : RemoteBatch<TaskCompletionSource<byte[]?>>
 {
+    /// <summary>Requests go out in groups of this many (a frame each group instead of each file), and whenever the
+    /// executor is about to wait (<see cref="FlushRequests"/>).</summary>
+    private const int RequestsPerFlush = 64;
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]?>> _files = new(StringComparer.Ordinal);
+    private int _unflushed;
 
     public RemoteReadBatch(MuxStream stream, Action<MuxStream> close, CancellationToken cancellation)
         : base(stream, cancellation) => StartReading(close, cancellation);
 
     protected override string Name => "ReadBatch";
 
-    /// <summary>Asks for <paramref name="relative"/> (sent at once, so that a copy waiting for it never waits on this
-    /// side). A path already asked for in this batch, or a batch that has failed, asks nothing: the copy reads on its own.</summary>
+    /// <summary>Asks for <paramref name="relative"/> (main thread). The request goes out with the next group, or when
+    /// the main thread flushes before it waits: a copy waiting for its file never waits on a request still here.
+    /// A path already asked for in this batch, or a batch that has failed, asks nothing: the copy reads on its own.</summary>
     public void Request(string relative)
     {
         var file = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,6 +45,28 @@ internal sealed class RemoteReadBatch : RemoteBatch<TaskCompletionSource<byte[]?
         try
         {
             BatchCodec.WritePath(Output, Message, relative);
+            if (++_unflushed >= RequestsPerFlush)
+            {
+                FlushRequests();
+            }
+        }
+        catch (Exception ex) when (ex is SyncException or OperationCanceledException)
+        {
+            Fail(ex as SyncException);
+        }
+    }
+
+    /// <summary>Sends the requests gathered so far (main thread; before it waits on anything).</summary>
+    public void FlushRequests()
+    {
+        if (_unflushed == 0)
+        {
+            return;
+        }
+
+        _unflushed = 0;
+        try
+        {
             Output.Flush();
         }
         catch (Exception ex) when (ex is SyncException or OperationCanceledException)

@@ -44,6 +44,9 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
         _batch.Request(relative);
     }
 
+    /// <summary>Sends the prefetch requests gathered so far (main thread, before it waits).</summary>
+    public void FlushPrefetch() => _batch?.FlushRequests();
+
     /// <summary>Ends the read batch's body (the copies still take what comes).</summary>
     public void EndPrefetch() => _batch?.End();
 

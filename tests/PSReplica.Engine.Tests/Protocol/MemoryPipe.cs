@@ -25,6 +25,9 @@ internal sealed class MemoryPipe
     /// <summary>Every byte written so far, in order (for tests that inspect what crossed the wire).</summary>
     public long BytesWritten;
 
+    /// <summary>How many writes carried them (each a packet on a real link).</summary>
+    public long Writes;
+
     private sealed class ReadEnd(MemoryPipe pipe) : Stream
     {
         private byte[]? _current;
@@ -110,6 +113,7 @@ internal sealed class MemoryPipe
             }
 
             Interlocked.Add(ref pipe.BytesWritten, buffer.Length);
+            Interlocked.Increment(ref pipe.Writes);
         }
 
         public override void Flush()

@@ -33,6 +33,9 @@ internal sealed class Loopback : IAsyncDisposable
 
     public long BytesToController => _toController.BytesWritten;
 
+    /// <summary>How many writes the controller made to the agent's input.</summary>
+    public long WritesToAgent => Interlocked.Read(ref _toAgent.Writes);
+
     /// <param name="latency">How long each write takes to reach the other side, in both directions.</param>
     public static Loopback WithAgent(TimeSpan? handshakeTimeout = null, TimeSpan latency = default)
     {
