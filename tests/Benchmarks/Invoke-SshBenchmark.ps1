@@ -1,19 +1,20 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    Times PSReplica's push over SSH beside `rsync -a -e ssh` to the same private sshd, and counts the bytes each puts
+    Times PSReplica's pushes (and a pull) over SSH beside `rsync -a -e ssh` to the same private sshd, and counts the bytes each puts
     on the wire (issue #5, item 9).
 .DESCRIPTION
     A benchmark, not a test: it prints a table and writes it as Markdown; it fails only when a run is broken (a tool
     exits non-zero or reports errors, or leaves a destination that is not a copy of the source).
 
-    Starts the sshd of tests/Pester/Support/TestSshServer.psm1 on 127.0.0.1 and pushes, in one invocation, with the
+    Starts the sshd of tests/Pester/Support/TestSshServer.psm1 on 127.0.0.1 and pushes (the pull case pulls), in one invocation, with the
     tools alternating run by run (the order rotates every round):
       delta     one -SizeMiB file of random content whose destination holds the old version, 1% of rsync's blocks
                 (the square-root rule: 32 KiB blocks for 1 GiB) changed one byte each
       whole     the same file, destination absent
       files     -FileCount files of -FileKiB KiB each in 20 x 10 directories, destination absent (first copy)
       nochange  the same tree again onto a replica the same tool made (untimed)
+      pull      the same tree pulled from the server into an absent local destination (first copy)
     Tools:
       rsync          rsync -a -e "<ssh> -p PORT -i KEY -o UserKnownHostsFile=..." SRC/ user@127.0.0.1:DST/
       PSReplica      Sync-Directory SRC user@127.0.0.1:DST -Port -KeyFilePath -KnownHostsPath -Summary (SSH.NET,
@@ -49,7 +50,7 @@ param(
     [ValidateRange(0, 10)] [int] $WarmupRounds = 1,
     # 64 MiB, 2,000 files, 2 runs.
     [switch] $Quick,
-    [ValidateSet('delta', 'whole', 'files', 'nochange')] [string[]] $Case = @('delta', 'whole', 'files', 'nochange'),
+    [ValidateSet('delta', 'whole', 'files', 'nochange', 'pull')] [string[]] $Case = @('delta', 'whole', 'files', 'nochange', 'pull'),
     [ValidateSet('rsync', 'PSReplica', 'PSReplica ssh')] [string[]] $Tool = @('rsync', 'PSReplica', 'PSReplica ssh'),
     # A tmpfs directory for the data: psreplica-ssh-<pid> is made under it and removed at the end.
     [string] $WorkPath = '/dev/shm',
@@ -137,19 +138,21 @@ try {
 
     $runTool = @{
         'rsync'         = {
-            param($src, $dst)
-            $out = & rsync -a -e $sshCommand "$src/" (& $address "$dst/") 2>&1
+            param($src, $dst, [switch] $Pull)
+            $out = if ($Pull) { & rsync -a -e $sshCommand (& $address "$src/") "$dst/" 2>&1 } else { & rsync -a -e $sshCommand "$src/" (& $address "$dst/") 2>&1 }
             if ($LASTEXITCODE -ne 0) { throw "rsync failed ($LASTEXITCODE): $out" }
         }
         'PSReplica'     = {
-            param($src, $dst)
-            $summary = Sync-Directory -Path $src -Destination (& $address $dst) @builtin -Summary -ErrorAction Stop
+            param($src, $dst, [switch] $Pull)
+            $summary = if ($Pull) { Sync-Directory -Path (& $address $src) -Destination $dst @builtin -Summary -ErrorAction Stop }
+                else { Sync-Directory -Path $src -Destination (& $address $dst) @builtin -Summary -ErrorAction Stop }
             if ($summary.Errors) { throw "PSReplica reported $($summary.Errors) errors" }
             $summary
         }
         'PSReplica ssh' = {
-            param($src, $dst)
-            $summary = Sync-Directory -Path $src -Destination (& $address $dst) @external -Summary -ErrorAction Stop
+            param($src, $dst, [switch] $Pull)
+            $summary = if ($Pull) { Sync-Directory -Path (& $address $src) -Destination $dst @external -Summary -ErrorAction Stop }
+                else { Sync-Directory -Path $src -Destination (& $address $dst) @external -Summary -ErrorAction Stop }
             if ($summary.Errors) { throw "PSReplica (-SshCommand) reported $($summary.Errors) errors" }
             $summary
         }
@@ -178,7 +181,7 @@ try {
         [IO.File]::SetLastWriteTimeUtc($bigFile, $baseTime.AddDays(1))
     }
     $treeSource = Join-Path $work 'tree-src'
-    if ($Case -contains 'files' -or $Case -contains 'nochange') {
+    if ($Case -contains 'files' -or $Case -contains 'nochange' -or $Case -contains 'pull') {
         $perDirectory = [int][Math]::Ceiling($FileCount / 200)
         $made = 0
         foreach ($a in 0..19) {
@@ -220,6 +223,7 @@ try {
         }
         whole    = { Remove-Destination }
         files    = { Remove-Destination }
+        pull     = { Remove-Destination }
         nochange = {
             param($name)
             $replica = Join-Path $work "replica-$($name -replace ' ', '-')"
@@ -227,7 +231,7 @@ try {
             $replica
         }
     }
-    $sourceOf = @{ delta = $bigSource; whole = $bigSource; files = $treeSource; nochange = $treeSource }
+    $sourceOf = @{ delta = $bigSource; whole = $bigSource; files = $treeSource; nochange = $treeSource; pull = $treeSource }
 
     $results = [Collections.Generic.List[object]]::new()
     foreach ($caseName in $Case) {
@@ -243,7 +247,7 @@ try {
                 Start-Sleep -Milliseconds 300
                 $before = Get-LoopbackBytes
                 $clock = [Diagnostics.Stopwatch]::StartNew()
-                $summary = & $runTool[$name] $sourceOf[$caseName] $target
+                $summary = & $runTool[$name] $sourceOf[$caseName] $target -Pull:($caseName -eq 'pull')
                 $clock.Stop()
                 $wire = (Get-LoopbackBytes) - $before
                 Assert-Copy $sourceOf[$caseName] $target "$name ($caseName)"
@@ -265,6 +269,7 @@ try {
         whole    = "$SizeMiB MiB whole (destination absent)"
         files    = "$FileCount files of $FileKiB KiB, first copy"
         nochange = "$FileCount files, no-change re-run"
+        pull     = "$FileCount files of $FileKiB KiB, pulled (first copy)"
     }
     $rows = foreach ($caseName in $Case) {
         $byTool = @{}
