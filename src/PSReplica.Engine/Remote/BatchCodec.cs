@@ -58,14 +58,11 @@ internal static class BatchCodec
     public static bool ReadRecord(Stream input, byte[] header, byte[] data, out Record record)
     {
         record = default;
-        int length = ReadPrefix(input, MaxHeader, "a WriteBatch header");
-        if (length < 0)
+        if (!TryReadPrefixed(input, header, MaxHeader, "a WriteBatch header", out WireReader reader))
         {
             return false;
         }
 
-        ReadExactly(input, header.AsSpan(0, length));
-        var reader = new WireReader(header.AsSpan(0, length));
         string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
         int fileLength = reader.Int32(ProtocolLimits.MaxBatchFile);
         AttributeSet attributes = AttributeSet.Read(ref reader);
@@ -95,14 +92,11 @@ internal static class BatchCodec
     {
         written = 0;
         error = null;
-        int length = ReadPrefix(input, MaxResult, "a WriteBatch result");
-        if (length < 0)
+        if (!TryReadPrefixed(input, buffer, MaxResult, "a WriteBatch result", out WireReader reader))
         {
             return false;
         }
 
-        ReadExactly(input, buffer.AsSpan(0, length));
-        var reader = new WireReader(buffer.AsSpan(0, length));
         switch (reader.Byte())
         {
             case Succeeded:
@@ -131,14 +125,11 @@ internal static class BatchCodec
     public static bool ReadPath(Stream input, byte[] buffer, out string path)
     {
         path = string.Empty;
-        int length = ReadPrefix(input, MaxHeader, "a ReadBatch path");
-        if (length < 0)
+        if (!TryReadPrefixed(input, buffer, MaxHeader, "a ReadBatch path", out WireReader reader))
         {
             return false;
         }
 
-        ReadExactly(input, buffer.AsSpan(0, length));
-        var reader = new WireReader(buffer.AsSpan(0, length));
         path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
         reader.ExpectEnd();
         return true;
@@ -170,14 +161,11 @@ internal static class BatchCodec
         outcome = ReadOutcome.Failed;
         data = null;
         error = null;
-        int length = ReadPrefix(input, MaxResult, "a ReadBatch answer");
-        if (length < 0)
+        if (!TryReadPrefixed(input, buffer, MaxResult, "a ReadBatch answer", out WireReader reader))
         {
             return false;
         }
 
-        ReadExactly(input, buffer.AsSpan(0, length));
-        var reader = new WireReader(buffer.AsSpan(0, length));
         switch (reader.Byte())
         {
             case Succeeded:
@@ -238,6 +226,22 @@ internal static class BatchCodec
     }
 
     /// <summary>A record's length prefix; -1 when the stream ends cleanly before it.</summary>
+    /// <summary>Reads the next length-prefixed record (at most <paramref name="max"/> bytes) into <paramref name="buffer"/>
+    /// and opens a reader on it; false at the end of the body.</summary>
+    private static bool TryReadPrefixed(Stream input, byte[] buffer, int max, string what, out WireReader reader)
+    {
+        reader = default;
+        int length = ReadPrefix(input, max, what);
+        if (length < 0)
+        {
+            return false;
+        }
+
+        ReadExactly(input, buffer.AsSpan(0, length));
+        reader = new WireReader(buffer.AsSpan(0, length));
+        return true;
+    }
+
     private static int ReadPrefix(Stream input, int max, string what)
     {
         Span<byte> prefix = stackalloc byte[4];
