@@ -85,6 +85,14 @@ internal sealed class SshExecChannel : ICommandChannel
             // The connection broke: there is no stdin left to end; the session's reader reports the failure.
         }
 
+        if (_execution.IsCompleted)
+        {
+            // The command has ended and its channel is closed: there is no stdin left to end. An EOF sent now would
+            // follow SSH.NET's own channel close, and OpenSSH's sshd answers "ieof packet referred to nonexistent
+            // channel" by dropping the whole connection (seen under load: the next exec failed "Client not connected").
+            return;
+        }
+
         bool wroteAnything = _input.Position > 0;
         try
         {

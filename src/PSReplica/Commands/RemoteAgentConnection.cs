@@ -367,8 +367,9 @@ internal sealed class RemoteAgentConnection : IDisposable
     private static bool Verify(SshSession session, string directory)
     {
         string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + VerifyScript;
+        // The script reads no input, so no EOF is sent: one racing the command's quick end could make sshd drop the
+        // connection (SshExecChannel.CloseInput).
         using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(script));
-        channel.CloseInput();
         return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
     }
 
