@@ -6,18 +6,18 @@ using PSReplica.Engine.Delta;
 namespace PSReplica.Engine.Endpoints;
 
 /// <summary>A source tree the executor cannot read by path (an agent as sender). Paths are relative to its root.
-/// The local destination's temp file and basis are still written and read here, by path.</summary>
+/// The local destination hands it the open files to write (<see cref="Receiving.PendingFile"/>).</summary>
 internal interface ISourceTree
 {
-    /// <summary>Copies the source file into the new file <paramref name="target"/>; <paramref name="finish"/> gets the
-    /// open target. Returns the length.</summary>
-    long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation);
+    /// <summary>Copies the source file into the new, empty file <paramref name="target"/> (the destination's pending
+    /// file). Returns the length.</summary>
+    long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation);
 
-    /// <summary>Rebuilds the source file into <paramref name="target"/> from the local <paramref name="basis"/> and the
-    /// delta the source side computes against its signature; verified before <paramref name="finish"/>.</summary>
+    /// <summary>Rebuilds the source file into <paramref name="target"/> from the local <paramref name="basis"/> (open,
+    /// <paramref name="basisLength"/> bytes) and the delta the source side computes against its signature; verified.</summary>
     /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match.</exception>
-    DeltaResult CopyDelta(string relative, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, CancellationToken cancellation);
+    DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength, Action<long>? progress,
+        CancellationToken cancellation);
 
     /// <summary>Writes the source file's bytes into <paramref name="output"/> from its current position and checks them
     /// against the source's checksum (-Inplace writes the destination file this way). Returns the length.</summary>

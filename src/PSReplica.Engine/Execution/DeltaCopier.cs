@@ -34,9 +34,23 @@ internal static class DeltaCopier
         using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
         long length = RandomAccess.GetLength(basisHandle);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
+        DeltaResult result = Copy(source, basisHandle, length, output, blockLength, progress, overlapThreshold, speculation, throttle, cancellation);
+        finish?.Invoke(output);
+        return result;
+    }
+
+    /// <summary>As <see cref="Copy(string, string, string, int?, Action{long}?, Action{SafeFileHandle}?, CancellationToken, BandwidthThrottle?)"/>,
+    /// with the basis (<paramref name="length"/> bytes) and the new file already open (the receiver's pending file).</summary>
+    internal static DeltaResult Copy(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+        Action<long>? progress, CancellationToken cancellation, BandwidthThrottle? throttle = null) =>
+        Copy(source, basisHandle, length, output, blockLength, progress, OverlapThreshold, SpeculationOptions.Default, throttle, cancellation);
+
+    private static DeltaResult Copy(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+        Action<long>? progress, long overlapThreshold, SpeculationOptions speculation, BandwidthThrottle? throttle, CancellationToken cancellation)
+    {
         try
         {
-            return CopyOnce(source, basisHandle, length, output, blockLength, progress, finish, overlapThreshold, speculation, throttle, cancellation);
+            return CopyOnce(source, basisHandle, length, output, blockLength, progress, null, overlapThreshold, speculation, throttle, cancellation);
         }
         catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
         {
@@ -47,7 +61,6 @@ internal static class DeltaCopier
             var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
             DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
                 (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
-            finish?.Invoke(output);
             return result with { FullStrongSums = true };
         }
     }

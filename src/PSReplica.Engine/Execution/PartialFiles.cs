@@ -38,29 +38,11 @@ internal sealed class PartialFiles
         }
     }
 
-    /// <summary>True when partial files live in a directory (-PartialDirectory), made when missing.</summary>
-    public bool HasDirectory => _relativeDirectory is not null || _absoluteDirectory is not null;
+    /// <summary>-PartialDirectory as one directory name, made inside each target's directory; else null.</summary>
+    public string? RelativeDirectory => _relativeDirectory;
 
-    /// <summary>The partial file of <paramref name="target"/> (a full path).</summary>
-    public string PathFor(string target)
-    {
-        string directory = Path.GetDirectoryName(target)!;
-        string name = Path.GetFileName(target);
-        if (_absoluteDirectory is not null)
-        {
-            return Path.Join(_absoluteDirectory, name);
-        }
-
-        if (_relativeDirectory is not null)
-        {
-            return Path.Join(directory, _relativeDirectory, name);
-        }
-
-        return Path.Join(directory, HiddenName(name));
-    }
-
-    /// <summary>The directory that holds <paramref name="partial"/>, when it is one this run may create and remove.</summary>
-    public string? OwnDirectoryOf(string partial) => _relativeDirectory is null ? null : Path.GetDirectoryName(partial);
+    /// <summary>-PartialDirectory as one directory for all partial files (a full path); else null.</summary>
+    public string? AbsoluteDirectory => _absoluteDirectory;
 
     /// <summary>".NAME.psreplica-partial"; a name too long for that keeps its head and gets a hash of the whole name,
     /// so two long names never share a partial file.</summary>
@@ -161,47 +143,6 @@ internal sealed class PartialFiles
         string? rule = FilterRule(options, options.Destination);
         return rule is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(rule).Build() };
     }
-
-    /// <summary>Makes the directory a partial file goes into, if needed, and checks that it is a real directory (never a
-    /// symbolic link that would carry the partial file elsewhere).</summary>
-    public static void EnsureDirectory(string directory, string relative)
-    {
-        int errno = Posix.Mkdir(directory, 0x1C0);
-        if (errno != 0 && errno != Posix.EEXIST)
-        {
-            throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
-                $"Cannot create the partial directory '{directory}' for '{relative}': {Posix.Describe(errno)}.", relative);
-        }
-
-        if (Posix.Stat(directory, follow: false, out StatInfo info) != 0 || (info.Mode & Posix.SIfmt) != Posix.SIfdir)
-        {
-            throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
-                $"The partial directory '{directory}' for '{relative}' is not a directory (or is a symbolic link).", relative);
-        }
-    }
-
-    /// <summary>Removes a partial directory once it is empty, as rsync does; one still in use (or holding other partial
-    /// files) stays.</summary>
-    public static void RemoveIfEmpty(string? directory)
-    {
-        if (directory is null)
-        {
-            return;
-        }
-
-        try
-        {
-            Directory.Delete(directory, recursive: false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not empty, or already gone.
-        }
-    }
-
-    /// <summary>The length of the regular file at <paramref name="path"/> (not following a link), or -1.</summary>
-    public static long LengthOf(string path) =>
-        Posix.Stat(path, follow: false, out StatInfo info) == 0 && (info.Mode & Posix.SIfmt) == Posix.SIfreg ? info.Size : -1;
 
     private static SyncException Invalid(string message, string directory) =>
         new(ErrorIds.InvalidPartialDirectory, SyncErrorKind.InvalidArgument, message, directory);

@@ -161,8 +161,7 @@ internal sealed partial class SyncExecutor
 
     private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
     {
-        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
-        AttributeSet attributes = Attributes(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
+        AttributeSet attributes = DirectoryAttributes(source, created);
         if (tree is RemoteDestinationTree { Pipelines: true } remote)
         {
             // Sent after everything inside (the agent keeps the order); an error is reported when the answer comes.
@@ -171,6 +170,14 @@ internal sealed partial class SyncExecutor
         }
 
         tree.SetAttributes(relative, attributes, _cancellation);
+    }
+
+    /// <summary>What a directory gets once its contents are written: its exact permissions (a new one's less the umask
+    /// without -Preserve Permissions), the owner of a new one, and its time.</summary>
+    private AttributeSet DirectoryAttributes(FileEntry source, bool created)
+    {
+        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
+        return Attributes(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
     }
 
     /// <summary>Sends a small action (a directory, a link, attributes, a deletion) to an agent that keeps their order,

@@ -6,6 +6,9 @@ using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
+using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
@@ -17,51 +20,115 @@ internal sealed partial class SyncExecutor
 {
     private readonly HashSet<string> _partialsInUse = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _partialDirectoryUsers = new(StringComparer.Ordinal);
-    private readonly List<DelayedUpdate>? _delayed;
-    private readonly Dictionary<string, string> _pendingByTarget = new(StringComparer.Ordinal);
 
-    /// <summary>Takes the partial file of <paramref name="target"/> for this copy, making its partial directory when
-    /// needed. Null without -Partial, when another copy of this run uses the same partial name (an absolute partial
-    /// directory holds files of that name from two directories), or when the partial directory is unusable (warned).</summary>
-    private PartialUse? ClaimPartial(string target, string relative)
+    /// <summary>-DelayUpdates: the finished files waiting under their temp (or partial) names for the burst at the end,
+    /// by their paths in the destination tree (the agent keeps its own the same way).</summary>
+    private readonly DelayedRenames? _delayed;
+    private SafeTree? _partialTree;
+
+    /// <summary>An absolute -PartialDirectory, made when missing; it must be a real directory, never a link that would
+    /// carry partial files elsewhere.</summary>
+    private SafeTree PartialTree(string directory)
+    {
+        lock (_treeGate)
+        {
+            if (_partialTree is null)
+            {
+                int errno = Posix.Mkdir(directory, 0x1C0);
+                if (errno != 0 && errno != Posix.EEXIST)
+                {
+                    throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                        $"Cannot create the partial directory '{directory}': {Posix.Describe(errno)}.", directory);
+                }
+
+                if (Posix.Stat(directory, follow: false, out StatInfo info) != 0 || info.FileType != Posix.SIfdir)
+                {
+                    throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                        $"The partial directory '{directory}' is not a directory (or is a symbolic link).", directory);
+                }
+
+                _partialTree = new SafeTree(directory) { NamesFromPeer = false };
+            }
+
+            return _partialTree;
+        }
+    }
+
+    /// <summary>Takes the partial file of the target (<paramref name="item"/> in <paramref name="target"/>) for this copy,
+    /// making its partial directory when needed. Null without -Partial, when another copy of this run uses the same
+    /// partial name (an absolute partial directory holds files of that name from two directories), or when the partial
+    /// directory is unusable (warned).</summary>
+    private PartialUse? ClaimPartial(ParentDirectory target, string item)
     {
         if (_partials is null)
         {
             return null;
         }
 
-        string path = _partials.PathFor(target);
-        string? directory = _partials.OwnDirectoryOf(path);
+        int slash = item.LastIndexOf('/');
+        string parentInTree = slash < 0 ? string.Empty : item[..slash];
         // Under one lock with the removal in ReleasePartial: a copy finishing in the same directory must not remove the
         // partial directory between this one's mkdir and its open.
         lock (_partialsInUse)
         {
-            if (!_partialsInUse.Add(path))
-            {
-                return null;
-            }
-
+            PartialUse partial;
             try
             {
-                if (_partials.HasDirectory)
+                if (_partials.AbsoluteDirectory is { } absolute)
                 {
-                    PartialFiles.EnsureDirectory(Path.GetDirectoryName(path)!, relative);
+                    ParentDirectory root = PartialTree(absolute).OpenDirectory(string.Empty);
+                    partial = new PartialUse(new ParentDirectory(root.Handle, target.Name, owned: false), "/" + target.Name, null, null, null, null);
+                }
+                else if (_partials.RelativeDirectory is { } name)
+                {
+                    string directoryInTree = PeerNames.Join(parentInTree, name);
+                    string inTree = PeerNames.Join(directoryInTree, target.Name);
+                    partial = new PartialUse(OpenPartialDirectory(target, name, item), inTree, inTree, directoryInTree, target.Handle, name);
+                }
+                else
+                {
+                    string hidden = PartialFiles.HiddenName(target.Name);
+                    string inTree = PeerNames.Join(parentInTree, hidden);
+                    partial = new PartialUse(new ParentDirectory(target.Handle, hidden, owned: false), inTree, inTree, null, null, null);
                 }
             }
             catch (SyncException ex)
             {
-                _partialsInUse.Remove(path);
                 _observer.OnWarning(ex.Message + " The file is transferred without a partial copy.");
                 return null;
             }
 
-            if (directory is not null)
+            if (!_partialsInUse.Add(partial.Key))
+            {
+                partial.Dispose();
+                return null;
+            }
+
+            if (partial.DirectoryInTree is { } directory)
             {
                 _partialDirectoryUsers[directory] = _partialDirectoryUsers.GetValueOrDefault(directory) + 1;
             }
+
+            return partial;
+        }
+    }
+
+    /// <summary>The relative -PartialDirectory inside the target's directory, made when missing and opened without
+    /// following a link.</summary>
+    private static ParentDirectory OpenPartialDirectory(ParentDirectory target, string name, string item)
+    {
+        int errno = Posix.MkdirAt(target.Handle, name, 0x1C0);
+        if (errno != 0 && errno != Posix.EEXIST)
+        {
+            throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                $"Cannot create the partial directory '{name}' for '{item}': {Posix.Describe(errno)}.", item);
         }
 
-        return new PartialUse(path, directory);
+        SafeFileHandle? handle = Posix.OpenAt(target.Handle, name, Posix.OPath | Posix.ODirectory | Posix.ONoFollow, 0, out errno);
+        return handle is null
+            ? throw new SyncException(ErrorIds.PartialDirectoryUnusable, SyncErrorKind.WriteError,
+                $"The partial directory '{name}' for '{item}' is not a directory (or is a symbolic link).", item)
+            : new ParentDirectory(handle, target.Name, owned: true);
     }
 
     /// <summary>Gives the partial name back; the last copy using a relative partial directory removes it if it is empty.</summary>
@@ -74,8 +141,8 @@ internal sealed partial class SyncExecutor
 
         lock (_partialsInUse)
         {
-            _partialsInUse.Remove(partial.Path);
-            if (partial.Directory is { } directory)
+            _partialsInUse.Remove(partial.Key);
+            if (partial.DirectoryInTree is { } directory)
             {
                 int users = _partialDirectoryUsers.GetValueOrDefault(directory) - 1;
                 if (users > 0)
@@ -85,76 +152,11 @@ internal sealed partial class SyncExecutor
                 else
                 {
                     _partialDirectoryUsers.Remove(directory);
-                    PartialFiles.RemoveIfEmpty(directory);
+                    partial.RemoveDirectoryIfEmpty();
                 }
             }
-        }
-    }
 
-    /// <summary>After an interrupted transfer (an error or a cancellation) the bytes written so far stay as the partial
-    /// file: they are a prefix of the new file. A resumed transfer wrote to a temp name: the longer of it and the old
-    /// partial file is kept.</summary>
-    private static void KeepPartial(PartialUse partial, string output)
-    {
-        if (output == partial.Path)
-        {
-            if (PartialFiles.LengthOf(output) <= 0)
-            {
-                TryDelete(output);
-            }
-        }
-        else if (PartialFiles.LengthOf(output) <= PartialFiles.LengthOf(partial.Path) || Posix.Rename(output, partial.Path) != 0)
-        {
-            TryDelete(output);
-        }
-    }
-
-    /// <summary>Renames a finished file over its target. From an absolute partial directory on another filesystem the file
-    /// is copied to a temp name beside the target first (rename is atomic only within one filesystem).</summary>
-    private void MoveIntoPlace(string from, string target, string relative, Action<SafeFileHandle> finish)
-    {
-        int errno = Posix.Rename(from, target);
-        if (errno == Posix.EXDEV)
-        {
-            string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
-            try
-            {
-                FileCopier.Copy(from, temp, null, finish, _cancellation);
-                Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
-            }
-            catch
-            {
-                TryDelete(temp);
-                throw;
-            }
-
-            TryDelete(from);
-            return;
-        }
-
-        Check(errno, ErrorIds.FileWriteError, "Cannot move into place", relative);
-    }
-
-    private void Defer(DelayedUpdate update)
-    {
-        lock (_delayed!)
-        {
-            _delayed.Add(update);
-            _pendingByTarget[update.Target] = update.Path;
-        }
-    }
-
-    /// <summary>The name under which <paramref name="target"/>'s new content waits for the burst, if it does.</summary>
-    private string? PendingPathOf(string target)
-    {
-        if (_delayed is null)
-        {
-            return null;
-        }
-
-        lock (_delayed)
-        {
-            return _pendingByTarget.GetValueOrDefault(target);
+            partial.Dispose();
         }
     }
 
@@ -162,139 +164,21 @@ internal sealed partial class SyncExecutor
     /// one after the other, so the destination changes from old to new files in a short burst.</summary>
     private void CommitDelayed()
     {
-        foreach (DelayedUpdate update in _delayed!)
+        foreach ((string path, string message) in _delayed!.Commit(Tree))
         {
-            _cancellation.ThrowIfCancellationRequested();
-            try
+            lock (_gate)
             {
-                if (_backups is not null && update.BackUp)
-                {
-                    _backups.MoveAside(update.Target, update.Relative);
-                }
-
-                MoveIntoPlace(update.Path, update.Target, update.Relative, update.Finish);
-                if (update.ObsoletePartial is not null)
-                {
-                    TryDelete(update.ObsoletePartial);
-                }
-
-                PartialFiles.RemoveIfEmpty(update.PartialDirectory);
+                _summary.Errors++;
             }
-            catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
-            {
-                if (!update.IsPartial)
-                {
-                    TryDelete(update.Path);
-                }
 
-                lock (_gate)
-                {
-                    _summary.Errors++;
-                }
-
-                _observer.OnError(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
-                    $"Cannot put '{update.Relative}' in place at the end of the run: {ex.Message}", update.Relative, ex));
-            }
+            _observer.OnError(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
+                $"Cannot put '{path}' in place at the end of the run: {message}", path));
         }
-
-        _delayed.Clear();
     }
 
     /// <summary>A run that stops before its burst leaves the destination as it was: finished files waiting under a temp
     /// name are removed; those under a partial name (-Partial) stay, complete, for the next run to resume from.</summary>
-    private void AbandonDelayed()
-    {
-        if (_delayed is null)
-        {
-            return;
-        }
-
-        foreach (DelayedUpdate update in _delayed)
-        {
-            if (!update.IsPartial)
-            {
-                TryDelete(update.Path);
-            }
-        }
-
-        _delayed.Clear();
-    }
-
-    /// <summary>-Inplace (rsync --inplace): writes the destination file itself. A delta uses the file as its own basis
-    /// (see <see cref="InplacePatchWriter"/>); a new file with a basis in a -LinkDest/-CopyDest directory is patched from
-    /// there. Nothing is removed on failure: the file stays as far as it was written.</summary>
-    private void CopyInPlace(PlannedAction action, bool fromBasis, Action<long> progress, Action<SafeFileHandle> finish)
-    {
-        FileEntry source = action.Source!;
-        string target = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        bool exists = action.Existing is { Kind: EntryKind.File };
-        if (_backups is not null && exists)
-        {
-            _backups.CopyAside(target, relative);
-        }
-
-        if (!fromBasis && !exists && action.Basis is { } basis && UsesDelta(action))
-        {
-            try
-            {
-                DeltaResult result = _sourceTree is null
-                    ? DeltaCopier.Copy(source.FullPath, basis.FullPath, target, _options.BlockSize, progress, finish, _cancellation, _throttle)
-                    : _sourceTree.CopyDelta(relative, basis.FullPath, target, _options.BlockSize, progress, finish, _cancellation);
-                Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
-                return;
-            }
-            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
-            {
-                TryDelete(target);
-                _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
-            }
-        }
-
-        using SafeFileHandle file = InplaceCopier.Open(target, exists, relative);
-        if (!fromBasis && exists && UsesDelta(action))
-        {
-            SafeFileHandle? literalSource = _sourceTree is null ? FileCopier.OpenSource(source.FullPath) : null;
-            try
-            {
-                DeltaResult result = InplaceCopier.Delta(file, _options.BlockSize, literalSource, (signature, sink) => _sourceTree is null
-                    ? InplaceCopier.Search(source.FullPath, signature, sink, progress, _throttle, _cancellation)
-                    : _sourceTree.Delta(relative, signature, sink, progress, _cancellation), _cancellation);
-                finish(file);
-                Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
-                return;
-            }
-            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
-            {
-                _observer.OnWarning($"'{relative}' did not verify after a delta transfer in place; sending it whole.");
-            }
-            catch (InplaceConflictException)
-            {
-                // The sender matched blocks that were already overwritten here; the whole file is the way out.
-            }
-            finally
-            {
-                literalSource?.Dispose();
-            }
-        }
-
-        long copied;
-        if (fromBasis || _sourceTree is null)
-        {
-            using SafeFileHandle input = FileCopier.OpenSource(fromBasis ? action.Basis!.FullPath : source.FullPath);
-            copied = WriteWhole(input, file, progress, fromBasis ? null : _throttle);
-        }
-        else
-        {
-            using var output = new PositionalWriteStream(file);
-            copied = _sourceTree.Read(relative, output, _cancellation);
-            progress(copied);
-        }
-
-        RandomAccess.SetLength(file, copied);
-        finish(file);
-        Record(action, fromBasis ? 0 : copied, fromBasis ? copied : 0, copied);
-    }
+    private void AbandonDelayed() => _delayed?.Abandon(Tree);
 
     /// <summary>Writes all of <paramref name="input"/> over <paramref name="file"/> from its start.</summary>
     private long WriteWhole(SafeFileHandle input, SafeFileHandle file, Action<long> progress, BandwidthThrottle? throttle)
@@ -332,20 +216,84 @@ internal sealed partial class SyncExecutor
         Interlocked.Add(ref _bytesDone, length);
     }
 
-    /// <summary>A partial file taken by one copy: its path, the partial directory this run may remove when empty, and
-    /// whether the copy resumes from it.</summary>
-    private sealed class PartialUse(string path, string? directory)
+    /// <summary>A partial file taken by one copy: the directory that holds it (a descriptor, its name there), where it is
+    /// in the destination tree (null in an absolute partial directory), and whether the copy resumes from it.</summary>
+    private sealed class PartialUse(ParentDirectory directory, string key, string? inTree, string? directoryInTree, SafeFileHandle? parent,
+        string? directoryName) : IDisposable
     {
-        public string Path { get; } = path;
+        private ParentDirectory _directory = directory;
 
-        public string? Directory { get; } = directory;
+        /// <summary>What no two copies of a run may share.</summary>
+        public string Key { get; } = key;
+
+        /// <summary>The partial file's path in the destination tree; null when it is in an absolute partial directory.</summary>
+        public string? InTree { get; } = inTree;
+
+        /// <summary>A relative partial directory's path in the destination tree, removed once empty; else null.</summary>
+        public string? DirectoryInTree { get; } = directoryInTree;
+
+        /// <summary>In an absolute partial directory, a tree of its own (maybe another filesystem).</summary>
+        public bool Elsewhere => InTree is null;
+
+        /// <summary>The length of what an earlier run left (a regular file), or -1.</summary>
+        public long Length { get; } = Posix.StatAt(directory.Handle, directory.Name, out StatInfo stat) == 0 && stat.FileType == Posix.SIfreg ? stat.Size : -1;
 
         public bool Resumed { get; set; }
-    }
 
-    /// <summary>A finished file waiting for the -DelayUpdates burst.</summary>
-    /// <param name="Path">Where it waits: a temp name, or its partial name (<paramref name="IsPartial"/>).</param>
-    /// <param name="ObsoletePartial">The partial file it resumed from, removed once it is in place.</param>
-    private sealed record DelayedUpdate(string Path, string Target, string Relative, bool BackUp, Action<SafeFileHandle> Finish,
-        string? ObsoletePartial, string? PartialDirectory, bool IsPartial);
+        /// <summary>Opens what an earlier run left as the delta basis, or null when it is not a regular file.</summary>
+        public SafeFileHandle? OpenAsBasis(out long length)
+        {
+            SafeFileHandle? file = Posix.OpenAt(_directory.Handle, _directory.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out _);
+            if (file is not null && Posix.StatAt(file, string.Empty, out StatInfo stat) == 0 && stat.FileType == Posix.SIfreg)
+            {
+                length = stat.Size;
+                return file;
+            }
+
+            file?.Dispose();
+            length = 0;
+            return null;
+        }
+
+        /// <summary>The new content written under the partial name itself (replacing what was there), so that an
+        /// interruption leaves it for the next run.</summary>
+        public PendingFile Create(string item)
+        {
+            Posix.UnlinkAt(_directory.Handle, _directory.Name, isDirectory: false);
+            return PendingFile.In(new ParentDirectory(_directory.Handle, _directory.Name, owned: false), _directory.Name, item);
+        }
+
+        /// <summary>After an interrupted transfer (an error or a cancellation) the bytes written so far stay as the
+        /// partial file: they are a prefix of the new file. A resumed transfer wrote to a temp name: the longer of it and
+        /// the old partial file is kept.</summary>
+        public void KeepWritten(PendingFile pending)
+        {
+            long written = RandomAccess.GetLength(pending.Handle);
+            if (!Resumed)
+            {
+                if (written > 0)
+                {
+                    pending.Keep();
+                }
+            }
+            else if (written > Length && Posix.RenameAt(pending.Directory, pending.Name, _directory.Handle, _directory.Name) == 0)
+            {
+                pending.Keep();
+            }
+        }
+
+        /// <summary>Removes the partial file once the file it was for is in place.</summary>
+        public void Remove() => Posix.UnlinkAt(_directory.Handle, _directory.Name, isDirectory: false);
+
+        public void RemoveDirectoryIfEmpty()
+        {
+            if (parent is not null && directoryName is not null)
+            {
+                // Removed once empty, as rsync does; one still holding partial files stays.
+                Posix.UnlinkAt(parent, directoryName, isDirectory: true);
+            }
+        }
+
+        public void Dispose() => _directory.Dispose();
+    }
 }

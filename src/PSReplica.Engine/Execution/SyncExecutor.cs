@@ -37,7 +37,6 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly List<string> _declined = [];
     private readonly int _umask = Posix.Umask;
     private readonly object _gate = new();
-    private readonly BackupMover? _backups;
     private readonly PartialFiles? _partials;
     private readonly BandwidthThrottle? _throttle;
     private int _linkFallbackReported;
@@ -68,9 +67,8 @@ internal sealed partial class SyncExecutor : IDisposable
 
         _dryRun = dryRun;
         _options = plan.Options;
-        _backups = _options.Backup && destinationTree is null ? new BackupMover(_options, plan.DestinationRoot) : null;
         _partials = _options.KeepsPartial && !_options.Inplace && destinationTree is null ? new PartialFiles(_options) : null;
-        _delayed = _options.DelayUpdates && !_options.Inplace && destinationTree is null ? [] : null;
+        _delayed = _options.DelayUpdates && !_options.Inplace && destinationTree is null ? new DelayedRenames() : null;
         _throttle = _options.BandwidthLimit > 0 && destinationTree is null && sourceTree is null ? new BandwidthThrottle(_options.BandwidthLimit) : null;
         _observer = observer;
         _cancellation = cancellation;
@@ -102,7 +100,11 @@ internal sealed partial class SyncExecutor : IDisposable
         return executor.Run();
     }
 
-    public void Dispose() => _copies?.Dispose();
+    public void Dispose()
+    {
+        _copies?.Dispose();
+        DisposeTrees();
+    }
 
     private SyncSummary Run()
     {
@@ -447,262 +449,7 @@ internal sealed partial class SyncExecutor : IDisposable
             return;
         }
 
-        string path = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        switch (action.Kind)
-        {
-            case ActionKind.CreateRoot:
-                try
-                {
-                    Directory.CreateDirectory(path);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    throw new SyncException(ErrorIds.DestinationCreateFailed, SyncErrorKind.WriteError,
-                        $"Cannot create the destination '{path}': {ex.Message}", path, ex);
-                }
-
-                _createdDirectories.Add(string.Empty);
-                Touch(string.Empty, self: true);
-                break;
-
-            case ActionKind.CreateDirectory:
-                int errno = Posix.Mkdir(path, OwnerAccess);
-                if (errno != 0)
-                {
-                    throw Error(errno, ErrorIds.FileWriteError, $"Cannot create directory '{relative}'", relative);
-                }
-
-                _createdDirectories.Add(relative);
-                Touch(relative);
-                break;
-
-            case ActionKind.CopyFile:
-                CopyFile(action);
-                Touch(relative);
-                break;
-
-            case ActionKind.CreateSymbolicLink:
-                CreateSymbolicLink(action);
-                Touch(relative);
-                break;
-
-            case ActionKind.Metadata:
-                ApplyMetadata(action);
-                break;
-
-            case ActionKind.Delete when _backups is not null && !action.Existing!.IsDirectory && action.Item.Reason != SyncReason.TemporaryFile:
-                _backups.MoveAside(action.DestinationPath, relative);
-                Touch(relative);
-                break;
-
-            case ActionKind.Delete when _backups is not null && action.Existing!.IsDirectory && Directory.Exists(path)
-                && Directory.EnumerateFileSystemEntries(path).Any():
-                // The directory now holds the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
-                _observer.OnWarning($"Keeping the directory '{relative}': it holds backups.");
-                break;
-
-            case ActionKind.Delete:
-                Delete(action);
-                Touch(relative);
-                break;
-
-            case ActionKind.HardLink:
-                HardLink(action);
-                Touch(relative);
-                break;
-        }
-    }
-
-    /// <summary>Links an unchanged file to its copy in a -LinkDest directory. When the link cannot be made (another
-    /// filesystem, EMLINK, a filesystem without hard links) the file is copied from there instead, as rsync does, and
-    /// the first such fallback of the run is reported.</summary>
-    private void HardLink(PlannedAction action)
-    {
-        if (action.LinkTo is { } first)
-        {
-            LinkToGroup(action, first);
-            return;
-        }
-
-        int errno = Posix.Link(action.Basis!.FullPath, action.DestinationPath);
-        if (errno == 0)
-        {
-            return;
-        }
-
-        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
-        {
-            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis.FullPath}' ({Posix.Describe(errno)}); "
-                + "copying instead (reported once per run).");
-        }
-
-        CopyFile(action, fromBasis: true);
-    }
-
-    /// <summary>-Preserve HardLinks: links the name to its group's first name through a temporary name renamed over
-    /// the target, so a file standing there is replaced in one step.</summary>
-    private void LinkToGroup(PlannedAction action, string first)
-    {
-        string target = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
-        // -DelayUpdates: the group's file may still wait for the burst; link to it there, and wait along with it.
-        string? pending = PendingPathOf(first);
-        Check(Posix.Link(pending ?? first, temp), ErrorIds.FileWriteError, "Cannot create the hard link", relative);
-        if (pending is not null)
-        {
-            Defer(new DelayedUpdate(temp, target, relative, BackUp: false, static _ => { }, null, null, IsPartial: false));
-            return;
-        }
-
-        int errno = Posix.Rename(temp, target);
-        if (errno != 0)
-        {
-            TryDelete(temp);
-            throw Error(errno, ErrorIds.FileWriteError, "Cannot move the hard link into place", relative);
-        }
-    }
-
-    private void CopyFile(PlannedAction action, bool fromBasis = false)
-    {
-        FileEntry source = action.Source!;
-        // -CopyDest (or a failed -LinkDest link): the basis holds the source's content; copy it locally.
-        fromBasis |= action.CopyFromBasis;
-        string target = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        if (source.Length >= LargeFile)
-        {
-            ReportProgress(relative, 0, source.Length, force: true);
-        }
-
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
-            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : source.Permissions & ~_umask;
-        Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
-        Action<SafeFileHandle> finish = file =>
-        {
-            // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
-            if (OwnerOf(source) is (uint uid, uint gid))
-            {
-                Check(Posix.Fchown(file, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
-            }
-
-            Check(Posix.Fchmod(file, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-            if (Preserves(PreserveOptions.Times))
-            {
-                Check(Posix.SetModificationTime(file, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
-            }
-        };
-
-        if (_options.Inplace)
-        {
-            CopyInPlace(action, fromBasis, progress, finish);
-            return;
-        }
-
-        // The new content goes to a temporary name beside the target, or (-Partial) to the file's partial name, so that
-        // an interruption, even a killed process, leaves what was written where the next run looks for it.
-        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
-        string output = temp;
-        string? basis = fromBasis ? null : action.Basis?.FullPath ?? (action.Existing is { Kind: EntryKind.File } ? target : null);
-        bool delta = !fromBasis && UsesDelta(action);
-        PartialUse? partial = fromBasis ? null : ClaimPartial(target, relative);
-        if (partial is not null)
-        {
-            long kept = PartialFiles.LengthOf(partial.Path);
-            if (kept > 0 && _options.TransferMode != TransferMode.WholeFile)
-            {
-                // Resume: what the interrupted run wrote is the delta basis (even where Auto would copy whole files);
-                // the new file goes to a temp name until it is complete.
-                partial.Resumed = true;
-                basis = partial.Path;
-                delta = true;
-            }
-            else
-            {
-                if (kept >= 0)
-                {
-                    TryDelete(partial.Path);
-                }
-
-                output = partial.Path;
-            }
-        }
-
-        bool done = false;
-        try
-        {
-            bool whole = true;
-            if (delta)
-            {
-                try
-                {
-                    DeltaResult result = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, basis!, output, _options.BlockSize, progress, finish, _cancellation, _throttle)
-                        : _sourceTree.CopyDelta(relative, basis!, output, _options.BlockSize, progress, finish, _cancellation);
-                    action.Item.BytesTransferred = result.LiteralBytes;
-                    action.Item.BytesMatched = result.MatchedBytes;
-                    Interlocked.Add(ref _bytesDone, result.Length);
-                    whole = false;
-                }
-                catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
-                {
-                    // As rsync does: one more try, sending the whole file (the basis may also have changed meanwhile).
-                    TryDelete(output);
-                    _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
-                }
-            }
-
-            if (whole)
-            {
-                long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, output, progress, finish, _cancellation)
-                    : _sourceTree is null
-                    ? FileCopier.Copy(source.FullPath, output, progress, finish, _cancellation, _throttle)
-                    : _sourceTree.Copy(relative, output, progress, finish, _cancellation);
-                Interlocked.Add(ref _bytesDone, copied);
-                action.Item.BytesTransferred = fromBasis ? 0 : copied;
-                action.Item.BytesMatched = fromBasis ? copied : 0;
-            }
-
-            if (_delayed is not null)
-            {
-                // -DelayUpdates: the finished file waits under its temp (or partial) name for the burst at the end.
-                Defer(new DelayedUpdate(output, target, relative, action.Existing is { IsDirectory: false }, finish,
-                    partial?.Resumed == true ? partial.Path : null, partial?.Directory, IsPartial: output != temp));
-            }
-            else
-            {
-                if (_backups is not null && action.Existing is { IsDirectory: false })
-                {
-                    _backups.MoveAside(target, relative);
-                }
-
-                MoveIntoPlace(output, target, relative, finish);
-                if (partial?.Resumed == true)
-                {
-                    TryDelete(partial.Path);
-                }
-            }
-
-            done = true;
-        }
-        finally
-        {
-            if (!done)
-            {
-                if (partial is not null)
-                {
-                    KeepPartial(partial, output);
-                }
-                else
-                {
-                    TryDelete(output);
-                }
-            }
-
-            ReleasePartial(partial);
-        }
+        PerformLocal(action);
     }
 
     /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies and delta
@@ -710,130 +457,6 @@ internal sealed partial class SyncExecutor : IDisposable
     private bool UsesDelta(PlannedAction action) =>
         (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && IsRemote))
         && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
-
-    private void CreateSymbolicLink(PlannedAction action)
-    {
-        FileEntry source = action.Source!;
-        string target = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        string temp = Path.Join(Path.GetDirectoryName(target), TempFileNames.For(Path.GetFileName(target)));
-        try
-        {
-            try
-            {
-                File.CreateSymbolicLink(temp, source.LinkTarget!);
-            }
-            catch (IOException ex)
-            {
-                throw new SyncException(ErrorIds.SymbolicLinkFailed, SyncErrorKind.WriteError,
-                    $"Cannot create symbolic link '{relative}': {ex.Message}", relative, ex);
-            }
-
-            SetOwner(temp, source, relative);
-            if (Preserves(PreserveOptions.Times))
-            {
-                SetTime(temp, source, relative);
-            }
-
-            if (_backups is not null && action.Existing is { IsDirectory: false })
-            {
-                _backups.MoveAside(target, relative);
-            }
-
-            Check(Posix.Rename(temp, target), ErrorIds.FileWriteError, "Cannot move into place", relative);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-    }
-
-    private void ApplyMetadata(PlannedAction action)
-    {
-        FileEntry source = action.Source!;
-        string path = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        if (source.IsDirectory)
-        {
-            // Times and exact permissions follow the contents (FinishDirectories); the owner keeps write access meanwhile.
-            SetOwner(path, source, relative);
-            if ((action.Changes & AttributeChanges.Permissions) != 0)
-            {
-                Check(Posix.Chmod(path, source.Permissions | OwnerAccess), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-            }
-
-            Touch(relative == "." ? string.Empty : relative, self: true);
-            return;
-        }
-
-        bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
-        if (ownerChanged)
-        {
-            SetOwner(path, source, relative);
-        }
-
-        // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
-        if (source.Kind == EntryKind.File
-            && ((action.Changes & AttributeChanges.Permissions) != 0 || (ownerChanged && Preserves(PreserveOptions.Permissions))))
-        {
-            Check(Posix.Chmod(path, source.Permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", relative);
-        }
-
-        if ((action.Changes & AttributeChanges.Times) != 0)
-        {
-            SetTime(path, source, relative);
-        }
-    }
-
-    private static void Delete(PlannedAction action)
-    {
-        string path = action.DestinationPath;
-        string relative = action.Item.RelativePath;
-        try
-        {
-            if (action.Existing!.IsDirectory)
-            {
-                Directory.Delete(path, recursive: false);
-            }
-            else
-            {
-                File.Delete(path);
-            }
-        }
-        catch (DirectoryNotFoundException)
-        {
-            // Already gone: the goal is reached.
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            string why = ex is IOException && action.Existing!.IsDirectory && Directory.Exists(path)
-                ? "it is not empty (it holds excluded or protected items)" : ex.Message;
-            throw new SyncException(ErrorIds.DeleteFailed, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
-                $"Cannot delete '{relative}': {why}", relative, ex);
-        }
-    }
-
-    private void SetOwner(string path, FileEntry source, string relative)
-    {
-        if (OwnerOf(source) is (uint uid, uint gid))
-        {
-            Check(Posix.Lchown(path, uid, gid), ErrorIds.MetadataFailed, "Cannot set the owner of", relative);
-        }
-    }
-
-    /// <summary>The uid and gid to give an item (uint.MaxValue leaves one as it is), or null when -Preserve has neither
-    /// Owner nor Group.</summary>
-    private (uint Uid, uint Gid)? OwnerOf(FileEntry source)
-    {
-        bool owner = Preserves(PreserveOptions.Owner);
-        bool group = Preserves(PreserveOptions.Group);
-        return owner || group ? (owner ? source.Uid : uint.MaxValue, group ? source.Gid : uint.MaxValue) : null;
-    }
-
-    /// <summary>Gives the item at <paramref name="path"/> (not following a final link) the source's modification time.</summary>
-    private static void SetTime(string path, FileEntry source, string relative) =>
-        Check(Posix.SetModificationTime(path, source.MtimeSeconds, source.MtimeNanoseconds), ErrorIds.MetadataFailed, "Cannot set the time of", relative);
 
     /// <summary>Records that a directory's contents changed, so its time is restored at the end.</summary>
     private void Touch(string relative, bool self = false)
@@ -865,8 +488,6 @@ internal sealed partial class SyncExecutor : IDisposable
                 continue;
             }
 
-            string path = relative.Length == 0 ? _plan.DestinationRoot : Path.Join(_plan.DestinationRoot, relative);
-            string shown = relative.Length == 0 ? "." : relative;
             try
             {
                 bool created = _createdDirectories.Contains(relative);
@@ -876,21 +497,7 @@ internal sealed partial class SyncExecutor : IDisposable
                     continue;
                 }
 
-                if (created)
-                {
-                    SetOwner(path, source, shown);
-                }
-
-                if (Preserves(PreserveOptions.Permissions) || created)
-                {
-                    int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : source.Permissions & ~_umask;
-                    Check(Posix.Chmod(path, permissions), ErrorIds.MetadataFailed, "Cannot set permissions of", shown);
-                }
-
-                if (Preserves(PreserveOptions.Times))
-                {
-                    SetTime(path, source, shown);
-                }
+                TreeReceiver.SetAttributes(Tree, relative, DirectoryAttributes(source, created));
             }
             catch (SyncException ex)
             {
@@ -966,16 +573,4 @@ internal sealed partial class SyncExecutor : IDisposable
         _ => new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
             $"Cannot write '{item.RelativePath}': {ex.Message}", item.RelativePath, ex),
     };
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a leftover temp file is recognised and removed by the next run.
-        }
-    }
 }

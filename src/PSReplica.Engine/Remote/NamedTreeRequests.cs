@@ -7,6 +7,7 @@ using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Remote;
 
@@ -84,15 +85,25 @@ internal static class NamedTreeRequests
     /// the first name's new content may still wait for the burst: the link is made to it there and waits along with it.</summary>
     private static byte[] LinkWithin(SafeTree tree, AgentRequest request, DelayedRenames? delayed)
     {
-        string? waiting = delayed?.WaitingPathOf(request.Other);
-        int errno = Link(tree, waiting ?? request.Other, tree, request.Path, out _, waiting is null ? null : delayed);
-        return errno == 0 ? [] : throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", request.Path);
+        LinkWithin(tree, request.Path, request.Other, delayed);
+        return [];
+    }
+
+    /// <summary>Links <paramref name="existing"/> (the group's first name, already written) as <paramref name="relative"/>.</summary>
+    internal static void LinkWithin(SafeTree tree, string relative, string existing, DelayedRenames? delayed)
+    {
+        string? waiting = delayed?.WaitingPathOf(existing);
+        int errno = Link(tree, waiting ?? existing, tree, relative, out _, waiting is null ? null : delayed);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        }
     }
 
     /// <summary>Links the regular file <paramref name="from"/> of <paramref name="fromTree"/> as <paramref name="to"/>
     /// through a temp name, checked to be that same regular file (not a link swapped in) before it is renamed into
     /// place. Returns 0 or the errno of a link the filesystem refused.</summary>
-    private static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null)
+    internal static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null)
     {
         using ParentDirectory source = fromTree.OpenParent(from);
         int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
@@ -146,20 +157,10 @@ internal static class NamedTreeRequests
         DelayedRenames? delayed = null)
     {
         using SafeFileHandle input = fromTree.OpenRegularFile(from, ErrorIds.FileReadError, out _);
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        string temp = TempFileNames.For(parent.Name);
-        using SafeFileHandle output = TreeReceiver.CreateTemp(parent, temp, request.Path);
-        try
-        {
-            long length = CopyContent(input, output, cancellation);
-            TreeReceiver.Finish(parent, temp, output, request, delayed);
-            return length;
-        }
-        catch
-        {
-            Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
-            throw;
-        }
+        using PendingFile pending = PendingFile.Beside(tree, request.Path);
+        long length = CopyContent(input, pending.Handle, cancellation);
+        TreeReceiver.Finish(pending, request.Attributes, delayed);
+        return length;
     }
 
     private static long CopyContent(SafeFileHandle input, SafeFileHandle output, CancellationToken cancellation)
@@ -193,24 +194,32 @@ internal static class NamedTreeRequests
     /// copy where the backup tree is on another filesystem. A missing item or a directory has nothing to back up.</summary>
     private static byte[] Backup(SafeTree tree, SafeTree? backupTree, AgentRequest request, CancellationToken cancellation)
     {
-        using ParentDirectory item = tree.OpenParent(request.Path);
+        Backup(tree, backupTree, request.Path, request.Other, copy: false, cancellation);
+        return [];
+    }
+
+    /// <summary>As the Backup request, for <paramref name="relative"/> with <paramref name="suffix"/>; with
+    /// <paramref name="copy"/> the backup is always a copy (-Inplace rewrites the file's own inode, which a hard link would share).</summary>
+    internal static void Backup(SafeTree tree, SafeTree? backupTree, string relative, string suffix, bool copy, CancellationToken cancellation)
+    {
+        using ParentDirectory item = tree.OpenParent(relative);
         int errno = Posix.StatAt(item.Handle, item.Name, out StatInfo stat);
         if (errno == Posix.ENOENT || (errno == 0 && stat.FileType is not (Posix.SIfreg or Posix.SIflnk)))
         {
-            return [];
+            return;
         }
 
         if (errno != 0)
         {
-            throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot read", request.Path);
+            throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot read", relative);
         }
 
-        string name = item.Name + request.Other;
+        string name = item.Name + suffix;
         using ParentDirectory place = backupTree is null
             ? new ParentDirectory(item.Handle, name, owned: false)
-            : OpenCreating(backupTree, request.Path, name);
+            : OpenCreating(backupTree, relative, name);
         string temp = TempFileNames.For(name);
-        errno = Posix.LinkAt(item.Handle, item.Name, place.Handle, temp);
+        errno = copy ? Posix.EXDEV : Posix.LinkAt(item.Handle, item.Name, place.Handle, temp);
         try
         {
             if (errno is Posix.EXDEV or Posix.EMLINK or Posix.EPERM or Posix.EOPNOTSUPP)
@@ -220,13 +229,13 @@ internal static class NamedTreeRequests
 
             if (errno != 0)
             {
-                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot back up", request.Path);
+                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot back up", relative);
             }
 
             errno = Posix.RenameAt(place.Handle, temp, name);
             if (errno != 0)
             {
-                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot move the backup of", request.Path);
+                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot move the backup of", relative);
             }
         }
         catch
@@ -234,8 +243,6 @@ internal static class NamedTreeRequests
             Posix.UnlinkAt(place.Handle, temp, isDirectory: false);
             throw;
         }
-
-        return [];
     }
 
     /// <summary>A copy of the item (content, mode and time of a file; the target of a link) as <paramref name="temp"/>.</summary>

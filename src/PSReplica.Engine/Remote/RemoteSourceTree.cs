@@ -61,44 +61,36 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
         }
     }
 
-    public long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation)
     {
         if (_batch is { } batch && batch.TryTake(relative, out Task<byte[]?> prefetched))
         {
             if (prefetched.WaitAsync(cancellation).GetAwaiter().GetResult() is { } data)
             {
-                using SafeFileHandle file = FileCopier.OpenTarget(target);
-                RandomAccess.Write(file, data, 0);
+                RandomAccess.Write(target, data, 0);
                 progress?.Invoke(data.Length);
-                finish?.Invoke(file);
                 return data.Length;
             }
         }
 
-        using SafeFileHandle output = FileCopier.OpenTarget(target);
         long length;
-        using (var stream = new FileStream(output, FileAccess.Write, 1 << 16))
+        using (var stream = new BufferedStream(new PositionalWriteStream(target), 1 << 16))
         {
             length = _client.ReadFileAsync(relative, stream, cancellation).GetAwaiter().GetResult();
             stream.Flush();
             progress?.Invoke(length);
-            finish?.Invoke(output);
         }
 
         return length;
     }
 
-    public DeltaResult CopyDelta(string relative, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    public DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength, Action<long>? progress,
+        CancellationToken cancellation)
     {
-        using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
-        long basisLength = RandomAccess.GetLength(basisHandle);
-        Signature signature = SignatureBuilder.Build(basisHandle, basisLength, blockLength, cancellation);
-        using SafeFileHandle output = FileCopier.OpenTarget(target);
-        using var writer = new PatchWriter(basisHandle, basisLength, signature.BlockLength, output, long.MaxValue);
+        Signature signature = SignatureBuilder.Build(basis, basisLength, blockLength, cancellation);
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue);
         DeltaResult result = _client.ComputeDeltaAsync(relative, signature, writer, cancellation, progress).GetAwaiter().GetResult();
         writer.Verify(result.Length, result.WholeFileHash);
-        finish?.Invoke(output);
         return result;
     }
 

@@ -22,6 +22,11 @@ internal sealed class SafeTree : IDisposable
 
     public string RootPath { get; }
 
+    /// <summary>Whether the tree's names come from a peer (the agent's trees): a link met on the way is then the peer's
+    /// unsafe name, which aborts the session; in a tree of this process's own run (a local destination) it is one
+    /// item's failure.</summary>
+    public bool NamesFromPeer { get; init; } = true;
+
     /// <summary>-CopyLinks on a sender (asked for by the controller's listing): links below the root are followed when
     /// walking, listing and reading, as rsync -L follows them. Never set on a receiver: nothing is written through a link.</summary>
     public bool FollowLinks { get; set; }
@@ -285,7 +290,11 @@ internal sealed class SafeTree : IDisposable
                     if (errno is Posix.ELOOP or Posix.ENOTDIR
                         && Posix.StatAt(current, name, out StatInfo stat) == 0 && stat.FileType == Posix.SIflnk)
                     {
-                        throw ProtocolFault.UnsafePath(relative, $"'{walked}' is a symbolic link, and nothing is written or read through one");
+                        throw NamesFromPeer
+                            ? ProtocolFault.UnsafePath(relative, $"'{walked}' is a symbolic link, and nothing is written or read through one")
+                            : new SyncException(ErrorIds.UnsafePath, SyncErrorKind.InvalidOperation,
+                                $"Not following '{walked}' to reach '{relative}': it is a symbolic link now (the tree changed during the run), "
+                                + "and nothing is written or read through one.", relative);
                     }
 
                     throw Failure(errno, ErrorIds.FileWriteError, "Cannot open directory", walked);

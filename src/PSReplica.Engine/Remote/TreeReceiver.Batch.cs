@@ -8,6 +8,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Remote;
 
@@ -83,18 +84,11 @@ internal static partial class TreeReceiver
         }
 
         ParentDirectory parent = directory.Of(record.Path);
-        string temp = TempFileNames.For(parent.Name);
-        using SafeFileHandle output = CreateTemp(parent, temp, record.Path);
-        try
-        {
-            RandomAccess.Write(output, content, 0);
-            Finish(parent, temp, output, new AgentRequest(RequestType.WriteFile, record.Path) { Length = record.Length, Attributes = record.Attributes }, delayed);
-        }
-        catch
-        {
-            Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
-            throw;
-        }
+        // The batch keeps its directory open for the files after this one: the pending file only borrows it.
+        using PendingFile pending = PendingFile.In(new ParentDirectory(parent.Handle, parent.Name, owned: false),
+            TempFileNames.For(parent.Name), record.Path);
+        RandomAccess.Write(pending.Handle, content, 0);
+        Finish(pending, record.Attributes, delayed);
     }
 
     /// <summary>The directory of the batch's latest file, kept open while the next files go to the same one (they

@@ -68,7 +68,7 @@ internal static partial class TreeReceiver
     /// <summary>Opens the file to rewrite for reading and writing without following a link (a new one with O_EXCL, so
     /// nothing that appeared there is taken over). A file its owner may not write is made writable first, through an
     /// O_PATH descriptor of the same inode (its final mode comes with the attributes), as the local -Inplace does.</summary>
-    private static SafeFileHandle OpenInPlace(ParentDirectory parent, string relative, bool create, out long length)
+    internal static SafeFileHandle OpenInPlace(ParentDirectory parent, string relative, bool create, out long length)
     {
         int flags = Posix.ORdWr | Posix.ONoFollow | Posix.ONonBlock | (create ? Posix.OCreat | Posix.OExcl : 0);
         SafeFileHandle? file = Posix.OpenAt(parent.Handle, parent.Name, flags, 0x180, out int errno);

@@ -55,7 +55,8 @@ internal static partial class TreeReceiver
 
                 try
                 {
-                    handle = CreateTemp(partial, output, request.Path);
+                    handle = Posix.OpenAt(partial.Handle, output, Posix.ORdWr | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno)
+                        ?? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", request.Path);
                 }
                 catch
                 {

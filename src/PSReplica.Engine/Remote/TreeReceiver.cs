@@ -8,6 +8,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Remote;
 
@@ -33,20 +34,10 @@ internal static partial class TreeReceiver
     public static async Task<byte[]> WriteFileAsync(SafeTree tree, MuxStream stream, AgentRequest request, CancellationToken cancellation,
         DelayedRenames? delayed = null)
     {
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        string temp = TempFileNames.For(parent.Name);
-        using SafeFileHandle output = CreateTemp(parent, temp, request.Path);
-        try
-        {
-            long written = await ReceiveWholeFileAsync(stream, output, request, truncate: false, cancellation).ConfigureAwait(false);
-            Finish(parent, temp, output, request, delayed);
-            return Result(written, written, 0);
-        }
-        catch
-        {
-            Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
-            throw;
-        }
+        using PendingFile pending = PendingFile.Beside(tree, request.Path);
+        long written = await ReceiveWholeFileAsync(stream, pending.Handle, request, truncate: false, cancellation).ConfigureAwait(false);
+        Finish(pending, request.Attributes, delayed);
+        return Result(written, written, 0);
     }
 
     /// <summary>Writes a whole-file body into <paramref name="output"/> from its start and checks it: no more than the
@@ -115,31 +106,21 @@ internal static partial class TreeReceiver
         DelayedRenames? delayed = null)
     {
         using SafeFileHandle basis = basisTree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        string temp = TempFileNames.For(parent.Name);
-        using SafeFileHandle output = CreateTemp(parent, temp, request.Path);
-        try
+        using PendingFile pending = PendingFile.Beside(tree, request.Path);
+        using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, pending.Handle, request.Length);
+        using (var body = new MuxReadStream(stream, cancellation))
         {
-            using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, output, request.Length);
-            using (var body = new MuxReadStream(stream, cancellation))
+            (long length, byte[] hash) = DeltaStream.Pump(body, writer);
+            if (body.ReadTrailerAsync().GetAwaiter().GetResult().Length != 0)
             {
-                (long length, byte[] hash) = DeltaStream.Pump(body, writer);
-                if (body.ReadTrailerAsync().GetAwaiter().GetResult().Length != 0)
-                {
-                    throw ProtocolFault.Violation("a delta body with a trailer");
-                }
-
-                writer.Verify(length, hash);
+                throw ProtocolFault.Violation("a delta body with a trailer");
             }
 
-            Finish(parent, temp, output, request, delayed);
-            return Result(writer.Written, writer.LiteralBytes, writer.MatchedBytes);
+            writer.Verify(length, hash);
         }
-        catch
-        {
-            Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
-            throw;
-        }
+
+        Finish(pending, request.Attributes, delayed);
+        return Result(writer.Written, writer.LiteralBytes, writer.MatchedBytes);
     }
 
     public static byte[] CreateDirectory(SafeTree tree, AgentRequest request)
@@ -150,110 +131,125 @@ internal static partial class TreeReceiver
         }
         else
         {
-            using ParentDirectory parent = tree.OpenParent(request.Path);
-            int errno = Posix.MkdirAt(parent.Handle, parent.Name, OwnerAccess);
-            if (errno != 0)
-            {
-                throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create directory", request.Path);
-            }
+            MakeDirectory(tree, request.Path);
         }
 
         SetAttributes(tree, request);
         return [];
     }
 
-    public static byte[] CreateSymbolicLink(SafeTree tree, AgentRequest request)
+    /// <summary>mkdirat in the parent's descriptor, with write access for the owner while the directory is filled (its
+    /// own mode follows its contents).</summary>
+    public static void MakeDirectory(SafeTree tree, string relative)
     {
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        string temp = TempFileNames.For(parent.Name);
-        int errno = Posix.SymlinkAt(request.Other, parent.Handle, temp);
+        using ParentDirectory parent = tree.OpenParent(relative);
+        int errno = Posix.MkdirAt(parent.Handle, parent.Name, OwnerAccess);
         if (errno != 0)
         {
-            throw SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", request.Path);
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create directory", relative);
+        }
+    }
+
+    public static byte[] CreateSymbolicLink(SafeTree tree, AgentRequest request)
+    {
+        CreateSymbolicLink(tree, request.Path, request.Other, request.Attributes);
+        return [];
+    }
+
+    /// <summary>A link made under a temp name beside its target, given its owner and time (never following it), then
+    /// renamed over the target in one step.</summary>
+    public static void CreateSymbolicLink(SafeTree tree, string relative, string target, AttributeSet attributes)
+    {
+        using ParentDirectory parent = tree.OpenParent(relative);
+        string temp = TempFileNames.For(parent.Name);
+        int errno = Posix.SymlinkAt(target, parent.Handle, temp);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", relative);
         }
 
         try
         {
-            AttributeSet attributes = request.Attributes;
             if (Owner(attributes) is (uint uid, uint gid))
             {
-                Check(Posix.LchownAt(parent.Handle, temp, uid, gid), "Cannot set the owner of", request.Path);
+                Check(Posix.LchownAt(parent.Handle, temp, uid, gid), "Cannot set the owner of", relative);
             }
 
             if (attributes.Has(AttributeFields.Time))
             {
-                Check(Posix.SetModificationTimeAt(parent.Handle, temp, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", request.Path);
+                Check(Posix.SetModificationTimeAt(parent.Handle, temp, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
             }
 
-            Rename(parent, temp, request.Path);
+            Rename(parent, temp, relative);
         }
         catch
         {
             Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
             throw;
         }
-
-        return [];
     }
 
     /// <summary>Applies attributes to an existing item without following a final link: files and directories through
     /// an O_PATH descriptor of exactly the inode found, links through the *at calls with AT_SYMLINK_NOFOLLOW.</summary>
     public static byte[] SetAttributes(SafeTree tree, AgentRequest request)
     {
-        AttributeSet attributes = request.Attributes;
+        SetAttributes(tree, request.Path, request.Attributes);
+        return [];
+    }
+
+    /// <summary>As <see cref="SetAttributes(SafeTree, AgentRequest)"/>, for the item at <paramref name="relative"/> ("" is the root).</summary>
+    public static void SetAttributes(SafeTree tree, string relative, AttributeSet attributes)
+    {
         if (attributes.Fields == AttributeFields.None)
         {
-            return [];
+            return;
         }
 
-        using ParentDirectory parent = request.Path.Length == 0 ? tree.OpenDirectory(string.Empty) : tree.OpenParent(request.Path);
+        using ParentDirectory parent = relative.Length == 0 ? tree.OpenDirectory(string.Empty) : tree.OpenParent(relative);
         SafeFileHandle? item = parent.Name.Length == 0
             ? null
             : Posix.OpenAt(parent.Handle, parent.Name, Posix.OPath | Posix.ONoFollow, 0, out int errno2) is { } opened ? opened
-            : throw SafeTree.Failure(errno2, ErrorIds.MetadataFailed, "Cannot open", request.Path);
+            : throw SafeTree.Failure(errno2, ErrorIds.MetadataFailed, "Cannot open", relative);
         using (item)
         {
             SafeFileHandle target = item ?? parent.Handle;
-            Check(Posix.StatAt(target, string.Empty, out StatInfo stat), "Cannot read", request.Path);
+            Check(Posix.StatAt(target, string.Empty, out StatInfo stat), "Cannot read", relative);
             if (stat.FileType == Posix.SIflnk)
             {
                 if (Owner(attributes) is (uint uid, uint gid))
                 {
-                    Check(Posix.LchownAt(parent.Handle, parent.Name, uid, gid), "Cannot set the owner of", request.Path);
+                    Check(Posix.LchownAt(parent.Handle, parent.Name, uid, gid), "Cannot set the owner of", relative);
                 }
 
                 if (attributes.Has(AttributeFields.Time))
                 {
-                    Check(Posix.SetModificationTimeAt(parent.Handle, parent.Name, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", request.Path);
+                    Check(Posix.SetModificationTimeAt(parent.Handle, parent.Name, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
                 }
 
-                return [];
+                return;
             }
 
             // chown clears set-user-ID and set-group-ID bits, so ownership comes before the mode.
             if (Owner(attributes) is (uint u, uint g))
             {
-                Check(Posix.ChownHandle(target, u, g), "Cannot set the owner of", request.Path);
+                Check(Posix.ChownHandle(target, u, g), "Cannot set the owner of", relative);
             }
 
             if (attributes.Has(AttributeFields.Mode))
             {
-                Check(Posix.ChmodHandle(target, attributes.Mode), "Cannot set permissions of", request.Path);
+                Check(Posix.ChmodHandle(target, attributes.Mode), "Cannot set permissions of", relative);
             }
 
             if (attributes.Has(AttributeFields.Time))
             {
-                Check(Posix.SetModificationTimeHandle(target, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", request.Path);
+                Check(Posix.SetModificationTimeHandle(target, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
             }
         }
-
-        return [];
     }
 
     public static byte[] Delete(SafeTree tree, AgentRequest request)
     {
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        int errno = Posix.UnlinkAt(parent.Handle, parent.Name, request.Flag);
+        int errno = Delete(tree, request.Path, request.Flag);
         if (errno is not (0 or Posix.ENOENT))
         {
             throw SafeTree.Failure(errno, ErrorIds.DeleteFailed, "Cannot delete", request.Path);
@@ -262,45 +258,31 @@ internal static partial class TreeReceiver
         return [];
     }
 
-    internal static SafeFileHandle CreateTemp(ParentDirectory parent, string temp, string relative)
+    /// <summary>unlinkat in the parent's descriptor; 0 or the errno.</summary>
+    public static int Delete(SafeTree tree, string relative, bool isDirectory)
     {
-        SafeFileHandle? output = Posix.OpenAt(parent.Handle, temp, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno);
-        return output ?? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", relative);
+        using ParentDirectory parent = tree.OpenParent(relative);
+        return Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory);
     }
 
-    /// <summary>Attributes through the open descriptor, then the rename into place; with <paramref name="delayed"/>
-    /// (-DelayUpdates) the file waits under its temp name for the session's burst instead.</summary>
-    internal static void Finish(ParentDirectory parent, string temp, SafeFileHandle output, AgentRequest request, DelayedRenames? delayed = null)
+    /// <summary>Attributes through the open descriptor, then the rename over the target beside it; with
+    /// <paramref name="delayed"/> (-DelayUpdates) the file waits under its temp name for the session's burst instead.</summary>
+    internal static void Finish(PendingFile pending, AttributeSet attributes, DelayedRenames? delayed = null)
     {
-        ApplyAttributes(output, request);
+        pending.SetAttributes(attributes);
         if (delayed is not null)
         {
-            delayed.Add(DelayedRenames.Beside(request.Path, temp), request.Path);
+            delayed.Add(DelayedRenames.Beside(pending.Relative, pending.Name), pending.Relative);
+            pending.Keep();
             return;
         }
 
-        Rename(parent, temp, request.Path);
+        int slash = pending.Relative.LastIndexOf('/');
+        pending.Commit(pending.Relative[(slash + 1)..]);
     }
 
     /// <summary>Owner, mode and time of a written file, through its open descriptor.</summary>
-    internal static void ApplyAttributes(SafeFileHandle output, AgentRequest request)
-    {
-        AttributeSet attributes = request.Attributes;
-        if (Owner(attributes) is (uint uid, uint gid))
-        {
-            Check(Posix.Fchown(output, uid, gid), "Cannot set the owner of", request.Path);
-        }
-
-        if (attributes.Has(AttributeFields.Mode))
-        {
-            Check(Posix.Fchmod(output, attributes.Mode), "Cannot set permissions of", request.Path);
-        }
-
-        if (attributes.Has(AttributeFields.Time))
-        {
-            Check(Posix.SetModificationTime(output, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", request.Path);
-        }
-    }
+    internal static void ApplyAttributes(SafeFileHandle output, AgentRequest request) => PendingFile.Apply(output, request.Attributes, request.Path);
 
     private static void Rename(ParentDirectory parent, string temp, string relative)
     {

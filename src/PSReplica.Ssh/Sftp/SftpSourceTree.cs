@@ -25,13 +25,8 @@ internal sealed class SftpSourceTree : ISourceTree
 
     /// <remarks>Server errors are read errors; local ones (a full disk) stay IOExceptions, which the executor reports
     /// as write errors.</remarks>
-    public long Copy(string relative, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation)
-    {
-        using SafeFileHandle output = FileCopier.OpenTarget(target);
-        long length = Pump(relative, (buffer, count, offset) => RandomAccess.Write(output, buffer.AsSpan(0, count), offset), progress, cancellation);
-        finish?.Invoke(output);
-        return length;
-    }
+    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation) =>
+        Pump(relative, (buffer, count, offset) => RandomAccess.Write(target, buffer.AsSpan(0, count), offset), progress, cancellation);
 
     /// <summary>Streams the file into <paramref name="output"/> (an -Inplace pull writes the destination file itself).</summary>
     public long Read(string relative, Stream output, CancellationToken cancellation) =>
@@ -88,10 +83,10 @@ internal sealed class SftpSourceTree : ISourceTree
 
     /// <summary>SFTP cannot compute a delta on the server: the file is copied whole (SftpReplicator plans whole-file
     /// transfers, so the executor does not ask for this).</summary>
-    public DeltaResult CopyDelta(string relative, string basis, string target, int? blockLength, Action<long>? progress,
-        Action<SafeFileHandle>? finish, CancellationToken cancellation)
+    public DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength,
+        Action<long>? progress, CancellationToken cancellation)
     {
-        long length = Copy(relative, target, progress, finish, cancellation);
+        long length = Copy(relative, target, progress, cancellation);
         return new DeltaResult(length, length, 0, []);
     }
 

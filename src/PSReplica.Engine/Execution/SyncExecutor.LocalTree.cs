@@ -1,0 +1,477 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Threading;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Delta;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
+using PSReplica.Engine.Remote;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>The executor's actions on a destination of this process (a local run, a pull). Every change goes through
+/// the receiver's primitives on a <see cref="SafeTree"/> rooted at the destination, the same ones the agent uses: each
+/// parent directory is reached by a walk from the root's descriptor that follows no link, files are written as
+/// <see cref="PendingFile"/>s, links, directories, attributes and deletions use the *at calls. A directory swapped for a
+/// link during the run is therefore refused (that item's error), never followed out of the destination (DESIGN.md
+/// invariant 2). Basis, backup and partial directories are trees of their own, reached the same way.</summary>
+internal sealed partial class SyncExecutor
+{
+    private readonly object _treeGate = new();
+    private readonly ConcurrentDictionary<int, SafeTree> _basisTrees = new();
+    private SafeTree? _tree;
+    private SafeTree? _backupTree;
+
+    /// <summary>The destination, opened once it exists (after CreateRoot): later walks start from that descriptor, so
+    /// a root renamed during the run is followed as the moved directory.</summary>
+    private SafeTree Tree
+    {
+        get
+        {
+            lock (_treeGate)
+            {
+                return _tree ??= new SafeTree(_plan.DestinationRoot) { NamesFromPeer = false };
+            }
+        }
+    }
+
+    /// <summary>The backup directory (-BackupDirectory), created when the first backup goes there; null: beside the file.</summary>
+    private SafeTree? BackupTree
+    {
+        get
+        {
+            lock (_treeGate)
+            {
+                if (_backupTree is null && BackupMover.BackupDirectoryOf(_options, _plan.DestinationRoot) is { } directory)
+                {
+                    _backupTree = new SafeTree(directory) { NamesFromPeer = false };
+                }
+
+                return _backupTree;
+            }
+        }
+    }
+
+    private string BackupSuffix => _options.BackupSuffix ?? (string.IsNullOrEmpty(_options.BackupDirectory) ? "~" : string.Empty);
+
+    /// <summary>The item's path in the tree ("" for the root).</summary>
+    private static string InTree(string relative) => relative == "." ? string.Empty : relative;
+
+    private void DisposeTrees()
+    {
+        lock (_treeGate)
+        {
+            _tree?.Dispose();
+            _backupTree?.Dispose();
+            _partialTree?.Dispose();
+            foreach (SafeTree basis in _basisTrees.Values)
+            {
+                basis.Dispose();
+            }
+
+            _basisTrees.Clear();
+        }
+    }
+
+    private void PerformLocal(PlannedAction action)
+    {
+        string relative = action.Item.RelativePath;
+        string item = InTree(relative);
+        switch (action.Kind)
+        {
+            case ActionKind.CreateRoot:
+                try
+                {
+                    Directory.CreateDirectory(action.DestinationPath);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new SyncException(ErrorIds.DestinationCreateFailed, SyncErrorKind.WriteError,
+                        $"Cannot create the destination '{action.DestinationPath}': {ex.Message}", action.DestinationPath, ex);
+                }
+
+                _createdDirectories.Add(string.Empty);
+                Touch(string.Empty, self: true);
+                break;
+
+            case ActionKind.CreateDirectory:
+                TreeReceiver.MakeDirectory(Tree, item);
+                _createdDirectories.Add(relative);
+                Touch(relative);
+                break;
+
+            case ActionKind.CopyFile:
+                CopyFile(action);
+                Touch(relative);
+                break;
+
+            case ActionKind.CreateSymbolicLink:
+                if (_options.Backup && action.Existing is { IsDirectory: false })
+                {
+                    BackUp(item, copy: false);
+                }
+
+                FileEntry link = action.Source!;
+                TreeReceiver.CreateSymbolicLink(Tree, item, link.LinkTarget!, Attributes(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times)));
+                Touch(relative);
+                break;
+
+            case ActionKind.Metadata:
+                TreeReceiver.SetAttributes(Tree, item, MetadataAttributes(action));
+                if (action.Source!.IsDirectory)
+                {
+                    Touch(item, self: true);
+                }
+
+                break;
+
+            case ActionKind.Delete:
+                DeleteLocal(action, item);
+                Touch(relative);
+                break;
+
+            case ActionKind.HardLink:
+                HardLink(action);
+                Touch(relative);
+                break;
+        }
+    }
+
+    /// <summary>Removes an item (a directory only when empty). With -Backup a file or link is backed up first; a directory
+    /// that then still holds backups (no -BackupDirectory) stays, as in rsync.</summary>
+    private void DeleteLocal(PlannedAction action, string item)
+    {
+        bool isDirectory = action.Existing!.IsDirectory;
+        if (_options.Backup && !isDirectory && action.Item.Reason != SyncReason.TemporaryFile)
+        {
+            BackUp(item, copy: false);
+        }
+
+        int errno = TreeReceiver.Delete(Tree, item, isDirectory);
+        if (errno is 0 or Posix.ENOENT)
+        {
+            return;
+        }
+
+        if (errno is Posix.ENOTEMPTY or Posix.EEXIST && isDirectory && _options.Backup && BackupTree is null)
+        {
+            _observer.OnWarning($"Keeping the directory '{action.Item.RelativePath}': it holds backups.");
+            return;
+        }
+
+        string why = errno is Posix.ENOTEMPTY or Posix.EEXIST && isDirectory
+            ? "it is not empty (it holds excluded or protected items)" : Posix.Describe(errno);
+        bool denied = errno is Posix.EACCES or Posix.EPERM;
+        throw new SyncException(ErrorIds.DeleteFailed, denied ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
+            $"Cannot delete '{action.Item.RelativePath}': {why}.", action.Item.RelativePath);
+    }
+
+    /// <summary>-Backup: keeps the item's current content under its backup name before it is replaced or deleted (a hard
+    /// link to it, or with <paramref name="copy"/> a copy, as -Inplace needs).</summary>
+    private void BackUp(string item, bool copy) =>
+        NamedTreeRequests.Backup(Tree, BackupTree, item, BackupSuffix, copy, _cancellation);
+
+    /// <summary>Links an unchanged file to its copy in a -LinkDest directory. When the link cannot be made (another
+    /// filesystem, EMLINK, a filesystem without hard links) the file is copied from there instead, as rsync does, and
+    /// the first such fallback of the run is reported.</summary>
+    private void HardLink(PlannedAction action)
+    {
+        string item = InTree(action.Item.RelativePath);
+        if (action.LinkTo is { } first)
+        {
+            // -Preserve HardLinks: the group's first name, already written (or waiting for the -DelayUpdates burst).
+            string root = _plan.DestinationRoot.TrimEnd('/') + "/";
+            NamedTreeRequests.LinkWithin(Tree, item, first.StartsWith(root, StringComparison.Ordinal) ? first[root.Length..] : first, _delayed);
+            return;
+        }
+
+        int errno = NamedTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
+        {
+            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "
+                + "copying instead (reported once per run).");
+        }
+
+        CopyFile(action, fromBasis: true);
+    }
+
+    /// <summary>The basis directory that holds <see cref="PlannedAction.Basis"/>, opened once per run.</summary>
+    private SafeTree BasisTree(PlannedAction action) => _basisTrees.GetOrAdd(action.BasisIndex, static (_, basis) =>
+    {
+        (string full, string item) = basis;
+        return new SafeTree(full[..^(item.Length + 1)]) { NamesFromPeer = false };
+    }, (action.Basis!.FullPath, InTree(action.Item.RelativePath)));
+
+    /// <summary>The basis file of a delta or a copy from a basis directory, opened without following a link and checked to
+    /// be a regular file on its descriptor.</summary>
+    private SafeFileHandle OpenBasis(PlannedAction action, out long length)
+    {
+        string item = InTree(action.Item.RelativePath);
+        SafeFileHandle handle = action.Basis is not null
+            ? BasisTree(action).OpenRegularFile(item, ErrorIds.FileReadError, out StatInfo stat)
+            : Tree.OpenRegularFile(item, ErrorIds.FileReadError, out stat);
+        length = stat.Size;
+        return handle;
+    }
+
+    private void CopyFile(PlannedAction action, bool fromBasis = false)
+    {
+        FileEntry source = action.Source!;
+        // -CopyDest (or a failed -LinkDest link): the basis holds the source's content; copy it locally.
+        fromBasis |= action.CopyFromBasis;
+        string relative = action.Item.RelativePath;
+        string item = InTree(relative);
+        if (source.Length >= LargeFile)
+        {
+            ReportProgress(relative, 0, source.Length, force: true);
+        }
+
+        AttributeSet attributes = FileAttributes(action);
+        Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        if (_options.Inplace)
+        {
+            CopyInPlace(action, fromBasis, attributes, progress);
+            return;
+        }
+
+        // The new content goes to a temp name beside the target, or (-Partial) to the file's partial name, so that an
+        // interruption, even a killed process, leaves what was written where the next run looks for it.
+        using ParentDirectory target = Tree.OpenParent(item);
+        PartialUse? partial = fromBasis ? null : ClaimPartial(target, item);
+        bool delta = !fromBasis && UsesDelta(action);
+        PendingFile? pending = null;
+        SafeFileHandle? basis = null;
+        long basisLength = 0;
+        bool done = false;
+        try
+        {
+            if (partial is not null && partial.Length > 0 && _options.TransferMode != TransferMode.WholeFile)
+            {
+                // Resume: what the interrupted run wrote is the delta basis (even where Auto would copy whole files); the
+                // new file goes to a temp name beside the target until it is complete.
+                basis = partial.OpenAsBasis(out basisLength);
+                if (basis is not null)
+                {
+                    partial.Resumed = true;
+                    delta = true;
+                }
+            }
+
+            if (delta && basis is null)
+            {
+                basis = OpenBasis(action, out basisLength);
+            }
+
+            pending = partial is { Resumed: false } ? partial.Create(item) : PendingFile.In(Borrow(target), TempFileNames.For(target.Name), item);
+            bool whole = true;
+            if (delta)
+            {
+                try
+                {
+                    DeltaResult result = _sourceTree is null
+                        ? DeltaCopier.Copy(source.FullPath, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _throttle)
+                        : _sourceTree.CopyDelta(relative, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation);
+                    action.Item.BytesTransferred = result.LiteralBytes;
+                    action.Item.BytesMatched = result.MatchedBytes;
+                    Interlocked.Add(ref _bytesDone, result.Length);
+                    whole = false;
+                }
+                catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+                {
+                    // As rsync does: one more try, sending the whole file (the basis may also have changed meanwhile).
+                    _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
+                    RandomAccess.SetLength(pending.Handle, 0);
+                }
+            }
+
+            if (whole)
+            {
+                long copied;
+                if (fromBasis)
+                {
+                    using SafeFileHandle input = OpenBasis(action, out _);
+                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation);
+                }
+                else if (_sourceTree is null)
+                {
+                    using SafeFileHandle input = FileCopier.OpenSource(source.FullPath);
+                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation, _throttle);
+                }
+                else
+                {
+                    copied = _sourceTree.Copy(relative, pending.Handle, progress, _cancellation);
+                }
+
+                Interlocked.Add(ref _bytesDone, copied);
+                action.Item.BytesTransferred = fromBasis ? 0 : copied;
+                action.Item.BytesMatched = fromBasis ? copied : 0;
+            }
+
+            pending.SetAttributes(attributes);
+            if (_options.Backup && action.Existing is { IsDirectory: false })
+            {
+                BackUp(item, copy: false);
+            }
+
+            pending = PutInPlace(pending, target, partial, attributes);
+            done = true;
+        }
+        finally
+        {
+            basis?.Dispose();
+            if (!done && partial is not null && pending is not null)
+            {
+                partial.KeepWritten(pending);
+            }
+
+            pending?.Dispose();
+            ReleasePartial(partial);
+        }
+    }
+
+    /// <summary>Renames a finished file over its target, or (-DelayUpdates) leaves it waiting for the burst. A file in an
+    /// absolute partial directory on another filesystem is first copied to a temp name beside the target (rename is atomic
+    /// only within one filesystem). Returns the pending file still to dispose of, if any.</summary>
+    private PendingFile? PutInPlace(PendingFile pending, ParentDirectory target, PartialUse? partial, AttributeSet attributes)
+    {
+        if (partial is { Elsewhere: true, Resumed: false })
+        {
+            // Only a file beside its target (or under a partial directory of the destination) can wait or be renamed there.
+            PendingFile beside = PendingFile.In(Borrow(target), TempFileNames.For(target.Name), pending.Relative);
+            try
+            {
+                FileCopier.CopyContent(pending.Handle, beside.Handle, null, _cancellation);
+                beside.SetAttributes(attributes);
+            }
+            catch
+            {
+                beside.Dispose();
+                throw;
+            }
+
+            pending.Dispose();
+            pending = beside;
+            partial.Resumed = true;
+        }
+
+        if (_delayed is not null)
+        {
+            string waiting = partial is { Resumed: false } ? partial.InTree! : DelayedRenames.Beside(pending.Relative, pending.Name);
+            _delayed.Add(waiting, pending.Relative, partial is { Resumed: true, InTree: { } obsolete } ? obsolete : null,
+                partial?.DirectoryInTree, isPartial: partial is { Resumed: false });
+            pending.Keep();
+            if (partial is { Resumed: true, Elsewhere: true })
+            {
+                partial.Remove();
+            }
+
+            return pending;
+        }
+
+        pending.Commit(target);
+        if (partial is { Resumed: true })
+        {
+            partial.Remove();
+        }
+
+        return pending;
+    }
+
+    /// <summary>The same directory descriptor, lent to a pending file that must not close it.</summary>
+    private static ParentDirectory Borrow(ParentDirectory directory) => new(directory.Handle, directory.Name, owned: false);
+
+    /// <summary>-Inplace (rsync --inplace): writes the destination file itself. A delta uses the file as its own basis
+    /// (see <see cref="InplacePatchWriter"/>); a new file with a basis in a -LinkDest/-CopyDest directory is patched from
+    /// there. Nothing is removed on failure: the file stays as far as it was written.</summary>
+    private void CopyInPlace(PlannedAction action, bool fromBasis, AttributeSet attributes, Action<long> progress)
+    {
+        FileEntry source = action.Source!;
+        string relative = action.Item.RelativePath;
+        string item = InTree(relative);
+        bool exists = action.Existing is { Kind: EntryKind.File };
+        if (_options.Backup && exists)
+        {
+            BackUp(item, copy: true);
+        }
+
+        using ParentDirectory parent = Tree.OpenParent(item);
+        if (!fromBasis && !exists && action.Basis is not null && UsesDelta(action))
+        {
+            using SafeFileHandle basis = OpenBasis(action, out long basisLength);
+            using SafeFileHandle created = TreeReceiver.OpenInPlace(parent, relative, create: true, out _);
+            try
+            {
+                DeltaResult result = _sourceTree is null
+                    ? DeltaCopier.Copy(source.FullPath, basis, basisLength, created, _options.BlockSize, progress, _cancellation, _throttle)
+                    : _sourceTree.CopyDelta(relative, basis, basisLength, created, _options.BlockSize, progress, _cancellation);
+                PendingFile.Apply(created, attributes, relative);
+                Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
+                return;
+            }
+            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+            {
+                // The file was new: what was written goes, and the whole file is written in its place.
+                Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory: false);
+                _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
+            }
+        }
+
+        using SafeFileHandle file = TreeReceiver.OpenInPlace(parent, relative, create: !exists, out _);
+        if (!fromBasis && exists && UsesDelta(action))
+        {
+            SafeFileHandle? literalSource = _sourceTree is null ? FileCopier.OpenSource(source.FullPath) : null;
+            try
+            {
+                DeltaResult result = InplaceCopier.Delta(file, _options.BlockSize, literalSource, (signature, sink) => _sourceTree is null
+                    ? InplaceCopier.Search(source.FullPath, signature, sink, progress, _throttle, _cancellation)
+                    : _sourceTree.Delta(relative, signature, sink, progress, _cancellation), _cancellation);
+                PendingFile.Apply(file, attributes, relative);
+                Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
+                return;
+            }
+            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+            {
+                _observer.OnWarning($"'{relative}' did not verify after a delta transfer in place; sending it whole.");
+            }
+            catch (InplaceConflictException)
+            {
+                // The sender matched blocks that were already overwritten here; the whole file is the way out.
+            }
+            finally
+            {
+                literalSource?.Dispose();
+            }
+        }
+
+        long copied;
+        if (fromBasis)
+        {
+            using SafeFileHandle input = OpenBasis(action, out _);
+            copied = WriteWhole(input, file, progress, throttle: null);
+        }
+        else if (_sourceTree is null)
+        {
+            using SafeFileHandle input = FileCopier.OpenSource(source.FullPath);
+            copied = WriteWhole(input, file, progress, _throttle);
+        }
+        else
+        {
+            using var output = new PositionalWriteStream(file);
+            copied = _sourceTree.Read(relative, output, _cancellation);
+            progress(copied);
+        }
+
+        RandomAccess.SetLength(file, copied);
+        PendingFile.Apply(file, attributes, relative);
+        Record(action, fromBasis ? 0 : copied, fromBasis ? copied : 0, copied);
+    }
+}

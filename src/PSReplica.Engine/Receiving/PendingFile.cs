@@ -1,0 +1,135 @@
+using System;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Remote;
+
+namespace PSReplica.Engine.Receiving;
+
+/// <summary>A file's new content on its way into the destination, the one way every wiring writes a file: created
+/// exclusively (O_CREAT|O_EXCL|O_NOFOLLOW) under a temp name in its target's directory, reached by a
+/// <see cref="SafeTree"/> walk that follows no link; written or patched through <see cref="Handle"/>; given its
+/// attributes through that descriptor; then renamed over the target within the same directory descriptor, kept under
+/// its name (a partial file, or a file waiting for -DelayUpdates), or, when disposed unfinished, removed.</summary>
+internal sealed class PendingFile : IDisposable
+{
+    private ParentDirectory _directory;
+    private bool _settled;
+
+    private PendingFile(ParentDirectory directory, string name, string relative, SafeFileHandle handle)
+    {
+        _directory = directory;
+        Name = name;
+        Relative = relative;
+        Handle = handle;
+    }
+
+    /// <summary>The name it is written under, in the directory of <see cref="Relative"/> (or of a partial directory).</summary>
+    public string Name { get; }
+
+    /// <summary>The target's path relative to the tree's root.</summary>
+    public string Relative { get; }
+
+    /// <summary>The open file, for writing.</summary>
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>The directory that holds it.</summary>
+    public SafeFileHandle Directory => _directory.Handle;
+
+    /// <summary>A new file under a fresh temp name beside <paramref name="relative"/>.</summary>
+    public static PendingFile Beside(SafeTree tree, string relative)
+    {
+        ParentDirectory parent = tree.OpenParent(relative);
+        try
+        {
+            return In(parent, TempFileNames.For(parent.Name), relative);
+        }
+        catch
+        {
+            parent.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new file named <paramref name="name"/> in <paramref name="directory"/>, which the pending file then owns.</summary>
+    public static PendingFile In(ParentDirectory directory, string name, string relative)
+    {
+        SafeFileHandle? handle = Posix.OpenAt(directory.Handle, name, Posix.ORdWr | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno);
+        return handle is null
+            ? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", relative)
+            : new PendingFile(directory, name, relative, handle);
+    }
+
+    /// <summary>Owner, mode and time, through the open descriptor (chown clears set-user-ID bits: the mode comes after).</summary>
+    public void SetAttributes(AttributeSet attributes) => Apply(Handle, attributes, Relative);
+
+    /// <summary>Renames the file over its target, in the same directory.</summary>
+    public void Commit(ParentDirectory target)
+    {
+        int errno = Posix.RenameAt(_directory.Handle, Name, target.Handle, target.Name);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot move into place", Relative);
+        }
+
+        _settled = true;
+    }
+
+    /// <summary>Renames the file over its target, which is in the same directory under the target's own name.</summary>
+    public void Commit(string targetName)
+    {
+        int errno = Posix.RenameAt(_directory.Handle, Name, targetName);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot move into place", Relative);
+        }
+
+        _settled = true;
+    }
+
+    /// <summary>Leaves the file where it is, under its name (a partial file, or one waiting for the -DelayUpdates burst).</summary>
+    public void Keep() => _settled = true;
+
+    /// <summary>Closes the file; one neither committed nor kept is removed.</summary>
+    public void Dispose()
+    {
+        Handle.Dispose();
+        if (!_settled)
+        {
+            Posix.UnlinkAt(_directory.Handle, Name, isDirectory: false);
+            _settled = true;
+        }
+
+        _directory.Dispose();
+    }
+
+    /// <summary>Owner, mode and time of an open file.</summary>
+    internal static void Apply(SafeFileHandle file, AttributeSet attributes, string relative)
+    {
+        bool uid = attributes.Has(AttributeFields.Uid);
+        bool gid = attributes.Has(AttributeFields.Gid);
+        if (uid || gid)
+        {
+            Check(Posix.Fchown(file, uid ? attributes.Uid : uint.MaxValue, gid ? attributes.Gid : uint.MaxValue), "Cannot set the owner of", relative);
+        }
+
+        if (attributes.Has(AttributeFields.Mode))
+        {
+            Check(Posix.Fchmod(file, attributes.Mode), "Cannot set permissions of", relative);
+        }
+
+        if (attributes.Has(AttributeFields.Time))
+        {
+            Check(Posix.SetModificationTime(file, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
+        }
+    }
+
+    private static void Check(int errno, string what, string relative)
+    {
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.MetadataFailed, what, relative);
+        }
+    }
+}
