@@ -160,7 +160,18 @@ internal static partial class TreeReceiver
     /// renamed over the target in one step.</summary>
     public static void CreateSymbolicLink(SafeTree tree, string relative, string target, AttributeSet attributes)
     {
-        using ParentDirectory parent = tree.OpenParent(relative);
+        ParentDirectory opened;
+        try
+        {
+            opened = tree.OpenParent(relative);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.FileWriteError)
+        {
+            // The link's directory is gone or unusable: it is the link that could not be made.
+            throw new SyncException(ErrorIds.SymbolicLinkFailed, ex.Kind, $"Cannot create symbolic link '{relative}': {ex.Message}", relative, ex);
+        }
+
+        using ParentDirectory parent = opened;
         string temp = TempFileNames.For(parent.Name);
         int errno = Posix.SymlinkAt(target, parent.Handle, temp);
         if (errno != 0)
