@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Threading;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
@@ -12,12 +13,33 @@ namespace PSReplica;
 /// <see cref="SyncException"/> before anything is touched; per-item failures go to the observer.</summary>
 public static class LocalReplicator
 {
+    /// <summary>What a run between two local trees honours: every option (the receiver and the sender run here, on the
+    /// file system's own calls).</summary>
+    internal static DestinationCapabilities Capabilities { get; } = new()
+    {
+        Wiring = "a local destination",
+        HardLinks = true,
+        Backups = true,
+        BasisDirectories = true,
+        PartialFiles = true,
+        DelayUpdates = true,
+        Inplace = true,
+        SourceRemoval = true,
+        DeltaTransfer = true,
+        Checksums = true,
+        SubsecondTimes = true,
+        Owners = true,
+        FilterFiles = true,
+        CopyLinks = true,
+    };
+
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
     public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         Validate(options);
+        Capabilities.Check(options);
         options = PartialFiles.Prepare(options);
         (FileEntry source, string destination, FileEntry? existing) = ResolveRoots(options.Source, options.Destination);
         return SyncPlanner.Build(options, source, destination, existing, observer, cancellation);

@@ -15,7 +15,10 @@ namespace PSReplica.Engine.Remote;
 /// between the peer's listing and the request (CVE-2024-12747).</summary>
 internal sealed class SafeTree : IDisposable
 {
+    private const int KeptDirectories = 64;
+
     private readonly object _gate = new();
+    private readonly Dictionary<string, SafeFileHandle> _directories = new(StringComparer.Ordinal);
     private SafeFileHandle? _root;
 
     public SafeTree(string rootPath) => RootPath = rootPath;
@@ -155,7 +158,10 @@ internal sealed class SafeTree : IDisposable
         }
     }
 
-    /// <summary>Opens the directory that holds <paramref name="relative"/>.</summary>
+    /// <summary>Opens the directory that holds <paramref name="relative"/>. In a tree of this process's own run the
+    /// directories reached are kept open (a few dozen), so the files of one directory cost one walk, not one each; a
+    /// directory renamed after it was reached is then written as the moved directory, as rsync does, and never through
+    /// a link that took its place.</summary>
     public ParentDirectory OpenParent(string relative)
     {
         int slash = relative.LastIndexOf('/');
@@ -164,7 +170,76 @@ internal sealed class SafeTree : IDisposable
             return new ParentDirectory(Root, relative, owned: false);
         }
 
-        return new ParentDirectory(Walk(relative, relative.AsSpan(0, slash)), relative[(slash + 1)..], owned: true);
+        string name = relative[(slash + 1)..];
+        if (NamesFromPeer)
+        {
+            return new ParentDirectory(Walk(relative, relative.AsSpan(0, slash)), name, owned: true);
+        }
+
+        string directory = relative[..slash];
+        lock (_gate)
+        {
+            if (_directories.TryGetValue(directory, out SafeFileHandle? kept))
+            {
+                return ParentDirectory.Lent(kept, name);
+            }
+        }
+
+        SafeFileHandle opened = Walk(relative, directory);
+        lock (_gate)
+        {
+            if (_directories.TryGetValue(directory, out SafeFileHandle? kept))
+            {
+                opened.Dispose();
+                return ParentDirectory.Lent(kept, name);
+            }
+
+            if (_directories.Count >= KeptDirectories)
+            {
+                CloseKept();
+            }
+
+            _directories[directory] = opened;
+            return ParentDirectory.Lent(opened, name);
+        }
+    }
+
+    /// <summary>Forgets the kept descriptors of <paramref name="relative"/> and everything below it (it was removed).</summary>
+    public void Forget(string relative)
+    {
+        lock (_gate)
+        {
+            if (_directories.Count == 0)
+            {
+                return;
+            }
+
+            var gone = new List<string>();
+            foreach (string directory in _directories.Keys)
+            {
+                if (directory == relative || (directory.Length > relative.Length && directory[relative.Length] == '/'
+                    && directory.StartsWith(relative, StringComparison.Ordinal)))
+                {
+                    gone.Add(directory);
+                }
+            }
+
+            foreach (string directory in gone)
+            {
+                _directories.Remove(directory, out SafeFileHandle? handle);
+                handle?.Dispose();
+            }
+        }
+    }
+
+    private void CloseKept()
+    {
+        foreach (SafeFileHandle handle in _directories.Values)
+        {
+            handle.Dispose();
+        }
+
+        _directories.Clear();
     }
 
     /// <summary>Opens the directory <paramref name="relative"/> itself ("" is the root).</summary>
@@ -253,6 +328,7 @@ internal sealed class SafeTree : IDisposable
         {
             _root?.Dispose();
             _root = null;
+            CloseKept();
         }
     }
 

@@ -272,8 +272,18 @@ internal static partial class TreeReceiver
     /// <summary>unlinkat in the parent's descriptor; 0 or the errno.</summary>
     public static int Delete(SafeTree tree, string relative, bool isDirectory)
     {
-        using ParentDirectory parent = tree.OpenParent(relative);
-        return Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory);
+        int errno;
+        using (ParentDirectory parent = tree.OpenParent(relative))
+        {
+            errno = Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory);
+        }
+
+        if (isDirectory && errno == 0)
+        {
+            tree.Forget(relative);
+        }
+
+        return errno;
     }
 
     /// <summary>Attributes through the open descriptor, then the rename over the target beside it; with
