@@ -84,7 +84,7 @@ internal sealed partial class SyncExecutor
             _batches.Add(_batch.Completion);
         }
 
-        _batch.Add(index, relative, _batchBuffer.AsSpan(0, length), FileAttributes(action));
+        _batch.Add(index, relative, _batchBuffer.AsSpan(0, length), _attributes.ForFile(action));
         return true;
     }
 
@@ -143,7 +143,7 @@ internal sealed partial class SyncExecutor
         {
             item.BytesTransferred = written;
             item.BytesMatched = 0;
-            Interlocked.Add(ref _bytesDone, written);
+            _meter.AddBytes(written);
             Touch(item.RelativePath);
         }
 

@@ -1,3 +1,4 @@
+using System;
 using System.Threading;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
@@ -75,7 +76,7 @@ internal sealed partial class SyncExecutor
             return;
         }
 
-        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, RemoteFileAttributes(action), _cancellation);
+        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
         if (linked)
         {
             return;
@@ -88,7 +89,7 @@ internal sealed partial class SyncExecutor
         }
 
         action.Item.BytesMatched = length;
-        Interlocked.Add(ref _bytesDone, length);
+        _meter.AddBytes(length);
     }
 
     /// <summary>-CopyDest copies the basis file on the agent's host; any other basis is the delta basis of the new file
@@ -96,23 +97,18 @@ internal sealed partial class SyncExecutor
     private void CopyFromRemoteBasis(PlannedAction action, IDestinationTree tree, INamedTreeDestination named, string wire)
     {
         FileEntry source = action.Source!;
-        AttributeSet attributes = RemoteFileAttributes(action);
+        AttributeSet attributes = _attributes.ForFile(action);
         if (action.CopyFromBasis)
         {
             TransferResult copied = named.CopyFromBasis(wire, action.BasisIndex, attributes, _cancellation);
             action.Item.BytesTransferred = 0;
             action.Item.BytesMatched = copied.Length;
-            Interlocked.Add(ref _bytesDone, copied.Length);
+            _meter.AddBytes(copied.Length);
             return;
         }
 
         string relative = action.Item.RelativePath;
-        if (source.Length >= LargeFile)
-        {
-            ReportProgress(relative, 0, source.Length, force: true);
-        }
-
-        void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        Action<long> Progress = _meter.For(relative, source.Length);
         if (UsesDelta(action))
         {
             try
@@ -127,15 +123,5 @@ internal sealed partial class SyncExecutor
         }
 
         Record(action, tree.WriteFile(wire, source, delta: false, _options.BlockSize, attributes, Progress, _cancellation));
-    }
-
-    /// <summary>A new file's attributes, as <c>CopyFileRemote</c> gives them.</summary>
-    private AttributeSet RemoteFileAttributes(PlannedAction action)
-    {
-        FileEntry source = action.Source!;
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
-            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : source.Permissions & ~_umask;
-        return Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
     }
 }

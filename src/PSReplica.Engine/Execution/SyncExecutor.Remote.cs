@@ -62,7 +62,7 @@ internal sealed partial class SyncExecutor
 
             case ActionKind.CreateSymbolicLink:
                 FileEntry link = action.Source!;
-                tree.CreateSymbolicLink(wire, link.LinkTarget!, Attributes(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times)), _cancellation);
+                tree.CreateSymbolicLink(wire, link.LinkTarget!, _attributes.ForLink(link), _cancellation);
                 Touch(relative);
                 break;
 
@@ -81,13 +81,8 @@ internal sealed partial class SyncExecutor
     {
         FileEntry source = action.Source!;
         string relative = action.Item.RelativePath;
-        if (source.Length >= LargeFile)
-        {
-            ReportProgress(relative, 0, source.Length, force: true);
-        }
-
-        AttributeSet attributes = FileAttributes(action);
-        void Progress(long done) => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        AttributeSet attributes = _attributes.ForFile(action);
+        Action<long> Progress = _meter.For(relative, source.Length);
 
         if (_options.Inplace && tree is RemoteDestinationTree inPlace)
         {
@@ -115,53 +110,25 @@ internal sealed partial class SyncExecutor
         Record(action, result);
     }
 
-    /// <summary>What a copied file gets: the source's mode with -Preserve Permissions, else the replaced file's, else the
-    /// source's less the umask (as a local copy does); the owner and time that -Preserve asks for.</summary>
-    private AttributeSet FileAttributes(PlannedAction action)
-    {
-        FileEntry source = action.Source!;
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
-            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : source.Permissions & ~_umask;
-        return Attributes(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
-    }
-
     private void Record(PlannedAction action, TransferResult result)
     {
         action.Item.BytesTransferred = result.LiteralBytes;
         action.Item.BytesMatched = result.MatchedBytes;
-        Interlocked.Add(ref _bytesDone, result.Length);
+        _meter.AddBytes(result.Length);
     }
 
     private void ApplyMetadataRemote(PlannedAction action, IDestinationTree tree, string wire)
     {
-        tree.SetAttributes(wire, MetadataAttributes(action), _cancellation);
+        tree.SetAttributes(wire, _attributes.ForMetadata(action), _cancellation);
         if (action.Source!.IsDirectory)
         {
             Touch(wire, self: true);
         }
     }
 
-    /// <summary>What a Metadata action sets. A directory gets its owner, and its mode with write access for the owner:
-    /// times and exact permissions follow the contents (FinishDirectories).</summary>
-    private AttributeSet MetadataAttributes(PlannedAction action)
-    {
-        FileEntry source = action.Source!;
-        bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
-        if (source.IsDirectory)
-        {
-            return Attributes(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
-        }
-
-        bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
-        bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
-        bool time = (action.Changes & AttributeChanges.Times) != 0;
-        return Attributes(source, mode ? source.Permissions : null, owner: ownerChanged, time);
-    }
-
     private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
     {
-        AttributeSet attributes = DirectoryAttributes(source, created);
+        AttributeSet attributes = _attributes.ForDirectory(source, created);
         if (tree is RemoteDestinationTree { Pipelines: true } remote)
         {
             // Sent after everything inside (the agent keeps the order); an error is reported when the answer comes.
@@ -170,14 +137,6 @@ internal sealed partial class SyncExecutor
         }
 
         tree.SetAttributes(relative, attributes, _cancellation);
-    }
-
-    /// <summary>What a directory gets once its contents are written: its exact permissions (a new one's less the umask
-    /// without -Preserve Permissions), the owner of a new one, and its time.</summary>
-    private AttributeSet DirectoryAttributes(FileEntry source, bool created)
-    {
-        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
-        return Attributes(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
     }
 
     /// <summary>Sends a small action (a directory, a link, attributes, a deletion) to an agent that keeps their order,
@@ -221,13 +180,13 @@ internal sealed partial class SyncExecutor
                 request = new AgentRequest(RequestType.CreateSymbolicLink, wire)
                 {
                     Other = link.LinkTarget!,
-                    Attributes = Attributes(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times)),
+                    Attributes = _attributes.ForLink(link),
                 };
                 succeeded = () => Touch(relative);
                 break;
 
             case ActionKind.Metadata:
-                request = new AgentRequest(RequestType.SetAttributes, wire) { Attributes = MetadataAttributes(action) };
+                request = new AgentRequest(RequestType.SetAttributes, wire) { Attributes = _attributes.ForMetadata(action) };
                 succeeded = action.Source!.IsDirectory ? () => Touch(wire, self: true) : static () => { };
                 break;
 
@@ -312,8 +271,7 @@ internal sealed partial class SyncExecutor
         }
 
         Settle(index, error is null ? item : null);
-        Interlocked.Increment(ref _actionsDone);
-        ReportProgress(item.RelativePath, 0, 0, force: false);
+        _meter.ActionDone(item.RelativePath);
     }
 
     private async Task ReportFailureAsync(Task answer)
@@ -395,32 +353,5 @@ internal sealed partial class SyncExecutor
         }
 
         return false;
-    }
-
-    /// <summary>The attributes to send: the mode when given, the owner and group that -Preserve asks for, the time.</summary>
-    private AttributeSet Attributes(FileEntry source, int? mode, bool owner, bool time)
-    {
-        AttributeFields fields = AttributeFields.None;
-        if (mode is not null)
-        {
-            fields |= AttributeFields.Mode;
-        }
-
-        if (owner && Preserves(PreserveOptions.Owner))
-        {
-            fields |= AttributeFields.Uid;
-        }
-
-        if (owner && Preserves(PreserveOptions.Group))
-        {
-            fields |= AttributeFields.Gid;
-        }
-
-        if (time)
-        {
-            fields |= AttributeFields.Time;
-        }
-
-        return new AttributeSet(fields, mode ?? 0, source.Uid, source.Gid, source.MtimeSeconds, source.MtimeNanoseconds);
     }
 }

@@ -8,7 +8,7 @@ using PSReplica.Engine.Scanning;
 namespace PSReplica.Engine.Execution;
 
 /// <summary>-DelayUpdates and -Inplace on a push: the same decisions as <see cref="CopyInPlace"/> and
-/// <see cref="CommitDelayed"/> make for a local destination, carried out by the agent.</summary>
+/// <see cref="Receiving.LocalDestination.CommitDelayed"/> make for a local destination, carried out by the agent.</summary>
 internal sealed partial class SyncExecutor
 {
     /// <summary>-Inplace: the agent rewrites the file itself, by a delta against its own content where a delta is used,

@@ -10,6 +10,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
+using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
@@ -23,9 +24,6 @@ namespace PSReplica.Engine.Execution;
 /// no two concurrent actions touch the same path.</summary>
 internal sealed partial class SyncExecutor : IDisposable
 {
-    private const int ProgressIntervalMs = 100;
-    private const long LargeFile = 16L << 20; // files this large get their own progress from the first byte
-    private const int OwnerAccess = 0x1C0; // 0700: the owner must be able to write into a directory being filled.
 
     private readonly SyncPlan _plan;
     private readonly SyncOptions _options;
@@ -35,10 +33,13 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly HashSet<string> _touchedDirectories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
     private readonly List<string> _declined = [];
-    private readonly int _umask = Posix.Umask;
+    private readonly AttributePolicy _attributes;
+    private readonly TransferMeter _meter;
+
+    /// <summary>The destination when it is in this process (a local run, a pull); null when an agent or SFTP holds it.</summary>
+    private readonly LocalDestination? _local;
     private readonly object _gate = new();
     private readonly PartialFiles? _partials;
-    private readonly BandwidthThrottle? _throttle;
     private int _linkFallbackReported;
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
@@ -47,9 +48,6 @@ internal sealed partial class SyncExecutor : IDisposable
     private int _nextToReport;
     private BlockingCollection<int>? _copies;
     private Thread[]? _workers;
-    private long _actionsDone;
-    private long _bytesDone;
-    private long _nextProgress;
 
     private readonly bool _dryRun;
 
@@ -67,10 +65,11 @@ internal sealed partial class SyncExecutor : IDisposable
 
         _dryRun = dryRun;
         _options = plan.Options;
-        _partials = _options.KeepsPartial && !_options.Inplace && destinationTree is null ? new PartialFiles(_options) : null;
-        _delayed = _options.DelayUpdates && !_options.Inplace && destinationTree is null ? new DelayedRenames() : null;
-        _throttle = _options.BandwidthLimit > 0 && destinationTree is null && sourceTree is null ? new BandwidthThrottle(_options.BandwidthLimit) : null;
+        _partials = _options.KeepsPartial && !_options.Inplace ? new PartialFiles(_options) : null;
         _observer = observer;
+        _attributes = new AttributePolicy(_options);
+        _meter = new TransferMeter(plan, observer);
+        _local = destinationTree is null ? new LocalDestination(plan, sourceTree, observer, _attributes, _meter, cancellation) : null;
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
@@ -103,7 +102,7 @@ internal sealed partial class SyncExecutor : IDisposable
     public void Dispose()
     {
         _copies?.Dispose();
-        DisposeTrees();
+        _local?.Dispose();
     }
 
     private SyncSummary Run()
@@ -209,9 +208,17 @@ internal sealed partial class SyncExecutor : IDisposable
 
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
-            if (_delayed is not null && !_dryRun)
+            if (_local is not null && !_dryRun)
             {
-                CommitDelayed();
+                foreach (SyncException failure in _local.CommitDelayed())
+                {
+                    lock (_gate)
+                    {
+                        _summary.Errors++;
+                    }
+
+                    _observer.OnError(failure);
+                }
             }
             else if (!_dryRun)
             {
@@ -234,21 +241,14 @@ internal sealed partial class SyncExecutor : IDisposable
         finally
         {
             DrainWorkers();
-            AbandonDelayed();
+            _local?.AbandonDelayed();
             if (!_dryRun)
             {
                 FinishDirectories();
             }
 
             _summary.Duration = clock.Elapsed;
-            _observer.OnProgress(new SyncProgress
-            {
-                Phase = SyncPhase.Completed,
-                ActionsDone = Interlocked.Read(ref _actionsDone),
-                ActionsTotal = _plan.Count,
-                BytesDone = Interlocked.Read(ref _bytesDone),
-                BytesTotal = _plan.BytesToTransfer,
-            });
+            _meter.Completed();
         }
 
         return _summary;
@@ -287,8 +287,7 @@ internal sealed partial class SyncExecutor : IDisposable
         }
 
         Settle(index, done ? item : null);
-        Interlocked.Increment(ref _actionsDone);
-        ReportProgress(item.RelativePath, 0, 0, force: false);
+        _meter.ActionDone(item.RelativePath);
     }
 
     /// <summary>Marks action <paramref name="index"/> finished (with its item, or null when it was skipped or failed)
@@ -449,7 +448,32 @@ internal sealed partial class SyncExecutor : IDisposable
             return;
         }
 
-        PerformLocal(action);
+        _local!.Apply(action);
+        string relative = action.Item.RelativePath;
+        switch (action.Kind)
+        {
+            case ActionKind.CreateRoot:
+                _createdDirectories.Add(string.Empty);
+                Touch(string.Empty, self: true);
+                break;
+
+            case ActionKind.CreateDirectory:
+                _createdDirectories.Add(relative);
+                Touch(relative);
+                break;
+
+            case ActionKind.Metadata:
+                if (action.Source!.IsDirectory)
+                {
+                    Touch(relative == "." ? string.Empty : relative, self: true);
+                }
+
+                break;
+
+            default:
+                Touch(relative);
+                break;
+        }
     }
 
     /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies and delta
@@ -497,7 +521,7 @@ internal sealed partial class SyncExecutor : IDisposable
                     continue;
                 }
 
-                TreeReceiver.SetAttributes(Tree, relative, DirectoryAttributes(source, created));
+                _local!.FinishDirectory(relative, source, created);
             }
             catch (SyncException ex)
             {
@@ -526,28 +550,6 @@ internal sealed partial class SyncExecutor : IDisposable
         }
 
         return depth;
-    }
-
-    private void ReportProgress(string current, long currentDone, long currentLength, bool force)
-    {
-        long now = Environment.TickCount64;
-        long next = Interlocked.Read(ref _nextProgress);
-        if (!force && (now < next || Interlocked.CompareExchange(ref _nextProgress, now + ProgressIntervalMs, next) != next))
-        {
-            return;
-        }
-
-        _observer.OnProgress(new SyncProgress
-        {
-            Phase = SyncPhase.Transferring,
-            ActionsDone = Interlocked.Read(ref _actionsDone),
-            ActionsTotal = _plan.Count,
-            BytesDone = Interlocked.Read(ref _bytesDone) + currentDone,
-            BytesTotal = _plan.BytesToTransfer,
-            CurrentPath = current,
-            CurrentBytesDone = currentDone,
-            CurrentLength = currentLength,
-        });
     }
 
     private static void Check(int errno, string errorId, string what, string relative)

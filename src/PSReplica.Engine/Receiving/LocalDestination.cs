@@ -4,27 +4,56 @@ using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
-namespace PSReplica.Engine.Execution;
+namespace PSReplica.Engine.Receiving;
 
-/// <summary>The executor's actions on a destination of this process (a local run, a pull). Every change goes through
+/// <summary>The destination of a run in this process (a local run, a pull): carries out the plan runner's actions.
+/// Every change goes through
 /// the receiver's primitives on a <see cref="SafeTree"/> rooted at the destination, the same ones the agent uses: each
 /// parent directory is reached by a walk from the root's descriptor that follows no link, files are written as
 /// <see cref="PendingFile"/>s, links, directories, attributes and deletions use the *at calls. A directory swapped for a
 /// link during the run is therefore refused (that item's error), never followed out of the destination (DESIGN.md
 /// invariant 2). Basis, backup and partial directories are trees of their own, reached the same way.</summary>
-internal sealed partial class SyncExecutor
+internal sealed partial class LocalDestination : IDisposable
 {
+    private readonly SyncPlan _plan;
+    private readonly SyncOptions _options;
+    private readonly ISourceTree? _sourceTree;
+    private readonly ISyncObserver _observer;
+    private readonly AttributePolicy _attributes;
+    private readonly TransferMeter _meter;
+    private readonly CancellationToken _cancellation;
+    private readonly PartialFiles? _partials;
+    private readonly BandwidthThrottle? _throttle;
     private readonly object _treeGate = new();
     private readonly ConcurrentDictionary<int, SafeTree> _basisTrees = new();
     private SafeTree? _tree;
     private SafeTree? _backupTree;
+    private int _linkFallbackReported;
+
+    /// <param name="sourceTree">The source when an agent or SFTP serves it (a pull); null: the local file system.</param>
+    public LocalDestination(SyncPlan plan, ISourceTree? sourceTree, ISyncObserver observer, AttributePolicy attributes, TransferMeter meter,
+        CancellationToken cancellation)
+    {
+        _plan = plan;
+        _options = plan.Options;
+        _sourceTree = sourceTree;
+        _observer = observer;
+        _attributes = attributes;
+        _meter = meter;
+        _cancellation = cancellation;
+        _partials = _options.KeepsPartial && !_options.Inplace ? new PartialFiles(_options) : null;
+        _delayed = _options.DelayUpdates && !_options.Inplace ? new DelayedRenames() : null;
+        // A local copy is paced by what it reads (rsync --bwlimit limits a local copy too); a pull's wire is paced by the agent.
+        _throttle = _options.BandwidthLimit > 0 && sourceTree is null ? new BandwidthThrottle(_options.BandwidthLimit) : null;
+    }
 
     /// <summary>The destination, opened once it exists (after CreateRoot): later walks start from that descriptor, so
     /// a root renamed during the run is followed as the moved directory.</summary>
@@ -61,7 +90,7 @@ internal sealed partial class SyncExecutor
     /// <summary>The item's path in the tree ("" for the root).</summary>
     private static string InTree(string relative) => relative == "." ? string.Empty : relative;
 
-    private void DisposeTrees()
+    public void Dispose()
     {
         lock (_treeGate)
         {
@@ -77,10 +106,10 @@ internal sealed partial class SyncExecutor
         }
     }
 
-    private void PerformLocal(PlannedAction action)
+    /// <summary>Carries out one action; throws <see cref="SyncException"/> for that item's failure.</summary>
+    public void Apply(PlannedAction action)
     {
-        string relative = action.Item.RelativePath;
-        string item = InTree(relative);
+        string item = InTree(action.Item.RelativePath);
         switch (action.Kind)
         {
             case ActionKind.CreateRoot:
@@ -94,19 +123,14 @@ internal sealed partial class SyncExecutor
                         $"Cannot create the destination '{action.DestinationPath}': {ex.Message}", action.DestinationPath, ex);
                 }
 
-                _createdDirectories.Add(string.Empty);
-                Touch(string.Empty, self: true);
                 break;
 
             case ActionKind.CreateDirectory:
                 TreeReceiver.MakeDirectory(Tree, item);
-                _createdDirectories.Add(relative);
-                Touch(relative);
                 break;
 
             case ActionKind.CopyFile:
                 CopyFile(action);
-                Touch(relative);
                 break;
 
             case ActionKind.CreateSymbolicLink:
@@ -115,35 +139,30 @@ internal sealed partial class SyncExecutor
                     BackUp(item, copy: false);
                 }
 
-                FileEntry link = action.Source!;
-                TreeReceiver.CreateSymbolicLink(Tree, item, link.LinkTarget!, Attributes(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times)));
-                Touch(relative);
+                TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, _attributes.ForLink(action.Source));
                 break;
 
             case ActionKind.Metadata:
-                TreeReceiver.SetAttributes(Tree, item, MetadataAttributes(action));
-                if (action.Source!.IsDirectory)
-                {
-                    Touch(item, self: true);
-                }
-
+                TreeReceiver.SetAttributes(Tree, item, _attributes.ForMetadata(action));
                 break;
 
             case ActionKind.Delete:
-                DeleteLocal(action, item);
-                Touch(relative);
+                DeleteItem(action, item);
                 break;
 
             case ActionKind.HardLink:
                 HardLink(action);
-                Touch(relative);
                 break;
         }
     }
 
+    /// <summary>Gives a directory its attributes once everything inside it is written.</summary>
+    public void FinishDirectory(string relative, FileEntry source, bool created) =>
+        TreeReceiver.SetAttributes(Tree, relative, _attributes.ForDirectory(source, created));
+
     /// <summary>Removes an item (a directory only when empty). With -Backup a file or link is backed up first; a directory
     /// that then still holds backups (no -BackupDirectory) stays, as in rsync.</summary>
-    private void DeleteLocal(PlannedAction action, string item)
+    private void DeleteItem(PlannedAction action, string item)
     {
         bool isDirectory = action.Existing!.IsDirectory;
         if (_options.Backup && !isDirectory && action.Item.Reason != SyncReason.TemporaryFile)
@@ -230,13 +249,8 @@ internal sealed partial class SyncExecutor
         fromBasis |= action.CopyFromBasis;
         string relative = action.Item.RelativePath;
         string item = InTree(relative);
-        if (source.Length >= LargeFile)
-        {
-            ReportProgress(relative, 0, source.Length, force: true);
-        }
-
-        AttributeSet attributes = FileAttributes(action);
-        Action<long> progress = done => ReportProgress(relative, done, source.Length, force: source.Length >= LargeFile);
+        AttributeSet attributes = _attributes.ForFile(action);
+        Action<long> progress = _meter.For(relative, source.Length);
         if (_options.Inplace)
         {
             CopyInPlace(action, fromBasis, attributes, progress);
@@ -282,7 +296,7 @@ internal sealed partial class SyncExecutor
                         : _sourceTree.CopyDelta(relative, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation);
                     action.Item.BytesTransferred = result.LiteralBytes;
                     action.Item.BytesMatched = result.MatchedBytes;
-                    Interlocked.Add(ref _bytesDone, result.Length);
+                    _meter.AddBytes(result.Length);
                     whole = false;
                 }
                 catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
@@ -311,7 +325,7 @@ internal sealed partial class SyncExecutor
                     copied = _sourceTree.Copy(relative, pending.Handle, progress, _cancellation);
                 }
 
-                Interlocked.Add(ref _bytesDone, copied);
+                _meter.AddBytes(copied);
                 action.Item.BytesTransferred = fromBasis ? 0 : copied;
                 action.Item.BytesMatched = fromBasis ? copied : 0;
             }
@@ -474,4 +488,10 @@ internal sealed partial class SyncExecutor
         PendingFile.Apply(file, attributes, relative);
         Record(action, fromBasis ? 0 : copied, fromBasis ? copied : 0, copied);
     }
+
+    /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies and delta
+    /// for pulls (where the wire, not the disk, is the limit).</summary>
+    private bool UsesDelta(PlannedAction action) =>
+        (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && _sourceTree is not null))
+        && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
 }

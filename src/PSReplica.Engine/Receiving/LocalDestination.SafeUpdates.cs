@@ -4,19 +4,19 @@ using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
+using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
-namespace PSReplica.Engine.Execution;
+namespace PSReplica.Engine.Receiving;
 
 /// <summary>Issue #6's safe updates on a local destination (local runs and pulls): -Partial and -PartialDirectory keep
 /// an interrupted transfer and resume from it, -DelayUpdates puts every updated file in place in one burst at the end,
 /// -Inplace rewrites the destination file itself.</summary>
-internal sealed partial class SyncExecutor
+internal sealed partial class LocalDestination
 {
     private readonly HashSet<string> _partialsInUse = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _partialDirectoryUsers = new(StringComparer.Ordinal);
@@ -161,24 +161,27 @@ internal sealed partial class SyncExecutor
     }
 
     /// <summary>-DelayUpdates (rsync --delay-updates): after every transfer is done, renames each finished file into place,
-    /// one after the other, so the destination changes from old to new files in a short burst.</summary>
-    private void CommitDelayed()
+    /// one after the other, so the destination changes from old to new files in a short burst. Returns the failures.</summary>
+    public List<SyncException> CommitDelayed()
     {
-        foreach ((string path, string message) in _delayed!.Commit(Tree))
+        var failures = new List<SyncException>();
+        if (_delayed is null)
         {
-            lock (_gate)
-            {
-                _summary.Errors++;
-            }
+            return failures;
+        }
 
-            _observer.OnError(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
+        foreach ((string path, string message) in _delayed.Commit(Tree))
+        {
+            failures.Add(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
                 $"Cannot put '{path}' in place at the end of the run: {message}", path));
         }
+
+        return failures;
     }
 
     /// <summary>A run that stops before its burst leaves the destination as it was: finished files waiting under a temp
     /// name are removed; those under a partial name (-Partial) stay, complete, for the next run to resume from.</summary>
-    private void AbandonDelayed() => _delayed?.Abandon(Tree);
+    public void AbandonDelayed() => _delayed?.Abandon(Tree);
 
     /// <summary>Writes all of <paramref name="input"/> over <paramref name="file"/> from its start.</summary>
     private long WriteWhole(SafeFileHandle input, SafeFileHandle file, Action<long> progress, BandwidthThrottle? throttle)
@@ -213,7 +216,7 @@ internal sealed partial class SyncExecutor
     {
         action.Item.BytesTransferred = literal;
         action.Item.BytesMatched = matched;
-        Interlocked.Add(ref _bytesDone, length);
+        _meter.AddBytes(length);
     }
 
     /// <summary>A partial file taken by one copy: the directory that holds it (a descriptor, its name there), where it is

@@ -1,0 +1,97 @@
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Execution;
+
+/// <summary>Which attributes each kind of action gives its item, from -Preserve and the umask: decided once, here, and
+/// carried out by whichever destination the run writes to (locally through descriptors, by an agent, over SFTP).</summary>
+internal sealed class AttributePolicy
+{
+    /// <summary>0700: the owner must be able to write into a directory being filled.</summary>
+    internal const int OwnerAccess = 0x1C0;
+
+    private readonly PreserveOptions _preserve;
+    private readonly int _umask;
+
+    public AttributePolicy(SyncOptions options, int umask)
+    {
+        _preserve = options.Preserve;
+        _umask = umask;
+    }
+
+    public AttributePolicy(SyncOptions options)
+        : this(options, Posix.Umask)
+    {
+    }
+
+    private bool Preserves(PreserveOptions flag) => (_preserve & flag) != 0;
+
+    /// <summary>A written file: the source's mode with -Preserve Permissions, else the replaced file's, else the source's
+    /// less the umask (as cp does); the owner and time that -Preserve asks for.</summary>
+    public AttributeSet ForFile(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
+            : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
+            : source.Permissions & ~_umask;
+        return Of(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+    }
+
+    /// <summary>A symbolic link: its owner and its own time (never its target's).</summary>
+    public AttributeSet ForLink(FileEntry link) => Of(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times));
+
+    /// <summary>What a Metadata action sets. A directory gets its owner, and its mode with write access for the owner:
+    /// times and exact permissions follow its contents (<see cref="ForDirectory"/>).</summary>
+    public AttributeSet ForMetadata(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
+        if (source.IsDirectory)
+        {
+            return Of(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
+        }
+
+        bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
+        // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
+        bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
+        bool time = (action.Changes & AttributeChanges.Times) != 0;
+        return Of(source, mode ? source.Permissions : null, owner: ownerChanged, time);
+    }
+
+    /// <summary>What a directory gets once its contents are written: its exact permissions (a new one's less the umask
+    /// without -Preserve Permissions), the owner of a new one, and its time.</summary>
+    public AttributeSet ForDirectory(FileEntry source, bool created)
+    {
+        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
+        return Of(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
+    }
+
+    /// <summary>The mode when given, the owner and group that -Preserve asks for, the time.</summary>
+    public AttributeSet Of(FileEntry source, int? mode, bool owner, bool time)
+    {
+        AttributeFields fields = AttributeFields.None;
+        if (mode is not null)
+        {
+            fields |= AttributeFields.Mode;
+        }
+
+        if (owner && Preserves(PreserveOptions.Owner))
+        {
+            fields |= AttributeFields.Uid;
+        }
+
+        if (owner && Preserves(PreserveOptions.Group))
+        {
+            fields |= AttributeFields.Gid;
+        }
+
+        if (time)
+        {
+            fields |= AttributeFields.Time;
+        }
+
+        return new AttributeSet(fields, mode ?? 0, source.Uid, source.Gid, source.MtimeSeconds, source.MtimeNanoseconds);
+    }
+}
