@@ -9,6 +9,9 @@ internal sealed record OptionScenario(string Name, Func<ScenarioTree, SyncOption
 {
     /// <summary>Per-item errors the local run is expected to report (ErrorId and path), beyond none.</summary>
     public IReadOnlyList<string> ExpectedErrors { get; init; } = [];
+
+    /// <summary>-WhatIf: a dry run, which reports and changes nothing.</summary>
+    public bool DryRun { get; init; }
 }
 
 /// <summary>The parameter sets the matrix runs, by name.</summary>
@@ -26,7 +29,25 @@ internal static class OptionScenarios
             HasItem(o, "link-file", SyncAction.Create, SyncItemType.SymbolicLink);
             NoItem(o, "small.txt");
             NoItem(o, "subsec.txt");
+            if (Posix.IsElevated)
+            {
+                StatInfo owned = TestTree.Stat(Dst(t, "owned.txt"));
+                Assert.Equal((1234u, 2345u), (owned.Uid, owned.Gid));
+                StatInfo link = TestTree.Stat(Dst(t, "owned-link"));
+                Assert.Equal((1235u, 2346u), (link.Uid, link.Gid));
+            }
         }),
+        new("WhatIf_Delete", t => Base(t) with { Delete = true }, (t, o) =>
+        {
+            HasItem(o, "extraneous.txt", SyncAction.Delete);
+            HasItem(o, "big.bin", SyncAction.Update);
+            Assert.True(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+        })
+        {
+            DryRun = true,
+        },
         new("Delete", t => Base(t) with { Delete = true }, (t, o) =>
         {
             Assert.False(File.Exists(Dst(t, "extraneous.txt")));
@@ -64,6 +85,11 @@ internal static class OptionScenarios
             Assert.False(Directory.Exists(Dst(t, "extraneous-dir")));
             Assert.False(File.Exists(Dst(t, "big2.bin")));
             Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+        }),
+        new("UseFilterFiles", t => Base(t) with { Filter = Filter(b => b.AddRule("dir-merge /.rsync-filter")) }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "sub dir/exec.sh")));
+            Assert.True(File.Exists(Dst(t, "sub dir/ünïcödé ✓.txt")));
         }),
         new("Checksum", t => Base(t) with { CompareMode = CompareMode.Checksum }, (t, o) =>
         {
@@ -177,6 +203,11 @@ internal static class OptionScenarios
             Assert.Equal("only in the destination\n", File.ReadAllText(Dst(t, "extraneous.txt~")));
             Assert.False(File.Exists(Dst(t, "extraneous.txt")));
         }),
+        new("Backup_BackupSuffix", t => WithBackups(Base(t), directory: null, suffix: ".bak"), (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin.bak")).Length);
+            Assert.False(File.Exists(Dst(t, "big.bin~")));
+        }),
         new("Backup_BackupDirectory", t => WithBackups(Base(t), directory: "backups"), (t, o) =>
         {
             Assert.Equal(290_000, new FileInfo(Dst(t, "backups/big.bin")).Length);
@@ -229,9 +260,9 @@ internal static class OptionScenarios
 
     /// <summary>-Backup and -BackupDirectory as SyncDirectoryCommand.WithBackups builds them: with -Delete, what the
     /// backups leave in the destination is protected from deletion.</summary>
-    private static SyncOptions WithBackups(SyncOptions options, string? directory)
+    private static SyncOptions WithBackups(SyncOptions options, string? directory, string? suffix = null)
     {
-        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = null };
+        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = suffix };
         if (!options.Delete || options.DeleteExcluded)
         {
             return options;
@@ -239,7 +270,7 @@ internal static class OptionScenarios
 
         string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
         string? full = directory is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Join(options.Destination, directory)));
-        string? protect = full is null ? "P *~" : full.StartsWith(root + "/", StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/" : null;
+        string? protect = full is null ? "P *" + (suffix ?? "~") : full.StartsWith(root + "/", StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/" : null;
         return protect is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(protect).Build() };
     }
 

@@ -18,7 +18,8 @@ namespace PSReplica.Ssh.Tests.Scenarios;
 /// <item>big2.bin (100 KB), medium.dat (20 KB), "-dash file.txt" (5 B), empty.txt: -MinSize and -MaxSize.</item>
 /// <item>private.txt: 0600 in the source, 0644 in the destination; dir-mode/: 0750 against 0755.</item>
 /// <item>hl-a, hl-b: one inode in the source (-Preserve HardLinks).</item>
-/// <item>link-file, link-dir, dangling: symlinks (-CopyLinks).</item>
+/// <item>link-file, link-dir, dangling: symlinks (-CopyLinks); owned.txt, owned-link: another owner and group.</item>
+/// <item>"sub dir/.rsync-filter" (excludes *.sh): -UseFilterFiles.</item>
 /// <item>excluded.log, dst-only.log: what the filter cases exclude; extraneous.txt, extraneous-dir/, stale-link: only in
 /// the destination (-Delete, -MaxDelete, -Backup).</item>
 /// </list></remarks>
@@ -30,6 +31,9 @@ internal sealed class ScenarioTree
 
     /// <summary>The paths -FilesFrom lists (with a comment line and a leading "./", which the list reader drops).</summary>
     public const string FilesFromText = "# the scenario's list\nsmall.txt\n./sub dir/nested/deep.txt\nbig.bin\nlink-file\n";
+
+    /// <summary>The directories of a case that runs are compared on: both trees and the basis directory beside them.</summary>
+    public static readonly string[] Compared = ["src", "dst", "basis"];
 
     private ScenarioTree(string root)
     {
@@ -127,6 +131,18 @@ internal sealed class ScenarioTree
         Assert.Equal(0, Posix.Chmod(Path.Join(s, "dir-mode"), 0x1E8));
         Assert.Equal(0, Posix.Chmod(Path.Join(d, "dir-mode"), 0x1ED));
 
+        // Another owner (only root can give one): the default -Preserve has Owner and Group when elevated.
+        Text(s, "owned.txt", "owned by someone else\n", T + 22, 220);
+        File.CreateSymbolicLink(Path.Join(s, "owned-link"), "owned.txt");
+        if (Posix.IsElevated)
+        {
+            Assert.Equal(0, Posix.Lchown(Path.Join(s, "owned.txt"), 1234, 2345));
+            Assert.Equal(0, Posix.Lchown(Path.Join(s, "owned-link"), 1235, 2346));
+        }
+
+        // Read as filter rules only with -UseFilterFiles (dir-merge); otherwise an ordinary file.
+        Text(s, "sub dir/.rsync-filter", "- *.sh\n", T + 23, 230);
+
         File.CreateSymbolicLink(Path.Join(s, "link-file"), "small.txt");
         File.CreateSymbolicLink(Path.Join(s, "link-dir"), "sub dir");
         File.CreateSymbolicLink(Path.Join(s, "dangling"), "nowhere/at all");
@@ -136,7 +152,7 @@ internal sealed class ScenarioTree
         Text(d, "extraneous-dir/inner.txt", "inner\n", T - 31, 0);
 
         // Link times, then directory times deepest first, last: writing into a directory moves its time.
-        foreach (string link in new[] { Path.Join(s, "link-file"), Path.Join(s, "link-dir"), Path.Join(s, "dangling"), Path.Join(d, "stale-link") })
+        foreach (string link in new[] { Path.Join(s, "link-file"), Path.Join(s, "link-dir"), Path.Join(s, "dangling"), Path.Join(s, "owned-link"), Path.Join(d, "stale-link") })
         {
             Assert.Equal(0, Posix.SetModificationTime(link, T + 21, 210));
         }

@@ -6,15 +6,15 @@ namespace PSReplica.Ssh.Tests.Scenarios;
 /// <summary>How finely a wiring carries modification times.</summary>
 internal enum TimeGranularity
 {
-    /// <summary>Seconds and nanoseconds, symbolic links' own times too (local, agent).</summary>
+    /// <summary>Seconds and nanoseconds, symbolic links' own times and owners too (local, agent).</summary>
     Nanoseconds,
 
-    /// <summary>Whole seconds, and no time of a symbolic link's own (SFTP version 3: no lutimes).</summary>
+    /// <summary>Whole seconds, and no time or owner of a symbolic link's own (SFTP version 3: no lutimes, no lchown).</summary>
     WholeSeconds,
 }
 
 /// <summary>A case directory described line by line, for comparing one wiring's result with another's: each item's
-/// relative path, type, permission bits, modification time (to a granularity), content hash or link target, and
+/// relative path, type, permission bits, owner and group, modification time (to a granularity), content hash or link target, and
 /// whether a file is still the inode it was before the run (replaced or written in place); then which names share an
 /// inode. Times the run set to the present (rather than copied) read "now", so that two runs' "now"s compare equal.</summary>
 internal static class TreeSnapshot
@@ -113,6 +113,7 @@ internal static class TreeSnapshot
     {
         Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo info));
         string mode = Convert.ToString(info.Permissions, 8);
+        string owner = info.Uid.ToString(CultureInfo.InvariantCulture) + ":" + info.Gid.ToString(CultureInfo.InvariantCulture);
         string time = info.MtimeSeconds >= nowFrom ? "now"
             : granularity == TimeGranularity.Nanoseconds
                 ? info.MtimeSeconds.ToString(CultureInfo.InvariantCulture) + "." + info.MtimeNanoseconds.ToString("D9", CultureInfo.InvariantCulture)
@@ -120,11 +121,11 @@ internal static class TreeSnapshot
         switch (info.FileType)
         {
             case Posix.SIfdir:
-                return $"D {name} {mode} {time}";
+                return $"D {name} {mode} {owner} {time}";
 
             case Posix.SIflnk:
                 string target = new FileInfo(path).LinkTarget ?? "?";
-                return granularity == TimeGranularity.Nanoseconds ? $"L {name} -> {target} {time}" : $"L {name} -> {target}";
+                return granularity == TimeGranularity.Nanoseconds ? $"L {name} -> {target} {owner} {time}" : $"L {name} -> {target}";
 
             case Posix.SIfreg:
                 if (info.Nlink > 1)
@@ -141,7 +142,7 @@ internal static class TreeSnapshot
                     : !before.TryGetValue(name, out ulong old) ? " (new)"
                     : old == info.Inode ? " (same inode)" : " (replaced)";
                 string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))[..16];
-                return $"F {name} {mode} {time} {info.Size} {hash}{replaced}";
+                return $"F {name} {mode} {owner} {time} {info.Size} {hash}{replaced}";
 
             default:
                 return $"? {name} type {info.FileType}";

@@ -48,12 +48,12 @@ internal static class WiringRunner
     /// <summary>Runs <paramref name="options"/> over <paramref name="wiring"/>; a SyncException that ends the run is
     /// thrown, per-item errors are in the observer.</summary>
     public static async Task<SyncSummary> RunAsync(Wiring wiring, SyncOptions options, RecordingObserver observer, SftpSession? sftp,
-        CancellationToken cancellation = default)
+        bool dryRun = false, CancellationToken cancellation = default)
     {
         switch (wiring)
         {
             case Wiring.Local:
-                return await Task.Run(() => LocalReplicator.Run(options, observer, cancellation), cancellation);
+                return await Task.Run(() => LocalReplicator.Run(options, observer, cancellation, dryRun), cancellation);
 
             case Wiring.AgentPush or Wiring.AgentPull:
                 RemoteSide side = wiring == Wiring.AgentPush ? RemoteSide.Destination : RemoteSide.Source;
@@ -62,7 +62,7 @@ internal static class WiringRunner
                     SyncSummary summary;
                     await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? options.Destination : options.Source))
                     {
-                        summary = await Task.Run(() => replicator.Run(options, observer, cancellation), cancellation);
+                        summary = await Task.Run(() => replicator.Run(options, observer, cancellation, dryRun), cancellation);
                     }
 
                     Assert.True(await loop.FinishAsync() == 0, "the agent did not exit cleanly: " + loop.Diagnostics);
@@ -71,11 +71,11 @@ internal static class WiringRunner
 
             case Wiring.SftpPush:
                 Assert.NotNull(sftp);
-                return await Task.Run(() => SftpReplicator.Open(sftp, RemoteSide.Destination, options.Destination).Run(options, observer, cancellation), cancellation);
+                return await Task.Run(() => SftpReplicator.Open(sftp, RemoteSide.Destination, options.Destination).Run(options, observer, cancellation, dryRun), cancellation);
 
             case Wiring.SftpPull:
                 Assert.NotNull(sftp);
-                return await Task.Run(() => SftpReplicator.Open(sftp, RemoteSide.Source, options.Source).Run(options, observer, cancellation), cancellation);
+                return await Task.Run(() => SftpReplicator.Open(sftp, RemoteSide.Source, options.Source).Run(options, observer, cancellation, dryRun), cancellation);
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(wiring));

@@ -13,11 +13,11 @@ namespace PSReplica.Ssh.Tests.Scenarios;
 /// The Local cases check the reference itself: that the option did what it is for on this tree.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class WiringMatrixTests(SftpFixture sftp, ITestOutputHelper output) : IClassFixture<SftpFixture>
+public sealed class WiringMatrixTests(SftpFixture sftp, LocalReferences references, ITestOutputHelper output)
+    : IClassFixture<SftpFixture>, IClassFixture<LocalReferences>
 {
-    private static readonly string[] s_compared = ["src", "dst", "basis"];
-
     private readonly SftpFixture _sftp = sftp;
+    private readonly LocalReferences _references = references;
     private readonly ITestOutputHelper _output = output;
 
     public static TheoryData<string, Wiring> Cases
@@ -42,14 +42,9 @@ public sealed class WiringMatrixTests(SftpFixture sftp, ITestOutputHelper output
     public async Task Option_over_wiring_gives_the_local_result_or_is_refused(string option, Wiring wiring)
     {
         OptionScenario scenario = OptionScenarios.Get(option);
-        long nowFrom = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
+        long nowFrom = _references.NowFrom;
         TimeGranularity granularity = WiringRunner.Granularity(wiring);
-        using var directory = new TempDirectory();
-
-        ScenarioTree reference = ScenarioTree.Create(directory.Combine("reference"));
-        Dictionary<string, ulong> referenceBefore = TreeSnapshot.Inodes(reference.Root, s_compared);
-        var expected = new RecordingObserver();
-        await WiringRunner.RunAsync(Wiring.Local, scenario.Options(reference), expected, sftp: null);
+        (ScenarioTree reference, RecordingObserver expected, Dictionary<string, ulong> referenceBefore) = await _references.GetAsync(scenario);
         List<string> expectedErrors = Errors(expected, reference);
 
         if (wiring == Wiring.Local)
@@ -59,26 +54,27 @@ public sealed class WiringMatrixTests(SftpFixture sftp, ITestOutputHelper output
             return;
         }
 
+        using var directory = new TempDirectory();
         ScenarioTree tree = ScenarioTree.Create(directory.Combine("case"));
-        List<string> before = TreeSnapshot.Describe(tree.Root, s_compared, TimeGranularity.Nanoseconds, nowFrom);
-        Dictionary<string, ulong> inodesBefore = TreeSnapshot.Inodes(tree.Root, s_compared);
+        List<string> before = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom);
+        Dictionary<string, ulong> inodesBefore = TreeSnapshot.Inodes(tree.Root, ScenarioTree.Compared);
         var actual = new RecordingObserver();
         try
         {
-            await WiringRunner.RunAsync(wiring, scenario.Options(tree), actual, _sftp.Sftp);
+            await WiringRunner.RunAsync(wiring, scenario.Options(tree), actual, _sftp.Sftp, scenario.DryRun);
         }
         catch (SyncException refused) when (refused.ErrorId == ErrorIds.InvalidParameterCombination)
         {
             _output.WriteLine($"refused: {refused.Message}");
             Assert.True(actual.Items.Count == 0, $"{wiring} refused {option} ({refused.Message}) after reporting {actual.Items.Count} items");
-            List<string> after = TreeSnapshot.Describe(tree.Root, s_compared, TimeGranularity.Nanoseconds, nowFrom, inodesBefore);
+            List<string> after = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom, inodesBefore);
             Assert.True(before.SequenceEqual(after.Select(l => l.Replace(" (same inode)", string.Empty, StringComparison.Ordinal))),
                 $"{wiring} refused {option} ({refused.Message}) but changed the trees: {TreeSnapshot.Difference(before, after)}");
             return;
         }
 
-        List<string> want = TreeSnapshot.Describe(reference.Root, s_compared, granularity, nowFrom, referenceBefore);
-        List<string> got = TreeSnapshot.Describe(tree.Root, s_compared, granularity, nowFrom, inodesBefore);
+        List<string> want = TreeSnapshot.Describe(reference.Root, ScenarioTree.Compared, granularity, nowFrom, referenceBefore);
+        List<string> got = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, granularity, nowFrom, inodesBefore);
         List<string> wantItems = Items(expected);
         List<string> gotItems = Items(actual);
         List<string> gotErrors = Errors(actual, tree);
