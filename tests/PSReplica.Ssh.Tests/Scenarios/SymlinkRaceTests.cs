@@ -166,7 +166,7 @@ public sealed class SymlinkRaceTests(TestSshServer server, ITestOutputHelper out
         Assert.True(swaps > 0, $"the swapper never swapped while a run over {wiring} was in progress");
     }
 
-    /// <summary>Runs <paramref name="options"/> over <paramref name="wiring"/>, paced, and calls <paramref name="swap"/> in
+    /// <summary>Runs <paramref name="options"/> over <paramref name="wiring"/> (an agent's wire paced) and calls <paramref name="swap"/> in
     /// a loop on its own thread from the run's first item until the run ends. Per-item errors and a failed run are both
     /// outcomes the race may cause; only what the run did matters. Returns the swaps made while the run was going.</summary>
     private async Task<long> RunWhileSwappingAsync(Wiring wiring, SyncOptions options, Action swap)
