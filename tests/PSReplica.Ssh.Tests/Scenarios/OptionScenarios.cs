@@ -1,0 +1,297 @@
+using PSReplica.Engine.Tests;
+
+namespace PSReplica.Ssh.Tests.Scenarios;
+
+/// <summary>One Sync-Directory parameter set of the matrix: the engine options the cmdlet would build for it on the
+/// <see cref="ScenarioTree"/>, and what the local run must show for the option to have been exercised at all (so that
+/// agreeing with the local run cannot mean agreeing on nothing).</summary>
+internal sealed record OptionScenario(string Name, Func<ScenarioTree, SyncOptions> Options, Action<ScenarioTree, RecordingObserver> Expect)
+{
+    /// <summary>Per-item errors the local run is expected to report (ErrorId and path), beyond none.</summary>
+    public IReadOnlyList<string> ExpectedErrors { get; init; } = [];
+
+    /// <summary>-WhatIf: a dry run, which reports and changes nothing.</summary>
+    public bool DryRun { get; init; }
+}
+
+/// <summary>The parameter sets the matrix runs, by name.</summary>
+internal static class OptionScenarios
+{
+    public static readonly IReadOnlyList<OptionScenario> All =
+    [
+        new("Defaults", t => Base(t), (t, o) =>
+        {
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+            Assert.True(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.NotEqual(File.ReadAllBytes(Src(t, "same-size-same-time.txt")), File.ReadAllBytes(Dst(t, "same-size-same-time.txt")));
+            Assert.Equal("subsecond\n", File.ReadAllText(Dst(t, "subsec.txt")));
+            HasItem(o, "private.txt", SyncAction.Metadata);
+            HasItem(o, "link-file", SyncAction.Create, SyncItemType.SymbolicLink);
+            NoItem(o, "small.txt");
+            NoItem(o, "subsec.txt");
+            if (Posix.IsElevated)
+            {
+                StatInfo owned = TestTree.Stat(Dst(t, "owned.txt"));
+                Assert.Equal((1234u, 2345u), (owned.Uid, owned.Gid));
+                StatInfo link = TestTree.Stat(Dst(t, "owned-link"));
+                Assert.Equal((1235u, 2346u), (link.Uid, link.Gid));
+            }
+        }),
+        new("WhatIf_Delete", t => Base(t) with { Delete = true }, (t, o) =>
+        {
+            HasItem(o, "extraneous.txt", SyncAction.Delete);
+            HasItem(o, "big.bin", SyncAction.Update);
+            Assert.True(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+        })
+        {
+            DryRun = true,
+        },
+        new("Delete", t => Base(t) with { Delete = true }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.False(Directory.Exists(Dst(t, "extraneous-dir")));
+            Assert.False(File.Exists(Dst(t, "dst-only.log")));
+            HasItem(o, "stale-link", SyncAction.Delete, SyncItemType.SymbolicLink);
+        }),
+        new("Delete_MaxDelete1", t => Base(t) with { Delete = true, MaxDelete = 1 }, (t, o) =>
+            Assert.Single(o.Items, i => i.Action == SyncAction.Delete))
+        {
+            ExpectedErrors = [ErrorIds.MaxDeleteExceeded + " dst"],
+        },
+        new("DeleteExcluded_Exclude", t => Base(t) with { Delete = true, DeleteExcluded = true, Filter = Filter(b => b.AddExclude("*.log")) }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "dst-only.log")));
+            Assert.False(File.Exists(Dst(t, "excluded.log")));
+            Assert.False(File.Exists(Dst(t, "extraneous.txt")));
+        }),
+        new("Exclude", t => Base(t) with { Filter = Filter(b => b.AddExclude("*.log").AddExclude("nested/")) }, (t, o) =>
+        {
+            Assert.Equal("the destination's older log\n", File.ReadAllText(Dst(t, "excluded.log")));
+            Assert.Equal("deep, old\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            Assert.True(File.Exists(Dst(t, "big2.bin")));
+        }),
+        new("Include_Exclude", t => Base(t) with { Filter = Filter(b => b.AddInclude("*/").AddInclude("*.txt").AddExclude("*")) }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.False(File.Exists(Dst(t, "link-file")));
+            Assert.True(File.Exists(Dst(t, "sub dir/ünïcödé ✓.txt")));
+            Assert.Equal("deep, new\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+        }),
+        new("FilterRule_Delete", t => Base(t) with { Delete = true, Filter = Filter(b => b.AddRule("- *.bin").AddRule("P extraneous.txt")) }, (t, o) =>
+        {
+            Assert.True(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.False(Directory.Exists(Dst(t, "extraneous-dir")));
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+        }),
+        new("UseFilterFiles", t => Base(t) with { Filter = Filter(b => b.AddRule("dir-merge /.rsync-filter")) }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "sub dir/exec.sh")));
+            Assert.True(File.Exists(Dst(t, "sub dir/ünïcödé ✓.txt")));
+        }),
+        new("Checksum", t => Base(t) with { CompareMode = CompareMode.Checksum }, (t, o) =>
+        {
+            Assert.Equal(File.ReadAllBytes(Src(t, "same-size-same-time.txt")), File.ReadAllBytes(Dst(t, "same-size-same-time.txt")));
+            NoItem(o, "small.txt");
+        }),
+        new("SizeOnly", t => Base(t) with { CompareMode = CompareMode.SizeOnly }, (t, o) =>
+        {
+            Assert.Equal("BBBBBBBB", File.ReadAllText(Dst(t, "one-sec.txt")));
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+        }),
+        new("IgnoreTimes", t => Base(t) with { CompareMode = CompareMode.IgnoreTimes }, (t, o) =>
+        {
+            HasItem(o, "small.txt", SyncAction.Update);
+            Assert.Equal(File.ReadAllBytes(Src(t, "same-size-same-time.txt")), File.ReadAllBytes(Dst(t, "same-size-same-time.txt")));
+        }),
+        new("ModifyWindow1", t => Base(t) with { ModifyWindow = 1 }, (t, o) =>
+        {
+            Assert.Equal("BBBBBBBB", File.ReadAllText(Dst(t, "one-sec.txt")));
+            HasItem(o, "touched.txt", SyncAction.Update);
+        }),
+        new("ModifyWindowMinus1", t => Base(t) with { ModifyWindow = -1 }, (t, o) =>
+        {
+            HasItem(o, "subsec.txt", SyncAction.Update);
+            NoItem(o, "small.txt");
+        }),
+        new("Update", t => Base(t) with { Update = true }, (t, o) =>
+        {
+            Assert.Equal("the destination's newer one\n", File.ReadAllText(Dst(t, "newer-in-dst.txt")));
+            HasItem(o, "touched.txt", SyncAction.Update);
+        }),
+        new("IgnoreExisting", t => Base(t) with { IgnoreExisting = true }, (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+            Assert.True(File.Exists(Dst(t, "big2.bin")));
+        }),
+        new("ExistingOnly", t => Base(t) with { ExistingOnly = true }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.False(File.Exists(Dst(t, "link-file")));
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+        }),
+        new("Preserve_NoTimes", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve & ~PreserveOptions.Times }, (t, o) =>
+            Assert.True(File.GetLastWriteTimeUtc(Dst(t, "big2.bin")) > DateTime.UtcNow.AddHours(-1))),
+        new("Preserve_NoPermissions", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve & ~PreserveOptions.Permissions }, (t, o) =>
+        {
+            Assert.Equal(0x1A4, TestTree.Stat(Dst(t, "private.txt")).Permissions);
+            NoItem(o, "private.txt");
+        }),
+        new("Preserve_HardLinks", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, (t, o) =>
+            Assert.Equal(TestTree.Stat(Dst(t, "hl-a")).Inode, TestTree.Stat(Dst(t, "hl-b")).Inode)),
+        new("CopyLinks", t => Base(t) with { CopyLinks = true }, (t, o) =>
+        {
+            Assert.Equal("hello\n", File.ReadAllText(Dst(t, "link-file")));
+            Assert.Null(new FileInfo(Dst(t, "link-file")).LinkTarget);
+            Assert.True(File.Exists(Dst(t, "link-dir/nested/deep.txt")));
+            Assert.Null(new DirectoryInfo(Dst(t, "link-dir")).LinkTarget);
+        })
+        {
+            // rsync -L: a link with nothing behind it cannot be copied as what it points to.
+            ExpectedErrors = [ErrorIds.SymbolicLinkNoReferent + " dangling"],
+        },
+        new("MinSize", t => Base(t) with { MinSize = 1024 }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "-dash file.txt")));
+            Assert.True(File.Exists(Dst(t, "big2.bin")));
+        }),
+        new("MaxSize", t => Base(t) with { MaxSize = 64 * 1024 }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.True(File.Exists(Dst(t, "medium.dat")));
+        }),
+        new("FilesFrom", FilesFrom, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+            Assert.Equal("deep, new\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            Assert.False(File.Exists(Dst(t, "sub dir/exec.sh")));
+            Assert.True(File.Exists(Dst(t, "extraneous.txt")));
+        }),
+        new("LinkDest", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.Equal(TestTree.Stat(Path.Join(t.Basis, "basis-same.txt")).Inode, TestTree.Stat(Dst(t, "basis-same.txt")).Inode);
+            HasItem(o, "basis-same.txt", SyncAction.Link, SyncItemType.HardLink);
+            Assert.Equal(File.ReadAllBytes(Src(t, "basis-changed.bin")), File.ReadAllBytes(Dst(t, "basis-changed.bin")));
+        }),
+        new("CompareDest", t => Base(t) with { CompareDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "basis-same.txt")));
+            Assert.True(File.Exists(Dst(t, "basis-changed.bin")));
+        }),
+        new("CopyDest", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.Equal("in the basis too\n", File.ReadAllText(Dst(t, "basis-same.txt")));
+            Assert.NotEqual(TestTree.Stat(Path.Join(t.Basis, "basis-same.txt")).Inode, TestTree.Stat(Dst(t, "basis-same.txt")).Inode);
+        }),
+        new("RemoveSourceFiles", t => Base(t) with { RemoveSourceFiles = true }, (t, o) =>
+        {
+            Assert.False(File.Exists(Src(t, "big2.bin")));
+            Assert.False(File.Exists(Src(t, "small.txt")));
+            Assert.True(Directory.Exists(Src(t, "sub dir/nested")));
+            Assert.Equal(100_000, File.ReadAllBytes(Dst(t, "big2.bin")).Length);
+        }),
+        new("Backup", t => WithBackups(Base(t), directory: null), (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin~")).Length);
+            Assert.Equal("deep, old\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt~")));
+        }),
+        new("Backup_Delete", t => WithBackups(Base(t) with { Delete = true }, directory: null), (t, o) =>
+        {
+            Assert.Equal("only in the destination\n", File.ReadAllText(Dst(t, "extraneous.txt~")));
+            Assert.False(File.Exists(Dst(t, "extraneous.txt")));
+        }),
+        new("Backup_BackupSuffix", t => WithBackups(Base(t), directory: null, suffix: ".bak"), (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin.bak")).Length);
+            Assert.False(File.Exists(Dst(t, "big.bin~")));
+        }),
+        new("Backup_BackupDirectory", t => WithBackups(Base(t), directory: "backups"), (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "backups/big.bin")).Length);
+            Assert.False(File.Exists(Dst(t, "big.bin~")));
+        }),
+        new("Partial", t => Base(t) with { Partial = true }, Converged),
+        new("PartialDirectory", t => Base(t) with { PartialDirectory = ".partial" }, Converged),
+        new("DelayUpdates", t => Base(t) with { DelayUpdates = true }, Converged),
+        new("Inplace", t => Base(t) with { Inplace = true }, (t, o) =>
+        {
+            Converged(t, o);
+            HasItem(o, "big.bin", SyncAction.Update);
+        }),
+        new("TransferMode_WholeFile", t => Base(t) with { TransferMode = TransferMode.WholeFile }, (t, o) =>
+        {
+            Converged(t, o);
+            Assert.Equal(0, Assert.Single(o.Items, i => i.RelativePath == "big.bin").BytesMatched);
+        }),
+        new("TransferMode_Delta", t => Base(t) with { TransferMode = TransferMode.Delta }, (t, o) =>
+        {
+            Converged(t, o);
+            Assert.True(Assert.Single(o.Items, i => i.RelativePath == "big.bin").BytesMatched > 200_000);
+        }),
+        new("BlockSize", t => Base(t) with { BlockSize = 2048 }, Converged),
+        new("TransferMode_Delta_BlockSize", t => Base(t) with { TransferMode = TransferMode.Delta, BlockSize = 2048 }, (t, o) =>
+        {
+            Converged(t, o);
+            Assert.True(Assert.Single(o.Items, i => i.RelativePath == "big.bin").BytesMatched > 200_000);
+        }),
+    ];
+
+    public static OptionScenario Get(string name) => All.Single(s => s.Name == name);
+
+    private static SyncOptions Base(ScenarioTree t) => new() { Source = t.Source, Destination = t.Destination };
+
+    private static SyncFilter Filter(Func<SyncFilterBuilder, SyncFilterBuilder> rules) => rules(new SyncFilterBuilder()).Build();
+
+    /// <summary>-FilesFrom as SyncCommandBase.BuildOptions rewrites it: the list's include patterns after the other
+    /// rules, then an exclude of everything; no deletion.</summary>
+    private static SyncOptions FilesFrom(ScenarioTree t)
+    {
+        var builder = new SyncFilterBuilder();
+        foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(t.FilesFrom)))
+        {
+            builder.AddInclude(pattern);
+        }
+
+        return Base(t) with { Filter = builder.AddExclude("*").Build(), Delete = false };
+    }
+
+    /// <summary>-Backup and -BackupDirectory as SyncDirectoryCommand.WithBackups builds them: with -Delete, what the
+    /// backups leave in the destination is protected from deletion.</summary>
+    private static SyncOptions WithBackups(SyncOptions options, string? directory, string? suffix = null)
+    {
+        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = suffix };
+        if (!options.Delete || options.DeleteExcluded)
+        {
+            return options;
+        }
+
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+        string? full = directory is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Join(options.Destination, directory)));
+        string? protect = full is null ? "P *" + (suffix ?? "~") : full.StartsWith(root + "/", StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/" : null;
+        return protect is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(protect).Build() };
+    }
+
+    private static string Src(ScenarioTree t, string relative) => Path.Join(t.Source, relative);
+
+    private static string Dst(ScenarioTree t, string relative) => Path.Join(t.Destination, relative);
+
+    /// <summary>The destination holds the source's files, and no temp or partial file is left behind.</summary>
+    private static void Converged(ScenarioTree t, RecordingObserver o)
+    {
+        foreach (string name in new[] { "big.bin", "big2.bin", "touched.txt", "sub dir/nested/deep.txt", "sub dir/nested/big3.bin" })
+        {
+            Assert.Equal(File.ReadAllBytes(Src(t, name)), File.ReadAllBytes(Dst(t, name)));
+        }
+
+        Assert.DoesNotContain(TestTree.Listing(t.Destination), p => p.Contains(".~psr", StringComparison.Ordinal)
+            || p.Contains("psreplica-partial", StringComparison.Ordinal) || p.Contains(".partial", StringComparison.Ordinal));
+    }
+
+    private static void HasItem(RecordingObserver o, string path, SyncAction action, SyncItemType type = SyncItemType.File) =>
+        Assert.Contains(o.Items, i => i.RelativePath == path && i.Action == action && i.ItemType == type);
+
+    private static void NoItem(RecordingObserver o, string path) => Assert.DoesNotContain(o.Items, i => i.RelativePath == path);
+}
