@@ -300,7 +300,8 @@ internal static class NamedTreeRequests
             foreach (string component in relative[..slash].Split('/'))
             {
                 SafeFileHandle from = current ?? root.Handle;
-                int errno = Posix.MkdirAt(from, component, OwnerAccess);
+                // As a local mkdir -p makes them (the umask applies), as rsync makes backup directories.
+                int errno = Posix.MkdirAt(from, component, 0x1FF);
                 if (errno is not (0 or Posix.EEXIST))
                 {
                     throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot create the backup directory for", relative);
