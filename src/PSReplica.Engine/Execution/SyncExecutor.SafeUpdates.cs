@@ -239,7 +239,7 @@ internal sealed partial class SyncExecutor
             try
             {
                 DeltaResult result = _sourceTree is null
-                    ? DeltaCopier.Copy(source.FullPath, basis.FullPath, target, _options.BlockSize, progress, finish, _cancellation, _throttle)
+                    ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis.FullPath, target, _options.BlockSize, progress, finish, _cancellation, _throttle)
                     : _sourceTree.CopyDelta(relative, basis.FullPath, target, _options.BlockSize, progress, finish, _cancellation);
                 Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
                 return;
@@ -254,11 +254,11 @@ internal sealed partial class SyncExecutor
         using SafeFileHandle file = InplaceCopier.Open(target, exists, relative);
         if (!fromBasis && exists && UsesDelta(action))
         {
-            SafeFileHandle? literalSource = _sourceTree is null ? FileCopier.OpenSource(source.FullPath) : null;
+            SafeFileHandle? literalSource = _sourceFiles?.Open(relative, source);
             try
             {
                 DeltaResult result = InplaceCopier.Delta(file, _options.BlockSize, literalSource, (signature, sink) => _sourceTree is null
-                    ? InplaceCopier.Search(source.FullPath, signature, sink, progress, _throttle, _cancellation)
+                    ? InplaceCopier.Search(() => _sourceFiles!.Open(relative, source), signature, sink, progress, _throttle, _cancellation)
                     : _sourceTree.Delta(relative, signature, sink, progress, _cancellation), _cancellation);
                 finish(file);
                 Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
@@ -281,7 +281,7 @@ internal sealed partial class SyncExecutor
         long copied;
         if (fromBasis || _sourceTree is null)
         {
-            using SafeFileHandle input = FileCopier.OpenSource(fromBasis ? action.Basis!.FullPath : source.FullPath);
+            using SafeFileHandle input = fromBasis ? FileCopier.OpenSource(action.Basis!.FullPath) : _sourceFiles!.Open(relative, source);
             copied = WriteWhole(input, file, progress, fromBasis ? null : _throttle);
         }
         else

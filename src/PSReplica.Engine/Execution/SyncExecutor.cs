@@ -12,6 +12,7 @@ using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
@@ -44,6 +45,9 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
+
+    /// <summary>A local source's files, each opened checked against the scan (null when an agent or SFTP holds the source).</summary>
+    private readonly SourceFiles? _sourceFiles;
     private readonly Dictionary<int, SyncItem?> _settled = [];
     private int _nextToReport;
     private BlockingCollection<int>? _copies;
@@ -60,6 +64,7 @@ internal sealed partial class SyncExecutor : IDisposable
         _plan = plan;
         _destinationTree = destinationTree;
         _sourceTree = sourceTree;
+        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
         if (destinationTree is not null || sourceTree is not null)
         {
             // Remote copies wait on the wire, not on a core: more workers keep more requests in flight.
@@ -102,7 +107,11 @@ internal sealed partial class SyncExecutor : IDisposable
         return executor.Run();
     }
 
-    public void Dispose() => _copies?.Dispose();
+    public void Dispose()
+    {
+        _copies?.Dispose();
+        _sourceFiles?.Dispose();
+    }
 
     private SyncSummary Run()
     {
@@ -639,7 +648,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 try
                 {
                     DeltaResult result = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, basis!, output, _options.BlockSize, progress, finish, _cancellation, _throttle)
+                        ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis!, output, _options.BlockSize, progress, finish, _cancellation, _throttle)
                         : _sourceTree.CopyDelta(relative, basis!, output, _options.BlockSize, progress, finish, _cancellation);
                     action.Item.BytesTransferred = result.LiteralBytes;
                     action.Item.BytesMatched = result.MatchedBytes;
@@ -658,7 +667,7 @@ internal sealed partial class SyncExecutor : IDisposable
             {
                 long copied = fromBasis ? FileCopier.Copy(action.Basis!.FullPath, output, progress, finish, _cancellation)
                     : _sourceTree is null
-                    ? FileCopier.Copy(source.FullPath, output, progress, finish, _cancellation, _throttle)
+                    ? FileCopier.Copy(_sourceFiles!, relative, source, output, progress, finish, _cancellation, _throttle)
                     : _sourceTree.Copy(relative, output, progress, finish, _cancellation);
                 Interlocked.Add(ref _bytesDone, copied);
                 action.Item.BytesTransferred = fromBasis ? 0 : copied;
