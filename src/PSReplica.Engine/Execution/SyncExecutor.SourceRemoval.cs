@@ -70,7 +70,18 @@ internal sealed partial class SyncExecutor
                 continue;
             }
 
-            int errno = Posix.Unlink(source.FullPath);
+            int errno;
+            try
+            {
+                // Unlinked in its directory's handle, never through a link swapped in on its path since the check above.
+                errno = _sourceFiles!.Remove(relative, source);
+            }
+            catch (SyncException ex)
+            {
+                _observer.OnWarning($"Not removing '{relative}' from the source: {ex.Message}");
+                continue;
+            }
+
             if (errno != 0 && errno != Posix.ENOENT)
             {
                 _summary.Errors++;

@@ -101,6 +101,38 @@ internal sealed class SourceFiles : IDisposable
         return hash.GetCurrentHashAsUInt128();
     }
 
+    /// <summary>-RemoveSourceFiles: unlinks <paramref name="relative"/> in its parent directory's handle (reached as
+    /// <see cref="Open"/> reaches it, through no link), and only while the name still holds what the scan saw as
+    /// <paramref name="scanned"/> (its device and inode, not following a final link). Returns 0 or the errno
+    /// (ENOENT when it is gone already).</summary>
+    /// <exception cref="SyncException">SourceChangedSinceListing when the name now holds another item, or a link or
+    /// non-directory stands on its path.</exception>
+    public int Remove(string relative, FileEntry scanned)
+    {
+        int slash = relative.LastIndexOf('/');
+        string name = slash < 0 ? relative : relative[(slash + 1)..];
+        SafeFileHandle directory = AcquireDirectory(relative, slash);
+        try
+        {
+            int errno = Posix.StatAt(directory, name, out StatInfo now);
+            if (errno != 0)
+            {
+                return errno;
+            }
+
+            if (now.Device != scanned.Device || now.Inode != scanned.Inode)
+            {
+                throw Changed(relative, "it is another item than the one scanned");
+            }
+
+            return Posix.UnlinkAt(directory, name, isDirectory: false);
+        }
+        finally
+        {
+            directory.DangerousRelease();
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -246,7 +278,7 @@ internal sealed class SourceFiles : IDisposable
 
     private static SyncException Changed(string relative, string why) =>
         new(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
-            $"Not copying '{relative}': the source changed since it was scanned ({why}).", relative);
+            $"The source file '{relative}' changed since it was scanned ({why}); it is left alone.", relative);
 
     private static SyncException Failure(int errno, string relative, string what) => errno switch
     {

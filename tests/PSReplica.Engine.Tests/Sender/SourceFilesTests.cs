@@ -92,6 +92,32 @@ public sealed class SourceFilesTests : IDisposable
     }
 
     [Fact]
+    public void Remove_unlinks_only_the_scanned_item_and_never_through_a_swapped_directory()
+    {
+        _tree.Src("kept/f.txt", "scanned");
+        _tree.Src("replaced.txt", "scanned");
+        _tree.Src("removed.txt", "scanned");
+        FileEntry throughLink = Scanned("kept/f.txt");
+        FileEntry replaced = Scanned("replaced.txt");
+        FileEntry removed = Scanned("removed.txt");
+        string outsideTwin = TestTree.Write(_tree.Root, "outside/f.txt", "scanned");
+        Directory.Move(Path.Join(_tree.Source, "kept"), Path.Join(_tree.Root, "moved-away"));
+        Directory.CreateSymbolicLink(Path.Join(_tree.Source, "kept"), Path.Join(_tree.Root, "outside"));
+        // Renamed over the scanned one while it still exists, so the new file cannot reuse its inode number.
+        string replacement = TestTree.Write(_tree.Root, "replacement.txt", "a new file under the scanned name");
+        Assert.Equal(0, Posix.Rename(replacement, Path.Join(_tree.Source, "replaced.txt")));
+
+        using var sources = new SourceFiles(_tree.Source, followLinks: false);
+        Assert.Equal(ErrorIds.SourceChangedSinceListing, Assert.Throws<SyncException>(() => sources.Remove("kept/f.txt", throughLink)).ErrorId);
+        Assert.Equal(ErrorIds.SourceChangedSinceListing, Assert.Throws<SyncException>(() => sources.Remove("replaced.txt", replaced)).ErrorId);
+        Assert.Equal(0, sources.Remove("removed.txt", removed));
+
+        Assert.True(File.Exists(outsideTwin));
+        Assert.True(File.Exists(Path.Join(_tree.Source, "replaced.txt")));
+        Assert.False(File.Exists(Path.Join(_tree.Source, "removed.txt")));
+    }
+
+    [Fact]
     public void Opening_after_dispose_is_refused()
     {
         _tree.Src("f.txt", "x");
