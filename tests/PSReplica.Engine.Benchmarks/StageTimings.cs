@@ -96,7 +96,7 @@ internal static class StageTimings
                     string target = Path.Combine(work, "out");
                     Time("DeltaCopier " + Path.GetFileName(source) + (source == basis ? " (identical)" : string.Empty), length, () =>
                     {
-                        DeltaResult result = DeltaCopier.Copy(source, basis, target, null, null, null, default);
+                        DeltaResult result = DeltaCopier.Copy(() => FileCopier.OpenSource(source), basis, target, null, null, null, default);
                         Console.Write($"[literal {result.LiteralBytes}{(result.SearchedTwice ? ", searched twice" : string.Empty)}] ");
                     });
                     File.Delete(target);

@@ -66,8 +66,11 @@ public static class ErrorIds
     /// (or partial) name.</summary>
     public const string DelayedUpdateFailed = nameof(DelayedUpdateFailed);
 
-    /// <summary>-RemoveSourceFiles with a remote source: the agent found the source file changed (or not a file or link)
-    /// since it was listed; it is kept.</summary>
+    /// <summary>A source item is no longer what the scan listed. A local source file about to be copied (or read to verify
+    /// a -RemoveSourceFiles copy) is another file (a new inode), not a regular file, a symbolic link, or reached through a
+    /// link or non-directory swapped in on its path: nothing of it is copied (an error for that item; CVE-2024-12747).
+    /// -RemoveSourceFiles with a remote source: the agent found the source file changed (or not a file or link) since it
+    /// was listed; it is kept (a warning).</summary>
     public const string SourceChangedSinceListing = nameof(SourceChangedSinceListing);
 
 

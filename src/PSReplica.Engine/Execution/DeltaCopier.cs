@@ -19,38 +19,40 @@ internal static class DeltaCopier
     /// is built on another thread while the search and the writer already run (see
     /// <see cref="DeltaMatcher.RunWhileSigning"/>); should that search turn out not to be rsync's, the file is done
     /// again with the complete signature.</summary>
+    /// <param name="openSource">Opens the source for one pass over it (a local source through <see cref="Sender.SourceFiles"/>,
+    /// so that every pass reads the file the scan saw); each pass closes what it opened.</param>
     /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match, even after a second
     /// pass with full-length strong checksums.</exception>
-    public static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
+    public static DeltaResult Copy(Func<SafeFileHandle> openSource, string basis, string target, int? blockLength, Action<long>? progress,
         Action<SafeFileHandle>? finish, CancellationToken cancellation, BandwidthThrottle? throttle = null) =>
-        Copy(source, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation, throttle);
+        Copy(openSource, basis, target, blockLength, progress, finish, OverlapThreshold, SpeculationOptions.Default, cancellation, throttle);
 
     /// <param name="overlapThreshold">The smallest basis searched while its signature is built (tests lower it).</param>
     /// <param name="speculation">The bounds of that overlap.</param>
-    internal static DeltaResult Copy(string source, string basis, string target, int? blockLength, Action<long>? progress,
+    internal static DeltaResult Copy(Func<SafeFileHandle> openSource, string basis, string target, int? blockLength, Action<long>? progress,
         Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation, CancellationToken cancellation,
         BandwidthThrottle? throttle = null)
     {
         using SafeFileHandle basisHandle = FileCopier.OpenSource(basis);
         long length = RandomAccess.GetLength(basisHandle);
         using SafeFileHandle output = FileCopier.OpenTarget(target);
-        DeltaResult result = Copy(source, basisHandle, length, output, blockLength, progress, overlapThreshold, speculation, throttle, cancellation);
+        DeltaResult result = Copy(openSource, basisHandle, length, output, blockLength, progress, overlapThreshold, speculation, throttle, cancellation);
         finish?.Invoke(output);
         return result;
     }
 
-    /// <summary>As <see cref="Copy(string, string, string, int?, Action{long}?, Action{SafeFileHandle}?, CancellationToken, BandwidthThrottle?)"/>,
+    /// <summary>As <see cref="Copy(Func{SafeFileHandle}, string, string, int?, Action{long}?, Action{SafeFileHandle}?, CancellationToken, BandwidthThrottle?)"/>,
     /// with the basis (<paramref name="length"/> bytes) and the new file already open (the receiver's pending file).</summary>
-    internal static DeltaResult Copy(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+    internal static DeltaResult Copy(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
         Action<long>? progress, CancellationToken cancellation, BandwidthThrottle? throttle = null) =>
-        Copy(source, basisHandle, length, output, blockLength, progress, OverlapThreshold, SpeculationOptions.Default, throttle, cancellation);
+        Copy(openSource, basisHandle, length, output, blockLength, progress, OverlapThreshold, SpeculationOptions.Default, throttle, cancellation);
 
-    private static DeltaResult Copy(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+    private static DeltaResult Copy(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
         Action<long>? progress, long overlapThreshold, SpeculationOptions speculation, BandwidthThrottle? throttle, CancellationToken cancellation)
     {
         try
         {
-            return CopyOnce(source, basisHandle, length, output, blockLength, progress, null, overlapThreshold, speculation, throttle, cancellation);
+            return CopyOnce(openSource, basisHandle, length, output, blockLength, progress, null, overlapThreshold, speculation, throttle, cancellation);
         }
         catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
         {
@@ -59,13 +61,13 @@ internal static class DeltaCopier
             // survives in practice; should this fail too, the caller sends the file whole.
             RandomAccess.SetLength(output, 0);
             var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
-            DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
+            DeltaResult result = Transfer(openSource, basisHandle, length, matcher.Signature, output, progress,
                 (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
             return result with { FullStrongSums = true };
         }
     }
 
-    private static DeltaResult CopyOnce(string source, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
+    private static DeltaResult CopyOnce(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
         Action<long>? progress, Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation,
         BandwidthThrottle? throttle, CancellationToken cancellation)
     {
@@ -73,7 +75,7 @@ internal static class DeltaCopier
         if (length >= overlapThreshold)
         {
             using var signing = new SignatureInProgress(basisHandle, length, blockLength, speculation, cancellation);
-            DeltaResult? overlapped = Transfer(source, basisHandle, length, signing.Signature, output, progress,
+            DeltaResult? overlapped = Transfer(openSource, basisHandle, length, signing.Signature, output, progress,
                 (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), throttle, cancellation);
             if (overlapped is not null)
             {
@@ -90,7 +92,7 @@ internal static class DeltaCopier
             matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, cancellation));
         }
 
-        DeltaResult result = Transfer(source, basisHandle, length, matcher.Signature, output, progress,
+        DeltaResult result = Transfer(openSource, basisHandle, length, matcher.Signature, output, progress,
             (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
         finish?.Invoke(output);
         return length >= overlapThreshold ? result with { SearchedTwice = true } : result;
@@ -98,11 +100,11 @@ internal static class DeltaCopier
 
     /// <summary>One pass: the search on this thread, the patch writer on another; verifies what it wrote.
     /// Null when the search gave up.</summary>
-    private static DeltaResult? Transfer(string source, SafeFileHandle basis, long basisLength, Signature signature,
+    private static DeltaResult? Transfer(Func<SafeFileHandle> openSource, SafeFileHandle basis, long basisLength, Signature signature,
         SafeFileHandle output, Action<long>? progress, Func<Stream, SafeFileHandle, IDeltaSink, DeltaResult?> search,
         BandwidthThrottle? throttle, CancellationToken cancellation)
     {
-        using SafeFileHandle input = FileCopier.OpenSource(source);
+        using SafeFileHandle input = openSource();
         using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
         using var sourceStream = new ProgressReadStream(new FileStream(input, FileAccess.Read, 1), progress ?? (_ => { }), step: 0);
         DeltaResult? result;

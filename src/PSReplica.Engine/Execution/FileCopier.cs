@@ -3,6 +3,8 @@ using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
+using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
@@ -13,13 +15,29 @@ internal static class FileCopier
     private const long ChunkBytes = 8L << 20;
     private const int BufferBytes = 1 << 20;
 
-    /// <summary>Copies <paramref name="source"/> to the new file <paramref name="target"/> and hands the still-open
-    /// target to <paramref name="finish"/> (attributes are set through the descriptor, never through a path that
-    /// could have been swapped for a link); returns the bytes copied.</summary>
+    /// <summary>Copies the file at <paramref name="source"/> (a file of the destination side: a basis) to the new file
+    /// <paramref name="target"/> and hands the still-open target to <paramref name="finish"/> (attributes are set through
+    /// the descriptor, never through a path that could have been swapped for a link); returns the bytes copied.</summary>
     public static long Copy(string source, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation,
         BandwidthThrottle? throttle = null)
     {
         using SafeFileHandle input = OpenSource(source);
+        return CopyFrom(input, target, progress, finish, cancellation, throttle);
+    }
+
+    /// <summary>As <see cref="Copy(string, string, Action{long}?, Action{SafeFileHandle}?, CancellationToken, BandwidthThrottle?)"/>
+    /// for a local source file, opened through <paramref name="sources"/> and checked to be the file the scan saw as
+    /// <paramref name="scanned"/> before anything is created.</summary>
+    public static long Copy(SourceFiles sources, string relative, FileEntry scanned, string target, Action<long>? progress,
+        Action<SafeFileHandle>? finish, CancellationToken cancellation, BandwidthThrottle? throttle = null)
+    {
+        using SafeFileHandle input = sources.Open(relative, scanned);
+        return CopyFrom(input, target, progress, finish, cancellation, throttle);
+    }
+
+    private static long CopyFrom(SafeFileHandle input, string target, Action<long>? progress, Action<SafeFileHandle>? finish, CancellationToken cancellation,
+        BandwidthThrottle? throttle = null)
+    {
         using SafeFileHandle output = OpenTarget(target);
         long copied = CopyContent(input, output, progress, cancellation, throttle);
         finish?.Invoke(output);
@@ -89,6 +107,8 @@ internal static class FileCopier
         return copied;
     }
 
+    /// <summary>Opens a file by its full path, following links: for files of the destination side (a basis) only. A local
+    /// source file is opened through <see cref="SourceFiles"/>, which checks it against the scan.</summary>
     internal static SafeFileHandle OpenSource(string path)
     {
         SafeFileHandle? handle = Posix.Open(path, Posix.ORdOnly, 0, out int errno);

@@ -50,12 +50,13 @@ internal static class InplaceCopier
         return result with { LiteralBytes = writer.LiteralBytes, MatchedBytes = writer.MatchedBytes };
     }
 
-    /// <summary>The local producer: searches <paramref name="source"/> against the signature, the writer on another thread.</summary>
-    public static DeltaResult Search(string source, Signature signature, IDeltaSink sink, Action<long> progress, BandwidthThrottle? throttle,
+    /// <summary>The local producer: searches the source that <paramref name="openSource"/> opens (a local source through
+    /// <see cref="Sender.SourceFiles"/>) against the signature, the writer on another thread.</summary>
+    public static DeltaResult Search(Func<SafeFileHandle> openSource, Signature signature, IDeltaSink sink, Action<long> progress, BandwidthThrottle? throttle,
         CancellationToken cancellation)
     {
         var matcher = new DeltaMatcher(signature);
-        using SafeFileHandle input = FileCopier.OpenSource(source);
+        using SafeFileHandle input = openSource();
         using var stream = new ProgressReadStream(new FileStream(input, FileAccess.Read, 1), progress, step: 0);
         DeltaResult result;
         using (var pipeline = new PipelinedSink(sink, cancellation))

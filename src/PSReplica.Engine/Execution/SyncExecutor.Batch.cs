@@ -49,7 +49,7 @@ internal sealed partial class SyncExecutor
         int length;
         try
         {
-            using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+            using SafeFileHandle handle = _sourceFiles!.Open(relative, source);
             length = BatchCodec.ReadWhole(handle, _batchBuffer);
         }
         catch (SyncException ex)

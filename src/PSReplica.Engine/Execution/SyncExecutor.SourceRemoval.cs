@@ -58,7 +58,7 @@ internal sealed partial class SyncExecutor
                 && (source.Kind == EntryKind.SymbolicLink
                     ? copy.LinkTarget == source.LinkTarget
                     : !Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds);
-            if (!sameAsScanned || !copied || (remote is null && source.Kind == EntryKind.File && !SameContent(source.FullPath, destinationPath, relative)))
+            if (!sameAsScanned || !copied || (remote is null && source.Kind == EntryKind.File && !SameContent(source, destinationPath, relative)))
             {
                 _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
                 continue;
@@ -70,7 +70,18 @@ internal sealed partial class SyncExecutor
                 continue;
             }
 
-            int errno = Posix.Unlink(source.FullPath);
+            int errno;
+            try
+            {
+                // Unlinked in its directory's handle, never through a link swapped in on its path since the check above.
+                errno = _sourceFiles!.Remove(relative, source);
+            }
+            catch (SyncException ex)
+            {
+                _observer.OnWarning($"Not removing '{relative}' from the source: {ex.Message}");
+                continue;
+            }
+
             if (errno != 0 && errno != Posix.ENOENT)
             {
                 _summary.Errors++;
@@ -97,12 +108,19 @@ internal sealed partial class SyncExecutor
         }
     }
 
-    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each).</summary>
-    private bool SameContent(string source, string copy, string relative)
+    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each). The source is read as every source
+    /// file is (<see cref="Sender.SourceFiles"/>): a file that is no longer the one scanned, or that is reached through a
+    /// link swapped in on its path, is not verified, so nothing outside the source is judged (and then removed) in its place.</summary>
+    private bool SameContent(FileEntry source, string copy, string relative)
     {
         try
         {
-            return SyncPlanner.ContentHash(source) == SyncPlanner.ContentHash(copy);
+            return _sourceFiles!.ContentHash(relative, source) == SyncPlanner.ContentHash(copy);
+        }
+        catch (SyncException ex)
+        {
+            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
+            return false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -13,6 +13,7 @@ using PSReplica.Engine.Planning;
 using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
@@ -44,6 +45,9 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
+
+    /// <summary>A local source's files, each opened checked against the scan (null when an agent or SFTP holds the source).</summary>
+    private readonly SourceFiles? _sourceFiles;
     private readonly Dictionary<int, SyncItem?> _settled = [];
     private int _nextToReport;
     private BlockingCollection<int>? _copies;
@@ -57,6 +61,7 @@ internal sealed partial class SyncExecutor : IDisposable
         _plan = plan;
         _destinationTree = destinationTree;
         _sourceTree = sourceTree;
+        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
         if (destinationTree is not null || sourceTree is not null)
         {
             // Remote copies wait on the wire, not on a core: more workers keep more requests in flight.
@@ -69,7 +74,7 @@ internal sealed partial class SyncExecutor : IDisposable
         _observer = observer;
         _attributes = new AttributePolicy(_options);
         _meter = new TransferMeter(plan, observer);
-        _local = destinationTree is null ? new LocalDestination(plan, sourceTree, observer, _attributes, _meter, cancellation) : null;
+        _local = destinationTree is null ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation) : null;
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
@@ -103,6 +108,7 @@ internal sealed partial class SyncExecutor : IDisposable
     {
         _copies?.Dispose();
         _local?.Dispose();
+        _sourceFiles?.Dispose();
     }
 
     private SyncSummary Run()

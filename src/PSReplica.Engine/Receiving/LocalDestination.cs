@@ -11,6 +11,7 @@ using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Receiving;
 
@@ -26,6 +27,7 @@ internal sealed partial class LocalDestination : IDisposable
     private readonly SyncPlan _plan;
     private readonly SyncOptions _options;
     private readonly ISourceTree? _sourceTree;
+    private readonly SourceFiles? _sourceFiles;
     private readonly ISyncObserver _observer;
     private readonly AttributePolicy _attributes;
     private readonly TransferMeter _meter;
@@ -39,12 +41,14 @@ internal sealed partial class LocalDestination : IDisposable
     private int _linkFallbackReported;
 
     /// <param name="sourceTree">The source when an agent or SFTP serves it (a pull); null: the local file system.</param>
-    public LocalDestination(SyncPlan plan, ISourceTree? sourceTree, ISyncObserver observer, AttributePolicy attributes, TransferMeter meter,
+    /// <param name="sourceFiles">A local source's files, each opened checked against the scan; null for a pull.</param>
+    public LocalDestination(SyncPlan plan, ISourceTree? sourceTree, SourceFiles? sourceFiles, ISyncObserver observer, AttributePolicy attributes, TransferMeter meter,
         CancellationToken cancellation)
     {
         _plan = plan;
         _options = plan.Options;
         _sourceTree = sourceTree;
+        _sourceFiles = sourceFiles;
         _observer = observer;
         _attributes = attributes;
         _meter = meter;
@@ -292,7 +296,7 @@ internal sealed partial class LocalDestination : IDisposable
                 try
                 {
                     DeltaResult result = _sourceTree is null
-                        ? DeltaCopier.Copy(source.FullPath, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _throttle)
+                        ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _throttle)
                         : _sourceTree.CopyDelta(relative, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation);
                     action.Item.BytesTransferred = result.LiteralBytes;
                     action.Item.BytesMatched = result.MatchedBytes;
@@ -317,7 +321,7 @@ internal sealed partial class LocalDestination : IDisposable
                 }
                 else if (_sourceTree is null)
                 {
-                    using SafeFileHandle input = FileCopier.OpenSource(source.FullPath);
+                    using SafeFileHandle input = _sourceFiles!.Open(relative, source);
                     copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation, _throttle);
                 }
                 else
@@ -425,7 +429,7 @@ internal sealed partial class LocalDestination : IDisposable
             try
             {
                 DeltaResult result = _sourceTree is null
-                    ? DeltaCopier.Copy(source.FullPath, basis, basisLength, created, _options.BlockSize, progress, _cancellation, _throttle)
+                    ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis, basisLength, created, _options.BlockSize, progress, _cancellation, _throttle)
                     : _sourceTree.CopyDelta(relative, basis, basisLength, created, _options.BlockSize, progress, _cancellation);
                 PendingFile.Apply(created, attributes, relative);
                 Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
@@ -439,14 +443,17 @@ internal sealed partial class LocalDestination : IDisposable
             }
         }
 
+        // A new file's source is opened (and checked against the scan) before the file is made, so a refused source
+        // leaves nothing behind.
+        using SafeFileHandle? early = !exists && !fromBasis && _sourceFiles is not null ? _sourceFiles.Open(relative, source) : null;
         using SafeFileHandle file = TreeReceiver.OpenInPlace(parent, relative, create: !exists, out _);
         if (!fromBasis && exists && UsesDelta(action))
         {
-            SafeFileHandle? literalSource = _sourceTree is null ? FileCopier.OpenSource(source.FullPath) : null;
+            SafeFileHandle? literalSource = _sourceFiles?.Open(relative, source);
             try
             {
                 DeltaResult result = InplaceCopier.Delta(file, _options.BlockSize, literalSource, (signature, sink) => _sourceTree is null
-                    ? InplaceCopier.Search(source.FullPath, signature, sink, progress, _throttle, _cancellation)
+                    ? InplaceCopier.Search(() => _sourceFiles!.Open(relative, source), signature, sink, progress, _throttle, _cancellation)
                     : _sourceTree.Delta(relative, signature, sink, progress, _cancellation), _cancellation);
                 PendingFile.Apply(file, attributes, relative);
                 Record(action, result.LiteralBytes, result.MatchedBytes, result.Length);
@@ -474,7 +481,7 @@ internal sealed partial class LocalDestination : IDisposable
         }
         else if (_sourceTree is null)
         {
-            using SafeFileHandle input = FileCopier.OpenSource(source.FullPath);
+            using SafeFileHandle input = early ?? _sourceFiles!.Open(relative, source);
             copied = WriteWhole(input, file, progress, _throttle);
         }
         else

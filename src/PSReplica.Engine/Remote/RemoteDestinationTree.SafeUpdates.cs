@@ -30,12 +30,12 @@ internal sealed partial class RemoteDestinationTree
     public TransferResult WriteInPlace(string relative, FileEntry source, bool exists, bool delta, int? blockLength, AttributeSet attributes,
         Action<long>? progress, CancellationToken cancellation)
     {
-        using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+        using SafeFileHandle handle = _sources.Open(relative, source);
         using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
         if (delta)
         {
             Signature signature = _client.BuildSignatureAsync(relative, blockLength, cancellation).GetAwaiter().GetResult();
-            using SafeFileHandle literal = FileCopier.OpenSource(source.FullPath);
+            using SafeFileHandle literal = _sources.Open(relative, source);
             return _client.ApplyInplaceDeltaAsync(relative, signature, stream, literal, source.Length, attributes, cancellation).GetAwaiter().GetResult();
         }
 

@@ -8,17 +8,20 @@ using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Remote;
 
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
-/// signature, searches the local source here, and sends only the ops; everything else is one request each.</summary>
+/// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
+/// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
 internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
 
     private readonly AgentClient _client;
+    private readonly SourceFiles _sources;
     private readonly string? _backupDirectory;
     private readonly string _backupSuffix;
     private readonly object _gate = new();
@@ -29,9 +32,11 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
     private readonly bool _wholeFile;
     private readonly bool _batches;
 
-    public RemoteDestinationTree(AgentClient client, SyncOptions? options = null)
+    /// <param name="sources">The local source's files (the caller disposes them after the run).</param>
+    public RemoteDestinationTree(AgentClient client, SourceFiles sources, SyncOptions? options = null)
     {
         _client = client;
+        _sources = sources;
         _backupDirectory = string.IsNullOrEmpty(options?.BackupDirectory) ? null : options.BackupDirectory;
         _backupSuffix = options?.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
         if (options is { KeepsPartial: true } && client.KeepsPartials)
@@ -69,7 +74,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
             return WriteThroughPartial(relative, source, blockLength, attributes, progress, cancellation);
         }
 
-        using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+        using SafeFileHandle handle = _sources.Open(relative, source);
         using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
 
         if (delta)
@@ -93,7 +98,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
             try
             {
                 Signature basis = _client.PartialSignatureAsync(relative, partial, blockLength, cancellation).GetAwaiter().GetResult();
-                using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+                using SafeFileHandle handle = _sources.Open(relative, source);
                 using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
                 return _client.ApplyPartialDeltaAsync(relative, partial, directory, basis, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
             }
@@ -105,7 +110,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
 
         // An empty signature: the delta is all literal data (the agent still writes through the partial name).
         Signature none = SignatureBuilder.Build(Stream.Null, 0, blockLength, cancellation);
-        using SafeFileHandle whole = FileCopier.OpenSource(source.FullPath);
+        using SafeFileHandle whole = _sources.Open(relative, source);
         using var input = new CountingReadStream(new FileStream(whole, FileAccess.Read, 1), progress);
         return _client.ApplyPartialDeltaAsync(relative, partial, directory, none, input, source.Length, attributes, cancellation).GetAwaiter().GetResult();
     }
@@ -145,7 +150,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
     public TransferResult WriteFileFromBasis(string relative, FileEntry source, int index, int? blockLength, AttributeSet attributes,
         Action<long>? progress, CancellationToken cancellation)
     {
-        using SafeFileHandle handle = FileCopier.OpenSource(source.FullPath);
+        using SafeFileHandle handle = _sources.Open(relative, source);
         using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
         Signature signature = _client.TreeSignatureAsync(relative, index, blockLength, cancellation).GetAwaiter().GetResult();
         return _client.ApplyTreeDeltaAsync(relative, index, relative, signature, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();

@@ -8,6 +8,7 @@ using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica;
 
@@ -137,7 +138,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
         }
 
         var watch = new SessionErrorWatch(observer);
-        RemoteDestinationTree? destination = Side == RemoteSide.Destination ? new RemoteDestinationTree(_client, plan.Options) : null;
+        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        RemoteDestinationTree? destination = sources is null ? null : new RemoteDestinationTree(_client, sources, plan.Options);
         if (destination is { DelaysUpdates: true } && !dryRun)
         {
             destination.DelayUpdates(cancellation);

@@ -8,6 +8,7 @@ using PSReplica.Engine.Execution;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Ssh;
 
@@ -21,11 +22,14 @@ internal sealed class SftpDestinationTree : IDestinationTree
 
     private readonly SftpSession _sftp;
     private readonly string _root;
+    private readonly SourceFiles _sources;
 
-    public SftpDestinationTree(SftpSession sftp, string root)
+    /// <param name="sources">The local source's files, each opened checked against the scan (the caller disposes them).</param>
+    public SftpDestinationTree(SftpSession sftp, string root, SourceFiles sources)
     {
         _sftp = sftp;
         _root = root;
+        _sources = sources;
     }
 
     public void CreateDirectory(string relative, AttributeSet attributes, CancellationToken cancellation)
@@ -53,7 +57,7 @@ internal sealed class SftpDestinationTree : IDestinationTree
         long written = 0;
         try
         {
-            using SafeFileHandle input = FileCopier.OpenSource(source.FullPath);
+            using SafeFileHandle input = _sources.Open(relative, source);
             byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkLength);
             try
             {

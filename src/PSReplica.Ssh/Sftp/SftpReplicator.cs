@@ -5,6 +5,7 @@ using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Ssh;
 
@@ -126,8 +127,9 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
         var watch = new SessionErrorWatch(observer);
+        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
         SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
-            Side == RemoteSide.Destination ? new SftpDestinationTree(_sftp, RemoteRoot) : null,
+            sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources),
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
         ThrowIfFaulted(watch);
         return summary;

@@ -32,6 +32,9 @@ public sealed class OverlappedSearchTests : IDisposable
     /// never need a second pass on them, whatever the timing.</summary>
     private static bool IsInPlace(Shape shape) => shape is Shape.Identical or Shape.Prefix or Shape.Scattered or Shape.Append or Shape.Unrelated;
 
+    /// <summary>DeltaCopier's source opener for a file of the test's own (opened once per pass).</summary>
+    private static Func<SafeFileHandle> Opens(string path) => () => FileCopier.OpenSource(path);
+
     private string Write(string name, byte[] bytes)
     {
         string path = Path.Combine(_directory, name);
@@ -220,7 +223,7 @@ public sealed class OverlappedSearchTests : IDisposable
                 Assert.True(searched.Wait(s_patience), "the search never read past its first buffer");
             }
         });
-        DeltaResult result = DeltaCopier.Copy(sourcePath, basisPath, output, Block, done =>
+        DeltaResult result = DeltaCopier.Copy(Opens(sourcePath), basisPath, output, Block, done =>
         {
             if (done > 4 << 20)
             {
@@ -250,7 +253,7 @@ public sealed class OverlappedSearchTests : IDisposable
         random.NextBytes(head);
         byte[] target = prefix >= 0 ? [.. head, .. basis] : [.. basis.AsSpan(0, 5 << 20), .. basis.AsSpan((5 << 20) + 4096)];
         string output = Path.Combine(_directory, "output");
-        DeltaResult result = DeltaCopier.Copy(Write("source", target), Write("basis", basis), output, null, null, null, default);
+        DeltaResult result = DeltaCopier.Copy(Opens(Write("source", target)), Write("basis", basis), output, null, null, null, default);
         Assert.False(result.SearchedTwice);
         Assert.Equal(target, File.ReadAllBytes(output));
         DeltaResult full = DeltaHarness.Match(DeltaHarness.Sign(basis, null), target, new RecordingSink());
@@ -266,14 +269,14 @@ public sealed class OverlappedSearchTests : IDisposable
         (byte[] basis, byte[] target) = DeltaHarness.FalseMatchPair();
 
         string output = Path.Combine(_directory, "output");
-        DeltaResult result = DeltaCopier.Copy(Write("source", target), Write("basis", basis), output, 16, null, null, default);
+        DeltaResult result = DeltaCopier.Copy(Opens(Write("source", target)), Write("basis", basis), output, 16, null, null, default);
         Assert.True(result.FullStrongSums);
         Assert.Equal(target, File.ReadAllBytes(output));
         DeltaResult redo = DeltaHarness.Match(DeltaHarness.WithFullStrongSums(DeltaHarness.Sign(basis, 16), basis), target, new RecordingSink());
         Assert.Equal(redo.LiteralBytes, result.LiteralBytes);
 
         File.Delete(output);
-        DeltaResult plain = DeltaCopier.Copy(Write("source", basis), Write("basis", basis), output, 16, null, null, default);
+        DeltaResult plain = DeltaCopier.Copy(Opens(Write("source", basis)), Write("basis", basis), output, 16, null, null, default);
         Assert.False(plain.FullStrongSums);
     }
 

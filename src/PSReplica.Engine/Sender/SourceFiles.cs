@@ -1,0 +1,291 @@
+using System;
+using System.IO;
+using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Sender;
+
+/// <summary>The sender's way into a local source tree (DESIGN.md "Sender", invariant 2). A file is opened relative to its
+/// parent directory's descriptor, reached by a walk from the source root's descriptor that opens each directory with
+/// O_PATH|O_DIRECTORY|O_NOFOLLOW; the file itself is opened with O_NOFOLLOW, and the open descriptor is fstat-checked
+/// against what the scan recorded (a regular file, the same device and inode) before a byte is read. A source that
+/// changed between the scan and the copy is refused with <see cref="ErrorIds.SourceChangedSinceListing"/> and nothing of
+/// it is read: a file or a directory on its path swapped for a symbolic link (CVE-2024-12747), a file swapped for a FIFO
+/// or device, and also a file replaced by another regular file (a new inode). rsync re-stats after its open and sends
+/// whatever regular file it opened; here the scanned identity is the invariant, so that what is copied is always the
+/// file the plan was made from (whose size, time, mode and owner the plan applies), and the next run takes the new one.
+/// A file rewritten in place keeps its inode and is sent as it now is, as in rsync.
+/// With -CopyLinks the scan followed links deliberately: links on the path and a final link are followed, and the
+/// opened file must still be the referent the scan recorded.
+/// Thread-safe (copy workers open files concurrently). The directories walked last stay open, since the plan visits a
+/// directory's files one after another: a file beside the one before costs one openat and one fstat.</summary>
+internal sealed class SourceFiles : IDisposable
+{
+    /// <summary>Directories kept open: a few more than the copy workers that may be in different directories at once.</summary>
+    private const int CachedDirectories = 16;
+
+    private readonly object _gate = new();
+    private readonly string?[] _cachedNames = new string?[CachedDirectories];
+    private readonly SafeFileHandle?[] _cachedHandles = new SafeFileHandle?[CachedDirectories];
+    private readonly bool _followLinks;
+    private int _nextSlot;
+    private SafeFileHandle? _root;
+    private bool _disposed;
+
+    /// <param name="rootPath">The source root as the scan listed it (links in the root path itself are followed: the
+    /// user chose it).</param>
+    /// <param name="followLinks">-CopyLinks: the scan followed links, and so does the walk.</param>
+    public SourceFiles(string rootPath, bool followLinks)
+    {
+        RootPath = rootPath;
+        _followLinks = followLinks;
+    }
+
+    public string RootPath { get; }
+
+    /// <summary>Opens the source file <paramref name="relative"/> ('/'-separated, below the root) for reading, checked to
+    /// be the file the scan saw as <paramref name="scanned"/>. The caller owns the handle; its position is 0.</summary>
+    /// <exception cref="SyncException">SourceChangedSinceListing when it is no longer that file (or a link or a
+    /// directory that is no longer one stands on its path); SourceVanished, PermissionDenied or FileReadError when it
+    /// cannot be opened.</exception>
+    public SafeFileHandle Open(string relative, FileEntry scanned)
+    {
+        int slash = relative.LastIndexOf('/');
+        string name = slash < 0 ? relative : relative[(slash + 1)..];
+        SafeFileHandle directory = AcquireDirectory(relative, slash);
+        SafeFileHandle? file;
+        int errno;
+        bool isLink = false;
+        try
+        {
+            // O_NONBLOCK: a FIFO swapped in must not block the open; it is refused by the type check below.
+            file = Posix.OpenAt(directory, name, Posix.ORdOnly | Posix.ONonBlock | (_followLinks ? 0 : Posix.ONoFollow), 0, out errno);
+            if (file is null && errno == Posix.ELOOP && !_followLinks)
+            {
+                isLink = Posix.StatAt(directory, name, out StatInfo found) == 0 && found.FileType == Posix.SIflnk;
+            }
+        }
+        finally
+        {
+            directory.DangerousRelease();
+        }
+
+        if (file is null)
+        {
+            throw isLink ? Changed(relative, "it is now a symbolic link") : Failure(errno, relative, relative);
+        }
+
+        errno = Posix.StatAt(file, string.Empty, out StatInfo opened);
+        string? change = errno != 0 ? null
+            : opened.FileType != Posix.SIfreg ? "it is no longer a regular file"
+            : opened.Device != scanned.Device || opened.Inode != scanned.Inode ? "it is another file than the one scanned (a new inode)"
+            : null;
+        if (errno != 0 || change is not null)
+        {
+            file.Dispose();
+            throw change is null ? Failure(errno, relative, relative) : Changed(relative, change);
+        }
+
+        return file;
+    }
+
+    /// <summary>The XXH3-128 of the source file's content, read through <see cref="Open"/>.</summary>
+    public UInt128 ContentHash(string relative, FileEntry scanned)
+    {
+        using SafeFileHandle file = Open(relative, scanned);
+        using var stream = new FileStream(file, FileAccess.Read, 1 << 16);
+        var hash = new XxHash128();
+        hash.Append(stream);
+        return hash.GetCurrentHashAsUInt128();
+    }
+
+    /// <summary>-RemoveSourceFiles: unlinks <paramref name="relative"/> in its parent directory's handle (reached as
+    /// <see cref="Open"/> reaches it, through no link), and only while the name still holds what the scan saw as
+    /// <paramref name="scanned"/> (its device and inode, not following a final link). Returns 0 or the errno
+    /// (ENOENT when it is gone already).</summary>
+    /// <exception cref="SyncException">SourceChangedSinceListing when the name now holds another item, or a link or
+    /// non-directory stands on its path.</exception>
+    public int Remove(string relative, FileEntry scanned)
+    {
+        int slash = relative.LastIndexOf('/');
+        string name = slash < 0 ? relative : relative[(slash + 1)..];
+        SafeFileHandle directory = AcquireDirectory(relative, slash);
+        try
+        {
+            int errno = Posix.StatAt(directory, name, out StatInfo now);
+            if (errno != 0)
+            {
+                return errno;
+            }
+
+            if (now.Device != scanned.Device || now.Inode != scanned.Inode)
+            {
+                throw Changed(relative, "it is another item than the one scanned");
+            }
+
+            return Posix.UnlinkAt(directory, name, isDirectory: false);
+        }
+        finally
+        {
+            directory.DangerousRelease();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            for (int i = 0; i < CachedDirectories; i++)
+            {
+                _cachedHandles[i]?.Dispose();
+                _cachedHandles[i] = null;
+                _cachedNames[i] = null;
+            }
+
+            _root?.Dispose();
+            _root = null;
+        }
+    }
+
+    /// <summary>The directory holding <paramref name="relative"/>, with a reference taken on its handle (the caller calls
+    /// DangerousRelease): another worker may evict it from the cache meanwhile, and its descriptor is closed only when the
+    /// last user lets go, so no openat ever runs against a descriptor number that was closed and reused.</summary>
+    private SafeFileHandle AcquireDirectory(string relative, int slash)
+    {
+        bool added = false;
+        SafeFileHandle root;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            root = Root();
+            if (slash < 0)
+            {
+                root.DangerousAddRef(ref added);
+                return root;
+            }
+
+            ReadOnlySpan<char> wanted = relative.AsSpan(0, slash);
+            for (int i = 0; i < CachedDirectories; i++)
+            {
+                if (_cachedNames[i] is { } cached && wanted.SequenceEqual(cached))
+                {
+                    SafeFileHandle hit = _cachedHandles[i]!;
+                    hit.DangerousAddRef(ref added);
+                    return hit;
+                }
+            }
+
+            root.DangerousAddRef(ref added);
+        }
+
+        // The walk runs outside the lock: workers in other directories need not wait for it.
+        SafeFileHandle walked;
+        try
+        {
+            walked = Walk(root, relative, slash);
+        }
+        finally
+        {
+            root.DangerousRelease();
+        }
+
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                walked.Dispose();
+                throw new ObjectDisposedException(nameof(SourceFiles));
+            }
+
+            // Round robin: the oldest directory goes (the plan does not come back to a directory once it left it,
+            // except to its parent's remaining files).
+            _cachedHandles[_nextSlot]?.Dispose();
+            _cachedHandles[_nextSlot] = walked;
+            _cachedNames[_nextSlot] = relative[..slash];
+            _nextSlot = (_nextSlot + 1) % CachedDirectories;
+            added = false;
+            walked.DangerousAddRef(ref added);
+            return walked;
+        }
+    }
+
+    /// <summary>The root's descriptor, opened on first use (under <see cref="_gate"/>).</summary>
+    private SafeFileHandle Root()
+    {
+        if (_root is null)
+        {
+            SafeFileHandle? handle = Posix.Open(RootPath, Posix.OPath | Posix.ODirectory, 0, out int errno);
+            _root = handle ?? throw Failure(errno, ".", RootPath);
+        }
+
+        return _root;
+    }
+
+    /// <summary>Opens the directories of <paramref name="relative"/> up to <paramref name="slash"/> one at a time from the
+    /// root, none through a link (unless -CopyLinks).</summary>
+    private SafeFileHandle Walk(SafeFileHandle root, string relative, int slash)
+    {
+        SafeFileHandle current = root;
+        bool owned = false;
+        int start = 0;
+        try
+        {
+            while (start < slash)
+            {
+                int next = relative.IndexOf('/', start);
+                int end = next < 0 || next > slash ? slash : next;
+                string name = relative[start..end];
+                SafeFileHandle? opened = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | (_followLinks ? 0 : Posix.ONoFollow), 0, out int errno);
+                if (opened is null)
+                {
+                    string walked = relative[..end];
+                    if (errno is Posix.ELOOP or Posix.ENOTDIR && Posix.StatAt(current, name, out StatInfo found) == 0
+                        && (found.FileType != Posix.SIflnk || !_followLinks))
+                    {
+                        throw Changed(relative, found.FileType == Posix.SIflnk
+                            ? $"'{walked}' is now a symbolic link, and no source file is read through one"
+                            : $"'{walked}' is no longer a directory");
+                    }
+
+                    throw Failure(errno, relative, walked);
+                }
+
+                if (owned)
+                {
+                    current.Dispose();
+                }
+
+                current = opened;
+                owned = true;
+                start = end + 1;
+            }
+
+            return current;
+        }
+        catch
+        {
+            if (owned)
+            {
+                current.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static SyncException Changed(string relative, string why) =>
+        new(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
+            $"The source file '{relative}' changed since it was scanned ({why}); it is left alone.", relative);
+
+    private static SyncException Failure(int errno, string relative, string what) => errno switch
+    {
+        Posix.ENOENT or Posix.ENOTDIR => new SyncException(ErrorIds.SourceVanished, SyncErrorKind.NotFound,
+            $"The source file '{relative}' has vanished.", relative),
+        Posix.EACCES or Posix.EPERM => new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied,
+            $"Cannot read '{what}': permission denied.", relative),
+        _ => new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Cannot read '{what}': {Posix.Describe(errno)}.", relative),
+    };
+}
