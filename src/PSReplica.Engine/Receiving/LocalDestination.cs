@@ -289,7 +289,7 @@ internal sealed partial class LocalDestination : IDisposable
                 basis = OpenBasis(action, out basisLength);
             }
 
-            pending = partial is { Resumed: false } ? partial.Create(item) : PendingFile.In(Borrow(target), TempFileNames.For(target.Name), item);
+            pending = partial is { Resumed: false } ? partial.Create(item) : PendingFile.Beside(target, item);
             bool whole = true;
             if (delta)
             {
@@ -364,7 +364,7 @@ internal sealed partial class LocalDestination : IDisposable
         if (partial is { Elsewhere: true, Resumed: false })
         {
             // Only a file beside its target (or under a partial directory of the destination) can wait or be renamed there.
-            PendingFile beside = PendingFile.In(Borrow(target), TempFileNames.For(target.Name), pending.Relative);
+            PendingFile beside = PendingFile.Beside(target, pending.Relative);
             try
             {
                 FileCopier.CopyContent(pending.Handle, beside.Handle, null, _cancellation);
@@ -403,9 +403,6 @@ internal sealed partial class LocalDestination : IDisposable
 
         return pending;
     }
-
-    /// <summary>The same directory descriptor, lent to a pending file that must not close it.</summary>
-    private static ParentDirectory Borrow(ParentDirectory directory) => new(directory.Handle, directory.Name, owned: false);
 
     /// <summary>-Inplace (rsync --inplace): writes the destination file itself. A delta uses the file as its own basis
     /// (see <see cref="InplacePatchWriter"/>); a new file with a basis in a -LinkDest/-CopyDest directory is patched from

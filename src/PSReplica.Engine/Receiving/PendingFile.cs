@@ -43,7 +43,7 @@ internal sealed class PendingFile : IDisposable
         ParentDirectory parent = tree.OpenParent(relative);
         try
         {
-            return In(parent, TempFileNames.For(parent.Name), relative);
+            return In(parent, TempName(parent.Name), relative);
         }
         catch
         {
@@ -51,6 +51,16 @@ internal sealed class PendingFile : IDisposable
             throw;
         }
     }
+
+    /// <summary>A new file under a fresh temp name beside its target in <paramref name="parent"/>, which stays the
+    /// caller's (the pending file borrows the descriptor).</summary>
+    public static PendingFile Beside(ParentDirectory parent, string relative) =>
+        In(new ParentDirectory(parent.Handle, parent.Name, owned: false), TempName(parent.Name), relative);
+
+    /// <summary>The name a new item takes beside <paramref name="targetName"/> until it is complete: the one place the
+    /// receiver names its temp files, links and backups-in-progress (the planner recognises them by
+    /// <see cref="TempFileNames.IsTemporary"/> as leftovers of an interrupted run).</summary>
+    public static string TempName(string targetName) => TempFileNames.For(targetName);
 
     /// <summary>A new file named <paramref name="name"/> in <paramref name="directory"/>, which the pending file then owns.</summary>
     public static PendingFile In(ParentDirectory directory, string name, string relative)

@@ -118,7 +118,7 @@ internal static class NamedTreeRequests
         }
 
         using ParentDirectory target = tree.OpenParent(to);
-        string temp = TempFileNames.For(target.Name);
+        string temp = PendingFile.TempName(target.Name);
         errno = Posix.LinkAt(source.Handle, source.Name, target.Handle, temp);
         length = before.Size;
         if (errno != 0)
@@ -218,7 +218,7 @@ internal static class NamedTreeRequests
         using ParentDirectory place = backupTree is null
             ? new ParentDirectory(item.Handle, name, owned: false)
             : OpenCreating(backupTree, relative, name);
-        string temp = TempFileNames.For(name);
+        string temp = PendingFile.TempName(name);
         errno = copy ? Posix.EXDEV : Posix.LinkAt(item.Handle, item.Name, place.Handle, temp);
         try
         {

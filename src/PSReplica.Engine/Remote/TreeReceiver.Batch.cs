@@ -85,8 +85,7 @@ internal static partial class TreeReceiver
 
         ParentDirectory parent = directory.Of(record.Path);
         // The batch keeps its directory open for the files after this one: the pending file only borrows it.
-        using PendingFile pending = PendingFile.In(new ParentDirectory(parent.Handle, parent.Name, owned: false),
-            TempFileNames.For(parent.Name), record.Path);
+        using PendingFile pending = PendingFile.Beside(parent, record.Path);
         RandomAccess.Write(pending.Handle, content, 0);
         Finish(pending, record.Attributes, delayed);
     }

@@ -5,6 +5,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Remote;
 
@@ -46,7 +47,7 @@ internal static partial class TreeReceiver
             lock (s_partialDirectories)
             {
                 partial = OpenPartialParent(tree, target, partialDirectory, request);
-                output = fromPartial ? TempFileNames.For(partial.Name) : partial.Name;
+                output = fromPartial ? PendingFile.TempName(partial.Name) : partial.Name;
                 if (!fromPartial)
                 {
                     // Not a usable basis (a stale link, say): the new partial file takes its place.

@@ -172,7 +172,7 @@ internal static partial class TreeReceiver
         }
 
         using ParentDirectory parent = opened;
-        string temp = TempFileNames.For(parent.Name);
+        string temp = PendingFile.TempName(parent.Name);
         int errno = Posix.SymlinkAt(target, parent.Handle, temp);
         if (errno != 0)
         {
