@@ -37,12 +37,10 @@ internal sealed partial class SyncExecutor : IDisposable
     private readonly AttributePolicy _attributes;
     private readonly TransferMeter _meter;
 
-    /// <summary>The destination when it is in this process (a local run, a pull); null when an agent or SFTP holds it.</summary>
-    private readonly LocalDestination? _local;
+    /// <summary>Where the actions are carried out: this process's receiver (a local run, a pull), an agent, or SFTP.</summary>
+    private readonly IDestination _destination;
     private readonly object _gate = new();
-    private readonly PartialFiles? _partials;
-    private int _linkFallbackReported;
-    private readonly int _workerCount = Math.Clamp(Environment.ProcessorCount, 2, 8);
+    private readonly int _workerCount;
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
 
@@ -62,19 +60,15 @@ internal sealed partial class SyncExecutor : IDisposable
         _destinationTree = destinationTree;
         _sourceTree = sourceTree;
         _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
-        if (destinationTree is not null || sourceTree is not null)
-        {
-            // Remote copies wait on the wire, not on a core: more workers keep more requests in flight.
-            _workerCount = RemoteWorkers;
-        }
-
         _dryRun = dryRun;
         _options = plan.Options;
-        _partials = _options.KeepsPartial && !_options.Inplace ? new PartialFiles(_options) : null;
         _observer = observer;
         _attributes = new AttributePolicy(_options);
         _meter = new TransferMeter(plan, observer);
-        _local = destinationTree is null ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation) : null;
+        _destination = destinationTree is null
+            ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation)
+            : new RemoteDestination(plan, destinationTree, _sourceFiles, observer, _attributes, _meter, ReportError, cancellation);
+        _workerCount = _destination.Workers;
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
@@ -107,7 +101,7 @@ internal sealed partial class SyncExecutor : IDisposable
     public void Dispose()
     {
         _copies?.Dispose();
-        _local?.Dispose();
+        _destination.Dispose();
         _sourceFiles?.Dispose();
     }
 
@@ -181,21 +175,23 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
                 else if (action.Kind == ActionKind.CopyFile && !_observer.ConfirmsEachAction)
                 {
-                    if (!TryBatch(index))
+                    int started = index;
+                    if (!_destination.TryStart(action, error => SettleStarted(started, error)))
                     {
-                        Prefetch(index);
+                        Prefetch(action);
                         Enqueue(index);
                     }
                 }
                 else
                 {
-                    // Any other change goes after the files batched so far (SyncExecutor.Batch.cs), and may wait: the
-                    // prefetches gathered so far go out first.
+                    // Any other change goes after the files batched so far, and may wait: the prefetches gathered so far go
+                    // out first.
                     (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
-                    EndBatch();
-                    if (StartRemote(index))
+                    _destination.Flush();
+                    int started = index;
+                    if (_destination.TryStart(action, error => SettleStarted(started, error)))
                     {
-                        // Sent to the agent; settled when its answer comes (SyncExecutor.Remote.cs).
+                        // Sent without waiting; settled when its answer comes.
                     }
                     else
                     {
@@ -214,21 +210,12 @@ internal sealed partial class SyncExecutor : IDisposable
 
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
-            if (_local is not null && !_dryRun)
+            if (!_dryRun)
             {
-                foreach (SyncException failure in _local.CommitDelayed())
+                foreach (SyncException failure in _destination.CommitDelayed())
                 {
-                    lock (_gate)
-                    {
-                        _summary.Errors++;
-                    }
-
-                    _observer.OnError(failure);
+                    ReportError(failure);
                 }
-            }
-            else if (!_dryRun)
-            {
-                CommitDelayedRemote();
             }
 
             if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
@@ -247,7 +234,7 @@ internal sealed partial class SyncExecutor : IDisposable
         finally
         {
             DrainWorkers();
-            _local?.AbandonDelayed();
+            _destination.AbandonDelayed();
             if (!_dryRun)
             {
                 FinishDirectories();
@@ -276,7 +263,7 @@ internal sealed partial class SyncExecutor : IDisposable
 
             done = true;
         }
-        catch (SyncException) when (UnderFailedRemoteDirectory(item.RelativePath))
+        catch (SyncException) when (_destination.UnderFailedDirectory(item.RelativePath))
         {
             lock (_gate)
             {
@@ -377,7 +364,7 @@ internal sealed partial class SyncExecutor : IDisposable
     /// <summary>Waits until every queued or batched copy has finished (or seen the cancellation).</summary>
     private void DrainWorkers()
     {
-        DrainBatches();
+        _destination.Drain();
         var prefetching = _sourceTree as RemoteSourceTree;
         prefetching?.EndPrefetch();
         if (_copies is null || _workers is null)
@@ -448,23 +435,32 @@ internal sealed partial class SyncExecutor : IDisposable
 
     private void Perform(PlannedAction action)
     {
-        if (_destinationTree is not null)
-        {
-            PerformRemote(action, _destinationTree);
-            return;
-        }
+        _destination.Apply(action);
+        RecordDone(action);
+    }
 
-        _local!.Apply(action);
+    /// <summary>Notes what a finished action means for the directories: one made, or one whose contents changed (its
+    /// time and permissions are set again at the end).</summary>
+    private void RecordDone(PlannedAction action)
+    {
         string relative = action.Item.RelativePath;
         switch (action.Kind)
         {
             case ActionKind.CreateRoot:
-                _createdDirectories.Add(string.Empty);
+                lock (_createdDirectories)
+                {
+                    _createdDirectories.Add(string.Empty);
+                }
+
                 Touch(string.Empty, self: true);
                 break;
 
             case ActionKind.CreateDirectory:
-                _createdDirectories.Add(relative);
+                lock (_createdDirectories)
+                {
+                    _createdDirectories.Add(relative);
+                }
+
                 Touch(relative);
                 break;
 
@@ -482,10 +478,78 @@ internal sealed partial class SyncExecutor : IDisposable
         }
     }
 
+    /// <summary>Settles an action the destination carried out without this thread waiting (off the planning thread):
+    /// done, skipped under a directory that could not be made (a local run would not have tried it), or failed.</summary>
+    private void SettleStarted(int index, SyncException? error)
+    {
+        PlannedAction action = _plan.Actions[index];
+        SyncItem item = action.Item;
+        if (error is null)
+        {
+            RecordDone(action);
+            lock (_gate)
+            {
+                _summary.Count(item);
+            }
+        }
+        else if (_destination.UnderFailedDirectory(item.RelativePath))
+        {
+            lock (_gate)
+            {
+                _summary.Skipped++;
+            }
+        }
+        else
+        {
+            lock (_gate)
+            {
+                _summary.Errors++;
+                _failedPaths.Add(item.RelativePath);
+            }
+
+            _observer.OnError(error);
+        }
+
+        Settle(index, error is null ? item : null);
+        _meter.ActionDone(item.RelativePath);
+    }
+
+    /// <summary>Counts and reports a failure that belongs to no single item.</summary>
+    private void ReportError(SyncException error)
+    {
+        lock (_gate)
+        {
+            _summary.Errors++;
+        }
+
+        _observer.OnError(error);
+    }
+
+    /// <summary>Pulls: files up to this size are asked for ahead, in a read batch, as their copies are queued.</summary>
+    private const int PrefetchFileLimit = 64 << 10;
+
+    /// <summary>Pulls: asks the agent for a small file's bytes as its copy is queued, so that the copy does not have to.</summary>
+    private void Prefetch(PlannedAction action)
+    {
+        if (_sourceTree is not RemoteSourceTree { Prefetches: true } tree)
+        {
+            return;
+        }
+
+        string relative = action.Item.RelativePath;
+        if (action.Source!.Length > PrefetchFileLimit || action.Basis is not null || action.LinkTo is not null || UsesDelta(action)
+            || _options.Inplace || _options.KeepsPartial || !tree.Batches(relative))
+        {
+            return;
+        }
+
+        tree.Prefetch(relative, _cancellation);
+    }
+
     /// <summary>Delta transfer needs a regular file to serve as basis; Auto means whole files for local copies and delta
     /// for remote ones (where the wire, not the disk, is the limit).</summary>
     private bool UsesDelta(PlannedAction action) =>
-        (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && IsRemote))
+        (_options.TransferMode == TransferMode.Delta || (_options.TransferMode == TransferMode.Auto && (_destinationTree is not null || _sourceTree is not null)))
         && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
 
     /// <summary>Records that a directory's contents changed, so its time is restored at the end.</summary>
@@ -503,7 +567,7 @@ internal sealed partial class SyncExecutor : IDisposable
     private void FinishDirectories()
     {
         // Changes sent to an agent without waiting are answered first: only then is it known which directories were made.
-        DrainRemote();
+        _destination.Drain();
         foreach (string relative in _createdDirectories)
         {
             _touchedDirectories.Add(relative);
@@ -520,14 +584,7 @@ internal sealed partial class SyncExecutor : IDisposable
 
             try
             {
-                bool created = _createdDirectories.Contains(relative);
-                if (_destinationTree is not null)
-                {
-                    FinishRemoteDirectory(_destinationTree, relative, source, created);
-                    continue;
-                }
-
-                _local!.FinishDirectory(relative, source, created);
+                _destination.FinishDirectory(relative, source, _createdDirectories.Contains(relative));
             }
             catch (SyncException ex)
             {
@@ -536,7 +593,7 @@ internal sealed partial class SyncExecutor : IDisposable
             }
         }
 
-        DrainRemote();
+        _destination.Drain();
     }
 
     private static int Depth(string relative)

@@ -22,7 +22,7 @@ namespace PSReplica.Engine.Receiving;
 /// <see cref="PendingFile"/>s, links, directories, attributes and deletions use the *at calls. A directory swapped for a
 /// link during the run is therefore refused (that item's error), never followed out of the destination (DESIGN.md
 /// invariant 2). Basis, backup and partial directories are trees of their own, reached the same way.</summary>
-internal sealed partial class LocalDestination : IDisposable
+internal sealed partial class LocalDestination : IDestination
 {
     private readonly SyncPlan _plan;
     private readonly SyncOptions _options;
@@ -109,6 +109,23 @@ internal sealed partial class LocalDestination : IDisposable
             _basisTrees.Clear();
         }
     }
+
+    /// <summary>A local disk is kept busy by a few copies; a pull waits on the wire, where more requests in flight help.</summary>
+    public int Workers => _sourceTree is null ? Math.Clamp(Environment.ProcessorCount, 2, 8) : 16;
+
+    /// <summary>Every action here is carried out when applied.</summary>
+    public bool TryStart(PlannedAction action, Action<SyncException?> settle) => false;
+
+    public void Flush()
+    {
+    }
+
+    public void Drain()
+    {
+    }
+
+    /// <summary>A directory that could not be made is declined by the runner, so nothing below it is tried.</summary>
+    public bool UnderFailedDirectory(string relative) => false;
 
     /// <summary>Carries out one action; throws <see cref="SyncException"/> for that item's failure.</summary>
     public void Apply(PlannedAction action)

@@ -11,8 +11,8 @@ namespace PSReplica.Engine.Execution;
 
 /// <summary>The executor's actions on a remote destination that use its host's other directories: basis directories
 /// (-LinkDest links, -CopyDest copies, a delta basis for a new file), backups before a file is replaced or deleted, and
-/// hard-link groups. The same decisions as the local actions, carried out by the agent.</summary>
-internal sealed partial class SyncExecutor
+/// hard-link groups. The same decisions as the local destination's, carried out by the agent.</summary>
+internal sealed partial class RemoteDestination
 {
     /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
     private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
@@ -32,12 +32,10 @@ internal sealed partial class SyncExecutor
         {
             case ActionKind.HardLink:
                 LinkRemote(action, named, wire);
-                Touch(relative);
                 return true;
 
             case ActionKind.CopyFile when action.Basis is not null:
                 CopyFromRemoteBasis(action, tree, named, wire);
-                Touch(relative);
                 return true;
 
             case ActionKind.Delete when _options.Backup && named.BacksUpBeside && action.Existing!.IsDirectory:
@@ -51,7 +49,6 @@ internal sealed partial class SyncExecutor
                     _observer.OnWarning($"Keeping the directory '{relative}': {ex.Message}");
                 }
 
-                Touch(relative);
                 return true;
 
             default:

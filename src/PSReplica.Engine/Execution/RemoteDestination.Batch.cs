@@ -8,6 +8,7 @@ using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
@@ -16,7 +17,7 @@ namespace PSReplica.Engine.Execution;
 /// each, not a request, a task and a round trip each. A batch is ended before any other change is sent from the plan
 /// (a directory made, a link, a deletion), so that everything its files need was sent before it, and the agent, which
 /// starts a batch only after the ordered changes that came before it, finds their directories made.</summary>
-internal sealed partial class SyncExecutor
+internal sealed partial class RemoteDestination
 {
     /// <summary>Files up to this size are batched; larger ones gain nothing from it and go to the workers.</summary>
     private const int BatchFileLimit = 256 << 10;
@@ -27,16 +28,19 @@ internal sealed partial class SyncExecutor
     /// <summary>The batches ended and not yet known to be settled (main thread only).</summary>
     private readonly List<Task> _batches = [];
 
+    /// <summary>The copies in the batches by the number each was sent with, until settled.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (PlannedAction Action, Action<SyncException?> Settle)> _batched = new();
+    private int _nextBatched;
+
     /// <summary>Sends a copy in the current batch, when it is a small whole file to an agent that takes batches.
     /// False when the copy must go its own way (a worker).</summary>
-    private bool TryBatch(int index)
+    private bool TryBatch(PlannedAction action, Action<SyncException?> settle)
     {
-        if (_destinationTree is not RemoteDestinationTree { BatchesWrites: true } tree)
+        if (_tree is not RemoteDestinationTree { BatchesWrites: true } tree)
         {
             return false;
         }
 
-        PlannedAction action = _plan.Actions[index];
         FileEntry source = action.Source!;
         string relative = action.Item.RelativePath;
         if (source.Length > BatchFileLimit || action.Basis is not null || action.LinkTo is not null || UsesDelta(action)
@@ -54,12 +58,14 @@ internal sealed partial class SyncExecutor
         }
         catch (SyncException ex)
         {
-            SettleBatched(index, 0, ex);
+            settle(ex);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            SettleBatched(index, 0, Classify(ex, action.Item));
+            settle(new SyncException(ex is UnauthorizedAccessException ? ErrorIds.PermissionDenied : ErrorIds.FileReadError,
+                ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                $"Cannot read '{relative}': {ex.Message}", relative, ex));
             return true;
         }
 
@@ -84,30 +90,10 @@ internal sealed partial class SyncExecutor
             _batches.Add(_batch.Completion);
         }
 
-        _batch.Add(index, relative, _batchBuffer.AsSpan(0, length), _attributes.ForFile(action));
+        int number = Interlocked.Increment(ref _nextBatched);
+        _batched[number] = (action, settle);
+        _batch.Add(number, relative, _batchBuffer.AsSpan(0, length), _attributes.ForFile(action));
         return true;
-    }
-
-    /// <summary>Pulls: files up to this size are asked for ahead, in a read batch, as their copies are queued.</summary>
-    private const int PrefetchFileLimit = 64 << 10;
-
-    /// <summary>Pulls: asks the agent for a small file's bytes as its copy is queued, so that the copy does not have to.</summary>
-    private void Prefetch(int index)
-    {
-        if (_sourceTree is not RemoteSourceTree { Prefetches: true } tree)
-        {
-            return;
-        }
-
-        PlannedAction action = _plan.Actions[index];
-        string relative = action.Item.RelativePath;
-        if (action.Source!.Length > PrefetchFileLimit || action.Basis is not null || action.LinkTo is not null || UsesDelta(action)
-            || _options.Inplace || _partials is not null || !tree.Batches(relative))
-        {
-            return;
-        }
-
-        tree.Prefetch(relative, _cancellation);
     }
 
     /// <summary>Ends the current batch (its results still come in); a no-op without one.</summary>
@@ -129,11 +115,11 @@ internal sealed partial class SyncExecutor
         }
     }
 
-    /// <summary>Settles a batched copy as <see cref="Complete"/> settles one done here (called on the batch's reader).</summary>
-    private void SettleBatched(int index, long written, SyncException? error)
+    /// <summary>Settles a batched copy (called on the batch's reader).</summary>
+    private void SettleBatched(int number, long written, SyncException? error)
     {
-        SyncItem item = _plan.Actions[index].Item;
-        if (ReferenceEquals(error, RemoteWriteBatch.Stopped))
+        if (!_batched.TryRemove(number, out (PlannedAction Action, Action<SyncException?> Settle) copy)
+            || ReferenceEquals(error, RemoteWriteBatch.Stopped))
         {
             // The run is ending with the cancellation; nothing more is reported.
             return;
@@ -141,12 +127,11 @@ internal sealed partial class SyncExecutor
 
         if (error is null)
         {
-            item.BytesTransferred = written;
-            item.BytesMatched = 0;
+            copy.Action.Item.BytesTransferred = written;
+            copy.Action.Item.BytesMatched = 0;
             _meter.AddBytes(written);
-            Touch(item.RelativePath);
         }
 
-        SettleAnswered(index, error);
+        copy.Settle(error);
     }
 }

@@ -8,16 +8,76 @@ using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>The executor's actions on a destination reached through an agent: the same decisions as the local
-/// actions (which attributes, when, and in what order), carried out as requests instead of system calls. When the
-/// agent keeps the order of small changes (<see cref="RemoteDestinationTree.Pipelines"/>), directories, links, attribute
-/// changes and deletions are sent without waiting for their answers, which are settled as they come: no round trip each.</summary>
-internal sealed partial class SyncExecutor
+/// <summary>A destination reached through a tree of requests (<see cref="IDestinationTree"/>: an agent in the receiver
+/// role, or SFTP): the same decisions as the local destination's (<see cref="AttributePolicy"/>), carried out as requests
+/// instead of system calls. When the agent keeps the order of small changes (<see cref="RemoteDestinationTree.Pipelines"/>),
+/// directories, links, attribute changes and deletions are sent without waiting for their answers, which settle their
+/// items as they come: no round trip each.</summary>
+internal sealed partial class RemoteDestination : IDestination
 {
-    private const int RemoteWorkers = 16;
+    private readonly SyncPlan _plan;
+    private readonly SyncOptions _options;
+    private readonly IDestinationTree _tree;
+    private readonly SourceFiles? _sourceFiles;
+    private readonly ISyncObserver _observer;
+    private readonly AttributePolicy _attributes;
+    private readonly TransferMeter _meter;
+    private readonly Action<SyncException> _reportError;
+    private readonly CancellationToken _cancellation;
+    private int _linkFallbackReported;
+
+    /// <param name="sourceFiles">The local source's files (a push reads them checked against the scan).</param>
+    /// <param name="reportError">Counts and reports a failure that belongs to no item (a directory's attributes).</param>
+    public RemoteDestination(SyncPlan plan, IDestinationTree tree, SourceFiles? sourceFiles, ISyncObserver observer, AttributePolicy attributes,
+        TransferMeter meter, Action<SyncException> reportError, CancellationToken cancellation)
+    {
+        _plan = plan;
+        _options = plan.Options;
+        _tree = tree;
+        _sourceFiles = sourceFiles;
+        _observer = observer;
+        _attributes = attributes;
+        _meter = meter;
+        _reportError = reportError;
+        _cancellation = cancellation;
+    }
+
+    /// <summary>Remote copies wait on the wire, not on a core: more workers keep more requests in flight.</summary>
+    public int Workers => 16;
+
+    public void Apply(PlannedAction action) => PerformRemote(action, _tree);
+
+    public bool TryStart(PlannedAction action, Action<SyncException?> settle) =>
+        action.Kind == ActionKind.CopyFile ? TryBatch(action, settle) : StartRemote(action, settle);
+
+    public void Flush() => EndBatch();
+
+    public void Drain()
+    {
+        DrainBatches();
+        DrainRemote();
+    }
+
+    public bool UnderFailedDirectory(string relative) => UnderFailedRemoteDirectory(relative);
+
+    public void FinishDirectory(string relative, FileEntry source, bool created) => FinishRemoteDirectory(_tree, relative, source, created);
+
+    /// <summary>An agent removes what still waits for a burst that never came when its session ends.</summary>
+    public void AbandonDelayed()
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>Delta transfer needs a regular file to serve as basis; Auto means delta over a wire.</summary>
+    private bool UsesDelta(PlannedAction action) =>
+        _options.TransferMode != TransferMode.WholeFile && (action.Basis ?? action.Existing) is { Kind: EntryKind.File, Length: > 0 };
 
     /// <summary>The answers of the directories created without waiting, by relative path: a failed one declines its
     /// contents, as a failed local mkdir does.</summary>
@@ -25,8 +85,6 @@ internal sealed partial class SyncExecutor
 
     /// <summary>The settling of every change sent and not yet drained (main thread only).</summary>
     private readonly List<Task> _remotePending = [];
-
-    private bool IsRemote => _destinationTree is not null || _sourceTree is not null;
 
     private void PerformRemote(PlannedAction action, IDestinationTree tree)
     {
@@ -41,38 +99,27 @@ internal sealed partial class SyncExecutor
         {
             case ActionKind.CreateRoot:
                 tree.CreateDirectory(string.Empty, AttributeSet.None, _cancellation);
-                lock (_createdDirectories)
-                {
-                    _createdDirectories.Add(string.Empty);
-                }
-
-                Touch(string.Empty, self: true);
                 break;
 
             case ActionKind.CreateDirectory:
                 tree.CreateDirectory(wire, AttributeSet.None, _cancellation);
-                _createdDirectories.Add(relative);
-                Touch(relative);
                 break;
 
             case ActionKind.CopyFile:
                 CopyFileRemote(action, tree);
-                Touch(relative);
                 break;
 
             case ActionKind.CreateSymbolicLink:
                 FileEntry link = action.Source!;
                 tree.CreateSymbolicLink(wire, link.LinkTarget!, _attributes.ForLink(link), _cancellation);
-                Touch(relative);
                 break;
 
             case ActionKind.Metadata:
-                ApplyMetadataRemote(action, tree, wire);
+                tree.SetAttributes(wire, _attributes.ForMetadata(action), _cancellation);
                 break;
 
             case ActionKind.Delete:
                 tree.Delete(wire, action.Existing!.IsDirectory, _cancellation);
-                Touch(relative);
                 break;
         }
     }
@@ -117,15 +164,6 @@ internal sealed partial class SyncExecutor
         _meter.AddBytes(result.Length);
     }
 
-    private void ApplyMetadataRemote(PlannedAction action, IDestinationTree tree, string wire)
-    {
-        tree.SetAttributes(wire, _attributes.ForMetadata(action), _cancellation);
-        if (action.Source!.IsDirectory)
-        {
-            Touch(wire, self: true);
-        }
-    }
-
     private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
     {
         AttributeSet attributes = _attributes.ForDirectory(source, created);
@@ -142,14 +180,13 @@ internal sealed partial class SyncExecutor
     /// <summary>Sends a small action (a directory, a link, attributes, a deletion) to an agent that keeps their order,
     /// without waiting for the answer, which settles the item when it comes. False when the action is not one of these
     /// or the agent cannot take it so.</summary>
-    private bool StartRemote(int index)
+    private bool StartRemote(PlannedAction action, Action<SyncException?> settle)
     {
-        if (_destinationTree is not RemoteDestinationTree { Pipelines: true } tree)
+        if (_tree is not RemoteDestinationTree { Pipelines: true } tree)
         {
             return false;
         }
 
-        PlannedAction action = _plan.Actions[index];
         if (_options.Backup && (NeedsBackup(action) || action.Kind == ActionKind.Delete))
         {
             // The backup must be in place before the item is replaced or deleted: PerformNamedTreeAction waits for it.
@@ -159,20 +196,10 @@ internal sealed partial class SyncExecutor
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
         AgentRequest request;
-        Action succeeded;
         switch (action.Kind)
         {
             case ActionKind.CreateDirectory:
                 request = new AgentRequest(RequestType.CreateDirectory, wire) { Attributes = AttributeSet.None };
-                succeeded = () =>
-                {
-                    lock (_createdDirectories)
-                    {
-                        _createdDirectories.Add(relative);
-                    }
-
-                    Touch(relative);
-                };
                 break;
 
             case ActionKind.CreateSymbolicLink:
@@ -182,17 +209,14 @@ internal sealed partial class SyncExecutor
                     Other = link.LinkTarget!,
                     Attributes = _attributes.ForLink(link),
                 };
-                succeeded = () => Touch(relative);
                 break;
 
             case ActionKind.Metadata:
                 request = new AgentRequest(RequestType.SetAttributes, wire) { Attributes = _attributes.ForMetadata(action) };
-                succeeded = action.Source!.IsDirectory ? () => Touch(wire, self: true) : static () => { };
                 break;
 
             case ActionKind.Delete:
                 request = new AgentRequest(RequestType.Delete, wire) { Flag = action.Existing!.IsDirectory };
-                succeeded = () => Touch(relative);
                 break;
 
             default:
@@ -205,7 +229,7 @@ internal sealed partial class SyncExecutor
             _remoteDirectories[relative] = answer;
         }
 
-        _remotePending.Add(SettleAsync(index, answer, succeeded));
+        _remotePending.Add(SettleAsync(relative, answer, settle));
         return true;
     }
 
@@ -222,56 +246,17 @@ internal sealed partial class SyncExecutor
         }
     }
 
-    /// <summary>Settles an action sent without waiting, as <see cref="Complete"/> settles one carried out here.</summary>
-    private async Task SettleAsync(int index, Task answer, Action succeeded)
+    /// <summary>Settles an action sent without waiting, once its answer comes.</summary>
+    private static async Task SettleAsync(string relative, Task answer, Action<SyncException?> settle)
     {
-        (SyncException? error, bool cancelled) = await FailureOf(answer, _plan.Actions[index].Item.RelativePath).ConfigureAwait(false);
+        (SyncException? error, bool cancelled) = await FailureOf(answer, relative).ConfigureAwait(false);
         if (cancelled)
         {
             // The run is ending with the cancellation; nothing more is reported.
             return;
         }
 
-        if (error is null)
-        {
-            succeeded();
-        }
-
-        SettleAnswered(index, error);
-    }
-
-    /// <summary>Counts and reports an action whose outcome came back from the agent (off the planning thread): done,
-    /// skipped under a directory that could not be made (a local run would not have tried it), or failed.</summary>
-    private void SettleAnswered(int index, SyncException? error)
-    {
-        SyncItem item = _plan.Actions[index].Item;
-        if (error is null)
-        {
-            lock (_gate)
-            {
-                _summary.Count(item);
-            }
-        }
-        else if (UnderFailedRemoteDirectory(item.RelativePath))
-        {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
-        }
-        else
-        {
-            lock (_gate)
-            {
-                _summary.Errors++;
-                _failedPaths.Add(item.RelativePath);
-            }
-
-            _observer.OnError(error);
-        }
-
-        Settle(index, error is null ? item : null);
-        _meter.ActionDone(item.RelativePath);
+        settle(error);
     }
 
     private async Task ReportFailureAsync(Task answer)
@@ -279,12 +264,7 @@ internal sealed partial class SyncExecutor
         (SyncException? error, _) = await FailureOf(answer, string.Empty).ConfigureAwait(false);
         if (error is not null)
         {
-            lock (_gate)
-            {
-                _summary.Errors++;
-            }
-
-            _observer.OnError(error);
+            _reportError(error);
         }
     }
 

@@ -7,9 +7,9 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>-DelayUpdates and -Inplace on a push: the same decisions as <see cref="CopyInPlace"/> and
-/// <see cref="Receiving.LocalDestination.CommitDelayed"/> make for a local destination, carried out by the agent.</summary>
-internal sealed partial class SyncExecutor
+/// <summary>-DelayUpdates and -Inplace on a push: the same decisions as the local destination makes
+/// (<see cref="Receiving.LocalDestination.CommitDelayed"/>), carried out by the agent.</summary>
+internal sealed partial class RemoteDestination
 {
     /// <summary>-Inplace: the agent rewrites the file itself, by a delta against its own content where a delta is used,
     /// else whole; a delta that does not verify is sent again whole, as locally.</summary>
@@ -39,11 +39,12 @@ internal sealed partial class SyncExecutor
 
     /// <summary>-DelayUpdates on a push: once every transfer is done, the agent renames the files that wait into place in
     /// one burst; each it could not put in place is an error, as locally.</summary>
-    private void CommitDelayedRemote()
+    public List<SyncException> CommitDelayed()
     {
-        if (_destinationTree is not RemoteDestinationTree { DelaysUpdates: true } tree)
+        var failures = new List<SyncException>();
+        if (_tree is not RemoteDestinationTree { DelaysUpdates: true } tree)
         {
-            return;
+            return failures;
         }
 
         // Changes sent without waiting (directories, links, deletions) are answered before the burst.
@@ -52,24 +53,16 @@ internal sealed partial class SyncExecutor
         (long failed, List<(string Path, string Message)> listed) = tree.CommitUpdates(_cancellation);
         foreach ((string path, string message) in listed)
         {
-            Fail(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
+            failures.Add(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
                 $"Cannot put '{path}' in place at the end of the run: {message}", path));
         }
 
         if (failed > listed.Count)
         {
-            Fail(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
+            failures.Add(new SyncException(ErrorIds.DelayedUpdateFailed, SyncErrorKind.WriteError,
                 $"{failed - listed.Count} more file(s) could not be put in place at the end of the run.", _plan.DestinationRoot));
         }
-    }
 
-    private void Fail(SyncException error)
-    {
-        lock (_gate)
-        {
-            _summary.Errors++;
-        }
-
-        _observer.OnError(error);
+        return failures;
     }
 }
