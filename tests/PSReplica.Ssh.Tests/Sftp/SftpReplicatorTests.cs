@@ -173,6 +173,39 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         Assert.Contains("SFTP", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("remove-source-files", RemoteSide.Destination, "-RemoveSourceFiles")]
+    [InlineData("remove-source-files", RemoteSide.Source, "-RemoveSourceFiles")]
+    [InlineData("link-dest", RemoteSide.Destination, "-LinkDest")]
+    [InlineData("hard-links", RemoteSide.Source, "-Preserve HardLinks")]
+    public void Options_that_would_do_nothing_or_something_else_over_SFTP_are_refused_up_front(string option, RemoteSide side, string parameter)
+    {
+        string local = MakeTree(_dir.Combine("local"));
+        string remote = MakeTree(_dir.Combine("remote"));
+        List<string> before = [.. Describe(local), .. Describe(remote)];
+        SyncOptions options = (side == RemoteSide.Destination ? Options(local, remote) : Options(remote, local)) with { Delete = true };
+        options = option switch
+        {
+            "remove-source-files" => options with { RemoveSourceFiles = true },
+            "link-dest" => options with { LinkDest = [_dir.Combine("local")] },
+            _ => options with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks },
+        };
+
+        var early = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, side));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, early.ErrorId);
+        Assert.StartsWith(parameter + " cannot be used with a " + (side == RemoteSide.Destination ? "destination" : "source") + " reached over SFTP",
+            early.Message, StringComparison.Ordinal);
+
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        SftpReplicator replicator = SftpReplicator.Open(sftp, side, remote);
+        Assert.Equal(ErrorIds.InvalidParameterCombination,
+            Assert.Throws<SyncException>(() => replicator.Run(options, new RecordingObserver(), CancellationToken.None)).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameterCombination, Assert.Throws<SyncException>(() =>
+            replicator.Execute(new SyncPlan(options, options.Source, options.Destination), new RecordingObserver(), CancellationToken.None)).ErrorId);
+        Assert.Equal(before, [.. Describe(local), .. Describe(remote)]);
+    }
+
     private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
 
     /// <summary>Files with spaces and non-ASCII names, a set-user-ID executable, a set-group-ID directory, an empty directory, relative and dangling links,
