@@ -16,12 +16,12 @@ internal sealed partial class SyncExecutor
     /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
     private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
     {
+        string relative = action.Item.RelativePath;
         if (tree is not INamedTreeDestination named)
         {
-            return false;
+            return PerformWithoutNamedTrees(action, tree, wire);
         }
 
-        string relative = action.Item.RelativePath;
         if (_options.Backup && NeedsBackup(action))
         {
             named.Backup(wire, _cancellation);
@@ -58,6 +58,34 @@ internal sealed partial class SyncExecutor
         }
     }
 
+    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can; a link to a basis file is
+    /// refused before the run (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
+    private bool PerformWithoutNamedTrees(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        string relative = action.Item.RelativePath;
+        if (action.Kind != ActionKind.HardLink)
+        {
+            return false;
+        }
+
+        if (action.LinkTo is not { } first || tree is not IHardLinkDestination links)
+        {
+            throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
+        }
+
+        links.LinkWithin(wire, WithinDestination(first), _cancellation);
+        Touch(relative);
+        return true;
+    }
+
+    /// <summary>A group's first name (a destination path) relative to the destination root.</summary>
+    private string WithinDestination(string path)
+    {
+        string root = _plan.DestinationRoot.TrimEnd('/') + "/";
+        return path.StartsWith(root, System.StringComparison.Ordinal) ? path[root.Length..] : path;
+    }
+
     /// <summary>As locally: a file or link that is replaced, and a file or link that is deleted, is backed up first.</summary>
     private static bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
     {
@@ -70,8 +98,7 @@ internal sealed partial class SyncExecutor
     {
         if (action.LinkTo is { } first)
         {
-            string root = _plan.DestinationRoot.TrimEnd('/') + "/";
-            named.LinkWithin(wire, first.StartsWith(root, System.StringComparison.Ordinal) ? first[root.Length..] : first, _cancellation);
+            named.LinkWithin(wire, WithinDestination(first), _cancellation);
             return;
         }
 

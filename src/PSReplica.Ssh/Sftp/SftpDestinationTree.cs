@@ -15,7 +15,7 @@ namespace PSReplica.Ssh;
 /// (opened with CREAT|EXCL, so nothing standing there is followed or truncated), given its attributes, and renamed over
 /// the target (posix-rename where offered), so the target never shows a torn file. Links are made under a temporary
 /// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's.</summary>
-internal sealed class SftpDestinationTree : IDestinationTree
+internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestination
 {
     private const int ChunkLength = 256 * 1024;
 
@@ -102,6 +102,26 @@ internal sealed class SftpDestinationTree : IDestinationTree
         {
             Write(relative, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", () => _sftp.CreateSymbolicLink(temp, target));
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, path));
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>-Preserve HardLinks: hardlink@openssh.com makes the link under a temporary name (link(2) refuses an existing
+    /// name), renamed over the target as a file is.</summary>
+    public void LinkWithin(string relative, string existing, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        string path = SftpPaths.Join(_root, relative);
+        (string directory, string name) = SftpPaths.Split(path);
+        string temp = directory + "/" + TempFileNames.For(name);
+        try
+        {
+            Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
+            Write(relative, ErrorIds.FileWriteError, "Cannot move the hard link into place", () => _sftp.Rename(temp, path));
         }
         catch
         {

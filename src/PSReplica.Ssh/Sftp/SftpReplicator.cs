@@ -34,7 +34,7 @@ public sealed class SftpReplicator
     public RemoteSide Side { get; }
 
     /// <summary>What this session can honour; checked by <see cref="Plan"/> and <see cref="Execute"/>.</summary>
-    internal DestinationCapabilities Capabilities => CapabilitiesOf(Side);
+    internal DestinationCapabilities Capabilities => CapabilitiesOf(Side, _sftp.OffersHardLinks);
 
     /// <summary>The server's root of the run: absolute, a linked root resolved to the directory it names.</summary>
     public string RemoteRoot { get; }
@@ -153,24 +153,24 @@ public sealed class SftpReplicator
     public static void CheckSupported(SyncOptions options, RemoteSide side)
     {
         ArgumentNullException.ThrowIfNull(options);
-        CapabilitiesOf(side).Check(options);
+        CapabilitiesOf(side, serverLinks: true).Check(options);
     }
 
     /// <summary>What a run over SFTP can honour. SFTP moves whole files and cannot hash, so delta transfer, -Checksum
     /// and the verification -RemoveSourceFiles needs would each read whole files over the wire; version 3 carries times
     /// in whole seconds and no link counts; per-directory filter files are read by path while planning; partial files,
     /// delayed and in-place updates and basis directories are the agent's.</summary>
-    internal static DestinationCapabilities CapabilitiesOf(RemoteSide side)
+    /// <param name="serverLinks">The server offers hardlink@openssh.com (a push's hard-link groups are made with it).</param>
+    internal static DestinationCapabilities CapabilitiesOf(RemoteSide side, bool serverLinks)
     {
         bool push = side == RemoteSide.Destination;
         return new DestinationCapabilities
         {
-            Wiring = push
-                ? "a destination reached over SFTP (whole files, times in whole seconds, nothing hashed or kept on the server's side; the PSReplica agent can do it)"
-                : "a source reached over SFTP (whole files, no content checksums, no link counts, links read as links; the PSReplica agent can do it)",
-            // Push: the server makes the links and keeps the backups, which this class does not do yet; pull: SFTP v3
-            // listings have no link counts, so no group could be found.
-            HardLinks = false,
+            Wiring = !push ? "a source reached over SFTP (whole files, no content checksums, no link counts, links read as links; the PSReplica agent can do it)"
+                : serverLinks ? "a destination reached over SFTP (whole files, times in whole seconds, nothing hashed or kept on the server's side; the PSReplica agent can do it)"
+                : "a destination reached over SFTP whose server does not offer hardlink@openssh.com (whole files, times in whole seconds; the PSReplica agent can do it)",
+            // Pull: SFTP v3 listings have no link counts, so no group could be found.
+            HardLinks = push && serverLinks,
             Backups = !push,
             BasisDirectories = !push,
             SubsecondTimes = !push,

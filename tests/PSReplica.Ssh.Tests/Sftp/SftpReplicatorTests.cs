@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Ssh.Tests;
 
@@ -171,6 +172,56 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         var error = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, side));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.Contains("SFTP", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hard_linked_names_are_linked_on_the_server_with_hardlink_at_openssh_com()
+    {
+        string source = _dir.Combine("source");
+        Directory.CreateDirectory(Path.Combine(source, "d"));
+        File.WriteAllText(Path.Combine(source, "f"), "shared");
+        Assert.Equal(0, Posix.Link(Path.Combine(source, "f"), Path.Combine(source, "d", "g")));
+        File.WriteAllText(Path.Combine(source, "lone"), "x");
+        string pushed = _dir.Combine("pushed");
+        Directory.CreateDirectory(Path.Combine(pushed, "d"));
+        File.WriteAllText(Path.Combine(pushed, "d", "g"), "an older file of that name");
+        SyncOptions options = Options(source, pushed) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks };
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        Assert.True(sftp.OffersHardLinks);
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options, observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        // The walk meets "d/g" first (it replaces the older file), so "f" is the group's second name.
+        Assert.Contains(observer.Items, i => i.RelativePath == "f" && i.Action == SyncAction.Link && i.ItemType == SyncItemType.HardLink);
+        Assert.Equal(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "d", "g")));
+        Assert.NotEqual(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "lone")));
+        Assert.Equal("shared", File.ReadAllText(Path.Combine(pushed, "d", "g")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
+
+        // SFTP listings carry no inode numbers, so the server's links cannot be seen: a re-run links the later name again.
+        var again = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options, again, CancellationToken.None);
+        Assert.Empty(again.Errors);
+        Assert.Equal("f", Assert.Single(again.Items, i => i.ItemType != SyncItemType.Directory).RelativePath);
+        Assert.Equal(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "d", "g")));
+    }
+
+    [Fact]
+    public void A_server_without_hardlink_at_openssh_com_refuses_hard_links_on_a_push_only()
+    {
+        var options = new SyncOptions { Source = "/a", Destination = "/b", Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks };
+        Assert.Equal(["-Preserve HardLinks"], SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: false).Unsupported(options));
+        Assert.Contains("hardlink@openssh.com", SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: false).Wiring, StringComparison.Ordinal);
+        Assert.Empty(SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(options));
+    }
+
+    private static ulong InodeOf(string path)
+    {
+        Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo info));
+        return info.Inode;
     }
 
     [Theory]
