@@ -40,17 +40,7 @@ internal sealed partial class SyncExecutor
                 return true;
 
             case ActionKind.Delete when _options.Backup && named.BacksUpBeside && action.Existing!.IsDirectory:
-                try
-                {
-                    tree.Delete(wire, isDirectory: true, _cancellation);
-                }
-                catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
-                {
-                    // The directory may now hold the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
-                    _observer.OnWarning($"Keeping the directory '{relative}': {ex.Message}");
-                }
-
-                Touch(relative);
+                DeleteKeepingBackups(action, tree, wire);
                 return true;
 
             default:
@@ -58,25 +48,53 @@ internal sealed partial class SyncExecutor
         }
     }
 
-    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can; a link to a basis file is
-    /// refused before the run (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
+    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can, and moves a deleted item aside
+    /// under -Backup (it backs up replaced items itself). A link to a basis file is refused before the run
+    /// (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
     private bool PerformWithoutNamedTrees(PlannedAction action, IDestinationTree tree, string wire)
     {
         string relative = action.Item.RelativePath;
-        if (action.Kind != ActionKind.HardLink)
+        switch (action.Kind)
         {
-            return false;
+            case ActionKind.HardLink:
+                if (action.LinkTo is not { } first || tree is not IHardLinkDestination links)
+                {
+                    throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                        $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
+                }
+
+                links.LinkWithin(wire, WithinDestination(first), _cancellation);
+                Touch(relative);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination backups && NeedsBackup(action):
+                backups.MoveAside(wire, _cancellation);
+                Touch(relative);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination { BacksUpBeside: true } && action.Existing!.IsDirectory:
+                DeleteKeepingBackups(action, tree, wire);
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>-Backup without -BackupDirectory: a directory whose files were moved aside holds their backups, and stays,
+    /// as in rsync.</summary>
+    private void DeleteKeepingBackups(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        try
+        {
+            tree.Delete(wire, isDirectory: true, _cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
+        {
+            _observer.OnWarning($"Keeping the directory '{action.Item.RelativePath}': {ex.Message}");
         }
 
-        if (action.LinkTo is not { } first || tree is not IHardLinkDestination links)
-        {
-            throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
-                $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
-        }
-
-        links.LinkWithin(wire, WithinDestination(first), _cancellation);
-        Touch(relative);
-        return true;
+        Touch(action.Item.RelativePath);
     }
 
     /// <summary>A group's first name (a destination path) relative to the destination root.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
@@ -15,18 +16,36 @@ namespace PSReplica.Ssh;
 /// (opened with CREAT|EXCL, so nothing standing there is followed or truncated), given its attributes, and renamed over
 /// the target (posix-rename where offered), so the target never shows a torn file. Links are made under a temporary
 /// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's.</summary>
-internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestination
+internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestination, IBackupDestination
 {
     private const int ChunkLength = 256 * 1024;
 
     private readonly SftpSession _sftp;
     private readonly string _root;
 
-    public SftpDestinationTree(SftpSession sftp, string root)
+    /// <summary>With -Backup: where backups go (null: beside their files) and the suffix they get; else both null.</summary>
+    private readonly string? _backupDirectory;
+    private readonly string? _backupSuffix;
+
+    /// <summary>Backup directories known to exist (made or seen) in this run.</summary>
+    private readonly ConcurrentDictionary<string, bool> _backupDirectories = new(StringComparer.Ordinal);
+
+    public SftpDestinationTree(SftpSession sftp, string root, SyncOptions? options = null)
     {
         _sftp = sftp;
         _root = root;
+        if (options is { Backup: true })
+        {
+            // A relative backup directory is relative to the destination root, as locally.
+            string? given = options.BackupDirectory;
+            _backupDirectory = string.IsNullOrEmpty(given) ? null
+                : given.StartsWith('/') ? (given.Length > 1 ? given.TrimEnd('/') : given)
+                : SftpPaths.Join(root, given.TrimEnd('/'));
+            _backupSuffix = options.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+        }
     }
+
+    public bool BacksUpBeside => _backupDirectory is null;
 
     public void CreateDirectory(string relative, AttributeSet attributes, CancellationToken cancellation)
     {
@@ -81,6 +100,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
             }
 
             Apply(temp, relative, attributes);
+            BackUpExisting(target, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, target));
         }
         catch
@@ -101,6 +121,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         try
         {
             Write(relative, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", () => _sftp.CreateSymbolicLink(temp, target));
+            BackUpExisting(path, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, path));
         }
         catch
@@ -121,6 +142,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         try
         {
             Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
+            BackUpExisting(path, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move the hard link into place", () => _sftp.Rename(temp, path));
         }
         catch
@@ -157,6 +179,83 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         catch (SyncException ex) when (ex.InnerException is FileNotFoundException)
         {
             // Already gone: the goal is reached.
+        }
+    }
+
+    /// <summary>-Backup with a deletion: the file or link is moved to its backup name instead of being removed.</summary>
+    public void MoveAside(string relative, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        BackUpExisting(SftpPaths.Join(_root, relative), relative, cancellation);
+    }
+
+    /// <summary>-Backup: moves the file or link standing at <paramref name="path"/> to its backup name (server-side rename,
+    /// posix-rename where offered, replacing an older backup). Called once the new item is complete under its temp name,
+    /// just before that is renamed over <paramref name="path"/>, as rsync backs up at the end of a transfer: a transfer
+    /// that fails leaves the old item where it was. A directory, or nothing, there has nothing to back up.</summary>
+    private void BackUpExisting(string path, string relative, CancellationToken cancellation)
+    {
+        if (_backupSuffix is null)
+        {
+            return;
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        string backup = _backupDirectory is null ? path + _backupSuffix : SftpPaths.Join(_backupDirectory, relative) + _backupSuffix;
+        try
+        {
+            if (_sftp.Stat(path) is not { Kind: SftpEntryKind.File or SftpEntryKind.SymbolicLink or SftpEntryKind.Special })
+            {
+                return;
+            }
+
+            if (_backupDirectory is not null)
+            {
+                MakeBackupDirectories(SftpPaths.Split(backup).Directory);
+            }
+
+            _sftp.Rename(path, backup);
+        }
+        catch (FileNotFoundException)
+        {
+            // Gone meanwhile: nothing to keep.
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SyncException(ErrorIds.BackupFailed, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
+                $"Cannot back up '{relative}' to '{backup}': {ex.Message} The file was left in place.", relative, ex);
+        }
+    }
+
+    /// <summary>Makes <paramref name="directory"/> and its missing parents inside the backup directory (the backup
+    /// directory itself included, with its own missing parents, as locally).</summary>
+    private void MakeBackupDirectories(string directory)
+    {
+        if (_backupDirectories.ContainsKey(directory))
+        {
+            return;
+        }
+
+        string path = directory.StartsWith('/') ? string.Empty : ".";
+        foreach (string part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path = path.Length == 0 ? "/" + part : path + "/" + part;
+            if (_backupDirectories.ContainsKey(path) || _sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
+            {
+                _backupDirectories.TryAdd(path, true);
+                continue;
+            }
+
+            try
+            {
+                _sftp.Mkdir(path);
+            }
+            catch (IOException) when (_sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
+            {
+                // Made by another worker meanwhile.
+            }
+
+            _backupDirectories.TryAdd(path, true);
         }
     }
 

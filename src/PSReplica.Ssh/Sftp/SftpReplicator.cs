@@ -132,7 +132,7 @@ public sealed class SftpReplicator
         Capabilities.Check(plan.Options);
         var watch = new SessionErrorWatch(observer);
         SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
-            Side == RemoteSide.Destination ? new SftpDestinationTree(_sftp, RemoteRoot) : null,
+            Side == RemoteSide.Destination ? new SftpDestinationTree(_sftp, RemoteRoot, plan.Options) : null,
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
         ThrowIfFaulted(watch);
         return summary;
@@ -167,11 +167,11 @@ public sealed class SftpReplicator
         return new DestinationCapabilities
         {
             Wiring = !push ? "a source reached over SFTP (whole files, no content checksums, no link counts, links read as links; the PSReplica agent can do it)"
-                : serverLinks ? "a destination reached over SFTP (whole files, times in whole seconds, nothing hashed or kept on the server's side; the PSReplica agent can do it)"
+                : serverLinks ? "a destination reached over SFTP (whole files, times in whole seconds, nothing hashed on the server; the PSReplica agent can do it)"
                 : "a destination reached over SFTP whose server does not offer hardlink@openssh.com (whole files, times in whole seconds; the PSReplica agent can do it)",
             // Pull: SFTP v3 listings have no link counts, so no group could be found.
             HardLinks = push && serverLinks,
-            Backups = !push,
+            Backups = true,
             BasisDirectories = !push,
             SubsecondTimes = !push,
             Owners = true,
