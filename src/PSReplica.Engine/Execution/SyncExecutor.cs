@@ -216,7 +216,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 CommitDelayedRemote();
             }
 
-            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null or ICopyVerification)
             {
                 RemoveSourceFiles();
             }

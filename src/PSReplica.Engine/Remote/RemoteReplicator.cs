@@ -57,8 +57,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
             PartialFiles = !push || Has(Handshake.PartialFiles),
             DelayUpdates = !push || safeUpdates,
             Inplace = !push || safeUpdates,
-            // Pull: the agent removes what was listed (trees). Push: no copy on the agent's side can be verified yet.
-            SourceRemoval = !push && trees,
+            // Push: the agent hashes each copy (verify-copies); pull: the agent removes what was listed (trees).
+            SourceRemoval = push ? Has(Handshake.VerifyCopies) : trees,
             DeltaTransfer = true,
             Checksums = listingOptions,
             SubsecondTimes = true,

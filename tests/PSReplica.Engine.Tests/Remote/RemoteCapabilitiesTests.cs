@@ -52,14 +52,19 @@ public sealed class RemoteCapabilitiesTests
     [Fact]
     public void Each_wiring_of_the_agent_declares_what_its_capabilities_allow()
     {
-        var options = new SyncOptions { Source = "/s", Destination = "/d", CompareMode = CompareMode.Checksum, CopyLinks = true, Inplace = true };
+        var options = new SyncOptions { Source = "/s", Destination = "/d", CompareMode = CompareMode.Checksum, CopyLinks = true, Inplace = true, RemoveSourceFiles = true };
         DestinationCapabilities push = RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, RemoteSide.Destination);
         DestinationCapabilities pull = RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, RemoteSide.Source);
         Assert.Empty(push.Unsupported(options));
         Assert.Empty(pull.Unsupported(options));
 
         string[] old = ["delta-xxh3", "list-recursive", "owner", Handshake.Deflate];
-        Assert.Equal(["-Inplace", "-Checksum"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Destination).Unsupported(options));
-        Assert.Equal(["-Checksum", "-CopyLinks"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Source).Unsupported(options));
+        Assert.Equal(["-Inplace", "-RemoveSourceFiles", "-Checksum"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Destination).Unsupported(options));
+        Assert.Equal(["-RemoveSourceFiles", "-Checksum", "-CopyLinks"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Source).Unsupported(options));
+
+        // A push verifies each copy by its checksum on the agent (verify-copies); an agent with trees but not that cannot.
+        string[] trees = [.. Handshake.Capabilities.Where(c => c != Handshake.VerifyCopies)];
+        Assert.Equal(["-RemoveSourceFiles"], RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Destination).Unsupported(options));
+        Assert.Empty(RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Source).Unsupported(options));
     }
 }
