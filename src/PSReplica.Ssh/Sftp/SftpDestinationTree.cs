@@ -15,7 +15,9 @@ namespace PSReplica.Ssh;
 /// <summary>The destination of a push over SFTP. A file is written whole into a new temporary name beside its target
 /// (opened with CREAT|EXCL, so nothing standing there is followed or truncated), given its attributes, and renamed over
 /// the target (posix-rename where offered), so the target never shows a torn file. Links are made under a temporary
-/// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's.</summary>
+/// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's. Hard
+/// links are made with hardlink@openssh.com; -Backup moves the old item aside by rename just before its successor is
+/// renamed into place.</summary>
 internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestination, IBackupDestination
 {
     private const int ChunkLength = 256 * 1024;

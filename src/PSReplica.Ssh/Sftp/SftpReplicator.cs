@@ -13,8 +13,10 @@ namespace PSReplica.Ssh;
 /// Replication between a local tree and a server's tree reached over SFTP alone: the fallback for servers where no
 /// PSReplica agent can run. The planner and the executor are the local ones, with the server's side listed by SFTP
 /// readdir/lstat and written or read through SFTP requests, so items, summary, progress, -WhatIf and errors are those
-/// of any other run. What SFTP cannot do: delta transfer (changed files go whole), content checksums (-Checksum),
-/// sub-second times (version 3 carries whole seconds), and a symbolic link's own time and owner on the server.
+/// of any other run. What SFTP cannot do: delta transfer (changed files go whole), content checksums (-Checksum, and
+/// the verification -RemoveSourceFiles needs), sub-second times (version 3 carries whole seconds), link counts, and a
+/// symbolic link's own time and owner on the server. What it can do on the server besides: hard links
+/// (hardlink@openssh.com) and backups (renames). <see cref="CapabilitiesOf"/> says which options that leaves.
 /// </summary>
 public sealed class SftpReplicator
 {
