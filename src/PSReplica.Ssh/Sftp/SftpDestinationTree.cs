@@ -134,7 +134,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
     }
 
     /// <summary>-Preserve HardLinks: hardlink@openssh.com makes the link under a temporary name (link(2) refuses an existing
-    /// name), renamed over the target as a file is.</summary>
+    /// name), renamed over the target as a file is (a file standing there is replaced, not backed up).</summary>
     public void LinkWithin(string relative, string existing, CancellationToken cancellation)
     {
         cancellation.ThrowIfCancellationRequested();
@@ -144,7 +144,9 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         try
         {
             Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
-            BackUpExisting(path, relative, cancellation);
+
+            // No backup, as locally and through the agent: SFTP cannot see that the name is already this link, so each run
+            // links it again, and a backup would pile up copies of the same file.
             Write(relative, ErrorIds.FileWriteError, "Cannot move the hard link into place", () => _sftp.Rename(temp, path));
         }
         catch
