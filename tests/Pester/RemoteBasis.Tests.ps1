@@ -109,9 +109,11 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
         $trees[1].Backup | Should -Match '(?m)^sub/z\|f'
     }
 
-    It '-RemoveSourceFiles with a remote source removes on the server what rsync --remove-source-files removes' {
+    It '-RemoveSourceFiles with a remote <Side> removes what rsync --remove-source-files removes' -ForEach @(
+        @{ Side = 'source' }, @{ Side = 'destination' }
+    ) {
         $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $work "remove-$tool"
+            $root = Join-Path $work "remove-$Side-$tool"
             Write-TestFile "$root/src/a" 'a'
             Write-TestFile "$root/src/sub/b" 'b'
             Write-TestFile "$root/src/kept-up-to-date" 'same'
@@ -119,11 +121,16 @@ Describe 'Backups, source removal and hard links over ssh against rsync' {
             $null = New-Item -ItemType SymbolicLink -Path "$root/src/link" -Target 'a'
             & touch -h -d '2026-01-01 10:00:00' -- "$root/src/link"
             & find "$root/src" "$root/dest" -type d -exec touch -d '2026-01-02 00:00:00' '{}' +
+            $from = $Side -eq 'source' ? "$($server.Alias):$root/src/" : "$root/src/"
+            $to = $Side -eq 'source' ? "$root/dest/" : "$($server.Alias):$root/dest/"
             if ($tool -eq 'rsync') {
-                Invoke-RsyncOverSsh @('-a', '--remove-source-files', '--', "$($server.Alias):$root/src/", "$root/dest/")
+                Invoke-RsyncOverSsh @('-a', '--remove-source-files', '--', $from, $to)
+            }
+            elseif ($Side -eq 'source') {
+                $null = Sync-Directory -Path (Get-RemoteAddress "$root/src") -Destination "$root/dest" -RemoveSourceFiles @ssh -ErrorAction Stop
             }
             else {
-                $null = Sync-Directory -Path (Get-RemoteAddress "$root/src") -Destination "$root/dest" -RemoveSourceFiles @ssh -ErrorAction Stop
+                $null = Sync-Directory -Path "$root/src" -Destination (Get-RemoteAddress "$root/dest") -RemoveSourceFiles @ssh -ErrorAction Stop
             }
             [pscustomobject]@{ Src = (& find "$root/src" -mindepth 1 -printf '%P|%y\n' | Sort-Object -CaseSensitive) -join "`n"; Dest = (Get-Tree "$root/dest") -join "`n" }
         }

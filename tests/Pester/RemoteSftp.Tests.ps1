@@ -104,9 +104,44 @@ Describe 'Sync-Directory -Transport Sftp' {
         Assert-SameTree $src $pulled
     }
 
+    It 'keeps replaced and deleted files with -Backup <Label>' -ForEach @(
+        @{ Label = 'beside them'; Extra = @{ Backup = $true }; Where = 'beside' }
+        @{ Label = 'in a relative -BackupDirectory'; Extra = @{ BackupDirectory = '../kept' }; Where = 'directory' }
+    ) {
+        $root = Join-Path $work "backup-$Where"
+        $null = New-Item -ItemType Directory -Path "$root/src/sub", "$root/dst/sub" -Force
+        Set-Content -LiteralPath "$root/src/a.txt" -Value 'new a' -NoNewline
+        Set-Content -LiteralPath "$root/src/sub/b.txt" -Value 'new b' -NoNewline
+        Set-Content -LiteralPath "$root/dst/a.txt" -Value 'old a' -NoNewline
+        Set-Content -LiteralPath "$root/dst/sub/b.txt" -Value 'old b' -NoNewline
+        Set-Content -LiteralPath "$root/dst/gone.txt" -Value 'gone' -NoNewline
+        Get-ChildItem -LiteralPath "$root/dst" -File -Recurse | ForEach-Object { $_.LastWriteTimeUtc = [datetime]::new(2020, 1, 1, 0, 0, 0, [DateTimeKind]::Utc) }
+        Set-SftpTime "$root/src"
+
+        $null = Sync-Directory -Path "$root/src" -Destination (Get-RemoteAddress "$root/dst") -Delete @sftp @Extra -ErrorAction Stop
+
+        $kept = if ($Where -eq 'beside') { { param($p) "$root/dst/$p~" } } else { { param($p) "$root/kept/$p" } }
+        Get-Content -Raw -LiteralPath "$root/dst/a.txt" | Should -Be 'new a'
+        Get-Content -Raw -LiteralPath (& $kept 'a.txt') | Should -Be 'old a'
+        Get-Content -Raw -LiteralPath (& $kept 'sub/b.txt') | Should -Be 'old b'
+        Get-Content -Raw -LiteralPath (& $kept 'gone.txt') | Should -Be 'gone'
+        Test-Path -LiteralPath "$root/dst/gone.txt" | Should -BeFalse
+    }
+
+    It 'recreates hard-link groups on the server with -Preserve HardLinks (hardlink@openssh.com)' {
+        $root = Join-Path $work 'hardlinks'
+        $null = New-Item -ItemType Directory -Path "$root/src/d" -Force
+        Set-Content -LiteralPath "$root/src/f" -Value 'shared' -NoNewline
+        & ln -- "$root/src/f" "$root/src/d/g"
+        Set-SftpTime "$root/src"
+        $items = @(Sync-Directory -Path "$root/src" -Destination (Get-RemoteAddress "$root/dst") -Preserve Times, Permissions, Links, HardLinks @sftp -ErrorAction Stop)
+        @($items | Where-Object ItemType -EQ 'HardLink').Count | Should -Be 1
+        (& stat -c %i -- "$root/dst/d/g") | Should -Be (& stat -c %i -- "$root/dst/f")
+    }
+
     It 'refuses options SFTP cannot honour with InvalidParameterCombination, before touching anything' {
         $dst = Join-Path $work 'refused'
-        foreach ($extra in @{ Checksum = $true }, @{ Compress = $true }, @{ BandwidthLimit = 100 }, @{ RemoteCommand = 'true' }, @{ TransferMode = 'Delta' }, @{ ModifyWindow = -1 }, @{ Partial = $true }, @{ PartialDirectory = '.partial' }, @{ DelayUpdates = $true }, @{ Inplace = $true }) {
+        foreach ($extra in @{ Checksum = $true }, @{ Compress = $true }, @{ BandwidthLimit = 100 }, @{ RemoteCommand = 'true' }, @{ TransferMode = 'Delta' }, @{ ModifyWindow = -1 }, @{ Partial = $true }, @{ PartialDirectory = '.partial' }, @{ DelayUpdates = $true }, @{ Inplace = $true }, @{ RemoveSourceFiles = $true }, @{ LinkDest = '../elsewhere' }) {
             $err = Get-TerminatingError { Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @sftp @extra }
             $err.FullyQualifiedErrorId | Should -BeLike 'InvalidParameterCombination*' -Because ($extra.Keys -join ',')
             $err.Exception.Message | Should -Match 'SFTP'

@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Endpoints;
 /// its host (-LinkDest, -CompareDest, -CopyDest), backups (-Backup) and hard-link groups (-Preserve HardLinks). Paths
 /// are relative to the destination root; a basis file has the same relative path in basis directory
 /// <c>index</c>.</summary>
-internal interface INamedTreeDestination
+internal interface INamedTreeDestination : IHardLinkDestination
 {
     /// <summary>Hard-links the basis file as <paramref name="relative"/>; where the filesystem refuses, it is copied there
     /// instead (with <paramref name="attributes"/>) and the errno says why.</summary>
@@ -28,7 +28,4 @@ internal interface INamedTreeDestination
 
     /// <summary>Whether backups stay beside their files (no backup directory): a deleted directory may then hold some.</summary>
     bool BacksUpBeside { get; }
-
-    /// <summary>Hard-links the destination's <paramref name="existing"/> (already written) as <paramref name="relative"/>.</summary>
-    void LinkWithin(string relative, string existing, CancellationToken cancellation);
 }

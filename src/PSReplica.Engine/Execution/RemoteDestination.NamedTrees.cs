@@ -17,12 +17,12 @@ internal sealed partial class RemoteDestination
     /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
     private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
     {
+        string relative = action.Item.RelativePath;
         if (tree is not INamedTreeDestination named)
         {
-            return false;
+            return PerformWithoutNamedTrees(action, tree, wire);
         }
 
-        string relative = action.Item.RelativePath;
         if (_options.Backup && NeedsBackup(action))
         {
             named.Backup(wire, _cancellation);
@@ -39,21 +39,64 @@ internal sealed partial class RemoteDestination
                 return true;
 
             case ActionKind.Delete when _options.Backup && named.BacksUpBeside && action.Existing!.IsDirectory:
-                try
-                {
-                    tree.Delete(wire, isDirectory: true, _cancellation);
-                }
-                catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
-                {
-                    // The directory may now hold the backups of its files (-Backup without -BackupDirectory): it stays, as in rsync.
-                    _observer.OnWarning($"Keeping the directory '{relative}': {ex.Message}");
-                }
-
+                DeleteKeepingBackups(action, tree, wire);
                 return true;
 
             default:
                 return false;
         }
+    }
+
+    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can, and moves a deleted item aside
+    /// under -Backup (it backs up replaced items itself). A link to a basis file is refused before the run
+    /// (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
+    private bool PerformWithoutNamedTrees(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        string relative = action.Item.RelativePath;
+        switch (action.Kind)
+        {
+            case ActionKind.HardLink:
+                if (action.LinkTo is not { } first || tree is not IHardLinkDestination links)
+                {
+                    throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                        $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
+                }
+
+                links.LinkWithin(wire, WithinDestination(first), _cancellation);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination backups && NeedsBackup(action):
+                backups.MoveAside(wire, _cancellation);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination { BacksUpBeside: true } && action.Existing!.IsDirectory:
+                DeleteKeepingBackups(action, tree, wire);
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>-Backup without -BackupDirectory: a directory whose files were moved aside holds their backups, and stays,
+    /// as in rsync.</summary>
+    private void DeleteKeepingBackups(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        try
+        {
+            tree.Delete(wire, isDirectory: true, _cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
+        {
+            _observer.OnWarning($"Keeping the directory '{action.Item.RelativePath}': {ex.Message}");
+        }
+    }
+
+    /// <summary>A group's first name (a destination path) relative to the destination root.</summary>
+    private string WithinDestination(string path)
+    {
+        string root = _plan.DestinationRoot.TrimEnd('/') + "/";
+        return path.StartsWith(root, System.StringComparison.Ordinal) ? path[root.Length..] : path;
     }
 
     /// <summary>As locally: a file or link that is replaced, and a file or link that is deleted, is backed up first.</summary>
@@ -68,8 +111,7 @@ internal sealed partial class RemoteDestination
     {
         if (action.LinkTo is { } first)
         {
-            string root = _plan.DestinationRoot.TrimEnd('/') + "/";
-            named.LinkWithin(wire, first.StartsWith(root, System.StringComparison.Ordinal) ? first[root.Length..] : first, _cancellation);
+            named.LinkWithin(wire, WithinDestination(first), _cancellation);
             return;
         }
 

@@ -10,10 +10,14 @@ namespace PSReplica.Engine.Execution;
 
 /// <summary>-RemoveSourceFiles (rsync --remove-source-files): once the run is over, each selected source file or link
 /// whose destination copy is verified is removed from the source. Directories stay. Verified means: the action for it
-/// did not fail in this run (transfers are themselves verified: deltas and remote reads against the sender's XXH3-128),
-/// the copy has the source's type, size and time (or link target), and, for a local source, the two files' contents
-/// hash the same (XXH3-128) — so a copy that the quick check would accept but whose bytes differ keeps its source. A
-/// remote source is removed by the agent, and only while it still has the length and time it was listed with.</summary>
+/// did not fail in this run (transfers are themselves verified: deltas, remote reads and remote writes against the
+/// sender's XXH3-128), the copy has the source's type, size and time (or link target) now, and the two files' contents
+/// hash the same (XXH3-128) now — so a copy that the quick check would accept but whose bytes differ, whether it was
+/// sent in this run or already up to date, keeps its source. A local destination's copy is hashed here; a push's copy
+/// is hashed by the agent (DescribeCopy), so nothing is read back over the wire. A local source must also still be the
+/// file that was scanned (type, length, time, device and inode). A remote source is removed by the agent, and only
+/// while it still has the length and time it was listed with. SFTP can do neither without reading whole files back,
+/// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).</summary>
 internal sealed partial class SyncExecutor
 {
     // Items whose action failed in this run: their sources stay.
@@ -22,8 +26,10 @@ internal sealed partial class SyncExecutor
     private void RemoveSourceFiles()
     {
         var remote = _sourceTree as ISourceRemoval;
-        if (_sourceTree is not null && remote is null)
+        var copies = _destinationTree as ICopyVerification;
+        if ((_sourceTree is not null && remote is null) || (_destinationTree is not null && copies is null))
         {
+            // Refused before the run; a destination path that names another host is never looked up here.
             return;
         }
 
@@ -35,14 +41,24 @@ internal sealed partial class SyncExecutor
                 continue;
             }
 
-            FileEntry? copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
+            FileEntry? copy;
+            UInt128? copyChecksum = null;
+            if (copies is null)
+            {
+                copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
+            }
+            else if (!TryDescribeCopy(copies, relative, out copy, out copyChecksum))
+            {
+                continue;
+            }
+
             FileEntry? now = remote is null ? DirectoryLister.Stat(source.FullPath, source.Name, follow: false, out _) : source;
             if (copy is null || now is null)
             {
                 continue;
             }
 
-            if (remote is null && copy.Device == now.Device && copy.Inode == now.Inode)
+            if (remote is null && copies is null && copy.Device == now.Device && copy.Inode == now.Inode)
             {
                 // The source and the destination are the same file (one path reaches the other): removing it would lose it.
                 _summary.Errors++;
@@ -51,14 +67,17 @@ internal sealed partial class SyncExecutor
                 continue;
             }
 
-            // The copy is what the source held at the scan, and the source did not change since.
+            // The copy is what the source held at the scan, and the source did not change (nor was it replaced) since.
             bool sameAsScanned = now.Kind == source.Kind && now.Length == source.Length
-                && now.MtimeSeconds == source.MtimeSeconds && now.MtimeNanoseconds == source.MtimeNanoseconds;
-            bool copied = copy.Kind == source.Kind && copy.Length == source.Length
+                && now.MtimeSeconds == source.MtimeSeconds && now.MtimeNanoseconds == source.MtimeNanoseconds
+                && (remote is not null || (now.Device == source.Device && now.Inode == source.Inode));
+            bool copied = copy.Kind == source.Kind
                 && (source.Kind == EntryKind.SymbolicLink
                     ? copy.LinkTarget == source.LinkTarget
-                    : !Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds);
-            if (!sameAsScanned || !copied || (remote is null && source.Kind == EntryKind.File && !SameContent(source, destinationPath, relative)))
+                    : copy.Length == source.Length && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
+            bool sameContent = remote is not null || source.Kind != EntryKind.File
+                || (copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
+            if (!sameAsScanned || !copied || !sameContent)
             {
                 _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
                 continue;
@@ -88,6 +107,43 @@ internal sealed partial class SyncExecutor
                 _observer.OnError(new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError,
                     $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative));
             }
+        }
+    }
+
+    /// <summary>Asks the remote destination for its copy; a copy that cannot be read keeps its source (with a warning), a
+    /// session that failed ends the run.</summary>
+    private bool TryDescribeCopy(ICopyVerification copies, string relative, out FileEntry? copy, out UInt128? checksum)
+    {
+        try
+        {
+            (copy, checksum) = copies.DescribeCopy(relative, _cancellation) is { } described ? described : (null, null);
+            return true;
+        }
+        catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout))
+        {
+            _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be read ({ex.Message}).");
+            (copy, checksum) = (null, null);
+            return false;
+        }
+    }
+
+    /// <summary>Whether the local file hashes (XXH3-128) to the checksum the destination computed for its copy; the file
+    /// is read as every source file is (<see cref="Sender.SourceFiles"/>).</summary>
+    private bool HashesTo(FileEntry source, UInt128? checksum, string relative)
+    {
+        try
+        {
+            return checksum is { } expected && _sourceFiles!.ContentHash(relative, source) == expected;
+        }
+        catch (SyncException ex)
+        {
+            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
+            return false;
         }
     }
 

@@ -218,7 +218,7 @@ internal sealed partial class SyncExecutor : IDisposable
                 }
             }
 
-            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null)
+            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null or ICopyVerification)
             {
                 RemoveSourceFiles();
             }

@@ -8,7 +8,8 @@ namespace PSReplica.Engine.Protocol;
 /// not a peer name), Index. ListTree: Path, Index, Flag (recursive). LinkFromTree and CopyFromTree: Path, Index,
 /// Attributes. TreeSignature: Path, Index, BlockLength. ApplyTreeDelta: Path, Index, Other (basis in the tree),
 /// BlockLength, Length, Attributes (body: delta ops). Backup: Path, Index (<see cref="NoTree"/>: beside the item),
-/// Other (suffix). LinkWithin: Path, Other (the existing name). RemoveSource: Path, Length, Attributes (the time).</summary>
+/// Other (suffix). LinkWithin: Path, Other (the existing name). RemoveSource: Path, Length, Attributes (the time).
+/// DescribeCopy (capability "verify-copies"): Path.</summary>
 internal sealed partial record AgentRequest
 {
     /// <summary>How many trees a session may open (rsync allows 20 basis directories; one more is the backup directory).</summary>
@@ -57,7 +58,7 @@ internal sealed partial record AgentRequest
 
     private static AgentRequest ReadTreeRequest(byte type, ref WireReader reader)
     {
-        if (type > (byte)RequestType.RemoveSource)
+        if (type > (byte)RequestType.DescribeCopy)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
@@ -116,6 +117,8 @@ internal sealed partial record AgentRequest
                     throw ProtocolFault.Violation("a source removal without the time it was listed with");
                 }
 
+                break;
+            case RequestType.DescribeCopy:
                 break;
             default:
                 throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");

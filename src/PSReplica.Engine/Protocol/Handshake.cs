@@ -17,7 +17,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -39,6 +39,9 @@ internal static class Handshake
     /// <summary>DelayUpdates, CommitUpdates, ApplyInplaceDelta and WriteInplace (AgentRequest.SafeUpdates.cs): -DelayUpdates
     /// and -Inplace on a push.</summary>
     public const string SafeUpdates = "safe-updates";
+
+    /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>
+    public const string VerifyCopies = "verify-copies";
 
     /// <summary>List answers encode their entries relative to the previous one (<see cref="CompactListingCodec"/>);
     /// without it, each entry carries every field (<see cref="ListingEntry.Write"/>).</summary>

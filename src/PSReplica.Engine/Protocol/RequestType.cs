@@ -65,6 +65,10 @@ internal enum RequestType : byte
     /// <summary>Sender: removes a source file or link that still has the listed length and time (-RemoveSourceFiles).</summary>
     RemoveSource = 40,
 
+    /// <summary>Receiver (capability "verify-copies"): the item at Path as it is now, a regular file with the XXH3-128 of
+    /// its content (-RemoveSourceFiles on a push verifies each copy by it before the source goes).</summary>
+    DescribeCopy = 41,
+
     // Requests of the "partial" capability (AgentRequest.Partial.cs).
 
     /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>

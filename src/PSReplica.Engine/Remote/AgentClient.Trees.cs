@@ -14,6 +14,9 @@ internal sealed partial class AgentClient
     /// <summary>Whether the agent serves basis directories, backups, hard links and source removal.</summary>
     public bool HasNamedTrees => Contains(Capabilities, Handshake.NamedTrees);
 
+    /// <summary>Whether the agent describes its copies with their checksums (<see cref="DescribeCopyAsync"/>).</summary>
+    public bool VerifiesCopies => Contains(Capabilities, Handshake.VerifyCopies);
+
     /// <summary>Opens a directory the user named (relative: to the agent's root) as tree <paramref name="index"/>; its
     /// entry, or null when it is missing or not a directory.</summary>
     public async Task<ListingEntry?> OpenTreeAsync(int index, string path, CancellationToken cancellation)
@@ -150,4 +153,39 @@ internal sealed partial class AgentClient
             Length = length,
             Attributes = new AttributeSet(AttributeFields.Time, 0, 0, 0, seconds, nanoseconds),
         }, cancellation);
+
+    /// <summary>-RemoveSourceFiles with a push: the destination's item at <paramref name="path"/> as it is now, a regular
+    /// file with the XXH3-128 of its content; null when nothing is there.</summary>
+    public async Task<ListingEntry?> DescribeCopyAsync(string path, CancellationToken cancellation)
+    {
+        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.DescribeCopy, path), cancellation).ConfigureAwait(false);
+        try
+        {
+            return ReadDescription(await ResultAsync(stream, cancellation).ConfigureAwait(false), path);
+        }
+        finally
+        {
+            Close(stream);
+        }
+    }
+
+    private static ListingEntry? ReadDescription(byte[] result, string path)
+    {
+        var reader = new WireReader(result);
+        if (reader.UInt(1) == 0)
+        {
+            reader.ExpectEnd();
+            return null;
+        }
+
+        ListingEntry entry = ListingEntry.Read(ref reader, checksums: true);
+        reader.ExpectEnd();
+        string name = path[(path.LastIndexOf('/') + 1)..];
+        if (!string.Equals(entry.Name, name, StringComparison.Ordinal) || (entry.Kind == Scanning.EntryKind.File && entry.Checksum is null))
+        {
+            throw ProtocolFault.Violation($"a description of '{ProtocolFault.Printable(path)}' that names another item");
+        }
+
+        return entry;
+    }
 }

@@ -45,6 +45,8 @@ internal static class NamedTreeRequests
                 return LinkWithin(tree, request, delayed);
             case RequestType.RemoveSource:
                 return RemoveSource(tree, request);
+            case RequestType.DescribeCopy:
+                return DescribeCopy(tree, request, cancellation);
             default:
                 throw ProtocolFault.Violation($"an unknown request type {request.Type}");
         }
@@ -351,6 +353,74 @@ internal static class NamedTreeRequests
 
         errno = Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory: false);
         return errno is 0 or Posix.ENOENT ? [] : throw SafeTree.Failure(errno, ErrorIds.DeleteFailed, "Cannot remove", request.Path);
+    }
+
+    /// <summary>-RemoveSourceFiles on a push: the item at the path as it is now (<c>0</c>: nothing there), a link with its
+    /// target, a regular file with the XXH3-128 of its content, read through a descriptor opened without following a link
+    /// and checked to be a regular file. The file's attributes are those of that descriptor after the read, so a copy
+    /// that changed while it was hashed does not show its old time.</summary>
+    private static byte[] DescribeCopy(SafeTree tree, AgentRequest request, CancellationToken cancellation)
+    {
+        using ParentDirectory parent = tree.OpenParent(request.Path);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
+        if (errno == Posix.ENOENT)
+        {
+            return [0];
+        }
+
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+        }
+
+        string? target = null;
+        UInt128? checksum = null;
+        if (stat.FileType == Posix.SIflnk)
+        {
+            target = Posix.ReadLinkAt(parent.Handle, parent.Name, out errno) ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+        }
+        else if (stat.FileType == Posix.SIfreg)
+        {
+            using SafeFileHandle file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out errno)
+                ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot open", request.Path);
+            using (var stream = new FileStream(file, FileAccess.Read, 1))
+            {
+                if (Posix.StatAt(file, string.Empty, out stat) != 0 || stat.FileType != Posix.SIfreg)
+                {
+                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{request.Path}' is not a regular file.", request.Path);
+                }
+
+                var hash = new System.IO.Hashing.XxHash128();
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+                try
+                {
+                    int read;
+                    while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+                    {
+                        cancellation.ThrowIfCancellationRequested();
+                        hash.Append(buffer.AsSpan(0, read));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                checksum = hash.GetCurrentHashAsUInt128();
+
+                // Before the stream closes the descriptor.
+                errno = Posix.StatAt(file, string.Empty, out stat);
+                if (errno != 0)
+                {
+                    throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+                }
+            }
+        }
+
+        using var end = new WireWriter(64);
+        end.Byte(1);
+        new ListingEntry(parent.Name, stat, target) { Checksum = checksum }.Write(end);
+        return end.Written.ToArray();
     }
 
     private static void Rename(ParentDirectory parent, string temp, string relative)

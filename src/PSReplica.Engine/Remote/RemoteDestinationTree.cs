@@ -15,7 +15,7 @@ namespace PSReplica.Engine.Remote;
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
 /// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
-internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination
+internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination, ICopyVerification
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -178,6 +178,12 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
 
         _client.BackupAsync(relative, _backupDirectory is null ? AgentRequest.NoTree : BackupTree, _backupSuffix, cancellation).GetAwaiter().GetResult();
     }
+
+    /// <summary>The agent hashes the copy through a descriptor opened without following links (DescribeCopy).</summary>
+    public (FileEntry Copy, UInt128? Checksum)? DescribeCopy(string relative, CancellationToken cancellation) =>
+        _client.DescribeCopyAsync(relative, cancellation).GetAwaiter().GetResult() is { } entry
+            ? (entry.ToFileEntry(relative), entry.Checksum)
+            : null;
 
     public void LinkWithin(string relative, string existing, CancellationToken cancellation) =>
         _client.LinkWithinAsync(relative, existing, cancellation).GetAwaiter().GetResult();

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using PSReplica.Engine.Endpoints;
@@ -31,6 +33,41 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     /// <summary>The session's client (tests measure what crossed the wire through it).</summary>
     internal AgentClient Client => _client;
+
+    /// <summary>What this session can honour (<see cref="CapabilitiesOf"/>); checked against a run's options by
+    /// <see cref="Plan"/> and <see cref="Execute"/> before anything is touched.</summary>
+    internal DestinationCapabilities Capabilities => CapabilitiesOf(_client.Capabilities, _client.AgentVersion, _client.ProtocolVersion, Side);
+
+    /// <summary>What a run through an agent can honour, from the <paramref name="capabilities"/> it listed in its Welcome:
+    /// an agent that lacks one is never sent the requests it would need, and the option is refused instead. With the
+    /// agent as sender the destination is local and the local executor does the writing.</summary>
+    internal static DestinationCapabilities CapabilitiesOf(IReadOnlyList<string> capabilities, string agentVersion, int protocolVersion, RemoteSide side)
+    {
+        ArgumentNullException.ThrowIfNull(capabilities);
+        bool Has(string capability) => capabilities.Contains(capability, StringComparer.Ordinal);
+        bool push = side == RemoteSide.Destination;
+        bool trees = Has(Handshake.NamedTrees);
+        bool safeUpdates = Has(Handshake.SafeUpdates);
+        bool listingOptions = Has(Handshake.ListingFilters);
+        return new DestinationCapabilities
+        {
+            Wiring = $"the agent there (version {agentVersion}, protocol {protocolVersion}); a newer agent can do it",
+            HardLinks = !push || trees,
+            Backups = !push || trees,
+            BasisDirectories = !push || trees,
+            PartialFiles = !push || Has(Handshake.PartialFiles),
+            DelayUpdates = !push || safeUpdates,
+            Inplace = !push || safeUpdates,
+            // Push: the agent hashes each copy (verify-copies); pull: the agent removes what was listed (trees).
+            SourceRemoval = push ? Has(Handshake.VerifyCopies) : trees,
+            DeltaTransfer = true,
+            Checksums = listingOptions,
+            SubsecondTimes = true,
+            Owners = true,
+            FilterFiles = listingOptions,
+            CopyLinks = push || listingOptions,
+        };
+    }
 
     /// <summary>The agent's software version, from the handshake.</summary>
     public string AgentVersion => _client.AgentVersion;
@@ -64,26 +101,15 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
-        // -Partial and a relative -PartialDirectory are kept by the agent ("partial" capability), -DelayUpdates and
-        // -Inplace are carried out by it ("safe-updates"); an agent without them is never left to do something else.
+        Capabilities.Check(options);
         if (Side == RemoteSide.Destination)
         {
-            if ((options.DelayUpdates || options.Inplace) && !_client.MakesSafeUpdates)
-            {
-                throw Unsupported(options.Inplace ? "-Inplace with a remote destination" : "-DelayUpdates with a remote destination", "a newer agent");
-            }
-
             if (options.Inplace && options.Backup)
             {
                 // The agent's backup is a hard link to the file, which an in-place rewrite would change along with it.
                 throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
                     "-Backup cannot be combined with -Inplace when the destination is remote: the remote backup is a hard link to "
                     + "the file, which the in-place rewrite would change too.", "Backup");
-            }
-
-            if (options.KeepsPartial && !_client.KeepsPartials)
-            {
-                throw Unsupported("-Partial and -PartialDirectory with a remote destination", "a newer agent");
             }
 
             if (options.PartialDirectory is { } partialDirectory && Path.IsPathRooted(partialDirectory))
@@ -131,11 +157,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
-        if (Side == RemoteSide.Destination && (plan.Options.DelayUpdates || plan.Options.Inplace) && !_client.MakesSafeUpdates)
-        {
-            // A plan made elsewhere (or against another session): never carried out with ordinary updates instead.
-            throw Unsupported(plan.Options.Inplace ? "-Inplace with a remote destination" : "-DelayUpdates with a remote destination", "a newer agent");
-        }
+        // A plan made elsewhere (or against another session) is never carried out with something else instead.
+        Capabilities.Check(plan.Options);
 
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
@@ -200,7 +223,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     /// <summary>What the agent's walk is asked to apply: the filter (so that what the planner skips is not listed, and
     /// the per-directory filter files come along), checksums for -Checksum, links followed for -CopyLinks on a source.
-    /// An agent of protocol 1 can do none of it: the options that need it are refused.</summary>
+    /// An agent of protocol 1 can do none of it: the options that need it are refused by <see cref="Capabilities"/>.</summary>
     private ListingOptions? ListingOptionsFor(SyncOptions options)
     {
         ListingFeatures features = ListingFeatures.None;
@@ -235,26 +258,6 @@ public sealed class RemoteReplicator : IAsyncDisposable
                 : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty);
         }
 
-        if (options.CompareMode == CompareMode.Checksum)
-        {
-            throw Unsupported("-Checksum");
-        }
-
-        if (options.CopyLinks && Side == RemoteSide.Source)
-        {
-            throw Unsupported("-CopyLinks with a remote source");
-        }
-
-        // Per-directory filter files are read by path while planning; on the agent's side that path names a remote file.
-        if (options.Filter.HasDirMerge)
-        {
-            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)");
-        }
-
         return null;
     }
-
-    private SyncException Unsupported(string what, string needs = "an agent of protocol 2 or later") =>
-        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-            $"{what} needs {needs}; the agent there is version {_client.AgentVersion}, protocol {_client.ProtocolVersion}.", what);
 }

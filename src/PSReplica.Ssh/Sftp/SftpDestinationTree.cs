@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
@@ -15,8 +16,10 @@ namespace PSReplica.Ssh;
 /// <summary>The destination of a push over SFTP. A file is written whole into a new temporary name beside its target
 /// (opened with CREAT|EXCL, so nothing standing there is followed or truncated), given its attributes, and renamed over
 /// the target (posix-rename where offered), so the target never shows a torn file. Links are made under a temporary
-/// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's.</summary>
-internal sealed class SftpDestinationTree : IDestinationTree
+/// name and renamed into place as well; SFTP cannot set a link's own time or owner, so links keep the server's. Hard
+/// links are made with hardlink@openssh.com; -Backup moves the old item aside by rename just before its successor is
+/// renamed into place.</summary>
+internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestination, IBackupDestination
 {
     private const int ChunkLength = 256 * 1024;
 
@@ -24,13 +27,31 @@ internal sealed class SftpDestinationTree : IDestinationTree
     private readonly string _root;
     private readonly SourceFiles _sources;
 
+    /// <summary>With -Backup: where backups go (null: beside their files) and the suffix they get; else both null.</summary>
+    private readonly string? _backupDirectory;
+    private readonly string? _backupSuffix;
+
+    /// <summary>Backup directories known to exist (made or seen) in this run.</summary>
+    private readonly ConcurrentDictionary<string, bool> _backupDirectories = new(StringComparer.Ordinal);
+
     /// <param name="sources">The local source's files, each opened checked against the scan (the caller disposes them).</param>
-    public SftpDestinationTree(SftpSession sftp, string root, SourceFiles sources)
+    public SftpDestinationTree(SftpSession sftp, string root, SourceFiles sources, SyncOptions? options = null)
     {
         _sftp = sftp;
         _root = root;
         _sources = sources;
+        if (options is { Backup: true })
+        {
+            // A relative backup directory is relative to the destination root, as locally.
+            string? given = options.BackupDirectory;
+            _backupDirectory = string.IsNullOrEmpty(given) ? null
+                : given.StartsWith('/') ? (given.Length > 1 ? given.TrimEnd('/') : given)
+                : SftpPaths.Join(root, given.TrimEnd('/'));
+            _backupSuffix = options.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+        }
     }
+
+    public bool BacksUpBeside => _backupDirectory is null;
 
     public void CreateDirectory(string relative, AttributeSet attributes, CancellationToken cancellation)
     {
@@ -85,6 +106,7 @@ internal sealed class SftpDestinationTree : IDestinationTree
             }
 
             Apply(temp, relative, attributes);
+            BackUpExisting(target, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, target));
         }
         catch
@@ -105,7 +127,31 @@ internal sealed class SftpDestinationTree : IDestinationTree
         try
         {
             Write(relative, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", () => _sftp.CreateSymbolicLink(temp, target));
+            BackUpExisting(path, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, path));
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>-Preserve HardLinks: hardlink@openssh.com makes the link under a temporary name (link(2) refuses an existing
+    /// name), renamed over the target as a file is (a file standing there is replaced, not backed up).</summary>
+    public void LinkWithin(string relative, string existing, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        string path = SftpPaths.Join(_root, relative);
+        (string directory, string name) = SftpPaths.Split(path);
+        string temp = directory + "/" + TempFileNames.For(name);
+        try
+        {
+            Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
+
+            // No backup, as locally and through the agent: SFTP cannot see that the name is already this link, so each run
+            // links it again, and a backup would pile up copies of the same file.
+            Write(relative, ErrorIds.FileWriteError, "Cannot move the hard link into place", () => _sftp.Rename(temp, path));
         }
         catch
         {
@@ -141,6 +187,83 @@ internal sealed class SftpDestinationTree : IDestinationTree
         catch (SyncException ex) when (ex.InnerException is FileNotFoundException)
         {
             // Already gone: the goal is reached.
+        }
+    }
+
+    /// <summary>-Backup with a deletion: the file or link is moved to its backup name instead of being removed.</summary>
+    public void MoveAside(string relative, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        BackUpExisting(SftpPaths.Join(_root, relative), relative, cancellation);
+    }
+
+    /// <summary>-Backup: moves the file or link standing at <paramref name="path"/> to its backup name (server-side rename,
+    /// posix-rename where offered, replacing an older backup). Called once the new item is complete under its temp name,
+    /// just before that is renamed over <paramref name="path"/>, as rsync backs up at the end of a transfer: a transfer
+    /// that fails leaves the old item where it was. A directory, or nothing, there has nothing to back up.</summary>
+    private void BackUpExisting(string path, string relative, CancellationToken cancellation)
+    {
+        if (_backupSuffix is null)
+        {
+            return;
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        string backup = _backupDirectory is null ? path + _backupSuffix : SftpPaths.Join(_backupDirectory, relative) + _backupSuffix;
+        try
+        {
+            if (_sftp.Stat(path) is not { Kind: SftpEntryKind.File or SftpEntryKind.SymbolicLink or SftpEntryKind.Special })
+            {
+                return;
+            }
+
+            if (_backupDirectory is not null)
+            {
+                MakeBackupDirectories(SftpPaths.Split(backup).Directory);
+            }
+
+            _sftp.Rename(path, backup);
+        }
+        catch (FileNotFoundException)
+        {
+            // Gone meanwhile: nothing to keep.
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SyncException(ErrorIds.BackupFailed, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
+                $"Cannot back up '{relative}' to '{backup}': {ex.Message} The file was left in place.", relative, ex);
+        }
+    }
+
+    /// <summary>Makes <paramref name="directory"/> and its missing parents inside the backup directory (the backup
+    /// directory itself included, with its own missing parents, as locally).</summary>
+    private void MakeBackupDirectories(string directory)
+    {
+        if (_backupDirectories.ContainsKey(directory))
+        {
+            return;
+        }
+
+        string path = directory.StartsWith('/') ? string.Empty : ".";
+        foreach (string part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path = path.Length == 0 ? "/" + part : path + "/" + part;
+            if (_backupDirectories.ContainsKey(path) || _sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
+            {
+                _backupDirectories.TryAdd(path, true);
+                continue;
+            }
+
+            try
+            {
+                _sftp.Mkdir(path);
+            }
+            catch (IOException) when (_sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
+            {
+                // Made by another worker meanwhile.
+            }
+
+            _backupDirectories.TryAdd(path, true);
         }
     }
 

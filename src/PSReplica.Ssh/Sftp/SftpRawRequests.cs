@@ -25,6 +25,8 @@ internal sealed class SftpRawRequests
     private readonly MethodInfo _symLink;
     private readonly MethodInfo _readLink;
     private readonly MethodInfo _realPath;
+    private readonly MethodInfo? _hardLink;
+    private readonly System.Collections.Generic.IDictionary<string, string>? _extensions;
 
     public SftpRawRequests(SftpClient client)
     {
@@ -41,7 +43,24 @@ internal sealed class SftpRawRequests
         _symLink = Method(type, "RequestSymLink", typeof(string), typeof(string));
         _readLink = Method(type, "RequestReadLink", typeof(string), typeof(bool));
         _realPath = Method(type, "RequestRealPath", typeof(string), typeof(bool));
+
+        // Optional: without them hard links are refused up front, and nothing else changes.
+        _hardLink = type.GetMethod("HardLink", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(string), typeof(string)]);
+        _extensions = type.GetField("_supportedExtensions", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(_session)
+            as System.Collections.Generic.IDictionary<string, string>;
     }
+
+    /// <summary>Whether the server listed <paramref name="extension"/> in its SSH_FXP_VERSION (SSH.NET keeps the list
+    /// from the handshake, and checks it again before sending an extended request).</summary>
+    public bool Offers(string extension) => _extensions?.ContainsKey(extension) == true;
+
+    /// <summary>Whether hardlink@openssh.com can be sent: SSH.NET has the request and the server offers it.</summary>
+    public bool CanHardLink => _hardLink is not null && Offers("hardlink@openssh.com");
+
+    /// <summary>hardlink@openssh.com: link(2) of <paramref name="existing"/> as the new name <paramref name="link"/>
+    /// (which must not exist; a final link in <paramref name="existing"/> is not followed).</summary>
+    public void HardLink(string existing, string link) =>
+        Invoke(_hardLink ?? throw new NotSupportedException("This SSH.NET version cannot send hardlink@openssh.com."), existing, link);
 
     public SftpFileAttributes LStat(string path) => (SftpFileAttributes)Invoke(_lstat, path)!;
 

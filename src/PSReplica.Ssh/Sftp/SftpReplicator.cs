@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Threading;
+using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Remote;
@@ -13,8 +14,10 @@ namespace PSReplica.Ssh;
 /// Replication between a local tree and a server's tree reached over SFTP alone: the fallback for servers where no
 /// PSReplica agent can run. The planner and the executor are the local ones, with the server's side listed by SFTP
 /// readdir/lstat and written or read through SFTP requests, so items, summary, progress, -WhatIf and errors are those
-/// of any other run. What SFTP cannot do: delta transfer (changed files go whole), content checksums (-Checksum),
-/// sub-second times (version 3 carries whole seconds), and a symbolic link's own time and owner on the server.
+/// of any other run. What SFTP cannot do: delta transfer (changed files go whole), content checksums (-Checksum, and
+/// the verification -RemoveSourceFiles needs), sub-second times (version 3 carries whole seconds), link counts, and a
+/// symbolic link's own time and owner on the server. What it can do on the server besides: hard links
+/// (hardlink@openssh.com) and backups (renames). <see cref="CapabilitiesOf"/> says which options that leaves.
 /// </summary>
 public sealed class SftpReplicator
 {
@@ -32,6 +35,9 @@ public sealed class SftpReplicator
     }
 
     public RemoteSide Side { get; }
+
+    /// <summary>What this session can honour; checked by <see cref="Plan"/> and <see cref="Execute"/>.</summary>
+    internal DestinationCapabilities Capabilities => CapabilitiesOf(Side, _sftp.OffersHardLinks);
 
     /// <summary>The server's root of the run: absolute, a linked root resolved to the directory it names.</summary>
     public string RemoteRoot { get; }
@@ -96,7 +102,7 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
-        CheckSupported(options, Side);
+        Capabilities.Check(options);
 
         // Whole files only: the executor must never ask the server's side for a delta.
         options = options with { TransferMode = TransferMode.WholeFile, LinkAttributesFixed = Side == RemoteSide.Destination };
@@ -126,10 +132,11 @@ public sealed class SftpReplicator
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
+        Capabilities.Check(plan.Options);
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
         SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
-            sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources),
+            sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources, plan.Options),
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
         ThrowIfFaulted(watch);
         return summary;
@@ -144,40 +151,36 @@ public sealed class SftpReplicator
         return summary;
     }
 
-    /// <summary>Refuses what SFTP cannot carry out, before anything is touched.</summary>
+    /// <summary>Refuses what SFTP cannot carry out, before anything is touched (before connecting: what depends on the
+    /// server's extensions is checked again by <see cref="Plan"/> and <see cref="Execute"/>).</summary>
     /// <exception cref="SyncException">InvalidParameterCombination.</exception>
     public static void CheckSupported(SyncOptions options, RemoteSide side)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.CompareMode == CompareMode.Checksum)
-        {
-            throw Unsupported("-Checksum", "it would read every file on the server in full; use the agent");
-        }
+        CapabilitiesOf(side, serverLinks: true).Check(options);
+    }
 
-        if (options.TransferMode == TransferMode.Delta)
+    /// <summary>What a run over SFTP can honour. SFTP moves whole files and cannot hash, so delta transfer, -Checksum
+    /// and the verification -RemoveSourceFiles needs would each read whole files over the wire; version 3 carries times
+    /// in whole seconds and no link counts; per-directory filter files are read by path while planning; partial files,
+    /// delayed and in-place updates and basis directories are the agent's.</summary>
+    /// <param name="serverLinks">The server offers hardlink@openssh.com (a push's hard-link groups are made with it).</param>
+    internal static DestinationCapabilities CapabilitiesOf(RemoteSide side, bool serverLinks)
+    {
+        bool push = side == RemoteSide.Destination;
+        return new DestinationCapabilities
         {
-            throw Unsupported("-TransferMode Delta", "SFTP has no delta transfer; changed files are sent whole");
-        }
-
-        if (options.ModifyWindow < 0 && side == RemoteSide.Destination)
-        {
-            throw Unsupported("-ModifyWindow -1", "SFTP sets modification times in whole seconds, so nanoseconds never match");
-        }
-
-        if (options.KeepsPartial || options.DelayUpdates || options.Inplace)
-        {
-            throw Unsupported("-Partial, -PartialDirectory, -DelayUpdates and -Inplace", "over SFTP files are sent whole, so a partial file could not be resumed; use the agent");
-        }
-
-        if (options.CopyLinks && side == RemoteSide.Source)
-        {
-            throw Unsupported("-CopyLinks with a remote source", "links on the server are read as links");
-        }
-
-        if (options.Filter.HasDirMerge)
-        {
-            throw Unsupported("Per-directory filter files (dir-merge rules, -UseFilterFiles)", "they are read by path while planning");
-        }
+            Wiring = !push ? "a source reached over SFTP (whole files, no content checksums, no link counts, links read as links; the PSReplica agent can do it)"
+                : serverLinks ? "a destination reached over SFTP (whole files, times in whole seconds, nothing hashed on the server; the PSReplica agent can do it)"
+                : "a destination reached over SFTP whose server does not offer hardlink@openssh.com (whole files, times in whole seconds; the PSReplica agent can do it)",
+            // Pull: SFTP v3 listings have no link counts, so no group could be found.
+            HardLinks = push && serverLinks,
+            Backups = true,
+            BasisDirectories = !push,
+            SubsecondTimes = !push,
+            Owners = true,
+            CopyLinks = push,
+        };
     }
 
     private void ThrowIfFaulted(SessionErrorWatch watch)
@@ -187,7 +190,4 @@ public sealed class SftpReplicator
             throw fault;
         }
     }
-
-    private static SyncException Unsupported(string what, string why) =>
-        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, $"{what} cannot be used over SFTP: {why}.", what);
 }

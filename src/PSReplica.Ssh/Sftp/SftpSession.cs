@@ -150,6 +150,21 @@ public sealed class SftpSession : IDisposable
     /// after the first <see cref="Rename"/>.</summary>
     public bool AtomicRename => Volatile.Read(ref _posixRename);
 
+    /// <summary>Whether the server makes hard links (hardlink@openssh.com, which OpenSSH offers).</summary>
+    public bool OffersHardLinks => _raw.CanHardLink;
+
+    /// <summary>Creates <paramref name="path"/> (which must not exist) as a hard link to the file <paramref name="existing"/>.</summary>
+    public void CreateHardLink(string path, string existing)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(existing);
+        Call(path, () =>
+        {
+            _raw.HardLink(Absolute(existing), Absolute(path));
+            return true;
+        });
+    }
+
     /// <summary>Creates the symbolic link <paramref name="path"/> holding <paramref name="target"/> as given.</summary>
     public void CreateSymbolicLink(string path, string target)
     {

@@ -97,6 +97,32 @@ public sealed class HostileAgentTests
         Assert.Equal(ErrorIds.DeltaVerificationFailed, error.ErrorId);
     }
 
+    [Theory]
+    [InlineData("another name")]
+    [InlineData("no checksum")]
+    [InlineData("trailing bytes")]
+    public async Task A_description_of_a_copy_that_does_not_describe_it_is_a_violation(string flaw)
+    {
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync();
+        await using AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, "/remote");
+        await accept;
+        Task<ListingEntry?> described = client.DescribeCopyAsync("dir/f", CancellationToken.None);
+        (await peer.ExpectAsync(FrameKind.Request, 1)).Dispose();
+        await peer.SendAsync(FrameKind.End, 1, w =>
+        {
+            w.Byte(1);
+            new ListingEntry(flaw == "another name" ? "g" : "f", s_file, null) { Checksum = flaw == "no checksum" ? null : 42 }.Write(w);
+            if (flaw == "trailing bytes")
+            {
+                w.Byte(0);
+            }
+        });
+        var error = await Assert.ThrowsAsync<SyncException>(() => described);
+        Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+    }
+
     /// <summary>Starts a listing against the fake agent, runs <paramref name="script"/> as the agent's answer and
     /// expects the listing to fail with <paramref name="errorId"/>; for violations, the session ends too and the
     /// agent is told why.</summary>

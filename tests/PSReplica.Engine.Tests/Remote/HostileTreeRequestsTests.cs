@@ -59,6 +59,22 @@ public sealed class HostileTreeRequestsTests : IDisposable
             Attributes = new AttributeSet(AttributeFields.Time, 0, 0, 0, 0, 0),
         }.Write(w)));
 
+    [Fact]
+    public Task Describing_a_copy_outside_the_destination_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "../outside/secret").Write(w)));
+
+    [Fact]
+    public Task Describing_a_copy_with_fields_it_does_not_have_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w =>
+        {
+            new AgentRequest(RequestType.DescribeCopy, "existing").Write(w);
+            w.UInt(7);
+        }));
+
+    [Fact]
+    public Task Describing_a_copy_on_a_sender_aborts_with_a_violation() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "existing").Write(w)));
+
     private static async Task OpenBasis(FakePeer peer)
     {
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.OpenTree, "../basis") { Index = 0 }.Write(w));

@@ -234,6 +234,82 @@ public sealed class RemoteNamedTreesTests
     }
 
     [Fact]
+    public async Task RemoveSourceFiles_with_a_remote_destination_removes_sources_whose_copies_the_agent_verified()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a", TestTree.BaseTime);
+        tree.Src("sub/b.txt", "bb", TestTree.BaseTime);
+        tree.Src("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Src("touched.txt", "same", TestTree.BaseTime);
+        tree.Src("lookalike.txt", "AAAA", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "a.txt");
+        tree.Dst("up-to-date.txt", "same", TestTree.BaseTime);
+        tree.Dst("touched.txt", "same", TestTree.BaseTime);
+        tree.Dst("lookalike.txt", "BBBB", TestTree.BaseTime);
+        SyncOptions options = tree.Options() with { RemoveSourceFiles = true };
+
+        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the scan. "lookalike.txt"
+        // passes the quick check, and its copy's checksum on the agent tells it apart.
+        var observer = new RecordingObserver
+        {
+            Approve = item =>
+            {
+                if (item.RelativePath == "a.txt")
+                {
+                    TestTree.SetTime(Path.Join(tree.Source, "touched.txt"), TestTree.BaseTime + 5);
+                }
+
+                return true;
+            },
+        };
+        await using (var loop = Loopback.WithAgent())
+        {
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination))
+            {
+                await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+            }
+
+            Assert.Equal(0, await loop.FinishAsync());
+        }
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["lookalike.txt", "sub", "touched.txt"], TestTree.Listing(tree.Source));
+        Assert.Contains(observer.Warnings, w => w.Contains("touched.txt", StringComparison.Ordinal));
+        Assert.Contains(observer.Warnings, w => w.Contains("lookalike.txt", StringComparison.Ordinal) && w.Contains("verified", StringComparison.Ordinal));
+        Assert.Equal("a", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal("bb", File.ReadAllText(Path.Join(tree.Destination, "sub/b.txt")));
+        Assert.Equal("BBBB", File.ReadAllText(Path.Join(tree.Destination, "lookalike.txt")));
+        Assert.Equal("a.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task The_agent_describes_a_copy_with_its_checksum_and_never_through_a_link()
+    {
+        using var tree = new TestTree();
+        tree.Dst("f.txt", "12345", TestTree.BaseTime);
+        string outside = Path.Join(tree.Root, "outside");
+        TestTree.Write(outside, "victim.txt", "secret", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(tree.Destination, "via"), outside);
+        File.CreateSymbolicLink(Path.Join(tree.Destination, "final"), Path.Join(outside, "victim.txt"));
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        {
+            ListingEntry file = Assert.NotNull(await client.DescribeCopyAsync("f.txt", CancellationToken.None));
+            Assert.Equal(5, file.Stat.Size);
+            Assert.Equal(TestTree.BaseTime, file.Stat.MtimeSeconds);
+            Assert.Equal(System.IO.Hashing.XxHash128.HashToUInt128("12345"u8), file.Checksum);
+
+            ListingEntry link = Assert.NotNull(await client.DescribeCopyAsync("final", CancellationToken.None));
+            Assert.Equal(Path.Join(outside, "victim.txt"), link.LinkTarget);
+            Assert.Null(link.Checksum);
+
+            Assert.Null(await client.DescribeCopyAsync("missing.txt", CancellationToken.None));
+            var through = await Assert.ThrowsAsync<SyncException>(() => client.DescribeCopyAsync("via/victim.txt", CancellationToken.None));
+            Assert.Equal(ErrorIds.UnsafePath, through.ErrorId);
+        }
+    }
+
+    [Fact]
     public async Task The_agent_removes_only_a_source_file_or_link_that_is_as_listed()
     {
         using var tree = new TestTree();

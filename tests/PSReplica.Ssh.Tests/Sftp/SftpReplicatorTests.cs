@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Ssh.Tests;
 
@@ -171,6 +172,176 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         var error = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, side));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.Contains("SFTP", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hard_linked_names_are_linked_on_the_server_with_hardlink_at_openssh_com()
+    {
+        string source = _dir.Combine("source");
+        Directory.CreateDirectory(Path.Combine(source, "d"));
+        File.WriteAllText(Path.Combine(source, "f"), "shared");
+        Assert.Equal(0, Posix.Link(Path.Combine(source, "f"), Path.Combine(source, "d", "g")));
+        File.WriteAllText(Path.Combine(source, "lone"), "x");
+        string pushed = _dir.Combine("pushed");
+        Directory.CreateDirectory(Path.Combine(pushed, "d"));
+        File.WriteAllText(Path.Combine(pushed, "d", "g"), "an older file of that name");
+        SyncOptions options = Options(source, pushed) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks };
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        Assert.True(sftp.OffersHardLinks);
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options, observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        // The walk meets "d/g" first (it replaces the older file), so "f" is the group's second name.
+        Assert.Contains(observer.Items, i => i.RelativePath == "f" && i.Action == SyncAction.Link && i.ItemType == SyncItemType.HardLink);
+        Assert.Equal(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "d", "g")));
+        Assert.NotEqual(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "lone")));
+        Assert.Equal("shared", File.ReadAllText(Path.Combine(pushed, "d", "g")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
+
+        // SFTP listings carry no inode numbers, so the server's links cannot be seen: a re-run links the later name again.
+        var again = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options, again, CancellationToken.None);
+        Assert.Empty(again.Errors);
+        Assert.Equal("f", Assert.Single(again.Items, i => i.ItemType != SyncItemType.Directory).RelativePath);
+        Assert.Equal(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "d", "g")));
+    }
+
+    [Theory]
+    [InlineData("bak", null, "bak/", "")]
+    [InlineData(null, null, "", "~")]
+    [InlineData(null, ".old", "", ".old")]
+    [InlineData("ABSOLUTE", "-v1", "ABSOLUTE/", "-v1")]
+    public void Backup_moves_replaced_and_deleted_files_aside_on_the_server(string? backupDirectory, string? suffix, string prefix, string expectedSuffix)
+    {
+        string absolute = _dir.Combine("backups");
+        backupDirectory = backupDirectory == "ABSOLUTE" ? absolute : backupDirectory;
+        prefix = prefix.Replace("ABSOLUTE", absolute, StringComparison.Ordinal);
+        string source = _dir.Combine("source");
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        File.WriteAllText(Path.Combine(source, "a.txt"), "new a");
+        File.WriteAllText(Path.Combine(source, "sub", "b.txt"), "new b");
+        File.CreateSymbolicLink(Path.Combine(source, "link"), "a.txt");
+        string pushed = _dir.Combine("pushed");
+        Directory.CreateDirectory(Path.Combine(pushed, "sub"));
+        File.WriteAllText(Path.Combine(pushed, "a.txt"), "old a");
+        File.WriteAllText(Path.Combine(pushed, "sub", "b.txt"), "old b, longer");
+        File.WriteAllText(Path.Combine(pushed, "gone.txt"), "deleted");
+        File.CreateSymbolicLink(Path.Combine(pushed, "link"), "elsewhere");
+        SetTimes(source, new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc));
+        SetTimes(pushed, new DateTime(2020, 3, 4, 5, 6, 7, DateTimeKind.Utc));
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        SyncOptions options = Options(source, pushed) with { Delete = true, Backup = true, BackupDirectory = backupDirectory, BackupSuffix = suffix };
+        if (backupDirectory is null)
+        {
+            // As the cmdlet does: backups beside their files are protected from -Delete.
+            options = options with { Filter = new SyncFilterBuilder().AddRule("P *" + expectedSuffix).Build() };
+        }
+
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options, observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        string backups = backupDirectory is null ? pushed + "/" : prefix.StartsWith('/') ? prefix : Path.Combine(pushed, prefix);
+        Assert.Equal("new a", File.ReadAllText(Path.Combine(pushed, "a.txt")));
+        Assert.Equal("old a", File.ReadAllText(backups + "a.txt" + expectedSuffix));
+        Assert.Equal("new b", File.ReadAllText(Path.Combine(pushed, "sub", "b.txt")));
+        Assert.Equal("old b, longer", File.ReadAllText(backups + "sub/b.txt" + expectedSuffix));
+        Assert.False(File.Exists(Path.Combine(pushed, "gone.txt")));
+        Assert.Equal("deleted", File.ReadAllText(backups + "gone.txt" + expectedSuffix));
+        Assert.Equal("a.txt", new FileInfo(Path.Combine(pushed, "link")).LinkTarget);
+        Assert.Equal("elsewhere", new FileInfo(backups + "link" + expectedSuffix).LinkTarget);
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void A_backup_is_made_only_once_the_new_file_is_complete_so_a_failed_transfer_keeps_the_old_one()
+    {
+        string source = _dir.Combine("source");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "ancient.txt"), "new ancient");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "ancient.txt"), new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        File.WriteAllText(Path.Combine(source, "recent.txt"), "new recent");
+        string pushed = _dir.Combine("pushed");
+        Directory.CreateDirectory(pushed);
+        File.WriteAllText(Path.Combine(pushed, "ancient.txt"), "old ancient");
+        File.WriteAllText(Path.Combine(pushed, "recent.txt"), "old recent");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "recent.txt"), new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc));
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+
+        // The ancient time cannot be set over SFTP: that transfer fails after its content was written, before the rename.
+        var observer = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(Options(source, pushed) with { Backup = true }, observer, CancellationToken.None);
+
+        Assert.Equal("ancient.txt", Assert.Single(observer.Errors).Target);
+        Assert.Equal("old ancient", File.ReadAllText(Path.Combine(pushed, "ancient.txt")));
+        Assert.False(File.Exists(Path.Combine(pushed, "ancient.txt~")));
+        Assert.Equal("new recent", File.ReadAllText(Path.Combine(pushed, "recent.txt")));
+        Assert.Equal("old recent", File.ReadAllText(Path.Combine(pushed, "recent.txt~")));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*"));
+    }
+
+    [Fact]
+    public void A_server_without_hardlink_at_openssh_com_refuses_hard_links_on_a_push_only()
+    {
+        var options = new SyncOptions { Source = "/a", Destination = "/b", Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks };
+        Assert.Equal(["-Preserve HardLinks"], SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: false).Unsupported(options));
+        Assert.Contains("hardlink@openssh.com", SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: false).Wiring, StringComparison.Ordinal);
+        Assert.Empty(SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(options));
+    }
+
+    private static void SetTimes(string root, DateTime time)
+    {
+        foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        {
+            if (!new FileInfo(file).Attributes.HasFlag(FileAttributes.ReparsePoint))
+            {
+                File.SetLastWriteTimeUtc(file, time);
+            }
+        }
+    }
+
+    private static ulong InodeOf(string path)
+    {
+        Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo info));
+        return info.Inode;
+    }
+
+    [Theory]
+    [InlineData("remove-source-files", RemoteSide.Destination, "-RemoveSourceFiles")]
+    [InlineData("remove-source-files", RemoteSide.Source, "-RemoveSourceFiles")]
+    [InlineData("link-dest", RemoteSide.Destination, "-LinkDest")]
+    [InlineData("hard-links", RemoteSide.Source, "-Preserve HardLinks")]
+    public void Options_that_would_do_nothing_or_something_else_over_SFTP_are_refused_up_front(string option, RemoteSide side, string parameter)
+    {
+        string local = MakeTree(_dir.Combine("local"));
+        string remote = MakeTree(_dir.Combine("remote"));
+        List<string> before = [.. Describe(local), .. Describe(remote)];
+        SyncOptions options = (side == RemoteSide.Destination ? Options(local, remote) : Options(remote, local)) with { Delete = true };
+        options = option switch
+        {
+            "remove-source-files" => options with { RemoveSourceFiles = true },
+            "link-dest" => options with { LinkDest = [_dir.Combine("local")] },
+            _ => options with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks },
+        };
+
+        var early = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, side));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, early.ErrorId);
+        Assert.StartsWith(parameter + " cannot be used with a " + (side == RemoteSide.Destination ? "destination" : "source") + " reached over SFTP",
+            early.Message, StringComparison.Ordinal);
+
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        SftpReplicator replicator = SftpReplicator.Open(sftp, side, remote);
+        Assert.Equal(ErrorIds.InvalidParameterCombination,
+            Assert.Throws<SyncException>(() => replicator.Run(options, new RecordingObserver(), CancellationToken.None)).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameterCombination, Assert.Throws<SyncException>(() =>
+            replicator.Execute(new SyncPlan(options, options.Source, options.Destination), new RecordingObserver(), CancellationToken.None)).ErrorId);
+        Assert.Equal(before, [.. Describe(local), .. Describe(remote)]);
     }
 
     private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
