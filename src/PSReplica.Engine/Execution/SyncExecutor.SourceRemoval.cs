@@ -75,8 +75,9 @@ internal sealed partial class SyncExecutor
                 && (source.Kind == EntryKind.SymbolicLink
                     ? copy.LinkTarget == source.LinkTarget
                     : copy.Length == source.Length && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
-            bool sameContent = remote is not null || source.Kind != EntryKind.File
-                || (copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
+            bool sameContent = source.Kind != EntryKind.File
+                || (remote is not null ? SourceHashesLike(destinationPath, relative)
+                    : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
             if (!sameAsScanned || !copied || !sameContent)
             {
                 _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
@@ -139,6 +140,26 @@ internal sealed partial class SyncExecutor
         {
             _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
             return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>A pull: whether the agent's source file hashes (XXH3-128) as the local copy does, so that a copy the quick
+    /// check passed but whose bytes differ keeps its source, as a local run's does.</summary>
+    private bool SourceHashesLike(string copy, string relative)
+    {
+        if (_sourceTree is not ICopyVerification sources || !TryDescribeCopy(sources, relative, out _, out UInt128? checksum) || checksum is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return SyncPlanner.ContentHash(copy) == checksum;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

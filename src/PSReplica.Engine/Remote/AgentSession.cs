@@ -38,7 +38,8 @@ internal sealed class AgentSession : IDisposable
     {
         bool allowed = request.Type switch
         {
-            RequestType.List => true,
+            // Describing an item (with its checksum) reads it and changes nothing: either role's tree may be asked.
+            RequestType.List or RequestType.DescribeCopy => true,
             RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource or RequestType.ReadBatch => _role == AgentRole.Sender,
             _ => _role == AgentRole.Receiver,
         };

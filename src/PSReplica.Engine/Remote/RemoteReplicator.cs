@@ -58,8 +58,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
             PartialFiles = !push || Has(Handshake.PartialFiles),
             DelayUpdates = !push || safeUpdates,
             Inplace = !push || safeUpdates,
-            // Push: the agent hashes each copy (verify-copies); pull: the agent removes what was listed (trees).
-            SourceRemoval = push ? Has(Handshake.VerifyCopies) : trees,
+            // Push: the agent hashes each copy (verify-copies); pull: the agent hashes its source file (verify-copies) and
+            // removes what was listed (trees).
+            SourceRemoval = Has(Handshake.VerifyCopies) && (push || trees),
             DeltaTransfer = true,
             Checksums = listingOptions,
             SubsecondTimes = true,

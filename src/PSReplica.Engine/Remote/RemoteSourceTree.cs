@@ -11,7 +11,7 @@ namespace PSReplica.Engine.Remote;
 
 /// <summary>The source of a pull: an agent in the sender role. A delta update builds the local basis's signature
 /// here, the agent searches its file against it, and the ops are patched into the local temp file and verified.</summary>
-internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
+internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerification
 {
     private readonly AgentClient _client;
     private RemoteReadBatch? _batch;
@@ -103,4 +103,11 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval
     public void RemoveSource(string relative, Scanning.FileEntry listed, CancellationToken cancellation) =>
         _client.RemoveSourceAsync(relative, listed.Kind == Scanning.EntryKind.File ? listed.Length : 0, listed.MtimeSeconds, listed.MtimeNanoseconds, cancellation)
             .GetAwaiter().GetResult();
+
+    /// <summary>A pull's source file as the agent sees it now, with the XXH3-128 of its content (read through a
+    /// descriptor opened without following links): -RemoveSourceFiles removes it only when the local copy hashes the same.</summary>
+    public (Scanning.FileEntry Copy, UInt128? Checksum)? DescribeCopy(string relative, CancellationToken cancellation) =>
+        _client.DescribeCopyAsync(relative, cancellation).GetAwaiter().GetResult() is { } entry
+            ? (entry.ToFileEntry(relative), entry.Checksum)
+            : null;
 }

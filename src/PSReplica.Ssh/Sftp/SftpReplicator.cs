@@ -177,7 +177,8 @@ public sealed class SftpReplicator
             HardLinks = push && serverLinks,
             Backups = true,
             BasisDirectories = !push,
-            SubsecondTimes = !push,
+            // SFTP v3 carries whole seconds both ways: a pull's listing could never match nanoseconds either.
+            SubsecondTimes = false,
             Owners = true,
             CopyLinks = push,
         };

@@ -71,9 +71,10 @@ public sealed class HostileTreeRequestsTests : IDisposable
             w.UInt(7);
         }));
 
+    // A sender describes its own files (a pull's -RemoveSourceFiles compares checksums), and only names under its root.
     [Fact]
-    public Task Describing_a_copy_on_a_sender_aborts_with_a_violation() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
-        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "existing").Write(w)));
+    public Task Describing_a_file_outside_a_senders_tree_aborts_with_UnsafePath() => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Sender, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "../outside/secret").Write(w)));
 
     private static async Task OpenBasis(FakePeer peer)
     {

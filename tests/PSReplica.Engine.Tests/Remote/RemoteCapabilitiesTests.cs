@@ -62,9 +62,10 @@ public sealed class RemoteCapabilitiesTests
         Assert.Equal(["-Inplace", "-RemoveSourceFiles", "-Checksum"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Destination).Unsupported(options));
         Assert.Equal(["-RemoveSourceFiles", "-Checksum", "-CopyLinks"], RemoteReplicator.CapabilitiesOf(old, "0.9", 1, RemoteSide.Source).Unsupported(options));
 
-        // A push verifies each copy by its checksum on the agent (verify-copies); an agent with trees but not that cannot.
+        // A push verifies each copy by its checksum on the agent, a pull each source file by the agent's checksum of it
+        // (verify-copies); an agent with trees but not that can do neither.
         string[] trees = [.. Handshake.Capabilities.Where(c => c != Handshake.VerifyCopies)];
         Assert.Equal(["-RemoveSourceFiles"], RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Destination).Unsupported(options));
-        Assert.Empty(RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Source).Unsupported(options));
+        Assert.Equal(["-RemoveSourceFiles"], RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Source).Unsupported(options));
     }
 }
