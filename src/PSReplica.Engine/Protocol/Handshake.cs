@@ -66,7 +66,7 @@ internal static class Handshake
     /// <summary>The controller's side: Hello, Welcome, Open, Opened. Returns the agreement and the root's entry (null when
     /// the root does not exist).</summary>
     public static async Task<(Welcome Welcome, ListingEntry? Root)> ConnectAsync(FrameReader reader, FrameWriter writer, Hello hello,
-        AgentRole role, string root, TimeSpan timeout, CancellationToken cancellation)
+        RemoteSide role, string root, TimeSpan timeout, CancellationToken cancellation)
     {
         using (var message = new WireWriter())
         {
@@ -119,7 +119,7 @@ internal static class Handshake
     }
 
     /// <summary>The agent's side up to Open: returns the controller's Hello, the chosen version, the role and the root.</summary>
-    public static async Task<(Hello Hello, AgentRole Role, string Root)> AcceptAsync(FrameReader reader, FrameWriter writer, TimeSpan timeout,
+    public static async Task<(Hello Hello, RemoteSide Role, string Root)> AcceptAsync(FrameReader reader, FrameWriter writer, TimeSpan timeout,
         CancellationToken cancellation)
     {
         Hello hello;
@@ -168,7 +168,7 @@ internal static class Handshake
         {
             var r = new WireReader(frame.Payload[1..]);
             byte role = r.Byte();
-            if (role is not ((byte)AgentRole.Sender or (byte)AgentRole.Receiver))
+            if (role is not ((byte)RemoteSide.Source or (byte)RemoteSide.Destination))
             {
                 throw ProtocolFault.Violation($"an unknown role {role}");
             }
@@ -180,7 +180,7 @@ internal static class Handshake
                 throw ProtocolFault.UnsafePath(root, "not a valid root");
             }
 
-            return (hello with { Capabilities = common }, (AgentRole)role, root);
+            return (hello with { Capabilities = common }, (RemoteSide)role, root);
         }
     }
 

@@ -13,7 +13,7 @@ namespace PSReplica.Engine.Remote;
 /// <summary>The controller's side of a session with an agent, over any pair of streams. Every operation is a request
 /// on its own stream of the multiplexed connection, so callers can keep many in flight (up to
 /// <see cref="ProtocolLimits.MaxStreams"/>; more wait for a slot) with no round trip per file. The agent's tree is the
-/// source (<see cref="AgentRole.Sender"/>: list, read, delta) or the destination (<see cref="AgentRole.Receiver"/>:
+/// source (<see cref="RemoteSide.Source"/>: list, read, delta) or the destination (<see cref="RemoteSide.Destination"/>:
 /// list, signature, write, apply delta, create, set attributes, delete).</summary>
 internal sealed partial class AgentClient : IAsyncDisposable
 {
@@ -24,7 +24,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
     private long _idleStarts;
     private long _requests;
 
-    private AgentClient(Multiplexer mux, AgentRole role, string root, Handshake.Welcome welcome, ListingEntry? rootEntry)
+    private AgentClient(Multiplexer mux, RemoteSide role, string root, Handshake.Welcome welcome, ListingEntry? rootEntry)
     {
         _mux = mux;
         Role = role;
@@ -35,7 +35,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
         RootEntry = rootEntry;
     }
 
-    public AgentRole Role { get; }
+    public RemoteSide Role { get; }
 
     /// <summary>The agent's root path, as the controller named it.</summary>
     public string Root { get; }
@@ -55,7 +55,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
     /// <summary>Performs the handshake and opens the agent's tree.</summary>
     /// <exception cref="SyncException">ProtocolVersionMismatch, PeerTimeout, ConnectionLost, ProtocolViolation, or the agent's
     /// error opening the root (SourceNotFound, SourceNotDirectory, DestinationNotDirectory).</exception>
-    public static async Task<AgentClient> ConnectAsync(Stream input, Stream output, AgentRole role, string root, AgentClientOptions options,
+    public static async Task<AgentClient> ConnectAsync(Stream input, Stream output, RemoteSide role, string root, AgentClientOptions options,
         CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -27,10 +27,10 @@ public static class AgentServer
         SafeTree? tree = null;
         try
         {
-            (Handshake.Hello hello, AgentRole role, string root) = await Handshake.AcceptAsync(reader, writer, handshakeTimeout, cancellation).ConfigureAwait(false);
+            (Handshake.Hello hello, RemoteSide role, string root) = await Handshake.AcceptAsync(reader, writer, handshakeTimeout, cancellation).ConfigureAwait(false);
             tree = new SafeTree(root);
-            ListingEntry? rootEntry = tree.DescribeRoot(role == AgentRole.Sender ? ErrorIds.SourceNotFound : ErrorIds.DestinationNotDirectory);
-            if (role == AgentRole.Sender && rootEntry is null)
+            ListingEntry? rootEntry = tree.DescribeRoot(role == RemoteSide.Source ? ErrorIds.SourceNotFound : ErrorIds.DestinationNotDirectory);
+            if (role == RemoteSide.Source && rootEntry is null)
             {
                 throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{root}' does not exist on the remote host.", root);
             }

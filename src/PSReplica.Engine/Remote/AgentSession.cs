@@ -13,7 +13,7 @@ internal sealed class AgentSession : IDisposable
 {
     private readonly Multiplexer _mux;
     private readonly SafeTree _tree;
-    private readonly AgentRole _role;
+    private readonly RemoteSide _role;
     private readonly RequestOrder _order = new();
     private readonly NamedTrees _namedTrees = new();
     private readonly object _gate = new();
@@ -23,7 +23,7 @@ internal sealed class AgentSession : IDisposable
     /// <summary>After a DelayUpdates request (-DelayUpdates on a push): the files waiting for CommitUpdates.</summary>
     private DelayedRenames? _delayed;
 
-    public AgentSession(Multiplexer mux, SafeTree tree, AgentRole role)
+    public AgentSession(Multiplexer mux, SafeTree tree, RemoteSide role)
     {
         _mux = mux;
         _tree = tree;
@@ -40,12 +40,12 @@ internal sealed class AgentSession : IDisposable
         {
             // Describing an item (with its checksum) reads it and changes nothing: either role's tree may be asked.
             RequestType.List or RequestType.DescribeCopy => true,
-            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource or RequestType.ReadBatch => _role == AgentRole.Sender,
-            _ => _role == AgentRole.Receiver,
+            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource or RequestType.ReadBatch => _role == RemoteSide.Source,
+            _ => _role == RemoteSide.Destination,
         };
         if (!allowed)
         {
-            throw ProtocolFault.Violation($"a {request.Type} request to the agent serving as {_role.ToString().ToLowerInvariant()}");
+            throw ProtocolFault.Violation($"a {request.Type} request to the agent serving as {(_role == RemoteSide.Source ? "sender" : "receiver")}");
         }
 
         lock (_gate)

@@ -17,7 +17,7 @@ namespace PSReplica.Engine.Remote;
 internal sealed class ListingFilter
 {
     private readonly SafeTree _tree;
-    private readonly AgentRole _role;
+    private readonly RemoteSide _role;
     private readonly ListingOptions _options;
     private readonly FilterContext? _context;
     private readonly FilterContext? _sender;
@@ -25,7 +25,7 @@ internal sealed class ListingFilter
     private readonly string _prefix;
     private readonly List<(string Path, string? Content)> _read = [];
 
-    private ListingFilter(SafeTree tree, AgentRole role, ListingOptions options, SyncFilter? filter)
+    private ListingFilter(SafeTree tree, RemoteSide role, ListingOptions options, SyncFilter? filter)
     {
         _tree = tree;
         _role = role;
@@ -38,7 +38,7 @@ internal sealed class ListingFilter
         }
 
         bool deleteExcluded = options.Has(ListingFeatures.DeleteExcluded);
-        if (role == AgentRole.Sender)
+        if (role == RemoteSide.Source)
         {
             _context = filter.CreateContext(FilterSide.Sender, _root, deleteExcluded, ReadFile);
             return;
@@ -59,14 +59,14 @@ internal sealed class ListingFilter
     /// <summary>The walk's helper for <paramref name="options"/>, or null when they ask for nothing.</summary>
     /// <exception cref="SyncException">ProtocolViolation: rules that do not parse, or that would read a file by name
     /// (a merge rule: the controller sends the rules of its merge files, never their names).</exception>
-    public static ListingFilter? Create(SafeTree tree, AgentRole role, ListingOptions? options)
+    public static ListingFilter? Create(SafeTree tree, RemoteSide role, ListingOptions? options)
     {
         if (options is null || options.Features == ListingFeatures.None)
         {
             return null;
         }
 
-        if (options.Has(ListingFeatures.CopyLinks) && role == AgentRole.Sender)
+        if (options.Has(ListingFeatures.CopyLinks) && role == RemoteSide.Source)
         {
             tree.FollowLinks = true;
         }
@@ -116,12 +116,12 @@ internal sealed class ListingFilter
             }
 
             bool isDirectory = entry.Kind == EntryKind.Directory;
-            if (_role == AgentRole.Sender && _context is not null && !dangling && !_context.IsIncluded(relative, isDirectory))
+            if (_role == RemoteSide.Source && _context is not null && !dangling && !_context.IsIncluded(relative, isDirectory))
             {
                 continue;
             }
 
-            if (_role == AgentRole.Receiver && isDirectory && _sender is not null && !_sender.IsIncluded(relative, isDirectory)
+            if (_role == RemoteSide.Destination && isDirectory && _sender is not null && !_sender.IsIncluded(relative, isDirectory)
                 && (!_options.Has(ListingFeatures.Delete)
                     || (_context is not null && !_context.IsIncluded(relative, isDirectory) && !_context.IsIncluded(relative, isDirectory, ignorePerishable: true))))
             {

@@ -89,8 +89,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             BandwidthLimit = options.BandwidthLimit,
             Log = options.Log,
         };
-        AgentRole role = side == RemoteSide.Source ? AgentRole.Sender : AgentRole.Receiver;
-        AgentClient client = await AgentClient.ConnectAsync(input, output, role, remoteRoot, clientOptions, cancellation).ConfigureAwait(false);
+        AgentClient client = await AgentClient.ConnectAsync(input, output, side, remoteRoot, clientOptions, cancellation).ConfigureAwait(false);
         return new RemoteReplicator(client, side);
     }
 

@@ -114,7 +114,7 @@ internal sealed class FakePeer
     }
 
     /// <summary>Plays the controller's half of the handshake against a real agent.</summary>
-    public async Task ConnectAsAgentPeerAsync(AgentRole role, string root, TimeSpan idle)
+    public async Task ConnectAsAgentPeerAsync(RemoteSide role, string root, TimeSpan idle)
     {
         await SendAsync(FrameKind.Control, 0, w =>
         {

@@ -62,7 +62,7 @@ public sealed class AgentProcessTests
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         Stream toAgent = process.StandardInput.BaseStream;
         Stream fromAgent = process.StandardOutput.BaseStream;
-        await using (AgentClient client = await AgentClient.ConnectAsync(fromAgent, toAgent, AgentRole.Receiver, tree.Destination,
+        await using (AgentClient client = await AgentClient.ConnectAsync(fromAgent, toAgent, RemoteSide.Destination, tree.Destination,
             new AgentClientOptions(), CancellationToken.None))
         {
             Assert.NotNull(client.RootEntry);

@@ -37,7 +37,7 @@ internal sealed class AgentSandbox : IDisposable
     /// <summary>Runs <paramref name="script"/> as a fake controller against a real agent serving <paramref name="root"/>
     /// (the destination unless told) and expects the agent to end the session with <paramref name="errorId"/>, with
     /// nothing changed outside the destination.</summary>
-    public async Task ExpectAbortAsync(string errorId, AgentRole role, Func<FakePeer, Task> script, string? root = null)
+    public async Task ExpectAbortAsync(string errorId, RemoteSide role, Func<FakePeer, Task> script, string? root = null)
     {
         await using Loopback loop = Loopback.WithAgent();
         FakePeer peer = await loop.ConnectPeerAsync(role, root ?? Tree.Destination);

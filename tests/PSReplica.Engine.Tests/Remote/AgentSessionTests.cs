@@ -6,9 +6,9 @@ namespace PSReplica.Engine.Tests.Remote;
 public sealed class AgentSessionTests
 {
     [Theory]
-    [InlineData(AgentRole.Sender, 1)]
-    [InlineData(AgentRole.Receiver, 2)]
-    public async Task The_streamed_listing_equals_the_local_listing(AgentRole role, int seed)
+    [InlineData(RemoteSide.Source, 1)]
+    [InlineData(RemoteSide.Destination, 2)]
+    public async Task The_streamed_listing_equals_the_local_listing(RemoteSide role, int seed)
     {
         using var tree = new TestTree();
         RandomTree.Create(tree.Source, seed, files: 120);
@@ -55,7 +55,7 @@ public sealed class AgentSessionTests
     {
         using var tree = new TestTree();
         await using Loopback loop = Loopback.WithAgent();
-        var error = await Assert.ThrowsAsync<SyncException>(() => loop.ConnectAsync(AgentRole.Sender, Path.Join(tree.Root, "missing")));
+        var error = await Assert.ThrowsAsync<SyncException>(() => loop.ConnectAsync(RemoteSide.Source, Path.Join(tree.Root, "missing")));
         Assert.Equal(ErrorIds.SourceNotFound, error.ErrorId);
         Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
     }
@@ -69,7 +69,7 @@ public sealed class AgentSessionTests
 
         await using Loopback loop = Loopback.WithAgent();
         long matched = 0;
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
         {
             if (client.RootEntry is null)
             {
@@ -142,7 +142,7 @@ public sealed class AgentSessionTests
         Directory.CreateDirectory(tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
         long matched = 0;
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             RemoteListing listing = await client.ListAsync(string.Empty, recursive: true, CancellationToken.None);
             var pending = new Queue<string>();
@@ -205,7 +205,7 @@ public sealed class AgentSessionTests
         }
 
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             var reads = new List<Task<long>>();
             var sinks = new List<MemoryStream>();
@@ -232,7 +232,7 @@ public sealed class AgentSessionTests
         using var tree = new TestTree();
         tree.Src("present", "x");
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             var error = await Assert.ThrowsAsync<SyncException>(() => client.ReadFileAsync("absent", Stream.Null, CancellationToken.None));
             Assert.Equal(ErrorIds.SourceVanished, error.ErrorId);
@@ -248,7 +248,7 @@ public sealed class AgentSessionTests
         using var tree = new TestTree();
         Directory.CreateDirectory(tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
         {
             using var cancel = new CancellationTokenSource();
             var source = new GatedStream(new byte[1 << 20]);
@@ -273,7 +273,7 @@ public sealed class AgentSessionTests
         File.WriteAllBytes(Path.Join(tree.Source, "big"), new byte[4 << 20]);
         tree.Src("small", "abc");
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             // Each download stalls its reader after the first chunk and is then cancelled: if the agent kept each one
             // waiting for credit, it would run out of streams long before the loop ends.
@@ -300,7 +300,7 @@ public sealed class AgentSessionTests
         File.WriteAllBytes(Path.Join(tree.Source, "big"), data);
         await using Loopback loop = Loopback.WithAgent();
         var reports = new System.Collections.Concurrent.ConcurrentQueue<long>();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             Signature signature = SignatureBuilder.Build(new MemoryStream(data), data.Length, null, CancellationToken.None);
             DeltaResult result = await client.ComputeDeltaAsync("big", signature, new DeltaStreamWriter(Stream.Null), CancellationToken.None, reports.Enqueue);
@@ -322,7 +322,7 @@ public sealed class AgentSessionTests
         tree.Src("a/f", "x");
         File.CreateSymbolicLink(Path.Join(tree.Source, "link"), Path.Join(tree.Root, "outside"));
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             RemoteListing refused = await client.ListAsync("link", recursive: true, CancellationToken.None);
             var error = Assert.Throws<SyncException>(() => refused.List("link"));

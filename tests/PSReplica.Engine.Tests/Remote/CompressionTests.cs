@@ -27,7 +27,7 @@ public sealed class CompressionTests
         Directory.CreateDirectory(tree.Destination);
         byte[] data = Text(1 << 20);
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination, new AgentClientOptions { CompressionLevel = level }))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination, new AgentClientOptions { CompressionLevel = level }))
         {
             await client.WriteFileAsync(name, new MemoryStream(data), data.Length, default, CancellationToken.None);
         }
@@ -46,7 +46,7 @@ public sealed class CompressionTests
         File.WriteAllBytes(Path.Join(tree.Source, "big.log"), data);
         await using Loopback loop = Loopback.WithAgent();
         var received = new MemoryStream();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source, new AgentClientOptions { CompressionLevel = 1 }))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source, new AgentClientOptions { CompressionLevel = 1 }))
         {
             Assert.Contains(Handshake.Deflate, client.Capabilities);
             await client.ReadFileAsync("big.log", received, CancellationToken.None);
@@ -89,7 +89,7 @@ public sealed class CompressionTests
         byte[] data = new byte[768 << 10];
         Random.Shared.NextBytes(data);
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination, new AgentClientOptions { BandwidthLimit = 1 << 20 }))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination, new AgentClientOptions { BandwidthLimit = 1 << 20 }))
         {
             var clock = Stopwatch.StartNew();
             await client.WriteFileAsync("f", new MemoryStream(data), data.Length, default, CancellationToken.None);
@@ -117,7 +117,7 @@ public sealed class CompressionTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync(capabilities);
-        await using AgentClient client = await loop.ConnectAsync(AgentRole.Sender, "/remote", new AgentClientOptions { CompressionLevel = level });
+        await using AgentClient client = await loop.ConnectAsync(RemoteSide.Source, "/remote", new AgentClientOptions { CompressionLevel = level });
         await accept;
         RemoteListing listing = await client.ListAsync(string.Empty, recursive: false, CancellationToken.None);
         (await peer.ExpectAsync(FrameKind.Request, 1)).Dispose();

@@ -87,7 +87,7 @@ public sealed class HostileAgentTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync();
-        await using AgentClient client = await loop.ConnectAsync(AgentRole.Sender, "/remote");
+        await using AgentClient client = await loop.ConnectAsync(RemoteSide.Source, "/remote");
         await accept;
         Task<long> read = client.ReadFileAsync("f", System.IO.Stream.Null, CancellationToken.None);
         (await peer.ExpectAsync(FrameKind.Request, 1)).Dispose();
@@ -106,7 +106,7 @@ public sealed class HostileAgentTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync();
-        await using AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, "/remote");
+        await using AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, "/remote");
         await accept;
         Task<ListingEntry?> described = client.DescribeCopyAsync("dir/f", CancellationToken.None);
         (await peer.ExpectAsync(FrameKind.Request, 1)).Dispose();
@@ -131,7 +131,7 @@ public sealed class HostileAgentTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync();
-        AgentClient client = await loop.ConnectAsync(AgentRole.Sender, "/remote/root");
+        AgentClient client = await loop.ConnectAsync(RemoteSide.Source, "/remote/root");
         try
         {
             await accept;

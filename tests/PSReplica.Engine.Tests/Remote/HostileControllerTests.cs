@@ -14,15 +14,15 @@ public sealed class HostileControllerTests : IDisposable
     [InlineData("a/../../x")]
     [InlineData("./x")]
     [InlineData("a//x")]
-    public Task A_relative_escape_aborts_with_UnsafePath(string name) => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+    public Task A_relative_escape_aborts_with_UnsafePath(string name) => ExpectAbort(ErrorIds.UnsafePath, RemoteSide.Destination, async peer =>
         await WriteFile(peer, 1, name, "pwned"));
 
     [Fact]
-    public Task An_absolute_path_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+    public Task An_absolute_path_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, RemoteSide.Destination, async peer =>
         await WriteFile(peer, 1, Path.Join(_sandbox.Outside, "x"), "pwned"));
 
     [Fact]
-    public Task A_basis_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+    public Task A_basis_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyDelta, "copy")
         {
             Other = "../outside/secret",
@@ -31,7 +31,7 @@ public sealed class HostileControllerTests : IDisposable
         }.Write(w)));
 
     [Fact]
-    public Task An_absolute_basis_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, AgentRole.Receiver, async peer =>
+    public Task An_absolute_basis_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ApplyDelta, "copy")
         {
             Other = _sandbox.Secret,
@@ -40,19 +40,19 @@ public sealed class HostileControllerTests : IDisposable
         }.Write(w)));
 
     [Fact]
-    public Task An_oversized_frame_aborts_with_FrameTooLarge() => ExpectAbort(ErrorIds.FrameTooLarge, AgentRole.Receiver, async peer =>
+    public Task An_oversized_frame_aborts_with_FrameTooLarge() => ExpectAbort(ErrorIds.FrameTooLarge, RemoteSide.Destination, async peer =>
         await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [], announcedLength: uint.MaxValue));
 
     [Fact]
-    public Task An_unknown_request_type_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    public Task An_unknown_request_type_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
         await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [0x63, 1, (byte)'x']));
 
     [Fact]
-    public Task A_request_the_role_does_not_allow_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    public Task A_request_the_role_does_not_allow_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadFile, "existing").Write(w)));
 
     [Fact]
-    public Task A_signature_claiming_gigabytes_of_blocks_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+    public Task A_signature_claiming_gigabytes_of_blocks_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
     {
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ComputeDelta, "existing").Write(w));
         await peer.SendAsync(FrameKind.Data, 1, w => w.UInt(1UL << 50).UInt(64).UInt(16).UInt(1UL << 44));
@@ -64,7 +64,7 @@ public sealed class HostileControllerTests : IDisposable
     [InlineData(". /etc/passwd")]
     [InlineData("no such rule")]
     public Task Listing_rules_that_would_read_a_file_by_name_or_do_not_parse_abort_with_a_violation(string rule) =>
-        ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+        ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
             await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.List, string.Empty)
             {
                 Flag = true,
@@ -72,12 +72,12 @@ public sealed class HostileControllerTests : IDisposable
             }.Write(w)), root: _sandbox.Tree.Destination);
 
     [Fact]
-    public Task Unknown_listing_features_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Sender, async peer =>
+    public Task Unknown_listing_features_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.List).String(string.Empty).Byte(3).UInt(0x80).String(string.Empty)),
         root: _sandbox.Tree.Destination);
 
     [Fact]
-    public Task Request_ids_that_go_backwards_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    public Task Request_ids_that_go_backwards_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
     {
         await peer.SendAsync(FrameKind.Request, 5, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
         await peer.SendAsync(FrameKind.Request, 3, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
@@ -87,7 +87,7 @@ public sealed class HostileControllerTests : IDisposable
     public async Task A_write_through_a_planted_symlink_is_refused_and_the_link_target_is_untouched()
     {
         await using Loopback loop = Loopback.WithAgent();
-        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _sandbox.Tree.Destination);
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _sandbox.Tree.Destination);
 
         // A link to the outside directory, then a file "inside" it.
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
@@ -130,7 +130,7 @@ public sealed class HostileControllerTests : IDisposable
     public async Task A_stream_truncated_inside_a_body_leaves_no_temp_file_and_nothing_outside()
     {
         await using Loopback loop = Loopback.WithAgent();
-        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _sandbox.Tree.Destination);
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _sandbox.Tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "partial") { Length = 1000 }.Write(w));
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[100]);
         await peer.SendBytesAsync([200, 0, 0, 0, (byte)FrameKind.Data, 1, 0, 0, 0, 1, 2, 3]);
@@ -142,7 +142,7 @@ public sealed class HostileControllerTests : IDisposable
     }
 
     [Fact]
-    public Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file() => ExpectAbort(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    public Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
     {
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "long") { Length = 10 }.Write(w));
         await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[11]);
@@ -150,7 +150,7 @@ public sealed class HostileControllerTests : IDisposable
 
     /// <summary>Runs <paramref name="script"/> against a real agent and expects it to end the session with
     /// <paramref name="errorId"/>, with nothing changed in the destination or outside it.</summary>
-    private async Task ExpectAbort(string errorId, AgentRole role, Func<FakePeer, Task> script, string? root = null)
+    private async Task ExpectAbort(string errorId, RemoteSide role, Func<FakePeer, Task> script, string? root = null)
     {
         await _sandbox.ExpectAbortAsync(errorId, role, script, root);
         Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));

@@ -29,7 +29,7 @@ public sealed class HostilePartialRequestsTests : IDisposable
 
     private async Task ExpectAbort(Func<FakePeer, Task> script)
     {
-        await _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Receiver, script);
+        await _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, RemoteSide.Destination, script);
         Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
         Assert.Equal("existing", File.ReadAllText(Path.Join(_sandbox.Tree.Destination, "existing")));
     }

@@ -73,7 +73,7 @@ public sealed class HostileTreeRequestsTests : IDisposable
 
     // A sender describes its own files (a pull's -RemoveSourceFiles compares checksums), and only names under its root.
     [Fact]
-    public Task Describing_a_file_outside_a_senders_tree_aborts_with_UnsafePath() => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Sender, async peer =>
+    public Task Describing_a_file_outside_a_senders_tree_aborts_with_UnsafePath() => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, RemoteSide.Source, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "../outside/secret").Write(w)));
 
     private static async Task OpenBasis(FakePeer peer)
@@ -85,7 +85,7 @@ public sealed class HostileTreeRequestsTests : IDisposable
 
     private async Task ExpectAbort(string errorId, Func<FakePeer, Task> script)
     {
-        await _sandbox.ExpectAbortAsync(errorId, AgentRole.Receiver, script);
+        await _sandbox.ExpectAbortAsync(errorId, RemoteSide.Destination, script);
         Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
     }
 }

@@ -48,7 +48,7 @@ internal sealed class Loopback : IAsyncDisposable
     /// <summary>No agent: the test plays one on <see cref="AgentIn"/> and <see cref="AgentOut"/>.</summary>
     public static Loopback Bare() => new();
 
-    public Task<AgentClient> ConnectAsync(AgentRole role, string root, AgentClientOptions? options = null) =>
+    public Task<AgentClient> ConnectAsync(RemoteSide role, string root, AgentClientOptions? options = null) =>
         AgentClient.ConnectAsync(ControllerIn, ControllerOut, role, root, options ?? new AgentClientOptions(), CancellationToken.None);
 
     /// <summary>A replicator on the controller's ends, with the agent serving <paramref name="remoteRoot"/> as <paramref name="side"/>.</summary>
@@ -56,7 +56,7 @@ internal sealed class Loopback : IAsyncDisposable
         RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, new RemoteSessionOptions(), CancellationToken.None);
 
     /// <summary>A fake controller on the controller's ends, the handshake done and no idle timeout asked for.</summary>
-    public async Task<FakePeer> ConnectPeerAsync(AgentRole role, string root)
+    public async Task<FakePeer> ConnectPeerAsync(RemoteSide role, string root)
     {
         var peer = new FakePeer(ControllerIn, ControllerOut);
         await peer.ConnectAsAgentPeerAsync(role, root, Timeout.InfiniteTimeSpan);

@@ -87,7 +87,7 @@ public sealed class ReadBatchTests : IDisposable
         File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), _sandbox.Outside);
 
         await using Loopback loop = Loopback.WithAgent();
-        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Sender, _tree.Source);
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Source, _tree.Source);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
         using (var message = new WireWriter())
@@ -122,7 +122,7 @@ public sealed class ReadBatchTests : IDisposable
     [InlineData("../outside/secret")]
     [InlineData("/etc/passwd")]
     [InlineData("")]
-    public Task A_path_that_is_not_safe_ends_the_session(string path) => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, AgentRole.Sender, async peer =>
+    public Task A_path_that_is_not_safe_ends_the_session(string path) => _sandbox.ExpectAbortAsync(ErrorIds.UnsafePath, RemoteSide.Source, async peer =>
     {
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w));
         var body = new MemoryStream();
@@ -135,7 +135,7 @@ public sealed class ReadBatchTests : IDisposable
     }, root: _tree.Root);
 
     [Fact]
-    public Task A_read_batch_is_refused_to_a_receiver() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, AgentRole.Receiver, async peer =>
+    public Task A_read_batch_is_refused_to_a_receiver() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadBatch, string.Empty).Write(w)));
 
     private static List<string> Describe(List<SyncItem> items) => items.ConvertAll(i => $"{i.Action} {i.ItemType} {i.RelativePath} {i.Reason} {i.Length}");

@@ -292,7 +292,7 @@ public sealed class RemoteNamedTreesTests
         File.CreateSymbolicLink(Path.Join(tree.Destination, "via"), outside);
         File.CreateSymbolicLink(Path.Join(tree.Destination, "final"), Path.Join(outside, "victim.txt"));
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
         {
             ListingEntry file = Assert.NotNull(await client.DescribeCopyAsync("f.txt", CancellationToken.None));
             Assert.Equal(5, file.Stat.Size);
@@ -319,7 +319,7 @@ public sealed class RemoteNamedTreesTests
         TestTree.Write(outside, "victim.txt", "12345", TestTree.BaseTime);
         File.CreateSymbolicLink(Path.Join(tree.Source, "via"), outside);
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
             var changed = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("f.txt", 4, TestTree.BaseTime, 0, CancellationToken.None));
             Assert.Equal(ErrorIds.SourceChangedSinceListing, changed.ErrorId);
@@ -343,7 +343,7 @@ public sealed class RemoteNamedTreesTests
         using var tree = new TestTree();
         tree.Dst("a.txt", "a");
         await using Loopback loop = Loopback.WithAgent();
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, tree.Destination))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
         {
             var error = await Assert.ThrowsAsync<SyncException>(() => client.CopyFromTreeAsync("a.txt", 3, default, CancellationToken.None));
             Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);

@@ -275,7 +275,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
         File.CreateSymbolicLink(Path.Join(_tree.Destination, "link"), outside);
         Directory.CreateSymbolicLink(Path.Join(_tree.Destination, "dirlink"), Path.GetDirectoryName(outside)!);
         await using var loop = Loopback.WithAgent();
-        await using AgentClient client = await loop.ConnectAsync(AgentRole.Receiver, _tree.Destination);
+        await using AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, _tree.Destination);
 
         byte[] data = Encoding.UTF8.GetBytes("overwritten");
         await Assert.ThrowsAsync<SyncException>(() => client.WriteInplaceAsync(path, create: false, new MemoryStream(data), data.Length,
@@ -291,7 +291,7 @@ public sealed class RemoteSafeUpdatesTests : IDisposable
     {
         Directory.CreateDirectory(_tree.Destination);
         await using Loopback loop = Loopback.WithAgent();
-        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CommitUpdates, "sub").Write(w));
         await loop.AssertAgentAbortedAsync(peer, ErrorIds.ProtocolViolation);
     }

@@ -7,7 +7,7 @@ public sealed class TimeoutTests
     {
         await using Loopback loop = Loopback.Bare();
         var error = await Assert.ThrowsAsync<SyncException>(() =>
-            loop.ConnectAsync(AgentRole.Sender, "/x", new AgentClientOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300) }));
+            loop.ConnectAsync(RemoteSide.Source, "/x", new AgentClientOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300) }));
         Assert.Equal(ErrorIds.PeerTimeout, error.ErrorId);
     }
 
@@ -25,7 +25,7 @@ public sealed class TimeoutTests
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync();
-        AgentClient client = await loop.ConnectAsync(AgentRole.Sender, "/remote", new AgentClientOptions { IdleTimeout = TimeSpan.FromMilliseconds(400) });
+        AgentClient client = await loop.ConnectAsync(RemoteSide.Source, "/remote", new AgentClientOptions { IdleTimeout = TimeSpan.FromMilliseconds(400) });
         await using (client)
         {
             await accept;
@@ -47,7 +47,7 @@ public sealed class TimeoutTests
         using var tree = new TestTree();
         await using Loopback loop = Loopback.WithAgent();
         var peer = new FakePeer(loop.ControllerIn, loop.ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(AgentRole.Sender, tree.Source, TimeSpan.FromMilliseconds(400));
+        await peer.ConnectAsAgentPeerAsync(RemoteSide.Source, tree.Source, TimeSpan.FromMilliseconds(400));
         Assert.Equal(1, await loop.Agent.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(ErrorIds.PeerTimeout, loop.Diagnostics, StringComparison.Ordinal);
     }
@@ -59,7 +59,7 @@ public sealed class TimeoutTests
         tree.Src("f", "data");
         await using Loopback loop = Loopback.WithAgent();
         // Keep-alives go every second; a timeout of three leaves room for a machine stalled under load.
-        await using (AgentClient client = await loop.ConnectAsync(AgentRole.Sender, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromSeconds(3) }))
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromSeconds(3) }))
         {
             // Idle for more than two timeouts: what is tested is that the time passes without either side giving up.
             await Task.Delay(TimeSpan.FromSeconds(7));

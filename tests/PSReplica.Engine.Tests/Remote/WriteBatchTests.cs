@@ -67,7 +67,7 @@ public sealed class WriteBatchTests : IDisposable
     public async Task Each_file_is_answered_in_order_and_a_file_that_cannot_be_written_does_not_stop_the_batch()
     {
         await using Loopback loop = Loopback.WithAgent();
-        FakePeer peer = await loop.ConnectPeerAsync(AgentRole.Receiver, _tree.Destination);
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _tree.Destination);
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
         (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
 
@@ -129,7 +129,7 @@ public sealed class WriteBatchTests : IDisposable
 
     private async Task ExpectAbort(string errorId, Action<MemoryStream>? write, string path = "", string[]? written = null)
     {
-        await _sandbox.ExpectAbortAsync(errorId, AgentRole.Receiver, async peer =>
+        await _sandbox.ExpectAbortAsync(errorId, RemoteSide.Destination, async peer =>
         {
             await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.WriteBatch).String(path));
             if (write is not null)
