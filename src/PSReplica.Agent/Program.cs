@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
-using PSReplica.Engine.Remote;
+using PSReplica.Engine.Agent;
 
 namespace PSReplica.Agent;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Endpoints;

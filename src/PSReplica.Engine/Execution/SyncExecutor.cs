@@ -6,12 +6,12 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Receiving;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
 

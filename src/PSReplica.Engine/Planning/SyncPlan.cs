@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
 
 namespace PSReplica;
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Reflection;
 using System.Threading;
 using System.Threading.Tasks;
+using PSReplica.Engine.Agent;
 
 namespace PSReplica.Engine.Protocol;
 

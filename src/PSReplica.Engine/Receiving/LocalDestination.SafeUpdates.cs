@@ -8,7 +8,6 @@ using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Receiving;

@@ -3,7 +3,6 @@ using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 
 namespace PSReplica.Engine.Receiving;
 

@@ -4,10 +4,10 @@ using System.Collections.Concurrent;
 using System.IO;
 using System.Threading;
 using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
 

@@ -1,10 +1,10 @@
 using System;
 using System.IO;
 using System.Threading;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;
-using PSReplica.Engine.Remote;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
 

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading;
 using PSReplica.Commands.Hosting;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Scanning;
 using PSReplica.Ssh;
 

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using PSReplica.Commands.Hosting;
+using PSReplica.Engine.Client;
 
 namespace PSReplica.Commands;
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSReplica.Commands.Hosting;
+using PSReplica.Engine.Client;
 
 namespace PSReplica.Commands;
 

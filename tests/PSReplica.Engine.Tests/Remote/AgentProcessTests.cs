@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using PSReplica.Engine.Agent;
+using PSReplica.Engine.Client;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Client;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
+using PSReplica.Engine.Client;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,3 +1,5 @@
+using PSReplica.Engine.Client;
+
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A fake agent, driven by hand, sends the controller what a hostile or broken server could: each must end

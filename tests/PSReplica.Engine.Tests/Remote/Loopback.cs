@@ -1,3 +1,6 @@
+using PSReplica.Engine.Agent;
+using PSReplica.Engine.Client;
+
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>An agent served in process over two memory pipes, and the controller's ends of them; with the steps and the

@@ -1,3 +1,5 @@
+using PSReplica.Engine.Client;
+
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Basis directories, backups, hard-link groups and source removal with the agent on one side, over pipes:

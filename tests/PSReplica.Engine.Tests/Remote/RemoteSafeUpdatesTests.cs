@@ -1,4 +1,5 @@
 using System.Text;
+using PSReplica.Engine.Client;
 
 namespace PSReplica.Engine.Tests.Remote;
 

@@ -1,3 +1,5 @@
+using PSReplica.Engine.Client;
+
 namespace PSReplica.Engine.Tests.Remote;
 
 public sealed class TimeoutTests

@@ -1,0 +1,194 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
+using PSReplica.Engine.Sender;
+
+namespace PSReplica.Engine.Agent;
+
+/// <summary>Runs the controller's requests against the agent's tree, each on its own task (the CPU-bound delta work on
+/// a dedicated thread), and answers each with an end or an error frame. A request the role does not allow, or a body
+/// that breaks the protocol, ends the session.</summary>
+internal sealed class AgentSession : IDisposable
+{
+    private readonly Multiplexer _mux;
+    private readonly SafeTree _tree;
+    private readonly RemoteSide _role;
+    private readonly RequestOrder _order = new();
+    private readonly NamedTrees _namedTrees = new();
+    private readonly object _gate = new();
+    private int _active;
+    private TaskCompletionSource? _drained;
+
+    /// <summary>After a DelayUpdates request (-DelayUpdates on a push): the files waiting for CommitUpdates.</summary>
+    private DelayedRenames? _delayed;
+
+    public AgentSession(Multiplexer mux, SafeTree tree, RemoteSide role)
+    {
+        _mux = mux;
+        _tree = tree;
+        _role = role;
+    }
+
+    /// <summary>The session agreed on <see cref="Handshake.CompactListings"/>: List answers use the compact encoding.</summary>
+    public bool CompactListings { get; init; }
+
+    /// <summary>Starts a request (called on the read loop, so it only checks and hands off).</summary>
+    public void Handle(MuxStream stream, AgentRequest request)
+    {
+        bool allowed = request.Type switch
+        {
+            // Describing an item (with its checksum) reads it and changes nothing: either role's tree may be asked.
+            RequestType.List or RequestType.DescribeCopy => true,
+            RequestType.ReadFile or RequestType.ComputeDelta or RequestType.RemoveSource or RequestType.ReadBatch => _role == RemoteSide.Source,
+            _ => _role == RemoteSide.Destination,
+        };
+        if (!allowed)
+        {
+            throw ProtocolFault.Violation($"a {request.Type} request to the agent serving as {(_role == RemoteSide.Source ? "sender" : "receiver")}");
+        }
+
+        lock (_gate)
+        {
+            _active++;
+        }
+
+        if (request.Type == RequestType.DelayUpdates)
+        {
+            // Taken on the read loop, so every write request read after this one waits for the burst.
+            _delayed ??= new DelayedRenames();
+        }
+
+        // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
+        stream.Compress = request.Type is RequestType.List or RequestType.ReadBatch
+            || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
+        bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
+            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
+            or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch
+            or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy;
+        bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
+        _order.Schedule(ordered, heavy
+            ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
+            : () => Task.Run(() => RunAsync(stream, request)));
+    }
+
+    /// <summary>Waits for every started request to finish.</summary>
+    public Task DrainAsync()
+    {
+        lock (_gate)
+        {
+            if (_active == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    private async Task RunAsync(MuxStream stream, AgentRequest request)
+    {
+        CancellationToken cancellation = _mux.Stopping;
+        byte[] result = [];
+        SyncException? error = null;
+        try
+        {
+            result = request.Type switch
+            {
+                RequestType.List => await ListAsync(stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ReadFile => await TreeSender.ReadFileAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
+                RequestType.ComputeDelta => TreeSender.ComputeDelta(_tree, stream, request, cancellation),
+                RequestType.BuildSignature => TreeReceiver.BuildSignature(_tree, stream, request, cancellation),
+                RequestType.WriteFile => await TreeReceiver.WriteFileAsync(_tree, stream, request, cancellation, _delayed).ConfigureAwait(false),
+                RequestType.ApplyDelta => TreeReceiver.ApplyDelta(_tree, stream, request, cancellation, _delayed),
+                RequestType.WriteBatch => TreeReceiver.WriteBatch(_tree, stream, cancellation, _delayed),
+                RequestType.ReadBatch => TreeSender.ReadBatch(_tree, stream, cancellation),
+                RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
+                RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
+                RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
+                RequestType.Delete => TreeReceiver.Delete(_tree, request),
+                RequestType.PartialSignature => TreeReceiver.PartialSignature(_tree, stream, request, cancellation),
+                RequestType.ApplyPartialDelta => TreeReceiver.ApplyPartialDelta(_tree, stream, request, cancellation, _delayed),
+                RequestType.DelayUpdates => [],
+                RequestType.CommitUpdates => TreeReceiver.CommitUpdates(_tree, _delayed ?? new DelayedRenames()),
+                RequestType.ApplyInplaceDelta => TreeReceiver.ApplyInplaceDelta(_tree, stream, request, cancellation),
+                RequestType.WriteInplace => await TreeReceiver.WriteInplaceAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
+                >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation, _delayed).ConfigureAwait(false),
+                _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
+            };
+        }
+        catch (SyncException ex)
+        {
+            error = ex;
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            error = ProtocolFault.ConnectionLost("the session ended");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            bool reading = request.Type is RequestType.List or RequestType.ReadFile or RequestType.ComputeDelta or RequestType.BuildSignature;
+            error = new SyncException(ex is UnauthorizedAccessException ? ErrorIds.PermissionDenied : reading ? ErrorIds.FileReadError : ErrorIds.FileWriteError,
+                ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : reading ? SyncErrorKind.ReadError : SyncErrorKind.WriteError,
+                $"'{request.Path}': {ex.Message}", request.Path, ex);
+        }
+        catch (Exception ex)
+        {
+            error = new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, $"The agent failed on '{request.Path}': {ex.Message}", request.Path, ex);
+        }
+
+        // Forget the stream before answering: once the controller has the answer it may open the next one.
+        _mux.Unregister(stream);
+        try
+        {
+            // A batch's records are checked as they are read: an unsafe name there breaks the protocol as it would in a
+            // request of its own (a file that cannot be written is answered inside the batch and never gets here).
+            if (error is { ErrorId: ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge }
+                || (error is { ErrorId: ErrorIds.UnsafePath } && request.Type is RequestType.WriteBatch or RequestType.ReadBatch))
+            {
+                _mux.Abort(error, tellPeer: true);
+            }
+            else if (error is not null)
+            {
+                await stream.SendErrorAsync(error, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await stream.SendEndAsync(result, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (SyncException)
+        {
+            // The connection is gone; the session's own error is what ends it.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_active == 0)
+                {
+                    _drained?.TrySetResult();
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes the files still waiting for a -DelayUpdates burst that never came (the run failed or the
+    /// connection ended), so the destination keeps its old files; closes the trees the controller opened besides the
+    /// root (after <see cref="DrainAsync"/>).</summary>
+    public void Dispose()
+    {
+        _delayed?.Abandon(_tree);
+        _namedTrees.Dispose();
+    }
+
+    private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
+    {
+        ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing);
+        await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation, CompactListings).ConfigureAwait(false);
+        return [];
+    }
+}

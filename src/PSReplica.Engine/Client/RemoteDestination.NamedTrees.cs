@@ -1,0 +1,166 @@
+using System;
+using System.Threading;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Client;
+
+/// <summary>The executor's actions on a remote destination that use its host's other directories: basis directories
+/// (-LinkDest links, -CopyDest copies, a delta basis for a new file), backups before a file is replaced or deleted, and
+/// hard-link groups. The same decisions as the local destination's, carried out by the agent.</summary>
+internal sealed partial class RemoteDestination
+{
+    /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
+    private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        string relative = action.Item.RelativePath;
+        if (tree is not INamedTreeDestination named)
+        {
+            return PerformWithoutNamedTrees(action, tree, wire);
+        }
+
+        if (_options.Backup && NeedsBackup(action))
+        {
+            named.Backup(wire, _cancellation);
+        }
+
+        switch (action.Kind)
+        {
+            case ActionKind.HardLink:
+                LinkRemote(action, named, wire);
+                return true;
+
+            case ActionKind.CopyFile when action.Basis is not null:
+                CopyFromRemoteBasis(action, tree, named, wire);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && named.BacksUpBeside && action.Existing!.IsDirectory:
+                DeleteKeepingBackups(action, tree, wire);
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can, and moves a deleted item aside
+    /// under -Backup (it backs up replaced items itself). A link to a basis file is refused before the run
+    /// (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
+    private bool PerformWithoutNamedTrees(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        string relative = action.Item.RelativePath;
+        switch (action.Kind)
+        {
+            case ActionKind.HardLink:
+                if (action.LinkTo is not { } first || tree is not IHardLinkDestination links)
+                {
+                    throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+                        $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
+                }
+
+                links.LinkWithin(wire, WithinDestination(first), _cancellation);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination backups && NeedsBackup(action):
+                backups.MoveAside(wire, _cancellation);
+                return true;
+
+            case ActionKind.Delete when _options.Backup && tree is IBackupDestination { BacksUpBeside: true } && action.Existing!.IsDirectory:
+                DeleteKeepingBackups(action, tree, wire);
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>-Backup without -BackupDirectory: a directory whose files were moved aside holds their backups, and stays,
+    /// as in rsync.</summary>
+    private void DeleteKeepingBackups(PlannedAction action, IDestinationTree tree, string wire)
+    {
+        try
+        {
+            tree.Delete(wire, isDirectory: true, _cancellation);
+        }
+        catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeleteFailed)
+        {
+            _observer.OnWarning($"Keeping the directory '{action.Item.RelativePath}': {ex.Message}");
+        }
+    }
+
+    /// <summary>A group's first name (a destination path) relative to the destination root.</summary>
+    private string WithinDestination(string path)
+    {
+        string root = _plan.DestinationRoot.TrimEnd('/') + "/";
+        return path.StartsWith(root, System.StringComparison.Ordinal) ? path[root.Length..] : path;
+    }
+
+    /// <summary>As locally: a file or link that is replaced, and a file or link that is deleted, is backed up first.</summary>
+    private static bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
+    {
+        ActionKind.CopyFile or ActionKind.CreateSymbolicLink => true,
+        ActionKind.Delete => action.Item.Reason != SyncReason.TemporaryFile,
+        _ => false,
+    };
+
+    private void LinkRemote(PlannedAction action, INamedTreeDestination named, string wire)
+    {
+        if (action.LinkTo is { } first)
+        {
+            named.LinkWithin(wire, WithinDestination(first), _cancellation);
+            return;
+        }
+
+        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
+        if (linked)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
+        {
+            _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "
+                + "copied it on the remote host instead (reported once per run).");
+        }
+
+        action.Item.BytesMatched = length;
+        _meter.AddBytes(length);
+    }
+
+    /// <summary>-CopyDest copies the basis file on the agent's host; any other basis is the delta basis of the new file
+    /// (sent whole if the delta does not verify).</summary>
+    private void CopyFromRemoteBasis(PlannedAction action, IDestinationTree tree, INamedTreeDestination named, string wire)
+    {
+        FileEntry source = action.Source!;
+        AttributeSet attributes = _attributes.ForFile(action);
+        if (action.CopyFromBasis)
+        {
+            TransferResult copied = named.CopyFromBasis(wire, action.BasisIndex, attributes, _cancellation);
+            action.Item.BytesTransferred = 0;
+            action.Item.BytesMatched = copied.Length;
+            _meter.AddBytes(copied.Length);
+            return;
+        }
+
+        string relative = action.Item.RelativePath;
+        Action<long> Progress = _meter.For(relative, source.Length);
+        if (UsesDelta(action))
+        {
+            try
+            {
+                Record(action, named.WriteFileFromBasis(wire, source, action.BasisIndex, _options.BlockSize, attributes, Progress, _cancellation));
+                return;
+            }
+            catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
+            {
+                _observer.OnWarning($"'{relative}' did not verify after a delta transfer; sending it whole.");
+            }
+        }
+
+        Record(action, tree.WriteFile(wire, source, delta: false, _options.BlockSize, attributes, Progress, _cancellation));
+    }
+}

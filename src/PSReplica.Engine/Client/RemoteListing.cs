@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Client;
+
+/// <summary>A listing streaming in from the agent, served per directory: the planner asks for one directory at a time
+/// (as it would call <see cref="DirectoryLister.List"/>) and gets it as soon as the agent has sent it, while the rest
+/// keeps arriving. Each directory is handed out once and then forgotten. A violation in the stream ends the session.</summary>
+internal sealed class RemoteListing
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Listed> _ready = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource<List<FileEntry>>> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _filterFiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UInt128> _checksums = new(StringComparer.Ordinal);
+    private readonly string _remoteRoot;
+    private readonly string _prefix;
+    private readonly bool _withChecksums;
+    private readonly CompactListingCodec? _codec;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _failure;
+    private bool _complete;
+
+    /// <param name="withChecksums">The listing was asked for checksums (each regular file's entry carries one).</param>
+    /// <param name="compact">The session agreed on <see cref="Handshake.CompactListings"/>: entries come encoded by <see cref="CompactListingCodec"/>.</param>
+    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false)
+    {
+        _codec = compact ? new CompactListingCodec() : null;
+        _remoteRoot = remoteRoot;
+        _prefix = remoteRoot.TrimEnd('/') + "/";
+        _withChecksums = withChecksums;
+    }
+
+    /// <summary>Whether the entries carry checksums.</summary>
+    public bool HasChecksums => _withChecksums;
+
+    /// <summary>A per-directory filter file the agent's walk read, by the full path the planner's filter asks for: its
+    /// text, or null when there is none (or the agent did not read it: it is outside the tree, or its directory was
+    /// not walked).</summary>
+    public string? ReadFilterFile(string fullPath)
+    {
+        if (!fullPath.StartsWith(_prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            return _filterFiles.TryGetValue(fullPath[_prefix.Length..], out string? content) ? content : null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="fullPath"/> names something in the agent's tree.</summary>
+    public bool Holds(string fullPath) => fullPath.StartsWith(_prefix, StringComparison.Ordinal);
+
+    /// <summary>The checksum the agent sent for the file at <paramref name="fullPath"/>, or null.</summary>
+    public UInt128? Checksum(string fullPath)
+    {
+        lock (_gate)
+        {
+            return _checksums.TryGetValue(fullPath, out UInt128 checksum) ? checksum : null;
+        }
+    }
+
+    /// <summary>Completes when the whole listing has arrived (or failed).</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>The entries of one directory, relative to the root ("" is the root).</summary>
+    /// <exception cref="SyncException">The agent could not read it (ScanError and kin), or the session failed.</exception>
+    public List<FileEntry> List(string relativeDirectory) => TakeAsync(relativeDirectory, CancellationToken.None).GetAwaiter().GetResult();
+
+    public Task<List<FileEntry>> TakeAsync(string relativeDirectory, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (_ready.Remove(relativeDirectory, out Listed listed))
+            {
+                return listed.Error is null ? Task.FromResult(listed.Entries!) : Task.FromException<List<FileEntry>>(listed.Error);
+            }
+
+            if (_failure is not null)
+            {
+                return Task.FromException<List<FileEntry>>(_failure);
+            }
+
+            if (_complete)
+            {
+                return Task.FromException<List<FileEntry>>(NotListed(relativeDirectory));
+            }
+
+            if (!_waiting.TryGetValue(relativeDirectory, out TaskCompletionSource<List<FileEntry>>? waiter))
+            {
+                waiter = new TaskCompletionSource<List<FileEntry>>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiting.Add(relativeDirectory, waiter);
+            }
+
+            return waiter.Task.WaitAsync(cancellation);
+        }
+    }
+
+    /// <summary>Reads the stream to its end, checking every record.</summary>
+    internal async Task ReceiveAsync(MuxStream stream, ListingValidator validator, Action<SyncException> abortSession)
+    {
+        try
+        {
+            List<FileEntry>? current = null;
+            while (true)
+            {
+                using Frame frame = await stream.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
+                if (frame.Kind == FrameKind.End)
+                {
+                    if (frame.Length != 0)
+                    {
+                        throw ProtocolFault.Violation("a listing whose end carries data");
+                    }
+
+                    validator.Complete();
+                    break;
+                }
+
+                if (frame.Kind == FrameKind.Error)
+                {
+                    throw WireError.Read(frame.Payload, "agent");
+                }
+
+                if (frame.Kind != FrameKind.Data)
+                {
+                    throw ProtocolFault.Violation($"a {frame.Kind} frame in a listing");
+                }
+
+                current = Parse(frame.Payload, validator, current);
+                stream.Consumed(frame.Length);
+            }
+
+            lock (_gate)
+            {
+                _complete = true;
+                foreach ((string path, TaskCompletionSource<List<FileEntry>> waiter) in _waiting)
+                {
+                    waiter.TrySetException(NotListed(path));
+                }
+
+                _waiting.Clear();
+            }
+
+            _completion.TrySetResult();
+        }
+        catch (SyncException ex)
+        {
+            if (ex.ErrorId is ErrorIds.ProtocolViolation or ErrorIds.UnsafePath or ErrorIds.FrameTooLarge)
+            {
+                abortSession(ex);
+            }
+
+            Fail(ex);
+        }
+    }
+
+    private List<FileEntry>? Parse(ReadOnlySpan<byte> payload, ListingValidator validator, List<FileEntry>? current)
+    {
+        var reader = new WireReader(payload);
+        while (!reader.AtEnd)
+        {
+            byte tag = reader.Byte();
+            switch (tag)
+            {
+                case ListingRecord.DirectoryStart:
+                    validator.StartDirectory(reader.String(ProtocolLimits.MaxPathBytes));
+                    current = [];
+                    break;
+
+                case ListingRecord.Entries:
+                    int count = reader.Count(ProtocolLimits.MaxFramePayload,
+                        _codec is null ? ListingEntry.MinEncodedLength : CompactListingCodec.MinEncodedLength);
+                    string directory = validator.Current ?? throw ProtocolFault.Violation("entries outside any directory");
+                    _codec?.Reset();
+                    for (int i = 0; i < count; i++)
+                    {
+                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums) : _codec.Read(ref reader, _withChecksums);
+                        validator.Entry(entry);
+                        string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
+                        current!.Add(entry.ToFileEntry(fullPath));
+                        if (entry.Checksum is { } checksum)
+                        {
+                            lock (_gate)
+                            {
+                                _checksums[fullPath] = checksum;
+                            }
+                        }
+                    }
+
+                    break;
+
+                case ListingRecord.FilterFile:
+                    string file = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+                    string? content = reader.UInt(1) == 1 ? reader.String(ListingOptions.MaxFilterBytes) : null;
+                    lock (_gate)
+                    {
+                        _filterFiles[file] = content;
+                    }
+
+                    break;
+
+                case ListingRecord.DirectoryEnd:
+                    Publish(validator.EndDirectory(), new Listed(current, null));
+                    current = null;
+                    break;
+
+                case ListingRecord.DirectoryError:
+                    string failed = reader.String(ProtocolLimits.MaxPathBytes);
+                    validator.DirectoryFailed(failed);
+                    Publish(failed, new Listed(null, WireError.Read(ref reader, "agent")));
+                    break;
+
+                default:
+                    throw ProtocolFault.Violation($"an unknown listing record 0x{tag:x2}");
+            }
+        }
+
+        return current;
+    }
+
+    private string FullPath(string relative) => relative.Length == 0 ? _remoteRoot : _remoteRoot.TrimEnd('/') + "/" + relative;
+
+    private void Publish(string path, Listed listed)
+    {
+        TaskCompletionSource<List<FileEntry>>? waiter;
+        lock (_gate)
+        {
+            if (!_waiting.Remove(path, out waiter))
+            {
+                _ready[path] = listed;
+                return;
+            }
+        }
+
+        if (listed.Error is not null)
+        {
+            waiter.TrySetException(listed.Error);
+        }
+        else
+        {
+            waiter.TrySetResult(listed.Entries!);
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        lock (_gate)
+        {
+            _failure = error;
+            foreach (TaskCompletionSource<List<FileEntry>> waiter in _waiting.Values)
+            {
+                waiter.TrySetException(error);
+            }
+
+            _waiting.Clear();
+        }
+
+        _completion.TrySetException(error);
+    }
+
+    private static SyncException NotListed(string path) =>
+        new(ErrorIds.ScanError, SyncErrorKind.NotFound, $"The agent's listing does not include '{(path.Length == 0 ? "." : path)}'.", path);
+
+    private readonly record struct Listed(List<FileEntry>? Entries, SyncException? Error);
+}

@@ -1,0 +1,263 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using PSReplica.Engine.Client;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Sender;
+
+namespace PSReplica;
+
+/// <summary>Replication between a local tree and an agent's tree, over any pair of streams (an SSH exec channel, a
+/// system ssh process, or pipes in a test). The planner and the executor are the local ones: the agent's side is
+/// listed through its streamed listing and written or read through requests, so items, summary, progress and errors
+/// are those of a local run. Setup failures are thrown as <see cref="SyncException"/>; a session that fails during a
+/// run is thrown at its end (ConnectionLost, PeerTimeout, ProtocolViolation).</summary>
+public sealed class RemoteReplicator : IAsyncDisposable
+{
+    private readonly AgentClient _client;
+
+    private RemoteReplicator(AgentClient client, RemoteSide side)
+    {
+        _client = client;
+        Side = side;
+    }
+
+    public RemoteSide Side { get; }
+
+    /// <summary>The session's client (tests measure what crossed the wire through it).</summary>
+    internal AgentClient Client => _client;
+
+    /// <summary>What this session can honour (<see cref="CapabilitiesOf"/>); checked against a run's options by
+    /// <see cref="Plan"/> and <see cref="Execute"/> before anything is touched.</summary>
+    internal DestinationCapabilities Capabilities => CapabilitiesOf(_client.Capabilities, _client.AgentVersion, _client.ProtocolVersion, Side);
+
+    /// <summary>What a run through an agent can honour, from the <paramref name="capabilities"/> it listed in its Welcome:
+    /// an agent that lacks one is never sent the requests it would need, and the option is refused instead. With the
+    /// agent as sender the destination is local and the local executor does the writing.</summary>
+    internal static DestinationCapabilities CapabilitiesOf(IReadOnlyList<string> capabilities, string agentVersion, int protocolVersion, RemoteSide side)
+    {
+        ArgumentNullException.ThrowIfNull(capabilities);
+        bool Has(string capability) => capabilities.Contains(capability, StringComparer.Ordinal);
+        bool push = side == RemoteSide.Destination;
+        bool trees = Has(Handshake.NamedTrees);
+        bool safeUpdates = Has(Handshake.SafeUpdates);
+        bool listingOptions = Has(Handshake.ListingFilters);
+        return new DestinationCapabilities
+        {
+            Wiring = $"the agent there (version {agentVersion}, protocol {protocolVersion}); a newer agent can do it",
+            HardLinks = !push || trees,
+            Backups = !push || trees,
+            BasisDirectories = !push || trees,
+            PartialFiles = !push || Has(Handshake.PartialFiles),
+            DelayUpdates = !push || safeUpdates,
+            Inplace = !push || safeUpdates,
+            // Push: the agent hashes each copy (verify-copies); pull: the agent hashes its source file (verify-copies) and
+            // removes what was listed (trees).
+            SourceRemoval = Has(Handshake.VerifyCopies) && (push || trees),
+            DeltaTransfer = true,
+            Checksums = listingOptions,
+            SubsecondTimes = true,
+            Owners = true,
+            FilterFiles = listingOptions,
+            CopyLinks = push || listingOptions,
+        };
+    }
+
+    /// <summary>The agent's software version, from the handshake.</summary>
+    public string AgentVersion => _client.AgentVersion;
+
+    /// <summary>Performs the handshake on <paramref name="input"/> (from the agent) and <paramref name="output"/> (to it)
+    /// and opens <paramref name="remoteRoot"/> on the agent.</summary>
+    /// <exception cref="SyncException">The agent is not there or refused (ProtocolVersionMismatch, PeerTimeout,
+    /// ConnectionLost, SourceNotFound, SourceNotDirectory, DestinationNotDirectory).</exception>
+    public static async Task<RemoteReplicator> ConnectAsync(Stream input, Stream output, RemoteSide side, string remoteRoot,
+        RemoteSessionOptions options, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clientOptions = new AgentClientOptions
+        {
+            IdleTimeout = options.IdleTimeout,
+            HandshakeTimeout = options.HandshakeTimeout,
+            CompressionLevel = options.CompressionLevel,
+            BandwidthLimit = options.BandwidthLimit,
+            Log = options.Log,
+        };
+        AgentClient client = await AgentClient.ConnectAsync(input, output, side, remoteRoot, clientOptions, cancellation).ConfigureAwait(false);
+        return new RemoteReplicator(client, side);
+    }
+
+    /// <summary>Scans both trees and returns what would be done; changes nothing. The remote side of
+    /// <paramref name="options"/> (Source for a pull, Destination for a push) is the agent's root.</summary>
+    /// <param name="localScan">The local side listed ahead (<see cref="StartLocalScan"/>), or null.</param>
+    public SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, LocalScan? localScan = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        LocalReplicator.Validate(options);
+        Capabilities.Check(options);
+        if (Side == RemoteSide.Destination)
+        {
+            if (options.Inplace && options.Backup)
+            {
+                // The agent's backup is a hard link to the file, which an in-place rewrite would change along with it.
+                throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                    "-Backup cannot be combined with -Inplace when the destination is remote: the remote backup is a hard link to "
+                    + "the file, which the in-place rewrite would change too.", "Backup");
+            }
+
+            if (options.PartialDirectory is { } partialDirectory && Path.IsPathRooted(partialDirectory))
+            {
+                throw new SyncException(ErrorIds.InvalidPartialDirectory, SyncErrorKind.InvalidArgument,
+                    $"-PartialDirectory '{partialDirectory}' is absolute; with a remote destination it must be a plain directory name "
+                    + "(made inside each destination directory that needs it).", partialDirectory);
+            }
+        }
+
+        options = PartialFiles.Prepare(options);
+
+        ListingOptions? listing = ListingOptionsFor(options);
+        var watch = new SessionErrorWatch(observer);
+        FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
+        ITreeLister? remoteLister = remoteRoot is null ? null
+            : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation, listing).GetAwaiter().GetResult(),
+                resolvesLinks: listing?.Has(ListingFeatures.CopyLinks) == true);
+        SyncPlan plan;
+        if (Side == RemoteSide.Destination)
+        {
+            FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
+            BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
+            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: ScanOf(localScan, source.FullPath),
+                destinationLister: remoteLister, basis: basis);
+        }
+        else
+        {
+            FileEntry source = remoteRoot ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
+                $"The source '{_client.Root}' does not exist.", _client.Root);
+            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+            FileEntry? existing = LocalReplicator.ResolveDestination(destination);
+            string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
+            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
+                destinationLister: existing is null ? null : ScanOf(localScan, root));
+        }
+
+        ThrowIfFaulted(watch);
+        return plan;
+    }
+
+    /// <summary>Carries out a plan made by <see cref="Plan"/> through this session; <paramref name="dryRun"/> as for
+    /// <see cref="LocalReplicator.Execute"/>.</summary>
+    public SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(observer);
+        // A plan made elsewhere (or against another session) is never carried out with something else instead.
+        Capabilities.Check(plan.Options);
+
+        var watch = new SessionErrorWatch(observer);
+        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        RemoteDestinationTree? destination = sources is null ? null : new RemoteDestinationTree(_client, sources, plan.Options);
+        if (destination is { DelaysUpdates: true } && !dryRun)
+        {
+            destination.DelayUpdates(cancellation);
+        }
+
+        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun, destination, Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null,
+            cancellation);
+        ThrowIfFaulted(watch);
+        return summary;
+    }
+
+    /// <summary>Plans and executes in one call.</summary>
+    public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false, LocalScan? localScan = null)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        SyncSummary summary = Execute(Plan(options, observer, cancellation, localScan), observer, cancellation, dryRun);
+        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return summary;
+    }
+
+    /// <summary>Starts listing the local side of a run with <paramref name="options"/> (the source of a push, the existing
+    /// destination of a pull) while the connection is made; null when there is nothing to list (the planner reports a
+    /// missing source itself). Pass it to <see cref="Run"/> or <see cref="Plan"/>, and dispose of it after.</summary>
+    public static LocalScan? StartLocalScan(SyncOptions options, RemoteSide side)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            if (side == RemoteSide.Destination)
+            {
+                return LocalScan.Start(LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source))).FullPath);
+            }
+
+            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+            return LocalReplicator.ResolveDestination(destination) is null ? null : LocalScan.Start(LocalReplicator.CanonicalDestination(destination));
+        }
+        catch (SyncException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The planner's lister for the local root <paramref name="root"/>: the scan's, when it lists that root.</summary>
+    private static ITreeLister? ScanOf(LocalScan? scan, string root) =>
+        scan is not null && string.Equals(scan.Root, root, StringComparison.Ordinal) ? scan.Lister : null;
+
+    /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    /// <summary>A session that ended during the run ends the run: its first error, as a terminating one.</summary>
+    private void ThrowIfFaulted(SessionErrorWatch watch)
+    {
+        if ((watch.SessionError ?? _client.Fault) is { } fault)
+        {
+            throw fault;
+        }
+    }
+
+    /// <summary>What the agent's walk is asked to apply: the filter (so that what the planner skips is not listed, and
+    /// the per-directory filter files come along), checksums for -Checksum, links followed for -CopyLinks on a source.
+    /// An agent of protocol 1 can do none of it: the options that need it are refused by <see cref="Capabilities"/>.</summary>
+    private ListingOptions? ListingOptionsFor(SyncOptions options)
+    {
+        ListingFeatures features = ListingFeatures.None;
+        if (options.Filter.Rules.Count > 0)
+        {
+            features |= ListingFeatures.Filter;
+        }
+
+        if (options.DeleteExcluded)
+        {
+            features |= ListingFeatures.DeleteExcluded;
+        }
+
+        if (options.Delete)
+        {
+            features |= ListingFeatures.Delete;
+        }
+
+        if (options.CompareMode == CompareMode.Checksum)
+        {
+            features |= ListingFeatures.Checksums;
+        }
+
+        if (options.CopyLinks && Side == RemoteSide.Source)
+        {
+            features |= ListingFeatures.CopyLinks;
+        }
+
+        if (_client.FiltersListings)
+        {
+            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks)) == 0 ? null
+                : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty);
+        }
+
+        return null;
+    }
+}

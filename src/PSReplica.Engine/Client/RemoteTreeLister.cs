@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Client;
+
+/// <summary>Serves the planner's per-directory listings from one recursive listing streaming in from the agent. The
+/// stream hands each directory out once; the planner lists a directory twice only when it replaces a directory by a
+/// non-directory (the check for contents, then the deletion), one call after the other, so the last directory taken
+/// is kept for a repeat.</summary>
+internal sealed class RemoteTreeLister : ITreeLister
+{
+    private readonly RemoteListing _listing;
+    private readonly object _gate = new();
+    private string? _lastPath;
+    private List<FileEntry>? _lastEntries;
+
+    /// <param name="resolvesLinks">The agent follows links (-CopyLinks): an entry still a link is dangling.</param>
+    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false)
+    {
+        _listing = listing;
+        ResolvesLinks = resolvesLinks;
+        FilterFileReader = listing.ReadFilterFile;
+    }
+
+    public Func<string, string?>? FilterFileReader { get; }
+
+    public bool ResolvesLinks { get; }
+
+    /// <exception cref="IOException">The listing carries checksums but none for this file (the agent could not read it).</exception>
+    public UInt128? Checksum(FileEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!_listing.HasChecksums)
+        {
+            return null;
+        }
+
+        // An entry from elsewhere (a local basis directory) is hashed where it is.
+        return _listing.Checksum(entry.FullPath) ?? (_listing.Holds(entry.FullPath) ? throw new IOException("the agent could not read it") : null);
+    }
+
+    public List<FileEntry> List(string fullPath, string relative)
+    {
+        lock (_gate)
+        {
+            if (_lastPath == relative && _lastEntries is not null)
+            {
+                return _lastEntries;
+            }
+        }
+
+        List<FileEntry> entries = _listing.List(relative);
+        lock (_gate)
+        {
+            _lastPath = relative;
+            _lastEntries = entries;
+        }
+
+        return entries;
+    }
+}

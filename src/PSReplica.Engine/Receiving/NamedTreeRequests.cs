@@ -1,0 +1,435 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
+using PSReplica.Engine.Agent;
+using PSReplica.Engine.Execution;
+using PSReplica.Engine.Native;
+using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
+
+namespace PSReplica.Engine.Receiving;
+
+/// <summary>The agent's side of the "trees" capability: basis directories (-LinkDest, -CompareDest, -CopyDest) on the
+/// receiver, backups (-Backup), hard-link groups (-Preserve HardLinks) and source removal (-RemoveSourceFiles). Every
+/// item is reached by a <see cref="SafeTree"/> walk from its tree's descriptor; links are made with linkat, which never
+/// follows a final link, into a temp name that is checked and renamed into place.</summary>
+internal static class NamedTreeRequests
+{
+    private const int OwnerAccess = 0x1C0;
+
+    /// <param name="delayed">With -DelayUpdates, where files copied or linked into the destination wait for the burst.</param>
+    public static async Task<byte[]> RunAsync(SafeTree tree, NamedTrees trees, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
+    {
+        switch (request.Type)
+        {
+            case RequestType.OpenTree:
+                return Open(tree, trees, request);
+            case RequestType.ListTree:
+                await ListingProducer.WriteAsync(trees.Get(request.Index), stream, request.Path, request.Flag, cancellation).ConfigureAwait(false);
+                return [];
+            case RequestType.LinkFromTree:
+                return LinkFromTree(tree, trees.Get(request.Index), request, delayed, cancellation);
+            case RequestType.CopyFromTree:
+                long copied = CopyIn(trees.Get(request.Index), request.Path, tree, request, cancellation, delayed);
+                return TreeReceiver.Result(copied, 0, copied);
+            case RequestType.TreeSignature:
+                return TreeReceiver.BuildSignature(trees.Get(request.Index), stream, request, cancellation);
+            case RequestType.ApplyTreeDelta:
+                return TreeReceiver.ApplyDelta(tree, trees.Get(request.Index), stream, request, cancellation, delayed);
+            case RequestType.Backup:
+                return Backup(tree, request.Index == AgentRequest.NoTree ? null : trees.Get(request.Index), request, cancellation);
+            case RequestType.LinkWithin:
+                return LinkWithin(tree, request, delayed);
+            case RequestType.RemoveSource:
+                return RemoveSource(tree, request);
+            case RequestType.DescribeCopy:
+                return DescribeCopy(tree, request, cancellation);
+            default:
+                throw ProtocolFault.Violation($"an unknown request type {request.Type}");
+        }
+    }
+
+    private static byte[] Open(SafeTree tree, NamedTrees trees, AgentRequest request)
+    {
+        ListingEntry? entry = trees.Open(tree, request.Index, request.Path);
+        using var end = new WireWriter(64);
+        end.Byte(entry is null ? (byte)0 : (byte)1);
+        entry?.Write(end);
+        return end.Written.ToArray();
+    }
+
+    /// <summary>-LinkDest: a hard link to the basis file. Where the filesystem refuses (another filesystem, EMLINK, no hard
+    /// links) the file is copied instead; the answer says which (1 linked, or 0 and the errno), then the length.</summary>
+    private static byte[] LinkFromTree(SafeTree tree, SafeTree basisTree, AgentRequest request, DelayedRenames? delayed, CancellationToken cancellation)
+    {
+        int errno = Link(basisTree, request.Path, tree, request.Path, out long length);
+        using var end = new WireWriter(32);
+        if (errno == 0)
+        {
+            end.Byte(1).UInt(0).UInt((ulong)length);
+            return end.Written.ToArray();
+        }
+
+        if (errno is not (Posix.EXDEV or Posix.EMLINK or Posix.EPERM or Posix.EOPNOTSUPP))
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", request.Path);
+        }
+
+        long copied = CopyIn(basisTree, request.Path, tree, request, cancellation, delayed);
+        end.Byte(0).UInt((uint)errno).UInt((ulong)copied);
+        return end.Written.ToArray();
+    }
+
+    /// <summary>-Preserve HardLinks: links the group's first name (already written) as this name. With -DelayUpdates
+    /// the first name's new content may still wait for the burst: the link is made to it there and waits along with it.</summary>
+    private static byte[] LinkWithin(SafeTree tree, AgentRequest request, DelayedRenames? delayed)
+    {
+        LinkWithin(tree, request.Path, request.Other, delayed);
+        return [];
+    }
+
+    /// <summary>Links <paramref name="existing"/> (the group's first name, already written) as <paramref name="relative"/>.</summary>
+    internal static void LinkWithin(SafeTree tree, string relative, string existing, DelayedRenames? delayed)
+    {
+        string? waiting = delayed?.WaitingPathOf(existing);
+        int errno = Link(tree, waiting ?? existing, tree, relative, out _, waiting is null ? null : delayed);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", relative);
+        }
+    }
+
+    /// <summary>Links the regular file <paramref name="from"/> of <paramref name="fromTree"/> as <paramref name="to"/>
+    /// through a temp name, checked to be that same regular file (not a link swapped in) before it is renamed into
+    /// place. Returns 0 or the errno of a link the filesystem refused.</summary>
+    internal static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null)
+    {
+        using ParentDirectory source = fromTree.OpenParent(from);
+        int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", from);
+        }
+
+        if (before.FileType != Posix.SIfreg)
+        {
+            throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' is not a regular file.", from);
+        }
+
+        using ParentDirectory target = tree.OpenParent(to);
+        string temp = PendingFile.TempName(target.Name);
+        errno = Posix.LinkAt(source.Handle, source.Name, target.Handle, temp);
+        length = before.Size;
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        try
+        {
+            if (Posix.StatAt(target.Handle, temp, out StatInfo linked) != 0 || linked.FileType != Posix.SIfreg
+                || linked.Inode != before.Inode || linked.Device != before.Device)
+            {
+                throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+            }
+
+            if (delayed is not null)
+            {
+                delayed.Add(DelayedRenames.Beside(to, temp), to);
+                return 0;
+            }
+
+            Rename(target, temp, to);
+        }
+        catch
+        {
+            Posix.UnlinkAt(target.Handle, temp, isDirectory: false);
+            throw;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Copies the regular file <paramref name="from"/> of <paramref name="fromTree"/> into a temp file beside
+    /// the request's path, applies the request's attributes and renames it into place.</summary>
+    private static long CopyIn(SafeTree fromTree, string from, SafeTree tree, AgentRequest request, CancellationToken cancellation,
+        DelayedRenames? delayed = null)
+    {
+        using SafeFileHandle input = fromTree.OpenRegularFile(from, ErrorIds.FileReadError, out _);
+        using PendingFile pending = PendingFile.Beside(tree, request.Path);
+        long length = CopyContent(input, pending.Handle, cancellation);
+        TreeReceiver.Finish(pending, request.Attributes, delayed);
+        return length;
+    }
+
+    private static long CopyContent(SafeFileHandle input, SafeFileHandle output, CancellationToken cancellation)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 17);
+        try
+        {
+            long offset = 0;
+            while (true)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                int n = RandomAccess.Read(input, buffer, offset);
+                if (n == 0)
+                {
+                    return offset;
+                }
+
+                RandomAccess.Write(output, buffer.AsSpan(0, n), offset);
+                offset += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>-Backup: keeps the file or link at the request's path under its backup name (beside it with the suffix,
+    /// or at its relative path in the backup tree), replacing an older backup. The item itself stays until the write or
+    /// deletion that follows replaces it, so a failed transfer leaves it in place: the backup is a hard link to it, or a
+    /// copy where the backup tree is on another filesystem. A missing item or a directory has nothing to back up.</summary>
+    private static byte[] Backup(SafeTree tree, SafeTree? backupTree, AgentRequest request, CancellationToken cancellation)
+    {
+        Backup(tree, backupTree, request.Path, request.Other, copy: false, cancellation);
+        return [];
+    }
+
+    /// <summary>As the Backup request, for <paramref name="relative"/> with <paramref name="suffix"/>; with
+    /// <paramref name="copy"/> the backup is always a copy (-Inplace rewrites the file's own inode, which a hard link would share).</summary>
+    internal static void Backup(SafeTree tree, SafeTree? backupTree, string relative, string suffix, bool copy, CancellationToken cancellation)
+    {
+        using ParentDirectory item = tree.OpenParent(relative);
+        int errno = Posix.StatAt(item.Handle, item.Name, out StatInfo stat);
+        if (errno == Posix.ENOENT || (errno == 0 && stat.FileType is not (Posix.SIfreg or Posix.SIflnk)))
+        {
+            return;
+        }
+
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot read", relative);
+        }
+
+        string name = item.Name + suffix;
+        using ParentDirectory place = backupTree is null
+            ? new ParentDirectory(item.Handle, name, owned: false)
+            : OpenCreating(backupTree, relative, name);
+        string temp = PendingFile.TempName(name);
+        errno = copy ? Posix.EXDEV : Posix.LinkAt(item.Handle, item.Name, place.Handle, temp);
+        try
+        {
+            if (errno is Posix.EXDEV or Posix.EMLINK or Posix.EPERM or Posix.EOPNOTSUPP)
+            {
+                errno = CopyAside(item, stat, place.Handle, temp, cancellation);
+            }
+
+            if (errno != 0)
+            {
+                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot back up", relative);
+            }
+
+            errno = Posix.RenameAt(place.Handle, temp, name);
+            if (errno != 0)
+            {
+                throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot move the backup of", relative);
+            }
+        }
+        catch
+        {
+            Posix.UnlinkAt(place.Handle, temp, isDirectory: false);
+            throw;
+        }
+    }
+
+    /// <summary>A copy of the item (content, mode and time of a file; the target of a link) as <paramref name="temp"/>.</summary>
+    private static int CopyAside(ParentDirectory item, StatInfo stat, SafeFileHandle directory, string temp, CancellationToken cancellation)
+    {
+        if (stat.FileType == Posix.SIflnk)
+        {
+            string? target = Posix.ReadLinkAt(item.Handle, item.Name, out int errno);
+            return target is null ? errno : Posix.SymlinkAt(target, directory, temp);
+        }
+
+        SafeFileHandle? input = Posix.OpenAt(item.Handle, item.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out int openErrno);
+        if (input is null)
+        {
+            return openErrno;
+        }
+
+        using (input)
+        {
+            SafeFileHandle? output = Posix.OpenAt(directory, temp, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno);
+            if (output is null)
+            {
+                return errno;
+            }
+
+            using (output)
+            {
+                CopyContent(input, output, cancellation);
+                errno = Posix.Fchmod(output, stat.Mode & 0xFFF);
+                return errno != 0 ? errno : Posix.SetModificationTime(output, stat.MtimeSeconds, stat.MtimeNanoseconds);
+            }
+        }
+    }
+
+    /// <summary>The directory in <paramref name="tree"/> that holds <paramref name="relative"/>, made (with the tree's root)
+    /// where missing; each component is created with mkdirat and opened with O_NOFOLLOW, so a link is never entered.</summary>
+    private static ParentDirectory OpenCreating(SafeTree tree, string relative, string name)
+    {
+        if (tree.DescribeRoot(ErrorIds.BackupFailed) is null)
+        {
+            tree.CreateRoot();
+        }
+
+        int slash = relative.LastIndexOf('/');
+        using ParentDirectory root = tree.OpenDirectory(string.Empty);
+        if (slash < 0)
+        {
+            return new ParentDirectory(Posix.OpenAt(root.Handle, ".", Posix.OPath | Posix.ODirectory, 0, out int rootErrno)
+                ?? throw SafeTree.Failure(rootErrno, ErrorIds.BackupFailed, "Cannot open the backup directory for", relative), name, owned: true);
+        }
+
+        SafeFileHandle? current = null;
+        try
+        {
+            foreach (string component in relative[..slash].Split('/'))
+            {
+                SafeFileHandle from = current ?? root.Handle;
+                // As a local mkdir -p makes them (the umask applies), as rsync makes backup directories.
+                int errno = Posix.MkdirAt(from, component, 0x1FF);
+                if (errno is not (0 or Posix.EEXIST))
+                {
+                    throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot create the backup directory for", relative);
+                }
+
+                SafeFileHandle next = Posix.OpenAt(from, component, Posix.OPath | Posix.ODirectory | Posix.ONoFollow, 0, out errno)
+                    ?? throw (errno is Posix.ELOOP or Posix.ENOTDIR
+                        ? ProtocolFault.UnsafePath(relative, "the backup directory holds a link or a file on the way")
+                        : SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot open the backup directory for", relative));
+                current?.Dispose();
+                current = next;
+            }
+
+            return new ParentDirectory(current!, name, owned: true);
+        }
+        catch
+        {
+            current?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>-RemoveSourceFiles on a remote source: removes the file or link, but only while it is what was listed (a
+    /// regular file of that length and time, or a link of that time); anything else is refused and kept.</summary>
+    private static byte[] RemoveSource(SafeTree tree, AgentRequest request)
+    {
+        using ParentDirectory parent = tree.OpenParent(request.Path);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
+        if (errno == Posix.ENOENT)
+        {
+            return [];
+        }
+
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.DeleteFailed, "Cannot read", request.Path);
+        }
+
+        AttributeSet listed = request.Attributes;
+        bool same = stat.MtimeSeconds == listed.MtimeSeconds && stat.MtimeNanoseconds == listed.MtimeNanoseconds
+            && (stat.FileType == Posix.SIflnk || (stat.FileType == Posix.SIfreg && stat.Size == request.Length));
+        if (!same)
+        {
+            throw new SyncException(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
+                $"Not removing '{request.Path}' from the source: it changed since it was listed.", request.Path);
+        }
+
+        errno = Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory: false);
+        return errno is 0 or Posix.ENOENT ? [] : throw SafeTree.Failure(errno, ErrorIds.DeleteFailed, "Cannot remove", request.Path);
+    }
+
+    /// <summary>-RemoveSourceFiles on a push: the item at the path as it is now (<c>0</c>: nothing there), a link with its
+    /// target, a regular file with the XXH3-128 of its content, read through a descriptor opened without following a link
+    /// and checked to be a regular file. The file's attributes are those of that descriptor after the read, so a copy
+    /// that changed while it was hashed does not show its old time.</summary>
+    private static byte[] DescribeCopy(SafeTree tree, AgentRequest request, CancellationToken cancellation)
+    {
+        using ParentDirectory parent = tree.OpenParent(request.Path);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
+        if (errno == Posix.ENOENT)
+        {
+            return [0];
+        }
+
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+        }
+
+        string? target = null;
+        UInt128? checksum = null;
+        if (stat.FileType == Posix.SIflnk)
+        {
+            target = Posix.ReadLinkAt(parent.Handle, parent.Name, out errno) ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+        }
+        else if (stat.FileType == Posix.SIfreg)
+        {
+            using SafeFileHandle file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out errno)
+                ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot open", request.Path);
+            using (var stream = new FileStream(file, FileAccess.Read, 1))
+            {
+                if (Posix.StatAt(file, string.Empty, out stat) != 0 || stat.FileType != Posix.SIfreg)
+                {
+                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{request.Path}' is not a regular file.", request.Path);
+                }
+
+                var hash = new System.IO.Hashing.XxHash128();
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+                try
+                {
+                    int read;
+                    while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+                    {
+                        cancellation.ThrowIfCancellationRequested();
+                        hash.Append(buffer.AsSpan(0, read));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                checksum = hash.GetCurrentHashAsUInt128();
+
+                // Before the stream closes the descriptor.
+                errno = Posix.StatAt(file, string.Empty, out stat);
+                if (errno != 0)
+                {
+                    throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+                }
+            }
+        }
+
+        using var end = new WireWriter(64);
+        end.Byte(1);
+        new ListingEntry(parent.Name, stat, target) { Checksum = checksum }.Write(end);
+        return end.Written.ToArray();
+    }
+
+    private static void Rename(ParentDirectory parent, string temp, string relative)
+    {
+        int errno = Posix.RenameAt(parent.Handle, temp, parent.Name);
+        if (errno != 0)
+        {
+            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot move into place", relative);
+        }
+    }
+}

@@ -1,4 +1,0 @@
-namespace PSReplica.Engine.Remote;
-
-/// <summary>What the receiving agent wrote for one file: its length, and how much came as literal data or from the basis.</summary>
-internal readonly record struct TransferResult(long Length, long LiteralBytes, long MatchedBytes);
