@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 using System.Reflection.Metadata;
@@ -45,7 +46,7 @@ public sealed class ArchitectureTests
     [Fact]
     public void The_cmdlets_reach_the_transport_only_through_RemoteRunner()
     {
-        using var pe = new PEReader(File.OpenRead(CmdletAssemblyPath()));
+        using var pe = new PEReader(File.OpenRead(Path.Join(SolutionOutput.Of("PSReplica"), "PSReplica.dll")));
         MetadataReader reader = pe.GetMetadataReader();
         var assemblies = new List<string>();
         foreach (AssemblyReferenceHandle handle in reader.AssemblyReferences)
@@ -73,18 +74,6 @@ public sealed class ArchitectureTests
         string[] engineTransport = ["PSReplica.Engine:PSReplica.RemoteReplicator", "PSReplica.Engine:PSReplica.RemoteSessionOptions",
             "PSReplica.Engine:PSReplica.Engine.Scanning.LocalScan", "PSReplica.Engine:PSReplica.FilesFromList"];
         Assert.Empty(used.Intersect(engineTransport));
-    }
-
-    /// <summary>The cmdlets' PSReplica.dll of the configuration these tests were built in (the project reference builds it first).</summary>
-    private static string CmdletAssemblyPath()
-    {
-        // <root>/tests/PSReplica.Ssh.Tests/bin/<configuration>/<framework>/
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        DirectoryInfo configuration = output.Parent!;
-        DirectoryInfo root = configuration.Parent!.Parent!.Parent!.Parent!;
-        string path = Path.Join(root.FullName, "src", "PSReplica", "bin", configuration.Name, output.Name, "PSReplica.dll");
-        Assert.True(File.Exists(path), $"The cmdlet assembly is not at '{path}'.");
-        return path;
     }
 
     private static bool IsSshNet(Type type)

@@ -23,6 +23,37 @@ public sealed class RemoteRunnerTests(TestSshServer server, SftpOnlySshServer sf
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public void Auto_deploys_the_agent_and_runs_through_it_without_a_warning()
+    {
+        string source = MakeSource();
+        byte[] big = new byte[256 * 1024];
+        new Random(4711).NextBytes(big);
+        File.WriteAllBytes(Path.Join(source, "big.bin"), big);
+        string destination = _dir.Combine("deployed");
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with { Connection = settings.Connection with { AgentDirectory = SolutionOutput.Of("PSReplica.Agent") } };
+        var first = new RecordingObserver();
+
+        RemoteRunner.Run(settings, Options(source, destination), first, CancellationToken.None);
+
+        Assert.Empty(first.Warnings);
+        Assert.Empty(first.Errors);
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(destination, "big.bin")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Join(_server.Home, ".cache", "psreplica", "agent"), "SHA256SUMS", SearchOption.AllDirectories));
+
+        // Only the agent reuses what the destination holds; SFTP replaces whole files.
+        big[1000] ^= 0xFF;
+        File.WriteAllBytes(Path.Join(source, "big.bin"), big);
+        File.SetLastWriteTimeUtc(Path.Join(source, "big.bin"), DateTime.UtcNow.AddMinutes(1));
+        var second = new RecordingObserver();
+        SyncSummary summary = RemoteRunner.Run(settings, Options(source, destination) with { TransferMode = TransferMode.Delta }, second, CancellationToken.None);
+
+        Assert.Empty(second.Warnings);
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(destination, "big.bin")));
+        Assert.True(summary.BytesMatched > 200 * 1024, $"{summary.BytesMatched} bytes matched");
+    }
+
+    [Fact]
     public void Auto_falls_back_to_SFTP_with_one_warning_when_the_server_runs_no_commands()
     {
         string source = MakeSource();
