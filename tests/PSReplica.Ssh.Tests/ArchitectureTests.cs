@@ -35,7 +35,8 @@ public sealed class ArchitectureTests
     public void The_transport_types_are_public_for_the_cmdlets_and_the_agent_wiring()
     {
         Type[] expected = [typeof(RemotePath), typeof(SshEndpoint), typeof(SshConfigFile), typeof(KnownHostsFile), typeof(SshConnectionOptions),
-            typeof(SshConnector), typeof(SshSession), typeof(ICommandChannel), typeof(ExternalSshCommand), typeof(SftpSession)];
+            typeof(SshConnector), typeof(SshSession), typeof(ICommandChannel), typeof(ExternalSshCommand), typeof(SftpSession),
+            typeof(Transport.RemoteRunner), typeof(Transport.RemoteRunSettings), typeof(Transport.RemoteConnectionSettings)];
         Assert.All(expected, t => Assert.True(t.IsPublic, t.Name));
         Assert.True(typeof(ICommandChannel).IsAssignableFrom(typeof(ExternalSshCommand)));
     }
