@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 
 namespace PSReplica.Ssh.Tests;
 
@@ -32,9 +35,46 @@ public sealed class ArchitectureTests
     public void The_transport_types_are_public_for_the_cmdlets_and_the_agent_wiring()
     {
         Type[] expected = [typeof(RemotePath), typeof(SshEndpoint), typeof(SshConfigFile), typeof(KnownHostsFile), typeof(SshConnectionOptions),
-            typeof(SshConnector), typeof(SshSession), typeof(ICommandChannel), typeof(ExternalSshCommand), typeof(SftpSession)];
+            typeof(SshConnector), typeof(SshSession), typeof(ICommandChannel), typeof(ExternalSshCommand), typeof(SftpSession),
+            typeof(Transport.RemoteRunner), typeof(Transport.RemoteRunSettings), typeof(Transport.RemoteConnectionSettings)];
         Assert.All(expected, t => Assert.True(t.IsPublic, t.Name));
         Assert.True(typeof(ICommandChannel).IsAssignableFrom(typeof(ExternalSshCommand)));
+    }
+
+    /// <summary>Issue 13: the cmdlets are thin adapters. They build RemoteRunSettings and call RemoteRunner; connecting,
+    /// starting the agent, falling back and running either replicator is the transport's business, where xunit reaches it.
+    /// Likewise the -FilesFrom rewrite is the engine's (OptionNormalizer).</summary>
+    [Fact]
+    public void The_cmdlets_reach_the_transport_only_through_RemoteRunner()
+    {
+        using var pe = new PEReader(File.OpenRead(Path.Join(SolutionOutput.Of("PSReplica"), "PSReplica.dll")));
+        MetadataReader reader = pe.GetMetadataReader();
+        var assemblies = new List<string>();
+        foreach (AssemblyReferenceHandle handle in reader.AssemblyReferences)
+        {
+            assemblies.Add(reader.GetString(reader.GetAssemblyReference(handle).Name));
+        }
+
+        var used = new List<string>();
+        foreach (TypeReferenceHandle handle in reader.TypeReferences)
+        {
+            TypeReference type = reader.GetTypeReference(handle);
+            if (type.ResolutionScope.Kind == HandleKind.AssemblyReference)
+            {
+                string assembly = reader.GetString(reader.GetAssemblyReference((AssemblyReferenceHandle)type.ResolutionScope).Name);
+                used.Add(assembly + ":" + reader.GetString(type.Namespace) + "." + reader.GetString(type.Name));
+            }
+        }
+
+        Assert.Contains("PSReplica.Ssh", assemblies);
+        Assert.DoesNotContain("Renci.SshNet", assemblies);
+        string[] allowed = ["PSReplica.Ssh:PSReplica.Ssh.RemotePath", "PSReplica.Ssh:PSReplica.Ssh.Transport.RemoteConnectionSettings",
+            "PSReplica.Ssh:PSReplica.Ssh.Transport.RemoteRunSettings", "PSReplica.Ssh:PSReplica.Ssh.Transport.RemoteRunner"];
+        Assert.DoesNotContain(used, u => u.StartsWith("PSReplica.Ssh:", StringComparison.Ordinal) && !allowed.Contains(u));
+        Assert.Contains("PSReplica.Ssh:PSReplica.Ssh.Transport.RemoteRunner", used);
+        string[] engineTransport = ["PSReplica.Engine:PSReplica.RemoteReplicator", "PSReplica.Engine:PSReplica.RemoteSessionOptions",
+            "PSReplica.Engine:PSReplica.Engine.Scanning.LocalScan", "PSReplica.Engine:PSReplica.FilesFromList"];
+        Assert.Empty(used.Intersect(engineTransport));
     }
 
     private static bool IsSshNet(Type type)

@@ -188,22 +188,6 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 builder.AddRule("dir-merge /.rsync-filter");
             }
 
-            if (FilesFrom is not null)
-            {
-                if (Delete || DeleteExcluded)
-                {
-                    WriteWarning("-FilesFrom transfers the listed paths without recursing; nothing is deleted (as with rsync --files-from).");
-                }
-
-                // After the other rules, so their excludes still apply to listed paths; everything unlisted is excluded.
-                foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(SessionState.Path.GetUnresolvedProviderPathFromPSPath(FilesFrom))))
-                {
-                    builder.AddInclude(pattern);
-                }
-
-                builder.AddExclude("*");
-            }
-
             filter = builder.Build();
         }
         catch (SyncException ex)
@@ -212,23 +196,11 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
-        long? minSize = null;
-        long? maxSize = null;
-        try
-        {
-            minSize = MinSize is null ? null : SizeParser.Parse(MinSize);
-            maxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize);
-        }
-        catch (SyncException ex)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
-        }
-
-        return new SyncOptions
+        var options = new SyncOptions
         {
             Source = source,
             Destination = destination,
-            Delete = (Delete || DeleteExcluded) && FilesFrom is null,
+            Delete = Delete || DeleteExcluded,
             DeleteExcluded = DeleteExcluded,
             MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
             Filter = filter,
@@ -238,14 +210,51 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             IgnoreExisting = IgnoreExisting,
             Preserve = Preserve,
             CopyLinks = CopyLinks,
-            MinSize = minSize,
-            MaxSize = maxSize,
             ExistingOnly = ExistingOnly,
             LinkDest = ResolveBasis(LinkDest),
             CompareDest = ResolveBasis(CompareDest),
             CopyDest = ResolveBasis(CopyDest),
             BandwidthLimit = IsRemote ? 0 : BandwidthLimit * 1024L,
         };
+
+        if (FilesFrom is not null)
+        {
+            var warnings = new List<string>();
+            try
+            {
+                options = OptionNormalizer.ApplyFilesFrom(options, SessionState.Path.GetUnresolvedProviderPathFromPSPath(FilesFrom), warnings);
+            }
+            catch (SyncException ex)
+            {
+                WriteWarnings(warnings);
+                ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+                throw;
+            }
+
+            WriteWarnings(warnings);
+        }
+
+        try
+        {
+            return options with
+            {
+                MinSize = MinSize is null ? null : SizeParser.Parse(MinSize),
+                MaxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize),
+            };
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            throw;
+        }
+    }
+
+    private void WriteWarnings(List<string> warnings)
+    {
+        foreach (string warning in warnings)
+        {
+            WriteWarning(warning);
+        }
     }
 
     /// <summary>An absolute or '~' path is resolved as PowerShell resolves paths; a relative one is left for the engine,

@@ -74,9 +74,18 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
             DelayUpdates = DelayUpdates,
             Inplace = Inplace,
         };
-        if (Backup || BackupDirectory is not null)
+        try
         {
-            options = WithBackups(options);
+            // A remote destination's backup directory is a path on its host, passed as given.
+            options = OptionNormalizer.ApplyBackups(options, Backup, BackupDirectory is null ? null
+                : RemoteDestination is null && (System.IO.Path.IsPathRooted(BackupDirectory) || BackupDirectory.StartsWith('~'))
+                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory) : BackupDirectory,
+                BackupSuffix);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            throw;
         }
 
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
@@ -89,35 +98,5 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         {
             WriteObject(summary);
         }
-    }
-
-    /// <summary>-BackupDirectory implies -Backup, as in rsync. With -Delete, what backups leave in the destination is
-    /// protected from deletion as rsync protects it: backups beside their files by a 'P *SUFFIX' rule, a backup
-    /// directory inside the destination by a rule anchored at its path.</summary>
-    private SyncOptions WithBackups(SyncOptions options)
-    {
-        // A remote destination's backup directory is a path on its host, passed as given.
-        string? directory = BackupDirectory is null ? null
-            : RemoteDestination is null && (System.IO.Path.IsPathRooted(BackupDirectory) || BackupDirectory.StartsWith('~'))
-                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory) : BackupDirectory;
-        if (directory is null && BackupSuffix is { Length: 0 })
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidBackupOptions, ErrorCategory.InvalidArgument,
-                "-BackupSuffix cannot be empty without -BackupDirectory: the backup would take the file's own name.", null));
-        }
-
-        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = BackupSuffix };
-        if (!options.Delete || options.DeleteExcluded)
-        {
-            return options;
-        }
-
-        string? full = directory is null ? null : System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(
-            System.IO.Path.IsPathRooted(directory) ? directory : System.IO.Path.Join(options.Destination, directory)));
-        string root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(options.Destination));
-        string? protect = full is null ? "P *" + (BackupSuffix ?? "~")
-            : full.StartsWith(root + "/", System.StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/"
-            : null;
-        return protect is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(protect).Build() };
     }
 }

@@ -245,34 +245,13 @@ internal static class OptionScenarios
 
     private static SyncFilter Filter(Func<SyncFilterBuilder, SyncFilterBuilder> rules) => rules(new SyncFilterBuilder()).Build();
 
-    /// <summary>-FilesFrom as SyncCommandBase.BuildOptions rewrites it: the list's include patterns after the other
-    /// rules, then an exclude of everything; no deletion.</summary>
-    private static SyncOptions FilesFrom(ScenarioTree t)
-    {
-        var builder = new SyncFilterBuilder();
-        foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(t.FilesFrom)))
-        {
-            builder.AddInclude(pattern);
-        }
+    /// <summary>-FilesFrom as the cmdlets apply it (OptionNormalizer).</summary>
+    private static SyncOptions FilesFrom(ScenarioTree t) => OptionNormalizer.ApplyFilesFrom(Base(t), t.FilesFrom, []);
 
-        return Base(t) with { Filter = builder.AddExclude("*").Build(), Delete = false };
-    }
-
-    /// <summary>-Backup and -BackupDirectory as SyncDirectoryCommand.WithBackups builds them: with -Delete, what the
-    /// backups leave in the destination is protected from deletion.</summary>
-    private static SyncOptions WithBackups(SyncOptions options, string? directory, string? suffix = null)
-    {
-        options = options with { Backup = true, BackupDirectory = directory, BackupSuffix = suffix };
-        if (!options.Delete || options.DeleteExcluded)
-        {
-            return options;
-        }
-
-        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
-        string? full = directory is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Join(options.Destination, directory)));
-        string? protect = full is null ? "P *" + (suffix ?? "~") : full.StartsWith(root + "/", StringComparison.Ordinal) ? "P /" + full[(root.Length + 1)..] + "/" : null;
-        return protect is null ? options : options with { Filter = new SyncFilterBuilder().Add(options.Filter).AddRule(protect).Build() };
-    }
+    /// <summary>-Backup and -BackupDirectory as the cmdlets apply them (OptionNormalizer): with -Delete, what the backups
+    /// leave in the destination is protected from deletion.</summary>
+    private static SyncOptions WithBackups(SyncOptions options, string? directory, string? suffix = null) =>
+        OptionNormalizer.ApplyBackups(options, backup: true, directory, suffix);
 
     private static string Src(ScenarioTree t, string relative) => Path.Join(t.Source, relative);
 

@@ -23,6 +23,12 @@ public sealed class TestSshServer : IDisposable
     private (string User, string Password)? _passwordUser;
 
     public TestSshServer()
+        : this([])
+    {
+    }
+
+    /// <param name="extraConfig">More sshd_config lines, after the defaults.</param>
+    private TestSshServer(string[] extraConfig)
     {
         User = Environment.UserName;
         foreach (string type in new[] { "ed25519", "ecdsa", "rsa" })
@@ -68,6 +74,7 @@ public sealed class TestSshServer : IDisposable
             // runs `pyenv init`, whose rehash lock, left by a login killed in the middle of it, makes every later
             // login wait 60 s), and whatever a session writes under $HOME stays in the temp directory.
             $"SetEnv HOME={Home}",
+            string.Join('\n', extraConfig),
             string.Empty));
 
         var info = new ProcessStartInfo("/usr/sbin/sshd")
@@ -98,6 +105,10 @@ public sealed class TestSshServer : IDisposable
         EmptyConfigPath = _dir.Combine("ssh_config");
         File.WriteAllText(EmptyConfigPath, string.Empty);
     }
+
+    /// <summary>A server that allows SFTP only (ForceCommand internal-sftp): no command runs there, so neither an installed
+    /// nor a deployed agent can start, as on hosts that offer file transfer and no shell.</summary>
+    public static TestSshServer SftpOnly() => new(["ForceCommand internal-sftp"]);
 
     public string Host { get; } = "127.0.0.1";
 

@@ -6,16 +6,15 @@ using System.Security.Cryptography;
 using System.Text;
 using PSReplica.Engine;
 
-namespace PSReplica.Commands;
+namespace PSReplica.Ssh.Transport;
 
-/// <summary>The agent's files shipped in this module (agent/ beside PSReplica.dll), their SHA-256 manifest, and the name
+/// <summary>The agent's files shipped in the module (agent/ beside its assemblies), their SHA-256 manifest, and the name
 /// of the server's cache directory for exactly these files: &lt;version&gt;-&lt;first 16 hex digits of the manifest's hash&gt;.</summary>
 internal sealed record AgentFiles(IReadOnlyList<string> Paths, string Manifest, string Name)
 {
     /// <exception cref="SyncException">AgentFailed when the module has no agent files.</exception>
-    public static AgentFiles Read()
+    public static AgentFiles Read(string local)
     {
-        string local = RemoteAgentConnection.LocalAgentDirectory;
         if (!Directory.Exists(local))
         {
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,

@@ -7,9 +7,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using PSReplica.Ssh;
 
-namespace PSReplica.Commands;
+namespace PSReplica.Ssh.Transport;
 
 /// <summary>An agent running on the server at the far end of an SSH connection, seen as one duplex stream.
 /// Which command starts it: -RemoteCommand when given; else an agent installed with the module on the server
@@ -62,8 +61,9 @@ internal sealed class RemoteAgentConnection : IDisposable
     /// <summary>What the agent wrote on its standard error, for a failed handshake's message.</summary>
     public string StandardError => _channel.StandardError;
 
-    /// <summary>Where this module keeps the agent's files (agent/ beside PSReplica.dll).</summary>
-    public static string LocalAgentDirectory =>
+    /// <summary>Where the module keeps the agent's files: agent/ beside its assemblies (this one is laid out in the module
+    /// folder with the cmdlets' PSReplica.dll).</summary>
+    public static string DefaultAgentDirectory =>
         Path.Join(Path.GetDirectoryName(typeof(RemoteAgentConnection).Assembly.Location), "agent");
 
     /// <exception cref="SyncException">SSH failures (HostKeyUnknown, HostKeyMismatch, SshAuthenticationFailed,
@@ -122,6 +122,7 @@ internal sealed class RemoteAgentConnection : IDisposable
             AcceptNewHostKey = settings.AcceptNewHostKey,
             ConnectTimeout = settings.ConnectTimeout,
             IdleTimeout = settings.IdleTimeout,
+            ConfigPath = settings.ConfigPath,
         }, cancellation);
     }
 
@@ -141,7 +142,7 @@ internal sealed class RemoteAgentConnection : IDisposable
 
         try
         {
-            (ICommandChannel channel, string command) = Launch(session, description, cancellation);
+            (ICommandChannel channel, string command) = Launch(session, settings.AgentDirectory ?? DefaultAgentDirectory, description, cancellation);
             return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
@@ -174,9 +175,10 @@ internal sealed class RemoteAgentConnection : IDisposable
     /// when no module is installed there and this module's agent is already deployed with matching sums, says so on one
     /// line and becomes the agent in the same channel (each exec costs a round trip and a process start). Otherwise it
     /// prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
-    private static (ICommandChannel Channel, string Command) Launch(SshSession session, string description, CancellationToken cancellation)
+    private static (ICommandChannel Channel, string Command) Launch(SshSession session, string agentDirectory, string description,
+        CancellationToken cancellation)
     {
-        AgentFiles files = AgentFiles.Read();
+        AgentFiles files = AgentFiles.Read(agentDirectory);
         string cache = "$HOME/.cache/psreplica/agent/" + files.Name;
         string script = ProbeScript + "; "
             + "if [ -z \"$installed\" ] && [ -n \"$d\" ] && cd \"" + cache + "\" 2>/dev/null && " + VerifyScript + "; then "

@@ -1,0 +1,164 @@
+using System;
+using System.Threading;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Ssh.Transport;
+
+/// <summary>The transport policy of a run over SSH: connect, start the agent (probe, deploy, launch) and run through it,
+/// or use SFTP when asked to or, under Auto, when no agent can run on the server (with a warning). -SshCommand is only a
+/// pipe to an agent and -RemoteCommand asks for one agent, so neither falls back. Options SFTP cannot honour are refused
+/// before anything is touched.</summary>
+public static class RemoteRunner
+{
+    /// <summary>Plans and executes (a dry run with <paramref name="dryRun"/>) between the local side of
+    /// <paramref name="options"/> and the server's.</summary>
+    /// <exception cref="SyncException">SSH failures (HostKeyUnknown, HostKeyMismatch, SshAuthenticationFailed,
+    /// SshConnectionFailed, SshConnectionTimeout), AgentFailed when the agent is required and cannot run,
+    /// InvalidParameterCombination for what SFTP cannot do, and the run's own failures.</exception>
+    public static SyncSummary Run(RemoteRunSettings settings, SyncOptions options, ISyncObserver observer, CancellationToken cancellation,
+        bool dryRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
+        RemoteConnectionSettings connection = settings.Connection;
+
+        // The local side is listed while the connection is made and the agent starts (SFTP runs plan their own way).
+        using LocalScan? localScan = settings.Transport == RemoteTransport.Sftp ? null : RemoteReplicator.StartLocalScan(options, settings.Side);
+        if (settings.Transport == RemoteTransport.Sftp)
+        {
+            CheckSftpOptions(settings, options, null);
+        }
+
+        if (connection.SshCommand is not null)
+        {
+            // The system ssh is only a pipe to an agent: there is no SFTP session to fall back on.
+            using RemoteAgentConnection piped = RemoteAgentConnection.Open(connection, cancellation);
+            return RunAgent(piped, settings, options, observer, dryRun, mayFallBack: false, localScan, cancellation, out _)!;
+        }
+
+        // An explicit -RemoteCommand asks for that agent: its failure is reported, never papered over.
+        bool mayFallBack = settings.Transport == RemoteTransport.Auto && connection.RemoteCommand is null;
+        using SshSession session = RemoteAgentConnection.Connect(connection, cancellation);
+        SyncException? noAgent = null;
+        if (settings.Transport != RemoteTransport.Sftp)
+        {
+            RemoteAgentConnection? agent = null;
+            try
+            {
+                agent = RemoteAgentConnection.Start(session, connection, ownsSession: false, cancellation);
+            }
+            catch (SyncException ex) when (mayFallBack && ex.ErrorId == ErrorIds.AgentFailed)
+            {
+                noAgent = ex;
+            }
+
+            if (agent is not null)
+            {
+                using (agent)
+                {
+                    if (RunAgent(agent, settings, options, observer, dryRun, mayFallBack, localScan, cancellation, out noAgent) is { } summary)
+                    {
+                        return summary;
+                    }
+                }
+            }
+        }
+
+        if (noAgent is not null)
+        {
+            CheckSftpOptions(settings, options, noAgent);
+            observer.OnWarning($"No PSReplica agent can run on {connection.Remote.Endpoint.Host} ({noAgent.Message.TrimEnd('.')}); "
+                + "replicating over SFTP instead: whole files only, no delta transfer (use -Transport Agent to make this an error).");
+        }
+
+        SftpSession sftp;
+        try
+        {
+            sftp = session.OpenSftp(cancellation);
+        }
+        catch (SyncException ex) when (noAgent is not null)
+        {
+            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound, $"{noAgent.Message} SFTP is not available either: {ex.Message}", noAgent.Target, ex);
+        }
+
+        using (sftp)
+        {
+            return SftpReplicator.Open(sftp, settings.Side, connection.Remote.Path).Run(options, observer, cancellation, dryRun);
+        }
+    }
+
+    /// <summary>Refuses, before anything is touched, what SFTP cannot do: the agent's own options and the engine's
+    /// (SftpReplicator.CheckSupported). After a failed agent the message says why SFTP was tried.</summary>
+    /// <exception cref="SyncException">InvalidParameterCombination, or what CheckSupported throws.</exception>
+    internal static void CheckSftpOptions(RemoteRunSettings settings, SyncOptions options, SyncException? noAgent)
+    {
+        // The names are the cmdlets' parameters: the message tells the user which one to drop.
+        string? agentOnly = settings.Connection.RemoteCommand is not null ? "-RemoteCommand"
+            : settings.Connection.SshCommand is not null ? "-SshCommand"
+            : settings.CompressionLevel > 0 ? "-Compress"
+            : settings.BandwidthLimit > 0 ? "-BandwidthLimit"
+            : null;
+        string prefix = noAgent is null ? string.Empty : $"No PSReplica agent can run on the server ({noAgent.Message.TrimEnd('.')}), so SFTP would be used; ";
+        try
+        {
+            if (agentOnly is not null)
+            {
+                throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                    $"{agentOnly} works with the PSReplica agent only, not over SFTP.", agentOnly);
+            }
+
+            SftpReplicator.CheckSupported(options, settings.Side);
+        }
+        catch (SyncException ex) when (noAgent is not null)
+        {
+            throw new SyncException(ex.ErrorId, ex.Kind, prefix + ex.Message, ex.Target, noAgent);
+        }
+    }
+
+    /// <summary>Runs through a started agent. An agent that fails its handshake has touched nothing: with
+    /// <paramref name="mayFallBack"/> that is returned in <paramref name="unavailable"/> (and the result is null) so
+    /// that Auto can use SFTP; otherwise it is thrown. Later failures end the run.</summary>
+    private static SyncSummary? RunAgent(RemoteAgentConnection agent, RemoteRunSettings settings, SyncOptions options, ISyncObserver observer,
+        bool dryRun, bool mayFallBack, LocalScan? localScan, CancellationToken cancellation, out SyncException? unavailable)
+    {
+        unavailable = null;
+        var sessionOptions = new RemoteSessionOptions
+        {
+            IdleTimeout = settings.Connection.IdleTimeout,
+            CompressionLevel = settings.CompressionLevel,
+            BandwidthLimit = settings.BandwidthLimit,
+            Log = line => observer.OnWarning("agent: " + line),
+        };
+        RemoteReplicator replicator;
+        try
+        {
+            replicator = RemoteReplicator.ConnectAsync(agent.Stream, agent.Stream, settings.Side, settings.Connection.Remote.Path, sessionOptions, cancellation)
+                .GetAwaiter().GetResult();
+        }
+        catch (SyncException ex) when (ex.ErrorId is ErrorIds.ConnectionLost or ErrorIds.PeerTimeout or ErrorIds.ProtocolViolation
+            or ErrorIds.FrameTooLarge or ErrorIds.SshConnectionFailed or ErrorIds.SshConnectionTimeout)
+        {
+            string stderr = agent.StandardError.Trim();
+            var failure = new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
+                $"The PSReplica agent did not start on {agent.Description} (command: {agent.Command}): {(stderr.Length > 0 ? stderr : ex.Message)}",
+                agent.Description, ex);
+            if (!mayFallBack)
+            {
+                throw failure;
+            }
+
+            unavailable = failure;
+            return null;
+        }
+
+        try
+        {
+            return replicator.Run(options, observer, cancellation, dryRun, localScan);
+        }
+        finally
+        {
+            replicator.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+}

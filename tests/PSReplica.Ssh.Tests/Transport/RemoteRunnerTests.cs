@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using PSReplica.Engine.Tests;
+using PSReplica.Ssh.Transport;
+
+namespace PSReplica.Ssh.Tests;
+
+/// <summary>The transport policy against real sshds: Auto falls back to SFTP with one warning when no agent can start;
+/// -Transport Agent, -RemoteCommand and -SshCommand never fall back; what SFTP cannot do is refused before connecting,
+/// or, after a failed agent, with the reason SFTP was tried.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(SshServerGroup.Name)]
+public sealed class RemoteRunnerTests(TestSshServer server, SftpOnlySshServer sftpOnly) : IClassFixture<SftpOnlySshServer>, IDisposable
+{
+    private const string FallbackWarningEnd =
+        "replicating over SFTP instead: whole files only, no delta transfer (use -Transport Agent to make this an error).";
+
+    private readonly TestSshServer _server = server;
+    private readonly TestSshServer _sftpOnly = sftpOnly.Server;
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Auto_deploys_the_agent_and_runs_through_it_without_a_warning()
+    {
+        string source = MakeSource();
+        byte[] big = new byte[256 * 1024];
+        new Random(4711).NextBytes(big);
+        File.WriteAllBytes(Path.Join(source, "big.bin"), big);
+        string destination = _dir.Combine("deployed");
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with { Connection = settings.Connection with { AgentDirectory = SolutionOutput.Of("PSReplica.Agent") } };
+        var first = new RecordingObserver();
+
+        RemoteRunner.Run(settings, Options(source, destination), first, CancellationToken.None);
+
+        Assert.Empty(first.Warnings);
+        Assert.Empty(first.Errors);
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(destination, "big.bin")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Join(_server.Home, ".cache", "psreplica", "agent"), "SHA256SUMS", SearchOption.AllDirectories));
+
+        // Only the agent reuses what the destination holds; SFTP replaces whole files.
+        big[1000] ^= 0xFF;
+        File.WriteAllBytes(Path.Join(source, "big.bin"), big);
+        File.SetLastWriteTimeUtc(Path.Join(source, "big.bin"), DateTime.UtcNow.AddMinutes(1));
+        var second = new RecordingObserver();
+        SyncSummary summary = RemoteRunner.Run(settings, Options(source, destination) with { TransferMode = TransferMode.Delta }, second, CancellationToken.None);
+
+        Assert.Empty(second.Warnings);
+        Assert.Equal(big, File.ReadAllBytes(Path.Join(destination, "big.bin")));
+        Assert.True(summary.BytesMatched > 200 * 1024, $"{summary.BytesMatched} bytes matched");
+    }
+
+    [Fact]
+    public void Auto_falls_back_to_SFTP_with_one_warning_when_the_server_runs_no_commands()
+    {
+        string source = MakeSource();
+        string destination = _dir.Combine("pushed");
+        var observer = new RecordingObserver();
+
+        SyncSummary summary = RemoteRunner.Run(Settings(_sftpOnly, destination), Options(source, destination), observer, CancellationToken.None);
+
+        Assert.Empty(observer.Errors);
+        string warning = Assert.Single(observer.Warnings);
+        Assert.StartsWith("No PSReplica agent can run on 127.0.0.1 (", warning, StringComparison.Ordinal);
+        Assert.EndsWith(FallbackWarningEnd, warning, StringComparison.Ordinal);
+        Assert.Equal("one", File.ReadAllText(Path.Join(destination, "a.txt")));
+        Assert.Equal("two", File.ReadAllText(Path.Join(destination, "sub", "b.txt")));
+        Assert.Equal(0, summary.BytesMatched);
+        Assert.Contains(observer.Items, i => i.RelativePath == "sub/b.txt" && i.Action == SyncAction.Create);
+    }
+
+    [Fact]
+    public void Auto_falls_back_when_the_module_has_no_agent_files_to_deploy()
+    {
+        string source = MakeSource();
+        string destination = _dir.Combine("pushed");
+        var observer = new RecordingObserver();
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with { Connection = settings.Connection with { AgentDirectory = _dir.Combine("no-agent-here") } };
+
+        RemoteRunner.Run(settings, Options(source, destination), observer, CancellationToken.None);
+
+        string warning = Assert.Single(observer.Warnings);
+        Assert.Contains("has no agent files to deploy", warning, StringComparison.Ordinal);
+        Assert.EndsWith(FallbackWarningEnd, warning, StringComparison.Ordinal);
+        Assert.Equal("one", File.ReadAllText(Path.Join(destination, "a.txt")));
+    }
+
+    [Fact]
+    public void Transport_Agent_makes_a_server_without_an_agent_an_error_and_touches_nothing()
+    {
+        string destination = _dir.Combine("agent-only");
+        var observer = new RecordingObserver();
+
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(Settings(_sftpOnly, destination) with { Transport = RemoteTransport.Agent },
+            Options(MakeSource(), destination), observer, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.AgentFailed, error.ErrorId);
+        Assert.Empty(observer.Warnings);
+        Assert.False(Directory.Exists(destination));
+    }
+
+    [Fact]
+    public void An_explicit_RemoteCommand_that_is_no_agent_is_reported_not_papered_over()
+    {
+        string destination = _dir.Combine("explicit-command");
+        var observer = new RecordingObserver();
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with { Connection = settings.Connection with { RemoteCommand = "echo not-an-agent >&2; exit 3" } };
+
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(settings, Options(MakeSource(), destination), observer, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.AgentFailed, error.ErrorId);
+        Assert.StartsWith($"The PSReplica agent did not start on {_server.User}@127.0.0.1 (command: echo not-an-agent >&2; exit 3): ", error.Message, StringComparison.Ordinal);
+        Assert.Empty(observer.Warnings);
+        Assert.False(Directory.Exists(destination));
+    }
+
+    [Fact]
+    public void An_SshCommand_pipe_never_falls_back_to_SFTP()
+    {
+        string destination = _dir.Combine("piped");
+        var observer = new RecordingObserver();
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with
+        {
+            Connection = settings.Connection with
+            {
+                SshCommand = $"ssh -F '{_server.EmptyConfigPath}' -i '{_server.UserKeyPath}' -o 'UserKnownHostsFile={_server.KnownHostsPath}' "
+                    + "-o StrictHostKeyChecking=yes -o BatchMode=yes",
+            },
+        };
+
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(settings, Options(MakeSource(), destination), observer, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.AgentFailed, error.ErrorId);
+        Assert.Contains("with -SshCommand the agent is not deployed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(observer.Warnings);
+        Assert.False(Directory.Exists(destination));
+    }
+
+    [Theory]
+    [InlineData("-Compress")]
+    [InlineData("-BandwidthLimit")]
+    [InlineData("-RemoteCommand")]
+    [InlineData("-SshCommand")]
+    public void Sftp_refuses_an_agent_only_option_before_connecting(string option)
+    {
+        // Nothing listens on the port: had the runner connected first, the error would be SshConnectionFailed.
+        RemoteRunSettings settings = Unreachable(_dir.Combine("refused"));
+        settings = option switch
+        {
+            "-Compress" => settings with { CompressionLevel = 6 },
+            "-BandwidthLimit" => settings with { BandwidthLimit = 1024 },
+            "-RemoteCommand" => settings with { Connection = settings.Connection with { RemoteCommand = "true" } },
+            _ => settings with { Connection = settings.Connection with { SshCommand = "ssh" } },
+        };
+
+        SyncException error = Assert.Throws<SyncException>(() =>
+            RemoteRunner.Run(settings, Options(MakeSource(), _dir.Combine("refused")), new RecordingObserver(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Equal($"{option} works with the PSReplica agent only, not over SFTP.", error.Message);
+        Assert.Equal(option, error.Target);
+    }
+
+    [Fact]
+    public void Sftp_refuses_an_engine_option_it_cannot_honour_before_connecting()
+    {
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(Unreachable(_dir.Combine("refused")),
+            Options(MakeSource(), _dir.Combine("refused")) with { CompareMode = CompareMode.Checksum }, new RecordingObserver(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Contains("SFTP", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sftp_with_agent_options_unset_gets_as_far_as_connecting()
+    {
+        // The counterpart of the refusals above: the same unreachable settings without an agent-only option fail only
+        // when connecting, so those refusals are not a failure to connect in disguise.
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(Unreachable(_dir.Combine("refused")),
+            Options(MakeSource(), _dir.Combine("refused")), new RecordingObserver(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.SshConnectionFailed, error.ErrorId);
+    }
+
+    [Fact]
+    public void After_a_failed_agent_an_option_SFTP_cannot_honour_says_why_SFTP_was_tried()
+    {
+        string destination = _dir.Combine("fallback-compress");
+        var observer = new RecordingObserver();
+
+        SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(Settings(_sftpOnly, destination) with { CompressionLevel = 6 },
+            Options(MakeSource(), destination), observer, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.StartsWith("No PSReplica agent can run on the server (", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("), so SFTP would be used; -Compress works with the PSReplica agent only, not over SFTP.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorIds.AgentFailed, Assert.IsType<SyncException>(error.InnerException).ErrorId);
+        Assert.Empty(observer.Warnings);
+        Assert.False(Directory.Exists(destination));
+    }
+
+    private static RemoteRunSettings Settings(TestSshServer target, string remotePath, RemoteSide side = RemoteSide.Destination) => new()
+    {
+        Connection = new RemoteConnectionSettings
+        {
+            Remote = new RemotePath(new SshEndpoint(target.Host, target.User, target.Port), remotePath),
+            KeyFilePaths = [target.UserKeyPath],
+            KnownHostsPath = target.KnownHostsPath,
+            ConfigPath = target.EmptyConfigPath,
+            ConnectTimeout = TimeSpan.FromSeconds(20),
+        },
+        Side = side,
+    };
+
+    private RemoteRunSettings Unreachable(string remotePath)
+    {
+        RemoteRunSettings settings = Settings(_server, remotePath) with { Transport = RemoteTransport.Sftp };
+        return settings with
+        {
+            Connection = settings.Connection with { Remote = new RemotePath(new SshEndpoint("127.0.0.1", _server.User, ClosedPort()), remotePath) },
+        };
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
+
+    private string MakeSource()
+    {
+        string source = _dir.Combine("source-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(Path.Join(source, "sub"));
+        File.WriteAllText(Path.Join(source, "a.txt"), "one");
+        File.WriteAllText(Path.Join(source, "sub", "b.txt"), "two");
+        return source;
+    }
+}
