@@ -51,7 +51,7 @@ public static class LocalReplicator
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
-        return SyncExecutor.Run(plan, observer, dryRun, cancellation);
+        return PlanRunner.Run(plan, observer, dryRun, cancellation);
     }
 
     /// <summary>Plans and executes in one call.</summary>

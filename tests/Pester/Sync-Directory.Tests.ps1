@@ -992,12 +992,12 @@ Describe 'Sync-Directory' {
             @($r.Output.RelativePath) | Should -Not -Contain 'v.txt'
         }
 
-        It 'reports FileReadError for a source file that cannot be opened, and copies the rest' {
+        It 'reports SourceChangedSinceListing for a source file replaced by a link after the scan (never followed), and copies the rest' {
             $src = New-TestTree -Root (Join-Path $TestDrive 'readerr-src') -Files @{ 'a.txt' = 'a'; 'r.txt' = 'r'; 'z.txt' = 'z' }
             $dst = Join-Path $TestDrive 'readerr-dst'
             $rule = [PSReplicaTests.PromptRule]::new('/r.txt"', 0); $rule.DeleteBeforeAnswer = Join-Path $src 'r.txt'; $rule.ReplaceWithLinkLoop = $true
             $r = Invoke-WithHook $src $dst $rule
-            Get-ErrorId $r.Errors | Should -Be @('FileReadError')
+            Get-ErrorId $r.Errors | Should -Be @('SourceChangedSinceListing')
             Test-Path (Join-Path $dst 'z.txt') | Should -BeTrue
             [IO.File]::Exists((Join-Path $dst 'r.txt')) | Should -BeFalse
             Get-TempLeftover $dst | Should -BeNullOrEmpty

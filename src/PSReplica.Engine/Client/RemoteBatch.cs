@@ -12,7 +12,7 @@ namespace PSReplica.Engine.Client;
 /// thread takes the agent's answers, which come in the order the records went. Each record's <typeparamref name="TPending"/>
 /// is answered exactly once: by the agent's answer, or by the failure that ends the batch (the connection lost, the
 /// agent's error, a cancelled run: null).</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "End releases them, and every batch is ended (SyncExecutor.DrainWorkers).")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "End releases them, and every batch is ended (PlanRunner.DrainWorkers).")]
 internal abstract class RemoteBatch<TPending>
 {
     private readonly Queue<TPending> _pending = new();

@@ -168,7 +168,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             destination.DelayUpdates(cancellation);
         }
 
-        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun, destination, Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null,
+        SyncSummary summary = PlanRunner.Run(plan, watch, dryRun, destination, Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null,
             cancellation);
         ThrowIfFaulted(watch);
         return summary;

@@ -135,7 +135,7 @@ public sealed class SftpReplicator
         Capabilities.Check(plan.Options);
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
-        SyncSummary summary = SyncExecutor.Run(plan, watch, dryRun,
+        SyncSummary summary = PlanRunner.Run(plan, watch, dryRun,
             sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources, plan.Options),
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
         ThrowIfFaulted(watch);

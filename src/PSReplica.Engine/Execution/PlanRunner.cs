@@ -17,13 +17,13 @@ using PSReplica.Engine.Sender;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>Carries out a plan in order: each action completes (and is reported) before the next starts; file
-/// content goes to a temporary file beside its target and is renamed into place, so no torn file is ever
-/// visible under the final name. Directory times and permissions are applied after their contents.
-/// File copies run on a small pool of workers while this thread goes on through the plan: a plan names each path
-/// once (a type change deletes before it creates), and a file's directory is made before the file is queued, so
-/// no two concurrent actions touch the same path.</summary>
-internal sealed partial class SyncExecutor : IDisposable
+/// <summary>Runs a plan, and only that: the order of the actions, the copy workers, which items are reported, counted,
+/// skipped or declined, -MaxDelete and the no-deletion-after-an-I/O-error rule, the -DelayUpdates burst, and the
+/// directories' attributes after their contents. Every action is carried out by an <see cref="IDestination"/> (this
+/// process's receiver, an agent, SFTP), so this type holds no file-system or wire code. Items are reported in plan
+/// order even when copies finish out of order; a plan names each path once (a type change deletes before it creates)
+/// and a file's directory is made before the file is queued, so no two concurrent actions touch the same path.</summary>
+internal sealed partial class PlanRunner : IDisposable
 {
 
     private readonly SyncPlan _plan;
@@ -53,7 +53,7 @@ internal sealed partial class SyncExecutor : IDisposable
 
     private readonly bool _dryRun;
 
-    private SyncExecutor(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation,
+    private PlanRunner(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation,
         IDestinationTree? destinationTree = null, ISourceTree? sourceTree = null)
     {
         _plan = plan;
@@ -85,7 +85,7 @@ internal sealed partial class SyncExecutor : IDisposable
     /// <param name="dryRun">Report what would be done (with -MaxDelete and the I/O-error rule applied) and change nothing.</param>
     public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
     {
-        using var executor = new SyncExecutor(plan, observer, dryRun, cancellation);
+        using var executor = new PlanRunner(plan, observer, dryRun, cancellation);
         return executor.Run();
     }
 
@@ -94,7 +94,7 @@ internal sealed partial class SyncExecutor : IDisposable
     public static SyncSummary Run(SyncPlan plan, ISyncObserver observer, bool dryRun, IDestinationTree? destinationTree, ISourceTree? sourceTree,
         CancellationToken cancellation)
     {
-        using var executor = new SyncExecutor(plan, observer, dryRun, cancellation, destinationTree, sourceTree);
+        using var executor = new PlanRunner(plan, observer, dryRun, cancellation, destinationTree, sourceTree);
         return executor.Run();
     }
 

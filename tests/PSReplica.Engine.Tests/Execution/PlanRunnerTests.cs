@@ -2,7 +2,7 @@ using PSReplica.Engine.Execution;
 
 namespace PSReplica.Engine.Tests.Execution;
 
-public sealed class SyncExecutorTests : IDisposable
+public sealed class PlanRunnerTests : IDisposable
 {
     private readonly TestTree _tree = new();
 

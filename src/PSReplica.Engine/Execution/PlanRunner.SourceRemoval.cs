@@ -18,7 +18,7 @@ namespace PSReplica.Engine.Execution;
 /// file that was scanned (type, length, time, device and inode). A remote source is removed by the agent, and only
 /// while it still has the length and time it was listed with. SFTP can do neither without reading whole files back,
 /// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).</summary>
-internal sealed partial class SyncExecutor
+internal sealed partial class PlanRunner
 {
     // Items whose action failed in this run: their sources stay.
     private readonly HashSet<string> _failedPaths = new(StringComparer.Ordinal);
