@@ -30,6 +30,11 @@ internal sealed class SafeTree : IDisposable
     /// item's failure.</summary>
     public bool NamesFromPeer { get; init; } = true;
 
+    /// <summary>How a walk that cannot go on is told: from the path, the part walked, the errno and what stands there
+    /// (when it could be read). Null: as the receiver tells it (a link on the way is UnsafePath, anything else
+    /// FileWriteError). A sender's tree tells it as a source that changed or vanished.</summary>
+    public Func<string, string, int, StatInfo?, SyncException>? WalkFailure { get; init; }
+
     /// <summary>-CopyLinks on a sender (asked for by the controller's listing): links below the root are followed when
     /// walking, listing and reading, as rsync -L follows them. Never set on a receiver: nothing is written through a link.</summary>
     public bool FollowLinks { get; set; }
@@ -363,6 +368,11 @@ internal sealed class SafeTree : IDisposable
                 if (next is null)
                 {
                     string walked = components[..end].ToString();
+                    if (WalkFailure is not null)
+                    {
+                        throw WalkFailure(relative, walked, errno, Posix.StatAt(current, name, out StatInfo found) == 0 ? found : null);
+                    }
+
                     if (errno is Posix.ELOOP or Posix.ENOTDIR
                         && Posix.StatAt(current, name, out StatInfo stat) == 0 && stat.FileType == Posix.SIflnk)
                     {

@@ -3,6 +3,7 @@ using System.IO;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
+using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Sender;
@@ -19,20 +20,14 @@ namespace PSReplica.Engine.Sender;
 /// A file rewritten in place keeps its inode and is sent as it now is, as in rsync.
 /// With -CopyLinks the scan followed links deliberately: links on the path and a final link are followed, and the
 /// opened file must still be the referent the scan recorded.
-/// Thread-safe (copy workers open files concurrently). The directories walked last stay open, since the plan visits a
-/// directory's files one after another: a file beside the one before costs one openat and one fstat.</summary>
+/// Thread-safe (copy workers open files concurrently). The walk is the receiver's rooted tree (<see cref="SafeTree"/>),
+/// which keeps the directories it reached open, since the plan visits a directory's files one after another: a file
+/// beside the one before costs one openat and one fstat.</summary>
 internal sealed class SourceFiles : IDisposable
 {
-    /// <summary>Directories kept open: a few more than the copy workers that may be in different directories at once.</summary>
-    private const int CachedDirectories = 16;
-
-    private readonly object _gate = new();
-    private readonly string?[] _cachedNames = new string?[CachedDirectories];
-    private readonly SafeFileHandle?[] _cachedHandles = new SafeFileHandle?[CachedDirectories];
+    private readonly SafeTree _tree;
     private readonly bool _followLinks;
-    private int _nextSlot;
-    private SafeFileHandle? _root;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <param name="rootPath">The source root as the scan listed it (links in the root path itself are followed: the
     /// user chose it).</param>
@@ -41,6 +36,7 @@ internal sealed class SourceFiles : IDisposable
     {
         RootPath = rootPath;
         _followLinks = followLinks;
+        _tree = new SafeTree(rootPath) { NamesFromPeer = false, FollowLinks = followLinks, WalkFailure = WalkFailed };
     }
 
     public string RootPath { get; }
@@ -52,24 +48,17 @@ internal sealed class SourceFiles : IDisposable
     /// cannot be opened.</exception>
     public SafeFileHandle Open(string relative, FileEntry scanned)
     {
-        int slash = relative.LastIndexOf('/');
-        string name = slash < 0 ? relative : relative[(slash + 1)..];
-        SafeFileHandle directory = AcquireDirectory(relative, slash);
         SafeFileHandle? file;
         int errno;
         bool isLink = false;
-        try
+        using (ParentDirectory parent = OpenParent(relative))
         {
             // O_NONBLOCK: a FIFO swapped in must not block the open; it is refused by the type check below.
-            file = Posix.OpenAt(directory, name, Posix.ORdOnly | Posix.ONonBlock | (_followLinks ? 0 : Posix.ONoFollow), 0, out errno);
+            file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONonBlock | (_followLinks ? 0 : Posix.ONoFollow), 0, out errno);
             if (file is null && errno == Posix.ELOOP && !_followLinks)
             {
-                isLink = Posix.StatAt(directory, name, out StatInfo found) == 0 && found.FileType == Posix.SIflnk;
+                isLink = Posix.StatAt(parent.Handle, parent.Name, out StatInfo found) == 0 && found.FileType == Posix.SIflnk;
             }
-        }
-        finally
-        {
-            directory.DangerousRelease();
         }
 
         if (file is null)
@@ -109,172 +98,41 @@ internal sealed class SourceFiles : IDisposable
     /// non-directory stands on its path.</exception>
     public int Remove(string relative, FileEntry scanned)
     {
-        int slash = relative.LastIndexOf('/');
-        string name = slash < 0 ? relative : relative[(slash + 1)..];
-        SafeFileHandle directory = AcquireDirectory(relative, slash);
-        try
+        using ParentDirectory parent = OpenParent(relative);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo now);
+        if (errno != 0)
         {
-            int errno = Posix.StatAt(directory, name, out StatInfo now);
-            if (errno != 0)
-            {
-                return errno;
-            }
-
-            if (now.Device != scanned.Device || now.Inode != scanned.Inode)
-            {
-                throw Changed(relative, "it is another item than the one scanned");
-            }
-
-            return Posix.UnlinkAt(directory, name, isDirectory: false);
+            return errno;
         }
-        finally
+
+        if (now.Device != scanned.Device || now.Inode != scanned.Inode)
         {
-            directory.DangerousRelease();
+            throw Changed(relative, "it is another item than the one scanned");
         }
+
+        return Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory: false);
     }
 
     public void Dispose()
     {
-        lock (_gate)
-        {
-            _disposed = true;
-            for (int i = 0; i < CachedDirectories; i++)
-            {
-                _cachedHandles[i]?.Dispose();
-                _cachedHandles[i] = null;
-                _cachedNames[i] = null;
-            }
-
-            _root?.Dispose();
-            _root = null;
-        }
+        _disposed = true;
+        _tree.Dispose();
     }
 
-    /// <summary>The directory holding <paramref name="relative"/>, with a reference taken on its handle (the caller calls
-    /// DangerousRelease): another worker may evict it from the cache meanwhile, and its descriptor is closed only when the
-    /// last user lets go, so no openat ever runs against a descriptor number that was closed and reused.</summary>
-    private SafeFileHandle AcquireDirectory(string relative, int slash)
+    private ParentDirectory OpenParent(string relative)
     {
-        bool added = false;
-        SafeFileHandle root;
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            root = Root();
-            if (slash < 0)
-            {
-                root.DangerousAddRef(ref added);
-                return root;
-            }
-
-            ReadOnlySpan<char> wanted = relative.AsSpan(0, slash);
-            for (int i = 0; i < CachedDirectories; i++)
-            {
-                if (_cachedNames[i] is { } cached && wanted.SequenceEqual(cached))
-                {
-                    SafeFileHandle hit = _cachedHandles[i]!;
-                    hit.DangerousAddRef(ref added);
-                    return hit;
-                }
-            }
-
-            root.DangerousAddRef(ref added);
-        }
-
-        // The walk runs outside the lock: workers in other directories need not wait for it.
-        SafeFileHandle walked;
-        try
-        {
-            walked = Walk(root, relative, slash);
-        }
-        finally
-        {
-            root.DangerousRelease();
-        }
-
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                walked.Dispose();
-                throw new ObjectDisposedException(nameof(SourceFiles));
-            }
-
-            // Round robin: the oldest directory goes (the plan does not come back to a directory once it left it,
-            // except to its parent's remaining files).
-            _cachedHandles[_nextSlot]?.Dispose();
-            _cachedHandles[_nextSlot] = walked;
-            _cachedNames[_nextSlot] = relative[..slash];
-            _nextSlot = (_nextSlot + 1) % CachedDirectories;
-            added = false;
-            walked.DangerousAddRef(ref added);
-            return walked;
-        }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _tree.OpenParent(relative);
     }
 
-    /// <summary>The root's descriptor, opened on first use (under <see cref="_gate"/>).</summary>
-    private SafeFileHandle Root()
-    {
-        if (_root is null)
-        {
-            SafeFileHandle? handle = Posix.Open(RootPath, Posix.OPath | Posix.ODirectory, 0, out int errno);
-            _root = handle ?? throw Failure(errno, ".", RootPath);
-        }
-
-        return _root;
-    }
-
-    /// <summary>Opens the directories of <paramref name="relative"/> up to <paramref name="slash"/> one at a time from the
-    /// root, none through a link (unless -CopyLinks).</summary>
-    private SafeFileHandle Walk(SafeFileHandle root, string relative, int slash)
-    {
-        SafeFileHandle current = root;
-        bool owned = false;
-        int start = 0;
-        try
-        {
-            while (start < slash)
-            {
-                int next = relative.IndexOf('/', start);
-                int end = next < 0 || next > slash ? slash : next;
-                string name = relative[start..end];
-                SafeFileHandle? opened = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | (_followLinks ? 0 : Posix.ONoFollow), 0, out int errno);
-                if (opened is null)
-                {
-                    string walked = relative[..end];
-                    if (errno is Posix.ELOOP or Posix.ENOTDIR && Posix.StatAt(current, name, out StatInfo found) == 0
-                        && (found.FileType != Posix.SIflnk || !_followLinks))
-                    {
-                        throw Changed(relative, found.FileType == Posix.SIflnk
-                            ? $"'{walked}' is now a symbolic link, and no source file is read through one"
-                            : $"'{walked}' is no longer a directory");
-                    }
-
-                    throw Failure(errno, relative, walked);
-                }
-
-                if (owned)
-                {
-                    current.Dispose();
-                }
-
-                current = opened;
-                owned = true;
-                start = end + 1;
-            }
-
-            return current;
-        }
-        catch
-        {
-            if (owned)
-            {
-                current.Dispose();
-            }
-
-            throw;
-        }
-    }
+    /// <summary>A directory on the path that is no longer one, or a link swapped in (unless -CopyLinks), is a changed
+    /// source; anything else that stops the walk is the file's failure.</summary>
+    private SyncException WalkFailed(string relative, string walked, int errno, StatInfo? found) =>
+        errno is Posix.ELOOP or Posix.ENOTDIR && found is { } item && (item.FileType != Posix.SIflnk || !_followLinks)
+            ? Changed(relative, item.FileType == Posix.SIflnk
+                ? $"'{walked}' is now a symbolic link, and no source file is read through one"
+                : $"'{walked}' is no longer a directory")
+            : Failure(errno, relative, walked);
 
     private static SyncException Changed(string relative, string why) =>
         new(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
