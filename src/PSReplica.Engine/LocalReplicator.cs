@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-using System.Threading;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using PSReplica.Engine.Filtering;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Receiving;

@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;

@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Receiving;
 

@@ -1,7 +1,3 @@
-using System;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Agent;
 
 /// <summary>The agent's promise that lets the controller send small changes without waiting for their answers: the

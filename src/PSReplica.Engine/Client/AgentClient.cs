@@ -1,10 +1,5 @@
-using System;
 using System.Buffers;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Protocol;
 

@@ -1,8 +1,3 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Client;
 
 /// <summary>Reports how much of a local source file has been read, for progress while it goes to the agent.</summary>

@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;

@@ -1,9 +1,4 @@
-using System;
 using System.Buffers;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Client;

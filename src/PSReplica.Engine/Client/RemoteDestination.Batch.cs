@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;

@@ -1,5 +1,3 @@
-using System;
-using System.Threading;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;

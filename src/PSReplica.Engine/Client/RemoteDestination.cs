@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Planning;

@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Client;

@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;

@@ -1,4 +1,3 @@
-using System;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica;

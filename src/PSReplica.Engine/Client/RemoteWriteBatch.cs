@@ -1,7 +1,4 @@
-using System;
-using System.IO;
 using System.IO.Hashing;
-using System.Threading;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Client;

@@ -1,5 +1,3 @@
-using System.Threading;
-
 namespace PSReplica.Engine.Client;
 
 /// <summary>Passes a remote run's events on, but takes errors that mean the session itself is gone (the connection

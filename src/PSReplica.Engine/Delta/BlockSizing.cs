@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Delta;
 
 /// <summary>Block length and strong-checksum length for a basis file, chosen as rsync chooses them.

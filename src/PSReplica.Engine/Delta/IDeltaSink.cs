@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Delta;
 
 /// <summary>Receives the sender's delta: literal data and copies of runs of basis blocks, in target order.</summary>

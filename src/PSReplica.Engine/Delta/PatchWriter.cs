@@ -1,8 +1,5 @@
-using System;
 using System.Buffers;
-using System.IO;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Delta;
 

@@ -1,8 +1,5 @@
-using System;
 using System.Buffers;
-using System.Threading;
 using System.Threading.Channels;
-using System.Threading.Tasks;
 
 namespace PSReplica.Engine.Delta;
 

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Delta;
 
 /// <summary>The block signatures of a basis file: per block a weak (rolling) checksum and a truncated strong checksum.</summary>

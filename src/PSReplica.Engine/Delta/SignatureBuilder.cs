@@ -1,8 +1,4 @@
-using System;
 using System.Buffers;
-using System.IO;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Delta;
 

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Delta;
 
 /// <summary>How a search that starts before its signature is complete (<see cref="DeltaMatcher.RunWhileSigning"/>)

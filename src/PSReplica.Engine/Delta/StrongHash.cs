@@ -1,4 +1,3 @@
-using System;
 using System.IO.Hashing;
 
 namespace PSReplica.Engine.Delta;

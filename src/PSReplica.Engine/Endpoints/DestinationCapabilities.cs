@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-
 namespace PSReplica.Engine.Endpoints;
 
 /// <summary>What one wiring of a run (a local destination, an agent, SFTP) can honour. Every destination declares

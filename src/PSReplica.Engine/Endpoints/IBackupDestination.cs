@@ -1,5 +1,3 @@
-using System.Threading;
-
 namespace PSReplica.Engine.Endpoints;
 
 /// <summary>A destination that keeps -Backup's backups by moving the old item aside itself (SFTP): a replaced file or link

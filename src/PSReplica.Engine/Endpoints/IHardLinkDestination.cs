@@ -1,5 +1,3 @@
-using System.Threading;
-
 namespace PSReplica.Engine.Endpoints;
 
 /// <summary>A destination that links the names of a hard-link group (-Preserve HardLinks) to each other: an agent, or an

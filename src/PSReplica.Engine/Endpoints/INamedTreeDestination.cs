@@ -1,5 +1,3 @@
-using System;
-using System.Threading;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;

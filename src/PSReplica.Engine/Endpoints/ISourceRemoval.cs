@@ -1,4 +1,3 @@
-using System.Threading;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Endpoints;

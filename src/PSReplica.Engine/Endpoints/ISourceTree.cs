@@ -1,6 +1,3 @@
-using System;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Endpoints;

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Endpoints;

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Endpoints;

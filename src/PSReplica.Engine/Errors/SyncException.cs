@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica;
 
 /// <summary>An engine failure with a stable ErrorId, the item it concerns, and its kind.</summary>

@@ -1,5 +1,3 @@
-using System.IO;
-
 namespace PSReplica.Engine.Execution;
 
 /// <summary>Where -Backup keeps a destination file that is about to be replaced or deleted (rsync --backup, --backup-dir,

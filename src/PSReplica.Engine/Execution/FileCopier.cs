@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;

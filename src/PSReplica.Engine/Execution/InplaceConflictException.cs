@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Execution;
 
 /// <summary>A delta asked for basis bytes that -Inplace had already overwritten.</summary>

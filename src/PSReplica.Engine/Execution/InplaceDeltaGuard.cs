@@ -1,5 +1,3 @@
-using System;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Execution;

@@ -1,7 +1,5 @@
-using System;
 using System.Buffers;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Execution;

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-
 namespace PSReplica.Engine.Execution;
 
 /// <summary>-Inplace: the ranges of a file written with bytes other than its old content at that place, ascending and

@@ -1,6 +1,4 @@
-using System;
 using System.Globalization;
-using System.IO;
 using System.IO.Hashing;
 using System.Text;
 using PSReplica.Engine.Native;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
@@ -130,38 +127,29 @@ internal sealed partial class PlanRunner
 
     /// <summary>Whether the local file hashes (XXH3-128) to the checksum the destination computed for its copy; the file
     /// is read as every source file is (<see cref="Sender.SourceFiles"/>).</summary>
-    private bool HashesTo(FileEntry source, UInt128? checksum, string relative)
-    {
-        try
-        {
-            return checksum is { } expected && _sourceFiles!.ContentHash(relative, source) == expected;
-        }
-        catch (SyncException ex)
-        {
-            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
-            return false;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
-            return false;
-        }
-    }
+    private bool HashesTo(FileEntry source, UInt128? checksum, string relative) =>
+        checksum is { } expected && Verifies(relative, () => _sourceFiles!.ContentHash(relative, source) == expected);
 
     /// <summary>A pull: whether the agent's source file hashes (XXH3-128) as the local copy does, so that a copy the quick
     /// check passed but whose bytes differ keeps its source, as a local run's does.</summary>
-    private bool SourceHashesLike(string copy, string relative)
-    {
-        if (_sourceTree is not ICopyVerification sources || !TryDescribeCopy(sources, relative, out _, out UInt128? checksum) || checksum is null)
-        {
-            return false;
-        }
+    private bool SourceHashesLike(string copy, string relative) =>
+        _sourceTree is ICopyVerification sources && TryDescribeCopy(sources, relative, out _, out UInt128? checksum) && checksum is { } expected
+        && Verifies(relative, () => SyncPlanner.ContentHash(copy) == expected);
 
+    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each). The source is read as every source
+    /// file is (<see cref="Sender.SourceFiles"/>): a file that is no longer the one scanned, or that is reached through a
+    /// link swapped in on its path, is not verified, so nothing outside the source is judged (and then removed) in its place.</summary>
+    private bool SameContent(FileEntry source, string copy, string relative) =>
+        Verifies(relative, () => _sourceFiles!.ContentHash(relative, source) == SyncPlanner.ContentHash(copy));
+
+    /// <summary>Runs one content comparison; a file that cannot be read is not verified (and its source stays), with a warning.</summary>
+    private bool Verifies(string relative, Func<bool> compare)
+    {
         try
         {
-            return SyncPlanner.ContentHash(copy) == checksum;
+            return compare();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
         {
             _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
             return false;
@@ -182,27 +170,6 @@ internal sealed partial class PlanRunner
         {
             _summary.Errors++;
             _observer.OnError(ex);
-        }
-    }
-
-    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each). The source is read as every source
-    /// file is (<see cref="Sender.SourceFiles"/>): a file that is no longer the one scanned, or that is reached through a
-    /// link swapped in on its path, is not verified, so nothing outside the source is judged (and then removed) in its place.</summary>
-    private bool SameContent(FileEntry source, string copy, string relative)
-    {
-        try
-        {
-            return _sourceFiles!.ContentHash(relative, source) == SyncPlanner.ContentHash(copy);
-        }
-        catch (SyncException ex)
-        {
-            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
-            return false;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            _observer.OnWarning($"Cannot read '{relative}' to verify its copy: {ex.Message}");
-            return false;
         }
     }
 }

@@ -1,11 +1,6 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Linq;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;

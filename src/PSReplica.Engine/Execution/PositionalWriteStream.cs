@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using Microsoft.Win32.SafeHandles;
-
 namespace PSReplica.Engine.Execution;
 
 /// <summary>A write-only stream over an open file that writes at its own running offset from 0 and leaves the handle

@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-
 namespace PSReplica.Engine.Execution;
 
 /// <summary>Counts what a long read has consumed and reports it every <paramref name="step"/> bytes (0: after every

@@ -1,8 +1,6 @@
-using System;
 using System.Security.Cryptography;
 using System.Text;
 using System.Globalization;
-using System.Threading;
 
 namespace PSReplica.Engine.Execution;
 

@@ -1,5 +1,3 @@
-using System;
-using System.Threading;
 using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Execution;

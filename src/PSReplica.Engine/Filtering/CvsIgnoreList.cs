@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-
 namespace PSReplica.Engine.Filtering;
 
 /// <summary>The rules rsync's -C (--cvs-exclude) adds: CVS's default ignore names (perishable, so they never keep a

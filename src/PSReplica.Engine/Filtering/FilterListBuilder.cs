@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-
 namespace PSReplica.Engine.Filtering;
 
 /// <summary>Builds an ordered rule list the way rsync does while it reads its filter options and files: a clear rule

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica;
 
 /// <summary>The modifier letters of a filter rule (rsync's FILTER RULE MODIFIERS and the merge-file modifiers).</summary>

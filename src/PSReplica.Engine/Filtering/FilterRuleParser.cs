@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Filtering;
 
 /// <summary>Reads one rule in rsync's filter syntax: a short or long rule name, optional modifiers (after a ',' that

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using PSReplica.Engine.Filtering;
 
 namespace PSReplica;

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica;
 
 /// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H).</summary>

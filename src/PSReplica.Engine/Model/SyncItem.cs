@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica;
 
 /// <summary>One created, updated, linked, deleted or re-attributed item: the module's pipeline contract.</summary>

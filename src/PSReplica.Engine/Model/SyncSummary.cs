@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica;
 
 /// <summary>Totals of one run, as rsync's --stats reports them.</summary>

@@ -1,6 +1,4 @@
-using System;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Native;
 

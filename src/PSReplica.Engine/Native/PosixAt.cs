@@ -1,7 +1,5 @@
-using System;
 using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Native;
 

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using System.IO;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;

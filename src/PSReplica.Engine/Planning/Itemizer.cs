@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Planning;
 
 /// <summary>Builds rsync's --itemize-changes strings (YXcstpoguax).</summary>

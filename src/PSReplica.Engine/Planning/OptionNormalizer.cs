@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-
 namespace PSReplica;
 
 /// <summary>What some options imply for the others, applied once to the options a caller gathered, so that every

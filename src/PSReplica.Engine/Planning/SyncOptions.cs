@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-
 namespace PSReplica;
 
 /// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;

@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Hashing;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Scanning;

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The requests of the "partial" capability (-Partial and -PartialDirectory on a push). Fields: PartialSignature:

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The requests of the "trees" capability: directories the user named besides the root (-LinkDest,

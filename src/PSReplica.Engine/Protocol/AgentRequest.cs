@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>A request as the request frame carries it. Which fields a type uses:

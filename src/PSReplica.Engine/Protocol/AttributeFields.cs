@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>Which fields of an <see cref="AttributeSet"/> apply.</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The attributes a request asks the receiver to give an item; a field applies only when its flag is set.</summary>

@@ -1,10 +1,6 @@
-using System;
 using System.Buffers.Binary;
-using System.IO;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
-using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Protocol;
 

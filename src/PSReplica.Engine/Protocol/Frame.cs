@@ -1,4 +1,3 @@
-using System;
 using System.Buffers;
 
 namespace PSReplica.Engine.Protocol;

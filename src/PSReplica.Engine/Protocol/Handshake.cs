@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.Reflection;
-using System.Threading;
-using System.Threading.Tasks;
 using PSReplica.Engine.Agent;
 
 namespace PSReplica.Engine.Protocol;

@@ -1,4 +1,3 @@
-using System;
 using System.Buffers.Binary;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Scanning;

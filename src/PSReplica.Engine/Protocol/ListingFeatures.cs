@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The flags of <see cref="ListingOptions"/>.</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>What a version-2 List request asks of the agent's walk besides the entries (capability

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The controller's checks on a listing stream: each directory listed is one that was requested or that an

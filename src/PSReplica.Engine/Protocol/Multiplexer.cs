@@ -1,8 +1,5 @@
-using System;
 using System.Collections.Concurrent;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace PSReplica.Engine.Protocol;
 

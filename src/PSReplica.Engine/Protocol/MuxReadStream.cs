@@ -1,8 +1,3 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The data frames of one direction of a stream as a read-only <see cref="Stream"/>: it ends at the end frame

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Engine.Protocol;
 
 /// <summary>The bounds every value read from the peer is checked against before it is allocated or used.</summary>

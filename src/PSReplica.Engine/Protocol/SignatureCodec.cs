@@ -1,7 +1,5 @@
-using System;
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO;
 using PSReplica.Engine.Delta;
 
 namespace PSReplica.Engine.Protocol;

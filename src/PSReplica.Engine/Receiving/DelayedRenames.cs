@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Receiving;

@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.IO;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;

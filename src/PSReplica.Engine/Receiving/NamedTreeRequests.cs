@@ -1,14 +1,8 @@
-using System;
 using System.Buffers;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Agent;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Receiving;
 

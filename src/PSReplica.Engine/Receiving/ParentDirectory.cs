@@ -1,6 +1,3 @@
-using System;
-using Microsoft.Win32.SafeHandles;
-
 namespace PSReplica.Engine.Receiving;
 
 /// <summary>An item's directory, opened by a walk that followed no link, and the item's name in it.</summary>

@@ -1,5 +1,3 @@
-using System;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;

@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Enumeration;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
 

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Engine.Receiving;

@@ -1,9 +1,5 @@
-using System;
 using System.Buffers;
 using System.IO.Hashing;
-using System.Threading;
-using System.Threading.Tasks;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;

@@ -1,11 +1,7 @@
-using System.IO;
-using System.Threading;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
-using PSReplica.Engine.Receiving;
 
 namespace PSReplica.Engine.Receiving;
 

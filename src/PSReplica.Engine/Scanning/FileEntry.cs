@@ -1,4 +1,3 @@
-using System;
 using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Scanning;

@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
 using PSReplica.Engine.Endpoints;
 
 namespace PSReplica.Engine.Scanning;

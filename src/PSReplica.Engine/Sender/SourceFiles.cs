@@ -1,7 +1,4 @@
-using System;
-using System.IO;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace PSReplica.Ssh;
 
 /// <summary>How to run the system's ssh client (or a replacement, as rsync's <c>-e</c>) as the transport.</summary>

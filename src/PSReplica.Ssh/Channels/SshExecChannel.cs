@@ -1,9 +1,5 @@
-using System;
-using System.IO;
 using System.Reflection;
 using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
 using Renci.SshNet;
 
 namespace PSReplica.Ssh;

@@ -1,8 +1,5 @@
-using System;
 using System.Diagnostics;
-using System.IO;
 using System.Runtime.ExceptionServices;
-using System.Threading;
 
 namespace PSReplica.Ssh;
 

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-
 namespace PSReplica.Ssh;
 
 /// <summary>What an ssh config file says about one host alias; null where it says nothing.</summary>

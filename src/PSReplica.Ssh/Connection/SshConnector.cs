@@ -1,11 +1,7 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security;
-using System.Threading;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-
 namespace PSReplica.Ssh;
 
 /// <summary>Options and ssh config resolved into what a connection uses.</summary>

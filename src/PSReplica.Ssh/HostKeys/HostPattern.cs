@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Ssh;
 
 /// <summary>

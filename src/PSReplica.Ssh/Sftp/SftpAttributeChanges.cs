@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Ssh;
 
 /// <summary>The attributes to set on a server path; null members are left as they are.</summary>

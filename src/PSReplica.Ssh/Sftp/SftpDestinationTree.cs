@@ -1,8 +1,5 @@
-using System;
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO;
-using System.Threading;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSReplica.Ssh;
 
 /// <summary>An item on the server as SFTP describes it (not following symbolic links).</summary>

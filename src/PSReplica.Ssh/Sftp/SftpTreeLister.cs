@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Threading;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
