@@ -5,6 +5,7 @@ using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
 
@@ -71,7 +72,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         // SFTP has no delta: the whole file goes, whatever was asked (SftpReplicator plans whole-file transfers).
         string target = SftpPaths.Join(_root, relative);
         (string directory, string name) = SftpPaths.Split(target);
-        string temp = directory + "/" + TempFileNames.For(name);
+        string temp = directory + "/" + PendingFile.TempName(name);
         long written = 0;
         try
         {
@@ -120,7 +121,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         cancellation.ThrowIfCancellationRequested();
         string path = SftpPaths.Join(_root, relative);
         (string directory, string name) = SftpPaths.Split(path);
-        string temp = directory + "/" + TempFileNames.For(name);
+        string temp = directory + "/" + PendingFile.TempName(name);
         try
         {
             Write(relative, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", () => _sftp.CreateSymbolicLink(temp, target));
@@ -141,7 +142,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         cancellation.ThrowIfCancellationRequested();
         string path = SftpPaths.Join(_root, relative);
         (string directory, string name) = SftpPaths.Split(path);
-        string temp = directory + "/" + TempFileNames.For(name);
+        string temp = directory + "/" + PendingFile.TempName(name);
         try
         {
             Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
