@@ -224,7 +224,7 @@ internal sealed partial class LocalDestination : IDestination
             return;
         }
 
-        int errno = NamedTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed);
+        int errno = NamedTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed, action.Basis);
         if (errno == 0)
         {
             return;

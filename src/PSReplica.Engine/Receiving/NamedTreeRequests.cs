@@ -3,6 +3,7 @@ using PSReplica.Engine.Agent;
 using PSReplica.Engine.Execution;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
+using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Receiving;
 
@@ -100,24 +101,59 @@ internal static class NamedTreeRequests
     /// <summary>Links the regular file <paramref name="from"/> of <paramref name="fromTree"/> as <paramref name="to"/>
     /// through a temp name, checked to be that same regular file (not a link swapped in) before it is renamed into
     /// place. Returns 0 or the errno of a link the filesystem refused.</summary>
-    internal static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null)
+    internal static int Link(SafeTree fromTree, string from, SafeTree tree, string to, out long length, DelayedRenames? delayed = null,
+        FileEntry? scanned = null)
     {
         using ParentDirectory source = fromTree.OpenParent(from);
-        int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
-        if (errno != 0)
+        ulong device;
+        ulong inode;
+        if (scanned is not null)
         {
-            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", from);
+            // The planner saw this regular file; what is linked is checked against it below, so no stat before.
+            (device, inode, length) = (scanned.Device, scanned.Inode, scanned.Length);
         }
-
-        if (before.FileType != Posix.SIfreg)
+        else
         {
-            throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' is not a regular file.", from);
+            int found = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
+            if (found != 0)
+            {
+                throw SafeTree.Failure(found, ErrorIds.FileReadError, "Cannot read", from);
+            }
+
+            if (before.FileType != Posix.SIfreg)
+            {
+                throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' is not a regular file.", from);
+            }
+
+            (device, inode, length) = (before.Device, before.Inode, before.Size);
         }
 
         using ParentDirectory target = tree.OpenParent(to);
+        int errno;
+        if (scanned is not null && delayed is null)
+        {
+            // A new name (a snapshot's unchanged file): linked under its own name at once, and taken back if what was
+            // linked is not the file the planner saw. A name that exists after all goes the temp-and-rename way.
+            errno = Posix.LinkAt(source.Handle, source.Name, target.Handle, target.Name);
+            if (errno == 0)
+            {
+                if (!IsSame(target, target.Name, device, inode))
+                {
+                    Posix.UnlinkAt(target.Handle, target.Name, isDirectory: false);
+                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+                }
+
+                return 0;
+            }
+
+            if (errno != Posix.EEXIST)
+            {
+                return errno;
+            }
+        }
+
         string temp = PendingFile.TempName(target.Name);
         errno = Posix.LinkAt(source.Handle, source.Name, target.Handle, temp);
-        length = before.Size;
         if (errno != 0)
         {
             return errno;
@@ -125,8 +161,7 @@ internal static class NamedTreeRequests
 
         try
         {
-            if (Posix.StatAt(target.Handle, temp, out StatInfo linked) != 0 || linked.FileType != Posix.SIfreg
-                || linked.Inode != before.Inode || linked.Device != before.Device)
+            if (!IsSame(target, temp, device, inode))
             {
                 throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
             }
@@ -147,6 +182,11 @@ internal static class NamedTreeRequests
 
         return 0;
     }
+
+    /// <summary>Whether <paramref name="name"/> in the directory is the regular file with that identity.</summary>
+    private static bool IsSame(ParentDirectory directory, string name, ulong device, ulong inode) =>
+        Posix.StatAt(directory.Handle, name, out StatInfo linked) == 0 && linked.FileType == Posix.SIfreg
+        && linked.Inode == inode && linked.Device == device;
 
     /// <summary>Copies the regular file <paramref name="from"/> of <paramref name="fromTree"/> into a temp file beside
     /// the request's path, applies the request's attributes and renames it into place.</summary>
