@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Linq;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
@@ -35,16 +33,13 @@ internal sealed partial class PlanRunner : IDisposable
     /// <summary>Where the actions are carried out: this process's receiver (a local run, a pull), an agent, or SFTP.</summary>
     private readonly IDestination _destination;
     private readonly object _gate = new();
-    private readonly int _workerCount;
     private readonly IDestinationTree? _destinationTree;
     private readonly ISourceTree? _sourceTree;
 
     /// <summary>A local source's files, each opened checked against the scan (null when an agent or SFTP holds the source).</summary>
     private readonly SourceFiles? _sourceFiles;
-    private readonly Dictionary<int, SyncItem?> _settled = [];
-    private int _nextToReport;
-    private BlockingCollection<int>? _copies;
-    private Thread[]? _workers;
+    private readonly PlanOrderReporter _reporter;
+    private readonly CopyWorkers _workers;
 
     private readonly bool _dryRun;
 
@@ -63,7 +58,8 @@ internal sealed partial class PlanRunner : IDisposable
         _destination = destinationTree is null
             ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation)
             : new RemoteDestination(plan, destinationTree, _sourceFiles, observer, _attributes, _meter, ReportError, cancellation);
-        _workerCount = _destination.Workers;
+        _workers = new CopyWorkers(_destination.Workers, Complete, CopyCrashed, cancellation);
+        _reporter = new PlanOrderReporter(observer);
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
@@ -95,7 +91,7 @@ internal sealed partial class PlanRunner : IDisposable
 
     public void Dispose()
     {
-        _copies?.Dispose();
+        _workers.Dispose();
         _destination.Dispose();
         _sourceFiles?.Dispose();
     }
@@ -278,82 +274,25 @@ internal sealed partial class PlanRunner : IDisposable
         _meter.ActionDone(item.RelativePath);
     }
 
-    /// <summary>Marks action <paramref name="index"/> finished (with its item, or null when it was skipped or failed)
-    /// and writes every finished item up to the first unfinished one, so that items appear in plan order even
-    /// when copies finish out of order. A copy holds back only the items planned after it.</summary>
-    private void Settle(int index, SyncItem? item)
-    {
-        lock (_settled)
-        {
-            if (index != _nextToReport)
-            {
-                _settled[index] = item;
-                return;
-            }
-
-            if (item is not null)
-            {
-                _observer.OnItem(item);
-            }
-
-            _nextToReport++;
-            while (_settled.Remove(_nextToReport, out SyncItem? next))
-            {
-                if (next is not null)
-                {
-                    _observer.OnItem(next);
-                }
-
-                _nextToReport++;
-            }
-        }
-    }
+    private void Settle(int index, SyncItem? item) => _reporter.Settle(index, item);
 
     private void Enqueue(int index)
     {
-        if (_copies is null)
-        {
-            _copies = new BlockingCollection<int>(boundedCapacity: 256);
-            _workers = new Thread[_workerCount];
-            for (int i = 0; i < _workers.Length; i++)
-            {
-                _workers[i] = new Thread(CopyWorker) { IsBackground = true, Name = "PSReplica copy " + i };
-                _workers[i].Start();
-            }
-        }
-
-        if (!_copies.TryAdd(index))
+        if (!_workers.TryAdd(index))
         {
             // The workers are behind: the files they will wait for must be asked for before this thread waits too.
             (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
-            _copies.Add(index, _cancellation);
+            _workers.Add(index);
         }
     }
 
-    private void CopyWorker()
+    /// <summary>Settles a copy whose failure no one expected, as a write error of that item.</summary>
+    private void CopyCrashed(int index, Exception ex)
     {
-        try
-        {
-            foreach (int index in _copies!.GetConsumingEnumerable(_cancellation))
-            {
-                try
-                {
-                    Complete(index);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Never let one file's unexpected failure take the process down from a worker thread.
-                    PlannedAction action = _plan.Actions[index];
-                    Fail(action, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
-                        $"Cannot copy '{action.Item.RelativePath}': {ex.Message}", action.Item.RelativePath, ex));
-                    Settle(index, null);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: the copy in progress has removed its temp file.
-        }
+        PlannedAction action = _plan.Actions[index];
+        Fail(action, new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError,
+            $"Cannot copy '{action.Item.RelativePath}': {ex.Message}", action.Item.RelativePath, ex));
+        Settle(index, null);
     }
 
     /// <summary>Waits until every queued or batched copy has finished (or seen the cancellation).</summary>
@@ -362,25 +301,7 @@ internal sealed partial class PlanRunner : IDisposable
         _destination.Drain();
         var prefetching = _sourceTree as RemoteSourceTree;
         prefetching?.EndPrefetch();
-        if (_copies is null || _workers is null)
-        {
-            prefetching?.FinishPrefetch();
-            return;
-        }
-
-        if (!_copies.IsAddingCompleted)
-        {
-            _copies.CompleteAdding();
-        }
-
-        foreach (Thread worker in _workers)
-        {
-            worker.Join();
-        }
-
-        _copies.Dispose();
-        _copies = null;
-        _workers = null;
+        _workers.Drain();
         prefetching?.FinishPrefetch();
     }
 
@@ -608,22 +529,6 @@ internal sealed partial class PlanRunner : IDisposable
         }
 
         return depth;
-    }
-
-    private static void Check(int errno, string errorId, string what, string relative)
-    {
-        if (errno != 0)
-        {
-            throw Error(errno, errorId, what + " '" + relative + "'", relative);
-        }
-    }
-
-    private static SyncException Error(int errno, string errorId, string what, string relative)
-    {
-        bool denied = errno is Posix.EACCES or Posix.EPERM;
-        return new SyncException(denied ? ErrorIds.PermissionDenied : errorId,
-            denied ? SyncErrorKind.PermissionDenied : SyncErrorKind.WriteError,
-            $"{what}: {Posix.Describe(errno)}.", relative);
     }
 
     private static SyncException Classify(Exception ex, SyncItem item) => ex switch
