@@ -13,7 +13,7 @@ internal sealed class AgentSession : IDisposable
     private readonly SafeTree _tree;
     private readonly RemoteSide _role;
     private readonly RequestOrder _order = new();
-    private readonly NamedTrees _namedTrees = new();
+    private readonly BasisTrees _basisTrees = new();
     private readonly object _gate = new();
     private int _active;
     private TaskCompletionSource? _drained;
@@ -112,7 +112,7 @@ internal sealed class AgentSession : IDisposable
                 RequestType.CommitUpdates => TreeReceiver.CommitUpdates(_tree, _delayed ?? new DelayedRenames()),
                 RequestType.ApplyInplaceDelta => TreeReceiver.ApplyInplaceDelta(_tree, stream, request, cancellation),
                 RequestType.WriteInplace => await TreeReceiver.WriteInplaceAsync(_tree, stream, request, cancellation).ConfigureAwait(false),
-                >= RequestType.OpenTree => await NamedTreeRequests.RunAsync(_tree, _namedTrees, stream, request, cancellation, _delayed).ConfigureAwait(false),
+                >= RequestType.OpenTree => await BasisTreeRequests.RunAsync(_tree, _basisTrees, stream, request, cancellation, _delayed).ConfigureAwait(false),
                 _ => throw ProtocolFault.Violation($"an unknown request type {request.Type}"),
             };
         }
@@ -178,7 +178,7 @@ internal sealed class AgentSession : IDisposable
     public void Dispose()
     {
         _delayed?.Abandon(_tree);
-        _namedTrees.Dispose();
+        _basisTrees.Dispose();
     }
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)

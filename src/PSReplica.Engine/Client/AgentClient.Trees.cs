@@ -8,7 +8,7 @@ namespace PSReplica.Engine.Client;
 internal sealed partial class AgentClient
 {
     /// <summary>Whether the agent serves basis directories, backups, hard links and source removal.</summary>
-    public bool HasNamedTrees => Contains(Capabilities, Handshake.NamedTrees);
+    public bool HasBasisTrees => Contains(Capabilities, Handshake.BasisTrees);
 
     /// <summary>Whether the agent describes its copies with their checksums (<see cref="DescribeCopyAsync"/>).</summary>
     public bool VerifiesCopies => Contains(Capabilities, Handshake.VerifyCopies);

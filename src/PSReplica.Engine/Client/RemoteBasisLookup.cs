@@ -25,7 +25,7 @@ internal sealed class RemoteBasisLookup : IBasisLookup
             return null;
         }
 
-        if (!client.HasNamedTrees)
+        if (!client.HasBasisTrees)
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
                 $"The agent (version {client.AgentVersion}) does not serve basis directories; update it to use -LinkDest, -CompareDest or -CopyDest remotely.",

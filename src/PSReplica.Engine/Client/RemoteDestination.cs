@@ -86,7 +86,7 @@ internal sealed partial class RemoteDestination : IDestination
     {
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
-        if (PerformNamedTreeAction(action, tree, wire))
+        if (PerformBasisAction(action, tree, wire))
         {
             return;
         }
@@ -185,7 +185,7 @@ internal sealed partial class RemoteDestination : IDestination
 
         if (_options.Backup && (NeedsBackup(action) || action.Kind == ActionKind.Delete))
         {
-            // The backup must be in place before the item is replaced or deleted: PerformNamedTreeAction waits for it.
+            // The backup must be in place before the item is replaced or deleted: PerformBasisAction waits for it.
             return false;
         }
 

@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Client;
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
 /// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
-internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTreeDestination, ICopyVerification
+internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -153,7 +153,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, INamedTr
 
     public void Backup(string relative, CancellationToken cancellation)
     {
-        if (!_client.HasNamedTrees)
+        if (!_client.HasBasisTrees)
         {
             throw new SyncException(ErrorIds.InvalidBackupOptions, SyncErrorKind.InvalidArgument,
                 $"The agent (version {_client.AgentVersion}) cannot keep backups; update it to use -Backup remotely.", relative);

@@ -41,7 +41,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(capabilities);
         bool Has(string capability) => capabilities.Contains(capability, StringComparer.Ordinal);
         bool push = side == RemoteSide.Destination;
-        bool trees = Has(Handshake.NamedTrees);
+        bool trees = Has(Handshake.BasisTrees);
         bool safeUpdates = Has(Handshake.SafeUpdates);
         bool listingOptions = Has(Handshake.ListingFilters);
         return new DestinationCapabilities

@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, NamedTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -28,7 +28,7 @@ internal static class Handshake
     public const string ListingFilters = "listing-filters";
 
     /// <summary>The agent serves the requests of AgentRequest.Trees.cs: basis directories, backups, hard links, source removal.</summary>
-    public const string NamedTrees = "trees";
+    public const string BasisTrees = "trees";
 
     /// <summary>PartialSignature and ApplyPartialDelta: -Partial and -PartialDirectory on a push.</summary>
     public const string PartialFiles = "partial";

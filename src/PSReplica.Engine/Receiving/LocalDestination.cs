@@ -208,7 +208,7 @@ internal sealed partial class LocalDestination : IDestination
     /// <summary>-Backup: keeps the item's current content under its backup name before it is replaced or deleted (a hard
     /// link to it, or with <paramref name="copy"/> a copy, as -Inplace needs).</summary>
     private void BackUp(string item, bool copy) =>
-        NamedTreeRequests.Backup(Tree, BackupTree, item, BackupSuffix, copy, _cancellation);
+        BasisTreeRequests.Backup(Tree, BackupTree, item, BackupSuffix, copy, _cancellation);
 
     /// <summary>Links an unchanged file to its copy in a -LinkDest directory. When the link cannot be made (another
     /// filesystem, EMLINK, a filesystem without hard links) the file is copied from there instead, as rsync does, and
@@ -220,11 +220,11 @@ internal sealed partial class LocalDestination : IDestination
         {
             // -Preserve HardLinks: the group's first name, already written (or waiting for the -DelayUpdates burst).
             string root = _plan.DestinationRoot.TrimEnd('/') + "/";
-            NamedTreeRequests.LinkWithin(Tree, item, first.StartsWith(root, StringComparison.Ordinal) ? first[root.Length..] : first, _delayed);
+            BasisTreeRequests.LinkWithin(Tree, item, first.StartsWith(root, StringComparison.Ordinal) ? first[root.Length..] : first, _delayed);
             return;
         }
 
-        int errno = NamedTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed, action.Basis);
+        int errno = BasisTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed, action.Basis);
         if (errno == 0)
         {
             return;

@@ -32,7 +32,7 @@ public sealed class RemoteCapabilitiesTests
 
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
-        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.NamedTrees)]);
+        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.BasisTrees)]);
         RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? tree.Destination : tree.Source);
         await accept;
 

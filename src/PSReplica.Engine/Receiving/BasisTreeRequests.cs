@@ -11,12 +11,12 @@ namespace PSReplica.Engine.Receiving;
 /// receiver, backups (-Backup), hard-link groups (-Preserve HardLinks) and source removal (-RemoveSourceFiles). Every
 /// item is reached by a <see cref="SafeTree"/> walk from its tree's descriptor; links are made with linkat, which never
 /// follows a final link, into a temp name that is checked and renamed into place.</summary>
-internal static class NamedTreeRequests
+internal static class BasisTreeRequests
 {
     private const int OwnerAccess = 0x1C0;
 
     /// <param name="delayed">With -DelayUpdates, where files copied or linked into the destination wait for the burst.</param>
-    public static async Task<byte[]> RunAsync(SafeTree tree, NamedTrees trees, MuxStream stream, AgentRequest request, CancellationToken cancellation,
+    public static async Task<byte[]> RunAsync(SafeTree tree, BasisTrees trees, MuxStream stream, AgentRequest request, CancellationToken cancellation,
         DelayedRenames? delayed = null)
     {
         switch (request.Type)
@@ -48,7 +48,7 @@ internal static class NamedTreeRequests
         }
     }
 
-    private static byte[] Open(SafeTree tree, NamedTrees trees, AgentRequest request)
+    private static byte[] Open(SafeTree tree, BasisTrees trees, AgentRequest request)
     {
         ListingEntry? entry = trees.Open(tree, request.Index, request.Path);
         using var end = new WireWriter(64);

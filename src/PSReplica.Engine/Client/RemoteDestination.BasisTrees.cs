@@ -12,13 +12,13 @@ namespace PSReplica.Engine.Client;
 /// hard-link groups. The same decisions as the local destination's, carried out by the agent.</summary>
 internal sealed partial class RemoteDestination
 {
-    /// <summary>Does what only a destination with named trees does; true when the action is complete.</summary>
-    private bool PerformNamedTreeAction(PlannedAction action, IDestinationTree tree, string wire)
+    /// <summary>Does what only a destination with basis trees does; true when the action is complete.</summary>
+    private bool PerformBasisAction(PlannedAction action, IDestinationTree tree, string wire)
     {
         string relative = action.Item.RelativePath;
-        if (tree is not INamedTreeDestination named)
+        if (tree is not IBasisDestination named)
         {
-            return PerformWithoutNamedTrees(action, tree, wire);
+            return PerformWithoutBasisTrees(action, tree, wire);
         }
 
         if (_options.Backup && NeedsBackup(action))
@@ -45,10 +45,10 @@ internal sealed partial class RemoteDestination
         }
     }
 
-    /// <summary>A destination without named trees (SFTP) links hard-link groups when it can, and moves a deleted item aside
+    /// <summary>A destination without basis trees (SFTP) links hard-link groups when it can, and moves a deleted item aside
     /// under -Backup (it backs up replaced items itself). A link to a basis file is refused before the run
     /// (DestinationCapabilities.BasisDirectories), so one reaching here is an error, never a no-op.</summary>
-    private bool PerformWithoutNamedTrees(PlannedAction action, IDestinationTree tree, string wire)
+    private bool PerformWithoutBasisTrees(PlannedAction action, IDestinationTree tree, string wire)
     {
         string relative = action.Item.RelativePath;
         switch (action.Kind)
@@ -105,7 +105,7 @@ internal sealed partial class RemoteDestination
         _ => false,
     };
 
-    private void LinkRemote(PlannedAction action, INamedTreeDestination named, string wire)
+    private void LinkRemote(PlannedAction action, IBasisDestination named, string wire)
     {
         if (action.LinkTo is { } first)
         {
@@ -131,7 +131,7 @@ internal sealed partial class RemoteDestination
 
     /// <summary>-CopyDest copies the basis file on the agent's host; any other basis is the delta basis of the new file
     /// (sent whole if the delta does not verify).</summary>
-    private void CopyFromRemoteBasis(PlannedAction action, IDestinationTree tree, INamedTreeDestination named, string wire)
+    private void CopyFromRemoteBasis(PlannedAction action, IDestinationTree tree, IBasisDestination named, string wire)
     {
         FileEntry source = action.Source!;
         AttributeSet attributes = _attributes.ForFile(action);

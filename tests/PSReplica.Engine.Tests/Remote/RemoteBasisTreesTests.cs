@@ -4,7 +4,7 @@ namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>Basis directories, backups, hard-link groups and source removal with the agent on one side, over pipes:
 /// each run must give what the same local run gives (trees, items, inode sharing).</summary>
-public sealed class RemoteNamedTreesTests
+public sealed class RemoteBasisTreesTests
 {
     /// <summary>Yesterday's snapshot beside today's: "same" unchanged, "changed" rewritten (a delta basis), "gone" only
     /// in the snapshot, "new" only in the source.</summary>

@@ -8,7 +8,7 @@ namespace PSReplica.Engine.Endpoints;
 /// its host (-LinkDest, -CompareDest, -CopyDest), backups (-Backup) and hard-link groups (-Preserve HardLinks). Paths
 /// are relative to the destination root; a basis file has the same relative path in basis directory
 /// <c>index</c>.</summary>
-internal interface INamedTreeDestination : IHardLinkDestination
+internal interface IBasisDestination : IHardLinkDestination
 {
     /// <summary>Hard-links the basis file as <paramref name="relative"/>; where the filesystem refuses, it is copied there
     /// instead (with <paramref name="attributes"/>) and the errno says why.</summary>

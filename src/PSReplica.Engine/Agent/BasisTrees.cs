@@ -7,7 +7,7 @@ namespace PSReplica.Engine.Agent;
 /// -BackupDirectory), each opened once by path (following links in that path, as for the root: the user chose it) and
 /// from then on reached only through <see cref="SafeTree"/> walks, so nothing below one is read or written through a
 /// link. A relative path is taken relative to the root, as rsync takes basis directories relative to the destination.</summary>
-internal sealed class NamedTrees : IDisposable
+internal sealed class BasisTrees : IDisposable
 {
     private readonly SafeTree?[] _trees = new SafeTree?[AgentRequest.MaxTrees];
     private readonly object _gate = new();
