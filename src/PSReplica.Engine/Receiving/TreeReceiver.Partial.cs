@@ -37,13 +37,11 @@ internal static partial class TreeReceiver
         string? partialDirectory = request.Flag ? Path.GetFileName(Path.GetDirectoryName(request.Other)) : null;
         try
         {
-            string output;
-            SafeFileHandle handle;
+            PendingFile pending;
             ParentDirectory partial;
             lock (s_partialDirectories)
             {
                 partial = OpenPartialParent(tree, target, partialDirectory, request);
-                output = fromPartial ? PendingFile.TempName(partial.Name) : partial.Name;
                 if (!fromPartial)
                 {
                     // Not a usable basis (a stale link, say): the new partial file takes its place.
@@ -52,8 +50,9 @@ internal static partial class TreeReceiver
 
                 try
                 {
-                    handle = Posix.OpenAt(partial.Handle, output, Posix.ORdWr | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out int errno)
-                        ?? throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot write", request.Path);
+                    // Resuming, the new content goes to a temp name beside the partial file; else to the partial name itself.
+                    pending = PendingFile.In(new ParentDirectory(partial.Handle, partial.Name, owned: false),
+                        fromPartial ? PendingFile.TempName(partial.Name) : partial.Name, request.Path);
                 }
                 catch
                 {
@@ -63,11 +62,11 @@ internal static partial class TreeReceiver
             }
 
             using (partial)
-            using (handle)
+            using (pending)
             {
                 try
                 {
-                    using var writer = new PatchWriter(basis, basisLength, request.BlockLength, handle, request.Length);
+                    using var writer = new PatchWriter(basis, basisLength, request.BlockLength, pending.Handle, request.Length);
                     using (var body = new MuxReadStream(stream, cancellation))
                     {
                         (long length, byte[] hash) = DeltaStream.Pump(body, writer);
@@ -79,22 +78,18 @@ internal static partial class TreeReceiver
                         writer.Verify(length, hash);
                     }
 
-                    ApplyAttributes(handle, request);
+                    pending.SetAttributes(request.Attributes);
                     if (delayed is not null)
                     {
                         // -DelayUpdates: the complete file waits where it was written; under the partial name it is kept
                         // when the run ends before the burst, so the next run resumes from it.
-                        delayed.Add(DelayedRenames.Beside(request.Other, output), request.Path, fromPartial ? request.Other : null,
+                        delayed.Add(DelayedRenames.Beside(request.Other, pending.Name), request.Path, fromPartial ? request.Other : null,
                             partialDirectory is null ? null : DelayedRenames.Beside(request.Path, partialDirectory), isPartial: !fromPartial);
+                        pending.Keep();
                         return Result(writer.Written, writer.LiteralBytes, writer.MatchedBytes);
                     }
 
-                    int errno = Posix.RenameAt(partial.Handle, output, target.Handle, target.Name);
-                    if (errno != 0)
-                    {
-                        throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot move into place", request.Path);
-                    }
-
+                    pending.Commit(target);
                     if (fromPartial)
                     {
                         Posix.UnlinkAt(partial.Handle, partial.Name, isDirectory: false);
@@ -104,14 +99,14 @@ internal static partial class TreeReceiver
                 }
                 catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
                 {
-                    // What was written does not make the sender's file: it is no prefix worth keeping, nor is its basis.
-                    Posix.UnlinkAt(partial.Handle, output, isDirectory: false);
+                    // What was written does not make the sender's file: it is no prefix worth keeping (the pending file
+                    // goes with it), nor is its basis.
                     Posix.UnlinkAt(partial.Handle, partial.Name, isDirectory: false);
                     throw;
                 }
                 catch
                 {
-                    KeepPartial(partial, output, fromPartial, basisLength);
+                    KeepPartial(partial, pending, fromPartial, basisLength);
                     throw;
                 }
             }
@@ -171,19 +166,19 @@ internal static partial class TreeReceiver
 
     /// <summary>After a failure the bytes written so far are a prefix of the new file and stay as the partial file (an
     /// empty one goes). Written to a temp name beside an older partial file, the longer of the two stays.</summary>
-    private static void KeepPartial(ParentDirectory partial, string output, bool fromPartial, long basisLength)
+    private static void KeepPartial(ParentDirectory partial, PendingFile pending, bool fromPartial, long basisLength)
     {
-        long written = Posix.StatAt(partial.Handle, output, out StatInfo stat) == 0 ? stat.Size : 0;
+        long written = Posix.StatAt(pending.Handle, string.Empty, out StatInfo stat) == 0 ? stat.Size : 0;
         if (!fromPartial)
         {
-            if (written <= 0)
+            if (written > 0)
             {
-                Posix.UnlinkAt(partial.Handle, output, isDirectory: false);
+                pending.Keep();
             }
         }
-        else if (written <= basisLength || Posix.RenameAt(partial.Handle, output, partial.Name) != 0)
+        else if (written > basisLength && Posix.RenameAt(partial.Handle, pending.Name, partial.Name) == 0)
         {
-            Posix.UnlinkAt(partial.Handle, output, isDirectory: false);
+            pending.Keep();
         }
     }
 }
