@@ -172,7 +172,7 @@ internal static class BasisTreeRequests
                 return 0;
             }
 
-            Rename(target, temp, to);
+            TreeReceiver.Rename(target, temp, to);
         }
         catch
         {
@@ -456,14 +456,5 @@ internal static class BasisTreeRequests
         end.Byte(1);
         new ListingEntry(parent.Name, stat, target) { Checksum = checksum }.Write(end);
         return end.Written.ToArray();
-    }
-
-    private static void Rename(ParentDirectory parent, string temp, string relative)
-    {
-        int errno = Posix.RenameAt(parent.Handle, temp, parent.Name);
-        if (errno != 0)
-        {
-            throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot move into place", relative);
-        }
     }
 }

@@ -74,9 +74,11 @@ internal sealed partial class LocalDestination : IDestination
         {
             lock (_treeGate)
             {
-                if (_backupTree is null && BackupMover.BackupDirectoryOf(_options, _plan.DestinationRoot) is { } directory)
+                if (_backupTree is null && !string.IsNullOrEmpty(_options.BackupDirectory))
                 {
-                    _backupTree = new SafeTree(directory) { NamesFromPeer = false };
+                    // A relative backup directory is relative to the destination, as in rsync.
+                    _backupTree = new SafeTree(Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.IsPathRooted(_options.BackupDirectory)
+                        ? _options.BackupDirectory : Path.Join(_plan.DestinationRoot, _options.BackupDirectory)))) { NamesFromPeer = false };
                 }
 
                 return _backupTree;

@@ -300,7 +300,8 @@ internal static partial class TreeReceiver
     /// <summary>Owner, mode and time of a written file, through its open descriptor.</summary>
     internal static void ApplyAttributes(SafeFileHandle output, AgentRequest request) => PendingFile.Apply(output, request.Attributes, request.Path);
 
-    private static void Rename(ParentDirectory parent, string temp, string relative)
+    /// <summary>Renames <paramref name="temp"/> over the item's own name in the same directory.</summary>
+    internal static void Rename(ParentDirectory parent, string temp, string relative)
     {
         int errno = Posix.RenameAt(parent.Handle, temp, parent.Name);
         if (errno != 0)
