@@ -212,6 +212,24 @@ Describe '-Partial and -PartialDirectory' {
         Test-Path -LiteralPath "$root/parts" | Should -BeTrue
     }
 
+    It 'write a new file through an absolute partial directory into place whole, with and without -DelayUpdates' {
+        $root = Join-Path $script:WorkRoot 'pabs-new'
+        $data = [byte[]]::new(3MB); [Random]::new(7).NextBytes($data)
+        $null = New-Item -ItemType Directory -Path "$root/src/a", "$root/parts"
+        [IO.File]::WriteAllBytes("$root/src/a/f.bin", $data)
+        Sync-Directory -Path "$root/src" -Destination "$root/dest" -PartialDirectory "$root/parts" -ErrorAction Stop | Out-Null
+        & cmp -- "$root/src/a/f.bin" "$root/dest/a/f.bin"
+        $LASTEXITCODE | Should -Be 0
+        Test-Path -LiteralPath "$root/parts/f.bin" | Should -BeFalse
+
+        [IO.File]::WriteAllBytes("$root/src/a/g.bin", $data[0..(2MB - 1)])
+        Sync-Directory -Path "$root/src" -Destination "$root/dest" -PartialDirectory "$root/parts" -DelayUpdates -ErrorAction Stop | Out-Null
+        & cmp -- "$root/src/a/g.bin" "$root/dest/a/g.bin"
+        $LASTEXITCODE | Should -Be 0
+        Test-Path -LiteralPath "$root/parts/g.bin" | Should -BeFalse
+        Get-ChildItem -LiteralPath "$root/dest/a" -Force -Name | Should -Be @('f.bin', 'g.bin')
+    }
+
     It 'refuses a relative partial directory that is not one name' {
         { Sync-Directory -Path $script:WorkRoot -Destination (Join-Path ([IO.Path]::GetTempPath()) "psr-none-$([guid]::NewGuid())") -PartialDirectory 'a/b' -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidPartialDirectory,PSReplica.Commands.SyncDirectoryCommand'

@@ -371,28 +371,31 @@ internal sealed partial class LocalDestination : IDestination
     }
 
     /// <summary>Renames a finished file over its target, or (-DelayUpdates) leaves it waiting for the burst. A file in an
-    /// absolute partial directory on another filesystem is first copied to a temp name beside the target (rename is atomic
-    /// only within one filesystem). Returns the pending file still to dispose of, if any.</summary>
-    private PendingFile? PutInPlace(PendingFile pending, ParentDirectory target, PartialUse? partial, AttributeSet attributes)
+    /// absolute partial directory is first copied to a temp name beside the target (rename is atomic only within one
+    /// filesystem). Returns the pending file still to dispose of.</summary>
+    private PendingFile PutInPlace(PendingFile pending, ParentDirectory target, PartialUse? partial, AttributeSet attributes)
     {
         if (partial is { Elsewhere: true, Resumed: false })
         {
-            // Only a file beside its target (or under a partial directory of the destination) can wait or be renamed there.
-            PendingFile beside = PendingFile.Beside(target, pending.Relative);
-            try
+            // An absolute partial directory may be on another filesystem: the complete file is copied beside its target,
+            // which is renamed into place (or waits there for the burst); the partial file goes only then (disposed by
+            // the caller, unkept). Read through a descriptor of its own: the writer's offset is at its end.
+            using SafeFileHandle complete = partial.OpenAsBasis(out _)
+                ?? throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot read back the partial file of '{pending.Relative}'.", pending.Relative);
+            using PendingFile beside = PendingFile.Beside(target, pending.Relative);
+            FileCopier.CopyContent(complete, beside.Handle, null, _cancellation);
+            beside.SetAttributes(attributes);
+            if (_delayed is not null)
             {
-                FileCopier.CopyContent(pending.Handle, beside.Handle, null, _cancellation);
-                beside.SetAttributes(attributes);
+                _delayed.Add(DelayedRenames.Beside(beside.Relative, beside.Name), beside.Relative);
+                beside.Keep();
             }
-            catch
+            else
             {
-                beside.Dispose();
-                throw;
+                beside.Commit(target);
             }
 
-            pending.Dispose();
-            pending = beside;
-            partial.Resumed = true;
+            return pending;
         }
 
         if (_delayed is not null)
@@ -403,6 +406,7 @@ internal sealed partial class LocalDestination : IDestination
             pending.Keep();
             if (partial is { Resumed: true, Elsewhere: true })
             {
+                // What was resumed from cannot wait in the destination's tree; the complete file waits there.
                 partial.Remove();
             }
 
