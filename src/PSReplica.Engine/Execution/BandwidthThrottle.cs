@@ -8,18 +8,43 @@ namespace PSReplica.Engine.Execution;
 internal sealed class BandwidthThrottle
 {
     private readonly long _bytesPerSecond;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Func<TimeSpan> _elapsed;
     private readonly object _gate = new();
     private long _reserved;
 
     public BandwidthThrottle(long bytesPerSecond)
+        : this(bytesPerSecond, StartClock())
+    {
+    }
+
+    /// <param name="elapsed">The time since the run began (tests hold it still).</param>
+    internal BandwidthThrottle(long bytesPerSecond, Func<TimeSpan> elapsed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bytesPerSecond, 1);
         _bytesPerSecond = bytesPerSecond;
+        _elapsed = elapsed;
+    }
+
+    private static Func<TimeSpan> StartClock()
+    {
+        var clock = Stopwatch.StartNew();
+        return () => clock.Elapsed;
     }
 
     /// <summary>A chunk size that keeps the pace smooth: about a twentieth of a second of data, 16 KiB at least.</summary>
     public long Chunk => Math.Max(16 << 10, _bytesPerSecond / 20);
+
+    /// <summary>The bytes paced so far, less what idle time forgave (the limit's own account; tests read it).</summary>
+    internal long Reserved
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _reserved;
+            }
+        }
+    }
 
     /// <summary>Waits until <paramref name="bytes"/> more may go.</summary>
     public void Pace(long bytes, CancellationToken cancellation)
@@ -27,9 +52,10 @@ internal sealed class BandwidthThrottle
         TimeSpan due;
         lock (_gate)
         {
-            long floor = (long)((_clock.Elapsed.TotalSeconds - 0.1) * _bytesPerSecond);
+            TimeSpan now = _elapsed();
+            long floor = (long)((now.TotalSeconds - 0.1) * _bytesPerSecond);
             _reserved = Math.Max(_reserved, floor) + bytes;
-            due = TimeSpan.FromSeconds((double)_reserved / _bytesPerSecond) - _clock.Elapsed;
+            due = TimeSpan.FromSeconds((double)_reserved / _bytesPerSecond) - now;
         }
 
         if (due > TimeSpan.Zero && cancellation.WaitHandle.WaitOne(due))

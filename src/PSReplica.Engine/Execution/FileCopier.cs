@@ -56,7 +56,6 @@ internal static class FileCopier
             while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
-                throttle?.Pace(chunk, cancellation);
                 long n;
                 if (kernel)
                 {
@@ -88,6 +87,9 @@ internal static class FileCopier
                     break;
                 }
 
+                // Paced by what was copied, after it went (as rsync sleeps after each write): a small file costs its own
+                // bytes, not a chunk, and the read that finds the end costs nothing.
+                throttle?.Pace(n, cancellation);
                 copied += n;
                 progress?.Invoke(copied);
             }

@@ -188,12 +188,13 @@ internal sealed partial class LocalDestination
             while (true)
             {
                 _cancellation.ThrowIfCancellationRequested();
-                throttle?.Pace(Math.Min(buffer.Length, throttle.Chunk), _cancellation);
                 int n = RandomAccess.Read(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, throttle?.Chunk ?? buffer.Length)), copied);
                 if (n == 0)
                 {
                     return copied;
                 }
+
+                throttle?.Pace(n, _cancellation);
 
                 output.Write(buffer, 0, n);
                 copied += n;
