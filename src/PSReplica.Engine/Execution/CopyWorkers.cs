@@ -13,6 +13,11 @@ internal sealed class CopyWorkers : IDisposable
     private readonly Action<int> _complete;
     private readonly Action<int, Exception> _crashed;
     private readonly CancellationToken _cancellation;
+
+    /// <summary>Set whenever the workers have taken the queue down to half: a producer that found it full waits for
+    /// that, not for one free place, so that it then queues half a queue's worth without waiting (a pull sends the
+    /// paths it asks ahead for in groups, and flushes them before it waits: once a file, had it waited per file).</summary>
+    private readonly ManualResetEventSlim _roomy = new(initialState: true);
     private BlockingCollection<int>? _queue;
     private Thread[]? _threads;
 
@@ -27,10 +32,32 @@ internal sealed class CopyWorkers : IDisposable
     }
 
     /// <summary>Queues a copy unless the queue is full (the workers are behind).</summary>
-    public bool TryAdd(int index) => Start().TryAdd(index);
+    public bool TryAdd(int index)
+    {
+        BlockingCollection<int> queue = Start();
+        if (queue.Count >= QueueLength)
+        {
+            return false;
+        }
 
-    /// <summary>Queues a copy, waiting for room.</summary>
-    public void Add(int index) => Start().Add(index, _cancellation);
+        queue.Add(index, _cancellation);
+        return true;
+    }
+
+    /// <summary>Queues a copy once the workers have taken the queue down to half.</summary>
+    public void Add(int index)
+    {
+        BlockingCollection<int> queue = Start();
+        // Reset before each look at the count: a worker that takes the queue below half after the look sets it again.
+        _roomy.Reset();
+        while (queue.Count > QueueLength / 2)
+        {
+            _roomy.Wait(_cancellation);
+            _roomy.Reset();
+        }
+
+        queue.Add(index, _cancellation);
+    }
 
     /// <summary>Waits until every queued copy has finished (or seen the cancellation); later copies start new workers.</summary>
     public void Drain()
@@ -55,13 +82,18 @@ internal sealed class CopyWorkers : IDisposable
         _threads = null;
     }
 
-    public void Dispose() => _queue?.Dispose();
+    public void Dispose()
+    {
+        _queue?.Dispose();
+        _roomy.Dispose();
+    }
 
     private BlockingCollection<int> Start()
     {
         if (_queue is null)
         {
-            _queue = new BlockingCollection<int>(boundedCapacity: QueueLength);
+            // Bounded by TryAdd and Add, which wait for half of it to drain rather than for one place.
+            _queue = new BlockingCollection<int>();
             _threads = new Thread[_count];
             for (int i = 0; i < _threads.Length; i++)
             {
@@ -77,8 +109,14 @@ internal sealed class CopyWorkers : IDisposable
     {
         try
         {
-            foreach (int index in _queue!.GetConsumingEnumerable(_cancellation))
+            BlockingCollection<int> queue = _queue!;
+            foreach (int index in queue.GetConsumingEnumerable(_cancellation))
             {
+                if (queue.Count <= QueueLength / 2)
+                {
+                    _roomy.Set();
+                }
+
                 try
                 {
                     _complete(index);
