@@ -192,51 +192,13 @@ public sealed class RemoteBasisTreesTests
         Assert.Equal("x.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
     }
 
-    [Fact]
-    public async Task RemoveSourceFiles_with_a_remote_source_removes_verified_files_and_keeps_changed_ones()
-    {
-        using var tree = new TestTree();
-        tree.Src("a.txt", "a", TestTree.BaseTime);
-        tree.Src("sub/b.txt", "bb", TestTree.BaseTime);
-        tree.Src("up-to-date.txt", "same", TestTree.BaseTime);
-        tree.Src("touched.txt", "same", TestTree.BaseTime);
-        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "a.txt");
-        tree.Dst("up-to-date.txt", "same", TestTree.BaseTime);
-        tree.Dst("touched.txt", "same", TestTree.BaseTime);
-        SyncOptions options = tree.Options() with { RemoveSourceFiles = true };
-
-        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the listing.
-        var observer = new RecordingObserver
-        {
-            Approve = item =>
-            {
-                if (item.RelativePath == "a.txt")
-                {
-                    TestTree.SetTime(Path.Join(tree.Source, "touched.txt"), TestTree.BaseTime + 5);
-                }
-
-                return true;
-            },
-        };
-        await using (var loop = Loopback.WithAgent())
-        {
-            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Source, tree.Source))
-            {
-                await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
-            }
-
-            Assert.Equal(0, await loop.FinishAsync());
-        }
-
-        Assert.Empty(observer.Errors);
-        Assert.Equal(["sub", "touched.txt"], TestTree.Listing(tree.Source));
-        Assert.Contains(observer.Warnings, w => w.Contains("touched.txt", StringComparison.Ordinal));
-        Assert.Equal("bb", File.ReadAllText(Path.Join(tree.Destination, "sub/b.txt")));
-        Assert.Equal("a.txt", new FileInfo(Path.Join(tree.Destination, "link")).LinkTarget);
-    }
-
-    [Fact]
-    public async Task RemoveSourceFiles_with_a_remote_destination_removes_sources_whose_copies_the_agent_verified()
+    /// <summary>Either side remote: the sent and up-to-date files go from the source, links too; a file changed on the
+    /// source after the scan stays (warned); "lookalike.txt" passes the quick check, and the agent's checksum (of its copy
+    /// on a push, of its source file on a pull) tells it apart, so it stays too (warned).</summary>
+    [Theory]
+    [InlineData(RemoteSide.Source)]
+    [InlineData(RemoteSide.Destination)]
+    public async Task RemoveSourceFiles_removes_verified_sources_and_keeps_changed_and_lookalike_ones(RemoteSide side)
     {
         using var tree = new TestTree();
         tree.Src("a.txt", "a", TestTree.BaseTime);
@@ -250,8 +212,7 @@ public sealed class RemoteBasisTreesTests
         tree.Dst("lookalike.txt", "BBBB", TestTree.BaseTime);
         SyncOptions options = tree.Options() with { RemoveSourceFiles = true };
 
-        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the scan. "lookalike.txt"
-        // passes the quick check, and its copy's checksum on the agent tells it apart.
+        // "touched.txt" is up to date, so nothing is sent for it; it changes on the source after the scan.
         var observer = new RecordingObserver
         {
             Approve = item =>
@@ -266,7 +227,8 @@ public sealed class RemoteBasisTreesTests
         };
         await using (var loop = Loopback.WithAgent())
         {
-            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination))
+            string remoteRoot = side == RemoteSide.Source ? tree.Source : tree.Destination;
+            await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, remoteRoot))
             {
                 await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
             }
