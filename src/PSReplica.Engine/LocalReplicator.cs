@@ -80,6 +80,14 @@ public static class LocalReplicator
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
                 "MaxDelete must be zero or more.", options.MaxDelete.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+
+        if (options.MaxAgeCutoff > options.MinAgeCutoff)
+        {
+            // Files would have to be modified after the first instant and before the second: none can be.
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                $"-MaxAge selects files modified since {options.MaxAgeCutoff:u} and -MinAge files modified up to {options.MinAgeCutoff:u}: "
+                + "no file can be both. -MaxAge must be the longer age (the earlier point in time).", "MinAge");
+        }
     }
 
     private static (FileEntry Source, string Destination, FileEntry? Existing) ResolveRoots(string sourcePath, string destinationPath)

@@ -49,6 +49,9 @@ public static class ErrorIds
     /// <summary>-MinSize or -MaxSize is not a size (bytes, or a number with K, M, G, T or P).</summary>
     public const string InvalidSize = nameof(InvalidSize);
 
+    /// <summary>-MaxAge or -MinAge is not an age (a duration such as 7d or a TimeSpan) or a point in time, or is negative.</summary>
+    public const string InvalidAge = nameof(InvalidAge);
+
     /// <summary>The -FilesFrom list cannot be read.</summary>
     public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
 

@@ -59,6 +59,15 @@ public sealed record SyncOptions
     /// <summary>Regular files larger than this many bytes are not transferred (rsync --max-size); null for no limit.</summary>
     public long? MaxSize { get; init; }
 
+    /// <summary>-MaxAge: regular files last modified before this instant (UTC) are not transferred (rclone --max-age,
+    /// robocopy /MAXAGE); null for no limit. As with <see cref="MinSize"/>, a file left out stays listed: its copy in the
+    /// destination is not deleted.</summary>
+    public DateTime? MaxAgeCutoff { get; init; }
+
+    /// <summary>-MinAge: regular files last modified after this instant (UTC) are not transferred (rclone --min-age,
+    /// robocopy /MINAGE); null for no limit.</summary>
+    public DateTime? MinAgeCutoff { get; init; }
+
     /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
     public bool ExistingOnly { get; init; }
 

@@ -282,15 +282,13 @@ internal sealed class SyncPlanner
             _plan.TotalBytes += source.Length;
         }
 
-        if (_options.RemoveSourceFiles && source.Kind != EntryKind.Directory
-            && !(source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize)))
+        bool leftOut = LeftOutByTransferRules(source);
+        if (_options.RemoveSourceFiles && source.Kind != EntryKind.Directory && !leftOut)
         {
             _plan.SourceFiles.Add((source, destinationPath, relative));
         }
 
-        // -MinSize/-MaxSize skip regular files only, and only their transfer: a skipped file's copy in the destination
-        // is not extraneous (rsync keeps it in the file list).
-        if (source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize))
+        if (leftOut)
         {
             return;
         }
@@ -349,6 +347,24 @@ internal sealed class SyncPlanner
                 PlanFile(source, existing, relative, destinationPath);
                 break;
         }
+    }
+
+    /// <summary>-MinSize/-MaxSize (rsync's transfer rules) and -MaxAge/-MinAge (rclone's): they skip regular files only,
+    /// and only their transfer. A skipped file stays in the file list, so its copy in the destination is not extraneous.</summary>
+    private bool LeftOutByTransferRules(FileEntry source)
+    {
+        if (source.Kind != EntryKind.File)
+        {
+            return false;
+        }
+
+        if (source.Length < _options.MinSize || source.Length > _options.MaxSize)
+        {
+            return true;
+        }
+
+        DateTime modified = source.LastWriteTimeUtc;
+        return modified < _options.MaxAgeCutoff || modified > _options.MinAgeCutoff;
     }
 
     private void PlanCreate(FileEntry source, string relative, string destinationPath, SyncReason reason)

@@ -125,6 +125,19 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? CopyDest { get; set; }
 
+    /// <summary>Only regular files modified within this age are transferred (rclone --max-age, robocopy /MAXAGE): a
+    /// duration (90s, 15m, 12h, 7d, 2w, 1M = 30 days, 1y = 365 days), a TimeSpan, or a DateTime (files modified since).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [AgeArgument]
+    public string? MaxAge { get; set; }
+
+    /// <summary>Only regular files modified longer ago than this are transferred (rclone --min-age, robocopy /MINAGE).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [AgeArgument]
+    public string? MinAge { get; set; }
+
     protected CancellationToken Cancellation => _cancellation.Token;
 
     public void Dispose()
@@ -234,12 +247,16 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             WriteWarnings(warnings);
         }
 
+        // Ages are measured from the start of the run, one instant for both.
+        DateTime started = DateTime.UtcNow;
         try
         {
             return options with
             {
                 MinSize = MinSize is null ? null : SizeParser.Parse(MinSize),
                 MaxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize),
+                MaxAgeCutoff = MaxAge is null ? null : AgeParser.Cutoff(MaxAge, started),
+                MinAgeCutoff = MinAge is null ? null : AgeParser.Cutoff(MinAge, started),
             };
         }
         catch (SyncException ex)
