@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Enumeration;
 using System.Text;
 
 namespace PSReplica.Engine.Tests;
@@ -70,7 +71,7 @@ internal sealed class TestTree : IDisposable
     /// <summary>Sets every item below (and including) <paramref name="root"/> to <see cref="BaseTime"/>, deepest first.</summary>
     public static void Freeze(string root, long seconds = BaseTime)
     {
-        var paths = new List<string>(Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }));
+        var paths = new List<string>(Walk(root));
         paths.Sort((a, b) => b.Length.CompareTo(a.Length));
         foreach (string path in paths)
         {
@@ -97,7 +98,7 @@ internal sealed class TestTree : IDisposable
         try
         {
             // Undo any permission games a test played so that the tree can be removed.
-            foreach (string dir in Directory.EnumerateDirectories(Root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }))
+            foreach (string dir in Walk(Root, directoriesOnly: true, ignoreInaccessible: true))
             {
                 _ = Posix.Chmod(dir, 0x1FF);
             }
@@ -133,6 +134,21 @@ internal sealed class TestTree : IDisposable
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"{program} exited with {process.ExitCode}: {stderr.Result}");
         return stdout;
+    }
+
+    /// <summary>Every item below <paramref name="root"/> (full paths), links listed but never entered. Directory.Enumerate*
+    /// with AttributesToSkip = 0 recurses through links to directories: a test tree holding a link to /proc was walked, through
+    /// /proc/PID/cwd, over the whole machine, and the chmod in <see cref="Dispose"/> made every directory on it 0777.</summary>
+    private static FileSystemEnumerable<string> Walk(string root, bool directoriesOnly = false, bool ignoreInaccessible = false)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = ignoreInaccessible };
+        return new FileSystemEnumerable<string>(root, static (ref FileSystemEntry entry) => entry.ToFullPath(), options)
+        {
+            ShouldIncludePredicate = directoriesOnly
+                ? static (ref FileSystemEntry entry) => entry.IsDirectory && (entry.Attributes & FileAttributes.ReparsePoint) == 0
+                : null,
+            ShouldRecursePredicate = static (ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
     }
 
     public static bool HasProgram(string name)
