@@ -68,6 +68,19 @@ public sealed record SyncOptions
     /// robocopy /MINAGE); null for no limit.</summary>
     public DateTime? MinAgeCutoff { get; init; }
 
+    /// <summary>Do not cross file-system boundaries below the roots (rsync -x, --one-file-system): a source directory on
+    /// another device than the source root (a mount point, or with <see cref="CopyLinks"/> a link to a directory on another
+    /// device) is created empty, with the attributes of the mounted directory, and nothing below it is listed; -Delete
+    /// neither deletes inside a destination directory on another device than the destination root nor deletes such a
+    /// directory.</summary>
+    public bool OneFileSystem { get; init; }
+
+    /// <summary>Source directories with nothing to transfer below them are not created (rsync -m, --prune-empty-dirs):
+    /// a directory whose subtree holds no file or symbolic link after the filter (special files are never copied) is left out of the run as if
+    /// excluded (so -Delete deletes its copy in the destination, as rsync does); one whose files are all left out by
+    /// -MinSize, -MaxSize, -MaxAge or -MinAge is not created either, but an existing copy of it is kept.</summary>
+    public bool PruneEmptyDirectories { get; init; }
+
     /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
     public bool ExistingOnly { get; init; }
 

@@ -20,6 +20,13 @@ internal sealed class SyncPlanner
     private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
+    // -OneFileSystem: the devices of the two roots (the destination's when it exists); a directory elsewhere is a mount point.
+    private readonly ulong _sourceDevice;
+    private readonly ulong? _destinationDevice;
+
+    // The source directories planned so far, in order: -PruneEmptyDirectories takes back the ones of a pruned subtree.
+    private readonly List<string> _directoryOrder = [];
+
     // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
     // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
     private readonly FilterContext _sourceFilter;
@@ -33,8 +40,10 @@ internal sealed class SyncPlanner
     private long _nextProgress;
 
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
-        BasisDirectories? basis, CancellationToken cancellation)
+        BasisDirectories? basis, ulong sourceDevice, ulong? destinationDevice, CancellationToken cancellation)
     {
+        _sourceDevice = sourceDevice;
+        _destinationDevice = destinationDevice;
         _sourceLister = sourceLister;
         _destinationLister = destinationLister;
         _options = options;
@@ -52,7 +61,7 @@ internal sealed class SyncPlanner
     {
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
-            basis, cancellation);
+            basis, sourceRoot.Device, destinationEntry?.Device, cancellation);
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
         return plan;
@@ -62,11 +71,12 @@ internal sealed class SyncPlanner
 
     private void PlanRoot(FileEntry source, string destinationRoot, FileEntry? destination)
     {
-        _plan.SourceDirectories[string.Empty] = source;
+        // The root is never pruned: rsync -m creates an empty destination root too.
+        RememberDirectory(string.Empty, source);
         if (destination is null)
         {
             Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory));
-            Descend(string.Empty, source, destinationRoot, destinationExists: false);
+            Descend(string.Empty, source, destinationRoot, null);
             return;
         }
 
@@ -76,22 +86,30 @@ internal sealed class SyncPlanner
             AddMetadata(source, destination, ".", destinationRoot, changes);
         }
 
-        Descend(string.Empty, source, destinationRoot, destinationExists: true);
+        Descend(string.Empty, source, destinationRoot, destination);
     }
 
-    private void Descend(string relative, FileEntry sourceDirectory, string destinationDirectory, bool destinationExists)
+    /// <summary>Plans a source directory's contents; returns what its subtree holds (for -PruneEmptyDirectories).</summary>
+    /// <param name="destinationEntry">The directory that stands at its place in the destination, or null when none does.</param>
+    private Content Descend(string relative, FileEntry sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
+        if (_options.OneFileSystem && sourceDirectory.Device != _sourceDevice)
+        {
+            // rsync -x: a mount point is copied as an empty directory; nothing below it is listed or deleted.
+            return Content.None;
+        }
+
         // With -CopyLinks a link can lead back to an ancestor; never enter a directory already being walked.
         if (!_activeDirectories.Add((sourceDirectory.Device, sourceDirectory.Inode)))
         {
             RecordScanError(new SyncException(ErrorIds.ScanError, SyncErrorKind.ReadError,
                 $"Skipping '{sourceDirectory.FullPath}': it leads back to a directory that is being copied (symbolic link loop).", relative));
-            return;
+            return Content.Unknown;
         }
 
         try
         {
-            PlanDirectory(relative, sourceDirectory.FullPath, destinationDirectory, destinationExists);
+            return PlanDirectory(relative, sourceDirectory.FullPath, destinationDirectory, destinationEntry);
         }
         finally
         {
@@ -99,8 +117,9 @@ internal sealed class SyncPlanner
         }
     }
 
-    private void PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, bool destinationExists)
+    private Content PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
+        bool destinationExists = destinationEntry is not null;
         _cancellation.ThrowIfCancellationRequested();
         // The two listings are independent system-call-bound work: list the destination on another core.
         Task<List<FileEntry>>? pending = destinationExists
@@ -142,12 +161,12 @@ internal sealed class SyncPlanner
                 }
             }
 
-            return;
+            return Content.Unknown;
         }
 
         if (!EnterFilters(_sourceFilter, relative, sourceDirectory))
         {
-            return;
+            return Content.Unknown;
         }
 
         bool receiverEntered = false;
@@ -158,13 +177,15 @@ internal sealed class SyncPlanner
             {
                 if (!EnterFilters(_destinationFilter, relative, destinationDirectory))
                 {
-                    return;
+                    return Content.Unknown;
                 }
 
                 receiverEntered = true;
             }
 
-            PlanEntries(relative, sources, destinations, destinationDirectory);
+            // rsync -x deletes nothing inside a destination directory on another file system than the destination root.
+            bool deletes = _options.Delete && destinationExists && !IsDestinationMountPoint(destinationEntry!);
+            return PlanEntries(relative, sources, destinations, destinationDirectory, deletes);
         }
         finally
         {
@@ -193,7 +214,7 @@ internal sealed class SyncPlanner
         }
     }
 
-    private void PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory)
+    private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
@@ -226,17 +247,71 @@ internal sealed class SyncPlanner
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
             }
-            else if (_options.Delete && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
+            else if (deletes && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
             {
                 _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
             }
         }
 
+        Content content = Content.None;
         for (int i = 0; i < selected.Count; i++)
         {
-            PlanEntry(selected[i], matches[i], Join(relative, selected[i].Name), Path.Join(destinationDirectory, selected[i].Name));
+            string rel = Join(relative, selected[i].Name);
+            PlanMark mark = Mark();
+            Content entry = PlanEntry(selected[i], matches[i], rel, Path.Join(destinationDirectory, selected[i].Name));
+            if (_options.PruneEmptyDirectories && selected[i].IsDirectory && entry < Content.Files)
+            {
+                Prune(matches[i], rel, mark, entry, deletes);
+            }
+
+            content = entry > content ? entry : content;
+        }
+
+        return content;
+    }
+
+    /// <summary>-PruneEmptyDirectories (rsync -m): takes back what was planned for a source directory with nothing to
+    /// transfer below it. One with nothing at all (after the filter) is out of the run as rsync leaves it out of its file
+    /// list: under -Delete its copy in the destination is extraneous. One whose files were all left out by the transfer
+    /// rules (-MinSize, -MaxSize, -MaxAge, -MinAge) is only not created: rsync would keep it in its file list (and create
+    /// it), so a directory that already stands there is kept as planned, and never deleted.</summary>
+    private void Prune(FileEntry? existing, string relative, PlanMark mark, Content content, bool deletes)
+    {
+        if (content == Content.LeftOut && existing is { IsDirectory: true })
+        {
+            return;
+        }
+
+        _plan.Actions.RemoveRange(mark.Actions, _plan.Actions.Count - mark.Actions);
+        for (int i = mark.Directories; i < _directoryOrder.Count; i++)
+        {
+            _plan.SourceDirectories.Remove(_directoryOrder[i]);
+        }
+
+        _directoryOrder.RemoveRange(mark.Directories, _directoryOrder.Count - mark.Directories);
+        _plan.ItemsTotal = mark.Items;
+        _plan.FilesTotal = mark.Files;
+        _plan.TotalBytes = mark.Bytes;
+        _plan.BytesToTransfer = mark.BytesToTransfer;
+        if (content == Content.None && existing is not null && deletes && _destinationFilter.IsIncluded(relative, existing.IsDirectory))
+        {
+            _ = PlanDeleteTree(existing, relative, SyncReason.Extraneous);
         }
     }
+
+    private PlanMark Mark() =>
+        new(_plan.Actions.Count, _directoryOrder.Count, _plan.ItemsTotal, _plan.FilesTotal, _plan.TotalBytes, _plan.BytesToTransfer);
+
+    private void RememberDirectory(string relative, FileEntry source)
+    {
+        _plan.SourceDirectories[relative] = source;
+        _directoryOrder.Add(relative);
+    }
+
+    /// <summary>-OneFileSystem: a destination directory on another device than the destination root (rsync -x leaves
+    /// its contents alone when deleting, and never deletes it).</summary>
+    private bool IsDestinationMountPoint(FileEntry directory) =>
+        _options.OneFileSystem && directory.IsDirectory && directory.Device != _destinationDevice;
 
     /// <summary>Applies the filter and the link options to a source entry; null when it is not transferred.</summary>
     private FileEntry? Select(FileEntry entry, string relative)
@@ -272,7 +347,9 @@ internal sealed class SyncPlanner
         return resolved;
     }
 
-    private void PlanEntry(FileEntry source, FileEntry? existing, string relative, string destinationPath)
+    /// <summary>Plans one selected source entry against what stands at its place; returns what it is for
+    /// -PruneEmptyDirectories (for a directory, what its subtree holds).</summary>
+    private Content PlanEntry(FileEntry source, FileEntry? existing, string relative, string destinationPath)
     {
         Tick();
         _plan.ItemsTotal++;
@@ -290,40 +367,39 @@ internal sealed class SyncPlanner
 
         if (leftOut)
         {
-            return;
+            return Content.LeftOut;
         }
 
         if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && !(existing is null && _options.ExistingOnly)
             && PlanHardLinkFollower(source, existing, relative, destinationPath))
         {
-            return;
+            return Content.Files;
         }
 
         if (existing is null)
         {
             if (_options.ExistingOnly)
             {
-                return;
+                // Not looked into: as far as pruning goes, it may hold files.
+                return source.IsDirectory ? Content.Unknown : Content.Files;
             }
 
-            PlanCreate(source, relative, destinationPath, SyncReason.New);
-            return;
+            return PlanCreate(source, relative, destinationPath, SyncReason.New);
         }
 
         if (existing.Kind != source.Kind)
         {
             if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
             {
-                return;
+                return Content.Files;
             }
 
             if (!PlanReplace(existing, relative))
             {
-                return;
+                return source.IsDirectory ? Content.Unknown : Content.Files;
             }
 
-            PlanCreate(source, relative, destinationPath, SyncReason.TypeChanged);
-            return;
+            return PlanCreate(source, relative, destinationPath, SyncReason.TypeChanged);
         }
 
         switch (source.Kind)
@@ -335,17 +411,16 @@ internal sealed class SyncPlanner
                     AddMetadata(source, existing, relative, destinationPath, dirChanges);
                 }
 
-                _plan.SourceDirectories[relative] = source;
-                Descend(relative, source, destinationPath, destinationExists: true);
-                break;
+                RememberDirectory(relative, source);
+                return Descend(relative, source, destinationPath, existing);
 
             case EntryKind.SymbolicLink:
                 PlanSymbolicLink(source, existing, relative, destinationPath);
-                break;
+                return Content.Files;
 
             default:
                 PlanFile(source, existing, relative, destinationPath);
-                break;
+                return Content.Files;
         }
     }
 
@@ -367,15 +442,14 @@ internal sealed class SyncPlanner
         return modified < _options.MaxAgeCutoff || modified > _options.MinAgeCutoff;
     }
 
-    private void PlanCreate(FileEntry source, string relative, string destinationPath, SyncReason reason)
+    private Content PlanCreate(FileEntry source, string relative, string destinationPath, SyncReason reason)
     {
         switch (source.Kind)
         {
             case EntryKind.Directory:
                 Add(ActionKind.CreateDirectory, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.Directory));
-                _plan.SourceDirectories[relative] = source;
-                Descend(relative, source, destinationPath, destinationExists: false);
-                break;
+                RememberDirectory(relative, source);
+                return Descend(relative, source, destinationPath, null);
 
             case EntryKind.SymbolicLink:
                 Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
@@ -391,6 +465,8 @@ internal sealed class SyncPlanner
                 _plan.BytesToTransfer += source.Length;
                 break;
         }
+
+        return Content.Files;
     }
 
     /// <summary>-Preserve HardLinks (rsync -H): the first name of a source inode is planned as usual and remembered; each
@@ -647,6 +723,13 @@ internal sealed class SyncPlanner
     /// ("cannot delete non-empty directory") without calling it an error.</summary>
     private bool PlanDeleteTree(FileEntry existing, string relative, SyncReason reason)
     {
+        if (IsDestinationMountPoint(existing))
+        {
+            // rsync -x: "cannot delete mount point"; it keeps its parents too.
+            _observer.OnWarning($"Keeping '{relative}': it is a mount point (another file system than the destination's), and -OneFileSystem does not cross into it.");
+            return false;
+        }
+
         if (existing.IsDirectory)
         {
             List<FileEntry> children;
@@ -696,7 +779,7 @@ internal sealed class SyncPlanner
 
             if (!emptied)
             {
-                _observer.OnWarning($"Keeping the directory '{relative}': it holds excluded items.");
+                _observer.OnWarning($"Keeping the directory '{relative}': it holds excluded items{(_options.OneFileSystem ? " or a mount point" : string.Empty)}.");
                 return false;
             }
         }
@@ -796,4 +879,23 @@ internal sealed class SyncPlanner
     }
 
     private static string Join(string relative, string name) => relative.Length == 0 ? name : relative + "/" + name;
+
+    /// <summary>What a selected source entry is to -PruneEmptyDirectories; for a directory, the most its subtree holds.</summary>
+    private enum Content
+    {
+        /// <summary>Nothing but directories (after the filter): rsync -m prunes it.</summary>
+        None,
+
+        /// <summary>Regular files all left out by -MinSize, -MaxSize, -MaxAge or -MinAge.</summary>
+        LeftOut,
+
+        /// <summary>A file or link to transfer (or up to date).</summary>
+        Files,
+
+        /// <summary>Not known (a listing failed, a loop, not entered): kept as if it held files.</summary>
+        Unknown,
+    }
+
+    /// <summary>Where the plan stood before an entry was planned.</summary>
+    private readonly record struct PlanMark(int Actions, int Directories, long Items, long Files, long Bytes, long BytesToTransfer);
 }
