@@ -28,6 +28,8 @@ public static class LocalReplicator
         Owners = true,
         FilterFiles = true,
         CopyLinks = true,
+        OneFileSystem = true,
+        DestinationMountPoints = true,
     };
 
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>

@@ -45,7 +45,7 @@ public static class AgentServer
             var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0);
             await using (mux.ConfigureAwait(false))
             {
-                using var session = new AgentSession(mux, tree, role) { CompactListings = compact };
+                using var session = new AgentSession(mux, tree, role) { CompactListings = compact, RootEntry = rootEntry };
                 mux.OnRequest = session.Handle;
                 mux.Start();
                 await mux.Completion.ConfigureAwait(false);

@@ -31,6 +31,10 @@ internal sealed class AgentSession : IDisposable
     /// <summary>The session agreed on <see cref="Handshake.CompactListings"/>: List answers use the compact encoding.</summary>
     public bool CompactListings { get; init; }
 
+    /// <summary>The root's entry as Opened told it to the controller (null: it did not exist then): -OneFileSystem keeps a
+    /// sender's walks on that device, the one the controller holds each directory against.</summary>
+    public ListingEntry? RootEntry { get; init; }
+
     /// <summary>Starts a request (called on the read loop, so it only checks and hands off).</summary>
     public void Handle(MuxStream stream, AgentRequest request)
     {
@@ -183,7 +187,7 @@ internal sealed class AgentSession : IDisposable
 
     private async Task<byte[]> ListAsync(MuxStream stream, AgentRequest request, CancellationToken cancellation)
     {
-        ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing);
+        ListingFilter? filter = ListingFilter.Create(_tree, _role, request.Listing, RootEntry?.Stat.Device);
         await ListingProducer.WriteAsync(_tree, stream, request.Path, request.Flag, filter, cancellation, CompactListings).ConfigureAwait(false);
         return [];
     }

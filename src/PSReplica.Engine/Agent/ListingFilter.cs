@@ -24,6 +24,9 @@ internal sealed class ListingFilter
     private readonly string _prefix;
     private readonly List<(string Path, string? Content)> _read = [];
 
+    // -OneFileSystem on a sender: the root's device; a directory on another is listed but not walked into.
+    private ulong? _rootDevice;
+
     private ListingFilter(SafeTree tree, RemoteSide role, ListingOptions options, SyncFilter? filter)
     {
         _tree = tree;
@@ -58,7 +61,8 @@ internal sealed class ListingFilter
     /// <summary>The walk's helper for <paramref name="options"/>, or null when they ask for nothing.</summary>
     /// <exception cref="SyncException">ProtocolViolation: rules that do not parse, or that would read a file by name
     /// (a merge rule: the controller sends the rules of its merge files, never their names).</exception>
-    public static ListingFilter? Create(SafeTree tree, RemoteSide role, ListingOptions? options)
+    /// <param name="rootDevice">The root's device as the controller was told it (with -OneFileSystem); null: as it is now.</param>
+    public static ListingFilter? Create(SafeTree tree, RemoteSide role, ListingOptions? options, ulong? rootDevice = null)
     {
         if (options is null || options.Features == ListingFeatures.None)
         {
@@ -70,8 +74,20 @@ internal sealed class ListingFilter
             tree.FollowLinks = true;
         }
 
-        return new ListingFilter(tree, role, options, options.Has(ListingFeatures.Filter) ? ParseRules(options.Filter) : null);
+        var filter = new ListingFilter(tree, role, options, options.Has(ListingFeatures.Filter) ? ParseRules(options.Filter) : null);
+        if (options.Has(ListingFeatures.OneFileSystem) && role == RemoteSide.Source)
+        {
+            // The root as the controller was told it in Opened: the planner compares each directory with that device.
+            filter._rootDevice = rootDevice ?? tree.DescribeRoot(ErrorIds.SourceNotFound)?.Stat.Device;
+        }
+
+        return filter;
     }
+
+    /// <summary>Whether the walk goes into <paramref name="directory"/>, a listed directory: not with -OneFileSystem when
+    /// it is on another device than the root (a mount point, or a link followed to one), which the planner creates empty
+    /// and never lists, as rsync -x does.</summary>
+    public bool Enters(ListingEntry directory) => _rootDevice is not { } root || directory.Stat.Device == root;
 
     /// <summary>Enters <paramref name="directory"/> (its entries are selected next) and returns the per-directory filter
     /// files read for it, by path relative to the root (null content: no such file).</summary>

@@ -8,7 +8,7 @@ namespace PSReplica.Engine.Agent;
 /// several records packed per data frame. A directory that cannot be read is reported in the stream and the walk goes on.
 /// With <see cref="ListingOptions"/> the walk also applies the controller's filter as its planner will (<see cref="ListingFilter"/>:
 /// what it would skip is neither listed nor sent, and the per-directory filter files read go along), adds checksums,
-/// and follows links.</summary>
+/// follows links, and stays on the root's file system.</summary>
 internal static class ListingProducer
 {
     public static async Task WriteAsync(SafeTree tree, MuxStream stream, string start, bool recursive, CancellationToken cancellation) =>
@@ -139,7 +139,7 @@ internal static class ListingProducer
         var frame = new Frame();
         foreach (ListingEntry entry in entries)
         {
-            if (entry.Kind == EntryKind.Directory)
+            if (entry.Kind == EntryKind.Directory && filter?.Enters(entry) != false)
             {
                 frame.Children.Add((PeerNames.Join(directory, entry.Name), entry));
             }

@@ -82,7 +82,11 @@ internal sealed partial class AgentClient : IAsyncDisposable
         {
             try
             {
-                await listing.ReceiveAsync(stream, new ListingValidator(relativeDirectory, recursive), error => _mux.Abort(error, tellPeer: true)).ConfigureAwait(false);
+                var validator = new ListingValidator(relativeDirectory, recursive)
+                {
+                    WalkedDevice = options?.Has(ListingFeatures.OneFileSystem) == true ? RootEntry?.Stat.Device : null,
+                };
+                await listing.ReceiveAsync(stream, validator, error => _mux.Abort(error, tellPeer: true)).ConfigureAwait(false);
             }
             finally
             {

@@ -62,6 +62,10 @@ public sealed class RemoteReplicator : IAsyncDisposable
             Owners = true,
             FilterFiles = listingOptions,
             CopyLinks = push || listingOptions,
+            // A pull asks the agent's walk to stay on its file system; a push's source is local. Every listing carries a
+            // directory's device, so a push's deletions can stop at the agent's mount points with any agent.
+            OneFileSystem = push || Has(Handshake.OneFileSystem),
+            DestinationMountPoints = true,
         };
     }
 
@@ -188,7 +192,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
         {
             if (side == RemoteSide.Destination)
             {
-                return LocalScan.Start(LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source))).FullPath);
+                return LocalScan.Start(LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source))).FullPath,
+                    options.OneFileSystem);
             }
 
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
@@ -217,7 +222,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
     }
 
     /// <summary>What the agent's walk is asked to apply: the filter (so that what the planner skips is not listed, and
-    /// the per-directory filter files come along), checksums for -Checksum, links followed for -CopyLinks on a source.
+    /// the per-directory filter files come along), checksums for -Checksum, links followed for -CopyLinks and the walk kept
+    /// on the root's file system for -OneFileSystem on a source.
     /// An agent of protocol 1 can do none of it: the options that need it are refused by <see cref="Capabilities"/>.</summary>
     private ListingOptions? ListingOptionsFor(SyncOptions options)
     {
@@ -247,9 +253,14 @@ public sealed class RemoteReplicator : IAsyncDisposable
             features |= ListingFeatures.CopyLinks;
         }
 
+        if (options.OneFileSystem && Side == RemoteSide.Source)
+        {
+            features |= ListingFeatures.OneFileSystem;
+        }
+
         if (_client.FiltersListings)
         {
-            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks)) == 0 ? null
+            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks | ListingFeatures.OneFileSystem)) == 0 ? null
                 : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty);
         }
 

@@ -48,6 +48,14 @@ internal sealed record DestinationCapabilities
     /// <summary>-CopyLinks when the source is this wiring's side.</summary>
     public bool CopyLinks { get; init; }
 
+    /// <summary>-OneFileSystem: the source's listing tells each directory's device, and a walk of it does not cross into
+    /// another file system.</summary>
+    public bool OneFileSystem { get; init; }
+
+    /// <summary>-OneFileSystem with -Delete: the destination's listing tells each directory's device, so that deletion
+    /// stops at its mount points as rsync -x's does.</summary>
+    public bool DestinationMountPoints { get; init; }
+
     /// <summary>The options of <paramref name="options"/> this wiring cannot honour, by parameter name (empty: all
     /// can be honoured).</summary>
     public List<string> Unsupported(SyncOptions options)
@@ -76,6 +84,8 @@ internal sealed record DestinationCapabilities
         Need((options.Preserve & (PreserveOptions.Owner | PreserveOptions.Group)) != 0, Owners, "-Preserve Owner/Group");
         Need(options.Filter.HasDirMerge, FilterFiles, "-UseFilterFiles (dir-merge rules)");
         Need(options.CopyLinks, CopyLinks, "-CopyLinks");
+        Need(options.OneFileSystem, OneFileSystem, "-OneFileSystem");
+        Need(options.OneFileSystem && options.Delete, DestinationMountPoints, "-OneFileSystem with -Delete");
         return refused;
     }
 

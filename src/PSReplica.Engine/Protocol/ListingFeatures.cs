@@ -21,5 +21,9 @@ internal enum ListingFeatures : byte
     /// <summary>-CopyLinks (sender only): links are listed as what they point to; reads follow links.</summary>
     CopyLinks = 16,
 
-    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks,
+    /// <summary>-OneFileSystem (sender only, capability <see cref="Handshake.OneFileSystem"/>): a directory on another
+    /// device than the root is listed but not walked into.</summary>
+    OneFileSystem = 32,
+
+    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks | OneFileSystem,
 }

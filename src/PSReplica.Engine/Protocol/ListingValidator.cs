@@ -3,7 +3,8 @@ namespace PSReplica.Engine.Protocol;
 /// <summary>The controller's checks on a listing stream: each directory listed is one that was requested or that an
 /// earlier listing announced as a directory (never a link or file of that name: CVE-2022-29154, CVE-2024-12087), each
 /// at most once; names are single safe components in strictly ascending ordinal order, so none repeats and no file is
-/// followed by a directory of the same name; every announced directory is listed before the stream ends.</summary>
+/// followed by a directory of the same name; every announced directory is listed before the stream ends (with
+/// -OneFileSystem, every one on the root's device: the others are mount points the agent does not walk into).</summary>
 internal sealed class ListingValidator
 {
     private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
@@ -16,6 +17,10 @@ internal sealed class ListingValidator
         _pending.Add(requested);
         _recursive = recursive;
     }
+
+    /// <summary>-OneFileSystem: the root's device; an announced directory on another is not expected to be listed (and may
+    /// not be). Null: every announced directory is.</summary>
+    public ulong? WalkedDevice { get; init; }
 
     /// <summary>The directory whose entries are being received, or null between directories.</summary>
     public string? Current => _current;
@@ -52,7 +57,7 @@ internal sealed class ListingValidator
         }
 
         _lastName = entry.Name;
-        if (_recursive && entry.Kind == Scanning.EntryKind.Directory)
+        if (_recursive && entry.Kind == Scanning.EntryKind.Directory && (WalkedDevice is not { } device || entry.Stat.Device == device))
         {
             _pending.Add(PeerNames.Join(_current, entry.Name));
         }

@@ -17,10 +17,10 @@ public sealed class LocalScan : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopped;
 
-    private LocalScan(string root)
+    private LocalScan(string root, bool oneFileSystem)
     {
         Root = root;
-        _thread = new Thread(() => Walk(root)) { IsBackground = true, Name = "PSReplica local scan" };
+        _thread = new Thread(() => Walk(root, oneFileSystem)) { IsBackground = true, Name = "PSReplica local scan" };
         _thread.Start();
     }
 
@@ -31,7 +31,9 @@ public sealed class LocalScan : IDisposable
     public int DirectoriesListed { get; private set; }
 
     /// <summary>Starts listing <paramref name="directory"/>, a full path as the planner names its root.</summary>
-    public static LocalScan Start(string directory) => new(directory);
+    /// <param name="oneFileSystem">A source under -OneFileSystem: directories on another device than the root's are
+    /// not walked into (the planner never lists them).</param>
+    public static LocalScan Start(string directory, bool oneFileSystem = false) => new(directory, oneFileSystem);
 
     /// <summary>A lister for the planner that takes this scan's directories and lists any other itself.</summary>
     internal ITreeLister Lister => new PrefetchedLister(this);
@@ -47,8 +49,9 @@ public sealed class LocalScan : IDisposable
         _listed.Clear();
     }
 
-    private void Walk(string root)
+    private void Walk(string root, bool oneFileSystem)
     {
+        ulong? device = oneFileSystem ? DirectoryLister.Stat(root, Path.GetFileName(root), follow: true, out _)?.Device : null;
         var pending = new Stack<string>();
         pending.Push(root);
         long held = 0;
@@ -72,7 +75,7 @@ public sealed class LocalScan : IDisposable
             // Depth-first in name order, as the planner goes: what it asks for first is listed first.
             for (int i = entries.Count - 1; i >= 0; i--)
             {
-                if (entries[i].Kind == EntryKind.Directory)
+                if (entries[i].Kind == EntryKind.Directory && (device is not { } walked || entries[i].Device == walked))
                 {
                     pending.Push(entries[i].FullPath);
                 }

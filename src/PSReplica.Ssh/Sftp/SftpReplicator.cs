@@ -160,7 +160,8 @@ public sealed class SftpReplicator
     /// <summary>What a run over SFTP can honour. SFTP moves whole files and cannot hash, so delta transfer, -Checksum
     /// and the verification -RemoveSourceFiles needs would each read whole files over the wire; version 3 carries times
     /// in whole seconds and no link counts; per-directory filter files are read by path while planning; partial files,
-    /// delayed and in-place updates and basis directories are the agent's.</summary>
+    /// delayed and in-place updates and basis directories are the agent's; and no device ids are listed, so -OneFileSystem
+    /// cannot see the server's mount points.</summary>
     /// <param name="serverLinks">The server offers hardlink@openssh.com (a push's hard-link groups are made with it).</param>
     internal static DestinationCapabilities CapabilitiesOf(RemoteSide side, bool serverLinks)
     {
@@ -178,6 +179,10 @@ public sealed class SftpReplicator
             SubsecondTimes = false,
             Owners = true,
             CopyLinks = push,
+            // SFTP lists no device ids: the server's side cannot tell a mount point. A push's source is local, so only its
+            // deletions would cross the server's mount points; those are refused with the rest of a pull.
+            OneFileSystem = push,
+            DestinationMountPoints = !push,
         };
     }
 

@@ -138,6 +138,15 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [AgeArgument]
     public string? MinAge { get; set; }
 
+    /// <summary>Do not cross file-system boundaries (rsync -x): a mount point below the source is created empty, and
+    /// -Delete neither deletes in nor deletes a destination directory on another file system.</summary>
+    [Parameter]
+    public SwitchParameter OneFileSystem { get; set; }
+
+    /// <summary>Do not create source directories that have nothing to transfer below them (rsync -m).</summary>
+    [Parameter]
+    public SwitchParameter PruneEmptyDirectories { get; set; }
+
     protected CancellationToken Cancellation => _cancellation.Token;
 
     public void Dispose()
@@ -257,6 +266,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 MaxSize = MaxSize is null ? null : SizeParser.Parse(MaxSize),
                 MaxAgeCutoff = MaxAge is null ? null : AgeParser.Cutoff(MaxAge, started),
                 MinAgeCutoff = MinAge is null ? null : AgeParser.Cutoff(MinAge, started),
+                OneFileSystem = OneFileSystem,
+                PruneEmptyDirectories = PruneEmptyDirectories,
             };
         }
         catch (SyncException ex)
