@@ -21,6 +21,7 @@ public sealed class LocalReferences : IDisposable
     private async Task<Reference> RunAsync(OptionScenario scenario)
     {
         ScenarioTree tree = ScenarioTree.Create(_directory.Combine(scenario.Name));
+        scenario.Prepare?.Invoke(tree);
         Dictionary<string, ulong> before = TreeSnapshot.Inodes(tree.Root, ScenarioTree.Compared);
         var observer = new RecordingObserver();
         await WiringRunner.RunAsync(Wiring.Local, scenario.Options(tree), observer, sftp: null, scenario.DryRun);

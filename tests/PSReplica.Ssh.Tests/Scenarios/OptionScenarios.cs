@@ -12,6 +12,10 @@ internal sealed record OptionScenario(string Name, Func<ScenarioTree, SyncOption
 
     /// <summary>-WhatIf: a dry run, which reports and changes nothing.</summary>
     public bool DryRun { get; init; }
+
+    /// <summary>What the option needs in the tree beyond <see cref="ScenarioTree"/>, done to every copy of it (the
+    /// reference and each wiring's) before anything is recorded.</summary>
+    public Action<ScenarioTree>? Prepare { get; init; }
 }
 
 /// <summary>The parameter sets the matrix runs, by name.</summary>
@@ -232,6 +236,69 @@ internal static class OptionScenarios
             Assert.True(Assert.Single(o.Items, i => i.RelativePath == "big.bin").BytesMatched > 200_000);
         }),
         new("BlockSize", t => Base(t) with { BlockSize = 2048 }, Converged),
+        // Cutoffs clear of the whole seconds SFTP carries, so that its listing selects the same files.
+        new("MaxAge", t => Base(t) with { MaxAgeCutoff = At(ScenarioTree.T + 10) }, (t, o) =>
+        {
+            Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.False(File.Exists(Dst(t, "medium.dat")));
+            Assert.True(File.Exists(Dst(t, "-dash file.txt")));
+            Assert.Equal("deep, new\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            NoItem(o, "touched.txt");
+            HasItem(o, "link-file", SyncAction.Create, SyncItemType.SymbolicLink);
+        }),
+        new("MinAge_Delete", t => Base(t) with { MinAgeCutoff = At(ScenarioTree.T + 9, 950_000_000), Delete = true }, (t, o) =>
+        {
+            Assert.True(File.Exists(Dst(t, "big2.bin")));
+            Assert.True(File.Exists(Dst(t, "medium.dat")));
+            Assert.False(File.Exists(Dst(t, "empty.txt")));
+            // Left out by age, so neither updated nor deleted; what the source lacks still goes.
+            Assert.Equal("deep, old\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            Assert.False(File.Exists(Dst(t, "extraneous.txt")));
+        }),
+        new("PruneEmptyDirectories", t => Base(t) with
+        {
+            PruneEmptyDirectories = true,
+            Filter = Filter(b => b.AddExclude("*.log").AddExclude("*.bin").AddExclude("deep.txt")),
+        }, (t, o) =>
+        {
+            Assert.False(Directory.Exists(Dst(t, "only-logs")));
+            // Pruned: an existing copy is left as it is (without pruning its time would be set).
+            NoItem(o, "sub dir/nested");
+            Assert.Equal("deep, old\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            HasItem(o, "sub dir/exec.sh", SyncAction.Create);
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Source, "only-logs/deeper/run.log", "a log\n", ScenarioTree.T + 30);
+                TestTree.SetTime(Path.Join(t.Source, "only-logs/deeper"), ScenarioTree.T + 31, 0);
+                TestTree.SetTime(Path.Join(t.Source, "only-logs"), ScenarioTree.T + 32, 0);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 33, 0);
+            },
+        },
+        new("OneFileSystem_CopyLinks", t => Base(t) with { OneFileSystem = true, CopyLinks = true }, (t, o) =>
+        {
+            // A link to a directory on another file system is a mount point to rsync -xL: created empty, not entered.
+            Assert.True(Directory.Exists(Dst(t, "other-fs")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Dst(t, "other-fs")));
+            Assert.Equal("deep, new\n", File.ReadAllText(Dst(t, "link-dir/nested/deep.txt")));
+        })
+        {
+            ExpectedErrors = [ErrorIds.SymbolicLinkNoReferent + " dangling"],
+            Prepare = t =>
+            {
+                string link = Path.Join(t.Source, "other-fs");
+                File.CreateSymbolicLink(link, OtherFileSystem.Shared.Path);
+                Assert.Equal(0, Posix.SetModificationTime(link, ScenarioTree.T + 34, 0));
+                TestTree.SetTime(t.Source, ScenarioTree.T + 35, 0);
+            },
+        },
+        new("OneFileSystem_Delete", t => Base(t) with { OneFileSystem = true, Delete = true }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "extraneous.txt")));
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+        }),
         new("TransferMode_Delta_BlockSize", t => Base(t) with { TransferMode = TransferMode.Delta, BlockSize = 2048 }, (t, o) =>
         {
             Converged(t, o);
@@ -242,6 +309,17 @@ internal static class OptionScenarios
     public static OptionScenario Get(string name) => All.Single(s => s.Name == name);
 
     private static SyncOptions Base(ScenarioTree t) => new() { Source = t.Source, Destination = t.Destination };
+
+    private static DateTime At(long seconds, long nanoseconds = 0) =>
+        DateTime.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));
+
+    private static void Bytes(string root, string relative, string content, long seconds)
+    {
+        string path = Path.Join(root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        TestTree.SetTime(path, seconds, 0);
+    }
 
     private static SyncFilter Filter(Func<SyncFilterBuilder, SyncFilterBuilder> rules) => rules(new SyncFilterBuilder()).Build();
 

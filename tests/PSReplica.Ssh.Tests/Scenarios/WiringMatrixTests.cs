@@ -56,6 +56,7 @@ public sealed class WiringMatrixTests(SftpFixture sftp, LocalReferences referenc
 
         using var directory = new TempDirectory();
         ScenarioTree tree = ScenarioTree.Create(directory.Combine("case"));
+        scenario.Prepare?.Invoke(tree);
         List<string> before = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom);
         Dictionary<string, ulong> inodesBefore = TreeSnapshot.Inodes(tree.Root, ScenarioTree.Compared);
         var actual = new RecordingObserver();

@@ -175,6 +175,29 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void OneFileSystem_is_refused_where_the_server_would_have_to_tell_its_mount_points()
+    {
+        // SFTP lists no device ids: a pull could not see the source's mount points, a push's -Delete the destination's.
+        var options = new SyncOptions { Source = "/a", Destination = "/b", OneFileSystem = true };
+        Assert.Equal(["-OneFileSystem"], SftpReplicator.CapabilitiesOf(RemoteSide.Source, serverLinks: true).Unsupported(options));
+        Assert.Equal(["-OneFileSystem"], SftpReplicator.CapabilitiesOf(RemoteSide.Source, serverLinks: true).Unsupported(options with { Delete = true }));
+        Assert.Empty(SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(options));
+        Assert.Equal(["-OneFileSystem with -Delete"], SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(options with { Delete = true }));
+        var error = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(options, RemoteSide.Source));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.StartsWith("-OneFileSystem cannot be used with a source reached over SFTP", error.Message, StringComparison.Ordinal);
+
+        // The other selection options are the planner's alone: every wiring honours them.
+        var selection = new SyncOptions
+        {
+            Source = "/a", Destination = "/b", Delete = true, PruneEmptyDirectories = true,
+            MaxAgeCutoff = DateTime.UnixEpoch, MinAgeCutoff = DateTime.UtcNow,
+        };
+        Assert.Empty(SftpReplicator.CapabilitiesOf(RemoteSide.Source, serverLinks: true).Unsupported(selection));
+        Assert.Empty(SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(selection));
+    }
+
+    [Fact]
     public void Hard_linked_names_are_linked_on_the_server_with_hardlink_at_openssh_com()
     {
         string source = _dir.Combine("source");
