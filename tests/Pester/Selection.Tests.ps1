@@ -1,7 +1,8 @@
 # Differential test of -MinSize, -MaxSize and -ExistingOnly against Debian's rsync (--min-size, --max-size,
 # --existing, with -a --delete): both tools update identical copies of a destination that already holds part of the
 # source, plus an extraneous file and an out-of-range file the source no longer would transfer; the destinations are
-# compared item by item.
+# compared item by item. Then -PruneEmptyDirectories against rsync -m (random trees and rules), -OneFileSystem against
+# rsync -x (a link to /dev/shm with -CopyLinks; as root, tmpfs mounts), and -MaxAge/-MinAge, which rsync lacks.
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-selection-$([guid]::NewGuid().ToString('n'))"
@@ -159,5 +160,247 @@ Describe 'Size and existence selection against rsync' {
 
     It 'refuses a size that is not one' {
         { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MaxSize '10Q' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSize*'
+    }
+}
+
+# -PruneEmptyDirectories against rsync -m on random trees with random filter rules (RandomRules.psm1, the filter
+# differential's cases of kind Rules): both tools, run for real with -rl (rsync) and the defaults (PSReplica), into a
+# destination that does not exist and, with --delete / -Delete, into one that holds some of the source's directories
+# and extraneous items; the trees they leave must hold the same paths with the same types.
+Describe 'Pruning empty directories against rsync -m' {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'Support/RandomTree.psm1') -Force
+        Import-Module (Join-Path $PSScriptRoot 'Support/RandomRules.psm1') -Force
+
+        function Get-PathTypes([string] $Root) {
+            $set = [System.Collections.Generic.SortedDictionary[string, string]]::new([System.StringComparer]::Ordinal)
+            if (Test-Path -LiteralPath $Root) {
+                foreach ($line in (& find $Root -mindepth 1 -printf '%P|%y\n')) { $fields = $line.Split('|'); $set[$fields[0]] = $fields[1] }
+            }
+            $set
+        }
+
+        function Invoke-PruneCase([int] $Seed, [switch] $Delete) {
+            $case = New-FilterCase -Seed $Seed -Kind Rules
+            $label = if ($Delete) { 'delete' } else { 'fresh' }
+            $rsyncPaths = Write-FilterCase $case (Join-Path $script:WorkRoot "prune-$Seed-$label-rsync")
+            $psrPaths = Write-FilterCase $case (Join-Path $script:WorkRoot "prune-$Seed-$label-psr")
+            $rsyncTarget = if ($Delete) { $rsyncPaths.Destination } else { $rsyncPaths.Fresh }
+            $psrTarget = if ($Delete) { $psrPaths.Destination } else { $psrPaths.Fresh }
+            $arguments = @('-rl', '-m')
+            if ($Delete) { $arguments += '--delete' }
+            $arguments += @(Resolve-FilterCaseRule $case $rsyncPaths $rsyncTarget | ForEach-Object { "--filter=$_" })
+            $arguments += @('--', "$($rsyncPaths.Source)/", "$rsyncTarget/")
+            $run = Invoke-Captured -FilePath rsync -ArgumentList $arguments -Environment @{ LC_ALL = 'C.UTF-8' }
+            $run.ExitCode | Should -Be 0 -Because "rsync $($arguments -join ' '): $($run.Error)"
+            $null = Sync-Directory -Path $psrPaths.Source -Destination $psrTarget -PruneEmptyDirectories -Delete:$Delete `
+                -FilterRule (Resolve-FilterCaseRule $case $psrPaths $psrTarget) -ErrorAction Stop -WarningAction SilentlyContinue
+            $differences = @(Compare-PathSet (Get-PathTypes $rsyncTarget) (Get-PathTypes $psrTarget))
+            if ($differences.Count -gt 0) { $differences += Format-FilterCase $case }
+            $differences -join "`n"
+        }
+    }
+
+    It 'leaves the same trees as rsync -rl -m into a new destination (seeds <First>..<Last>)' -ForEach @(
+        @{ First = 7001; Last = 7015 }, @{ First = 7016; Last = 7030 }
+    ) {
+        foreach ($seed in $First..$Last) { Invoke-PruneCase -Seed $seed | Should -BeNullOrEmpty -Because "seed $seed" }
+    }
+
+    It 'leaves the same trees as rsync -rl -m --delete in a populated destination (seeds <First>..<Last>)' -ForEach @(
+        @{ First = 7101; Last = 7115 }, @{ First = 7116; Last = 7130 }
+    ) {
+        foreach ($seed in $First..$Last) { Invoke-PruneCase -Seed $seed -Delete | Should -BeNullOrEmpty -Because "seed $seed" }
+    }
+
+    It 'matches rsync -m on its own example: empty chains and a directory of excluded files, with -Delete' {
+        foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "prune-example-$tool"
+            Write-Sized "$root/src/d/x.txt" 1
+            Write-Sized "$root/src/e/f/y.log" 1
+            Write-Sized "$root/src/e/z.log" 1
+            Write-Sized "$root/dst/a/b/keep.txt" 3
+            Write-Sized "$root/dst/p/mine.log" 3
+            $null = New-Item -ItemType Directory -Path "$root/src/a/b/c", "$root/src/p/q", "$root/dst/e/f"
+            foreach ($tree in "$root/src", "$root/dst") { & find $tree -type d -exec touch -d '2026-01-03 00:00:00' '{}' + }
+        }
+        & rsync -a -m --delete --exclude='*.log' -- "$script:WorkRoot/prune-example-rsync/src/" "$script:WorkRoot/prune-example-rsync/dst/" 2>$null
+        $null = Sync-Directory -Path "$script:WorkRoot/prune-example-psr/src" -Destination "$script:WorkRoot/prune-example-psr/dst" `
+            -PruneEmptyDirectories -Delete -Exclude '*.log' -ErrorAction Stop -WarningAction SilentlyContinue
+        $psr = (Get-Tree "$script:WorkRoot/prune-example-psr/dst") -join "`n"
+        $psr | Should -Be ((Get-Tree "$script:WorkRoot/prune-example-rsync/dst") -join "`n")
+        $psr | Should -Match '(?m)^p/mine\.log\|f'
+        $psr | Should -Not -Match '(?m)^(a|e)\|'
+    }
+
+    It 'does not create a directory whose files -MaxSize all leaves out, but keeps an existing one (where rsync would create both)' {
+        $root = Join-Path $script:WorkRoot 'prune-size'
+        Write-Sized "$root/src/big/only" 5000
+        Write-Sized "$root/src/kept/only" 5000
+        Write-Sized "$root/src/small/one" 10
+        Write-Sized "$root/dst/kept/only" 7
+        $null = Sync-Directory -Path "$root/src" -Destination "$root/dst" -PruneEmptyDirectories -MaxSize 1K -Delete -ErrorAction Stop
+        "$root/dst/big" | Should -Not -Exist
+        Get-Content -Raw "$root/dst/kept/only" | Should -Be ('s' * 7)
+        "$root/dst/small/one" | Should -Exist
+    }
+}
+
+# -OneFileSystem against rsync -x. Any user can make a file-system boundary with a link to a directory in /dev/shm (a
+# tmpfs) and -CopyLinks, which rsync -xL treats as a mount point; as root, tmpfs file systems are mounted in the source
+# and the destination (a mount point below the source, one in the destination where the source has a directory, an
+# extraneous one, and one inside an extraneous directory) and unmounted after.
+Describe 'One file system against rsync -x' {
+    BeforeAll {
+        function New-OtherFileSystemDirectory {
+            $path = "/dev/shm/psr-pester-otherfs-$([guid]::NewGuid().ToString('n'))"
+            Write-Sized "$path/inner/deep.txt" 12
+            Write-Sized "$path/top.txt" 13
+            & chmod 750 -- $path
+            & touch -d '2026-01-02 03:04:05' -- "$path/inner" $path
+            (& stat -c %d -- $path) | Should -Not -Be (& stat -c %d -- $script:WorkRoot) -Because 'the test needs /dev/shm on another file system'
+            $path
+        }
+
+        function New-MountedFixture([string] $Root, [System.Collections.Generic.List[string]] $Mounts) {
+            # Adds each mount point to $Mounts as it is made (deepest last), for Remove-MountedFixture, even if a later one fails.
+            function Mount-Tmpfs([string] $Path) {
+                $null = New-Item -ItemType Directory -Path $Path -Force
+                & mount -t tmpfs -o size=8m tmpfs $Path
+                if ($LASTEXITCODE -ne 0) { throw "mount $Path failed" }
+                $Mounts.Add($Path)
+            }
+            Write-Sized "$Root/src/a/f" 10
+            Write-Sized "$Root/src/b/file" 11
+            Mount-Tmpfs "$Root/src/mnt"
+            Write-Sized "$Root/src/mnt/top" 12
+            Write-Sized "$Root/src/mnt/inner/g" 13
+            & chmod 700 -- "$Root/src/mnt"
+            & touch -d '2021-02-03 00:00:00' -- "$Root/src/mnt"
+            $null = New-Item -ItemType Directory -Path "$Root/dst/gone" -Force
+            Mount-Tmpfs "$Root/dst/b"
+            Write-Sized "$Root/dst/b/stale" 14
+            Mount-Tmpfs "$Root/dst/mnt2"
+            Write-Sized "$Root/dst/mnt2/stale" 15
+            Mount-Tmpfs "$Root/dst/gone/m3"
+            Write-Sized "$Root/dst/gone/m3/k" 16
+            Write-Sized "$Root/dst/gone/x" 17
+            foreach ($tree in "$Root/src", "$Root/dst") { & find $tree -xdev -type d -newermt '2026-01-01' -exec touch -d '2026-01-03 00:00:00' '{}' + }
+        }
+
+        function Remove-MountedFixture([System.Collections.Generic.List[string]] $Mounts) {
+            for ($i = $Mounts.Count - 1; $i -ge 0; $i--) { & umount $Mounts[$i] }
+        }
+    }
+
+    It 'treats a link to a directory on another file system as a mount point with -CopyLinks, as rsync -xL<Flags> does' -ForEach @(
+        @{ Flags = ''; Prune = $false }, @{ Flags = 'm'; Prune = $true }
+    ) {
+        $other = New-OtherFileSystemDirectory
+        try {
+            foreach ($tool in 'rsync', 'psr') {
+                $root = Join-Path $script:WorkRoot "xl-$Flags-$tool"
+                Write-Sized "$root/src/a/f" 10
+                $null = New-Item -ItemType SymbolicLink -Path "$root/src/other" -Target $other
+                & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/src/a"
+            }
+            & rsync "-axL$Flags" -- "$script:WorkRoot/xl-$Flags-rsync/src/" "$script:WorkRoot/xl-$Flags-rsync/dst/"
+            $LASTEXITCODE | Should -Be 0
+            $null = Sync-Directory -Path "$script:WorkRoot/xl-$Flags-psr/src" -Destination "$script:WorkRoot/xl-$Flags-psr/dst" -OneFileSystem -CopyLinks `
+                -PruneEmptyDirectories:$Prune -ErrorAction Stop
+            $psr = (Get-Tree "$script:WorkRoot/xl-$Flags-psr/dst") -join "`n"
+            $psr | Should -Be ((Get-Tree "$script:WorkRoot/xl-$Flags-rsync/dst") -join "`n")
+            $psr | Should -Not -Match '(?m)^other/'
+            if ($Prune) { $psr | Should -Not -Match '(?m)^other\|' } else { $psr | Should -Match '(?m)^other\|d\|750\|' }
+        }
+        finally { & rm -rf -- $other }
+    }
+
+    It 'matches rsync -x<Flags> with tmpfs file systems mounted in the source and the destination' -Skip:((& id -u) -ne '0') -ForEach @(
+        @{ Flags = ''; Parameters = @{} }, @{ Flags = 'm'; Parameters = @{ PruneEmptyDirectories = $true } }
+    ) {
+        $mounts = [System.Collections.Generic.List[string]]::new()
+        try {
+            foreach ($tool in 'rsync', 'psr') { New-MountedFixture (Join-Path $script:WorkRoot "x$Flags-$tool") $mounts }
+            $rsyncRoot = Join-Path $script:WorkRoot "x$Flags-rsync"
+            $psrRoot = Join-Path $script:WorkRoot "x$Flags-psr"
+            $null = & rsync "-ax$Flags" --delete -- "$rsyncRoot/src/" "$rsyncRoot/dst/" 2>&1
+            $LASTEXITCODE | Should -Be 0
+            $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dst" -OneFileSystem -Delete @Parameters -ErrorAction Stop -WarningVariable warned -WarningAction SilentlyContinue
+            # 'gone' (only in the destination, kept because it holds a mount point) takes the time of its deletion.
+            $psr = (Get-Tree "$psrRoot/dst") -replace '^(gone\|d\|[^|]*\|[^|]*)\|[^|]*', '$1|-' -join "`n"
+            $psr | Should -Be ((Get-Tree "$rsyncRoot/dst") -replace '^(gone\|d\|[^|]*\|[^|]*)\|[^|]*', '$1|-' -join "`n")
+            # Nothing of the source's mount point crossed; nothing in the destination's was deleted.
+            $psr | Should -Not -Match '(?m)^mnt/'
+            $psr | Should -Match '(?m)^b/stale\|f'
+            $psr | Should -Match '(?m)^mnt2/stale\|f'
+            $psr | Should -Match '(?m)^gone/m3/k\|f'
+            $psr | Should -Not -Match '(?m)^gone/x\|'
+            @($warned | Where-Object { "$_" -match 'mount point' }).Count | Should -BeGreaterThan 0
+        }
+        finally { Remove-MountedFixture $mounts }
+        (& mount | Select-String -SimpleMatch $script:WorkRoot) | Should -BeNullOrEmpty
+    }
+}
+
+# -MaxAge and -MinAge have no rsync counterpart (rclone's --max-age/--min-age, robocopy's /MAXAGE /MINAGE): files an hour,
+# three days and four hundred days old, selected by each form an age can take.
+Describe 'Age selection' {
+    BeforeAll {
+        function New-AgeFixture([string] $Root) {
+            $now = Get-Date
+            foreach ($f in @(@{ Name = 'hour'; Age = [timespan]::FromHours(1) }, @{ Name = 'days'; Age = [timespan]::FromDays(3) }, @{ Name = 'year'; Age = [timespan]::FromDays(400) })) {
+                Write-Sized "$Root/src/sub/$($f.Name).txt" 5 ($now - $f.Age).ToString('yyyy-MM-dd HH:mm:ss')
+            }
+            "$Root/src"
+        }
+
+        function Get-Selected([string] $Source, [hashtable] $Parameters) {
+            @(Get-SyncPlan -Path $Source -Destination "$Source-never" @Parameters -ErrorAction Stop |
+                Where-Object ItemType -EQ 'File' | ForEach-Object { $_.RelativePath -replace '^sub/', '' } | Sort-Object) -join ','
+        }
+    }
+
+    It 'selects the files an age or a point in time names' {
+        $src = New-AgeFixture (Join-Path $script:WorkRoot 'ages')
+        Get-Selected $src @{} | Should -Be 'days.txt,hour.txt,year.txt'
+        # Unquoted, PowerShell would read 2d as text but 90s, 7d and 1y as numbers with a type suffix: all are ages here.
+        (@(Get-SyncPlan -Path $src -Destination "$src-x" -MaxAge 2d | Where-Object ItemType -EQ File).RelativePath -join ',') | Should -Be 'sub/hour.txt'
+        (@(Get-SyncPlan -Path $src -Destination "$src-x" -MaxAge 7d | Where-Object ItemType -EQ File).RelativePath -join ',') | Should -Be 'sub/days.txt,sub/hour.txt'
+        (@(Get-SyncPlan -Path $src -Destination "$src-x" -MinAge 1y | Where-Object ItemType -EQ File).RelativePath -join ',') | Should -Be 'sub/year.txt'
+        (@(Get-SyncPlan -Path $src -Destination "$src-x" -MaxAge 90s | Where-Object ItemType -EQ File).RelativePath -join ',') | Should -Be ''
+        Get-Selected $src @{ MinAge = '2d'; MaxAge = '1y' } | Should -Be 'days.txt'
+        Get-Selected $src @{ MaxAge = '1.5w' } | Should -Be 'days.txt,hour.txt'
+        Get-Selected $src @{ MaxAge = (New-TimeSpan -Days 2) } | Should -Be 'hour.txt'
+        Get-Selected $src @{ MaxAge = '2.00:00:00' } | Should -Be 'hour.txt'
+        Get-Selected $src @{ MaxAge = (Get-Date).AddDays(-10) } | Should -Be 'days.txt,hour.txt'
+        Get-Selected $src @{ MaxAge = [datetime]::UtcNow.AddDays(-2) } | Should -Be 'hour.txt'
+        Get-Selected $src @{ MinAge = (Get-Date).AddDays(-2).ToString('yyyy-MM-ddTHH:mm:ssK') } | Should -Be 'days.txt,year.txt'
+        # The directory is listed whatever the ages: rsync's transfer rules never leave one out.
+        @(Get-SyncPlan -Path $src -Destination "$src-x" -MaxAge 90s).RelativePath | Should -Contain 'sub'
+    }
+
+    It 'keeps the destination copy of a file it leaves out under -Delete, and removes it from nowhere' {
+        $root = Join-Path $script:WorkRoot 'ages-delete'
+        $src = New-AgeFixture $root
+        Write-Sized "$root/dst/sub/year.txt" 3
+        Write-Sized "$root/dst/sub/extra.txt" 3
+        $items = @(Sync-Directory -Path $src -Destination "$root/dst" -MaxAge 7d -Delete -RemoveSourceFiles -ErrorAction Stop)
+        ($items | Where-Object Action -EQ 'Delete').RelativePath | Should -Be 'sub/extra.txt'
+        Get-Content -Raw "$root/dst/sub/year.txt" | Should -Be 'sss'
+        "$src/sub/year.txt" | Should -Exist
+        "$src/sub/hour.txt" | Should -Not -Exist
+        "$root/dst/sub/hour.txt" | Should -Exist
+    }
+
+    It 'refuses <Value> with <ErrorId>' -ForEach @(
+        @{ Value = '7'; ErrorId = 'InvalidAge' }, @{ Value = 'yesterday'; ErrorId = 'InvalidAge' }, @{ Value = '-3d'; ErrorId = 'InvalidAge' }
+    ) {
+        { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MaxAge $Value -ErrorAction Stop } | Should -Throw -ErrorId "$ErrorId*"
+    }
+
+    It 'refuses a bare number typed unquoted, and a window no file can fall in' {
+        { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MinAge 30 -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidAge*'
+        { Get-SyncPlan -Path $script:WorkRoot -Destination "$script:WorkRoot/x" -MaxAge 1d -MinAge 7d -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidParameterCombination*'
     }
 }
