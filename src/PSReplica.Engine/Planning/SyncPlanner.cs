@@ -257,7 +257,7 @@ internal sealed class SyncPlanner
         for (int i = 0; i < selected.Count; i++)
         {
             string rel = Join(relative, selected[i].Name);
-            PlanMark mark = Mark();
+            PlanMark mark = _options.PruneEmptyDirectories ? Mark() : default;
             Content entry = PlanEntry(selected[i], matches[i], rel, Path.Join(destinationDirectory, selected[i].Name));
             if (_options.PruneEmptyDirectories && selected[i].IsDirectory && entry < Content.Files)
             {

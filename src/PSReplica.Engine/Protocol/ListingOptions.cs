@@ -2,8 +2,9 @@ namespace PSReplica.Engine.Protocol;
 
 /// <summary>What a version-2 List request asks of the agent's walk besides the entries (capability
 /// <see cref="Handshake.ListingFilters"/>): the filter rules to apply as the planner would (pruning what it would skip
-/// and sending the per-directory filter files it reads), checksums of regular files (-Checksum), and links followed
-/// (-CopyLinks, sender only).</summary>
+/// and sending the per-directory filter files it reads), checksums of regular files (-Checksum), links followed
+/// (-CopyLinks, sender only), and the walk kept on the root's file system (-OneFileSystem, sender only, capability
+/// <see cref="Handshake.OneFileSystem"/>).</summary>
 /// <param name="Filter">The rules in rsync's syntax, one per line (<see cref="SyncFilter.ToString"/>); empty for none.</param>
 internal sealed record ListingOptions(ListingFeatures Features, string Filter)
 {
