@@ -8,6 +8,7 @@
     Description          = 'rsync for PowerShell: replicate directory trees locally and over SSH, one object per change.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
+    TypesToProcess       = @('PSReplica.Types.ps1xml')
     FormatsToProcess     = @('PSReplica.Format.ps1xml')
     CmdletsToExport      = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
     FunctionsToExport    = @()

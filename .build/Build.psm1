@@ -24,6 +24,7 @@ function Invoke-PSReplicaBuild {
     # Every assembly the cmdlets' project brings (PowerShellStandard.Library is compile-only and not among them).
     Copy-Item (Join-Path $bin '*.dll') $script:OutModule
     Copy-Item (Join-Path $bin 'PSReplica.Format.ps1xml') $script:OutModule
+    Copy-Item (Join-Path $bin 'PSReplica.Types.ps1xml') $script:OutModule
     Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
     # The remote agent, deployed from here to servers that have .NET but no PSReplica (see about_PSReplica).
     $agentBin = Join-Path $script:Root "src/PSReplica.Agent/bin/$Configuration/net10.0"

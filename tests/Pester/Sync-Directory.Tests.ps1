@@ -848,7 +848,8 @@ Describe 'Sync-Directory' {
             $s.Source | Should -Be $pair.Src
             $s.Destination | Should -Be $pair.Dst
             $s.DeletionsSkipped | Should -BeFalse
-            $s.Duration | Should -BeOfType ([timespan])
+            $s.Duration | Should -BeOfType ([double])
+            $s.Duration | Should -BeGreaterOrEqual 0
             Assert-Replica $pair.Src $pair.Dst
         }
 

@@ -174,7 +174,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SyncSummary summary = Execute(Plan(options, observer, cancellation, localScan), observer, cancellation, dryRun);
-        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
 

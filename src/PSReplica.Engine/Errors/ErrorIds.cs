@@ -14,6 +14,16 @@ public static class ErrorIds
     public const string SourceInsideDestination = nameof(SourceInsideDestination);
     public const string InvalidFilterPattern = nameof(InvalidFilterPattern);
     public const string InvalidParameterCombination = nameof(InvalidParameterCombination);
+
+    /// <summary>A reviewed plan that cannot be applied: an item without its plan, or a plan whose command line is not one
+    /// Get-SyncPlan command of literal values.</summary>
+    public const string PlanInvalid = nameof(PlanInvalid);
+
+    /// <summary>A reviewed item that changed since the plan was made: skipped with a warning, never applied.</summary>
+    public const string PlanStale = nameof(PlanStale);
+
+    /// <summary>-LogPath names a file that cannot be opened for appending.</summary>
+    public const string LogFileUnwritable = nameof(LogFileUnwritable);
     public const string ScanError = nameof(ScanError);
     public const string DeletionSkippedAfterIoError = nameof(DeletionSkippedAfterIoError);
     public const string MaxDeleteExceeded = nameof(MaxDeleteExceeded);

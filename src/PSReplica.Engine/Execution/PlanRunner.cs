@@ -99,7 +99,7 @@ internal sealed partial class PlanRunner : IDisposable
     private SyncSummary Run()
     {
         var clock = Stopwatch.StartNew();
-        _summary.Errors = _plan.ScanErrors.Count;
+        _summary.Errors = _plan.ScanErrors.Count + _plan.PlanErrors;
         bool deletionsBlocked = _plan.ScanErrors.Count > 0 && HasExtraneousDeletions();
         if (deletionsBlocked)
         {
@@ -123,6 +123,13 @@ internal sealed partial class PlanRunner : IDisposable
                 if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
                 {
                     _summary.Skipped++;
+                    Settle(index, null);
+                    continue;
+                }
+
+                if (_options.Review is { } review && !review.Admit(item))
+                {
+                    // Not in the reviewed plan, or changed since: left alone (a stale reviewed item is reported at the end).
                     Settle(index, null);
                     continue;
                 }
@@ -214,6 +221,15 @@ internal sealed partial class PlanRunner : IDisposable
                 RemoveSourceFiles();
             }
 
+            if (_options.Review is { } reviewed)
+            {
+                foreach (string stale in reviewed.StaleItems())
+                {
+                    _summary.Skipped++;
+                    _observer.OnWarning("PlanStale: " + stale);
+                }
+            }
+
             if (deletionsOverLimit > 0)
             {
                 _summary.Errors++;
@@ -231,7 +247,7 @@ internal sealed partial class PlanRunner : IDisposable
                 FinishDirectories();
             }
 
-            _summary.Duration = clock.Elapsed;
+            _summary.Duration = SyncSummary.Seconds(clock.Elapsed);
             _meter.Completed();
         }
 

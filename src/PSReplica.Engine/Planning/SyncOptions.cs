@@ -96,6 +96,10 @@ public sealed record SyncOptions
     /// literal data), as rsync's --bwlimit limits a local copy too; 0 for no limit. Remote runs pace the wire instead.</summary>
     public long BandwidthLimit { get; init; }
 
+    /// <summary>A reviewed plan to apply (<c>Get-SyncPlan ... | Sync-Directory</c>): only the actions it holds, unchanged
+    /// since it was made, are carried out; null runs the whole plan.</summary>
+    public ReviewedPlan? Review { get; init; }
+
     /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
     internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);
 

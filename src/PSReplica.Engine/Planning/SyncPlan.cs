@@ -40,6 +40,9 @@ public sealed class SyncPlan
     /// <summary>Errors met while scanning either tree; when any occurred, extraneous items are not deleted.</summary>
     public IReadOnlyList<SyncException> ScanErrors => _scanErrors;
 
+    /// <summary>Other errors met while planning (an item that cannot be replaced as planned): counted, not blocking deletions.</summary>
+    public int PlanErrors { get; internal set; }
+
     public long ItemsTotal { get; internal set; }
 
     public long FilesTotal { get; internal set; }

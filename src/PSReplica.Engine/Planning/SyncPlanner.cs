@@ -529,7 +529,7 @@ internal sealed class SyncPlanner
 
             if (children.Count > 0)
             {
-                _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+                RecordPlanError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
                     $"Cannot replace the non-empty directory '{relative}' with a non-directory without -Delete.", relative));
                 return false;
             }
@@ -537,7 +537,7 @@ internal sealed class SyncPlanner
 
         if (!PlanDeleteTree(existing, relative, SyncReason.TypeChanged))
         {
-            _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+            RecordPlanError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
                 $"Cannot replace the directory '{relative}' with a non-directory: it holds excluded items.", relative));
             return false;
         }
@@ -747,6 +747,8 @@ internal sealed class SyncPlanner
             LinkTarget = described.LinkTarget,
             DestinationPath = destinationPath,
             SourcePath = source?.FullPath,
+            PreviousLength = existing?.Length,
+            PreviousLastWriteTimeUtc = existing?.LastWriteTimeUtc,
         };
         _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
     }
@@ -760,6 +762,13 @@ internal sealed class SyncPlanner
 
     private void AddDelete(FileEntry existing, string relative, SyncReason reason) =>
         Add(ActionKind.Delete, SyncAction.Delete, null, existing, relative, existing.FullPath, reason, Itemizer.Deleting);
+
+    /// <summary>An error the plan itself meets (not a read error): reported and counted, but deletions still go ahead.</summary>
+    private void RecordPlanError(SyncException error)
+    {
+        _plan.PlanErrors++;
+        _observer.OnError(error);
+    }
 
     private void RecordScanError(SyncException error)
     {

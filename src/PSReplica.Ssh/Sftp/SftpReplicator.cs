@@ -144,7 +144,7 @@ public sealed class SftpReplicator
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
-        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
 

@@ -91,7 +91,7 @@ public abstract partial class SyncCommandBase
             Connection = new RemoteConnectionSettings
             {
                 Remote = RemoteSource ?? RemoteDestination!,
-                Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
+                Port = IsGiven(nameof(Port)) ? Port : null,
                 User = Credential?.UserName,
                 Password = Credential?.Password,
                 KeyFilePaths = KeyFilePath is null ? null : Array.ConvertAll(KeyFilePath, SessionState.Path.GetUnresolvedProviderPathFromPSPath),
@@ -113,12 +113,12 @@ public abstract partial class SyncCommandBase
     /// <summary>Finds out which side (if any) is remote. A PowerShell drive (Temp:, Env:, C:) is never taken for a host.</summary>
     private void ResolveRemotes()
     {
-        string[] sources = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        string[] sources = UsesLiteralPath ? LiteralPath : Path;
         RemoteSource = sources.Length == 1 ? AsRemote(sources[0]) : null;
         RemoteDestination = AsRemote(Destination);
         if (RemoteSource is not null && RemoteDestination is not null)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
                 "Only one of -Path and -Destination can be remote.", Destination));
         }
     }
@@ -158,7 +158,7 @@ public abstract partial class SyncCommandBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
     }

@@ -19,8 +19,9 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private bool _disposed;
 
-    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory. Bound from
+    /// the pipeline by property name only, so that nothing (a SyncItem above all) binds as a path by its text.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Source")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
@@ -33,7 +34,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     public string[] LiteralPath { get; set; } = [];
 
     /// <summary>The directory that becomes the replica; created with its parents when missing.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = string.Empty;
 
@@ -145,16 +147,77 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _cancellation.Cancel();
 
+    /// <summary>The sources as resolved by <see cref="BuildOptions"/>: absolute local paths, or the remote address as given.</summary>
+    private protected string[] ResolvedSources { get; private set; } = [];
+
+    /// <summary>The destination as resolved by <see cref="BuildOptions"/>.</summary>
+    private protected string ResolvedDestination { get; private set; } = string.Empty;
+
+    /// <summary>True while a reviewed plan's parameters are applied: its sources are literal paths.</summary>
+    private protected bool ApplyingPlan => PlanParameters.Count > 0;
+
+    /// <summary>The parameters a reviewed plan being applied has set, which count as given.</summary>
+    private protected HashSet<string> PlanParameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True when the parameter was given: on the command line, or by the reviewed plan being applied.</summary>
+    private protected bool IsGiven(string name) => MyInvocation.BoundParameters.ContainsKey(name) || PlanParameters.Contains(name);
+
+    private bool UsesLiteralPath => ParameterSetName == LiteralPathSet || ApplyingPlan;
+
+    /// <summary>Stops this row: a terminating error for a command given its paths as arguments; for a row of pipeline input
+    /// (Import-Csv mirrors.csv | Sync-Directory) a non-terminating error, and the next row runs. See <see cref="RunRow"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private protected static void Stop(ErrorRecord error) => throw new RowFailedException(error);
+
+    /// <summary>Runs one row (one ProcessRecord): a failure that stops it is terminating unless the row came from the
+    /// pipeline, where it becomes a non-terminating error naming the row's paths (-ErrorAction Stop still stops).</summary>
+    private protected void RunRow(Action row)
+    {
+        ResolvedSources = [];
+        ResolvedDestination = string.Empty;
+        try
+        {
+            row();
+        }
+        catch (RowFailedException failure)
+        {
+            ErrorRecord error = failure.Error;
+            if (!MyInvocation.ExpectingInput)
+            {
+                ThrowTerminatingError(error);
+            }
+
+            string source = string.Join(", ", ResolvedSources.Length > 0 ? ResolvedSources : UsesLiteralPath ? LiteralPath : Path);
+            string destination = ResolvedDestination.Length > 0 ? ResolvedDestination : Destination;
+            var target = new PSObject();
+            target.Properties.Add(new PSNoteProperty("Path", source));
+            target.Properties.Add(new PSNoteProperty("Destination", destination));
+            target.Properties.Add(new PSNoteProperty("Target", error.TargetObject));
+            WriteError(new ErrorRecord(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, target)
+            {
+                ErrorDetails = new ErrorDetails($"{error.Exception.Message} (source '{source}', destination '{destination}')"),
+            });
+        }
+    }
+
+    /// <summary>A failure that stops the current row; carries its ErrorRecord to <see cref="RunRow"/>.</summary>
+    private sealed class RowFailedException(ErrorRecord error) : Exception(error.Exception.Message, error.Exception)
+    {
+        public ErrorRecord Error { get; } = error;
+    }
+
     /// <summary>Resolves the source and destination and builds the engine's options; terminates on bad input.</summary>
     protected SyncOptions BuildOptions()
     {
         ResolveRemotes();
         string source = RemoteSource?.Path ?? ResolveSource();
         string destination = RemoteDestination?.Path ?? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        ResolvedSources = [RemoteSource is null ? source : (UsesLiteralPath ? LiteralPath : Path)[0]];
+        ResolvedDestination = RemoteDestination is null ? destination : Destination;
         int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
         if (modes > 1)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
                 "Use only one of -Checksum, -SizeOnly and -IgnoreTimes.", null));
         }
 
@@ -192,7 +255,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
 
@@ -227,7 +290,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             catch (SyncException ex)
             {
                 WriteWarnings(warnings);
-                ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+                Stop(ErrorRecordFactory.Create(ex));
                 throw;
             }
 
@@ -244,7 +307,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
     }
@@ -286,7 +349,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
         catch (OperationCanceledException)
@@ -336,6 +399,67 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
     protected virtual void WriteItem(SyncItem item) => WriteObject(item);
 
+    /// <summary>-LogPath's file while a run writes to it, else null.</summary>
+    private protected RunLog? Log { get; set; }
+
+    /// <summary>The parameters that decide a plan, as a Get-SyncPlan command line of literal values with every path
+    /// resolved (see <see cref="PlanCommandLine"/>): what a reviewed plan carries so that Sync-Directory can plan again
+    /// with the same selection. -Credential is never written down; -Filter's rules go first in -FilterRule, where they
+    /// keep their place in the documented rule order.</summary>
+    private protected string DescribeSelection()
+    {
+        var parameters = new List<KeyValuePair<string, object?>>
+        {
+            new(nameof(LiteralPath), ResolvedSources),
+            new(nameof(Destination), ResolvedDestination),
+        };
+        var filterRules = new List<string>();
+        if (Filter is not null)
+        {
+            filterRules.AddRange(Filter.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        filterRules.AddRange(FilterRule ?? []);
+        foreach (KeyValuePair<string, object> bound in MyInvocation.BoundParameters)
+        {
+            switch (bound.Key)
+            {
+                case nameof(Path) or nameof(LiteralPath) or nameof(Destination) or nameof(Credential) or nameof(Filter) or nameof(FilterRule):
+                    break;
+                case nameof(FilesFrom) or nameof(KnownHostsPath):
+                    parameters.Add(new(bound.Key, SessionState.Path.GetUnresolvedProviderPathFromPSPath((string)bound.Value)));
+                    break;
+                case nameof(KeyFilePath):
+                    parameters.Add(new(bound.Key, Array.ConvertAll(KeyFilePath!, SessionState.Path.GetUnresolvedProviderPathFromPSPath)));
+                    break;
+                case nameof(LinkDest) or nameof(CompareDest) or nameof(CopyDest):
+                    parameters.Add(new(bound.Key, ResolveBasis((string[])bound.Value)));
+                    break;
+                default:
+                    if (IsSelectionParameter(bound.Key))
+                    {
+                        parameters.Add(new(bound.Key, bound.Value));
+                    }
+
+                    break;
+            }
+        }
+
+        if (filterRules.Count > 0)
+        {
+            parameters.Add(new(nameof(FilterRule), filterRules.ToArray()));
+        }
+
+        return PlanCommandLine.Format(parameters);
+    }
+
+    /// <summary>True for a parameter Get-SyncPlan and Sync-Directory share (declared here), not a common parameter.</summary>
+    private protected static bool IsSelectionParameter(string name) =>
+        typeof(SyncCommandBase).GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance
+            | System.Reflection.BindingFlags.IgnoreCase) is { } property
+        && property.DeclaringType == typeof(SyncCommandBase)
+        && Attribute.IsDefined(property, typeof(ParameterAttribute));
+
     private void Handle(object next, ProgressReporter progress)
     {
         switch (next)
@@ -345,10 +469,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 break;
 
             case SyncException error:
+                Log?.Error(error.ErrorId, error.Message);
                 WriteError(ErrorRecordFactory.Create(error));
                 break;
 
             case PipelineObserver.Warning warning:
+                Log?.Warning(warning.Message);
                 WriteWarning(warning.Message);
                 break;
 
@@ -374,7 +500,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private string ResolveSource()
     {
         var resolved = new List<string>();
-        if (ParameterSetName == LiteralPathSet)
+        if (UsesLiteralPath)
         {
             foreach (string path in LiteralPath)
             {
@@ -391,27 +517,27 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                     Collection<string> matches = GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);
                     if (matches.Count == 0)
                     {
-                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
+                        Stop(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
                             $"No directory matches the source '{path}'.", path));
                     }
 
                     resolved.AddRange(matches);
                     if (provider.Name != "FileSystem")
                     {
-                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,
+                        Stop(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,
                             $"The source '{path}' is not a file system path.", path));
                     }
                 }
                 catch (ItemNotFoundException ex)
                 {
-                    ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
+                    Stop(new ErrorRecord(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
                 }
             }
         }
 
         if (resolved.Count != 1)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
+            Stop(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
                 $"The source must be exactly one directory; it resolved to {resolved.Count} paths: {string.Join(", ", resolved)}.", resolved));
         }
 
