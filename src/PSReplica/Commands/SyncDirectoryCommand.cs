@@ -88,6 +88,17 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [Parameter]
     public SwitchParameter Inplace { get; set; }
 
+    /// <summary>Run again, up to this many times, while items fail for reasons that can pass or the connection is lost
+    /// (robocopy /R, rclone --retries); each attempt plans afresh and does only what is left.</summary>
+    [Parameter]
+    [ValidateRange(0, 1000)]
+    public int RetryCount { get; set; }
+
+    /// <summary>Seconds to wait before each retry (robocopy /W).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int RetryDelay { get; set; } = 5;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == PlanSet)
@@ -261,9 +272,10 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
 
         Log?.Start("Sync-Directory", string.Join(", ", ResolvedSources), ResolvedDestination);
         using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !whatIf && (!Summary || Log is not null));
-        SyncSummary summary = RunEngine(observer, cancellation => IsRemote
-            ? RunRemote(options, observer, whatIf, cancellation)
-            : LocalReplicator.Run(options, observer, cancellation, dryRun: whatIf), "Sync-Directory");
+        // A dry run changes nothing, so nothing in it can pass on a second attempt.
+        SyncSummary summary = RunEngine(observer, cancellation => RetryingRun.Run(
+            attempt => IsRemote ? RunRemote(options, attempt, whatIf, cancellation) : LocalReplicator.Run(options, attempt, cancellation, dryRun: whatIf),
+            observer, whatIf ? 0 : RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation), "Sync-Directory");
         Log?.Totals(summary);
         _summaries.Add(summary);
         if (SummaryVariable is not null)
