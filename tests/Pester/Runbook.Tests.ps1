@@ -235,6 +235,53 @@ Describe 'Items and totals, and a log, from one run' {
     }
 }
 
+Describe "README's runbooks" {
+    # The README's own code blocks, run as written with their paths moved under the test's work directory: what the
+    # README shows must run as shown.
+    BeforeAll {
+        $script:Readme = Get-Content -Raw -LiteralPath (Join-Path $PSScriptRoot '../../README.md')
+        function Get-ReadmeBlock([string] $After) {
+            $start = $script:Readme.IndexOf($After)
+            $start | Should -BeGreaterOrEqual 0 -Because "the README has '$After'"
+            $open = $script:Readme.IndexOf('```powershell', $start) + '```powershell'.Length
+            $script:Readme.Substring($open, $script:Readme.IndexOf('```', $open) - $open)
+        }
+    }
+
+    It 'runs the nightly runbook once and yields the items, the totals and the log' {
+        $f = New-Fixture 'readme-nightly'
+        $logs = Join-Path $f.Root 'log'
+        $null = New-Item -ItemType Directory -Path $logs
+        $code = (Get-ReadmeBlock 'A nightly runbook').Replace('/srv/data', $f.Src).Replace('/mnt/mirror/data', $f.Dst).Replace('/var/log', $logs)
+        $shown = . ([scriptblock]::Create($code))
+        $totals | Should -BeOfType ([PSReplica.SyncSummary])
+        $totals.Created | Should -Be 3
+        $totals.Deleted | Should -Be 3
+        $syncErrors | Should -BeNullOrEmpty
+        $csv = @(Import-Csv -LiteralPath (Get-ChildItem -LiteralPath $logs -Filter '*.csv').FullName)
+        $csv.Count | Should -Be ($totals.Created + $totals.Updated + $totals.Deleted + $totals.MetadataUpdated)
+        $csv[0].Action | Should -BeIn 'Create', 'Update', 'Delete', 'Metadata'
+        @(Get-Content -LiteralPath (Get-ChildItem -LiteralPath $logs -Filter '*.log').FullName).Count | Should -Be ($csv.Count + 2)
+        $shown | Should -Not -BeNullOrEmpty
+        Get-SyncPlan -Path $f.Src -Destination $f.Dst -Delete | Should -BeNullOrEmpty
+    }
+
+    It 'runs the review-then-apply example' {
+        $f = New-Fixture 'readme-review'
+        Push-Location $f.Root
+        try {
+            $code = (Get-ReadmeBlock 'Review a plan, then apply exactly it').Replace('/srv/data', $f.Src).Replace('/mnt/mirror/data', $f.Dst)
+            $applied = @(. ([scriptblock]::Create($code)))
+            $applied.Count | Should -BeGreaterThan 4
+            $stale | Should -BeNullOrEmpty
+            Get-SyncPlan -Path $f.Src -Destination $f.Dst -Delete | Should -BeNullOrEmpty
+        }
+        finally {
+            Pop-Location
+        }
+    }
+}
+
 Describe 'Output and binding' {
     It 'serialises enums as names and the duration as seconds' {
         $f = New-Fixture 'output'
