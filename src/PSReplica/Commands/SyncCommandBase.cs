@@ -19,14 +19,15 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private bool _disposed;
 
-    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory.</summary>
+    /// <summary>The directories whose contents are replicated, and files that are copied in themselves; several are merged
+    /// into the destination (rsync SRC1/ SRC2/ DEST/). Wildcards are resolved and may name several.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Source")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
-    /// <summary>The source directory, taken literally (no wildcards).</summary>
+    /// <summary>The sources as -Path, taken literally (no wildcards).</summary>
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
@@ -149,7 +150,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     protected SyncOptions BuildOptions()
     {
         ResolveRemotes();
-        string source = RemoteSource?.Path ?? ResolveSource();
+        string[] sources = RemoteSource is null ? ResolveSource() : [RemoteSource.Path];
         string destination = RemoteDestination?.Path ?? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
         if (modes > 1)
@@ -198,7 +199,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
         var options = new SyncOptions
         {
-            Source = source,
+            Source = sources[0],
+            AdditionalSources = sources[1..],
             Destination = destination,
             Delete = Delete || DeleteExcluded,
             DeleteExcluded = DeleteExcluded,
@@ -371,7 +373,9 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    private string ResolveSource()
+    /// <summary>Every source as a file system path, in the order given (wildcards may match several). Whether each is a
+    /// directory or a file, and that a path named twice counts once, is the engine's business (Scanning/SourceSet.cs).</summary>
+    private string[] ResolveSource()
     {
         var resolved = new List<string>();
         if (ParameterSetName == LiteralPathSet)
@@ -392,7 +396,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                     if (matches.Count == 0)
                     {
                         ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
-                            $"No directory matches the source '{path}'.", path));
+                            $"Nothing matches the source '{path}'.", path));
                     }
 
                     resolved.AddRange(matches);
@@ -409,12 +413,6 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             }
         }
 
-        if (resolved.Count != 1)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
-                $"The source must be exactly one directory; it resolved to {resolved.Count} paths: {string.Join(", ", resolved)}.", resolved));
-        }
-
-        return resolved[0];
+        return [.. resolved];
     }
 }
