@@ -295,6 +295,12 @@ Describe 'Output and binding' {
         ($summary | ConvertTo-Json -Compress) | Should -Match '"Duration":\d+(\.\d+)?[,}]'
     }
 
+    It 'refuses a run without a destination with DestinationMissing' {
+        $f = New-Fixture 'no-destination'
+        { [pscustomobject]@{ Path = $f.Src } | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationMissing,PSReplica.Commands.SyncDirectoryCommand'
+        { Get-SyncPlan -Path $f.Src -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationMissing,PSReplica.Commands.GetSyncPlanCommand'
+    }
+
     It 'has Path as its default parameter set, so a missing -Path is asked for, not ambiguous' {
         (Get-Command Sync-Directory).DefaultParameterSet | Should -Be 'Path'
         (Get-Command Get-SyncPlan).DefaultParameterSet | Should -Be 'Path'
@@ -315,7 +321,8 @@ Describe 'Output and binding' {
     It 'never binds a SyncItem as a path' {
         $f = New-Fixture 'binding'
         $item = Get-SyncPlan -Path $f.Src -Destination $f.Dst | Select-Object -First 1
-        { $item | Sync-Directory -Destination (Join-Path $f.Root 'elsewhere') -ErrorAction Stop } | Should -Throw -ErrorId 'InputObjectNotBound,PSReplica.Commands.SyncDirectoryCommand' -Because 'a SyncItem is not a source path'
+        # It binds to -Plan, whose items name their destination, so another destination is refused.
+        { $item | Sync-Directory -Destination (Join-Path $f.Root 'elsewhere') -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidParameterCombination,PSReplica.Commands.SyncDirectoryCommand' -Because 'a SyncItem is not a source path'
         Test-Path -LiteralPath (Join-Path $f.Root 'elsewhere') | Should -BeFalse
     }
 }

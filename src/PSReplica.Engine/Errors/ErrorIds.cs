@@ -6,8 +6,20 @@ public static class ErrorIds
     public const string SourceNotFound = nameof(SourceNotFound);
     public const string SourceUnreadable = nameof(SourceUnreadable);
     public const string SourceNotDirectory = nameof(SourceNotDirectory);
+
+    /// <summary>No longer written: several sources (wildcards, several -Path values) are merged now. Kept so that scripts
+    /// that name it still find it.</summary>
     public const string SourceAmbiguous = nameof(SourceAmbiguous);
+
+    /// <summary>Several sources hold the same relative path, and not all of them as a directory (two files, or a file and a
+    /// directory): which one the destination gets would be a guess. Directories of one name merge instead. Terminating,
+    /// before anything is touched; an excluded name clashes with nothing.</summary>
+    public const string SourceNameClash = nameof(SourceNameClash);
+
     public const string DestinationNotDirectory = nameof(DestinationNotDirectory);
+
+    /// <summary>No -Destination was given (nor a Destination property on a piped row).</summary>
+    public const string DestinationMissing = nameof(DestinationMissing);
     public const string DestinationCreateFailed = nameof(DestinationCreateFailed);
     public const string SameSourceAndDestination = nameof(SameSourceAndDestination);
     public const string DestinationInsideSource = nameof(DestinationInsideSource);

@@ -49,7 +49,7 @@ internal sealed partial class PlanRunner : IDisposable
         _plan = plan;
         _destinationTree = destinationTree;
         _sourceTree = sourceTree;
-        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         _dryRun = dryRun;
         _options = plan.Options;
         _observer = observer;
@@ -63,7 +63,7 @@ internal sealed partial class PlanRunner : IDisposable
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
-            Source = plan.SourceRoot,
+            Source = string.Join(", ", plan.Sources),
             Destination = plan.DestinationRoot,
             ItemsTotal = plan.ItemsTotal,
             FilesTotal = plan.FilesTotal,

@@ -3,7 +3,14 @@ namespace PSReplica;
 /// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>
 public sealed record SyncOptions
 {
+    /// <summary>The source: a directory, whose contents are replicated, or a file (or link, or other non-directory), which
+    /// goes into the destination directory under its own name (rsync's <c>SRC/</c> and <c>FILE</c>).</summary>
     public required string Source { get; init; }
+
+    /// <summary>More sources after <see cref="Source"/>, each a directory or a file as <see cref="Source"/> is: all of them
+    /// are merged into the destination, as rsync's <c>SRC1/ SRC2/ DEST/</c> merges them (Scanning/SourceSet.cs). Only a
+    /// local source can have more.</summary>
+    public IReadOnlyList<string> AdditionalSources { get; init; } = [];
 
     public required string Destination { get; init; }
 

@@ -20,6 +20,12 @@ internal sealed class SyncPlanner
     private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
+    // Several local sources (or a file): their merged view, told which names are transferred, so that a clash counts.
+    private readonly MergedSourceLister? _merged;
+
+    // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
+    private readonly bool _rootIsSource = true;
+
     // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
     // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
     private readonly FilterContext _sourceFilter;
@@ -33,8 +39,10 @@ internal sealed class SyncPlanner
     private long _nextProgress;
 
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
-        BasisDirectories? basis, CancellationToken cancellation)
+        BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true)
     {
+        _merged = merged;
+        _rootIsSource = rootIsSource;
         _sourceLister = sourceLister;
         _destinationLister = destinationLister;
         _options = options;
@@ -58,19 +66,43 @@ internal sealed class SyncPlanner
         return plan;
     }
 
+    /// <summary>Plans from a local source as named (one directory, or several directories and files merged): a name that
+    /// two sources hold, not both as directories, ends the run here, before anything is touched.</summary>
+    /// <param name="sourceLister">The lister of the local source's directories (a scan made ahead), or null.</param>
+    /// <exception cref="SyncException">SourceNameClash.</exception>
+    public static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
+        BasisDirectories? basis = null)
+    {
+        ITreeLister inner = sourceLister ?? LocalTreeLister.Instance;
+        MergedSourceLister? merged = sources.Merge(inner, options.CopyLinks);
+        var plan = new SyncPlan(options, sources.Root.FullPath, destinationRoot, sources);
+        var planner = new SyncPlanner(options, plan, observer, merged ?? inner, destinationLister ?? LocalTreeLister.Instance, basis, cancellation, merged,
+            sources.HasDirectory);
+        planner.PlanRoot(sources.Root, destinationRoot, destinationEntry);
+        merged?.ThrowIfClashed();
+        observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        return plan;
+    }
+
     private bool PreserveTimes => (_options.Preserve & PreserveOptions.Times) != 0;
 
     private void PlanRoot(FileEntry source, string destinationRoot, FileEntry? destination)
     {
-        _plan.SourceDirectories[string.Empty] = source;
+        if (_rootIsSource)
+        {
+            _plan.SourceDirectories[string.Empty] = source;
+        }
+
         if (destination is null)
         {
-            Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory));
+            Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory),
+                fromSource: _rootIsSource);
             Descend(string.Empty, source, destinationRoot, destinationExists: false);
             return;
         }
 
-        AttributeChanges changes = CompareAttributes(source, destination);
+        AttributeChanges changes = _rootIsSource ? CompareAttributes(source, destination) : AttributeChanges.None;
         if (changes != AttributeChanges.None)
         {
             AddMetadata(source, destination, ".", destinationRoot, changes);
@@ -198,10 +230,12 @@ internal sealed class SyncPlanner
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
         {
-            FileEntry? resolved = Select(entry, Join(relative, entry.Name));
+            string path = Join(relative, entry.Name);
+            FileEntry? resolved = Select(entry, path);
             if (resolved is not null)
             {
                 selected.Add(resolved);
+                _merged?.Selected(path);
             }
         }
 
@@ -226,7 +260,7 @@ internal sealed class SyncPlanner
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
             }
-            else if (_options.Delete && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
+            else if (_options.Delete && (_rootIsSource || relative.Length > 0) && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
             {
                 _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
             }
@@ -737,7 +771,7 @@ internal sealed class SyncPlanner
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
         SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
-        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0)
+        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0, bool fromSource = true)
     {
         FileEntry described = source ?? existing!;
         var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
@@ -746,7 +780,7 @@ internal sealed class SyncPlanner
             LastWriteTimeUtc = described.LastWriteTimeUtc,
             LinkTarget = described.LinkTarget,
             DestinationPath = destinationPath,
-            SourcePath = source?.FullPath,
+            SourcePath = fromSource ? source?.FullPath : null,
             PreviousLength = existing?.Length,
             PreviousLastWriteTimeUtc = existing?.LastWriteTimeUtc,
         };

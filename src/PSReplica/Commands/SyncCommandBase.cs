@@ -19,23 +19,26 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private bool _disposed;
 
-    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory. Bound from
-    /// the pipeline by property name only, so that nothing (a SyncItem above all) binds as a path by its text.</summary>
+    /// <summary>The directories whose contents are replicated, and files that are copied in themselves; several are merged
+    /// into the destination (rsync SRC1/ SRC2/ DEST/). Wildcards are resolved and may name several. Bound from the
+    /// pipeline by property name only, so that nothing (a SyncItem above all) binds as a path by its text.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Source")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
-    /// <summary>The source directory, taken literally (no wildcards).</summary>
+    /// <summary>The sources as -Path, taken literally (no wildcards).</summary>
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
     /// <summary>The directory that becomes the replica; created with its parents when missing.</summary>
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    /// <remarks>Not Mandatory to PowerShell, and in every parameter set: a mandatory parameter outside the default set
+    /// makes PowerShell bind piped rows by property name in the default set first, so a row with LiteralPath and
+    /// Destination would fail on the missing Path. A missing destination is refused in <see cref="BuildOptions"/>.</remarks>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = string.Empty;
 
@@ -209,10 +212,16 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     /// <summary>Resolves the source and destination and builds the engine's options; terminates on bad input.</summary>
     protected SyncOptions BuildOptions()
     {
+        if (string.IsNullOrEmpty(Destination))
+        {
+            Stop(ErrorRecordFactory.Create(ErrorIds.DestinationMissing, ErrorCategory.InvalidArgument,
+                "A destination is required: give -Destination (or a Destination property on piped rows).", null));
+        }
+
         ResolveRemotes();
-        string source = RemoteSource?.Path ?? ResolveSource();
+        string[] sources = RemoteSource is null ? ResolveSource() : [RemoteSource.Path];
         string destination = RemoteDestination?.Path ?? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
-        ResolvedSources = [RemoteSource is null ? source : (UsesLiteralPath ? LiteralPath : Path)[0]];
+        ResolvedSources = RemoteSource is null ? sources : [(UsesLiteralPath ? LiteralPath : Path)[0]];
         ResolvedDestination = RemoteDestination is null ? destination : Destination;
         int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
         if (modes > 1)
@@ -261,7 +270,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
         var options = new SyncOptions
         {
-            Source = source,
+            Source = sources[0],
+            AdditionalSources = sources[1..],
             Destination = destination,
             Delete = Delete || DeleteExcluded,
             DeleteExcluded = DeleteExcluded,
@@ -497,7 +507,9 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    private string ResolveSource()
+    /// <summary>Every source as a file system path, in the order given (wildcards may match several). Whether each is a
+    /// directory or a file, and that a path named twice counts once, is the engine's business (Scanning/SourceSet.cs).</summary>
+    private string[] ResolveSource()
     {
         var resolved = new List<string>();
         if (UsesLiteralPath)
@@ -518,7 +530,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                     if (matches.Count == 0)
                     {
                         Stop(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
-                            $"No directory matches the source '{path}'.", path));
+                            $"Nothing matches the source '{path}'.", path));
                     }
 
                     resolved.AddRange(matches);
@@ -535,12 +547,6 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             }
         }
 
-        if (resolved.Count != 1)
-        {
-            Stop(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
-                $"The source must be exactly one directory; it resolved to {resolved.Count} paths: {string.Join(", ", resolved)}.", resolved));
-        }
-
-        return resolved[0];
+        return [.. resolved];
     }
 }

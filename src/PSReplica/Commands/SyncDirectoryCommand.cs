@@ -103,6 +103,12 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     {
         if (ParameterSetName == PlanSet)
         {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Destination)))
+            {
+                ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                    "-Destination comes from the plan; it cannot be given with -Plan.", Destination));
+            }
+
             // Applied as a whole at the end: the plan's items arrive one by one.
             _reviewed.AddRange(Plan);
             return;
