@@ -148,6 +148,11 @@ public sealed class RemoteReplicator : IAsyncDisposable
         }
 
         ThrowIfFaulted(watch);
+        if (localScan is not null && observer.WantsDebug)
+        {
+            observer.OnDebug($"{localScan.DirectoriesListed} local director(ies) were listed ahead while the agent started");
+        }
+
         return plan;
     }
 

@@ -43,6 +43,9 @@ internal sealed partial class PlanRunner : IDisposable
 
     private readonly bool _dryRun;
 
+    /// <summary>Asked once: the skip reasons and totals are built only when -Verbose shows them.</summary>
+    private readonly bool _verbose;
+
     private PlanRunner(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation,
         IDestinationTree? destinationTree = null, ISourceTree? sourceTree = null)
     {
@@ -53,6 +56,7 @@ internal sealed partial class PlanRunner : IDisposable
         _dryRun = dryRun;
         _options = plan.Options;
         _observer = observer;
+        _verbose = observer.WantsVerbose;
         _attributes = new AttributePolicy(_options);
         _meter = new TransferMeter(plan, observer);
         _destination = destinationTree is null
@@ -109,6 +113,11 @@ internal sealed partial class PlanRunner : IDisposable
                 "I/O errors occurred while scanning; no extraneous item is deleted in this run.", _plan.DestinationRoot));
         }
 
+        if (_observer.WantsDebug)
+        {
+            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_destination.Workers} copy worker(s)");
+        }
+
         int maxDelete = _options.MaxDelete ?? int.MaxValue;
         long deletions = 0;
         long deletionsOverLimit = 0;
@@ -122,6 +131,13 @@ internal sealed partial class PlanRunner : IDisposable
                 SyncItem item = action.Item;
                 if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
                 {
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose(deletionsBlocked && item.Reason == SyncReason.Extraneous
+                            ? $"Not deleting '{item.RelativePath}': the scan met I/O errors, so nothing extraneous is deleted in this run"
+                            : $"Skipping '{item.RelativePath}': a directory above it was declined or could not be made");
+                    }
+
                     _summary.Skipped++;
                     Settle(index, null);
                     continue;
@@ -138,6 +154,11 @@ internal sealed partial class PlanRunner : IDisposable
                 if (countsAsDeletion && deletions >= maxDelete)
                 {
                     deletionsOverLimit++;
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Not deleting '{item.RelativePath}': the -MaxDelete limit of {maxDelete} is reached");
+                    }
+
                     _summary.Skipped++;
                     if (item.Reason == SyncReason.TypeChanged)
                     {
@@ -154,6 +175,11 @@ internal sealed partial class PlanRunner : IDisposable
                     if (item.ItemType == SyncItemType.Directory && action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
                     {
                         _declined.Add(item.RelativePath);
+                    }
+
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Skipping '{item.RelativePath}': declined ({item.Action} {item.ItemType})");
                     }
 
                     _summary.Skipped++;
@@ -251,6 +277,11 @@ internal sealed partial class PlanRunner : IDisposable
             _meter.Completed();
         }
 
+        if (_verbose)
+        {
+            _observer.OnVerbose(RunReport.Totals(_summary, _dryRun));
+        }
+
         return _summary;
     }
 
@@ -272,10 +303,7 @@ internal sealed partial class PlanRunner : IDisposable
         }
         catch (SyncException) when (_destination.UnderFailedDirectory(item.RelativePath))
         {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
+            SkipUnderFailedDirectory(item);
         }
         catch (SyncException ex)
         {
@@ -426,10 +454,7 @@ internal sealed partial class PlanRunner : IDisposable
         }
         else if (_destination.UnderFailedDirectory(item.RelativePath))
         {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
+            SkipUnderFailedDirectory(item);
         }
         else
         {
@@ -444,6 +469,19 @@ internal sealed partial class PlanRunner : IDisposable
 
         Settle(index, error is null ? item : null);
         _meter.ActionDone(item.RelativePath);
+    }
+
+    private void SkipUnderFailedDirectory(SyncItem item)
+    {
+        lock (_gate)
+        {
+            _summary.Skipped++;
+        }
+
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Skipping '{item.RelativePath}': a directory above it could not be made");
+        }
     }
 
     /// <summary>Counts and reports a failure that belongs to no single item.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Hashing;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
@@ -26,6 +27,10 @@ internal sealed class SyncPlanner
     // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
     private readonly bool _rootIsSource = true;
 
+    // Asked once: every verbose or debug message below is built only when its flag is set.
+    private readonly bool _verbose;
+    private readonly bool _debug;
+
     // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
     // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
     private readonly FilterContext _sourceFilter;
@@ -43,8 +48,10 @@ internal sealed class SyncPlanner
     {
         _merged = merged;
         _rootIsSource = rootIsSource;
-        _sourceLister = sourceLister;
-        _destinationLister = destinationLister;
+        _verbose = observer.WantsVerbose;
+        _debug = observer.WantsDebug;
+        _sourceLister = _verbose ? new MeasuredTreeLister(sourceLister) : sourceLister;
+        _destinationLister = _verbose ? new MeasuredTreeLister(destinationLister) : destinationLister;
         _options = options;
         _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded, sourceLister.FilterFileReader);
         _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded, destinationLister.FilterFileReader);
@@ -58,11 +65,22 @@ internal sealed class SyncPlanner
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
         BasisDirectories? basis = null)
     {
+        long started = Stopwatch.GetTimestamp();
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
             basis, cancellation);
+        if (planner._verbose || planner._debug)
+        {
+            planner.ReportSetup(destinationEntry is not null);
+        }
+
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        if (planner._verbose)
+        {
+            planner.ReportScan(Stopwatch.GetElapsedTime(started));
+        }
+
         return plan;
     }
 
@@ -74,15 +92,82 @@ internal sealed class SyncPlanner
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
         BasisDirectories? basis = null)
     {
+        long started = Stopwatch.GetTimestamp();
         ITreeLister inner = sourceLister ?? LocalTreeLister.Instance;
         MergedSourceLister? merged = sources.Merge(inner, options.CopyLinks);
         var plan = new SyncPlan(options, sources.Root.FullPath, destinationRoot, sources);
         var planner = new SyncPlanner(options, plan, observer, merged ?? inner, destinationLister ?? LocalTreeLister.Instance, basis, cancellation, merged,
             sources.HasDirectory);
+        if (planner._verbose || planner._debug)
+        {
+            planner.ReportSetup(destinationEntry is not null);
+        }
+
         planner.PlanRoot(sources.Root, destinationRoot, destinationEntry);
         merged?.ThrowIfClashed();
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        if (planner._verbose)
+        {
+            planner.ReportScan(Stopwatch.GetElapsedTime(started));
+        }
+
         return plan;
+    }
+
+
+    /// <summary>-Verbose: the roots as resolved and the filter, before the scan; -Debug: the filter's rules.</summary>
+    private void ReportSetup(bool destinationExists)
+    {
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Source: {_plan.SourceRoot}");
+            _observer.OnVerbose($"Destination: {_plan.DestinationRoot}{(destinationExists ? string.Empty : " (does not exist yet: the run creates it)")}");
+        }
+
+        int rules = 0;
+        foreach (FilterRule rule in _options.Filter.Rules)
+        {
+            if (!rule.ImpliedByMergeRule)
+            {
+                rules++;
+                if (_debug)
+                {
+                    _observer.OnDebug($"Filter rule {rules}: {rule.Text}");
+                }
+            }
+        }
+
+        if (!_verbose)
+        {
+            return;
+        }
+
+        _observer.OnVerbose(rules == 0 ? "Filter: no rules (every item is transferred)"
+            : $"Filter: {rules} rule(s){(_options.Filter.HasDirMerge ? ", and the rules of the per-directory filter files" : string.Empty)}");
+        if (_options.MinSize is not null || _options.MaxSize is not null)
+        {
+            string least = _options.MinSize is { } min ? "-MinSize " + RunReport.Bytes(min) : string.Empty;
+            string most = _options.MaxSize is { } max ? "-MaxSize " + RunReport.Bytes(max) : string.Empty;
+            _observer.OnVerbose($"Size limits: {least}{(least.Length > 0 && most.Length > 0 ? ", " : string.Empty)}{most} "
+                + "(regular files outside them are not transferred)");
+        }
+    }
+
+    /// <summary>-Verbose: what each side's listing held and how long it took, and the plan's counts.</summary>
+    private void ReportScan(TimeSpan elapsed)
+    {
+        foreach ((string side, ITreeLister lister) in new[] { ("source", _sourceLister), ("destination", _destinationLister) })
+        {
+            if (lister is MeasuredTreeLister measured)
+            {
+                _observer.OnVerbose(measured.Directories == 0
+                    ? $"Scanned the {side}: nothing to list"
+                    : $"Scanned the {side}: {measured.Entries} item(s) in {measured.Directories} director{(measured.Directories == 1 ? "y" : "ies")}, "
+                        + $"{RunReport.Seconds(measured.Elapsed)} listing");
+            }
+        }
+
+        _observer.OnVerbose(RunReport.Plan(_plan, elapsed));
     }
 
     private bool PreserveTimes => (_options.Preserve & PreserveOptions.Times) != 0;
@@ -260,9 +345,19 @@ internal sealed class SyncPlanner
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
             }
-            else if (_options.Delete && (_rootIsSource || relative.Length > 0) && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
+            else if (_options.Delete && (_rootIsSource || relative.Length > 0))
             {
-                _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                if (_destinationFilter.Explain(rel, existing.IsDirectory) is { IsInclude: false } protecting)
+                {
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Not deleting '{rel}': protected by the filter rule '{protecting.Text}'");
+                    }
+                }
+                else
+                {
+                    _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                }
             }
         }
 
@@ -291,8 +386,13 @@ internal sealed class SyncPlanner
             resolved = target;
         }
 
-        if (!_sourceFilter.IsIncluded(relative, resolved.IsDirectory))
+        if (_sourceFilter.Explain(relative, resolved.IsDirectory) is { IsInclude: false } excluded)
         {
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': excluded by the filter rule '{excluded.Text}'");
+            }
+
             return null;
         }
 
@@ -326,6 +426,13 @@ internal sealed class SyncPlanner
         // is not extraneous (rsync keeps it in the file list).
         if (source.Kind == EntryKind.File && (source.Length < _options.MinSize || source.Length > _options.MaxSize))
         {
+            if (_verbose)
+            {
+                _observer.OnVerbose(source.Length < _options.MinSize
+                    ? $"Skipping '{relative}': {RunReport.Bytes(source.Length)}, smaller than -MinSize ({RunReport.Bytes(_options.MinSize!.Value)})"
+                    : $"Skipping '{relative}': {RunReport.Bytes(source.Length)}, larger than -MaxSize ({RunReport.Bytes(_options.MaxSize!.Value)})");
+            }
+
             return;
         }
 
@@ -339,6 +446,11 @@ internal sealed class SyncPlanner
         {
             if (_options.ExistingOnly)
             {
+                if (_verbose)
+                {
+                    _observer.OnVerbose($"Skipping '{relative}': not in the destination (-ExistingOnly)");
+                }
+
                 return;
             }
 
@@ -350,6 +462,7 @@ internal sealed class SyncPlanner
         {
             if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
             {
+                SkipExisting(relative);
                 return;
             }
 
@@ -583,6 +696,7 @@ internal sealed class SyncPlanner
     {
         if (_options.IgnoreExisting)
         {
+            SkipExisting(relative);
             return;
         }
 
@@ -597,12 +711,17 @@ internal sealed class SyncPlanner
         {
             AddMetadata(source, existing, relative, destinationPath, changes);
         }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
     }
 
     private void PlanFile(FileEntry source, FileEntry existing, string relative, string destinationPath)
     {
         if (_options.IgnoreExisting)
         {
+            SkipExisting(relative);
             return;
         }
 
@@ -610,6 +729,11 @@ internal sealed class SyncPlanner
         if (_options.Update && timeOrder < 0)
         {
             // -Update: the destination's copy is newer; leave it alone.
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
+            }
+
             return;
         }
 
@@ -633,6 +757,18 @@ internal sealed class SyncPlanner
         else if (changes != AttributeChanges.None)
         {
             AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
+    }
+
+    private void SkipExisting(string relative)
+    {
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Skipping '{relative}': it exists in the destination (-IgnoreExisting)");
         }
     }
 
@@ -701,6 +837,11 @@ internal sealed class SyncPlanner
                     else
                     {
                         emptied = false;
+                        if (_verbose)
+                        {
+                            _observer.OnVerbose($"Not deleting '{rel}': protected by the filter rule "
+                                + $"'{_destinationFilter.Explain(rel, child.IsDirectory, ignorePerishable: true)?.Text}'");
+                        }
                     }
                 }
             }
@@ -785,6 +926,11 @@ internal sealed class SyncPlanner
             PreviousLastWriteTimeUtc = existing?.LastWriteTimeUtc,
         };
         _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
+        if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': {item.Itemize} {action} {item.ItemType} ({reason}){(basis is null ? string.Empty : ", basis " + basis.FullPath)}"
+                + (linkTo is null ? string.Empty : ", linked to " + linkTo));
+        }
     }
 
     private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)

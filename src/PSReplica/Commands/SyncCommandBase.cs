@@ -349,6 +349,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private protected T RunEngine<T>(PipelineObserver observer, Func<CancellationToken, T> work, string activity)
     {
         var progress = new ProgressReporter(this, activity);
+        observer.WantsVerbose = Shows("Verbose", "VerbosePreference");
+        observer.WantsDebug = Shows("Debug", "DebugPreference");
         // A thread of its own: the engine blocks for the whole run (on its workers, on an agent's answers), and a blocked
         // thread-pool thread leaves the pool short for the continuations the transport needs until it injects another.
         Task<T> task = Task.Factory.StartNew(() => work(_cancellation.Token), _cancellation.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -405,6 +407,20 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
         return GetVariableValue("ConfirmPreference") is ConfirmImpact preference
             && preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium;
+    }
+
+    /// <summary>True when this call shows a stream: its switch (-Verbose, -Debug) when bound, else the preference variable
+    /// it inherits. The engine builds its verbose and debug messages only then.</summary>
+    private bool Shows(string parameter, string preferenceVariable)
+    {
+        if (MyInvocation.BoundParameters.TryGetValue(parameter, out object? bound))
+        {
+            return ((SwitchParameter)bound).IsPresent;
+        }
+
+        // A preference set in a script scope without its type constraint is a string ('Continue').
+        return LanguagePrimitives.TryConvertTo(GetVariableValue(preferenceVariable), out ActionPreference preference)
+            && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
     }
 
     protected virtual void WriteItem(SyncItem item) => WriteObject(item);
@@ -486,6 +502,14 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             case PipelineObserver.Warning warning:
                 Log?.Warning(warning.Message);
                 WriteWarning(warning.Message);
+                break;
+
+            case PipelineObserver.VerboseMessage verbose:
+                WriteVerbose(verbose.Message);
+                break;
+
+            case PipelineObserver.DebugMessage debug:
+                WriteDebug(debug.Message);
                 break;
 
             case SyncProgress report:
