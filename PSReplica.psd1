@@ -1,5 +1,8 @@
+# The module's manifest as the repository keeps it, valid where it stands (Test-ModuleManifest): paths are relative to
+# the repository root, and there is no RootModule, since PSReplica.dll exists only after a build. build.ps1 writes the
+# module's manifest (out/PSReplica/PSReplica.psd1) from this file, with RootModule 'PSReplica.dll' and each
+# FormatsToProcess file beside it.
 @{
-    RootModule           = 'PSReplica.dll'
     ModuleVersion        = '0.1.0'
     GUID                 = '5d1c7a9e-2f4b-4c8e-9a61-3b7e0f2d8c41'
     Author               = 'PSReplica contributors'
@@ -8,7 +11,7 @@
     Description          = 'rsync for PowerShell: replicate directory trees locally and over SSH, one object per change.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
-    FormatsToProcess     = @('PSReplica.Format.ps1xml')
+    FormatsToProcess     = @('src/PSReplica/PSReplica.Format.ps1xml')
     CmdletsToExport      = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -31,8 +31,7 @@ function Invoke-PSReplicaBuild {
     $null = New-Item -ItemType Directory -Path $script:OutModule
     # Every assembly the cmdlets' project brings (PowerShellStandard.Library is compile-only and not among them).
     Copy-Item (Join-Path $bin '*.dll') $script:OutModule
-    Copy-Item (Join-Path $bin 'PSReplica.Format.ps1xml') $script:OutModule
-    Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
+    Write-ModuleManifest
     # The remote agent, deployed from here to servers that have .NET but no PSReplica (see about_PSReplica).
     $agentBin = Join-Path $script:Root "src/PSReplica.Agent/bin/$Configuration/net10.0"
     $agentOut = Join-Path $script:OutModule 'agent'
@@ -45,6 +44,25 @@ function Invoke-PSReplicaBuild {
     Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
     Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse
     if (-not $Quiet) { Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan }
+}
+
+function Write-ModuleManifest {
+    # The repository's PSReplica.psd1 holds the module's metadata in a form Test-ModuleManifest accepts where it
+    # stands: no RootModule (the assembly exists only after a build) and its format files by their repository paths.
+    # The module's own manifest is that file with the assembly as RootModule and each format file copied beside it.
+    $source = Join-Path $script:Root 'PSReplica.psd1'
+    $data = Import-PowerShellDataFile -LiteralPath $source
+    if ($data.ContainsKey('RootModule')) { throw "$source names a RootModule; leave it out: the build adds 'PSReplica.dll'." }
+    $lines = @(Get-Content -LiteralPath $source | Where-Object { $_ -notmatch '^\s*#' })
+    $text = ($lines -join "`n") + "`n"
+    foreach ($format in $data.FormatsToProcess) {
+        Copy-Item -LiteralPath (Join-Path $script:Root $format) -Destination $script:OutModule
+        $text = $text.Replace("'$format'", "'$(Split-Path -Leaf $format)'")
+    }
+    if ($text -notmatch '^@\{\n') { throw "$source must begin with '@{' after its comment lines." }
+    $header = "# Written by build.ps1 from the repository's PSReplica.psd1 (edit that file).`n"
+    $text = $header + "@{`n    RootModule           = 'PSReplica.dll'`n" + $text.Substring(3)
+    Set-Content -LiteralPath (Join-Path $script:OutModule 'PSReplica.psd1') -Value $text -NoNewline
 }
 
 function Format-FailureText {

@@ -3,6 +3,17 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
     $script:Manifest = Import-PowerShellDataFile -Path $env:PSREPLICA_MODULE
     $script:Module = Get-Module PSReplica
+    $script:Root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+    $script:SourceManifestPath = Join-Path $script:Root 'PSReplica.psd1'
+
+    # A manifest value as one string with the keys of every hashtable sorted, so that two manifests compare by content.
+    function ConvertTo-ManifestText($Value) {
+        if ($Value -is [System.Collections.IDictionary]) {
+            '{' + (@($Value.Keys | Sort-Object | ForEach-Object { "$_=$(ConvertTo-ManifestText $Value[$_])" }) -join ';') + '}'
+        }
+        elseif ($Value -is [array]) { '[' + (@($Value | ForEach-Object { ConvertTo-ManifestText $_ }) -join ',') + ']' }
+        else { "$Value" }
+    }
 }
 
 Describe 'PSReplica module manifest' {
@@ -31,6 +42,28 @@ Describe 'PSReplica module manifest' {
     It 'loads its format file' {
         $Manifest.FormatsToProcess | Should -Contain 'PSReplica.Format.ps1xml'
         Test-Path (Join-Path (Split-Path $env:PSREPLICA_MODULE) 'PSReplica.Format.ps1xml') | Should -BeTrue
+    }
+}
+
+Describe 'The repository''s manifest' {
+    It 'PSReplica.psd1 at the repository root passes Test-ModuleManifest where it stands' {
+        { Test-ModuleManifest -Path $SourceManifestPath -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'the built manifest is the repository''s with the assembly as root module and the format files beside it' {
+        $source = Import-PowerShellDataFile -Path $SourceManifestPath
+        $source.ContainsKey('RootModule') | Should -BeFalse -Because 'PSReplica.dll exists only after a build'
+        $Manifest.RootModule | Should -Be 'PSReplica.dll'
+        @($Manifest.FormatsToProcess) | Should -Be @($source.FormatsToProcess | ForEach-Object { Split-Path -Leaf $_ })
+        foreach ($format in $source.FormatsToProcess) {
+            $built = Join-Path (Split-Path $env:PSREPLICA_MODULE) (Split-Path -Leaf $format)
+            (Get-FileHash $built).Hash | Should -Be (Get-FileHash (Join-Path $Root $format)).Hash
+        }
+        $rest = $Manifest.Clone()
+        $rest.Remove('RootModule')
+        $rest.Remove('FormatsToProcess')
+        $source.Remove('FormatsToProcess')
+        ConvertTo-ManifestText $rest | Should -BeExactly (ConvertTo-ManifestText $source)
     }
 }
 
