@@ -5,9 +5,9 @@
 @{
     ModuleVersion        = '0.1.0'
     GUID                 = '5d1c7a9e-2f4b-4c8e-9a61-3b7e0f2d8c41'
-    Author               = 'PSReplica contributors'
+    Author               = 'The PSReplica authors'
     CompanyName          = 'PSReplica'
-    Copyright            = '(c) PSReplica contributors. MIT License.'
+    Copyright            = '(c) 2026 The PSReplica authors. MIT License.'
     Description          = 'rsync for PowerShell: replicate directory trees locally and over SSH, one object per change.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
@@ -18,8 +18,10 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('rsync', 'sync', 'mirror', 'backup', 'replication', 'Linux')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('rsync', 'sync', 'mirror', 'backup', 'replication', 'Linux')
+            ProjectUri   = 'https://github.com/PSReplica/PSReplica'
+            LicenseUri   = 'https://github.com/PSReplica/PSReplica/blob/main/LICENSE'
+            ReleaseNotes = 'https://github.com/PSReplica/PSReplica/blob/main/CHANGELOG.md'
         }
     }
 }

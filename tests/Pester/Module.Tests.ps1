@@ -5,6 +5,7 @@ BeforeAll {
     $script:Module = Get-Module PSReplica
     $script:Root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
     $script:SourceManifestPath = Join-Path $script:Root 'PSReplica.psd1'
+    $script:ProjectUri = 'https://github.com/PSReplica/PSReplica'
 
     # A manifest value as one string with the keys of every hashtable sorted, so that two manifests compare by content.
     function ConvertTo-ManifestText($Value) {
@@ -45,7 +46,7 @@ Describe 'PSReplica module manifest' {
     }
 }
 
-Describe 'The repository''s manifest' {
+Describe 'The repository''s manifest and project files' {
     It 'PSReplica.psd1 at the repository root passes Test-ModuleManifest where it stands' {
         { Test-ModuleManifest -Path $SourceManifestPath -ErrorAction Stop } | Should -Not -Throw
     }
@@ -64,6 +65,26 @@ Describe 'The repository''s manifest' {
         $rest.Remove('FormatsToProcess')
         $source.Remove('FormatsToProcess')
         ConvertTo-ManifestText $rest | Should -BeExactly (ConvertTo-ManifestText $source)
+    }
+
+    It 'names the project, its MIT licence and its changelog, each a file at the repository root' {
+        $psData = $Manifest.PrivateData.PSData
+        $psData.ProjectUri | Should -Be $ProjectUri
+        $psData.LicenseUri | Should -Be "$ProjectUri/blob/main/LICENSE"
+        $psData.ReleaseNotes | Should -Be "$ProjectUri/blob/main/CHANGELOG.md"
+        $license = Get-Content -Raw (Join-Path $Root 'LICENSE')
+        $license | Should -Match '\AMIT License\r?\n'
+        $license | Should -Match 'Copyright \(c\) 2026 The PSReplica authors'
+        $Manifest.Copyright | Should -Match 'The PSReplica authors\. MIT License'
+        Get-Content -Raw (Join-Path $Root 'README.md') | Should -Match ([regex]::Escape($ProjectUri))
+    }
+
+    It 'keeps a changelog with an Unreleased section above the issues already done' {
+        $headings = @(Get-Content (Join-Path $Root 'CHANGELOG.md') | Where-Object { $_ -match '^## ' })
+        $headings[0] | Should -Be '## [Unreleased]'
+        foreach ($issue in 13, 6, 5, 4, 3, 2) {
+            @($headings | Where-Object { $_ -match "^## Issue ${issue}: .+ - \d{4}-\d{2}-\d{2}$" }).Count | Should -Be 1 -Because "issue $issue has a dated section"
+        }
     }
 }
 
