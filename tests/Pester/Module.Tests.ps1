@@ -1,3 +1,7 @@
+BeforeDiscovery {
+    $script:cmdletNames = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
+}
+
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
@@ -85,6 +89,23 @@ Describe 'The repository''s manifest and project files' {
         foreach ($issue in 13, 6, 5, 4, 3, 2) {
             @($headings | Where-Object { $_ -match "^## Issue ${issue}: .+ - \d{4}-\d{2}-\d{2}$" }).Count | Should -Be 1 -Because "issue $issue has a dated section"
         }
+    }
+}
+
+Describe 'Online help for <_>' -ForEach $cmdletNames {
+    BeforeAll {
+        $name = $_
+        $expected = "$ProjectUri/blob/main/docs/$name.md"
+    }
+
+    # Get-Help -Online opens a browser; it takes the first related link of the help, else the cmdlet's HelpUri.
+    It 'the cmdlet''s HelpUri is its doc in the project' {
+        (Get-Command $name).HelpUri | Should -Be $expected
+    }
+
+    It 'the doc''s online version is the same address, and Get-Help gives it as the first related link' {
+        Get-Content (Join-Path $Root "docs/$name.md") | Should -Contain "online version: $expected"
+        @((Get-Help $name).relatedLinks.navigationLink)[0].uri | Should -Be $expected
     }
 }
 

@@ -5,7 +5,7 @@ namespace PSReplica.Commands;
 
 /// <summary>Get-SyncPlan: what Sync-Directory would do, as SyncItems in execution order; changes nothing.
 /// A converged replica yields nothing.</summary>
-[Cmdlet(VerbsCommon.Get, "SyncPlan")]
+[Cmdlet(VerbsCommon.Get, "SyncPlan", HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/Get-SyncPlan.md")]
 [OutputType(typeof(SyncItem))]
 public sealed class GetSyncPlanCommand : SyncCommandBase
 {

@@ -6,7 +6,7 @@ namespace PSReplica.Commands;
 
 /// <summary>Sync-Directory: makes the destination's contents a replica of the source's contents and writes one
 /// SyncItem per completed action (or one SyncSummary with -Summary).</summary>
-[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/Sync-Directory.md")]
 [OutputType(typeof(SyncItem), typeof(SyncSummary))]
 public sealed class SyncDirectoryCommand : SyncCommandBase
 {
