@@ -7,7 +7,7 @@ namespace PSReplica.Commands;
 /// <summary>Get-SyncPlan: what Sync-Directory would do, as SyncItems in execution order; changes nothing.
 /// A converged replica yields nothing. Each item carries its plan (SyncItem.Plan), so the plan can be reviewed, saved
 /// and applied exactly: <c>Get-SyncPlan ... | Sync-Directory</c>.</summary>
-[Cmdlet(VerbsCommon.Get, "SyncPlan", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "SyncPlan", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/Get-SyncPlan.md")]
 [OutputType(typeof(SyncItem))]
 public sealed class GetSyncPlanCommand : SyncCommandBase
 {

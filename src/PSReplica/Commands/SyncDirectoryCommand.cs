@@ -11,7 +11,8 @@ namespace PSReplica.Commands;
 /// <summary>Sync-Directory: makes the destination's contents a replica of the source's contents and writes one
 /// SyncItem per completed action (or one SyncSummary with -Summary). Given a reviewed plan (Get-SyncPlan's items, piped or
 /// as -Plan) it carries out exactly those items that are still as planned.</summary>
-[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet,
+    HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/Sync-Directory.md")]
 [OutputType(typeof(SyncItem), typeof(SyncSummary))]
 public sealed class SyncDirectoryCommand : SyncCommandBase
 {

@@ -279,6 +279,8 @@ public sealed class TestSshServer : IDisposable
         {
             if (_sshd.HasExited)
             {
+                // HasExited does not wait for the stderr reader; without this the message often lacked sshd's reason.
+                _sshd.WaitForExit();
                 throw new InvalidOperationException($"sshd exited with {_sshd.ExitCode}: {Log}");
             }
 
