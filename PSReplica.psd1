@@ -1,22 +1,28 @@
+# The module's manifest as the repository keeps it, valid where it stands (Test-ModuleManifest): paths are relative to
+# the repository root, and there is no RootModule, since PSReplica.dll exists only after a build. build.ps1 writes the
+# module's manifest (out/PSReplica/PSReplica.psd1) from this file, with RootModule 'PSReplica.dll' and each
+# FormatsToProcess and TypesToProcess file beside it.
 @{
-    RootModule           = 'PSReplica.dll'
     ModuleVersion        = '0.1.0'
     GUID                 = '5d1c7a9e-2f4b-4c8e-9a61-3b7e0f2d8c41'
-    Author               = 'PSReplica contributors'
+    Author               = 'The PSReplica authors'
     CompanyName          = 'PSReplica'
-    Copyright            = '(c) PSReplica contributors. MIT License.'
+    Copyright            = '(c) 2026 The PSReplica authors. MIT License.'
     Description          = 'rsync for PowerShell: replicate directory trees locally and over SSH, one object per change.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.6'
-    FormatsToProcess     = @('PSReplica.Format.ps1xml')
+    TypesToProcess       = @('src/PSReplica/PSReplica.Types.ps1xml')
+    FormatsToProcess     = @('src/PSReplica/PSReplica.Format.ps1xml')
     CmdletsToExport      = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('rsync', 'sync', 'mirror', 'backup', 'replication', 'Linux')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('rsync', 'sync', 'mirror', 'backup', 'replication', 'Linux')
+            ProjectUri   = 'https://github.com/PSReplica/PSReplica'
+            LicenseUri   = 'https://github.com/PSReplica/PSReplica/blob/main/LICENSE'
+            ReleaseNotes = 'https://github.com/PSReplica/PSReplica/blob/main/CHANGELOG.md'
         }
     }
 }

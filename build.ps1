@@ -6,7 +6,9 @@
     The entry point only; the tasks live in .build/Build.psm1.
       Build  (default) compile and lay the importable module out in out/PSReplica
       Help   compile docs/*.md into en-US/ (MAML and about_ topics), failing on drift from the cmdlets
-      Test   xunit, then Pester in a child pwsh that imports out/PSReplica; ends with "N passed, N failed"
+      Test   xunit, then Pester in a child pwsh that imports out/PSReplica; prints one line per failure (name and
+             message) and ends with "N passed, N failed". The runners' own output, the trx files and Pester's XML
+             (full messages, stack traces) are in out/TestResults.
       Demo   build, replicate a generated sample tree, change it, re-sync with -Delete, show the objects
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test

@@ -6,25 +6,32 @@ $script:OutModule = Join-Path $script:Root 'out/PSReplica'
 $script:TestResults = Join-Path $script:Root 'out/TestResults'
 
 function Invoke-Native {
-    param([Parameter(Mandatory)] [string] $FilePath, [string[]] $ArgumentList)
-    & $FilePath @ArgumentList
+    # -Quiet: the command's output is shown only if it fails.
+    param([Parameter(Mandatory)] [string] $FilePath, [string[]] $ArgumentList, [switch] $Quiet)
+    if ($Quiet) {
+        $output = & $FilePath @ArgumentList 2>&1
+        if ($LASTEXITCODE -ne 0) { $output | ForEach-Object { Write-Host "$_" } }
+    }
+    else { & $FilePath @ArgumentList }
     if ($LASTEXITCODE -ne 0) {
         throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE."
     }
 }
 
 function Invoke-PSReplicaBuild {
-    param([string] $Configuration = 'Release')
-    Write-Host "Building PSReplica ($Configuration)" -ForegroundColor Cyan
-    Invoke-Native dotnet @('build', (Join-Path $script:Root 'PSReplica.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    # -Quiet: no progress lines (the test task prints only failures and the totals); errors still throw.
+    param([string] $Configuration = 'Release', [switch] $Quiet)
+    if (-not $Quiet) { Write-Host "Building PSReplica ($Configuration)" -ForegroundColor Cyan }
+    # Quiet: dotnet build prints its "Build succeeded" summary at any verbosity (NoSummary does not stop it), so its
+    # output is shown only when it fails.
+    Invoke-Native dotnet @('build', (Join-Path $script:Root 'PSReplica.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly') -Quiet:$Quiet
 
     $bin = Join-Path $script:Root "src/PSReplica/bin/$Configuration/net10.0"
     if (Test-Path $script:OutModule) { Remove-Item $script:OutModule -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $script:OutModule
     # Every assembly the cmdlets' project brings (PowerShellStandard.Library is compile-only and not among them).
     Copy-Item (Join-Path $bin '*.dll') $script:OutModule
-    Copy-Item (Join-Path $bin 'PSReplica.Format.ps1xml') $script:OutModule
-    Copy-Item (Join-Path $script:Root 'PSReplica.psd1') $script:OutModule
+    Write-ModuleManifest
     # The remote agent, deployed from here to servers that have .NET but no PSReplica (see about_PSReplica).
     $agentBin = Join-Path $script:Root "src/PSReplica.Agent/bin/$Configuration/net10.0"
     $agentOut = Join-Path $script:OutModule 'agent'
@@ -36,67 +43,110 @@ function Invoke-PSReplicaBuild {
     . (Join-Path $PSScriptRoot 'HelpCompiler.ps1')
     Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
     Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse
-    Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan
+    if (-not $Quiet) { Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan }
 }
 
-function Get-TrxCounts {
+function Write-ModuleManifest {
+    # The repository's PSReplica.psd1 holds the module's metadata in a form Test-ModuleManifest accepts where it
+    # stands: no RootModule (the assembly exists only after a build) and its format and types files by their repository
+    # paths. The module's own manifest is that file with the assembly as RootModule and each of those files beside it.
+    $source = Join-Path $script:Root 'PSReplica.psd1'
+    $data = Import-PowerShellDataFile -LiteralPath $source
+    if ($data.ContainsKey('RootModule')) { throw "$source names a RootModule; leave it out: the build adds 'PSReplica.dll'." }
+    $lines = @(Get-Content -LiteralPath $source | Where-Object { $_ -notmatch '^\s*#' })
+    $text = ($lines -join "`n") + "`n"
+    foreach ($format in @($data.FormatsToProcess) + @($data.TypesToProcess)) {
+        Copy-Item -LiteralPath (Join-Path $script:Root $format) -Destination $script:OutModule
+        $text = $text.Replace("'$format'", "'$(Split-Path -Leaf $format)'")
+    }
+    if ($text -notmatch '^@\{\n') { throw "$source must begin with '@{' after its comment lines." }
+    $header = "# Written by build.ps1 from the repository's PSReplica.psd1 (edit that file).`n"
+    $text = $header + "@{`n    RootModule           = 'PSReplica.dll'`n" + $text.Substring(3)
+    Set-Content -LiteralPath (Join-Path $script:OutModule 'PSReplica.psd1') -Value $text -NoNewline
+}
+
+function Format-FailureText {
+    # A failure's message on one line: the console gets one line per failure; the full text stays in out/TestResults.
+    param([string] $Text)
+    ($Text.Trim() -replace '\s*(\r?\n)+\s*', ' | ')
+}
+
+function Get-TrxResult {
+    # Counts and the failed tests (name: message) of a trx file; a run that ended abnormally (host crash, abort) has
+    # more failures in its counters than failed tests, and its run-level messages say why.
     param([string] $Path)
     [xml] $trx = Get-Content -Raw $Path
     $counters = $trx.TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted }
+    $failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    $failures = [Collections.Generic.List[string]]::new()
+    $ns = @{ t = $trx.DocumentElement.NamespaceURI }
+    foreach ($node in Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome="Failed"]' -Namespace $ns) {
+        $message = Select-Xml -Xml $node.Node -XPath './t:Output/t:ErrorInfo/t:Message' -Namespace $ns | Select-Object -First 1
+        $text = if ($message) { $message.Node.InnerText } else { '(no message)' }
+        $failures.Add("$($node.Node.testName): $(Format-FailureText $text)")
+    }
+    if ($failed -gt $failures.Count) {
+        $runInfo = @(Select-Xml -Xml $trx -XPath '//t:ResultSummary/t:RunInfos/t:RunInfo/t:Text' -Namespace $ns | ForEach-Object { $_.Node.InnerText })
+        $why = if ($runInfo) { Format-FailureText ($runInfo -join "`n") } else { 'no message' }
+        $failures.Add("the run ended abnormally ($($failed - $failures.Count) not counted as test failures): $why")
+    }
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed; Failures = $failures }
 }
 
 function Invoke-PSReplicaTest {
+    # The console gets one line per failure and the totals; what the runners print goes to out/TestResults/*.log, next
+    # to the trx files and Pester's XML, which hold the full messages and stack traces.
     param([string] $Configuration = 'Release', [string[]] $PesterPath)
-    Invoke-PSReplicaBuild -Configuration $Configuration
+    Invoke-PSReplicaBuild -Configuration $Configuration -Quiet
     if (Test-Path $script:TestResults) { Remove-Item $script:TestResults -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $script:TestResults
 
     $passed = 0
     $failed = 0
-    $failures = @()
+    $failures = [Collections.Generic.List[string]]::new()
 
     if (-not $PesterPath) {
         # Every xunit project under tests/ (tests/<Name>.Tests/<Name>.Tests.csproj).
         foreach ($project in Get-ChildItem (Join-Path $script:Root 'tests') -Filter '*.Tests.csproj' -Recurse -Depth 1 -File) {
-            Write-Host "Running xunit tests: $($project.BaseName)" -ForegroundColor Cyan
             $trx = Join-Path $script:TestResults "$($project.BaseName).trx"
+            $log = Join-Path $script:TestResults "$($project.BaseName).log"
             & dotnet test $project.FullName -c $Configuration --no-build --nologo `
-                --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+                --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' > $log 2>&1
             $xunitExit = $LASTEXITCODE
             $counted = 0
             if (Test-Path $trx) {
-                $counts = Get-TrxCounts $trx
-                $passed += $counts.Passed
-                $failed += $counts.Failed
-                $counted = $counts.Failed
-                if ($counts.Failed -gt 0) { $failures += "$($project.BaseName): $($counts.Failed) failed" }
+                $result = Get-TrxResult $trx
+                $passed += $result.Passed
+                $failed += $result.Failed
+                $counted = $result.Failed
+                foreach ($failure in $result.Failures) { $failures.Add("$($project.BaseName): $failure") }
             }
             if ($xunitExit -ne 0 -and $counted -eq 0) {
                 $failed += 1
-                $failures += "$($project.BaseName): dotnet test exited with $xunitExit"
+                $failures.Add("$($project.BaseName): dotnet test exited with $xunitExit (see $log)")
             }
         }
     }
 
-    Write-Host 'Running Pester tests' -ForegroundColor Cyan
     Invoke-Native dotnet @('restore', (Join-Path $script:Root 'tests/Pester/Pester.Restore.csproj'), '--nologo', '-v', 'quiet')
     $pesterJson = Join-Path $script:TestResults 'pester.json'
+    $pesterLog = Join-Path $script:TestResults 'pester.log'
     $runner = Join-Path $PSScriptRoot 'Invoke-PesterRun.ps1'
     $arguments = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner, '-ModuleManifest', (Join-Path $script:OutModule 'PSReplica.psd1'), '-ResultPath', $pesterJson)
     if ($PesterPath) { $arguments += @('-TestPath', ($PesterPath -join ',')) }
     Push-Location $script:Root
-    try { & dotnet @arguments } finally { Pop-Location }
+    # What the tests and the cmdlets write to the host (What if: lines, warnings) goes to the log, not the console.
+    try { & dotnet @arguments > $pesterLog 2>&1 } finally { Pop-Location }
     $pesterExit = $LASTEXITCODE
     if (Test-Path $pesterJson) {
         $counts = Get-Content -Raw $pesterJson | ConvertFrom-Json
         $passed += $counts.Passed
         $failed += $counts.Failed
-        if ($counts.Failed -gt 0) { $failures += "Pester: $($counts.Failed) failed: $($counts.FailedNames -join '; ')" }
+        foreach ($failure in $counts.Failures) { $failures.Add("Pester: $($failure.Name): $(Format-FailureText $failure.Message)") }
     }
     else {
         $failed += 1
-        $failures += "Pester: the run produced no result (exit code $pesterExit)"
+        $failures.Add("Pester: the run produced no result (exit code $pesterExit; see $pesterLog)")
     }
 
     foreach ($failure in $failures) { Write-Host $failure -ForegroundColor Red }

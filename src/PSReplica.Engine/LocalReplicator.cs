@@ -6,8 +6,9 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica;
 
-/// <summary>Local-to-local replication: validates the two roots, plans, and executes. Setup failures are thrown as
-/// <see cref="SyncException"/> before anything is touched; per-item failures go to the observer.</summary>
+/// <summary>Local-to-local replication: validates the roots (each source against the destination), plans, and executes.
+/// Setup failures are thrown as <see cref="SyncException"/> before anything is touched; per-item failures go to the
+/// observer.</summary>
 public static class LocalReplicator
 {
     /// <summary>What a run between two local trees honours: every option (the receiver and the sender run here, on the
@@ -40,8 +41,8 @@ public static class LocalReplicator
         Validate(options);
         Capabilities.Check(options);
         options = PartialFiles.Prepare(options);
-        (FileEntry source, string destination, FileEntry? existing) = ResolveRoots(options.Source, options.Destination);
-        return SyncPlanner.Build(options, source, destination, existing, observer, cancellation);
+        (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
+        return SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
     }
 
     /// <summary>Carries out a plan made by <see cref="Plan"/>. With <paramref name="dryRun"/>, reports each action that
@@ -58,7 +59,7 @@ public static class LocalReplicator
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
-        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
 
@@ -92,15 +93,28 @@ public static class LocalReplicator
         }
     }
 
-    private static (FileEntry Source, string Destination, FileEntry? Existing) ResolveRoots(string sourcePath, string destinationPath)
+    private static (SourceSet Sources, string Destination, FileEntry? Existing) ResolveRoots(SyncOptions options)
     {
-        string source = Path.TrimEndingDirectorySeparator(Path.GetFullPath(sourcePath));
-        string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destinationPath));
-        FileEntry sourceEntry = ResolveSource(source);
+        SourceSet sources = SourceSet.Resolve(options);
+        string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
         FileEntry? existing = ResolveDestination(destination);
-
-        string realSource = Posix.RealPath(source, out _) ?? source;
         string realDestination = CanonicalDestination(destination);
+        foreach (SourceSet.Member member in sources.Members)
+        {
+            CheckApart(member, realDestination, destination);
+        }
+
+        // The destination is written through its canonical path: a symlinked root is followed once, here, and never again.
+        return (sources, existing is null ? destination : realDestination, existing);
+    }
+
+    /// <summary>Refuses a source and a destination that overlap: the same directory, or one inside the other. A named file
+    /// is where it is named (its directory's links resolved, not its own: a link is sent as a link).</summary>
+    private static void CheckApart(SourceSet.Member member, string realDestination, string destination)
+    {
+        string source = member.Path;
+        string realSource = member.Entry.IsDirectory ? Posix.RealPath(source, out _) ?? source
+            : Path.Join(Posix.RealPath(member.Directory, out _) ?? member.Directory, Path.GetFileName(source));
         if (realSource == realDestination)
         {
             throw new SyncException(ErrorIds.SameSourceAndDestination, SyncErrorKind.InvalidArgument,
@@ -118,39 +132,6 @@ public static class LocalReplicator
             throw new SyncException(ErrorIds.SourceInsideDestination, SyncErrorKind.InvalidArgument,
                 $"The source '{source}' is inside the destination '{destination}'; replicating would overwrite or delete the source.", destination);
         }
-
-        // The destination is written through its canonical path: a symlinked root is followed once, here, and never again.
-        return (sourceEntry, existing is null ? destination : realDestination, existing);
-    }
-
-    /// <summary>The local source root's entry (a full path), checked to be a readable directory.</summary>
-    internal static FileEntry ResolveSource(string source)
-    {
-        FileEntry? sourceEntry = DirectoryLister.Stat(source, Path.GetFileName(source), follow: true, out int errno);
-        if (sourceEntry is null)
-        {
-            throw errno is Posix.EACCES or Posix.EPERM
-                ? new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: permission denied.", source)
-                : new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound, $"The source '{source}' does not exist.", source);
-        }
-
-        if (!sourceEntry.IsDirectory)
-        {
-            throw new SyncException(ErrorIds.SourceNotDirectory, SyncErrorKind.InvalidArgument,
-                $"The source '{source}' is not a directory; Sync-Directory replicates a directory's contents.", source);
-        }
-
-        try
-        {
-            using var probe = new DirectoryInfo(source).EnumerateFileSystemInfos().GetEnumerator();
-            probe.MoveNext();
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{source}' cannot be read: {ex.Message}", source, ex);
-        }
-
-        return sourceEntry;
     }
 
     /// <summary>The local destination root's entry (a full path), or null when it does not exist yet.</summary>

@@ -1,6 +1,8 @@
 namespace PSReplica.Engine.Tests;
 
-/// <summary>Records every event; optional hooks let a test act on progress or decline actions.</summary>
+/// <summary>Records every event; optional hooks let a test act on progress or decline actions. Verbose and debug messages
+/// are asked for with <see cref="WantsVerbose"/> and <see cref="WantsDebug"/>; asked for or not, each that arrives is
+/// recorded, so a test sees one the engine built without being asked.</summary>
 internal sealed class RecordingObserver : ISyncObserver
 {
     private readonly object _gate = new();
@@ -19,6 +21,14 @@ internal sealed class RecordingObserver : ISyncObserver
     public Action<SyncProgress>? OnProgressHook { get; init; }
 
     public List<SyncItem> Asked { get; } = [];
+
+    public bool WantsVerbose { get; init; }
+
+    public bool WantsDebug { get; init; }
+
+    public List<string> Verbose { get; } = [];
+
+    public List<string> Debug { get; } = [];
 
     public void OnItem(SyncItem item)
     {
@@ -62,5 +72,21 @@ internal sealed class RecordingObserver : ISyncObserver
         }
 
         return Approve?.Invoke(item) ?? true;
+    }
+
+    public void OnVerbose(string message)
+    {
+        lock (_gate)
+        {
+            Verbose.Add(message);
+        }
+    }
+
+    public void OnDebug(string message)
+    {
+        lock (_gate)
+        {
+            Debug.Add(message);
+        }
     }
 }

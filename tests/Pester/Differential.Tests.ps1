@@ -7,6 +7,8 @@
 # --itemize-changes output. To reproduce a seed by hand:
 #   Import-Module ./tests/Pester/Support/RandomTree.psm1
 #   New-RandomTree -Rng ([Random]::new(<seed>)) -Path /tmp/src      # then Update-RandomTree with <seed> + 1, as below
+# Each seed's size and time, and the itemize strings that differ from rsync's (information, not failures), go to the
+# information stream: run Invoke-Pester with $InformationPreference = 'Continue' to see them.
 BeforeDiscovery {
     $script:Scenarios = @(1..20 | ForEach-Object { @{ Seed = 1000 + $_; Exclude = @() } }) +
     @(1..3 | ForEach-Object { @{ Seed = 2000 + $_; Exclude = @('*.tmp', 'cache/') } })
@@ -109,8 +111,8 @@ BeforeAll {
 AfterAll {
     if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $script:WorkRoot) }
     if ($script:ItemizeNotes.Count -gt 0) {
-        Write-Host "Itemize strings that differ from rsync's (info, not failures):" -ForegroundColor Yellow
-        $script:ItemizeNotes | Group-Object | Sort-Object Count -Descending | ForEach-Object { Write-Host ("  {0,4} x {1}" -f $_.Count, $_.Name) }
+        Write-Information "Itemize strings that differ from rsync's (information, not failures):"
+        $script:ItemizeNotes | Group-Object | Sort-Object Count -Descending | ForEach-Object { Write-Information ("  {0,4} x {1}" -f $_.Count, $_.Name) }
     }
 }
 
@@ -127,10 +129,10 @@ Describe 'Sync-Directory -Delete replicates like rsync -a --delete' {
                 foreach ($line in $script:Run.Phases[$phase].Changes.Itemize) {
                     # Keep the pattern (itemize pair), not the path, so the summary groups alike cases.
                     $script:ItemizeNotes.Add(($line -replace '^.*: (rsync .*)$', '$1'))
-                    Write-Host "seed $Seed ${phase}: itemize differs: $line"
+                    Write-Information "seed $Seed ${phase}: itemize differs: $line"
                 }
             }
-            Write-Host ("seed {0}: {1} source entries, {2} items emitted, {3:N1}s" -f $Seed, $script:Run.Phases['update'].Entries, $script:Run.Phases['update'].Items, $clock.Elapsed.TotalSeconds)
+            Write-Information ("seed {0}: {1} source entries, {2} items emitted, {3:N1}s" -f $Seed, $script:Run.Phases['update'].Entries, $script:Run.Phases['update'].Items, $clock.Elapsed.TotalSeconds)
         }
 
         AfterAll {

@@ -168,10 +168,6 @@ BeforeAll {
 
 AfterAll {
     if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $script:WorkRoot) }
-    if ($script:Stats.Cases -gt 0) {
-        Write-Host ("filter differential: {0} cases; rules narrowed the transfer in {1}, rsync deleted something in {2}, kept some extraneous item in {3}" -f
-            $script:Stats.Cases, $script:Stats.Narrowed, $script:Stats.Deleting, $script:Stats.Protected)
-    }
 }
 
 Describe 'Filter rules select what rsync selects' {
@@ -236,8 +232,10 @@ Describe 'Filter rules select what rsync selects' {
         # Counted over the batches above (when they ran): a generator whose rules never matched would pass vacuously.
         $script:Stats.Cases | Should -BeGreaterThan 0
         if ($script:Stats.Cases -lt 20) { return }   # a narrowed run (PSREPLICA_FILTERDIFF_SEEDS) is too small to judge
-        $script:Stats.Narrowed | Should -BeGreaterThan ($script:Stats.Cases * 0.5)
-        $script:Stats.Protected | Should -BeGreaterThan ($script:Stats.Cases * 0.1)
-        $script:Stats.Deleting | Should -BeGreaterThan ($script:Stats.Cases * 0.5)
+        $counts = "of {0} cases, rules narrowed the transfer in {1}, rsync deleted something in {2} and kept some extraneous item in {3}" -f
+        $script:Stats.Cases, $script:Stats.Narrowed, $script:Stats.Deleting, $script:Stats.Protected
+        $script:Stats.Narrowed | Should -BeGreaterThan ($script:Stats.Cases * 0.5) -Because $counts
+        $script:Stats.Protected | Should -BeGreaterThan ($script:Stats.Cases * 0.1) -Because $counts
+        $script:Stats.Deleting | Should -BeGreaterThan ($script:Stats.Cases * 0.5) -Because $counts
     }
 }

@@ -127,7 +127,7 @@ Describe 'Invoke-HelpCompiler' {
         $text = Get-Content -Raw $file
         $bogus = "### -Bogus`nA parameter that does not exist.`n`n``````yaml`nType: String`nParameter Sets: (All)`nAliases: None`n`nRequired: False`nPosition: Named`nDefault value: None`nAccept pipeline input: False`nAccept wildcard characters: False`n```````n`n"
         $text = $text.Replace("### CommonParameters", "$bogus### CommonParameters")
-        $text = [regex]::Replace($text, '(?ms)(^### -Destination\n.*?)Required: True', '$1Required: False')
+        $text = [regex]::Replace($text, '(?ms)(^### -LiteralPath\n.*?)Required: True', '$1Required: False')
         Set-Content -Path $file -Value $text -NoNewline
 
         # 3. A doc removed, and a doc for a cmdlet that does not exist.
@@ -162,7 +162,7 @@ Describe 'Invoke-HelpCompiler' {
     }
 
     It 'names the YAML that disagrees with the cmdlet' {
-        "$driftError" | Should -Match 'Get-SyncPlan\.md: -Destination: Required is ''False'' in the doc but True in the cmdlet'
+        "$driftError" | Should -Match 'Get-SyncPlan\.md: -LiteralPath: Required is ''False'' in the doc but True in the cmdlet'
     }
 
     It 'writes nothing when it fails' {

@@ -1,8 +1,24 @@
+BeforeDiscovery {
+    $script:cmdletNames = @('Sync-Directory', 'Get-SyncPlan', 'New-SyncFilter')
+}
+
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
     $script:Manifest = Import-PowerShellDataFile -Path $env:PSREPLICA_MODULE
     $script:Module = Get-Module PSReplica
+    $script:Root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+    $script:SourceManifestPath = Join-Path $script:Root 'PSReplica.psd1'
+    $script:ProjectUri = 'https://github.com/PSReplica/PSReplica'
+
+    # A manifest value as one string with the keys of every hashtable sorted, so that two manifests compare by content.
+    function ConvertTo-ManifestText($Value) {
+        if ($Value -is [System.Collections.IDictionary]) {
+            '{' + (@($Value.Keys | Sort-Object | ForEach-Object { "$_=$(ConvertTo-ManifestText $Value[$_])" }) -join ';') + '}'
+        }
+        elseif ($Value -is [array]) { '[' + (@($Value | ForEach-Object { ConvertTo-ManifestText $_ }) -join ',') + ']' }
+        else { "$Value" }
+    }
 }
 
 Describe 'PSReplica module manifest' {
@@ -31,6 +47,69 @@ Describe 'PSReplica module manifest' {
     It 'loads its format file' {
         $Manifest.FormatsToProcess | Should -Contain 'PSReplica.Format.ps1xml'
         Test-Path (Join-Path (Split-Path $env:PSREPLICA_MODULE) 'PSReplica.Format.ps1xml') | Should -BeTrue
+    }
+}
+
+Describe 'The repository''s manifest and project files' {
+    It 'PSReplica.psd1 at the repository root passes Test-ModuleManifest where it stands' {
+        { Test-ModuleManifest -Path $SourceManifestPath -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'the built manifest is the repository''s with the assembly as root module and the format and types files beside it' {
+        $source = Import-PowerShellDataFile -Path $SourceManifestPath
+        $source.ContainsKey('RootModule') | Should -BeFalse -Because 'PSReplica.dll exists only after a build'
+        $Manifest.RootModule | Should -Be 'PSReplica.dll'
+        foreach ($key in 'FormatsToProcess', 'TypesToProcess') {
+            @($Manifest[$key]) | Should -Be @($source[$key] | ForEach-Object { Split-Path -Leaf $_ })
+            foreach ($file in $source[$key]) {
+                $built = Join-Path (Split-Path $env:PSREPLICA_MODULE) (Split-Path -Leaf $file)
+                (Get-FileHash $built).Hash | Should -Be (Get-FileHash (Join-Path $Root $file)).Hash
+            }
+        }
+        $rest = $Manifest.Clone()
+        $rest.Remove('RootModule')
+        foreach ($key in 'FormatsToProcess', 'TypesToProcess') {
+            $rest.Remove($key)
+            $source.Remove($key)
+        }
+        ConvertTo-ManifestText $rest | Should -BeExactly (ConvertTo-ManifestText $source)
+    }
+
+    It 'names the project, its MIT licence and its changelog, each a file at the repository root' {
+        $psData = $Manifest.PrivateData.PSData
+        $psData.ProjectUri | Should -Be $ProjectUri
+        $psData.LicenseUri | Should -Be "$ProjectUri/blob/main/LICENSE"
+        $psData.ReleaseNotes | Should -Be "$ProjectUri/blob/main/CHANGELOG.md"
+        $license = Get-Content -Raw (Join-Path $Root 'LICENSE')
+        $license | Should -Match '\AMIT License\r?\n'
+        $license | Should -Match 'Copyright \(c\) 2026 The PSReplica authors'
+        $Manifest.Copyright | Should -Match 'The PSReplica authors\. MIT License'
+        Get-Content -Raw (Join-Path $Root 'README.md') | Should -Match ([regex]::Escape($ProjectUri))
+    }
+
+    It 'keeps a changelog with an Unreleased section above the issues already done' {
+        $headings = @(Get-Content (Join-Path $Root 'CHANGELOG.md') | Where-Object { $_ -match '^## ' })
+        $headings[0] | Should -Be '## [Unreleased]'
+        foreach ($issue in 13, 6, 5, 4, 3, 2) {
+            @($headings | Where-Object { $_ -match "^## Issue ${issue}: .+ - \d{4}-\d{2}-\d{2}$" }).Count | Should -Be 1 -Because "issue $issue has a dated section"
+        }
+    }
+}
+
+Describe 'Online help for <_>' -ForEach $cmdletNames {
+    BeforeAll {
+        $name = $_
+        $expected = "$ProjectUri/blob/main/docs/$name.md"
+    }
+
+    # Get-Help -Online opens a browser; it takes the first related link of the help, else the cmdlet's HelpUri.
+    It 'the cmdlet''s HelpUri is its doc in the project' {
+        (Get-Command $name).HelpUri | Should -Be $expected
+    }
+
+    It 'the doc''s online version is the same address, and Get-Help gives it as the first related link' {
+        Get-Content (Join-Path $Root "docs/$name.md") | Should -Contain "online version: $expected"
+        @((Get-Help $name).relatedLinks.navigationLink)[0].uri | Should -Be $expected
     }
 }
 

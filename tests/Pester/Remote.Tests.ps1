@@ -101,10 +101,13 @@ Describe 'Sync-Directory to and from an SSH server' {
         Test-Path (Join-Path $work 'noagent') | Should -BeFalse
     }
 
-    It 'changes nothing remotely under -WhatIf' {
+    It 'changes nothing remotely under -WhatIf and says what it would do, one line per planned action' {
         $dst = Join-Path $work 'whatif'
-        Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @ssh -WhatIf -ErrorAction Stop
+        $plan = @(Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $dst) @ssh -ErrorAction Stop)
+        $run = Invoke-SyncWhatIf (@{ Path = $src; Destination = (Get-RemoteAddress $dst) } + $ssh)
         Test-Path $dst | Should -BeFalse
+        $run.Output | Should -BeNullOrEmpty
+        $run.WhatIf.Count | Should -Be $plan.Count
     }
 
     It 'refuses a remote source and a remote destination together' {

@@ -49,6 +49,17 @@ Describe 'A push with -Partial whose SSH connection is killed past the middle of
         @(Get-ChildItem -LiteralPath $dst -Force).Name | Should -Be @('big.bin')
     }
 
+    It 'with -RetryCount reconnects by itself and resumes from the partial file' {
+        $dst = Join-Path $work ('dst-' + [guid]::NewGuid().ToString('N'))
+        $partial = Join-Path $dst '.big.bin.psreplica-partial'
+        $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + @{ Partial = $true; RetryCount = 2; RetryDelay = 0; BandwidthLimit = 8192 })
+        Wait-Until { (Get-Length $partial) -gt 36MB } 'the push to have written more than half of the file'
+        Stop-SshConnections
+        Receive-BackgroundSync $job | Should -Be 'completed' -Because 'the lost connection is retried, not reported'
+        (Get-FileHash -LiteralPath (Join-Path $dst 'big.bin')).Hash | Should -Be (Get-FileHash -LiteralPath (Join-Path $src 'big.bin')).Hash
+        @(Get-ChildItem -LiteralPath $dst -Force).Name | Should -Be @('big.bin')
+    }
+
     It 'without -Partial leaves no partial file behind' {
         $dst = Join-Path $work ('dst-' + [guid]::NewGuid().ToString('N'))
         $job = Start-BackgroundSync $src (Get-RemoteAddress $dst) ($ssh + @{ BandwidthLimit = 8192 })

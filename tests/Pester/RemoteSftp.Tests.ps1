@@ -47,14 +47,17 @@ Describe 'Sync-Directory -Transport Sftp' {
         Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -ErrorAction Stop | Should -BeNullOrEmpty
     }
 
-    It 'changes nothing under -WhatIf' {
+    It 'changes nothing under -WhatIf and says what it would do, one line per planned action' {
         Update-RandomTree -Rng ([Random]::new(31)) -Path $src
         Set-SftpTime $src
         $before = Get-ComparableSnapshot $pushed
-        Sync-Directory -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -WhatIf -ErrorAction Stop
+        $run = Invoke-SyncWhatIf (@{ Path = $src; Destination = (Get-RemoteAddress $pushed); Delete = $true } + $sftp)
         $differences = Compare-TreeSnapshot $before (Get-ComparableSnapshot $pushed) -ReferenceName before -DifferenceName after
         $differences -join "`n" | Should -BeNullOrEmpty
-        @(Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -ErrorAction Stop).Count | Should -BeGreaterThan 0
+        $run.Output | Should -BeNullOrEmpty
+        $plan = @(Get-SyncPlan -Path $src -Destination (Get-RemoteAddress $pushed) -Delete @sftp -ErrorAction Stop)
+        $plan.Count | Should -BeGreaterThan 0
+        $run.WhatIf.Count | Should -Be $plan.Count
     }
 
     It 'updates changed files whole, deletes with -Delete, and converges' {

@@ -189,10 +189,10 @@ Describe 'Sync-Directory' {
             @{ Case = 'a source inside the destination'; Id = 'SourceInsideDestination' }
             @{ Case = 'a missing source'; Id = 'SourceNotFound' }
             @{ Case = 'a wildcard matching nothing'; Id = 'SourceNotFound' }
-            @{ Case = 'a source that is a file'; Id = 'SourceNotDirectory' }
+            @{ Case = 'a source that is not a file system path'; Id = 'SourceNotDirectory' }
             @{ Case = 'a destination that is a file'; Id = 'DestinationNotDirectory' }
-            @{ Case = 'a wildcard matching two directories'; Id = 'SourceAmbiguous' }
-            @{ Case = 'two source paths'; Id = 'SourceAmbiguous' }
+            @{ Case = 'two sources holding the same file'; Id = 'SourceNameClash' }
+            @{ Case = 'a remote source among local ones'; Id = 'InvalidParameterCombination' }
             @{ Case = '-Checksum with -SizeOnly'; Id = 'InvalidParameterCombination' }
             @{ Case = '-SizeOnly with -IgnoreTimes'; Id = 'InvalidParameterCombination' }
             @{ Case = 'a malformed -Exclude'; Id = 'InvalidFilterPattern' }
@@ -214,10 +214,10 @@ Describe 'Sync-Directory' {
                 'a source inside the destination' { @{ Path = (Join-Path $src 'inner'); Destination = $src } }
                 'a missing source' { @{ Path = (Join-Path $root 'nothing'); Destination = $newDst } }
                 'a wildcard matching nothing' { @{ Path = (Join-Path $root 'nothing*'); Destination = $newDst } }
-                'a source that is a file' { @{ Path = $file; Destination = $newDst } }
+                'a source that is not a file system path' { @{ Path = 'Env:\PATH'; Destination = $newDst } }
                 'a destination that is a file' { @{ Path = $src; Destination = $file } }
-                'a wildcard matching two directories' { @{ Path = (Join-Path $root 'src*'); Destination = $newDst } }
-                'two source paths' { @{ Path = @($src, $other); Destination = $newDst } }
+                'two sources holding the same file' { @{ Path = (Join-Path $root 'src*'), (New-TestTree -Root (Join-Path $root 'clash') -Files @{ 'a.txt' = 'another a' }); Destination = $newDst } }
+                'a remote source among local ones' { @{ Path = @($src, 'someone@host.invalid:/data'); Destination = $newDst } }
                 '-Checksum with -SizeOnly' { @{ Path = $src; Destination = $newDst; Checksum = $true; SizeOnly = $true } }
                 '-SizeOnly with -IgnoreTimes' { @{ Path = $src; Destination = $newDst; SizeOnly = $true; IgnoreTimes = $true } }
                 'a malformed -Exclude' { @{ Path = $src; Destination = $newDst; Exclude = '[abc' } }
@@ -848,7 +848,8 @@ Describe 'Sync-Directory' {
             $s.Source | Should -Be $pair.Src
             $s.Destination | Should -Be $pair.Dst
             $s.DeletionsSkipped | Should -BeFalse
-            $s.Duration | Should -BeOfType ([timespan])
+            $s.Duration | Should -BeOfType ([double])
+            $s.Duration | Should -BeGreaterOrEqual 0
             Assert-Replica $pair.Src $pair.Dst
         }
 

@@ -130,13 +130,18 @@ public sealed class RemoteReplicator : IAsyncDisposable
         SyncPlan plan;
         if (Side == RemoteSide.Destination)
         {
-            FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
+            SourceSet sources = SourceSet.Resolve(options);
             BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
-            plan = SyncPlanner.Build(options, source, _client.Root, remoteRoot, watch, cancellation, sourceLister: ScanOf(localScan, source.FullPath),
+            plan = SyncPlanner.Build(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister: ScanOf(localScan, sources.ScanRoot),
                 destinationLister: remoteLister, basis: basis);
         }
         else
         {
+            if (options.AdditionalSources.Count > 0)
+            {
+                throw SeveralRemoteSources(options);
+            }
+
             FileEntry source = remoteRoot ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
                 $"The source '{_client.Root}' does not exist.", _client.Root);
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
@@ -147,6 +152,11 @@ public sealed class RemoteReplicator : IAsyncDisposable
         }
 
         ThrowIfFaulted(watch);
+        if (localScan is not null && observer.WantsDebug)
+        {
+            observer.OnDebug($"{localScan.DirectoriesListed} local director(ies) were listed ahead while the agent started");
+        }
+
         return plan;
     }
 
@@ -160,7 +170,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         Capabilities.Check(plan.Options);
 
         var watch = new SessionErrorWatch(observer);
-        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         RemoteDestinationTree? destination = sources is null ? null : new RemoteDestinationTree(_client, sources, plan.Options);
         if (destination is { DelaysUpdates: true } && !dryRun)
         {
@@ -178,7 +188,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SyncSummary summary = Execute(Plan(options, observer, cancellation, localScan), observer, cancellation, dryRun);
-        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
 
@@ -192,8 +202,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         {
             if (side == RemoteSide.Destination)
             {
-                return LocalScan.Start(LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source))).FullPath,
-                    options.OneFileSystem);
+                return SourceSet.Resolve(options).ScanRoot is { } directory ? LocalScan.Start(directory, options.OneFileSystem) : null;
             }
 
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
@@ -206,8 +215,14 @@ public sealed class RemoteReplicator : IAsyncDisposable
     }
 
     /// <summary>The planner's lister for the local root <paramref name="root"/>: the scan's, when it lists that root.</summary>
-    private static ITreeLister? ScanOf(LocalScan? scan, string root) =>
+    private static ITreeLister? ScanOf(LocalScan? scan, string? root) =>
         scan is not null && string.Equals(scan.Root, root, StringComparison.Ordinal) ? scan.Lister : null;
+
+    /// <summary>A pull has one source, the agent's root: several remote sources would each need a session of their own.</summary>
+    internal static SyncException SeveralRemoteSources(SyncOptions options) =>
+        new(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+            "Only a local source can be one of several: a remote source (a pull) must be the only one; pull each in a run of its own.",
+            options.AdditionalSources[0]);
 
     /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
     public ValueTask DisposeAsync() => _client.DisposeAsync();

@@ -31,6 +31,14 @@ internal sealed class SessionErrorWatch(ISyncObserver inner) : ISyncObserver
 
     public bool ShouldProcess(SyncItem item) => inner.ShouldProcess(item);
 
+    public bool WantsVerbose => inner.WantsVerbose;
+
+    public void OnVerbose(string message) => inner.OnVerbose(message);
+
+    public bool WantsDebug => inner.WantsDebug;
+
+    public void OnDebug(string message) => inner.OnDebug(message);
+
     private static bool IsSessionError(SyncException error) =>
         error.ErrorId is ErrorIds.ConnectionLost or ErrorIds.PeerTimeout or ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge
             or ErrorIds.SshConnectionFailed or ErrorIds.SshConnectionTimeout;

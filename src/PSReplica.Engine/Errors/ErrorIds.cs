@@ -6,14 +6,36 @@ public static class ErrorIds
     public const string SourceNotFound = nameof(SourceNotFound);
     public const string SourceUnreadable = nameof(SourceUnreadable);
     public const string SourceNotDirectory = nameof(SourceNotDirectory);
+
+    /// <summary>No longer written: several sources (wildcards, several -Path values) are merged now. Kept so that scripts
+    /// that name it still find it.</summary>
     public const string SourceAmbiguous = nameof(SourceAmbiguous);
+
+    /// <summary>Several sources hold the same relative path, and not all of them as a directory (two files, or a file and a
+    /// directory): which one the destination gets would be a guess. Directories of one name merge instead. Terminating,
+    /// before anything is touched; an excluded name clashes with nothing.</summary>
+    public const string SourceNameClash = nameof(SourceNameClash);
+
     public const string DestinationNotDirectory = nameof(DestinationNotDirectory);
+
+    /// <summary>No -Destination was given (nor a Destination property on a piped row).</summary>
+    public const string DestinationMissing = nameof(DestinationMissing);
     public const string DestinationCreateFailed = nameof(DestinationCreateFailed);
     public const string SameSourceAndDestination = nameof(SameSourceAndDestination);
     public const string DestinationInsideSource = nameof(DestinationInsideSource);
     public const string SourceInsideDestination = nameof(SourceInsideDestination);
     public const string InvalidFilterPattern = nameof(InvalidFilterPattern);
     public const string InvalidParameterCombination = nameof(InvalidParameterCombination);
+
+    /// <summary>A reviewed plan that cannot be applied: an item without its plan, or a plan whose command line is not one
+    /// Get-SyncPlan command of literal values.</summary>
+    public const string PlanInvalid = nameof(PlanInvalid);
+
+    /// <summary>A reviewed item that changed since the plan was made: skipped with a warning, never applied.</summary>
+    public const string PlanStale = nameof(PlanStale);
+
+    /// <summary>-LogPath names a file that cannot be opened for appending.</summary>
+    public const string LogFileUnwritable = nameof(LogFileUnwritable);
     public const string ScanError = nameof(ScanError);
     public const string DeletionSkippedAfterIoError = nameof(DeletionSkippedAfterIoError);
     public const string MaxDeleteExceeded = nameof(MaxDeleteExceeded);

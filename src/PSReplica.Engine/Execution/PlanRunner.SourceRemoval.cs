@@ -33,8 +33,9 @@ internal sealed partial class PlanRunner
         foreach ((FileEntry source, string destinationPath, string relative) in _plan.SourceFiles)
         {
             _cancellation.ThrowIfCancellationRequested();
-            if (IsDeclined(relative) || _failedPaths.Contains(relative))
+            if (IsDeclined(relative) || _failedPaths.Contains(relative) || _options.Review?.WasAdmitted(relative) == false)
             {
+                // A reviewed plan removes only the sources of the items it carried out.
                 continue;
             }
 

@@ -43,16 +43,20 @@ internal sealed partial class PlanRunner : IDisposable
 
     private readonly bool _dryRun;
 
+    /// <summary>Asked once: the skip reasons and totals are built only when -Verbose shows them.</summary>
+    private readonly bool _verbose;
+
     private PlanRunner(SyncPlan plan, ISyncObserver observer, bool dryRun, CancellationToken cancellation,
         IDestinationTree? destinationTree = null, ISourceTree? sourceTree = null)
     {
         _plan = plan;
         _destinationTree = destinationTree;
         _sourceTree = sourceTree;
-        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        _sourceFiles = sourceTree is null ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         _dryRun = dryRun;
         _options = plan.Options;
         _observer = observer;
+        _verbose = observer.WantsVerbose;
         _attributes = new AttributePolicy(_options);
         _meter = new TransferMeter(plan, observer);
         _destination = destinationTree is null
@@ -63,7 +67,7 @@ internal sealed partial class PlanRunner : IDisposable
         _cancellation = cancellation;
         _summary = new SyncSummary
         {
-            Source = plan.SourceRoot,
+            Source = string.Join(", ", plan.Sources),
             Destination = plan.DestinationRoot,
             ItemsTotal = plan.ItemsTotal,
             FilesTotal = plan.FilesTotal,
@@ -99,7 +103,7 @@ internal sealed partial class PlanRunner : IDisposable
     private SyncSummary Run()
     {
         var clock = Stopwatch.StartNew();
-        _summary.Errors = _plan.ScanErrors.Count;
+        _summary.Errors = _plan.ScanErrors.Count + _plan.PlanErrors;
         bool deletionsBlocked = _plan.ScanErrors.Count > 0 && HasExtraneousDeletions();
         if (deletionsBlocked)
         {
@@ -107,6 +111,11 @@ internal sealed partial class PlanRunner : IDisposable
             _summary.Errors++;
             _observer.OnError(new SyncException(ErrorIds.DeletionSkippedAfterIoError, SyncErrorKind.ReadError,
                 "I/O errors occurred while scanning; no extraneous item is deleted in this run.", _plan.DestinationRoot));
+        }
+
+        if (_observer.WantsDebug)
+        {
+            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_destination.Workers} copy worker(s)");
         }
 
         int maxDelete = _options.MaxDelete ?? int.MaxValue;
@@ -122,7 +131,21 @@ internal sealed partial class PlanRunner : IDisposable
                 SyncItem item = action.Item;
                 if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
                 {
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose(deletionsBlocked && item.Reason == SyncReason.Extraneous
+                            ? $"Not deleting '{item.RelativePath}': the scan met I/O errors, so nothing extraneous is deleted in this run"
+                            : $"Skipping '{item.RelativePath}': a directory above it was declined or could not be made");
+                    }
+
                     _summary.Skipped++;
+                    Settle(index, null);
+                    continue;
+                }
+
+                if (_options.Review is { } review && !review.Admit(item))
+                {
+                    // Not in the reviewed plan, or changed since: left alone (a stale reviewed item is reported at the end).
                     Settle(index, null);
                     continue;
                 }
@@ -131,6 +154,11 @@ internal sealed partial class PlanRunner : IDisposable
                 if (countsAsDeletion && deletions >= maxDelete)
                 {
                     deletionsOverLimit++;
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Not deleting '{item.RelativePath}': the -MaxDelete limit of {maxDelete} is reached");
+                    }
+
                     _summary.Skipped++;
                     if (item.Reason == SyncReason.TypeChanged)
                     {
@@ -147,6 +175,11 @@ internal sealed partial class PlanRunner : IDisposable
                     if (item.ItemType == SyncItemType.Directory && action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
                     {
                         _declined.Add(item.RelativePath);
+                    }
+
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Skipping '{item.RelativePath}': declined ({item.Action} {item.ItemType})");
                     }
 
                     _summary.Skipped++;
@@ -214,6 +247,15 @@ internal sealed partial class PlanRunner : IDisposable
                 RemoveSourceFiles();
             }
 
+            if (_options.Review is { } reviewed)
+            {
+                foreach (string stale in reviewed.StaleItems())
+                {
+                    _summary.Skipped++;
+                    _observer.OnWarning("PlanStale: " + stale);
+                }
+            }
+
             if (deletionsOverLimit > 0)
             {
                 _summary.Errors++;
@@ -231,8 +273,13 @@ internal sealed partial class PlanRunner : IDisposable
                 FinishDirectories();
             }
 
-            _summary.Duration = clock.Elapsed;
+            _summary.Duration = SyncSummary.Seconds(clock.Elapsed);
             _meter.Completed();
+        }
+
+        if (_verbose)
+        {
+            _observer.OnVerbose(RunReport.Totals(_summary, _dryRun));
         }
 
         return _summary;
@@ -256,10 +303,7 @@ internal sealed partial class PlanRunner : IDisposable
         }
         catch (SyncException) when (_destination.UnderFailedDirectory(item.RelativePath))
         {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
+            SkipUnderFailedDirectory(item);
         }
         catch (SyncException ex)
         {
@@ -410,10 +454,7 @@ internal sealed partial class PlanRunner : IDisposable
         }
         else if (_destination.UnderFailedDirectory(item.RelativePath))
         {
-            lock (_gate)
-            {
-                _summary.Skipped++;
-            }
+            SkipUnderFailedDirectory(item);
         }
         else
         {
@@ -428,6 +469,19 @@ internal sealed partial class PlanRunner : IDisposable
 
         Settle(index, error is null ? item : null);
         _meter.ActionDone(item.RelativePath);
+    }
+
+    private void SkipUnderFailedDirectory(SyncItem item)
+    {
+        lock (_gate)
+        {
+            _summary.Skipped++;
+        }
+
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Skipping '{item.RelativePath}': a directory above it could not be made");
+        }
     }
 
     /// <summary>Counts and reports a failure that belongs to no single item.</summary>

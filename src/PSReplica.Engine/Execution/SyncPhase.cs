@@ -1,5 +1,6 @@
 namespace PSReplica;
 
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum SyncPhase
 {
     Scanning,

@@ -278,7 +278,7 @@ public sealed class FilterContext
         }
     }
 
-    private static string? ReadIfPresent(string path)
+    internal static string? ReadIfPresent(string path)
     {
         // Most directories have no such file: one stat is far cheaper than a FileNotFoundException per directory.
         // A directory of that name counts as no file, as in rsync.

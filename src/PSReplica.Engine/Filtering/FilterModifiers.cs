@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>The modifier letters of a filter rule (rsync's FILTER RULE MODIFIERS and the merge-file modifiers).</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 [Flags]
 public enum FilterModifiers
 {

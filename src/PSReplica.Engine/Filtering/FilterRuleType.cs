@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>The kind of a filter rule, as rsync names them (FILTER RULES in rsync's manual).</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum FilterRuleType
 {
     /// <summary><c>+</c> / <c>include</c>: show on the sender and risk on the receiver.</summary>

@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>How the planner decides that a file's content must be transferred.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum CompareMode
 {
     /// <summary>rsync's quick check: size and modification time.</summary>

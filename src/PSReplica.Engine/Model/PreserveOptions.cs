@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H).</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 [Flags]
 public enum PreserveOptions
 {

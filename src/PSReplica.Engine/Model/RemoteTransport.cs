@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>How a remote run reaches the server's tree (the cmdlets' -Transport).</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum RemoteTransport
 {
     /// <summary>The PSReplica agent when one can run on the server, else SFTP (with a warning).</summary>

@@ -44,5 +44,16 @@ public sealed class SyncItem
     /// <summary>The full source path, when the item comes from the source.</summary>
     public string? SourcePath { get; init; }
 
+    /// <summary>The length of what the destination held at this path before the action (null: nothing was there). With
+    /// <see cref="PreviousLastWriteTimeUtc"/> it lets a reviewed plan be checked against the destination as it is later.</summary>
+    public long? PreviousLength { get; init; }
+
+    /// <summary>The modification time of what the destination held at this path before the action (null: nothing).</summary>
+    public DateTime? PreviousLastWriteTimeUtc { get; init; }
+
+    /// <summary>On Get-SyncPlan's items: the plan they belong to, so that <c>Get-SyncPlan ... | Sync-Directory</c> (or a
+    /// plan saved with Export-Clixml or ConvertTo-Json and read back) applies exactly these items. Null otherwise.</summary>
+    public SyncPlanInfo? Plan { get; set; }
+
     public override string ToString() => Itemize + " " + RelativePath;
 }

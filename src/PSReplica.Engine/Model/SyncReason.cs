@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>Why the planner chose an action.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum SyncReason
 {
     /// <summary>The item does not exist in the destination.</summary>

@@ -37,11 +37,15 @@ public sealed class SyncSummary
     /// <summary>rsync's speedup: total size divided by the bytes that had to be moved.</summary>
     public double Speedup => BytesTransferred == 0 ? (TotalBytes == 0 ? 1.0 : TotalBytes) : (double)TotalBytes / BytesTransferred;
 
-    public TimeSpan Duration { get; set; }
+    /// <summary>How long the run took, in seconds (to the millisecond): a number, so that it sorts, sums and goes through
+    /// ConvertTo-Json and Export-Csv as one plain value.</summary>
+    public double Duration { get; set; }
 
     public long Errors { get; set; }
 
     public bool DeletionsSkipped { get; set; }
+
+    internal static double Seconds(TimeSpan elapsed) => Math.Round(elapsed.TotalSeconds, 3);
 
     internal void Count(SyncItem item)
     {

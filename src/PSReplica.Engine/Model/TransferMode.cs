@@ -1,6 +1,7 @@
 namespace PSReplica;
 
 /// <summary>How a changed file's content is moved.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum TransferMode
 {
     /// <summary>Whole files locally (as rsync's default for local copies); the delta algorithm over a network.</summary>

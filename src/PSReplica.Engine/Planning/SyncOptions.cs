@@ -3,7 +3,14 @@ namespace PSReplica;
 /// <summary>Everything that decides what a run does; built by the cmdlets, read by the planner and executor.</summary>
 public sealed record SyncOptions
 {
+    /// <summary>The source: a directory, whose contents are replicated, or a file (or link, or other non-directory), which
+    /// goes into the destination directory under its own name (rsync's <c>SRC/</c> and <c>FILE</c>).</summary>
     public required string Source { get; init; }
+
+    /// <summary>More sources after <see cref="Source"/>, each a directory or a file as <see cref="Source"/> is: all of them
+    /// are merged into the destination, as rsync's <c>SRC1/ SRC2/ DEST/</c> merges them (Scanning/SourceSet.cs). Only a
+    /// local source can have more.</summary>
+    public IReadOnlyList<string> AdditionalSources { get; init; } = [];
 
     public required string Destination { get; init; }
 
@@ -117,6 +124,10 @@ public sealed record SyncOptions
     /// <summary>Bytes per second a local run may copy (the file data it reads from the source: whole files, or a delta's
     /// literal data), as rsync's --bwlimit limits a local copy too; 0 for no limit. Remote runs pace the wire instead.</summary>
     public long BandwidthLimit { get; init; }
+
+    /// <summary>A reviewed plan to apply (<c>Get-SyncPlan ... | Sync-Directory</c>): only the actions it holds, unchanged
+    /// since it was made, are carried out; null runs the whole plan.</summary>
+    public ReviewedPlan? Review { get; init; }
 
     /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
     internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);

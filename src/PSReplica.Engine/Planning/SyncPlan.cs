@@ -10,16 +10,37 @@ public sealed class SyncPlan
     private readonly List<PlannedAction> _actions = [];
     private readonly List<SyncException> _scanErrors = [];
 
-    internal SyncPlan(SyncOptions options, string sourceRoot, string destinationRoot)
+    internal SyncPlan(SyncOptions options, string sourceRoot, string destinationRoot, SourceSet? sources = null)
     {
         Options = options;
         SourceRoot = sourceRoot;
         DestinationRoot = destinationRoot;
+        if (sources is null)
+        {
+            Sources = [sourceRoot];
+            SourceRoots = [sourceRoot];
+        }
+        else
+        {
+            var named = new string[sources.Members.Count];
+            for (int i = 0; i < named.Length; i++)
+            {
+                named[i] = sources.Members[i].Path;
+            }
+
+            Sources = named;
+            SourceRoots = sources.Roots;
+        }
     }
 
     public SyncOptions Options { get; }
 
+    /// <summary>The source directory (with several sources, the first directory among them; when only files were named,
+    /// the first one's directory).</summary>
     public string SourceRoot { get; }
+
+    /// <summary>Every source as named, in order: directories and files (full paths).</summary>
+    public IReadOnlyList<string> Sources { get; }
 
     public string DestinationRoot { get; }
 
@@ -40,6 +61,9 @@ public sealed class SyncPlan
     /// <summary>Errors met while scanning either tree; when any occurred, extraneous items are not deleted.</summary>
     public IReadOnlyList<SyncException> ScanErrors => _scanErrors;
 
+    /// <summary>Other errors met while planning (an item that cannot be replaced as planned): counted, not blocking deletions.</summary>
+    public int PlanErrors { get; internal set; }
+
     public long ItemsTotal { get; internal set; }
 
     public long FilesTotal { get; internal set; }
@@ -56,6 +80,10 @@ public sealed class SyncPlan
     /// <summary>With -RemoveSourceFiles: every selected non-directory of the source (transferred or already up to date)
     /// with its destination path, for removal once the copy is verified.</summary>
     internal List<(FileEntry Source, string DestinationPath, string Relative)> SourceFiles { get; } = [];
+
+    /// <summary>The directories a local source's files are opened from (<see cref="Sender.SourceFiles"/>): each directory
+    /// source, and each file source's directory.</summary>
+    internal IReadOnlyList<string> SourceRoots { get; }
 
     /// <summary>Source directories by relative path ("" is the root): their times are applied after their contents.</summary>
     internal Dictionary<string, FileEntry> SourceDirectories { get; } = new(System.StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Hashing;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
@@ -21,11 +22,25 @@ internal sealed class SyncPlanner
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
     // -OneFileSystem: the devices of the two roots (the destination's when it exists); a directory elsewhere is a mount point.
-    private readonly ulong _sourceDevice;
-    private readonly ulong? _destinationDevice;
+    private ulong _sourceDevice;
+    private ulong? _destinationDevice;
+
+    // -OneFileSystem with several directory sources: each one's device holds below it, as rsync takes the file system of
+    // each top directory named (deepest first, so that a source inside another is found first).
+    private List<(string Path, ulong Device)>? _sourceRoots;
 
     // The source directories planned so far, in order: -PruneEmptyDirectories takes back the ones of a pruned subtree.
     private readonly List<string> _directoryOrder = [];
+
+    // Several local sources (or a file): their merged view, told which names are transferred, so that a clash counts.
+    private readonly MergedSourceLister? _merged;
+
+    // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
+    private readonly bool _rootIsSource = true;
+
+    // Asked once: every verbose or debug message below is built only when its flag is set.
+    private readonly bool _verbose;
+    private readonly bool _debug;
 
     // The sender's view decides what is transferred; the receiver's what is protected from deletion. Each reads the
     // per-directory (dir-merge) files of its own tree, as rsync's sender and generator do.
@@ -40,12 +55,14 @@ internal sealed class SyncPlanner
     private long _nextProgress;
 
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
-        BasisDirectories? basis, ulong sourceDevice, ulong? destinationDevice, CancellationToken cancellation)
+        BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true)
     {
-        _sourceDevice = sourceDevice;
-        _destinationDevice = destinationDevice;
-        _sourceLister = sourceLister;
-        _destinationLister = destinationLister;
+        _merged = merged;
+        _rootIsSource = rootIsSource;
+        _verbose = observer.WantsVerbose;
+        _debug = observer.WantsDebug;
+        _sourceLister = _verbose ? new MeasuredTreeLister(sourceLister) : sourceLister;
+        _destinationLister = _verbose ? new MeasuredTreeLister(destinationLister) : destinationLister;
         _options = options;
         _sourceFilter = options.Filter.CreateContext(FilterSide.Sender, plan.SourceRoot, options.DeleteExcluded, sourceLister.FilterFileReader);
         _destinationFilter = options.Filter.CreateContext(FilterSide.Receiver, plan.DestinationRoot, options.DeleteExcluded, destinationLister.FilterFileReader);
@@ -59,28 +76,146 @@ internal sealed class SyncPlanner
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
         BasisDirectories? basis = null)
     {
+        long started = Stopwatch.GetTimestamp();
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
-            basis, sourceRoot.Device, destinationEntry?.Device, cancellation);
+            basis, cancellation);
+        if (planner._verbose || planner._debug)
+        {
+            planner.ReportSetup(destinationEntry is not null);
+        }
+
         planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
         observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        if (planner._verbose)
+        {
+            planner.ReportScan(Stopwatch.GetElapsedTime(started));
+        }
+
         return plan;
+    }
+
+    /// <summary>Plans from a local source as named (one directory, or several directories and files merged): a name that
+    /// two sources hold, not both as directories, ends the run here, before anything is touched.</summary>
+    /// <param name="sourceLister">The lister of the local source's directories (a scan made ahead), or null.</param>
+    /// <exception cref="SyncException">SourceNameClash.</exception>
+    public static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
+        BasisDirectories? basis = null)
+    {
+        long started = Stopwatch.GetTimestamp();
+        ITreeLister inner = sourceLister ?? LocalTreeLister.Instance;
+        MergedSourceLister? merged = sources.Merge(inner, options.CopyLinks);
+        var plan = new SyncPlan(options, sources.Root.FullPath, destinationRoot, sources);
+        var planner = new SyncPlanner(options, plan, observer, merged ?? inner, destinationLister ?? LocalTreeLister.Instance, basis, cancellation, merged,
+            sources.HasDirectory);
+        if (options.OneFileSystem && merged is not null)
+        {
+            planner._sourceRoots = [];
+            foreach (SourceSet.Member member in sources.Members)
+            {
+                if (member.Entry.IsDirectory)
+                {
+                    planner._sourceRoots.Add((member.Path, member.Entry.Device));
+                }
+            }
+
+            planner._sourceRoots.Sort(static (a, b) => b.Path.Length.CompareTo(a.Path.Length));
+        }
+        if (planner._verbose || planner._debug)
+        {
+            planner.ReportSetup(destinationEntry is not null);
+        }
+
+        planner.PlanRoot(sources.Root, destinationRoot, destinationEntry);
+        merged?.ThrowIfClashed();
+        observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
+        if (planner._verbose)
+        {
+            planner.ReportScan(Stopwatch.GetElapsedTime(started));
+        }
+
+        return plan;
+    }
+
+
+    /// <summary>-Verbose: the roots as resolved and the filter, before the scan; -Debug: the filter's rules.</summary>
+    private void ReportSetup(bool destinationExists)
+    {
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Source: {_plan.SourceRoot}");
+            _observer.OnVerbose($"Destination: {_plan.DestinationRoot}{(destinationExists ? string.Empty : " (does not exist yet: the run creates it)")}");
+        }
+
+        int rules = 0;
+        foreach (FilterRule rule in _options.Filter.Rules)
+        {
+            if (!rule.ImpliedByMergeRule)
+            {
+                rules++;
+                if (_debug)
+                {
+                    _observer.OnDebug($"Filter rule {rules}: {rule.Text}");
+                }
+            }
+        }
+
+        if (!_verbose)
+        {
+            return;
+        }
+
+        _observer.OnVerbose(rules == 0 ? "Filter: no rules (every item is transferred)"
+            : $"Filter: {rules} rule(s){(_options.Filter.HasDirMerge ? ", and the rules of the per-directory filter files" : string.Empty)}");
+        if (_options.MinSize is not null || _options.MaxSize is not null)
+        {
+            string least = _options.MinSize is { } min ? "-MinSize " + RunReport.Bytes(min) : string.Empty;
+            string most = _options.MaxSize is { } max ? "-MaxSize " + RunReport.Bytes(max) : string.Empty;
+            _observer.OnVerbose($"Size limits: {least}{(least.Length > 0 && most.Length > 0 ? ", " : string.Empty)}{most} "
+                + "(regular files outside them are not transferred)");
+        }
+    }
+
+    /// <summary>-Verbose: what each side's listing held and how long it took, and the plan's counts.</summary>
+    private void ReportScan(TimeSpan elapsed)
+    {
+        foreach ((string side, ITreeLister lister) in new[] { ("source", _sourceLister), ("destination", _destinationLister) })
+        {
+            if (lister is MeasuredTreeLister measured)
+            {
+                _observer.OnVerbose(measured.Directories == 0
+                    ? $"Scanned the {side}: nothing to list"
+                    : $"Scanned the {side}: {measured.Entries} item(s) in {measured.Directories} director{(measured.Directories == 1 ? "y" : "ies")}, "
+                        + $"{RunReport.Seconds(measured.Elapsed)} listing");
+            }
+        }
+
+        _observer.OnVerbose(RunReport.Plan(_plan, elapsed));
     }
 
     private bool PreserveTimes => (_options.Preserve & PreserveOptions.Times) != 0;
 
     private void PlanRoot(FileEntry source, string destinationRoot, FileEntry? destination)
     {
-        // The root is never pruned: rsync -m creates an empty destination root too.
-        RememberDirectory(string.Empty, source);
+        // The root is never pruned (rsync -m creates an empty destination root too); -OneFileSystem holds directories
+        // against the roots' devices.
+        _sourceDevice = source.Device;
+        _destinationDevice = destination?.Device;
+        if (_rootIsSource)
+        {
+            RememberDirectory(string.Empty, source);
+        }
+
         if (destination is null)
         {
-            Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory));
+            Add(ActionKind.CreateRoot, SyncAction.Create, source, null, ".", destinationRoot, SyncReason.New, Itemizer.New('c', SyncItemType.Directory),
+                fromSource: _rootIsSource);
             Descend(string.Empty, source, destinationRoot, null);
             return;
         }
 
-        AttributeChanges changes = CompareAttributes(source, destination);
+        AttributeChanges changes = _rootIsSource ? CompareAttributes(source, destination) : AttributeChanges.None;
         if (changes != AttributeChanges.None)
         {
             AddMetadata(source, destination, ".", destinationRoot, changes);
@@ -93,7 +228,7 @@ internal sealed class SyncPlanner
     /// <param name="destinationEntry">The directory that stands at its place in the destination, or null when none does.</param>
     private Content Descend(string relative, FileEntry sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
-        if (_options.OneFileSystem && sourceDirectory.Device != _sourceDevice)
+        if (_options.OneFileSystem && sourceDirectory.Device != SourceDeviceOf(sourceDirectory))
         {
             // rsync -x: a mount point is copied as an empty directory; nothing below it is listed or deleted.
             return Content.None;
@@ -219,10 +354,12 @@ internal sealed class SyncPlanner
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
         {
-            FileEntry? resolved = Select(entry, Join(relative, entry.Name));
+            string path = Join(relative, entry.Name);
+            FileEntry? resolved = Select(entry, path);
             if (resolved is not null)
             {
                 selected.Add(resolved);
+                _merged?.Selected(path);
             }
         }
 
@@ -247,9 +384,19 @@ internal sealed class SyncPlanner
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
             }
-            else if (deletes && _destinationFilter.IsIncluded(rel, existing.IsDirectory))
+            else if (deletes && (_rootIsSource || relative.Length > 0))
             {
-                _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                if (_destinationFilter.Explain(rel, existing.IsDirectory) is { IsInclude: false } protecting)
+                {
+                    if (_verbose)
+                    {
+                        _observer.OnVerbose($"Not deleting '{rel}': protected by the filter rule '{protecting.Text}'");
+                    }
+                }
+                else
+                {
+                    _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                }
             }
         }
 
@@ -302,6 +449,24 @@ internal sealed class SyncPlanner
     private PlanMark Mark() =>
         new(_plan.Actions.Count, _directoryOrder.Count, _plan.ItemsTotal, _plan.FilesTotal, _plan.TotalBytes, _plan.BytesToTransfer);
 
+    /// <summary>-OneFileSystem: the device of the source root <paramref name="directory"/> lies under.</summary>
+    private ulong SourceDeviceOf(FileEntry directory)
+    {
+        if (_sourceRoots is not null)
+        {
+            foreach ((string path, ulong device) in _sourceRoots)
+            {
+                if (path == "/" || (directory.FullPath.Length == path.Length ? directory.FullPath == path
+                    : directory.FullPath.StartsWith(path, StringComparison.Ordinal) && directory.FullPath[path.Length] == '/'))
+                {
+                    return device;
+                }
+            }
+        }
+
+        return _sourceDevice;
+    }
+
     private void RememberDirectory(string relative, FileEntry source)
     {
         _plan.SourceDirectories[relative] = source;
@@ -332,8 +497,13 @@ internal sealed class SyncPlanner
             resolved = target;
         }
 
-        if (!_sourceFilter.IsIncluded(relative, resolved.IsDirectory))
+        if (_sourceFilter.Explain(relative, resolved.IsDirectory) is { IsInclude: false } excluded)
         {
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': excluded by the filter rule '{excluded.Text}'");
+            }
+
             return null;
         }
 
@@ -367,6 +537,11 @@ internal sealed class SyncPlanner
 
         if (leftOut)
         {
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': {LeftOutReason(source)}");
+            }
+
             return Content.LeftOut;
         }
 
@@ -380,6 +555,11 @@ internal sealed class SyncPlanner
         {
             if (_options.ExistingOnly)
             {
+                if (_verbose)
+                {
+                    _observer.OnVerbose($"Skipping '{relative}': not in the destination (-ExistingOnly)");
+                }
+
                 // Not looked into: as far as pruning goes, it may hold files.
                 return source.IsDirectory ? Content.Unknown : Content.Files;
             }
@@ -391,6 +571,7 @@ internal sealed class SyncPlanner
         {
             if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
             {
+                SkipExisting(relative);
                 return Content.Files;
             }
 
@@ -440,6 +621,24 @@ internal sealed class SyncPlanner
 
         DateTime modified = source.LastWriteTimeUtc;
         return modified < _options.MaxAgeCutoff || modified > _options.MinAgeCutoff;
+    }
+
+    /// <summary>Why <see cref="LeftOutByTransferRules"/> left a file out, for -Verbose.</summary>
+    private string LeftOutReason(FileEntry source)
+    {
+        if (source.Length < _options.MinSize)
+        {
+            return $"{RunReport.Bytes(source.Length)}, smaller than -MinSize ({RunReport.Bytes(_options.MinSize!.Value)})";
+        }
+
+        if (source.Length > _options.MaxSize)
+        {
+            return $"{RunReport.Bytes(source.Length)}, larger than -MaxSize ({RunReport.Bytes(_options.MaxSize!.Value)})";
+        }
+
+        return source.LastWriteTimeUtc < _options.MaxAgeCutoff
+            ? $"modified {source.LastWriteTimeUtc:u}, before the -MaxAge cutoff ({_options.MaxAgeCutoff:u})"
+            : $"modified {source.LastWriteTimeUtc:u}, after the -MinAge cutoff ({_options.MinAgeCutoff:u})";
     }
 
     private Content PlanCreate(FileEntry source, string relative, string destinationPath, SyncReason reason)
@@ -621,7 +820,7 @@ internal sealed class SyncPlanner
 
             if (children.Count > 0)
             {
-                _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+                RecordPlanError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
                     $"Cannot replace the non-empty directory '{relative}' with a non-directory without -Delete.", relative));
                 return false;
             }
@@ -629,7 +828,7 @@ internal sealed class SyncPlanner
 
         if (!PlanDeleteTree(existing, relative, SyncReason.TypeChanged))
         {
-            _observer.OnError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
+            RecordPlanError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
                 $"Cannot replace the directory '{relative}' with a non-directory: it holds excluded items.", relative));
             return false;
         }
@@ -641,6 +840,7 @@ internal sealed class SyncPlanner
     {
         if (_options.IgnoreExisting)
         {
+            SkipExisting(relative);
             return;
         }
 
@@ -655,12 +855,17 @@ internal sealed class SyncPlanner
         {
             AddMetadata(source, existing, relative, destinationPath, changes);
         }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
     }
 
     private void PlanFile(FileEntry source, FileEntry existing, string relative, string destinationPath)
     {
         if (_options.IgnoreExisting)
         {
+            SkipExisting(relative);
             return;
         }
 
@@ -668,6 +873,11 @@ internal sealed class SyncPlanner
         if (_options.Update && timeOrder < 0)
         {
             // -Update: the destination's copy is newer; leave it alone.
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
+            }
+
             return;
         }
 
@@ -691,6 +901,18 @@ internal sealed class SyncPlanner
         else if (changes != AttributeChanges.None)
         {
             AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
+    }
+
+    private void SkipExisting(string relative)
+    {
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Skipping '{relative}': it exists in the destination (-IgnoreExisting)");
         }
     }
 
@@ -766,6 +988,11 @@ internal sealed class SyncPlanner
                     else
                     {
                         emptied = false;
+                        if (_verbose)
+                        {
+                            _observer.OnVerbose($"Not deleting '{rel}': protected by the filter rule "
+                                + $"'{_destinationFilter.Explain(rel, child.IsDirectory, ignorePerishable: true)?.Text}'");
+                        }
                     }
                 }
             }
@@ -836,7 +1063,7 @@ internal sealed class SyncPlanner
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
         SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
-        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0)
+        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0, bool fromSource = true)
     {
         FileEntry described = source ?? existing!;
         var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
@@ -845,9 +1072,16 @@ internal sealed class SyncPlanner
             LastWriteTimeUtc = described.LastWriteTimeUtc,
             LinkTarget = described.LinkTarget,
             DestinationPath = destinationPath,
-            SourcePath = source?.FullPath,
+            SourcePath = fromSource ? source?.FullPath : null,
+            PreviousLength = existing?.Length,
+            PreviousLastWriteTimeUtc = existing?.LastWriteTimeUtc,
         };
         _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
+        if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': {item.Itemize} {action} {item.ItemType} ({reason}){(basis is null ? string.Empty : ", basis " + basis.FullPath)}"
+                + (linkTo is null ? string.Empty : ", linked to " + linkTo));
+        }
     }
 
     private void AddMetadata(FileEntry source, FileEntry existing, string relative, string destinationPath, AttributeChanges changes)
@@ -859,6 +1093,13 @@ internal sealed class SyncPlanner
 
     private void AddDelete(FileEntry existing, string relative, SyncReason reason) =>
         Add(ActionKind.Delete, SyncAction.Delete, null, existing, relative, existing.FullPath, reason, Itemizer.Deleting);
+
+    /// <summary>An error the plan itself meets (not a read error): reported and counted, but deletions still go ahead.</summary>
+    private void RecordPlanError(SyncException error)
+    {
+        _plan.PlanErrors++;
+        _observer.OnError(error);
+    }
 
     private void RecordScanError(SyncException error)
     {

@@ -19,10 +19,12 @@ namespace PSReplica.Engine.Sender;
 /// opened file must still be the referent the scan recorded.
 /// Thread-safe (copy workers open files concurrently). The walk is the receiver's rooted tree (<see cref="SafeTree"/>),
 /// which keeps the directories it reached open, since the plan visits a directory's files one after another: a file
-/// beside the one before costs one openat and one fstat.</summary>
+/// beside the one before costs one openat and one fstat.
+/// Several sources (Scanning/SourceSet.cs) are several roots, each a rooted tree of its own: a file is reached from the
+/// root it was scanned under (its scanned path is that root joined with its relative path), never from another.</summary>
 internal sealed class SourceFiles : IDisposable
 {
-    private readonly SafeTree _tree;
+    private readonly SafeTree[] _trees;
     private readonly bool _followLinks;
     private volatile bool _disposed;
 
@@ -30,13 +32,22 @@ internal sealed class SourceFiles : IDisposable
     /// user chose it).</param>
     /// <param name="followLinks">-CopyLinks: the scan followed links, and so does the walk.</param>
     public SourceFiles(string rootPath, bool followLinks)
+        : this([rootPath], followLinks)
     {
-        RootPath = rootPath;
-        _followLinks = followLinks;
-        _tree = new SafeTree(rootPath) { NamesFromPeer = false, FollowLinks = followLinks, WalkFailure = WalkFailed };
     }
 
-    public string RootPath { get; }
+    /// <param name="rootPaths">The source roots as the scan listed them (SyncPlan.SourceRoots).</param>
+    /// <param name="followLinks">-CopyLinks: the scan followed links, and so does the walk.</param>
+    public SourceFiles(IReadOnlyList<string> rootPaths, bool followLinks)
+    {
+        ArgumentNullException.ThrowIfNull(rootPaths);
+        _followLinks = followLinks;
+        _trees = new SafeTree[rootPaths.Count];
+        for (int i = 0; i < _trees.Length; i++)
+        {
+            _trees[i] = new SafeTree(rootPaths[i]) { NamesFromPeer = false, FollowLinks = followLinks, WalkFailure = WalkFailed };
+        }
+    }
 
     /// <summary>Opens the source file <paramref name="relative"/> ('/'-separated, below the root) for reading, checked to
     /// be the file the scan saw as <paramref name="scanned"/>. The caller owns the handle; its position is 0.</summary>
@@ -48,7 +59,7 @@ internal sealed class SourceFiles : IDisposable
         SafeFileHandle? file;
         int errno;
         bool isLink = false;
-        using (ParentDirectory parent = OpenParent(relative))
+        using (ParentDirectory parent = OpenParent(relative, scanned))
         {
             // O_NONBLOCK: a FIFO swapped in must not block the open; it is refused by the type check below.
             file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONonBlock | (_followLinks ? 0 : Posix.ONoFollow), 0, out errno);
@@ -95,7 +106,7 @@ internal sealed class SourceFiles : IDisposable
     /// non-directory stands on its path.</exception>
     public int Remove(string relative, FileEntry scanned)
     {
-        using ParentDirectory parent = OpenParent(relative);
+        using ParentDirectory parent = OpenParent(relative, scanned);
         int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo now);
         if (errno != 0)
         {
@@ -113,13 +124,36 @@ internal sealed class SourceFiles : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _tree.Dispose();
+        foreach (SafeTree tree in _trees)
+        {
+            tree.Dispose();
+        }
     }
 
-    private ParentDirectory OpenParent(string relative)
+    private ParentDirectory OpenParent(string relative, FileEntry scanned)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _tree.OpenParent(relative);
+        return TreeOf(relative, scanned).OpenParent(relative);
+    }
+
+    /// <summary>The root <paramref name="scanned"/> was listed under: the one that, joined with the relative path, is its
+    /// scanned path.</summary>
+    private SafeTree TreeOf(string relative, FileEntry scanned)
+    {
+        if (_trees.Length == 1)
+        {
+            return _trees[0];
+        }
+
+        foreach (SafeTree tree in _trees)
+        {
+            if (string.Equals(Path.Join(tree.RootPath, relative), scanned.FullPath, StringComparison.Ordinal))
+            {
+                return tree;
+            }
+        }
+
+        throw new InvalidOperationException($"The source file '{scanned.FullPath}' is under none of the source roots as '{relative}'.");
     }
 
     /// <summary>A directory on the path that is no longer one, or a link swapped in (unless -CopyLinks), is a changed

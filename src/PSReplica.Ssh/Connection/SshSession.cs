@@ -15,6 +15,7 @@ public sealed class SshSession : IDisposable
     private readonly List<IDisposable> _children = [];
     private readonly TimeSpan _connectTimeout;
     private bool _disposed;
+    private volatile bool _lost;
 
     internal SshSession(SshClient client, ConnectionInfo info, SshTarget target, TimeSpan idleTimeout, SshConnector.HostKeyVerifier verifier, List<IPrivateKeySource> keys)
     {
@@ -39,6 +40,12 @@ public sealed class SshSession : IDisposable
             info.CurrentServerEncryption ?? string.Empty,
             info.CurrentClientHmacAlgorithm ?? "(implicit: AEAD cipher)",
             info.CurrentServerHmacAlgorithm ?? "(implicit: AEAD cipher)");
+
+        // SSH.NET raises this only from its message listener, which has stopped by then: the connection is over.
+        // Its own IsConnected turns false only after the listener has run every handler and disconnected, and an exec
+        // channel's handler has already woken a reader that reports the broken connection. The client forwards the
+        // error through a handler it added at connect, before any channel added its own, so this one runs first.
+        _client.ErrorOccurred += (_, _) => _lost = true;
     }
 
     /// <summary>Where the session is connected, after the ssh config was applied.</summary>
@@ -54,7 +61,9 @@ public sealed class SshSession : IDisposable
 
     public TimeSpan IdleTimeout { get; }
 
-    public bool IsConnected => !_disposed && _client.IsConnected;
+    /// <summary>False once the connection is known to be broken: by the time a channel reports SshConnectionFailed,
+    /// this says so too.</summary>
+    public bool IsConnected => !_disposed && !_lost && _client.IsConnected;
 
     private string Description => $"{Target.User}@{KnownHostsFile.HostName(Target.Host, Target.Port)}";
 

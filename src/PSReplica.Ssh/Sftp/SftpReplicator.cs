@@ -107,11 +107,16 @@ public sealed class SftpReplicator
         SyncPlan plan;
         if (Side == RemoteSide.Destination)
         {
-            FileEntry source = LocalReplicator.ResolveSource(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Source)));
-            plan = SyncPlanner.Build(options, source, RemoteRoot, _rootEntry, watch, cancellation, sourceLister: null, destinationLister: _lister);
+            plan = SyncPlanner.Build(options, SourceSet.Resolve(options), RemoteRoot, _rootEntry, watch, cancellation, sourceLister: null,
+                destinationLister: _lister);
         }
         else
         {
+            if (options.AdditionalSources.Count > 0)
+            {
+                throw RemoteReplicator.SeveralRemoteSources(options);
+            }
+
             FileEntry source = _rootEntry ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
                 $"The source '{RemoteRoot}' does not exist.", RemoteRoot);
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
@@ -131,7 +136,7 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(observer);
         Capabilities.Check(plan.Options);
         var watch = new SessionErrorWatch(observer);
-        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoot, plan.Options.CopyLinks) : null;
+        using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         SyncSummary summary = PlanRunner.Run(plan, watch, dryRun,
             sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources, plan.Options),
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
@@ -144,7 +149,7 @@ public sealed class SftpReplicator
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
-        summary.Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using PSReplica.Engine.Execution;
 
 namespace PSReplica.Ssh.Transport;
 
@@ -34,19 +35,26 @@ internal sealed class RemoteAgentConnection : IDisposable
         + "/usr/local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll /usr/local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; installed=1; fi; done";
 
+    private const string FromRemoteCommand = "started by -RemoteCommand";
+
     private readonly SshSession? _session;
     private readonly ICommandChannel _channel;
 
-    private RemoteAgentConnection(SshSession? session, ICommandChannel channel, string command, string description)
+    private RemoteAgentConnection(SshSession? session, ICommandChannel channel, string command, string description, string origin)
     {
         _session = session;
         _channel = channel;
         Command = command;
         Description = description;
+        Origin = origin;
     }
 
     /// <summary>The command that started the agent.</summary>
     public string Command { get; }
+
+    /// <summary>Which agent runs and how it was found, for -Verbose: -RemoteCommand's, one installed with the module on
+    /// the server (where), or this module's deployed into the server's cache (uploaded now or found there).</summary>
+    public string Origin { get; }
 
     /// <summary>user@host, for messages.</summary>
     public string Description { get; }
@@ -80,11 +88,12 @@ internal sealed class RemoteAgentConnection : IDisposable
                 IdleTimeout = settings.IdleTimeout,
             };
             string description = (user is null ? string.Empty : user + "@") + endpoint.Host;
-            string command = settings.RemoteCommand ?? InstalledAgentCommand(Probe(c => ExternalSshCommand.Start(external, c), description, cancellation), description)
+            (string command, string origin) = settings.RemoteCommand is { } given ? (given, FromRemoteCommand)
+                : InstalledAgent(Probe(c => ExternalSshCommand.Start(external, c), description, cancellation), description)
                 ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
                     $"{description} has no PSReplica agent installed; with -SshCommand the agent is not deployed: install PSReplica on the server or pass -RemoteCommand.",
                     description);
-            return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, command), command, description);
+            return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, command), command, description, origin);
         }
 
         SshSession session = Connect(settings, cancellation);
@@ -132,13 +141,13 @@ internal sealed class RemoteAgentConnection : IDisposable
         string description = $"{session.Target.User}@{session.Target.Host}";
         if (settings.RemoteCommand is { } remoteCommand)
         {
-            return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(remoteCommand), remoteCommand, description);
+            return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(remoteCommand), remoteCommand, description, FromRemoteCommand);
         }
 
         try
         {
-            (ICommandChannel channel, string command) = Launch(session, settings.AgentDirectory ?? DefaultAgentDirectory, description, cancellation);
-            return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description);
+            (ICommandChannel channel, string command, string origin) = Launch(session, settings.AgentDirectory ?? DefaultAgentDirectory, description, cancellation);
+            return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description, origin);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -170,7 +179,7 @@ internal sealed class RemoteAgentConnection : IDisposable
     /// when no module is installed there and this module's agent is already deployed with matching sums, says so on one
     /// line and becomes the agent in the same channel (each exec costs a round trip and a process start). Otherwise it
     /// prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
-    private static (ICommandChannel Channel, string Command) Launch(SshSession session, string agentDirectory, string description,
+    private static (ICommandChannel Channel, string Command, string Origin) Launch(SshSession session, string agentDirectory, string description,
         CancellationToken cancellation)
     {
         AgentFiles files = AgentFiles.Read(agentDirectory);
@@ -193,23 +202,26 @@ internal sealed class RemoteAgentConnection : IDisposable
 
         if (probe is null)
         {
-            return (channel, launcher);
+            return (channel, launcher, $"this module's agent, deployed earlier into ~/.cache/psreplica/agent/{files.Name} (SHA-256 sums checked), "
+                + "started by the probe in its own channel");
         }
 
         channel.Dispose();
-        string command = InstalledAgentCommand(probe, description) ?? DeployedAgentCommand(session, probe, files, description, cancellation);
-        return (session.OpenCommand(command), command);
+        (string command, string origin) = InstalledAgent(probe, description) ?? DeployedAgent(session, probe, files, description, cancellation);
+        return (session.OpenCommand(command), command, origin);
     }
 
-    private static string DeployedAgentCommand(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files, string description,
+    private static (string Command, string Origin) DeployedAgent(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files, string description,
         CancellationToken cancellation)
     {
         string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} has neither a PSReplica agent nor the .NET runtime ('dotnet'): install PSReplica or .NET there, or pass -RemoteCommand.", description);
         string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} did not say where its home directory is.", description);
-        string directory = Deploy(session, home, files, description, cancellation);
-        return RemoteShell.Join([dotnet, directory + "/PSReplica.Agent.dll", "--serve"]);
+        (string directory, long uploaded) = Deploy(session, home, files, description, cancellation);
+        string how = uploaded < 0 ? $"deployed earlier into {directory} (SHA-256 sums checked)"
+            : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded over SFTP, SHA-256 sums checked)";
+        return (RemoteShell.Join([dotnet, directory + "/PSReplica.Agent.dll", "--serve"]), $"this module's agent, {how}, run with {dotnet}");
     }
 
     /// <summary>Reads the launcher's lines up to its marker (null: the channel now carries the agent) or to its end (the
@@ -248,13 +260,13 @@ internal sealed class RemoteAgentConnection : IDisposable
         if (status is not 0)
         {
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
-                $"{description}: looking for the agent failed (exit status {status?.ToString(CultureInfo.InvariantCulture) ?? "none"}): {channel.StandardError.Trim()}", description);
+                ProbeFailed(description, status, channel.StandardError), description);
         }
 
         return ParseProbe(output.ToString());
     }
 
-    private static string? InstalledAgentCommand(Dictionary<string, List<string>> probe, string description)
+    private static (string Command, string Origin)? InstalledAgent(Dictionary<string, List<string>> probe, string description)
     {
         if (!probe.TryGetValue("installed", out List<string>? agents) || agents.Count == 0)
         {
@@ -263,7 +275,8 @@ internal sealed class RemoteAgentConnection : IDisposable
 
         string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} has the PSReplica agent ('{agents[^1]}') but no 'dotnet' to run it.", description);
-        return RemoteShell.Join([dotnet, Newest(agents), "--serve"]);
+        string agent = Newest(agents);
+        return (RemoteShell.Join([dotnet, agent, "--serve"]), $"installed with the module on the server at {agent}, run with {dotnet}");
     }
 
     /// <summary>The agent of the highest module version. The shell lists them in name order, which puts 10.0.0 before
@@ -300,11 +313,20 @@ internal sealed class RemoteAgentConnection : IDisposable
             if (status is not 0)
             {
                 throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
-                    $"{description}: looking for the agent failed (exit status {status?.ToString(CultureInfo.InvariantCulture) ?? "none"}): {channel.StandardError.Trim()}", description);
+                    ProbeFailed(description, status, channel.StandardError), description);
             }
         }
 
         return ParseProbe(output);
+    }
+
+    /// <summary>Why the probe failed, for the error or the SFTP fallback's warning and -Verbose line. A server that allows
+    /// SFTP only (ForceCommand internal-sftp) ends the probe with a status and says nothing.</summary>
+    private static string ProbeFailed(string description, int? status, string standardError)
+    {
+        string said = standardError.Trim();
+        return $"{description}: looking for the agent failed (exit status {status?.ToString(CultureInfo.InvariantCulture) ?? "none"}"
+            + (said.Length > 0 ? "): " + said : ", nothing on standard error: the server may run no commands, SFTP only)");
     }
 
     private static Dictionary<string, List<string>> ParseProbe(string output)
@@ -335,28 +357,32 @@ internal sealed class RemoteAgentConnection : IDisposable
         probe.TryGetValue(key, out List<string>? values) && values.Count > 0 ? values[0] : null;
 
     /// <summary>Makes sure the server's agent cache holds exactly this module's agent files: checks their SHA-256 sums
-    /// there, uploads them over SFTP when they are missing or differ, and checks again. Returns the directory.</summary>
-    private static string Deploy(SshSession session, string home, AgentFiles files, string description, CancellationToken cancellation)
+    /// there, uploads them over SFTP when they are missing or differ, and checks again. Returns the directory and the bytes
+    /// uploaded (-1: none, the files were there).</summary>
+    private static (string Directory, long Uploaded) Deploy(SshSession session, string home, AgentFiles files, string description, CancellationToken cancellation)
     {
         string directory = home.TrimEnd('/') + "/.cache/psreplica/agent/" + files.Name;
         if (Verify(session, directory))
         {
-            return directory;
+            return (directory, -1);
         }
 
+        long uploaded = 0;
         using (SftpSession sftp = session.OpenSftp(cancellation))
         {
             MakeDirectories(sftp, directory);
             foreach (string file in files.Paths)
             {
                 cancellation.ThrowIfCancellationRequested();
-                Upload(sftp, File.ReadAllBytes(file), directory + "/" + Path.GetFileName(file));
+                byte[] content = File.ReadAllBytes(file);
+                Upload(sftp, content, directory + "/" + Path.GetFileName(file));
+                uploaded += content.Length;
             }
 
             Upload(sftp, Encoding.UTF8.GetBytes(files.Manifest), directory + "/" + ManifestName);
         }
 
-        return Verify(session, directory) ? directory : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
+        return Verify(session, directory) ? (directory, uploaded) : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
             $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using PSReplica.Engine.Execution;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Ssh.Transport;
@@ -20,6 +22,11 @@ public static class RemoteRunner
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         RemoteConnectionSettings connection = settings.Connection;
+        bool verbose = observer.WantsVerbose;
+        if (verbose)
+        {
+            ReportPolicy(settings, observer);
+        }
 
         // The local side is listed while the connection is made and the agent starts (SFTP runs plan their own way).
         using LocalScan? localScan = settings.Transport == RemoteTransport.Sftp ? null : RemoteReplicator.StartLocalScan(options, settings.Side);
@@ -31,20 +38,37 @@ public static class RemoteRunner
         if (connection.SshCommand is not null)
         {
             // The system ssh is only a pipe to an agent: there is no SFTP session to fall back on.
+            long starting = Stopwatch.GetTimestamp();
             using RemoteAgentConnection piped = RemoteAgentConnection.Open(connection, cancellation);
+            if (verbose)
+            {
+                ReportAgent(piped, starting, observer);
+            }
+
             return RunAgent(piped, settings, options, observer, dryRun, mayFallBack: false, localScan, cancellation, out _)!;
         }
 
         // An explicit -RemoteCommand asks for that agent: its failure is reported, never papered over.
         bool mayFallBack = settings.Transport == RemoteTransport.Auto && connection.RemoteCommand is null;
+        long connecting = Stopwatch.GetTimestamp();
         using SshSession session = RemoteAgentConnection.Connect(connection, cancellation);
+        if (verbose)
+        {
+            ReportSession(session, Stopwatch.GetElapsedTime(connecting), observer);
+        }
+
         SyncException? noAgent = null;
         if (settings.Transport != RemoteTransport.Sftp)
         {
             RemoteAgentConnection? agent = null;
             try
             {
+                long starting = Stopwatch.GetTimestamp();
                 agent = RemoteAgentConnection.Start(session, connection, ownsSession: false, cancellation);
+                if (verbose)
+                {
+                    ReportAgent(agent, starting, observer);
+                }
             }
             catch (SyncException ex) when (mayFallBack && ex.ErrorId == ErrorIds.AgentFailed)
             {
@@ -68,6 +92,14 @@ public static class RemoteRunner
             CheckSftpOptions(settings, options, noAgent);
             observer.OnWarning($"No PSReplica agent can run on {connection.Remote.Endpoint.Host} ({noAgent.Message.TrimEnd('.')}); "
                 + "replicating over SFTP instead: whole files only, no delta transfer (use -Transport Agent to make this an error).");
+            if (verbose)
+            {
+                observer.OnVerbose($"Transport: SFTP, the fallback, because no PSReplica agent can run: {noAgent.Message}");
+            }
+        }
+        else if (verbose)
+        {
+            observer.OnVerbose("Transport: SFTP, as -Transport Sftp asks (whole files, no delta transfer)");
         }
 
         SftpSession sftp;
@@ -82,7 +114,53 @@ public static class RemoteRunner
 
         using (sftp)
         {
+            if (observer.WantsDebug)
+            {
+                observer.OnDebug($"SFTP: working directory {sftp.WorkingDirectory}; hardlink@openssh.com {(sftp.OffersHardLinks ? "offered" : "not offered")}");
+            }
+
             return SftpReplicator.Open(sftp, settings.Side, connection.Remote.Path).Run(options, observer, cancellation, dryRun);
+        }
+    }
+
+    /// <summary>-Verbose: which side is remote, where, and how the transport will be chosen.</summary>
+    private static void ReportPolicy(RemoteRunSettings settings, ISyncObserver observer)
+    {
+        RemoteConnectionSettings connection = settings.Connection;
+        string side = settings.Side == RemoteSide.Source ? "source" : "destination";
+        string policy = connection.SshCommand is not null ? "the agent through -SshCommand's pipe (" + connection.SshCommand + "); no SFTP fallback"
+            : connection.RemoteCommand is not null ? "the agent -RemoteCommand starts; no SFTP fallback"
+            : settings.Transport switch
+            {
+                RemoteTransport.Agent => "the PSReplica agent only (-Transport Agent)",
+                RemoteTransport.Sftp => "SFTP only (-Transport Sftp)",
+                _ => "the PSReplica agent (installed on the server, else deployed there), else SFTP (-Transport Auto)",
+            };
+        observer.OnVerbose($"Remote {side}: {connection.Remote.Path} on {connection.Remote.Endpoint}; transport: {policy}");
+    }
+
+    /// <summary>-Verbose: where the built-in client connected and what it agreed on with the server.</summary>
+    private static void ReportSession(SshSession session, TimeSpan elapsed, ISyncObserver observer)
+    {
+        SshNegotiation agreed = session.Negotiation;
+        string cipher = agreed.ClientToServerCipher == agreed.ServerToClientCipher ? agreed.ClientToServerCipher
+            : agreed.ClientToServerCipher + "/" + agreed.ServerToClientCipher;
+        observer.OnVerbose($"Connected to {session.Target.User}@{session.Target.Host} port {session.Target.Port} in {RunReport.Seconds(elapsed)} "
+            + $"with the built-in SSH client: key exchange {agreed.KeyExchange}, cipher {cipher}; host key {session.HostKey.KeyType} {session.HostKey.Fingerprint} "
+            + $"{(session.HostKeyAdded ? "trusted now and recorded in" : "known from")} {session.Target.KnownHostsPath}");
+        if (observer.WantsDebug)
+        {
+            observer.OnDebug($"SSH negotiation: {agreed}");
+        }
+    }
+
+    /// <summary>-Verbose: which agent was started and how it was found.</summary>
+    private static void ReportAgent(RemoteAgentConnection agent, long started, ISyncObserver observer)
+    {
+        observer.OnVerbose($"Transport: the PSReplica agent on {agent.Description}: {agent.Origin}; started in {RunReport.Seconds(Stopwatch.GetElapsedTime(started))}");
+        if (observer.WantsDebug)
+        {
+            observer.OnDebug($"Agent command: {agent.Command}");
         }
     }
 
@@ -129,6 +207,7 @@ public static class RemoteRunner
             Log = line => observer.OnWarning("agent: " + line),
         };
         RemoteReplicator replicator;
+        long greeting = Stopwatch.GetTimestamp();
         try
         {
             replicator = RemoteReplicator.ConnectAsync(agent.Stream, agent.Stream, settings.Side, settings.Connection.Remote.Path, sessionOptions, cancellation)
@@ -148,6 +227,18 @@ public static class RemoteRunner
 
             unavailable = failure;
             return null;
+        }
+
+        if (observer.WantsVerbose)
+        {
+            observer.OnVerbose($"Agent: version {replicator.AgentVersion}, protocol {replicator.Client.ProtocolVersion} "
+                + $"(handshake {RunReport.Seconds(Stopwatch.GetElapsedTime(greeting))}){(settings.CompressionLevel > 0 ? $"; deflate level {settings.CompressionLevel}" : string.Empty)}"
+                + (settings.BandwidthLimit > 0 ? $"; at most {RunReport.Bytes(settings.BandwidthLimit)}/s each way" : string.Empty));
+        }
+
+        if (observer.WantsDebug)
+        {
+            observer.OnDebug($"Agent capabilities: {string.Join(", ", replicator.Client.Capabilities)}");
         }
 
         try

@@ -6,7 +6,7 @@ namespace PSReplica.Commands;
 /// <summary>New-SyncFilter: builds a SyncFilter from rules in rsync's language and from rule files, appended to the
 /// rules of a filter given as input. Within one call the rules come in a fixed order, documented in the help:
 /// input filter, -Include, -Exclude, -IncludeFrom, -ExcludeFrom, -Rule, -Path, -GitIgnore, -CvsExclude.</summary>
-[Cmdlet(VerbsCommon.New, "SyncFilter")]
+[Cmdlet(VerbsCommon.New, "SyncFilter", HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/New-SyncFilter.md")]
 [OutputType(typeof(SyncFilter))]
 public sealed class NewSyncFilterCommand : PSCmdlet
 {

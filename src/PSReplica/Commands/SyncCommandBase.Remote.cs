@@ -91,7 +91,7 @@ public abstract partial class SyncCommandBase
             Connection = new RemoteConnectionSettings
             {
                 Remote = RemoteSource ?? RemoteDestination!,
-                Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
+                Port = IsGiven(nameof(Port)) ? Port : null,
                 User = Credential?.UserName,
                 Password = Credential?.Password,
                 KeyFilePaths = KeyFilePath is null ? null : Array.ConvertAll(KeyFilePath, SessionState.Path.GetUnresolvedProviderPathFromPSPath),
@@ -110,15 +110,34 @@ public abstract partial class SyncCommandBase
         return RemoteRunner.Run(settings, options, observer, cancellation, dryRun);
     }
 
-    /// <summary>Finds out which side (if any) is remote. A PowerShell drive (Temp:, Env:, C:) is never taken for a host.</summary>
+    /// <summary>Finds out which side (if any) is remote. A PowerShell drive (Temp:, Env:, C:) is never taken for a host.
+    /// Several sources must all be local (a push may have several; a pull has the agent's root alone).</summary>
     private void ResolveRemotes()
     {
-        string[] sources = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
-        RemoteSource = sources.Length == 1 ? AsRemote(sources[0]) : null;
+        string[] sources = UsesLiteralPath ? LiteralPath : Path;
+        RemoteSource = AsRemote(sources[0]);
+        if (sources.Length > 1)
+        {
+            int remote = 0;
+            foreach (string source in sources)
+            {
+                remote += AsRemote(source) is null ? 0 : 1;
+            }
+
+            if (remote > 0)
+            {
+                Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                    (remote == sources.Length
+                        ? "Several remote sources cannot be pulled in one run; pull each in a run of its own."
+                        : "A remote source cannot be mixed with local ones; only local sources can be several.")
+                    + $" -Path: {string.Join(", ", sources)}.", sources));
+            }
+        }
+
         RemoteDestination = AsRemote(Destination);
         if (RemoteSource is not null && RemoteDestination is not null)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
                 "Only one of -Path and -Destination can be remote.", Destination));
         }
     }
@@ -158,7 +177,7 @@ public abstract partial class SyncCommandBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
     }

@@ -19,21 +19,26 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private bool _disposed;
 
-    /// <summary>The directory whose contents are replicated; wildcards are resolved and must name one directory.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The directories whose contents are replicated, and files that are copied in themselves; several are merged
+    /// into the destination (rsync SRC1/ SRC2/ DEST/). Wildcards are resolved and may name several. Bound from the
+    /// pipeline by property name only, so that nothing (a SyncItem above all) binds as a path by its text.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Source")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
-    /// <summary>The source directory, taken literally (no wildcards).</summary>
+    /// <summary>The sources as -Path, taken literally (no wildcards).</summary>
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 
     /// <summary>The directory that becomes the replica; created with its parents when missing.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <remarks>Not Mandatory to PowerShell, and in every parameter set: a mandatory parameter outside the default set
+    /// makes PowerShell bind piped rows by property name in the default set first, so a row with LiteralPath and
+    /// Destination would fail on the missing Path. A missing destination is refused in <see cref="BuildOptions"/>.</remarks>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = string.Empty;
 
@@ -167,16 +172,83 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _cancellation.Cancel();
 
+    /// <summary>The sources as resolved by <see cref="BuildOptions"/>: absolute local paths, or the remote address as given.</summary>
+    private protected string[] ResolvedSources { get; private set; } = [];
+
+    /// <summary>The destination as resolved by <see cref="BuildOptions"/>.</summary>
+    private protected string ResolvedDestination { get; private set; } = string.Empty;
+
+    /// <summary>True while a reviewed plan's parameters are applied: its sources are literal paths.</summary>
+    private protected bool ApplyingPlan => PlanParameters.Count > 0;
+
+    /// <summary>The parameters a reviewed plan being applied has set, which count as given.</summary>
+    private protected HashSet<string> PlanParameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True when the parameter was given: on the command line, or by the reviewed plan being applied.</summary>
+    private protected bool IsGiven(string name) => MyInvocation.BoundParameters.ContainsKey(name) || PlanParameters.Contains(name);
+
+    private bool UsesLiteralPath => ParameterSetName == LiteralPathSet || ApplyingPlan;
+
+    /// <summary>Stops this row: a terminating error for a command given its paths as arguments; for a row of pipeline input
+    /// (Import-Csv mirrors.csv | Sync-Directory) a non-terminating error, and the next row runs. See <see cref="RunRow"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private protected static void Stop(ErrorRecord error) => throw new RowFailedException(error);
+
+    /// <summary>Runs one row (one ProcessRecord): a failure that stops it is terminating unless the row came from the
+    /// pipeline, where it becomes a non-terminating error naming the row's paths (-ErrorAction Stop still stops).</summary>
+    private protected void RunRow(Action row)
+    {
+        ResolvedSources = [];
+        ResolvedDestination = string.Empty;
+        try
+        {
+            row();
+        }
+        catch (RowFailedException failure)
+        {
+            ErrorRecord error = failure.Error;
+            if (!MyInvocation.ExpectingInput)
+            {
+                ThrowTerminatingError(error);
+            }
+
+            string source = string.Join(", ", ResolvedSources.Length > 0 ? ResolvedSources : UsesLiteralPath ? LiteralPath : Path);
+            string destination = ResolvedDestination.Length > 0 ? ResolvedDestination : Destination;
+            var target = new PSObject();
+            target.Properties.Add(new PSNoteProperty("Path", source));
+            target.Properties.Add(new PSNoteProperty("Destination", destination));
+            target.Properties.Add(new PSNoteProperty("Target", error.TargetObject));
+            WriteError(new ErrorRecord(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, target)
+            {
+                ErrorDetails = new ErrorDetails($"{error.Exception.Message} (source '{source}', destination '{destination}')"),
+            });
+        }
+    }
+
+    /// <summary>A failure that stops the current row; carries its ErrorRecord to <see cref="RunRow"/>.</summary>
+    private sealed class RowFailedException(ErrorRecord error) : Exception(error.Exception.Message, error.Exception)
+    {
+        public ErrorRecord Error { get; } = error;
+    }
+
     /// <summary>Resolves the source and destination and builds the engine's options; terminates on bad input.</summary>
     protected SyncOptions BuildOptions()
     {
+        if (string.IsNullOrEmpty(Destination))
+        {
+            Stop(ErrorRecordFactory.Create(ErrorIds.DestinationMissing, ErrorCategory.InvalidArgument,
+                "A destination is required: give -Destination (or a Destination property on piped rows).", null));
+        }
+
         ResolveRemotes();
-        string source = RemoteSource?.Path ?? ResolveSource();
+        string[] sources = RemoteSource is null ? ResolveSource() : [RemoteSource.Path];
         string destination = RemoteDestination?.Path ?? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        ResolvedSources = RemoteSource is null ? sources : [(UsesLiteralPath ? LiteralPath : Path)[0]];
+        ResolvedDestination = RemoteDestination is null ? destination : Destination;
         int modes = (Checksum ? 1 : 0) + (SizeOnly ? 1 : 0) + (IgnoreTimes ? 1 : 0);
         if (modes > 1)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
                 "Use only one of -Checksum, -SizeOnly and -IgnoreTimes.", null));
         }
 
@@ -214,13 +286,14 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
 
         var options = new SyncOptions
         {
-            Source = source,
+            Source = sources[0],
+            AdditionalSources = sources[1..],
             Destination = destination,
             Delete = Delete || DeleteExcluded,
             DeleteExcluded = DeleteExcluded,
@@ -249,7 +322,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             catch (SyncException ex)
             {
                 WriteWarnings(warnings);
-                ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+                Stop(ErrorRecordFactory.Create(ex));
                 throw;
             }
 
@@ -272,7 +345,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
     }
@@ -304,6 +377,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     private protected T RunEngine<T>(PipelineObserver observer, Func<CancellationToken, T> work, string activity)
     {
         var progress = new ProgressReporter(this, activity);
+        observer.WantsVerbose = Shows("Verbose", "VerbosePreference");
+        observer.WantsDebug = Shows("Debug", "DebugPreference");
         // A thread of its own: the engine blocks for the whole run (on its workers, on an agent's answers), and a blocked
         // thread-pool thread leaves the pool short for the continuations the transport needs until it injects another.
         Task<T> task = Task.Factory.StartNew(() => work(_cancellation.Token), _cancellation.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -314,7 +389,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
         catch (OperationCanceledException)
@@ -362,7 +437,82 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             && preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium;
     }
 
+    /// <summary>True when this call shows a stream: its switch (-Verbose, -Debug) when bound, else the preference variable
+    /// it inherits. The engine builds its verbose and debug messages only then.</summary>
+    private bool Shows(string parameter, string preferenceVariable)
+    {
+        if (MyInvocation.BoundParameters.TryGetValue(parameter, out object? bound))
+        {
+            return ((SwitchParameter)bound).IsPresent;
+        }
+
+        // A preference set in a script scope without its type constraint is a string ('Continue').
+        return LanguagePrimitives.TryConvertTo(GetVariableValue(preferenceVariable), out ActionPreference preference)
+            && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+    }
+
     protected virtual void WriteItem(SyncItem item) => WriteObject(item);
+
+    /// <summary>-LogPath's file while a run writes to it, else null.</summary>
+    private protected RunLog? Log { get; set; }
+
+    /// <summary>The parameters that decide a plan, as a Get-SyncPlan command line of literal values with every path
+    /// resolved (see <see cref="PlanCommandLine"/>): what a reviewed plan carries so that Sync-Directory can plan again
+    /// with the same selection. -Credential is never written down; -Filter's rules go first in -FilterRule, where they
+    /// keep their place in the documented rule order.</summary>
+    private protected string DescribeSelection()
+    {
+        var parameters = new List<KeyValuePair<string, object?>>
+        {
+            new(nameof(LiteralPath), ResolvedSources),
+            new(nameof(Destination), ResolvedDestination),
+        };
+        var filterRules = new List<string>();
+        if (Filter is not null)
+        {
+            filterRules.AddRange(Filter.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        filterRules.AddRange(FilterRule ?? []);
+        foreach (KeyValuePair<string, object> bound in MyInvocation.BoundParameters)
+        {
+            switch (bound.Key)
+            {
+                case nameof(Path) or nameof(LiteralPath) or nameof(Destination) or nameof(Credential) or nameof(Filter) or nameof(FilterRule):
+                    break;
+                case nameof(FilesFrom) or nameof(KnownHostsPath):
+                    parameters.Add(new(bound.Key, SessionState.Path.GetUnresolvedProviderPathFromPSPath((string)bound.Value)));
+                    break;
+                case nameof(KeyFilePath):
+                    parameters.Add(new(bound.Key, Array.ConvertAll(KeyFilePath!, SessionState.Path.GetUnresolvedProviderPathFromPSPath)));
+                    break;
+                case nameof(LinkDest) or nameof(CompareDest) or nameof(CopyDest):
+                    parameters.Add(new(bound.Key, ResolveBasis((string[])bound.Value)));
+                    break;
+                default:
+                    if (IsSelectionParameter(bound.Key))
+                    {
+                        parameters.Add(new(bound.Key, bound.Value));
+                    }
+
+                    break;
+            }
+        }
+
+        if (filterRules.Count > 0)
+        {
+            parameters.Add(new(nameof(FilterRule), filterRules.ToArray()));
+        }
+
+        return PlanCommandLine.Format(parameters);
+    }
+
+    /// <summary>True for a parameter Get-SyncPlan and Sync-Directory share (declared here), not a common parameter.</summary>
+    private protected static bool IsSelectionParameter(string name) =>
+        typeof(SyncCommandBase).GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance
+            | System.Reflection.BindingFlags.IgnoreCase) is { } property
+        && property.DeclaringType == typeof(SyncCommandBase)
+        && Attribute.IsDefined(property, typeof(ParameterAttribute));
 
     private void Handle(object next, ProgressReporter progress)
     {
@@ -373,11 +523,21 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 break;
 
             case SyncException error:
+                Log?.Error(error.ErrorId, error.Message);
                 WriteError(ErrorRecordFactory.Create(error));
                 break;
 
             case PipelineObserver.Warning warning:
+                Log?.Warning(warning.Message);
                 WriteWarning(warning.Message);
+                break;
+
+            case PipelineObserver.VerboseMessage verbose:
+                WriteVerbose(verbose.Message);
+                break;
+
+            case PipelineObserver.DebugMessage debug:
+                WriteDebug(debug.Message);
                 break;
 
             case SyncProgress report:
@@ -399,10 +559,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    private string ResolveSource()
+    /// <summary>Every source as a file system path, in the order given (wildcards may match several). Whether each is a
+    /// directory or a file, and that a path named twice counts once, is the engine's business (Scanning/SourceSet.cs).</summary>
+    private string[] ResolveSource()
     {
         var resolved = new List<string>();
-        if (ParameterSetName == LiteralPathSet)
+        if (UsesLiteralPath)
         {
             foreach (string path in LiteralPath)
             {
@@ -419,30 +581,24 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                     Collection<string> matches = GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);
                     if (matches.Count == 0)
                     {
-                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
-                            $"No directory matches the source '{path}'.", path));
+                        Stop(ErrorRecordFactory.Create(ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound,
+                            $"Nothing matches the source '{path}'.", path));
                     }
 
                     resolved.AddRange(matches);
                     if (provider.Name != "FileSystem")
                     {
-                        ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,
+                        Stop(ErrorRecordFactory.Create(ErrorIds.SourceNotDirectory, ErrorCategory.InvalidArgument,
                             $"The source '{path}' is not a file system path.", path));
                     }
                 }
                 catch (ItemNotFoundException ex)
                 {
-                    ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
+                    Stop(new ErrorRecord(ex, ErrorIds.SourceNotFound, ErrorCategory.ObjectNotFound, path));
                 }
             }
         }
 
-        if (resolved.Count != 1)
-        {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.SourceAmbiguous, ErrorCategory.InvalidArgument,
-                $"The source must be exactly one directory; it resolved to {resolved.Count} paths: {string.Join(", ", resolved)}.", resolved));
-        }
-
-        return resolved[0];
+        return [.. resolved];
     }
 }

@@ -1,15 +1,44 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
 using System.Management.Automation;
+using System.Reflection;
 using PSReplica.Commands.Hosting;
 using PSReplica.Engine.Client;
 
 namespace PSReplica.Commands;
 
 /// <summary>Sync-Directory: makes the destination's contents a replica of the source's contents and writes one
-/// SyncItem per completed action (or one SyncSummary with -Summary).</summary>
-[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+/// SyncItem per completed action (or one SyncSummary with -Summary). Given a reviewed plan (Get-SyncPlan's items, piped or
+/// as -Plan) it carries out exactly those items that are still as planned.</summary>
+[Cmdlet(VerbsData.Sync, "Directory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet,
+    HelpUri = "https://github.com/PSReplica/PSReplica/blob/main/docs/Sync-Directory.md")]
 [OutputType(typeof(SyncItem), typeof(SyncSummary))]
 public sealed class SyncDirectoryCommand : SyncCommandBase
 {
+    private const string PlanSet = "Plan";
+
+    private readonly List<SyncItem> _reviewed = [];
+    private readonly List<SyncSummary> _summaries = [];
+
+    /// <summary>A reviewed plan: Get-SyncPlan's items (also after Export-Clixml/Import-Clixml or ConvertTo-Json/ConvertFrom-Json).
+    /// The run plans again with the plan's own parameters and carries out only its items that have not changed since;
+    /// a changed one is skipped with a PlanStale warning.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PlanSet, ValueFromPipeline = true)]
+    public SyncItem[] Plan { get; set; } = [];
+
+    /// <summary>Also store the run's SyncSummary in this variable (an array of them when rows come from the pipeline),
+    /// while the items still go down the pipeline.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SummaryVariable { get; set; }
+
+    /// <summary>Append one line per item (rsync's --log-file format), the errors, warnings and totals to this file,
+    /// flushed as the run goes.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LogPath { get; set; }
+
     /// <summary>Write one SyncSummary at the end instead of an object per item.</summary>
     [Parameter]
     public SwitchParameter Summary { get; set; }
@@ -60,12 +89,157 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [Parameter]
     public SwitchParameter Inplace { get; set; }
 
+    /// <summary>Run again, up to this many times, while items fail for reasons that can pass or the connection is lost
+    /// (robocopy /R, rclone --retries); each attempt plans afresh and does only what is left.</summary>
+    [Parameter]
+    [ValidateRange(0, 1000)]
+    public int RetryCount { get; set; }
+
+    /// <summary>Seconds to wait before each retry (robocopy /W).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int RetryDelay { get; set; } = 5;
+
     protected override void ProcessRecord()
+    {
+        if (ParameterSetName == PlanSet)
+        {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Destination)))
+            {
+                ThrowTerminatingError(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                    "-Destination comes from the plan; it cannot be given with -Plan.", Destination));
+            }
+
+            // Applied as a whole at the end: the plan's items arrive one by one.
+            _reviewed.AddRange(Plan);
+            return;
+        }
+
+        RunRow(() => Run(review: null));
+    }
+
+    protected override void EndProcessing()
+    {
+        if (ParameterSetName != PlanSet)
+        {
+            return;
+        }
+
+        // Items of several plans (each Get-SyncPlan call is one) are applied plan by plan, in the order they came.
+        var plans = new List<(SyncPlanInfo Info, List<SyncItem> Items)>();
+        foreach (SyncItem item in _reviewed)
+        {
+            if (item.Plan is null)
+            {
+                RunRow(() => Stop(ErrorRecordFactory.Create(ErrorIds.PlanInvalid, ErrorCategory.InvalidArgument,
+                    $"The item '{item.RelativePath}' carries no plan (its Plan property is empty): only Get-SyncPlan's items can be applied.", item)));
+                return;
+            }
+
+            int index = plans.FindIndex(plan => plan.Info.Id == item.Plan.Id);
+            if (index < 0)
+            {
+                plans.Add((item.Plan, [item]));
+            }
+            else
+            {
+                plans[index].Items.Add(item);
+            }
+        }
+
+        foreach ((SyncPlanInfo info, List<SyncItem> items) in plans)
+        {
+            RunRow(() => Apply(info, items));
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Log?.Dispose();
+            Log = null;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    protected override void WriteItem(SyncItem item)
+    {
+        Log?.Item(item);
+        if (!Summary)
+        {
+            WriteObject(item);
+        }
+    }
+
+    /// <summary>Takes the plan's parameters as this command's own (none may be given again), runs with the plan as the
+    /// review, and puts the parameters back for the next plan.</summary>
+    private void Apply(SyncPlanInfo info, List<SyncItem> items)
+    {
+        Dictionary<string, object?> parameters;
+        try
+        {
+            parameters = PlanCommandLine.Parse(info.Command);
+        }
+        catch (SyncException ex)
+        {
+            Stop(ErrorRecordFactory.Create(ex));
+            throw;
+        }
+
+        var saved = new List<(PropertyInfo Property, object? Value)>();
+        try
+        {
+            foreach ((string name, object? value) in parameters)
+            {
+                if (!IsSelectionParameter(name))
+                {
+                    Stop(ErrorRecordFactory.Create(ErrorIds.PlanInvalid, ErrorCategory.InvalidArgument,
+                        $"The plan cannot be applied: its command line sets '-{name}', which is not a Get-SyncPlan parameter.", info.Command));
+                }
+
+                PropertyInfo property = typeof(SyncCommandBase).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)!;
+                if (MyInvocation.BoundParameters.ContainsKey(property.Name))
+                {
+                    Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                        $"-{property.Name} comes from the plan ({info.Command}); it cannot be given again when the plan is applied.", property.Name));
+                }
+
+                object converted;
+                try
+                {
+                    converted = LanguagePrimitives.ConvertTo(value, property.PropertyType, CultureInfo.InvariantCulture);
+                }
+                catch (PSInvalidCastException ex)
+                {
+                    Stop(new ErrorRecord(ex, ErrorIds.PlanInvalid, ErrorCategory.InvalidArgument, info.Command));
+                    throw;
+                }
+
+                saved.Add((property, property.GetValue(this)));
+                property.SetValue(this, converted);
+                PlanParameters.Add(property.Name);
+            }
+
+            Run(new ReviewedPlan(items));
+        }
+        finally
+        {
+            PlanParameters.Clear();
+            foreach ((PropertyInfo property, object? value) in saved)
+            {
+                property.SetValue(this, value);
+            }
+        }
+    }
+
+    private void Run(ReviewedPlan? review)
     {
         SyncOptions options = BuildOptions() with
         {
             TransferMode = TransferMode,
-            BlockSize = MyInvocation.BoundParameters.ContainsKey(nameof(BlockSize)) ? BlockSize : null,
+            BlockSize = IsGiven(nameof(BlockSize)) ? BlockSize : null,
             RemoveSourceFiles = RemoveSourceFiles,
             Partial = Partial,
             PartialDirectory = PartialDirectory is null ? null
@@ -73,6 +247,7 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
                     ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(PartialDirectory) : PartialDirectory,
             DelayUpdates = DelayUpdates,
             Inplace = Inplace,
+            Review = review,
         };
         try
         {
@@ -84,16 +259,37 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(ex));
+            Stop(ErrorRecordFactory.Create(ex));
             throw;
         }
 
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
         bool whatIf = IsWhatIf();
-        using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !Summary && !whatIf);
-        SyncSummary summary = RunEngine(observer, cancellation => IsRemote
-            ? RunRemote(options, observer, whatIf, cancellation)
-            : LocalReplicator.Run(options, observer, cancellation, dryRun: whatIf), "Sync-Directory");
+        if (LogPath is not null && Log is null && !whatIf)
+        {
+            try
+            {
+                Log = new RunLog(SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath));
+            }
+            catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                Stop(new ErrorRecord(ex, ErrorIds.LogFileUnwritable, ErrorCategory.OpenError, LogPath));
+            }
+        }
+
+        Log?.Start("Sync-Directory", string.Join(", ", ResolvedSources), ResolvedDestination);
+        using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !whatIf && (!Summary || Log is not null));
+        // A dry run changes nothing, so nothing in it can pass on a second attempt.
+        SyncSummary summary = RunEngine(observer, cancellation => RetryingRun.Run(
+            attempt => IsRemote ? RunRemote(options, attempt, whatIf, cancellation) : LocalReplicator.Run(options, attempt, cancellation, dryRun: whatIf),
+            observer, whatIf ? 0 : RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation), "Sync-Directory");
+        Log?.Totals(summary);
+        _summaries.Add(summary);
+        if (SummaryVariable is not null)
+        {
+            SessionState.PSVariable.Set(SummaryVariable, _summaries.Count == 1 ? summary : _summaries.ToArray());
+        }
+
         if (Summary)
         {
             WriteObject(summary);

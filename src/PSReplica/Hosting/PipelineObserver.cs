@@ -24,6 +24,12 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
 
     public bool ConfirmsEachAction => _ask;
 
+    /// <summary>Whether the cmdlet shows verbose messages (its -Verbose or $VerbosePreference); set before the run starts.</summary>
+    public bool WantsVerbose { get; set; }
+
+    /// <summary>Whether the cmdlet shows debug messages (-Debug or $DebugPreference); set before the run starts.</summary>
+    public bool WantsDebug { get; set; }
+
     public void OnItem(SyncItem item)
     {
         if (_emitItems)
@@ -37,6 +43,10 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
     public void OnWarning(string message) => Post(new Warning(message));
 
     public void OnProgress(SyncProgress progress) => Post(progress);
+
+    public void OnVerbose(string message) => Post(new VerboseMessage(message));
+
+    public void OnDebug(string message) => Post(new DebugMessage(message));
 
     public bool ShouldProcess(SyncItem item)
     {
@@ -97,6 +107,10 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
     }
 
     internal sealed record Warning(string Message);
+
+    internal sealed record VerboseMessage(string Message);
+
+    internal sealed record DebugMessage(string Message);
 
     internal sealed class ConfirmRequest(SyncItem item)
     {

@@ -19,9 +19,8 @@ public sealed class OneFileSystemTests : IDisposable
     private (SyncPlan Plan, RecordingObserver Observer) Plan(SyncOptions options, string[] sourceMounts, string[] destinationMounts)
     {
         var observer = new RecordingObserver();
-        FileEntry source = LocalReplicator.ResolveSource(_tree.Source);
         FileEntry? destination = LocalReplicator.ResolveDestination(_tree.Destination);
-        SyncPlan plan = SyncPlanner.Build(options, source, _tree.Destination, destination, observer, CancellationToken.None,
+        SyncPlan plan = SyncPlanner.Build(options, SourceSet.Resolve(options), _tree.Destination, destination, observer, CancellationToken.None,
             new MountingLister(sourceMounts), new MountingLister(destinationMounts));
         return (plan, observer);
     }
@@ -115,6 +114,19 @@ public sealed class OneFileSystemTests : IDisposable
 
         SyncPlan crossing = LocalReplicator.Plan(_tree.Options() with { CopyLinks = true }, observer, CancellationToken.None);
         Assert.Contains(">f+++++++++ other/inside.txt", Lines(crossing));
+    }
+
+    [Fact]
+    public void With_several_sources_each_source_is_held_against_its_own_file_system()
+    {
+        // rsync -x takes the file system of each directory named: the second source's directories are on its device.
+        using var other = new OtherFileSystem();
+        _tree.Src("a/f", "f");
+        TestTree.Write(other.Path, "inner/g", "g");
+        var observer = new RecordingObserver();
+        SyncPlan plan = LocalReplicator.Plan(_tree.Options() with { OneFileSystem = true, AdditionalSources = [other.Path] }, observer, CancellationToken.None);
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["cd+++++++++ .", "cd+++++++++ a", ">f+++++++++ a/f", "cd+++++++++ inner", ">f+++++++++ inner/g", ">f+++++++++ inside.txt"], Lines(plan));
     }
 
     /// <summary>Lists the local tree, reporting another device for the named directories and everything below them.</summary>

@@ -118,6 +118,21 @@ public sealed class SourceFilesTests : IDisposable
     }
 
     [Fact]
+    public void Several_roots_each_open_the_file_scanned_under_them_for_one_relative_path()
+    {
+        string other = Path.Join(_tree.Root, "other");
+        string first = _tree.Src("d/f.txt", "first");
+        string second = TestTree.Write(other, "d/f.txt", "second");
+
+        using var sources = new SourceFiles([_tree.Source, other], followLinks: false);
+        using SafeFileHandle fromFirst = sources.Open("d/f.txt", DirectoryLister.Stat(first, "f.txt", follow: false, out _)!);
+        using SafeFileHandle fromSecond = sources.Open("d/f.txt", DirectoryLister.Stat(second, "f.txt", follow: false, out _)!);
+
+        Assert.Equal("first", Read(fromFirst));
+        Assert.Equal("second", Read(fromSecond));
+    }
+
+    [Fact]
     public void Opening_after_dispose_is_refused()
     {
         _tree.Src("f.txt", "x");

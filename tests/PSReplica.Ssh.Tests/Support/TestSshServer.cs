@@ -41,10 +41,13 @@ public sealed class TestSshServer : IDisposable
         OtherKeyPath = _dir.Combine("id_other");
         Tool.KeyGen(OtherKeyPath, "ed25519");
 
-        // sshd's privilege separation needs its empty directory; a stock install makes it at boot.
-        if (Environment.UserName == "root" && !Directory.Exists("/run/sshd"))
+        // sshd's privilege separation needs its empty directory, owned by root and writable by root alone (a stock install
+        // makes it at boot); made with its mode given, not left to the umask, which sshd refuses when it is 0.
+        if (OperatingSystem.IsLinux() && Environment.UserName == "root" && !Directory.Exists("/run/sshd"))
         {
-            Directory.CreateDirectory("/run/sshd");
+            Directory.CreateDirectory("/run/sshd",
+                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+                | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
         Port = FreePort();
@@ -276,6 +279,8 @@ public sealed class TestSshServer : IDisposable
         {
             if (_sshd.HasExited)
             {
+                // HasExited does not wait for the stderr reader; without this the message often lacked sshd's reason.
+                _sshd.WaitForExit();
                 throw new InvalidOperationException($"sshd exited with {_sshd.ExitCode}: {Log}");
             }
 

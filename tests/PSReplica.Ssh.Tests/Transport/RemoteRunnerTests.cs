@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using PSReplica.Engine.Tests;
 using PSReplica.Ssh.Transport;
 
@@ -70,6 +71,77 @@ public sealed class RemoteRunnerTests(TestSshServer server, SftpOnlySshServer sf
         Assert.Equal("two", File.ReadAllText(Path.Join(destination, "sub", "b.txt")));
         Assert.Equal(0, summary.BytesMatched);
         Assert.Contains(observer.Items, i => i.RelativePath == "sub/b.txt" && i.Action == SyncAction.Create);
+
+        // Unasked, the transport (like the engine) says nothing more.
+        Assert.Empty(observer.Verbose);
+        Assert.Empty(observer.Debug);
+    }
+
+    [Fact]
+    public void Verbose_says_where_it_connected_and_which_agent_runs_and_how_it_was_found()
+    {
+        string source = MakeSource();
+        string destination = _dir.Combine("verbose-agent");
+        RemoteRunSettings settings = Settings(_server, destination);
+        settings = settings with { Connection = settings.Connection with { AgentDirectory = SolutionOutput.Of("PSReplica.Agent") } };
+        var first = new RecordingObserver { WantsVerbose = true };
+        var second = new RecordingObserver { WantsVerbose = true, WantsDebug = true };
+
+        RemoteRunner.Run(settings, Options(source, destination), first, CancellationToken.None);
+        RemoteRunner.Run(settings, Options(source, destination), second, CancellationToken.None);
+
+        string login = $"{_server.User}@{_server.Host}";
+        Assert.Equal($"Remote destination: {destination} on {login}:{_server.Port}; transport: the PSReplica agent (installed on the server, else deployed "
+            + "there), else SFTP (-Transport Auto)", first.Verbose[0]);
+        Assert.Matches($@"^Connected to {Regex.Escape(login)} port {_server.Port} in \d+\.\d\d s with the built-in SSH client: key exchange \S+, "
+            + $@"cipher \S+; host key ssh-ed25519 SHA256:\S+ known from {Regex.Escape(_server.KnownHostsPath)}$", first.Verbose[1]);
+        // The first run uploads the agent unless an earlier test did; either way the second finds it in the cache and the
+        // probe becomes the agent.
+        Assert.Matches($@"^Transport: the PSReplica agent on {Regex.Escape(login)}: this module's agent, deployed (now|earlier) into .+; "
+            + @"started in \d+\.\d\d s$", first.Verbose[2]);
+        Assert.Matches($@"^Transport: the PSReplica agent on {Regex.Escape(login)}: this module's agent, deployed earlier into "
+            + @"~/\.cache/psreplica/agent/\S+ \(SHA-256 sums checked\), started by the probe in its own channel; started in \d+\.\d\d s$", second.Verbose[2]);
+        Assert.Matches(@"^Agent: version \S+, protocol \d+ \(handshake \d+\.\d\d s\)$", second.Verbose[3]);
+        Assert.Contains("Filter: no rules (every item is transferred)", second.Verbose);
+        Assert.Matches(@"^Scanned the destination: 3 item\(s\) in 2 directories, \d+\.\d\d s listing$",
+            Assert.Single(second.Verbose, line => line.StartsWith("Scanned the destination: ", StringComparison.Ordinal)));
+        Assert.Matches(@"^Carried out the plan in \d+\.\d\d s: no change, 0 skipped, 0 error\(s\); ", second.Verbose[^1]);
+        Assert.Contains(second.Debug, line => line.StartsWith("SSH negotiation: kex ", StringComparison.Ordinal));
+        Assert.Contains(second.Debug, line => line.StartsWith("Agent capabilities: ", StringComparison.Ordinal));
+        Assert.Empty(first.Debug);
+    }
+
+    [Fact]
+    public void Verbose_gives_the_reason_for_the_SFTP_fallback()
+    {
+        string destination = _dir.Combine("verbose-fallback");
+        var observer = new RecordingObserver { WantsVerbose = true };
+
+        RemoteRunner.Run(Settings(_sftpOnly, destination), Options(MakeSource(), destination), observer, CancellationToken.None);
+
+        string warning = Assert.Single(observer.Warnings);
+        const string Fallback = "Transport: SFTP, the fallback, because no PSReplica agent can run: ";
+        string transport = Assert.Single(observer.Verbose, line => line.StartsWith("Transport: ", StringComparison.Ordinal));
+        Assert.StartsWith(Fallback, transport, StringComparison.Ordinal);
+        // The reason is the one the warning gives.
+        string reason = transport[Fallback.Length..].TrimEnd('.');
+        Assert.Contains("agent", reason, StringComparison.Ordinal);
+        Assert.Contains($"({reason}); replicating over SFTP instead", warning, StringComparison.Ordinal);
+        Assert.Matches(@"^Carried out the plan in \d+\.\d\d s: 4 created, 0 skipped, 0 error\(s\); 6 bytes sent, 0 bytes reused from the destination$",
+            observer.Verbose[^1]);
+    }
+
+    [Fact]
+    public void Verbose_names_SFTP_when_it_was_asked_for()
+    {
+        string destination = _dir.Combine("verbose-sftp");
+        var observer = new RecordingObserver { WantsVerbose = true };
+
+        RemoteRunner.Run(Settings(_server, destination) with { Transport = RemoteTransport.Sftp }, Options(MakeSource(), destination), observer, CancellationToken.None);
+
+        Assert.EndsWith("; transport: SFTP only (-Transport Sftp)", observer.Verbose[0], StringComparison.Ordinal);
+        Assert.Contains("Transport: SFTP, as -Transport Sftp asks (whole files, no delta transfer)", observer.Verbose);
+        Assert.Empty(observer.Warnings);
     }
 
     [Fact]

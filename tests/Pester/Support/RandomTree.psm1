@@ -484,12 +484,16 @@ function ConvertFrom-RsyncEscape {
 }
 
 function Invoke-Rsync {
-    <# rsync -a --delete SOURCE/ DESTINATION/ with --out-format='%i %n'; returns the exit code, the itemized
-       changes (Itemize, Path normalised like SyncItem.RelativePath, IsDelete) and the other output lines. #>
-    param([string] $Source, [string] $Destination, [string[]] $Exclude = @())
+    <# rsync -a --delete SOURCE/ [SOURCE2/ ...] [ITEM ...] DESTINATION/ with --out-format='%i %n'; returns the exit code,
+       the itemized changes (Itemize, Path normalised like SyncItem.RelativePath, IsDelete) and the other output lines.
+       Each -Source is a directory whose contents are sent; each -Item (a file or link) is sent itself. #>
+    param([string[]] $Source = @(), [string] $Destination, [string[]] $Exclude = @(), [string[]] $Item = @())
     $arguments = @('-a', '--delete', '--out-format=%i %n')
     foreach ($pattern in $Exclude) { $arguments += "--exclude=$pattern" }
-    $arguments += @('--', ($Source.TrimEnd('/') + '/'), ($Destination.TrimEnd('/') + '/'))
+    $arguments += '--'
+    foreach ($directory in $Source) { $arguments += ($directory.TrimEnd('/') + '/') }
+    $arguments += $Item
+    $arguments += ($Destination.TrimEnd('/') + '/')
     $run = Invoke-Captured -FilePath rsync -ArgumentList $arguments -Environment @{ LC_ALL = 'C.UTF-8' }
     $changes = [System.Collections.Generic.List[object]]::new()
     $other = [System.Collections.Generic.List[string]]::new()

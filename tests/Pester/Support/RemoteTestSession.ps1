@@ -80,3 +80,24 @@ function Assert-SameTree([string] $Expected, [string] $Actual, [switch] $IgnoreL
     $differences = Compare-TreeSnapshot (Get-ComparableSnapshot $Expected -IgnoreLinkAttributes:$IgnoreLinkAttributes) (Get-ComparableSnapshot $Actual -IgnoreLinkAttributes:$IgnoreLinkAttributes) -ReferenceName source -DifferenceName replica
     $differences -join "`n" | Should -BeNullOrEmpty
 }
+
+# Runs Sync-Directory with -WhatIf in a runspace of its own whose host (CmdletTestHost.cs) keeps the lines it is
+# given, and returns them: a test checks the "What if:" lines instead of leaving them in the run's log.
+function Invoke-SyncWhatIf([hashtable] $Parameters) {
+    if (-not ('PSReplicaTests.CmdletTestHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'CmdletTestHost.cs') }
+    $testHost = [PSReplicaTests.CmdletTestHost]::new()
+    $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
+    $iss.ImportPSModule([string[]]@($env:PSREPLICA_MODULE))
+    $runspace = [runspacefactory]::CreateRunspace($testHost, $iss)
+    $runspace.Open()
+    $ps = [powershell]::Create()
+    $ps.Runspace = $runspace
+    try {
+        $output = $ps.AddCommand('Sync-Directory').AddParameters($Parameters).AddParameter('WhatIf').AddParameter('ErrorAction', 'Stop').Invoke()
+        [pscustomobject]@{ Output = @($output); WhatIf = @($testHost.TestUI.Lines | Where-Object { $_ -like 'What if:*' }) }
+    }
+    finally {
+        $ps.Dispose()
+        $runspace.Dispose()
+    }
+}

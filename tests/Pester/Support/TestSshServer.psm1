@@ -46,8 +46,9 @@ function Start-TestSshServer {
     Invoke-SshKeyGen -Path $otherKeyPath -Type 'ed25519'
     Copy-Item "$keyPath.pub" (Join-Path $root 'authorized_keys')
 
-    # sshd's privilege separation needs its empty directory; a stock install makes it at boot.
-    if ([Environment]::UserName -eq 'root' -and -not (Test-Path '/run/sshd')) { $null = New-Item -ItemType Directory -Path '/run/sshd' }
+    # sshd's privilege separation needs its empty directory, writable by root alone (a stock install makes it at boot);
+    # made with its mode given, not left to the umask, which sshd refuses when it is 0.
+    if ([Environment]::UserName -eq 'root' -and -not (Test-Path '/run/sshd')) { & mkdir -m 755 -- /run/sshd }
 
     # A home of the server's own unless the caller names one: the login shell then reads no ~/.bashrc of the machine's
     # account (on the CI image it runs `pyenv init`, whose rehash lock, left by a login killed in the middle of it,

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Endpoints;
+
+/// <summary>Counts and times what another lister lists, for -Verbose's scan line. The planner wraps its listers in it
+/// only when verbose output is wanted, so an ordinary run neither counts nor reads the clock. Lists may run on two
+/// threads at once (the destination beside the source), hence the interlocked sums.</summary>
+internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
+{
+    private long _directories;
+    private long _entries;
+    private long _ticks;
+
+    public long Directories => Interlocked.Read(ref _directories);
+
+    public long Entries => Interlocked.Read(ref _entries);
+
+    /// <summary>The time spent in <see cref="List"/>: reading the disk, or waiting for an agent's or a server's listing.</summary>
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _ticks));
+
+    public Func<string, string?>? FilterFileReader => inner.FilterFileReader;
+
+    public bool ResolvesLinks => inner.ResolvesLinks;
+
+    public UInt128? Checksum(FileEntry entry) => inner.Checksum(entry);
+
+    public List<FileEntry> List(string fullPath, string relative)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            List<FileEntry> entries = inner.List(fullPath, relative);
+            Interlocked.Increment(ref _directories);
+            Interlocked.Add(ref _entries, entries.Count);
+            return entries;
+        }
+        finally
+        {
+            Interlocked.Add(ref _ticks, Stopwatch.GetTimestamp() - started);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System;
+using System.Management.Automation;
+
+namespace PSReplica.Commands.Hosting;
+
+/// <summary>Turns a SyncItem that went through Export-Clixml/Import-Clixml or ConvertTo-Json/ConvertFrom-Json (a property
+/// bag with the same property names, enums as names or numbers) back into a SyncItem, so that a saved and approved plan
+/// binds to Sync-Directory's -Plan. Registered for PSReplica.SyncItem in PSReplica.Types.ps1xml.</summary>
+public sealed class SyncItemConverter : PSTypeConverter
+{
+    public override bool CanConvertFrom(object sourceValue, Type destinationType) =>
+        destinationType == typeof(SyncItem) && sourceValue is PSObject bag && bag.BaseObject is not SyncItem
+        && bag.Properties["RelativePath"] is not null && bag.Properties["Action"] is not null
+        && bag.Properties["ItemType"] is not null && bag.Properties["Itemize"] is not null;
+
+    public override object ConvertFrom(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase)
+    {
+        var bag = (PSObject)sourceValue;
+        return new SyncItem(
+            Get<SyncAction>(bag, "Action"),
+            Get<SyncItemType>(bag, "ItemType"),
+            Get<string>(bag, "RelativePath") ?? string.Empty,
+            Get<SyncReason>(bag, "Reason"),
+            Get<string>(bag, "Itemize") ?? string.Empty)
+        {
+            Length = Get<long>(bag, "Length"),
+            BytesTransferred = Get<long>(bag, "BytesTransferred"),
+            BytesMatched = Get<long>(bag, "BytesMatched"),
+            LastWriteTimeUtc = Get<DateTime?>(bag, "LastWriteTimeUtc"),
+            LinkTarget = Get<string>(bag, "LinkTarget"),
+            DestinationPath = Get<string>(bag, "DestinationPath") ?? string.Empty,
+            SourcePath = Get<string>(bag, "SourcePath"),
+            PreviousLength = Get<long?>(bag, "PreviousLength"),
+            PreviousLastWriteTimeUtc = Get<DateTime?>(bag, "PreviousLastWriteTimeUtc"),
+            Plan = Get<PSObject>(bag, "Plan") is { } plan
+                ? new SyncPlanInfo
+                {
+                    Id = Get<Guid>(plan, "Id"),
+                    CreatedUtc = Get<DateTime>(plan, "CreatedUtc"),
+                    Command = Get<string>(plan, "Command") ?? string.Empty,
+                }
+                : null,
+        };
+    }
+
+    public override bool CanConvertTo(object sourceValue, Type destinationType) => false;
+
+    public override object ConvertTo(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase) =>
+        throw new InvalidCastException();
+
+    private static T? Get<T>(PSObject bag, string name)
+    {
+        object? value = bag.Properties[name]?.Value;
+        if (value is null)
+        {
+            return default;
+        }
+
+        if (typeof(T) == typeof(PSObject))
+        {
+            return (T)(object)PSObject.AsPSObject(value);
+        }
+
+        try
+        {
+            return LanguagePrimitives.ConvertTo<T>(value);
+        }
+        catch (PSInvalidCastException ex)
+        {
+            throw new SyncException(ErrorIds.PlanInvalid, SyncErrorKind.InvalidArgument,
+                $"The plan cannot be applied: the item's {name} '{value}' is not a valid value.", null, ex);
+        }
+    }
+}
