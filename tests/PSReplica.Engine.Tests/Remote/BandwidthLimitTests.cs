@@ -37,4 +37,25 @@ public sealed class BandwidthLimitTests : IDisposable
         Assert.True((side == RemoteSide.Destination ? loop.BytesToAgent : loop.BytesToController) > bytes, "the files crossed the wire");
         BandwidthThrottleTests.AssertNoFasterThan(bytes, limit, clock.Elapsed);
     }
+
+    [Fact]
+    public async Task Under_a_tight_limit_the_peer_hears_from_the_sender_within_its_idle_timeout()
+    {
+        // A 128 KiB data frame takes 2.7 s at 48 KiB/s. Paced as one piece it left after 2.7 s of silence, and the agent,
+        // whose idle timeout counts bytes, gave up after 1.5 s; in chunks it hears something every twentieth of a second.
+        byte[] data = TestTree.RandomBytes(150 << 10, 14);
+        File.WriteAllBytes(Path.Join(_tree.Source, "f.bin"), data);
+        var options = new SyncOptions { Source = _tree.Source, Destination = _tree.Destination };
+        var observer = new RecordingObserver();
+        await using Loopback loop = Loopback.WithAgent();
+        await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination,
+            new RemoteSessionOptions { BandwidthLimit = 48 << 10, IdleTimeout = TimeSpan.FromSeconds(1.5) }))
+        {
+            await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+        Assert.Empty(observer.Errors);
+        Assert.Equal(data, File.ReadAllBytes(Path.Join(_tree.Destination, "f.bin")));
+    }
 }
