@@ -62,7 +62,7 @@ internal sealed partial class PlanRunner : IDisposable
         _destination = destinationTree is null
             ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation)
             : new RemoteDestination(plan, destinationTree, _sourceFiles, observer, _attributes, _meter, ReportError, cancellation);
-        _workers = new CopyWorkers(_destination.Workers, Complete, CopyCrashed, cancellation);
+        _workers = new CopyWorkers(_options.ThrottleLimit ?? _destination.Workers, Complete, CopyCrashed, cancellation);
         _reporter = new PlanOrderReporter(observer);
         _cancellation = cancellation;
         _summary = new SyncSummary
