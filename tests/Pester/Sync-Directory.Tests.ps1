@@ -827,8 +827,10 @@ Describe 'Sync-Directory' {
         It 'makes the same replica with <Limit> copy worker(s)' -ForEach @(@{ Limit = 1 }, @{ Limit = 64 }) {
             $src = New-TestTree -Root (Join-Path $TestDrive "throttle-$Limit-src") -Files $script:ThrottleFiles
             $dst = Join-Path $TestDrive "throttle-$Limit-dst"
-            $items = @(Sync-Directory -Path $src -Destination $dst -ThrottleLimit $Limit -ErrorAction Stop)
-            @($items | Where-Object ItemType -eq File).Count | Should -Be 40
+            $output = @(Sync-Directory -Path $src -Destination $dst -ThrottleLimit $Limit -Debug -ErrorAction Stop 5>&1)
+            @($output | Where-Object { $_ -is [PSReplica.SyncItem] -and $_.ItemType -eq 'File' }).Count | Should -Be 40
+            @($output | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message) |
+                Should -Contain "Running 45 action(s) with up to $Limit copy worker(s)"
             Assert-Replica $src $dst
         }
 

@@ -37,6 +37,9 @@ internal sealed class CopyWorkers : IDisposable
         _cancellation = cancellation;
     }
 
+    /// <summary>How many workers copy at once (-ThrottleLimit, else the destination's own number).</summary>
+    public int Count => _count;
+
     /// <summary>Queues a copy unless the queue is full (the workers are behind).</summary>
     public bool TryAdd(int index)
     {

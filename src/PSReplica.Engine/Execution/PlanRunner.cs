@@ -115,7 +115,7 @@ internal sealed partial class PlanRunner : IDisposable
 
         if (_observer.WantsDebug)
         {
-            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_destination.Workers} copy worker(s)");
+            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_workers.Count} copy worker(s)");
         }
 
         int maxDelete = _options.MaxDelete ?? int.MaxValue;
