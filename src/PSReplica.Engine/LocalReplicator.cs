@@ -78,6 +78,13 @@ public static class LocalReplicator
                 block.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        if (options.ThrottleLimit is < 1 or > CopyWorkers.MaxCount)
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                $"ThrottleLimit must be between 1 and {CopyWorkers.MaxCount} copy workers.",
+                options.ThrottleLimit.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         if (options.MaxDelete is < 0)
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,

@@ -818,6 +818,30 @@ Describe 'Sync-Directory' {
         }
     }
 
+    Context '-ThrottleLimit' {
+        BeforeAll {
+            $script:ThrottleFiles = @{}
+            foreach ($i in 1..40) { $script:ThrottleFiles["d$($i % 4)/f$i.txt"] = "file $i" }
+        }
+
+        It 'makes the same replica with <Limit> copy worker(s)' -ForEach @(@{ Limit = 1 }, @{ Limit = 64 }) {
+            $src = New-TestTree -Root (Join-Path $TestDrive "throttle-$Limit-src") -Files $script:ThrottleFiles
+            $dst = Join-Path $TestDrive "throttle-$Limit-dst"
+            $output = @(Sync-Directory -Path $src -Destination $dst -ThrottleLimit $Limit -Debug -ErrorAction Stop 5>&1)
+            @($output | Where-Object { $_ -is [PSReplica.SyncItem] -and $_.ItemType -eq 'File' }).Count | Should -Be 40
+            @($output | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message) |
+                Should -Contain "Running 45 action(s) with up to $Limit copy worker(s)"
+            Assert-Replica $src $dst
+        }
+
+        It 'rejects -ThrottleLimit <Limit> before touching anything' -ForEach @(@{ Limit = 0 }, @{ Limit = 65 }) {
+            $src = New-TestTree -Root (Join-Path $TestDrive "throttle-bad-$Limit-src") -Files $script:ThrottleFiles
+            $dst = Join-Path $TestDrive "throttle-bad-$Limit-dst"
+            { Sync-Directory -Path $src -Destination $dst -ThrottleLimit $Limit } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PSReplica.Commands.SyncDirectoryCommand'
+            Test-Path -LiteralPath $dst | Should -BeFalse
+        }
+    }
+
     Context '-Summary' {
         It 'emits exactly one SyncSummary with correct counts' {
             $pair = New-Converged 'summary' @{ 'same.txt' = 'same'; 'upd.txt' = 'old'; 'mode.txt' = 'm' }

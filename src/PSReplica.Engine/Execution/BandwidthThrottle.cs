@@ -1,66 +1,90 @@
-using System.Diagnostics;
-
 namespace PSReplica.Engine.Execution;
 
-/// <summary>-BandwidthLimit on a local run: one pace for the whole run (all copy workers together), as rsync's
-/// --bwlimit paces a local copy's data. Each caller reserves its bytes and waits until the limit allows them;
-/// idle time earns at most a tenth of a second of burst.</summary>
+/// <summary>-BandwidthLimit: holds the bytes that share one limit to a rate, as rsync's --bwlimit does. One instance paces
+/// a local run's copies on all its workers together, another every frame one side of a session sends
+/// (<see cref="Protocol.FrameWriter"/>). Callers charge the bytes they move, at most <see cref="Chunk"/> at a time, and
+/// wait what the charge says. The charges keep to a schedule at the limit, not to the gaps between them: a wait that
+/// oversleeps is made up by the next, a wait too short to sleep is carried to the next, and nothing costs a fixed time
+/// per charge or per file. Idle time earns at most <see cref="Credit"/> of burst.</summary>
 internal sealed class BandwidthThrottle
 {
-    private readonly long _bytesPerSecond;
-    private readonly Func<TimeSpan> _elapsed;
+    /// <summary>The most idle time counts for: after a pause, this much of the limit may go at once.</summary>
+    internal static readonly TimeSpan Credit = TimeSpan.FromSeconds(0.1);
+
+    /// <summary>Less than this owed is carried to a later charge rather than slept (as rsync sleeps only once it owes a
+    /// tenth of a second): timers are not finer than a millisecond or so, and each wait may cost its caller a flush.</summary>
+    internal static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(10);
+
+    private readonly PacingClock _clock;
     private readonly object _gate = new();
-    private long _reserved;
+
+    /// <summary>Where the schedule stands: the time on the clock (in seconds) by which everything charged may have gone.
+    /// Idle time beyond the credit is not kept: the schedule never stands earlier than the credit allows. A new limit
+    /// starts with its credit, as if it had been idle.</summary>
+    private double _due = -Credit.TotalSeconds;
+    private long _charged;
 
     public BandwidthThrottle(long bytesPerSecond)
-        : this(bytesPerSecond, StartClock())
+        : this(bytesPerSecond, new PacingClock())
     {
     }
 
-    /// <param name="elapsed">The time since the run began (tests hold it still).</param>
-    internal BandwidthThrottle(long bytesPerSecond, Func<TimeSpan> elapsed)
+    /// <param name="clock">Tests pass a clock that moves only when they or a wait move it.</param>
+    internal BandwidthThrottle(long bytesPerSecond, PacingClock clock)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bytesPerSecond, 1);
-        _bytesPerSecond = bytesPerSecond;
-        _elapsed = elapsed;
+        BytesPerSecond = bytesPerSecond;
+        _clock = clock;
+        Chunk = Math.Clamp(bytesPerSecond / 20, 512, 8L << 20);
     }
 
-    private static Func<TimeSpan> StartClock()
-    {
-        var clock = Stopwatch.StartNew();
-        return () => clock.Elapsed;
-    }
+    public long BytesPerSecond { get; }
 
-    /// <summary>A chunk size that keeps the pace smooth: about a twentieth of a second of data, 16 KiB at least.</summary>
-    public long Chunk => Math.Max(16 << 10, _bytesPerSecond / 20);
+    /// <summary>The most one charge should carry, so that the bytes leave smoothly and a burst stays small: a twentieth of a
+    /// second's worth (512 bytes at least, as rsync's smallest write under a limit, and 8 MiB at most).</summary>
+    public long Chunk { get; }
 
-    /// <summary>The bytes paced so far, less what idle time forgave (the limit's own account; tests read it).</summary>
-    internal long Reserved
+    /// <summary>Every byte charged so far (tests read it: a run charges the bytes it moved, nothing per file).</summary>
+    internal long Charged
     {
         get
         {
             lock (_gate)
             {
-                return _reserved;
+                return _charged;
             }
         }
     }
 
-    /// <summary>Waits until <paramref name="bytes"/> more may go.</summary>
-    public void Pace(long bytes, CancellationToken cancellation)
+    /// <summary>Puts <paramref name="bytes"/> on the schedule and returns how long the caller must wait before it moves
+    /// more (or, charging before it moves them, before it moves these); zero when what is owed is under
+    /// <see cref="MinimumWait"/>, which stays owed.</summary>
+    public TimeSpan Charge(long bytes)
     {
-        TimeSpan due;
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        TimeSpan owed;
         lock (_gate)
         {
-            TimeSpan now = _elapsed();
-            long floor = (long)((now.TotalSeconds - 0.1) * _bytesPerSecond);
-            _reserved = Math.Max(_reserved, floor) + bytes;
-            due = TimeSpan.FromSeconds((double)_reserved / _bytesPerSecond) - now;
+            double now = _clock.Elapsed.TotalSeconds;
+            _due = Math.Max(_due, now - Credit.TotalSeconds) + ((double)bytes / BytesPerSecond);
+            _charged += bytes;
+            owed = TimeSpan.FromSeconds(_due - now);
         }
 
-        if (due > TimeSpan.Zero && cancellation.WaitHandle.WaitOne(due))
+        return owed >= MinimumWait ? owed : TimeSpan.Zero;
+    }
+
+    /// <summary>Charges <paramref name="bytes"/> and blocks for as long as the charge says (a copy worker).</summary>
+    public void Pace(long bytes, CancellationToken cancellation)
+    {
+        TimeSpan wait = Charge(bytes);
+        if (wait > TimeSpan.Zero)
         {
-            cancellation.ThrowIfCancellationRequested();
+            _clock.Wait(wait, cancellation);
         }
     }
+
+    /// <summary>Waits what <see cref="Charge"/> returned, without a thread.</summary>
+    public Task WaitAsync(TimeSpan wait, CancellationToken cancellation) =>
+        wait > TimeSpan.Zero ? _clock.WaitAsync(wait, cancellation) : Task.CompletedTask;
 }

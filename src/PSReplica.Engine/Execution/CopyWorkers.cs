@@ -7,6 +7,10 @@ namespace PSReplica.Engine.Execution;
 /// still copying, the end of the run). Threads of their own: a copy blocks on the disk or the wire for its whole length.</summary>
 internal sealed class CopyWorkers : IDisposable
 {
+    /// <summary>The most workers a run may ask for (-ThrottleLimit): as many as an agent session's streams, of which each
+    /// remote copy holds one.</summary>
+    public const int MaxCount = Protocol.ProtocolLimits.MaxStreams;
+
     private const int QueueLength = 256;
 
     private readonly int _count;
@@ -25,11 +29,16 @@ internal sealed class CopyWorkers : IDisposable
     /// <param name="crashed">Settles an action whose copy failed in a way <paramref name="complete"/> did not expect.</param>
     public CopyWorkers(int count, Action<int> complete, Action<int, Exception> crashed, CancellationToken cancellation)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxCount);
         _count = count;
         _complete = complete;
         _crashed = crashed;
         _cancellation = cancellation;
     }
+
+    /// <summary>How many workers copy at once (-ThrottleLimit, else the destination's own number).</summary>
+    public int Count => _count;
 
     /// <summary>Queues a copy unless the queue is full (the workers are behind).</summary>
     public bool TryAdd(int index)

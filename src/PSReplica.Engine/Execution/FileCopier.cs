@@ -87,11 +87,12 @@ internal static class FileCopier
                     break;
                 }
 
+                copied += n;
+                progress?.Invoke(copied);
+
                 // Paced by what was copied, after it went (as rsync sleeps after each write): a small file costs its own
                 // bytes, not a chunk, and the read that finds the end costs nothing.
                 throttle?.Pace(n, cancellation);
-                copied += n;
-                progress?.Invoke(copied);
             }
         }
         finally

@@ -62,7 +62,7 @@ internal sealed partial class PlanRunner : IDisposable
         _destination = destinationTree is null
             ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation)
             : new RemoteDestination(plan, destinationTree, _sourceFiles, observer, _attributes, _meter, ReportError, cancellation);
-        _workers = new CopyWorkers(_destination.Workers, Complete, CopyCrashed, cancellation);
+        _workers = new CopyWorkers(_options.ThrottleLimit ?? _destination.Workers, Complete, CopyCrashed, cancellation);
         _reporter = new PlanOrderReporter(observer);
         _cancellation = cancellation;
         _summary = new SyncSummary
@@ -115,7 +115,7 @@ internal sealed partial class PlanRunner : IDisposable
 
         if (_observer.WantsDebug)
         {
-            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_destination.Workers} copy worker(s)");
+            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_workers.Count} copy worker(s)");
         }
 
         int maxDelete = _options.MaxDelete ?? int.MaxValue;

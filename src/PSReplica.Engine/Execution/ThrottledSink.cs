@@ -3,7 +3,9 @@ using PSReplica.Engine.Delta;
 namespace PSReplica.Engine.Execution;
 
 /// <summary>Paces a delta's literal data by -BandwidthLimit on a local run: only literal data would cross a wire,
-/// so copies of basis blocks pass at once.</summary>
+/// so copies of basis blocks pass at once. A literal run can be megabytes (a file with nothing to match goes in runs of
+/// the search's buffer): it is handed on a chunk at a time, each charged before it goes, so that it leaves at the
+/// limit's pace instead of in one burst after one long wait.</summary>
 internal sealed class ThrottledSink : IDeltaSink
 {
     private readonly IDeltaSink _target;
@@ -19,8 +21,14 @@ internal sealed class ThrottledSink : IDeltaSink
 
     public void Literal(ReadOnlySpan<byte> data)
     {
-        _throttle.Pace(data.Length, _cancellation);
-        _target.Literal(data);
+        int chunk = (int)_throttle.Chunk;
+        while (data.Length > 0)
+        {
+            ReadOnlySpan<byte> piece = data[..Math.Min(chunk, data.Length)];
+            _throttle.Pace(piece.Length, _cancellation);
+            _target.Literal(piece);
+            data = data[piece.Length..];
+        }
     }
 
     public void Copy(int firstBlock, int blockCount) => _target.Copy(firstBlock, blockCount);

@@ -129,6 +129,11 @@ public sealed record SyncOptions
     /// since it was made, are carried out; null runs the whole plan.</summary>
     public ReviewedPlan? Review { get; init; }
 
+    /// <summary>How many files are copied at once (the copy workers, -ThrottleLimit): 1 to
+    /// <see cref="Engine.Execution.CopyWorkers.MaxCount"/>; null for the wiring's own number (2 to 8 by processor count on
+    /// a local run, 16 over a wire, where each waits on round trips).</summary>
+    public int? ThrottleLimit { get; init; }
+
     /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
     internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using PSReplica.Engine.Execution;
 
 namespace PSReplica.Engine.Protocol;
 
@@ -11,18 +12,32 @@ internal sealed class FrameWriter : IDisposable
 {
     private readonly Stream _output;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly PacingClock _clock;
+    private BandwidthThrottle? _throttle;
+    private int _pending;
 
-    public FrameWriter(Stream output) => _output = output;
+    public FrameWriter(Stream output)
+        : this(output, new PacingClock())
+    {
+    }
 
-    /// <summary>When the last frame was written (Environment.TickCount64), for keep-alives.</summary>
+    /// <param name="clock">The clock -BandwidthLimit paces by (tests pass one that moves only when it waits).</param>
+    internal FrameWriter(Stream output, PacingClock clock)
+    {
+        _output = output;
+        _clock = clock;
+    }
+
+    /// <summary>When the last bytes were written (Environment.TickCount64), for keep-alives.</summary>
     public long LastWrite { get; private set; } = Environment.TickCount64;
 
-    /// <summary>Bytes per second this side may send (-BandwidthLimit); 0 for no limit.</summary>
-    public long BandwidthLimit { get; set; }
-
-    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-    private long _sent;
-    private int _pending;
+    /// <summary>Bytes per second this side may send (-BandwidthLimit); 0 for no limit. Every frame is paced, headers
+    /// included, by one <see cref="BandwidthThrottle"/> for the session, the same pacing a local run's copies have.</summary>
+    public long BandwidthLimit
+    {
+        get => _throttle?.BytesPerSecond ?? 0;
+        set => _throttle = value > 0 ? new BandwidthThrottle(value, _clock) : null;
+    }
 
     public async Task WriteAsync(FrameKind kind, uint id, ReadOnlyMemory<byte> payload, CancellationToken cancellation)
     {
@@ -60,21 +75,15 @@ internal sealed class FrameWriter : IDisposable
 
             try
             {
-                if (BandwidthLimit > 0)
+                if (_throttle is { } throttle)
                 {
-                    // Pace every frame of the session, holding the lock: a frame leaves no earlier than the limit allows
-                    // for everything sent before it and itself.
-                    // Idle time earns at most a tenth of a second of burst.
-                    long floor = (long)((_clock.Elapsed.TotalSeconds - 0.1) * BandwidthLimit);
-                    _sent = Math.Max(_sent, floor) + total;
-                    TimeSpan due = TimeSpan.FromSeconds((double)_sent / BandwidthLimit) - _clock.Elapsed;
-                    if (due > TimeSpan.Zero)
-                    {
-                        await Task.Delay(due, cancellation).ConfigureAwait(false);
-                    }
+                    await WritePacedAsync(throttle, buffer, total, cancellation).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
                 }
 
-                await _output.WriteAsync(buffer.AsMemory(0, total), cancellation).ConfigureAwait(false);
                 counted = false;
                 // Nobody queued behind this frame: it is flushed below, after the frames that other tasks are about to
                 // write have had a moment to join it. A frame that queues from now on is flushed after its own write.
@@ -109,6 +118,29 @@ internal sealed class FrameWriter : IDisposable
         {
             await Task.Yield();
             await FlushIfIdleAsync(cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes one frame under -BandwidthLimit, holding the writer: in pieces of at most the throttle's chunk, each
+    /// charged before it goes, so that a frame of a megabyte leaves at the limit's pace rather than in one burst after one
+    /// long wait. Before a wait, what was written is flushed: it leaves now instead of after the wait, and the peer, whose
+    /// idle timeout counts bytes, not frames, hears from this side however tight the limit.</summary>
+    private async Task WritePacedAsync(BandwidthThrottle throttle, byte[] buffer, int total, CancellationToken cancellation)
+    {
+        int chunk = (int)throttle.Chunk;
+        for (int offset = 0; offset < total;)
+        {
+            int piece = Math.Min(chunk, total - offset);
+            TimeSpan wait = throttle.Charge(piece);
+            if (wait > TimeSpan.Zero)
+            {
+                await _output.FlushAsync(cancellation).ConfigureAwait(false);
+                await throttle.WaitAsync(wait, cancellation).ConfigureAwait(false);
+            }
+
+            await _output.WriteAsync(buffer.AsMemory(offset, piece), cancellation).ConfigureAwait(false);
+            offset += piece;
+            LastWrite = Environment.TickCount64;
         }
     }
 

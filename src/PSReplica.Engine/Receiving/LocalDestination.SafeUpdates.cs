@@ -194,11 +194,12 @@ internal sealed partial class LocalDestination
                     return copied;
                 }
 
-                throttle?.Pace(n, _cancellation);
-
                 output.Write(buffer, 0, n);
                 copied += n;
                 progress(copied);
+
+                // As FileCopier: paced by what was copied, after it went.
+                throttle?.Pace(n, _cancellation);
             }
         }
         finally

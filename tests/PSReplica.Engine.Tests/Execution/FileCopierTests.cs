@@ -24,25 +24,6 @@ public sealed class FileCopierTests : IDisposable
         return path;
     }
 
-    /// <summary>-BandwidthLimit counts the bytes a copy moves: 40 files of 4 KiB reserve 160 KiB of the limit, not a chunk
-    /// (a twentieth of a second's worth) or two per file, which made a limited run of small files crawl whatever the limit.</summary>
-    [Fact]
-    public void A_bandwidth_limit_is_charged_with_the_bytes_copied()
-    {
-        // The limit's clock held at the start, so its idle-time allowance never lifts the count; high enough that nothing waits.
-        var throttle = new BandwidthThrottle(1L << 40, () => TimeSpan.Zero);
-        long total = 0;
-        for (int i = 0; i < 40; i++)
-        {
-            byte[] content = Bytes(4096, i);
-            string target = Path.Join(_tree.Root, "limited-" + i);
-            total += FileCopier.Copy(Source(content), target, null, null, CancellationToken.None, throttle);
-        }
-
-        Assert.Equal(40 * 4096, total);
-        Assert.Equal(total, throttle.Reserved);
-    }
-
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

@@ -55,8 +55,8 @@ internal sealed class Loopback : IAsyncDisposable
         AgentClient.ConnectAsync(ControllerIn, ControllerOut, role, root, options ?? new AgentClientOptions(), CancellationToken.None);
 
     /// <summary>A replicator on the controller's ends, with the agent serving <paramref name="remoteRoot"/> as <paramref name="side"/>.</summary>
-    public Task<RemoteReplicator> ConnectReplicatorAsync(RemoteSide side, string remoteRoot) =>
-        RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, new RemoteSessionOptions(), CancellationToken.None);
+    public Task<RemoteReplicator> ConnectReplicatorAsync(RemoteSide side, string remoteRoot, RemoteSessionOptions? options = null) =>
+        RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, options ?? new RemoteSessionOptions(), CancellationToken.None);
 
     /// <summary>A fake controller on the controller's ends, the handshake done and no idle timeout asked for.</summary>
     public async Task<FakePeer> ConnectPeerAsync(RemoteSide role, string root)

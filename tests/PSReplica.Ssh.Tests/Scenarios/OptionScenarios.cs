@@ -299,6 +299,8 @@ internal static class OptionScenarios
             Assert.False(File.Exists(Dst(t, "extraneous.txt")));
             Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
         }),
+        new("ThrottleLimit1", t => Base(t) with { ThrottleLimit = 1 }, Converged),
+        new("ThrottleLimit64", t => Base(t) with { ThrottleLimit = 64 }, Converged),
         new("TransferMode_Delta_BlockSize", t => Base(t) with { TransferMode = TransferMode.Delta, BlockSize = 2048 }, (t, o) =>
         {
             Converged(t, o);
