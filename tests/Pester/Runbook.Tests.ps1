@@ -116,6 +116,10 @@ Describe 'Plan, review, apply' {
         $forged = $plan[0] | ConvertTo-Json | ConvertFrom-Json
         $forged.Plan.Command = 'Get-SyncPlan -LiteralPath:$(Remove-Item -Recurse /) -Destination:x'
         { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
+        $forged.Plan.Command = "Get-SyncPlan -LiteralPath:'$($f.Src)' -Destination:'$($f.Dst)' -MaxDelete:-5"
+        { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
+        $forged.Plan.Command = "Get-SyncPlan -LiteralPath:'$($f.Src)' -Destination:'$($f.Dst)' -Transport:'Carrier pigeon'"
+        { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
         Get-Listing $f.Dst | Should -Be $before
     }
 

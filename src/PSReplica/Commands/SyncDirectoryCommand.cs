@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
 using PSReplica.Commands.Hosting;
@@ -223,6 +224,12 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
                     throw;
                 }
 
+                if (Invalid(property, converted) is { } problem)
+                {
+                    Stop(ErrorRecordFactory.Create(ErrorIds.PlanInvalid, ErrorCategory.InvalidArgument,
+                        $"The plan cannot be applied: its -{property.Name} {problem}.", info.Command));
+                }
+
                 saved.Add((property, property.GetValue(this)));
                 property.SetValue(this, converted);
                 PlanParameters.Add(property.Name);
@@ -238,6 +245,28 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
                 property.SetValue(this, value);
             }
         }
+    }
+
+    /// <summary>The checks PowerShell makes when it binds a parameter (its range, set and emptiness attributes), made
+    /// here for a value a plan sets, since setting the property binds nothing; null when the value passes.</summary>
+    private static string? Invalid(PropertyInfo property, object value)
+    {
+        foreach (Attribute attribute in property.GetCustomAttributes(inherit: true))
+        {
+            switch (attribute)
+            {
+                case ValidateRangeAttribute range when value is IComparable comparable
+                    && (comparable.CompareTo(LanguagePrimitives.ConvertTo(range.MinRange, value.GetType(), CultureInfo.InvariantCulture)) < 0
+                        || comparable.CompareTo(LanguagePrimitives.ConvertTo(range.MaxRange, value.GetType(), CultureInfo.InvariantCulture)) > 0):
+                    return $"'{value}' is outside {range.MinRange} to {range.MaxRange}";
+                case ValidateNotNullOrEmptyAttribute when value is string { Length: 0 } or Array { Length: 0 }:
+                    return "is empty";
+                case ValidateSetAttribute set when !set.ValidValues.Contains(value.ToString() ?? string.Empty, StringComparer.OrdinalIgnoreCase):
+                    return $"'{value}' is not one of {string.Join(", ", set.ValidValues)}";
+            }
+        }
+
+        return null;
     }
 
     private void Run(ReviewedPlan? review)
