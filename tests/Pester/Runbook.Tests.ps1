@@ -70,6 +70,18 @@ Describe 'Plan, review, apply' {
         Get-SyncPlan -Path $f.Src -Destination $f.Dst -Delete | Should -BeNullOrEmpty
     }
 
+    It 'applies a plan saved as CSV, whose Plan column is the command line, and never applies a time CSV rounded' {
+        $f = New-Fixture 'csv'
+        $file = Join-Path $f.Root 'plan.csv'
+        Get-SyncPlan -Path $f.Src -Destination $f.Dst -Delete | Export-Csv -LiteralPath $file -NoTypeInformation
+        $applied = @(Import-Csv -LiteralPath $file | Sync-Directory -WarningVariable warnings 3>$null)
+        # Export-Csv writes times as text in the current culture, to the second: a file whose time lost its fraction
+        # no longer matches, so it is stale, never applied blindly; directories and deletions of unchanged items go.
+        $applied.RelativePath | Should -Contain 'newdir'
+        foreach ($stale in $warnings) { $stale.Message | Should -BeLike 'PlanStale: *' }
+        ($applied.Count + @($warnings).Count) | Should -Be @(Import-Csv -LiteralPath $file).Count
+    }
+
     It 'skips what changed since the plan was made with PlanStale, and touches nothing outside the plan' {
         $f = New-Fixture 'stale'
         $plan = @(Get-SyncPlan -Path $f.Src -Destination $f.Dst -Delete)

@@ -32,16 +32,35 @@ public sealed class SyncItemConverter : PSTypeConverter
             SourcePath = Get<string>(bag, "SourcePath"),
             PreviousLength = Get<long?>(bag, "PreviousLength"),
             PreviousLastWriteTimeUtc = Get<DateTime?>(bag, "PreviousLastWriteTimeUtc"),
-            Plan = Get<PSObject>(bag, "Plan") is { } plan
-                ? new SyncPlanInfo
-                {
-                    Id = Get<Guid>(plan, "Id"),
-                    CreatedUtc = Get<DateTime>(plan, "CreatedUtc"),
-                    Command = Get<string>(plan, "Command") ?? string.Empty,
-                }
-                : null,
+            Plan = PlanOf(bag.Properties["Plan"]?.Value),
         };
     }
+
+    /// <summary>The item's plan: a property bag (Clixml, JSON), or its command line alone (a CSV column holds the plan's
+    /// text), which then also tells one plan's items from another's.</summary>
+    private static SyncPlanInfo? PlanOf(object? value)
+    {
+        switch (value is PSObject wrapped ? wrapped.BaseObject : value)
+        {
+            case null:
+                return null;
+            case string command:
+                return command.Length == 0 ? null : new SyncPlanInfo { Id = IdOf(command), Command = command };
+            default:
+                var plan = PSObject.AsPSObject(value);
+                string text = Get<string>(plan, "Command") ?? string.Empty;
+                Guid id = Get<Guid>(plan, "Id");
+                return new SyncPlanInfo
+                {
+                    Id = id == Guid.Empty ? IdOf(text) : id,
+                    CreatedUtc = Get<DateTime>(plan, "CreatedUtc"),
+                    Command = text,
+                };
+        }
+    }
+
+    private static Guid IdOf(string command) =>
+        new(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(command)).AsSpan(0, 16));
 
     public override bool CanConvertTo(object sourceValue, Type destinationType) => false;
 
@@ -51,8 +70,9 @@ public sealed class SyncItemConverter : PSTypeConverter
     private static T? Get<T>(PSObject bag, string name)
     {
         object? value = bag.Properties[name]?.Value;
-        if (value is null)
+        if (value is null or "")
         {
+            // Export-Csv writes a missing value as an empty field.
             return default;
         }
 
