@@ -24,6 +24,9 @@ internal static class Program
             return 2;
         }
 
+        // Deployed into the server's cache, the agent keeps its directory from being pruned while it runs.
+        using Microsoft.Win32.SafeHandles.SafeFileHandle? running = AgentDirectoryLock.Hold(AppContext.BaseDirectory);
+
         // Reading stdin and the heavy requests' synchronous waits each hold a pool thread; with the pool's minimum of one
         // thread per core, the continuations that move frames could otherwise wait for the pool to inject more (half a
         // second each on a 2-core server).

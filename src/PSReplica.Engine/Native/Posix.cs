@@ -56,6 +56,9 @@ internal static partial class Posix
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenNative(string path, int flags, uint mode);
 
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int FlockNative(int fd, int operation);
+
     [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
     private static partial int FchmodNative(int fd, uint mode);
 
@@ -143,6 +146,10 @@ internal static partial class Posix
         errno = 0;
         return new SafeFileHandle(fd, ownsHandle: true);
     }
+
+    /// <summary>flock(2)'s shared lock without waiting (LOCK_SH | LOCK_NB; the same values on Linux, macOS and the BSDs).</summary>
+    public static int LockShared(SafeFileHandle file) =>
+        FlockNative(Descriptor(file), 1 | 4) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static int Fchmod(SafeFileHandle file, int mode) =>
         FchmodNative(Descriptor(file), (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
