@@ -8,9 +8,11 @@ namespace PSReplica.Ssh.Transport;
 
 /// <summary>An agent running on the server at the far end of an SSH connection, seen as one duplex stream.
 /// Which command starts it: -RemoteCommand when given; else an agent installed with the module on the server
-/// (under a PowerShell module path, run with the server's dotnet); else, when the server has dotnet, the agent's
-/// files shipped in this module's agent/ folder, uploaded over SFTP into ~/.cache/psreplica/agent/&lt;version&gt;-&lt;hash&gt;/
-/// once, checked by SHA-256 on every run, and run from there.</summary>
+/// (under a PowerShell module path, run with the server's dotnet); else this module's native agent for the server's
+/// platform (agent/native/&lt;rid&gt;/, by <c>uname -sm</c>), run directly; else, when the server has dotnet, the managed
+/// agent's files of this module's agent/ folder (<see cref="AgentChoice"/>). A deployed agent is uploaded over SFTP into
+/// ~/.cache/psreplica/agent/&lt;version&gt;[-&lt;rid&gt;]-&lt;hash&gt;/ once, checked by SHA-256 on every run, and run from
+/// there; a new deployment prunes old ones (<see cref="AgentCache"/>).</summary>
 internal sealed class RemoteAgentConnection : IDisposable
 {
     private const string ManifestName = "SHA256SUMS";
@@ -19,9 +21,13 @@ internal sealed class RemoteAgentConnection : IDisposable
     private const string LaunchMarker = "psreplica-agent-follows";
 
     /// <summary>True (status 0) when the current directory holds every file of the manifest with its sum (sha256sum, or
-    /// shasum on systems without it).</summary>
+    /// shasum on systems without it). It then touches the directory: its mtime is its last use, which pruning keeps by.</summary>
     private const string VerifyScript = "[ -f " + ManifestName + " ] && "
-        + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; }";
+        + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; } "
+        + "&& { touch . 2>/dev/null || :; }";
+
+    /// <summary>Permission bits of the uploaded native agent (rwxr-xr-x).</summary>
+    private const int ExecutableMode = 0x1ED;
 
     /// <summary>A POSIX sh script that reports the server's dotnet and any installed agent, one key=value per line.
     /// dotnet is looked up on PATH, then under $DOTNET_ROOT, ~/.dotnet and the usual install directories, because a
@@ -30,7 +36,7 @@ internal sealed class RemoteAgentConnection : IDisposable
         "d=$(command -v dotnet 2>/dev/null); "
         + "if [ -z \"$d\" ]; then for c in \"${DOTNET_ROOT:-/nonexistent}/dotnet\" \"$HOME/.dotnet/dotnet\" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet "
         + "/usr/local/share/dotnet/dotnet /opt/dotnet/dotnet /usr/local/bin/dotnet; do if [ -x \"$c\" ]; then d=$c; break; fi; done; fi; "
-        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; installed=; "
+        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; echo \"uname=$(uname -sm 2>/dev/null)\"; installed=; "
         + "for a in \"$HOME\"/.local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll \"$HOME\"/.local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/usr/local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll /usr/local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; installed=1; fi; done";
@@ -52,8 +58,9 @@ internal sealed class RemoteAgentConnection : IDisposable
     /// <summary>The command that started the agent.</summary>
     public string Command { get; }
 
-    /// <summary>Which agent runs and how it was found, for -Verbose: -RemoteCommand's, one installed with the module on
-    /// the server (where), or this module's deployed into the server's cache (uploaded now or found there).</summary>
+    /// <summary>Which agent runs, how it was found and why it was chosen, for -Verbose: -RemoteCommand's, one installed
+    /// with the module on the server (where), or this module's native or managed agent deployed into the server's cache
+    /// (uploaded now or found there).</summary>
     public string Origin { get; }
 
     /// <summary>user@host, for messages.</summary>
@@ -176,23 +183,41 @@ internal sealed class RemoteAgentConnection : IDisposable
     }
 
     /// <summary>Starts the agent with as few exec channels as the server allows. The launcher script probes the server and,
-    /// when no module is installed there and this module's agent is already deployed with matching sums, says so on one
-    /// line and becomes the agent in the same channel (each exec costs a round trip and a process start). Otherwise it
-    /// prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
+    /// when the agent <see cref="AgentChoice"/> would pick is this module's and already deployed with matching sums, says
+    /// so on one line and becomes the agent in the same channel (each exec costs a round trip and a process start).
+    /// Otherwise it prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
     private static (ICommandChannel Channel, string Command, string Origin) Launch(SshSession session, string agentDirectory, string description,
         CancellationToken cancellation)
     {
-        AgentFiles files = AgentFiles.Read(agentDirectory);
-        string cache = "$HOME/.cache/psreplica/agent/" + files.Name;
-        string script = ProbeScript + "; "
-            + "if [ -z \"$installed\" ] && [ -n \"$d\" ] && cd \"" + cache + "\" 2>/dev/null && " + VerifyScript + "; then "
-            + "echo " + LaunchMarker + "; exec \"$d\" PSReplica.Agent.dll --serve; fi";
+        AgentFiles managed = AgentFiles.Read(agentDirectory);
+        var natives = new Dictionary<string, AgentFiles>(StringComparer.Ordinal);
+        foreach (string rid in AgentPlatform.RuntimeIdentifiers)
+        {
+            if (AgentFiles.ReadNative(agentDirectory, rid) is { } native)
+            {
+                natives.Add(rid, native);
+            }
+        }
+
+        // The same order as AgentChoice: an installed agent (when dotnet can run it), the native agent when one fits the
+        // server's uname (n), else the managed one where dotnet is.
+        string cache = "$HOME/" + AgentCache.Folder + "/";
+        string script = ProbeScript + "; n=; "
+            + AgentPlatform.ShellCase("n", rid => natives.TryGetValue(rid, out AgentFiles? native) ? native.Name : null) + "; "
+            + "if [ -z \"$installed\" ] || [ -z \"$d\" ]; then "
+            + "if [ -n \"$n\" ]; then if cd \"" + cache + "$n\" 2>/dev/null && [ -x " + AgentFiles.NativeExecutable + " ] && " + VerifyScript + "; then "
+            + "echo " + LaunchMarker + "; exec ./" + AgentFiles.NativeExecutable + " --serve; fi; "
+            + "elif [ -n \"$d\" ] && cd \"" + cache + managed.Name + "\" 2>/dev/null && " + VerifyScript + "; then "
+            + "echo " + LaunchMarker + "; exec \"$d\" " + AgentFiles.ManagedEntry + " --serve; fi; fi";
         string launcher = "sh -c " + RemoteShell.Quote(script);
         ICommandChannel channel = session.OpenCommand(launcher);
-        Dictionary<string, List<string>>? probe;
+        AgentChoice choice;
+        Dictionary<string, List<string>> probe;
+        bool agentFollows;
         try
         {
-            probe = ReadProbe(channel, description, cancellation);
+            (probe, agentFollows) = ReadProbe(channel, description, cancellation);
+            choice = AgentChoice.Choose(probe, natives.ContainsKey, description);
         }
         catch
         {
@@ -200,33 +225,47 @@ internal sealed class RemoteAgentConnection : IDisposable
             throw;
         }
 
-        if (probe is null)
+        if (agentFollows)
         {
-            return (channel, launcher, $"this module's agent, deployed earlier into ~/.cache/psreplica/agent/{files.Name} (SHA-256 sums checked), "
-                + "started by the probe in its own channel");
+            string what = choice.Kind == AgentKind.Native ? $"this module's native {choice.RuntimeIdentifier} agent" : "this module's agent";
+            string name = choice.Kind == AgentKind.Native ? natives[choice.RuntimeIdentifier!].Name : managed.Name;
+            return (channel, launcher, $"{what}, deployed earlier into ~/{AgentCache.Folder}/{name} (SHA-256 sums checked), "
+                + $"started by the probe in its own channel ({choice.Why})");
         }
 
         channel.Dispose();
-        (string command, string origin) = InstalledAgent(probe, description) ?? DeployedAgent(session, probe, files, description, cancellation);
+        (string command, string origin) = choice.Kind switch
+        {
+            AgentKind.Installed => InstalledAgent(probe, description)!.Value,
+            AgentKind.Native => DeployedAgent(session, probe, natives[choice.RuntimeIdentifier!], choice, description, cancellation),
+            _ => DeployedAgent(session, probe, managed, choice, description, cancellation),
+        };
         return (session.OpenCommand(command), command, origin);
     }
 
-    private static (string Command, string Origin) DeployedAgent(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files, string description,
-        CancellationToken cancellation)
+    private static (string Command, string Origin) DeployedAgent(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files,
+        AgentChoice choice, string description, CancellationToken cancellation)
     {
-        string dotnet = Single(probe, "dotnet") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
-            $"{description} has neither a PSReplica agent nor the .NET runtime ('dotnet'): install PSReplica or .NET there, or pass -RemoteCommand.", description);
         string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} did not say where its home directory is.", description);
-        (string directory, long uploaded) = Deploy(session, home, files, description, cancellation);
+        bool native = choice.Kind == AgentKind.Native;
+        (string directory, long uploaded, IReadOnlyList<string> pruned) = Deploy(session, home, files, native, description, cancellation);
         string how = uploaded < 0 ? $"deployed earlier into {directory} (SHA-256 sums checked)"
-            : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded over SFTP, SHA-256 sums checked)";
-        return (RemoteShell.Join([dotnet, directory + "/PSReplica.Agent.dll", "--serve"]), $"this module's agent, {how}, run with {dotnet}");
+            : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded over SFTP, SHA-256 sums checked"
+                + (pruned.Count > 0 ? $"; {pruned.Count} older version(s) pruned from the cache" : string.Empty) + ")";
+        if (native)
+        {
+            return (RemoteShell.Join([directory + "/" + AgentFiles.NativeExecutable, "--serve"]),
+                $"this module's native {choice.RuntimeIdentifier} agent, {how}, run directly ({choice.Why})");
+        }
+
+        string dotnet = Single(probe, "dotnet")!;
+        return (RemoteShell.Join([dotnet, directory + "/" + AgentFiles.ManagedEntry, "--serve"]), $"this module's agent, {how}, run with {dotnet} ({choice.Why})");
     }
 
-    /// <summary>Reads the launcher's lines up to its marker (null: the channel now carries the agent) or to its end (the
-    /// probe's key=value lines). Reads byte by byte so that none of the agent's first bytes are taken.</summary>
-    private static Dictionary<string, List<string>>? ReadProbe(ICommandChannel channel, string description, CancellationToken cancellation)
+    /// <summary>Reads the probe's key=value lines up to the launcher's marker (AgentFollows: the channel now carries the
+    /// agent) or to the channel's end. Reads byte by byte so that none of the agent's first bytes are taken.</summary>
+    private static (Dictionary<string, List<string>> Probe, bool AgentFollows) ReadProbe(ICommandChannel channel, string description, CancellationToken cancellation)
     {
         var output = new StringBuilder();
         var line = new List<byte>();
@@ -249,7 +288,7 @@ internal sealed class RemoteAgentConnection : IDisposable
             line.Clear();
             if (text == LaunchMarker)
             {
-                return null;
+                return (ParseProbe(output.ToString()), true);
             }
 
             output.Append(text).Append('\n');
@@ -263,7 +302,7 @@ internal sealed class RemoteAgentConnection : IDisposable
                 ProbeFailed(description, status, channel.StandardError), description);
         }
 
-        return ParseProbe(output.ToString());
+        return (ParseProbe(output.ToString()), false);
     }
 
     private static (string Command, string Origin)? InstalledAgent(Dictionary<string, List<string>> probe, string description)
@@ -356,15 +395,17 @@ internal sealed class RemoteAgentConnection : IDisposable
     private static string? Single(Dictionary<string, List<string>> probe, string key) =>
         probe.TryGetValue(key, out List<string>? values) && values.Count > 0 ? values[0] : null;
 
-    /// <summary>Makes sure the server's agent cache holds exactly this module's agent files: checks their SHA-256 sums
-    /// there, uploads them over SFTP when they are missing or differ, and checks again. Returns the directory and the bytes
-    /// uploaded (-1: none, the files were there).</summary>
-    private static (string Directory, long Uploaded) Deploy(SshSession session, string home, AgentFiles files, string description, CancellationToken cancellation)
+    /// <summary>Makes sure the server's agent cache holds exactly these agent files: checks their SHA-256 sums there,
+    /// uploads them over SFTP when they are missing or differ (a native agent made executable), checks again, and then
+    /// prunes old versions from the cache. Returns the directory, the bytes uploaded (-1: none, the files were there) and
+    /// the cache directories pruned.</summary>
+    private static (string Directory, long Uploaded, IReadOnlyList<string> Pruned) Deploy(SshSession session, string home, AgentFiles files, bool native,
+        string description, CancellationToken cancellation)
     {
-        string directory = home.TrimEnd('/') + "/.cache/psreplica/agent/" + files.Name;
-        if (Verify(session, directory))
+        string directory = home.TrimEnd('/') + "/" + AgentCache.Folder + "/" + files.Name;
+        if (Verify(session, directory, native))
         {
-            return (directory, -1);
+            return (directory, -1, []);
         }
 
         long uploaded = 0;
@@ -375,25 +416,48 @@ internal sealed class RemoteAgentConnection : IDisposable
             {
                 cancellation.ThrowIfCancellationRequested();
                 byte[] content = File.ReadAllBytes(file);
-                Upload(sftp, content, directory + "/" + Path.GetFileName(file));
+                string path = directory + "/" + Path.GetFileName(file);
+                Upload(sftp, content, path);
+                if (native)
+                {
+                    sftp.SetAttributes(path, new SftpAttributeChanges { Mode = ExecutableMode });
+                }
+
                 uploaded += content.Length;
             }
 
             Upload(sftp, Encoding.UTF8.GetBytes(files.Manifest), directory + "/" + ManifestName);
         }
 
-        return Verify(session, directory) ? (directory, uploaded) : throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
-            $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
+        if (!Verify(session, directory, native))
+        {
+            throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
+                $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
+        }
+
+        return (directory, uploaded, Prune(session, files.Name, cancellation));
     }
 
-    /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it).</summary>
-    private static bool Verify(SshSession session, string directory)
+    /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it),
+    /// and a native agent is executable.</summary>
+    private static bool Verify(SshSession session, string directory, bool native)
     {
-        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + VerifyScript;
+        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + (native ? "[ -x " + AgentFiles.NativeExecutable + " ] && " : string.Empty)
+            + VerifyScript;
         // The script reads no input, so no EOF is sent: one racing the command's quick end could make sshd drop the
         // connection (SshExecChannel.CloseInput).
         using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(script));
         return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
+    }
+
+    /// <summary>Prunes the server's agent cache after a deployment (<see cref="AgentCache"/>); the names removed.</summary>
+    private static List<string> Prune(SshSession session, string current, CancellationToken cancellation)
+    {
+        using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(AgentCache.PruneScript(current)));
+        using var reader = new StreamReader(channel.Stream, Encoding.UTF8);
+        string output = reader.ReadToEndAsync(cancellation).GetAwaiter().GetResult();
+        channel.WaitForExitAsync(cancellation).GetAwaiter().GetResult();
+        return ParseProbe(output).TryGetValue("pruned", out List<string>? pruned) ? pruned : [];
     }
 
     private static void MakeDirectories(SftpSession sftp, string directory)

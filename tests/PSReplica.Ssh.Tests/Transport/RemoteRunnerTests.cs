@@ -100,7 +100,8 @@ public sealed class RemoteRunnerTests(TestSshServer server, SftpOnlySshServer sf
         Assert.Matches($@"^Transport: the PSReplica agent on {Regex.Escape(login)}: this module's agent, deployed (now|earlier) into .+; "
             + @"started in \d+\.\d\d s$", first.Verbose[2]);
         Assert.Matches($@"^Transport: the PSReplica agent on {Regex.Escape(login)}: this module's agent, deployed earlier into "
-            + @"~/\.cache/psreplica/agent/\S+ \(SHA-256 sums checked\), started by the probe in its own channel; started in \d+\.\d\d s$", second.Verbose[2]);
+            + @"~/\.cache/psreplica/agent/\S+ \(SHA-256 sums checked\), started by the probe in its own channel \(no PSReplica module is installed on the server; "
+            + @"this module has no native linux-\S+ agent \(a development build\); the server has \.NET \(\S+\)\); started in \d+\.\d\d s$", second.Verbose[2]);
         Assert.Matches(@"^Agent: version \S+, protocol \d+ \(handshake \d+\.\d\d s\)$", second.Verbose[3]);
         Assert.Contains("Filter: no rules (every item is transferred)", second.Verbose);
         Assert.Matches(@"^Scanned the destination: 3 item\(s\) in 2 directories, \d+\.\d\d s listing$",
