@@ -7,6 +7,17 @@ namespace PSReplica.Ssh.Tests;
 /// built in (this project references those projects without their assemblies, so they are built first).</summary>
 public static class SolutionOutput
 {
+    /// <summary>The solution's root folder.</summary>
+    public static string Root
+    {
+        get
+        {
+            // <root>/tests/PSReplica.Ssh.Tests/bin/<configuration>/<framework>/
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            return output.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        }
+    }
+
     public static string Of(string project)
     {
         // <root>/tests/PSReplica.Ssh.Tests/bin/<configuration>/<framework>/

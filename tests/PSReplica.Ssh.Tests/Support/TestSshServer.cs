@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -23,12 +25,14 @@ public sealed class TestSshServer : IDisposable
     private (string User, string Password)? _passwordUser;
 
     public TestSshServer()
-        : this([])
+        : this([], [])
     {
     }
 
     /// <param name="extraConfig">More sshd_config lines, after the defaults.</param>
-    private TestSshServer(string[] extraConfig)
+    /// <param name="hiddenDirectories">Directories that sshd and its sessions see empty: sshd runs in a mount namespace of
+    /// its own (unshare -m, root only) where each existing one is covered by an empty tmpfs.</param>
+    private TestSshServer(string[] extraConfig, string[] hiddenDirectories)
     {
         User = Environment.UserName;
         foreach (string type in new[] { "ed25519", "ecdsa", "rsa" })
@@ -80,13 +84,31 @@ public sealed class TestSshServer : IDisposable
             string.Join('\n', extraConfig),
             string.Empty));
 
-        var info = new ProcessStartInfo("/usr/sbin/sshd")
+        string[] sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", config];
+        var info = new ProcessStartInfo(hiddenDirectories.Length == 0 ? sshd[0] : "/usr/bin/unshare")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (string argument in new[] { "-D", "-e", "-f", config })
+        if (hiddenDirectories.Length > 0)
+        {
+            // unshare makes the new namespace's mounts private: the host keeps its runtime. sshd is exec'd, so the
+            // process this class kills and whose children KillConnections finds is sshd itself.
+            foreach (string argument in new[] { "-m", "sh", "-c", "for d in \"$@\"; do if [ -d \"$d\" ]; then mount -t tmpfs -o size=1m tmpfs \"$d\" || exit 1; fi; done; "
+                + "exec " + string.Join(' ', sshd), "sh" })
+            {
+                info.ArgumentList.Add(argument);
+            }
+
+            sshd = hiddenDirectories;
+        }
+        else
+        {
+            sshd = sshd[1..];
+        }
+
+        foreach (string argument in sshd)
         {
             info.ArgumentList.Add(argument);
         }
@@ -111,7 +133,28 @@ public sealed class TestSshServer : IDisposable
 
     /// <summary>A server that allows SFTP only (ForceCommand internal-sftp): no command runs there, so neither an installed
     /// nor a deployed agent can start, as on hosts that offer file transfer and no shell.</summary>
-    public static TestSshServer SftpOnly() => new(["ForceCommand internal-sftp"]);
+    public static TestSshServer SftpOnly() => new(["ForceCommand internal-sftp"], []);
+
+    /// <summary>A server where no .NET runtime is reachable: the runtime's usual folders, ~/.dotnet, $DOTNET_ROOT and the
+    /// folder the machine's <c>dotnet</c> resolves to are empty for sshd and every session (root only: a mount namespace).</summary>
+    public static TestSshServer WithoutDotnet()
+    {
+        var hidden = new List<string> { "/usr/share/dotnet", "/usr/lib/dotnet", "/usr/local/share/dotnet", "/opt/dotnet",
+            Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet") };
+        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root)
+        {
+            hidden.Add(root);
+        }
+
+        // The dotnet running these tests, through any links (/usr/bin/dotnet -> /usr/share/dotnet/dotnet).
+        if (Environment.ProcessPath is { } process && Path.GetFileNameWithoutExtension(process) == "dotnet")
+        {
+            string resolved = new FileInfo(process).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? process;
+            hidden.Add(Path.GetDirectoryName(resolved)!);
+        }
+
+        return new([], [.. hidden.Distinct(StringComparer.Ordinal)]);
+    }
 
     public string Host { get; } = "127.0.0.1";
 
