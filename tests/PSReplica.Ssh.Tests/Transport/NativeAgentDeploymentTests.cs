@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using PSReplica.Engine.Agent;
 using PSReplica.Engine.Tests;
 using PSReplica.Ssh.Transport;
 
@@ -22,17 +23,33 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
         string source = MakeTree(_dir.Combine("source"));
         string remote = _dir.Combine("remote");
         var first = new RecordingObserver { WantsVerbose = true };
+        // Four versions deployed earlier; the oldest has an agent running in it (holding the lock the agent takes).
+        string cache = Path.Join(server.Home, ".cache", "psreplica", "agent");
+        string[] old = ["0.0.1-1111111111111111", "0.0.2-2222222222222222", "0.0.3-3333333333333333", "0.0.4-4444444444444444"];
+        for (int i = 0; i < old.Length; i++)
+        {
+            Directory.CreateDirectory(Path.Join(cache, old[i]));
+            Directory.SetLastWriteTimeUtc(Path.Join(cache, old[i]), DateTime.UtcNow.AddMinutes(-40 + (10 * i)));
+        }
 
-        RemoteRunner.Run(Settings(remote, RemoteSide.Destination), Options(source, remote), first, CancellationToken.None);
+        using (AgentDirectoryLock.Hold(Path.Join(cache, old[0])) ?? throw new InvalidOperationException("no lock"))
+        {
+            RemoteRunner.Run(Settings(remote, RemoteSide.Destination), Options(source, remote), first, CancellationToken.None);
+        }
 
         Assert.Empty(first.Warnings);
         Assert.Empty(first.Errors);
         string rid = Regex.Escape(_module.RuntimeIdentifier);
         Assert.Matches($@"^Transport: the PSReplica agent on \S+: this module's native {rid} agent, deployed now into {Regex.Escape(server.Home)}/\.cache/psreplica/agent/\S+-{rid}-[0-9a-f]{{16}} "
-            + $@"\(1 file\(s\), .+ uploaded over SFTP, SHA-256 sums checked\), run directly \(no PSReplica module is installed on the server; the native {rid} agent fits "
+            + $@"\(1 file\(s\), .+ uploaded over SFTP, SHA-256 sums checked; 1 older version\(s\) pruned from the cache\), run directly \(no PSReplica module is installed on the server; the native {rid} agent fits "
             + @"its platform \('Linux \S+'\) and needs no \.NET \(the server has none\)\); started in \d+\.\d\d s$",
             Assert.Single(first.Verbose, line => line.StartsWith("Transport: ", StringComparison.Ordinal)));
         AssertSameTree(source, remote);
+        // The new one and the two most recently used are kept, and the one in use; only 0.0.2 went.
+        string[] kept = Directory.GetFileSystemEntries(cache).Select(Path.GetFileName).ToArray()!;
+        Assert.Equal(4, kept.Length);
+        Assert.Equal([old[0], old[2], old[3]], kept.Where(old.Contains).Order(StringComparer.Ordinal));
+        Assert.Matches($@"-{rid}-[0-9a-f]{{16}}$", Assert.Single(kept, name => !old.Contains(name)));
 
         // A changed big file goes as a delta; the second start finds the agent in the cache and the probe becomes it.
         ChangeBigFile(source);
