@@ -20,7 +20,8 @@ internal static class AgentCache
     /// <summary>A POSIX sh script that prunes the cache, never <paramref name="current"/>, and prints pruned=&lt;name&gt;
     /// for each directory removed. It exits 0 whatever it could not do.</summary>
     public static string PruneScript(string current, int keep = Keep) =>
-        "cd \"$HOME/" + Folder + "\" 2>/dev/null || exit 0; command -v flock >/dev/null 2>&1 || exit 0; i=0; "
+        // set -f: the unquoted $(ls) is split into names but never expanded as a pattern.
+        "set -f; cd \"$HOME/" + Folder + "\" 2>/dev/null || exit 0; command -v flock >/dev/null 2>&1 || exit 0; i=0; "
         // ls -t sorts by the entries' own mtime (no -L: a link is not followed); the names are ours, without blanks.
         + "for x in $(ls -t 2>/dev/null); do "
         + "case \"$x\" in .*|*[!A-Za-z0-9._+-]*) continue;; esac; "
