@@ -49,7 +49,8 @@ function Invoke-PSReplicaBuild {
 }
 
 # The native agents: one executable per platform, laid in the module at agent/native/<rid>/psreplica-agent (the
-# deployment finds them by that path). linux-musl-x64 is not built: NuGet serves no musl ILCompiler pack here.
+# deployment finds them by that path). linux-musl-x64 is not built: the feed has no musl NativeAOT runtime or
+# ILCompiler pack (runtime.linux-musl-x64.Microsoft.DotNet.ILCompiler).
 $script:NativeAgentRids = @('linux-x64', 'linux-arm64')
 $script:NativeAgentName = 'psreplica-agent'
 
