@@ -37,6 +37,8 @@ function Invoke-PSReplicaBuild {
     $agentOut = Join-Path $script:OutModule 'agent'
     $null = New-Item -ItemType Directory -Path $agentOut
     Copy-Item (Join-Path $agentBin '*') $agentOut -Include '*.dll', '*.json'
+    # The same agent compiled ahead of time, for servers without .NET.
+    Build-NativeAgent -Configuration $Configuration -Destination (Join-Path $agentOut 'native') -Quiet:$Quiet
 
     # Help: docs/*.md -> en-US (checked against the built cmdlets), then into the module.
     $enUs = Join-Path $script:Root 'en-US'
@@ -44,6 +46,100 @@ function Invoke-PSReplicaBuild {
     Invoke-HelpCompiler -DocsPath (Join-Path $script:Root 'docs') -ModuleManifest (Join-Path $script:OutModule 'PSReplica.psd1') -OutputPath $enUs
     Copy-Item $enUs (Join-Path $script:OutModule 'en-US') -Recurse
     if (-not $Quiet) { Write-Host "Module laid out in $script:OutModule" -ForegroundColor Cyan }
+}
+
+# The native agents: one executable per platform, laid in the module at agent/native/<rid>/psreplica-agent (the
+# deployment finds them by that path). linux-musl-x64 is not built: the feed has no musl NativeAOT runtime or
+# ILCompiler pack (runtime.linux-musl-x64.Microsoft.DotNet.ILCompiler).
+$script:NativeAgentRids = @('linux-x64', 'linux-arm64')
+$script:NativeAgentName = 'psreplica-agent'
+
+function Test-NativeAgentSkipped {
+    # A developer without the cross toolchain may leave the native agents out with PSREPLICA_SKIP_NATIVE_AGENTS=1; CI
+    # never does (the agent tests then demand them too).
+    $env:PSREPLICA_SKIP_NATIVE_AGENTS -eq '1' -and $env:CI -ne 'true'
+}
+
+function Get-MissingNativeToolchain {
+    # Debian's package for each tool or file that Native AOT needs here: clang and lld link both platforms, llvm's
+    # objcopy splits the arm64 symbols off, and the cross gcc and libc give clang arm64's crt files and libraries.
+    $needs = [ordered]@{
+        'clang'                                  = 'clang'
+        'ld.lld'                                 = 'lld'
+        'llvm-objcopy'                           = 'llvm'
+        'aarch64-linux-gnu-gcc'                  = 'gcc-aarch64-linux-gnu'
+        '/usr/aarch64-linux-gnu/lib/crt1.o'      = 'libc6-dev-arm64-cross'
+    }
+    foreach ($tool in $needs.Keys) {
+        $found = if ($tool.StartsWith('/')) { Test-Path -LiteralPath $tool } else { [bool](Get-Command $tool -CommandType Application -ErrorAction Ignore) }
+        if (-not $found) { $needs[$tool] }
+    }
+}
+
+function Get-NativeAgentInputHash {
+    # What a native agent is compiled from: the agent's and the engine's sources and project files, the repository's
+    # build properties, the SDK, and the commit (the agent's --version names it).
+    param([string] $Rid, [string] $Configuration)
+    $lines = [Collections.Generic.List[string]]::new()
+    $lines.Add("$Rid $Configuration")
+    $lines.Add((& dotnet --version))
+    $commit = & git -C $script:Root rev-parse HEAD 2>$null
+    $lines.Add("$commit")
+    $files = @(Get-Item (Join-Path $script:Root 'Directory.Build.props'), (Join-Path $script:Root 'Directory.Packages.props'))
+    foreach ($project in 'PSReplica.Agent', 'PSReplica.Engine') {
+        $projectRoot = Join-Path $script:Root "src/$project"
+        $files += Get-ChildItem $projectRoot -Recurse -File | Where-Object {
+            $relative = [IO.Path]::GetRelativePath($projectRoot, $_.FullName)
+            -not ($relative.StartsWith('bin/') -or $relative.StartsWith('obj/'))
+        }
+    }
+    foreach ($file in $files | Sort-Object FullName) {
+        $lines.Add("$([IO.Path]::GetRelativePath($script:Root, $file.FullName)) $((Get-FileHash -LiteralPath $file.FullName -Algorithm SHA256).Hash)")
+    }
+    $bytes = [Text.Encoding]::UTF8.GetBytes($lines -join "`n")
+    [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes))
+}
+
+function Build-NativeAgent {
+    # Publishes each platform's agent with Native AOT into out/native/<rid> (its own artifacts folder, so the solution's
+    # obj folders keep their restore), unless the inputs are those of the agent already there, then lays it in the module.
+    param([string] $Configuration, [string] $Destination, [switch] $Quiet)
+    if (Test-NativeAgentSkipped) {
+        Write-Warning 'PSREPLICA_SKIP_NATIVE_AGENTS=1: the module gets no native agents.'
+        return
+    }
+    $missing = @(Get-MissingNativeToolchain)
+    if ($missing) {
+        throw ("The native agents need Debian's packages $($missing -join ', ') (all of them: " +
+            "apt-get install clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross; qemu-user runs the arm64 tests). " +
+            'To build without native agents on a development machine, set PSREPLICA_SKIP_NATIVE_AGENTS=1.')
+    }
+    $cache = Join-Path $script:Root 'out/native'
+    foreach ($rid in $script:NativeAgentRids) {
+        $built = Join-Path $cache $rid
+        $executable = Join-Path $built $script:NativeAgentName
+        $stamp = Join-Path $built 'inputs.sha256'
+        $inputs = Get-NativeAgentInputHash -Rid $rid -Configuration $Configuration
+        if ((Test-Path $executable) -and (Test-Path $stamp) -and (Get-Content -Raw $stamp).Trim() -eq $inputs) {
+            if (-not $Quiet) { Write-Host "Native agent for $rid is up to date" -ForegroundColor Cyan }
+        }
+        else {
+            if (-not $Quiet) { Write-Host "Compiling the native agent for $rid" -ForegroundColor Cyan }
+            if (Test-Path $built) { Remove-Item $built -Recurse -Force }
+            $publish = Join-Path $cache "publish/$rid"
+            $arguments = @('publish', (Join-Path $script:Root 'src/PSReplica.Agent'), '-c', $Configuration, '-r', $rid,
+                '-p:PublishAot=true', '--artifacts-path', (Join-Path $cache 'artifacts'), '-o', $publish, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+            # Binutils' objcopy knows only this machine's format; llvm's splits the symbols off any target's binary.
+            if ($rid -ne 'linux-x64') { $arguments += '-p:ObjCopyName=llvm-objcopy' }
+            Invoke-Native dotnet $arguments -Quiet:$Quiet
+            $null = New-Item -ItemType Directory -Path $built
+            Copy-Item (Join-Path $publish 'PSReplica.Agent') $executable
+            Set-Content -LiteralPath $stamp -Value $inputs
+        }
+        $target = Join-Path $Destination $rid
+        $null = New-Item -ItemType Directory -Path $target -Force
+        Copy-Item $executable $target
+    }
 }
 
 function Write-ModuleManifest {

@@ -128,6 +128,9 @@ Describe 'Plan, review, apply' {
         $forged = $plan[0] | ConvertTo-Json | ConvertFrom-Json
         $forged.Plan.Command = 'Get-SyncPlan -LiteralPath:$(Remove-Item -Recurse /) -Destination:x'
         { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
+        $forged.Plan.Command = "Get-SyncPlan -LiteralPath:'$($f.Src)' -Destination:'host:$($f.Dst)' -SshCommand:'touch $($f.Root)/pwned; ssh'"
+        { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
+        Test-Path -LiteralPath "$($f.Root)/pwned" | Should -BeFalse
         $forged.Plan.Command = "Get-SyncPlan -LiteralPath:'$($f.Src)' -Destination:'$($f.Dst)' -MaxDelete:-5"
         { $forged | Sync-Directory -ErrorAction Stop } | Should -Throw -ErrorId 'PlanInvalid,PSReplica.Commands.SyncDirectoryCommand'
         $forged.Plan.Command = "Get-SyncPlan -LiteralPath:'$($f.Src)' -Destination:'$($f.Dst)' -Transport:'Carrier pigeon'"
@@ -144,7 +147,9 @@ Describe 'Plan, review, apply' {
             $plan = @(Get-SyncPlan -Path $f.Src -Destination $remote -Delete @ssh)
             $plan[0].Plan.Command | Should -BeLike "*-Destination:'$remote'*"
             Write-TestFile "$($f.Src)/changed.txt" 'changed again after the review' '2026-02-01 10:00:00'
-            $applied = @($plan | Sync-Directory -WarningVariable warnings 3>$null)
+            $plan[0].Plan.Command | Should -Not -BeLike '*KeyFilePath*' -Because 'what a run trusts is never written into a plan'
+            $plan[0].Plan.Command | Should -Not -BeLike '*KnownHostsPath*'
+            $applied = @($plan | Sync-Directory -KeyFilePath $ssh.KeyFilePath -KnownHostsPath $ssh.KnownHostsPath -WarningVariable warnings 3>$null)
             $applied.RelativePath | Should -Not -Contain 'changed.txt'
             $applied.RelativePath | Should -Contain 'new.txt'
             ($warnings.Message -join "`n") | Should -BeLike "*PlanStale: 'changed.txt'*"

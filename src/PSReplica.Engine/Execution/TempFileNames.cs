@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Globalization;
 
@@ -11,7 +10,10 @@ internal static class TempFileNames
     private const string Prefix = ".~psr";
     private const int MaxNameBytes = 255;
 
-    private static readonly uint s_start = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
+    // Not RandomNumberGenerator: on Linux that loads OpenSSL, which a server given the native agent may lack (the agent
+    // then aborts with "No usable version of libssl was found"). The names need not be secret: each temporary file is
+    // created exclusively and without following links, so a guessed name only fails, never redirects a write.
+    private static readonly uint s_start = (uint)Random.Shared.Next();
     private static int s_counter;
 
     public static string For(string targetName)

@@ -9,6 +9,7 @@ public sealed class ReviewedPlan
 {
     private readonly Dictionary<(string Path, SyncAction Action), SyncItem> _items = [];
     private readonly HashSet<(string Path, SyncAction Action)> _admitted = [];
+    private readonly HashSet<(string Path, SyncAction Action)> _reported = [];
     // Why a reviewed action that is in the current plan too did not run.
     private readonly Dictionary<(string Path, SyncAction Action), string> _why = [];
 
@@ -75,12 +76,13 @@ public sealed class ReviewedPlan
         _admitted.Contains((relativePath, SyncAction.Create)) || _admitted.Contains((relativePath, SyncAction.Update))
         || _admitted.Contains((relativePath, SyncAction.Link)) || _admitted.Contains((relativePath, SyncAction.Metadata));
 
-    /// <summary>After the run: each reviewed item that was not carried out, with why, in the reviewed order.</summary>
+    /// <summary>After the run: each reviewed item that was not carried out, with why, in the reviewed order. A retry
+    /// (-RetryCount) runs the same review again; an item reported once is not reported again.</summary>
     internal IEnumerable<string> StaleItems()
     {
         foreach (KeyValuePair<(string Path, SyncAction Action), SyncItem> entry in _items)
         {
-            if (_admitted.Contains(entry.Key))
+            if (_admitted.Contains(entry.Key) || !_reported.Add(entry.Key))
             {
                 continue;
             }

@@ -478,13 +478,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         {
             switch (bound.Key)
             {
-                case nameof(Path) or nameof(LiteralPath) or nameof(Destination) or nameof(Credential) or nameof(Filter) or nameof(FilterRule):
+                case nameof(Path) or nameof(LiteralPath) or nameof(Destination) or nameof(Filter) or nameof(FilterRule):
                     break;
-                case nameof(FilesFrom) or nameof(KnownHostsPath):
+                case var trusted when IsTrustParameter(trusted):
+                    break;
+                case nameof(FilesFrom):
                     parameters.Add(new(bound.Key, SessionState.Path.GetUnresolvedProviderPathFromPSPath((string)bound.Value)));
-                    break;
-                case nameof(KeyFilePath):
-                    parameters.Add(new(bound.Key, Array.ConvertAll(KeyFilePath!, SessionState.Path.GetUnresolvedProviderPathFromPSPath)));
                     break;
                 case nameof(LinkDest) or nameof(CompareDest) or nameof(CopyDest):
                     parameters.Add(new(bound.Key, ResolveBasis((string[])bound.Value)));
@@ -506,6 +505,14 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
 
         return PlanCommandLine.Format(parameters);
     }
+
+    /// <summary>What a run trusts or runs: credentials, keys, known hosts, trust on first use, and commands. Never written
+    /// into a plan and never taken from one (a plan file is data: applying it must not run a command or accept a host key
+    /// that its author chose); given again when the plan is applied.</summary>
+    private protected static bool IsTrustParameter(string name) =>
+        name.Equals(nameof(Credential), StringComparison.OrdinalIgnoreCase) || name.Equals(nameof(KeyFilePath), StringComparison.OrdinalIgnoreCase)
+        || name.Equals(nameof(KnownHostsPath), StringComparison.OrdinalIgnoreCase) || name.Equals(nameof(AcceptNewHostKey), StringComparison.OrdinalIgnoreCase)
+        || name.Equals(nameof(SshCommand), StringComparison.OrdinalIgnoreCase) || name.Equals(nameof(RemoteCommand), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>True for a parameter Get-SyncPlan and Sync-Directory share (declared here), not a common parameter.</summary>
     private protected static bool IsSelectionParameter(string name) =>

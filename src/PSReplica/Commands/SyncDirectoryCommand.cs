@@ -200,10 +200,12 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         {
             foreach ((string name, object? value) in parameters)
             {
-                if (!IsSelectionParameter(name))
+                if (!IsSelectionParameter(name) || IsTrustParameter(name))
                 {
                     Stop(ErrorRecordFactory.Create(ErrorIds.PlanInvalid, ErrorCategory.InvalidArgument,
-                        $"The plan cannot be applied: its command line sets '-{name}', which is not a Get-SyncPlan parameter.", info.Command));
+                        IsTrustParameter(name)
+                            ? $"The plan cannot be applied: its command line sets '-{name}', which a plan never carries (credentials, keys, known hosts and commands are given when the plan is applied)."
+                            : $"The plan cannot be applied: its command line sets '-{name}', which is not a Get-SyncPlan parameter.", info.Command));
                 }
 
                 PropertyInfo property = typeof(SyncCommandBase).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)!;

@@ -139,4 +139,20 @@ public sealed class ReviewedPlanTests : IDisposable
         Assert.False(File.Exists(Path.Join(_tree.Source, "a.txt")));
         Assert.True(File.Exists(Path.Join(_tree.Source, "same.txt")), "up to date, so not in the plan: not touched");
     }
+
+    [Fact]
+    public void A_retried_run_reports_each_stale_item_once()
+    {
+        _tree.Src("a.txt", "new", TestTree.BaseTime);
+        _tree.Dst("a.txt", "old", TestTree.BaseTime - 100);
+        List<SyncItem> reviewed = Review(delete: false);
+        _tree.Src("a.txt", "newer content", TestTree.BaseTime + 50);
+        var review = new ReviewedPlan(reviewed);
+        var observer = new RecordingObserver();
+
+        LocalReplicator.Run(_tree.Options() with { Review = review }, observer, CancellationToken.None);
+        LocalReplicator.Run(_tree.Options() with { Review = review }, observer, CancellationToken.None);
+
+        Assert.Single(observer.Warnings, w => w.StartsWith("PlanStale: 'a.txt'", StringComparison.Ordinal));
+    }
 }

@@ -4,63 +4,31 @@ using PSReplica.Engine.Client;
 
 namespace PSReplica.Engine.Tests.Remote;
 
-/// <summary>The built agent as a real child process, speaking over its stdin and stdout as it will under ssh.</summary>
+/// <summary>Each built agent (the managed assembly and the native agents in the module, arm64's under qemu-user) as a
+/// real child process, speaking over its stdin and stdout as it will under ssh.</summary>
 public sealed class AgentProcessTests
 {
-    /// <summary>src/PSReplica.Agent/bin/&lt;configuration&gt;/net10.0/PSReplica.Agent.dll, for the configuration these tests were built in.</summary>
-    private static string AgentPath()
+    private static Process Start(string agent, params string[] arguments) => AgentExecutable.For(agent).Start(arguments);
+
+    [Theory]
+    [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
+    public async Task Version_names_the_protocol(string agent)
     {
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string framework = here.Name;
-        string configuration = here.Parent!.Name;
-        DirectoryInfo? repository = here;
-        while (repository is not null && !File.Exists(Path.Join(repository.FullName, "PSReplica.sln")))
-        {
-            repository = repository.Parent;
-        }
-
-        Assert.NotNull(repository);
-        string path = Path.Join(repository.FullName, "src", "PSReplica.Agent", "bin", configuration, framework, "PSReplica.Agent.dll");
-        Assert.True(File.Exists(path), $"The agent is not built at {path}.");
-        return path;
-    }
-
-    private static Process Start(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(AgentPath());
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(info)!;
-    }
-
-    [Fact]
-    public async Task Version_names_the_protocol()
-    {
-        using Process process = Start("--version");
+        using Process process = Start(agent, "--version");
         string output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.Equal(0, process.ExitCode);
         Assert.Equal(AgentServer.VersionText, output.Trim());
     }
 
-    [Fact]
-    public async Task A_session_over_stdin_and_stdout_pushes_a_tree_and_exits_cleanly()
+    [Theory]
+    [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
+    public async Task A_session_over_stdin_and_stdout_pushes_a_tree_and_exits_cleanly(string agent)
     {
         using var tree = new TestTree();
         RandomTree.Create(tree.Source, 11, files: 25);
         Directory.CreateDirectory(tree.Destination);
-        using Process process = Start("--serve");
+        using Process process = Start(agent, "--serve");
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         Stream toAgent = process.StandardInput.BaseStream;
         Stream fromAgent = process.StandardOutput.BaseStream;
@@ -114,10 +82,11 @@ public sealed class AgentProcessTests
         RandomTree.AssertSame(tree.Source, tree.Destination);
     }
 
-    [Fact]
-    public async Task Garbage_on_stdin_ends_the_agent_with_an_error_frame_and_a_non_zero_exit()
+    [Theory]
+    [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
+    public async Task Garbage_on_stdin_ends_the_agent_with_an_error_frame_and_a_non_zero_exit(string agent)
     {
-        using Process process = Start("--serve");
+        using Process process = Start(agent, "--serve");
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         Stream toAgent = process.StandardInput.BaseStream;
         await toAgent.WriteAsync("SSH-2.0-not-the-protocol\r\n"u8.ToArray());
@@ -133,5 +102,68 @@ public sealed class AgentProcessTests
         Assert.True(process.WaitForExit(30_000));
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("PSReplica agent:", await stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
+    public async Task A_push_and_a_pull_replicate_exactly_and_a_changed_file_goes_by_delta(string agent)
+    {
+        using var pushed = new TestTree();
+        RandomTree.Create(pushed.Source, 21, files: 30);
+        byte[] data = TestTree.RandomBytes(600_000, 5);
+        string big = Path.Join(pushed.Source, "big.bin");
+        File.WriteAllBytes(big, data);
+        TestTree.SetTime(big, TestTree.BaseTime, 5);
+
+        RecordingObserver first = await RunAsync(agent, RemoteSide.Destination, pushed.Options());
+        Assert.Empty(first.Errors);
+        RandomTree.AssertSame(pushed.Source, pushed.Destination);
+
+        data[300_000] ^= 0xFF;
+        File.WriteAllBytes(big, data);
+        TestTree.SetTime(big, TestTree.BaseTime + 60, 7);
+        RecordingObserver second = await RunAsync(agent, RemoteSide.Destination, pushed.Options());
+        Assert.Empty(second.Errors);
+        SyncItem item = Assert.Single(second.Items);
+        Assert.Equal("big.bin", item.RelativePath);
+        Assert.Equal(SyncAction.Update, item.Action);
+        Assert.True(item.BytesMatched > 500_000, $"matched {item.BytesMatched}");
+        Assert.True(item.BytesTransferred < 100_000, $"literal {item.BytesTransferred}");
+        RandomTree.AssertSame(pushed.Source, pushed.Destination);
+
+        // The pushed tree, now served by the agent as a source, pulled into an empty destination.
+        using var pulled = new TestTree();
+        RecordingObserver pull = await RunAsync(agent, RemoteSide.Source, new SyncOptions { Source = pushed.Destination, Destination = pulled.Destination });
+        Assert.Empty(pull.Errors);
+        Assert.NotEmpty(pull.Items);
+        RandomTree.AssertSame(pushed.Source, pulled.Destination);
+    }
+
+    /// <summary>One run with the agent process serving the remote side, which must then exit cleanly.</summary>
+    private static async Task<RecordingObserver> RunAsync(string agent, RemoteSide side, SyncOptions options)
+    {
+        var observer = new RecordingObserver();
+        using Process process = Start(agent, "--serve");
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        Stream toAgent = process.StandardInput.BaseStream;
+        string remoteRoot = side == RemoteSide.Destination ? options.Destination : options.Source;
+        try
+        {
+            await using RemoteReplicator replicator = await RemoteReplicator.ConnectAsync(process.StandardOutput.BaseStream, toAgent, side,
+                remoteRoot, new RemoteSessionOptions(), CancellationToken.None);
+            await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
+        }
+        catch (SyncException error)
+        {
+            // A lost connection says nothing of why: the agent's own last words do.
+            toAgent.Dispose();
+            process.WaitForExit(30_000);
+            throw new Xunit.Sdk.XunitException($"{error.Message} The {agent} agent exited with {process.ExitCode}: {await stderr}");
+        }
+
+        toAgent.Dispose();
+        Assert.True(process.WaitForExit(30_000), "The agent did not exit after the session.");
+        Assert.True(process.ExitCode == 0, "The agent failed: " + await stderr);
+        return observer;
     }
 }
