@@ -16,6 +16,7 @@ internal sealed record AgentChoice(AgentKind Kind, string? RuntimeIdentifier, st
         string? dotnet = First(probe, "dotnet");
         bool installed = probe.TryGetValue("installed", out List<string>? agents) && agents.Count > 0;
         string? uname = First(probe, "uname");
+        string? glibc = First(probe, "glibc");
         if (installed && dotnet is not null)
         {
             return new AgentChoice(AgentKind.Installed, null, "the module is installed on the server");
@@ -24,13 +25,16 @@ internal sealed record AgentChoice(AgentKind Kind, string? RuntimeIdentifier, st
         string platform = uname is null ? "an unreported platform" : $"'{uname}'";
         string? rid = AgentPlatform.RuntimeIdentifier(uname);
         string notInstalled = installed ? "the module installed on the server has no 'dotnet' to run it" : "no PSReplica module is installed on the server";
-        if (rid is not null && hasNative(rid))
+        bool built = rid is not null && hasNative(rid);
+        if (built && AgentPlatform.GlibcFits(glibc))
         {
             return new AgentChoice(AgentKind.Native, rid, $"{notInstalled}; the native {rid} agent fits its platform ({platform}) and needs no .NET"
                 + (dotnet is null ? " (the server has none)" : string.Empty));
         }
 
-        string noNative = rid is null ? $"no native agent is built for {platform}" : $"this module has no native {rid} agent (a development build)";
+        string noNative = rid is null ? $"no native agent is built for {platform}"
+            : !built ? $"this module has no native {rid} agent (a development build)"
+            : $"the native {rid} agent needs glibc {AgentPlatform.MinimumGlibc} or later and the server has {(glibc is null ? "none reported" : "'" + glibc + "'")}";
         if (dotnet is not null)
         {
             return new AgentChoice(AgentKind.Managed, null, $"{notInstalled}; {noNative}; the server has .NET ({dotnet})");

@@ -13,6 +13,10 @@ internal static class AgentPlatform
         ("Linux arm64", "linux-arm64"),
     ];
 
+    /// <summary>The oldest glibc the native agents run on (build.ps1 links them against 2.34's symbols); a server with an
+    /// older one, or with another C library (musl), gets no native agent.</summary>
+    public static readonly Version MinimumGlibc = new(2, 34);
+
     /// <summary>The runtime identifiers a native agent is built for (the folders under agent/native/).</summary>
     public static IReadOnlyList<string> RuntimeIdentifiers { get; } = ["linux-x64", "linux-arm64"];
 
@@ -43,13 +47,26 @@ internal static class AgentPlatform
         return null;
     }
 
+    /// <summary>Whether the server's C library, as <c>getconf GNU_LIBC_VERSION</c> says it ("glibc 2.36"), runs the native
+    /// agents: glibc <see cref="MinimumGlibc"/> or later. Nothing reported (musl, getconf missing) is not enough.</summary>
+    public static bool GlibcFits(string? getconf)
+    {
+        const string Prefix = "glibc ";
+        string said = getconf?.Trim() ?? string.Empty;
+        return said.StartsWith(Prefix, StringComparison.Ordinal) && Version.TryParse(said[Prefix.Length..], out Version? version)
+            && version >= MinimumGlibc;
+    }
+
     /// <summary>A POSIX sh <c>case</c> that sets <paramref name="variable"/> to <paramref name="valueOf"/>(rid) for the
     /// server's uname, from the same table, so that the launcher script and <see cref="RuntimeIdentifier"/> never
     /// disagree. Rids without a value are left out.</summary>
     public static string ShellCase(string variable, Func<string, string?> valueOf)
     {
         ArgumentNullException.ThrowIfNull(valueOf);
-        var script = new System.Text.StringBuilder("case \"$(uname -sm 2>/dev/null)\" in ");
+        // The glibc check mirrors GlibcFits for 2.34: versions 2.0 to 2.33 and anything not glibc get nothing.
+        var script = new System.Text.StringBuilder("case \"$(getconf GNU_LIBC_VERSION 2>/dev/null)\" in "
+            + "'glibc 2.'[0-9]|'glibc 2.'[0-9].*|'glibc 2.'[12][0-9]|'glibc 2.'[12][0-9].*|'glibc 2.3'[0-3]|'glibc 2.3'[0-3].*) ;; "
+            + "'glibc '[2-9].[0-9]*) case \"$(uname -sm 2>/dev/null)\" in ");
         foreach ((string uname, string rid) in s_platforms)
         {
             if (valueOf(rid) is { } value)
@@ -58,6 +75,6 @@ internal static class AgentPlatform
             }
         }
 
-        return script.Append("esac").ToString();
+        return script.Append("esac;; esac").ToString();
     }
 }

@@ -36,7 +36,7 @@ internal sealed class RemoteAgentConnection : IDisposable
         "d=$(command -v dotnet 2>/dev/null); "
         + "if [ -z \"$d\" ]; then for c in \"${DOTNET_ROOT:-/nonexistent}/dotnet\" \"$HOME/.dotnet/dotnet\" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet "
         + "/usr/local/share/dotnet/dotnet /opt/dotnet/dotnet /usr/local/bin/dotnet; do if [ -x \"$c\" ]; then d=$c; break; fi; done; fi; "
-        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; echo \"uname=$(uname -sm 2>/dev/null)\"; installed=; "
+        + "echo \"dotnet=$d\"; echo \"home=$HOME\"; echo \"uname=$(uname -sm 2>/dev/null)\"; echo \"glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null)\"; installed=; "
         + "for a in \"$HOME\"/.local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll \"$HOME\"/.local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/usr/local/share/powershell/Modules/PSReplica/*/agent/PSReplica.Agent.dll /usr/local/share/powershell/Modules/PSReplica/agent/PSReplica.Agent.dll "
         + "/opt/microsoft/powershell/7/Modules/PSReplica/*/agent/PSReplica.Agent.dll; do if [ -f \"$a\" ]; then echo \"installed=$a\"; installed=1; fi; done";

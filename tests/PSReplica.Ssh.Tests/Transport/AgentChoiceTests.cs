@@ -82,9 +82,26 @@ public sealed class AgentChoiceTests
             error.Message);
     }
 
-    private static Dictionary<string, List<string>> Probe(string? dotnet, string? uname, string? installed = null)
+    [Theory]
+    [InlineData("glibc 2.31", "'glibc 2.31'")]
+    [InlineData(null, "none reported")]
+    public void An_old_or_missing_glibc_gets_the_managed_agent_where_dotnet_is(string? glibc, string has)
+    {
+        AgentChoice choice = AgentChoice.Choose(Probe(dotnet: "/usr/bin/dotnet", uname: "Linux x86_64", glibc: glibc), _ => true, "u@h");
+
+        Assert.Equal(AgentKind.Managed, choice.Kind);
+        Assert.Contains($"the native linux-x64 agent needs glibc 2.34 or later and the server has {has}", choice.Why, StringComparison.Ordinal);
+        Assert.Throws<SyncException>(() => AgentChoice.Choose(Probe(dotnet: null, uname: "Linux x86_64", glibc: glibc), _ => true, "u@h"));
+    }
+
+    private static Dictionary<string, List<string>> Probe(string? dotnet, string? uname, string? installed = null, string? glibc = "glibc 2.36")
     {
         var probe = new Dictionary<string, List<string>>(StringComparer.Ordinal) { ["home"] = ["/home/u"] };
+        if (glibc is not null)
+        {
+            probe["glibc"] = [glibc];
+        }
+
         if (dotnet is not null)
         {
             probe["dotnet"] = [dotnet];

@@ -37,7 +37,7 @@ public sealed class AgentPlatformTests
     {
         string script = AgentPlatform.ShellCase("n", rid => rid == "linux-x64" ? "name-x64" : "name-arm64");
         // The case reads uname -sm; a function named uname stands in for the server's.
-        string output = Tool.Run("sh", "-c", $"uname() {{ echo '{uname}'; }}; n=; {script}; printf %s \"$n\"");
+        string output = Tool.Run("sh", "-c", $"getconf() {{ echo 'glibc 2.36'; }}; uname() {{ echo '{uname}'; }}; n=; {script}; printf %s \"$n\"");
 
         Assert.Equal(expected, output);
     }
@@ -47,7 +47,27 @@ public sealed class AgentPlatformTests
     {
         string script = AgentPlatform.ShellCase("n", rid => rid == "linux-arm64" ? "arm-only" : null);
 
-        Assert.Equal(string.Empty, Tool.Run("sh", "-c", $"uname() {{ echo 'Linux x86_64'; }}; n=; {script}; printf %s \"$n\""));
-        Assert.Equal("arm-only", Tool.Run("sh", "-c", $"uname() {{ echo 'Linux aarch64'; }}; n=; {script}; printf %s \"$n\""));
+        Assert.Equal(string.Empty, Tool.Run("sh", "-c", $"getconf() {{ echo 'glibc 2.36'; }}; uname() {{ echo 'Linux x86_64'; }}; n=; {script}; printf %s \"$n\""));
+        Assert.Equal("arm-only", Tool.Run("sh", "-c", $"getconf() {{ echo 'glibc 2.36'; }}; uname() {{ echo 'Linux aarch64'; }}; n=; {script}; printf %s \"$n\""));
+    }
+
+    [Theory]
+    [InlineData("glibc 2.34", true)]
+    [InlineData("glibc 2.36", true)]
+    [InlineData("glibc 2.41", true)]
+    [InlineData("glibc 2.33", false)]
+    [InlineData("glibc 2.31", false)]
+    [InlineData("glibc 2.17", false)]
+    [InlineData("glibc 2.5", false)]
+    [InlineData("", false)]
+    [InlineData("musl", false)]
+    [InlineData(null, false)]
+    public void The_native_agent_needs_glibc_2_34_and_the_launcher_agrees(string? getconf, bool fits)
+    {
+        Assert.Equal(fits, AgentPlatform.GlibcFits(getconf));
+        string script = AgentPlatform.ShellCase("n", _ => "native");
+        string output = Tool.Run("sh", "-c", $"getconf() {{ echo '{getconf}'; }}; uname() {{ echo 'Linux x86_64'; }}; n=; {script}; printf %s \"$n\"");
+
+        Assert.Equal(fits ? "native" : string.Empty, output);
     }
 }
