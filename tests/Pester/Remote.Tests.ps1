@@ -34,8 +34,9 @@ Describe 'Sync-Directory to and from an SSH server' {
     }
 
     It 'deployed the agent into the per-version cache with the module''s files' {
-        $local = Join-Path (Split-Path (Get-Module PSReplica).Path) 'agent/PSReplica.Agent.dll'
-        $deployed = @(Get-ChildItem (Join-Path $server.Home '.cache/psreplica/agent/*/PSReplica.Agent.dll'))
+        $agent = Get-DeployedAgentFile
+        $local = $agent.Local
+        $deployed = @(Get-ChildItem (Join-Path $server.Home ".cache/psreplica/agent/*/$($agent.Name)"))
         $hashes = $deployed | ForEach-Object { (Get-FileHash $_.FullName).Hash }
         $hashes | Should -Contain (Get-FileHash $local).Hash
     }

@@ -9,7 +9,7 @@ BeforeAll {
 
     # Kills (SIGKILL) the agent on the server: the SSH connection stays up, the agent's channel ends.
     function Stop-Agent {
-        $agents = @(Get-ServerDescendants | Where-Object Name -EQ 'dotnet')
+        $agents = @(Get-ServerDescendants | Where-Object Name -EQ (Get-DeployedAgentFile).Process)
         $agents.Count | Should -Be 1 -Because 'one agent serves the run'
         Stop-Process -Id $agents[0].Id -Force
         Wait-Until { -not (Get-Process -Id $agents[0].Id -ErrorAction Ignore) } 'the agent to end'

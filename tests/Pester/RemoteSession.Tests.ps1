@@ -112,7 +112,7 @@ Describe 'Starting a deployed agent' {
         $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst $counting) @countingSsh -ErrorAction Stop
         Assert-SameTree $src $dst
         @(Get-Content $execLog).Count | Should -BeGreaterThan 1
-        @(Get-ChildItem (Join-Path $countingHome '.cache/psreplica/agent/*/PSReplica.Agent.dll')).Count | Should -Be 1
+        @(Get-ChildItem (Join-Path $countingHome ".cache/psreplica/agent/*/$((Get-DeployedAgentFile).Name)")).Count | Should -Be 1
 
         Remove-Item -LiteralPath $execLog
         Set-Content -LiteralPath (Join-Path $src 'changed.txt') -Value 'after the first run'
@@ -123,14 +123,14 @@ Describe 'Starting a deployed agent' {
     }
 
     It 'deploys again when a deployed file no longer matches its sum' {
-        $dll = @(Get-ChildItem (Join-Path $countingHome '.cache/psreplica/agent/*/PSReplica.Agent.dll'))[0].FullName
+        $dll = @(Get-ChildItem (Join-Path $countingHome ".cache/psreplica/agent/*/$((Get-DeployedAgentFile).Name)"))[0].FullName
         [IO.File]::AppendAllText($dll, 'tampered')
         Remove-Item -LiteralPath $execLog -ErrorAction SilentlyContinue
         $dst = Join-Path $work 'counted-again'
         $null = Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst $counting) @countingSsh -ErrorAction Stop
         Assert-SameTree $src $dst
         @(Get-Content $execLog).Count | Should -BeGreaterThan 1
-        (Get-FileHash $dll).Hash | Should -Be (Get-FileHash (Join-Path $moduleBase 'agent/PSReplica.Agent.dll')).Hash
+        (Get-FileHash $dll).Hash | Should -Be (Get-FileHash (Get-DeployedAgentFile).Local).Hash
     }
 }
 

@@ -101,3 +101,17 @@ function Invoke-SyncWhatIf([hashtable] $Parameters) {
         $runspace.Dispose()
     }
 }
+
+# The agent file this module deploys to the test server (this machine): the native agent of this machine's platform
+# when the module has one (a full build), else the managed agent (a build without native agents).
+function Get-DeployedAgentFile {
+    $moduleBase = Split-Path (Get-Module PSReplica).Path
+    $rid = switch ((& uname -m)) { 'x86_64' { 'linux-x64' } 'aarch64' { 'linux-arm64' } default { '' } }
+    $native = Join-Path $moduleBase "agent/native/$rid/psreplica-agent"
+    if ($rid -and (Test-Path -LiteralPath $native)) {
+        [pscustomobject]@{ Name = 'psreplica-agent'; Local = $native; Process = 'psreplica-agent'; Description = "native $rid agent" }
+    }
+    else {
+        [pscustomobject]@{ Name = 'PSReplica.Agent.dll'; Local = (Join-Path $moduleBase 'agent/PSReplica.Agent.dll'); Process = 'dotnet'; Description = 'agent' }
+    }
+}
