@@ -11,7 +11,7 @@ public sealed class RetryingRunTests
     [Fact]
     public void A_transient_item_failure_is_retried_and_not_reported_when_a_later_attempt_succeeds()
     {
-        var observer = new VerboseRecorder();
+        var observer = new RecordingObserver { WantsVerbose = true };
         int attempts = 0;
         SyncSummary summary = RetryingRun.Run(o =>
         {
@@ -40,7 +40,7 @@ public sealed class RetryingRunTests
     [Fact]
     public void The_last_attempt_reports_what_did_not_pass()
     {
-        var observer = new VerboseRecorder();
+        var observer = new RecordingObserver { WantsVerbose = true };
         int attempts = 0;
         SyncSummary summary = RetryingRun.Run(o =>
         {
@@ -57,7 +57,7 @@ public sealed class RetryingRunTests
     [Fact]
     public void A_failure_no_attempt_can_change_is_reported_once_and_not_retried()
     {
-        var observer = new VerboseRecorder();
+        var observer = new RecordingObserver { WantsVerbose = true };
         int attempts = 0;
         RetryingRun.Run(o =>
         {
@@ -73,7 +73,7 @@ public sealed class RetryingRunTests
     [Fact]
     public void A_lost_connection_runs_the_rest_again_and_a_bad_host_key_does_not()
     {
-        var observer = new VerboseRecorder();
+        var observer = new RecordingObserver { WantsVerbose = true };
         int attempts = 0;
         SyncSummary summary = RetryingRun.Run(o =>
         {
@@ -109,7 +109,7 @@ public sealed class RetryingRunTests
         {
             attempts++;
             throw new SyncException(ErrorIds.ConnectionLost, SyncErrorKind.ReadError, "lost");
-        }, new VerboseRecorder(), retryCount: 2, TimeSpan.Zero, CancellationToken.None));
+        }, new RecordingObserver { WantsVerbose = true }, retryCount: 2, TimeSpan.Zero, CancellationToken.None));
         Assert.Equal(ErrorIds.ConnectionLost, lost.ErrorId);
         Assert.Equal(3, attempts);
     }
@@ -125,7 +125,7 @@ public sealed class RetryingRunTests
             o.OnError(Failure(ErrorIds.SourceVanished, "x"));
             stop.Cancel();
             return new SyncSummary();
-        }, new VerboseRecorder(), retryCount: 3, TimeSpan.FromHours(1), stop.Token));
+        }, new RecordingObserver { WantsVerbose = true }, retryCount: 3, TimeSpan.FromHours(1), stop.Token));
         Assert.Equal(1, attempts);
     }
 
@@ -135,7 +135,7 @@ public sealed class RetryingRunTests
         using var tree = new TestTree();
         tree.Src("a.txt", "a");
         string moved = Path.Join(tree.Root, "a.txt.away");
-        var observer = new VerboseRecorder();
+        var observer = new RecordingObserver { WantsVerbose = true };
         int attempts = 0;
         SyncSummary summary = RetryingRun.Run(o =>
         {
@@ -186,52 +186,5 @@ public sealed class RetryingRunTests
 
             return inner.ShouldProcess(item);
         }
-    }
-
-    private sealed class VerboseRecorder : ISyncObserver
-    {
-        private readonly object _gate = new();
-
-        public List<SyncItem> Items { get; } = [];
-
-        public List<SyncException> Errors { get; } = [];
-
-        public List<string> Verbose { get; } = [];
-
-        public bool WantsVerbose => true;
-
-        public void OnVerbose(string message)
-        {
-            lock (_gate)
-            {
-                Verbose.Add(message);
-            }
-        }
-
-        public void OnItem(SyncItem item)
-        {
-            lock (_gate)
-            {
-                Items.Add(item);
-            }
-        }
-
-        public void OnError(SyncException error)
-        {
-            lock (_gate)
-            {
-                Errors.Add(error);
-            }
-        }
-
-        public void OnWarning(string message)
-        {
-        }
-
-        public void OnProgress(SyncProgress progress)
-        {
-        }
-
-        public bool ShouldProcess(SyncItem item) => true;
     }
 }
