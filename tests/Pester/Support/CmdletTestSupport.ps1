@@ -1,9 +1,8 @@
 # Shared helpers for the cmdlet Pester tests; dot-source in BeforeAll after importing the module.
 Set-StrictMode -Version Latest
 
-if (-not ('PSReplicaTests.CmdletTestHost' -as [type])) {
-    Add-Type -Path (Join-Path $PSScriptRoot 'CmdletTestHost.cs')
-}
+# New-HostedPowerShell (a runspace whose host keeps what it is given), shared with the remote tests.
+. (Join-Path $PSScriptRoot 'HostedPowerShell.ps1')
 
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
 
@@ -77,17 +76,6 @@ function Get-ErrorId {
     @($ErrorRecords | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] })
 }
 
-function New-HostedPowerShell {
-    <# A PowerShell instance whose runspace has a CmdletTestHost and the module imported. Returns @{ PS; Host }. #>
-    $testHost = [PSReplicaTests.CmdletTestHost]::new()
-    $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
-    $iss.ImportPSModule([string[]]@($env:PSREPLICA_MODULE))
-    $runspace = [runspacefactory]::CreateRunspace($testHost, $iss)
-    $runspace.Open()
-    $ps = [powershell]::Create()
-    $ps.Runspace = $runspace
-    [pscustomobject]@{ PS = $ps; Host = $testHost; UI = $testHost.TestUI }
-}
 
 function Close-HostedPowerShell {
     param($Hosted)

@@ -5,6 +5,7 @@
 Import-Module (Join-Path $PSScriptRoot 'TestSshServer.psm1') -Force
 # For Get-TreeSnapshot and Compare-TreeSnapshot (Assert-SameTree).
 Import-Module (Join-Path $PSScriptRoot 'RandomTree.psm1') -Force
+. (Join-Path $PSScriptRoot 'HostedPowerShell.ps1')
 
 function New-TestWorkDirectory([string] $Prefix) {
     # Under the system temp directory, not $TestDrive: Pester's clean-up of $TestDrive follows symbolic links to
@@ -84,21 +85,14 @@ function Assert-SameTree([string] $Expected, [string] $Actual, [switch] $IgnoreL
 # Runs Sync-Directory with -WhatIf in a runspace of its own whose host (CmdletTestHost.cs) keeps the lines it is
 # given, and returns them: a test checks the "What if:" lines instead of leaving them in the run's log.
 function Invoke-SyncWhatIf([hashtable] $Parameters) {
-    if (-not ('PSReplicaTests.CmdletTestHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'CmdletTestHost.cs') }
-    $testHost = [PSReplicaTests.CmdletTestHost]::new()
-    $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
-    $iss.ImportPSModule([string[]]@($env:PSREPLICA_MODULE))
-    $runspace = [runspacefactory]::CreateRunspace($testHost, $iss)
-    $runspace.Open()
-    $ps = [powershell]::Create()
-    $ps.Runspace = $runspace
+    $hosted = New-HostedPowerShell
     try {
-        $output = $ps.AddCommand('Sync-Directory').AddParameters($Parameters).AddParameter('WhatIf').AddParameter('ErrorAction', 'Stop').Invoke()
-        [pscustomobject]@{ Output = @($output); WhatIf = @($testHost.TestUI.Lines | Where-Object { $_ -like 'What if:*' }) }
+        $output = $hosted.PS.AddCommand('Sync-Directory').AddParameters($Parameters).AddParameter('WhatIf').AddParameter('ErrorAction', 'Stop').Invoke()
+        [pscustomobject]@{ Output = @($output); WhatIf = @($hosted.UI.Lines | Where-Object { $_ -like 'What if:*' }) }
     }
     finally {
-        $ps.Dispose()
-        $runspace.Dispose()
+        $hosted.PS.Runspace.Dispose()
+        $hosted.PS.Dispose()
     }
 }
 
