@@ -243,4 +243,16 @@ Describe 'Host keys and authentication' {
         $null = Sync-Directory -Path $small -Destination "$($server.Alias):$dst" -SshCommand "ssh -F '$($server.ConfigPath)'" -RemoteCommand "dotnet '$agent' --serve" -ErrorAction Stop
         Get-Content (Join-Path $dst 'a.txt') | Should -Be 'a'
     }
+
+    It 'deploys the agent through the system ssh client when -SshCommand comes alone' {
+        $cache = Join-Path $server.Home '.cache/psreplica'
+        if (Test-Path -LiteralPath $cache) { Remove-Item -LiteralPath $cache -Recurse -Force }
+        $deployed = Get-DeployedAgentFile
+        $dst = Join-Path $work 'external-deployed'
+        $verbose = Sync-Directory -Path $small -Destination "$($server.Alias):$dst" -SshCommand "ssh -F '$($server.ConfigPath)'" -Verbose -ErrorAction Stop 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Transport: *' }
+        $verbose.Message | Should -Match "this module's $([regex]::Escape($deployed.Description)), deployed now into .+ uploaded through the ssh client, SHA-256 sums checked"
+        Get-Content (Join-Path $dst 'a.txt') | Should -Be 'a'
+        @(Get-ChildItem -LiteralPath (Join-Path $cache 'agent') -Recurse -Filter $deployed.Name -File).Count | Should -Be 1
+    }
 }

@@ -26,9 +26,6 @@ internal sealed class RemoteAgentConnection : IDisposable
         + "{ if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --status " + ManifestName + "; else shasum -a 256 -c -s " + ManifestName + "; fi; } "
         + "&& { touch . 2>/dev/null || :; }";
 
-    /// <summary>Permission bits of the uploaded native agent (rwxr-xr-x).</summary>
-    private const int ExecutableMode = 0x1ED;
-
     /// <summary>A POSIX sh script that reports the server's dotnet and any installed agent, one key=value per line.
     /// dotnet is looked up on PATH, then under $DOTNET_ROOT, ~/.dotnet and the usual install directories, because a
     /// non-interactive SSH session often has a shorter PATH than a login.</summary>
@@ -95,12 +92,13 @@ internal sealed class RemoteAgentConnection : IDisposable
                 IdleTimeout = settings.IdleTimeout,
             };
             string description = (user is null ? string.Empty : user + "@") + endpoint.Host;
-            (string command, string origin) = settings.RemoteCommand is { } given ? (given, FromRemoteCommand)
-                : InstalledAgent(Probe(c => ExternalSshCommand.Start(external, c), description, cancellation), description)
-                ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
-                    $"{description} has no PSReplica agent installed; with -SshCommand the agent is not deployed: install PSReplica on the server or pass -RemoteCommand.",
-                    description);
-            return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, command), command, description, origin);
+            if (settings.RemoteCommand is { } given)
+            {
+                return new RemoteAgentConnection(null, ExternalSshCommand.Start(external, given), given, description, FromRemoteCommand);
+            }
+
+            (ICommandChannel channel, string command, string origin) = LaunchOrFail(AgentHost.Of(external), settings, description, cancellation);
+            return new RemoteAgentConnection(null, channel, command, description, origin);
         }
 
         SshSession session = Connect(settings, cancellation);
@@ -151,15 +149,21 @@ internal sealed class RemoteAgentConnection : IDisposable
             return new RemoteAgentConnection(ownsSession ? session : null, session.OpenCommand(remoteCommand), remoteCommand, description, FromRemoteCommand);
         }
 
+        (ICommandChannel channel, string command, string origin) = LaunchOrFail(AgentHost.Of(session), settings, description, cancellation);
+        return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description, origin);
+    }
+
+    private static (ICommandChannel Channel, string Command, string Origin) LaunchOrFail(AgentHost host, RemoteConnectionSettings settings, string description,
+        CancellationToken cancellation)
+    {
         try
         {
-            (ICommandChannel channel, string command, string origin) = Launch(session, settings.AgentDirectory ?? DefaultAgentDirectory, description, cancellation);
-            return new RemoteAgentConnection(ownsSession ? session : null, channel, command, description, origin);
+            return Launch(host, settings.AgentDirectory ?? DefaultAgentDirectory, description, cancellation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            // The deployment's SFTP upload was refused (a read-only or full home), or the probe's channel ended in a
-            // way SSH.NET reports as an invalid operation (a server that runs no commands).
+            // The deployment's upload was refused (a read-only or full home), or the probe's channel ended in a way SSH.NET
+            // reports as an invalid operation (a server that runs no commands).
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
                 $"{description}: no PSReplica agent could be started or deployed: {ex.Message}", description, ex);
         }
@@ -186,7 +190,7 @@ internal sealed class RemoteAgentConnection : IDisposable
     /// when the agent <see cref="AgentChoice"/> would pick is this module's and already deployed with matching sums, says
     /// so on one line and becomes the agent in the same channel (each exec costs a round trip and a process start).
     /// Otherwise it prints the probe and exits, and the agent is picked or deployed and started in a second channel.</summary>
-    private static (ICommandChannel Channel, string Command, string Origin) Launch(SshSession session, string agentDirectory, string description,
+    private static (ICommandChannel Channel, string Command, string Origin) Launch(AgentHost host, string agentDirectory, string description,
         CancellationToken cancellation)
     {
         AgentFiles managed = AgentFiles.Read(agentDirectory);
@@ -210,7 +214,7 @@ internal sealed class RemoteAgentConnection : IDisposable
             + "elif [ -n \"$d\" ] && cd \"" + cache + managed.Name + "\" 2>/dev/null && " + VerifyScript + "; then "
             + "echo " + LaunchMarker + "; exec \"$d\" " + AgentFiles.ManagedEntry + " --serve; fi; fi";
         string launcher = "sh -c " + RemoteShell.Quote(script);
-        ICommandChannel channel = session.OpenCommand(launcher);
+        ICommandChannel channel = host.OpenCommand(launcher);
         AgentChoice choice;
         Dictionary<string, List<string>> probe;
         bool agentFollows;
@@ -237,21 +241,21 @@ internal sealed class RemoteAgentConnection : IDisposable
         (string command, string origin) = choice.Kind switch
         {
             AgentKind.Installed => InstalledAgent(probe, description)!.Value,
-            AgentKind.Native => DeployedAgent(session, probe, natives[choice.RuntimeIdentifier!], choice, description, cancellation),
-            _ => DeployedAgent(session, probe, managed, choice, description, cancellation),
+            AgentKind.Native => DeployedAgent(host, probe, natives[choice.RuntimeIdentifier!], choice, description, cancellation),
+            _ => DeployedAgent(host, probe, managed, choice, description, cancellation),
         };
-        return (session.OpenCommand(command), command, origin);
+        return (host.OpenCommand(command), command, origin);
     }
 
-    private static (string Command, string Origin) DeployedAgent(SshSession session, Dictionary<string, List<string>> probe, AgentFiles files,
+    private static (string Command, string Origin) DeployedAgent(AgentHost host, Dictionary<string, List<string>> probe, AgentFiles files,
         AgentChoice choice, string description, CancellationToken cancellation)
     {
         string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} did not say where its home directory is.", description);
         bool native = choice.Kind == AgentKind.Native;
-        (string directory, long uploaded, IReadOnlyList<string> pruned) = Deploy(session, home, files, native, description, cancellation);
+        (string directory, long uploaded, IReadOnlyList<string> pruned) = Deploy(host, home, files, native, description, cancellation);
         string how = uploaded < 0 ? $"deployed earlier into {directory} (SHA-256 sums checked)"
-            : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded over SFTP, SHA-256 sums checked"
+            : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded {host.UploadsBy}, SHA-256 sums checked"
                 + (pruned.Count > 0 ? $"; {pruned.Count} older version(s) pruned from the cache" : string.Empty) + ")";
         if (native)
         {
@@ -339,26 +343,6 @@ internal sealed class RemoteAgentConnection : IDisposable
         return newest;
     }
 
-    /// <summary>Runs the probe script and collects its key=value lines.</summary>
-    private static Dictionary<string, List<string>> Probe(Func<string, ICommandChannel> open, string description, CancellationToken cancellation)
-    {
-        string output;
-        using (ICommandChannel channel = open("sh -c " + RemoteShell.Quote(ProbeScript)))
-        {
-            channel.CloseInput();
-            using var reader = new StreamReader(channel.Stream, Encoding.UTF8);
-            output = reader.ReadToEndAsync(cancellation).GetAwaiter().GetResult();
-            int? status = channel.WaitForExitAsync(cancellation).GetAwaiter().GetResult();
-            if (status is not 0)
-            {
-                throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.ReadError,
-                    ProbeFailed(description, status, channel.StandardError), description);
-            }
-        }
-
-        return ParseProbe(output);
-    }
-
     /// <summary>Why the probe failed, for the error or the SFTP fallback's warning and -Verbose line. A server that allows
     /// SFTP only (ForceCommand internal-sftp) ends the probe with a status and says nothing.</summary>
     private static string ProbeFailed(string description, int? status, string standardError)
@@ -396,102 +380,47 @@ internal sealed class RemoteAgentConnection : IDisposable
         probe.TryGetValue(key, out List<string>? values) && values.Count > 0 ? values[0] : null;
 
     /// <summary>Makes sure the server's agent cache holds exactly these agent files: checks their SHA-256 sums there,
-    /// uploads them over SFTP when they are missing or differ (a native agent made executable), checks again, and then
-    /// prunes old versions from the cache. Returns the directory, the bytes uploaded (-1: none, the files were there) and
-    /// the cache directories pruned.</summary>
-    private static (string Directory, long Uploaded, IReadOnlyList<string> Pruned) Deploy(SshSession session, string home, AgentFiles files, bool native,
+    /// uploads them when they are missing or differ (a native agent made executable), checks again, and then prunes old
+    /// versions from the cache. Returns the directory, the bytes uploaded (-1: none, the files were there) and the cache
+    /// directories pruned.</summary>
+    private static (string Directory, long Uploaded, IReadOnlyList<string> Pruned) Deploy(AgentHost host, string home, AgentFiles files, bool native,
         string description, CancellationToken cancellation)
     {
         string directory = home.TrimEnd('/') + "/" + AgentCache.Folder + "/" + files.Name;
-        if (Verify(session, directory, native))
+        if (Verify(host, directory, native))
         {
             return (directory, -1, []);
         }
 
-        long uploaded = 0;
-        using (SftpSession sftp = session.OpenSftp(cancellation))
-        {
-            MakeDirectories(sftp, directory);
-            foreach (string file in files.Paths)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                byte[] content = File.ReadAllBytes(file);
-                string path = directory + "/" + Path.GetFileName(file);
-                Upload(sftp, content, path);
-                if (native)
-                {
-                    sftp.SetAttributes(path, new SftpAttributeChanges { Mode = ExecutableMode });
-                }
-
-                uploaded += content.Length;
-            }
-
-            Upload(sftp, Encoding.UTF8.GetBytes(files.Manifest), directory + "/" + ManifestName);
-        }
-
-        if (!Verify(session, directory, native))
+        long uploaded = host.Upload(directory, files.Paths, [(ManifestName, Encoding.UTF8.GetBytes(files.Manifest))], native, cancellation);
+        if (!Verify(host, directory, native))
         {
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
                 $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
         }
 
-        return (directory, uploaded, Prune(session, files.Name, cancellation));
+        return (directory, uploaded, Prune(host, files.Name, cancellation));
     }
 
     /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it),
     /// and a native agent is executable.</summary>
-    private static bool Verify(SshSession session, string directory, bool native)
+    private static bool Verify(AgentHost host, string directory, bool native)
     {
         string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + (native ? "[ -x " + AgentFiles.NativeExecutable + " ] && " : string.Empty)
             + VerifyScript;
         // The script reads no input, so no EOF is sent: one racing the command's quick end could make sshd drop the
         // connection (SshExecChannel.CloseInput).
-        using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(script));
+        using ICommandChannel channel = host.OpenCommand("sh -c " + RemoteShell.Quote(script));
         return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
     }
 
     /// <summary>Prunes the server's agent cache after a deployment (<see cref="AgentCache"/>); the names removed.</summary>
-    private static List<string> Prune(SshSession session, string current, CancellationToken cancellation)
+    private static List<string> Prune(AgentHost host, string current, CancellationToken cancellation)
     {
-        using ICommandChannel channel = session.OpenCommand("sh -c " + RemoteShell.Quote(AgentCache.PruneScript(current)));
+        using ICommandChannel channel = host.OpenCommand("sh -c " + RemoteShell.Quote(AgentCache.PruneScript(current)));
         using var reader = new StreamReader(channel.Stream, Encoding.UTF8);
         string output = reader.ReadToEndAsync(cancellation).GetAwaiter().GetResult();
         channel.WaitForExitAsync(cancellation).GetAwaiter().GetResult();
         return ParseProbe(output).TryGetValue("pruned", out List<string>? pruned) ? pruned : [];
-    }
-
-    private static void MakeDirectories(SftpSession sftp, string directory)
-    {
-        string path = string.Empty;
-        foreach (string part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            path += "/" + part;
-            if (sftp.Stat(path) is null)
-            {
-                sftp.Mkdir(path);
-            }
-        }
-    }
-
-    /// <summary>Writes a temp name, then renames it into place, so a half-uploaded file never carries the final name.</summary>
-    private static void Upload(SftpSession sftp, byte[] content, string path)
-    {
-        string temp = path + ".uploading";
-        if (sftp.Stat(temp) is not null)
-        {
-            sftp.Delete(temp);
-        }
-
-        using (Stream stream = sftp.CreateExclusive(temp))
-        {
-            stream.Write(content);
-        }
-
-        if (sftp.Stat(path) is not null)
-        {
-            sftp.Delete(path);
-        }
-
-        sftp.Rename(temp, path);
     }
 }

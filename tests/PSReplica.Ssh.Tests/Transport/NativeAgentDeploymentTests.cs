@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using PSReplica.Engine.Agent;
 using PSReplica.Engine.Tests;
 using PSReplica.Ssh.Transport;
+using static PSReplica.Ssh.Tests.DeploymentScenario;
 
 namespace PSReplica.Ssh.Tests;
 
@@ -20,6 +21,7 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
     public void Push_and_pull_run_through_the_native_agent_on_a_server_without_dotnet()
     {
         TestSshServer server = _module.Server;
+        ClearCache(server);
         string source = MakeTree(_dir.Combine("source"));
         string remote = _dir.Combine("remote");
         var first = new RecordingObserver { WantsVerbose = true };
@@ -34,7 +36,7 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
 
         using (AgentDirectoryLock.Hold(Path.Join(cache, old[0])) ?? throw new InvalidOperationException("no lock"))
         {
-            RemoteRunner.Run(Settings(remote, RemoteSide.Destination), Options(source, remote), first, CancellationToken.None);
+            RemoteRunner.Run(Settings(_module, remote, RemoteSide.Destination), Options(source, remote), first, CancellationToken.None);
         }
 
         Assert.Empty(first.Warnings);
@@ -54,7 +56,7 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
         // A changed big file goes as a delta; the second start finds the agent in the cache and the probe becomes it.
         ChangeBigFile(source);
         var push = new RecordingObserver { WantsVerbose = true };
-        SyncSummary pushed = RemoteRunner.Run(Settings(remote, RemoteSide.Destination), Options(source, remote) with { TransferMode = TransferMode.Delta },
+        SyncSummary pushed = RemoteRunner.Run(Settings(_module, remote, RemoteSide.Destination), Options(source, remote) with { TransferMode = TransferMode.Delta },
             push, CancellationToken.None);
 
         Assert.Empty(push.Warnings);
@@ -68,7 +70,7 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
         string local = _dir.Combine("pulled");
         MakeTree(local);
         var pull = new RecordingObserver();
-        SyncSummary pulled = RemoteRunner.Run(Settings(remote, RemoteSide.Source), Options(remote, local) with { TransferMode = TransferMode.Delta },
+        SyncSummary pulled = RemoteRunner.Run(Settings(_module, remote, RemoteSide.Source), Options(remote, local) with { TransferMode = TransferMode.Delta },
             pull, CancellationToken.None);
 
         Assert.Empty(pull.Warnings);
@@ -77,76 +79,24 @@ public sealed class NativeAgentDeploymentTests(NativeAgentModule module) : IClas
         AssertSameTree(remote, local);
     }
 
-    private RemoteRunSettings Settings(string remotePath, RemoteSide side) => new()
+    [Fact]
+    public void The_ssh_client_of_SshCommand_deploys_the_native_agent_too()
     {
-        Connection = new RemoteConnectionSettings
+        TestSshServer server = _module.Server;
+        ClearCache(server);
+
+        (string push, string deltaPush, string pull) = PushDeltaPull(_module, _dir, settings => settings with
         {
-            Remote = new RemotePath(new SshEndpoint(_module.Server.Host, _module.Server.User, _module.Server.Port), remotePath),
-            KeyFilePaths = [_module.Server.UserKeyPath],
-            KnownHostsPath = _module.Server.KnownHostsPath,
-            ConfigPath = _module.Server.EmptyConfigPath,
-            ConnectTimeout = TimeSpan.FromSeconds(20),
-            AgentDirectory = _module.AgentDirectory,
-        },
-        Side = side,
-        // The agent or nothing: a fallback to SFTP would fail the test instead of passing it with whole files.
-        Transport = RemoteTransport.Agent,
-    };
+            Connection = settings.Connection with { SshCommand = SshCommand(server) },
+        });
 
-    private static SyncOptions Options(string source, string destination) => new() { Source = source, Destination = destination };
-
-    /// <summary>A few files with sub-second times (which SFTP would cut to whole seconds) and a 256 KiB file to patch.</summary>
-    private static string MakeTree(string root)
-    {
-        Directory.CreateDirectory(Path.Join(root, "sub", "deeper"));
-        var random = new Random(4711);
-        byte[] big = new byte[256 * 1024];
-        random.NextBytes(big);
-        File.WriteAllBytes(Path.Join(root, "big.bin"), big);
-        string[] small = ["a.txt", "sub/b.txt", "sub/deeper/c.txt"];
-        var time = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc);
-        for (int i = 0; i < small.Length; i++)
-        {
-            string path = Path.Join(root, small[i]);
-            File.WriteAllText(path, "file " + i);
-            File.SetLastWriteTimeUtc(path, time.AddTicks(1_234_567 * (i + 1)));
-        }
-
-        File.SetLastWriteTimeUtc(Path.Join(root, "big.bin"), time.AddTicks(7_654_321));
-        return root;
-    }
-
-    private static void ChangeBigFile(string root)
-    {
-        string path = Path.Join(root, "big.bin");
-        byte[] big = File.ReadAllBytes(path);
-        big[1000] ^= 0xFF;
-        File.WriteAllBytes(path, big);
-        File.SetLastWriteTimeUtc(path, new DateTime(2025, 6, 7, 8, 9, 10, DateTimeKind.Utc).AddTicks(4_321_987));
-    }
-
-    /// <summary>Same files, same contents, same modification times to the tick (100 ns).</summary>
-    private static void AssertSameTree(string expected, string actual)
-    {
-        string[] expectedFiles = Files(expected);
-        Assert.Equal(expectedFiles, Files(actual));
-        foreach (string file in expectedFiles)
-        {
-            Assert.Equal(File.ReadAllBytes(Path.Join(expected, file)), File.ReadAllBytes(Path.Join(actual, file)));
-            Assert.Equal(File.GetLastWriteTimeUtc(Path.Join(expected, file)).Ticks, File.GetLastWriteTimeUtc(Path.Join(actual, file)).Ticks);
-            Assert.NotEqual(0, File.GetLastWriteTimeUtc(Path.Join(actual, file)).Ticks % TimeSpan.TicksPerSecond);
-        }
-    }
-
-    private static string[] Files(string root)
-    {
-        string[] files = Directory.GetFiles(root, "*", SearchOption.AllDirectories);
-        for (int i = 0; i < files.Length; i++)
-        {
-            files[i] = Path.GetRelativePath(root, files[i]).Replace('\\', '/');
-        }
-
-        Array.Sort(files, StringComparer.Ordinal);
-        return files;
+        string rid = Regex.Escape(_module.RuntimeIdentifier);
+        Assert.Matches($@"^Transport: the PSReplica agent on \S+: this module's native {rid} agent, deployed now into {Regex.Escape(server.Home)}/\.cache/psreplica/agent/\S+-{rid}-[0-9a-f]{{16}} "
+            + $@"\(1 file\(s\), .+ uploaded through the ssh client, SHA-256 sums checked\), run directly \(.+the native {rid} agent fits its platform .+\(the server has none\)\); ",
+            push);
+        Assert.Matches($@"^Transport: the PSReplica agent on \S+: this module's native {rid} agent, deployed earlier into ~/\.cache/psreplica/agent/\S+-{rid}-\S+ "
+            + @"\(SHA-256 sums checked\), started by the probe in its own channel ", deltaPush);
+        Assert.Matches(@"started by the probe in its own channel ", pull);
+        Assert.Matches($@"-{rid}-[0-9a-f]{{16}}$", Assert.Single(CachedAgents(server)));
     }
 }

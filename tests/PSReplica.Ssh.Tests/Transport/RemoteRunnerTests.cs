@@ -195,22 +195,19 @@ public sealed class RemoteRunnerTests(TestSshServer server, SftpOnlySshServer sf
     [Fact]
     public void An_SshCommand_pipe_never_falls_back_to_SFTP()
     {
+        // A server that runs no commands: the agent can neither be found nor deployed through the ssh client.
         string destination = _dir.Combine("piped");
         var observer = new RecordingObserver();
-        RemoteRunSettings settings = Settings(_server, destination);
+        RemoteRunSettings settings = Settings(_sftpOnly, destination);
         settings = settings with
         {
-            Connection = settings.Connection with
-            {
-                SshCommand = $"ssh -F '{_server.EmptyConfigPath}' -i '{_server.UserKeyPath}' -o 'UserKnownHostsFile={_server.KnownHostsPath}' "
-                    + "-o StrictHostKeyChecking=yes -o BatchMode=yes",
-            },
+            Connection = settings.Connection with { SshCommand = DeploymentScenario.SshCommand(_sftpOnly), AgentDirectory = SolutionOutput.Of("PSReplica.Agent") },
         };
 
         SyncException error = Assert.Throws<SyncException>(() => RemoteRunner.Run(settings, Options(MakeSource(), destination), observer, CancellationToken.None));
 
         Assert.Equal(ErrorIds.AgentFailed, error.ErrorId);
-        Assert.Contains("with -SshCommand the agent is not deployed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("looking for the agent failed", error.Message, StringComparison.Ordinal);
         Assert.Empty(observer.Warnings);
         Assert.False(Directory.Exists(destination));
     }
