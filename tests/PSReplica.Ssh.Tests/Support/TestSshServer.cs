@@ -24,15 +24,23 @@ public sealed class TestSshServer : IDisposable
     private readonly StringBuilder _log = new();
     private (string User, string Password)? _passwordUser;
 
+    /// <summary>The magic and mask of an aarch64 ELF executable (e_ident with any OS/ABI, e_type 2 or 3, e_machine 183),
+    /// for binfmt_misc: such a file is run by qemu-aarch64.</summary>
+    private const string Aarch64Elf = @"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:"
+        + @"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff";
+
     public TestSshServer()
-        : this([], [])
+        : this([], [], null)
     {
     }
 
     /// <param name="extraConfig">More sshd_config lines, after the defaults.</param>
     /// <param name="hiddenDirectories">Directories that sshd and its sessions see empty: sshd runs in a mount namespace of
     /// its own (unshare -m, root only) where each existing one is covered by an empty tmpfs.</param>
-    private TestSshServer(string[] extraConfig, string[] hiddenDirectories)
+    /// <param name="platform">The platform the server's sessions see: `uname` reports it (a script bound over the
+    /// machine's uname in sshd's mount namespace) and, with Arm64, aarch64 executables run through qemu-user (a
+    /// binfmt_misc of sshd's own user namespace, so the machine's is untouched).</param>
+    private TestSshServer(string[] extraConfig, string[] hiddenDirectories, EmulatedPlatform? platform)
     {
         User = Environment.UserName;
         foreach (string type in new[] { "ed25519", "ecdsa", "rsa" })
@@ -80,37 +88,54 @@ public sealed class TestSshServer : IDisposable
             // A home of the server's own: the login shell reads no ~/.bashrc of the machine's account (on the CI image it
             // runs `pyenv init`, whose rehash lock, left by a login killed in the middle of it, makes every later
             // login wait 60 s), and whatever a session writes under $HOME stays in the temp directory.
-            $"SetEnv HOME={Home}",
+            $"SetEnv HOME={Home}" + (platform is { Arm64: true } ? " QEMU_LD_PREFIX=/usr/aarch64-linux-gnu" : string.Empty),
             string.Join('\n', extraConfig),
             string.Empty));
 
         string[] sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", config];
-        var info = new ProcessStartInfo(hiddenDirectories.Length == 0 ? sshd[0] : "/usr/bin/unshare")
+        bool isolated = hiddenDirectories.Length > 0 || platform is not null;
+        var info = new ProcessStartInfo(isolated ? "/usr/bin/unshare" : sshd[0])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
+            RedirectStandardInput = platform is not null,
             UseShellExecute = false,
         };
-        if (hiddenDirectories.Length > 0)
+        if (isolated)
         {
-            // unshare makes the new namespace's mounts private: the host keeps its runtime. sshd is exec'd, so the
-            // process this class kills and whose children KillConnections finds is sshd itself.
-            foreach (string argument in new[] { "-m", "sh", "-c", "for d in \"$@\"; do if [ -d \"$d\" ]; then mount -t tmpfs -o size=1m tmpfs \"$d\" || exit 1; fi; done; "
-                + "exec " + string.Join(' ', sshd), "sh" })
+            // unshare makes the new namespace's mounts private: the host keeps its runtime and its uname. sshd is exec'd, so
+            // the process this class kills and whose children KillConnections finds is sshd itself. An emulated platform
+            // also gets a user namespace (identity-mapped by this process once the shell says it is ready), whose own
+            // binfmt_misc instance takes the qemu registration.
+            string script = "if [ -n \"$PSR_WAIT\" ]; then echo ready; read -r _ || exit 1; fi; "
+                + "for d in \"$@\"; do if [ -d \"$d\" ]; then mount -t tmpfs -o size=1m tmpfs \"$d\" || exit 1; fi; done; "
+                + "if [ -n \"$PSR_UNAME\" ]; then mount --bind \"$PSR_UNAME\" /usr/bin/uname || exit 1; fi; "
+                + "if [ -n \"$PSR_BINFMT\" ]; then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && cat \"$PSR_BINFMT\" > /proc/sys/fs/binfmt_misc/register || exit 1; fi; "
+                + "unset PSR_WAIT PSR_UNAME PSR_BINFMT; exec " + string.Join(' ', sshd);
+            string[] arguments = platform is null ? ["-m", "sh", "-c", script, "sh"] : ["-U", "-m", "--propagation", "private", "sh", "-c", script, "sh"];
+            foreach (string argument in arguments.Concat(hiddenDirectories))
             {
                 info.ArgumentList.Add(argument);
             }
 
-            sshd = hiddenDirectories;
+            if (platform is not null)
+            {
+                info.Environment["PSR_WAIT"] = "1";
+                info.Environment["PSR_UNAME"] = FakeUname(platform);
+                if (platform.Arm64)
+                {
+                    string registration = _dir.Combine("binfmt-aarch64");
+                    File.WriteAllText(registration, $":psreplica-aarch64:M::{Aarch64Elf}:/usr/bin/qemu-aarch64:F");
+                    info.Environment["PSR_BINFMT"] = registration;
+                }
+            }
         }
         else
         {
-            sshd = sshd[1..];
-        }
-
-        foreach (string argument in sshd)
-        {
-            info.ArgumentList.Add(argument);
+            foreach (string argument in sshd[1..])
+            {
+                info.ArgumentList.Add(argument);
+            }
         }
 
         _sshd = Process.Start(info) ?? throw new InvalidOperationException("Cannot start sshd.");
@@ -122,6 +147,11 @@ public sealed class TestSshServer : IDisposable
             }
         };
         _sshd.BeginErrorReadLine();
+        if (platform is not null)
+        {
+            MapIdentity();
+        }
+
         WaitUntilListening();
 
         KnownHostsPath = _dir.Combine("known_hosts");
@@ -133,11 +163,14 @@ public sealed class TestSshServer : IDisposable
 
     /// <summary>A server that allows SFTP only (ForceCommand internal-sftp): no command runs there, so neither an installed
     /// nor a deployed agent can start, as on hosts that offer file transfer and no shell.</summary>
-    public static TestSshServer SftpOnly() => new(["ForceCommand internal-sftp"], []);
+    public static TestSshServer SftpOnly() => new(["ForceCommand internal-sftp"], [], null);
 
     /// <summary>A server where no .NET runtime is reachable: the runtime's usual folders, ~/.dotnet, $DOTNET_ROOT and the
     /// folder the machine's <c>dotnet</c> resolves to are empty for sshd and every session (root only: a mount namespace).</summary>
-    public static TestSshServer WithoutDotnet()
+    public static TestSshServer WithoutDotnet() => new([], DotnetDirectories(), null);
+
+    /// <summary>The runtime's usual folders, ~/.dotnet, $DOTNET_ROOT and the folder the machine's <c>dotnet</c> resolves to.</summary>
+    private static string[] DotnetDirectories()
     {
         var hidden = new List<string> { "/usr/share/dotnet", "/usr/lib/dotnet", "/usr/local/share/dotnet", "/opt/dotnet",
             Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet") };
@@ -153,8 +186,17 @@ public sealed class TestSshServer : IDisposable
             hidden.Add(Path.GetDirectoryName(resolved)!);
         }
 
-        return new([], [.. hidden.Distinct(StringComparer.Ordinal)]);
+        return [.. hidden.Distinct(StringComparer.Ordinal)];
     }
+
+    /// <summary>An arm64 server without .NET: its sessions' `uname -sm` says "Linux aarch64" and aarch64 executables run
+    /// through Debian's qemu-user (binfmt_misc in sshd's own user namespace, the libraries from QEMU_LD_PREFIX), so the
+    /// module's linux-arm64 native agent is the one that can serve there. Root only.</summary>
+    public static TestSshServer EmulatingArm64() => new([], DotnetDirectories(), new EmulatedPlatform("Linux aarch64", Arm64: true));
+
+    /// <summary>A server whose sessions' `uname -sm` says <paramref name="unameSm"/> (e.g. "FreeBSD amd64", a platform no
+    /// native agent is built for) and that keeps the machine's .NET. Root only.</summary>
+    public static TestSshServer Reporting(string unameSm) => new([], [], new EmulatedPlatform(unameSm, Arm64: false));
 
     public string Host { get; } = "127.0.0.1";
 
@@ -307,6 +349,45 @@ public sealed class TestSshServer : IDisposable
         }
     }
 
+    /// <summary>A uname that reports <paramref name="platform"/> for -s, -m and -sm and leaves every other question to a
+    /// copy of the machine's uname.</summary>
+    private string FakeUname(EmulatedPlatform platform)
+    {
+        string real = _dir.Combine("uname.real");
+        File.Copy("/usr/bin/uname", real);
+        string[] fields = platform.UnameSm.Split(' ');
+        string fake = _dir.Combine("uname");
+        File.WriteAllText(fake, "#!/bin/sh\ncase \"$*\" in\n"
+            + $"  -sm|'-s -m'|'-m -s') echo '{platform.UnameSm}';;\n  -s) echo '{fields[0]}';;\n  -m) echo '{fields[1]}';;\n"
+            + $"  *) exec '{real}' \"$@\";;\nesac\n");
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("An emulated platform needs Linux namespaces.");
+        }
+
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        return fake;
+    }
+
+    /// <summary>Maps every user and group id of the new user namespace to itself (unshare of util-linux 2.38 would need
+    /// newuidmap for more than one id), then lets its shell go on: sshd needs its privilege-separation user there.</summary>
+    private void MapIdentity()
+    {
+        string? ready = _sshd.StandardOutput.ReadLine();
+        if (ready != "ready")
+        {
+            _sshd.WaitForExit();
+            throw new InvalidOperationException($"The namespace for sshd did not start ({ready}): {Log}");
+        }
+
+        string pid = _sshd.Id.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText($"/proc/{pid}/uid_map", "0 0 4294967295\n");
+        File.WriteAllText($"/proc/{pid}/gid_map", "0 0 4294967295\n");
+        _sshd.StandardInput.WriteLine("go");
+        _sshd.StandardInput.Close();
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -354,3 +435,6 @@ public sealed class TestSshServer : IDisposable
         throw new TimeoutException($"sshd did not listen on port {Port} within 30 s: {Log}");
     }
 }
+
+/// <summary>What a test server's sessions see as their platform.</summary>
+internal sealed record EmulatedPlatform(string UnameSm, bool Arm64);
