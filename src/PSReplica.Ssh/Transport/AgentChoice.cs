@@ -3,11 +3,15 @@ namespace PSReplica.Ssh.Transport;
 /// <summary>Which agent a server gets, in this order: the agent installed with the module on the server (run with its
 /// dotnet); this module's native agent for the server's platform (no .NET needed there); this module's managed agent
 /// where the server has .NET but no native build fits (macOS, FreeBSD, a development build without native agents);
-/// else none, and the runner falls back to SFTP. <see cref="Why"/> is -Verbose's reason.</summary>
+/// else none, and the runner falls back to SFTP. A native agent that was deployed but could not start there (the cache on
+/// a noexec file system) counts as not fitting. <see cref="Why"/> is -Verbose's reason.</summary>
 internal sealed record AgentChoice(AgentKind Kind, string? RuntimeIdentifier, string Why)
 {
-    /// <summary>Decides from the probe's facts (<c>dotnet</c>, <c>installed</c>, <c>uname</c>) and the native agents this
-    /// module holds.</summary>
+    /// <summary>The probe's <c>native</c> value when the server's cached native agent is marked as unable to run there.</summary>
+    public const string CannotRun = "cannot-run";
+
+    /// <summary>Decides from the probe's facts (<c>dotnet</c>, <c>installed</c>, <c>uname</c>, <c>glibc</c>, and <c>native</c>
+    /// when the deployed native agent cannot run) and the native agents this module holds.</summary>
     /// <exception cref="SyncException">AgentFailed when no agent can run there.</exception>
     public static AgentChoice Choose(IReadOnlyDictionary<string, List<string>> probe, Func<string, bool> hasNative, string description)
     {
@@ -26,7 +30,8 @@ internal sealed record AgentChoice(AgentKind Kind, string? RuntimeIdentifier, st
         string? rid = AgentPlatform.RuntimeIdentifier(uname);
         string notInstalled = installed ? "the module installed on the server has no 'dotnet' to run it" : "no PSReplica module is installed on the server";
         bool built = rid is not null && hasNative(rid);
-        if (built && AgentPlatform.GlibcFits(glibc))
+        bool cannotRun = First(probe, "native") == CannotRun;
+        if (built && AgentPlatform.GlibcFits(glibc) && !cannotRun)
         {
             return new AgentChoice(AgentKind.Native, rid, $"{notInstalled}; the native {rid} agent fits its platform ({platform}) and needs no .NET"
                 + (dotnet is null ? " (the server has none)" : string.Empty));
@@ -34,6 +39,8 @@ internal sealed record AgentChoice(AgentKind Kind, string? RuntimeIdentifier, st
 
         string noNative = rid is null ? $"no native agent is built for {platform}"
             : !built ? $"this module has no native {rid} agent (a development build)"
+            : cannotRun ? $"the native {rid} agent cannot run from the server's agent cache (~/{AgentCache.Folder} on a noexec file system, "
+                + "or the program does not start there; remove its folder there to try again)"
             : $"the native {rid} agent needs glibc {AgentPlatform.MinimumGlibc} or later and the server has {(glibc is null ? "none reported" : "'" + glibc + "'")}";
         if (dotnet is not null)
         {

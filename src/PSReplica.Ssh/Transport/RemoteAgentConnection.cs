@@ -17,6 +17,10 @@ internal sealed class RemoteAgentConnection : IDisposable
 {
     private const string ManifestName = "SHA256SUMS";
 
+    /// <summary>A file in a native agent's cache folder that says the agent could not run there (its first start after the
+    /// upload failed, as on a noexec home): the launcher then skips it, and the choice goes on to the managed agent.</summary>
+    private const string CannotRunMarker = "cannot-run";
+
     /// <summary>The launcher's line that says the agent follows in the same channel.</summary>
     private const string LaunchMarker = "psreplica-agent-follows";
 
@@ -206,12 +210,14 @@ internal sealed class RemoteAgentConnection : IDisposable
         // The same order as AgentChoice: an installed agent (when dotnet can run it), the native agent when one fits the
         // server's uname (n), else the managed one where dotnet is.
         string cache = "$HOME/" + AgentCache.Folder + "/";
+        // m: the managed agent may start here, where no native agent fits or the fitting one is marked as unable to run.
         string script = ProbeScript + "; n=; "
             + AgentPlatform.ShellCase("n", rid => natives.TryGetValue(rid, out AgentFiles? native) ? native.Name : null) + "; "
-            + "if [ -z \"$installed\" ] || [ -z \"$d\" ]; then "
-            + "if [ -n \"$n\" ]; then if cd \"" + cache + "$n\" 2>/dev/null && [ -x " + AgentFiles.NativeExecutable + " ] && " + VerifyScript + "; then "
-            + "echo " + LaunchMarker + "; exec ./" + AgentFiles.NativeExecutable + " --serve; fi; "
-            + "elif [ -n \"$d\" ] && cd \"" + cache + managed.Name + "\" 2>/dev/null && " + VerifyScript + "; then "
+            + "if [ -z \"$installed\" ] || [ -z \"$d\" ]; then m=$d; "
+            + "if [ -n \"$n\" ]; then if cd \"" + cache + "$n\" 2>/dev/null && [ ! -e " + CannotRunMarker + " ] && [ -x " + AgentFiles.NativeExecutable + " ] && "
+            + VerifyScript + "; then echo " + LaunchMarker + "; exec ./" + AgentFiles.NativeExecutable + " --serve; fi; "
+            + "if [ -e \"" + cache + "$n/" + CannotRunMarker + "\" ]; then echo native=" + AgentChoice.CannotRun + "; else m=; fi; fi; "
+            + "if [ -n \"$m\" ] && cd \"" + cache + managed.Name + "\" 2>/dev/null && " + VerifyScript + "; then "
             + "echo " + LaunchMarker + "; exec \"$d\" " + AgentFiles.ManagedEntry + " --serve; fi; fi";
         string launcher = "sh -c " + RemoteShell.Quote(script);
         ICommandChannel channel = host.OpenCommand(launcher);
@@ -238,22 +244,37 @@ internal sealed class RemoteAgentConnection : IDisposable
         }
 
         channel.Dispose();
-        (string command, string origin) = choice.Kind switch
+        (string Command, string Origin)? started = choice.Kind switch
         {
             AgentKind.Installed => InstalledAgent(probe, description)!.Value,
             AgentKind.Native => DeployedAgent(host, probe, natives[choice.RuntimeIdentifier!], choice, description, cancellation),
             _ => DeployedAgent(host, probe, managed, choice, description, cancellation),
         };
+        if (started is null)
+        {
+            // The native agent was deployed but cannot run there: marked so, the next choice is the managed agent or none.
+            probe["native"] = [AgentChoice.CannotRun];
+            choice = AgentChoice.Choose(probe, natives.ContainsKey, description);
+            started = DeployedAgent(host, probe, managed, choice, description, cancellation)!;
+        }
+
+        (string command, string origin) = started.Value;
         return (host.OpenCommand(command), command, origin);
     }
 
-    private static (string Command, string Origin) DeployedAgent(AgentHost host, Dictionary<string, List<string>> probe, AgentFiles files,
+    /// <summary>Deploys (or finds) the agent and gives the command that starts it; null when a native agent cannot run there.</summary>
+    private static (string Command, string Origin)? DeployedAgent(AgentHost host, Dictionary<string, List<string>> probe, AgentFiles files,
         AgentChoice choice, string description, CancellationToken cancellation)
     {
         string home = Single(probe, "home") ?? throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound,
             $"{description} did not say where its home directory is.", description);
         bool native = choice.Kind == AgentKind.Native;
         (string directory, long uploaded, IReadOnlyList<string> pruned) = Deploy(host, home, files, native, description, cancellation);
+        if (native && !Runs(host, directory))
+        {
+            return null;
+        }
+
         string how = uploaded < 0 ? $"deployed earlier into {directory} (SHA-256 sums checked)"
             : $"deployed now into {directory} ({files.Paths.Count} file(s), {RunReport.Bytes(uploaded)} uploaded {host.UploadsBy}, SHA-256 sums checked"
                 + (pruned.Count > 0 ? $"; {pruned.Count} older version(s) pruned from the cache" : string.Empty) + ")";
@@ -387,13 +408,13 @@ internal sealed class RemoteAgentConnection : IDisposable
         string description, CancellationToken cancellation)
     {
         string directory = home.TrimEnd('/') + "/" + AgentCache.Folder + "/" + files.Name;
-        if (Verify(host, directory, native))
+        if (Verify(host, directory))
         {
             return (directory, -1, []);
         }
 
         long uploaded = host.Upload(directory, files.Paths, [(ManifestName, Encoding.UTF8.GetBytes(files.Manifest))], native, cancellation);
-        if (!Verify(host, directory, native))
+        if (!Verify(host, directory))
         {
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.WriteError,
                 $"{description}: the agent's files in '{directory}' do not match their SHA-256 sums after uploading them.", directory);
@@ -402,14 +423,24 @@ internal sealed class RemoteAgentConnection : IDisposable
         return (directory, uploaded, Prune(host, files.Name, cancellation));
     }
 
-    /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it),
-    /// and a native agent is executable.</summary>
-    private static bool Verify(AgentHost host, string directory, bool native)
+    /// <summary>True when every file of the manifest is there with its sum (sha256sum, or shasum on systems without it).</summary>
+    private static bool Verify(AgentHost host, string directory)
     {
-        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + (native ? "[ -x " + AgentFiles.NativeExecutable + " ] && " : string.Empty)
-            + VerifyScript;
+        string script = "cd " + RemoteShell.Quote(directory) + " 2>/dev/null && " + VerifyScript;
         // The script reads no input, so no EOF is sent: one racing the command's quick end could make sshd drop the
         // connection (SshExecChannel.CloseInput).
+        using ICommandChannel channel = host.OpenCommand("sh -c " + RemoteShell.Quote(script));
+        return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
+    }
+
+    /// <summary>Whether the native agent in <paramref name="directory"/> starts there (<c>--version</c>): a home mounted noexec,
+    /// or a binary the server's loader refuses, fails this once, and the folder is marked (<see cref="CannotRunMarker"/>)
+    /// so that later launches skip it without trying. A marked folder is not tried again.</summary>
+    private static bool Runs(AgentHost host, string directory)
+    {
+        string script = "cd " + RemoteShell.Quote(directory) + " || exit 1; [ ! -e " + CannotRunMarker + " ] || exit 1; "
+            + "o=$(./" + AgentFiles.NativeExecutable + " --version 2>&1) && exit 0; s=$?; "
+            + "printf 'exit status %s: %s\\n' \"$s\" \"$o\" > " + CannotRunMarker + "; exit 1";
         using ICommandChannel channel = host.OpenCommand("sh -c " + RemoteShell.Quote(script));
         return channel.WaitForExitAsync().GetAwaiter().GetResult() == 0;
     }

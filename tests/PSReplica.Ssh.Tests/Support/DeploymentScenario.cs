@@ -49,7 +49,7 @@ internal static class DeploymentScenario
     public static void ClearCache(TestSshServer server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        string cache = Path.Join(server.Home, ".cache", "psreplica");
+        string cache = server.SessionView(Path.Join(server.Home, ".cache", "psreplica"));
         if (Directory.Exists(cache))
         {
             Directory.Delete(cache, recursive: true);
@@ -60,7 +60,7 @@ internal static class DeploymentScenario
     public static string[] CachedAgents(TestSshServer server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        string cache = Path.Join(server.Home, ".cache", "psreplica", "agent");
+        string cache = server.SessionView(Path.Join(server.Home, ".cache", "psreplica", "agent"));
         return Directory.Exists(cache) ? [.. Directory.GetDirectories(cache).Select(Path.GetFileName).Order(StringComparer.Ordinal)!] : [];
     }
 

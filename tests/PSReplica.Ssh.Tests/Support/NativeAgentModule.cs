@@ -106,3 +106,14 @@ public sealed class Arm64AgentModule() : NativeAgentModule("linux-arm64", TestSs
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class OtherPlatformAgentModule() : NativeAgentModule(
     RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64", () => TestSshServer.Reporting("FreeBSD amd64"));
+
+/// <summary>The module's agent folder (with this machine's native agent) and a server with .NET whose ~/.cache is noexec:
+/// the native agent is uploaded but cannot run, so the managed agent serves.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class NoexecCacheAgentModule() : NativeAgentModule(
+    RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64", () => TestSshServer.WithNoexecCache(withoutDotnet: false));
+
+/// <summary>The same with no .NET on the server: no agent can run there.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class NoexecCacheWithoutDotnetAgentModule() : NativeAgentModule(
+    RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64", () => TestSshServer.WithNoexecCache(withoutDotnet: true));

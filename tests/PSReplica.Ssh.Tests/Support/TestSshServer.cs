@@ -34,13 +34,20 @@ public sealed class TestSshServer : IDisposable
     {
     }
 
+    private TestSshServer(string[] extraConfig, string[] hiddenDirectories, EmulatedPlatform? platform)
+        : this(extraConfig, hiddenDirectories, platform, noexecCache: false)
+    {
+    }
+
     /// <param name="extraConfig">More sshd_config lines, after the defaults.</param>
     /// <param name="hiddenDirectories">Directories that sshd and its sessions see empty: sshd runs in a mount namespace of
     /// its own (unshare -m, root only) where each existing one is covered by an empty tmpfs.</param>
     /// <param name="platform">The platform the server's sessions see: `uname` reports it (a script bound over the
     /// machine's uname in sshd's mount namespace) and, with Arm64, aarch64 executables run through qemu-user (a
     /// binfmt_misc of sshd's own user namespace, so the machine's is untouched).</param>
-    private TestSshServer(string[] extraConfig, string[] hiddenDirectories, EmulatedPlatform? platform)
+    /// <param name="noexecCache">The sessions' ~/.cache is a file system mounted noexec (a tmpfs in sshd's mount namespace),
+    /// as on servers whose /home is noexec: a program uploaded there cannot be run.</param>
+    private TestSshServer(string[] extraConfig, string[] hiddenDirectories, EmulatedPlatform? platform, bool noexecCache)
     {
         User = Environment.UserName;
         foreach (string type in new[] { "ed25519", "ecdsa", "rsa" })
@@ -93,7 +100,7 @@ public sealed class TestSshServer : IDisposable
             string.Empty));
 
         string[] sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", config];
-        bool isolated = hiddenDirectories.Length > 0 || platform is not null;
+        bool isolated = hiddenDirectories.Length > 0 || platform is not null || noexecCache;
         var info = new ProcessStartInfo(isolated ? "/usr/bin/unshare" : sshd[0])
         {
             RedirectStandardError = true,
@@ -109,13 +116,19 @@ public sealed class TestSshServer : IDisposable
             // binfmt_misc instance takes the qemu registration.
             string script = "if [ -n \"$PSR_WAIT\" ]; then echo ready; read -r _ || exit 1; fi; "
                 + "for d in \"$@\"; do if [ -d \"$d\" ]; then mount -t tmpfs -o size=1m tmpfs \"$d\" || exit 1; fi; done; "
+                + "if [ -n \"$PSR_NOEXEC\" ]; then mkdir -p \"$PSR_NOEXEC\" && mount -t tmpfs -o noexec,size=64m tmpfs \"$PSR_NOEXEC\" || exit 1; fi; "
                 + "if [ -n \"$PSR_UNAME\" ]; then mount --bind \"$PSR_UNAME\" /usr/bin/uname || exit 1; fi; "
                 + "if [ -n \"$PSR_BINFMT\" ]; then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && cat \"$PSR_BINFMT\" > /proc/sys/fs/binfmt_misc/register || exit 1; fi; "
-                + "unset PSR_WAIT PSR_UNAME PSR_BINFMT; exec " + string.Join(' ', sshd);
+                + "unset PSR_WAIT PSR_NOEXEC PSR_UNAME PSR_BINFMT; exec " + string.Join(' ', sshd);
             string[] arguments = platform is null ? ["-m", "sh", "-c", script, "sh"] : ["-U", "-m", "--propagation", "private", "sh", "-c", script, "sh"];
             foreach (string argument in arguments.Concat(hiddenDirectories))
             {
                 info.ArgumentList.Add(argument);
+            }
+
+            if (noexecCache)
+            {
+                info.Environment["PSR_NOEXEC"] = Path.Join(Home, ".cache");
             }
 
             if (platform is not null)
@@ -194,6 +207,9 @@ public sealed class TestSshServer : IDisposable
     /// module's linux-arm64 native agent is the one that can serve there. Root only.</summary>
     public static TestSshServer EmulatingArm64() => new([], DotnetDirectories(), new EmulatedPlatform("Linux aarch64", Arm64: true));
 
+    /// <summary>A server whose sessions' ~/.cache is mounted noexec, with or without .NET. Root only.</summary>
+    public static TestSshServer WithNoexecCache(bool withoutDotnet) => new([], withoutDotnet ? DotnetDirectories() : [], null, noexecCache: true);
+
     /// <summary>A server whose sessions' `uname -sm` says <paramref name="unameSm"/> (e.g. "FreeBSD amd64", a platform no
     /// native agent is built for) and that keeps the machine's .NET. Root only.</summary>
     public static TestSshServer Reporting(string unameSm) => new([], [], new EmulatedPlatform(unameSm, Arm64: false));
@@ -220,6 +236,10 @@ public sealed class TestSshServer : IDisposable
     public string EmptyConfigPath { get; }
 
     public string Root => _dir.Path;
+
+    /// <summary>Where this process finds <paramref name="path"/> as the server's sessions see it: through sshd's root in
+    /// /proc, which shows the mounts of its namespace (a noexec ~/.cache, say), not this process's.</summary>
+    public string SessionView(string path) => "/proc/" + _sshd.Id.ToString(CultureInfo.InvariantCulture) + "/root" + Path.GetFullPath(path);
 
     /// <summary>The HOME of every session on this server (a directory under <see cref="Root"/>).</summary>
     public string Home { get; }
