@@ -97,8 +97,8 @@ internal sealed partial class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Sender: copies a file's bytes into <paramref name="destination"/> and checks them against the agent's
-    /// XXH3-128. Returns the length.</summary>
-    public async Task<long> ReadFileAsync(string path, Stream destination, CancellationToken cancellation)
+    /// XXH3-128. Returns the length. <paramref name="progress"/> hears the bytes written so far as they arrive.</summary>
+    public async Task<long> ReadFileAsync(string path, Stream destination, CancellationToken cancellation, Action<long>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(destination);
         MuxStream stream = await OpenAsync(new AgentRequest(RequestType.ReadFile, path), cancellation).ConfigureAwait(false);
@@ -122,6 +122,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
                     hash.Append(buffer.AsSpan(0, n));
                     await destination.WriteAsync(buffer.AsMemory(0, n), cancellation).ConfigureAwait(false);
                     length += n;
+                    progress?.Invoke(length);
                 }
 
                 trailer = body.Trailer!;

@@ -71,7 +71,8 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
         long length;
         using (var stream = new BufferedStream(new PositionalWriteStream(target), 1 << 16))
         {
-            length = _client.ReadFileAsync(relative, stream, cancellation).GetAwaiter().GetResult();
+            // Progress as the data arrives, not only at its end: -Progress moves during a large new file of a pull.
+            length = _client.ReadFileAsync(relative, stream, cancellation, progress).GetAwaiter().GetResult();
             stream.Flush();
             progress?.Invoke(length);
         }

@@ -6,8 +6,6 @@ namespace PSReplica.Ssh.Tests;
 /// than half of a large file has reached the receiving side (the server's disk on a push, the local one on a pull); what
 /// arrived stays as the partial file, never under the target's name (an older copy there stays as it was), and the next
 /// run resumes from it, sending little more than the rest, and leaves an exact replica with no partial file behind.</summary>
-/// <remarks>A pull is cut while it updates an older copy: the delta's progress reaches the hook that cuts it as the data
-/// arrives, whereas a pull of a new file (a whole-file read) reports its progress only once the file is complete.</remarks>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class NativeAgentPartialTests(NativeAgentModule module) : IClassFixture<NativeAgentModule>, IDisposable
 {
@@ -23,6 +21,7 @@ public sealed class NativeAgentPartialTests(NativeAgentModule module) : IClassFi
     [InlineData(RemoteSide.Destination, null, false)]
     [InlineData(RemoteSide.Destination, ".partial", false)]
     [InlineData(RemoteSide.Destination, null, true)]
+    [InlineData(RemoteSide.Source, null, false)]
     [InlineData(RemoteSide.Source, null, true)]
     [InlineData(RemoteSide.Source, ".partial", true)]
     public void An_interrupted_run_keeps_the_partial_file_and_the_next_run_resumes_from_it(RemoteSide side, string? partialDirectory, bool olderCopy)
