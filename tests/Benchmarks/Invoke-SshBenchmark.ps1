@@ -201,6 +201,7 @@ function Assert-Copy([string] $Source, [string] $Destination, [string] $What) {
     }
 }
 
+$cpu = { param($seconds) if ([double]::IsNaN($seconds)) { 'n/a' } else { '{0:N2}' -f $seconds } }
 $server = $null
 $cpuGroup = $null
 try {
@@ -384,7 +385,7 @@ try {
                     throw "$name changed something in a no-change run"
                 }
                 $commandCpu = if ($NoCommandCpu) { [double]::NaN } else { $command.Seconds }
-                $line = '{0,8:N3} s {1,15:N0} wire bytes, server CPU {2,6:N2} s, command CPU {3,6:N2} s' -f $clock.Elapsed.TotalSeconds, $wire, $serverCpu, $commandCpu
+                $line = '{0,8:N3} s {1,15:N0} wire bytes, server CPU {2,6} s, command CPU {3,6} s' -f $clock.Elapsed.TotalSeconds, $wire, (& $cpu $serverCpu), (& $cpu $commandCpu)
                 if ($round -lt 0) {
                     Write-Host ('{0,-9} warm-up {1,-14} {2} (not counted)' -f $caseName, $name, $line)
                     continue
@@ -409,7 +410,6 @@ try {
         'PSReplica ssh' = @{ whole = 1.0 }
     }
     $wireTarget = 1.0
-    $cpu = { param($seconds) if ([double]::IsNaN($seconds)) { 'n/a' } else { '{0:N2}' -f $seconds } }
     $rows = foreach ($caseName in $Case) {
         $byTool = @{}
         foreach ($name in $Tool) {
