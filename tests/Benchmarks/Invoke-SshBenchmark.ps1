@@ -221,7 +221,7 @@ try {
         $extraConfig = @("ForceCommand /bin/sh $wrapper")
     }
     # The sessions get the account's real home and login shell start-up, as a user's login (and rsync's) does.
-    $server = Start-TestSshServer -SessionEnvironment @{ HOME = [Environment]::GetFolderPath('UserProfile') } -WithoutDotnet:(-not $WithDotnet) -ExtraConfig $extraConfig
+    $server = Start-TestSshServer -WithoutDotnet:(-not $WithDotnet) -ExtraConfig $extraConfig
     $sshd = $server.Process.Id
     $cpuGroup = New-CpuGroup $sshd
     if (-not $cpuGroup) { Write-Warning 'Server CPU is not measured (n/a): no CPU accounting group could be made for sshd.' }
@@ -248,7 +248,7 @@ try {
 
     # Until -SshCommand deploys and starts the agent by itself, PSReplica ssh names the deployed native agent. Once it
     # does, drop RemoteCommand here (one line); the launcher check below then covers this tool too.
-    $external = @{ SshCommand = $sshCommand; RemoteCommand = "'$nativeAgent' --serve" }
+    $external = @{ SshCommand = $sshCommand }
     $parametersOf = @{ 'PSReplica' = $builtin; 'PSReplica ssh' = $external }
     # Whether a tool's runs start the agent through the probe and launcher, which touches the agent's cache directory.
     $launches = { param($name) $parametersOf.ContainsKey($name) -and -not $parametersOf[$name].ContainsKey('RemoteCommand') }
