@@ -134,7 +134,7 @@ internal static class FileSystemProbe
 
     /// <summary>The probe; null when it could not be made (a read-only destination, no permission): then nothing is known
     /// beyond the type.</summary>
-    private static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
+    internal static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
     {
         SafeFileHandle? parent = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out _);
         if (parent is null)
