@@ -37,7 +37,8 @@ internal static class Program
         // Buffered: FrameWriter flushes only when no frame is queued behind the one it wrote, so a burst of small
         // frames leaves in one write(2) (sshd then sends it as one packet) rather than one each.
         Stream output = new BufferedStream(Console.OpenStandardOutput(), 64 << 10);
-        Stream input = Console.OpenStandardInput();
+        // Read in place on the reading thread rather than through a pool thread per read (DescriptorInput).
+        Stream input = OperatingSystem.IsWindows() ? Console.OpenStandardInput() : AgentServer.StandardInput();
         Console.SetOut(Console.Error);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>

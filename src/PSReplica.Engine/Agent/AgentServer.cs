@@ -10,6 +10,9 @@ public static class AgentServer
     /// <summary>"PSReplica agent X, protocol N..M", as <c>--version</c> prints it.</summary>
     public static string VersionText => $"PSReplica agent {Handshake.SoftwareVersion}, protocol {Handshake.MinVersion}..{Handshake.MaxVersion}";
 
+    /// <summary>The process's standard input read in place (poll, then read), for <see cref="ServeAsync(Stream, Stream, TextWriter?, CancellationToken)"/>.</summary>
+    public static Stream StandardInput() => new DescriptorInput(0);
+
     /// <summary>Runs one session. Returns 0 when it ended cleanly, 1 after an error (sent to the controller as an error
     /// frame when the connection still works, and written to <paramref name="diagnostics"/>).</summary>
     public static Task<int> ServeAsync(Stream input, Stream output, TextWriter? diagnostics, CancellationToken cancellation) =>

@@ -21,6 +21,8 @@ internal static partial class Posix
 
     public const int ENOENT = 2;
     public const int EPERM = 1;
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
     public const int EACCES = 13;
     public const int EEXIST = 17;
     public const int EXDEV = 18;
@@ -91,6 +93,12 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int StatfsNative(string path, long* buffer);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int PollNative(long* fds, nuint count, int timeout);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint ReadNative(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GeteuidNative();
@@ -268,6 +276,26 @@ internal static partial class Posix
         long* buffer = stackalloc long[16];
         return !OperatingSystem.IsLinux() || !Environment.Is64BitProcess || StatfsNative(path, buffer) != 0 || buffer[8] is <= 0 or > int.MaxValue
             ? null : (int)buffer[8];
+    }
+
+    /// <summary>poll(2) for input on one descriptor: 1 when it can be read (data, end of file or an error to read),
+    /// 0 when <paramref name="milliseconds"/> passed first, or -errno.</summary>
+    public static unsafe int PollInput(int fd, int milliseconds)
+    {
+        // struct pollfd { int fd; short events; short revents; }: POLLIN is 1 on every Linux architecture.
+        long entry = (uint)fd | (1L << 32);
+        int rc = PollNative(&entry, 1, milliseconds);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>read(2) into <paramref name="buffer"/>: the bytes read (0 at the end), or -errno.</summary>
+    public static unsafe int Read(int fd, Span<byte> buffer)
+    {
+        fixed (byte* start = buffer)
+        {
+            nint n = ReadNative(fd, start, (nuint)buffer.Length);
+            return n >= 0 ? (int)n : -Marshal.GetLastPInvokeError();
+        }
     }
 
     public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);

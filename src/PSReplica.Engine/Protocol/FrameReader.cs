@@ -71,11 +71,19 @@ internal sealed class FrameReader
             int n;
             try
             {
-                // WaitAsync abandons a read that the stream itself cannot cancel (console and pipe streams).
-                Task<int> read = _input.ReadAsync(destination[total..], cancellation).AsTask();
-                n = idleTimeout == Timeout.InfiniteTimeSpan
-                    ? await read.WaitAsync(cancellation).ConfigureAwait(false)
-                    : await read.WaitAsync(idleTimeout, cancellation).ConfigureAwait(false);
+                if (_input is DescriptorInput descriptor)
+                {
+                    // Read in place, the timeout and cancellation polled (the agent's standard input).
+                    n = descriptor.Read(destination[total..].Span, idleTimeout, cancellation);
+                }
+                else
+                {
+                    // WaitAsync abandons a read that the stream itself cannot cancel (console and pipe streams).
+                    Task<int> read = _input.ReadAsync(destination[total..], cancellation).AsTask();
+                    n = idleTimeout == Timeout.InfiniteTimeSpan
+                        ? await read.WaitAsync(cancellation).ConfigureAwait(false)
+                        : await read.WaitAsync(idleTimeout, cancellation).ConfigureAwait(false);
+                }
             }
             catch (TimeoutException)
             {
