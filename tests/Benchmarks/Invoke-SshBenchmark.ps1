@@ -23,8 +23,8 @@
       rsync          rsync -a -e "<ssh> -p PORT -i KEY -o UserKnownHostsFile=..." SRC/ user@127.0.0.1:DST/
       PSReplica      Sync-Directory SRC user@127.0.0.1:DST -Port -KeyFilePath -KnownHostsPath -Summary (SSH.NET,
                      the agent started as a user's run starts it: probe, checksum check of the deployed agent, run)
-      PSReplica ssh  the same with -SshCommand "<the same ssh command line as rsync's -e>" and -RemoteCommand running
-                     the native agent that the first (SSH.NET) run deployed into the server's ~/.cache/psreplica/agent
+      PSReplica ssh  the same with -SshCommand "<the same ssh command line as rsync's -e>", which finds and starts the
+                     native agent that the first (SSH.NET) run deployed into the server's ~/.cache/psreplica/agent
     The module is imported once into this pwsh and warmed up (untimed, which also deploys the agent); each case then
     runs -WarmupRounds untimed rounds of every tool (default 1) before its timed ones, so that the timed PSReplica runs
     measure the steady code of a session that has run before, not the .NET compiler; -WarmupRounds 0 measures the
@@ -246,8 +246,8 @@ try {
     if (-not (Test-Path -LiteralPath $nativeAgent -PathType Leaf)) { throw "The deployed native agent $nativeAgent is missing." }
     Write-Host "Server: $(if ($WithDotnet) { 'the machine''s .NET reachable' } else { 'no .NET (the .NET folders covered in sshd''s mount namespace)' }); $($transport[0])"
 
-    # Until -SshCommand deploys and starts the agent by itself, PSReplica ssh names the deployed native agent. Once it
-    # does, drop RemoteCommand here (one line); the launcher check below then covers this tool too.
+    # -SshCommand finds (or deploys) and starts the agent through the system's ssh client; the launcher check below
+    # covers it as it covers the built-in client.
     $external = @{ SshCommand = $sshCommand }
     $parametersOf = @{ 'PSReplica' = $builtin; 'PSReplica ssh' = $external }
     # Whether a tool's runs start the agent through the probe and launcher, which touches the agent's cache directory.
