@@ -10,6 +10,27 @@ internal sealed partial class AgentClient
     /// <summary>Whether the agent serves basis directories, backups, hard links and source removal.</summary>
     public bool HasBasisTrees => Contains(Capabilities, Handshake.BasisTrees);
 
+    /// <summary>Whether the agent describes its file system (<see cref="DescribeFileSystemAsync"/>).</summary>
+    public bool DescribesFileSystems => Contains(Capabilities, Handshake.FileSystemTraits);
+
+    /// <summary>What the file system of the agent's directory <paramref name="path"/> ("" the root) can hold; with
+    /// <paramref name="measure"/> the agent may write a probe file there.</summary>
+    public async Task<Endpoints.FileSystemTraits> DescribeFileSystemAsync(string path, bool measure, CancellationToken cancellation)
+    {
+        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.DescribeFileSystem, path) { Flag = measure }, cancellation).ConfigureAwait(false);
+        try
+        {
+            var reader = new WireReader(await ResultAsync(stream, cancellation).ConfigureAwait(false));
+            Endpoints.FileSystemTraits traits = FileSystemTraitsCodec.Read(ref reader);
+            reader.ExpectEnd();
+            return traits;
+        }
+        finally
+        {
+            Close(stream);
+        }
+    }
+
     /// <summary>Whether the agent describes its copies with their checksums (<see cref="DescribeCopyAsync"/>).</summary>
     public bool VerifiesCopies => Contains(Capabilities, Handshake.VerifyCopies);
 

@@ -126,7 +126,11 @@ public sealed class RemoteReplicator : IAsyncDisposable
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         ITreeLister? remoteLister = remoteRoot is null ? null
             : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation, listing).GetAwaiter().GetResult(),
-                resolvesLinks: listing?.Has(ListingFeatures.CopyLinks) == true);
+                resolvesLinks: listing?.Has(ListingFeatures.CopyLinks) == true,
+                describe: Side == RemoteSide.Destination && _client.DescribesFileSystems
+                    ? (relative, measure) => _client.DescribeFileSystemAsync(relative, measure, cancellation).GetAwaiter().GetResult()
+                    : null,
+                root: _client.Root);
         SyncPlan plan;
         if (Side == RemoteSide.Destination)
         {
@@ -187,7 +191,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
     public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false, LocalScan? localScan = null)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options, observer, cancellation, localScan), observer, cancellation, dryRun);
+        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, cancellation, localScan), observer, cancellation, dryRun);
         summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }

@@ -14,12 +14,33 @@ internal sealed class RemoteTreeLister : ITreeLister
     private string? _lastPath;
     private List<FileEntry>? _lastEntries;
 
+    private readonly Func<string, bool, FileSystemTraits>? _describe;
+    private readonly string? _root;
+
     /// <param name="resolvesLinks">The agent follows links (-CopyLinks): an entry still a link is dangling.</param>
-    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false)
+    /// <param name="describe">Asks the agent what the file system of one of its directories (relative to
+    /// <paramref name="root"/>) holds; null: an agent that cannot say (everything is assumed).</param>
+    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false, Func<string, bool, FileSystemTraits>? describe = null, string? root = null)
     {
         _listing = listing;
         ResolvesLinks = resolvesLinks;
         FilterFileReader = listing.ReadFilterFile;
+        _describe = describe;
+        _root = root;
+    }
+
+    public FileSystemTraits Traits(string fullPath, ulong? device, bool measure)
+    {
+        ArgumentNullException.ThrowIfNull(fullPath);
+        if (_describe is null || _root is null || device is null)
+        {
+            return FileSystemTraits.Full;
+        }
+
+        string relative = fullPath == _root ? string.Empty
+            : fullPath.StartsWith(_root.TrimEnd('/') + "/", StringComparison.Ordinal) ? fullPath[(_root.TrimEnd('/').Length + 1)..]
+            : throw new ArgumentException($"'{fullPath}' is not below the agent's root '{_root}'.", nameof(fullPath));
+        return _describe(relative, measure);
     }
 
     public Func<string, string?>? FilterFileReader { get; }

@@ -17,6 +17,7 @@ internal static class FileSystemProbe
     private const uint ProbeNanoseconds = 123_456_789;
 
     private static readonly ConcurrentDictionary<ulong, string?> s_types = new();
+    private static readonly ConcurrentDictionary<ulong, Protocol.AttributeFields> s_unheld = new();
     private static readonly System.Buffers.SearchValues<char> s_octal = System.Buffers.SearchValues.Create("01234567");
 
     /// <summary>The traits of the file system <paramref name="directory"/> (a directory's full path) is on, whose device
@@ -24,16 +25,63 @@ internal static class FileSystemProbe
     /// there; else it is assumed to hold everything.</summary>
     public static FileSystemTraits Detect(string directory, ulong device, bool measure)
     {
-        // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
-        string? type = TypeOf(device) ?? TypeByMountPoint(directory);
-        if (type is not null && FileSystemTraits.Known(type) is { } known)
+        FileSystemTraits known = Describe(directory, device);
+        if (!measure || known.Source == Known)
         {
-            return known with { MaxNameLength = NameMax(directory) ?? known.MaxNameLength };
+            return known;
         }
 
-        FileSystemTraits assumed = FileSystemTraits.Full with { Type = type ?? "unknown", MaxNameLength = NameMax(directory) ?? 255 };
-        return measure && Measure(directory, assumed) is { } measured ? measured : assumed;
+        SafeFileHandle? handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out _);
+        if (handle is null)
+        {
+            return known;
+        }
+
+        using (handle)
+        {
+            return Measure(handle, known) ?? known;
+        }
     }
+
+    /// <summary>As <see cref="Detect(string, ulong, bool)"/> for a directory already open (the agent's, opened without
+    /// following links): the probe is made through this descriptor, never through a path.</summary>
+    public static FileSystemTraits Detect(SafeFileHandle directory, bool measure)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (Posix.StatAt(directory, string.Empty, out StatInfo stat) != 0)
+        {
+            return FileSystemTraits.Full;
+        }
+
+        string path = Posix.RealPath(Posix.DescriptorPath(directory), out _) ?? Posix.DescriptorPath(directory);
+        FileSystemTraits known = Describe(path, stat.Device);
+        return !measure || known.Source == Known ? known : Measure(directory, known) ?? known;
+    }
+
+    private const string Known = "known type";
+
+    /// <summary>What the type alone says (the table), else everything held, "assumed".</summary>
+    private static FileSystemTraits Describe(string directory, ulong device)
+    {
+        // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
+        string? type = TypeOf(device) ?? TypeByMountPoint(directory);
+        int? nameMax = NameMax(directory);
+        if (type is not null && FileSystemTraits.Known(type) is { } known)
+        {
+            return known with { MaxNameLength = nameMax ?? known.MaxNameLength };
+        }
+
+        return FileSystemTraits.Full with { Type = type ?? "unknown", MaxNameLength = nameMax ?? 255 };
+    }
+
+    /// <summary>The attribute fields a file system of a known type cannot hold (owners, modes), by the device an item is on:
+    /// a receiver leaves them out instead of failing per item, also where the planner did not know (an agent's receiver
+    /// under an older controller). Types not in the table: none.</summary>
+    public static Protocol.AttributeFields Unheld(ulong device) => s_unheld.GetOrAdd(device, static d =>
+        TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known
+            ? (known.Owners ? Protocol.AttributeFields.None : Protocol.AttributeFields.Uid | Protocol.AttributeFields.Gid)
+                | (known.Permissions ? Protocol.AttributeFields.None : Protocol.AttributeFields.Mode)
+            : Protocol.AttributeFields.None);
 
     /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
     /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>
@@ -134,71 +182,62 @@ internal static class FileSystemProbe
 
     /// <summary>The probe; null when it could not be made (a read-only destination, no permission): then nothing is known
     /// beyond the type.</summary>
-    internal static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
+    internal static FileSystemTraits? Measure(SafeFileHandle parent, FileSystemTraits assumed)
     {
-        SafeFileHandle? parent = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out _);
-        if (parent is null)
+        string name = Receiving.PendingFile.TempName("psreplica-probe");
+        SafeFileHandle? file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
+        if (file is null)
         {
             return null;
         }
 
-        using (parent)
+        string link = name + "-l";
+        string hard = name + "-h";
+        try
         {
-            string name = Receiving.PendingFile.TempName("psreplica-probe");
-            SafeFileHandle? file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
-            if (file is null)
+            using (file)
             {
-                return null;
-            }
-
-            string link = name + "-l";
-            string hard = name + "-h";
-            try
-            {
-                using (file)
+                long granularity = 2_000_000_000;
+                if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo timed) == 0)
                 {
-                    long granularity = 2_000_000_000;
-                    if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo timed) == 0)
+                    granularity = FileSystemTraits.GranularityOf((ProbeSeconds * 1_000_000_000) + ProbeNanoseconds,
+                        (timed.MtimeSeconds * 1_000_000_000) + timed.MtimeNanoseconds);
+                    if (granularity < 2_000_000_000 && timed.MtimeNanoseconds == 0 && timed.MtimeSeconds % 2 == 0)
                     {
-                        granularity = FileSystemTraits.GranularityOf((ProbeSeconds * 1_000_000_000) + ProbeNanoseconds,
-                            (timed.MtimeSeconds * 1_000_000_000) + timed.MtimeNanoseconds);
-                        if (granularity < 2_000_000_000 && timed.MtimeNanoseconds == 0 && timed.MtimeSeconds % 2 == 0)
-                        {
-                            // An odd second never comes back: FAT's 2 s, rounded up rather than down.
-                            granularity = 2_000_000_000;
-                        }
+                        // An odd second never comes back: FAT's 2 s, rounded up rather than down.
+                        granularity = 2_000_000_000;
                     }
-
-                    bool permissions = Posix.Fchmod(file, 0x1A0) == 0 && Posix.StatAt(file, string.Empty, out StatInfo moded) == 0 && moded.Permissions == 0x1A0
-                        && Posix.Fchmod(file, 0x180) == 0 && Posix.StatAt(file, string.Empty, out moded) == 0 && moded.Permissions == 0x180;
-                    bool owners = true;
-                    if (Posix.IsElevated)
-                    {
-                        owners = Posix.Fchown(file, 1, 1) == 0 && Posix.StatAt(file, string.Empty, out StatInfo owned) == 0 && owned.Uid == 1 && owned.Gid == 1;
-                    }
-
-                    bool symbolicLinks = Posix.SymlinkAt(name, parent, link) == 0;
-                    bool hardLinks = Posix.LinkAt(parent, name, parent, hard) == 0;
-                    string upper = name.ToUpperInvariant();
-                    bool caseSensitive = upper == name || Posix.StatAt(parent, upper, out _) != 0;
-                    return assumed with
-                    {
-                        TimeGranularity = granularity,
-                        Permissions = permissions,
-                        Owners = owners,
-                        SymbolicLinks = symbolicLinks,
-                        HardLinks = hardLinks,
-                        CaseSensitive = caseSensitive,
-                        Source = "measured",
-                    };
                 }
+
+                bool permissions = Posix.Fchmod(file, 0x1A0) == 0 && Posix.StatAt(file, string.Empty, out StatInfo moded) == 0 && moded.Permissions == 0x1A0
+                    && Posix.Fchmod(file, 0x180) == 0 && Posix.StatAt(file, string.Empty, out moded) == 0 && moded.Permissions == 0x180;
+                bool owners = true;
+                if (Posix.IsElevated)
+                {
+                    owners = Posix.Fchown(file, 1, 1) == 0 && Posix.StatAt(file, string.Empty, out StatInfo owned) == 0 && owned.Uid == 1 && owned.Gid == 1;
+                }
+
+                bool symbolicLinks = Posix.SymlinkAt(name, parent, link) == 0;
+                bool hardLinks = Posix.LinkAt(parent, name, parent, hard) == 0;
+                string upper = name.ToUpperInvariant();
+                bool caseSensitive = upper == name || Posix.StatAt(parent, upper, out _) != 0;
+                return assumed with
+                {
+                    TimeGranularity = granularity,
+                    Permissions = permissions,
+                    Owners = owners,
+                    SymbolicLinks = symbolicLinks,
+                    HardLinks = hardLinks,
+                    CaseSensitive = caseSensitive,
+                    Source = "measured",
+                };
             }
-            finally
-            {
-                Posix.UnlinkAt(parent, hard, isDirectory: false);
-                Posix.UnlinkAt(parent, link, isDirectory: false);
-                Posix.UnlinkAt(parent, name, isDirectory: false);
-            }
+        }
+        finally
+        {
+            Posix.UnlinkAt(parent, hard, isDirectory: false);
+            Posix.UnlinkAt(parent, link, isDirectory: false);
+            Posix.UnlinkAt(parent, name, isDirectory: false);
         }
     }
 }

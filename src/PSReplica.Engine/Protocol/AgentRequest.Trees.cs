@@ -7,7 +7,8 @@ namespace PSReplica.Engine.Protocol;
 /// Attributes. TreeSignature: Path, Index, BlockLength. ApplyTreeDelta: Path, Index, Other (basis in the tree),
 /// BlockLength, Length, Attributes (body: delta ops). Backup: Path, Index (<see cref="NoTree"/>: beside the item),
 /// Other (suffix). LinkWithin: Path, Other (the existing name). RemoveSource: Path, Length, Attributes (the time).
-/// DescribeCopy (capability "verify-copies"): Path.</summary>
+/// DescribeCopy (capability "verify-copies"): Path.
+/// DescribeFileSystem (capability "file-system-traits"): Path (a directory, "" the root), Flag (measure).</summary>
 internal sealed partial record AgentRequest
 {
     /// <summary>How many trees a session may open (rsync allows 20 basis directories; one more is the backup directory).</summary>
@@ -51,19 +52,23 @@ internal sealed partial record AgentRequest
                 writer.UInt((ulong)Length);
                 Attributes.Write(writer);
                 break;
+            case RequestType.DescribeFileSystem:
+                writer.Byte(Flag ? (byte)1 : (byte)0);
+                break;
         }
     }
 
     private static AgentRequest ReadTreeRequest(byte type, ref WireReader reader)
     {
-        if (type > (byte)RequestType.DescribeCopy)
+        if (type > (byte)RequestType.DescribeFileSystem)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
 
         var kind = (RequestType)type;
         string raw = reader.String(ProtocolLimits.MaxPathBytes);
-        string path = kind == RequestType.OpenTree ? CheckUserPath(raw) : PeerNames.CheckPath(raw, allowRoot: kind == RequestType.ListTree);
+        string path = kind == RequestType.OpenTree ? CheckUserPath(raw)
+            : PeerNames.CheckPath(raw, allowRoot: kind is RequestType.ListTree or RequestType.DescribeFileSystem);
         var request = new AgentRequest(kind, path);
         switch (kind)
         {
@@ -117,6 +122,9 @@ internal sealed partial record AgentRequest
 
                 break;
             case RequestType.DescribeCopy:
+                break;
+            case RequestType.DescribeFileSystem:
+                request = request with { Flag = reader.UInt(1) == 1 };
                 break;
             default:
                 throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");

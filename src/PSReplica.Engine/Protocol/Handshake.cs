@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -36,6 +36,10 @@ internal static class Handshake
     /// <summary>DelayUpdates, CommitUpdates, ApplyInplaceDelta and WriteInplace (AgentRequest.SafeUpdates.cs): -DelayUpdates
     /// and -Inplace on a push.</summary>
     public const string SafeUpdates = "safe-updates";
+
+    /// <summary>DescribeFileSystem (AgentRequest.Trees.cs): a push adapts to the destination's file system (FAT's 2 s times,
+    /// no owners, case-insensitive names) as a local run does.</summary>
+    public const string FileSystemTraits = "file-system-traits";
 
     /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>
     public const string VerifyCopies = "verify-copies";

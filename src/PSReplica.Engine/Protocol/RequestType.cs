@@ -69,6 +69,10 @@ internal enum RequestType : byte
     /// its content (-RemoveSourceFiles on a push verifies each copy by it before the source goes).</summary>
     DescribeCopy = 41,
 
+    /// <summary>Receiver (capability "file-system-traits"): what the file system of the directory at Path can hold
+    /// (<see cref="Endpoints.FileSystemTraits"/>); Flag: the agent may measure it with a probe file there.</summary>
+    DescribeFileSystem = 42,
+
     // Requests of the "partial" capability (AgentRequest.Partial.cs).
 
     /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>

@@ -43,6 +43,8 @@ internal static class BasisTreeRequests
                 return RemoveSource(tree, request);
             case RequestType.DescribeCopy:
                 return DescribeCopy(tree, request, cancellation);
+            case RequestType.DescribeFileSystem:
+                return DescribeFileSystem(tree, request);
             default:
                 throw ProtocolFault.Violation($"an unknown request type {request.Type}");
         }
@@ -394,6 +396,15 @@ internal static class BasisTreeRequests
     /// target, a regular file with the XXH3-128 of its content, read through a descriptor opened without following a link
     /// and checked to be a regular file. The file's attributes are those of that descriptor after the read, so a copy
     /// that changed while it was hashed does not show its old time.</summary>
+    private static byte[] DescribeFileSystem(SafeTree tree, AgentRequest request)
+    {
+        // Opened component by component without following links; any probe goes through this descriptor.
+        using ParentDirectory directory = tree.OpenDirectory(request.Path);
+        using var writer = new WireWriter();
+        FileSystemTraitsCodec.Write(writer, FileSystemProbe.Detect(directory.Handle, request.Flag));
+        return writer.WrittenMemory.ToArray();
+    }
+
     private static byte[] DescribeCopy(SafeTree tree, AgentRequest request, CancellationToken cancellation)
     {
         using ParentDirectory parent = tree.OpenParent(request.Path);

@@ -133,6 +133,12 @@ internal sealed class PendingFile : IDisposable
     /// <summary>Owner, mode and time of an open file.</summary>
     internal static void Apply(SafeFileHandle file, AttributeSet attributes, string relative)
     {
+        if (attributes.Has(AttributeFields.Uid | AttributeFields.Gid | AttributeFields.Mode) && Posix.StatAt(file, string.Empty, out StatInfo on) == 0)
+        {
+            // What the file system cannot hold (FAT: owners, modes) is not tried.
+            attributes = attributes with { Fields = attributes.Fields & ~FileSystemProbe.Unheld(on.Device) };
+        }
+
         bool uid = attributes.Has(AttributeFields.Uid);
         bool gid = attributes.Has(AttributeFields.Gid);
         if (uid || gid)

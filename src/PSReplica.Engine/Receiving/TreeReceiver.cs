@@ -220,6 +220,7 @@ internal static partial class TreeReceiver
         {
             SafeFileHandle target = item ?? parent.Handle;
             Check(Posix.StatAt(target, string.Empty, out StatInfo stat), "Cannot read", relative);
+            attributes = attributes with { Fields = attributes.Fields & ~FileSystemProbe.Unheld(stat.Device) };
             if (stat.FileType == Posix.SIflnk)
             {
                 if (Owner(attributes) is (uint uid, uint gid))

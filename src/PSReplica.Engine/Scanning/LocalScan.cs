@@ -91,5 +91,8 @@ public sealed class LocalScan : IDisposable
             return scan._listed.TryRemove(fullPath, out List<FileEntry>? entries) ? entries
                 : DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
         }
+
+        public Endpoints.FileSystemTraits Traits(string fullPath, ulong? device, bool measure) =>
+            Endpoints.LocalTreeLister.Instance.Traits(fullPath, device, measure);
     }
 }

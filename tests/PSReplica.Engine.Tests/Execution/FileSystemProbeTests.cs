@@ -17,13 +17,20 @@ public sealed class FileSystemProbeTests : IDisposable
     public void A_native_file_system_measures_as_holding_everything_and_keeps_nothing_of_the_probe()
     {
         Directory.CreateDirectory(_tree.Destination);
-        FileSystemTraits measured = FileSystemProbe.Measure(_tree.Destination, FileSystemTraits.Full with { Type = "test" })
+        FileSystemTraits measured = Measure(_tree.Destination, FileSystemTraits.Full with { Type = "test" })
             ?? throw new InvalidOperationException("no probe");
 
         Assert.Equal("measured", measured.Source);
         Assert.Equal(1, measured.TimeGranularity);
         Assert.True(measured.Permissions && measured.Owners && measured.SymbolicLinks && measured.HardLinks && measured.CaseSensitive);
         Assert.Empty(Directory.GetFileSystemEntries(_tree.Destination));
+    }
+
+    private static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out int errno)
+            ?? throw new IOException($"cannot open {directory}: {errno}");
+        return FileSystemProbe.Measure(handle, assumed);
     }
 
     [Fact]
@@ -53,7 +60,7 @@ public sealed class FileSystemProbeTests : IDisposable
         TestTree.Run("fusefat", "-o", "rw+", image, mount);
         try
         {
-            FileSystemTraits measured = FileSystemProbe.Measure(mount, FileSystemTraits.Full with { Type = "fuse.fusefat" })
+            FileSystemTraits measured = Measure(mount, FileSystemTraits.Full with { Type = "fuse.fusefat" })
                 ?? throw new InvalidOperationException("no probe");
             FileSystemTraits known = FileSystemTraits.Known("fuse.fusefat")!;
 

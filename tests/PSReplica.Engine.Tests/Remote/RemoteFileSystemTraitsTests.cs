@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using PSReplica.Engine.Native;
+
+namespace PSReplica.Engine.Tests.Remote;
+
+/// <summary>A push to an agent whose destination is a FAT image (fusefat, root only): the agent says what its file system
+/// holds (DescribeFileSystem), so the controller plans as it does for a local FAT destination: no error per file, each
+/// limit said once, a second run with nothing to do, and two names that fold to one refused. The agent's receiver also
+/// leaves out what the file system cannot hold by itself.</summary>
+public sealed class RemoteFileSystemTraitsTests : IDisposable
+{
+    private readonly TestTree _tree = new();
+    private readonly string _mount;
+
+    public RemoteFileSystemTraitsTests()
+    {
+        if (!Posix.IsElevated || !TestTree.HasProgram("fusefat") || !TestTree.HasProgram("mkfs.vfat"))
+        {
+            Assert.Fail("This test needs root, fusefat and mkfs.vfat (.ci/run installs Debian's fusefat and dosfstools).");
+        }
+
+        string image = Path.Join(_tree.Root, "fat.img");
+        _mount = Path.Join(_tree.Root, "fat");
+        Directory.CreateDirectory(_mount);
+        TestTree.Run("truncate", "-s", "32M", image);
+        TestTree.Run("mkfs.vfat", image);
+        TestTree.Run("fusefat", "-o", "rw+", image, _mount);
+    }
+
+    public void Dispose()
+    {
+        using (Process unmount = Process.Start("fusermount", ["-u", _mount]))
+        {
+            unmount.WaitForExit();
+        }
+
+        _tree.Dispose();
+    }
+
+    [Fact]
+    public async Task A_push_to_fat_through_the_agent_converges_with_one_warning_per_limit()
+    {
+        _tree.Src("DCIM/100CANON/IMG_0001.JPG", new string('a', 5000));
+        _tree.Src("DCIM/100CANON/IMG_0002.JPG", new string('b', 7000));
+        _tree.Src("MISC/README.TXT", "upper");
+        _tree.Src("MISC/Readme.txt", "mixed");
+        TestTree.SetTime(Path.Join(_tree.Source, "DCIM/100CANON/IMG_0001.JPG"), TestTree.BaseTime + 3, 700_000_000);
+        SyncOptions options = _tree.Options() with
+        {
+            Destination = Path.Join(_mount, "backup"),
+            Preserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Owner | PreserveOptions.Group | PreserveOptions.Links,
+        };
+
+        (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        SyncException collision = Assert.Single(first.Errors);
+        Assert.Equal(ErrorIds.CaseCollision, collision.ErrorId);
+        Assert.Equal(2, first.Warnings.Count);
+        Assert.Contains(first.Warnings, w => w.Contains("(fuse.fusefat) cannot hold owners", StringComparison.Ordinal));
+        Assert.Contains(first.Warnings, w => w.Contains("(fuse.fusefat) cannot hold permissions", StringComparison.Ordinal));
+        Assert.Equal(new string('a', 5000), File.ReadAllText(Path.Join(_mount, "backup/DCIM/100CANON/IMG_0001.JPG")));
+        Assert.False(File.Exists(Path.Join(_mount, "backup/MISC/README.TXT")));
+
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(second.Items);
+        Assert.Equal(ErrorIds.CaseCollision, Assert.Single(second.Errors).ErrorId);
+    }
+
+    [Fact]
+    public void The_agent_s_receiver_leaves_out_what_fat_cannot_hold()
+    {
+        Assert.Equal(PSReplica.Engine.Protocol.AttributeFields.Uid | PSReplica.Engine.Protocol.AttributeFields.Gid | PSReplica.Engine.Protocol.AttributeFields.Mode,
+            FileSystemProbe.Unheld(TestTree.Stat(_mount).Device));
+        Assert.Equal(PSReplica.Engine.Protocol.AttributeFields.None, FileSystemProbe.Unheld(TestTree.Stat(_tree.Root).Device));
+    }
+}
