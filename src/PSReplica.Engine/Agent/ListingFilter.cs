@@ -149,6 +149,12 @@ internal sealed class ListingFilter
                 entry = entry with { Checksum = _tree.Checksum(relative) };
             }
 
+            if (_options.Has(ListingFeatures.ExtendedAttributes))
+            {
+                // Null when unreadable: the controller leaves the item's attributes alone rather than guess.
+                entry = entry with { ExtendedAttributes = _tree.ExtendedAttributes(relative, _options.XattrScope), ListsExtendedAttributes = true };
+            }
+
             selected.Add(entry);
         }
 

@@ -16,6 +16,7 @@ internal sealed class RemoteListing
     private readonly string _remoteRoot;
     private readonly string _prefix;
     private readonly bool _withChecksums;
+    private readonly Metadata.XattrScope _xattrs;
     private readonly CompactListingCodec? _codec;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
@@ -23,8 +24,10 @@ internal sealed class RemoteListing
 
     /// <param name="withChecksums">The listing was asked for checksums (each regular file's entry carries one).</param>
     /// <param name="compact">The session agreed on <see cref="Handshake.CompactListings"/>: entries come encoded by <see cref="CompactListingCodec"/>.</param>
-    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false)
+    /// <param name="xattrs">The listing carries the attributes of this scope (<see cref="ListingFeatures.ExtendedAttributes"/>).</param>
+    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
     {
+        _xattrs = xattrs;
         _codec = compact ? new CompactListingCodec() : null;
         _remoteRoot = remoteRoot;
         _prefix = remoteRoot.TrimEnd('/') + "/";
@@ -176,7 +179,7 @@ internal sealed class RemoteListing
                     _codec?.Reset();
                     for (int i = 0; i < count; i++)
                     {
-                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums) : _codec.Read(ref reader, _withChecksums);
+                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums, xattrs: _xattrs) : _codec.Read(ref reader, _withChecksums, _xattrs);
                         validator.Entry(entry);
                         string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
                         current!.Add(entry.ToFileEntry(fullPath));

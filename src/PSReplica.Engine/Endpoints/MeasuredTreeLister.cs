@@ -25,6 +25,8 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public UInt128? Checksum(FileEntry entry) => inner.Checksum(entry);
 
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => inner.ExtendedAttributes(entry, scope);
+
     public List<FileEntry> List(string fullPath, string relative)
     {
         long started = Stopwatch.GetTimestamp();

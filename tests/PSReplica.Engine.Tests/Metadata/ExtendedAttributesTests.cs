@@ -1,0 +1,284 @@
+using PSReplica.Engine.Metadata;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Tests.Remote;
+
+namespace PSReplica.Engine.Tests.Metadata;
+
+/// <summary>-Preserve Acls and ExtendedAttributes (rsync -A, -X), locally and through the in-process agent both ways:
+/// user.* attributes (empty, binary, a few KiB; 64 KiB values on the wire), access and default ACLs, removals that
+/// propagate, itemized 'a' and 'x', nothing read or written without the option, and the wire's bounds. The trees are in
+/// the temp directory (ext4 here), whose file system holds both; the values are set with setfattr and setfacl.</summary>
+public sealed class ExtendedAttributesTests
+{
+    private const PreserveOptions Both = PreserveOptions.Acls | PreserveOptions.ExtendedAttributes;
+
+    public static TheoryData<string> Wirings => new() { "local", "push", "pull" };
+
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task Attributes_and_acls_are_copied_and_their_changes_and_removals_follow(string wiring)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        tree.Src("acl.txt", "acl");
+        tree.Src("dir/inner.txt", "inner");
+        tree.Src("plain.txt", "plain");
+        File.CreateSymbolicLink(Path.Join(tree.Source, "link"), "a.txt");
+        tree.Dst("a.txt", "a");
+        tree.Dst("plain.txt", "plain");
+        SetAttribute(tree.Source, "a.txt", "user.empty", []);
+        SetAttribute(tree.Source, "a.txt", "user.binary", [0, 1, 2, 0, 255, 0]);
+        // ext4 without ea_inode holds an inode's attributes in one 4 KiB block; the wire test covers 64 KiB values.
+        SetAttribute(tree.Source, "a.txt", "user.large", TestTree.RandomBytes(3_000, 1));
+        SetAttribute(tree.Source, "dir/inner.txt", "user.inner", "value"u8.ToArray());
+        SetAttribute(tree.Destination, "a.txt", "user.stale", "old"u8.ToArray());
+        SetAttribute(tree.Destination, "plain.txt", "user.stale", "old"u8.ToArray());
+        TestTree.Run("setfacl", "-m", "u:nobody:r", Path.Join(tree.Source, "acl.txt"));
+        TestTree.Run("setfacl", "-m", "u:nobody:rwx", "-m", "d:u:nobody:rx", Path.Join(tree.Source, "dir"));
+        tree.FreezeBoth();
+
+        RecordingObserver first = await RunAsync(wiring, tree);
+        Assert.Empty(first.Errors);
+        AssertSameAttributes(tree);
+        Assert.Equal(".f........x", Item(first, "a.txt").Itemize);
+        Assert.Equal(".f........x", Item(first, "plain.txt").Itemize);
+        Assert.Equal(SyncAction.Metadata, Item(first, "a.txt").Action);
+        Assert.Empty(Read(tree.Destination, "plain.txt").Entries);
+        Assert.Contains(Read(tree.Destination, "dir").Entries, e => e.Name == XattrScopes.DefaultAcl);
+        Assert.Contains(Read(tree.Destination, "acl.txt").Entries, e => e.Name == XattrScopes.AccessAcl);
+        Assert.Contains("user:nobody:r--", TestTree.Run("getfacl", "-c", Path.Join(tree.Destination, "acl.txt")), StringComparison.Ordinal);
+
+        // A value changed, one removed, one added, an ACL removed: the next run makes the destination follow.
+        TestTree.Run("setfattr", "-x", "user.binary", Path.Join(tree.Source, "a.txt"));
+        SetAttribute(tree.Source, "a.txt", "user.empty", "now set"u8.ToArray());
+        SetAttribute(tree.Source, "plain.txt", "user.new", [7]);
+        TestTree.Run("setfacl", "-x", "u:nobody", Path.Join(tree.Source, "acl.txt"));
+        TestTree.Run("setfacl", "-k", Path.Join(tree.Source, "dir"));
+        tree.FreezeBoth();
+
+        RecordingObserver second = await RunAsync(wiring, tree);
+        Assert.Empty(second.Errors);
+        AssertSameAttributes(tree);
+        Assert.Equal(".f........x", Item(second, "a.txt").Itemize);
+        Assert.Equal(".f........x", Item(second, "plain.txt").Itemize);
+        Assert.Equal('a', Item(second, "acl.txt").Itemize[9]);
+        Assert.Equal('a', Item(second, "dir").Itemize[9]);
+        Assert.DoesNotContain(Read(tree.Destination, "a.txt").Entries, e => e.Name == "user.binary");
+        Assert.DoesNotContain(Read(tree.Destination, "dir").Entries, e => e.Name == XattrScopes.DefaultAcl);
+
+        RecordingObserver third = await RunAsync(wiring, tree);
+        Assert.Empty(third.Errors);
+        Assert.Empty(third.Items);
+    }
+
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task Without_the_option_no_attribute_is_copied_compared_or_removed(string wiring)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        tree.Src("new.txt", "new");
+        tree.Dst("a.txt", "a");
+        SetAttribute(tree.Source, "a.txt", "user.x", [1]);
+        SetAttribute(tree.Source, "new.txt", "user.x", [1]);
+        SetAttribute(tree.Destination, "a.txt", "user.kept", [2]);
+        tree.FreezeBoth();
+
+        RecordingObserver observer = await RunAsync(wiring, tree, SyncOptions.DefaultPreserve);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["new.txt"], observer.Items.Select(i => i.RelativePath));
+        Assert.Empty(Read(tree.Destination, "new.txt").Entries);
+        Assert.Equal(["user.kept"], Read(tree.Destination, "a.txt").Entries.Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task Only_extended_attributes_leave_acls_alone_and_only_acls_leave_attributes_alone()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        tree.Dst("a.txt", "a");
+        SetAttribute(tree.Source, "a.txt", "user.x", [1]);
+        TestTree.Run("setfacl", "-m", "u:nobody:r", Path.Join(tree.Source, "a.txt"));
+        tree.FreezeBoth();
+
+        RecordingObserver xattrs = await RunAsync("local", tree, SyncOptions.DefaultPreserve | PreserveOptions.ExtendedAttributes);
+        Assert.Equal(".f........x", Item(xattrs, "a.txt").Itemize);
+        Assert.Equal(["user.x"], Read(tree.Destination, "a.txt").Entries.Select(e => e.Name));
+
+        RecordingObserver acls = await RunAsync("local", tree, SyncOptions.DefaultPreserve | PreserveOptions.Acls);
+        Assert.Equal(".f.......a.", Item(acls, "a.txt").Itemize);
+        Assert.Equal([XattrScopes.AccessAcl, "user.x"], Read(tree.Destination, "a.txt").Entries.Select(e => e.Name));
+    }
+
+    [Fact]
+    public void Only_the_namespaces_of_the_scope_are_included()
+    {
+        XattrScope user = XattrScopes.For(PreserveOptions.ExtendedAttributes, elevated: false);
+        XattrScope root = XattrScopes.For(PreserveOptions.ExtendedAttributes, elevated: true);
+        XattrScope acls = XattrScopes.For(PreserveOptions.Acls, elevated: true);
+        Assert.True(user.Includes("user.a"));
+        Assert.False(user.Includes("trusted.a"));
+        Assert.False(user.Includes("security.selinux"));
+        Assert.True(root.Includes("trusted.a") && root.Includes("security.selinux"));
+        Assert.False(root.Includes(XattrScopes.AccessAcl));
+        Assert.True(acls.Includes(XattrScopes.AccessAcl) && acls.Includes(XattrScopes.DefaultAcl));
+        Assert.False(acls.Includes("user.a"));
+        Assert.False(XattrScope.All.Includes("system.nfs4_acl"));
+        Assert.False(XattrScope.All.Includes("system.data"));
+        Assert.Equal(XattrScope.None, XattrScopes.For(SyncOptions.DefaultPreserve, elevated: true));
+    }
+
+    [Fact]
+    public void Itemize_marks_acls_and_extended_attributes_where_rsync_does()
+    {
+        Assert.Equal(".f.......a.", Itemizer.Changed('.', SyncItemType.File, checksum: false, size: false, '.', AttributeChanges.Acls));
+        Assert.Equal(".d........x", Itemizer.Changed('.', SyncItemType.Directory, checksum: false, size: false, '.', AttributeChanges.ExtendedAttributes));
+        Assert.Equal(">f.st....ax", Itemizer.Changed('>', SyncItemType.File, checksum: false, size: true, 't',
+            AttributeChanges.Acls | AttributeChanges.ExtendedAttributes));
+    }
+
+    [Fact]
+    public void A_set_crosses_the_wire_intact_and_a_hostile_one_is_refused_before_allocation()
+    {
+        var set = new ExtendedAttributeSet([("user.b", [0, 0, 1]), ("user.a", []), (XattrScopes.AccessAcl, [2, 0, 0, 0]), ("user.large", TestTree.RandomBytes(65_536, 2))]);
+        using var writer = new WireWriter();
+        set.Write(writer);
+        var reader = new WireReader(writer.Written);
+        ExtendedAttributeSet read = ExtendedAttributeSet.Read(ref reader, XattrScope.User | XattrScope.Acls);
+        reader.ExpectEnd();
+        Assert.Equal(AttributeChanges.None, read.Compare(set));
+        Assert.Equal(["system.posix_acl_access", "user.a", "user.b", "user.large"], read.Entries.Select(e => e.Name));
+
+        // Out of the scope the run asked for: a system.* name, a privileged one to a user scope, an ACL without -Preserve Acls.
+        AssertRefused(w => w.UInt(1).String("system.data").UInt(0), XattrScope.All, "which the run does not copy");
+        AssertRefused(w => w.UInt(1).String("trusted.x").UInt(0), XattrScope.User, "which the run does not copy");
+        AssertRefused(w => w.UInt(1).String(XattrScopes.AccessAcl).UInt(0), XattrScope.User, "which the run does not copy");
+        AssertRefused(w => w.UInt(2).String("user.b").UInt(0).String("user.a").UInt(0), XattrScope.User, "out of order");
+        AssertRefused(w => w.UInt(2).String("user.a").UInt(0).String("user.a").UInt(0), XattrScope.User, "out of order");
+        AssertRefused(w => w.UInt(ExtendedAttributeSet.MaxCount + 1), XattrScope.User, "a value o");
+        // A count the message cannot hold, and a value longer than Linux allows, are refused before anything is allocated.
+        AssertRefused(w => w.UInt(1000).String("user.a").UInt(0), XattrScope.User, "count");
+        AssertRefused(w => w.UInt(1).String("user.a").UInt(Posix.XattrSizeMax + 1), XattrScope.User, "");
+        AssertRefused(w => w.UInt(1).String("user.a").UInt(Posix.XattrSizeMax), XattrScope.User, "ended early");
+        AssertRefused(w =>
+        {
+            w.UInt(70);
+            for (int i = 0; i < 70; i++)
+            {
+                w.String($"user.{i:D3}").UInt(Posix.XattrSizeMax).Bytes(new byte[Posix.XattrSizeMax]);
+            }
+        }, XattrScope.User, "larger than allowed");
+    }
+
+    [Fact]
+    public void An_attribute_set_with_an_unknown_scope_is_a_violation()
+    {
+        using var writer = new WireWriter();
+        writer.Byte((byte)AttributeFields.ExtendedAttributes).Byte(8).UInt(0);
+        var error = Assert.Throws<SyncException>(() =>
+        {
+            var reader = new WireReader(writer.Written);
+            _ = AttributeSet.Read(ref reader);
+        });
+        Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+    }
+
+    [Fact]
+    public void A_file_system_without_extended_attributes_is_named_once_up_front()
+    {
+        // procfs has no extended attributes of any namespace: getxattr answers EOPNOTSUPP, as FAT's does.
+        string? warning = XattrSupport.Check("/proc", XattrScope.User | XattrScope.Acls);
+        Assert.Equal("The destination's file system ('/proc') cannot hold extended attributes or ACLs: files are copied without them.", warning);
+        Assert.Null(XattrSupport.Check(Path.GetTempPath(), XattrScope.User | XattrScope.Acls));
+        Assert.Null(XattrSupport.Check("/proc", XattrScope.None));
+    }
+
+    [Fact]
+    public void The_agent_refuses_to_be_asked_without_the_capability_and_sftp_is_refused()
+    {
+        var options = new SyncOptions { Source = "/s", Destination = "/d", Preserve = SyncOptions.DefaultPreserve | Both };
+        string[] older = [.. Handshake.Capabilities.Where(c => c != Handshake.ExtendedAttributes)];
+        foreach (RemoteSide side in new[] { RemoteSide.Source, RemoteSide.Destination })
+        {
+            Assert.Empty(RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, side).Unsupported(options));
+            Assert.Equal(["-Preserve Acls", "-Preserve ExtendedAttributes"], RemoteReplicator.CapabilitiesOf(older, "1.0", 2, side).Unsupported(options));
+        }
+
+        Assert.Empty(LocalReplicator.Capabilities.Unsupported(options));
+    }
+
+    [Fact]
+    public async Task An_older_agent_is_refused_up_front_before_anything_is_touched()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        SyncOptions options = tree.Options() with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.ExtendedAttributes };
+
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.ExtendedAttributes)]);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, tree.Destination);
+        await accept;
+
+        var error = Assert.Throws<SyncException>(() => replicator.Plan(options, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.StartsWith("-Preserve ExtendedAttributes cannot be used with the agent there", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tree.Destination));
+    }
+
+    private static void AssertRefused(Action<WireWriter> write, XattrScope scope, string what)
+    {
+        using var writer = new WireWriter();
+        write(writer);
+        byte[] bytes = writer.Written.ToArray();
+        var error = Assert.Throws<SyncException>(() =>
+        {
+            var reader = new WireReader(bytes);
+            _ = ExtendedAttributeSet.Read(ref reader, scope);
+        });
+        Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+        Assert.Contains(what, error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<RecordingObserver> RunAsync(string wiring, TestTree tree, PreserveOptions? preserve = null)
+    {
+        SyncOptions options = tree.Options() with { Preserve = preserve ?? (SyncOptions.DefaultPreserve | Both | PreserveOptions.Permissions) };
+        if (wiring == "local")
+        {
+            var observer = new RecordingObserver();
+            LocalReplicator.Run(options, observer, CancellationToken.None);
+            return observer;
+        }
+
+        (_, RecordingObserver remote, _) = await Loopback.RunAsync(wiring == "push" ? RemoteSide.Destination : RemoteSide.Source, options);
+        return remote;
+    }
+
+    private static SyncItem Item(RecordingObserver observer, string relative) => Assert.Single(observer.Items, i => i.RelativePath == relative);
+
+    private static void SetAttribute(string root, string relative, string name, byte[] value) =>
+        TestTree.Run("setfattr", "-n", name, "-v", "0x" + (value.Length == 0 ? string.Empty : Convert.ToHexString(value)), Path.Join(root, relative));
+
+    private static ExtendedAttributeSet Read(string root, string relative) =>
+        ExtendedAttributeSet.Read(Posix.XattrTarget.Path(Path.Join(root, relative)), XattrScope.User | XattrScope.Acls, out _)
+        ?? throw new InvalidOperationException("unreadable: " + relative);
+
+    /// <summary>Every item's user.* attributes and ACLs alike on both sides (as getfattr dumps them, hex values).</summary>
+    private static void AssertSameAttributes(TestTree tree)
+    {
+        foreach (string relative in TestTree.Listing(tree.Source))
+        {
+            string source = Path.Join(tree.Source, relative);
+            if (new FileInfo(source).LinkTarget is not null)
+            {
+                continue;
+            }
+
+            Assert.Equal(Dump(source, tree.Source), Dump(Path.Join(tree.Destination, relative), tree.Destination));
+        }
+    }
+
+    private static string Dump(string path, string root) =>
+        TestTree.Run("getfattr", "-h", "-d", "-m", "^(user\\.|system\\.posix_acl_)", "-e", "hex", "--absolute-names", path).Replace(root, "ROOT", StringComparison.Ordinal);
+}
