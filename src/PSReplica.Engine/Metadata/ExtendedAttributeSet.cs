@@ -7,7 +7,7 @@ namespace PSReplica.Engine.Metadata;
 
 /// <summary>An item's extended attributes within a <see cref="XattrScope"/>, in ordinal name order: the POSIX ACLs
 /// (their binary xattr form, numeric ids) and the other namespaces alike.</summary>
-internal sealed class ExtendedAttributeSet
+internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
 {
     /// <summary>The most attributes one item may carry on the wire.</summary>
     public const int MaxCount = 1024;
@@ -49,6 +49,12 @@ internal sealed class ExtendedAttributeSet
 
         return changes;
     }
+
+    public bool Equals(ExtendedAttributeSet? other) => other is not null && Compare(other) == AttributeChanges.None;
+
+    public override bool Equals(object? obj) => Equals(obj as ExtendedAttributeSet);
+
+    public override int GetHashCode() => _entries.Length;
 
     private bool Same(ExtendedAttributeSet other, bool acls)
     {

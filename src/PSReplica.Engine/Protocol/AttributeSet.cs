@@ -75,7 +75,8 @@ internal readonly record struct AttributeSet(AttributeFields Fields, int Mode, u
             }
 
             scope = (Metadata.XattrScope)scopeBits;
-            xattrs = Metadata.ExtendedAttributeSet.Read(ref reader, scope);
+            // None and an empty set ask the same (remove every attribute of the scope); null keeps requests comparable.
+            xattrs = Metadata.ExtendedAttributeSet.Read(ref reader, scope) is { Count: > 0 } read ? read : null;
         }
 
         return new AttributeSet(set, mode, uid, gid, seconds, nanoseconds) { ExtendedAttributes = xattrs, XattrScope = scope };

@@ -172,6 +172,63 @@ public sealed class ExtendedAttributesTests
     }
 
     [Fact]
+    public void Requests_and_listing_entries_carry_the_attributes_in_both_encodings()
+    {
+        var set = new ExtendedAttributeSet([("user.a", [1, 2]), (XattrScopes.DefaultAcl, [2, 0, 0, 0])]);
+        var attributes = new AttributeSet(AttributeFields.Mode | AttributeFields.ExtendedAttributes, 0x1ED, 0, 0, 0, 0)
+        {
+            ExtendedAttributes = set,
+            XattrScope = XattrScope.User | XattrScope.Acls,
+        };
+        using (var writer = new WireWriter())
+        {
+            attributes.Write(writer);
+            var reader = new WireReader(writer.Written);
+            Assert.Equal(attributes, AttributeSet.Read(ref reader));
+            reader.ExpectEnd();
+        }
+
+        var stat = new StatInfo(Posix.SIfdir | 0x1ED, 2, 0, 0, 5, 0, 1, 2, 3);
+        var file = new StatInfo(Posix.SIfreg | 0x1A4, 1, 0, 0, 6, 10, 1, 2, 3);
+        ListingEntry[] entries =
+        [
+            new ListingEntry("d", stat, null) { ExtendedAttributes = set, ListsExtendedAttributes = true },
+            new ListingEntry("e", file, null) { ExtendedAttributes = null, ListsExtendedAttributes = true },
+            new ListingEntry("f", file, null) { ExtendedAttributes = ExtendedAttributeSet.Empty, ListsExtendedAttributes = true },
+        ];
+        foreach (bool compact in new[] { false, true })
+        {
+            using var writer = new WireWriter();
+            var codec = new CompactListingCodec();
+            foreach (ListingEntry entry in entries)
+            {
+                if (compact)
+                {
+                    codec.Write(writer, entry);
+                }
+                else
+                {
+                    entry.Write(writer);
+                }
+            }
+
+            var reader = new WireReader(writer.Written);
+            var decoder = new CompactListingCodec();
+            var read = new ListingEntry[entries.Length];
+            for (int i = 0; i < read.Length; i++)
+            {
+                read[i] = compact ? decoder.Read(ref reader, false, XattrScope.User | XattrScope.Acls)
+                    : ListingEntry.Read(ref reader, xattrs: XattrScope.User | XattrScope.Acls);
+            }
+
+            reader.ExpectEnd();
+            Assert.Equal(set, read[0].ExtendedAttributes);
+            Assert.Null(read[1].ExtendedAttributes);
+            Assert.Equal(ExtendedAttributeSet.Empty, read[2].ExtendedAttributes);
+        }
+    }
+
+    [Fact]
     public void An_attribute_set_with_an_unknown_scope_is_a_violation()
     {
         using var writer = new WireWriter();
