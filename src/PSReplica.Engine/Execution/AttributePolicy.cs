@@ -51,6 +51,8 @@ internal sealed class AttributePolicy
     {
         FileEntry source = action.Source!;
         bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
+        // An ACL's mask is the mode's group bits: a changed ACL takes the source's mode along.
+        permissionsChanged |= (action.Changes & AttributeChanges.Acls) != 0;
         if (source.IsDirectory)
         {
             return Of(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);

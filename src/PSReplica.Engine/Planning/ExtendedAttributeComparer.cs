@@ -21,16 +21,31 @@ internal sealed class ExtendedAttributeComparer(XattrScope scope, ITreeLister so
         }
     }
 
-    /// <summary>Acls and ExtendedAttributes as they differ; none when either side's cannot be read.</summary>
-    public AttributeChanges Compare(FileEntry source, FileEntry existing)
+    /// <summary><paramref name="changes"/> (the other attributes' differences) with Acls and ExtendedAttributes as they
+    /// differ; nothing added when either side's cannot be read. With -Preserve Acls, a mode that differs only in group
+    /// bits that are an ACL's mask is the ACL's difference, not the permissions' (as rsync -A itemizes it): each side's
+    /// mode is compared with its ACL's owning-group entry in place of the mask.</summary>
+    public AttributeChanges Compare(FileEntry source, FileEntry existing, AttributeChanges changes)
     {
         if (!Enabled || source.Kind is not (EntryKind.File or EntryKind.Directory) || existing.Kind != source.Kind)
         {
-            return AttributeChanges.None;
+            return changes;
         }
 
         Load(source);
         ExtendedAttributeSet? theirs = existing.ExtendedAttributes ??= destinationLister.ExtendedAttributes(existing, scope);
-        return source.ExtendedAttributes is { } ours && theirs is not null ? ours.Compare(theirs) : AttributeChanges.None;
+        if (source.ExtendedAttributes is not { } ours || theirs is null)
+        {
+            return changes;
+        }
+
+        changes |= ours.Compare(theirs);
+        if ((changes & AttributeChanges.Permissions) != 0 && (scope & XattrScope.Acls) != 0
+            && AclModes.Logical(source.Permissions, ours) == AclModes.Logical(existing.Permissions, theirs))
+        {
+            changes &= ~AttributeChanges.Permissions;
+        }
+
+        return changes;
     }
 }

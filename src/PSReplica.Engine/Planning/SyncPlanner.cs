@@ -1046,7 +1046,7 @@ internal sealed class SyncPlanner
             changes |= AttributeChanges.Group;
         }
 
-        changes |= _extendedAttributes.Compare(source, existing);
+        changes = _extendedAttributes.Compare(source, existing, changes);
         return changes;
     }
 
