@@ -12,8 +12,12 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
     /// <summary>The most attributes one item may carry on the wire.</summary>
     public const int MaxCount = 1024;
 
-    /// <summary>The most value bytes one item may carry on the wire (Linux allows 64 KiB a value).</summary>
-    public const int MaxTotalBytes = 4 << 20;
+    /// <summary>The most name and value bytes one item may carry (Linux allows 64 KiB a value): small enough that an
+    /// item's set fits in one frame with its listing entry or its request, and in a WriteBatch header.</summary>
+    public const int MaxTotalBytes = 256 << 10;
+
+    /// <summary>The longest encoding of a set within the bounds (<see cref="Write"/>).</summary>
+    public const int MaxEncodedBytes = MaxTotalBytes + (MaxCount * 8) + 8;
 
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -86,8 +90,9 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
         }
     }
 
-    /// <summary>Reads the attributes of the scope; null with the errno when they cannot be read. A file system without
-    /// extended attributes has none. Names that are not UTF-8 are left out.</summary>
+    /// <summary>Reads the attributes of the scope; null with the errno when they cannot be read, or E2BIG when they exceed
+    /// <see cref="MaxCount"/> or <see cref="MaxTotalBytes"/> (the item's attributes are then left alone). A file system
+    /// without extended attributes has none. Names that are not UTF-8 are left out.</summary>
     public static ExtendedAttributeSet? Read(Posix.XattrTarget target, XattrScope scope, out int errno)
     {
         errno = 0;
@@ -106,6 +111,7 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
 
         List<(string, byte[])>? entries = null;
         byte[]? value = null;
+        long total = 0;
         int start = 0;
         for (int k = 0; k < length; k++)
         {
@@ -145,6 +151,12 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
             }
 
             (entries ??= []).Add((name, value.AsSpan(0, n).ToArray()));
+            total += name.Length + n;
+            if (entries.Count > MaxCount || total > MaxTotalBytes)
+            {
+                errno = Posix.E2BIG;
+                return null;
+            }
         }
 
         return entries is null ? Empty : new ExtendedAttributeSet(entries);
@@ -200,7 +212,7 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
     }
 
     /// <summary>Reads and checks a set: at most <see cref="MaxCount"/> attributes, names of <paramref name="scope"/> in
-    /// strictly ascending order, each value at most 64 KiB and all at most <see cref="MaxTotalBytes"/>, every length
+    /// strictly ascending order, each value at most 64 KiB and names and values at most <see cref="MaxTotalBytes"/>, every length
     /// checked against the message before anything is allocated.</summary>
     public static ExtendedAttributeSet Read(ref WireReader reader, XattrScope scope)
     {
@@ -227,7 +239,7 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
             }
 
             int length = reader.Int32(Posix.XattrSizeMax);
-            total += length;
+            total += name.Length + length;
             if (total > MaxTotalBytes)
             {
                 throw ProtocolFault.Violation("extended attributes larger than allowed");
