@@ -44,6 +44,11 @@ internal sealed class RemoteTreeLister : ITreeLister
     public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        if (entry.ExtendedAttributes is null && _listing.IsStart(entry.FullPath))
+        {
+            return entry.ExtendedAttributes = _listing.StartAttributes;
+        }
+
         // The root's own entry (from Opened) carries none: unknown, as is any entry of the agent's tree the listing left without.
         return entry.ExtendedAttributes ?? (_listing.Holds(entry.FullPath + "/") ? null
             : entry.ExtendedAttributes = Metadata.ExtendedAttributeSet.Read(Native.Posix.XattrTarget.Path(entry.FullPath), scope, out _));

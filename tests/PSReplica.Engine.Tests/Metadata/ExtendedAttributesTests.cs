@@ -119,6 +119,27 @@ public sealed class ExtendedAttributesTests
 
     [Theory]
     [MemberData(nameof(Wirings))]
+    public async Task The_roots_own_attributes_are_compared_and_copied(string wiring)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        tree.Dst("a.txt", "a");
+        SetAttribute(tree.Source, string.Empty, "user.root", [1, 2, 3]);
+        SetAttribute(tree.Destination, string.Empty, "user.stale", [4]);
+        TestTree.Run("setfacl", "-d", "-m", "u:nobody:rx", tree.Source);
+        tree.FreezeBoth();
+
+        RecordingObserver first = await RunAsync(wiring, tree);
+        Assert.Empty(first.Errors);
+        Assert.Equal(".d.......ax", Item(first, ".").Itemize);
+        Assert.Equal(Dump(tree.Source, tree.Source), Dump(tree.Destination, tree.Destination));
+
+        RecordingObserver second = await RunAsync(wiring, tree);
+        Assert.Empty(second.Items);
+    }
+
+    [Theory]
+    [MemberData(nameof(Wirings))]
     public async Task Without_the_option_no_attribute_is_copied_compared_or_removed(string wiring)
     {
         using var tree = new TestTree();
@@ -328,6 +349,55 @@ public sealed class ExtendedAttributesTests
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.StartsWith("-Preserve ExtendedAttributes cannot be used with the agent there", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tree.Destination));
+    }
+
+    public static TheoryData<string> HostileListings => new() { "no start record", "start record twice", "name out of scope", "bad marker" };
+
+    [Theory]
+    [MemberData(nameof(HostileListings))]
+    public async Task A_hostile_agents_listing_of_attributes_ends_the_session(string flaw)
+    {
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync();
+        AgentClient client = await loop.ConnectAsync(RemoteSide.Source, "/remote/root");
+        try
+        {
+            await accept;
+            var options = new ListingOptions(ListingFeatures.ExtendedAttributes, string.Empty) { XattrScope = XattrScope.User };
+            RemoteListing listing = await client.ListAsync(string.Empty, recursive: true, CancellationToken.None, options);
+            (await peer.ExpectAsync(FrameKind.Request, 1)).Dispose();
+            var file = new StatInfo(Posix.SIfreg | 0x1A4, 1, 0, 0, 7, 3, 1_600_000_000, 0, 1);
+            await peer.SendAsync(FrameKind.Data, 1, w =>
+            {
+                if (flaw != "no start record")
+                {
+                    w.Byte(ListingRecord.StartAttributes).Byte(1);
+                    (flaw == "name out of scope" ? new ExtendedAttributeSet([("trusted.x", [1])]) : ExtendedAttributeSet.Empty).Write(w);
+                }
+
+                if (flaw == "start record twice")
+                {
+                    w.Byte(ListingRecord.StartAttributes).Byte(0);
+                }
+
+                w.Byte(ListingRecord.DirectoryStart).String(string.Empty).Byte(ListingRecord.Entries).UInt(1);
+                new ListingEntry("a", file, null).Write(w);
+                w.Byte(flaw == "bad marker" ? (byte)2 : (byte)0).Byte(ListingRecord.DirectoryEnd);
+            });
+            var error = await Assert.ThrowsAsync<SyncException>(() => listing.Completion.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+            Assert.Equal(ErrorIds.ProtocolViolation, client.Fault?.ErrorId);
+            // Nothing waits for a start record that never came or was refused: the planner gets none.
+            if (flaw is "no start record" or "name out of scope")
+            {
+                Assert.Null(listing.StartAttributes);
+            }
+        }
+        finally
+        {
+            await client.DisposeAsync();
+        }
     }
 
     private static void AssertRefused(Action<WireWriter> write, XattrScope scope, string what)
