@@ -1,16 +1,18 @@
 # Differential test for -Preserve Acls, ExtendedAttributes against Debian's `rsync -aAX --delete`: random trees whose
-# files carry user.* attributes of various sizes (empty, binary with NULs, a few KiB: ext4 holds one 4 KiB block of them
-# per inode) and access ACLs, and whose directories carry access and default ACLs. Both tools replicate the tree, then
-# the source's attributes are changed, removed and added and both run again, then once more with nothing changed. The
-# replicas' attributes (every namespace getfattr shows, ACLs included), modes and contents are compared with each other
-# and with the source, and PSReplica's itemize strings with rsync's --itemize-changes for the items both report.
-# The trees are under the temp directory, which must be on a file system with user attributes and ACLs (ext4, xfs).
+# files carry user.* attributes (and trusted.* ones when run as root) of various sizes (empty, binary with NULs, a few
+# KiB: ext4 holds one 4 KiB block of them per inode) and access ACLs, and whose directories carry access and default
+# ACLs. Both tools replicate the tree, then the source's attributes are changed, removed and added and both run again,
+# then once more with nothing changed. The replicas' attributes (every namespace getfattr shows, ACLs included), modes
+# and contents are compared with each other and with the source, and PSReplica's itemize strings with rsync's
+# --itemize-changes for the items whose attributes alone changed. The trees are under the temp directory, which must be
+# on a file system with user attributes and ACLs (ext4, xfs).
 BeforeDiscovery {
     $script:Seeds = @(3101, 3102, 3103, 3104)
 }
 
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
+    $script:IsRoot = (& id -u) -eq '0'
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-aclxattr-$([guid]::NewGuid().ToString('n'))"
 
     function Invoke-Tool {
@@ -48,6 +50,8 @@ BeforeAll {
                 [System.IO.File]::WriteAllText($file, "seed $Seed file $directory/$f`n")
                 Set-RandomAttributes $rng $file $rng.Next(4)
                 if ($rng.Next(3) -eq 0) { Invoke-Tool setfacl @('-m', "u:nobody:r,g:daemon:rw", $file) | Out-Null }
+                # As root both tools copy trusted.* too (rsync -X as root; PSReplica's ExtendedAttributes as root).
+                if ($script:IsRoot -and $rng.Next(3) -eq 0) { Invoke-Tool setfattr @('-n', "trusted.t$($rng.Next(2))", '-v', (Get-RandomHex $rng 9), $file) | Out-Null }
             }
             if ($directory -and $rng.Next(2) -eq 0) { Invoke-Tool setfacl @('-m', 'u:nobody:rwx', $full) | Out-Null }
             if ($directory -and $rng.Next(2) -eq 0) { Invoke-Tool setfacl @('-d', '-m', 'u:nobody:rx,g:daemon:r', $full) | Out-Null }
@@ -63,7 +67,7 @@ BeforeAll {
             switch ($rng.Next(5)) {
                 0 {
                     # Remove every user attribute: the replicas must lose them too.
-                    foreach ($name in @(& getfattr -h --absolute-names -m '^user\.' $file.FullName 2>$null | Where-Object { $_ -like 'user.*' })) {
+                    foreach ($name in @(& getfattr -h --absolute-names -m '^(user|trusted)\.' $file.FullName 2>$null | Where-Object { $_ -like 'user.*' -or $_ -like 'trusted.*' })) {
                         Invoke-Tool setfattr @('-x', $name, $file.FullName) | Out-Null
                     }
                 }
@@ -169,5 +173,27 @@ Describe 'Sync-Directory -Preserve Acls, ExtendedAttributes against rsync -aAX' 
             }
         }
         $checkedItemize | Should -BeGreaterThan 0 -Because 'the seed must change some item in its attributes alone'
+    }
+}
+
+Describe 'Get-SyncPlan -Preserve Acls, ExtendedAttributes' {
+    It 'plans attribute changes that a review applies, the plan''s command line carrying the flags' {
+        $root = Join-Path $script:WorkRoot 'plan'
+        $source = Join-Path $root 'src'
+        $destination = Join-Path $root 'dst'
+        $null = New-Item -ItemType Directory -Path $source, $destination
+        [System.IO.File]::WriteAllText((Join-Path $source 'a.txt'), "a`n")
+        Invoke-Tool cp @('-p', (Join-Path $source 'a.txt'), (Join-Path $destination 'a.txt')) | Out-Null
+        Invoke-Tool setfattr @('-n', 'user.k', '-v', '0x0100ff', (Join-Path $source 'a.txt')) | Out-Null
+        Invoke-Tool setfacl @('-m', 'u:nobody:r', (Join-Path $source 'a.txt')) | Out-Null
+
+        $plan = @(Get-SyncPlan -Path $source -Destination $destination -Preserve Times, ExtendedAttributes, Acls)
+        $plan.Count | Should -Be 1
+        $plan[0].Itemize | Should -BeExactly '.f.......ax'
+        $applied = @($plan | Sync-Directory)
+        $applied.Itemize | Should -BeExactly '.f.......ax'
+        (& getfattr -n user.k -e hex --absolute-names (Join-Path $destination 'a.txt')) -join ' ' | Should -Match 'user.k=0x0100ff'
+        (& getfacl -c (Join-Path $destination 'a.txt')) -join ' ' | Should -Match 'user:nobody:r--'
+        @(Get-SyncPlan -Path $source -Destination $destination -Preserve Times, ExtendedAttributes, Acls) | Should -BeNullOrEmpty
     }
 }
