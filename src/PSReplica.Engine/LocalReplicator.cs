@@ -60,7 +60,7 @@ public static class LocalReplicator
     public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
+        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, cancellation), observer, cancellation, dryRun);
         summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }
@@ -70,7 +70,7 @@ public static class LocalReplicator
         if (options.ModifyWindow < -1)
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-                "ModifyWindow must be -1 (nanoseconds), 0 (whole seconds) or more seconds.", options.ModifyWindow.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                "ModifyWindow must be -1 (nanoseconds), 0 (whole seconds) or more seconds.", options.ModifyWindow.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (options.BlockSize is { } block && (block < Engine.Delta.BlockSizing.MinimumForcedBlockLength || block > Engine.Delta.BlockSizing.MaxBlockLength))

@@ -34,8 +34,46 @@ internal struct RollingChecksum
         return sum.Value;
     }
 
+    /// <summary>The vector kernels <see cref="Reset"/> chooses from, best first, and the scalar loop that finishes (or does)
+    /// every block.</summary>
+    internal enum Kernel
+    {
+        Avx2,
+        Ssse3,
+        Vector256,
+        Vector128,
+        Scalar,
+    }
+
+    /// <summary>Whether <paramref name="kernel"/> runs on this CPU as this code was compiled (a Native AOT agent has only
+    /// the instruction sets of its build's baseline).</summary>
+    internal static bool Runs(Kernel kernel) => kernel switch
+    {
+        Kernel.Avx2 => Avx2.IsSupported,
+        Kernel.Ssse3 => Ssse3.IsSupported,
+        Kernel.Vector256 => Vector256.IsHardwareAccelerated,
+        Kernel.Vector128 => Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    /// <summary>The checksum of <paramref name="block"/> by <paramref name="kernel"/> (which must run here): for tests that
+    /// hold every kernel to the definition, whichever one this machine would choose.</summary>
+    internal static uint ComputeWith(ReadOnlySpan<byte> block, Kernel kernel)
+    {
+        var sum = default(RollingChecksum);
+        sum.Reset(block, kernel);
+        return sum.Value;
+    }
+
     /// <summary>Starts over on <paramref name="block"/>.</summary>
-    public void Reset(ReadOnlySpan<byte> block)
+    public void Reset(ReadOnlySpan<byte> block) => Reset(block,
+        Avx2.IsSupported ? Kernel.Avx2
+        : Ssse3.IsSupported ? Kernel.Ssse3 // x86 without AVX2: a Native AOT agent built for the x86-64-v2 baseline, an older CPU
+        : Vector256.IsHardwareAccelerated ? Kernel.Vector256
+        : Vector128.IsHardwareAccelerated ? Kernel.Vector128 // arm64's AdvSIMD
+        : Kernel.Scalar);
+
+    private void Reset(ReadOnlySpan<byte> block, Kernel kernel)
     {
         unchecked
         {
@@ -44,13 +82,16 @@ internal struct RollingChecksum
             uint s1 = 0;
             uint s2 = 0;
             int i = 0;
-            if (Avx2.IsSupported && n >= 64)
+            if (n >= 64)
             {
-                (s1, s2, i) = ResetAvx2(block);
-            }
-            else if (Vector256.IsHardwareAccelerated && n >= 64)
-            {
-                (s1, s2, i) = ResetVector(block);
+                (s1, s2, i) = kernel switch
+                {
+                    Kernel.Avx2 => ResetAvx2(block),
+                    Kernel.Ssse3 => ResetSsse3(block),
+                    Kernel.Vector256 => ResetVector(block),
+                    Kernel.Vector128 => ResetVector128(block),
+                    _ => (0u, 0u, 0),
+                };
             }
 
             for (; i < n; i++)
@@ -155,6 +196,69 @@ internal struct RollingChecksum
             uint s1 = (uint)Vector256.Sum((a0 + a1) + (a2 + a3));
             uint positional = (32u * (uint)Vector256.Sum(weightedChunks)) + (uint)Vector256.Sum((a0 * w0) + (a1 * w1) + (a2 * w2) + (a3 * w3));
             return (s1, ((uint)n * s1) - positional, chunks * 32);
+        }
+    }
+
+    /// <summary><see cref="ResetAvx2"/> on 16-byte chunks with SSSE3's pmaddubsw and SSE2's pmaddwd.</summary>
+    private static (uint S1, uint S2, int Done) ResetSsse3(ReadOnlySpan<byte> block)
+    {
+        unchecked
+        {
+            int n = block.Length;
+            int chunks = n / 16;
+            ref byte start = ref MemoryMarshal.GetReference(block);
+            Vector128<byte> ones8 = Vector128.Create((byte)1);
+            Vector128<short> ones16 = Vector128.Create((short)1);
+            Vector128<byte> weights = Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            Vector128<int> sums = Vector128<int>.Zero, weighted = sums, running = sums;
+            for (int c = 0; c < chunks; c++)
+            {
+                Vector128<sbyte> bytes = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, c * 16)).AsSByte();
+
+                // At most 15*128 + 14*128 in a 16-bit pair sum: no saturation.
+                Vector128<int> chunk = Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(ones8, bytes), ones16);
+                weighted += Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(weights, bytes), ones16);
+                running += sums;
+                sums += chunk;
+            }
+
+            uint s1 = (uint)Vector128.Sum(sums);
+            uint chunkWeighted = ((uint)(chunks - 1) * s1) - (uint)Vector128.Sum(running);
+            uint positional = (16u * chunkWeighted) + (uint)Vector128.Sum(weighted);
+            return (s1, ((uint)n * s1) - positional, chunks * 16);
+        }
+    }
+
+    /// <summary><see cref="ResetVector"/> on 16-byte chunks, for 128-bit vector units (arm64).</summary>
+    private static (uint S1, uint S2, int Done) ResetVector128(ReadOnlySpan<byte> block)
+    {
+        unchecked
+        {
+            int n = block.Length;
+            int chunks = n / 16;
+            ref byte start = ref MemoryMarshal.GetReference(block);
+            Vector128<int> a0 = Vector128<int>.Zero, a1 = a0, a2 = a0, a3 = a0, weightedChunks = a0;
+            for (int c = 0; c < chunks; c++)
+            {
+                Vector128<sbyte> bytes = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, c * 16)).AsSByte();
+                (Vector128<short> lo16, Vector128<short> hi16) = Vector128.Widen(bytes);
+                (Vector128<int> v0, Vector128<int> v1) = Vector128.Widen(lo16);
+                (Vector128<int> v2, Vector128<int> v3) = Vector128.Widen(hi16);
+                a0 += v0;
+                a1 += v1;
+                a2 += v2;
+                a3 += v3;
+                weightedChunks += ((v0 + v1) + (v2 + v3)) * c;
+            }
+
+            Vector128<int> w0 = Vector128.Create(0, 1, 2, 3);
+            Vector128<int> four = Vector128.Create(4);
+            Vector128<int> w1 = w0 + four;
+            Vector128<int> w2 = w1 + four;
+            Vector128<int> w3 = w2 + four;
+            uint s1 = (uint)Vector128.Sum((a0 + a1) + (a2 + a3));
+            uint positional = (16u * (uint)Vector128.Sum(weightedChunks)) + (uint)Vector128.Sum((a0 * w0) + (a1 * w1) + (a2 * w2) + (a3 * w3));
+            return (s1, ((uint)n * s1) - positional, chunks * 16);
         }
     }
 }

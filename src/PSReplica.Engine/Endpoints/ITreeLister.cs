@@ -30,4 +30,9 @@ internal interface ITreeLister
     /// <summary>True when the side already followed links (-CopyLinks through an agent): an entry that is still a link
     /// has no referent.</summary>
     bool ResolvesLinks => false;
+
+    /// <summary>What the file system of a destination directory can hold. <paramref name="device"/> null: the directory
+    /// does not exist yet (the file system it will be on, never measured). With <paramref name="measure"/> the side may
+    /// write a probe there. An agent's or SFTP's side: everything (not detected there).</summary>
+    FileSystemTraits Traits(string fullPath, ulong? device, bool measure) => FileSystemTraits.Full;
 }

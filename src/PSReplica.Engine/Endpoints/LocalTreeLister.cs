@@ -12,4 +12,24 @@ internal sealed class LocalTreeLister : ITreeLister
     }
 
     public List<FileEntry> List(string fullPath, string relative) => DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
+
+    public FileSystemTraits Traits(string fullPath, ulong? device, bool measure)
+    {
+        if (device is { } known)
+        {
+            return Native.FileSystemProbe.Detect(fullPath, known, measure);
+        }
+
+        // Not there yet: the nearest existing ancestor's file system, by its type only (nothing is written outside the
+        // destination).
+        for (string? path = Path.GetDirectoryName(fullPath); path is not null; path = Path.GetDirectoryName(path))
+        {
+            if (Native.Posix.Stat(path, follow: true, out Native.StatInfo stat) == 0)
+            {
+                return Native.FileSystemProbe.Detect(path, stat.Device, measure: false);
+            }
+        }
+
+        return FileSystemTraits.Full;
+    }
 }

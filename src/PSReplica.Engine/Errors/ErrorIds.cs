@@ -18,6 +18,17 @@ public static class ErrorIds
 
     public const string DestinationNotDirectory = nameof(DestinationNotDirectory);
 
+    /// <summary>Two source names of one directory fold to one name on a case-insensitive destination file system (FAT,
+    /// exFAT, NTFS on Windows, APFS, SMB): an error per pair, naming both, and neither is written.</summary>
+    public const string CaseCollision = nameof(CaseCollision);
+
+    /// <summary>A source name is longer than the destination's file system takes: that item is not written.</summary>
+    public const string NameTooLong = nameof(NameTooLong);
+
+    /// <summary>A symbolic link to a destination file system that cannot hold links (FAT, exFAT): one error per link,
+    /// nothing tried (-CopyLinks copies what links point to instead).</summary>
+    public const string SymbolicLinkUnsupported = nameof(SymbolicLinkUnsupported);
+
     /// <summary>No -Destination was given (nor a Destination property on a piped row).</summary>
     public const string DestinationMissing = nameof(DestinationMissing);
     public const string DestinationCreateFailed = nameof(DestinationCreateFailed);

@@ -9,7 +9,7 @@ internal static partial class Posix
     public const int AtFdCwd = -100;
     public const int AtSymlinkNoFollow = 0x100;
     public const uint StatxBasicStats = 0x7ff;
-    public const long UtimeOmit = (1L << 30) - 2;
+    public const long UtimeNow = (1L << 30) - 1;
 
     // Open flags with the same values on every Linux architecture .NET runs on.
     public const int ORdOnly = 0;
@@ -89,6 +89,9 @@ internal static partial class Posix
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(nint pointer);
 
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatfsNative(string path, long* buffer);
+
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GeteuidNative();
 
@@ -119,7 +122,7 @@ internal static partial class Posix
         MtimeNanoseconds: *(uint*)(buffer + 120),
         Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
 
-    /// <summary>Sets the modification time without following a final symlink; the access time is left alone.</summary>
+    /// <summary>Sets the modification time without following a final symlink (the access time to now).</summary>
     public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)
     {
         long* times = stackalloc long[4];
@@ -157,7 +160,7 @@ internal static partial class Posix
     public static int Fchown(SafeFileHandle file, uint uid, uint gid) =>
         FchownNative(Descriptor(file), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    /// <summary>Sets an open file's modification time; the access time is left alone.</summary>
+    /// <summary>Sets an open file's modification time (the access time to now).</summary>
     public static unsafe int SetModificationTime(SafeFileHandle file, long seconds, long nanoseconds)
     {
         long* times = stackalloc long[4];
@@ -165,11 +168,13 @@ internal static partial class Posix
         return FutimensNative(Descriptor(file), times) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>Fills struct timespec[2] (access, modification) so that only the modification time changes.</summary>
+    /// <summary>Fills struct timespec[2] (access, modification): the modification time given, the access time now (the
+    /// item was just written or checked). Not UTIME_OMIT: fusefat, the FUSE FAT driver USB sticks are mounted with,
+    /// ignores a modification time that comes without an access time and stamps the current time instead.</summary>
     private static unsafe void ModificationOnly(long* times, long seconds, long nanoseconds)
     {
         times[0] = 0;
-        times[1] = UtimeOmit;
+        times[1] = UtimeNow;
         times[2] = seconds;
         times[3] = nanoseconds;
     }
@@ -255,6 +260,15 @@ internal static partial class Posix
     }
 
     public static bool IsElevated => OperatingSystem.IsWindows() ? false : GeteuidNative() == 0;
+
+    /// <summary>statfs(2)'s f_namelen for the file system <paramref name="path"/> is on (on 64-bit Linux every field up to
+    /// it is a long: type, bsize, blocks, bfree, bavail, files, ffree, fsid, namelen); null when it cannot be read.</summary>
+    public static unsafe int? NameMax(string path)
+    {
+        long* buffer = stackalloc long[16];
+        return !OperatingSystem.IsLinux() || !Environment.Is64BitProcess || StatfsNative(path, buffer) != 0 || buffer[8] is <= 0 or > int.MaxValue
+            ? null : (int)buffer[8];
+    }
 
     public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }

@@ -27,8 +27,16 @@ public sealed record SyncOptions
 
     public CompareMode CompareMode { get; init; } = CompareMode.QuickCheck;
 
-    /// <summary>Times within this many seconds are equal; 0 (rsync's default) compares whole seconds, -1 nanoseconds too.</summary>
-    public int ModifyWindow { get; init; }
+    /// <summary>Times within this many seconds are equal; 0 (rsync's default) compares whole seconds, -1 nanoseconds too.
+    /// Null (not given): whole seconds, or the destination file system's coarser granularity (FAT's 2 s).</summary>
+    public int? ModifyWindow { get; init; }
+
+    /// <summary>-IgnoreDaylightSavingShift: times exactly one hour apart (within the destination's granularity) are equal,
+    /// as FAT's local-time stamps show them after a daylight-saving change.</summary>
+    public bool IgnoreDaylightSavingShift { get; init; }
+
+    /// <summary>The run writes: a destination file system of a type not known may be measured by a probe file there.</summary>
+    internal bool MeasureDestination { get; init; }
 
     /// <summary>Skip files that are newer in the destination (rsync -u).</summary>
     public bool Update { get; init; }

@@ -44,6 +44,32 @@ public sealed class SyncPlan
 
     public string DestinationRoot { get; }
 
+    /// <summary>Destination directories (relative, "" the root) on a file system that cannot hold everything, and what it
+    /// holds; a directory not listed is on its parent's file system.</summary>
+    internal Dictionary<string, PSReplica.Engine.Endpoints.FileSystemTraits> DestinationTraits { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The file system <paramref name="relative"/> (an item of the destination) is written to.</summary>
+    internal PSReplica.Engine.Endpoints.FileSystemTraits TraitsOf(string relative)
+    {
+        if (DestinationTraits.Count == 0)
+        {
+            return PSReplica.Engine.Endpoints.FileSystemTraits.Full;
+        }
+
+        for (string path = relative; ; path = path.LastIndexOf('/') is int slash and >= 0 ? path[..slash] : string.Empty)
+        {
+            if (DestinationTraits.TryGetValue(path, out PSReplica.Engine.Endpoints.FileSystemTraits? traits))
+            {
+                return traits;
+            }
+
+            if (path.Length == 0)
+            {
+                return PSReplica.Engine.Endpoints.FileSystemTraits.Full;
+            }
+        }
+    }
+
     /// <summary>The planned items in execution order.</summary>
     public IEnumerable<SyncItem> Items
     {

@@ -16,6 +16,12 @@ internal sealed class SyncPlanner
     private readonly SyncOptions _options;
     private readonly SyncPlan _plan;
     private readonly ISyncObserver _observer;
+
+    // What the destination's file system holds, per device (FAT: 2 s times, no owners, ...), and that of the directory
+    // being planned; each limit that touches what the run asked for is said once.
+    private readonly Dictionary<ulong, FileSystemTraits> _traitsByDevice = [];
+    private readonly HashSet<string> _limitsSaid = new(StringComparer.Ordinal);
+    private FileSystemTraits _traits = FileSystemTraits.Full;
     private readonly CancellationToken _cancellation;
     private readonly ITreeLister _sourceLister;
     private readonly ITreeLister _destinationLister;
@@ -204,6 +210,7 @@ internal sealed class SyncPlanner
         // against the roots' devices.
         _sourceDevice = source.Device;
         _destinationDevice = destination?.Device;
+        _traits = TraitsOf(destinationRoot, destination?.Device, string.Empty);
         if (_rootIsSource)
         {
             RememberDirectory(string.Empty, source);
@@ -255,6 +262,74 @@ internal sealed class SyncPlanner
     }
 
     private Content PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
+    {
+        FileSystemTraits outer = _traits;
+        if (relative.Length > 0 && destinationEntry is { IsDirectory: true } && destinationEntry.Device != _destinationDevice)
+        {
+            // A mount point in the destination tree: what is below it is written to another file system.
+            _traits = TraitsOf(destinationDirectory, destinationEntry.Device, relative);
+        }
+
+        try
+        {
+            return PlanDirectoryOn(relative, sourceDirectory, destinationDirectory, destinationEntry);
+        }
+        finally
+        {
+            _traits = outer;
+        }
+    }
+
+    /// <summary>The traits of the file system a destination directory is on, detected once per device; said by -Verbose
+    /// and remembered in the plan (for the receiver) where they limit anything.</summary>
+    private FileSystemTraits TraitsOf(string destinationDirectory, ulong? device, string relative)
+    {
+        FileSystemTraits traits;
+        if (device is { } known && _traitsByDevice.TryGetValue(known, out FileSystemTraits? seen))
+        {
+            traits = seen;
+        }
+        else
+        {
+            traits = _destinationLister.Traits(destinationDirectory, device, _options.MeasureDestination);
+            if (device is { } detected)
+            {
+                _traitsByDevice[detected] = traits;
+            }
+
+            if (_verbose && !ReferenceEquals(traits, FileSystemTraits.Full))
+            {
+                _observer.OnVerbose($"Destination file system at '{destinationDirectory}': {traits.Describe()}");
+            }
+        }
+
+        if (!traits.HoldsEverything || _plan.DestinationTraits.Count > 0)
+        {
+            _plan.DestinationTraits[relative] = traits;
+        }
+
+        SayLimits(traits, destinationDirectory);
+        return traits;
+    }
+
+    /// <summary>One warning per run and limit that touches what the run asked for (not one error per item).</summary>
+    private void SayLimits(FileSystemTraits traits, string where)
+    {
+        void Say(bool limited, string what, string consequence)
+        {
+            if (limited && _limitsSaid.Add(what))
+            {
+                _observer.OnWarning($"The destination file system at '{where}' ({traits.Type}) cannot hold {what}: {consequence}.");
+            }
+        }
+
+        PreserveOptions preserve = _options.Preserve;
+        Say(!traits.Owners && (preserve & (PreserveOptions.Owner | PreserveOptions.Group)) != 0, "owners", "files keep the owner the file system gives them");
+        Say(!traits.Permissions && (preserve & PreserveOptions.Permissions) != 0, "permissions", "files keep the mode the file system gives them");
+        Say(!traits.HardLinks && (preserve & PreserveOptions.HardLinks) != 0, "hard links", "each name of a linked file is copied as a file of its own");
+    }
+
+    private Content PlanDirectoryOn(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
         bool destinationExists = destinationEntry is not null;
         _cancellation.ThrowIfCancellationRequested();
@@ -365,6 +440,12 @@ internal sealed class SyncPlanner
             }
         }
 
+        Dictionary<string, int>? folded = _traits.CaseSensitive ? null : [];
+        if (!_traits.HoldsEverything || _traits.MaxNameLength < 255)
+        {
+            selected = Fit(relative, selected, folded);
+        }
+
         // Deletions of this directory come first, as rsync's --delete-during does them.
         int si = 0;
         var matches = new FileEntry?[selected.Count];
@@ -382,6 +463,18 @@ internal sealed class SyncPlanner
             }
 
             string rel = Join(relative, existing.Name);
+            if (folded is not null && folded.TryGetValue(FileSystemTraits.FoldName(existing.Name), out int same))
+            {
+                // A case-insensitive destination: "readme.txt" there is the source's "README.TXT" (or one of two names the
+                // source spells alike, which are not written): it is updated or kept, never deleted as extraneous.
+                if (same >= 0 && matches[same] is null && !destinations.Exists(other => other.Name == selected[same].Name))
+                {
+                    matches[same] = existing;
+                }
+
+                continue;
+            }
+
             if (existing.Kind == EntryKind.File && TempFileNames.IsTemporary(existing.Name))
             {
                 AddDelete(existing, rel, SyncReason.TemporaryFile);
@@ -417,6 +510,73 @@ internal sealed class SyncPlanner
         }
 
         return content;
+    }
+
+    /// <summary>What of a directory's selected entries the destination's file system can hold: a symbolic link where it
+    /// holds none (SymbolicLinkUnsupported; -CopyLinks copies what links point to instead), a name longer than it takes
+    /// (NameTooLong), and, where names are case-insensitive, two names that fold to one (CaseCollision, naming both):
+    /// each is an error of its own, reported before anything in the directory is written, and none of them is written,
+    /// so neither file of a colliding pair silently takes the other's place. <paramref name="folded"/> (case-insensitive
+    /// destinations) receives each folded name with the index of its entry in the result, or -1 for a collision.</summary>
+    private List<FileEntry> Fit(string relative, List<FileEntry> selected, Dictionary<string, int>? folded)
+    {
+        var kept = new List<FileEntry>(selected.Count);
+        var collided = new HashSet<string>(StringComparer.Ordinal);
+        if (folded is not null)
+        {
+            var first = new Dictionary<string, FileEntry>(StringComparer.Ordinal);
+            foreach (FileEntry entry in selected)
+            {
+                string key = FileSystemTraits.FoldName(entry.Name);
+                if (first.TryGetValue(key, out FileEntry? other))
+                {
+                    collided.Add(key);
+                    RecordPlanError(new SyncException(ErrorIds.CaseCollision, SyncErrorKind.InvalidArgument,
+                        $"'{Join(relative, other.Name)}' and '{Join(relative, entry.Name)}' are one name on the destination's file system ({_traits.Type}, "
+                        + $"case-insensitive) in the directory '{(relative.Length == 0 ? "." : relative)}': neither is written. Rename one of them in the source.",
+                        Join(relative, entry.Name)));
+                }
+                else
+                {
+                    first.Add(key, entry);
+                }
+            }
+        }
+
+        foreach (FileEntry entry in selected)
+        {
+            string path = Join(relative, entry.Name);
+            string? key = folded is null ? null : FileSystemTraits.FoldName(entry.Name);
+            if (key is not null && collided.Contains(key))
+            {
+                folded![key] = -1;
+                continue;
+            }
+
+            if (System.Text.Encoding.UTF8.GetByteCount(entry.Name) > _traits.MaxNameLength)
+            {
+                RecordPlanError(new SyncException(ErrorIds.NameTooLong, SyncErrorKind.InvalidArgument,
+                    $"'{path}' has a name longer than the destination's file system ({_traits.Type}) takes ({_traits.MaxNameLength} bytes): it is not written.", path));
+                continue;
+            }
+
+            if (entry.Kind == EntryKind.SymbolicLink && !_traits.SymbolicLinks)
+            {
+                RecordPlanError(new SyncException(ErrorIds.SymbolicLinkUnsupported, SyncErrorKind.InvalidArgument,
+                    $"The destination's file system ({_traits.Type}) cannot hold symbolic links: '{path}' -> '{entry.LinkTarget}' is not written. "
+                    + "-CopyLinks copies what links point to instead.", path));
+                continue;
+            }
+
+            if (key is not null)
+            {
+                folded![key] = kept.Count;
+            }
+
+            kept.Add(entry);
+        }
+
+        return kept;
     }
 
     /// <summary>-PruneEmptyDirectories (rsync -m): takes back what was planned for a source directory with nothing to
@@ -547,7 +707,7 @@ internal sealed class SyncPlanner
             return Content.LeftOut;
         }
 
-        if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && !(existing is null && _options.ExistingOnly)
+        if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && _traits.HardLinks && !(existing is null && _options.ExistingOnly)
             && PlanHardLinkFollower(source, existing, relative, destinationPath))
         {
             return Content.Files;
@@ -1031,17 +1191,17 @@ internal sealed class SyncPlanner
             changes |= AttributeChanges.Times;
         }
 
-        if ((preserve & PreserveOptions.Permissions) != 0 && source.Kind != EntryKind.SymbolicLink && source.Permissions != existing.Permissions)
+        if ((preserve & PreserveOptions.Permissions) != 0 && _traits.Permissions && source.Kind != EntryKind.SymbolicLink && source.Permissions != existing.Permissions)
         {
             changes |= AttributeChanges.Permissions;
         }
 
-        if ((preserve & PreserveOptions.Owner) != 0 && source.Uid != existing.Uid)
+        if ((preserve & PreserveOptions.Owner) != 0 && _traits.Owners && source.Uid != existing.Uid)
         {
             changes |= AttributeChanges.Owner;
         }
 
-        if ((preserve & PreserveOptions.Group) != 0 && source.Gid != existing.Gid)
+        if ((preserve & PreserveOptions.Group) != 0 && _traits.Owners && source.Gid != existing.Gid)
         {
             changes |= AttributeChanges.Group;
         }
@@ -1051,17 +1211,42 @@ internal sealed class SyncPlanner
     }
 
     /// <summary>Orders the two modification times: 0 when equal within -ModifyWindow. As in rsync, the default window 0
-    /// compares whole seconds, a negative window compares nanoseconds too, and N treats times N seconds apart as equal.</summary>
+    /// compares whole seconds, a negative window compares nanoseconds too, and N treats times N seconds apart as equal.
+    /// Without -ModifyWindow, a destination file system that keeps coarser times (FAT's 2 s) is compared at its
+    /// granularity; -IgnoreDaylightSavingShift also takes times exactly one hour apart (at that granularity) as equal.</summary>
     private int CompareTimes(FileEntry source, FileEntry existing)
     {
-        if (_options.ModifyWindow < 0)
+        int order;
+        if (_options.ModifyWindow is { } window)
         {
-            int seconds = source.MtimeSeconds.CompareTo(existing.MtimeSeconds);
-            return seconds != 0 ? seconds : source.MtimeNanoseconds.CompareTo(existing.MtimeNanoseconds);
+            order = window < 0 ? Nanoseconds(source, existing)
+                : Math.Abs(source.MtimeSeconds - existing.MtimeSeconds) <= window ? 0 : Math.Sign(source.MtimeSeconds - existing.MtimeSeconds);
+        }
+        else
+        {
+            order = _traits.TimeGranularity > 1_000_000_000
+                ? (_traits.SameTime(source.MtimeSeconds, source.MtimeNanoseconds, existing.MtimeSeconds, existing.MtimeNanoseconds) ? 0 : Nanoseconds(source, existing))
+                : source.MtimeSeconds.CompareTo(existing.MtimeSeconds);
         }
 
-        long difference = source.MtimeSeconds - existing.MtimeSeconds;
-        return Math.Abs(difference) <= _options.ModifyWindow ? 0 : Math.Sign(difference);
+        if (order != 0 && _options.IgnoreDaylightSavingShift)
+        {
+            // One hour either way, within the granularity (at least a whole second, as the default comparison).
+            long step = Math.Max(_traits.TimeGranularity, 1_000_000_000);
+            long apart = Math.Abs(((source.MtimeSeconds - existing.MtimeSeconds) * 1_000_000_000) + ((long)source.MtimeNanoseconds - existing.MtimeNanoseconds));
+            if (Math.Abs(apart - 3_600_000_000_000) < step)
+            {
+                return 0;
+            }
+        }
+
+        return order;
+
+        static int Nanoseconds(FileEntry a, FileEntry b)
+        {
+            int seconds = a.MtimeSeconds.CompareTo(b.MtimeSeconds);
+            return seconds != 0 ? seconds : a.MtimeNanoseconds.CompareTo(b.MtimeNanoseconds);
+        }
     }
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,

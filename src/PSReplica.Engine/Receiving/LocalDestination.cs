@@ -157,11 +157,11 @@ internal sealed partial class LocalDestination : IDestination
                     BackUp(item, copy: false);
                 }
 
-                TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, _attributes.ForLink(action.Source));
+                TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, Limit(_attributes.ForLink(action.Source), item));
                 break;
 
             case ActionKind.Metadata:
-                TreeReceiver.SetAttributes(Tree, item, _attributes.ForMetadata(action));
+                TreeReceiver.SetAttributes(Tree, item, Limit(_attributes.ForMetadata(action), item));
                 break;
 
             case ActionKind.Delete:
@@ -176,7 +176,17 @@ internal sealed partial class LocalDestination : IDestination
 
     /// <summary>Gives a directory its attributes once everything inside it is written.</summary>
     public void FinishDirectory(string relative, FileEntry source, bool created) =>
-        TreeReceiver.SetAttributes(Tree, relative, _attributes.ForDirectory(source, created));
+        TreeReceiver.SetAttributes(Tree, relative, Limit(_attributes.ForDirectory(source, created), relative));
+
+    /// <summary>The attributes the item's file system can hold: owners and modes are not tried where it holds none (FAT),
+    /// which the plan said once as a warning instead of an error per item.</summary>
+    private AttributeSet Limit(AttributeSet attributes, string relative)
+    {
+        Endpoints.FileSystemTraits traits = _plan.TraitsOf(relative);
+        AttributeFields drop = (traits.Owners ? AttributeFields.None : AttributeFields.Uid | AttributeFields.Gid)
+            | (traits.Permissions ? AttributeFields.None : AttributeFields.Mode);
+        return (attributes.Fields & drop) == 0 ? attributes : attributes with { Fields = attributes.Fields & ~drop };
+    }
 
     /// <summary>Removes an item (a directory only when empty). With -Backup a file or link is backed up first; a directory
     /// that then still holds backups (no -BackupDirectory) stays, as in rsync.</summary>
@@ -267,7 +277,7 @@ internal sealed partial class LocalDestination : IDestination
         fromBasis |= action.CopyFromBasis;
         string relative = action.Item.RelativePath;
         string item = InTree(relative);
-        AttributeSet attributes = _attributes.ForFile(action);
+        AttributeSet attributes = Limit(_attributes.ForFile(action), InTree(action.Item.RelativePath));
         Action<long> progress = _meter.For(relative, source.Length);
         if (_options.Inplace)
         {

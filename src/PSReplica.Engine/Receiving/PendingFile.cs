@@ -13,6 +13,7 @@ internal sealed class PendingFile : IDisposable
 {
     private ParentDirectory _directory;
     private bool _settled;
+    private (long Seconds, uint Nanoseconds)? _time;
 
     private PendingFile(ParentDirectory directory, string name, string relative, SafeFileHandle handle)
     {
@@ -69,7 +70,11 @@ internal sealed class PendingFile : IDisposable
     }
 
     /// <summary>Owner, mode and time, through the open descriptor (chown clears set-user-ID bits: the mode comes after).</summary>
-    public void SetAttributes(AttributeSet attributes) => Apply(Handle, attributes, Relative);
+    public void SetAttributes(AttributeSet attributes)
+    {
+        Apply(Handle, attributes, Relative);
+        _time = attributes.Has(AttributeFields.Time) ? (attributes.MtimeSeconds, attributes.MtimeNanoseconds) : null;
+    }
 
     /// <summary>Renames the file over its target, in the same directory.</summary>
     public void Commit(ParentDirectory target)
@@ -81,6 +86,7 @@ internal sealed class PendingFile : IDisposable
         }
 
         _settled = true;
+        KeepTime();
     }
 
     /// <summary>Renames the file over its target, which is in the same directory under the target's own name.</summary>
@@ -93,6 +99,19 @@ internal sealed class PendingFile : IDisposable
         }
 
         _settled = true;
+        KeepTime();
+    }
+
+    /// <summary>Some file systems give a renamed file the time of the rename (fusefat, the FUSE FAT driver a USB stick is
+    /// mounted with): a time set before the rename that did not survive it is set again, through the descriptor that is
+    /// still open on exactly this file. Elsewhere this costs one fstat.</summary>
+    private void KeepTime()
+    {
+        if (_time is (long seconds, uint nanoseconds) && Posix.StatAt(Handle, string.Empty, out StatInfo stat) == 0
+            && (stat.MtimeSeconds != seconds || stat.MtimeNanoseconds != nanoseconds))
+        {
+            Check(Posix.SetModificationTime(Handle, seconds, nanoseconds), "Cannot set the time of", Relative);
+        }
     }
 
     /// <summary>Leaves the file where it is, under its name (a partial file, or one waiting for the -DelayUpdates burst).</summary>

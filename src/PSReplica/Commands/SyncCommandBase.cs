@@ -84,6 +84,10 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     public int ModifyWindow { get; set; }
 
     [Parameter]
+    [Alias("DST")]
+    public SwitchParameter IgnoreDaylightSavingShift { get; set; }
+
+    [Parameter]
     public SwitchParameter Update { get; set; }
 
     [Parameter]
@@ -300,7 +304,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             MaxDelete = MaxDelete >= 0 ? MaxDelete : null,
             Filter = filter,
             CompareMode = Checksum ? CompareMode.Checksum : SizeOnly ? CompareMode.SizeOnly : IgnoreTimes ? CompareMode.IgnoreTimes : CompareMode.QuickCheck,
-            ModifyWindow = ModifyWindow,
+            ModifyWindow = IsGiven(nameof(ModifyWindow)) ? ModifyWindow : null,
+            IgnoreDaylightSavingShift = IgnoreDaylightSavingShift,
             Update = Update,
             IgnoreExisting = IgnoreExisting,
             // -Preserve Acls implies Permissions, as rsync -A implies -p: an ACL's mask is the mode's group bits.

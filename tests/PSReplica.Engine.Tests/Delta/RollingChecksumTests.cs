@@ -93,6 +93,46 @@ public sealed class RollingChecksumTests
     public void Known_values_take_bytes_as_signed(byte[] block, uint expected) =>
         Assert.Equal(expected, RollingChecksum.Compute(block));
 
+    /// <summary>Every kernel this machine can run, not only the one it would choose: a Native AOT agent built for an older
+    /// baseline, or an arm64 server, takes another.</summary>
+    [Theory]
+    [InlineData("Avx2")]
+    [InlineData("Ssse3")]
+    [InlineData("Vector256")]
+    [InlineData("Vector128")]
+    [InlineData("Scalar")]
+    public void Every_kernel_equals_the_reference(string name)
+    {
+        var kernel = Enum.Parse<RollingChecksum.Kernel>(name);
+        // Every x64 CPU here has SSSE3 and 128-bit vectors, and arm64 its AdvSIMD; the 256-bit kernels need AVX2.
+        bool x64 = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
+        bool needed = kernel switch
+        {
+            RollingChecksum.Kernel.Avx2 or RollingChecksum.Kernel.Vector256 => System.Runtime.Intrinsics.X86.Avx2.IsSupported,
+            RollingChecksum.Kernel.Ssse3 => x64,
+            _ => true,
+        };
+        if (!needed)
+        {
+            return;
+        }
+
+        Assert.True(RollingChecksum.Runs(kernel), $"{kernel} does not run on this CPU");
+        Gen.Select(Gen.Byte.Array[0, 5_000], Gen.Int[0, 31]).Sample((data, skip) =>
+        {
+            ReadOnlySpan<byte> block = data.AsSpan(Math.Min(skip, data.Length));
+            Assert.Equal(Reference(block), RollingChecksum.ComputeWith(block, kernel));
+        }, iter: 300);
+        foreach (int length in new[] { 64, 65, 1000, 32768, (1 << 20) + 17 })
+        {
+            foreach (byte value in new byte[] { 0x7F, 0x80, 0xFF, 0x01 })
+            {
+                byte[] same = Filled(length, value);
+                Assert.Equal(Reference(same), RollingChecksum.ComputeWith(same, kernel));
+            }
+        }
+    }
+
     [Fact]
     public void Known_values_on_the_vector_path_take_bytes_as_signed()
     {

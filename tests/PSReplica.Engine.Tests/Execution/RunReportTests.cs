@@ -28,6 +28,7 @@ public sealed class RunReportTests : IDisposable
             line => Assert.Equal($"Source: {_tree.Source}", line),
             line => Assert.Equal($"Destination: {_tree.Destination}", line),
             line => Assert.Equal("Filter: 1 rule(s)", line),
+            line => Assert.Matches($@"^Destination file system at '{System.Text.RegularExpressions.Regex.Escape(_tree.Destination)}': \S+ \((known type|measured)\): times kept to ", line),
             line => Assert.Equal("Skipping 'skip.bak': excluded by the filter rule '- *.bak'", line),
             line => Assert.Matches(@"^Scanned the source: 4 item\(s\) in 2 directories, \d+\.\d\d s listing$", line),
             line => Assert.Matches(@"^Scanned the destination: 1 item\(s\) in 1 directory, \d+\.\d\d s listing$", line),

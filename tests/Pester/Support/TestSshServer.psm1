@@ -30,12 +30,18 @@ function Start-TestSshServer {
     .PARAMETER SessionEnvironment
         Variables sshd sets in every session (its SetEnv). They override what sshd takes from the account. HOME
         defaults to Root/home, not the account's home; @{ HOME = $HOME } gives sessions the account's real login.
+    .PARAMETER WithoutDotnet
+        A server where no .NET runtime is reachable, as the xunit fixture's TestSshServer.WithoutDotnet(): sshd runs in
+        a mount namespace of its own (unshare -m, root only) in which the runtime's usual folders, ~/.dotnet,
+        $DOTNET_ROOT and the folder this process's dotnet resolves to are covered by empty tmpfs mounts, for sshd and
+        every session. The rest of the machine keeps its runtime. Process is sshd itself (unshare and the shell exec it).
     #>
     [CmdletBinding()]
     param(
         [System.Collections.IDictionary] $SessionEnvironment = @{},
         # More sshd_config lines, e.g. 'ForceCommand internal-sftp' for a server that allows SFTP only.
-        [string[]] $ExtraConfig = @()
+        [string[]] $ExtraConfig = @(),
+        [switch] $WithoutDotnet
     )
     $root = Join-Path ([IO.Path]::GetTempPath()) ("psr-sshd-" + [guid]::NewGuid().ToString('N'))
     $null = New-Item -ItemType Directory -Path $root
@@ -85,7 +91,31 @@ function Start-TestSshServer {
     ) | Set-Content -Path $config
 
     $log = Join-Path $root 'sshd.log'
-    $process = Start-Process -FilePath '/usr/sbin/sshd' -ArgumentList @('-D', '-e', '-f', $config) -RedirectStandardError $log -PassThru
+    if ($WithoutDotnet) {
+        # Start-Process joins its arguments with blanks, unquoted, so the folders go into a script rather than onto
+        # the command line. unshare makes the new namespace's mounts private; a folder that does not exist needs no cover.
+        $hidden = [Collections.Generic.List[string]]@('/usr/share/dotnet', '/usr/lib/dotnet', '/usr/local/share/dotnet', '/opt/dotnet',
+            (Join-Path ([Environment]::GetFolderPath('UserProfile')) '.dotnet'))
+        if ($env:DOTNET_ROOT) { $hidden.Add($env:DOTNET_ROOT) }
+        # The dotnet running this pwsh, through any links (/usr/bin/dotnet -> /usr/share/dotnet/dotnet).
+        $running = [Environment]::ProcessPath
+        if ($running -and [IO.Path]::GetFileNameWithoutExtension($running) -eq 'dotnet') {
+            $target = [IO.FileInfo]::new($running).ResolveLinkTarget($true)
+            $hidden.Add((Split-Path -Parent $(if ($target) { $target.FullName } else { $running })))
+        }
+        $quoted = @($hidden | Select-Object -Unique | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" })
+        $wrapper = Join-Path $root 'sshd-without-dotnet.sh'
+        @(
+            "for d in $($quoted -join ' '); do"
+            '    if [ -d "$d" ]; then mount -t tmpfs -o size=1m tmpfs "$d" || exit 1; fi'
+            'done'
+            "exec /usr/sbin/sshd -D -e -f '$config'"
+        ) | Set-Content -Path $wrapper
+        $process = Start-Process -FilePath '/usr/bin/unshare' -ArgumentList @('-m', '/bin/sh', $wrapper) -RedirectStandardError $log -PassThru
+    }
+    else {
+        $process = Start-Process -FilePath '/usr/sbin/sshd' -ArgumentList @('-D', '-e', '-f', $config) -RedirectStandardError $log -PassThru
+    }
 
     # Readiness: poll until sshd sends its identification line.
     $deadline = [Diagnostics.Stopwatch]::StartNew()

@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using PSReplica.Engine.Endpoints;
+
+namespace PSReplica.Engine.Native;
+
+/// <summary>Finds what a local file system can hold (<see cref="FileSystemTraits"/>): its type from the kernel's mount
+/// table (/proc/self/mountinfo, by the device a directory is on), then the table of known types; for another type, when
+/// the run may write, a probe in the directory itself: a file made exclusively under a temporary name (no link followed),
+/// its time set and read back, its mode and (as root) owner changed and read back, a symbolic link and a hard link to it
+/// tried, its name looked up in upper case, and everything removed again.</summary>
+internal static class FileSystemProbe
+{
+    /// <summary>Probe time: odd seconds and .123456789, so that FAT's 2 s, 1 s, 10 ms, 1 µs and 100 ns steps each leave
+    /// a difference of their own.</summary>
+    private const long ProbeSeconds = 1_234_567_891;
+    private const uint ProbeNanoseconds = 123_456_789;
+
+    private static readonly ConcurrentDictionary<ulong, string?> s_types = new();
+    private static readonly System.Buffers.SearchValues<char> s_octal = System.Buffers.SearchValues.Create("01234567");
+
+    /// <summary>The traits of the file system <paramref name="directory"/> (a directory's full path) is on, whose device
+    /// is <paramref name="device"/>. With <paramref name="measure"/> a type not in the table is measured by a probe
+    /// there; else it is assumed to hold everything.</summary>
+    public static FileSystemTraits Detect(string directory, ulong device, bool measure)
+    {
+        // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
+        string? type = TypeOf(device) ?? TypeByMountPoint(directory);
+        if (type is not null && FileSystemTraits.Known(type) is { } known)
+        {
+            return known with { MaxNameLength = NameMax(directory) ?? known.MaxNameLength };
+        }
+
+        FileSystemTraits assumed = FileSystemTraits.Full with { Type = type ?? "unknown", MaxNameLength = NameMax(directory) ?? 255 };
+        return measure && Measure(directory, assumed) is { } measured ? measured : assumed;
+    }
+
+    /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
+    /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>
+    public static string? TypeOf(ulong device) => s_types.GetOrAdd(device, Read);
+
+    private static string? Read(ulong device)
+    {
+        // StatInfo.Device is statx's major in the high and minor in the low 32 bits.
+        uint major = (uint)(device >> 32);
+        uint minor = (uint)device;
+        string wanted = major.ToString(CultureInfo.InvariantCulture) + ":" + minor.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+            {
+                // id parent major:minor root mountpoint options [optional fields...] - type source super-options
+                string[] fields = line.Split(' ');
+                if (fields.Length < 7 || fields[2] != wanted)
+                {
+                    continue;
+                }
+
+                int separator = Array.IndexOf(fields, "-", 6);
+                if (separator > 0 && separator + 1 < fields.Length)
+                {
+                    return fields[separator + 1];
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // No mount table to read: the type stays unknown.
+        }
+
+        return null;
+    }
+
+    /// <summary>statfs(2)'s f_namelen: the longest name the file system takes, in bytes.</summary>
+    private static int? NameMax(string directory) => Posix.NameMax(directory);
+
+    /// <summary>The type of the mount whose mount point is the longest prefix of <paramref name="path"/> (mountinfo escapes
+    /// blanks and backslashes in it as octal).</summary>
+    private static string? TypeByMountPoint(string path)
+    {
+        string? best = null;
+        int bestLength = -1;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+            {
+                string[] fields = line.Split(' ');
+                int separator = Array.IndexOf(fields, "-", 6);
+                if (fields.Length < 7 || separator < 0 || separator + 1 >= fields.Length)
+                {
+                    continue;
+                }
+
+                string mountPoint = Unescape(fields[4]);
+                bool under = mountPoint == "/" || path == mountPoint || path.StartsWith(mountPoint + "/", StringComparison.Ordinal);
+                if (under && mountPoint.Length >= bestLength)
+                {
+                    best = fields[separator + 1];
+                    bestLength = mountPoint.Length;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return best;
+    }
+
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+
+        var text = new System.Text.StringBuilder(field.Length);
+        for (int i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && i + 3 < field.Length && field.AsSpan(i + 1, 3).IndexOfAnyExcept(s_octal) < 0)
+            {
+                text.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                text.Append(field[i]);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The probe; null when it could not be made (a read-only destination, no permission): then nothing is known
+    /// beyond the type.</summary>
+    internal static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
+    {
+        SafeFileHandle? parent = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out _);
+        if (parent is null)
+        {
+            return null;
+        }
+
+        using (parent)
+        {
+            string name = Receiving.PendingFile.TempName("psreplica-probe");
+            SafeFileHandle? file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
+            if (file is null)
+            {
+                return null;
+            }
+
+            string link = name + "-l";
+            string hard = name + "-h";
+            try
+            {
+                using (file)
+                {
+                    long granularity = 2_000_000_000;
+                    if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo timed) == 0)
+                    {
+                        granularity = FileSystemTraits.GranularityOf((ProbeSeconds * 1_000_000_000) + ProbeNanoseconds,
+                            (timed.MtimeSeconds * 1_000_000_000) + timed.MtimeNanoseconds);
+                        if (granularity < 2_000_000_000 && timed.MtimeNanoseconds == 0 && timed.MtimeSeconds % 2 == 0)
+                        {
+                            // An odd second never comes back: FAT's 2 s, rounded up rather than down.
+                            granularity = 2_000_000_000;
+                        }
+                    }
+
+                    bool permissions = Posix.Fchmod(file, 0x1A0) == 0 && Posix.StatAt(file, string.Empty, out StatInfo moded) == 0 && moded.Permissions == 0x1A0
+                        && Posix.Fchmod(file, 0x180) == 0 && Posix.StatAt(file, string.Empty, out moded) == 0 && moded.Permissions == 0x180;
+                    bool owners = true;
+                    if (Posix.IsElevated)
+                    {
+                        owners = Posix.Fchown(file, 1, 1) == 0 && Posix.StatAt(file, string.Empty, out StatInfo owned) == 0 && owned.Uid == 1 && owned.Gid == 1;
+                    }
+
+                    bool symbolicLinks = Posix.SymlinkAt(name, parent, link) == 0;
+                    bool hardLinks = Posix.LinkAt(parent, name, parent, hard) == 0;
+                    string upper = name.ToUpperInvariant();
+                    bool caseSensitive = upper == name || Posix.StatAt(parent, upper, out _) != 0;
+                    return assumed with
+                    {
+                        TimeGranularity = granularity,
+                        Permissions = permissions,
+                        Owners = owners,
+                        SymbolicLinks = symbolicLinks,
+                        HardLinks = hardLinks,
+                        CaseSensitive = caseSensitive,
+                        Source = "measured",
+                    };
+                }
+            }
+            finally
+            {
+                Posix.UnlinkAt(parent, hard, isDirectory: false);
+                Posix.UnlinkAt(parent, link, isDirectory: false);
+                Posix.UnlinkAt(parent, name, isDirectory: false);
+            }
+        }
+    }
+}

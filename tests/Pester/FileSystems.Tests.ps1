@@ -1,0 +1,191 @@
+# Destination file systems (issue #16): a FAT image mounted through fusefat, as a camera card or USB stick is, and
+# loop-mounted ext4, XFS and Btrfs images. FAT keeps times to 2 seconds, holds no owners, permissions or links, and
+# folds the case of names: a sync there reports no error per file, says each limit once, converges without
+# -ModifyWindow, and refuses two names that fold to one. Root only (mounts); each image is made and mounted here and
+# unmounted afterwards.
+BeforeDiscovery {
+    $script:IsRoot = (& id -u) -eq '0'
+    $script:HasFat = $IsRoot -and (Get-Command fusefat -ErrorAction SilentlyContinue) -and (Get-Command mkfs.vfat -ErrorAction SilentlyContinue)
+    $script:LoopTypes = foreach ($type in 'ext4', 'xfs', 'btrfs') {
+        @{ Type = $type; Available = [bool]($IsRoot -and (Get-Command "mkfs.$type" -ErrorAction SilentlyContinue)) }
+    }
+}
+
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-fs-$([guid]::NewGuid().ToString('n'))"
+    $null = New-Item -ItemType Directory -Path $script:WorkRoot
+    $script:Mounts = [System.Collections.Generic.List[string]]::new()
+
+    function Write-TestFile([string] $Path, [string] $Text, [string] $Time) {
+        $parent = Split-Path $Path
+        if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
+        [System.IO.File]::WriteAllText($Path, $Text)
+        & touch -d $Time -- $Path
+    }
+
+    # A camera card's tree: pictures in DCIM with odd seconds and fractions (which FAT cannot keep), a settings file.
+    function New-CardTree([string] $Root) {
+        Write-TestFile (Join-Path $Root 'DCIM/100CANON/IMG_0001.JPG') ('a' * 5000) '2024-05-05 10:00:03.7'
+        Write-TestFile (Join-Path $Root 'DCIM/100CANON/IMG_0002.JPG') ('b' * 7000) '2024-05-05 10:00:04.25'
+        Write-TestFile (Join-Path $Root 'DCIM/101CANON/IMG_0101.JPG') ('c' * 3000) '2024-06-01 08:30:01.999'
+        Write-TestFile (Join-Path $Root 'MISC/AUTPRINT.MRK') 'print' '2024-06-02 09:00:00.5'
+    }
+
+    # Runs Sync-Directory and returns its items, error records and warnings.
+    function Invoke-Sync([hashtable] $Parameters) {
+        $errors = $null
+        $warnings = $null
+        $items = @(Sync-Directory @Parameters -ErrorVariable errors -ErrorAction SilentlyContinue -WarningVariable warnings -WarningAction SilentlyContinue)
+        [pscustomobject]@{ Items = $items; Errors = @($errors); Warnings = @($warnings) }
+    }
+
+    # A FAT16 image without a volume label (fusefat lists a label as a file) mounted with fusefat, read-write.
+    function Mount-Fat([string] $Name) {
+        $image = Join-Path $script:WorkRoot "$Name.img"
+        $mount = Join-Path $script:WorkRoot $Name
+        $null = New-Item -ItemType Directory -Path $mount
+        & truncate -s 64M $image
+        & mkfs.vfat $image *> $null
+        if ($LASTEXITCODE -ne 0) { throw "mkfs.vfat failed ($LASTEXITCODE)" }
+        & fusefat -o rw+ $image $mount *> $null
+        if ($LASTEXITCODE -ne 0) { throw "fusefat failed ($LASTEXITCODE)" }
+        $script:Mounts.Add($mount)
+        $mount
+    }
+}
+
+AfterAll {
+    foreach ($mount in $script:Mounts) {
+        & fusermount -u $mount *> $null
+        & umount $mount *> $null
+    }
+
+    Remove-Item -LiteralPath $script:WorkRoot -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $HasFat) {
+    BeforeAll {
+        $script:Card = Mount-Fat 'card'
+    }
+
+    It 'takes a camera card tree and back with no error per file, says each limit once, and converges without -ModifyWindow' {
+        $source = Join-Path $WorkRoot 'camera'
+        New-CardTree $source
+        $onCard = Join-Path $Card 'backup'
+
+        $first = Invoke-Sync @{ Path = $source; Destination = $onCard }
+        $first.Errors | Should -BeNullOrEmpty
+        @($first.Items | Where-Object ItemType -EQ 'File').Count | Should -Be 4
+        # As root -Preserve includes owners, and permissions always: each said once for the run.
+        @($first.Warnings | Where-Object { "$_" -like '*cannot hold owners*' }).Count | Should -Be 1
+        @($first.Warnings | Where-Object { "$_" -like '*cannot hold permissions*' }).Count | Should -Be 1
+        (Get-Content -Raw (Join-Path $onCard 'DCIM/100CANON/IMG_0001.JPG')) | Should -Be ('a' * 5000)
+        # FAT keeps even seconds: 10:00:03.7 is 10:00:02 there.
+        (Get-Item (Join-Path $onCard 'DCIM/100CANON/IMG_0001.JPG')).LastWriteTimeUtc | Should -Be ([datetime]::new(2024, 5, 5, 10, 0, 2, [DateTimeKind]::Utc))
+
+        $again = Invoke-Sync @{ Path = $source; Destination = $onCard }
+        $again.Errors | Should -BeNullOrEmpty
+        $again.Items | Should -BeNullOrEmpty
+
+        # And back from the card, as the pictures come off it: exact, and quiet the second time.
+        $back = Join-Path $WorkRoot 'from-card'
+        $pulled = Invoke-Sync @{ Path = $onCard; Destination = $back }
+        $pulled.Errors | Should -BeNullOrEmpty
+        (Get-Content -Raw (Join-Path $back 'MISC/AUTPRINT.MRK')) | Should -Be 'print'
+        (Invoke-Sync @{ Path = $onCard; Destination = $back }).Items | Should -BeNullOrEmpty
+
+        # An explicit window overrides the detected granularity: whole seconds see 10:00:03 against 10:00:02.
+        $strict = Get-SyncPlan -Path $source -Destination $onCard -ModifyWindow 0 -WarningAction SilentlyContinue
+        ($strict | Where-Object RelativePath -EQ 'DCIM/100CANON/IMG_0001.JPG').Reason | Should -Be 'TimeChanged'
+    }
+
+    It 'says what it detected with -Verbose' {
+        $source = Join-Path $WorkRoot 'verbose-src'
+        Write-TestFile (Join-Path $source 'a.txt') 'a' '2024-01-01 00:00:00'
+        $verbose = Sync-Directory -Path $source -Destination (Join-Path $Card 'verbose') -Verbose -WarningAction SilentlyContinue 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        $verbose | Should -Contain ($verbose | Where-Object { $_ -like 'Destination file system at *: fuse.fusefat (known type): times kept to 2 s, no owners, no permissions, no symbolic links, no hard links, case-insensitive names*' })
+        @($verbose | Where-Object { $_ -like 'Destination file system at *' }).Count | Should -Be 1
+    }
+
+    It 'refuses two names that fold to one, naming both, and writes neither' {
+        $source = Join-Path $WorkRoot 'case-src'
+        Write-TestFile (Join-Path $source 'docs/README.TXT') 'upper' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $source 'docs/Readme.txt') 'mixed' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $source 'docs/other.txt') 'other' '2024-01-01 00:00:00'
+        $destination = Join-Path $Card 'case'
+
+        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+
+        $run.Errors.Count | Should -Be 1
+        $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
+        $run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
+        Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name | Should -Be 'other.txt'
+    }
+
+    It 'reports each symbolic link once with its own id, and -CopyLinks copies what it points to' {
+        $source = Join-Path $WorkRoot 'link-src'
+        Write-TestFile (Join-Path $source 'target.txt') 'pointed at' '2024-01-01 00:00:00'
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $source 'link.txt') -Target 'target.txt'
+        $destination = Join-Path $Card 'links'
+
+        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+        $run.Errors.Count | Should -Be 1
+        $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'SymbolicLinkUnsupported,*'
+        Test-Path -LiteralPath (Join-Path $destination 'link.txt') | Should -BeFalse
+
+        $copied = Invoke-Sync @{ Path = $source; Destination = $destination; CopyLinks = $true }
+        $copied.Errors | Should -BeNullOrEmpty
+        Get-Content -Raw (Join-Path $destination 'link.txt') | Should -Be 'pointed at'
+    }
+
+    It 'takes an exact hour apart as equal with -IgnoreDaylightSavingShift, and nothing else within the hour' {
+        $source = Join-Path $WorkRoot 'dst-src'
+        Write-TestFile (Join-Path $source 'IMG.JPG') 'picture' '2024-03-30 12:00:00'
+        Write-TestFile (Join-Path $source 'OTHER.JPG') 'other' '2024-03-30 12:00:00'
+        $destination = Join-Path $Card 'dst'
+        $null = Invoke-Sync @{ Path = $source; Destination = $destination }
+        # After the change to summer time the card shows every local time an hour later.
+        [System.IO.File]::SetLastWriteTimeUtc((Join-Path $destination 'IMG.JPG'), [datetime]::new(2024, 3, 30, 13, 0, 0, [DateTimeKind]::Utc))
+        [System.IO.File]::SetLastWriteTimeUtc((Join-Path $destination 'OTHER.JPG'), [datetime]::new(2024, 3, 30, 12, 30, 0, [DateTimeKind]::Utc))
+
+        $plain = Get-SyncPlan -Path $source -Destination $destination -WarningAction SilentlyContinue
+        ($plain | Where-Object ItemType -EQ 'File').RelativePath | Sort-Object | Should -Be @('IMG.JPG', 'OTHER.JPG')
+        $shifted = Get-SyncPlan -Path $source -Destination $destination -IgnoreDaylightSavingShift -WarningAction SilentlyContinue
+        ($shifted | Where-Object ItemType -EQ 'File').RelativePath | Should -Be 'OTHER.JPG'
+    }
+}
+
+Describe 'A <Type> destination on a loop device' -ForEach $LoopTypes {
+    BeforeAll {
+        $script:Skip = $null
+        $image = Join-Path $WorkRoot "$Type.img"
+        $script:LoopMount = Join-Path $WorkRoot "loop-$Type"
+        $null = New-Item -ItemType Directory -Path $LoopMount
+        if ($Available) {
+            & truncate -s 320M $image
+            $force = if ($Type -eq 'ext4') { '-F' } else { '-f' }
+            & "mkfs.$Type" -q $force $image *> $null
+            & mount -o loop $image $LoopMount *> $null
+            if ($LASTEXITCODE -eq 0) { $script:Mounts.Add($LoopMount) } else { $script:Skip = 'mount -o loop is not allowed here' }
+        }
+        else {
+            $script:Skip = "mkfs.$Type is missing or not root"
+        }
+    }
+
+    It 'is detected as <Type> holding everything, and a second run sends nothing' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "src-$Type"
+        Write-TestFile (Join-Path $source 'sub/a.txt') 'a' '2024-01-01 00:00:00.123456789'
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $source 'link') -Target 'sub/a.txt'
+        $destination = Join-Path $LoopMount 'replica'
+        $verbose = Sync-Directory -Path $source -Destination $destination -Verbose -ErrorAction Stop 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Destination file system at *' } | ForEach-Object Message
+        $verbose | Should -BeLike "*: $Type (known type): times kept to 1 ns, case-sensitive names*"
+        (Get-Item (Join-Path $destination 'sub/a.txt')).LastWriteTimeUtc.Ticks % 10000000 | Should -Be 1234567
+        (Get-Item (Join-Path $destination 'link')).LinkTarget | Should -Be 'sub/a.txt'
+        @(Sync-Directory -Path $source -Destination $destination -ErrorAction Stop) | Should -BeNullOrEmpty
+    }
+}
