@@ -43,7 +43,7 @@ public static class LocalReplicator
         Capabilities.Check(options);
         options = PartialFiles.Prepare(options);
         (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
-        Engine.Metadata.XattrSupport.WarnOnce(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
+        options = Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
         return SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
     }
 

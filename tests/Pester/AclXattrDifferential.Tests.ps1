@@ -8,6 +8,8 @@
 # on a file system with user attributes and ACLs (ext4, xfs).
 BeforeDiscovery {
     $script:Seeds = @(3101, 3102, 3103, 3104)
+    # Mounting a FAT image through fusefat needs root (as tests/Pester/FileSystems.Tests.ps1 does); .ci/run installs fusefat.
+    $script:HasFat = ((& id -u) -eq '0') -and (Get-Command fusefat -ErrorAction SilentlyContinue) -and (Get-Command mkfs.vfat -ErrorAction SilentlyContinue)
 }
 
 BeforeAll {
@@ -195,5 +197,42 @@ Describe 'Get-SyncPlan -Preserve Acls, ExtendedAttributes' {
         (& getfattr -n user.k -e hex --absolute-names (Join-Path $destination 'a.txt')) -join ' ' | Should -Match 'user.k=0x0100ff'
         (& getfacl -c (Join-Path $destination 'a.txt')) -join ' ' | Should -Match 'user:nobody:r--'
         @(Get-SyncPlan -Path $source -Destination $destination -Preserve Times, ExtendedAttributes, Acls) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'A destination file system without extended attributes' {
+    It 'gets the files with one warning, no error per file, and a second run has nothing to do' -Skip:(-not $script:HasFat) {
+        $root = Join-Path $script:WorkRoot 'fat'
+        $source = Join-Path $root 'src'
+        $mount = Join-Path $root 'mnt'
+        $null = New-Item -ItemType Directory -Path (Join-Path $source 'd'), $mount
+        foreach ($name in 'a.txt', 'd/b.txt', 'd/c.txt') {
+            $file = Join-Path $source $name
+            [System.IO.File]::WriteAllText($file, "$name`n")
+            Invoke-Tool setfattr @('-n', 'user.k', '-v', '0x01', $file) | Out-Null
+            & touch -d '2024-05-05 10:00:02' -- $file
+        }
+        Invoke-Tool setfacl @('-m', 'u:nobody:r', (Join-Path $source 'a.txt')) | Out-Null
+        & touch -d '2024-05-05 10:00:02' -- (Join-Path $source 'a.txt')
+        $image = Join-Path $root 'fat.img'
+        & truncate -s 16M $image
+        & mkfs.vfat $image *> $null
+        & fusefat -o rw+ $image $mount *> $null
+        $LASTEXITCODE | Should -Be 0
+        try {
+            $destination = Join-Path $mount 'dst'
+            $parameters = @{ Path = $source; Destination = $destination; Preserve = 'Times', 'ExtendedAttributes' }
+            $items = @(Sync-Directory @parameters -ErrorVariable errors -ErrorAction SilentlyContinue -WarningVariable warnings -WarningAction SilentlyContinue)
+            $errors | Should -BeNullOrEmpty
+            @($warnings | Where-Object { "$_" -like '*cannot hold extended attributes*' }).Count | Should -Be 1
+            @($items | Where-Object ItemType -EQ 'File').Count | Should -Be 3
+            [System.IO.File]::ReadAllText((Join-Path $destination 'd/c.txt')) | Should -BeExactly "d/c.txt`n"
+            $again = @(Sync-Directory @parameters -ErrorVariable errors2 -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+            $errors2 | Should -BeNullOrEmpty
+            $again | Should -BeNullOrEmpty
+        }
+        finally {
+            & fusermount -u $mount *> $null
+        }
     }
 }

@@ -148,7 +148,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
             FileEntry? existing = LocalReplicator.ResolveDestination(destination);
             string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
-            PSReplica.Engine.Metadata.XattrSupport.WarnOnce(options, existing is null ? Path.GetDirectoryName(destination) : root, observer);
+            options = PSReplica.Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : root, observer);
             plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
                 destinationLister: existing is null ? null : ScanOf(localScan, root));
         }

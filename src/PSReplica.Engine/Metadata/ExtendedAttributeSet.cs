@@ -36,6 +36,11 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
 
     public int Count => _entries.Length;
 
+    /// <summary>The attributes of <paramref name="scope"/> only (this set when it holds no others): a listing may carry a
+    /// wider scope than a run goes on with (<see cref="XattrSupport.Narrow"/>).</summary>
+    public ExtendedAttributeSet Within(XattrScope scope) =>
+        Array.TrueForAll(_entries, e => scope.Includes(e.Name)) ? this : new ExtendedAttributeSet(Array.FindAll(_entries, e => scope.Includes(e.Name)));
+
     /// <summary>What differs from <paramref name="other"/>: the ACLs, the other attributes, both or neither.</summary>
     public AttributeChanges Compare(ExtendedAttributeSet other)
     {

@@ -6,32 +6,56 @@ namespace PSReplica.Engine.Metadata;
 /// is read from the directory (nothing is written), and EOPNOTSUPP means the file system has no such namespace.</summary>
 internal static class XattrSupport
 {
-    /// <summary>Warns once, before a run to a local destination, when its file system cannot hold what -Preserve asks
-    /// for (<paramref name="directory"/>: the destination, or the directory it will be created in).</summary>
-    public static void WarnOnce(SyncOptions options, string? directory, ISyncObserver observer)
+    /// <summary>The options a run to a local destination goes on with: what -Preserve asks for less what the file
+    /// system at <paramref name="directory"/> (the destination, or the directory it will be created in) cannot hold, said
+    /// in one warning. The run then neither compares nor writes those, so that it converges there.</summary>
+    public static SyncOptions Narrow(SyncOptions options, string? directory, ISyncObserver observer)
     {
-        if (options.XattrScope != XattrScope.None && directory is not null && Check(directory, options.XattrScope) is { } warning)
+        if (options.XattrScope == XattrScope.None || directory is null)
         {
-            observer.OnWarning(warning);
+            return options;
         }
+
+        XattrScope missing = Unsupported(directory, options.XattrScope);
+        if (missing == XattrScope.None)
+        {
+            return options;
+        }
+
+        var what = new List<string>();
+        PreserveOptions dropped = PreserveOptions.None;
+        if ((missing & XattrScope.User) != 0)
+        {
+            what.Add("extended attributes");
+            dropped |= PreserveOptions.ExtendedAttributes;
+        }
+
+        if ((missing & XattrScope.Acls) != 0)
+        {
+            what.Add("ACLs");
+            dropped |= PreserveOptions.Acls;
+        }
+
+        observer.OnWarning($"The destination's file system ('{directory}') cannot hold {string.Join(" or ", what)}: files are copied without them.");
+        return options with { Preserve = options.Preserve & ~dropped };
     }
 
-    /// <summary>A warning naming what <paramref name="directory"/>'s file system cannot hold, or null.</summary>
-    public static string? Check(string directory, XattrScope scope)
+    /// <summary>The namespaces of <paramref name="scope"/> that <paramref name="directory"/>'s file system has none of
+    /// (user.* stands for the namespaces -Preserve ExtendedAttributes copies).</summary>
+    public static XattrScope Unsupported(string directory, XattrScope scope)
     {
-        var missing = new List<string>();
+        XattrScope missing = XattrScope.None;
         byte[] value = new byte[Posix.XattrSizeMax];
         if ((scope & XattrScope.User) != 0 && Posix.XattrTarget.Path(directory).Get("user.psreplica-probe", value) == -Posix.EOPNOTSUPP)
         {
-            missing.Add("extended attributes");
+            missing |= XattrScope.User;
         }
 
         if ((scope & XattrScope.Acls) != 0 && Posix.XattrTarget.Path(directory).Get(XattrScopes.AccessAcl, value) == -Posix.EOPNOTSUPP)
         {
-            missing.Add("ACLs");
+            missing |= XattrScope.Acls;
         }
 
-        return missing.Count == 0 ? null
-            : $"The destination's file system ('{directory}') cannot hold {string.Join(" or ", missing)}: files are copied without them.";
+        return missing;
     }
 }

@@ -15,9 +15,9 @@ internal sealed class ExtendedAttributeComparer(XattrScope scope, ITreeLister so
     /// <summary>Reads a source entry's attributes, which the action's attributes will carry.</summary>
     public void Load(FileEntry? source)
     {
-        if (Enabled && source is { Kind: EntryKind.File or EntryKind.Directory, ExtendedAttributes: null })
+        if (Enabled && source is { Kind: EntryKind.File or EntryKind.Directory })
         {
-            source.ExtendedAttributes = sourceLister.ExtendedAttributes(source, scope);
+            source.ExtendedAttributes = (source.ExtendedAttributes ?? sourceLister.ExtendedAttributes(source, scope))?.Within(scope);
         }
     }
 
@@ -33,7 +33,7 @@ internal sealed class ExtendedAttributeComparer(XattrScope scope, ITreeLister so
         }
 
         Load(source);
-        ExtendedAttributeSet? theirs = existing.ExtendedAttributes ??= destinationLister.ExtendedAttributes(existing, scope);
+        ExtendedAttributeSet? theirs = existing.ExtendedAttributes = (existing.ExtendedAttributes ?? destinationLister.ExtendedAttributes(existing, scope))?.Within(scope);
         if (source.ExtendedAttributes is not { } ours || theirs is null)
         {
             return changes;

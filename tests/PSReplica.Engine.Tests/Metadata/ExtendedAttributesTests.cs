@@ -312,10 +312,17 @@ public sealed class ExtendedAttributesTests
     public void A_file_system_without_extended_attributes_is_named_once_up_front()
     {
         // procfs has no extended attributes of any namespace: getxattr answers EOPNOTSUPP, as FAT's does.
-        string? warning = XattrSupport.Check("/proc", XattrScope.User | XattrScope.Acls);
-        Assert.Equal("The destination's file system ('/proc') cannot hold extended attributes or ACLs: files are copied without them.", warning);
-        Assert.Null(XattrSupport.Check(Path.GetTempPath(), XattrScope.User | XattrScope.Acls));
-        Assert.Null(XattrSupport.Check("/proc", XattrScope.None));
+        Assert.Equal(XattrScope.User | XattrScope.Acls, XattrSupport.Unsupported("/proc", XattrScope.User | XattrScope.Acls));
+        Assert.Equal(XattrScope.None, XattrSupport.Unsupported(Path.GetTempPath(), XattrScope.User | XattrScope.Acls));
+
+        // The run goes on without what the file system cannot hold, said once, so that it converges there.
+        var observer = new RecordingObserver();
+        var options = new SyncOptions { Source = "/s", Destination = "/proc/x", Preserve = PreserveOptions.Times | Both };
+        SyncOptions narrowed = XattrSupport.Narrow(options, "/proc", observer);
+        Assert.Equal(PreserveOptions.Times, narrowed.Preserve);
+        Assert.Equal(["The destination's file system ('/proc') cannot hold extended attributes or ACLs: files are copied without them."], observer.Warnings);
+        Assert.Same(options, XattrSupport.Narrow(options, Path.GetTempPath(), observer));
+        Assert.Single(observer.Warnings);
     }
 
     [Fact]
