@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
@@ -106,7 +107,23 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
             return Empty;
         }
 
-        byte[] names = new byte[Posix.XattrListMax];
+        // Pooled: a run that asks for attributes reads them for every file and directory.
+        byte[] names = ArrayPool<byte>.Shared.Rent(Posix.XattrListMax);
+        byte[] value = ArrayPool<byte>.Shared.Rent(Posix.XattrSizeMax);
+        try
+        {
+            return Read(target, scope, names.AsSpan(0, Posix.XattrListMax), value.AsSpan(0, Posix.XattrSizeMax), out errno);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(names);
+            ArrayPool<byte>.Shared.Return(value);
+        }
+    }
+
+    private static ExtendedAttributeSet? Read(Posix.XattrTarget target, XattrScope scope, Span<byte> names, Span<byte> value, out int errno)
+    {
+        errno = 0;
         int length = target.List(names);
         if (length < 0)
         {
@@ -115,7 +132,6 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
         }
 
         List<(string, byte[])>? entries = null;
-        byte[]? value = null;
         long total = 0;
         int start = 0;
         for (int k = 0; k < length; k++)
@@ -128,7 +144,7 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
             string name;
             try
             {
-                name = s_strict.GetString(names, start, k - start);
+                name = s_strict.GetString(names[start..k]);
             }
             catch (DecoderFallbackException)
             {
@@ -142,7 +158,6 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
                 continue;
             }
 
-            value ??= new byte[Posix.XattrSizeMax];
             int n = target.Get(name, value);
             if (n == -Posix.ENODATA)
             {
@@ -155,7 +170,7 @@ internal sealed class ExtendedAttributeSet : IEquatable<ExtendedAttributeSet>
                 return null;
             }
 
-            (entries ??= []).Add((name, value.AsSpan(0, n).ToArray()));
+            (entries ??= []).Add((name, value[..n].ToArray()));
             total += name.Length + n;
             if (entries.Count > MaxCount || total > MaxTotalBytes)
             {

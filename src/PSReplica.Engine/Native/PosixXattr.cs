@@ -74,7 +74,7 @@ internal static partial class Posix
         public static XattrTarget PathHandle(SafeFileHandle handle) => new(DescriptorPath(handle), -1, noFollow: false);
 
         /// <summary>The names, NUL-separated, or the errno (negative).</summary>
-        public unsafe int List(byte[] buffer)
+        public unsafe int List(Span<byte> buffer)
         {
             fixed (byte* p = buffer)
             {
@@ -86,7 +86,7 @@ internal static partial class Posix
         }
 
         /// <summary>One value's length, or the errno (negative).</summary>
-        public unsafe int Get(string name, byte[] buffer)
+        public unsafe int Get(string name, Span<byte> buffer)
         {
             fixed (byte* p = buffer)
             {
