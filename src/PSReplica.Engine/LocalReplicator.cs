@@ -31,6 +31,7 @@ public static class LocalReplicator
         CopyLinks = true,
         OneFileSystem = true,
         DestinationMountPoints = true,
+        ExtendedAttributes = true,
     };
 
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
@@ -42,6 +43,7 @@ public static class LocalReplicator
         Capabilities.Check(options);
         options = PartialFiles.Prepare(options);
         (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
+        options = Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
         return SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
     }
 

@@ -84,6 +84,12 @@ internal sealed class ListingFilter
         return filter;
     }
 
+    /// <summary>The listing carries extended attributes (<see cref="ListingFeatures.ExtendedAttributes"/>).</summary>
+    public bool ListsExtendedAttributes => _options.Has(ListingFeatures.ExtendedAttributes);
+
+    /// <summary>The attributes of the listing's scope of a directory of the tree; null when unreadable.</summary>
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes(string relative) => _tree.ExtendedAttributes(relative, _options.XattrScope);
+
     /// <summary>Whether the walk goes into <paramref name="directory"/>, a listed directory: not with -OneFileSystem when
     /// it is on another device than the root (a mount point, or a link followed to one), which the planner creates empty
     /// and never lists, as rsync -x does.</summary>
@@ -147,6 +153,12 @@ internal sealed class ListingFilter
             {
                 // A file that cannot be read goes without one: the controller reports it as the planner would.
                 entry = entry with { Checksum = _tree.Checksum(relative) };
+            }
+
+            if (_options.Has(ListingFeatures.ExtendedAttributes))
+            {
+                // Null when unreadable: the controller leaves the item's attributes alone rather than guess.
+                entry = entry with { ExtendedAttributes = _tree.ExtendedAttributes(relative, _options.XattrScope), ListsExtendedAttributes = true };
             }
 
             selected.Add(entry);

@@ -22,6 +22,20 @@ internal static class ListingProducer
         using var records = new WireWriter(ProtocolLimits.DataChunk);
         var stack = new Stack<Frame>();
         var active = new HashSet<(ulong Device, ulong Inode)>();
+        if (filter?.ListsExtendedAttributes == true)
+        {
+            // The start directory's own entry is not listed (a root's came in Opened): its attributes go first.
+            records.Byte(ListingRecord.StartAttributes);
+            if (filter.ExtendedAttributes(start) is { } attributes)
+            {
+                attributes.Write(records.Byte(1));
+            }
+            else
+            {
+                records.Byte(0);
+            }
+        }
+
         Frame? first = await ListOneAsync(tree, stream, records, start, filter, codec, cancellation).ConfigureAwait(false);
         if (first is not null)
         {

@@ -77,7 +77,8 @@ internal sealed partial class AgentClient : IAsyncDisposable
     {
         var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
-        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true, CompactListings);
+        var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true, CompactListings,
+            options?.Has(ListingFeatures.ExtendedAttributes) == true ? options.XattrScope : Metadata.XattrScope.None);
         _ = Task.Run(async () =>
         {
             try

@@ -16,6 +16,9 @@ internal sealed class RemoteListing
     private readonly string _remoteRoot;
     private readonly string _prefix;
     private readonly bool _withChecksums;
+    private readonly Metadata.XattrScope _xattrs;
+    private readonly TaskCompletionSource<Metadata.ExtendedAttributeSet?> _startAttributes = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _recordSeen;
     private readonly CompactListingCodec? _codec;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
@@ -23,8 +26,10 @@ internal sealed class RemoteListing
 
     /// <param name="withChecksums">The listing was asked for checksums (each regular file's entry carries one).</param>
     /// <param name="compact">The session agreed on <see cref="Handshake.CompactListings"/>: entries come encoded by <see cref="CompactListingCodec"/>.</param>
-    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false)
+    /// <param name="xattrs">The listing carries the attributes of this scope (<see cref="ListingFeatures.ExtendedAttributes"/>).</param>
+    public RemoteListing(string remoteRoot, bool withChecksums = false, bool compact = false, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
     {
+        _xattrs = xattrs;
         _codec = compact ? new CompactListingCodec() : null;
         _remoteRoot = remoteRoot;
         _prefix = remoteRoot.TrimEnd('/') + "/";
@@ -61,6 +66,13 @@ internal sealed class RemoteListing
             return _checksums.TryGetValue(fullPath, out UInt128 checksum) ? checksum : null;
         }
     }
+
+    /// <summary>With extended attributes listed: those of the directory the listing started at (the first record), once
+    /// it has arrived; null when the agent could not read them or the listing failed.</summary>
+    public Metadata.ExtendedAttributeSet? StartAttributes => _xattrs == Metadata.XattrScope.None ? null : _startAttributes.Task.GetAwaiter().GetResult();
+
+    /// <summary>The full path of the directory the listing started at.</summary>
+    public bool IsStart(string fullPath) => fullPath.TrimEnd('/') == _remoteRoot.TrimEnd('/');
 
     /// <summary>Completes when the whole listing has arrived (or failed).</summary>
     public Task Completion => _completion.Task;
@@ -143,6 +155,7 @@ internal sealed class RemoteListing
                 _waiting.Clear();
             }
 
+            _startAttributes.TrySetResult(null);
             _completion.TrySetResult();
         }
         catch (SyncException ex)
@@ -154,6 +167,10 @@ internal sealed class RemoteListing
 
             Fail(ex);
         }
+        finally
+        {
+            _startAttributes.TrySetResult(null);
+        }
     }
 
     private List<FileEntry>? Parse(ReadOnlySpan<byte> payload, ListingValidator validator, List<FileEntry>? current)
@@ -162,8 +179,19 @@ internal sealed class RemoteListing
         while (!reader.AtEnd)
         {
             byte tag = reader.Byte();
+            bool first = !_recordSeen;
+            _recordSeen = true;
+            if (first && _xattrs != Metadata.XattrScope.None && tag != ListingRecord.StartAttributes)
+            {
+                throw ProtocolFault.Violation("a listing with extended attributes that does not start with its directory's");
+            }
+
             switch (tag)
             {
+                case ListingRecord.StartAttributes when first && _xattrs != Metadata.XattrScope.None:
+                    _startAttributes.TrySetResult(reader.UInt(1) == 1 ? Metadata.ExtendedAttributeSet.Read(ref reader, _xattrs) : null);
+                    break;
+
                 case ListingRecord.DirectoryStart:
                     validator.StartDirectory(reader.String(ProtocolLimits.MaxPathBytes));
                     current = [];
@@ -176,7 +204,7 @@ internal sealed class RemoteListing
                     _codec?.Reset();
                     for (int i = 0; i < count; i++)
                     {
-                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums) : _codec.Read(ref reader, _withChecksums);
+                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums, xattrs: _xattrs) : _codec.Read(ref reader, _withChecksums, _xattrs);
                         validator.Entry(entry);
                         string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
                         current!.Add(entry.ToFileEntry(fullPath));

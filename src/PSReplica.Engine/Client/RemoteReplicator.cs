@@ -66,6 +66,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             // directory's device, so a push's deletions can stop at the agent's mount points with any agent.
             OneFileSystem = push || Has(Handshake.OneFileSystem),
             DestinationMountPoints = true,
+            ExtendedAttributes = Has(Handshake.ExtendedAttributes),
         };
     }
 
@@ -151,6 +152,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
             string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
             FileEntry? existing = LocalReplicator.ResolveDestination(destination);
             string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
+            options = PSReplica.Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : root, observer);
             plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
                 destinationLister: existing is null ? null : ScanOf(localScan, root));
         }
@@ -277,10 +279,16 @@ public sealed class RemoteReplicator : IAsyncDisposable
             features |= ListingFeatures.OneFileSystem;
         }
 
+        if (options.XattrScope != PSReplica.Engine.Metadata.XattrScope.None)
+        {
+            features |= ListingFeatures.ExtendedAttributes;
+        }
+
         if (_client.FiltersListings)
         {
-            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks | ListingFeatures.OneFileSystem)) == 0 ? null
-                : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty);
+            return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks | ListingFeatures.OneFileSystem
+                    | ListingFeatures.ExtendedAttributes)) == 0 ? null
+                : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty) { XattrScope = options.XattrScope };
         }
 
         return null;

@@ -60,6 +60,21 @@ internal sealed class RemoteTreeLister : ITreeLister
         return _listing.Checksum(entry.FullPath) ?? (_listing.Holds(entry.FullPath) ? throw new IOException("the agent could not read it") : null);
     }
 
+    /// <summary>What the agent's listing carried for the entry (<see cref="Protocol.ListingFeatures.ExtendedAttributes"/>);
+    /// an entry from elsewhere (a local basis directory) is read where it is.</summary>
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.ExtendedAttributes is null && _listing.IsStart(entry.FullPath))
+        {
+            return entry.ExtendedAttributes = _listing.StartAttributes;
+        }
+
+        // The root's own entry (from Opened) carries none: unknown, as is any entry of the agent's tree the listing left without.
+        return entry.ExtendedAttributes ?? (_listing.Holds(entry.FullPath + "/") ? null
+            : entry.ExtendedAttributes = Metadata.ExtendedAttributeSet.Read(Native.Posix.XattrTarget.Path(entry.FullPath), scope, out _));
+    }
+
     public List<FileEntry> List(string fullPath, string relative)
     {
         lock (_gate)

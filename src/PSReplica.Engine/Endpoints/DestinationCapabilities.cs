@@ -56,6 +56,9 @@ internal sealed record DestinationCapabilities
     /// stops at its mount points as rsync -x's does.</summary>
     public bool DestinationMountPoints { get; init; }
 
+    /// <summary>-Preserve Acls and ExtendedAttributes: listed, compared and written.</summary>
+    public bool ExtendedAttributes { get; init; }
+
     /// <summary>The options of <paramref name="options"/> this wiring cannot honour, by parameter name (empty: all
     /// can be honoured).</summary>
     public List<string> Unsupported(SyncOptions options)
@@ -86,6 +89,8 @@ internal sealed record DestinationCapabilities
         Need(options.CopyLinks, CopyLinks, "-CopyLinks");
         Need(options.OneFileSystem, OneFileSystem, "-OneFileSystem");
         Need(options.OneFileSystem && options.Delete, DestinationMountPoints, "-OneFileSystem with -Delete");
+        Need((options.Preserve & PreserveOptions.Acls) != 0, ExtendedAttributes, "-Preserve Acls");
+        Need((options.Preserve & PreserveOptions.ExtendedAttributes) != 0, ExtendedAttributes, "-Preserve ExtendedAttributes");
         return refused;
     }
 

@@ -21,6 +21,12 @@ internal interface ITreeLister
     /// <exception cref="System.IO.IOException">The side could not read the file.</exception>
     UInt128? Checksum(FileEntry entry) => null;
 
+    /// <summary>The extended attributes and ACLs of <paramref name="scope"/> of a listed file or directory (links have
+    /// none: see <see cref="Metadata.ExtendedAttributeSet"/>); null when they cannot be read. The default reads them at
+    /// the entry's path without following a final link; an agent's listing brings those it read.</summary>
+    Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) =>
+        entry.ExtendedAttributes ??= Metadata.ExtendedAttributeSet.Read(Native.Posix.XattrTarget.Path(entry.FullPath), scope, out _);
+
     /// <summary>True when the side already followed links (-CopyLinks through an agent): an entry that is still a link
     /// has no referent.</summary>
     bool ResolvesLinks => false;

@@ -25,6 +25,8 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public UInt128? Checksum(FileEntry entry) => inner.Checksum(entry);
 
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => inner.ExtendedAttributes(entry, scope);
+
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure) => inner.Traits(fullPath, device, measure);
 
     public List<FileEntry> List(string fullPath, string relative)

@@ -19,7 +19,10 @@ internal sealed class AttributePolicy
     {
         _preserve = options.Preserve;
         _umask = umask;
+        _xattrScope = options.XattrScope;
     }
+
+    private readonly Metadata.XattrScope _xattrScope;
 
     public AttributePolicy(SyncOptions options)
         : this(options, Posix.Umask)
@@ -48,6 +51,8 @@ internal sealed class AttributePolicy
     {
         FileEntry source = action.Source!;
         bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
+        // An ACL's mask is the mode's group bits: a changed ACL takes the source's mode along.
+        permissionsChanged |= (action.Changes & AttributeChanges.Acls) != 0;
         if (source.IsDirectory)
         {
             return Of(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
@@ -92,6 +97,13 @@ internal sealed class AttributePolicy
             fields |= AttributeFields.Time;
         }
 
-        return new AttributeSet(fields, mode ?? 0, source.Uid, source.Gid, source.MtimeSeconds, source.MtimeNanoseconds);
+        var set = new AttributeSet(fields, mode ?? 0, source.Uid, source.Gid, source.MtimeSeconds, source.MtimeNanoseconds);
+        if (_xattrScope != Metadata.XattrScope.None && source.ExtendedAttributes is { } xattrs && source.Kind != EntryKind.SymbolicLink)
+        {
+            // Always the whole set: a new item may have inherited a default ACL from its directory that the source's lacks.
+            set = set with { Fields = fields | AttributeFields.ExtendedAttributes, ExtendedAttributes = xattrs, XattrScope = _xattrScope };
+        }
+
+        return set;
     }
 }

@@ -1,6 +1,6 @@
 namespace PSReplica;
 
-/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H).</summary>
+/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H, -A, -X).</summary>
 [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 [Flags]
 public enum PreserveOptions
@@ -14,4 +14,10 @@ public enum PreserveOptions
 
     /// <summary>Files that are hard links of each other in the source are hard links of each other in the destination (rsync -H).</summary>
     HardLinks = 32,
+
+    /// <summary>POSIX ACLs, access and default (rsync -A; implies Permissions).</summary>
+    Acls = 64,
+
+    /// <summary>Extended attributes: user.*, and trusted.* and security.* when run as root (rsync -X).</summary>
+    ExtendedAttributes = 128,
 }

@@ -51,6 +51,16 @@ internal static class Itemizer
             s[7] = 'g';
         }
 
+        if ((changes & AttributeChanges.Acls) != 0)
+        {
+            s[9] = 'a';
+        }
+
+        if ((changes & AttributeChanges.ExtendedAttributes) != 0)
+        {
+            s[10] = 'x';
+        }
+
         return new string(s);
     }
 }

@@ -142,6 +142,9 @@ public sealed record SyncOptions
     /// a local run, 16 over a wire, where each waits on round trips).</summary>
     public int? ThrottleLimit { get; init; }
 
+    /// <summary>The extended attributes and ACLs -Preserve asks for (as the process running the run sees its privilege).</summary>
+    internal Engine.Metadata.XattrScope XattrScope => Engine.Metadata.XattrScopes.For(Preserve, Engine.Native.Posix.IsElevated);
+
     /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
     internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);
 

@@ -59,6 +59,7 @@ internal sealed class SyncPlanner
     private ((ulong Device, ulong Inode) Key, int ActionIndex, string DestinationPath, FileEntry? Existing)? _pendingLeader;
     private long _scanned;
     private long _nextProgress;
+    private readonly ExtendedAttributeComparer _extendedAttributes;
 
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
         BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true)
@@ -76,6 +77,7 @@ internal sealed class SyncPlanner
         _observer = observer;
         _cancellation = cancellation;
         _basis = basis ?? BasisDirectories.From(options, plan.DestinationRoot, observer);
+        _extendedAttributes = new ExtendedAttributeComparer(options.XattrScope, _sourceLister, _destinationLister);
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
@@ -1204,6 +1206,7 @@ internal sealed class SyncPlanner
             changes |= AttributeChanges.Group;
         }
 
+        changes = _extendedAttributes.Compare(source, existing, changes);
         return changes;
     }
 
@@ -1251,6 +1254,7 @@ internal sealed class SyncPlanner
         SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0, bool fromSource = true)
     {
         FileEntry described = source ?? existing!;
+        _extendedAttributes.Load(source);
         var item = new SyncItem(action, itemType ?? described.ItemType, relative, reason, itemize)
         {
             Length = described.Length,

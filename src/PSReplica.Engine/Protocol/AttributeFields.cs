@@ -9,5 +9,8 @@ internal enum AttributeFields : byte
     Uid = 2,
     Gid = 4,
     Time = 8,
-    All = Mode | Uid | Gid | Time,
+
+    /// <summary>The extended attributes and ACLs of a scope (capability <see cref="Handshake.ExtendedAttributes"/>).</summary>
+    ExtendedAttributes = 16,
+    All = Mode | Uid | Gid | Time | ExtendedAttributes,
 }

@@ -5,6 +5,13 @@ internal readonly record struct AttributeSet(AttributeFields Fields, int Mode, u
 {
     public static AttributeSet None => default;
 
+    /// <summary>With <see cref="AttributeFields.ExtendedAttributes"/>: the item's attributes of <see cref="XattrScope"/>
+    /// become exactly these (others of the scope are removed).</summary>
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes { get; init; }
+
+    /// <summary>The namespaces <see cref="ExtendedAttributes"/> covers.</summary>
+    public Metadata.XattrScope XattrScope { get; init; }
+
     public bool Has(AttributeFields field) => (Fields & field) != 0;
 
     public void Write(WireWriter writer)
@@ -29,6 +36,12 @@ internal readonly record struct AttributeSet(AttributeFields Fields, int Mode, u
         {
             writer.Int(MtimeSeconds).UInt(MtimeNanoseconds);
         }
+
+        if (Has(AttributeFields.ExtendedAttributes))
+        {
+            writer.Byte((byte)XattrScope);
+            (ExtendedAttributes ?? Metadata.ExtendedAttributeSet.Empty).Write(writer);
+        }
     }
 
     public static AttributeSet Read(ref WireReader reader)
@@ -51,6 +64,21 @@ internal readonly record struct AttributeSet(AttributeFields Fields, int Mode, u
             nanoseconds = (uint)reader.UInt(999_999_999);
         }
 
-        return new AttributeSet(set, mode, uid, gid, seconds, nanoseconds);
+        Metadata.ExtendedAttributeSet? xattrs = null;
+        var scope = Metadata.XattrScope.None;
+        if ((set & AttributeFields.ExtendedAttributes) != 0)
+        {
+            byte scopeBits = reader.Byte();
+            if ((scopeBits & ~(byte)Metadata.XattrScope.All) != 0)
+            {
+                throw ProtocolFault.Violation($"unknown extended attribute scope 0x{scopeBits:x2}");
+            }
+
+            scope = (Metadata.XattrScope)scopeBits;
+            // None and an empty set ask the same (remove every attribute of the scope); null keeps requests comparable.
+            xattrs = Metadata.ExtendedAttributeSet.Read(ref reader, scope) is { Count: > 0 } read ? read : null;
+        }
+
+        return new AttributeSet(set, mode, uid, gid, seconds, nanoseconds) { ExtendedAttributes = xattrs, XattrScope = scope };
     }
 }

@@ -14,8 +14,9 @@ namespace PSReplica.Engine.Protocol;
 /// carries (the controller reads it on its own).</summary>
 internal static class BatchCodec
 {
-    /// <summary>A header: a path of at most PATH_MAX bytes, the length and the attributes (a few varints).</summary>
-    public const int MaxHeader = ProtocolLimits.MaxPathBytes + 128;
+    /// <summary>A header: a path of at most PATH_MAX bytes, the length and the attributes (a few varints, and with
+    /// capability xattrs an extended attribute set).</summary>
+    public const int MaxHeader = ProtocolLimits.MaxPathBytes + 128 + Metadata.ExtendedAttributeSet.MaxEncodedBytes;
 
     /// <summary>A result: the status and an error's id, kind, message and target.</summary>
     public const int MaxResult = (2 * ProtocolLimits.MaxMessageBytes) + 256;

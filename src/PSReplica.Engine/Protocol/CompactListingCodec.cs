@@ -148,11 +148,13 @@ internal sealed class CompactListingCodec
             BinaryPrimitives.WriteUInt128LittleEndian(bytes, checksum);
             writer.Bytes(bytes);
         }
+
+        entry.WriteExtendedAttributes(writer);
     }
 
     /// <summary>Reads and checks one entry as <see cref="ListingEntry.Read"/> does: a safe single name, a bounded mode,
     /// nanoseconds and sizes, a valid link target.</summary>
-    public ListingEntry Read(ref WireReader reader, bool checksums)
+    public ListingEntry Read(ref WireReader reader, bool checksums, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
     {
         uint flags = (uint)reader.UInt(AllFlags);
         if ((flags & HasIdentity) == 0 && (flags & (SameDevice | SameLinkCount)) != 0)
@@ -237,6 +239,6 @@ internal sealed class CompactListingCodec
             checksum = BinaryPrimitives.ReadUInt128LittleEndian(reader.Bytes(16));
         }
 
-        return new ListingEntry(name, stat, target) { Checksum = checksum };
+        return new ListingEntry(name, stat, target) { Checksum = checksum }.ReadExtendedAttributes(ref reader, xattrs);
     }
 }

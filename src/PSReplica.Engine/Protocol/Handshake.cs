@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -47,6 +47,11 @@ internal static class Handshake
     /// <summary>The listing option <see cref="ListingFeatures.OneFileSystem"/>: -OneFileSystem on a pull. An agent without it
     /// would refuse the unknown flag as a violation, so the option is refused before the run instead.</summary>
     public const string OneFileSystem = "one-file-system";
+
+    /// <summary>The listing option <see cref="ListingFeatures.ExtendedAttributes"/> and the attribute field
+    /// <see cref="AttributeFields.ExtendedAttributes"/>: -Preserve Acls and ExtendedAttributes, push and pull. An agent
+    /// without it would refuse both as violations, so the options are refused before the run instead.</summary>
+    public const string ExtendedAttributes = "xattrs";
 
     /// <summary>List answers encode their entries relative to the previous one (<see cref="CompactListingCodec"/>);
     /// without it, each entry carries every field (<see cref="ListingEntry.Write"/>).</summary>

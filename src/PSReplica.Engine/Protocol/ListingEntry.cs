@@ -11,6 +11,14 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
     /// <summary>With <see cref="ListingFeatures.Checksums"/>: the regular file's XXH3-128, sent after its other fields.</summary>
     public UInt128? Checksum { get; init; }
 
+    /// <summary>With <see cref="ListingFeatures.ExtendedAttributes"/>: a file's or directory's attributes of the listing's
+    /// scope; null when they could not be read.</summary>
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes { get; init; }
+
+    /// <summary>The listing carries attributes (<see cref="ListingFeatures.ExtendedAttributes"/>): <see cref="Write"/> sends
+    /// them.</summary>
+    public bool ListsExtendedAttributes { get; init; }
+
     /// <summary>The fewest bytes one encoded entry takes (a one-byte name and a one-byte number per field).</summary>
     public const int MinEncodedLength = 12;
 
@@ -39,12 +47,46 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
             BinaryPrimitives.WriteUInt128LittleEndian(bytes, checksum);
             writer.Bytes(bytes);
         }
+
+        WriteExtendedAttributes(writer);
+    }
+
+    /// <summary>With <see cref="ListsExtendedAttributes"/>, for a file or directory: 0 (unreadable) or 1 and the set.</summary>
+    public void WriteExtendedAttributes(WireWriter writer)
+    {
+        if (!ListsExtendedAttributes || Kind is not (EntryKind.File or EntryKind.Directory))
+        {
+            return;
+        }
+
+        if (ExtendedAttributes is { } xattrs)
+        {
+            writer.Byte(1);
+            xattrs.Write(writer);
+        }
+        else
+        {
+            writer.Byte(0);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteExtendedAttributes"/> wrote, when the listing carries <paramref name="scope"/>.</summary>
+    public ListingEntry ReadExtendedAttributes(ref WireReader reader, Metadata.XattrScope scope)
+    {
+        if (scope == Metadata.XattrScope.None || Kind is not (EntryKind.File or EntryKind.Directory))
+        {
+            return this;
+        }
+
+        Metadata.ExtendedAttributeSet? xattrs = reader.UInt(1) == 1 ? Metadata.ExtendedAttributeSet.Read(ref reader, scope) : null;
+        return this with { ExtendedAttributes = xattrs, ListsExtendedAttributes = true };
     }
 
     /// <summary>Reads and checks one entry: a safe single name, a known mode, bounded numbers, a valid link target.</summary>
     /// <param name="isRoot">The root's own entry, which has an empty name.</param>
     /// <param name="checksums">The listing carries a checksum after each regular file.</param>
-    public static ListingEntry Read(ref WireReader reader, bool isRoot = false, bool checksums = false)
+    /// <param name="xattrs">The listing carries the attributes of this scope after each file and directory.</param>
+    public static ListingEntry Read(ref WireReader reader, bool isRoot = false, bool checksums = false, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
     {
         string name = reader.String(ProtocolLimits.MaxNameBytes);
         if (!isRoot || name.Length != 0)
@@ -79,8 +121,8 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
             checksum = BinaryPrimitives.ReadUInt128LittleEndian(reader.Bytes(16));
         }
 
-        return new ListingEntry(name, stat, target) { Checksum = checksum };
+        return new ListingEntry(name, stat, target) { Checksum = checksum }.ReadExtendedAttributes(ref reader, xattrs);
     }
 
-    public FileEntry ToFileEntry(string fullPath) => new(Name, fullPath, Kind, Stat, LinkTarget);
+    public FileEntry ToFileEntry(string fullPath) => new(Name, fullPath, Kind, Stat, LinkTarget) { ExtendedAttributes = ExtendedAttributes };
 }

@@ -25,5 +25,9 @@ internal enum ListingFeatures : byte
     /// device than the root is listed but not walked into.</summary>
     OneFileSystem = 32,
 
-    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks | OneFileSystem,
+    /// <summary>-Preserve Acls or ExtendedAttributes (capability <see cref="Handshake.ExtendedAttributes"/>): a scope byte
+    /// follows the filter, and each file's and directory's entry ends with its attributes of that scope.</summary>
+    ExtendedAttributes = 64,
+
+    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks | OneFileSystem | ExtendedAttributes,
 }

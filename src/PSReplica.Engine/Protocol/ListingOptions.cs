@@ -15,16 +15,35 @@ internal sealed record ListingOptions(ListingFeatures Features, string Filter)
 
     public bool Has(ListingFeatures feature) => (Features & feature) != 0;
 
+    /// <summary>With <see cref="ListingFeatures.ExtendedAttributes"/>: the namespaces listed.</summary>
+    public Metadata.XattrScope XattrScope { get; init; }
+
     public void Write(WireWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.UInt((uint)Features).String(Filter);
+        if (Has(ListingFeatures.ExtendedAttributes))
+        {
+            writer.Byte((byte)XattrScope);
+        }
     }
 
     public static ListingOptions Read(ref WireReader reader)
     {
         var features = (ListingFeatures)reader.UInt((ulong)ListingFeatures.All);
         string filter = reader.String(MaxFilterBytes);
-        return new ListingOptions(features, filter);
+        var scope = Metadata.XattrScope.None;
+        if ((features & ListingFeatures.ExtendedAttributes) != 0)
+        {
+            byte bits = reader.Byte();
+            if (bits == 0 || (bits & ~(byte)Metadata.XattrScope.All) != 0)
+            {
+                throw ProtocolFault.Violation($"an extended attribute scope 0x{bits:x2}");
+            }
+
+            scope = (Metadata.XattrScope)bits;
+        }
+
+        return new ListingOptions(features, filter) { XattrScope = scope };
     }
 }

@@ -18,4 +18,8 @@ internal static class ListingRecord
     /// <summary>Version 2, with a filter: a per-directory filter file the agent's walk read, before the directory it
     /// applies to: its path relative to the root, then 1 and its text, or 0 when there is no such file.</summary>
     public const byte FilterFile = (byte)'F';
+
+    /// <summary>With <see cref="ListingFeatures.ExtendedAttributes"/>, first in the stream: the extended attributes of the
+    /// directory the listing starts at (its own entry is not in the listing): 0 (unreadable), or 1 and the set.</summary>
+    public const byte StartAttributes = (byte)'A';
 }

@@ -146,6 +146,9 @@ internal sealed class PendingFile : IDisposable
             Check(Posix.Fchown(file, uid ? attributes.Uid : uint.MaxValue, gid ? attributes.Gid : uint.MaxValue), "Cannot set the owner of", relative);
         }
 
+        // After chown (which drops security.capability), before the mode: an ACL's mask is the mode's group bits.
+        Metadata.XattrApplier.Apply(Posix.XattrTarget.Open(file), attributes, relative);
+
         if (attributes.Has(AttributeFields.Mode))
         {
             Check(Posix.Fchmod(file, attributes.Mode), "Cannot set permissions of", relative);

@@ -242,6 +242,9 @@ internal static partial class TreeReceiver
                 Check(Posix.ChownHandle(target, u, g), "Cannot set the owner of", relative);
             }
 
+            // Not a link (checked above): the descriptor's /proc/self/fd path reaches exactly the inode opened.
+            Metadata.XattrApplier.Apply(Posix.XattrTarget.PathHandle(target), attributes, relative);
+
             if (attributes.Has(AttributeFields.Mode))
             {
                 Check(Posix.ChmodHandle(target, attributes.Mode), "Cannot set permissions of", relative);

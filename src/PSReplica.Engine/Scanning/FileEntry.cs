@@ -45,6 +45,10 @@ internal sealed class FileEntry
 
     public string? LinkTarget { get; }
 
+    /// <summary>The extended attributes and ACLs of the run's scope, once read (-Preserve Acls or ExtendedAttributes);
+    /// null when not read or unreadable.</summary>
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes { get; set; }
+
     public bool IsDirectory => Kind == EntryKind.Directory;
 
     public DateTime LastWriteTimeUtc =>

@@ -55,6 +55,8 @@ internal sealed class MergedSourceLister : ITreeLister
 
     public UInt128? Checksum(FileEntry entry) => _inner.Checksum(entry);
 
+    public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => _inner.ExtendedAttributes(entry, scope);
+
     public List<FileEntry> List(string fullPath, string relative)
     {
         if (!_shared.TryGetValue(relative, out Part[]? parts))

@@ -308,7 +308,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             IgnoreDaylightSavingShift = IgnoreDaylightSavingShift,
             Update = Update,
             IgnoreExisting = IgnoreExisting,
-            Preserve = Preserve,
+            // -Preserve Acls implies Permissions, as rsync -A implies -p: an ACL's mask is the mode's group bits.
+            Preserve = (Preserve & PreserveOptions.Acls) != 0 ? Preserve | PreserveOptions.Permissions : Preserve,
             CopyLinks = CopyLinks,
             ExistingOnly = ExistingOnly,
             LinkDest = ResolveBasis(LinkDest),

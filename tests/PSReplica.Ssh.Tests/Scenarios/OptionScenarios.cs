@@ -299,6 +299,28 @@ internal static class OptionScenarios
             Assert.False(File.Exists(Dst(t, "extraneous.txt")));
             Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
         }),
+        new("Preserve_AclsExtendedAttributes", t => Base(t) with
+        {
+            Preserve = SyncOptions.DefaultPreserve | PreserveOptions.Permissions | PreserveOptions.Acls | PreserveOptions.ExtendedAttributes,
+        }, (t, o) =>
+        {
+            Assert.Equal(".f........x", Assert.Single(o.Items, i => i.RelativePath == "small.txt").Itemize);
+            Assert.Equal(".f........x", Assert.Single(o.Items, i => i.RelativePath == "subsec.txt").Itemize);
+            Assert.Contains("user.small=0x01ff00", TestTree.Run("getfattr", "-e", "hex", "-n", "user.small", Dst(t, "small.txt")), StringComparison.Ordinal);
+            Assert.Empty(TestTree.Run("getfattr", "-d", "-m", "^user\\.", Dst(t, "subsec.txt")).Trim());
+            Assert.Contains("default:user:nobody:r-x", TestTree.Run("getfacl", "-c", Dst(t, "sub dir")), StringComparison.Ordinal);
+            Assert.Contains("user:nobody:rw-", TestTree.Run("getfacl", "-c", Dst(t, "big.bin")), StringComparison.Ordinal);
+        })
+        {
+            Prepare = t =>
+            {
+                TestTree.Run("setfattr", "-n", "user.small", "-v", "0x01ff00", Src(t, "small.txt"));
+                TestTree.Run("setfattr", "-n", "user.empty", "-v", "0x", Src(t, "big.bin"));
+                TestTree.Run("setfacl", "-m", "u:nobody:rw", Src(t, "big.bin"));
+                TestTree.Run("setfacl", "-d", "-m", "u:nobody:rx", Src(t, "sub dir"));
+                TestTree.Run("setfattr", "-n", "user.stale", "-v", "0x01", Dst(t, "subsec.txt"));
+            },
+        },
         new("ThrottleLimit1", t => Base(t) with { ThrottleLimit = 1 }, Converged),
         new("ThrottleLimit64", t => Base(t) with { ThrottleLimit = 64 }, Converged),
         new("TransferMode_Delta_BlockSize", t => Base(t) with { TransferMode = TransferMode.Delta, BlockSize = 2048 }, (t, o) =>

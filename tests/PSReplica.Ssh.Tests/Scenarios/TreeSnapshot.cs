@@ -108,6 +108,16 @@ internal static class TreeSnapshot
         return paths;
     }
 
+    /// <summary>The item's user.* attributes and ACLs (-Preserve Acls, ExtendedAttributes), when it has any.</summary>
+    private static string ExtendedAttributes(string path)
+    {
+        var scope = Engine.Metadata.XattrScope.User | Engine.Metadata.XattrScope.Acls;
+        Engine.Metadata.ExtendedAttributeSet? set = Engine.Metadata.ExtendedAttributeSet.Read(Posix.XattrTarget.Path(path), scope, out int errno);
+        Assert.True(set is not null, $"cannot read the attributes of {path}: errno {errno}");
+        return set.Count == 0 ? string.Empty
+            : " xattrs " + string.Join(";", set.Entries.Select(e => e.Name + "=" + Convert.ToHexString(e.Value)));
+    }
+
     private static string Line(string name, string path, TimeGranularity granularity, long nowFrom, IReadOnlyDictionary<string, ulong>? before,
         Dictionary<(ulong, ulong), List<string>> inodes)
     {
@@ -121,7 +131,7 @@ internal static class TreeSnapshot
         switch (info.FileType)
         {
             case Posix.SIfdir:
-                return $"D {name} {mode} {owner} {time}";
+                return $"D {name} {mode} {owner} {time}{ExtendedAttributes(path)}";
 
             case Posix.SIflnk:
                 string target = new FileInfo(path).LinkTarget ?? "?";
@@ -142,7 +152,7 @@ internal static class TreeSnapshot
                     : !before.TryGetValue(name, out ulong old) ? " (new)"
                     : old == info.Inode ? " (same inode)" : " (replaced)";
                 string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))[..16];
-                return $"F {name} {mode} {owner} {time} {info.Size} {hash}{replaced}";
+                return $"F {name} {mode} {owner} {time} {info.Size} {hash}{replaced}{ExtendedAttributes(path)}";
 
             default:
                 return $"? {name} type {info.FileType}";
