@@ -69,15 +69,7 @@ internal static class DeploymentScenario
         ArgumentNullException.ThrowIfNull(module);
         return new()
         {
-            Connection = new RemoteConnectionSettings
-            {
-                Remote = new RemotePath(new SshEndpoint(module.Server.Host, module.Server.User, module.Server.Port), remotePath),
-                KeyFilePaths = [module.Server.UserKeyPath],
-                KnownHostsPath = module.Server.KnownHostsPath,
-                ConfigPath = module.Server.EmptyConfigPath,
-                ConnectTimeout = TimeSpan.FromSeconds(20),
-                AgentDirectory = module.AgentDirectory,
-            },
+            Connection = NativeAgentRuns.Connection(module, remotePath),
             Side = side,
             // The agent or nothing: a fallback to SFTP would fail the test instead of passing it with whole files.
             Transport = RemoteTransport.Agent,
