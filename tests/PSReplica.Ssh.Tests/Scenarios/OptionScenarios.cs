@@ -120,6 +120,24 @@ internal static class OptionScenarios
             HasItem(o, "subsec.txt", SyncAction.Update);
             NoItem(o, "small.txt");
         }),
+        new("IgnoreDaylightSavingShift", t => Base(t) with { IgnoreDaylightSavingShift = true }, (t, o) =>
+        {
+            // Exactly an hour apart counts as equal (FAT's local time after a daylight-saving change); half an hour does not.
+            Assert.Equal("BBBBBBBB", File.ReadAllText(Dst(t, "dst-shift.txt")));
+            NoItem(o, "dst-shift.txt");
+            HasItem(o, "half-hour.txt", SyncAction.Update);
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Source, "dst-shift.txt", "AAAAAAAA", ScenarioTree.T + 40);
+                Bytes(t.Destination, "dst-shift.txt", "BBBBBBBB", ScenarioTree.T + 40 + 3600);
+                Bytes(t.Source, "half-hour.txt", "AAAAAAAA", ScenarioTree.T + 41);
+                Bytes(t.Destination, "half-hour.txt", "BBBBBBBB", ScenarioTree.T + 41 + 1800);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 42, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 43, 0);
+            },
+        },
         new("Update", t => Base(t) with { Update = true }, (t, o) =>
         {
             Assert.Equal("the destination's newer one\n", File.ReadAllText(Dst(t, "newer-in-dst.txt")));
