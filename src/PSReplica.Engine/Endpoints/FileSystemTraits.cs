@@ -39,6 +39,11 @@ internal sealed record FileSystemTraits
     /// <summary>How the traits were found: "known type", "measured" (a probe file) or "assumed" (not measured).</summary>
     public string Source { get; init; } = "assumed";
 
+    /// <summary>The attribute fields a receiver leaves out here: owners and modes where the file system holds none.</summary>
+    public Protocol.AttributeFields Unheld =>
+        (Owners ? Protocol.AttributeFields.None : Protocol.AttributeFields.Uid | Protocol.AttributeFields.Gid)
+        | (Permissions ? Protocol.AttributeFields.None : Protocol.AttributeFields.Mode);
+
     /// <summary>True when nothing is limited: the run behaves as it always did.</summary>
     public bool HoldsEverything => TimeGranularity <= 1 && Owners && Permissions && SymbolicLinks && HardLinks && CaseSensitive;
 

@@ -78,10 +78,7 @@ internal static class FileSystemProbe
     /// a receiver leaves them out instead of failing per item, also where the planner did not know (an agent's receiver
     /// under an older controller). Types not in the table: none.</summary>
     public static Protocol.AttributeFields Unheld(ulong device) => s_unheld.GetOrAdd(device, static d =>
-        TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known
-            ? (known.Owners ? Protocol.AttributeFields.None : Protocol.AttributeFields.Uid | Protocol.AttributeFields.Gid)
-                | (known.Permissions ? Protocol.AttributeFields.None : Protocol.AttributeFields.Mode)
-            : Protocol.AttributeFields.None);
+        TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known ? known.Unheld : Protocol.AttributeFields.None);
 
     /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
     /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>

@@ -182,9 +182,7 @@ internal sealed partial class LocalDestination : IDestination
     /// which the plan said once as a warning instead of an error per item.</summary>
     private AttributeSet Limit(AttributeSet attributes, string relative)
     {
-        Endpoints.FileSystemTraits traits = _plan.TraitsOf(relative);
-        AttributeFields drop = (traits.Owners ? AttributeFields.None : AttributeFields.Uid | AttributeFields.Gid)
-            | (traits.Permissions ? AttributeFields.None : AttributeFields.Mode);
+        AttributeFields drop = _plan.TraitsOf(relative).Unheld;
         return (attributes.Fields & drop) == 0 ? attributes : attributes with { Fields = attributes.Fields & ~drop };
     }
 
