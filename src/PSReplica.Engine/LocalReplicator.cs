@@ -34,13 +34,30 @@ public static class LocalReplicator
         ExtendedAttributes = true,
     };
 
+    /// <summary>What a local run honours on the portable backend: System.IO tells no inode and no device, so hard links
+    /// in a source are not recognised and mount points not seen; it has no extended attributes or ACLs. Owners are a
+    /// trait of its file systems instead (held nowhere: one warning where -Preserve asks for them).</summary>
+    internal static DestinationCapabilities PortableCapabilities { get; } = Capabilities with
+    {
+        Wiring = "the portable file-system backend",
+        HardLinks = false,
+        OneFileSystem = false,
+        DestinationMountPoints = false,
+        ExtendedAttributes = false,
+    };
+
+    /// <summary>What the local side of a run honours on <paramref name="backend"/>.</summary>
+    internal static DestinationCapabilities For(FileSystemBackendKind backend) =>
+        backend == FileSystemBackendKind.Portable ? PortableCapabilities : Capabilities;
+
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
     public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
         Validate(options);
-        Capabilities.Check(options);
+        For(options.FileSystem).Check(options);
+        using FileSystemBackend.Scope backend = FileSystemBackend.Use(options.FileSystem);
         options = PartialFiles.Prepare(options);
         (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
         options = Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
@@ -53,6 +70,7 @@ public static class LocalReplicator
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
+        using FileSystemBackend.Scope backend = FileSystemBackend.Use(plan.Options.FileSystem);
         return PlanRunner.Run(plan, observer, dryRun, cancellation);
     }
 

@@ -2,6 +2,7 @@ using System.Linq;
 using PSReplica.Engine.Client;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
+using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
@@ -102,6 +103,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
         Capabilities.Check(options);
+        LocalReplicator.For(options.FileSystem).Check(options);
+        using FileSystemBackend.Scope backend = FileSystemBackend.Use(options.FileSystem);
         if (Side == RemoteSide.Destination)
         {
             if (options.Inplace && options.Backup)
@@ -174,6 +177,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(observer);
         // A plan made elsewhere (or against another session) is never carried out with something else instead.
         Capabilities.Check(plan.Options);
+        using FileSystemBackend.Scope backend = FileSystemBackend.Use(plan.Options.FileSystem);
 
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
@@ -204,6 +208,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
     public static LocalScan? StartLocalScan(SyncOptions options, RemoteSide side)
     {
         ArgumentNullException.ThrowIfNull(options);
+        using FileSystemBackend.Scope backend = FileSystemBackend.Use(options.FileSystem);
         try
         {
             if (side == RemoteSide.Destination)

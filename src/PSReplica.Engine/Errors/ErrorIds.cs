@@ -38,6 +38,10 @@ public static class ErrorIds
     public const string InvalidFilterPattern = nameof(InvalidFilterPattern);
     public const string InvalidParameterCombination = nameof(InvalidParameterCombination);
 
+    /// <summary>PSREPLICA_FILESYSTEM names no file-system backend that runs here (it takes "portable", or "linux" on
+    /// Linux): nothing is touched.</summary>
+    public const string InvalidFileSystemBackend = nameof(InvalidFileSystemBackend);
+
     /// <summary>A reviewed plan that cannot be applied: an item without its plan, or a plan whose command line is not one
     /// Get-SyncPlan command of literal values.</summary>
     public const string PlanInvalid = nameof(PlanInvalid);

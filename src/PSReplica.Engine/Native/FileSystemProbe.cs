@@ -28,20 +28,29 @@ internal static class FileSystemProbe
         FileSystemTraits known = Describe(directory, device);
         if (!measure || known.Source == Known)
         {
-            return known;
+            return Backend(known);
         }
 
         SafeFileHandle? handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out _);
         if (handle is null)
         {
-            return known;
+            return Backend(known);
         }
 
         using (handle)
         {
-            return Measure(handle, known) ?? known;
+            return Backend(Measure(handle, known) ?? known);
         }
     }
+
+    /// <summary>What the backend in use can hold of what the file system can: the portable backend sets no owners and
+    /// keeps times to 100 ns (and, on Windows, no POSIX modes).</summary>
+    private static FileSystemTraits Backend(FileSystemTraits traits) => !FileSystemBackend.IsPortable ? traits : traits with
+    {
+        Owners = false,
+        Permissions = traits.Permissions && !OperatingSystem.IsWindows(),
+        TimeGranularity = Math.Max(traits.TimeGranularity, 100),
+    };
 
     /// <summary>As <see cref="Detect(string, ulong, bool)"/> for a directory already open (the agent's, opened without
     /// following links): the probe is made through this descriptor, never through a path.</summary>
@@ -55,7 +64,7 @@ internal static class FileSystemProbe
 
         string path = Posix.RealPath(Posix.DescriptorPath(directory), out _) ?? Posix.DescriptorPath(directory);
         FileSystemTraits known = Describe(path, stat.Device);
-        return !measure || known.Source == Known ? known : Measure(directory, known) ?? known;
+        return Backend(!measure || known.Source == Known ? known : Measure(directory, known) ?? known);
     }
 
     private const string Known = "known type";

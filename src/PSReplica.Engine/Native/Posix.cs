@@ -1,16 +1,15 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace PSReplica.Engine.Native;
 
-/// <summary>The few POSIX calls .NET lacks: statx with nanosecond times and inode data, utimensat without
-/// following links, chmod, lchown, copy_file_range and geteuid.</summary>
+/// <summary>Every local file-system call the engine makes, in POSIX's shape (an errno for a result, *at calls relative to
+/// an open directory): on Linux the calls themselves (<see cref="LinuxCalls"/>), elsewhere, or where
+/// <see cref="FileSystemBackend"/> asks for it, <see cref="PortableCalls"/> on System.IO. Open flags and errno values
+/// are Linux's numbers on every platform: they are this interface's vocabulary, and only <see cref="LinuxCalls"/>
+/// hands them to a kernel.</summary>
 internal static partial class Posix
 {
-    public const int AtFdCwd = -100;
-    public const int AtSymlinkNoFollow = 0x100;
-    public const uint StatxBasicStats = 0x7ff;
-    public const long UtimeNow = (1L << 30) - 1;
-
     // Open flags with the same values on every Linux architecture .NET runs on.
     public const int ORdOnly = 0;
     public const int OWrOnly = 1;
@@ -18,17 +17,31 @@ internal static partial class Posix
     public const int OExcl = 0x80;
     public const int OCloExec = 0x80000;
     public const int ORdWr = 2;
+    public const int OPath = 0x200000;
+    public const int ONonBlock = 0x800;
+
+    /// <summary>O_DIRECTORY: 0x4000 on ARM, 0x10000 on x86 and x64.</summary>
+    public static int ODirectory => IsArm ? 0x4000 : 0x10000;
+
+    /// <summary>O_NOFOLLOW: 0x8000 on ARM, 0x20000 on x86 and x64.</summary>
+    public static int ONoFollow => IsArm ? 0x8000 : 0x20000;
 
     public const int ENOENT = 2;
     public const int EPERM = 1;
     public const int EINTR = 4;
+    public const int EIO = 5;
+    public const int ENXIO = 6;
     public const int EAGAIN = 11;
     public const int EACCES = 13;
+    public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int EXDEV = 18;
     public const int ENOTDIR = 20;
     public const int EISDIR = 21;
     public const int EINVAL = 22;
+    public const int ENOSPC = 28;
+    public const int EROFS = 30;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
@@ -40,215 +53,80 @@ internal static partial class Posix
     public const int SIfreg = 0x8000;
     public const int SIflnk = 0xA000;
 
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
+    private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
 
-    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int UtimensatNative(int dirfd, string path, long* times, int flags);
+    /// <summary>True where the Linux calls serve this run: on Linux, unless the portable backend was chosen.</summary>
+    [SupportedOSPlatformGuard("linux")]
+    private static bool Linux => OperatingSystem.IsLinux() && !FileSystemBackend.IsPortable;
 
-    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int ChmodNative(string path, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int LchownNative(string path, uint uid, uint gid);
-
-    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int MkdirNative(string path, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenNative(string path, int flags, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int FlockNative(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
-    private static partial int FchmodNative(int fd, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
-    private static partial int FchownNative(int fd, uint uid, uint gid);
-
-    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
-    private static unsafe partial int FutimensNative(int fd, long* times);
-
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int RenameNative(string oldPath, string newPath);
-
-    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
-    private static partial nint CopyFileRangeNative(int fdIn, nint offIn, int fdOut, nint offOut, nuint len, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
-    private static unsafe partial nint CopyFileRangeAtNative(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint RealpathNative(string path, nint resolved);
-
-    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int LinkNative(string existingPath, string newPath);
-
-    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int UnlinkNative(string path);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void FreeNative(nint pointer);
-
-    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatfsNative(string path, long* buffer);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int PollNative(long* fds, nuint count, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint ReadNative(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GeteuidNative();
+    /// <summary>True where <see cref="StatInfo.Inode"/> and <see cref="StatInfo.Device"/> are the file system's own, so
+    /// that two names of one file are known as one and a file swapped for another is seen; false on the portable
+    /// backend, whose identities are paths (see <see cref="PortableCalls"/>).</summary>
+    public static bool TracksIdentity => Linux;
 
     /// <summary>lstat (or stat when <paramref name="follow"/>) with nanosecond times. Returns 0 or an errno.</summary>
-    public static unsafe int Stat(string path, bool follow, out StatInfo info)
-    {
-        byte* buffer = stackalloc byte[256];
-        int rc = StatxNative(AtFdCwd, path, follow ? 0 : AtSymlinkNoFollow, StatxBasicStats, buffer);
-        if (rc != 0)
-        {
-            info = default;
-            return Marshal.GetLastPInvokeError();
-        }
-
-        info = ReadStatx(buffer);
-        return 0;
-    }
-
-    /// <summary>The fields PSReplica uses from a filled struct statx (the same layout on every Linux architecture).</summary>
-    private static unsafe StatInfo ReadStatx(byte* buffer) => new(
-        Mode: *(ushort*)(buffer + 28),
-        Nlink: *(uint*)(buffer + 16),
-        Uid: *(uint*)(buffer + 20),
-        Gid: *(uint*)(buffer + 24),
-        Inode: *(ulong*)(buffer + 32),
-        Size: *(long*)(buffer + 40),
-        MtimeSeconds: *(long*)(buffer + 112),
-        MtimeNanoseconds: *(uint*)(buffer + 120),
-        Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+    public static int Stat(string path, bool follow, out StatInfo info) =>
+        Linux ? LinuxCalls.Stat(path, follow, out info) : PortableCalls.Stat(path, follow, out info);
 
     /// <summary>Sets the modification time without following a final symlink (the access time to now).</summary>
-    public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)
-    {
-        long* times = stackalloc long[4];
-        ModificationOnly(times, seconds, nanoseconds);
-        return UtimensatNative(AtFdCwd, path, times, AtSymlinkNoFollow) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
+    public static int SetModificationTime(string path, long seconds, long nanoseconds) =>
+        Linux ? LinuxCalls.SetModificationTime(path, seconds, nanoseconds) : PortableCalls.SetModificationTime(path, seconds, nanoseconds);
 
-    public static int Chmod(string path, int mode) =>
-        ChmodNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Chmod(string path, int mode) => Linux ? LinuxCalls.Chmod(path, mode) : PortableCalls.Chmod(path, mode);
 
-    public static int Lchown(string path, uint uid, uint gid) =>
-        LchownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Lchown(string path, uint uid, uint gid) => Linux ? LinuxCalls.Lchown(path, uid, gid) : EOPNOTSUPP;
 
     /// <summary>open(2) without .NET's advisory locks and probes; the handle owns the descriptor. Null with the errno.</summary>
-    public static SafeFileHandle? Open(string path, int flags, int mode, out int errno)
-    {
-        int fd = OpenNative(path, flags | OCloExec, (uint)mode);
-        if (fd < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
+    public static SafeFileHandle? Open(string path, int flags, int mode, out int errno) =>
+        Linux ? LinuxCalls.Open(path, flags, mode, out errno) : PortableCalls.Open(path, flags, mode, out errno);
 
-        errno = 0;
-        return new SafeFileHandle(fd, ownsHandle: true);
-    }
+    /// <summary>flock(2)'s shared lock without waiting (LOCK_SH | LOCK_NB); the portable backend has none (ENOSYS).</summary>
+    public static int LockShared(SafeFileHandle file) => Linux ? LinuxCalls.LockShared(file) : ENOSYS;
 
-    /// <summary>flock(2)'s shared lock without waiting (LOCK_SH | LOCK_NB; the same values on Linux, macOS and the BSDs).</summary>
-    public static int LockShared(SafeFileHandle file) =>
-        FlockNative(Descriptor(file), 1 | 4) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Fchmod(SafeFileHandle file, int mode) => Linux ? LinuxCalls.Fchmod(file, mode) : PortableCalls.Chmod(file, mode);
 
-    public static int Fchmod(SafeFileHandle file, int mode) =>
-        FchmodNative(Descriptor(file), (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
-
-    public static int Fchown(SafeFileHandle file, uint uid, uint gid) =>
-        FchownNative(Descriptor(file), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Fchown(SafeFileHandle file, uint uid, uint gid) => Linux ? LinuxCalls.Fchown(file, uid, gid) : EOPNOTSUPP;
 
     /// <summary>Sets an open file's modification time (the access time to now).</summary>
-    public static unsafe int SetModificationTime(SafeFileHandle file, long seconds, long nanoseconds)
-    {
-        long* times = stackalloc long[4];
-        ModificationOnly(times, seconds, nanoseconds);
-        return FutimensNative(Descriptor(file), times) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
-
-    /// <summary>Fills struct timespec[2] (access, modification): the modification time given, the access time now (the
-    /// item was just written or checked). Not UTIME_OMIT: fusefat, the FUSE FAT driver USB sticks are mounted with,
-    /// ignores a modification time that comes without an access time and stamps the current time instead.</summary>
-    private static unsafe void ModificationOnly(long* times, long seconds, long nanoseconds)
-    {
-        times[0] = 0;
-        times[1] = UtimeNow;
-        times[2] = seconds;
-        times[3] = nanoseconds;
-    }
+    public static int SetModificationTime(SafeFileHandle file, long seconds, long nanoseconds) =>
+        Linux ? LinuxCalls.SetModificationTime(file, seconds, nanoseconds) : PortableCalls.SetModificationTime(file, seconds, nanoseconds);
 
     public static int Descriptor(SafeFileHandle file) => (int)file.DangerousGetHandle();
 
-    /// <summary>rename(2): atomic within a directory, never follows a final symlink (File.Move resolves link targets).</summary>
+    /// <summary>rename(2): atomic within a directory, never follows a final symlink.</summary>
     public static int Rename(string oldPath, string newPath) =>
-        RenameNative(oldPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        Linux ? LinuxCalls.Rename(oldPath, newPath) : PortableCalls.Rename(oldPath, newPath);
 
     /// <summary>link(2): a new name for an existing file (a hard link). Returns 0 or an errno.</summary>
     public static int Link(string existingPath, string newPath) =>
-        LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        Linux ? LinuxCalls.Link(existingPath, newPath) : PortableCalls.Link(existingPath, newPath);
 
     /// <summary>unlink(2): removes a file or a symbolic link (never what a link points to). Returns 0 or an errno.</summary>
-    public static int Unlink(string path) =>
-        UnlinkNative(path) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Unlink(string path) => Linux ? LinuxCalls.Unlink(path) : PortableCalls.Unlink(path, isDirectory: false);
 
-    public static int Mkdir(string path, int mode) =>
-        MkdirNative(path, (uint)(mode & 0xFFF)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Mkdir(string path, int mode) => Linux ? LinuxCalls.Mkdir(path, mode) : PortableCalls.Mkdir(path, mode);
 
-    /// <summary>Copies up to <paramref name="length"/> bytes in the kernel. Returns the count, 0 at end of file, or -errno.</summary>
-    public static long CopyFileRange(int fdIn, int fdOut, long length)
-    {
-        nint rc = CopyFileRangeNative(fdIn, 0, fdOut, 0, (nuint)length, 0);
-        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
-    }
+    /// <summary>Copies up to <paramref name="length"/> bytes in the kernel. Returns the count, 0 at end of file, or -errno
+    /// (-ENOSYS from the portable backend: the caller copies through user space).</summary>
+    public static long CopyFileRange(int fdIn, int fdOut, long length) =>
+        Linux ? LinuxCalls.CopyFileRange(fdIn, fdOut, length) : -ENOSYS;
 
-    /// <summary>Copies up to <paramref name="length"/> bytes in the kernel from <paramref name="offsetIn"/> in one file to
-    /// <paramref name="offsetOut"/> in another, leaving both descriptors' positions alone.
-    /// Returns the count, 0 at end of the input, or -errno.</summary>
-    public static unsafe long CopyFileRange(int fdIn, long offsetIn, int fdOut, long offsetOut, long length)
-    {
-        nint rc = CopyFileRangeAtNative(fdIn, &offsetIn, fdOut, &offsetOut, (nuint)length, 0);
-        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
-    }
+    /// <summary>copy_file_range(2) at offsets, leaving both positions alone. The count, 0 at the end, or -errno.</summary>
+    public static long CopyFileRange(int fdIn, long offsetIn, int fdOut, long offsetOut, long length) =>
+        Linux ? LinuxCalls.CopyFileRange(fdIn, offsetIn, fdOut, offsetOut, length) : -ENOSYS;
 
     /// <summary>The canonical path with every symlink resolved, or null (errno in <paramref name="errno"/>).</summary>
-    public static string? RealPath(string path, out int errno)
-    {
-        nint resolved = RealpathNative(path, 0);
-        if (resolved == 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return null;
-        }
+    public static string? RealPath(string path, out int errno) =>
+        Linux ? LinuxCalls.RealPath(path, out errno) : PortableCalls.RealPath(path, out errno);
 
-        try
-        {
-            errno = 0;
-            return Marshal.PtrToStringUTF8(resolved);
-        }
-        finally
-        {
-            FreeNative(resolved);
-        }
-    }
-
-    /// <summary>The process umask, read without changing it.</summary>
+    /// <summary>The process umask, read without changing it (022 where it cannot be read).</summary>
     public static int Umask
     {
         get
         {
             try
             {
-                foreach (string line in System.IO.File.ReadLines("/proc/self/status"))
+                foreach (string line in File.ReadLines("/proc/self/status"))
                 {
                     if (line.StartsWith("Umask:", StringComparison.Ordinal))
                     {
@@ -256,7 +134,7 @@ internal static partial class Posix
                     }
                 }
             }
-            catch (System.IO.IOException)
+            catch (IOException)
             {
             }
             catch (UnauthorizedAccessException)
@@ -267,38 +145,87 @@ internal static partial class Posix
         }
     }
 
-    public static bool IsElevated => OperatingSystem.IsWindows() ? false : GeteuidNative() == 0;
+    /// <summary>Root on Unix (owners are kept by default then, as rsync does for root); never on Windows, which has no
+    /// owner ids to keep.</summary>
+    public static bool IsElevated => !OperatingSystem.IsWindows() && Environment.IsPrivilegedProcess;
 
-    /// <summary>statfs(2)'s f_namelen for the file system <paramref name="path"/> is on (on 64-bit Linux every field up to
-    /// it is a long: type, bsize, blocks, bfree, bavail, files, ffree, fsid, namelen); null when it cannot be read.</summary>
-    public static unsafe int? NameMax(string path)
-    {
-        long* buffer = stackalloc long[16];
-        return !OperatingSystem.IsLinux() || !Environment.Is64BitProcess || StatfsNative(path, buffer) != 0 || buffer[8] is <= 0 or > int.MaxValue
-            ? null : (int)buffer[8];
-    }
+    /// <summary>The longest name the file system <paramref name="path"/> is on holds, or null when it cannot be read.</summary>
+    public static int? NameMax(string path) => Linux ? LinuxCalls.NameMax(path) : null;
 
-    /// <summary>poll(2) for input on one descriptor: 1 when it can be read (data, end of file or an error to read),
-    /// 0 when <paramref name="milliseconds"/> passed first, or -errno.</summary>
-    public static unsafe int PollInput(int fd, int milliseconds)
-    {
-        // struct pollfd { int fd; short events; short revents; }: POLLIN is 1 on every Linux architecture.
-        long entry = (uint)fd | (1L << 32);
-        int rc = PollNative(&entry, 1, milliseconds);
-        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
-    }
+    /// <summary>poll(2) for input on one descriptor (the agent's standard input): 1, 0 on time-out, or -errno.</summary>
+    public static int PollInput(int fd, int milliseconds) => OperatingSystem.IsLinux() ? LinuxCalls.PollInput(fd, milliseconds) : -ENOSYS;
 
     /// <summary>read(2) into <paramref name="buffer"/>: the bytes read (0 at the end), or -errno.</summary>
-    public static unsafe int Read(int fd, Span<byte> buffer)
-    {
-        fixed (byte* start = buffer)
-        {
-            nint n = ReadNative(fd, start, (nuint)buffer.Length);
-            return n >= 0 ? (int)n : -Marshal.GetLastPInvokeError();
-        }
-    }
+    public static int Read(int fd, Span<byte> buffer) => OperatingSystem.IsLinux() ? LinuxCalls.Read(fd, buffer) : -ENOSYS;
 
-    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+    /// <summary>The text of an errno (Linux's numbers on every platform).</summary>
+    public static string Describe(int errno) => OperatingSystem.IsWindows() ? PortableCalls.Describe(errno) : Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>openat(2) with O_CLOEXEC; the handle owns the descriptor. Null with the errno.</summary>
+    public static SafeFileHandle? OpenAt(SafeFileHandle directory, string name, int flags, int mode, out int errno) =>
+        Linux ? LinuxCalls.OpenAt(directory, name, flags, mode, out errno) : PortableCalls.Open(PortableCalls.Combine(directory, name), flags, mode, out errno);
+
+    public static int MkdirAt(SafeFileHandle directory, string name, int mode) =>
+        Linux ? LinuxCalls.MkdirAt(directory, name, mode) : PortableCalls.Mkdir(PortableCalls.Combine(directory, name), mode);
+
+    public static int UnlinkAt(SafeFileHandle directory, string name, bool isDirectory) =>
+        Linux ? LinuxCalls.UnlinkAt(directory, name, isDirectory) : PortableCalls.Unlink(PortableCalls.Combine(directory, name), isDirectory);
+
+    /// <summary>renameat(2) within one directory: atomic, and never follows a final symlink.</summary>
+    public static int RenameAt(SafeFileHandle directory, string oldName, string newName) =>
+        Linux ? LinuxCalls.RenameAt(directory, oldName, newName)
+            : PortableCalls.Rename(PortableCalls.Combine(directory, oldName), PortableCalls.Combine(directory, newName));
+
+    public static int SymlinkAt(string target, SafeFileHandle directory, string name) =>
+        Linux ? LinuxCalls.SymlinkAt(target, directory, name) : PortableCalls.Symlink(target, PortableCalls.Combine(directory, name));
+
+    /// <summary>The target of the link <paramref name="name"/> in <paramref name="directory"/>, or null (errno set).</summary>
+    public static string? ReadLinkAt(SafeFileHandle directory, string name, out int errno) =>
+        Linux ? LinuxCalls.ReadLinkAt(directory, name, out errno) : PortableCalls.ReadLink(PortableCalls.Combine(directory, name), out errno);
+
+    /// <summary>lchown relative to a directory: never follows a final link.</summary>
+    public static int LchownAt(SafeFileHandle directory, string name, uint uid, uint gid) =>
+        Linux ? LinuxCalls.LchownAt(directory, name, uid, gid) : EOPNOTSUPP;
+
+    /// <summary>Sets a link's own modification time, relative to a directory.</summary>
+    public static int SetModificationTimeAt(SafeFileHandle directory, string name, long seconds, long nanoseconds) =>
+        Linux ? LinuxCalls.SetModificationTimeAt(directory, name, seconds, nanoseconds)
+            : PortableCalls.SetModificationTime(PortableCalls.Combine(directory, name), seconds, nanoseconds);
+
+    /// <summary>statx of <paramref name="name"/> in <paramref name="directory"/> without following a final link;
+    /// an empty name stats the descriptor itself (AT_EMPTY_PATH).</summary>
+    public static int StatAt(SafeFileHandle directory, string name, out StatInfo info) => StatAt(directory, name, follow: false, out info);
+
+    /// <summary>statx of <paramref name="name"/> in <paramref name="directory"/>, following a final link when
+    /// <paramref name="follow"/> (-CopyLinks on a remote sender).</summary>
+    public static int StatAt(SafeFileHandle directory, string name, bool follow, out StatInfo info) =>
+        Linux ? LinuxCalls.StatAt(directory, name, follow, out info) : PortableCalls.StatAt(directory, name, follow, out info);
+
+    /// <summary>A path that reaches exactly what <paramref name="handle"/> holds: the descriptor's /proc/self/fd magic link
+    /// on Linux; the path it was opened by in the portable backend.</summary>
+    public static string DescriptorPath(SafeFileHandle handle) => Linux ? LinuxCalls.DescriptorPath(handle) : PortableCalls.PathOf(handle);
+
+    /// <summary>chmod of the inode an O_PATH descriptor holds.</summary>
+    public static int ChmodHandle(SafeFileHandle handle, int mode) =>
+        Linux ? LinuxCalls.ChmodHandle(handle, mode) : PortableCalls.Chmod(PortableCalls.PathOf(handle), mode);
+
+    /// <summary>chown of the inode an O_PATH descriptor holds.</summary>
+    public static int ChownHandle(SafeFileHandle handle, uint uid, uint gid) => Linux ? LinuxCalls.ChownHandle(handle, uid, gid) : EOPNOTSUPP;
+
+    /// <summary>Sets the modification time of the inode an O_PATH descriptor holds.</summary>
+    public static int SetModificationTimeHandle(SafeFileHandle handle, long seconds, long nanoseconds) =>
+        Linux ? LinuxCalls.SetModificationTimeHandle(handle, seconds, nanoseconds)
+            : PortableCalls.SetModificationTime(PortableCalls.PathOf(handle), seconds, nanoseconds);
+
+    /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a final link is linked itself, never its referent. 0 or an errno.</summary>
+    public static int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
+        Linux ? LinuxCalls.LinkAt(oldDirectory, oldName, newDirectory, newName)
+            : PortableCalls.Link(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
+
+    /// <summary>renameat(2) between two directories (EXDEV across filesystems). 0 or an errno.</summary>
+    public static int RenameAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
+        Linux ? LinuxCalls.RenameAt(oldDirectory, oldName, newDirectory, newName)
+            : PortableCalls.Rename(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
 }
 
 /// <summary>What statx tells about one item.</summary>

@@ -6,7 +6,8 @@ namespace PSReplica.Engine.Native;
 /// <summary>Extended attributes (listxattr, getxattr, setxattr, removexattr). A name is never resolved through a link:
 /// paths use the l* calls, which act on a final link itself, and an item the receiver opened is reached by its
 /// descriptor (f* calls for a descriptor open for I/O; an O_PATH descriptor, which the f* calls refuse, through
-/// <c>/proc/self/fd/N</c>, a magic link that leads to exactly the inode opened, never to a name swapped meanwhile).</summary>
+/// <c>/proc/self/fd/N</c>, a magic link that leads to exactly the inode opened, never to a name swapped meanwhile). Linux
+/// only: the portable backend has none (EOPNOTSUPP), and runs that ask for them are refused before they start.</summary>
 internal static partial class Posix
 {
     public const int ENODATA = 61;
@@ -76,6 +77,11 @@ internal static partial class Posix
         /// <summary>The names, NUL-separated, or the errno (negative).</summary>
         public unsafe int List(Span<byte> buffer)
         {
+            if (!Linux)
+            {
+                return -EOPNOTSUPP;
+            }
+
             fixed (byte* p = buffer)
             {
                 nint n = _path is null ? FlistxattrNative(_fd, p, (nuint)buffer.Length)
@@ -88,6 +94,11 @@ internal static partial class Posix
         /// <summary>One value's length, or the errno (negative).</summary>
         public unsafe int Get(string name, Span<byte> buffer)
         {
+            if (!Linux)
+            {
+                return -EOPNOTSUPP;
+            }
+
             fixed (byte* p = buffer)
             {
                 nint n = _path is null ? FgetxattrNative(_fd, name, p, (nuint)buffer.Length)
@@ -101,6 +112,11 @@ internal static partial class Posix
         /// descriptors only).</summary>
         public unsafe int Set(string name, ReadOnlySpan<byte> value)
         {
+            if (!Linux)
+            {
+                return EOPNOTSUPP;
+            }
+
             if (_noFollow)
             {
                 throw new InvalidOperationException("Extended attributes are written through descriptors only.");
@@ -119,6 +135,11 @@ internal static partial class Posix
         /// <summary>Removes one value; 0 or the errno.</summary>
         public int Remove(string name)
         {
+            if (!Linux)
+            {
+                return EOPNOTSUPP;
+            }
+
             if (_noFollow)
             {
                 throw new InvalidOperationException("Extended attributes are written through descriptors only.");

@@ -142,14 +142,25 @@ public sealed record SyncOptions
     /// a local run, 16 over a wire, where each waits on round trips).</summary>
     public int? ThrottleLimit { get; init; }
 
+    /// <summary>The implementation of the local file-system calls (this machine's side of any run): Linux's own calls on
+    /// Linux, the portable System.IO backend elsewhere or where PSREPLICA_FILESYSTEM=portable.</summary>
+    public Engine.Native.FileSystemBackendKind FileSystem { get; init; } = Engine.Native.FileSystemBackend.Default;
+
     /// <summary>The extended attributes and ACLs -Preserve asks for (as the process running the run sees its privilege).</summary>
     internal Engine.Metadata.XattrScope XattrScope => Engine.Metadata.XattrScopes.For(Preserve, Engine.Native.Posix.IsElevated);
 
     /// <summary>True when partial files are kept (-Partial or -PartialDirectory).</summary>
     internal bool KeepsPartial => Partial || !string.IsNullOrEmpty(PartialDirectory);
 
-    /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root.</summary>
+    /// <summary>rsync -a: times, permissions and links, plus owner and group when running as root (not on the portable
+    /// backend, which cannot set owners).</summary>
     public static PreserveOptions DefaultPreserve =>
         PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links
-        | (Engine.Native.Posix.IsElevated ? PreserveOptions.Owner | PreserveOptions.Group : PreserveOptions.None);
+        | (Engine.Native.Posix.IsElevated && Engine.Native.FileSystemBackend.Default == Engine.Native.FileSystemBackendKind.Linux
+            ? PreserveOptions.Owner | PreserveOptions.Group : PreserveOptions.None);
+
+    /// <summary>The file-system backend the environment asks for (PSREPLICA_FILESYSTEM: unset for the platform's own,
+    /// "portable", or "linux" on Linux); null with the reason when it names none that runs here.</summary>
+    public static Engine.Native.FileSystemBackendKind? FileSystemFromEnvironment(out string? error) =>
+        Engine.Native.FileSystemBackend.FromEnvironment(out error);
 }

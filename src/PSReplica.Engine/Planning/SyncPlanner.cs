@@ -154,6 +154,7 @@ internal sealed class SyncPlanner
         {
             _observer.OnVerbose($"Source: {_plan.SourceRoot}");
             _observer.OnVerbose($"Destination: {_plan.DestinationRoot}{(destinationExists ? string.Empty : " (does not exist yet: the run creates it)")}");
+            _observer.OnVerbose(Native.FileSystemBackend.Describe(_plan.Options.FileSystem));
         }
 
         int rules = 0;

@@ -185,10 +185,11 @@ internal static class BasisTreeRequests
         return 0;
     }
 
-    /// <summary>Whether <paramref name="name"/> in the directory is the regular file with that identity.</summary>
+    /// <summary>Whether <paramref name="name"/> in the directory is the regular file with that identity (where the backend
+    /// tracks identities: the portable one can only see that it is a regular file).</summary>
     private static bool IsSame(ParentDirectory directory, string name, ulong device, ulong inode) =>
         Posix.StatAt(directory.Handle, name, out StatInfo linked) == 0 && linked.FileType == Posix.SIfreg
-        && linked.Inode == inode && linked.Device == device;
+        && (!Posix.TracksIdentity || (linked.Inode == inode && linked.Device == device));
 
     /// <summary>Copies the regular file <paramref name="from"/> of <paramref name="fromTree"/> into a temp file beside
     /// the request's path, applies the request's attributes and renames it into place.</summary>

@@ -100,6 +100,8 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
         Capabilities.Check(options);
+        LocalReplicator.For(options.FileSystem).Check(options);
+        using Engine.Native.FileSystemBackend.Scope backend = Engine.Native.FileSystemBackend.Use(options.FileSystem);
 
         // Whole files only: the executor must never ask the server's side for a delta.
         options = options with { TransferMode = TransferMode.WholeFile, LinkAttributesFixed = Side == RemoteSide.Destination };
@@ -135,6 +137,7 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
         Capabilities.Check(plan.Options);
+        using Engine.Native.FileSystemBackend.Scope backend = Engine.Native.FileSystemBackend.Use(plan.Options.FileSystem);
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         SyncSummary summary = PlanRunner.Run(plan, watch, dryRun,

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using PSReplica.Commands.Hosting;
 using PSReplica.Engine.Client;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Commands;
 
@@ -294,8 +295,15 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             throw;
         }
 
+        FileSystemBackendKind? backend = SyncOptions.FileSystemFromEnvironment(out string? backendError);
+        if (backend is null)
+        {
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidFileSystemBackend, ErrorCategory.InvalidArgument, backendError!, null));
+        }
+
         var options = new SyncOptions
         {
+            FileSystem = backend!.Value,
             Source = sources[0],
             AdditionalSources = sources[1..],
             Destination = destination,

@@ -27,6 +27,7 @@ public sealed class RunReportTests : IDisposable
         Assert.Collection(observer.Verbose,
             line => Assert.Equal($"Source: {_tree.Source}", line),
             line => Assert.Equal($"Destination: {_tree.Destination}", line),
+            line => Assert.StartsWith("File system: the Linux backend", line, StringComparison.Ordinal),
             line => Assert.Equal("Filter: 1 rule(s)", line),
             line => Assert.Matches($@"^Destination file system at '{System.Text.RegularExpressions.Regex.Escape(_tree.Destination)}': \S+ \((known type|measured)\): times kept to ", line),
             line => Assert.Equal("Skipping 'skip.bak': excluded by the filter rule '- *.bak'", line),

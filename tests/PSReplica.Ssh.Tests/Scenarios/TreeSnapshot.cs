@@ -11,6 +11,9 @@ internal enum TimeGranularity
 
     /// <summary>Whole seconds, and no time or owner of a symbolic link's own (SFTP version 3: no lutimes, no lchown).</summary>
     WholeSeconds,
+
+    /// <summary>Times to 100 ns (.NET's ticks) and no owners (the portable backend, which neither reads nor sets them).</summary>
+    Ticks,
 }
 
 /// <summary>A case directory described line by line, for comparing one wiring's result with another's: each item's
@@ -123,10 +126,13 @@ internal static class TreeSnapshot
     {
         Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo info));
         string mode = Convert.ToString(info.Permissions, 8);
-        string owner = info.Uid.ToString(CultureInfo.InvariantCulture) + ":" + info.Gid.ToString(CultureInfo.InvariantCulture);
+        string owner = granularity == TimeGranularity.Ticks ? "-"
+            : info.Uid.ToString(CultureInfo.InvariantCulture) + ":" + info.Gid.ToString(CultureInfo.InvariantCulture);
         string time = info.MtimeSeconds >= nowFrom ? "now"
             : granularity == TimeGranularity.Nanoseconds
                 ? info.MtimeSeconds.ToString(CultureInfo.InvariantCulture) + "." + info.MtimeNanoseconds.ToString("D9", CultureInfo.InvariantCulture)
+            : granularity == TimeGranularity.Ticks
+                ? info.MtimeSeconds.ToString(CultureInfo.InvariantCulture) + "." + (info.MtimeNanoseconds / 100).ToString("D7", CultureInfo.InvariantCulture)
                 : info.MtimeSeconds.ToString(CultureInfo.InvariantCulture);
         switch (info.FileType)
         {
@@ -135,7 +141,7 @@ internal static class TreeSnapshot
 
             case Posix.SIflnk:
                 string target = new FileInfo(path).LinkTarget ?? "?";
-                return granularity == TimeGranularity.Nanoseconds ? $"L {name} -> {target} {owner} {time}" : $"L {name} -> {target}";
+                return granularity != TimeGranularity.WholeSeconds ? $"L {name} -> {target} {owner} {time}" : $"L {name} -> {target}";
 
             case Posix.SIfreg:
                 if (info.Nlink > 1)

@@ -12,6 +12,9 @@ public enum Wiring
     AgentPull,
     SftpPush,
     SftpPull,
+
+    /// <summary>Both sides local, on the portable file-system backend (System.IO), as on Windows and macOS.</summary>
+    Portable,
 }
 
 /// <summary>One sshd and one SFTP session for a test class, connected once.</summary>
@@ -42,8 +45,12 @@ public sealed class SftpFixture : IDisposable
 /// options.</summary>
 internal static class WiringRunner
 {
-    public static TimeGranularity Granularity(Wiring wiring) =>
-        wiring is Wiring.SftpPush or Wiring.SftpPull ? TimeGranularity.WholeSeconds : TimeGranularity.Nanoseconds;
+    public static TimeGranularity Granularity(Wiring wiring) => wiring switch
+    {
+        Wiring.SftpPush or Wiring.SftpPull => TimeGranularity.WholeSeconds,
+        Wiring.Portable => TimeGranularity.Ticks,
+        _ => TimeGranularity.Nanoseconds,
+    };
 
     /// <summary>Runs <paramref name="options"/> over <paramref name="wiring"/>; a SyncException that ends the run is
     /// thrown, per-item errors are in the observer.</summary>
@@ -54,6 +61,9 @@ internal static class WiringRunner
         {
             case Wiring.Local:
                 return await Task.Run(() => LocalReplicator.Run(options, observer, cancellation, dryRun), cancellation);
+
+            case Wiring.Portable:
+                return await Task.Run(() => LocalReplicator.Run(options with { FileSystem = FileSystemBackendKind.Portable }, observer, cancellation, dryRun), cancellation);
 
             case Wiring.AgentPush or Wiring.AgentPull:
                 RemoteSide side = wiring == Wiring.AgentPush ? RemoteSide.Destination : RemoteSide.Source;

@@ -1,24 +1,17 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using static PSReplica.Engine.Native.Posix;
 using System.Text;
 
 namespace PSReplica.Engine.Native;
 
 /// <summary>The *at(2) family: every call names an item relative to an open directory descriptor, so a tree can be
 /// walked one component at a time without following links (the agent's receiver never writes through a symlink).</summary>
-internal static partial class Posix
+[SupportedOSPlatform("linux")]
+internal static partial class LinuxCalls
 {
-    public const int ATRemoveDir = 0x200;
-    public const int ATEmptyPath = 0x1000;
-    public const int OPath = 0x200000;
-    public const int ONonBlock = 0x800;
-
-    /// <summary>O_DIRECTORY: 0x4000 on ARM, 0x10000 on x86 and x64.</summary>
-    public static int ODirectory => IsArm ? 0x4000 : 0x10000;
-
-    /// <summary>O_NOFOLLOW: 0x8000 on ARM, 0x20000 on x86 and x64.</summary>
-    public static int ONoFollow => IsArm ? 0x8000 : 0x20000;
-
-    private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
+    private const int ATRemoveDir = 0x200;
+    private const int ATEmptyPath = 0x1000;
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenatNative(int dirfd, string path, int flags, uint mode);

@@ -1,0 +1,611 @@
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using static PSReplica.Engine.Native.Posix;
+
+namespace PSReplica.Engine.Native;
+
+/// <summary>The portable backend: <see cref="Posix"/>'s calls on System.IO, for Windows, macOS and any platform .NET runs
+/// on (and Linux when PSREPLICA_FILESYSTEM=portable). Only what .NET does not wrap is a platform call, each behind an
+/// OperatingSystem guard: a hard link (link(2), CreateHardLinkW) and, on Linux, the type check that keeps a FIFO from
+/// being opened for reading.
+/// <para>What it cannot do, by design of System.IO: a directory is held by its path, not a descriptor, so a walk
+/// checks each component for a link before using it but cannot hold it against a swap made after the check (the Linux
+/// backend's *at calls can); owners and groups are neither read nor set; times are kept to 100 ns; an item's identity
+/// (inode) is its full path's hash, so hard links in a source are not recognised (-Preserve HardLinks is refused) and
+/// the file system an item is on is its path root (-OneFileSystem is refused).</para></summary>
+internal static partial class PortableCalls
+{
+    private const long TicksPerSecond = TimeSpan.TicksPerSecond;
+
+    /// <summary>The path each handle this backend gave out was opened by, and whether it holds an open file (a real
+    /// handle, good for I/O) or only names an item (a directory, or O_PATH: a number that is no descriptor).</summary>
+    private static readonly ConditionalWeakTable<SafeFileHandle, Opened> s_opened = new();
+
+    /// <summary>Path handles get numbers no descriptor has (far above any process's limit), so one passed to a kernel
+    /// by mistake fails with EBADF instead of touching another file.</summary>
+    private static long s_nextPathHandle = 0x4000_0000;
+
+    private sealed record Opened(string Path, bool IsFile);
+
+    public static string PathOf(SafeFileHandle handle) =>
+        s_opened.TryGetValue(handle, out Opened? opened) ? opened.Path
+            : throw new InvalidOperationException("A handle the portable file-system backend did not open was passed to it.");
+
+    /// <summary>The path of <paramref name="name"/> in the directory <paramref name="directory"/> holds ("" and "." are
+    /// the directory itself).</summary>
+    public static string Combine(SafeFileHandle directory, string name)
+    {
+        string path = PathOf(directory);
+        return name.Length == 0 || name == "." ? path : Path.Join(path, name);
+    }
+
+    public static int Stat(string path, bool follow, out StatInfo info)
+    {
+        info = default;
+        try
+        {
+            FileSystemInfo item = new FileInfo(path);
+            FileAttributes attributes = item.Attributes;
+            if ((int)attributes == -1)
+            {
+                return ENOENT;
+            }
+
+            if ((attributes & FileAttributes.ReparsePoint) != 0 && item.LinkTarget is { } target)
+            {
+                if (!follow)
+                {
+                    info = Describe(path, item, SIflnk | 0x1FF, Encoding.UTF8.GetByteCount(target));
+                    return 0;
+                }
+
+                item = item.ResolveLinkTarget(returnFinalTarget: true) ?? item;
+                attributes = item.Attributes;
+                if ((int)attributes == -1)
+                {
+                    return ENOENT;
+                }
+
+                // A followed link's identity is its target's path: a directory reached again through a link (a loop
+                // under -CopyLinks) is then the directory it names.
+                path = item.FullName;
+            }
+
+            if ((attributes & FileAttributes.Directory) != 0)
+            {
+                item = new DirectoryInfo(item.FullName);
+                info = Describe(path, item, SIfdir | Permissions(item, directory: true), 0);
+                return 0;
+            }
+
+            var file = (FileInfo)item;
+            info = Describe(path, file, SIfreg | Permissions(file, directory: false), file.Length);
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    /// <summary>stat of what a handle holds: an open file through the handle itself (it may have been renamed since),
+    /// anything else by the path it was opened by.</summary>
+    public static int StatAt(SafeFileHandle directory, string name, bool follow, out StatInfo info)
+    {
+        if (name.Length != 0 || !s_opened.TryGetValue(directory, out Opened? opened) || !opened.IsFile)
+        {
+            return Stat(Combine(directory, name), follow, out info);
+        }
+
+        info = default;
+        try
+        {
+            int permissions = OperatingSystem.IsWindows()
+                ? ((File.GetAttributes(directory) & FileAttributes.ReadOnly) != 0 ? 0x124 : 0x1A4)
+                : (int)File.GetUnixFileMode(directory);
+            (long seconds, uint nanoseconds) = FromUtc(File.GetLastWriteTimeUtc(directory));
+            info = new StatInfo(SIfreg | permissions, 1, 0, 0, Identity(opened.Path), RandomAccess.GetLength(directory), seconds, nanoseconds, Device(opened.Path));
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    private static int Permissions(FileSystemInfo item, bool directory) =>
+        OperatingSystem.IsWindows()
+            ? directory ? 0x1ED : (item.Attributes & FileAttributes.ReadOnly) != 0 ? 0x124 : 0x1A4
+            : (int)item.UnixFileMode;
+
+    /// <summary>The stat of <paramref name="item"/>, found at <paramref name="path"/> (a link's target when it was
+    /// followed): its identity is the path asked for, the one a handle opened by that path reports too.</summary>
+    private static StatInfo Describe(string path, FileSystemInfo item, int mode, long size)
+    {
+        (long seconds, uint nanoseconds) = FromUtc(item.LastWriteTimeUtc);
+        return new StatInfo(mode, 1, 0, 0, Identity(path), size, seconds, nanoseconds, Device(path));
+    }
+
+    /// <summary>An item's stand-in for an inode number: its full path's hash, the same for every look at one path.</summary>
+    private static ulong Identity(string path) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(Path.GetFullPath(path).AsSpan()));
+
+    /// <summary>The stand-in for a device number: the path's root (a drive, a share, or "/").</summary>
+    private static ulong Device(string path) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes((Path.GetPathRoot(Path.GetFullPath(path)) ?? "/").AsSpan())) | 1;
+
+    private static (long Seconds, uint Nanoseconds) FromUtc(DateTime utc)
+    {
+        long ticks = utc.Ticks - DateTime.UnixEpoch.Ticks;
+        long seconds = Math.DivRem(ticks, TicksPerSecond, out long rest);
+        if (rest < 0)
+        {
+            seconds--;
+            rest += TicksPerSecond;
+        }
+
+        return (seconds, (uint)(rest * 100));
+    }
+
+    private static DateTime ToUtc(long seconds, long nanoseconds) =>
+        new(DateTime.UnixEpoch.Ticks + (seconds * TicksPerSecond) + (nanoseconds / 100), DateTimeKind.Utc);
+
+    public static SafeFileHandle? Open(string path, int flags, int mode, out int errno)
+    {
+        bool directory = (flags & ODirectory) != 0;
+        bool pathOnly = (flags & OPath) != 0;
+        bool noFollow = (flags & ONoFollow) != 0;
+        bool create = (flags & OCreat) != 0;
+        errno = Stat(path, follow: !noFollow, out StatInfo existing);
+        if (directory || pathOnly)
+        {
+            if (errno != 0)
+            {
+                return null;
+            }
+
+            if (directory && existing.FileType != SIfdir)
+            {
+                errno = existing.FileType == SIflnk && !pathOnly ? ELOOP : ENOTDIR;
+                return null;
+            }
+
+            var handle = new SafeFileHandle((nint)Interlocked.Increment(ref s_nextPathHandle), ownsHandle: false);
+            s_opened.Add(handle, new Opened(path, IsFile: false));
+            return handle;
+        }
+
+        if (errno == 0)
+        {
+            if (create && (flags & OExcl) != 0)
+            {
+                errno = EEXIST;
+                return null;
+            }
+
+            if (existing.FileType == SIflnk)
+            {
+                errno = ELOOP;
+                return null;
+            }
+
+            if (existing.FileType == SIfdir)
+            {
+                errno = EISDIR;
+                return null;
+            }
+
+            if (OperatingSystem.IsLinux() && LinuxCalls.Stat(path, follow: !noFollow, out StatInfo type) == 0 && type.FileType != SIfreg)
+            {
+                // A FIFO, socket or device looks like a file to System.IO, and opening a FIFO would wait for a writer.
+                errno = ENXIO;
+                return null;
+            }
+        }
+        else if (errno != ENOENT || !create)
+        {
+            return null;
+        }
+
+        int access = flags & 3;
+        var options = new FileStreamOptions
+        {
+            Mode = create ? (flags & OExcl) != 0 ? FileMode.CreateNew : FileMode.OpenOrCreate : FileMode.Open,
+            Access = access == ORdWr ? FileAccess.ReadWrite : access == OWrOnly ? FileAccess.Write : FileAccess.Read,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows() && create)
+        {
+            options.UnixCreateMode = (UnixFileMode)(mode & 0x1FF);
+        }
+
+        try
+        {
+            // Through a FileStream only for UnixCreateMode (File.OpenHandle has none): the handle is the caller's from
+            // here, and the stream, unbuffered, has nothing of its own to flush or free.
+            SafeFileHandle file = new FileStream(path, options).SafeFileHandle;
+            s_opened.Add(file, new Opened(!noFollow && errno == 0 ? Resolved(path) : path, IsFile: true));
+            errno = 0;
+            return file;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            errno = Errno(ex);
+            return null;
+        }
+    }
+
+    /// <summary>The final target's path when <paramref name="path"/> is a link, else the path.</summary>
+    private static string Resolved(string path)
+    {
+        try
+        {
+            var item = new FileInfo(path);
+            return item.LinkTarget is null ? path : item.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return path;
+        }
+    }
+
+    public static int Chmod(string path, int mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return EOPNOTSUPP;
+        }
+
+        try
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)(mode & 0xFFF));
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    public static int Chmod(SafeFileHandle handle, int mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return EOPNOTSUPP;
+        }
+
+        if (s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile)
+        {
+            return Chmod(opened.Path, mode);
+        }
+
+        try
+        {
+            File.SetUnixFileMode(handle, (UnixFileMode)(mode & 0xFFF));
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    /// <summary>Sets a modification time to the 100 ns .NET keeps; a final link's own time (System.IO does not follow
+    /// it).</summary>
+    public static int SetModificationTime(string path, long seconds, long nanoseconds) =>
+        Try(() => File.SetLastWriteTimeUtc(path, ToUtc(seconds, nanoseconds)));
+
+    public static int SetModificationTime(SafeFileHandle handle, long seconds, long nanoseconds) =>
+        s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile
+            ? SetModificationTime(opened.Path, seconds, nanoseconds)
+            : Try(() => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
+
+    /// <summary>rename(2)'s meaning: a file or link replaces a file or link of the new name; a directory takes the place
+    /// of an empty one.</summary>
+    public static int Rename(string oldPath, string newPath)
+    {
+        int errno = Stat(oldPath, follow: false, out StatInfo moving);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        int existing = Stat(newPath, follow: false, out StatInfo replaced);
+        if (moving.FileType == SIfdir)
+        {
+            if (existing == 0)
+            {
+                if (replaced.FileType != SIfdir)
+                {
+                    return ENOTDIR;
+                }
+
+                if (string.Equals(Path.GetFullPath(oldPath), Path.GetFullPath(newPath), StringComparison.Ordinal))
+                {
+                    return 0;
+                }
+
+                int removed = Unlink(newPath, isDirectory: true);
+                if (removed != 0)
+                {
+                    return removed;
+                }
+            }
+
+            return Try(() => Directory.Move(oldPath, newPath));
+        }
+
+        if (existing == 0 && replaced.FileType == SIfdir)
+        {
+            return EISDIR;
+        }
+
+        if (moving.FileType == SIflnk && Directory.Exists(oldPath))
+        {
+            // File.Move follows a final link to see that it names a file; a link to a directory moves as a directory,
+            // which Directory.Move renames itself, never its target, but only to a free name.
+            if (existing == 0)
+            {
+                int removed = Unlink(newPath, isDirectory: false);
+                if (removed != 0)
+                {
+                    return removed;
+                }
+            }
+
+            return Try(() => Directory.Move(oldPath, newPath));
+        }
+
+        return Try(() => File.Move(oldPath, newPath, overwrite: true));
+    }
+
+    public static int Unlink(string path, bool isDirectory)
+    {
+        int errno = Stat(path, follow: false, out StatInfo item);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        if (isDirectory)
+        {
+            return item.FileType != SIfdir ? ENOTDIR : Try(() => Directory.Delete(path, recursive: false));
+        }
+
+        return item.FileType == SIfdir ? EISDIR : Try(() => File.Delete(path));
+    }
+
+    public static int Mkdir(string path, int mode)
+    {
+        if (Stat(path, follow: false, out _) == 0)
+        {
+            return EEXIST;
+        }
+
+        string? parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(path));
+        if (parent is not null && parent.Length != 0)
+        {
+            int errno = Stat(parent, follow: true, out StatInfo above);
+            if (errno != 0 || above.FileType != SIfdir)
+            {
+                return errno != 0 ? errno : ENOTDIR;
+            }
+        }
+
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(path, (UnixFileMode)(mode & 0x1FF));
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    public static int Symlink(string target, string path)
+    {
+        if (Stat(path, follow: false, out _) == 0)
+        {
+            return EEXIST;
+        }
+
+        if (OperatingSystem.IsWindows() && Directory.Exists(Path.Combine(Path.GetDirectoryName(path) ?? ".", target)))
+        {
+            return Try(() => Directory.CreateSymbolicLink(path, target));
+        }
+
+        return Try(() => File.CreateSymbolicLink(path, target));
+    }
+
+    public static string? ReadLink(string path, out int errno)
+    {
+        try
+        {
+            var item = new FileInfo(path);
+            if ((int)item.Attributes == -1)
+            {
+                errno = ENOENT;
+                return null;
+            }
+
+            string? target = item.LinkTarget;
+            errno = target is null ? EINVAL : 0;
+            return target;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            errno = Errno(ex);
+            return null;
+        }
+    }
+
+    /// <summary>The canonical path: full, with every link on the way resolved (ELOOP after 40, as Linux).</summary>
+    public static string? RealPath(string path, out int errno)
+    {
+        string current;
+        try
+        {
+            current = Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (IsIoFailure(ex) || ex is ArgumentException)
+        {
+            errno = EINVAL;
+            return null;
+        }
+
+        for (int links = 0; links <= 40; links++)
+        {
+            string root = Path.GetPathRoot(current) ?? string.Empty;
+            string resolved = root;
+            string[] components = current[root.Length..].Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            bool restarted = false;
+            for (int i = 0; i < components.Length && !restarted; i++)
+            {
+                if (components[i].Length == 0)
+                {
+                    continue;
+                }
+
+                string next = Path.Join(resolved, components[i]);
+                string? target = ReadLink(next, out errno);
+                if (target is null && errno != EINVAL)
+                {
+                    return null;
+                }
+
+                if (target is null)
+                {
+                    resolved = next;
+                    continue;
+                }
+
+                // Restart from the link's target with what followed the link.
+                string rest = string.Join(Path.DirectorySeparatorChar, components[(i + 1)..]);
+                current = Path.GetFullPath(Path.Join(Path.IsPathRooted(target) ? target : Path.Join(resolved, target), rest));
+                restarted = true;
+            }
+
+            if (!restarted)
+            {
+                errno = 0;
+                return Path.TrimEndingDirectorySeparator(resolved).Length == 0 ? resolved : resolved;
+            }
+        }
+
+        errno = ELOOP;
+        return null;
+    }
+
+    /// <summary>A hard link: link(2) on Unix, CreateHardLinkW on Windows (.NET wraps neither).</summary>
+    public static int Link(string existingPath, string newPath)
+    {
+        if (Stat(newPath, follow: false, out _) == 0)
+        {
+            return EEXIST;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return CreateHardLink(newPath, existingPath, 0) ? 0 : FromWin32(Marshal.GetLastPInvokeError());
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return LinuxCalls.Link(existingPath, newPath);
+        }
+
+        if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            return UnixLink(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+
+        return ENOSYS;
+    }
+
+    [LibraryImport("kernel32.dll", EntryPoint = "CreateHardLinkW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static partial bool CreateHardLink(string fileName, string existingFileName, nint securityAttributes);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnixLink(string existingPath, string newPath);
+
+    private static int Try(Action action)
+    {
+        try
+        {
+            action();
+            return 0;
+        }
+        catch (Exception ex) when (IsIoFailure(ex))
+        {
+            return Errno(ex);
+        }
+    }
+
+    private static bool IsIoFailure(Exception ex) => ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentOutOfRangeException;
+
+    /// <summary>The errno (Linux's numbers) of a System.IO failure: on Unix .NET keeps the errno as an IOException's
+    /// HResult; on Windows the Win32 error is in its low word.</summary>
+    internal static int Errno(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => ENOENT,
+        PathTooLongException => ENAMETOOLONG,
+        UnauthorizedAccessException => EACCES,
+        ArgumentOutOfRangeException => EINVAL,
+        NotSupportedException => EOPNOTSUPP,
+        IOException io when OperatingSystem.IsWindows() => FromWin32(io.HResult & 0xFFFF),
+        IOException io when io.HResult is > 0 and < 200 => io.HResult,
+        _ => EIO,
+    };
+
+    private static int FromWin32(int error) => error switch
+    {
+        2 or 3 => ENOENT,           // ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND
+        5 => EACCES,                // ERROR_ACCESS_DENIED
+        17 => EXDEV,                // ERROR_NOT_SAME_DEVICE
+        19 => EROFS,                // ERROR_WRITE_PROTECT
+        32 or 33 => EBUSY,          // ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+        39 or 112 => ENOSPC,        // ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL
+        80 or 183 => EEXIST,        // ERROR_FILE_EXISTS, ERROR_ALREADY_EXISTS
+        123 or 161 => EINVAL,       // ERROR_INVALID_NAME, ERROR_BAD_PATHNAME
+        145 => ENOTEMPTY,           // ERROR_DIR_NOT_EMPTY
+        206 => ENAMETOOLONG,        // ERROR_FILENAME_EXCED_RANGE
+        1142 => EMLINK,             // ERROR_TOO_MANY_LINKS
+        1314 => EPERM,              // ERROR_PRIVILEGE_NOT_HELD (symbolic links without the privilege)
+        _ => EIO,
+    };
+
+    /// <summary>An errno's text where the C library's is not at hand (Windows).</summary>
+    public static string Describe(int errno) => errno switch
+    {
+        ENOENT => "No such file or directory",
+        EPERM => "Operation not permitted",
+        EACCES => "Permission denied",
+        EEXIST => "File exists",
+        EXDEV => "Invalid cross-device link",
+        ENOTDIR => "Not a directory",
+        EISDIR => "Is a directory",
+        EINVAL => "Invalid argument",
+        ENOSPC => "No space left on device",
+        EROFS => "Read-only file system",
+        ENAMETOOLONG => "File name too long",
+        ENOSYS => "Function not implemented",
+        ENOTEMPTY => "Directory not empty",
+        ELOOP => "Too many levels of symbolic links",
+        EMLINK => "Too many links",
+        EOPNOTSUPP => "Operation not supported",
+        EBUSY => "Device or resource busy",
+        ENXIO => "No such device or address",
+        _ => "I/O error " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
