@@ -1,8 +1,8 @@
 # Destination file systems (issue #16): a FAT image mounted through fusefat, as a camera card or USB stick is, and
 # loop-mounted ext4, XFS and Btrfs images. FAT keeps times to 2 seconds, holds no owners, permissions or links, and
 # folds the case of names: a sync there reports no error per file, says each limit once, converges without
-# -ModifyWindow, and refuses two names that fold to one. Root only (mounts); each image is made and mounted here and
-# unmounted afterwards.
+# -ModifyWindow, and refuses two names that fold to one and names Windows forbids. Root only (mounts); each image is
+# made and mounted here and unmounted afterwards.
 BeforeDiscovery {
     $script:IsRoot = (& id -u) -eq '0'
     $script:HasFat = $IsRoot -and (Get-Command fusefat -ErrorAction SilentlyContinue) -and (Get-Command mkfs.vfat -ErrorAction SilentlyContinue)
@@ -122,6 +122,25 @@ Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $H
         $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
         $run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
         Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name | Should -Be 'other.txt'
+    }
+
+    It 'refuses each name Windows forbids with ForbiddenName, copies the rest, and a second run is the same' {
+        $source = Join-Path $WorkRoot 'names-src'
+        foreach ($name in 'ok.txt', 'a:b.txt', 'trailing.', 'nul.txt') {
+            Write-TestFile (Join-Path $source $name) $name '2024-01-01 00:00:00'
+        }
+        $destination = Join-Path $Card 'names'
+
+        # fusefat refuses ':' (EPERM) but would store 'trailing.' and 'nul.txt' as given: the planner keeps them out.
+        foreach ($attempt in 'first', 'second') {
+            $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+            @($run.Errors | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] } | Sort-Object -Unique) | Should -Be 'ForbiddenName' -Because "the $attempt run"
+            @($run.Errors.TargetObject | Sort-Object) | Should -Be @('a:b.txt', 'nul.txt', 'trailing.') -Because "the $attempt run"
+            ($run.Errors | Where-Object TargetObject -EQ 'nul.txt').Exception.Message | Should -BeLike "*'nul.txt' is not one (NUL is a device name)*"
+            @(Get-ChildItem -LiteralPath $destination -Force -Name) | Should -Be 'ok.txt' -Because "the $attempt run"
+            Get-Content -Raw (Join-Path $destination 'ok.txt') | Should -Be 'ok.txt'
+            if ($attempt -eq 'second') { $run.Items | Should -BeNullOrEmpty }
+        }
     }
 
     It 'reports each symbolic link once with its own id, and -CopyLinks copies what it points to' {

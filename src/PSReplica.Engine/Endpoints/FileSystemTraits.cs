@@ -36,6 +36,10 @@ internal sealed record FileSystemTraits
     /// <summary>The longest name a directory entry holds, in bytes (or UTF-16 units where the file system counts them).</summary>
     public int MaxNameLength { get; init; } = 255;
 
+    /// <summary>True where names follow Windows' rules (FAT, exFAT, NTFS): a name Windows forbids (<see cref="WindowsNames"/>)
+    /// is not written, whatever the Linux driver would take. Known by type only, never measured.</summary>
+    public bool WindowsNamesOnly { get; init; }
+
     /// <summary>How the traits were found: "known type", "measured" (a probe file) or "assumed" (not measured).</summary>
     public string Source { get; init; } = "assumed";
 
@@ -45,7 +49,7 @@ internal sealed record FileSystemTraits
         | (Permissions ? Protocol.AttributeFields.None : Protocol.AttributeFields.Mode);
 
     /// <summary>True when nothing is limited: the run behaves as it always did.</summary>
-    public bool HoldsEverything => TimeGranularity <= 1 && Owners && Permissions && SymbolicLinks && HardLinks && CaseSensitive;
+    public bool HoldsEverything => TimeGranularity <= 1 && Owners && Permissions && SymbolicLinks && HardLinks && CaseSensitive && !WindowsNamesOnly;
 
     /// <summary>The traits of the file systems that are known by type, or null for another type.</summary>
     public static FileSystemTraits? Known(string type)
@@ -59,6 +63,7 @@ internal sealed record FileSystemTraits
             SymbolicLinks = false,
             HardLinks = false,
             CaseSensitive = false,
+            WindowsNamesOnly = true,
             Source = "known type",
         };
 
@@ -72,6 +77,7 @@ internal sealed record FileSystemTraits
                 TimeGranularity = 100,
                 Owners = false,
                 Permissions = false,
+                WindowsNamesOnly = true,
                 Source = "known type",
             },
             "hfsplus" => new() { Type = type, TimeGranularity = Second, CaseSensitive = false, Source = "known type" },
@@ -124,6 +130,11 @@ internal sealed record FileSystemTraits
 
         text.Append(CaseSensitive ? ", case-sensitive names" : ", case-insensitive names");
         text.Append(", names up to ").Append(MaxNameLength.ToString(CultureInfo.InvariantCulture)).Append(" bytes");
+        if (WindowsNamesOnly)
+        {
+            text.Append(", no names Windows forbids");
+        }
+
         return text.ToString();
     }
 

@@ -25,6 +25,11 @@ public static class ErrorIds
     /// <summary>A source name is longer than the destination's file system takes: that item is not written.</summary>
     public const string NameTooLong = nameof(NameTooLong);
 
+    /// <summary>A source name Windows does not allow (one of &lt; &gt; : " / \ | ? * or a control character, a trailing
+    /// dot or space, a device name such as CON or NUL.txt) to a destination file system that follows Windows' rules (FAT,
+    /// exFAT, NTFS): an error per item, and that item (a directory with all it holds) is not written.</summary>
+    public const string ForbiddenName = nameof(ForbiddenName);
+
     /// <summary>A symbolic link to a destination file system that cannot hold links (FAT, exFAT): one error per link,
     /// nothing tried (-CopyLinks copies what links point to instead).</summary>
     public const string SymbolicLinkUnsupported = nameof(SymbolicLinkUnsupported);

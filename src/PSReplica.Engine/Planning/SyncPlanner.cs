@@ -441,7 +441,7 @@ internal sealed class SyncPlanner
             }
         }
 
-        Dictionary<string, int>? folded = _traits.CaseSensitive ? null : [];
+        Dictionary<string, int>? folded = _traits.CaseSensitive && !_traits.WindowsNamesOnly ? null : [];
         if (!_traits.HoldsEverything || _traits.MaxNameLength < 255)
         {
             selected = Fit(relative, selected, folded);
@@ -464,10 +464,11 @@ internal sealed class SyncPlanner
             }
 
             string rel = Join(relative, existing.Name);
-            if (folded is not null && folded.TryGetValue(FileSystemTraits.FoldName(existing.Name), out int same))
+            if (folded is not null && folded.TryGetValue(DestinationName(existing.Name), out int same))
             {
                 // A case-insensitive destination: "readme.txt" there is the source's "README.TXT" (or one of two names the
-                // source spells alike, which are not written): it is updated or kept, never deleted as extraneous.
+                // source spells alike, which are not written): it is updated or kept, never deleted as extraneous. So is
+                // a name the source has and Windows forbids, which an earlier run or another tool may have written.
                 if (same >= 0 && matches[same] is null && !destinations.Exists(other => other.Name == selected[same].Name))
                 {
                     matches[same] = existing;
@@ -515,19 +516,44 @@ internal sealed class SyncPlanner
 
     /// <summary>What of a directory's selected entries the destination's file system can hold: a symbolic link where it
     /// holds none (SymbolicLinkUnsupported; -CopyLinks copies what links point to instead), a name longer than it takes
-    /// (NameTooLong), and, where names are case-insensitive, two names that fold to one (CaseCollision, naming both):
+    /// (NameTooLong), where names follow Windows' rules a name Windows forbids (ForbiddenName; a directory with all it
+    /// holds), and, where names are case-insensitive, two names that fold to one (CaseCollision, naming both):
     /// each is an error of its own, reported before anything in the directory is written, and none of them is written,
     /// so neither file of a colliding pair silently takes the other's place. <paramref name="folded"/> (case-insensitive
-    /// destinations) receives each folded name with the index of its entry in the result, or -1 for a collision.</summary>
+    /// destinations, and those that follow Windows' rules) receives each name as the destination tells names apart
+    /// (<see cref="DestinationName"/>) with the index of its entry in the result, or -1 for a collision or a name
+    /// Windows forbids.</summary>
     private List<FileEntry> Fit(string relative, List<FileEntry> selected, Dictionary<string, int>? folded)
     {
         var kept = new List<FileEntry>(selected.Count);
         var collided = new HashSet<string>(StringComparer.Ordinal);
-        if (folded is not null)
+        var forbidden = new HashSet<string>(StringComparer.Ordinal);
+        if (_traits.WindowsNamesOnly)
+        {
+            // First, so that a name never written collides with nothing: "NUL" and "nul" are two errors of their own.
+            foreach (FileEntry entry in selected)
+            {
+                if (WindowsNames.Reason(entry.Name) is { } reason)
+                {
+                    string path = Join(relative, entry.Name);
+                    forbidden.Add(entry.Name);
+                    RecordPlanError(new SyncException(ErrorIds.ForbiddenName, SyncErrorKind.InvalidArgument,
+                        $"The destination's file system ({_traits.Type}) takes only names Windows allows, and '{path}' is not one ({reason}): "
+                        + (entry.IsDirectory ? "it and all it holds are" : "it is") + " not written. Rename it in the source.", path));
+                }
+            }
+        }
+
+        if (!_traits.CaseSensitive)
         {
             var first = new Dictionary<string, FileEntry>(StringComparer.Ordinal);
             foreach (FileEntry entry in selected)
             {
+                if (forbidden.Contains(entry.Name))
+                {
+                    continue;
+                }
+
                 string key = FileSystemTraits.FoldName(entry.Name);
                 if (first.TryGetValue(key, out FileEntry? other))
                 {
@@ -547,10 +573,14 @@ internal sealed class SyncPlanner
         foreach (FileEntry entry in selected)
         {
             string path = Join(relative, entry.Name);
-            string? key = folded is null ? null : FileSystemTraits.FoldName(entry.Name);
-            if (key is not null && collided.Contains(key))
+            string? key = folded is null ? null : DestinationName(entry.Name);
+            if (forbidden.Contains(entry.Name) || (key is not null && collided.Contains(key)))
             {
-                folded![key] = -1;
+                if (key is not null)
+                {
+                    folded![key] = -1;
+                }
+
                 continue;
             }
 
@@ -579,6 +609,9 @@ internal sealed class SyncPlanner
 
         return kept;
     }
+
+    /// <summary>A name as the destination's file system tells names apart: folded where it ignores case.</summary>
+    private string DestinationName(string name) => _traits.CaseSensitive ? name : FileSystemTraits.FoldName(name);
 
     /// <summary>-PruneEmptyDirectories (rsync -m): takes back what was planned for a source directory with nothing to
     /// transfer below it. One with nothing at all (after the filter) is out of the run as rsync leaves it out of its file

@@ -4,7 +4,8 @@ namespace PSReplica.Engine.Protocol;
 
 /// <summary>A DescribeFileSystem answer: the type (a name of at most 64 bytes), the time granularity in nanoseconds (1 to
 /// a day), the flags (owners, permissions, symbolic links, hard links, case-sensitive), the longest name, and how it
-/// was found (at most 32 bytes).</summary>
+/// was found (at most 32 bytes). Whether names follow Windows' rules is not sent: it comes from the type, by the same
+/// table on this side, so an agent of any version is understood.</summary>
 internal static class FileSystemTraitsCodec
 {
     private const int MaxTypeBytes = 64;
@@ -44,6 +45,7 @@ internal static class FileSystemTraitsCodec
             HardLinks = (flags & 8) != 0,
             CaseSensitive = (flags & 16) != 0,
             MaxNameLength = maxName,
+            WindowsNamesOnly = FileSystemTraits.Known(type)?.WindowsNamesOnly == true,
             Source = source,
         };
     }

@@ -136,6 +136,54 @@ public sealed class FileSystemTraitsTests : IDisposable
     }
 
     [Fact]
+    public void A_name_windows_forbids_is_an_error_of_its_own_and_a_directory_s_subtree_is_not_planned()
+    {
+        _tree.Src("ok.txt", "ok");
+        _tree.Src("a:b.txt", "colon");
+        _tree.Src("nul.txt", "device");
+        _tree.Src("trailing./inside.txt", "below a dot");
+        _tree.Src("sub/fine.txt", "fine");
+        _tree.Src("sub/LPT1", "device");
+        TestTree.Freeze(_tree.Source);
+
+        (SyncPlan plan, RecordingObserver observer) = Plan(_tree.Options(), Fat);
+
+        Assert.Equal(["a:b.txt", "nul.txt", "sub/LPT1", "trailing."], observer.Errors.Select(e => e.Target).Order(StringComparer.Ordinal));
+        Assert.All(observer.Errors, e => Assert.Equal(ErrorIds.ForbiddenName, e.ErrorId));
+        SyncException directory = Assert.Single(observer.Errors, e => e.Target == "trailing.");
+        Assert.Equal("The destination's file system (vfat) takes only names Windows allows, and 'trailing.' is not one (it ends in a dot): "
+            + "it and all it holds are not written. Rename it in the source.", directory.Message);
+        Assert.Contains("(it holds the character ':'): it is not written", Assert.Single(observer.Errors, e => e.Target == "a:b.txt").Message, StringComparison.Ordinal);
+        Assert.Equal(["cd+++++++++ .", ">f+++++++++ ok.txt", "cd+++++++++ sub", ">f+++++++++ sub/fine.txt"], Lines(plan));
+
+        // A destination that holds any name takes them all.
+        (SyncPlan full, RecordingObserver fine) = Plan(_tree.Options(), FileSystemTraits.Full);
+        Assert.Empty(fine.Errors);
+        Assert.Contains(full.Items, i => i.RelativePath == "trailing./inside.txt");
+        Assert.Contains(full.Items, i => i.RelativePath == "a:b.txt");
+    }
+
+    [Fact]
+    public void A_forbidden_name_the_destination_already_holds_is_neither_deleted_nor_updated()
+    {
+        // fusefat and ntfs-3g store such names, so an earlier run (or another tool) may have written one.
+        _tree.Src("nul.txt", "new");
+        _tree.Src("keep.", "new");
+        _tree.Dst("nul.txt", "old");
+        _tree.Dst("keep.", "old");
+        _tree.Dst("gone:now", "extraneous");
+        _tree.FreezeBoth();
+
+        foreach (FileSystemTraits traits in new[] { Fat, FileSystemTraits.Known("ntfs3")! })
+        {
+            (SyncPlan plan, RecordingObserver observer) = Plan(_tree.Options(delete: true), traits);
+
+            Assert.Equal(["keep.", "nul.txt"], observer.Errors.Select(e => e.Target).Order(StringComparer.Ordinal));
+            Assert.Equal(["*deleting   gone:now"], Lines(plan));
+        }
+    }
+
+    [Fact]
     public void A_name_in_another_case_is_the_same_file_on_a_case_insensitive_destination()
     {
         _tree.Src("IMG_0001.JPG", "new content");

@@ -5,7 +5,8 @@ namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>A push to an agent whose destination is a FAT image (fusefat, root only): the agent says what its file system
 /// holds (DescribeFileSystem), so the controller plans as it does for a local FAT destination: no error per file, each
-/// limit said once, a second run with nothing to do, and two names that fold to one refused. The agent's receiver also
+/// limit said once, a second run with nothing to do, two names that fold to one refused, and so are names Windows forbids
+/// (the agent sends the type; the controller knows from it that names follow Windows' rules). The agent's receiver also
 /// leaves out what the file system cannot hold by itself.</summary>
 public sealed class RemoteFileSystemTraitsTests : IDisposable
 {
@@ -65,6 +66,30 @@ public sealed class RemoteFileSystemTraitsTests : IDisposable
 
         Assert.Empty(second.Items);
         Assert.Equal(ErrorIds.CaseCollision, Assert.Single(second.Errors).ErrorId);
+    }
+
+    [Fact]
+    public async Task A_push_to_fat_through_the_agent_refuses_names_windows_forbids_and_converges()
+    {
+        _tree.Src("ok.txt", "ok");
+        _tree.Src("a:b.txt", "colon");
+        _tree.Src("trailing.", "dot");
+        _tree.Src("nul.txt", "device");
+        SyncOptions options = _tree.Options() with { Destination = Path.Join(_mount, "names") };
+
+        (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Equal(["a:b.txt", "nul.txt", "trailing."], first.Errors.Select(e => e.Target).Order(StringComparer.Ordinal));
+        Assert.All(first.Errors, e => Assert.Equal(ErrorIds.ForbiddenName, e.ErrorId));
+        Assert.Contains("(fuse.fusefat) takes only names Windows allows", first.Errors[0].Message, StringComparison.Ordinal);
+        // fusefat itself would store "trailing." and "nul.txt" as given: the planner kept them out, not the driver.
+        Assert.Equal(["ok.txt"], Directory.GetFileSystemEntries(options.Destination).Select(Path.GetFileName));
+        Assert.Equal("ok", File.ReadAllText(Path.Join(options.Destination, "ok.txt")));
+
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(second.Items);
+        Assert.Equal(["a:b.txt", "nul.txt", "trailing."], second.Errors.Select(e => e.Target).Order(StringComparer.Ordinal));
     }
 
     [Fact]
