@@ -44,12 +44,13 @@ internal static class FileSystemProbe
     }
 
     /// <summary>What the backend in use can hold of what the file system can: the portable backend sets no owners and
-    /// keeps times to 100 ns (and, on Windows, no POSIX modes).</summary>
+    /// keeps times to 100 ns (and, on Windows, no POSIX modes and no names Windows forbids, whatever the volume).</summary>
     private static FileSystemTraits Backend(FileSystemTraits traits) => !FileSystemBackend.IsPortable ? traits : traits with
     {
         Owners = false,
         Permissions = traits.Permissions && !OperatingSystem.IsWindows(),
         TimeGranularity = Math.Max(traits.TimeGranularity, 100),
+        WindowsNamesOnly = traits.WindowsNamesOnly || OperatingSystem.IsWindows(),
     };
 
     /// <summary>As <see cref="Detect(string, ulong, bool)"/> for a directory already open (the agent's, opened without
