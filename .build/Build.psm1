@@ -18,6 +18,9 @@ function Invoke-Native {
     }
 }
 
+# Windows and macOS: PSReplica runs there on the portable file-system backend (see about_PSReplica).
+$script:PortableRids = @('win-x64', 'osx-arm64')
+
 function Invoke-PSReplicaBuild {
     # -Quiet: no progress lines (the test task prints only failures and the totals); errors still throw.
     param([string] $Configuration = 'Release', [switch] $Quiet)
@@ -32,6 +35,13 @@ function Invoke-PSReplicaBuild {
     # Every assembly the cmdlets' project brings (PowerShellStandard.Library is compile-only and not among them).
     Copy-Item (Join-Path $bin '*.dll') $script:OutModule
     Write-ModuleManifest
+    # The cmdlets for the platforms the portable file-system backend serves, compiled for each so that a call one of
+    # them lacks fails the build (the platform analyzer, CA1416, is an error); out/platforms/<rid>, not run here.
+    foreach ($rid in $script:PortableRids) {
+        Invoke-Native dotnet @('build', (Join-Path $script:Root 'src/PSReplica/PSReplica.csproj'), '-c', $Configuration, '-r', $rid, '--no-self-contained',
+            '-o', (Join-Path $script:Root "out/platforms/$rid"), '--nologo', '-v', 'quiet', '-clp:ErrorsOnly', '-p:TreatWarningsAsErrors=true') -Quiet:$Quiet
+    }
+
     # The remote agent, deployed from here to servers that have .NET but no PSReplica (see about_PSReplica).
     $agentBin = Join-Path $script:Root "src/PSReplica.Agent/bin/$Configuration/net10.0"
     $agentOut = Join-Path $script:OutModule 'agent'

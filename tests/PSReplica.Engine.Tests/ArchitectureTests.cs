@@ -28,6 +28,32 @@ public sealed class ArchitectureTests
         Assert.DoesNotContain(references, r => r.Name is "Renci.SshNet" or "Mono.Posix" or "Mono.Posix.NETStandard");
     }
 
+    /// <summary>Platform calls live behind the file-system facade: Linux's in LinuxCalls (which the platform analyzer
+    /// knows as Linux-only, so a call from code not guarded for Linux fails the build), the portable backend's few in
+    /// PortableCalls, and the extended-attribute calls in Posix itself, each guarded there.</summary>
+    [Fact]
+    public void Platform_calls_are_declared_only_behind_the_file_system_facade()
+    {
+        var declaring = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (Type type in s_engine.GetTypes())
+        {
+            foreach (MethodInfo method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                if ((method.Attributes & MethodAttributes.PinvokeImpl) != 0)
+                {
+                    declaring.Add(type.FullName!);
+                }
+            }
+        }
+
+        Assert.Equal(
+            ["PSReplica.Engine.Native.LinuxCalls", "PSReplica.Engine.Native.PortableCalls", "PSReplica.Engine.Native.Posix"],
+            declaring);
+        Type linux = s_engine.GetType("PSReplica.Engine.Native.LinuxCalls", throwOnError: true)!;
+        var platform = linux.GetCustomAttribute<System.Runtime.Versioning.SupportedOSPlatformAttribute>();
+        Assert.Equal("linux", platform?.PlatformName);
+    }
+
     [Theory]
     [InlineData("PSReplica.SyncItem")]
     [InlineData("PSReplica.SyncSummary")]

@@ -50,11 +50,15 @@ internal static class FileSystemBackend
         return null;
     }
 
-    /// <summary>The default when nothing chose: PSREPLICA_FILESYSTEM when it is valid, else the platform's own.</summary>
-    public static FileSystemBackendKind Default { get; } = FromEnvironment(out _)
+    /// <summary>The default of a run's options: PSREPLICA_FILESYSTEM as it is now when it is valid, else the
+    /// platform's own.</summary>
+    public static FileSystemBackendKind Default => FromEnvironment(out _)
         ?? (OperatingSystem.IsLinux() ? FileSystemBackendKind.Linux : FileSystemBackendKind.Portable);
 
-    public static FileSystemBackendKind Current => s_current.Value ?? Default;
+    /// <summary>The backend of calls made outside any run's scope: the default as the process started.</summary>
+    private static readonly FileSystemBackendKind s_processDefault = Default;
+
+    public static FileSystemBackendKind Current => s_current.Value ?? s_processDefault;
 
     public static bool IsPortable => Current == FileSystemBackendKind.Portable;
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Versioning;
 using static PSReplica.Engine.Native.Posix;
 using System.Text;
 
@@ -7,7 +6,6 @@ namespace PSReplica.Engine.Native;
 
 /// <summary>The *at(2) family: every call names an item relative to an open directory descriptor, so a tree can be
 /// walked one component at a time without following links (the agent's receiver never writes through a symlink).</summary>
-[SupportedOSPlatform("linux")]
 internal static partial class LinuxCalls
 {
     private const int ATRemoveDir = 0x200;

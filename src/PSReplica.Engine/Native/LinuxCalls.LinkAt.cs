@@ -1,12 +1,10 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Versioning;
 using static PSReplica.Engine.Native.Posix;
 
 namespace PSReplica.Engine.Native;
 
 /// <summary>The *at calls that join two directory descriptors: a hard link or a rename from one directory to another,
 /// neither following a final link (the agent links basis files and moves backups with them).</summary>
-[SupportedOSPlatform("linux")]
 internal static partial class LinuxCalls
 {
     [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
