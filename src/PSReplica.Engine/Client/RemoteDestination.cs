@@ -107,7 +107,7 @@ internal sealed partial class RemoteDestination : IDestination
 
             case ActionKind.CreateSymbolicLink:
                 FileEntry link = action.Source!;
-                tree.CreateSymbolicLink(wire, link.LinkTarget!, _attributes.ForLink(link), _cancellation);
+                tree.CreateSymbolicLink(wire, link.LinkTarget!, _attributes.ForLink(link, action.Item.RelativePath), _cancellation);
                 break;
 
             case ActionKind.Metadata:
@@ -162,7 +162,7 @@ internal sealed partial class RemoteDestination : IDestination
 
     private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
     {
-        AttributeSet attributes = _attributes.ForDirectory(source, created);
+        AttributeSet attributes = _attributes.ForDirectory(source, created, relative);
         if (tree is RemoteDestinationTree { Pipelines: true } remote)
         {
             // Sent after everything inside (the agent keeps the order); an error is reported when the answer comes.
@@ -203,7 +203,7 @@ internal sealed partial class RemoteDestination : IDestination
                 request = new AgentRequest(RequestType.CreateSymbolicLink, wire)
                 {
                     Other = link.LinkTarget!,
-                    Attributes = _attributes.ForLink(link),
+                    Attributes = _attributes.ForLink(link, action.Item.RelativePath),
                 };
                 break;
 

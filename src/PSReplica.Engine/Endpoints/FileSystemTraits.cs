@@ -40,6 +40,10 @@ internal sealed record FileSystemTraits
     /// is not written, whatever the Linux driver would take. Known by type only, never measured.</summary>
     public bool WindowsNamesOnly { get; init; }
 
+    /// <summary>False where a renamed file takes the time of the rename (fusefat): a receiver that writes under a
+    /// temporary name sets the time again after the rename.</summary>
+    public bool RenameKeepsTimes { get; init; } = true;
+
     /// <summary>How the traits were found: "known type", "measured" (a probe file) or "assumed" (not measured).</summary>
     public string Source { get; init; } = "assumed";
 
@@ -49,7 +53,8 @@ internal sealed record FileSystemTraits
         | (Permissions ? Protocol.AttributeFields.None : Protocol.AttributeFields.Mode);
 
     /// <summary>True when nothing is limited: the run behaves as it always did.</summary>
-    public bool HoldsEverything => TimeGranularity <= 1 && Owners && Permissions && SymbolicLinks && HardLinks && CaseSensitive && !WindowsNamesOnly;
+    public bool HoldsEverything => TimeGranularity <= 1 && Owners && Permissions && SymbolicLinks && HardLinks && CaseSensitive && !WindowsNamesOnly
+        && RenameKeepsTimes;
 
     /// <summary>The traits of the file systems that are known by type, or null for another type.</summary>
     public static FileSystemTraits? Known(string type)
@@ -69,7 +74,8 @@ internal sealed record FileSystemTraits
 
         return type switch
         {
-            "vfat" or "msdos" or "fat" or "umsdos" or "fuse.fusefat" => Fat(2 * Second),
+            "vfat" or "msdos" or "fat" or "umsdos" => Fat(2 * Second),
+            "fuse.fusefat" => Fat(2 * Second) with { RenameKeepsTimes = false },
             "exfat" or "fuse.exfat" or "fuseblk.exfat" => Fat(10_000_000),
             "ntfs" or "ntfs3" or "fuse.ntfs-3g" or "fuseblk.ntfs-3g" => new()
             {
@@ -133,6 +139,11 @@ internal sealed record FileSystemTraits
         if (WindowsNamesOnly)
         {
             text.Append(", no names Windows forbids");
+        }
+
+        if (!RenameKeepsTimes)
+        {
+            text.Append(", a renamed file takes the time of the rename");
         }
 
         return text.ToString();

@@ -5,8 +5,10 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>Which attributes each kind of action gives its item, from -Preserve and the umask: decided once, here, and
-/// carried out by whichever destination the run writes to (locally through descriptors, by an agent, over SFTP).</summary>
+/// <summary>Which attributes each kind of action gives its item, from -Preserve, the umask and what the item's file
+/// system can hold (the plan's destination traits: owners and modes are not tried where it holds none, FAT, which the
+/// plan said once as a warning instead of an error per item): decided once, here, and carried out by whichever
+/// destination the run writes to (locally through descriptors, by an agent, over SFTP).</summary>
 internal sealed class AttributePolicy
 {
     /// <summary>0700: the owner must be able to write into a directory being filled.</summary>
@@ -14,18 +16,20 @@ internal sealed class AttributePolicy
 
     private readonly PreserveOptions _preserve;
     private readonly int _umask;
+    private readonly Metadata.XattrScope _xattrScope;
+    private readonly SyncPlan? _plan;
 
-    public AttributePolicy(SyncOptions options, int umask)
+    public AttributePolicy(SyncOptions options, int umask, SyncPlan? plan = null)
     {
         _preserve = options.Preserve;
         _umask = umask;
         _xattrScope = options.XattrScope;
+        _plan = plan;
     }
 
-    private readonly Metadata.XattrScope _xattrScope;
-
-    public AttributePolicy(SyncOptions options)
-        : this(options, Posix.Umask)
+    /// <summary>The policy of <paramref name="plan"/>'s run: its options, the process umask, its destination traits.</summary>
+    public AttributePolicy(SyncPlan plan)
+        : this(plan.Options, Posix.Umask, plan)
     {
     }
 
@@ -39,11 +43,12 @@ internal sealed class AttributePolicy
         int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
             : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
             : source.Permissions & ~_umask;
-        return Of(source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        return Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
     }
 
-    /// <summary>A symbolic link: its owner and its own time (never its target's).</summary>
-    public AttributeSet ForLink(FileEntry link) => Of(link, mode: null, owner: true, time: Preserves(PreserveOptions.Times));
+    /// <summary>A symbolic link (<paramref name="relative"/> in the destination): its owner and its own time (never its
+    /// target's).</summary>
+    public AttributeSet ForLink(FileEntry link, string relative) => Of(relative, link, mode: null, owner: true, time: Preserves(PreserveOptions.Times));
 
     /// <summary>What a Metadata action sets. A directory gets its owner, and its mode with write access for the owner:
     /// times and exact permissions follow its contents (<see cref="ForDirectory"/>).</summary>
@@ -55,26 +60,27 @@ internal sealed class AttributePolicy
         permissionsChanged |= (action.Changes & AttributeChanges.Acls) != 0;
         if (source.IsDirectory)
         {
-            return Of(source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
+            return Of(action.Item.RelativePath, source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
         }
 
         bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
         // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
         bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
         bool time = (action.Changes & AttributeChanges.Times) != 0;
-        return Of(source, mode ? source.Permissions : null, owner: ownerChanged, time);
+        return Of(action.Item.RelativePath, source, mode ? source.Permissions : null, owner: ownerChanged, time);
     }
 
-    /// <summary>What a directory gets once its contents are written: its exact permissions (a new one's less the umask
-    /// without -Preserve Permissions), the owner of a new one, and its time.</summary>
-    public AttributeSet ForDirectory(FileEntry source, bool created)
+    /// <summary>What a directory (<paramref name="relative"/> in the destination) gets once its contents are written: its
+    /// exact permissions (a new one's less the umask without -Preserve Permissions), the owner of a new one, and its time.</summary>
+    public AttributeSet ForDirectory(FileEntry source, bool created, string relative)
     {
         int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
-        return Of(source, mode, owner: created, time: Preserves(PreserveOptions.Times));
+        return Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times));
     }
 
-    /// <summary>The mode when given, the owner and group that -Preserve asks for, the time.</summary>
-    public AttributeSet Of(FileEntry source, int? mode, bool owner, bool time)
+    /// <summary>The mode when given, the owner and group that -Preserve asks for, the time; less what the file system
+    /// <paramref name="relative"/> is on cannot hold.</summary>
+    private AttributeSet Of(string relative, FileEntry source, int? mode, bool owner, bool time)
     {
         AttributeFields fields = AttributeFields.None;
         if (mode is not null)
@@ -95,6 +101,11 @@ internal sealed class AttributePolicy
         if (time)
         {
             fields |= AttributeFields.Time;
+        }
+
+        if (_plan is not null)
+        {
+            fields &= ~_plan.TraitsOf(relative == "." ? string.Empty : relative).Unheld;
         }
 
         var set = new AttributeSet(fields, mode ?? 0, source.Uid, source.Gid, source.MtimeSeconds, source.MtimeNanoseconds);

@@ -157,11 +157,11 @@ internal sealed partial class LocalDestination : IDestination
                     BackUp(item, copy: false);
                 }
 
-                TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, Limit(_attributes.ForLink(action.Source), item));
+                TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, _attributes.ForLink(action.Source, item));
                 break;
 
             case ActionKind.Metadata:
-                TreeReceiver.SetAttributes(Tree, item, Limit(_attributes.ForMetadata(action), item));
+                TreeReceiver.SetAttributes(Tree, item, _attributes.ForMetadata(action));
                 break;
 
             case ActionKind.Delete:
@@ -176,15 +176,7 @@ internal sealed partial class LocalDestination : IDestination
 
     /// <summary>Gives a directory its attributes once everything inside it is written.</summary>
     public void FinishDirectory(string relative, FileEntry source, bool created) =>
-        TreeReceiver.SetAttributes(Tree, relative, Limit(_attributes.ForDirectory(source, created), relative));
-
-    /// <summary>The attributes the item's file system can hold: owners and modes are not tried where it holds none (FAT),
-    /// which the plan said once as a warning instead of an error per item.</summary>
-    private AttributeSet Limit(AttributeSet attributes, string relative)
-    {
-        AttributeFields drop = _plan.TraitsOf(relative).Unheld;
-        return (attributes.Fields & drop) == 0 ? attributes : attributes with { Fields = attributes.Fields & ~drop };
-    }
+        TreeReceiver.SetAttributes(Tree, relative, _attributes.ForDirectory(source, created, relative));
 
     /// <summary>Removes an item (a directory only when empty). With -Backup a file or link is backed up first; a directory
     /// that then still holds backups (no -BackupDirectory) stays, as in rsync.</summary>
@@ -275,7 +267,7 @@ internal sealed partial class LocalDestination : IDestination
         fromBasis |= action.CopyFromBasis;
         string relative = action.Item.RelativePath;
         string item = InTree(relative);
-        AttributeSet attributes = Limit(_attributes.ForFile(action), InTree(action.Item.RelativePath));
+        AttributeSet attributes = _attributes.ForFile(action);
         Action<long> progress = _meter.For(relative, source.Length);
         if (_options.Inplace)
         {

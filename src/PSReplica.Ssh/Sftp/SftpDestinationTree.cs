@@ -33,6 +33,9 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
     private readonly ConcurrentDictionary<string, bool> _backupDirectories = new(StringComparer.Ordinal);
 
     /// <param name="sources">The local source's files, each opened checked against the scan (the caller disposes them).</param>
+    /// <summary>What the file system an item (relative to the root) is written to holds: the plan's destination traits.</summary>
+    internal Func<string, FileSystemTraits>? TraitsOf { get; init; }
+
     public SftpDestinationTree(SftpSession sftp, string root, SourceFiles sources, SyncOptions? options = null)
     {
         _sftp = sftp;
@@ -106,6 +109,14 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
             Apply(temp, relative, attributes);
             BackUpExisting(target, relative, cancellation);
             Write(relative, ErrorIds.FileWriteError, "Cannot move into place", () => _sftp.Rename(temp, target));
+            if (attributes.Has(AttributeFields.Time) && TraitsOf?.Invoke(relative).RenameKeepsTimes == false)
+            {
+                // The file system stamped the rename's time on it (fusefat): the time again, on the name now in place.
+                Write(relative, ErrorIds.MetadataFailed, "Cannot set the time of", () => _sftp.SetAttributes(target, new SftpAttributeChanges
+                {
+                    LastWriteTimeUtc = DateTime.UnixEpoch.AddSeconds(attributes.MtimeSeconds),
+                }));
+            }
         }
         catch
         {

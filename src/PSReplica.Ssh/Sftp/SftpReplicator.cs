@@ -141,7 +141,7 @@ public sealed class SftpReplicator
         var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         SyncSummary summary = PlanRunner.Run(plan, watch, dryRun,
-            sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources, plan.Options),
+            sources is null ? null : new SftpDestinationTree(_sftp, RemoteRoot, sources, plan.Options) { TraitsOf = plan.TraitsOf },
             Side == RemoteSide.Source ? new SftpSourceTree(_sftp, RemoteRoot) : null, cancellation);
         ThrowIfFaulted(watch);
         return summary;
@@ -151,7 +151,7 @@ public sealed class SftpReplicator
     public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options, observer, cancellation), observer, cancellation, dryRun);
+        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, cancellation), observer, cancellation, dryRun);
         summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }

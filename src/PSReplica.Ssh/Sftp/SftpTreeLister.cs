@@ -14,13 +14,12 @@ internal sealed class SftpTreeLister : ITreeLister
     private readonly Func<string, IReadOnlyList<SftpEntry>> _list;
     private readonly Func<string, string> _readLink;
     private readonly string _root;
+    private readonly SftpSession? _session;
     private SyncException? _fault;
     private long _nextInode;
 
     public SftpTreeLister(SftpSession sftp, string root)
-        : this(sftp.List, sftp.ReadLink, root)
-    {
-    }
+        : this(sftp.List, sftp.ReadLink, root) => _session = sftp;
 
     /// <summary>Lists through the given readdir and readlink (tests play a hostile server with them).</summary>
     internal SftpTreeLister(Func<string, IReadOnlyList<SftpEntry>> list, Func<string, string> readLink, string root)
@@ -72,6 +71,11 @@ internal sealed class SftpTreeLister : ITreeLister
 
         return entries;
     }
+
+    /// <summary>What the destination's file system holds, measured by a probe over SFTP when the run writes
+    /// (<see cref="SftpFileSystemProbe"/>); every entry has one device (SFTP tells none), so once per run.</summary>
+    public FileSystemTraits Traits(string fullPath, ulong? device, bool measure) =>
+        measure && device is not null && _session is not null ? SftpFileSystemProbe.Measure(_session, fullPath) : FileSystemTraits.Full;
 
     /// <summary>The root's own entry (links followed: a linked root is the directory it names).</summary>
     public FileEntry Root(SftpEntry entry) => ToFileEntry(entry.Name.Length == 0 ? "." : entry.Name, _root, entry);
