@@ -19,6 +19,9 @@ internal static partial class PortableCalls
 {
     private const long TicksPerSecond = TimeSpan.TicksPerSecond;
 
+    /// <summary>Linux's limit on the links one path resolution follows (MAXSYMLINKS), past which it answers ELOOP.</summary>
+    private const int MaxLinks = 40;
+
     /// <summary>The path each handle this backend gave out was opened by, and whether it holds an open file (a real
     /// handle, good for I/O) or only names an item (a directory, or O_PATH: a number that is no descriptor).</summary>
     private static readonly ConditionalWeakTable<SafeFileHandle, Opened> s_opened = new();
@@ -50,7 +53,7 @@ internal static partial class PortableCalls
             FileAttributes attributes = item.Attributes;
             if ((int)attributes == -1)
             {
-                return ENOENT;
+                return Missing(path);
             }
 
             if ((attributes & FileAttributes.ReparsePoint) != 0 && item.LinkTarget is { } target)
@@ -61,16 +64,17 @@ internal static partial class PortableCalls
                     return 0;
                 }
 
-                item = item.ResolveLinkTarget(returnFinalTarget: true) ?? item;
-                attributes = item.Attributes;
-                if ((int)attributes == -1)
+                int errno = FollowLinks(path, out string final);
+                if (errno != 0)
                 {
-                    return ENOENT;
+                    return errno;
                 }
 
                 // A followed link's identity is its target's path: a directory reached again through a link (a loop
                 // under -CopyLinks) is then the directory it names.
-                path = item.FullName;
+                item = new FileInfo(final);
+                attributes = item.Attributes;
+                path = final;
             }
 
             if ((attributes & FileAttributes.Directory) != 0)
@@ -88,6 +92,77 @@ internal static partial class PortableCalls
         {
             return Errno(ex);
         }
+    }
+
+    /// <summary>Follows <paramref name="path"/> through links to what they name, as the kernel does (at most
+    /// <see cref="MaxLinks"/>): 0 with the final path, ENOENT (or ENOTDIR) for a dangling link, ELOOP for a loop.</summary>
+    private static int FollowLinks(string path, out string final)
+    {
+        int budget = MaxLinks;
+        return FollowLinks(path, ref budget, out final);
+    }
+
+    private static int FollowLinks(string path, ref int budget, out string final)
+    {
+        final = path;
+        while (true)
+        {
+            var item = new FileInfo(final);
+            if ((int)item.Attributes == -1)
+            {
+                return Missing(final, ref budget);
+            }
+
+            if (item.LinkTarget is not { } target)
+            {
+                return 0;
+            }
+
+            if (--budget < 0)
+            {
+                return ELOOP;
+            }
+
+            final = Path.IsPathRooted(target) ? target : Path.Join(Path.GetDirectoryName(item.FullName), target);
+        }
+    }
+
+    /// <summary>The errno of a path System.IO finds nothing at, as Linux tells it (System.IO reports all three as
+    /// absent): ENOTDIR when a component on the way is no directory, ELOOP when one is a link loop, else ENOENT.</summary>
+    private static int Missing(string path)
+    {
+        int budget = MaxLinks;
+        return Missing(path, ref budget);
+    }
+
+    private static int Missing(string path, ref int budget)
+    {
+        // The deepest ancestor that is there decides: a directory (through links) lacks the next name; anything else
+        // stops the walk.
+        for (string? above = Path.GetDirectoryName(Path.GetFullPath(path)); above is not null; above = Path.GetDirectoryName(above))
+        {
+            var item = new FileInfo(above);
+            FileAttributes attributes = item.Attributes;
+            if ((int)attributes == -1)
+            {
+                continue;
+            }
+
+            if (item.LinkTarget is not null)
+            {
+                int errno = FollowLinks(above, ref budget, out string final);
+                if (errno != 0)
+                {
+                    return errno;
+                }
+
+                attributes = new FileInfo(final).Attributes;
+            }
+
+            return (attributes & FileAttributes.Directory) != 0 ? ENOENT : ENOTDIR;
+        }
+
+        return ENOENT;
     }
 
     /// <summary>stat of what a handle holds: an open file through the handle itself (it may have been renamed since),
@@ -231,24 +306,13 @@ internal static partial class PortableCalls
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            errno = Errno(ex);
+            errno = Failure(path, ex);
             return null;
         }
     }
 
     /// <summary>The final target's path when <paramref name="path"/> is a link, else the path.</summary>
-    private static string Resolved(string path)
-    {
-        try
-        {
-            var item = new FileInfo(path);
-            return item.LinkTarget is null ? path : item.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
-        }
-        catch (Exception ex) when (IsIoFailure(ex))
-        {
-            return path;
-        }
-    }
+    private static string Resolved(string path) => FollowLinks(path, out string final) == 0 ? final : path;
 
     public static int Chmod(string path, int mode)
     {
@@ -264,7 +328,7 @@ internal static partial class PortableCalls
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            return Errno(ex);
+            return Failure(path, ex);
         }
     }
 
@@ -294,12 +358,12 @@ internal static partial class PortableCalls
     /// <summary>Sets a modification time to the 100 ns .NET keeps; a final link's own time (System.IO does not follow
     /// it).</summary>
     public static int SetModificationTime(string path, long seconds, long nanoseconds) =>
-        Try(() => File.SetLastWriteTimeUtc(path, ToUtc(seconds, nanoseconds)));
+        Try(path, () => File.SetLastWriteTimeUtc(path, ToUtc(seconds, nanoseconds)));
 
     public static int SetModificationTime(SafeFileHandle handle, long seconds, long nanoseconds) =>
         s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile
             ? SetModificationTime(opened.Path, seconds, nanoseconds)
-            : Try(() => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
+            : Try(null, () => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
 
     /// <summary>rename(2)'s meaning: a file or link replaces a file or link of the new name; a directory takes the place
     /// of an empty one.</summary>
@@ -312,6 +376,12 @@ internal static partial class PortableCalls
         }
 
         int existing = Stat(newPath, follow: false, out StatInfo replaced);
+        if (existing is not 0 and not ENOENT)
+        {
+            // The new name's directory cannot be reached (ENOTDIR, ELOOP): System.IO would say only that it failed.
+            return existing;
+        }
+
         if (moving.FileType == SIfdir)
         {
             if (existing == 0)
@@ -333,7 +403,7 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(() => Directory.Move(oldPath, newPath));
+            return Try(newPath, () => Directory.Move(oldPath, newPath));
         }
 
         if (existing == 0 && replaced.FileType == SIfdir)
@@ -354,10 +424,10 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(() => Directory.Move(oldPath, newPath));
+            return Try(newPath, () => Directory.Move(oldPath, newPath));
         }
 
-        return Try(() => File.Move(oldPath, newPath, overwrite: true));
+        return Try(newPath, () => File.Move(oldPath, newPath, overwrite: true));
     }
 
     public static int Unlink(string path, bool isDirectory)
@@ -370,10 +440,10 @@ internal static partial class PortableCalls
 
         if (isDirectory)
         {
-            return item.FileType != SIfdir ? ENOTDIR : Try(() => Directory.Delete(path, recursive: false));
+            return item.FileType != SIfdir ? ENOTDIR : Try(path, () => Directory.Delete(path, recursive: false));
         }
 
-        return item.FileType == SIfdir ? EISDIR : Try(() => File.Delete(path));
+        return item.FileType == SIfdir ? EISDIR : Try(path, () => File.Delete(path));
     }
 
     public static int Mkdir(string path, int mode)
@@ -414,17 +484,18 @@ internal static partial class PortableCalls
 
     public static int Symlink(string target, string path)
     {
-        if (Stat(path, follow: false, out _) == 0)
+        int errno = Stat(path, follow: false, out _);
+        if (errno != ENOENT)
         {
-            return EEXIST;
+            return errno == 0 ? EEXIST : errno;
         }
 
         if (OperatingSystem.IsWindows() && Directory.Exists(Path.Combine(Path.GetDirectoryName(path) ?? ".", target)))
         {
-            return Try(() => Directory.CreateSymbolicLink(path, target));
+            return Try(path, () => Directory.CreateSymbolicLink(path, target));
         }
 
-        return Try(() => File.CreateSymbolicLink(path, target));
+        return Try(path, () => File.CreateSymbolicLink(path, target));
     }
 
     public static string? ReadLink(string path, out int errno)
@@ -434,7 +505,7 @@ internal static partial class PortableCalls
             var item = new FileInfo(path);
             if ((int)item.Attributes == -1)
             {
-                errno = ENOENT;
+                errno = Missing(path);
                 return null;
             }
 
@@ -539,7 +610,8 @@ internal static partial class PortableCalls
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnixLink(string existingPath, string newPath);
 
-    private static int Try(Action action)
+    /// <summary>Runs a System.IO call on <paramref name="path"/> (null: on a handle): 0 or its <see cref="Failure"/>.</summary>
+    private static int Try(string? path, Action action)
     {
         try
         {
@@ -548,8 +620,16 @@ internal static partial class PortableCalls
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            return Errno(ex);
+            return path is null ? Errno(ex) : Failure(path, ex);
         }
+    }
+
+    /// <summary>The errno of a System.IO call on <paramref name="path"/> that failed, told apart as Linux does where
+    /// System.IO reports any path that leads nowhere as absent.</summary>
+    private static int Failure(string path, Exception ex)
+    {
+        int errno = Errno(ex);
+        return errno == ENOENT ? Missing(path) : errno;
     }
 
     private static bool IsIoFailure(Exception ex) => ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentOutOfRangeException;
