@@ -30,11 +30,16 @@ internal static partial class PortableCalls
     /// by mistake fails with EBADF instead of touching another file.</summary>
     private static long s_nextPathHandle = 0x4000_0000;
 
-    private sealed record Opened(string Path, bool IsFile);
+    /// <summary>An open file is held by its final path; a path handle by the path it was opened by, and when that ends in
+    /// a link it was allowed to follow (<see cref="Follows"/>), calls on the handle itself follow it too, while names in
+    /// it are still reached through the link (their identities are the paths they were listed by).</summary>
+    private sealed record Opened(string Path, bool IsFile, bool Follows);
 
     public static string PathOf(SafeFileHandle handle) =>
         s_opened.TryGetValue(handle, out Opened? opened) ? opened.Path
             : throw new InvalidOperationException("A handle the portable file-system backend did not open was passed to it.");
+
+    private static bool Follows(SafeFileHandle handle) => s_opened.TryGetValue(handle, out Opened? opened) && opened.Follows;
 
     /// <summary>The path of <paramref name="name"/> in the directory <paramref name="directory"/> holds ("" and "." are
     /// the directory itself).</summary>
@@ -169,9 +174,10 @@ internal static partial class PortableCalls
     /// anything else by the path it was opened by.</summary>
     public static int StatAt(SafeFileHandle directory, string name, bool follow, out StatInfo info)
     {
-        if (name.Length != 0 || !s_opened.TryGetValue(directory, out Opened? opened) || !opened.IsFile)
+        bool itself = name.Length == 0 || name == ".";
+        if (!itself || !s_opened.TryGetValue(directory, out Opened? opened) || !opened.IsFile)
         {
-            return Stat(Combine(directory, name), follow, out info);
+            return Stat(Combine(directory, name), follow || (itself && Follows(directory)), out info);
         }
 
         info = default;
@@ -231,7 +237,14 @@ internal static partial class PortableCalls
         bool pathOnly = (flags & OPath) != 0;
         bool noFollow = (flags & ONoFollow) != 0;
         bool create = (flags & OCreat) != 0;
+        int access = flags & 3;
         errno = Stat(path, follow: !noFollow, out StatInfo existing);
+        if (errno == 0 && !create && access == ORdOnly && existing.FileType == SIfdir)
+        {
+            // Linux opens a directory for reading (no write access, nothing to create) without O_DIRECTORY too.
+            directory = true;
+        }
+
         if (directory || pathOnly)
         {
             if (errno != 0)
@@ -241,12 +254,13 @@ internal static partial class PortableCalls
 
             if (directory && existing.FileType != SIfdir)
             {
-                errno = existing.FileType == SIflnk && !pathOnly ? ELOOP : ENOTDIR;
+                // Also for a link under O_NOFOLLOW: Linux checks O_DIRECTORY first.
+                errno = ENOTDIR;
                 return null;
             }
 
             var handle = new SafeFileHandle((nint)Interlocked.Increment(ref s_nextPathHandle), ownsHandle: false);
-            s_opened.Add(handle, new Opened(path, IsFile: false));
+            s_opened.Add(handle, new Opened(path, IsFile: false, Follows: !noFollow));
             return handle;
         }
 
@@ -282,7 +296,6 @@ internal static partial class PortableCalls
             return null;
         }
 
-        int access = flags & 3;
         var options = new FileStreamOptions
         {
             Mode = create ? (flags & OExcl) != 0 ? FileMode.CreateNew : FileMode.OpenOrCreate : FileMode.Open,
@@ -300,7 +313,7 @@ internal static partial class PortableCalls
             // Through a FileStream only for UnixCreateMode (File.OpenHandle has none): the handle is the caller's from
             // here, and the stream, unbuffered, has nothing of its own to flush or free.
             SafeFileHandle file = new FileStream(path, options).SafeFileHandle;
-            s_opened.Add(file, new Opened(!noFollow && errno == 0 ? Resolved(path) : path, IsFile: true));
+            s_opened.Add(file, new Opened(noFollow ? path : Resolved(path), IsFile: true, Follows: false));
             errno = 0;
             return file;
         }
@@ -341,7 +354,10 @@ internal static partial class PortableCalls
 
         if (s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile)
         {
-            return Chmod(opened.Path, mode);
+            // A path handle on a link it did not follow holds the link itself (O_PATH|O_NOFOLLOW): Linux has no mode to
+            // set on a link, where chmod by the path would change its target.
+            return !opened.Follows && Stat(opened.Path, follow: false, out StatInfo item) == 0 && item.FileType == SIflnk
+                ? EOPNOTSUPP : Chmod(opened.Path, mode);
         }
 
         try
@@ -362,7 +378,7 @@ internal static partial class PortableCalls
 
     public static int SetModificationTime(SafeFileHandle handle, long seconds, long nanoseconds) =>
         s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile
-            ? SetModificationTime(opened.Path, seconds, nanoseconds)
+            ? SetModificationTime(opened.Follows ? Resolved(opened.Path) : opened.Path, seconds, nanoseconds)
             : Try(null, () => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
 
     /// <summary>rename(2)'s meaning: a file or link replaces a file or link of the new name; a directory takes the place
