@@ -487,7 +487,8 @@ internal static partial class PortableCalls
             }
             else
             {
-                Directory.CreateDirectory(path, (UnixFileMode)(mode & 0x1FF));
+                // The permission bits and the sticky bit, as Linux's mkdir keeps them.
+                Directory.CreateDirectory(path, (UnixFileMode)(mode & 0x3FF));
             }
 
             return 0;
