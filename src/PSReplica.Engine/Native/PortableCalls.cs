@@ -537,61 +537,87 @@ internal static partial class PortableCalls
         }
     }
 
-    /// <summary>The canonical path: full, with every link on the way resolved (ELOOP after 40, as Linux).</summary>
+    /// <summary>The canonical path: full, with every link on the way resolved (ELOOP after 40, as Linux), each ".."
+    /// leaving what the path has reached so far, as the kernel walks it (on Windows, which takes ".." from the text
+    /// before it meets any link, the path is made full first).</summary>
     public static string? RealPath(string path, out int errno)
     {
-        string current;
         try
         {
-            current = Path.GetFullPath(path);
-        }
-        catch (Exception ex) when (IsIoFailure(ex) || ex is ArgumentException)
-        {
-            errno = EINVAL;
-            return null;
-        }
-
-        for (int links = 0; links <= 40; links++)
-        {
-            string root = Path.GetPathRoot(current) ?? string.Empty;
+            string full = OperatingSystem.IsWindows() ? Path.GetFullPath(path)
+                : Path.IsPathRooted(path) ? path : Path.Join(Environment.CurrentDirectory, path);
+            string root = Path.GetPathRoot(full) ?? string.Empty;
             string resolved = root;
-            string[] components = current[root.Length..].Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-            bool restarted = false;
-            for (int i = 0; i < components.Length && !restarted; i++)
+            var pending = new Stack<string>();
+            PushComponents(pending, full[root.Length..]);
+            int links = 0;
+            while (pending.TryPop(out string? component))
             {
-                if (components[i].Length == 0)
+                if (component.Length == 0 || component == ".")
                 {
                     continue;
                 }
 
-                string next = Path.Join(resolved, components[i]);
-                string? target = ReadLink(next, out errno);
-                if (target is null && errno != EINVAL)
+                if (component == "..")
                 {
+                    resolved = Path.GetDirectoryName(resolved) ?? root;
+                    continue;
+                }
+
+                string next = Path.Join(resolved, component);
+                var item = new FileInfo(next);
+                FileAttributes attributes = item.Attributes;
+                if ((int)attributes == -1)
+                {
+                    errno = Missing(next);
                     return null;
                 }
 
-                if (target is null)
+                if (item.LinkTarget is { } target)
                 {
-                    resolved = next;
+                    if (++links > MaxLinks)
+                    {
+                        errno = ELOOP;
+                        return null;
+                    }
+
+                    // The walk goes on from the link's directory (or a root) through the target, then what followed.
+                    PushComponents(pending, target);
+                    if (Path.IsPathRooted(target))
+                    {
+                        resolved = Path.GetPathRoot(target) ?? root;
+                    }
+
                     continue;
                 }
 
-                // Restart from the link's target with what followed the link.
-                string rest = string.Join(Path.DirectorySeparatorChar, components[(i + 1)..]);
-                current = Path.GetFullPath(Path.Join(Path.IsPathRooted(target) ? target : Path.Join(resolved, target), rest));
-                restarted = true;
+                if ((attributes & FileAttributes.Directory) == 0 && pending.Count != 0)
+                {
+                    errno = ENOTDIR;
+                    return null;
+                }
+
+                resolved = next;
             }
 
-            if (!restarted)
-            {
-                errno = 0;
-                return Path.TrimEndingDirectorySeparator(resolved).Length == 0 ? resolved : resolved;
-            }
+            errno = 0;
+            return resolved;
         }
+        catch (Exception ex) when (IsIoFailure(ex) || ex is ArgumentException)
+        {
+            errno = ex is ArgumentException ? EINVAL : Errno(ex);
+            return null;
+        }
+    }
 
-        errno = ELOOP;
-        return null;
+    /// <summary>Pushes the components of <paramref name="path"/> so that the first is on top.</summary>
+    private static void PushComponents(Stack<string> pending, string path)
+    {
+        string[] components = path.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        for (int i = components.Length - 1; i >= 0; i--)
+        {
+            pending.Push(components[i]);
+        }
     }
 
     /// <summary>A hard link: link(2) on Unix, CreateHardLinkW on Windows (.NET wraps neither).</summary>
