@@ -14,7 +14,13 @@ namespace PSReplica.Engine.Native;
 /// checks each component for a link before using it but cannot hold it against a swap made after the check (the Linux
 /// backend's *at calls can); owners and groups are neither read nor set; times are kept to 100 ns; an item's identity
 /// (inode) is its full path's hash, so hard links in a source are not recognised (-Preserve HardLinks is refused) and
-/// the file system an item is on is its path root (-OneFileSystem is refused).</para></summary>
+/// the file system an item is on is its path root (-OneFileSystem is refused). System.IO knows files, directories and
+/// links only: a FIFO, socket or device states as an empty regular file (and is refused when opened, ENXIO, never
+/// waited on), a directory's size is 0, and a directory renamed while held is no longer reached by its handle. Every
+/// path System.IO takes is made full by its text, so a ".." after a link leaves the link's directory, not its target
+/// (<see cref="RealPath"/> alone walks as the kernel does; the engine's names never hold "..").</para>
+/// <para>Otherwise each call answers as Linux's does, errno for errno (tests/PSReplica.Engine.Tests/Execution/
+/// PortableBackendTests.cs runs both on the same trees).</para></summary>
 internal static partial class PortableCalls
 {
     private const long TicksPerSecond = TimeSpan.TicksPerSecond;
