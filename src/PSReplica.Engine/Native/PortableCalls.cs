@@ -16,7 +16,8 @@ namespace PSReplica.Engine.Native;
 /// (inode) is its full path's hash, so hard links in a source are not recognised (-Preserve HardLinks is refused) and
 /// the file system an item is on is its path root (-OneFileSystem is refused). System.IO knows files, directories and
 /// links only: a FIFO, socket or device states as an empty regular file (and is refused when opened, ENXIO, never
-/// waited on), a directory's size is 0, and a directory renamed while held is no longer reached by its handle. Every
+/// waited on), a directory's size is 0, a directory is opened only with O_DIRECTORY or O_PATH (else EISDIR, as for
+/// writing), and a directory renamed while held is no longer reached by its handle. Every
 /// path System.IO takes is made full by its text, so a ".." after a link leaves the link's directory, not its target
 /// (<see cref="RealPath"/> alone walks as the kernel does; the engine's names never hold "..").</para>
 /// <para>Otherwise each call answers as Linux's does, errno for errno (tests/PSReplica.Engine.Tests/Execution/
@@ -245,12 +246,6 @@ internal static partial class PortableCalls
         bool create = (flags & OCreat) != 0;
         int access = flags & 3;
         errno = Stat(path, follow: !noFollow, out StatInfo existing);
-        if (errno == 0 && !create && access == ORdOnly && existing.FileType == SIfdir)
-        {
-            // Linux opens a directory for reading (no write access, nothing to create) without O_DIRECTORY too.
-            directory = true;
-        }
-
         if (directory || pathOnly)
         {
             if (errno != 0)
@@ -286,6 +281,8 @@ internal static partial class PortableCalls
 
             if (existing.FileType == SIfdir)
             {
+                // Also for reading, where Linux gives a descriptor (that fails to read, EISDIR): a path handle here
+                // would fail a read with NotSupportedException, which no caller expects.
                 errno = EISDIR;
                 return null;
             }

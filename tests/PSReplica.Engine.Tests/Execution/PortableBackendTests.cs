@@ -244,13 +244,11 @@ public sealed class PortableBackendTests
         });
         Add("Open O_RDONLY: a missing file", "", f => OpenAt(f, "a", Posix.ORdOnly));
         Add("Open O_RDONLY: a file", "a=content", f => OpenAt(f, "a", Posix.ORdOnly, read: true));
-        Add("Open O_RDONLY: a directory", "d/", f => OpenAt(f, "d", Posix.ORdOnly));
         Add("Open O_WRONLY: a directory", "d/", f => OpenAt(f, "d", Posix.OWrOnly));
         Add("Open O_RDWR: a directory", "d/", f => OpenAt(f, "d", Posix.ORdWr));
         Add("Open O_RDONLY|O_NOFOLLOW: a link to a file", "a=content l->a", f => OpenAt(f, "l", Posix.ORdOnly | noFollow));
         Add("Open O_RDONLY|O_NOFOLLOW: a link to a directory", "d/ l->d", f => OpenAt(f, "l", Posix.ORdOnly | noFollow));
         Add("Open O_RDONLY: a link to a file is followed", "a=content l->a", f => OpenAt(f, "l", Posix.ORdOnly, read: true));
-        Add("Open O_RDONLY: a link to a directory is followed", "d/ l->d", f => OpenAt(f, "l", Posix.ORdOnly));
         Add("Open O_RDONLY: a dangling link", "l->missing", f => OpenAt(f, "l", Posix.ORdOnly));
         Add("Open O_RDONLY: a link loop", "l->m m->l", f => OpenAt(f, "l", Posix.ORdOnly));
         Add("Open O_RDONLY: a name below a file", "a=content", f => OpenAt(f, "a/x", Posix.ORdOnly));
@@ -586,6 +584,38 @@ public sealed class PortableBackendTests
 
         Assert.Equal($"0 file {Created} size 7 {TestTree.BaseTime}.0000000", Run(FileSystemBackendKind.Linux, renamed).Result);
         Assert.Equal("0 ENOENT", Run(FileSystemBackendKind.Portable, renamed).Result);
+    }
+
+    [Fact]
+    public void A_directory_opens_for_reading_only_as_a_directory_in_the_portable_backend()
+    {
+        // Linux gives a descriptor for O_RDONLY of a directory, whose reads fail (EISDIR, an IOException). System.IO
+        // cannot open a directory, and a path handle would fail a read with NotSupportedException, which no caller
+        // catches: the portable backend refuses the open, EISDIR, as for writing. O_DIRECTORY or O_PATH opens it.
+        var read = new Case("d/ l->d", f => string.Join(", ", OpenAt(f, "d", Posix.ORdOnly), OpenAt(f, "l", Posix.ORdOnly), ReadDirectory(f)));
+
+        string opened = $"opened directory {Convert.ToString(0x1FF & ~Posix.Umask, 8)} {TestTree.BaseTime}.0000000";
+        Assert.Equal($"{opened}, {opened}, IOException",
+            Run(FileSystemBackendKind.Linux, read).Result);
+        Assert.Equal("EISDIR, EISDIR, EISDIR", Run(FileSystemBackendKind.Portable, read).Result);
+    }
+
+    private static string ReadDirectory(Fixture f)
+    {
+        using SafeFileHandle? directory = Posix.OpenAt(f.Directory, "d", Posix.ORdOnly, 0, out int errno);
+        if (directory is null)
+        {
+            return Errno(errno);
+        }
+
+        try
+        {
+            return "read " + RandomAccess.Read(directory, new byte[16], 0);
+        }
+        catch (IOException)
+        {
+            return "IOException";
+        }
     }
 
     [Fact]
