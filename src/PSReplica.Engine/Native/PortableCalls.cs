@@ -14,10 +14,20 @@ namespace PSReplica.Engine.Native;
 /// checks each component for a link before using it but cannot hold it against a swap made after the check (the Linux
 /// backend's *at calls can); owners and groups are neither read nor set; times are kept to 100 ns; an item's identity
 /// (inode) is its full path's hash, so hard links in a source are not recognised (-Preserve HardLinks is refused) and
-/// the file system an item is on is its path root (-OneFileSystem is refused).</para></summary>
+/// the file system an item is on is its path root (-OneFileSystem is refused). System.IO knows files, directories and
+/// links only: a FIFO, socket or device states as an empty regular file (and is refused when opened, ENXIO, never
+/// waited on), a directory's size is 0, a directory is opened only with O_DIRECTORY or O_PATH (else EISDIR, as for
+/// writing), and a directory renamed while held is no longer reached by its handle. Every
+/// path System.IO takes is made full by its text, so a ".." after a link leaves the link's directory, not its target
+/// (<see cref="RealPath"/> alone walks as the kernel does; the engine's names never hold "..").</para>
+/// <para>Otherwise each call answers as Linux's does, errno for errno (tests/PSReplica.Engine.Tests/Execution/
+/// PortableBackendTests.cs runs both on the same trees).</para></summary>
 internal static partial class PortableCalls
 {
     private const long TicksPerSecond = TimeSpan.TicksPerSecond;
+
+    /// <summary>Linux's limit on the links one path resolution follows (MAXSYMLINKS), past which it answers ELOOP.</summary>
+    private const int MaxLinks = 40;
 
     /// <summary>The path each handle this backend gave out was opened by, and whether it holds an open file (a real
     /// handle, good for I/O) or only names an item (a directory, or O_PATH: a number that is no descriptor).</summary>
@@ -27,11 +37,16 @@ internal static partial class PortableCalls
     /// by mistake fails with EBADF instead of touching another file.</summary>
     private static long s_nextPathHandle = 0x4000_0000;
 
-    private sealed record Opened(string Path, bool IsFile);
+    /// <summary>An open file is held by its final path; a path handle by the path it was opened by, and when that ends in
+    /// a link it was allowed to follow (<see cref="Follows"/>), calls on the handle itself follow it too, while names in
+    /// it are still reached through the link (their identities are the paths they were listed by).</summary>
+    private sealed record Opened(string Path, bool IsFile, bool Follows);
 
     public static string PathOf(SafeFileHandle handle) =>
         s_opened.TryGetValue(handle, out Opened? opened) ? opened.Path
             : throw new InvalidOperationException("A handle the portable file-system backend did not open was passed to it.");
+
+    private static bool Follows(SafeFileHandle handle) => s_opened.TryGetValue(handle, out Opened? opened) && opened.Follows;
 
     /// <summary>The path of <paramref name="name"/> in the directory <paramref name="directory"/> holds ("" and "." are
     /// the directory itself).</summary>
@@ -50,7 +65,7 @@ internal static partial class PortableCalls
             FileAttributes attributes = item.Attributes;
             if ((int)attributes == -1)
             {
-                return ENOENT;
+                return Missing(path);
             }
 
             if ((attributes & FileAttributes.ReparsePoint) != 0 && item.LinkTarget is { } target)
@@ -61,16 +76,17 @@ internal static partial class PortableCalls
                     return 0;
                 }
 
-                item = item.ResolveLinkTarget(returnFinalTarget: true) ?? item;
-                attributes = item.Attributes;
-                if ((int)attributes == -1)
+                int errno = FollowLinks(path, out string final);
+                if (errno != 0)
                 {
-                    return ENOENT;
+                    return errno;
                 }
 
                 // A followed link's identity is its target's path: a directory reached again through a link (a loop
                 // under -CopyLinks) is then the directory it names.
-                path = item.FullName;
+                item = new FileInfo(final);
+                attributes = item.Attributes;
+                path = final;
             }
 
             if ((attributes & FileAttributes.Directory) != 0)
@@ -90,13 +106,85 @@ internal static partial class PortableCalls
         }
     }
 
+    /// <summary>Follows <paramref name="path"/> through links to what they name, as the kernel does (at most
+    /// <see cref="MaxLinks"/>): 0 with the final path, ENOENT (or ENOTDIR) for a dangling link, ELOOP for a loop.</summary>
+    private static int FollowLinks(string path, out string final)
+    {
+        int budget = MaxLinks;
+        return FollowLinks(path, ref budget, out final);
+    }
+
+    private static int FollowLinks(string path, ref int budget, out string final)
+    {
+        final = path;
+        while (true)
+        {
+            var item = new FileInfo(final);
+            if ((int)item.Attributes == -1)
+            {
+                return Missing(final, ref budget);
+            }
+
+            if (item.LinkTarget is not { } target)
+            {
+                return 0;
+            }
+
+            if (--budget < 0)
+            {
+                return ELOOP;
+            }
+
+            final = Path.IsPathRooted(target) ? target : Path.Join(Path.GetDirectoryName(item.FullName), target);
+        }
+    }
+
+    /// <summary>The errno of a path System.IO finds nothing at, as Linux tells it (System.IO reports all three as
+    /// absent): ENOTDIR when a component on the way is no directory, ELOOP when one is a link loop, else ENOENT.</summary>
+    private static int Missing(string path)
+    {
+        int budget = MaxLinks;
+        return Missing(path, ref budget);
+    }
+
+    private static int Missing(string path, ref int budget)
+    {
+        // The deepest ancestor that is there decides: a directory (through links) lacks the next name; anything else
+        // stops the walk.
+        for (string? above = Path.GetDirectoryName(Path.GetFullPath(path)); above is not null; above = Path.GetDirectoryName(above))
+        {
+            var item = new FileInfo(above);
+            FileAttributes attributes = item.Attributes;
+            if ((int)attributes == -1)
+            {
+                continue;
+            }
+
+            if (item.LinkTarget is not null)
+            {
+                int errno = FollowLinks(above, ref budget, out string final);
+                if (errno != 0)
+                {
+                    return errno;
+                }
+
+                attributes = new FileInfo(final).Attributes;
+            }
+
+            return (attributes & FileAttributes.Directory) != 0 ? ENOENT : ENOTDIR;
+        }
+
+        return ENOENT;
+    }
+
     /// <summary>stat of what a handle holds: an open file through the handle itself (it may have been renamed since),
     /// anything else by the path it was opened by.</summary>
     public static int StatAt(SafeFileHandle directory, string name, bool follow, out StatInfo info)
     {
-        if (name.Length != 0 || !s_opened.TryGetValue(directory, out Opened? opened) || !opened.IsFile)
+        bool itself = name.Length == 0 || name == ".";
+        if (!itself || !s_opened.TryGetValue(directory, out Opened? opened) || !opened.IsFile)
         {
-            return Stat(Combine(directory, name), follow, out info);
+            return Stat(Combine(directory, name), follow || (itself && Follows(directory)), out info);
         }
 
         info = default;
@@ -156,6 +244,7 @@ internal static partial class PortableCalls
         bool pathOnly = (flags & OPath) != 0;
         bool noFollow = (flags & ONoFollow) != 0;
         bool create = (flags & OCreat) != 0;
+        int access = flags & 3;
         errno = Stat(path, follow: !noFollow, out StatInfo existing);
         if (directory || pathOnly)
         {
@@ -166,12 +255,13 @@ internal static partial class PortableCalls
 
             if (directory && existing.FileType != SIfdir)
             {
-                errno = existing.FileType == SIflnk && !pathOnly ? ELOOP : ENOTDIR;
+                // Also for a link under O_NOFOLLOW: Linux checks O_DIRECTORY first.
+                errno = ENOTDIR;
                 return null;
             }
 
             var handle = new SafeFileHandle((nint)Interlocked.Increment(ref s_nextPathHandle), ownsHandle: false);
-            s_opened.Add(handle, new Opened(path, IsFile: false));
+            s_opened.Add(handle, new Opened(path, IsFile: false, Follows: !noFollow));
             return handle;
         }
 
@@ -191,6 +281,8 @@ internal static partial class PortableCalls
 
             if (existing.FileType == SIfdir)
             {
+                // Also for reading, where Linux gives a descriptor (that fails to read, EISDIR): a path handle here
+                // would fail a read with NotSupportedException, which no caller expects.
                 errno = EISDIR;
                 return null;
             }
@@ -207,7 +299,6 @@ internal static partial class PortableCalls
             return null;
         }
 
-        int access = flags & 3;
         var options = new FileStreamOptions
         {
             Mode = create ? (flags & OExcl) != 0 ? FileMode.CreateNew : FileMode.OpenOrCreate : FileMode.Open,
@@ -225,30 +316,19 @@ internal static partial class PortableCalls
             // Through a FileStream only for UnixCreateMode (File.OpenHandle has none): the handle is the caller's from
             // here, and the stream, unbuffered, has nothing of its own to flush or free.
             SafeFileHandle file = new FileStream(path, options).SafeFileHandle;
-            s_opened.Add(file, new Opened(!noFollow && errno == 0 ? Resolved(path) : path, IsFile: true));
+            s_opened.Add(file, new Opened(noFollow ? path : Resolved(path), IsFile: true, Follows: false));
             errno = 0;
             return file;
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            errno = Errno(ex);
+            errno = Failure(path, ex);
             return null;
         }
     }
 
     /// <summary>The final target's path when <paramref name="path"/> is a link, else the path.</summary>
-    private static string Resolved(string path)
-    {
-        try
-        {
-            var item = new FileInfo(path);
-            return item.LinkTarget is null ? path : item.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
-        }
-        catch (Exception ex) when (IsIoFailure(ex))
-        {
-            return path;
-        }
-    }
+    private static string Resolved(string path) => FollowLinks(path, out string final) == 0 ? final : path;
 
     public static int Chmod(string path, int mode)
     {
@@ -264,7 +344,7 @@ internal static partial class PortableCalls
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            return Errno(ex);
+            return Failure(path, ex);
         }
     }
 
@@ -277,7 +357,10 @@ internal static partial class PortableCalls
 
         if (s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile)
         {
-            return Chmod(opened.Path, mode);
+            // A path handle on a link it did not follow holds the link itself (O_PATH|O_NOFOLLOW): Linux has no mode to
+            // set on a link, where chmod by the path would change its target.
+            return !opened.Follows && Stat(opened.Path, follow: false, out StatInfo item) == 0 && item.FileType == SIflnk
+                ? EOPNOTSUPP : Chmod(opened.Path, mode);
         }
 
         try
@@ -294,12 +377,12 @@ internal static partial class PortableCalls
     /// <summary>Sets a modification time to the 100 ns .NET keeps; a final link's own time (System.IO does not follow
     /// it).</summary>
     public static int SetModificationTime(string path, long seconds, long nanoseconds) =>
-        Try(() => File.SetLastWriteTimeUtc(path, ToUtc(seconds, nanoseconds)));
+        Try(path, () => File.SetLastWriteTimeUtc(path, ToUtc(seconds, nanoseconds)));
 
     public static int SetModificationTime(SafeFileHandle handle, long seconds, long nanoseconds) =>
         s_opened.TryGetValue(handle, out Opened? opened) && !opened.IsFile
-            ? SetModificationTime(opened.Path, seconds, nanoseconds)
-            : Try(() => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
+            ? SetModificationTime(opened.Follows ? Resolved(opened.Path) : opened.Path, seconds, nanoseconds)
+            : Try(null, () => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
 
     /// <summary>rename(2)'s meaning: a file or link replaces a file or link of the new name; a directory takes the place
     /// of an empty one.</summary>
@@ -312,6 +395,12 @@ internal static partial class PortableCalls
         }
 
         int existing = Stat(newPath, follow: false, out StatInfo replaced);
+        if (existing is not 0 and not ENOENT)
+        {
+            // The new name's directory cannot be reached (ENOTDIR, ELOOP): System.IO would say only that it failed.
+            return existing;
+        }
+
         if (moving.FileType == SIfdir)
         {
             if (existing == 0)
@@ -333,7 +422,7 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(() => Directory.Move(oldPath, newPath));
+            return Try(newPath, () => Directory.Move(oldPath, newPath));
         }
 
         if (existing == 0 && replaced.FileType == SIfdir)
@@ -354,10 +443,10 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(() => Directory.Move(oldPath, newPath));
+            return Try(newPath, () => Directory.Move(oldPath, newPath));
         }
 
-        return Try(() => File.Move(oldPath, newPath, overwrite: true));
+        return Try(newPath, () => File.Move(oldPath, newPath, overwrite: true));
     }
 
     public static int Unlink(string path, bool isDirectory)
@@ -370,10 +459,10 @@ internal static partial class PortableCalls
 
         if (isDirectory)
         {
-            return item.FileType != SIfdir ? ENOTDIR : Try(() => Directory.Delete(path, recursive: false));
+            return item.FileType != SIfdir ? ENOTDIR : Try(path, () => Directory.Delete(path, recursive: false));
         }
 
-        return item.FileType == SIfdir ? EISDIR : Try(() => File.Delete(path));
+        return item.FileType == SIfdir ? EISDIR : Try(path, () => File.Delete(path));
     }
 
     public static int Mkdir(string path, int mode)
@@ -401,7 +490,8 @@ internal static partial class PortableCalls
             }
             else
             {
-                Directory.CreateDirectory(path, (UnixFileMode)(mode & 0x1FF));
+                // The permission bits and the sticky bit, as Linux's mkdir keeps them.
+                Directory.CreateDirectory(path, (UnixFileMode)(mode & 0x3FF));
             }
 
             return 0;
@@ -414,17 +504,18 @@ internal static partial class PortableCalls
 
     public static int Symlink(string target, string path)
     {
-        if (Stat(path, follow: false, out _) == 0)
+        int errno = Stat(path, follow: false, out _);
+        if (errno != ENOENT)
         {
-            return EEXIST;
+            return errno == 0 ? EEXIST : errno;
         }
 
         if (OperatingSystem.IsWindows() && Directory.Exists(Path.Combine(Path.GetDirectoryName(path) ?? ".", target)))
         {
-            return Try(() => Directory.CreateSymbolicLink(path, target));
+            return Try(path, () => Directory.CreateSymbolicLink(path, target));
         }
 
-        return Try(() => File.CreateSymbolicLink(path, target));
+        return Try(path, () => File.CreateSymbolicLink(path, target));
     }
 
     public static string? ReadLink(string path, out int errno)
@@ -434,7 +525,7 @@ internal static partial class PortableCalls
             var item = new FileInfo(path);
             if ((int)item.Attributes == -1)
             {
-                errno = ENOENT;
+                errno = Missing(path);
                 return null;
             }
 
@@ -449,61 +540,87 @@ internal static partial class PortableCalls
         }
     }
 
-    /// <summary>The canonical path: full, with every link on the way resolved (ELOOP after 40, as Linux).</summary>
+    /// <summary>The canonical path: full, with every link on the way resolved (ELOOP after 40, as Linux), each ".."
+    /// leaving what the path has reached so far, as the kernel walks it (on Windows, which takes ".." from the text
+    /// before it meets any link, the path is made full first).</summary>
     public static string? RealPath(string path, out int errno)
     {
-        string current;
         try
         {
-            current = Path.GetFullPath(path);
-        }
-        catch (Exception ex) when (IsIoFailure(ex) || ex is ArgumentException)
-        {
-            errno = EINVAL;
-            return null;
-        }
-
-        for (int links = 0; links <= 40; links++)
-        {
-            string root = Path.GetPathRoot(current) ?? string.Empty;
+            string full = OperatingSystem.IsWindows() ? Path.GetFullPath(path)
+                : Path.IsPathRooted(path) ? path : Path.Join(Environment.CurrentDirectory, path);
+            string root = Path.GetPathRoot(full) ?? string.Empty;
             string resolved = root;
-            string[] components = current[root.Length..].Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-            bool restarted = false;
-            for (int i = 0; i < components.Length && !restarted; i++)
+            var pending = new Stack<string>();
+            PushComponents(pending, full[root.Length..]);
+            int links = 0;
+            while (pending.TryPop(out string? component))
             {
-                if (components[i].Length == 0)
+                if (component.Length == 0 || component == ".")
                 {
                     continue;
                 }
 
-                string next = Path.Join(resolved, components[i]);
-                string? target = ReadLink(next, out errno);
-                if (target is null && errno != EINVAL)
+                if (component == "..")
                 {
+                    resolved = Path.GetDirectoryName(resolved) ?? root;
+                    continue;
+                }
+
+                string next = Path.Join(resolved, component);
+                var item = new FileInfo(next);
+                FileAttributes attributes = item.Attributes;
+                if ((int)attributes == -1)
+                {
+                    errno = Missing(next);
                     return null;
                 }
 
-                if (target is null)
+                if (item.LinkTarget is { } target)
                 {
-                    resolved = next;
+                    if (++links > MaxLinks)
+                    {
+                        errno = ELOOP;
+                        return null;
+                    }
+
+                    // The walk goes on from the link's directory (or a root) through the target, then what followed.
+                    PushComponents(pending, target);
+                    if (Path.IsPathRooted(target))
+                    {
+                        resolved = Path.GetPathRoot(target) ?? root;
+                    }
+
                     continue;
                 }
 
-                // Restart from the link's target with what followed the link.
-                string rest = string.Join(Path.DirectorySeparatorChar, components[(i + 1)..]);
-                current = Path.GetFullPath(Path.Join(Path.IsPathRooted(target) ? target : Path.Join(resolved, target), rest));
-                restarted = true;
+                if ((attributes & FileAttributes.Directory) == 0 && pending.Count != 0)
+                {
+                    errno = ENOTDIR;
+                    return null;
+                }
+
+                resolved = next;
             }
 
-            if (!restarted)
-            {
-                errno = 0;
-                return Path.TrimEndingDirectorySeparator(resolved).Length == 0 ? resolved : resolved;
-            }
+            errno = 0;
+            return resolved;
         }
+        catch (Exception ex) when (IsIoFailure(ex) || ex is ArgumentException)
+        {
+            errno = ex is ArgumentException ? EINVAL : Errno(ex);
+            return null;
+        }
+    }
 
-        errno = ELOOP;
-        return null;
+    /// <summary>Pushes the components of <paramref name="path"/> so that the first is on top.</summary>
+    private static void PushComponents(Stack<string> pending, string path)
+    {
+        string[] components = path.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        for (int i = components.Length - 1; i >= 0; i--)
+        {
+            pending.Push(components[i]);
+        }
     }
 
     /// <summary>A hard link: link(2) on Unix, CreateHardLinkW on Windows (.NET wraps neither).</summary>
@@ -539,7 +656,8 @@ internal static partial class PortableCalls
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnixLink(string existingPath, string newPath);
 
-    private static int Try(Action action)
+    /// <summary>Runs a System.IO call on <paramref name="path"/> (null: on a handle): 0 or its <see cref="Failure"/>.</summary>
+    private static int Try(string? path, Action action)
     {
         try
         {
@@ -548,8 +666,16 @@ internal static partial class PortableCalls
         }
         catch (Exception ex) when (IsIoFailure(ex))
         {
-            return Errno(ex);
+            return path is null ? Errno(ex) : Failure(path, ex);
         }
+    }
+
+    /// <summary>The errno of a System.IO call on <paramref name="path"/> that failed, told apart as Linux does where
+    /// System.IO reports any path that leads nowhere as absent.</summary>
+    private static int Failure(string path, Exception ex)
+    {
+        int errno = Errno(ex);
+        return errno == ENOENT ? Missing(path) : errno;
     }
 
     private static bool IsIoFailure(Exception ex) => ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentOutOfRangeException;

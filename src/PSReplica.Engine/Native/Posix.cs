@@ -207,7 +207,7 @@ internal static partial class Posix
 
     /// <summary>chmod of the inode an O_PATH descriptor holds.</summary>
     public static int ChmodHandle(SafeFileHandle handle, int mode) =>
-        Linux ? LinuxCalls.ChmodHandle(handle, mode) : PortableCalls.Chmod(PortableCalls.PathOf(handle), mode);
+        Linux ? LinuxCalls.ChmodHandle(handle, mode) : PortableCalls.Chmod(handle, mode);
 
     /// <summary>chown of the inode an O_PATH descriptor holds.</summary>
     public static int ChownHandle(SafeFileHandle handle, uint uid, uint gid) => Linux ? LinuxCalls.ChownHandle(handle, uid, gid) : EOPNOTSUPP;
@@ -215,7 +215,7 @@ internal static partial class Posix
     /// <summary>Sets the modification time of the inode an O_PATH descriptor holds.</summary>
     public static int SetModificationTimeHandle(SafeFileHandle handle, long seconds, long nanoseconds) =>
         Linux ? LinuxCalls.SetModificationTimeHandle(handle, seconds, nanoseconds)
-            : PortableCalls.SetModificationTime(PortableCalls.PathOf(handle), seconds, nanoseconds);
+            : PortableCalls.SetModificationTime(handle, seconds, nanoseconds);
 
     /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a final link is linked itself, never its referent. 0 or an errno.</summary>
     public static int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
