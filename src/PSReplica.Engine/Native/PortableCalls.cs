@@ -97,7 +97,15 @@ internal static partial class PortableCalls
             }
 
             var file = (FileInfo)item;
-            info = Describe(path, file, SIfreg | Permissions(file, directory: false), file.Length);
+            int type = SIfreg;
+            if (file.Length == 0 && OperatingSystem.IsLinux() && LinuxCalls.Stat(path, follow: false, out StatInfo special) == 0)
+            {
+                // A FIFO, socket or device is an empty file to System.IO; on Linux its type is asked for (only for what
+                // looks empty), so that a scan skips it as the Linux backend's does instead of failing to open it.
+                type = special.FileType;
+            }
+
+            info = Describe(path, file, type | Permissions(file, directory: false), file.Length);
             return 0;
         }
         catch (Exception ex) when (IsIoFailure(ex))

@@ -534,13 +534,15 @@ public sealed class PortableBackendTests
     }
 
     [Fact]
-    public void A_FIFO_states_as_an_empty_regular_file_in_the_portable_backend()
+    public void A_FIFO_states_as_a_FIFO_in_the_portable_backend_on_Linux()
     {
-        // System.IO knows files, directories and links only; the open above, not the stat, keeps a FIFO from being read.
-        var stat = new Case("p|", f => StatAt(f.Directory, "p"));
+        // System.IO knows files, directories and links only: on Linux the portable backend asks the type of what looks
+        // like an empty file, so that a scan skips a FIFO as the Linux backend's does (on macOS it cannot: the open, not
+        // the stat, keeps a FIFO from being read there). A regular empty file stays a file.
+        var stat = new Case("p| e=", f => StatAt(f.Directory, "p") + "; " + StatAt(f.Directory, "e"));
 
-        Assert.Equal($"fifo {Created} size 0 {TestTree.BaseTime}.0000000", Run(FileSystemBackendKind.Linux, stat).Result);
-        Assert.Equal($"file {Created} size 0 {TestTree.BaseTime}.0000000", Run(FileSystemBackendKind.Portable, stat).Result);
+        Assert.Equal(Run(FileSystemBackendKind.Linux, stat).Result, Run(FileSystemBackendKind.Portable, stat).Result);
+        Assert.StartsWith("fifo ", Run(FileSystemBackendKind.Portable, stat).Result, StringComparison.Ordinal);
     }
 
     [Fact]
