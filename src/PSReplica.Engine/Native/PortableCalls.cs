@@ -15,8 +15,9 @@ namespace PSReplica.Engine.Native;
 /// backend's *at calls can); owners and groups are neither read nor set; times are kept to 100 ns; an item's identity
 /// (inode) is its full path's hash, so hard links in a source are not recognised (-Preserve HardLinks is refused) and
 /// the file system an item is on is its path root (-OneFileSystem is refused). System.IO knows files, directories and
-/// links only: a FIFO, socket or device states as an empty regular file (and is refused when opened, ENXIO, never
-/// waited on), a directory's size is 0, a directory is opened only with O_DIRECTORY or O_PATH (else EISDIR, as for
+/// links only: a FIFO, socket or device states as an empty regular file but on Linux, where the kernel is asked the type
+/// of what looks empty (and is refused when opened there, ENXIO, never waited on; on macOS opening a FIFO waits for a
+/// writer, a limit the help states), a directory's size is 0, a directory is opened only with O_DIRECTORY or O_PATH (else EISDIR, as for
 /// writing), and a directory renamed while held is no longer reached by its handle. Every
 /// path System.IO takes is made full by its text, so a ".." after a link leaves the link's directory, not its target
 /// (<see cref="RealPath"/> alone walks as the kernel does; the engine's names never hold "..").</para>
