@@ -40,7 +40,8 @@ Describe 'A local run with -Verbose' {
         @($output | Where-Object { $_ -is [PSReplica.SyncItem] -and $_.Action -eq 'Create' }).Count | Should -Be 3
         $verbose[0] | Should -Be "Source: $src"
         $verbose[1] | Should -Be "Destination: $dst"
-        $verbose[2] | Should -Be 'Filter: 1 rule(s)'
+        $verbose[2] | Should -BeLike 'File system: the Linux backend (*'
+        $verbose[3] | Should -Be 'Filter: 1 rule(s)'
         $verbose | Should -Contain "Skipping 'skip.bak': excluded by the filter rule '- *.bak'"
         $verbose | Should -Contain "Not deleting 'old.txt': the -MaxDelete limit of 0 is reached"
         @($verbose -match '^Scanned the source: 4 item\(s\) in 2 directories, \d+\.\d\d s listing$').Count | Should -Be 1
