@@ -134,16 +134,16 @@ internal sealed record FileSystemTraits
             }
         }
 
+        if (!RenameKeepsTimes)
+        {
+            text.Append(", a renamed file takes the time of the rename");
+        }
+
         text.Append(CaseSensitive ? ", case-sensitive names" : ", case-insensitive names");
         text.Append(", names up to ").Append(MaxNameLength.ToString(CultureInfo.InvariantCulture)).Append(" bytes");
         if (WindowsNamesOnly)
         {
             text.Append(", no names Windows forbids");
-        }
-
-        if (!RenameKeepsTimes)
-        {
-            text.Append(", a renamed file takes the time of the rename");
         }
 
         return text.ToString();

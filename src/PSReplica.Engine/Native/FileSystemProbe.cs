@@ -7,8 +7,9 @@ namespace PSReplica.Engine.Native;
 /// <summary>Finds what a local file system can hold (<see cref="FileSystemTraits"/>): its type from the kernel's mount
 /// table (/proc/self/mountinfo, by the device a directory is on), then the table of known types; for another type, when
 /// the run may write, a probe in the directory itself: a file made exclusively under a temporary name (no link followed),
-/// its time set and read back, its mode and (as root) owner changed and read back, a symbolic link and a hard link to it
-/// tried, its name looked up in upper case, and everything removed again.</summary>
+/// its time set and read back, renamed and read back again, its mode and (as root) owner changed and read back, a
+/// symbolic link and a hard link to it tried, its name looked up in upper case, everything removed again, and the
+/// directory's own time set back.</summary>
 internal static class FileSystemProbe
 {
     /// <summary>Probe time: odd seconds and .123456789, so that FAT's 2 s, 1 s, 10 ms, 1 µs and 100 ns steps each leave
@@ -192,6 +193,9 @@ internal static class FileSystemProbe
     internal static FileSystemTraits? Measure(SafeFileHandle parent, FileSystemTraits assumed)
     {
         string name = Receiving.PendingFile.TempName("psreplica-probe");
+        // The probe's files come and go in the directory, which the kernel then stamps with the time: it is set back
+        // after, or the next run would find the directory's time changed.
+        bool timed = Posix.StatAt(parent, string.Empty, out StatInfo directory) == 0;
         SafeFileHandle? file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
         if (file is null)
         {
@@ -200,19 +204,29 @@ internal static class FileSystemProbe
 
         string link = name + "-l";
         string hard = name + "-h";
+        string renamed = name + "-r";
         try
         {
             using (file)
             {
                 long granularity = 2_000_000_000;
-                if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo timed) == 0)
+                bool renameKeepsTimes = true;
+                if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo kept) == 0)
                 {
                     granularity = FileSystemTraits.GranularityOf((ProbeSeconds * 1_000_000_000) + ProbeNanoseconds,
-                        (timed.MtimeSeconds * 1_000_000_000) + timed.MtimeNanoseconds);
-                    if (granularity < 2_000_000_000 && timed.MtimeNanoseconds == 0 && timed.MtimeSeconds % 2 == 0)
+                        (kept.MtimeSeconds * 1_000_000_000) + kept.MtimeNanoseconds);
+                    if (granularity < 2_000_000_000 && kept.MtimeNanoseconds == 0 && kept.MtimeSeconds % 2 == 0)
                     {
                         // An odd second never comes back: FAT's 2 s, rounded up rather than down.
                         granularity = 2_000_000_000;
+                    }
+
+                    // Renamed as a receiver's temporary file is: some file systems stamp the time of the rename (fusefat).
+                    if (Posix.RenameAt(parent, name, renamed) == 0)
+                    {
+                        renameKeepsTimes = Posix.StatAt(parent, renamed, out StatInfo moved) != 0
+                            || (moved.MtimeSeconds == kept.MtimeSeconds && moved.MtimeNanoseconds == kept.MtimeNanoseconds);
+                        Posix.RenameAt(parent, renamed, name);
                     }
                 }
 
@@ -236,6 +250,7 @@ internal static class FileSystemProbe
                     SymbolicLinks = symbolicLinks,
                     HardLinks = hardLinks,
                     CaseSensitive = caseSensitive,
+                    RenameKeepsTimes = renameKeepsTimes,
                     Source = "measured",
                 };
             }
@@ -244,7 +259,14 @@ internal static class FileSystemProbe
         {
             Posix.UnlinkAt(parent, hard, isDirectory: false);
             Posix.UnlinkAt(parent, link, isDirectory: false);
+            Posix.UnlinkAt(parent, renamed, isDirectory: false);
             Posix.UnlinkAt(parent, name, isDirectory: false);
+            // Only where it changed: a FAT root holds no time, and fusefat dies when one is set on it.
+            if (timed && Posix.StatAt(parent, string.Empty, out StatInfo now) == 0
+                && (now.MtimeSeconds != directory.MtimeSeconds || now.MtimeNanoseconds != directory.MtimeNanoseconds))
+            {
+                Posix.SetModificationTimeHandle(parent, directory.MtimeSeconds, directory.MtimeNanoseconds);
+            }
         }
     }
 }

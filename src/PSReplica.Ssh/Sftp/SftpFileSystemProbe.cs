@@ -7,7 +7,8 @@ namespace PSReplica.Ssh;
 /// back (FAT keeps 2 s), renamed and read back again (fusefat stamps the time of the rename), its mode changed and
 /// read back, its owner too where the server's user is root, a symbolic link
 /// and (where the server offers hardlink@openssh.com) a hard link to it tried, its name looked up in upper case, and all
-/// of it removed. Only when the run writes; a probe that cannot be made leaves everything assumed held.</summary>
+/// of it removed, and the directory's time set back. Only when the run writes; a probe that cannot be made leaves
+/// everything assumed held.</summary>
 internal static class SftpFileSystemProbe
 {
     /// <summary>An odd second: FAT's 2 s steps round it away. (SFTP version 3 carries whole seconds only.)</summary>
@@ -20,6 +21,9 @@ internal static class SftpFileSystemProbe
         string link = path + "-l";
         string hard = path + "-h";
         string renamed = path + "-r";
+        // The probe's files come and go in the directory, which the kernel then stamps with the time: it is set back
+        // after (to the whole second SFTP carries), or the next run would find the directory's time changed.
+        SftpEntry? directoryBefore = sftp.Stat(directory);
         try
         {
             sftp.CreateExclusive(path).Dispose();
@@ -80,6 +84,12 @@ internal static class SftpFileSystemProbe
             foreach (string probe in new[] { hard, link, renamed, path })
             {
                 Try(() => sftp.Delete(probe));
+            }
+
+            // Only where it changed: a FAT root holds no time, and fusefat dies when one is set on it.
+            if (directoryBefore is not null && sftp.Stat(directory) is { } directoryAfter && directoryAfter.LastWriteTimeUtc != directoryBefore.LastWriteTimeUtc)
+            {
+                Try(() => sftp.SetAttributes(directory, new SftpAttributeChanges { LastWriteTimeUtc = directoryBefore.LastWriteTimeUtc }));
             }
         }
     }

@@ -17,13 +17,18 @@ public sealed class FileSystemProbeTests : IDisposable
     public void A_native_file_system_measures_as_holding_everything_and_keeps_nothing_of_the_probe()
     {
         Directory.CreateDirectory(_tree.Destination);
+        TestTree.SetTime(_tree.Destination, TestTree.BaseTime + 5, 123_456_789);
         FileSystemTraits measured = Measure(_tree.Destination, FileSystemTraits.Full with { Type = "test" })
             ?? throw new InvalidOperationException("no probe");
 
         Assert.Equal("measured", measured.Source);
         Assert.Equal(1, measured.TimeGranularity);
-        Assert.True(measured.Permissions && measured.Owners && measured.SymbolicLinks && measured.HardLinks && measured.CaseSensitive);
+        Assert.True(measured.Permissions && measured.Owners && measured.SymbolicLinks && measured.HardLinks && measured.CaseSensitive
+            && measured.RenameKeepsTimes);
         Assert.Empty(Directory.GetFileSystemEntries(_tree.Destination));
+        // The directory's time, which the probe's files changed, is set back: the next run finds nothing to do there.
+        StatInfo after = TestTree.Stat(_tree.Destination);
+        Assert.Equal((TestTree.BaseTime + 5, 123_456_789u), (after.MtimeSeconds, after.MtimeNanoseconds));
     }
 
     private static FileSystemTraits? Measure(string directory, FileSystemTraits assumed)
@@ -65,8 +70,8 @@ public sealed class FileSystemProbeTests : IDisposable
             FileSystemTraits known = FileSystemTraits.Known("fuse.fusefat")!;
 
             Assert.Equal(known.TimeGranularity, measured.TimeGranularity);
-            Assert.Equal((known.Owners, known.Permissions, known.SymbolicLinks, known.HardLinks, known.CaseSensitive),
-                (measured.Owners, measured.Permissions, measured.SymbolicLinks, measured.HardLinks, measured.CaseSensitive));
+            Assert.Equal((known.Owners, known.Permissions, known.SymbolicLinks, known.HardLinks, known.CaseSensitive, known.RenameKeepsTimes),
+                (measured.Owners, measured.Permissions, measured.SymbolicLinks, measured.HardLinks, measured.CaseSensitive, measured.RenameKeepsTimes));
             Assert.Equal("fuse.fusefat", FileSystemProbe.TypeOf(TestTree.Stat(mount).Device));
             Assert.Empty(Directory.GetFileSystemEntries(mount));
         }
