@@ -114,7 +114,7 @@ internal static class FileSystemProbe
                 int separator = Array.IndexOf(fields, "-", 6);
                 if (separator > 0 && separator + 1 < fields.Length)
                 {
-                    return fields[separator + 1];
+                    return TypeIn(fields, separator);
                 }
             }
         }
@@ -126,6 +126,17 @@ internal static class FileSystemProbe
         return null;
     }
 
+    /// <summary>The type a mountinfo line names after its separator. Where the kernel names only "fuse" or "fuseblk" (exfat-fuse
+    /// and ntfs-3g give no subtype, and neither the source nor the super options say more), the file system its source's boot
+    /// sector names is added as a subtype would be: "fuseblk.exfat", "fuseblk.ntfs".</summary>
+    private static string TypeIn(string[] fields, int separator)
+    {
+        string type = fields[separator + 1];
+        return type is "fuse" or "fuseblk" && separator + 2 < fields.Length && BootSector.FileSystemOf(Unescape(fields[separator + 2])) is { } named
+            ? type + "." + named
+            : type;
+    }
+
     /// <summary>statfs(2)'s f_namelen: the longest name the file system takes, in bytes.</summary>
     private static int? NameMax(string directory) => Posix.NameMax(directory);
 
@@ -133,7 +144,8 @@ internal static class FileSystemProbe
     /// blanks and backslashes in it as octal).</summary>
     private static string? TypeByMountPoint(string path)
     {
-        string? best = null;
+        string[]? best = null;
+        int bestSeparator = 0;
         int bestLength = -1;
         try
         {
@@ -150,7 +162,8 @@ internal static class FileSystemProbe
                 bool under = mountPoint == "/" || path == mountPoint || path.StartsWith(mountPoint + "/", StringComparison.Ordinal);
                 if (under && mountPoint.Length >= bestLength)
                 {
-                    best = fields[separator + 1];
+                    best = fields;
+                    bestSeparator = separator;
                     bestLength = mountPoint.Length;
                 }
             }
@@ -160,7 +173,7 @@ internal static class FileSystemProbe
             return null;
         }
 
-        return best;
+        return best is null ? null : TypeIn(best, bestSeparator);
     }
 
     private static string Unescape(string field)

@@ -1,0 +1,49 @@
+using PSReplica.Engine.Native;
+
+namespace PSReplica.Engine.Tests.Execution;
+
+/// <summary>The boot sector names the file system of a FUSE mount the kernel calls only "fuseblk" (exfat-fuse, ntfs-3g):
+/// images made by the real mkfs tools are told apart, anything else is nothing, and a source that is neither a block device
+/// nor a regular file (a FIFO, a daemon's free-form name) is never opened. On a mounted loop device the mount table's
+/// type carries the name.</summary>
+public sealed class BootSectorTests : IDisposable
+{
+    private readonly TestTree _tree = new();
+
+    public void Dispose() => _tree.Dispose();
+
+    [Theory]
+    [InlineData("mkfs.exfat", "exfat")]
+    [InlineData("mkntfs", "ntfs")]
+    [InlineData("mkfs.vfat", null)]
+    public void An_image_s_boot_sector_names_exfat_and_ntfs_and_nothing_else(string mkfs, string? expected)
+    {
+        Assert.True(TestTree.HasProgram(mkfs), $"This test needs {mkfs} (.ci/run installs exfatprogs, ntfs-3g and dosfstools).");
+        string image = Path.Join(_tree.Root, mkfs + ".img");
+        TestTree.Run("truncate", "-s", "8M", image);
+        TestTree.Run(mkfs, mkfs == "mkntfs" ? ["-F", "-Q", image] : [image]);
+
+        Assert.Equal(expected, BootSector.FileSystemOf(image));
+    }
+
+    [Fact]
+    public void A_fifo_a_free_form_source_and_a_missing_path_are_nothing_and_never_block()
+    {
+        string fifo = Path.Join(_tree.Root, "fifo");
+        TestTree.Run("mkfifo", fifo);
+
+        Assert.Null(BootSector.FileSystemOf(fifo));
+        Assert.Null(BootSector.FileSystemOf("user@host:/srv"));
+        Assert.Null(BootSector.FileSystemOf(Path.Join(_tree.Root, "missing")));
+    }
+
+    [Fact]
+    public void The_mount_table_names_an_exfat_and_an_ntfs_loop_mount_by_their_boot_sectors()
+    {
+        using LoopImage exfat = LoopImage.Exfat(_tree.Root);
+        using LoopImage ntfs = LoopImage.Ntfs(_tree.Root);
+
+        Assert.Equal("fuseblk.exfat", FileSystemProbe.TypeOf(TestTree.Stat(exfat.Mount).Device));
+        Assert.Equal("fuseblk.ntfs", FileSystemProbe.TypeOf(TestTree.Stat(ntfs.Mount).Device));
+    }
+}
