@@ -74,7 +74,7 @@ internal static class FileSystemProbe
     private static FileSystemTraits Describe(string directory, ulong device)
     {
         // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
-        string? type = TypeOf(device) ?? TypeByMountPoint(directory);
+        string? type = Reread(device) ?? TypeByMountPoint(directory);
         int? nameMax = NameMax(directory);
         if (type is not null && FileSystemTraits.Known(type) is { } known)
         {
@@ -89,6 +89,16 @@ internal static class FileSystemProbe
     /// under an older controller). Types not in the table: none.</summary>
     public static Protocol.AttributeFields Unheld(ulong device) => s_unheld.GetOrAdd(device, static d =>
         TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known ? known.Unheld : Protocol.AttributeFields.None);
+
+    /// <summary>The type read afresh, once per run and device, for what follows by the device to use: a device number outlives
+    /// its mount (a loop device, or /dev/sdb1 when another disk is plugged in, may hold another file system now).</summary>
+    private static string? Reread(ulong device)
+    {
+        string? type = Read(device);
+        s_types[device] = type;
+        s_unheld.TryRemove(device, out _);
+        return type;
+    }
 
     /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
     /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>

@@ -46,4 +46,21 @@ public sealed class BootSectorTests : IDisposable
         Assert.Equal("fuseblk.exfat", FileSystemProbe.TypeOf(TestTree.Stat(exfat.Mount).Device));
         Assert.Equal("fuseblk.ntfs", FileSystemProbe.TypeOf(TestTree.Stat(ntfs.Mount).Device));
     }
+
+    [Fact]
+    public void A_device_that_holds_another_file_system_now_is_detected_afresh()
+    {
+        using LoopImage disk = LoopImage.Exfat(_tree.Root);
+        ulong number = TestTree.Stat(disk.Mount).Device;
+        Assert.Equal("fuseblk.exfat", FileSystemProbe.Detect(disk.Mount, number, measure: false).Type);
+
+        // The same device with another file system, as /dev/sdb1 is when another disk is plugged in.
+        TestTree.Run("umount", disk.Mount);
+        TestTree.Run("mkfs.ext4", "-q", "-F", disk.Device);
+        TestTree.Run("mount", disk.Device, disk.Mount);
+        Assert.Equal(number, TestTree.Stat(disk.Mount).Device);
+
+        Assert.Equal("ext4", FileSystemProbe.Detect(disk.Mount, number, measure: false).Type);
+        Assert.Equal("ext4", FileSystemProbe.TypeOf(number));
+    }
 }
