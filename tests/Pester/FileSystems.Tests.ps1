@@ -1,11 +1,30 @@
-# Destination file systems (issue #16): a FAT image mounted through fusefat, as a camera card or USB stick is, and
-# loop-mounted ext4, XFS and Btrfs images. FAT keeps times to 2 seconds, holds no owners, permissions or links, and
-# folds the case of names: a sync there reports no error per file, says each limit once, converges without
-# -ModifyWindow, and refuses two names that fold to one and names Windows forbids. Root only (mounts); each image is
-# made and mounted here and unmounted afterwards.
+# Destination file systems (issue #16): a FAT image mounted through fusefat, as a camera card or USB stick is, exFAT
+# and NTFS images on loop devices through exfat-fuse and ntfs-3g, and loop-mounted ext4, XFS and Btrfs images. FAT
+# keeps times to 2 seconds, holds no owners, permissions or links, and folds the case of names: a sync there reports no
+# error per file, says each limit once, converges without -ModifyWindow, and refuses two names that fold to one and
+# names Windows forbids. Root only (mounts); each image is made and mounted here and unmounted afterwards.
 BeforeDiscovery {
     $script:IsRoot = (& id -u) -eq '0'
     $script:HasFat = $IsRoot -and (Get-Command fusefat -ErrorAction SilentlyContinue) -and (Get-Command mkfs.vfat -ErrorAction SilentlyContinue)
+    $script:HasFuse = $IsRoot -and (Test-Path /dev/fuse) -and (Get-Command losetup -ErrorAction SilentlyContinue)
+    # What each FUSE driver keeps, as measured on these mounts: exfat-fuse whole seconds (odd ones too), ntfs-3g 100 ns;
+    # exfat-fuse folds case, ntfs-3g keeps README.TXT and Readme.txt apart; ntfs-3g makes symbolic links.
+    $script:FuseTypes = @(
+        @{
+            Name = 'exFAT'; Type = 'fuseblk.exfat'; Tools = 'mkfs.exfat', 'mount.exfat-fuse'; Format = 'mkfs.exfat'; Driver = 'mount.exfat-fuse'
+            Ticks = [timespan]::TicksPerSecond; CaseSensitive = $false; SymbolicLinks = $false
+            Description = 'fuseblk.exfat (known type): times kept to 1 s, no owners, no permissions, no symbolic links, no hard links, case-insensitive names, names up to 255 bytes, no names Windows forbids'
+        }
+        @{
+            Name = 'NTFS'; Type = 'fuseblk.ntfs'; Tools = 'mkntfs', 'ntfs-3g'; Format = 'mkntfs'; Driver = 'ntfs-3g'
+            Ticks = 1; CaseSensitive = $true; SymbolicLinks = $true
+            Description = 'fuseblk.ntfs (known type): times kept to 100 ns, no owners, no permissions, case-sensitive names, names up to 255 bytes, no names Windows forbids'
+        }
+    ) | ForEach-Object {
+        $missing = @($_.Tools | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) })
+        $_.Skip = if (-not $HasFuse) { 'needs root, /dev/fuse and losetup' } elseif ($missing) { "needs $($missing -join ', ') (.ci/run installs exfatprogs, exfat-fuse and ntfs-3g)" } else { $null }
+        $_
+    }
     $script:LoopTypes = foreach ($type in 'ext4', 'xfs', 'btrfs') {
         @{ Type = $type; Available = [bool]($IsRoot -and (Get-Command "mkfs.$type" -ErrorAction SilentlyContinue)) }
     }
@@ -16,6 +35,7 @@ BeforeAll {
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-fs-$([guid]::NewGuid().ToString('n'))"
     $null = New-Item -ItemType Directory -Path $script:WorkRoot
     $script:Mounts = [System.Collections.Generic.List[string]]::new()
+    $script:Loops = [System.Collections.Generic.List[string]]::new()
 
     function Write-TestFile([string] $Path, [string] $Text, [string] $Time) {
         $parent = Split-Path $Path
@@ -53,12 +73,37 @@ BeforeAll {
         $script:Mounts.Add($mount)
         $mount
     }
+
+    # An image on a loop device (exfat-fuse takes only a block device; a USB disk is one) made with $Format and mounted
+    # with the FUSE driver $Driver, read-write.
+    function Mount-LoopImage([string] $Name, [string] $Format, [string] $Driver) {
+        $image = Join-Path $script:WorkRoot "$Name.img"
+        $mount = Join-Path $script:WorkRoot $Name
+        $null = New-Item -ItemType Directory -Path $mount
+        & truncate -s 16M $image
+        # mkntfs: -F for a file that is not a block device, -Q to skip zeroing it.
+        $formatArguments = @(if ($Format -eq 'mkntfs') { '-F', '-Q' }) + $image
+        & $Format @formatArguments *> $null
+        if ($LASTEXITCODE -ne 0) { throw "$Format failed ($LASTEXITCODE)" }
+        $loop = & losetup --find --show $image
+        if ($LASTEXITCODE -ne 0) { throw "losetup failed ($LASTEXITCODE)" }
+        $script:Loops.Add($loop)
+        & $Driver $loop $mount *> $null
+        if ($LASTEXITCODE -ne 0) { throw "$Driver failed ($LASTEXITCODE)" }
+        $script:Mounts.Add($mount)
+        $mount
+    }
 }
 
 AfterAll {
     foreach ($mount in $script:Mounts) {
         & fusermount -u $mount *> $null
         & umount $mount *> $null
+    }
+
+    # A loop still held by a FUSE daemon that is exiting is detached when it lets go (losetup -d sets autoclear).
+    foreach ($loop in $script:Loops) {
+        & losetup -d $loop *> $null
     }
 
     Remove-Item -LiteralPath $script:WorkRoot -Recurse -Force -ErrorAction SilentlyContinue
@@ -173,6 +218,110 @@ Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $H
         ($plain | Where-Object ItemType -EQ 'File').RelativePath | Sort-Object | Should -Be @('IMG.JPG', 'OTHER.JPG')
         $shifted = Get-SyncPlan -Path $source -Destination $destination -IgnoreDaylightSavingShift -WarningAction SilentlyContinue
         ($shifted | Where-Object ItemType -EQ 'File').RelativePath | Should -Be 'OTHER.JPG'
+    }
+}
+
+Describe 'An <Name> destination (<Driver> on a loop device, as a USB disk is mounted)' -ForEach $FuseTypes {
+    BeforeAll {
+        $script:Disk = if (-not $Skip) { Mount-LoopImage $Name.ToLowerInvariant() $Format $Driver }
+        $script:CardFiles = 'DCIM/100CANON/IMG_0001.JPG', 'DCIM/100CANON/IMG_0002.JPG', 'DCIM/101CANON/IMG_0101.JPG', 'MISC/AUTPRINT.MRK'
+    }
+
+    It 'takes a camera card tree and back with no error per file, says each limit once, and converges without -ModifyWindow' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "camera-$Name"
+        New-CardTree $source
+        $onDisk = Join-Path $Disk 'backup'
+
+        $first = Invoke-Sync @{ Path = $source; Destination = $onDisk }
+        $first.Errors | Should -BeNullOrEmpty
+        @($first.Items | Where-Object ItemType -EQ 'File').Count | Should -Be 4
+        # As root -Preserve includes owners, and permissions always: neither driver keeps them (ntfs-3g without its
+        # permissions option takes chown and chmod and keeps nothing), each said once for the run, and nothing else.
+        @($first.Warnings | ForEach-Object { "$_" -replace '^.*\) cannot hold ([a-z ]+):.*$', '$1' } | Sort-Object) | Should -Be @('owners', 'permissions')
+        @($first.Warnings | Where-Object { "$_" -like "*($Type) cannot hold*" }).Count | Should -Be 2
+        foreach ($file in $CardFiles) {
+            (Get-Content -Raw (Join-Path $onDisk $file)) | Should -Be (Get-Content -Raw (Join-Path $source $file)) -Because $file
+            # Each card time has a fraction: exfat-fuse drops it, ntfs-3g keeps it (to 100 ns, all the source has here).
+            $sourceTicks = (Get-Item (Join-Path $source $file)).LastWriteTimeUtc.Ticks
+            $sourceTicks % [timespan]::TicksPerSecond | Should -Not -Be 0 -Because "$file's time has a fraction"
+            (Get-Item (Join-Path $onDisk $file)).LastWriteTimeUtc.Ticks | Should -Be ($sourceTicks - ($sourceTicks % $Ticks)) -Because "$file keeps its time to the file system's granularity"
+        }
+
+        $again = Invoke-Sync @{ Path = $source; Destination = $onDisk }
+        $again.Errors | Should -BeNullOrEmpty
+        $again.Warnings.Count | Should -Be 2
+        $again.Items | Should -BeNullOrEmpty
+
+        # And back, as the pictures come off it: the same data and the times the disk kept, exactly; quiet the second time.
+        $back = Join-Path $WorkRoot "from-$Name"
+        $pulled = Invoke-Sync @{ Path = $onDisk; Destination = $back }
+        $pulled.Errors | Should -BeNullOrEmpty
+        $pulled.Warnings | Should -BeNullOrEmpty
+        foreach ($file in $CardFiles) {
+            (Get-Content -Raw (Join-Path $back $file)) | Should -Be (Get-Content -Raw (Join-Path $source $file)) -Because $file
+            (Get-Item (Join-Path $back $file)).LastWriteTimeUtc | Should -Be (Get-Item (Join-Path $onDisk $file)).LastWriteTimeUtc -Because $file
+        }
+        $pulledAgain = Invoke-Sync @{ Path = $onDisk; Destination = $back }
+        $pulledAgain.Errors | Should -BeNullOrEmpty
+        $pulledAgain.Items | Should -BeNullOrEmpty
+    }
+
+    It 'names the type it detected with -Verbose' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "verbose-$Name"
+        Write-TestFile (Join-Path $source 'a.txt') 'a' '2024-01-01 00:00:00'
+        $verbose = @(Sync-Directory -Path $source -Destination (Join-Path $Disk 'verbose') -Verbose -WarningAction SilentlyContinue 4>&1 |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Destination file system at *' } | ForEach-Object Message)
+        $verbose.Count | Should -Be 1
+        $verbose[0] | Should -BeLike "Destination file system at *: $Description"
+    }
+
+    It 'refuses two names that fold to one where the driver folds case, and keeps both where it does not' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "case-$Name"
+        Write-TestFile (Join-Path $source 'docs/README.TXT') 'upper' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $source 'docs/Readme.txt') 'mixed' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $source 'docs/other.txt') 'other' '2024-01-01 00:00:00'
+        $destination = Join-Path $Disk 'case'
+
+        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+
+        if ($CaseSensitive) {
+            $run.Errors | Should -BeNullOrEmpty
+            [string[]] $names = Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name
+            [Array]::Sort($names, [StringComparer]::Ordinal)
+            $names -join ',' | Should -BeExactly 'README.TXT,Readme.txt,other.txt'
+            Get-Content -Raw (Join-Path $destination 'docs/README.TXT') | Should -Be 'upper'
+            Get-Content -Raw (Join-Path $destination 'docs/Readme.txt') | Should -Be 'mixed'
+        }
+        else {
+            $run.Errors.Count | Should -Be 1
+            $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
+            $run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
+            Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name | Should -Be 'other.txt'
+        }
+    }
+
+    It 'copies a symbolic link as a link where the driver makes them, and reports it once where it does not' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "link-$Name"
+        Write-TestFile (Join-Path $source 'target.txt') 'pointed at' '2024-01-01 00:00:00'
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $source 'link.txt') -Target 'target.txt'
+        $destination = Join-Path $Disk 'links'
+
+        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+
+        if ($SymbolicLinks) {
+            $run.Errors | Should -BeNullOrEmpty
+            (Get-Item (Join-Path $destination 'link.txt')).LinkTarget | Should -Be 'target.txt'
+            (Invoke-Sync @{ Path = $source; Destination = $destination }).Items | Should -BeNullOrEmpty
+        }
+        else {
+            $run.Errors.Count | Should -Be 1
+            $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'SymbolicLinkUnsupported,*'
+            Test-Path -LiteralPath (Join-Path $destination 'link.txt') | Should -BeFalse
+        }
     }
 }
 
