@@ -52,6 +52,54 @@ BeforeAll {
         Write-TestFile (Join-Path $Root 'MISC/AUTPRINT.MRK') 'print' '2024-06-02 09:00:00.5'
     }
 
+    # A directory holding README.TXT and Readme.txt (one name where case folds) beside other.txt, synced to $Destination.
+    function Invoke-CaseSync([string] $Source, [string] $Destination) {
+        Write-TestFile (Join-Path $Source 'docs/README.TXT') 'upper' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $Source 'docs/Readme.txt') 'mixed' '2024-01-01 00:00:00'
+        Write-TestFile (Join-Path $Source 'docs/other.txt') 'other' '2024-01-01 00:00:00'
+        Invoke-Sync @{ Path = $Source; Destination = $Destination }
+    }
+
+    # What a case-insensitive destination shows after Invoke-CaseSync: one CaseCollision naming both, and neither written.
+    function Assert-CaseCollision([object] $Run, [string] $Destination) {
+        $Run.Errors.Count | Should -Be 1
+        $Run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
+        $Run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
+        Get-ChildItem -LiteralPath (Join-Path $Destination 'docs') -Name | Should -Be 'other.txt'
+    }
+
+    $script:CardFiles = 'DCIM/100CANON/IMG_0001.JPG', 'DCIM/100CANON/IMG_0002.JPG', 'DCIM/101CANON/IMG_0101.JPG', 'MISC/AUTPRINT.MRK'
+
+    # The camera-card scenario: the card's tree from $Source to $Destination (on a file system of type $Type that keeps
+    # times to $Ticks) and back to $Back, each way twice. No error record; to the mount, the owners and permissions
+    # limits said once per run (as root -Preserve includes owners, and permissions always) and nothing else; every file's
+    # data arrives, with its time cut to the granularity there and exactly that time back; each second run sends nothing,
+    # without -ModifyWindow.
+    function Test-CardRoundTrip([string] $Source, [string] $Destination, [string] $Back, [string] $Type, [long] $Ticks) {
+        New-CardTree $Source
+        foreach ($way in @{ Path = $Source; Destination = $Destination; Limits = @('owners', 'permissions') }, @{ Path = $Destination; Destination = $Back; Limits = @() }) {
+            foreach ($attempt in 'first', 'second') {
+                $run = Invoke-Sync @{ Path = $way.Path; Destination = $way.Destination }
+                $because = "the $attempt run to $($way.Destination)"
+                $run.Errors | Should -BeNullOrEmpty -Because $because
+                @($run.Warnings | ForEach-Object { "$_" -replace "^.*\($([regex]::Escape($Type))\) cannot hold ([a-z ]+):.*$", '$1' } | Sort-Object) | Should -Be $way.Limits -Because $because
+                @($run.Items | Where-Object ItemType -EQ 'File').Count | Should -Be $(if ($attempt -eq 'first') { 4 } else { 0 }) -Because $because
+                if ($attempt -eq 'second') { $run.Items | Should -BeNullOrEmpty -Because $because }
+            }
+        }
+
+        foreach ($file in $script:CardFiles) {
+            $data = Get-Content -Raw (Join-Path $Source $file)
+            Get-Content -Raw (Join-Path $Destination $file) | Should -Be $data -Because $file
+            Get-Content -Raw (Join-Path $Back $file) | Should -Be $data -Because $file
+            $sourceTicks = (Get-Item (Join-Path $Source $file)).LastWriteTimeUtc.Ticks
+            $sourceTicks % [timespan]::TicksPerSecond | Should -Not -Be 0 -Because "$file's time has a fraction"
+            $kept = (Get-Item (Join-Path $Destination $file)).LastWriteTimeUtc.Ticks
+            $kept | Should -Be ($sourceTicks - ($sourceTicks % $Ticks)) -Because "$file keeps its time to the granularity of $Type"
+            (Get-Item (Join-Path $Back $file)).LastWriteTimeUtc.Ticks | Should -Be $kept -Because "$file comes back with the time $Type kept"
+        }
+    }
+
     # Runs Sync-Directory and returns its items, error records and warnings.
     function Invoke-Sync([hashtable] $Parameters) {
         $errors = $null
@@ -116,29 +164,10 @@ Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $H
 
     It 'takes a camera card tree and back with no error per file, says each limit once, and converges without -ModifyWindow' {
         $source = Join-Path $WorkRoot 'camera'
-        New-CardTree $source
         $onCard = Join-Path $Card 'backup'
-
-        $first = Invoke-Sync @{ Path = $source; Destination = $onCard }
-        $first.Errors | Should -BeNullOrEmpty
-        @($first.Items | Where-Object ItemType -EQ 'File').Count | Should -Be 4
-        # As root -Preserve includes owners, and permissions always: each said once for the run.
-        @($first.Warnings | Where-Object { "$_" -like '*cannot hold owners*' }).Count | Should -Be 1
-        @($first.Warnings | Where-Object { "$_" -like '*cannot hold permissions*' }).Count | Should -Be 1
-        (Get-Content -Raw (Join-Path $onCard 'DCIM/100CANON/IMG_0001.JPG')) | Should -Be ('a' * 5000)
+        Test-CardRoundTrip $source $onCard (Join-Path $WorkRoot 'from-card') 'fuse.fusefat' (2 * [timespan]::TicksPerSecond)
         # FAT keeps even seconds: 10:00:03.7 is 10:00:02 there.
         (Get-Item (Join-Path $onCard 'DCIM/100CANON/IMG_0001.JPG')).LastWriteTimeUtc | Should -Be ([datetime]::new(2024, 5, 5, 10, 0, 2, [DateTimeKind]::Utc))
-
-        $again = Invoke-Sync @{ Path = $source; Destination = $onCard }
-        $again.Errors | Should -BeNullOrEmpty
-        $again.Items | Should -BeNullOrEmpty
-
-        # And back from the card, as the pictures come off it: exact, and quiet the second time.
-        $back = Join-Path $WorkRoot 'from-card'
-        $pulled = Invoke-Sync @{ Path = $onCard; Destination = $back }
-        $pulled.Errors | Should -BeNullOrEmpty
-        (Get-Content -Raw (Join-Path $back 'MISC/AUTPRINT.MRK')) | Should -Be 'print'
-        (Invoke-Sync @{ Path = $onCard; Destination = $back }).Items | Should -BeNullOrEmpty
 
         # An explicit window overrides the detected granularity: whole seconds see 10:00:03 against 10:00:02.
         $strict = Get-SyncPlan -Path $source -Destination $onCard -ModifyWindow 0 -WarningAction SilentlyContinue
@@ -155,18 +184,8 @@ Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $H
     }
 
     It 'refuses two names that fold to one, naming both, and writes neither' {
-        $source = Join-Path $WorkRoot 'case-src'
-        Write-TestFile (Join-Path $source 'docs/README.TXT') 'upper' '2024-01-01 00:00:00'
-        Write-TestFile (Join-Path $source 'docs/Readme.txt') 'mixed' '2024-01-01 00:00:00'
-        Write-TestFile (Join-Path $source 'docs/other.txt') 'other' '2024-01-01 00:00:00'
         $destination = Join-Path $Card 'case'
-
-        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
-
-        $run.Errors.Count | Should -Be 1
-        $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
-        $run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
-        Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name | Should -Be 'other.txt'
+        Assert-CaseCollision (Invoke-CaseSync (Join-Path $WorkRoot 'case-src') $destination) $destination
     }
 
     It 'refuses each name Windows forbids with ForbiddenName, copies the rest, and a second run is the same' {
@@ -224,47 +243,14 @@ Describe 'A FAT destination (fusefat, as a USB stick is mounted)' -Skip:(-not $H
 Describe 'An <Name> destination (<Driver> on a loop device, as a USB disk is mounted)' -ForEach $FuseTypes {
     BeforeAll {
         $script:Disk = if (-not $Skip) { Mount-LoopImage $Name.ToLowerInvariant() $Format $Driver }
-        $script:CardFiles = 'DCIM/100CANON/IMG_0001.JPG', 'DCIM/100CANON/IMG_0002.JPG', 'DCIM/101CANON/IMG_0101.JPG', 'MISC/AUTPRINT.MRK'
     }
 
     It 'takes a camera card tree and back with no error per file, says each limit once, and converges without -ModifyWindow' {
         if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
-        $source = Join-Path $WorkRoot "camera-$Name"
-        New-CardTree $source
-        $onDisk = Join-Path $Disk 'backup'
-
-        $first = Invoke-Sync @{ Path = $source; Destination = $onDisk }
-        $first.Errors | Should -BeNullOrEmpty
-        @($first.Items | Where-Object ItemType -EQ 'File').Count | Should -Be 4
-        # As root -Preserve includes owners, and permissions always: neither driver keeps them (ntfs-3g without its
-        # permissions option takes chown and chmod and keeps nothing), each said once for the run, and nothing else.
-        @($first.Warnings | ForEach-Object { "$_" -replace '^.*\) cannot hold ([a-z ]+):.*$', '$1' } | Sort-Object) | Should -Be @('owners', 'permissions')
-        @($first.Warnings | Where-Object { "$_" -like "*($Type) cannot hold*" }).Count | Should -Be 2
-        foreach ($file in $CardFiles) {
-            (Get-Content -Raw (Join-Path $onDisk $file)) | Should -Be (Get-Content -Raw (Join-Path $source $file)) -Because $file
-            # Each card time has a fraction: exfat-fuse drops it, ntfs-3g keeps it (to 100 ns, all the source has here).
-            $sourceTicks = (Get-Item (Join-Path $source $file)).LastWriteTimeUtc.Ticks
-            $sourceTicks % [timespan]::TicksPerSecond | Should -Not -Be 0 -Because "$file's time has a fraction"
-            (Get-Item (Join-Path $onDisk $file)).LastWriteTimeUtc.Ticks | Should -Be ($sourceTicks - ($sourceTicks % $Ticks)) -Because "$file keeps its time to the file system's granularity"
-        }
-
-        $again = Invoke-Sync @{ Path = $source; Destination = $onDisk }
-        $again.Errors | Should -BeNullOrEmpty
-        $again.Warnings.Count | Should -Be 2
-        $again.Items | Should -BeNullOrEmpty
-
-        # And back, as the pictures come off it: the same data and the times the disk kept, exactly; quiet the second time.
-        $back = Join-Path $WorkRoot "from-$Name"
-        $pulled = Invoke-Sync @{ Path = $onDisk; Destination = $back }
-        $pulled.Errors | Should -BeNullOrEmpty
-        $pulled.Warnings | Should -BeNullOrEmpty
-        foreach ($file in $CardFiles) {
-            (Get-Content -Raw (Join-Path $back $file)) | Should -Be (Get-Content -Raw (Join-Path $source $file)) -Because $file
-            (Get-Item (Join-Path $back $file)).LastWriteTimeUtc | Should -Be (Get-Item (Join-Path $onDisk $file)).LastWriteTimeUtc -Because $file
-        }
-        $pulledAgain = Invoke-Sync @{ Path = $onDisk; Destination = $back }
-        $pulledAgain.Errors | Should -BeNullOrEmpty
-        $pulledAgain.Items | Should -BeNullOrEmpty
+        # Each card time has a fraction: exfat-fuse drops it, ntfs-3g keeps it (to 100 ns, all the source has here).
+        # Neither driver keeps owners or modes (ntfs-3g without its permissions option takes chown and chmod and keeps
+        # nothing): each said once.
+        Test-CardRoundTrip (Join-Path $WorkRoot "camera-$Name") (Join-Path $Disk 'backup') (Join-Path $WorkRoot "from-$Name") $Type $Ticks
     }
 
     It 'names the type it detected with -Verbose' {
@@ -279,13 +265,9 @@ Describe 'An <Name> destination (<Driver> on a loop device, as a USB disk is mou
 
     It 'refuses two names that fold to one where the driver folds case, and keeps both where it does not' {
         if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
-        $source = Join-Path $WorkRoot "case-$Name"
-        Write-TestFile (Join-Path $source 'docs/README.TXT') 'upper' '2024-01-01 00:00:00'
-        Write-TestFile (Join-Path $source 'docs/Readme.txt') 'mixed' '2024-01-01 00:00:00'
-        Write-TestFile (Join-Path $source 'docs/other.txt') 'other' '2024-01-01 00:00:00'
         $destination = Join-Path $Disk 'case'
 
-        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+        $run = Invoke-CaseSync (Join-Path $WorkRoot "case-$Name") $destination
 
         if ($CaseSensitive) {
             $run.Errors | Should -BeNullOrEmpty
@@ -296,10 +278,7 @@ Describe 'An <Name> destination (<Driver> on a loop device, as a USB disk is mou
             Get-Content -Raw (Join-Path $destination 'docs/Readme.txt') | Should -Be 'mixed'
         }
         else {
-            $run.Errors.Count | Should -Be 1
-            $run.Errors[0].FullyQualifiedErrorId | Should -BeLike 'CaseCollision,*'
-            $run.Errors[0].Exception.Message | Should -BeLike "*'docs/README.TXT' and 'docs/Readme.txt'*'docs'*"
-            Get-ChildItem -LiteralPath (Join-Path $destination 'docs') -Name | Should -Be 'other.txt'
+            Assert-CaseCollision $run $destination
         }
     }
 

@@ -39,19 +39,26 @@ public sealed class RemoteFileSystemTraitsTests : IDisposable
         _tree.Dispose();
     }
 
-    [Fact]
-    public async Task A_push_to_fat_through_the_agent_converges_with_one_warning_per_limit()
+    /// <summary>A camera card's tree in the source (a picture at an odd second with a fraction, two names that fold to
+    /// one) and the options that ask for everything the file system cannot hold.</summary>
+    private SyncOptions CardTree(string destination)
     {
         _tree.Src("DCIM/100CANON/IMG_0001.JPG", new string('a', 5000));
         _tree.Src("DCIM/100CANON/IMG_0002.JPG", new string('b', 7000));
         _tree.Src("MISC/README.TXT", "upper");
         _tree.Src("MISC/Readme.txt", "mixed");
         TestTree.SetTime(Path.Join(_tree.Source, "DCIM/100CANON/IMG_0001.JPG"), TestTree.BaseTime + 3, 700_000_000);
-        SyncOptions options = _tree.Options() with
+        return _tree.Options() with
         {
-            Destination = Path.Join(_mount, "backup"),
+            Destination = destination,
             Preserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Owner | PreserveOptions.Group | PreserveOptions.Links,
         };
+    }
+
+    [Fact]
+    public async Task A_push_to_fat_through_the_agent_converges_with_one_warning_per_limit()
+    {
+        SyncOptions options = CardTree(Path.Join(_mount, "backup"));
 
         (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
@@ -97,16 +104,7 @@ public sealed class RemoteFileSystemTraitsTests : IDisposable
     public async Task A_push_to_exfat_through_the_agent_keeps_whole_seconds_and_converges()
     {
         using LoopImage disk = LoopImage.Exfat(_tree.Root);
-        _tree.Src("DCIM/100CANON/IMG_0001.JPG", new string('a', 5000));
-        _tree.Src("DCIM/100CANON/IMG_0002.JPG", new string('b', 7000));
-        _tree.Src("MISC/README.TXT", "upper");
-        _tree.Src("MISC/Readme.txt", "mixed");
-        TestTree.SetTime(Path.Join(_tree.Source, "DCIM/100CANON/IMG_0001.JPG"), TestTree.BaseTime + 3, 700_000_000);
-        SyncOptions options = _tree.Options() with
-        {
-            Destination = Path.Join(disk.Mount, "backup"),
-            Preserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Owner | PreserveOptions.Group | PreserveOptions.Links,
-        };
+        SyncOptions options = CardTree(Path.Join(disk.Mount, "backup"));
 
         (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
