@@ -282,6 +282,20 @@ Describe 'An <Name> destination (<Driver> on a loop device, as a USB disk is mou
         }
     }
 
+    It 'refuses a name Windows forbids with ForbiddenName, whatever the driver would store' {
+        if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
+        $source = Join-Path $WorkRoot "names-$Name"
+        foreach ($file in 'ok.txt', 'a:b.txt') { Write-TestFile (Join-Path $source $file) $file '2024-01-01 00:00:00' }
+        $destination = Join-Path $Disk 'names'
+
+        # ntfs-3g (without its windows_names option) would store 'a:b.txt': Windows could not open it.
+        $run = Invoke-Sync @{ Path = $source; Destination = $destination }
+
+        @($run.Errors | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] }) | Should -Be 'ForbiddenName'
+        $run.Errors[0].TargetObject | Should -Be 'a:b.txt'
+        @(Get-ChildItem -LiteralPath $destination -Force -Name) | Should -Be 'ok.txt'
+    }
+
     It 'copies a symbolic link as a link where the driver makes them, and reports it once where it does not' {
         if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
         $source = Join-Path $WorkRoot "link-$Name"
