@@ -48,6 +48,27 @@ public sealed class BootSectorTests : IDisposable
     }
 
     [Fact]
+    public void Ntfs_3g_on_an_image_file_is_named_by_the_file_s_boot_sector()
+    {
+        Assert.True(Posix.IsElevated && TestTree.HasProgram("mkntfs") && TestTree.HasProgram("ntfs-3g"), "This test needs root, mkntfs and ntfs-3g.");
+        string image = Path.Join(_tree.Root, "ntfs.img");
+        string mount = Path.Join(_tree.Root, "ntfs");
+        Directory.CreateDirectory(mount);
+        TestTree.Run("truncate", "-s", "8M", image);
+        TestTree.Run("mkntfs", "-F", "-Q", image);
+        // Without a block device ntfs-3g's mount is plain "fuse", its source the image's path.
+        TestTree.Run("ntfs-3g", image, mount);
+        try
+        {
+            Assert.Equal("fuse.ntfs", FileSystemProbe.TypeOf(TestTree.Stat(mount).Device));
+        }
+        finally
+        {
+            TestTree.Run("umount", mount);
+        }
+    }
+
+    [Fact]
     public void A_device_that_holds_another_file_system_now_is_detected_afresh()
     {
         using LoopImage disk = LoopImage.Exfat(_tree.Root);
