@@ -16,7 +16,6 @@ internal static class FileSystemProbe
     private const long ProbeSeconds = 1_234_567_891;
     private const uint ProbeNanoseconds = 123_456_789;
 
-    private static readonly ConcurrentDictionary<ulong, string?> s_types = new();
     private static readonly ConcurrentDictionary<ulong, Protocol.AttributeFields> s_unheld = new();
     private static readonly System.Buffers.SearchValues<char> s_octal = System.Buffers.SearchValues.Create("01234567");
 
@@ -74,7 +73,12 @@ internal static class FileSystemProbe
     private static FileSystemTraits Describe(string directory, ulong device)
     {
         // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
-        string? type = Reread(device) ?? TypeByMountPoint(directory);
+        string? type = TypeOf(device) ?? TypeByMountPoint(directory);
+
+        // Once per run and device: a device number outlives its mount (a loop device, an anonymous FUSE device, or
+        // /dev/sdb1 when another disk is plugged in may hold another file system now), so what a receiver leaves out by
+        // the device is found again.
+        s_unheld.TryRemove(device, out _);
         int? nameMax = NameMax(directory);
         if (type is not null && FileSystemTraits.Known(type) is { } known)
         {
@@ -90,21 +94,9 @@ internal static class FileSystemProbe
     public static Protocol.AttributeFields Unheld(ulong device) => s_unheld.GetOrAdd(device, static d =>
         TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known ? known.Unheld : Protocol.AttributeFields.None);
 
-    /// <summary>The type read afresh, once per run and device, for what follows by the device to use: a device number outlives
-    /// its mount (a loop device, or /dev/sdb1 when another disk is plugged in, may hold another file system now).</summary>
-    private static string? Reread(ulong device)
-    {
-        string? type = Read(device);
-        s_types[device] = type;
-        s_unheld.TryRemove(device, out _);
-        return type;
-    }
-
     /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
-    /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>
-    public static string? TypeOf(ulong device) => s_types.GetOrAdd(device, Read);
-
-    private static string? Read(ulong device)
+    /// /proc/self/mountinfo, read each time; null when it is not listed (no /proc, another platform).</summary>
+    public static string? TypeOf(ulong device)
     {
         // StatInfo.Device is statx's major in the high and minor in the low 32 bits.
         uint major = (uint)(device >> 32);
