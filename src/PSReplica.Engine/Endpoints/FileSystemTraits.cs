@@ -16,7 +16,8 @@ internal sealed record FileSystemTraits
     /// <summary>A file system that holds everything a run can ask for (ext4, XFS, Btrfs, tmpfs, ...).</summary>
     public static FileSystemTraits Full { get; } = new() { Type = "unknown" };
 
-    /// <summary>The type the kernel names (/proc/self/mountinfo), e.g. "vfat", "fuse.fusefat", "ext4".</summary>
+    /// <summary>The type the kernel names (/proc/self/mountinfo), e.g. "vfat", "fuse.fusefat", "ext4"; for a FUSE mount named
+    /// only "fuseblk" (or "fuse"), with the file system its device's boot sector names: "fuseblk.exfat", "fuseblk.ntfs".</summary>
     public required string Type { get; init; }
 
     /// <summary>The finest step between two modification times the file system keeps, in nanoseconds (FAT: 2 s).</summary>
@@ -76,8 +77,14 @@ internal sealed record FileSystemTraits
         {
             "vfat" or "msdos" or "fat" or "umsdos" => Fat(2 * Second),
             "fuse.fusefat" => Fat(2 * Second) with { RenameKeepsTimes = false },
-            "exfat" or "fuse.exfat" or "fuseblk.exfat" => Fat(10_000_000),
-            "ntfs" or "ntfs3" or "fuse.ntfs-3g" or "fuseblk.ntfs-3g" => new()
+            // The kernel's exFAT keeps 10 ms; exfat-fuse whole seconds (odd ones too), whatever the disk could hold.
+            "exfat" => Fat(10_000_000),
+            "fuse.exfat" or "fuseblk.exfat" => Fat(Second),
+
+            // ntfs-3g (FUSE; named by the boot sector, see FileSystemProbe) keeps 100 ns, makes symbolic and hard links,
+            // and keeps names that differ only in case apart; without its "permissions" option it reports every owner as
+            // the mounting user and every mode as 777, and takes chown and chmod without keeping them.
+            "ntfs" or "ntfs3" or "fuse.ntfs" or "fuseblk.ntfs" => new()
             {
                 Type = type,
                 TimeGranularity = 100,

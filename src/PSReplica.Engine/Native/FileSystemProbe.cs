@@ -17,7 +17,6 @@ internal static class FileSystemProbe
     private const long ProbeSeconds = 1_234_567_891;
     private const uint ProbeNanoseconds = 123_456_789;
 
-    private static readonly ConcurrentDictionary<ulong, string?> s_types = new();
     private static readonly ConcurrentDictionary<ulong, Protocol.AttributeFields> s_unheld = new();
     private static readonly System.Buffers.SearchValues<char> s_octal = System.Buffers.SearchValues.Create("01234567");
 
@@ -76,6 +75,11 @@ internal static class FileSystemProbe
     {
         // Btrfs gives each subvolume an anonymous device that the mount table does not list: then by the mount point.
         string? type = TypeOf(device) ?? TypeByMountPoint(directory);
+
+        // Once per run and device: a device number outlives its mount (a loop device, an anonymous FUSE device, or
+        // /dev/sdb1 when another disk is plugged in may hold another file system now), so what a receiver leaves out by
+        // the device is found again.
+        s_unheld.TryRemove(device, out _);
         int? nameMax = NameMax(directory);
         if (type is not null && FileSystemTraits.Known(type) is { } known)
         {
@@ -92,10 +96,8 @@ internal static class FileSystemProbe
         TypeOf(d) is { } type && FileSystemTraits.Known(type) is { } known ? known.Unheld : Protocol.AttributeFields.None);
 
     /// <summary>The type of the mount whose device is <paramref name="device"/> (statx's major and minor, as StatInfo.Device holds them), from
-    /// /proc/self/mountinfo; null when it is not listed (no /proc, another platform).</summary>
-    public static string? TypeOf(ulong device) => s_types.GetOrAdd(device, Read);
-
-    private static string? Read(ulong device)
+    /// /proc/self/mountinfo, read each time; null when it is not listed (no /proc, another platform).</summary>
+    public static string? TypeOf(ulong device)
     {
         // StatInfo.Device is statx's major in the high and minor in the low 32 bits.
         uint major = (uint)(device >> 32);
@@ -115,7 +117,7 @@ internal static class FileSystemProbe
                 int separator = Array.IndexOf(fields, "-", 6);
                 if (separator > 0 && separator + 1 < fields.Length)
                 {
-                    return fields[separator + 1];
+                    return TypeIn(fields, separator);
                 }
             }
         }
@@ -127,6 +129,17 @@ internal static class FileSystemProbe
         return null;
     }
 
+    /// <summary>The type a mountinfo line names after its separator. Where the kernel names only "fuse" or "fuseblk" (exfat-fuse
+    /// and ntfs-3g give no subtype, and neither the source nor the super options say more), the file system its source's boot
+    /// sector names is added as a subtype would be: "fuseblk.exfat", "fuseblk.ntfs".</summary>
+    private static string TypeIn(string[] fields, int separator)
+    {
+        string type = fields[separator + 1];
+        return type is "fuse" or "fuseblk" && separator + 2 < fields.Length && BootSector.FileSystemOf(Unescape(fields[separator + 2])) is { } named
+            ? type + "." + named
+            : type;
+    }
+
     /// <summary>statfs(2)'s f_namelen: the longest name the file system takes, in bytes.</summary>
     private static int? NameMax(string directory) => Posix.NameMax(directory);
 
@@ -134,7 +147,8 @@ internal static class FileSystemProbe
     /// blanks and backslashes in it as octal).</summary>
     private static string? TypeByMountPoint(string path)
     {
-        string? best = null;
+        string[]? best = null;
+        int bestSeparator = 0;
         int bestLength = -1;
         try
         {
@@ -151,7 +165,8 @@ internal static class FileSystemProbe
                 bool under = mountPoint == "/" || path == mountPoint || path.StartsWith(mountPoint + "/", StringComparison.Ordinal);
                 if (under && mountPoint.Length >= bestLength)
                 {
-                    best = fields[separator + 1];
+                    best = fields;
+                    bestSeparator = separator;
                     bestLength = mountPoint.Length;
                 }
             }
@@ -161,7 +176,7 @@ internal static class FileSystemProbe
             return null;
         }
 
-        return best;
+        return best is null ? null : TypeIn(best, bestSeparator);
     }
 
     private static string Unescape(string field)

@@ -51,6 +51,7 @@ internal static partial class Posix
     public const int SIfmt = 0xF000;
     public const int SIfdir = 0x4000;
     public const int SIfreg = 0x8000;
+    public const int SIfblk = 0x6000;
     public const int SIflnk = 0xA000;
 
     private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;

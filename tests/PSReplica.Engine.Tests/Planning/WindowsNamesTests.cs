@@ -59,7 +59,7 @@ public sealed class WindowsNamesTests
     [Fact]
     public void The_traits_of_fat_exfat_and_ntfs_follow_windows_names_and_others_do_not()
     {
-        foreach (string type in new[] { "vfat", "msdos", "fuse.fusefat", "exfat", "fuse.exfat", "ntfs3", "fuse.ntfs-3g" })
+        foreach (string type in new[] { "vfat", "msdos", "fuse.fusefat", "exfat", "fuseblk.exfat", "ntfs3", "fuseblk.ntfs" })
         {
             FileSystemTraits traits = FileSystemTraits.Known(type)!;
             Assert.True(traits.WindowsNamesOnly, type);

@@ -7,7 +7,8 @@ namespace PSReplica.Engine.Tests.Remote;
 /// holds (DescribeFileSystem), so the controller plans as it does for a local FAT destination: no error per file, each
 /// limit said once, a second run with nothing to do, two names that fold to one refused, and so are names Windows forbids
 /// (the agent sends the type; the controller knows from it that names follow Windows' rules). The agent's receiver also
-/// leaves out what the file system cannot hold by itself.</summary>
+/// leaves out what the file system cannot hold by itself. The same push to exFAT (exfat-fuse on a loop device), which
+/// the agent knows by its device's boot sector.</summary>
 public sealed class RemoteFileSystemTraitsTests : IDisposable
 {
     private readonly TestTree _tree = new();
@@ -38,19 +39,26 @@ public sealed class RemoteFileSystemTraitsTests : IDisposable
         _tree.Dispose();
     }
 
-    [Fact]
-    public async Task A_push_to_fat_through_the_agent_converges_with_one_warning_per_limit()
+    /// <summary>A camera card's tree in the source (a picture at an odd second with a fraction, two names that fold to
+    /// one) and the options that ask for everything the file system cannot hold.</summary>
+    private SyncOptions CardTree(string destination)
     {
         _tree.Src("DCIM/100CANON/IMG_0001.JPG", new string('a', 5000));
         _tree.Src("DCIM/100CANON/IMG_0002.JPG", new string('b', 7000));
         _tree.Src("MISC/README.TXT", "upper");
         _tree.Src("MISC/Readme.txt", "mixed");
         TestTree.SetTime(Path.Join(_tree.Source, "DCIM/100CANON/IMG_0001.JPG"), TestTree.BaseTime + 3, 700_000_000);
-        SyncOptions options = _tree.Options() with
+        return _tree.Options() with
         {
-            Destination = Path.Join(_mount, "backup"),
+            Destination = destination,
             Preserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Owner | PreserveOptions.Group | PreserveOptions.Links,
         };
+    }
+
+    [Fact]
+    public async Task A_push_to_fat_through_the_agent_converges_with_one_warning_per_limit()
+    {
+        SyncOptions options = CardTree(Path.Join(_mount, "backup"));
 
         (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
@@ -90,6 +98,31 @@ public sealed class RemoteFileSystemTraitsTests : IDisposable
 
         Assert.Empty(second.Items);
         Assert.Equal(["a:b.txt", "nul.txt", "trailing."], second.Errors.Select(e => e.Target).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_push_to_exfat_through_the_agent_keeps_whole_seconds_and_converges()
+    {
+        using LoopImage disk = LoopImage.Exfat(_tree.Root);
+        SyncOptions options = CardTree(Path.Join(disk.Mount, "backup"));
+
+        (_, RecordingObserver first, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        // The agent's mount table says only "fuseblk"; the device's boot sector says exFAT.
+        Assert.Equal(ErrorIds.CaseCollision, Assert.Single(first.Errors).ErrorId);
+        Assert.Equal(2, first.Warnings.Count);
+        Assert.Contains(first.Warnings, w => w.Contains("(fuseblk.exfat) cannot hold owners", StringComparison.Ordinal));
+        Assert.Contains(first.Warnings, w => w.Contains("(fuseblk.exfat) cannot hold permissions", StringComparison.Ordinal));
+        string picture = Path.Join(disk.Mount, "backup/DCIM/100CANON/IMG_0001.JPG");
+        Assert.Equal(new string('a', 5000), File.ReadAllText(picture));
+        // exfat-fuse keeps the odd second and drops the fraction.
+        StatInfo kept = TestTree.Stat(picture);
+        Assert.Equal((TestTree.BaseTime + 3, 0u), (kept.MtimeSeconds, kept.MtimeNanoseconds));
+
+        (_, RecordingObserver second, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(second.Items);
+        Assert.Equal(ErrorIds.CaseCollision, Assert.Single(second.Errors).ErrorId);
     }
 
     [Fact]
