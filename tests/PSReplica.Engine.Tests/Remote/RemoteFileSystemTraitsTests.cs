@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Tests.Remote;
@@ -12,30 +11,18 @@ namespace PSReplica.Engine.Tests.Remote;
 public sealed class RemoteFileSystemTraitsTests : IDisposable
 {
     private readonly TestTree _tree = new();
+    private readonly FatImage _fat;
     private readonly string _mount;
 
     public RemoteFileSystemTraitsTests()
     {
-        if (!Posix.IsElevated || !TestTree.HasProgram("fusefat") || !TestTree.HasProgram("mkfs.vfat"))
-        {
-            Assert.Fail("This test needs root, fusefat and mkfs.vfat (.ci/run installs Debian's fusefat and dosfstools).");
-        }
-
-        string image = Path.Join(_tree.Root, "fat.img");
-        _mount = Path.Join(_tree.Root, "fat");
-        Directory.CreateDirectory(_mount);
-        TestTree.Run("truncate", "-s", "32M", image);
-        TestTree.Run("mkfs.vfat", image);
-        TestTree.Run("fusefat", "-o", "rw+", image, _mount);
+        _fat = new FatImage(_tree.Root);
+        _mount = _fat.Mount;
     }
 
     public void Dispose()
     {
-        using (Process unmount = Process.Start("fusermount", ["-u", _mount]))
-        {
-            unmount.WaitForExit();
-        }
-
+        _fat.Dispose();
         _tree.Dispose();
     }
 
