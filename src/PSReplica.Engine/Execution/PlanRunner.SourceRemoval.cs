@@ -14,7 +14,10 @@ namespace PSReplica.Engine.Execution;
 /// is hashed by the agent (DescribeCopy), so nothing is read back over the wire. A local source must also still be the
 /// file that was scanned (type, length, time, device and inode). A remote source is removed by the agent, and only
 /// while it still has the length and time it was listed with. SFTP can do neither without reading whole files back,
-/// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).</summary>
+/// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).
+/// <para>-ResetArchive (robocopy /M) settles the same verified sources another way: a local source file whose copy is
+/// verified, and which is still the file that was scanned, keeps its place and loses its Archive attribute (without
+/// -RemoveSourceFiles, which removes it instead).</para></summary>
 internal sealed partial class PlanRunner
 {
     // Items whose action failed in this run: their sources stay.
@@ -78,7 +81,15 @@ internal sealed partial class PlanRunner
                     : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
             if (!sameAsScanned || !copied || !sameContent)
             {
-                _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
+                _observer.OnWarning(_options.RemoveSourceFiles
+                    ? $"Not removing '{relative}' from the source: its destination copy could not be verified."
+                    : $"Not resetting the Archive attribute of '{relative}': its destination copy could not be verified.");
+                continue;
+            }
+
+            if (!_options.RemoveSourceFiles)
+            {
+                ResetArchive(source, relative);
                 continue;
             }
 
@@ -106,6 +117,33 @@ internal sealed partial class PlanRunner
                 _observer.OnError(new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError,
                     $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative));
             }
+        }
+    }
+
+    /// <summary>-ResetArchive: clears the Archive attribute of the local source file, in its directory as the scan saw it,
+    /// and only while the name still holds that file.</summary>
+    private void ResetArchive(FileEntry source, string relative)
+    {
+        int errno;
+        try
+        {
+            errno = _sourceFiles!.ClearArchive(relative, source);
+        }
+        catch (SyncException ex)
+        {
+            _observer.OnWarning($"Not resetting the Archive attribute of '{relative}': {ex.Message}");
+            return;
+        }
+
+        if (errno != 0)
+        {
+            _summary.Errors++;
+            _observer.OnError(new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
+                $"Cannot reset the Archive attribute of '{relative}' in the source: {Posix.Describe(errno)}.", relative));
+        }
+        else if (_observer.WantsVerbose)
+        {
+            _observer.OnVerbose($"Reset the Archive attribute of '{relative}' in the source (-ResetArchive)");
         }
     }
 

@@ -1,0 +1,302 @@
+using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Tests.Remote;
+
+namespace PSReplica.Engine.Tests.Metadata;
+
+/// <summary>Windows' file attributes on the portable backend (-Preserve Attributes, -ArchiveOnly, -ResetArchive), run on
+/// Linux through the test seam: the real planner, executor and portable backend, with <see cref="FakeAttributeStore"/>
+/// standing in for File.GetAttributes/SetAttributes (which these tests do not run).</summary>
+public sealed class FileAttributesTests
+{
+    private const FileAttributes ReadOnly = FileAttributes.ReadOnly;
+    private const FileAttributes Hidden = FileAttributes.Hidden;
+    private const FileAttributes System = FileAttributes.System;
+    private const FileAttributes Archive = FileAttributes.Archive;
+
+    private static SyncOptions Portable(TestTree tree, bool delete = false) => tree.Options(delete) with
+    {
+        FileSystem = FileSystemBackendKind.Portable,
+        Preserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links | PreserveOptions.Attributes,
+    };
+
+    private static RecordingObserver Run(SyncOptions options, RecordingObserver? observer = null)
+    {
+        observer ??= new RecordingObserver { WantsVerbose = true };
+        LocalReplicator.Run(options, observer, CancellationToken.None);
+        Assert.Empty(observer.Errors);
+        return observer;
+    }
+
+    private static string[] Described(RecordingObserver observer) =>
+        [.. observer.Items.Select(i => $"{i.Itemize} {i.RelativePath}").Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public void New_files_and_directories_get_the_sources_attributes_and_a_second_run_changes_nothing()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_000), ReadOnly | Hidden);
+        store.Set(tree.Src("sub/b.txt", "bravo", 1_700_000_000), Archive);
+        store.Set(Path.Join(tree.Source, "sub"), Hidden | System);
+        tree.Src("c.txt", "charlie", 1_700_000_000);
+
+        Run(Portable(tree));
+
+        Assert.Equal(ReadOnly | Hidden, store.Get(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal(Archive, store.Get(Path.Join(tree.Destination, "sub/b.txt")));
+        Assert.Equal(Hidden | System, store.Get(Path.Join(tree.Destination, "sub")));
+        Assert.Equal(Archive, store.Get(Path.Join(tree.Destination, "c.txt")));
+        Assert.Equal("alpha", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
+
+        int writes = store.Writes;
+        RecordingObserver second = Run(Portable(tree));
+        Assert.Empty(second.Items);
+        Assert.Equal(writes, store.Writes);
+    }
+
+    [Fact]
+    public void An_updated_file_gets_the_sources_attributes_and_says_so_with_A()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha, longer", 1_700_000_100), Hidden | Archive);
+        tree.Dst("a.txt", "alpha", 1_700_000_000);
+
+        RecordingObserver observer = Run(Portable(tree));
+
+        Assert.Equal([">f.st.....A a.txt"], Described(observer));
+        Assert.Equal(Hidden | Archive, store.Get(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal("alpha, longer", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
+        Assert.Empty(Run(Portable(tree)).Items);
+    }
+
+    [Fact]
+    public void An_attributes_difference_alone_is_a_metadata_action_that_leaves_the_data_alone()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_000), Hidden | System);
+        store.Set(tree.Dst("a.txt", "alpha", 1_700_000_000), Archive);
+        Directory.CreateDirectory(Path.Join(tree.Source, "d"));
+        Directory.CreateDirectory(Path.Join(tree.Destination, "d"));
+        store.Set(Path.Join(tree.Source, "d"), ReadOnly);
+        ulong before = Inode(Path.Join(tree.Destination, "a.txt"));
+
+        RecordingObserver observer = Run(Portable(tree));
+
+        Assert.Equal([".d........A d", ".f........A a.txt"], Described(observer));
+        Assert.All(observer.Items, item => Assert.Equal((SyncAction.Metadata, SyncReason.MetadataChanged), (item.Action, item.Reason)));
+        Assert.Equal(Hidden | System, store.Get(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal(ReadOnly, store.Get(Path.Join(tree.Destination, "d")));
+        Assert.Equal(before, Inode(Path.Join(tree.Destination, "a.txt")));
+
+        // Without -Preserve Attributes the difference is not looked at.
+        store.Set(Path.Join(tree.Source, "a.txt"), Archive);
+        Assert.Empty(Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve }).Items);
+        Assert.DoesNotContain(Run(Portable(tree) with { Preserve = PreserveOptions.Attributes }).Items, i => i.RelativePath == "d");
+    }
+
+    /// <summary>The file system's own inode number (the portable backend's is its path's hash).</summary>
+    private static ulong Inode(string path)
+    {
+        using FileSystemBackend.Scope linux = FileSystemBackend.Use(FileSystemBackendKind.Linux);
+        Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo stat));
+        return stat.Inode;
+    }
+
+    [Fact]
+    public void A_read_only_destination_file_is_replaced_and_deleted_as_a_writable_one_is()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha, new", 1_700_000_100), ReadOnly | Archive);
+        store.Set(tree.Dst("a.txt", "alpha", 1_700_000_000), ReadOnly);
+        store.Set(tree.Dst("gone.txt", "extra", 1_700_000_000), ReadOnly | Hidden);
+
+        // The store refuses to replace a ReadOnly item, as Windows does: the receiver must clear it first.
+        Assert.Equal(Posix.EACCES, store.MayChange(Path.Join(tree.Destination, "a.txt")));
+        RecordingObserver observer = Run(Portable(tree, delete: true));
+
+        Assert.Equal(["*deleting   gone.txt", ">f.st.....A a.txt"], Described(observer));
+        Assert.Equal("alpha, new", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal(ReadOnly | Archive, store.Get(Path.Join(tree.Destination, "a.txt")));
+        Assert.False(File.Exists(Path.Join(tree.Destination, "gone.txt")));
+
+        // ReadOnly is set last: the file was complete (its time set) before it became read-only.
+        Assert.Equal(1_700_000_100, new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Join(tree.Destination, "a.txt"))).ToUnixTimeSeconds());
+        Assert.Empty(Run(Portable(tree, delete: true)).Items);
+    }
+
+    [Fact]
+    public void ArchiveOnly_copies_only_files_with_the_archive_attribute_and_keeps_the_others_copies_under_Delete()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
+        store.Set(tree.Src("b.txt", "bravo, changed", 1_700_000_100), 0);
+        store.Set(tree.Src("sub/c.txt", "charlie", 1_700_000_100), ReadOnly);
+        tree.Dst("b.txt", "bravo", 1_700_000_000);
+        tree.Dst("extra.txt", "extra", 1_700_000_000);
+
+        RecordingObserver observer = Run(Portable(tree, delete: true) with { Preserve = SyncOptions.DefaultPreserve, ArchiveOnly = true });
+
+        Assert.Equal(["*deleting   extra.txt", ">f+++++++++ a.txt", "cd+++++++++ sub"], Described(observer));
+        Assert.Equal("bravo", File.ReadAllText(Path.Join(tree.Destination, "b.txt")));
+        Assert.False(File.Exists(Path.Join(tree.Destination, "sub/c.txt")));
+        Assert.Contains("Skipping 'b.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
+        Assert.Contains("Skipping 'sub/c.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
+
+        // The source's attributes are left as they were.
+        Assert.Equal(Archive | Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+    }
+
+    [Fact]
+    public void ResetArchive_clears_the_archive_attribute_of_each_verified_copy_and_nothing_else()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
+        store.Set(tree.Src("same.txt", "same", 1_700_000_100), Archive);
+        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), ReadOnly);
+        tree.Dst("same.txt", "same", 1_700_000_100);
+
+        RecordingObserver observer = Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true });
+
+        Assert.Equal([">f+++++++++ a.txt"], Described(observer));
+        Assert.Equal(Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
+        // Already up to date and verified: backed up, as robocopy /M counts it.
+        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "same.txt")));
+        Assert.Equal(ReadOnly, store.Get(Path.Join(tree.Source, "b.txt")));
+        Assert.False(File.Exists(Path.Join(tree.Destination, "b.txt")));
+        Assert.Equal("alpha", File.ReadAllText(Path.Join(tree.Source, "a.txt")));
+        Assert.Contains("Reset the Archive attribute of 'a.txt' in the source (-ResetArchive)", observer.Verbose);
+
+        // Nothing is flagged any more: the next run copies nothing.
+        Assert.Empty(Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true }).Items);
+    }
+
+    [Fact]
+    public void ResetArchive_keeps_the_flag_of_a_source_that_changed_after_its_copy()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        string changing = tree.Src("a.txt", "alpha", 1_700_000_100);
+        store.Set(changing, Archive);
+        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), Archive);
+
+        // Once its copy is in place, the source is written again (Windows sets Archive on a write; here it stays set).
+        var observer = new RecordingObserver
+        {
+            WantsVerbose = true,
+            OnItemHook = item =>
+            {
+                if (item.RelativePath == "a.txt")
+                {
+                    File.WriteAllText(changing, "alpha, written meanwhile");
+                }
+            },
+        };
+        Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true, ThrottleLimit = 1 }, observer);
+
+        Assert.Equal(Archive, store.Get(changing));
+        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+        Assert.Contains("Not resetting the Archive attribute of 'a.txt': its destination copy could not be verified.", observer.Warnings);
+    }
+
+    [Fact]
+    public void A_dry_run_resets_nothing()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive);
+
+        var observer = new RecordingObserver();
+        LocalReplicator.Run(Portable(tree) with { ResetArchive = true }, observer, CancellationToken.None, dryRun: true);
+
+        Assert.Contains(observer.Items, i => i.RelativePath == "a.txt");
+        Assert.Equal(Archive, store.Get(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal(0, store.Writes);
+    }
+
+    public static TheoryData<string> Options => new() { "-Preserve Attributes", "-ArchiveOnly", "-ResetArchive" };
+
+    private static SyncOptions With(SyncOptions options, string parameter) => parameter switch
+    {
+        "-Preserve Attributes" => options,
+        "-ArchiveOnly" => options with { Preserve = SyncOptions.DefaultPreserve, ArchiveOnly = true },
+        _ => options with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Options))]
+    public void The_Linux_backend_and_the_portable_one_off_Windows_refuse_them_before_anything_is_touched(string parameter)
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "alpha");
+        SyncOptions options = With(Portable(tree), parameter);
+
+        // No store: the portable backend on Linux holds no such attributes.
+        var error = Assert.Throws<SyncException>(() => LocalReplicator.Run(options, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Equal($"{parameter} cannot be used with the portable file-system backend. {DestinationCapabilities.FileAttributesNote}", error.Message);
+
+        // The Linux backend never holds them, store or not.
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(new FakeAttributeStore());
+        error = Assert.Throws<SyncException>(() => LocalReplicator.Run(options with { FileSystem = FileSystemBackendKind.Linux }, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.Equal($"{parameter} cannot be used with the Linux file-system backend. {DestinationCapabilities.FileAttributesNote}", error.Message);
+        Assert.False(Directory.Exists(tree.Destination));
+    }
+
+    [Fact]
+    public void The_agent_carries_no_attributes_and_a_remote_source_tells_no_archive_flag()
+    {
+        var options = new SyncOptions { Source = "/s", Destination = "/d", Preserve = PreserveOptions.Attributes };
+        DestinationCapabilities push = RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, RemoteSide.Destination);
+        DestinationCapabilities pull = RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, RemoteSide.Source);
+        Assert.Equal(["-Preserve Attributes"], push.Unsupported(options));
+        Assert.Equal(["-Preserve Attributes"], pull.Unsupported(options));
+
+        var archive = new SyncOptions { Source = "/s", Destination = "/d", ArchiveOnly = true, ResetArchive = true };
+        Assert.Equal(["-ArchiveOnly", "-ResetArchive"], pull.Unsupported(archive));
+        // A push's source is local: its own backend decides (LocalReplicator's check runs as well).
+        Assert.Empty(push.Unsupported(archive));
+    }
+
+    [Theory]
+    [InlineData(RemoteSide.Destination, "-Preserve Attributes")]
+    [InlineData(RemoteSide.Source, "-Preserve Attributes")]
+    [InlineData(RemoteSide.Source, "-ArchiveOnly")]
+    [InlineData(RemoteSide.Source, "-ResetArchive")]
+    public async Task An_agent_session_refuses_them_before_anything_is_touched(RemoteSide side, string parameter)
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha"), Archive);
+        Directory.CreateDirectory(tree.Destination);
+        SyncOptions options = With(Portable(tree), parameter);
+
+        await using Loopback loop = Loopback.Bare();
+        var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
+        Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities]);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? tree.Destination : tree.Source);
+        await accept;
+
+        var error = Assert.Throws<SyncException>(() => replicator.Plan(options, new RecordingObserver(), CancellationToken.None));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.StartsWith(parameter + " cannot be used with the agent there", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["a.txt"], TestTree.Listing(tree.Source));
+        Assert.Empty(TestTree.Listing(tree.Destination));
+        Assert.Equal(Archive, store.Get(Path.Join(tree.Source, "a.txt")));
+    }
+}
