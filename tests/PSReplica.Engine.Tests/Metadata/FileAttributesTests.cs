@@ -299,4 +299,24 @@ public sealed class FileAttributesTests
         Assert.Empty(TestTree.Listing(tree.Destination));
         Assert.Equal(Archive, store.Get(Path.Join(tree.Source, "a.txt")));
     }
+
+    [Fact]
+    public async Task A_push_selects_and_resets_by_the_local_sources_archive_flag()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
+        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), 0);
+        Directory.CreateDirectory(tree.Destination);
+        SyncOptions options = tree.Options() with { FileSystem = FileSystemBackendKind.Portable, ResetArchive = true };
+
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["a.txt"], TestTree.Listing(tree.Destination));
+        // The agent verified the copy (its checksum), then the local source's flag was cleared.
+        Assert.Equal(Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+    }
 }
