@@ -132,6 +132,32 @@ public sealed class FileAttributesTests
     }
 
     [Fact]
+    public void Inplace_updates_a_read_only_destination_file_and_makes_it_read_only_again()
+    {
+        using var tree = new TestTree();
+        var store = new FakeAttributeStore();
+        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
+        store.Set(tree.Src("a.txt", "alpha, new", 1_700_000_100), ReadOnly | Archive);
+        string target = tree.Dst("a.txt", "alpha", 1_700_000_000);
+        store.Set(target, ReadOnly);
+        ulong inode = Inode(target);
+
+        RecordingObserver observer = Run(Portable(tree) with { Inplace = true });
+
+        Assert.Equal([">f.st.....A a.txt"], Described(observer));
+        Assert.Equal("alpha, new", File.ReadAllText(target));
+        Assert.Equal(inode, Inode(target));
+        Assert.Equal(ReadOnly | Archive, store.Get(target));
+
+        // Without -Preserve Attributes nothing makes it writable: the update fails, as a mode without write access does on Linux.
+        File.WriteAllText(Path.Join(tree.Source, "a.txt"), "alpha, newer");
+        var refused = new RecordingObserver();
+        LocalReplicator.Run(Portable(tree) with { Inplace = true, Preserve = SyncOptions.DefaultPreserve }, refused, CancellationToken.None);
+        Assert.Equal(ErrorIds.PermissionDenied, Assert.Single(refused.Errors).ErrorId);
+        Assert.Equal("alpha, new", File.ReadAllText(target));
+    }
+
+    [Fact]
     public void ArchiveOnly_copies_only_files_with_the_archive_attribute_and_keeps_the_others_copies_under_Delete()
     {
         using var tree = new TestTree();
