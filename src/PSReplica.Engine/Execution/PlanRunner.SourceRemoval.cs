@@ -81,15 +81,7 @@ internal sealed partial class PlanRunner
                     : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
             if (!sameAsScanned || !copied || !sameContent)
             {
-                _observer.OnWarning(_options.RemoveSourceFiles
-                    ? $"Not removing '{relative}' from the source: its destination copy could not be verified."
-                    : $"Not resetting the Archive attribute of '{relative}': its destination copy could not be verified.");
-                continue;
-            }
-
-            if (!_options.RemoveSourceFiles)
-            {
-                ResetArchive(source, relative);
+                _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be verified.");
                 continue;
             }
 
@@ -99,49 +91,41 @@ internal sealed partial class PlanRunner
                 continue;
             }
 
-            int errno;
-            try
-            {
-                // Unlinked in its directory's handle, never through a link swapped in on its path since the check above.
-                errno = _sourceFiles!.Remove(relative, source);
-            }
-            catch (SyncException ex)
-            {
-                _observer.OnWarning($"Not removing '{relative}' from the source: {ex.Message}");
-                continue;
-            }
-
-            if (errno != 0 && errno != Posix.ENOENT)
-            {
-                _summary.Errors++;
-                _observer.OnError(new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError,
-                    $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative));
-            }
+            SettleLocalSource(source, relative);
         }
     }
 
-    /// <summary>-ResetArchive: clears the Archive attribute of the local source file, in its directory as the scan saw it,
-    /// and only while the name still holds that file.</summary>
-    private void ResetArchive(FileEntry source, string relative)
+    /// <summary>What the warning says of a verified source that keeps its place or its Archive attribute.</summary>
+    private string NotSettling(string relative) =>
+        _options.RemoveSourceFiles ? $"Not removing '{relative}' from the source" : $"Not resetting the Archive attribute of '{relative}'";
+
+    /// <summary>Removes the local source (-RemoveSourceFiles) or clears its Archive attribute (-ResetArchive), in its
+    /// directory's handle as the scan reached it, never through a link swapped in on its path since the verification,
+    /// and only while the name still holds the item scanned: one that no longer does keeps its place (a warning); a
+    /// call that fails is that item's error.</summary>
+    private void SettleLocalSource(FileEntry source, string relative)
     {
+        bool remove = _options.RemoveSourceFiles;
         int errno;
         try
         {
-            errno = _sourceFiles!.ClearArchive(relative, source);
+            errno = remove ? _sourceFiles!.Remove(relative, source) : _sourceFiles!.ClearArchive(relative, source);
         }
         catch (SyncException ex)
         {
-            _observer.OnWarning($"Not resetting the Archive attribute of '{relative}': {ex.Message}");
+            _observer.OnWarning($"{NotSettling(relative)}: {ex.Message}");
             return;
         }
 
-        if (errno != 0)
+        if (errno != 0 && !(remove && errno == Posix.ENOENT))
         {
             _summary.Errors++;
-            _observer.OnError(new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
-                $"Cannot reset the Archive attribute of '{relative}' in the source: {Posix.Describe(errno)}.", relative));
+            _observer.OnError(remove
+                ? new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError, $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative)
+                : new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
+                    $"Cannot reset the Archive attribute of '{relative}' in the source: {Posix.Describe(errno)}.", relative));
         }
-        else if (_observer.WantsVerbose)
+        else if (!remove && _observer.WantsVerbose)
         {
             _observer.OnVerbose($"Reset the Archive attribute of '{relative}' in the source (-ResetArchive)");
         }

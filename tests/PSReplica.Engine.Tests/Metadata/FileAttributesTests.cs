@@ -33,70 +33,64 @@ public sealed class FileAttributesTests
     [Fact]
     public void New_files_and_directories_get_the_sources_attributes_and_a_second_run_changes_nothing()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_000), ReadOnly | Hidden);
-        store.Set(tree.Src("sub/b.txt", "bravo", 1_700_000_000), Archive);
-        store.Set(Path.Join(tree.Source, "sub"), Hidden | System);
-        tree.Src("c.txt", "charlie", 1_700_000_000);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", ReadOnly | Hidden, 1_700_000_000);
+        t.Src("sub/b.txt", "bravo", Archive, 1_700_000_000);
+        t.Store.Set(Path.Join(t.Tree.Source, "sub"), Hidden | System);
+        t.Tree.Src("c.txt", "charlie", 1_700_000_000);
 
-        Run(Portable(tree));
+        Run(Portable(t.Tree));
 
-        Assert.Equal(ReadOnly | Hidden, store.Get(Path.Join(tree.Destination, "a.txt")));
-        Assert.Equal(Archive, store.Get(Path.Join(tree.Destination, "sub/b.txt")));
-        Assert.Equal(Hidden | System, store.Get(Path.Join(tree.Destination, "sub")));
-        Assert.Equal(Archive, store.Get(Path.Join(tree.Destination, "c.txt")));
-        Assert.Equal("alpha", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal(ReadOnly | Hidden, t.InDestination("a.txt"));
+        Assert.Equal(Archive, t.InDestination("sub/b.txt"));
+        Assert.Equal(Hidden | System, t.InDestination("sub"));
+        Assert.Equal(Archive, t.InDestination("c.txt"));
+        Assert.Equal("alpha", File.ReadAllText(Path.Join(t.Tree.Destination, "a.txt")));
 
-        int writes = store.Writes;
-        RecordingObserver second = Run(Portable(tree));
+        int writes = t.Store.Writes;
+        RecordingObserver second = Run(Portable(t.Tree));
         Assert.Empty(second.Items);
-        Assert.Equal(writes, store.Writes);
+        Assert.Equal(writes, t.Store.Writes);
     }
 
     [Fact]
     public void An_updated_file_gets_the_sources_attributes_and_says_so_with_A()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha, longer", 1_700_000_100), Hidden | Archive);
-        tree.Dst("a.txt", "alpha", 1_700_000_000);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha, longer", Hidden | Archive, 1_700_000_100);
+        t.Tree.Dst("a.txt", "alpha", 1_700_000_000);
 
-        RecordingObserver observer = Run(Portable(tree));
+        RecordingObserver observer = Run(Portable(t.Tree));
 
         Assert.Equal([">f.st.....A a.txt"], Described(observer));
-        Assert.Equal(Hidden | Archive, store.Get(Path.Join(tree.Destination, "a.txt")));
-        Assert.Equal("alpha, longer", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
-        Assert.Empty(Run(Portable(tree)).Items);
+        Assert.Equal(Hidden | Archive, t.InDestination("a.txt"));
+        Assert.Equal("alpha, longer", File.ReadAllText(Path.Join(t.Tree.Destination, "a.txt")));
+        Assert.Empty(Run(Portable(t.Tree)).Items);
     }
 
     [Fact]
     public void An_attributes_difference_alone_is_a_metadata_action_that_leaves_the_data_alone()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_000), Hidden | System);
-        store.Set(tree.Dst("a.txt", "alpha", 1_700_000_000), Archive);
-        Directory.CreateDirectory(Path.Join(tree.Source, "d"));
-        Directory.CreateDirectory(Path.Join(tree.Destination, "d"));
-        store.Set(Path.Join(tree.Source, "d"), ReadOnly);
-        ulong before = Inode(Path.Join(tree.Destination, "a.txt"));
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Hidden | System, 1_700_000_000);
+        t.Store.Set(t.Tree.Dst("a.txt", "alpha", 1_700_000_000), Archive);
+        Directory.CreateDirectory(Path.Join(t.Tree.Source, "d"));
+        Directory.CreateDirectory(Path.Join(t.Tree.Destination, "d"));
+        t.Store.Set(Path.Join(t.Tree.Source, "d"), ReadOnly);
+        ulong before = Inode(Path.Join(t.Tree.Destination, "a.txt"));
 
-        RecordingObserver observer = Run(Portable(tree));
+        RecordingObserver observer = Run(Portable(t.Tree));
 
         Assert.Equal([".d........A d", ".f........A a.txt"], Described(observer));
         Assert.All(observer.Items, item => Assert.Equal((SyncAction.Metadata, SyncReason.MetadataChanged), (item.Action, item.Reason)));
-        Assert.Equal(Hidden | System, store.Get(Path.Join(tree.Destination, "a.txt")));
-        Assert.Equal(ReadOnly, store.Get(Path.Join(tree.Destination, "d")));
-        Assert.Equal(before, Inode(Path.Join(tree.Destination, "a.txt")));
+        Assert.Equal(Hidden | System, t.InDestination("a.txt"));
+        Assert.Equal(ReadOnly, t.InDestination("d"));
+        Assert.Equal(before, Inode(Path.Join(t.Tree.Destination, "a.txt")));
 
         // Without -Preserve Attributes the difference is not looked at.
-        store.Set(Path.Join(tree.Source, "a.txt"), Archive);
-        Assert.Empty(Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve }).Items);
-        Assert.DoesNotContain(Run(Portable(tree) with { Preserve = PreserveOptions.Attributes }).Items, i => i.RelativePath == "d");
+        t.Store.Set(Path.Join(t.Tree.Source, "a.txt"), Archive);
+        Assert.Empty(Run(Portable(t.Tree) with { Preserve = SyncOptions.DefaultPreserve }).Items);
+        Assert.DoesNotContain(Run(Portable(t.Tree) with { Preserve = PreserveOptions.Attributes }).Items, i => i.RelativePath == "d");
     }
 
     /// <summary>The file system's own inode number (the portable backend's is its path's hash).</summary>
@@ -110,49 +104,45 @@ public sealed class FileAttributesTests
     [Fact]
     public void A_read_only_destination_file_is_replaced_and_deleted_as_a_writable_one_is()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha, new", 1_700_000_100), ReadOnly | Archive);
-        store.Set(tree.Dst("a.txt", "alpha", 1_700_000_000), ReadOnly);
-        store.Set(tree.Dst("gone.txt", "extra", 1_700_000_000), ReadOnly | Hidden);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha, new", ReadOnly | Archive, 1_700_000_100);
+        t.Store.Set(t.Tree.Dst("a.txt", "alpha", 1_700_000_000), ReadOnly);
+        t.Store.Set(t.Tree.Dst("gone.txt", "extra", 1_700_000_000), ReadOnly | Hidden);
 
         // The store refuses to replace a ReadOnly item, as Windows does: the receiver must clear it first.
-        Assert.Equal(Posix.EACCES, store.MayChange(Path.Join(tree.Destination, "a.txt")));
-        RecordingObserver observer = Run(Portable(tree, delete: true));
+        Assert.Equal(Posix.EACCES, t.Store.MayChange(Path.Join(t.Tree.Destination, "a.txt")));
+        RecordingObserver observer = Run(Portable(t.Tree, delete: true));
 
         Assert.Equal(["*deleting   gone.txt", ">f.st.....A a.txt"], Described(observer));
-        Assert.Equal("alpha, new", File.ReadAllText(Path.Join(tree.Destination, "a.txt")));
-        Assert.Equal(ReadOnly | Archive, store.Get(Path.Join(tree.Destination, "a.txt")));
-        Assert.False(File.Exists(Path.Join(tree.Destination, "gone.txt")));
+        Assert.Equal("alpha, new", File.ReadAllText(Path.Join(t.Tree.Destination, "a.txt")));
+        Assert.Equal(ReadOnly | Archive, t.InDestination("a.txt"));
+        Assert.False(File.Exists(Path.Join(t.Tree.Destination, "gone.txt")));
 
         // ReadOnly is set last: the file was complete (its time set) before it became read-only.
-        Assert.Equal(1_700_000_100, new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Join(tree.Destination, "a.txt"))).ToUnixTimeSeconds());
-        Assert.Empty(Run(Portable(tree, delete: true)).Items);
+        Assert.Equal(1_700_000_100, new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Join(t.Tree.Destination, "a.txt"))).ToUnixTimeSeconds());
+        Assert.Empty(Run(Portable(t.Tree, delete: true)).Items);
     }
 
     [Fact]
     public void Inplace_updates_a_read_only_destination_file_and_makes_it_read_only_again()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha, new", 1_700_000_100), ReadOnly | Archive);
-        string target = tree.Dst("a.txt", "alpha", 1_700_000_000);
-        store.Set(target, ReadOnly);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha, new", ReadOnly | Archive, 1_700_000_100);
+        string target = t.Tree.Dst("a.txt", "alpha", 1_700_000_000);
+        t.Store.Set(target, ReadOnly);
         ulong inode = Inode(target);
 
-        RecordingObserver observer = Run(Portable(tree) with { Inplace = true });
+        RecordingObserver observer = Run(Portable(t.Tree) with { Inplace = true });
 
         Assert.Equal([">f.st.....A a.txt"], Described(observer));
         Assert.Equal("alpha, new", File.ReadAllText(target));
         Assert.Equal(inode, Inode(target));
-        Assert.Equal(ReadOnly | Archive, store.Get(target));
+        Assert.Equal(ReadOnly | Archive, t.Store.Get(target));
 
         // Without -Preserve Attributes nothing makes it writable: the update fails, as a mode without write access does on Linux.
-        File.WriteAllText(Path.Join(tree.Source, "a.txt"), "alpha, newer");
+        File.WriteAllText(Path.Join(t.Tree.Source, "a.txt"), "alpha, newer");
         var refused = new RecordingObserver();
-        LocalReplicator.Run(Portable(tree) with { Inplace = true, Preserve = SyncOptions.DefaultPreserve }, refused, CancellationToken.None);
+        LocalReplicator.Run(Portable(t.Tree) with { Inplace = true, Preserve = SyncOptions.DefaultPreserve }, refused, CancellationToken.None);
         Assert.Equal(ErrorIds.PermissionDenied, Assert.Single(refused.Errors).ErrorId);
         Assert.Equal("alpha, new", File.ReadAllText(target));
     }
@@ -160,63 +150,57 @@ public sealed class FileAttributesTests
     [Fact]
     public void ArchiveOnly_copies_only_files_with_the_archive_attribute_and_keeps_the_others_copies_under_Delete()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
-        store.Set(tree.Src("b.txt", "bravo, changed", 1_700_000_100), 0);
-        store.Set(tree.Src("sub/c.txt", "charlie", 1_700_000_100), ReadOnly);
-        tree.Dst("b.txt", "bravo", 1_700_000_000);
-        tree.Dst("extra.txt", "extra", 1_700_000_000);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive | Hidden, 1_700_000_100);
+        t.Src("b.txt", "bravo, changed", 0, 1_700_000_100);
+        t.Src("sub/c.txt", "charlie", ReadOnly, 1_700_000_100);
+        t.Tree.Dst("b.txt", "bravo", 1_700_000_000);
+        t.Tree.Dst("extra.txt", "extra", 1_700_000_000);
 
-        RecordingObserver observer = Run(Portable(tree, delete: true) with { Preserve = SyncOptions.DefaultPreserve, ArchiveOnly = true });
+        RecordingObserver observer = Run(Portable(t.Tree, delete: true) with { Preserve = SyncOptions.DefaultPreserve, ArchiveOnly = true });
 
         Assert.Equal(["*deleting   extra.txt", ">f+++++++++ a.txt", "cd+++++++++ sub"], Described(observer));
-        Assert.Equal("bravo", File.ReadAllText(Path.Join(tree.Destination, "b.txt")));
-        Assert.False(File.Exists(Path.Join(tree.Destination, "sub/c.txt")));
+        Assert.Equal("bravo", File.ReadAllText(Path.Join(t.Tree.Destination, "b.txt")));
+        Assert.False(File.Exists(Path.Join(t.Tree.Destination, "sub/c.txt")));
         Assert.Contains("Skipping 'b.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
         Assert.Contains("Skipping 'sub/c.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
 
         // The source's attributes are left as they were.
-        Assert.Equal(Archive | Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
-        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+        Assert.Equal(Archive | Hidden, t.InSource("a.txt"));
+        Assert.Equal((FileAttributes)0, t.InSource("b.txt"));
     }
 
     [Fact]
     public void ResetArchive_clears_the_archive_attribute_of_each_verified_copy_and_nothing_else()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
-        store.Set(tree.Src("same.txt", "same", 1_700_000_100), Archive);
-        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), ReadOnly);
-        tree.Dst("same.txt", "same", 1_700_000_100);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive | Hidden, 1_700_000_100);
+        t.Src("same.txt", "same", Archive, 1_700_000_100);
+        t.Src("b.txt", "bravo", ReadOnly, 1_700_000_100);
+        t.Tree.Dst("same.txt", "same", 1_700_000_100);
 
-        RecordingObserver observer = Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true });
+        RecordingObserver observer = Run(Portable(t.Tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true });
 
         Assert.Equal([">f+++++++++ a.txt"], Described(observer));
-        Assert.Equal(Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal(Hidden, t.InSource("a.txt"));
         // Already up to date and verified: backed up, as robocopy /M counts it.
-        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "same.txt")));
-        Assert.Equal(ReadOnly, store.Get(Path.Join(tree.Source, "b.txt")));
-        Assert.False(File.Exists(Path.Join(tree.Destination, "b.txt")));
-        Assert.Equal("alpha", File.ReadAllText(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal((FileAttributes)0, t.InSource("same.txt"));
+        Assert.Equal(ReadOnly, t.InSource("b.txt"));
+        Assert.False(File.Exists(Path.Join(t.Tree.Destination, "b.txt")));
+        Assert.Equal("alpha", File.ReadAllText(Path.Join(t.Tree.Source, "a.txt")));
         Assert.Contains("Reset the Archive attribute of 'a.txt' in the source (-ResetArchive)", observer.Verbose);
 
         // Nothing is flagged any more: the next run copies nothing.
-        Assert.Empty(Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true }).Items);
+        Assert.Empty(Run(Portable(t.Tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true }).Items);
     }
 
     [Fact]
     public void ResetArchive_keeps_the_flag_of_a_source_that_changed_after_its_copy()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        string changing = tree.Src("a.txt", "alpha", 1_700_000_100);
-        store.Set(changing, Archive);
-        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), Archive);
+        using var t = new AttributeTrees();
+        string changing = t.Tree.Src("a.txt", "alpha", 1_700_000_100);
+        t.Store.Set(changing, Archive);
+        t.Src("b.txt", "bravo", Archive, 1_700_000_100);
 
         // Once its copy is in place, the source is written again (Windows sets Archive on a write; here it stays set).
         var observer = new RecordingObserver
@@ -230,27 +214,25 @@ public sealed class FileAttributesTests
                 }
             },
         };
-        Run(Portable(tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true, ThrottleLimit = 1 }, observer);
+        Run(Portable(t.Tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true, ThrottleLimit = 1 }, observer);
 
-        Assert.Equal(Archive, store.Get(changing));
-        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+        Assert.Equal(Archive, t.Store.Get(changing));
+        Assert.Equal((FileAttributes)0, t.InSource("b.txt"));
         Assert.Contains("Not resetting the Archive attribute of 'a.txt': its destination copy could not be verified.", observer.Warnings);
     }
 
     [Fact]
     public void A_dry_run_resets_nothing()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive, 1_700_000_100);
 
         var observer = new RecordingObserver();
-        LocalReplicator.Run(Portable(tree) with { ResetArchive = true }, observer, CancellationToken.None, dryRun: true);
+        LocalReplicator.Run(Portable(t.Tree) with { ResetArchive = true }, observer, CancellationToken.None, dryRun: true);
 
         Assert.Contains(observer.Items, i => i.RelativePath == "a.txt");
-        Assert.Equal(Archive, store.Get(Path.Join(tree.Source, "a.txt")));
-        Assert.Equal(0, store.Writes);
+        Assert.Equal(Archive, t.InSource("a.txt"));
+        Assert.Equal(0, t.Store.Writes);
     }
 
     public static TheoryData<string> Options => new() { "-Preserve Attributes", "-ArchiveOnly", "-ResetArchive" };
@@ -305,44 +287,70 @@ public sealed class FileAttributesTests
     [InlineData(RemoteSide.Source, "-ResetArchive")]
     public async Task An_agent_session_refuses_them_before_anything_is_touched(RemoteSide side, string parameter)
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha"), Archive);
-        Directory.CreateDirectory(tree.Destination);
-        SyncOptions options = With(Portable(tree), parameter);
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive);
+        Directory.CreateDirectory(t.Tree.Destination);
+        SyncOptions options = With(Portable(t.Tree), parameter);
 
         await using Loopback loop = Loopback.Bare();
         var peer = new FakePeer(loop.AgentIn, loop.AgentOut);
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities]);
-        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? tree.Destination : tree.Source);
+        RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? t.Tree.Destination : t.Tree.Source);
         await accept;
 
         var error = Assert.Throws<SyncException>(() => replicator.Plan(options, new RecordingObserver(), CancellationToken.None));
         Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
         Assert.StartsWith(parameter + " cannot be used with the agent there", error.Message, StringComparison.Ordinal);
-        Assert.Equal(["a.txt"], TestTree.Listing(tree.Source));
-        Assert.Empty(TestTree.Listing(tree.Destination));
-        Assert.Equal(Archive, store.Get(Path.Join(tree.Source, "a.txt")));
+        Assert.Equal(["a.txt"], TestTree.Listing(t.Tree.Source));
+        Assert.Empty(TestTree.Listing(t.Tree.Destination));
+        Assert.Equal(Archive, t.InSource("a.txt"));
     }
 
     [Fact]
     public async Task A_push_selects_and_resets_by_the_local_sources_archive_flag()
     {
-        using var tree = new TestTree();
-        var store = new FakeAttributeStore();
-        using FileAttributeStore.Scope scope = FileAttributeStore.Use(store);
-        store.Set(tree.Src("a.txt", "alpha", 1_700_000_100), Archive | Hidden);
-        store.Set(tree.Src("b.txt", "bravo", 1_700_000_100), 0);
-        Directory.CreateDirectory(tree.Destination);
-        SyncOptions options = tree.Options() with { FileSystem = FileSystemBackendKind.Portable, ResetArchive = true };
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive | Hidden, 1_700_000_100);
+        t.Src("b.txt", "bravo", 0, 1_700_000_100);
+        Directory.CreateDirectory(t.Tree.Destination);
+        SyncOptions options = t.Tree.Options() with { FileSystem = FileSystemBackendKind.Portable, ResetArchive = true };
 
         (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
 
         Assert.Empty(observer.Errors);
-        Assert.Equal(["a.txt"], TestTree.Listing(tree.Destination));
+        Assert.Equal(["a.txt"], TestTree.Listing(t.Tree.Destination));
         // The agent verified the copy (its checksum), then the local source's flag was cleared.
-        Assert.Equal(Hidden, store.Get(Path.Join(tree.Source, "a.txt")));
-        Assert.Equal((FileAttributes)0, store.Get(Path.Join(tree.Source, "b.txt")));
+        Assert.Equal(Hidden, t.InSource("a.txt"));
+        Assert.Equal((FileAttributes)0, t.InSource("b.txt"));
+    }
+
+    /// <summary>A source and a destination tree with a fake attribute store installed for the test's flow.</summary>
+    private sealed class AttributeTrees : IDisposable
+    {
+        private readonly FileAttributeStore.Scope _scope;
+
+        public AttributeTrees() => _scope = FileAttributeStore.Use(Store);
+
+        public TestTree Tree { get; } = new();
+
+        public FakeAttributeStore Store { get; } = new();
+
+        /// <summary>A source file with <paramref name="attributes"/> (and the time given, seconds since 1970).</summary>
+        public string Src(string relative, string content, FileAttributes attributes, long? mtimeSeconds = null)
+        {
+            string path = Tree.Src(relative, content, mtimeSeconds);
+            Store.Set(path, attributes);
+            return path;
+        }
+
+        public FileAttributes InSource(string relative) => Store.Get(Path.Join(Tree.Source, relative));
+
+        public FileAttributes InDestination(string relative) => Store.Get(Path.Join(Tree.Destination, relative));
+
+        public void Dispose()
+        {
+            _scope.Dispose();
+            Tree.Dispose();
+        }
     }
 }
