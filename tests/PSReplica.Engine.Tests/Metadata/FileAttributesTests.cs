@@ -235,6 +235,26 @@ public sealed class FileAttributesTests
         Assert.Equal(0, t.Store.Writes);
     }
 
+    [Fact]
+    public void No_wire_carries_them_and_a_peer_that_sends_the_flag_violates_the_protocol()
+    {
+        var set = new AttributeSet(AttributeFields.Time | AttributeFields.FileAttributes, 0, 0, 0, 1, 0) { FileAttributes = (int)Hidden };
+        using var writer = new WireWriter();
+        Assert.Throws<InvalidOperationException>(() => set.Write(writer));
+
+        byte[] hostile = [(byte)(AttributeFields.Time | AttributeFields.FileAttributes), 2, 0];
+        var error = Assert.Throws<SyncException>(() =>
+        {
+            var reader = new WireReader(hostile);
+            _ = AttributeSet.Read(ref reader);
+        });
+        Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
+        Assert.Contains("unknown attribute flags 0x28", error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(".f..t.....A", Engine.Planning.Itemizer.Changed('.', SyncItemType.File, checksum: false, size: false, 't',
+            Engine.Planning.AttributeChanges.Times | Engine.Planning.AttributeChanges.FileAttributes));
+    }
+
     public static TheoryData<string> Options => new() { "-Preserve Attributes", "-ArchiveOnly", "-ResetArchive" };
 
     private static SyncOptions With(SyncOptions options, string parameter) => parameter switch
