@@ -184,6 +184,13 @@ internal sealed class SyncPlanner
             _observer.OnVerbose($"Size limits: {least}{(least.Length > 0 && most.Length > 0 ? ", " : string.Empty)}{most} "
                 + "(regular files outside them are not transferred)");
         }
+
+        if (_options.SelectsArchive)
+        {
+            _observer.OnVerbose(_options.ResetArchive
+                ? "Archive: only files whose Archive attribute is set are transferred, and it is cleared once each copy is verified (-ResetArchive)"
+                : "Archive: only files whose Archive attribute is set are transferred (-ArchiveOnly)");
+        }
     }
 
     /// <summary>-Verbose: what each side's listing held and how long it took, and the plan's counts.</summary>

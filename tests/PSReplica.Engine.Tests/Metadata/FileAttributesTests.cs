@@ -162,6 +162,7 @@ public sealed class FileAttributesTests
         Assert.Equal(["*deleting   extra.txt", ">f+++++++++ a.txt", "cd+++++++++ sub"], Described(observer));
         Assert.Equal("bravo", File.ReadAllText(Path.Join(t.Tree.Destination, "b.txt")));
         Assert.False(File.Exists(Path.Join(t.Tree.Destination, "sub/c.txt")));
+        Assert.Contains("Archive: only files whose Archive attribute is set are transferred (-ArchiveOnly)", observer.Verbose);
         Assert.Contains("Skipping 'b.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
         Assert.Contains("Skipping 'sub/c.txt': its Archive attribute is not set (-ArchiveOnly)", observer.Verbose);
 
@@ -219,6 +220,21 @@ public sealed class FileAttributesTests
         Assert.Equal(Archive, t.Store.Get(changing));
         Assert.Equal((FileAttributes)0, t.InSource("b.txt"));
         Assert.Contains("Not resetting the Archive attribute of 'a.txt': its destination copy could not be verified.", observer.Warnings);
+    }
+
+    [Fact]
+    public void With_RemoveSourceFiles_the_verified_sources_are_removed_and_the_unflagged_stay()
+    {
+        using var t = new AttributeTrees();
+        t.Src("a.txt", "alpha", Archive, 1_700_000_100);
+        t.Src("b.txt", "bravo", 0, 1_700_000_100);
+
+        RecordingObserver observer = Run(Portable(t.Tree) with { Preserve = SyncOptions.DefaultPreserve, ResetArchive = true, RemoveSourceFiles = true });
+
+        Assert.Equal([">f+++++++++ a.txt", "cd+++++++++ ."], Described(observer));
+        Assert.Equal(["b.txt"], TestTree.Listing(t.Tree.Source));
+        Assert.Contains("Archive: only files whose Archive attribute is set are transferred, and it is cleared once each copy is verified (-ResetArchive)",
+            observer.Verbose);
     }
 
     [Fact]
