@@ -11,11 +11,11 @@ namespace PSReplica;
 /// observer.</summary>
 public static class LocalReplicator
 {
-    /// <summary>What a run between two local trees honours: every option (the receiver and the sender run here, on the
-    /// file system's own calls).</summary>
+    /// <summary>What a run between two local trees honours on Linux's calls: every option but Windows' file attributes
+    /// (the receiver and the sender run here, on the file system's own calls).</summary>
     internal static DestinationCapabilities Capabilities { get; } = new()
     {
-        Wiring = "a local destination",
+        Wiring = "the Linux file-system backend",
         HardLinks = true,
         Backups = true,
         BasisDirectories = true,
@@ -36,14 +36,24 @@ public static class LocalReplicator
 
     /// <summary>What a local run honours on the portable backend: System.IO tells no inode and no device, so hard links
     /// in a source are not recognised and mount points not seen; it has no extended attributes or ACLs. Owners are a
-    /// trait of its file systems instead (held nowhere: one warning where -Preserve asks for them).</summary>
-    internal static DestinationCapabilities PortableCapabilities { get; } = Capabilities with
+    /// trait of its file systems instead (held nowhere: one warning where -Preserve asks for them). Windows' file attributes
+    /// (-Preserve Attributes, -ArchiveOnly, -ResetArchive) where the platform holds them (<see cref="FileAttributeStore"/>:
+    /// Windows, or a test's store).</summary>
+    internal static DestinationCapabilities PortableCapabilities => FileAttributeStore.Available ? s_portableWithAttributes : s_portable;
+
+    private static readonly DestinationCapabilities s_portable = Capabilities with
     {
         Wiring = "the portable file-system backend",
         HardLinks = false,
         OneFileSystem = false,
         DestinationMountPoints = false,
         ExtendedAttributes = false,
+    };
+
+    private static readonly DestinationCapabilities s_portableWithAttributes = s_portable with
+    {
+        FileAttributes = true,
+        ArchiveAttribute = true,
     };
 
     /// <summary>What the local side of a run honours on <paramref name="backend"/>.</summary>

@@ -20,6 +20,9 @@ internal sealed class RecordingObserver : ISyncObserver
 
     public Action<SyncProgress>? OnProgressHook { get; init; }
 
+    /// <summary>Called after each reported item, on the thread that reported it.</summary>
+    public Action<SyncItem>? OnItemHook { get; init; }
+
     public List<SyncItem> Asked { get; } = [];
 
     public bool WantsVerbose { get; init; }
@@ -36,6 +39,8 @@ internal sealed class RecordingObserver : ISyncObserver
         {
             Items.Add(item);
         }
+
+        OnItemHook?.Invoke(item);
     }
 
     public void OnError(SyncException error)

@@ -68,6 +68,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
             OneFileSystem = push || Has(Handshake.OneFileSystem),
             DestinationMountPoints = true,
             ExtendedAttributes = Has(Handshake.ExtendedAttributes),
+            // No protocol version carries Windows' attributes; a push's source is local, where -ArchiveOnly reads them.
+            FileAttributes = false,
+            ArchiveAttribute = push,
         };
     }
 

@@ -59,6 +59,18 @@ internal sealed record DestinationCapabilities
     /// <summary>-Preserve Acls and ExtendedAttributes: listed, compared and written.</summary>
     public bool ExtendedAttributes { get; init; }
 
+    /// <summary>-Preserve Attributes: Windows' file attributes listed on both sides, compared and written (the portable
+    /// backend on Windows; no protocol carries them).</summary>
+    public bool FileAttributes { get; init; }
+
+    /// <summary>-ArchiveOnly and -ResetArchive: the source's listing tells each file's Archive attribute, which the run
+    /// can clear (-ResetArchive also needs the copies verified: <see cref="SourceRemoval"/>).</summary>
+    public bool ArchiveAttribute { get; init; }
+
+    /// <summary>Why Windows' file attributes are refused: said after the refusal of an option that needs them.</summary>
+    internal const string FileAttributesNote = "Windows file attributes are held only by the portable file-system backend on Windows, "
+        + "and only a local source (-ArchiveOnly, -ResetArchive) or a local run (-Preserve Attributes) can use them.";
+
     /// <summary>The options of <paramref name="options"/> this wiring cannot honour, by parameter name (empty: all
     /// can be honoured).</summary>
     public List<string> Unsupported(SyncOptions options)
@@ -91,6 +103,9 @@ internal sealed record DestinationCapabilities
         Need(options.OneFileSystem && options.Delete, DestinationMountPoints, "-OneFileSystem with -Delete");
         Need((options.Preserve & PreserveOptions.Acls) != 0, ExtendedAttributes, "-Preserve Acls");
         Need((options.Preserve & PreserveOptions.ExtendedAttributes) != 0, ExtendedAttributes, "-Preserve ExtendedAttributes");
+        Need((options.Preserve & PreserveOptions.Attributes) != 0, FileAttributes, "-Preserve Attributes");
+        Need(options.ArchiveOnly, ArchiveAttribute, "-ArchiveOnly");
+        Need(options.ResetArchive, ArchiveAttribute && SourceRemoval, "-ResetArchive");
         return refused;
     }
 
@@ -101,8 +116,10 @@ internal sealed record DestinationCapabilities
         List<string> refused = Unsupported(options);
         if (refused.Count > 0)
         {
+            bool attributes = refused.Exists(r => r is "-Preserve Attributes" or "-ArchiveOnly" or "-ResetArchive");
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
-                $"{string.Join(", ", refused)} cannot be used with {Wiring}.", refused[0]);
+                $"{string.Join(", ", refused)} cannot be used with {Wiring}."
+                + (attributes ? " " + FileAttributesNote : string.Empty), refused[0]);
         }
     }
 }

@@ -43,7 +43,8 @@ internal sealed class AttributePolicy
         int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
             : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
             : source.Permissions & ~_umask;
-        return Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        return WithFileAttributes(Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times)),
+            source, Preserves(PreserveOptions.Attributes));
     }
 
     /// <summary>A symbolic link (<paramref name="relative"/> in the destination): its owner and its own time (never its
@@ -55,19 +56,21 @@ internal sealed class AttributePolicy
     public AttributeSet ForMetadata(PlannedAction action)
     {
         FileEntry source = action.Source!;
+        bool fileAttributes = (action.Changes & AttributeChanges.FileAttributes) != 0;
         bool permissionsChanged = (action.Changes & AttributeChanges.Permissions) != 0;
         // An ACL's mask is the mode's group bits: a changed ACL takes the source's mode along.
         permissionsChanged |= (action.Changes & AttributeChanges.Acls) != 0;
         if (source.IsDirectory)
         {
-            return Of(action.Item.RelativePath, source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false);
+            return WithFileAttributes(Of(action.Item.RelativePath, source, permissionsChanged ? source.Permissions | OwnerAccess : null, owner: true, time: false),
+                source, fileAttributes);
         }
 
         bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
         // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
         bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
         bool time = (action.Changes & AttributeChanges.Times) != 0;
-        return Of(action.Item.RelativePath, source, mode ? source.Permissions : null, owner: ownerChanged, time);
+        return WithFileAttributes(Of(action.Item.RelativePath, source, mode ? source.Permissions : null, owner: ownerChanged, time), source, fileAttributes);
     }
 
     /// <summary>What a directory (<paramref name="relative"/> in the destination) gets once its contents are written: its
@@ -75,8 +78,17 @@ internal sealed class AttributePolicy
     public AttributeSet ForDirectory(FileEntry source, bool created, string relative)
     {
         int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
-        return Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times));
+        // An existing directory's differing attributes are its Metadata action's.
+        return WithFileAttributes(Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times)),
+            source, created && Preserves(PreserveOptions.Attributes));
     }
+
+    /// <summary>Adds the source's Windows file attributes (-Preserve Attributes) when <paramref name="wanted"/>: set
+    /// last, after the data and the time, so that a ReadOnly item is complete before it is read-only.</summary>
+    private static AttributeSet WithFileAttributes(AttributeSet set, FileEntry source, bool wanted) =>
+        wanted && source.Kind != EntryKind.SymbolicLink
+            ? set with { Fields = set.Fields | AttributeFields.FileAttributes, FileAttributes = source.Attributes }
+            : set;
 
     /// <summary>The mode when given, the owner and group that -Preserve asks for, the time; less what the file system
     /// <paramref name="relative"/> is on cannot hold.</summary>

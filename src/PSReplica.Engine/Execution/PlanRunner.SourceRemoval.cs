@@ -14,7 +14,10 @@ namespace PSReplica.Engine.Execution;
 /// is hashed by the agent (DescribeCopy), so nothing is read back over the wire. A local source must also still be the
 /// file that was scanned (type, length, time, device and inode). A remote source is removed by the agent, and only
 /// while it still has the length and time it was listed with. SFTP can do neither without reading whole files back,
-/// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).</summary>
+/// so -RemoveSourceFiles is refused there before the run (DestinationCapabilities.SourceRemoval).
+/// <para>-ResetArchive (robocopy /M) settles the same verified sources another way: a local source file whose copy is
+/// verified, and which is still the file that was scanned, keeps its place and loses its Archive attribute (without
+/// -RemoveSourceFiles, which removes it instead).</para></summary>
 internal sealed partial class PlanRunner
 {
     // Items whose action failed in this run: their sources stay.
@@ -78,7 +81,7 @@ internal sealed partial class PlanRunner
                     : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
             if (!sameAsScanned || !copied || !sameContent)
             {
-                _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be verified.");
+                _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be verified.");
                 continue;
             }
 
@@ -88,24 +91,43 @@ internal sealed partial class PlanRunner
                 continue;
             }
 
-            int errno;
-            try
-            {
-                // Unlinked in its directory's handle, never through a link swapped in on its path since the check above.
-                errno = _sourceFiles!.Remove(relative, source);
-            }
-            catch (SyncException ex)
-            {
-                _observer.OnWarning($"Not removing '{relative}' from the source: {ex.Message}");
-                continue;
-            }
+            SettleLocalSource(source, relative);
+        }
+    }
 
-            if (errno != 0 && errno != Posix.ENOENT)
-            {
-                _summary.Errors++;
-                _observer.OnError(new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError,
-                    $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative));
-            }
+    /// <summary>What the warning says of a verified source that keeps its place or its Archive attribute.</summary>
+    private string NotSettling(string relative) =>
+        _options.RemoveSourceFiles ? $"Not removing '{relative}' from the source" : $"Not resetting the Archive attribute of '{relative}'";
+
+    /// <summary>Removes the local source (-RemoveSourceFiles) or clears its Archive attribute (-ResetArchive), in its
+    /// directory's handle as the scan reached it, never through a link swapped in on its path since the verification,
+    /// and only while the name still holds the item scanned: one that no longer does keeps its place (a warning); a
+    /// call that fails is that item's error.</summary>
+    private void SettleLocalSource(FileEntry source, string relative)
+    {
+        bool remove = _options.RemoveSourceFiles;
+        int errno;
+        try
+        {
+            errno = remove ? _sourceFiles!.Remove(relative, source) : _sourceFiles!.ClearArchive(relative, source);
+        }
+        catch (SyncException ex)
+        {
+            _observer.OnWarning($"{NotSettling(relative)}: {ex.Message}");
+            return;
+        }
+
+        if (errno != 0 && !(remove && errno == Posix.ENOENT))
+        {
+            _summary.Errors++;
+            _observer.OnError(remove
+                ? new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError, $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative)
+                : new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
+                    $"Cannot reset the Archive attribute of '{relative}' in the source: {Posix.Describe(errno)}.", relative));
+        }
+        else if (!remove && _observer.WantsVerbose)
+        {
+            _observer.OnVerbose($"Reset the Archive attribute of '{relative}' in the source (-ResetArchive)");
         }
     }
 

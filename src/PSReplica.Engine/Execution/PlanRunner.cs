@@ -242,7 +242,7 @@ internal sealed partial class PlanRunner : IDisposable
                 }
             }
 
-            if (_options.RemoveSourceFiles && !_dryRun && _destinationTree is null or ICopyVerification)
+            if ((_options.RemoveSourceFiles || _options.ResetArchive) && !_dryRun && _destinationTree is null or ICopyVerification)
             {
                 RemoveSourceFiles();
             }

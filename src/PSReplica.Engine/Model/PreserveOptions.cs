@@ -1,6 +1,6 @@
 namespace PSReplica;
 
-/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H, -A, -X).</summary>
+/// <summary>Which attributes are replicated (rsync -t, -p, -o, -g, -l, -H, -A, -X; robocopy /COPY:A).</summary>
 [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 [Flags]
 public enum PreserveOptions
@@ -20,4 +20,8 @@ public enum PreserveOptions
 
     /// <summary>Extended attributes: user.*, and trusted.* and security.* when run as root (rsync -X).</summary>
     ExtendedAttributes = 128,
+
+    /// <summary>Windows' file attributes ReadOnly, Hidden, System and Archive of files and directories (robocopy
+    /// /COPY:A): only the portable file-system backend on Windows holds them.</summary>
+    Attributes = 256,
 }

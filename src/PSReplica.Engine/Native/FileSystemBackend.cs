@@ -66,7 +66,8 @@ internal static class FileSystemBackend
     public static string Describe(FileSystemBackendKind kind) => kind == FileSystemBackendKind.Linux
         ? "File system: the Linux backend (descriptors, *at calls that follow no link, statx, copy_file_range)"
         : $"File system: the portable backend (System.IO; {(OperatingSystem.IsLinux() ? EnvironmentVariable + "=portable" : "the platform's default")}): "
-            + "times to 100 ns, no owners, no hard links in sources, -OneFileSystem and -Preserve Acls/ExtendedAttributes refused";
+            + "times to 100 ns, no owners, no hard links in sources, -OneFileSystem and -Preserve Acls/ExtendedAttributes refused"
+            + (FileAttributeStore.Available ? "; Windows file attributes (-Preserve Attributes, -ArchiveOnly, -ResetArchive)" : "");
 
     /// <summary>Makes <paramref name="kind"/> the backend of the calling flow until the scope is disposed (a run sets it
     /// once at its start; its tasks and threads inherit it).</summary>

@@ -203,7 +203,9 @@ internal static partial class PortableCalls
                 ? ((File.GetAttributes(directory) & FileAttributes.ReadOnly) != 0 ? 0x124 : 0x1A4)
                 : (int)File.GetUnixFileMode(directory);
             (long seconds, uint nanoseconds) = FromUtc(File.GetLastWriteTimeUtc(directory));
-            info = new StatInfo(SIfreg | permissions, 1, 0, 0, Identity(opened.Path), RandomAccess.GetLength(directory), seconds, nanoseconds, Device(opened.Path));
+            int attributes = FileAttributeStore.Current is { } store ? (int)store.Read(opened.Path, File.GetAttributes(directory)) : 0;
+            info = new StatInfo(SIfreg | permissions, 1, 0, 0, Identity(opened.Path), RandomAccess.GetLength(directory), seconds, nanoseconds, Device(opened.Path),
+                attributes);
             return 0;
         }
         catch (Exception ex) when (IsIoFailure(ex))
@@ -218,11 +220,13 @@ internal static partial class PortableCalls
             : (int)item.UnixFileMode;
 
     /// <summary>The stat of <paramref name="item"/>, found at <paramref name="path"/> (a link's target when it was
-    /// followed): its identity is the path asked for, the one a handle opened by that path reports too.</summary>
+    /// followed): its identity is the path asked for, the one a handle opened by that path reports too. Windows'
+    /// attributes are told where the platform holds them (<see cref="FileAttributeStore"/>).</summary>
     private static StatInfo Describe(string path, FileSystemInfo item, int mode, long size)
     {
         (long seconds, uint nanoseconds) = FromUtc(item.LastWriteTimeUtc);
-        return new StatInfo(mode, 1, 0, 0, Identity(path), size, seconds, nanoseconds, Device(path));
+        int attributes = FileAttributeStore.Current is { } store ? (int)store.Read(path, item.Attributes) : 0;
+        return new StatInfo(mode, 1, 0, 0, Identity(path), size, seconds, nanoseconds, Device(path), attributes);
     }
 
     /// <summary>An item's stand-in for an inode number: its full path's hash, the same for every look at one path.</summary>
@@ -300,6 +304,12 @@ internal static partial class PortableCalls
             {
                 // A FIFO, socket or device looks like a file to System.IO, and opening a FIFO would wait for a writer.
                 errno = ENXIO;
+                return null;
+            }
+
+            if (access != ORdOnly && FileAttributeStore.Current is { } store && (errno = store.MayChange(path)) != 0)
+            {
+                // A ReadOnly file is not opened for writing (as a mode without write access is not on Linux).
                 return null;
             }
         }
@@ -431,7 +441,7 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(newPath, () => Directory.Move(oldPath, newPath));
+            return Moved(oldPath, newPath, Try(newPath, () => Directory.Move(oldPath, newPath)));
         }
 
         if (existing == 0 && replaced.FileType == SIfdir)
@@ -452,10 +462,55 @@ internal static partial class PortableCalls
                 }
             }
 
-            return Try(newPath, () => Directory.Move(oldPath, newPath));
+            return Moved(oldPath, newPath, Try(newPath, () => Directory.Move(oldPath, newPath)));
         }
 
-        return Try(newPath, () => File.Move(oldPath, newPath, overwrite: true));
+        return Moved(oldPath, newPath, existing == 0
+            ? Changing(newPath, replaced, () => Try(newPath, () => File.Move(oldPath, newPath, overwrite: true)))
+            : Try(newPath, () => File.Move(oldPath, newPath, overwrite: true)));
+    }
+
+    /// <summary>Tells the attribute store that a rename succeeded (its attributes move with the item); returns
+    /// <paramref name="errno"/>.</summary>
+    private static int Moved(string oldPath, string newPath, int errno)
+    {
+        if (errno == 0)
+        {
+            FileAttributeStore.Current?.Moved(oldPath, newPath);
+        }
+
+        return errno;
+    }
+
+    /// <summary>Replaces or removes <paramref name="item"/> at <paramref name="path"/> by <paramref name="change"/> as
+    /// rename(2) and unlink(2) do, whatever the item's own permissions: Windows refuses a ReadOnly item, so its ReadOnly
+    /// attribute is cleared first (as robocopy does) and put back when the change fails.</summary>
+    private static int Changing(string path, in StatInfo item, Func<int> change)
+    {
+        if (FileAttributeStore.Current is not { } store)
+        {
+            return change();
+        }
+
+        var attributes = (FileAttributes)item.Attributes;
+        bool readOnly = (attributes & FileAttributes.ReadOnly) != 0;
+        int errno = readOnly ? store.Write(path, attributes & ~FileAttributes.ReadOnly) : 0;
+        if (errno == 0)
+        {
+            errno = store.MayChange(path);
+        }
+
+        if (errno == 0)
+        {
+            errno = change();
+        }
+
+        if (errno != 0 && readOnly)
+        {
+            _ = store.Write(path, attributes);
+        }
+
+        return errno;
     }
 
     public static int Unlink(string path, bool isDirectory)
@@ -466,13 +521,29 @@ internal static partial class PortableCalls
             return errno;
         }
 
-        if (isDirectory)
+        if (isDirectory ? item.FileType != SIfdir : item.FileType == SIfdir)
         {
-            return item.FileType != SIfdir ? ENOTDIR : Try(path, () => Directory.Delete(path, recursive: false));
+            return isDirectory ? ENOTDIR : EISDIR;
         }
 
-        return item.FileType == SIfdir ? EISDIR : Try(path, () => File.Delete(path));
+        errno = Changing(path, item, () => isDirectory ? Try(path, () => Directory.Delete(path, recursive: false)) : Try(path, () => File.Delete(path)));
+        if (errno == 0)
+        {
+            FileAttributeStore.Current?.Removed(path);
+        }
+
+        return errno;
     }
+
+    /// <summary>Makes Windows' kept attributes of the item at <paramref name="path"/> exactly <paramref name="attributes"/>
+    /// (<see cref="FileAttributeStore"/>); EOPNOTSUPP where the platform has none.</summary>
+    public static int SetFileAttributes(string path, int attributes) =>
+        FileAttributeStore.Current is { } store ? store.Write(path, (FileAttributes)attributes & FileAttributeStore.Kept) : EOPNOTSUPP;
+
+    /// <summary>As <see cref="SetFileAttributes(string, int)"/>, for what a handle holds (by the path it was opened by,
+    /// or its target's when it follows a link).</summary>
+    public static int SetFileAttributes(SafeFileHandle handle, int attributes) =>
+        SetFileAttributes(s_opened.TryGetValue(handle, out Opened? opened) && opened.Follows ? Resolved(opened.Path) : PathOf(handle), attributes);
 
     public static int Mkdir(string path, int mode)
     {

@@ -218,6 +218,25 @@ internal static partial class Posix
         Linux ? LinuxCalls.SetModificationTimeHandle(handle, seconds, nanoseconds)
             : PortableCalls.SetModificationTime(handle, seconds, nanoseconds);
 
+    /// <summary>Windows' file attributes (-Preserve Attributes): makes the kept ones of the item <paramref name="handle"/>
+    /// holds exactly <paramref name="attributes"/>. EOPNOTSUPP where there are none: on the Linux backend, and on the
+    /// portable one unless <see cref="FileAttributeStore.Available"/>.</summary>
+    public static int SetFileAttributes(SafeFileHandle handle, int attributes) =>
+        Linux ? EOPNOTSUPP : PortableCalls.SetFileAttributes(handle, attributes);
+
+    /// <summary>As <see cref="SetFileAttributes(SafeFileHandle, int)"/>, for the item at <paramref name="path"/>.</summary>
+    public static int SetFileAttributes(string path, int attributes) =>
+        Linux ? EOPNOTSUPP : PortableCalls.SetFileAttributes(path, attributes);
+
+    /// <summary>As <see cref="SetFileAttributes(SafeFileHandle, int)"/>, for <paramref name="name"/> in
+    /// <paramref name="directory"/> (a final link is never followed: the link's own attributes).</summary>
+    public static int SetFileAttributesAt(SafeFileHandle directory, string name, int attributes) =>
+        Linux ? EOPNOTSUPP : PortableCalls.SetFileAttributes(PortableCalls.Combine(directory, name), attributes);
+
+    /// <summary>True where this run's items carry Windows' attributes: the portable backend on Windows (or with a test's
+    /// store, <see cref="FileAttributeStore"/>).</summary>
+    public static bool HoldsFileAttributes => !Linux && FileAttributeStore.Available;
+
     /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a final link is linked itself, never its referent. 0 or an errno.</summary>
     public static int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
         Linux ? LinuxCalls.LinkAt(oldDirectory, oldName, newDirectory, newName)
@@ -229,9 +248,10 @@ internal static partial class Posix
             : PortableCalls.Rename(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
 }
 
-/// <summary>What statx tells about one item.</summary>
+/// <summary>What statx tells about one item; <see cref="Attributes"/> are Windows' ReadOnly, Hidden, System and Archive
+/// (<see cref="FileAttributeStore.Kept"/>), told by the portable backend where it holds them and 0 elsewhere.</summary>
 internal readonly record struct StatInfo(
-    int Mode, uint Nlink, uint Uid, uint Gid, ulong Inode, long Size, long MtimeSeconds, uint MtimeNanoseconds, ulong Device)
+    int Mode, uint Nlink, uint Uid, uint Gid, ulong Inode, long Size, long MtimeSeconds, uint MtimeNanoseconds, ulong Device, int Attributes = 0)
 {
     public int FileType => Mode & Posix.SIfmt;
 

@@ -14,4 +14,8 @@ internal enum AttributeChanges
 
     /// <summary>Other extended attributes differ (itemized 'x').</summary>
     ExtendedAttributes = 32,
+
+    /// <summary>Windows' file attributes differ (-Preserve Attributes; itemized 'A' in the extended attributes' place,
+    /// which a run that holds Windows' attributes never uses).</summary>
+    FileAttributes = 64,
 }

@@ -1,6 +1,8 @@
 namespace PSReplica.Engine.Planning;
 
-/// <summary>Builds rsync's --itemize-changes strings (YXcstpoguax).</summary>
+/// <summary>Builds rsync's --itemize-changes strings (YXcstpoguax). One letter is PSReplica's own: 'A' in the last place
+/// for Windows' file attributes (-Preserve Attributes), where rsync puts 'x' for extended attributes; the two never meet,
+/// as only the portable backend on Windows holds the one and it holds none of the other.</summary>
 internal static class Itemizer
 {
     public const string Deleting = "*deleting  ";
@@ -59,6 +61,11 @@ internal static class Itemizer
         if ((changes & AttributeChanges.ExtendedAttributes) != 0)
         {
             s[10] = 'x';
+        }
+
+        if ((changes & AttributeChanges.FileAttributes) != 0)
+        {
+            s[10] = 'A';
         }
 
         return new string(s);

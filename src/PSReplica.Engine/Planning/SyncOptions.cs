@@ -99,6 +99,19 @@ public sealed record SyncOptions
     /// <summary>Create nothing new in the destination: only items that already exist there are updated (rsync --existing).</summary>
     public bool ExistingOnly { get; init; }
 
+    /// <summary>-ArchiveOnly (robocopy /A): only regular files whose Windows Archive attribute is set are transferred. As
+    /// with <see cref="MinSize"/>, a file left out stays listed: its copy in the destination is not deleted by -Delete.
+    /// Needs the portable backend on Windows and a local source.</summary>
+    public bool ArchiveOnly { get; init; }
+
+    /// <summary>-ResetArchive (robocopy /M): as <see cref="ArchiveOnly"/>, and after the run each selected source file's
+    /// Archive attribute is cleared once its copy in the destination is verified (as -RemoveSourceFiles verifies it),
+    /// and only while the source is still the file that was copied.</summary>
+    public bool ResetArchive { get; init; }
+
+    /// <summary>Only regular files with the Archive attribute are transferred (-ArchiveOnly or -ResetArchive).</summary>
+    internal bool SelectsArchive => ArchiveOnly || ResetArchive;
+
     /// <summary>After the run, remove from the source each non-directory whose copy in the destination was verified
     /// (rsync --remove-source-files).</summary>
     public bool RemoveSourceFiles { get; init; }

@@ -104,7 +104,8 @@ public sealed class SyncPlan
     internal List<SyncException> MutableScanErrors => _scanErrors;
 
     /// <summary>With -RemoveSourceFiles: every selected non-directory of the source (transferred or already up to date)
-    /// with its destination path, for removal once the copy is verified.</summary>
+    /// with its destination path, for removal once the copy is verified; with -ResetArchive alone every selected regular
+    /// file, whose Archive attribute is cleared once the copy is verified.</summary>
     internal List<(FileEntry Source, string DestinationPath, string Relative)> SourceFiles { get; } = [];
 
     /// <summary>The directories a local source's files are opened from (<see cref="Sender.SourceFiles"/>): each directory

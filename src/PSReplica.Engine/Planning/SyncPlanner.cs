@@ -184,6 +184,13 @@ internal sealed class SyncPlanner
             _observer.OnVerbose($"Size limits: {least}{(least.Length > 0 && most.Length > 0 ? ", " : string.Empty)}{most} "
                 + "(regular files outside them are not transferred)");
         }
+
+        if (_options.SelectsArchive)
+        {
+            _observer.OnVerbose(_options.ResetArchive
+                ? "Archive: only files whose Archive attribute is set are transferred, and it is cleared once each copy is verified (-ResetArchive)"
+                : "Archive: only files whose Archive attribute is set are transferred (-ArchiveOnly)");
+        }
     }
 
     /// <summary>-Verbose: what each side's listing held and how long it took, and the plan's counts.</summary>
@@ -726,7 +733,7 @@ internal sealed class SyncPlanner
         }
 
         bool leftOut = LeftOutByTransferRules(source);
-        if (_options.RemoveSourceFiles && source.Kind != EntryKind.Directory && !leftOut)
+        if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
             _plan.SourceFiles.Add((source, destinationPath, relative));
         }
@@ -801,8 +808,9 @@ internal sealed class SyncPlanner
         }
     }
 
-    /// <summary>-MinSize/-MaxSize (rsync's transfer rules) and -MaxAge/-MinAge (rclone's): they skip regular files only,
-    /// and only their transfer. A skipped file stays in the file list, so its copy in the destination is not extraneous.</summary>
+    /// <summary>-MinSize/-MaxSize (rsync's transfer rules), -MaxAge/-MinAge (rclone's) and -ArchiveOnly (robocopy /A):
+    /// they skip regular files only, and only their transfer. A skipped file stays in the file list, so its copy in the
+    /// destination is not extraneous (robocopy /MIR does not purge what its attribute selection left out either).</summary>
     private bool LeftOutByTransferRules(FileEntry source)
     {
         if (source.Kind != EntryKind.File)
@@ -810,7 +818,7 @@ internal sealed class SyncPlanner
             return false;
         }
 
-        if (source.Length < _options.MinSize || source.Length > _options.MaxSize)
+        if ((_options.SelectsArchive && !source.IsArchive) || source.Length < _options.MinSize || source.Length > _options.MaxSize)
         {
             return true;
         }
@@ -822,6 +830,11 @@ internal sealed class SyncPlanner
     /// <summary>Why <see cref="LeftOutByTransferRules"/> left a file out, for -Verbose.</summary>
     private string LeftOutReason(FileEntry source)
     {
+        if (_options.SelectsArchive && !source.IsArchive)
+        {
+            return $"its Archive attribute is not set ({(_options.ResetArchive ? "-ResetArchive" : "-ArchiveOnly")})";
+        }
+
         if (source.Length < _options.MinSize)
         {
             return $"{RunReport.Bytes(source.Length)}, smaller than -MinSize ({RunReport.Bytes(_options.MinSize!.Value)})";
@@ -1238,6 +1251,11 @@ internal sealed class SyncPlanner
         if ((preserve & PreserveOptions.Group) != 0 && _traits.Owners && source.Gid != existing.Gid)
         {
             changes |= AttributeChanges.Group;
+        }
+
+        if ((preserve & PreserveOptions.Attributes) != 0 && source.Kind != EntryKind.SymbolicLink && source.Attributes != existing.Attributes)
+        {
+            changes |= AttributeChanges.FileAttributes;
         }
 
         changes = _extendedAttributes.Compare(source, existing, changes);

@@ -12,10 +12,20 @@ internal readonly record struct AttributeSet(AttributeFields Fields, int Mode, u
     /// <summary>The namespaces <see cref="ExtendedAttributes"/> covers.</summary>
     public Metadata.XattrScope XattrScope { get; init; }
 
+    /// <summary>With <see cref="AttributeFields.FileAttributes"/>: Windows' ReadOnly, Hidden, System and Archive
+    /// attributes the item gets (<see cref="System.IO.FileAttributes"/> bits).</summary>
+    public int FileAttributes { get; init; }
+
     public bool Has(AttributeFields field) => (Fields & field) != 0;
 
     public void Write(WireWriter writer)
     {
+        if (Has(AttributeFields.FileAttributes))
+        {
+            // Refused before any run that would send them (DestinationCapabilities.FileAttributes).
+            throw new InvalidOperationException("Windows' file attributes cannot be sent to a peer.");
+        }
+
         writer.Byte((byte)Fields);
         if (Has(AttributeFields.Mode))
         {

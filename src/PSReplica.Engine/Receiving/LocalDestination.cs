@@ -461,6 +461,17 @@ internal sealed partial class LocalDestination : IDestination
         // A new file's source is opened (and checked against the scan) before the file is made, so a refused source
         // leaves nothing behind.
         using SafeFileHandle? early = !exists && !fromBasis && _sourceFiles is not null ? _sourceFiles.Open(relative, source) : null;
+        if (exists && attributes.Has(AttributeFields.FileAttributes) && (action.Existing!.Attributes & (int)FileAttributes.ReadOnly) != 0)
+        {
+            // -Preserve Attributes: a ReadOnly file is made writable to be updated (as robocopy does); it gets the
+            // source's attributes, ReadOnly too if the source has it, once written.
+            int cleared = Posix.SetFileAttributesAt(parent.Handle, parent.Name, action.Existing.Attributes & ~(int)FileAttributes.ReadOnly);
+            if (cleared != 0)
+            {
+                throw SafeTree.Failure(cleared, ErrorIds.FileWriteError, "Cannot make writable", relative);
+            }
+        }
+
         using SafeFileHandle file = TreeReceiver.OpenInPlace(parent, relative, create: !exists, out _);
         if (!fromBasis && exists && UsesDelta(action))
         {

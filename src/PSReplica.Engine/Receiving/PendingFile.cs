@@ -14,6 +14,7 @@ internal sealed class PendingFile : IDisposable
     private ParentDirectory _directory;
     private bool _settled;
     private (long Seconds, uint Nanoseconds)? _time;
+    private int? _fileAttributes;
 
     private PendingFile(ParentDirectory directory, string name, string relative, SafeFileHandle handle)
     {
@@ -74,6 +75,7 @@ internal sealed class PendingFile : IDisposable
     {
         Apply(Handle, attributes, Relative);
         _time = attributes.Has(AttributeFields.Time) ? (attributes.MtimeSeconds, attributes.MtimeNanoseconds) : null;
+        _fileAttributes = attributes.Has(AttributeFields.FileAttributes) ? attributes.FileAttributes : null;
     }
 
     /// <summary>Renames the file over its target, in the same directory.</summary>
@@ -87,6 +89,7 @@ internal sealed class PendingFile : IDisposable
 
         _settled = true;
         KeepTime();
+        KeepFileAttributes(target.Handle, target.Name);
     }
 
     /// <summary>Renames the file over its target, which is in the same directory under the target's own name.</summary>
@@ -100,6 +103,17 @@ internal sealed class PendingFile : IDisposable
 
         _settled = true;
         KeepTime();
+        KeepFileAttributes(_directory.Handle, targetName);
+    }
+
+    /// <summary>Windows may set a renamed file's Archive attribute: attributes set before the rename (-Preserve
+    /// Attributes) that did not survive it are set again on the file under its new name.</summary>
+    private void KeepFileAttributes(SafeFileHandle directory, string name)
+    {
+        if (_fileAttributes is int wanted && Posix.StatAt(directory, name, out StatInfo stat) == 0 && stat.Attributes != wanted)
+        {
+            Check(Posix.SetFileAttributesAt(directory, name, wanted), "Cannot set the attributes of", Relative);
+        }
     }
 
     /// <summary>Some file systems give a renamed file the time of the rename (fusefat, the FUSE FAT driver a USB stick is
@@ -157,6 +171,12 @@ internal sealed class PendingFile : IDisposable
         if (attributes.Has(AttributeFields.Time))
         {
             Check(Posix.SetModificationTime(file, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
+        }
+
+        // Last: a ReadOnly file is complete before it is read-only.
+        if (attributes.Has(AttributeFields.FileAttributes))
+        {
+            Check(Posix.SetFileAttributes(file, attributes.FileAttributes), "Cannot set the attributes of", relative);
         }
     }
 

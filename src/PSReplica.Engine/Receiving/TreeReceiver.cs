@@ -254,6 +254,11 @@ internal static partial class TreeReceiver
             {
                 Check(Posix.SetModificationTimeHandle(target, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
             }
+
+            if (attributes.Has(AttributeFields.FileAttributes))
+            {
+                Check(Posix.SetFileAttributes(target, attributes.FileAttributes), "Cannot set the attributes of", relative);
+            }
         }
     }
 

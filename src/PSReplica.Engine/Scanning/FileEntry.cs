@@ -18,6 +18,7 @@ internal sealed class FileEntry
         Gid = stat.Gid;
         Inode = stat.Inode;
         Device = stat.Device;
+        Attributes = stat.Attributes;
         LinkTarget = linkTarget;
     }
 
@@ -44,6 +45,13 @@ internal sealed class FileEntry
     public ulong Device { get; }
 
     public string? LinkTarget { get; }
+
+    /// <summary>Windows' ReadOnly, Hidden, System and Archive attributes (<see cref="System.IO.FileAttributes"/> bits),
+    /// where the portable backend holds them (<see cref="FileAttributeStore"/>); 0 elsewhere and in remote listings.</summary>
+    public int Attributes { get; }
+
+    /// <summary>True when the Archive attribute is set (-ArchiveOnly, -ResetArchive).</summary>
+    public bool IsArchive => (Attributes & (int)FileAttributes.Archive) != 0;
 
     /// <summary>The extended attributes and ACLs of the run's scope, once read (-Preserve Acls or ExtendedAttributes);
     /// null when not read or unreadable.</summary>

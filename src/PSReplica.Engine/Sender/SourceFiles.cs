@@ -121,6 +121,28 @@ internal sealed class SourceFiles : IDisposable
         return Posix.UnlinkAt(parent.Handle, parent.Name, isDirectory: false);
     }
 
+    /// <summary>-ResetArchive: clears the Windows Archive attribute of <paramref name="relative"/>, reached as
+    /// <see cref="Remove"/> reaches it, and only while the name still holds the file the scan saw as
+    /// <paramref name="scanned"/>; its other attributes stay as they are now. Returns 0 or the errno.</summary>
+    /// <exception cref="SyncException">SourceChangedSinceListing when the name now holds another item.</exception>
+    public int ClearArchive(string relative, FileEntry scanned)
+    {
+        using ParentDirectory parent = OpenParent(relative, scanned);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo now);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        if (now.Device != scanned.Device || now.Inode != scanned.Inode || now.FileType != Posix.SIfreg)
+        {
+            throw Changed(relative, "it is another item than the one scanned");
+        }
+
+        return (now.Attributes & (int)FileAttributes.Archive) == 0 ? 0
+            : Posix.SetFileAttributesAt(parent.Handle, parent.Name, now.Attributes & ~(int)FileAttributes.Archive);
+    }
+
     public void Dispose()
     {
         _disposed = true;

@@ -191,6 +191,10 @@ public sealed class SftpReplicator
             // deletions would cross the server's mount points; those are refused with the rest of a pull.
             OneFileSystem = push,
             DestinationMountPoints = !push,
+            // SFTP carries no Windows attributes; a push's source is local, where -ArchiveOnly reads them (-ResetArchive
+            // would need the copies verified, SourceRemoval).
+            FileAttributes = false,
+            ArchiveAttribute = push,
         };
     }
 

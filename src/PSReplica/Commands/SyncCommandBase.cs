@@ -119,6 +119,16 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter ExistingOnly { get; set; }
 
+    /// <summary>Only files whose Windows Archive attribute is set are transferred (robocopy /A); others are skipped and
+    /// their copies kept. The portable backend on Windows, with a local source, only.</summary>
+    [Parameter]
+    public SwitchParameter ArchiveOnly { get; set; }
+
+    /// <summary>As -ArchiveOnly, and each source file's Archive attribute is cleared once its copy is verified
+    /// (robocopy /M).</summary>
+    [Parameter]
+    public SwitchParameter ResetArchive { get; set; }
+
     /// <summary>Directories holding an earlier copy (rsync --link-dest): new files unchanged there become hard links to
     /// them. A relative path is relative to the destination, as in rsync.</summary>
     [Parameter]
@@ -320,6 +330,8 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
             Preserve = (Preserve & PreserveOptions.Acls) != 0 ? Preserve | PreserveOptions.Permissions : Preserve,
             CopyLinks = CopyLinks,
             ExistingOnly = ExistingOnly,
+            ArchiveOnly = ArchiveOnly,
+            ResetArchive = ResetArchive,
             LinkDest = ResolveBasis(LinkDest),
             CompareDest = ResolveBasis(CompareDest),
             CopyDest = ResolveBasis(CopyDest),

@@ -175,6 +175,23 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void Windows_file_attributes_are_refused_over_SFTP_and_the_archive_flag_of_a_remote_source_is_unknown()
+    {
+        // SFTP carries no Windows attributes; a push's source is local, where -ArchiveOnly reads them, but -ResetArchive
+        // would have to verify each copy by reading it back.
+        var attributes = new SyncOptions { Source = "/a", Destination = "/b", Preserve = PreserveOptions.Attributes };
+        Assert.Equal(["-Preserve Attributes"], SftpReplicator.CapabilitiesOf(RemoteSide.Source, serverLinks: true).Unsupported(attributes));
+        Assert.Equal(["-Preserve Attributes"], SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(attributes));
+        var archive = new SyncOptions { Source = "/a", Destination = "/b", ArchiveOnly = true, ResetArchive = true };
+        Assert.Equal(["-ArchiveOnly", "-ResetArchive"], SftpReplicator.CapabilitiesOf(RemoteSide.Source, serverLinks: true).Unsupported(archive));
+        Assert.Equal(["-ResetArchive"], SftpReplicator.CapabilitiesOf(RemoteSide.Destination, serverLinks: true).Unsupported(archive));
+        var error = Assert.Throws<SyncException>(() => SftpReplicator.CheckSupported(attributes, RemoteSide.Destination));
+        Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+        Assert.StartsWith("-Preserve Attributes cannot be used with a destination reached over SFTP", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(Engine.Endpoints.DestinationCapabilities.FileAttributesNote, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OneFileSystem_is_refused_where_the_server_would_have_to_tell_its_mount_points()
     {
         // SFTP lists no device ids: a pull could not see the source's mount points, a push's -Delete the destination's.
