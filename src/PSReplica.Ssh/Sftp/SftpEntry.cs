@@ -17,4 +17,8 @@ public sealed record SftpEntry(
     DateTime LastWriteTimeUtc,
     int Mode,
     int UserId,
-    int GroupId);
+    int GroupId)
+{
+    /// <summary>The modification time in whole seconds since 1970 (all SFTP version 3 carries).</summary>
+    internal long ModifiedSeconds => new DateTimeOffset(DateTime.SpecifyKind(LastWriteTimeUtc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+}

@@ -37,12 +37,13 @@ internal static class SftpFileSystemProbe
         {
             DateTime probeTime = DateTime.UnixEpoch.AddSeconds(ProbeSeconds);
             long granularity = 1;
+            long? kept = null;
             if (Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { LastWriteTimeUtc = probeTime, LastAccessTimeUtc = DateTime.UtcNow }))
                 && sftp.Stat(path) is { } timed)
             {
-                long kept = new DateTimeOffset(DateTime.SpecifyKind(timed.LastWriteTimeUtc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+                kept = timed.ModifiedSeconds;
                 // Within the second SFTP keeps: nothing lost beyond the wire's own step; else FAT's 2 s (or worse).
-                granularity = kept == ProbeSeconds ? 1 : FileSystemTraits.GranularityOf(ProbeSeconds * 1_000_000_000, kept * 1_000_000_000);
+                granularity = kept == ProbeSeconds ? 1 : FileSystemTraits.GranularityOf(ProbeSeconds * 1_000_000_000, kept.Value * 1_000_000_000);
             }
 
             bool permissions = Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { Mode = 0x1A0 })) && sftp.Stat(path)?.Mode == 0x1A0
@@ -55,10 +56,12 @@ internal static class SftpFileSystemProbe
             }
 
             // Renamed after its time was set, as a receiver's temporary file is: some keep the time of the rename (fusefat).
-            long before = Seconds(sftp.Stat(path));
-            bool renameKeepsTimes = !Try(() => sftp.Rename(path, renamed)) || Seconds(sftp.Stat(renamed)) == before;
-            if (sftp.Stat(renamed) is not null)
+            // (Modes and owners changed since; the time did not.)
+            long? before = kept ?? sftp.Stat(path)?.ModifiedSeconds;
+            bool renameKeepsTimes = true;
+            if (Try(() => sftp.Rename(path, renamed)))
             {
+                renameKeepsTimes = sftp.Stat(renamed)?.ModifiedSeconds == before;
                 Try(() => sftp.Rename(renamed, path));
             }
 
@@ -93,9 +96,6 @@ internal static class SftpFileSystemProbe
             }
         }
     }
-
-    private static long Seconds(SftpEntry? entry) =>
-        entry is null ? long.MinValue : new DateTimeOffset(DateTime.SpecifyKind(entry.LastWriteTimeUtc, DateTimeKind.Utc)).ToUnixTimeSeconds();
 
     private static bool Try(Action action)
     {

@@ -104,7 +104,7 @@ internal sealed class SftpTreeLister : ITreeLister
             }
         }
 
-        long seconds = new DateTimeOffset(DateTime.SpecifyKind(entry.LastWriteTimeUtc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+        long seconds = entry.ModifiedSeconds;
         var stat = new StatInfo(type | (entry.Mode & 0xFFF), 1, (uint)entry.UserId, (uint)entry.GroupId,
             (ulong)Interlocked.Increment(ref _nextInode), entry.Length, seconds, 0, ulong.MaxValue);
         return new FileEntry(name, fullPath, kind, stat, target);
