@@ -300,7 +300,8 @@ internal static partial class PortableCalls
                 return null;
             }
 
-            if (OperatingSystem.IsLinux() && LinuxCalls.Stat(path, follow: !noFollow, out StatInfo type) == 0 && type.FileType != SIfreg)
+            // (Stat asked Linux for the type of what looked empty: no second statx per file opened.)
+            if (existing.FileType != SIfreg)
             {
                 // A FIFO, socket or device looks like a file to System.IO, and opening a FIFO would wait for a writer.
                 errno = ENXIO;
