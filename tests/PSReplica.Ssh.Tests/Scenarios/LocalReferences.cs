@@ -20,6 +20,7 @@ public sealed class LocalReferences : IDisposable
 
     private async Task<Reference> RunAsync(OptionScenario scenario)
     {
+        using IDisposable? attributes = OptionScenarios.UseAttributes(scenario);
         ScenarioTree tree = ScenarioTree.Create(_directory.Combine(scenario.Name));
         scenario.Prepare?.Invoke(tree);
         Dictionary<string, ulong> before = TreeSnapshot.Inodes(tree.Root, ScenarioTree.Compared);

@@ -1,4 +1,5 @@
 using PSReplica.Engine.Tests;
+using PSReplica.Engine.Tests.Metadata;
 
 namespace PSReplica.Ssh.Tests.Scenarios;
 
@@ -16,11 +17,20 @@ internal sealed record OptionScenario(string Name, Func<ScenarioTree, SyncOption
     /// <summary>What the option needs in the tree beyond <see cref="ScenarioTree"/>, done to every copy of it (the
     /// reference and each wiring's) before anything is recorded.</summary>
     public Action<ScenarioTree>? Prepare { get; init; }
+
+    /// <summary>The case keeps Windows' file attributes (-Preserve Attributes, -ArchiveOnly, -ResetArchive) in
+    /// <see cref="OptionScenarios.Attributes"/>, installed around its preparation and every run of it, and compares them
+    /// as part of the trees.</summary>
+    public bool WindowsAttributes { get; init; }
 }
 
 /// <summary>The parameter sets the matrix runs, by name.</summary>
 internal static class OptionScenarios
 {
+    /// <summary>Windows' file attributes of every copy of the tree (the store is keyed by full path), for the cases that
+    /// keep them: the portable backend's test store, as FileAttributesTests use it.</summary>
+    public static readonly FakeAttributeStore Attributes = new();
+
     public static readonly IReadOnlyList<OptionScenario> All =
     [
         new("Defaults", t => Base(t), (t, o) =>
@@ -339,6 +349,57 @@ internal static class OptionScenarios
                 TestTree.Run("setfattr", "-n", "user.stale", "-v", "0x01", Dst(t, "subsec.txt"));
             },
         },
+        new("Portable_PreserveAttributes", t => Windows(t), (t, o) =>
+        {
+            Assert.Equal(FileAttributes.ReadOnly | FileAttributes.Hidden, Attributes.Get(Dst(t, "small.txt")));
+            Assert.Equal(".f........A", Assert.Single(o.Items, i => i.RelativePath == "small.txt").Itemize);
+            Assert.Equal(FileAttributes.Hidden, Attributes.Get(Dst(t, "sub dir")));
+            Assert.Equal(FileAttributes.System | FileAttributes.Archive, Attributes.Get(Dst(t, "big.bin")));
+            // A read-only copy in the destination is updated all the same, and takes the source's attributes.
+            Assert.Equal(FileAttributes.Archive, Attributes.Get(Dst(t, "touched.txt")));
+            HasItem(o, "touched.txt", SyncAction.Update);
+        })
+        {
+            WindowsAttributes = true,
+            Prepare = t =>
+            {
+                Attributes.Set(Src(t, "small.txt"), FileAttributes.ReadOnly | FileAttributes.Hidden);
+                Attributes.Set(Src(t, "sub dir"), FileAttributes.Hidden);
+                Attributes.Set(Src(t, "big.bin"), FileAttributes.System | FileAttributes.Archive);
+                Attributes.Set(Dst(t, "touched.txt"), FileAttributes.ReadOnly);
+            },
+        },
+        new("Portable_ArchiveOnly_Delete", t => Windows(t) with { Preserve = WindowsPreserve & ~PreserveOptions.Attributes, ArchiveOnly = true, Delete = true }, (t, o) =>
+        {
+            // Files without the Archive attribute are not sent, and their copies in the destination are kept.
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            NoItem(o, "touched.txt");
+            Assert.Equal(T(-100), File.GetLastWriteTimeUtc(Dst(t, "touched.txt")));
+            Assert.Equal(File.ReadAllBytes(Src(t, "big.bin")), File.ReadAllBytes(Dst(t, "big.bin")));
+            HasItem(o, "extraneous.txt", SyncAction.Delete);
+            Assert.Equal((FileAttributes)0, Attributes.Get(Src(t, "big2.bin")));
+        })
+        {
+            WindowsAttributes = true,
+            Prepare = t =>
+            {
+                Attributes.Set(Src(t, "big2.bin"), 0);
+                Attributes.Set(Src(t, "touched.txt"), FileAttributes.Hidden);
+            },
+        },
+        new("Portable_ResetArchive", t => Windows(t) with { Preserve = WindowsPreserve & ~PreserveOptions.Attributes, ResetArchive = true }, (t, o) =>
+        {
+            // robocopy /M: each verified copy (sent now, or already up to date) loses the flag in the source; the rest keep theirs.
+            HasItem(o, "big.bin", SyncAction.Update);
+            Assert.Equal((FileAttributes)0, Attributes.Get(Src(t, "big.bin")));
+            Assert.Equal((FileAttributes)0, Attributes.Get(Src(t, "small.txt")));
+            Assert.Equal(FileAttributes.ReadOnly, Attributes.Get(Src(t, "medium.dat")));
+            Assert.False(File.Exists(Dst(t, "medium.dat")));
+        })
+        {
+            WindowsAttributes = true,
+            Prepare = t => Attributes.Set(Src(t, "medium.dat"), FileAttributes.ReadOnly),
+        },
         new("ThrottleLimit1", t => Base(t) with { ThrottleLimit = 1 }, Converged),
         new("ThrottleLimit64", t => Base(t) with { ThrottleLimit = 64 }, Converged),
         new("TransferMode_Delta_BlockSize", t => Base(t) with { TransferMode = TransferMode.Delta, BlockSize = 2048 }, (t, o) =>
@@ -350,7 +411,43 @@ internal static class OptionScenarios
 
     public static OptionScenario Get(string name) => All.Single(s => s.Name == name);
 
+    /// <summary>Installs <see cref="Attributes"/> for the calling flow if <paramref name="scenario"/> keeps Windows'
+    /// attributes; null otherwise.</summary>
+    public static IDisposable? UseAttributes(OptionScenario scenario) => scenario.WindowsAttributes ? FileAttributeStore.Use(Attributes) : null;
+
+    /// <summary>The Windows attributes of every item in the compared directories, a line each (path relative to the
+    /// case's directory), for the cases that keep them; none otherwise.</summary>
+    public static IEnumerable<string> AttributeLines(OptionScenario scenario, ScenarioTree tree)
+    {
+        if (!scenario.WindowsAttributes)
+        {
+            return [];
+        }
+
+        var lines = new List<string>();
+        foreach (string top in ScenarioTree.Compared)
+        {
+            string root = Path.Join(tree.Root, top);
+            lines.Add($"{top} attributes {Attributes.Get(root)}");
+            foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            {
+                lines.Add($"{Path.GetRelativePath(tree.Root, path)} attributes {Attributes.Get(path)}");
+            }
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
     private static SyncOptions Base(ScenarioTree t) => new() { Source = t.Source, Destination = t.Destination };
+
+    /// <summary>What a run on Windows keeps by default, plus its attributes: the portable backend, no owners.</summary>
+    private const PreserveOptions WindowsPreserve = PreserveOptions.Times | PreserveOptions.Permissions | PreserveOptions.Links | PreserveOptions.Attributes;
+
+    /// <summary>A run as on Windows: the portable backend, keeping Windows' file attributes.</summary>
+    private static SyncOptions Windows(ScenarioTree t) => Base(t) with { FileSystem = FileSystemBackendKind.Portable, Preserve = WindowsPreserve };
+
+    private static DateTime T(long offset) => DateTime.UnixEpoch.AddSeconds(ScenarioTree.T + offset);
 
     private static DateTime At(long seconds, long nanoseconds = 0) =>
         DateTime.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));

@@ -54,10 +54,11 @@ public sealed class WiringMatrixTests(SftpFixture sftp, LocalReferences referenc
             return;
         }
 
+        using IDisposable? attributes = OptionScenarios.UseAttributes(scenario);
         using var directory = new TempDirectory();
         ScenarioTree tree = ScenarioTree.Create(directory.Combine("case"));
         scenario.Prepare?.Invoke(tree);
-        List<string> before = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom);
+        List<string> before = [.. TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom), .. OptionScenarios.AttributeLines(scenario, tree)];
         Dictionary<string, ulong> inodesBefore = TreeSnapshot.Inodes(tree.Root, ScenarioTree.Compared);
         var actual = new RecordingObserver();
         try
@@ -68,14 +69,14 @@ public sealed class WiringMatrixTests(SftpFixture sftp, LocalReferences referenc
         {
             _output.WriteLine($"refused: {refused.Message}");
             Assert.True(actual.Items.Count == 0, $"{wiring} refused {option} ({refused.Message}) after reporting {actual.Items.Count} items");
-            List<string> after = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom, inodesBefore);
+            List<string> after = [.. TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, TimeGranularity.Nanoseconds, nowFrom, inodesBefore), .. OptionScenarios.AttributeLines(scenario, tree)];
             Assert.True(before.SequenceEqual(after.Select(l => l.Replace(" (same inode)", string.Empty, StringComparison.Ordinal))),
                 $"{wiring} refused {option} ({refused.Message}) but changed the trees: {TreeSnapshot.Difference(before, after)}");
             return;
         }
 
-        List<string> want = TreeSnapshot.Describe(reference.Root, ScenarioTree.Compared, granularity, nowFrom, referenceBefore);
-        List<string> got = TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, granularity, nowFrom, inodesBefore);
+        List<string> want = [.. TreeSnapshot.Describe(reference.Root, ScenarioTree.Compared, granularity, nowFrom, referenceBefore), .. OptionScenarios.AttributeLines(scenario, reference)];
+        List<string> got = [.. TreeSnapshot.Describe(tree.Root, ScenarioTree.Compared, granularity, nowFrom, inodesBefore), .. OptionScenarios.AttributeLines(scenario, tree)];
         List<string> wantItems = Items(expected);
         List<string> gotItems = Items(actual);
         List<string> gotErrors = Errors(actual, tree);
