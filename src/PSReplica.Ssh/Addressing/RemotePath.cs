@@ -34,7 +34,7 @@ public sealed record RemotePath
     public static bool IsRemote(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return LooksRemote(text);
+        return LooksRemote(text, OperatingSystem.IsWindows());
     }
 
     /// <summary>
@@ -42,11 +42,16 @@ public sealed record RemotePath
     /// malformed is an error, not a local path: <c>host::x</c> copied to a directory named so would surprise.
     /// </summary>
     /// <exception cref="SyncException">ErrorId InvalidRemotePath.</exception>
-    public static bool TryParse(string text, [NotNullWhen(true)] out RemotePath? remote)
+    public static bool TryParse(string text, [NotNullWhen(true)] out RemotePath? remote) =>
+        TryParse(text, OperatingSystem.IsWindows(), out remote);
+
+    /// <summary><see cref="TryParse(string, out RemotePath?)"/> with Windows' local paths (<paramref name="windows"/>) or
+    /// Unix's; the public one takes the running system's (the tests run both here).</summary>
+    internal static bool TryParse(string text, bool windows, [NotNullWhen(true)] out RemotePath? remote)
     {
         ArgumentNullException.ThrowIfNull(text);
         remote = null;
-        if (!LooksRemote(text))
+        if (!LooksRemote(text, windows))
         {
             return false;
         }
@@ -80,7 +85,7 @@ public sealed record RemotePath
         return user + host + ":" + Path;
     }
 
-    private static bool LooksRemote(string text)
+    private static bool LooksRemote(string text, bool windows)
     {
         if (text.StartsWith(UriScheme, StringComparison.OrdinalIgnoreCase))
         {
@@ -93,8 +98,10 @@ public sealed record RemotePath
             return false;
         }
 
-        // A drive letter (C:\x, C:/x) is a local path on Windows, as rsync's Cygwin builds also assume.
-        return !(OperatingSystem.IsWindows() && colon == 1 && char.IsAsciiLetter(text[0]));
+        // On Windows a backslash is a separator too, and no host name has one: a UNC or device path (\\server\share,
+        // \\?\C:\x) and dir\a:b are local. A drive letter (C:\x, C:/x, C:x) is a local path there, as rsync's Cygwin
+        // builds also assume.
+        return !(windows && (text.AsSpan(0, colon).Contains('\\') || (colon == 1 && char.IsAsciiLetter(text[0]))));
     }
 
     /// <summary>The colon that ends the host part, or -1: it must come before the first slash.</summary>

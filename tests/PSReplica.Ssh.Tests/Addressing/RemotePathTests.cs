@@ -49,6 +49,44 @@ public sealed class RemotePathTests
         Assert.False(RemotePath.IsRemote(text));
     }
 
+    /// <summary>What Windows writes for a local path (a drive letter, a UNC or device path, a backslash before a colon)
+    /// stays local when the cmdlets run there; the same text on Linux is what rsync makes of it: a host "C" and so on.</summary>
+    [Theory]
+    [InlineData(@"C:\data\photos")]
+    [InlineData("C:/data/photos")]
+    [InlineData("c:relative")]
+    [InlineData(@"D:")]
+    [InlineData(@"\\server\share\dir")]
+    [InlineData(@"\\?\C:\very\long\path")]
+    [InlineData(@"\\?\UNC\server\share\x")]
+    [InlineData(@"\\.\C:\x")]
+    [InlineData(@"dir\sub:file")]
+    public void Windows_local_paths_stay_local_on_Windows(string text)
+    {
+        Assert.False(RemotePath.TryParse(text, windows: true, out RemotePath? remote));
+        Assert.Null(remote);
+
+        // Unix has no drive letters: there rsync's rule reads host "C" (as rsync itself does).
+        if (text.Length > 1 && text[1] == ':')
+        {
+            Assert.True(RemotePath.TryParse(text, windows: false, out remote));
+            Assert.Equal(text[..1], remote.Endpoint.Host);
+        }
+    }
+
+    [Theory]
+    [InlineData("host:dir", "host", "dir")]
+    [InlineData("me@nas:/volume1/backup", "nas", "/volume1/backup")]
+    [InlineData("ab:x", "ab", "x")]
+    [InlineData(@"host:C:\data", "host", @"C:\data")]
+    [InlineData("ssh://host/C:/data", "host", "/C:/data")]
+    public void Remote_paths_are_remote_on_Windows_too(string text, string host, string path)
+    {
+        Assert.True(RemotePath.TryParse(text, windows: true, out RemotePath? remote));
+        Assert.Equal(host, remote.Endpoint.Host);
+        Assert.Equal(path, remote.Path);
+    }
+
     [Theory]
     [InlineData(":path", "host name is empty")]
     [InlineData("@host:path", "user name")]
