@@ -60,6 +60,13 @@ public static class LocalReplicator
     internal static DestinationCapabilities For(FileSystemBackendKind backend) =>
         backend == FileSystemBackendKind.Portable ? PortableCapabilities : Capabilities;
 
+    /// <summary>What the local side of a remote run honours on <paramref name="backend"/>, the other side being
+    /// <paramref name="remote"/>: what only the remote side does is not asked of it (-OneFileSystem's walk is the sender's;
+    /// its stop at the destination's mount points for -Delete is the receiver's).</summary>
+    internal static DestinationCapabilities ForLocalSide(FileSystemBackendKind backend, RemoteSide remote) => remote == RemoteSide.Source
+        ? For(backend) with { OneFileSystem = true }
+        : For(backend) with { DestinationMountPoints = true };
+
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
     public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
     {

@@ -106,7 +106,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
         Capabilities.Check(options);
-        LocalReplicator.For(options.FileSystem).Check(options);
+        LocalReplicator.ForLocalSide(options.FileSystem, Side).Check(options);
         using FileSystemBackend.Scope backend = FileSystemBackend.Use(options.FileSystem);
         if (Side == RemoteSide.Destination)
         {

@@ -100,7 +100,7 @@ public sealed class SftpReplicator
         ArgumentNullException.ThrowIfNull(observer);
         LocalReplicator.Validate(options);
         Capabilities.Check(options);
-        LocalReplicator.For(options.FileSystem).Check(options);
+        LocalReplicator.ForLocalSide(options.FileSystem, Side).Check(options);
         using Engine.Native.FileSystemBackend.Scope backend = Engine.Native.FileSystemBackend.Use(options.FileSystem);
 
         // Whole files only: the executor must never ask the server's side for a delta.

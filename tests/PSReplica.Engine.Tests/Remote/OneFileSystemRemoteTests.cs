@@ -70,6 +70,38 @@ public sealed class OneFileSystemRemoteTests
         Assert.True(fromAgent < 20_000, $"{fromAgent} bytes from the agent");
     }
 
+    /// <summary>On the portable backend (Windows, macOS) the local side sees no devices: a pull may still ask the agent's
+    /// walk to stay on one file system, but not stop deletions at the local destination's mount points, and a push cannot
+    /// keep its own walk on one.</summary>
+    [Fact]
+    public async Task The_portable_backend_refuses_only_what_its_own_side_would_do()
+    {
+        using var other = new OtherFileSystem();
+        using var tree = new TestTree();
+        tree.Src("f", "f");
+        tree.Src("sub/g", "g");
+        File.CreateSymbolicLink(Path.Join(tree.Source, "other"), other.Path);
+        File.WriteAllText(Path.Join(other.Path, "beyond.txt"), "on another file system");
+        SyncOptions portable = tree.Options() with { OneFileSystem = true, CopyLinks = true, FileSystem = FileSystemBackendKind.Portable, Preserve = PreserveOptions.Times | PreserveOptions.Permissions };
+
+        (_, RecordingObserver pulled, _) = await Loopback.RunAsync(RemoteSide.Source, portable);
+        Assert.Empty(pulled.Errors);
+        Assert.Equal(["f", "other", "sub", "sub/g"], TestTree.Listing(tree.Destination));
+
+        Directory.Delete(tree.Destination, recursive: true);
+        foreach ((RemoteSide side, SyncOptions options, string refused) in new[]
+        {
+            (RemoteSide.Source, portable with { Delete = true }, "-OneFileSystem with -Delete"),
+            (RemoteSide.Destination, portable, "-OneFileSystem"),
+        })
+        {
+            var error = await Assert.ThrowsAsync<SyncException>(() => Loopback.RunAsync(side, options));
+            Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+            Assert.StartsWith(refused + " cannot be used with the portable file-system backend", error.Message, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(tree.Destination));
+        }
+    }
+
     [Fact]
     public void The_listing_check_expects_no_listing_of_a_directory_on_another_device()
     {
