@@ -11,7 +11,7 @@ namespace PSReplica.Engine.Endpoints;
 /// hold everything (nanosecond times) when it does not (Get-SyncPlan, -WhatIf).</summary>
 internal sealed record FileSystemTraits
 {
-    private const long Second = 1_000_000_000;
+    internal const long Second = 1_000_000_000;
 
     /// <summary>A file system that holds everything a run can ask for (ext4, XFS, Btrfs, tmpfs, ...).</summary>
     public static FileSystemTraits Full { get; } = new() { Type = "unknown" };

@@ -203,85 +203,177 @@ internal static class FileSystemProbe
         return text.ToString();
     }
 
-    /// <summary>The probe; null when it could not be made (a read-only destination, no permission): then nothing is known
-    /// beyond the type.</summary>
+    /// <summary>The probe through a directory descriptor; null when it could not be made (a read-only destination, no
+    /// permission): then nothing is known beyond the type.</summary>
     internal static FileSystemTraits? Measure(SafeFileHandle parent, FileSystemTraits assumed)
     {
+        using var directory = new DescriptorProbeDirectory(parent);
+        return Measure(directory, assumed);
+    }
+
+    /// <summary>The probe, the same through a descriptor or over SFTP: a file made exclusively under a temporary name,
+    /// its time set to <see cref="ProbeSeconds"/> (and <see cref="ProbeNanoseconds"/> where the calls carry them) and
+    /// read back, renamed and read back again, its mode and (where this side may) owner changed and read back, a symbolic
+    /// and a hard link to it tried, its name looked up in upper case; then all of it removed, and the directory's own time
+    /// set back where the probe changed it. Null when the probe file could not be made.</summary>
+    internal static FileSystemTraits? Measure(IProbeDirectory directory, FileSystemTraits assumed)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
         string name = Receiving.PendingFile.TempName("psreplica-probe");
+        string link = name + "-l";
+        string hard = name + "-h";
+        string renamed = name + "-r";
         // The probe's files come and go in the directory, which the kernel then stamps with the time: it is set back
         // after, or the next run would find the directory's time changed.
-        bool timed = Posix.StatAt(parent, string.Empty, out StatInfo directory) == 0;
-        SafeFileHandle? file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
-        if (file is null)
+        long? directoryTime = directory.ModifiedNanoseconds(string.Empty);
+        if (!directory.TryCreate(name))
         {
             return null;
         }
 
-        string link = name + "-l";
-        string hard = name + "-h";
-        string renamed = name + "-r";
         try
         {
-            using (file)
+            long probe = (ProbeSeconds * FileSystemTraits.Second) + (directory.CarriesNanoseconds ? ProbeNanoseconds : 0);
+            long granularity = 2 * FileSystemTraits.Second;
+            bool renameKeepsTimes = true;
+            if (directory.SetModified(name, probe) && directory.ModifiedNanoseconds(name) is long kept)
             {
-                long granularity = 2_000_000_000;
-                bool renameKeepsTimes = true;
-                if (Posix.SetModificationTime(file, ProbeSeconds, ProbeNanoseconds) == 0 && Posix.StatAt(file, string.Empty, out StatInfo kept) == 0)
+                granularity = FileSystemTraits.GranularityOf(probe, kept);
+                if (granularity < 2 * FileSystemTraits.Second && kept % (2 * FileSystemTraits.Second) == 0)
                 {
-                    granularity = FileSystemTraits.GranularityOf((ProbeSeconds * 1_000_000_000) + ProbeNanoseconds,
-                        (kept.MtimeSeconds * 1_000_000_000) + kept.MtimeNanoseconds);
-                    if (granularity < 2_000_000_000 && kept.MtimeNanoseconds == 0 && kept.MtimeSeconds % 2 == 0)
-                    {
-                        // An odd second never comes back: FAT's 2 s, rounded up rather than down.
-                        granularity = 2_000_000_000;
-                    }
-
-                    // Renamed as a receiver's temporary file is: some file systems stamp the time of the rename (fusefat).
-                    if (Posix.RenameAt(parent, name, renamed) == 0)
-                    {
-                        renameKeepsTimes = Posix.StatAt(parent, renamed, out StatInfo moved) != 0
-                            || (moved.MtimeSeconds == kept.MtimeSeconds && moved.MtimeNanoseconds == kept.MtimeNanoseconds);
-                        Posix.RenameAt(parent, renamed, name);
-                    }
+                    // An odd second never comes back: FAT's 2 s, rounded up rather than down.
+                    granularity = 2 * FileSystemTraits.Second;
                 }
 
-                bool permissions = Posix.Fchmod(file, 0x1A0) == 0 && Posix.StatAt(file, string.Empty, out StatInfo moded) == 0 && moded.Permissions == 0x1A0
-                    && Posix.Fchmod(file, 0x180) == 0 && Posix.StatAt(file, string.Empty, out moded) == 0 && moded.Permissions == 0x180;
-                bool owners = true;
-                if (Posix.IsElevated)
+                // Renamed as a receiver's temporary file is: some file systems stamp the time of the rename (fusefat).
+                if (directory.Rename(name, renamed))
                 {
-                    owners = Posix.Fchown(file, 1, 1) == 0 && Posix.StatAt(file, string.Empty, out StatInfo owned) == 0 && owned.Uid == 1 && owned.Gid == 1;
+                    renameKeepsTimes = directory.ModifiedNanoseconds(renamed) is not long moved || moved == kept;
+                    directory.Rename(renamed, name);
                 }
-
-                bool symbolicLinks = Posix.SymlinkAt(name, parent, link) == 0;
-                bool hardLinks = Posix.LinkAt(parent, name, parent, hard) == 0;
-                string upper = name.ToUpperInvariant();
-                bool caseSensitive = upper == name || Posix.StatAt(parent, upper, out _) != 0;
-                return assumed with
-                {
-                    TimeGranularity = granularity,
-                    Permissions = permissions,
-                    Owners = owners,
-                    SymbolicLinks = symbolicLinks,
-                    HardLinks = hardLinks,
-                    CaseSensitive = caseSensitive,
-                    RenameKeepsTimes = renameKeepsTimes,
-                    Source = "measured",
-                };
             }
+
+            bool permissions = directory.SetMode(name, 0x1A0) && directory.Mode(name) == 0x1A0
+                && directory.SetMode(name, 0x180) && directory.Mode(name) == 0x180;
+            bool owners = !directory.MayChangeOwners(name)
+                || (directory.SetOwner(name, 1, 1) && directory.Owner(name) == (1u, 1u));
+            bool symbolicLinks = directory.SymbolicLink(name, link);
+            bool hardLinks = directory.HardLink(name, hard);
+            string upper = name.ToUpperInvariant();
+            bool caseSensitive = upper == name || !directory.Exists(upper);
+            return assumed with
+            {
+                TimeGranularity = granularity,
+                Permissions = permissions,
+                Owners = owners,
+                SymbolicLinks = symbolicLinks,
+                HardLinks = hardLinks,
+                CaseSensitive = caseSensitive,
+                RenameKeepsTimes = renameKeepsTimes,
+                Source = "measured",
+            };
         }
         finally
         {
-            Posix.UnlinkAt(parent, hard, isDirectory: false);
-            Posix.UnlinkAt(parent, link, isDirectory: false);
-            Posix.UnlinkAt(parent, renamed, isDirectory: false);
-            Posix.UnlinkAt(parent, name, isDirectory: false);
-            // Only where it changed: a FAT root holds no time, and fusefat dies when one is set on it.
-            if (timed && Posix.StatAt(parent, string.Empty, out StatInfo now) == 0
-                && (now.MtimeSeconds != directory.MtimeSeconds || now.MtimeNanoseconds != directory.MtimeNanoseconds))
+            foreach (string probe in new[] { hard, link, renamed, name })
             {
-                Posix.SetModificationTimeHandle(parent, directory.MtimeSeconds, directory.MtimeNanoseconds);
+                directory.Remove(probe);
+            }
+
+            // Only where it changed: a FAT root holds no time, and fusefat dies when one is set on it.
+            if (directoryTime is long before && directory.ModifiedNanoseconds(string.Empty) is long after && after != before)
+            {
+                directory.SetModified(string.Empty, before);
             }
         }
     }
+
+    /// <summary>A probe's directory through its descriptor (no link followed): the probe file is changed through the
+    /// descriptor its exclusive create gave.</summary>
+    private sealed class DescriptorProbeDirectory(SafeFileHandle parent) : IProbeDirectory, IDisposable
+    {
+        private SafeFileHandle? _file;
+
+        public bool CarriesNanoseconds => true;
+
+        public bool TryCreate(string name)
+        {
+            _file = Posix.OpenAt(parent, name, Posix.OWrOnly | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180, out _);
+            return _file is not null;
+        }
+
+        public long? ModifiedNanoseconds(string name) => Posix.StatAt(parent, name, out StatInfo stat) == 0
+            ? (stat.MtimeSeconds * FileSystemTraits.Second) + stat.MtimeNanoseconds : null;
+
+        public bool SetModified(string name, long nanoseconds)
+        {
+            long seconds = Math.DivRem(nanoseconds, FileSystemTraits.Second, out long rest);
+            return name.Length == 0 ? Posix.SetModificationTimeHandle(parent, seconds, rest) == 0 : Posix.SetModificationTime(File, seconds, rest) == 0;
+        }
+
+        public bool Rename(string from, string to) => Posix.RenameAt(parent, from, to) == 0;
+
+        public bool SetMode(string name, int mode) => Posix.Fchmod(File, mode) == 0;
+
+        public int? Mode(string name) => Posix.StatAt(File, string.Empty, out StatInfo stat) == 0 ? stat.Permissions : null;
+
+        public bool MayChangeOwners(string name) => Posix.IsElevated;
+
+        public bool SetOwner(string name, uint uid, uint gid) => Posix.Fchown(File, uid, gid) == 0;
+
+        public (uint Uid, uint Gid)? Owner(string name) => Posix.StatAt(File, string.Empty, out StatInfo stat) == 0 ? (stat.Uid, stat.Gid) : null;
+
+        public bool SymbolicLink(string target, string name) => Posix.SymlinkAt(target, parent, name) == 0;
+
+        public bool HardLink(string existing, string name) => Posix.LinkAt(parent, existing, parent, name) == 0;
+
+        public bool Exists(string name) => Posix.StatAt(parent, name, out _) == 0;
+
+        public void Remove(string name) => Posix.UnlinkAt(parent, name, isDirectory: false);
+
+        public void Dispose() => _file?.Dispose();
+
+        /// <summary>The probe file, opened by <see cref="TryCreate"/> (its name is the only one changed through it).</summary>
+        private SafeFileHandle File => _file ?? throw new InvalidOperationException("The probe file was not made.");
+    }
+}
+
+/// <summary>The directory a <see cref="FileSystemProbe"/> is made in, and the few calls it makes there, each on a name in
+/// it (the empty name: the directory itself); false or null where a call failed. Through a descriptor locally, over SFTP
+/// for an SFTP destination, so that both measure with one algorithm.</summary>
+internal interface IProbeDirectory
+{
+    /// <summary>Whether times set and read carry nanoseconds (SFTP version 3 carries whole seconds).</summary>
+    bool CarriesNanoseconds { get; }
+
+    /// <summary>Makes an empty file exclusively (no link followed).</summary>
+    bool TryCreate(string name);
+
+    /// <summary>The modification time, in nanoseconds since the epoch.</summary>
+    long? ModifiedNanoseconds(string name);
+
+    bool SetModified(string name, long nanoseconds);
+
+    bool Rename(string from, string to);
+
+    bool SetMode(string name, int mode);
+
+    /// <summary>The permission bits.</summary>
+    int? Mode(string name);
+
+    /// <summary>Whether this side may give a file away (root): only then are owners tried.</summary>
+    bool MayChangeOwners(string name);
+
+    bool SetOwner(string name, uint uid, uint gid);
+
+    (uint Uid, uint Gid)? Owner(string name);
+
+    bool SymbolicLink(string target, string name);
+
+    /// <summary>A hard link to <paramref name="existing"/>; true where one cannot even be asked for (taken as held).</summary>
+    bool HardLink(string existing, string name);
+
+    bool Exists(string name);
+
+    void Remove(string name);
 }

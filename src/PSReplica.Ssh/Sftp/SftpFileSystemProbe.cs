@@ -1,112 +1,83 @@
 using PSReplica.Engine.Endpoints;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Ssh;
 
-/// <summary>What the file system behind an SFTP destination can hold, measured (SFTP names no file-system type): a probe
-/// file made exclusively under a temporary name in the destination directory, its time set to an odd second and read
-/// back (FAT keeps 2 s), renamed and read back again (fusefat stamps the time of the rename), its mode changed and
-/// read back, its owner too where the server's user is root, a symbolic link
-/// and (where the server offers hardlink@openssh.com) a hard link to it tried, its name looked up in upper case, and all
-/// of it removed, and the directory's time set back. Only when the run writes; a probe that cannot be made leaves
-/// everything assumed held.</summary>
+/// <summary>What the file system behind an SFTP destination can hold, measured (SFTP names no file-system type) by the
+/// local destinations' probe (<see cref="FileSystemProbe.Measure(IProbeDirectory, FileSystemTraits)"/>) made over SFTP:
+/// times in whole seconds (FAT's 2 s still shows), owners tried where the server's user is root, a hard link only where
+/// the server offers hardlink@openssh.com. Only when the run writes; a probe that cannot be made leaves everything
+/// assumed held.</summary>
 internal static class SftpFileSystemProbe
 {
-    /// <summary>An odd second: FAT's 2 s steps round it away. (SFTP version 3 carries whole seconds only.)</summary>
-    private const long ProbeSeconds = 1_234_567_891;
-
     public static FileSystemTraits Measure(SftpSession sftp, string directory)
     {
-        string name = Engine.Receiving.PendingFile.TempName("psreplica-probe");
-        string path = SftpPaths.Join(directory, name);
-        string link = path + "-l";
-        string hard = path + "-h";
-        string renamed = path + "-r";
-        // The probe's files come and go in the directory, which the kernel then stamps with the time: it is set back
-        // after (to the whole second SFTP carries), or the next run would find the directory's time changed.
-        SftpEntry? directoryBefore = sftp.Stat(directory);
-        try
-        {
-            sftp.CreateExclusive(path).Dispose();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return FileSystemTraits.Full;
-        }
-
-        try
-        {
-            DateTime probeTime = DateTime.UnixEpoch.AddSeconds(ProbeSeconds);
-            long granularity = 1;
-            long? kept = null;
-            if (Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { LastWriteTimeUtc = probeTime, LastAccessTimeUtc = DateTime.UtcNow }))
-                && sftp.Stat(path) is { } timed)
-            {
-                kept = timed.ModifiedSeconds;
-                // Within the second SFTP keeps: nothing lost beyond the wire's own step; else FAT's 2 s (or worse).
-                granularity = kept == ProbeSeconds ? 1 : FileSystemTraits.GranularityOf(ProbeSeconds * 1_000_000_000, kept.Value * 1_000_000_000);
-            }
-
-            bool permissions = Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { Mode = 0x1A0 })) && sftp.Stat(path)?.Mode == 0x1A0
-                && Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { Mode = 0x180 })) && sftp.Stat(path)?.Mode == 0x180;
-            bool owners = true;
-            if (sftp.Stat(path) is { UserId: 0 })
-            {
-                owners = Try(() => sftp.SetAttributes(path, new SftpAttributeChanges { UserId = 1, GroupId = 1 }))
-                    && sftp.Stat(path) is { UserId: 1, GroupId: 1 };
-            }
-
-            // Renamed after its time was set, as a receiver's temporary file is: some keep the time of the rename (fusefat).
-            // (Modes and owners changed since; the time did not.)
-            long? before = kept ?? sftp.Stat(path)?.ModifiedSeconds;
-            bool renameKeepsTimes = true;
-            if (Try(() => sftp.Rename(path, renamed)))
-            {
-                renameKeepsTimes = sftp.Stat(renamed)?.ModifiedSeconds == before;
-                Try(() => sftp.Rename(renamed, path));
-            }
-
-            bool symbolicLinks = Try(() => sftp.CreateSymbolicLink(link, name));
-            bool hardLinks = !sftp.OffersHardLinks || Try(() => sftp.CreateHardLink(hard, path));
-            string upper = name.ToUpperInvariant();
-            bool caseSensitive = upper == name || sftp.Stat(SftpPaths.Join(directory, upper)) is null;
-            return FileSystemTraits.Full with
-            {
-                Type = "measured over SFTP",
-                TimeGranularity = granularity,
-                Permissions = permissions,
-                Owners = owners,
-                SymbolicLinks = symbolicLinks,
-                HardLinks = hardLinks,
-                CaseSensitive = caseSensitive,
-                RenameKeepsTimes = renameKeepsTimes,
-                Source = "measured",
-            };
-        }
-        finally
-        {
-            foreach (string probe in new[] { hard, link, renamed, path })
-            {
-                Try(() => sftp.Delete(probe));
-            }
-
-            // Only where it changed: a FAT root holds no time, and fusefat dies when one is set on it.
-            if (directoryBefore is not null && sftp.Stat(directory) is { } directoryAfter && directoryAfter.LastWriteTimeUtc != directoryBefore.LastWriteTimeUtc)
-            {
-                Try(() => sftp.SetAttributes(directory, new SftpAttributeChanges { LastWriteTimeUtc = directoryBefore.LastWriteTimeUtc }));
-            }
-        }
+        FileSystemTraits assumed = FileSystemTraits.Full with { Type = "measured over SFTP" };
+        return FileSystemProbe.Measure(new SftpProbeDirectory(sftp, directory), assumed) ?? FileSystemTraits.Full;
     }
 
-    private static bool Try(Action action)
+    /// <summary>The probe's calls over SFTP, on paths in <paramref name="directory"/>.</summary>
+    private sealed class SftpProbeDirectory(SftpSession sftp, string directory) : IProbeDirectory
     {
-        try
+        public bool CarriesNanoseconds => false;
+
+        public bool TryCreate(string name) => Try(() => sftp.CreateExclusive(Path(name)).Dispose());
+
+        public long? ModifiedNanoseconds(string name) => Stat(name)?.ModifiedSeconds * FileSystemTraits.Second;
+
+        public bool SetModified(string name, long nanoseconds) => Try(() => sftp.SetAttributes(Path(name), new SftpAttributeChanges
         {
-            action();
-            return true;
+            LastWriteTimeUtc = DateTime.UnixEpoch.AddSeconds(nanoseconds / FileSystemTraits.Second),
+            LastAccessTimeUtc = DateTime.UtcNow,
+        }));
+
+        public bool Rename(string from, string to) => Try(() => sftp.Rename(Path(from), Path(to)));
+
+        public bool SetMode(string name, int mode) => Try(() => sftp.SetAttributes(Path(name), new SftpAttributeChanges { Mode = mode }));
+
+        public int? Mode(string name) => Stat(name)?.Mode;
+
+        /// <summary>Only a server logged in as root makes files that root owns, and only root may give them away.</summary>
+        public bool MayChangeOwners(string name) => Stat(name) is { UserId: 0 };
+
+        public bool SetOwner(string name, uint uid, uint gid) =>
+            Try(() => sftp.SetAttributes(Path(name), new SftpAttributeChanges { UserId = (int)uid, GroupId = (int)gid }));
+
+        public (uint Uid, uint Gid)? Owner(string name) => Stat(name) is { } entry ? ((uint)entry.UserId, (uint)entry.GroupId) : null;
+
+        public bool SymbolicLink(string target, string name) => Try(() => sftp.CreateSymbolicLink(Path(name), target));
+
+        public bool HardLink(string existing, string name) => !sftp.OffersHardLinks || Try(() => sftp.CreateHardLink(Path(name), Path(existing)));
+
+        public bool Exists(string name) => Stat(name) is not null;
+
+        public void Remove(string name) => Try(() => sftp.Delete(Path(name)));
+
+        private string Path(string name) => name.Length == 0 ? directory : SftpPaths.Join(directory, name);
+
+        private SftpEntry? Stat(string name)
+        {
+            try
+            {
+                return sftp.Stat(Path(name));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+
+        private static bool Try(Action action)
         {
-            return false;
+            try
+            {
+                action();
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
         }
     }
 }
