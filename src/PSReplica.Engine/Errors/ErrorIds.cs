@@ -94,6 +94,9 @@ public static class ErrorIds
     /// <summary>-MaxAge or -MinAge is not an age (a duration such as 7d or a TimeSpan) or a point in time, or is negative.</summary>
     public const string InvalidAge = nameof(InvalidAge);
 
+    /// <summary>-SettleTime or -RescanInterval is not a length of time (a duration such as 250ms or a TimeSpan).</summary>
+    public const string InvalidDuration = nameof(InvalidDuration);
+
     /// <summary>The -FilesFrom list cannot be read.</summary>
     public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
 

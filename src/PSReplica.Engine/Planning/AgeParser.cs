@@ -60,6 +60,36 @@ public static partial class AgeParser
             + "(365 days), a TimeSpan such as 7.00:00:00, or a date such as 2026-06-01 or 2026-06-01T08:00:00Z.");
     }
 
+    /// <summary>A length of time for <paramref name="parameter"/> (-SettleTime, -RescanInterval): rclone's duration, as an
+    /// age is written (<c>250ms</c>, <c>30s</c>, <c>1h30m</c>), or a TimeSpan's text (<c>00:00:00.250</c>). A bare number is
+    /// refused, as for an age: milliseconds or seconds would be a guess.</summary>
+    /// <exception cref="SyncException">InvalidDuration.</exception>
+    public static TimeSpan Duration(string text, string parameter)
+    {
+        string trimmed = (text ?? string.Empty).Trim();
+        if (DurationPattern().IsMatch(trimmed))
+        {
+            double seconds = 0;
+            foreach (Match part in DurationPart().Matches(trimmed))
+            {
+                seconds += double.Parse(part.Groups["n"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * UnitSeconds(part.Groups["unit"].Value);
+            }
+
+            if (seconds * TimeSpan.TicksPerSecond < TimeSpan.MaxValue.Ticks)
+            {
+                return TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
+            }
+        }
+        else if (TimeSpan.TryParseExact(trimmed, ["c", "g"], CultureInfo.InvariantCulture, out TimeSpan span) && span >= TimeSpan.Zero)
+        {
+            return span;
+        }
+
+        string hint = BareNumber().IsMatch(trimmed) ? $"'{text}' has no unit: write {trimmed.TrimStart('+')}ms or {trimmed.TrimStart('+')}s." : $"'{text}' is not a length of time.";
+        throw new SyncException(ErrorIds.InvalidDuration, SyncErrorKind.InvalidArgument,
+            $"-{parameter}: {hint} Use a duration such as 250ms, 30s, 15m or 1h, or a TimeSpan such as 00:00:00.250.", text ?? string.Empty);
+    }
+
     /// <summary>The instant (UTC) <paramref name="age"/> before <paramref name="referenceUtc"/>.</summary>
     /// <exception cref="SyncException">InvalidAge: a negative age, or one reaching before year 1.</exception>
     public static DateTime Cutoff(TimeSpan age, DateTime referenceUtc) =>

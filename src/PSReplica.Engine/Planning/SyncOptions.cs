@@ -159,6 +159,9 @@ public sealed record SyncOptions
     /// Linux, the portable System.IO backend elsewhere or where PSREPLICA_FILESYSTEM=portable.</summary>
     public Engine.Native.FileSystemBackendKind FileSystem { get; init; } = Engine.Native.FileSystemBackend.Default;
 
+    /// <summary>-Watch: what a batch of changes plans again; null (every other run) plans the whole tree.</summary>
+    internal Engine.Planning.PlanScope? Scope { get; init; }
+
     /// <summary>The extended attributes and ACLs -Preserve asks for (as the process running the run sees its privilege).</summary>
     internal Engine.Metadata.XattrScope XattrScope => Engine.Metadata.XattrScopes.For(Preserve, Engine.Native.Posix.IsElevated);
 

@@ -58,6 +58,10 @@ internal sealed class SyncPlanner
     private readonly Dictionary<(ulong Device, ulong Inode), (string DestinationPath, FileEntry? Existing, bool Rewritten)> _linkGroups = [];
     private ((ulong Device, ulong Inode) Key, int ActionIndex, string DestinationPath, FileEntry? Existing)? _pendingLeader;
     private long _scanned;
+
+    // -Watch: what this batch plans (null: everything), and whether the directory being planned is planned whole.
+    private readonly PlanScope? _scope;
+    private bool _whole;
     private long _nextProgress;
     private readonly ExtendedAttributeComparer _extendedAttributes;
 
@@ -78,6 +82,9 @@ internal sealed class SyncPlanner
         _cancellation = cancellation;
         _basis = basis ?? BasisDirectories.From(options, plan.DestinationRoot, observer);
         _extendedAttributes = new ExtendedAttributeComparer(options.XattrScope, _sourceLister, _destinationLister);
+        // Hard links are grouped over the whole tree: a batch that saw one name of a group plans every name.
+        _scope = options.Scope is { IsEverything: false } scope && (options.Preserve & PreserveOptions.HardLinks) == 0 ? scope : null;
+        _whole = _scope is null;
     }
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
@@ -405,7 +412,17 @@ internal sealed class SyncPlanner
 
             // rsync -x deletes nothing inside a destination directory on another file system than the destination root.
             bool deletes = _options.Delete && destinationExists && !IsDestinationMountPoint(destinationEntry!);
-            return PlanEntries(relative, sources, destinations, destinationDirectory, deletes);
+            // -Watch: a directory the destination lacks, or one the batch names as a subtree, is planned whole with all below.
+            bool outerWhole = _whole;
+            _whole = _whole || !destinationExists || _scope!.IsWhole(relative);
+            try
+            {
+                return PlanEntries(relative, sources, destinations, destinationDirectory, deletes);
+            }
+            finally
+            {
+                _whole = outerWhole;
+            }
         }
         finally
         {
@@ -436,6 +453,15 @@ internal sealed class SyncPlanner
 
     private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
+        if (!_whole && _traits.CaseSensitive && !_traits.WindowsNamesOnly)
+        {
+            // -Watch: only the names this batch saw change here, or on the way to a change below. (Where the destination
+            // folds names, the directory's every name is planned, so that a new name is held against the ones it folds to.)
+            IReadOnlySet<string> names = _scope!.NamesIn(relative);
+            sources = sources.FindAll(entry => names.Contains(entry.Name));
+            destinations = destinations.FindAll(entry => names.Contains(entry.Name));
+        }
+
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
         {
@@ -518,7 +544,8 @@ internal sealed class SyncPlanner
             content = entry > content ? entry : content;
         }
 
-        return content;
+        // Only part of the directory was planned: what the rest holds is not known (-PruneEmptyDirectories keeps it).
+        return _whole ? content : Content.Unknown;
     }
 
     /// <summary>What of a directory's selected entries the destination's file system can hold: a symbolic link where it

@@ -1,0 +1,165 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using PSReplica.Engine.Filtering;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Scanning;
+
+namespace PSReplica.Engine.Watching;
+
+/// <summary>-Watch's timing: how long the changes must rest before a batch is planned (-SettleTime), and how often the
+/// whole tree is planned again whatever the notifications said (-RescanInterval; null: never).</summary>
+public sealed record WatchSettings(TimeSpan SettleTime, TimeSpan? RescanInterval)
+{
+    /// <summary>The default -SettleTime.</summary>
+    public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A batch waits at most this long for the changes to rest (a file written without a pause): then it is
+    /// planned as it is, and what changes after goes into the next.</summary>
+    public TimeSpan MaximumDelay => TimeSpan.FromTicks(Math.Max(SettleTime.Ticks * 10, TimeSpan.FromSeconds(2).Ticks));
+}
+
+/// <summary>Sync-Directory -Watch (issue 17): a first full sync, then, for each batch of changes the watcher saw (settled
+/// for <see cref="WatchSettings.SettleTime"/>), a sync that plans only what changed (<see cref="PlanScope"/>), until the
+/// run is cancelled. The watcher starts before the first sync, so a change made while it runs is in the first batch.
+/// Lost notifications (a queue overflow, a watch limit) plan the subtree they concern whole, with a warning.</summary>
+internal static class WatchLoop
+{
+    /// <summary>Runs until <paramref name="cancellation"/> is cancelled (OperationCanceledException) or the watcher ends
+    /// with an error (the source root vanished: that SyncException).</summary>
+    /// <param name="sync">One sync (plan and execution) of these options, reporting to the run's observer.</param>
+    /// <param name="startWatcher">Starts the watcher of the source root's full path.</param>
+    public static void Run(SyncOptions options, WatchSettings settings, ISyncObserver observer, Func<SyncOptions, SyncSummary> sync,
+        Func<string, ITreeWatcher> startWatcher, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(observer);
+        ArgumentNullException.ThrowIfNull(sync);
+        ArgumentNullException.ThrowIfNull(startWatcher);
+        Check(options);
+        string root = SourceSet.Resolve(options).ScanRoot
+            ?? throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                "-Watch needs a directory as the source: a file is synced once.", options.Source);
+        using ITreeWatcher watcher = startWatcher(root);
+        observer.OnVerbose($"Watch: watching '{root}' (settle time {Describe(settings.SettleTime)}, "
+            + (settings.RescanInterval is { } interval ? $"a full rescan every {Describe(interval)})" : "no periodic rescan)"));
+        observer.OnVerbose("Watch: the first sync, of the whole tree");
+        sync(options);
+        IReadOnlySet<string> filterFiles = FilterFileNames(options.Filter);
+        long batches = 0;
+        while (true)
+        {
+            observer.OnVerbose("Watch: waiting for changes");
+            List<WatchChange> changes = NextBatch(watcher.Changes, settings, cancellation);
+            var said = new HashSet<string>(StringComparer.Ordinal);
+            foreach (WatchChange change in changes)
+            {
+                if (change.Kind == WatchChangeKind.Lost && said.Add(change.Reason ?? string.Empty))
+                {
+                    observer.OnWarning($"Change notifications were lost ({change.Reason ?? "no reason given"}): "
+                        + (change.RelativePath.Length == 0 ? "the whole tree is planned again." : $"'{change.RelativePath}' is planned again whole."));
+                }
+            }
+
+            PlanScope scope = PlanScope.From(changes, filterFiles);
+            batches++;
+            observer.OnVerbose($"Watch: batch {batches}: {changes.Count} change(s) settled; "
+                + (scope.IsEverything ? "planning the whole tree" : "planning what changed"));
+            sync(options with { Scope = scope });
+        }
+    }
+
+    /// <summary>What -Watch cannot do, refused before anything is touched.</summary>
+    internal static void Check(SyncOptions options)
+    {
+        string? refused = options.Review is not null ? "a reviewed plan (-Plan): a plan is applied once"
+            : options.AdditionalSources.Count > 0 ? "several sources: one source directory is watched"
+            : options.LinkDest.Count + options.CompareDest.Count + options.CopyDest.Count > 0 ? "-LinkDest, -CompareDest or -CopyDest: a snapshot per change makes no sense"
+            : options.RemoveSourceFiles && options.Delete ? "-RemoveSourceFiles together with -Delete: each source file removed would be deleted from the destination at once"
+            : null;
+        if (refused is not null)
+        {
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, "-Watch cannot be used with " + refused + ".", "Watch");
+        }
+    }
+
+    /// <summary>The next batch: waits for a change (or, with a rescan interval, at most that long: then the whole tree),
+    /// then for <see cref="WatchSettings.SettleTime"/> with no new change, at most <see cref="WatchSettings.MaximumDelay"/>.</summary>
+    internal static List<WatchChange> NextBatch(ChannelReader<WatchChange> changes, WatchSettings settings, CancellationToken cancellation)
+    {
+        var batch = new List<WatchChange>();
+        if (!Wait(changes, settings.RescanInterval, cancellation))
+        {
+            batch.Add(new WatchChange(WatchChangeKind.Subtree, string.Empty));
+            return batch;
+        }
+
+        long deadline = Environment.TickCount64 + (long)settings.MaximumDelay.TotalMilliseconds;
+        while (true)
+        {
+            while (changes.TryRead(out WatchChange change))
+            {
+                batch.Add(change);
+            }
+
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0 || !Wait(changes, TimeSpan.FromMilliseconds(Math.Min(left, settings.SettleTime.TotalMilliseconds)), cancellation))
+            {
+                return batch;
+            }
+        }
+    }
+
+    /// <summary>Waits until a change can be read: true; false when <paramref name="timeout"/> passed first. The watcher's
+    /// end is thrown: its error (the root lost), or OperationCanceledException when it was stopped.</summary>
+    private static bool Wait(ChannelReader<WatchChange> changes, TimeSpan? timeout, CancellationToken cancellation)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (timeout is { } span)
+        {
+            limit.CancelAfter(span);
+        }
+
+        bool more;
+        try
+        {
+            more = changes.WaitToReadAsync(limit.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(closed.InnerException).Throw();
+            throw;
+        }
+
+        if (!more)
+        {
+            changes.Completion.GetAwaiter().GetResult();
+            throw new OperationCanceledException("The watcher stopped.");
+        }
+
+        return true;
+    }
+
+    /// <summary>The file names the filter's dir-merge rules read in each directory.</summary>
+    private static HashSet<string> FilterFileNames(SyncFilter filter)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (FilterRule rule in filter.Rules)
+        {
+            if (rule.Type == FilterRuleType.DirMerge)
+            {
+                names.Add(rule.Pattern[(rule.Pattern.LastIndexOf('/') + 1)..]);
+            }
+        }
+
+        return names;
+    }
+
+    private static string Describe(TimeSpan span) => span.TotalSeconds < 1
+        ? $"{span.TotalMilliseconds:0} ms"
+        : $"{span.TotalSeconds:0.###} s";
+}
