@@ -1,0 +1,176 @@
+using System.Threading.Channels;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Tests.Remote;
+using PSReplica.Engine.Watching;
+
+namespace PSReplica.Engine.Tests.Watching;
+
+/// <summary>-Watch's loop over a watcher the test drives (a channel of changes): the first full sync, one scoped sync per
+/// settled batch, lost notifications as a whole-tree sync with a warning, the watcher's error as the run's end, and what
+/// -Watch refuses.</summary>
+public sealed class WatchLoopTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private sealed class FakeWatcher : ITreeWatcher
+    {
+        public Channel<WatchChange> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchChange>();
+
+        public string? Root { get; set; }
+
+        public bool Disposed { get; private set; }
+
+        public ChannelReader<WatchChange> Changes => Channel.Reader;
+
+        public void Dispose()
+        {
+            Disposed = true;
+            Channel.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Runs the loop on a thread of its own; each finished sync's options arrive in <see cref="Syncs"/>.</summary>
+    private sealed class Running : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+
+        public Running(SyncOptions options, FakeWatcher watcher, RecordingObserver observer, WatchSettings? settings = null)
+        {
+            Task = System.Threading.Tasks.Task.Factory.StartNew(() => WatchLoop.Run(options, settings ?? new WatchSettings(TimeSpan.FromMilliseconds(20), null), observer,
+                o =>
+                {
+                    SyncSummary summary = LocalReplicator.Run(o, observer, _stop.Token);
+                    Syncs.Writer.TryWrite(o);
+                    return summary;
+                },
+                root =>
+                {
+                    watcher.Root = root;
+                    return watcher;
+                }, _stop.Token), TaskCreationOptions.LongRunning);
+        }
+
+        public Channel<SyncOptions> Syncs { get; } = Channel.CreateUnbounded<SyncOptions>();
+
+        public Task Task { get; }
+
+        public async Task<SyncOptions> NextSyncAsync()
+        {
+            using var bound = new CancellationTokenSource(Bound);
+            Task<SyncOptions> next = Syncs.Reader.ReadAsync(bound.Token).AsTask();
+            Task done = await System.Threading.Tasks.Task.WhenAny(next, Task);
+            if (done == Task)
+            {
+                await Task;
+                throw new InvalidOperationException("The loop ended.");
+            }
+
+            return await next;
+        }
+
+        public void Stop() => _stop.Cancel();
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_first_sync_is_whole_then_each_batch_plans_what_changed_until_stopped()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        tree.Src("d/b.txt", "b");
+        var watcher = new FakeWatcher();
+        var observer = new RecordingObserver { WantsVerbose = true };
+        using var running = new Running(tree.Options(delete: true), watcher, observer);
+
+        Assert.Null((await running.NextSyncAsync()).Scope);
+        Assert.Equal(tree.Source, watcher.Root);
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+
+        tree.Src("d/c.txt", "c");
+        File.Delete(Path.Join(tree.Source, "a.txt"));
+        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Item, "d/c.txt"));
+        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Item, "a.txt"));
+        SyncOptions batch = await running.NextSyncAsync();
+        Assert.NotNull(batch.Scope);
+        Assert.False(batch.Scope.IsEverything);
+        Assert.Equal(["c.txt"], batch.Scope.NamesIn("d"));
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+        Assert.Contains(observer.Items, i => i.RelativePath == "a.txt" && i.Action == SyncAction.Delete);
+        Assert.Contains(observer.Items, i => i.RelativePath == "d/c.txt" && i.Action == SyncAction.Create);
+
+        // Lost notifications: the whole tree, with one warning per reason.
+        tree.Src("unseen.txt", "made while notifications were lost");
+        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"));
+        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"));
+        Assert.True((await running.NextSyncAsync()).Scope!.IsEverything);
+        Assert.Single(observer.Warnings, w => w.Contains("the queue overflowed", StringComparison.Ordinal));
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+
+        running.Stop();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Task);
+        Assert.True(watcher.Disposed);
+        Assert.Contains("Watch: waiting for changes", observer.Verbose);
+    }
+
+    [Fact]
+    public async Task The_watchers_error_ends_the_run_with_it()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        var watcher = new FakeWatcher();
+        using var running = new Running(tree.Options(), watcher, new RecordingObserver());
+        _ = await running.NextSyncAsync();
+
+        watcher.Channel.Writer.TryComplete(new SyncException("WatchRootLost", SyncErrorKind.NotFound, "The watched source root was removed.", tree.Source));
+        var error = await Assert.ThrowsAsync<SyncException>(() => running.Task);
+        Assert.Equal("WatchRootLost", error.ErrorId);
+    }
+
+    [Fact]
+    public void Changes_that_arrive_together_are_one_batch_and_a_rescan_interval_plans_the_whole_tree_when_nothing_came()
+    {
+        var channel = Channel.CreateUnbounded<WatchChange>();
+        foreach (string path in new[] { "a", "b/c", "b/d" })
+        {
+            channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, path));
+        }
+
+        List<WatchChange> batch = WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null), CancellationToken.None);
+        Assert.Equal(["a", "b/c", "b/d"], batch.Select(c => c.RelativePath));
+
+        List<WatchChange> rescan = WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)), CancellationToken.None);
+        Assert.Equal([new WatchChange(WatchChangeKind.Subtree, string.Empty)], rescan);
+
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null), stop.Token));
+    }
+
+    [Fact]
+    public void What_watch_cannot_do_is_refused_before_anything_is_touched()
+    {
+        using var tree = new TestTree();
+        tree.Src("a.txt", "a");
+        SyncOptions options = tree.Options(delete: true);
+        foreach ((SyncOptions refused, string why) in new[]
+        {
+            (options with { LinkDest = ["../snap"] }, "-LinkDest"),
+            (options with { RemoveSourceFiles = true }, "-RemoveSourceFiles together with -Delete"),
+            (options with { AdditionalSources = [tree.Source] }, "several sources"),
+        })
+        {
+            var watcher = new FakeWatcher();
+            var error = Assert.Throws<SyncException>(() => WatchLoop.Run(refused, new WatchSettings(TimeSpan.FromMilliseconds(10), null), new RecordingObserver(),
+                o => LocalReplicator.Run(o, new RecordingObserver(), CancellationToken.None), _ => watcher, CancellationToken.None));
+            Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
+            Assert.Contains(why, error.Message, StringComparison.Ordinal);
+            Assert.Null(watcher.Root);
+            Assert.False(Directory.Exists(tree.Destination));
+        }
+    }
+}
