@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using PSReplica.Engine.Watching;
 
@@ -185,6 +186,56 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
         await Task.Run(watcher.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(watcher.ReaderForTest.IsAlive);
     }
+
+    /// <summary>Zero CPU while idle, shown by what the kernel says the reader is doing rather than by timing it: once the
+    /// changes are read it is asleep in poll(2) (or ppoll) with no timeout, so nothing wakes it but an event or Dispose.</summary>
+    [Fact]
+    public async Task An_idle_reader_sleeps_in_poll_without_a_timeout()
+    {
+        Assert.True(RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64, "the syscall numbers below are x64's and arm64's only");
+        using InotifyWatcher watcher = InotifyWatcher.Start(Source);
+        await new ChangeRecorder(watcher, Source).Settle();
+
+        // The reader's name as Linux keeps it (15 bytes); only this class makes readers, and one at a time.
+        string task = Directory.EnumerateDirectories("/proc/self/task")
+            .Single(t => Name(t) == "PSReplica inoti");
+        string[] call = [];
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while (bound.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            // Just after the marker it may still be on its way back to poll: wait for it to get there.
+            call = File.ReadAllText(Path.Join(task, "syscall")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (call.Length > 3 && IsPoll(call[0]))
+            {
+                break;
+            }
+
+            Thread.Yield();
+        }
+
+        Assert.True(call.Length > 3 && IsPoll(call[0]), $"the reader is not in poll: {string.Join(' ', call)}");
+        Assert.Equal("0x2", call[2]);
+        // poll's third argument is its timeout in milliseconds (-1: none); ppoll's a struct timespec pointer (NULL: none).
+        string[] noTimeout = call[0] == "7" ? ["0xffffffff", "0xffffffffffffffff"] : ["0x0"];
+        Assert.Contains(call[3], noTimeout);
+    }
+
+    /// <summary>A thread's name, or null for one that ended while the threads were listed.</summary>
+    private static string? Name(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Join(task, "comm")).TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsPoll(string number) => RuntimeInformation.ProcessArchitecture == Architecture.X64
+        ? number is "7" or "271"
+        : number == "73";
 
     [Fact]
     public void The_linux_backend_gets_the_inotify_watcher()
