@@ -52,6 +52,7 @@ internal sealed class InotifyWatcher : ITreeWatcher
     private readonly Channel<WatchChange> _changes = Channel.CreateUnbounded<WatchChange>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly Dictionary<int, WatchedDirectory> _byDescriptor = [];
     private readonly WatchedDirectory _root;
+    private readonly (ulong Device, ulong Inode) _rootIdentity;
     private readonly Thread _reader;
     private readonly CancellationTokenSource _stop = new();
     private int _disposed;
@@ -72,6 +73,7 @@ internal sealed class InotifyWatcher : ITreeWatcher
             throw RootUnwatchable(root, errno);
         }
 
+        _rootIdentity = LinuxCalls.Stat(root, follow: true, out StatInfo info) == 0 ? (info.Device, info.Inode) : default;
         _root = new WatchedDirectory(wd, "", parent: null);
         _byDescriptor.Add(wd, _root);
         WatchTree(_root);
@@ -273,8 +275,14 @@ internal sealed class InotifyWatcher : ITreeWatcher
     {
         if ((mask & LinuxCalls.InQueueOverflow) != 0)
         {
-            // Whatever was dropped may include directories made (never watched) or removed (their IN_IGNORED): the watches
-            // are rebuilt before the loss is reported, so the rescan it asks for and the watches cover everything after it.
+            // Whatever was dropped may include directories made (never watched) or removed (their IN_IGNORED), or the root's
+            // own end: the watches are rebuilt before the loss is reported, so the rescan it asks for and the watches cover
+            // everything after it.
+            if (LinuxCalls.Stat(Root, follow: true, out StatInfo info) != 0 || (info.Device, info.Inode) != _rootIdentity)
+            {
+                return RootLost("was removed or replaced while the kernel's inotify queue overflowed");
+            }
+
             Resynchronize();
             Write(WatchChangeKind.Lost, "",
                 $"Changes under '{Root}' were lost: the kernel's inotify queue overflowed (it holds {Limit(QueueLimitPath)} events, {QueueLimitPath}); the whole tree is planned again.");
@@ -330,12 +338,10 @@ internal sealed class InotifyWatcher : ITreeWatcher
         {
             if ((mask & (LinuxCalls.InDeleteSelf | LinuxCalls.InMoveSelf | LinuxCalls.InUnmount | LinuxCalls.InIgnored)) != 0)
             {
-                string what = (mask & LinuxCalls.InDeleteSelf) != 0 ? "was deleted"
+                return RootLost((mask & LinuxCalls.InDeleteSelf) != 0 ? "was deleted"
                     : (mask & LinuxCalls.InMoveSelf) != 0 ? "was moved or renamed"
                     : (mask & LinuxCalls.InUnmount) != 0 ? "was unmounted"
-                    : "is no longer watched (the kernel dropped its watch)";
-                _changes.Writer.TryComplete(new SyncException(ErrorIds.WatchRootLost, SyncErrorKind.NotFound, $"The watched directory '{Root}' {what}: the watch ends.", Root));
-                return false;
+                    : "is no longer watched (the kernel dropped its watch)");
             }
 
             if ((mask & LinuxCalls.InAttrib) != 0)
@@ -367,6 +373,13 @@ internal sealed class InotifyWatcher : ITreeWatcher
         }
 
         return true;
+    }
+
+    /// <summary>Ends the watch: every path it would report is relative to a root that is gone. Returns false (stop reading).</summary>
+    private bool RootLost(string what)
+    {
+        _changes.Writer.TryComplete(new SyncException(ErrorIds.WatchRootLost, SyncErrorKind.NotFound, $"The watched directory '{Root}' {what}: the watch ends.", Root));
+        return false;
     }
 
     /// <summary>Adds watches to every directory below <paramref name="top"/> (already watched), top-down and without

@@ -69,16 +69,8 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
         using InotifyWatcher watcher = InotifyWatcher.Start(Source);
         var changes = new ChangeRecorder(watcher, Source);
         await changes.Settle("sub");
-        int queue = int.Parse(File.ReadAllText(InotifyWatcher.QueueLimitPath).Trim(), CultureInfo.InvariantCulture);
 
-        await Park(watcher, changes);
-        DateTime time = new(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        for (int i = 0; i <= queue + 16; i++)
-        {
-            // Alternating names: the kernel merges an event only into an identical one just before it.
-            File.SetLastWriteTimeUtc(At(i % 2 == 0 ? "a" : "b"), time.AddSeconds(i));
-        }
-
+        await Overflow(watcher, changes);
         Directory.CreateDirectory(At("made-during-overflow"));
         watcher.PauseForTest.Set();
         WatchChange lost = await changes.Lost("");
@@ -86,6 +78,22 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
 
         await changes.Settle("sub");
         await changes.Settle("made-during-overflow");
+    }
+
+    [Fact]
+    public async Task The_root_moved_while_the_queue_overflowed_still_ends_the_watch()
+    {
+        File.WriteAllText(At("a"), "a");
+        File.WriteAllText(At("b"), "b");
+        using InotifyWatcher watcher = InotifyWatcher.Start(Source);
+        var changes = new ChangeRecorder(watcher, Source);
+        await changes.Settle();
+
+        await Overflow(watcher, changes);
+        Directory.Move(Source, Path.Join(Outside, "moved-root"));
+        watcher.PauseForTest.Set();
+        SyncException lost = await RootLost(watcher);
+        Assert.Equal(ErrorIds.WatchRootLost, lost.ErrorId);
     }
 
     [Fact]
@@ -242,6 +250,20 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
     {
         using ITreeWatcher watcher = TreeWatcher.Start(FileSystemBackendKind.Linux, Source);
         Assert.IsType<InotifyWatcher>(watcher);
+    }
+
+    /// <summary>Holds the reader, then makes more events than the kernel's queue holds (attribute changes of the files "a"
+    /// and "b" of the root, alternately: the kernel merges an event only into an identical one just before it). The
+    /// reader stays held.</summary>
+    private async Task Overflow(InotifyWatcher watcher, ChangeRecorder changes)
+    {
+        int queue = int.Parse(File.ReadAllText(InotifyWatcher.QueueLimitPath).Trim(), CultureInfo.InvariantCulture);
+        await Park(watcher, changes);
+        DateTime time = new(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        for (int i = 0; i <= queue + 16; i++)
+        {
+            File.SetLastWriteTimeUtc(At(i % 2 == 0 ? "a" : "b"), time.AddSeconds(i));
+        }
     }
 
     /// <summary>Holds the reader before its next poll: a marker wakes it if it is blocked there.</summary>
