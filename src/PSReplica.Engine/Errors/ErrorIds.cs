@@ -121,6 +121,16 @@ public static class ErrorIds
     /// was listed; it is kept (a warning).</summary>
     public const string SourceChangedSinceListing = nameof(SourceChangedSinceListing);
 
+    // -Watch.
+    /// <summary>-Watch: the watched source root itself was deleted, moved away or unmounted (or its file system's watch
+    /// was dropped): the watch ends with this error, since every path it would report is relative to a root that is no
+    /// longer there.</summary>
+    public const string WatchRootLost = nameof(WatchRootLost);
+
+    /// <summary>-Watch: no watch could be set up on the source root (the user's inotify limits
+    /// /proc/sys/fs/inotify/max_user_instances or max_user_watches are reached): the watch does not start.</summary>
+    public const string WatchUnavailable = nameof(WatchUnavailable);
+
 
     // SSH connections and host keys.
     public const string InvalidRemotePath = nameof(InvalidRemotePath);
