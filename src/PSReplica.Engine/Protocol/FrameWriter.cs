@@ -7,12 +7,14 @@ namespace PSReplica.Engine.Protocol;
 /// <summary>Writes frames to a stream, one at a time (the streams of a session share it), header and payload in one
 /// write from a pooled buffer. The stream is flushed only when no other frame is waiting for the writer, so frames
 /// queued behind one another leave together when the stream buffers (the agent's stdout is a BufferedStream: one
-/// write(2), and one SSH packet, for a burst of small frames instead of one each).</summary>
+/// write(2), and one SSH packet, for a burst of small frames instead of one each). A write-behind stream
+/// (<see cref="IWriteBehindStream"/>) gathers frames itself and is flushed without that pause.</summary>
 internal sealed class FrameWriter : IDisposable
 {
     private readonly Stream _output;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly PacingClock _clock;
+    private readonly bool _writeBehind;
     private BandwidthThrottle? _throttle;
     private int _pending;
 
@@ -26,6 +28,7 @@ internal sealed class FrameWriter : IDisposable
     {
         _output = output;
         _clock = clock;
+        _writeBehind = output is IWriteBehindStream;
     }
 
     /// <summary>When the last bytes were written (Environment.TickCount64), for keep-alives.</summary>
@@ -116,7 +119,11 @@ internal sealed class FrameWriter : IDisposable
 
         if (flush)
         {
-            await Task.Yield();
+            if (!_writeBehind)
+            {
+                await Task.Yield();
+            }
+
             await FlushIfIdleAsync(cancellation).ConfigureAwait(false);
         }
     }

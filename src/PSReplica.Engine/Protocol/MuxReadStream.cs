@@ -38,9 +38,14 @@ internal sealed class MuxReadStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        if (!EnsureData().AsTask().GetAwaiter().GetResult())
+        while (_current is null)
         {
-            return 0;
+            if (_ended)
+            {
+                return 0;
+            }
+
+            Accept(_stream.Receive(_cancellation));
         }
 
         return Take(buffer);
@@ -122,33 +127,39 @@ internal sealed class MuxReadStream : Stream
                 return false;
             }
 
-            Frame frame = await _stream.ReceiveAsync(_cancellation).ConfigureAwait(false);
-            switch (frame.Kind)
-            {
-                case FrameKind.Data when frame.Length > 0:
-                    _current = frame;
-                    _offset = 0;
-                    break;
-                case FrameKind.Data:
-                    frame.Dispose();
-                    break;
-                case FrameKind.End:
-                    Trailer = frame.Payload.ToArray();
-                    frame.Dispose();
-                    _ended = true;
-                    return false;
-                case FrameKind.Error:
-                    using (frame)
-                    {
-                        throw WireError.Read(frame.Payload, _stream.Session.PeerName);
-                    }
-
-                default:
-                    frame.Dispose();
-                    throw ProtocolFault.Violation($"a {frame.Kind} frame inside stream {_stream.Id}");
-            }
+            Accept(await _stream.ReceiveAsync(_cancellation).ConfigureAwait(false));
         }
 
         return true;
+    }
+
+    /// <summary>Takes a frame from the peer: data becomes the current frame, the end frame the trailer; an error frame is
+    /// thrown.</summary>
+    private void Accept(Frame frame)
+    {
+        switch (frame.Kind)
+        {
+            case FrameKind.Data when frame.Length > 0:
+                _current = frame;
+                _offset = 0;
+                break;
+            case FrameKind.Data:
+                frame.Dispose();
+                break;
+            case FrameKind.End:
+                Trailer = frame.Payload.ToArray();
+                frame.Dispose();
+                _ended = true;
+                break;
+            case FrameKind.Error:
+                using (frame)
+                {
+                    throw WireError.Read(frame.Payload, _stream.Session.PeerName);
+                }
+
+            default:
+                frame.Dispose();
+                throw ProtocolFault.Violation($"a {frame.Kind} frame inside stream {_stream.Id}");
+        }
     }
 }

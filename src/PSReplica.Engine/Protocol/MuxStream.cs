@@ -5,12 +5,16 @@ namespace PSReplica.Engine.Protocol;
 /// <summary>One request's stream in a session: frames in (data, then an end or an error) and frames out, with credit-based
 /// flow control on data in both directions: a side sends at most <see cref="ProtocolLimits.StreamWindow"/> data bytes
 /// beyond what the other side has granted back, so each stream's queue stays bounded.</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim never allocates a wait handle; there is nothing to release.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The SemaphoreSlim and the ManualResetEventSlim never allocate a wait handle; there is nothing to release.")]
 internal sealed class MuxStream
 {
     private readonly Multiplexer _mux;
     private readonly Channel<Frame> _inbound = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly SemaphoreSlim _creditSignal = new(0);
+
+    /// <summary>Set whenever a frame is queued or the inbound side completes, for <see cref="Receive"/>. It does not
+    /// spin: the reader it wakes is a thread of its own, and on a busy machine spinning takes the CPU the sender needs.</summary>
+    private readonly ManualResetEventSlim _arrival = new(false, spinCount: 0);
     private readonly object _gate = new();
     private int _sendCredit = ProtocolLimits.StreamWindow;
     private int _receivedUngranted;
@@ -73,6 +77,8 @@ internal sealed class MuxStream
             _inbound.Writer.TryComplete();
         }
 
+        _arrival.Set();
+
         if (frame.Kind == FrameKind.Error)
         {
             // A body still being sent stops; the error frame itself says why.
@@ -107,6 +113,7 @@ internal sealed class MuxStream
         }
 
         _inbound.Writer.TryComplete(error);
+        _arrival.Set();
         _creditSignal.Release();
     }
 
@@ -121,6 +128,32 @@ internal sealed class MuxStream
         catch (ChannelClosedException)
         {
             throw _failure ?? ProtocolFault.Violation($"stream {Id} read past its end");
+        }
+    }
+
+    /// <summary>The next frame from the peer, waiting on this thread (the synchronous readers: batch answers, signatures,
+    /// delta ops, each on a thread of its own). As <see cref="ReceiveAsync"/>, without a thread-pool hop per frame: a
+    /// frame queued while the reader waits wakes it directly.</summary>
+    public Frame Receive(CancellationToken cancellation)
+    {
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+
+            // Reset before looking: a frame queued after the look sets the event again, so the wait cannot miss it.
+            _arrival.Reset();
+            if (_inbound.Reader.TryRead(out Frame? frame))
+            {
+                return frame;
+            }
+
+            if (_inbound.Reader.Completion.IsCompleted)
+            {
+                // Ended or failed with nothing left: the asynchronous read says how, as it does for its own callers.
+                return ReceiveAsync(cancellation).AsTask().GetAwaiter().GetResult();
+            }
+
+            _arrival.Wait(cancellation);
         }
     }
 

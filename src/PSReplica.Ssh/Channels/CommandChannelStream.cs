@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PSReplica.Engine.Protocol;
 
 namespace PSReplica.Ssh;
 
@@ -9,7 +10,7 @@ namespace PSReplica.Ssh;
 /// small frames written one by one leave in large pieces, and Flush does not wait for the transport. Small reads are
 /// served from a buffer filled by one transport read.
 /// </summary>
-internal sealed class CommandChannelStream : Stream
+internal sealed class CommandChannelStream : Stream, IWriteBehindStream
 {
     private readonly Stream _output;
     private const int ReadBufferSize = 64 * 1024;

@@ -25,6 +25,31 @@ public sealed class FrameTests
         }, iter: 200);
     }
 
+    [Fact]
+    public void A_write_behind_stream_gets_each_frame_and_its_flush_before_the_write_returns()
+    {
+        using var output = new WriteBehind();
+        using var writer = new FrameWriter(output);
+
+        Task write = writer.WriteAsync(FrameKind.Data, 7, new byte[100], CancellationToken.None);
+
+        // Nothing was left to the thread pool: the frame is in the stream and the transport was asked for its failure.
+        Assert.True(write.IsCompletedSuccessfully);
+        Assert.Equal(Frame.HeaderLength + 100, output.Length);
+        Assert.Equal(1, output.Flushes);
+    }
+
+    [Fact]
+    public async Task A_write_behind_stream_whose_transport_failed_fails_the_write()
+    {
+        using var output = new WriteBehind { Failure = new IOException("broken pipe") };
+        using var writer = new FrameWriter(output);
+
+        SyncException error = await Assert.ThrowsAsync<SyncException>(() => writer.WriteAsync(FrameKind.Data, 7, new byte[100], CancellationToken.None));
+
+        Assert.Equal(ErrorIds.ConnectionLost, error.ErrorId);
+    }
+
     [Theory]
     [InlineData(ProtocolLimits.MaxFramePayload + 1L)]
     [InlineData(uint.MaxValue)]
@@ -69,5 +94,29 @@ public sealed class FrameTests
         var pipe = new MemoryPipe();
         var error = await Assert.ThrowsAsync<SyncException>(() => new FrameReader(pipe.Reader).ReadAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));
         Assert.Equal(ErrorIds.PeerTimeout, error.ErrorId);
+    }
+
+    /// <summary>A stream that sends by itself (as the SSH channel's write-behind buffer does): Flush only reports the
+    /// transport's failure.</summary>
+    private sealed class WriteBehind : MemoryStream, IWriteBehindStream
+    {
+        public int Flushes { get; private set; }
+
+        public IOException? Failure { get; init; }
+
+        public override void Flush()
+        {
+            Flushes++;
+            if (Failure is not null)
+            {
+                throw Failure;
+            }
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Flush();
+            return Task.CompletedTask;
+        }
     }
 }
