@@ -100,6 +100,19 @@ public static class LocalReplicator
         return summary;
     }
 
+    /// <summary>Sync-Directory -Watch: a first full sync, then one sync of what changed per settled batch of the source's
+    /// change notifications (inotify on the Linux backend, FileSystemWatcher on the portable one), each with
+    /// <paramref name="retryCount"/> retries, until <paramref name="cancellation"/> is cancelled
+    /// (OperationCanceledException) or the watch cannot go on (a SyncException: the source root vanished).</summary>
+    public static void Watch(SyncOptions options, Engine.Watching.WatchSettings settings, ISyncObserver observer, int retryCount, TimeSpan retryDelay,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Engine.Watching.WatchLoop.Run(options, settings, observer,
+            (batch, batchObserver) => RetryingRun.Run(attempt => Run(batch, attempt, cancellation), batchObserver, retryCount, retryDelay, cancellation),
+            root => Engine.Watching.TreeWatcher.Start(options.FileSystem, root), cancellation);
+    }
+
     internal static void Validate(SyncOptions options)
     {
         if (options.ModifyWindow < -1)

@@ -67,7 +67,11 @@ public static partial class AgeParser
     public static TimeSpan Duration(string text, string parameter)
     {
         string trimmed = (text ?? string.Empty).Trim();
-        if (DurationPattern().IsMatch(trimmed))
+        if (BareNumber().IsMatch(trimmed))
+        {
+            // TimeSpan would read "250" as 250 days.
+        }
+        else if (DurationPattern().IsMatch(trimmed))
         {
             double seconds = 0;
             foreach (Match part in DurationPart().Matches(trimmed))

@@ -159,6 +159,10 @@ public sealed record SyncOptions
     /// Linux, the portable System.IO backend elsewhere or where PSREPLICA_FILESYSTEM=portable.</summary>
     public Engine.Native.FileSystemBackendKind FileSystem { get; init; } = Engine.Native.FileSystemBackend.Default;
 
+    /// <summary>-Watch: a local source file that was written while it was copied is not put in place
+    /// (SourceChangedSinceListing): its write is a change the watch sees, and it is copied again once it rests.</summary>
+    internal bool SourceMustRest { get; init; }
+
     /// <summary>-Watch: what a batch of changes plans again; null (every other run) plans the whole tree.</summary>
     internal Engine.Planning.PlanScope? Scope { get; init; }
 

@@ -348,6 +348,12 @@ internal sealed partial class LocalDestination : IDestination
                 action.Item.BytesMatched = fromBasis ? copied : 0;
             }
 
+            if (_options.SourceMustRest && !fromBasis && _sourceTree is null)
+            {
+                // -Watch: a file written while it was copied is not put in place (the pending file is removed below).
+                _sourceFiles!.CheckRested(relative, source);
+            }
+
             pending.SetAttributes(attributes);
             if (_options.Backup && action.Existing is { IsDirectory: false })
             {

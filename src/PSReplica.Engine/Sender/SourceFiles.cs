@@ -88,6 +88,20 @@ internal sealed class SourceFiles : IDisposable
         return file;
     }
 
+    /// <summary>-Watch: after a copy of <paramref name="relative"/>, that the file is still as the scan saw it (the same file,
+    /// size and modification time): a file written while it was copied may have been read half old, half new, and is
+    /// not put in place; the write is a change of its own, and the watch copies the file again once it rests.</summary>
+    /// <exception cref="SyncException">SourceChangedSinceListing when it changed; what <see cref="Open"/> throws.</exception>
+    public void CheckRested(string relative, FileEntry scanned)
+    {
+        using SafeFileHandle file = Open(relative, scanned);
+        if (Posix.StatAt(file, string.Empty, out StatInfo now) == 0
+            && (now.Size != scanned.Length || now.MtimeSeconds != scanned.MtimeSeconds || now.MtimeNanoseconds != scanned.MtimeNanoseconds))
+        {
+            throw Changed(relative, "it was written while it was copied");
+        }
+    }
+
     /// <summary>The XXH3-128 of the source file's content, read through <see cref="Open"/>.</summary>
     public UInt128 ContentHash(string relative, FileEntry scanned)
     {

@@ -26,9 +26,9 @@ internal static class WatchLoop
 {
     /// <summary>Runs until <paramref name="cancellation"/> is cancelled (OperationCanceledException) or the watcher ends
     /// with an error (the source root vanished: that SyncException).</summary>
-    /// <param name="sync">One sync (plan and execution) of these options, reporting to the run's observer.</param>
+    /// <param name="sync">One sync (plan and execution) of these options, reporting to the observer it is given.</param>
     /// <param name="startWatcher">Starts the watcher of the source root's full path.</param>
-    public static void Run(SyncOptions options, WatchSettings settings, ISyncObserver observer, Func<SyncOptions, SyncSummary> sync,
+    public static void Run(SyncOptions options, WatchSettings settings, ISyncObserver observer, Func<SyncOptions, ISyncObserver, SyncSummary> sync,
         Func<string, ITreeWatcher> startWatcher, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -40,17 +40,27 @@ internal static class WatchLoop
         string root = SourceSet.Resolve(options).ScanRoot
             ?? throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
                 "-Watch needs a directory as the source: a file is synced once.", options.Source);
+        // A file written while it was copied is not put in place (SourceMustRest): not an error here, but a change to
+        // copy again once it rests.
+        options = options with { SourceMustRest = true };
+        var restless = new RestlessFiles(observer);
         using ITreeWatcher watcher = startWatcher(root);
         observer.OnVerbose($"Watch: watching '{root}' (settle time {Describe(settings.SettleTime)}, "
             + (settings.RescanInterval is { } interval ? $"a full rescan every {Describe(interval)})" : "no periodic rescan)"));
         observer.OnVerbose("Watch: the first sync, of the whole tree");
-        sync(options);
+        sync(options, restless);
         IReadOnlySet<string> filterFiles = FilterFileNames(options.Filter);
         long batches = 0;
         while (true)
         {
             observer.OnVerbose("Watch: waiting for changes");
-            List<WatchChange> changes = NextBatch(watcher.Changes, settings, cancellation);
+            List<string> again = restless.Take();
+            List<WatchChange> changes = NextBatch(watcher.Changes, settings, cancellation, again.Count > 0);
+            foreach (string path in again)
+            {
+                changes.Add(new WatchChange(WatchChangeKind.Item, path));
+            }
+
             var said = new HashSet<string>(StringComparer.Ordinal);
             foreach (WatchChange change in changes)
             {
@@ -65,7 +75,7 @@ internal static class WatchLoop
             batches++;
             observer.OnVerbose($"Watch: batch {batches}: {changes.Count} change(s) settled; "
                 + (scope.IsEverything ? "planning the whole tree" : "planning what changed"));
-            sync(options with { Scope = scope });
+            sync(options with { Scope = scope }, restless);
         }
     }
 
@@ -85,12 +95,17 @@ internal static class WatchLoop
 
     /// <summary>The next batch: waits for a change (or, with a rescan interval, at most that long: then the whole tree),
     /// then for <see cref="WatchSettings.SettleTime"/> with no new change, at most <see cref="WatchSettings.MaximumDelay"/>.</summary>
-    internal static List<WatchChange> NextBatch(ChannelReader<WatchChange> changes, WatchSettings settings, CancellationToken cancellation)
+    /// <param name="soon">Files wait to be copied again: a batch comes after the settle time even without a change.</param>
+    internal static List<WatchChange> NextBatch(ChannelReader<WatchChange> changes, WatchSettings settings, CancellationToken cancellation, bool soon = false)
     {
         var batch = new List<WatchChange>();
-        if (!Wait(changes, settings.RescanInterval, cancellation))
+        if (!Wait(changes, soon ? settings.SettleTime : settings.RescanInterval, cancellation))
         {
-            batch.Add(new WatchChange(WatchChangeKind.Subtree, string.Empty));
+            if (!soon)
+            {
+                batch.Add(new WatchChange(WatchChangeKind.Subtree, string.Empty));
+            }
+
             return batch;
         }
 
@@ -142,6 +157,59 @@ internal static class WatchLoop
         }
 
         return true;
+    }
+
+    /// <summary>The run's observer, except that a source file written while it was copied (SourceChangedSinceListing) is
+    /// said by -Verbose and kept for the next batch instead of reported as an error.</summary>
+    private sealed class RestlessFiles(ISyncObserver inner) : ISyncObserver
+    {
+        private readonly object _gate = new();
+        private List<string> _paths = [];
+
+        public bool WantsVerbose => inner.WantsVerbose;
+
+        public bool WantsDebug => inner.WantsDebug;
+
+        public bool ConfirmsEachAction => inner.ConfirmsEachAction;
+
+        /// <summary>The files to copy again, and forgets them.</summary>
+        public List<string> Take()
+        {
+            lock (_gate)
+            {
+                List<string> taken = _paths;
+                _paths = [];
+                return taken;
+            }
+        }
+
+        public void OnError(SyncException error)
+        {
+            if (error.ErrorId != ErrorIds.SourceChangedSinceListing || error.Target is null)
+            {
+                inner.OnError(error);
+                return;
+            }
+
+            lock (_gate)
+            {
+                _paths.Add(error.Target);
+            }
+
+            inner.OnVerbose($"Watch: '{error.Target}' changed while it was copied; it is copied again once it rests");
+        }
+
+        public void OnItem(SyncItem item) => inner.OnItem(item);
+
+        public void OnWarning(string message) => inner.OnWarning(message);
+
+        public void OnVerbose(string message) => inner.OnVerbose(message);
+
+        public void OnDebug(string message) => inner.OnDebug(message);
+
+        public void OnProgress(SyncProgress progress) => inner.OnProgress(progress);
+
+        public bool ShouldProcess(SyncItem item) => inner.ShouldProcess(item);
     }
 
     /// <summary>The file names the filter's dir-merge rules read in each directory.</summary>

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Reflection;
 using PSReplica.Commands.Hosting;
 using PSReplica.Engine.Client;
+using PSReplica.Engine.Watching;
 
 namespace PSReplica.Commands;
 
@@ -107,6 +108,25 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; }
 
+    /// <summary>After the first sync, keep running and replicate each change as it happens (inotify on Linux,
+    /// FileSystemWatcher on the portable backend), writing an item per change until stopped (Ctrl+C, Stop-Job).</summary>
+    [Parameter]
+    public SwitchParameter Watch { get; set; }
+
+    /// <summary>With -Watch: how long the changes must rest before they are replicated (a duration such as 250ms or 1s, or
+    /// a TimeSpan); 200ms by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [AgeArgument]
+    public string? SettleTime { get; set; }
+
+    /// <summary>With -Watch: plan the whole tree again this often, whatever the notifications said (changes that
+    /// notifications cannot see, as on a network file system); a duration such as 15m or 1h, or a TimeSpan. Off by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [AgeArgument]
+    public string? RescanInterval { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == PlanSet)
@@ -177,6 +197,50 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
         if (!Summary)
         {
             WriteObject(item);
+        }
+    }
+
+    /// <summary>-Watch's settings, or null without -Watch; what -Watch cannot be combined with here (and -SettleTime or
+    /// -RescanInterval without it) stops the command before anything is touched.</summary>
+    private WatchSettings? WatchSettingsOf(bool whatIf)
+    {
+        if (!Watch)
+        {
+            foreach (string parameter in new[] { nameof(SettleTime), nameof(RescanInterval) })
+            {
+                if (IsGiven(parameter))
+                {
+                    Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                        $"-{parameter} is a setting of -Watch; it cannot be used without it.", parameter));
+                }
+            }
+
+            return null;
+        }
+
+        string? refused = ParameterSetName == PlanSet ? "-Plan (a reviewed plan is applied once)"
+            : whatIf ? "-WhatIf (a watch changes the destination as the source changes)"
+            : NeedsConfirmation() ? "-Confirm (a watch runs unattended; nothing may wait for an answer)"
+            : Summary ? "-Summary (a watch writes an item per change until it is stopped; use -LogPath for a record)"
+            : SummaryVariable is not null ? "-SummaryVariable (a watch ends only when it is stopped)"
+            : IsRemote ? "a remote source or destination yet (over SSH it is planned, not built: issue 17)"
+            : null;
+        if (refused is not null)
+        {
+            Stop(ErrorRecordFactory.Create(ErrorIds.InvalidParameterCombination, ErrorCategory.InvalidArgument,
+                "-Watch cannot be used with " + refused + ".", "Watch"));
+        }
+
+        try
+        {
+            return new WatchSettings(
+                SettleTime is null ? WatchSettings.DefaultSettleTime : AgeParser.Duration(SettleTime, nameof(SettleTime)),
+                RescanInterval is null ? null : AgeParser.Duration(RescanInterval, nameof(RescanInterval)));
+        }
+        catch (SyncException ex)
+        {
+            Stop(ErrorRecordFactory.Create(ex));
+            throw;
         }
     }
 
@@ -303,6 +367,7 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
 
         // -WhatIf walks the whole plan as a dry run, so a new directory's contents are reported too.
         bool whatIf = IsWhatIf();
+        WatchSettings? watch = WatchSettingsOf(whatIf);
         if (LogPath is not null && Log is null && !whatIf)
         {
             try
@@ -317,6 +382,17 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
 
         Log?.Start("Sync-Directory", string.Join(", ", ResolvedSources), ResolvedDestination);
         using var observer = new PipelineObserver(ask: whatIf || NeedsConfirmation(), emitItems: !whatIf && (!Summary || Log is not null));
+        if (watch is not null)
+        {
+            // Ends only when stopped (a PipelineStoppedException) or when the watch cannot go on (its error).
+            RunEngine(observer, cancellation =>
+            {
+                LocalReplicator.Watch(options, watch, observer, RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation);
+                return 0;
+            }, "Sync-Directory -Watch");
+            return;
+        }
+
         // A dry run changes nothing, so nothing in it can pass on a second attempt.
         SyncSummary summary = RunEngine(observer, cancellation => RetryingRun.Run(
             attempt => IsRemote ? RunRemote(options, attempt, whatIf, cancellation) : LocalReplicator.Run(options, attempt, cancellation, dryRun: whatIf),

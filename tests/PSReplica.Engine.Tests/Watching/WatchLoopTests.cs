@@ -37,9 +37,9 @@ public sealed class WatchLoopTests
         public Running(SyncOptions options, FakeWatcher watcher, RecordingObserver observer, WatchSettings? settings = null)
         {
             Task = System.Threading.Tasks.Task.Factory.StartNew(() => WatchLoop.Run(options, settings ?? new WatchSettings(TimeSpan.FromMilliseconds(20), null), observer,
-                o =>
+                (o, batchObserver) =>
                 {
-                    SyncSummary summary = LocalReplicator.Run(o, observer, _stop.Token);
+                    SyncSummary summary = LocalReplicator.Run(o, batchObserver, _stop.Token);
                     Syncs.Writer.TryWrite(o);
                     return summary;
                 },
@@ -117,6 +117,79 @@ public sealed class WatchLoopTests
         Assert.Contains("Watch: waiting for changes", observer.Verbose);
     }
 
+    /// <summary>A file written while it was copied (here: after the plan, before the copy) is not put in place and is no
+    /// error: the loop copies it again after the settle time, even when no notification comes.</summary>
+    [Fact]
+    public async Task A_file_written_while_it_was_copied_is_copied_again_once_it_rests_and_is_no_error()
+    {
+        using var tree = new TestTree();
+        tree.Src("busy.log", "first line\n");
+        var watcher = new FakeWatcher();
+        var observer = new RecordingObserver { WantsVerbose = true };
+        var syncs = Channel.CreateUnbounded<SyncOptions>();
+        int calls = 0;
+        using var stop = new CancellationTokenSource();
+        Task loop = Task.Factory.StartNew(() => WatchLoop.Run(tree.Options(), new WatchSettings(TimeSpan.FromMilliseconds(20), null), observer,
+            (options, batchObserver) =>
+            {
+                SyncPlan plan = LocalReplicator.Plan(options, batchObserver, stop.Token);
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    File.AppendAllText(Path.Join(tree.Source, "busy.log"), "second line\n");
+                }
+
+                SyncSummary summary = LocalReplicator.Execute(plan, batchObserver, stop.Token);
+                syncs.Writer.TryWrite(options);
+                return summary;
+            },
+            _ => watcher, stop.Token), TaskCreationOptions.LongRunning);
+
+        using var bound = new CancellationTokenSource(Bound);
+        SyncOptions first = await syncs.Reader.ReadAsync(bound.Token);
+        Assert.True(first.SourceMustRest);
+        Assert.False(File.Exists(Path.Join(tree.Destination, "busy.log")));
+        Assert.Empty(TestTree.Listing(tree.Destination));
+
+        SyncOptions again = await syncs.Reader.ReadAsync(bound.Token);
+        Assert.Equal(["busy.log"], again.Scope!.NamesIn(string.Empty));
+        Assert.Equal("first line\nsecond line\n", File.ReadAllText(Path.Join(tree.Destination, "busy.log")));
+        Assert.Empty(observer.Errors);
+        Assert.Contains("Watch: 'busy.log' changed while it was copied; it is copied again once it rests", observer.Verbose);
+
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
+    }
+
+    [Fact]
+    public void Without_the_watch_a_file_written_after_the_plan_is_copied_as_it_is_then_and_with_it_never_put_in_place()
+    {
+        using var tree = new TestTree();
+        tree.Src("busy.log", "first line\n");
+        foreach (bool watch in new[] { false, true })
+        {
+            // A time of its own per round: an append within the clock's tick keeps the time, and the size tells the change.
+            TestTree.SetTime(Path.Join(tree.Source, "busy.log"), watch ? 1_700_000_200 : 1_700_000_100);
+            SyncOptions options = tree.Options() with { SourceMustRest = watch };
+            var observer = new RecordingObserver();
+            SyncPlan plan = LocalReplicator.Plan(options, observer, CancellationToken.None);
+            File.AppendAllText(Path.Join(tree.Source, "busy.log"), watch ? "third\n" : "second\n");
+            LocalReplicator.Execute(plan, observer, CancellationToken.None);
+            if (!watch)
+            {
+                Assert.Empty(observer.Errors);
+                Assert.Equal("first line\nsecond\n", File.ReadAllText(Path.Join(tree.Destination, "busy.log")));
+            }
+            else
+            {
+                SyncException error = Assert.Single(observer.Errors);
+                Assert.Equal(ErrorIds.SourceChangedSinceListing, error.ErrorId);
+                Assert.Equal("busy.log", error.Target);
+                Assert.Equal("first line\nsecond\n", File.ReadAllText(Path.Join(tree.Destination, "busy.log")));
+                Assert.Equal(["busy.log"], TestTree.Listing(tree.Destination));
+            }
+        }
+    }
+
     [Fact]
     public async Task The_watchers_error_ends_the_run_with_it()
     {
@@ -166,7 +239,7 @@ public sealed class WatchLoopTests
         {
             var watcher = new FakeWatcher();
             var error = Assert.Throws<SyncException>(() => WatchLoop.Run(refused, new WatchSettings(TimeSpan.FromMilliseconds(10), null), new RecordingObserver(),
-                o => LocalReplicator.Run(o, new RecordingObserver(), CancellationToken.None), _ => watcher, CancellationToken.None));
+                (o, _) => LocalReplicator.Run(o, new RecordingObserver(), CancellationToken.None), _ => watcher, CancellationToken.None));
             Assert.Equal(ErrorIds.InvalidParameterCombination, error.ErrorId);
             Assert.Contains(why, error.Message, StringComparison.Ordinal);
             Assert.Null(watcher.Root);

@@ -220,4 +220,67 @@ namespace PSReplicaTests
             _moving.Dispose();
         }
     }
+
+    /// <summary>Signals when an output collection receives an item with a given RelativePath and Action (a SyncItem), so
+    /// that a test of a long-running pipeline (-Watch) can wait for what it expects without sleeping.</summary>
+    public sealed class ItemWatcher : IDisposable
+    {
+        private readonly PSDataCollection<PSObject> _items;
+        private readonly object _gate = new object();
+        private readonly List<string> _seen = new List<string>();
+
+        public ItemWatcher(PSDataCollection<PSObject> items)
+        {
+            _items = items;
+            _items.DataAdded += OnDataAdded;
+        }
+
+        /// <summary>Every item seen so far, as "Action RelativePath".</summary>
+        public string[] Seen
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _seen.ToArray();
+                }
+            }
+        }
+
+        /// <summary>True once an item "Action RelativePath" has been seen; false when <paramref name="timeout"/> passed or
+        /// <paramref name="alsoStopOn"/> was set first (the pipeline ended).</summary>
+        public bool WaitFor(string action, string relativePath, TimeSpan timeout, WaitHandle alsoStopOn)
+        {
+            string wanted = action + " " + relativePath;
+            DateTime until = DateTime.UtcNow + timeout;
+            lock (_gate)
+            {
+                while (!_seen.Contains(wanted))
+                {
+                    TimeSpan left = until - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero || alsoStopOn.WaitOne(0))
+                    {
+                        return false;
+                    }
+
+                    // Woken by each new item; the pipeline's end is checked at least every second.
+                    Monitor.Wait(_gate, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+                }
+
+                return true;
+            }
+        }
+
+        private void OnDataAdded(object sender, DataAddedEventArgs e)
+        {
+            PSObject item = _items[e.Index];
+            lock (_gate)
+            {
+                _seen.Add(item.Properties["Action"]?.Value + " " + item.Properties["RelativePath"]?.Value);
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Dispose() => _items.DataAdded -= OnDataAdded;
+    }
 }
