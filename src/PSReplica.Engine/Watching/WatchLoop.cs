@@ -11,7 +11,7 @@ namespace PSReplica.Engine.Watching;
 public sealed record WatchSettings(TimeSpan SettleTime, TimeSpan? RescanInterval)
 {
     /// <summary>The default -SettleTime.</summary>
-    public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromMilliseconds(50);
 
     /// <summary>A batch waits at most this long for the changes to rest (a file written without a pause): then it is
     /// planned as it is, and what changes after goes into the next.</summary>

@@ -114,7 +114,7 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
     public SwitchParameter Watch { get; set; }
 
     /// <summary>With -Watch: how long the changes must rest before they are replicated (a duration such as 250ms or 1s, or
-    /// a TimeSpan); 200ms by default.</summary>
+    /// a TimeSpan); 50ms by default.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [AgeArgument]
