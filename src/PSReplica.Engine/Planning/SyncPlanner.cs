@@ -95,7 +95,8 @@ internal sealed class SyncPlanner
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
             basis, cancellation);
-        if (planner._verbose || planner._debug)
+        // A -Watch batch says its own line instead: the roots, backend and filter are the first sync's.
+        if ((planner._verbose || planner._debug) && options.Scope is null)
         {
             planner.ReportSetup(destinationEntry is not null);
         }
@@ -137,7 +138,8 @@ internal sealed class SyncPlanner
 
             planner._sourceRoots.Sort(static (a, b) => b.Path.Length.CompareTo(a.Path.Length));
         }
-        if (planner._verbose || planner._debug)
+        // A -Watch batch says its own line instead: the roots, backend and filter are the first sync's.
+        if ((planner._verbose || planner._debug) && options.Scope is null)
         {
             planner.ReportSetup(destinationEntry is not null);
         }

@@ -115,6 +115,8 @@ public sealed class WatchLoopTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Task);
         Assert.True(watcher.Disposed);
         Assert.Contains("Watch: waiting for changes", observer.Verbose);
+        // The roots, backend and filter are said by the first sync only, not again by each batch.
+        Assert.Single(observer.Verbose, line => line.StartsWith("Source: ", StringComparison.Ordinal));
     }
 
     /// <summary>A file written while it was copied (here: after the plan, before the copy) is not put in place and is no
