@@ -98,6 +98,7 @@ Describe 'Sync-Directory -Watch' {
         @{ Why = '-LinkDest'; More = @{ LinkDest = '../snap' }; Id = 'InvalidParameterCombination' }
         @{ Why = '-RemoveSourceFiles with -Delete'; More = @{ RemoveSourceFiles = $true; Delete = $true }; Id = 'InvalidParameterCombination' }
         @{ Why = 'a settle time without a unit'; More = @{ SettleTime = '250' }; Id = 'InvalidDuration' }
+        @{ Why = 'a rescan interval under a second'; More = @{ RescanInterval = '100ms' }; Id = 'InvalidDuration' }
         @{ Why = 'a remote destination (for now)'; More = @{ Destination = 'me@127.0.0.1:/tmp/x' }; Id = 'InvalidParameterCombination' }
     ) {
         $src = New-TestTree (Join-Path $TestDrive "refused-$Id-$($More.Keys -join '')") @{ 'a.txt' = 'alpha' }

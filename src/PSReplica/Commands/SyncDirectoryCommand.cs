@@ -233,9 +233,16 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
 
         try
         {
+            TimeSpan? rescan = RescanInterval is null ? null : AgeParser.Duration(RescanInterval, nameof(RescanInterval));
+            if (rescan < TimeSpan.FromSeconds(1))
+            {
+                // A shorter interval would rescan the whole tree without pause.
+                throw new SyncException(ErrorIds.InvalidDuration, SyncErrorKind.InvalidArgument,
+                    $"-RescanInterval: '{RescanInterval}' is shorter than a second; a whole-tree rescan that often would never rest.", RescanInterval!);
+            }
+
             return new WatchSettings(
-                SettleTime is null ? WatchSettings.DefaultSettleTime : AgeParser.Duration(SettleTime, nameof(SettleTime)),
-                RescanInterval is null ? null : AgeParser.Duration(RescanInterval, nameof(RescanInterval)));
+                SettleTime is null ? WatchSettings.DefaultSettleTime : AgeParser.Duration(SettleTime, nameof(SettleTime)), rescan);
         }
         catch (SyncException ex)
         {
