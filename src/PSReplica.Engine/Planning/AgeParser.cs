@@ -34,12 +34,7 @@ public static partial class AgeParser
 
         if (DurationPattern().IsMatch(trimmed))
         {
-            double seconds = 0;
-            foreach (Match part in DurationPart().Matches(trimmed))
-            {
-                seconds += double.Parse(part.Groups["n"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * UnitSeconds(part.Groups["unit"].Value);
-            }
-
+            double seconds = DurationSeconds(trimmed);
             return Before(referenceUtc, seconds, text);
         }
 
@@ -73,12 +68,7 @@ public static partial class AgeParser
         }
         else if (DurationPattern().IsMatch(trimmed))
         {
-            double seconds = 0;
-            foreach (Match part in DurationPart().Matches(trimmed))
-            {
-                seconds += double.Parse(part.Groups["n"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * UnitSeconds(part.Groups["unit"].Value);
-            }
-
+            double seconds = DurationSeconds(trimmed);
             if (seconds * TimeSpan.TicksPerSecond < TimeSpan.MaxValue.Ticks)
             {
                 return TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
@@ -113,6 +103,18 @@ public static partial class AgeParser
         }
 
         return new DateTime(referenceUtc.Ticks - (long)ticks, DateTimeKind.Utc);
+    }
+
+    /// <summary>The seconds a duration that matches <see cref="DurationPattern"/> adds up to (<c>1h30m</c>: 5,400).</summary>
+    private static double DurationSeconds(string duration)
+    {
+        double seconds = 0;
+        foreach (Match part in DurationPart().Matches(duration))
+        {
+            seconds += double.Parse(part.Groups["n"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * UnitSeconds(part.Groups["unit"].Value);
+        }
+
+        return seconds;
     }
 
     private static double UnitSeconds(string unit) => unit switch
