@@ -49,6 +49,11 @@ internal sealed partial class RemoteDestination
         {
             using SafeFileHandle handle = _sourceFiles!.Open(relative, source);
             length = BatchCodec.ReadWhole(handle, _batchBuffer);
+            if (_options.SourceMustRest)
+            {
+                // -Watch: a file written while it was read is not sent (its write is a change the watch copies later).
+                _sourceFiles.CheckRested(relative, source);
+            }
         }
         catch (SyncException ex)
         {

@@ -25,8 +25,7 @@ internal sealed partial class RemoteDestinationTree
     public TransferResult WriteInPlace(string relative, FileEntry source, bool exists, bool delta, int? blockLength, AttributeSet attributes,
         Action<long>? progress, CancellationToken cancellation)
     {
-        using SafeFileHandle handle = _sources.Open(relative, source);
-        using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+        using CountingReadStream stream = OpenSource(relative, source, progress);
         if (delta)
         {
             Signature signature = _client.BuildSignatureAsync(relative, blockLength, cancellation).GetAwaiter().GetResult();

@@ -27,6 +27,9 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
     private readonly bool _wholeFile;
     private readonly bool _batches;
 
+    /// <summary>-Watch (<see cref="SyncOptions.SourceMustRest"/>): each source file is checked to have rested once it is read.</summary>
+    private readonly bool _sourceMustRest;
+
     /// <param name="sources">The local source's files (the caller disposes them after the run).</param>
     public RemoteDestinationTree(AgentClient client, SourceFiles sources, SyncOptions? options = null)
     {
@@ -40,6 +43,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
         }
 
         _wholeFile = options?.TransferMode == TransferMode.WholeFile;
+        _sourceMustRest = options is { SourceMustRest: true };
         _batches = client.BatchesWrites && _partialDirectory is null && options is not { DelayUpdates: true } and not { Inplace: true };
         DelaysUpdates = options is { DelayUpdates: true, Inplace: false } && client.MakesSafeUpdates;
     }
@@ -69,9 +73,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
             return WriteThroughPartial(relative, source, blockLength, attributes, progress, cancellation);
         }
 
-        using SafeFileHandle handle = _sources.Open(relative, source);
-        using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
-
+        using CountingReadStream stream = OpenSource(relative, source, progress);
         if (delta)
         {
             Signature signature = _client.BuildSignatureAsync(relative, blockLength, cancellation).GetAwaiter().GetResult();
@@ -93,8 +95,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
             try
             {
                 Signature basis = _client.PartialSignatureAsync(relative, partial, blockLength, cancellation).GetAwaiter().GetResult();
-                using SafeFileHandle handle = _sources.Open(relative, source);
-                using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+                using CountingReadStream stream = OpenSource(relative, source, progress);
                 return _client.ApplyPartialDeltaAsync(relative, partial, directory, basis, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
             }
             catch (SyncException ex) when (ex.ErrorId is ErrorIds.DeltaVerificationFailed or ErrorIds.DeltaStreamInvalid)
@@ -105,9 +106,33 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
 
         // An empty signature: the delta is all literal data (the agent still writes through the partial name).
         Signature none = SignatureBuilder.Build(Stream.Null, 0, blockLength, cancellation);
-        using SafeFileHandle whole = _sources.Open(relative, source);
-        using var input = new CountingReadStream(new FileStream(whole, FileAccess.Read, 1), progress);
+        using CountingReadStream input = OpenSource(relative, source, progress);
         return _client.ApplyPartialDeltaAsync(relative, partial, directory, none, input, source.Length, attributes, cancellation).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Opens the source file <paramref name="relative"/> (checked to be the one scanned) as the body of a transfer.
+    /// With -Watch, the file is checked to have rested (<see cref="SourceFiles.CheckRested"/>) once its listed length or
+    /// its end has been read: a transfer reads its last byte before it tells the agent the body is whole, so a file
+    /// written while it was read fails its transfer (SourceChangedSinceListing) and the agent puts nothing in place.</summary>
+    private CountingReadStream OpenSource(string relative, FileEntry source, Action<long>? progress)
+    {
+        SafeFileHandle handle = _sources.Open(relative, source);
+        try
+        {
+            if (_sourceMustRest && source.Length == 0)
+            {
+                // A transfer of nothing reads nothing: the file is checked now, as it is about to be sent.
+                _sources.CheckRested(relative, source);
+            }
+
+            Action? rested = _sourceMustRest && source.Length > 0 ? () => _sources.CheckRested(relative, source) : null;
+            return new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress, source.Length, rested);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The partial file's relative path, named as a local run names it (<see cref="PartialFiles.HiddenName"/>).</summary>
@@ -145,8 +170,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
     public TransferResult WriteFileFromBasis(string relative, FileEntry source, int index, int? blockLength, AttributeSet attributes,
         Action<long>? progress, CancellationToken cancellation)
     {
-        using SafeFileHandle handle = _sources.Open(relative, source);
-        using var stream = new CountingReadStream(new FileStream(handle, FileAccess.Read, 1), progress);
+        using CountingReadStream stream = OpenSource(relative, source, progress);
         Signature signature = _client.TreeSignatureAsync(relative, index, blockLength, cancellation).GetAwaiter().GetResult();
         return _client.ApplyTreeDeltaAsync(relative, index, relative, signature, stream, source.Length, attributes, cancellation).GetAwaiter().GetResult();
     }
