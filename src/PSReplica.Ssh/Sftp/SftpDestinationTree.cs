@@ -25,6 +25,9 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
     private readonly string _root;
     private readonly SourceFiles _sources;
 
+    /// <summary>-Watch (SyncOptions.SourceMustRest): a source file written while it was read is not renamed into place.</summary>
+    private readonly bool _sourceMustRest;
+
     /// <summary>With -Backup: where backups go (null: beside their files) and the suffix they get; else both null.</summary>
     private readonly string? _backupDirectory;
     private readonly string? _backupSuffix;
@@ -41,6 +44,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         _sftp = sftp;
         _root = root;
         _sources = sources;
+        _sourceMustRest = options is { SourceMustRest: true };
         if (options is { Backup: true })
         {
             // A relative backup directory is relative to the destination root, as locally.
@@ -104,6 +108,12 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (_sourceMustRest)
+            {
+                // Read to its end and not yet in place: a file written meanwhile may be torn, and its temp file goes below.
+                _sources.CheckRested(relative, source);
             }
 
             Apply(temp, relative, attributes);

@@ -326,6 +326,41 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public void Without_the_watch_a_file_written_after_the_plan_is_pushed_as_it_is_then_and_with_it_never_renamed_into_place()
+    {
+        string source = _dir.Combine("source");
+        Directory.CreateDirectory(source);
+        string file = Path.Combine(source, "busy.log");
+        File.WriteAllText(file, "first line\n");
+        string pushed = _dir.Combine("pushed");
+        using SshSession session = SshConnector.Connect(_server.Options());
+        using SftpSession sftp = session.OpenSftp();
+        foreach (bool watch in new[] { false, true })
+        {
+            // A time of its own per round: an append within the clock's tick keeps the time, and the size tells the change.
+            File.SetLastWriteTimeUtc(file, new DateTime(watch ? 2023 : 2022, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+            SftpReplicator replicator = SftpReplicator.Open(sftp, RemoteSide.Destination, pushed);
+            var observer = new RecordingObserver();
+            SyncPlan plan = replicator.Plan(Options(source, pushed) with { SourceMustRest = watch }, observer, CancellationToken.None);
+            File.AppendAllText(file, watch ? "third\n" : "second\n");
+            replicator.Execute(plan, observer, CancellationToken.None);
+            if (!watch)
+            {
+                Assert.Empty(observer.Errors);
+                Assert.Equal("first line\nsecond\n", File.ReadAllText(Path.Combine(pushed, "busy.log")));
+            }
+            else
+            {
+                SyncException error = Assert.Single(observer.Errors);
+                Assert.Equal(ErrorIds.SourceChangedSinceListing, error.ErrorId);
+                Assert.Equal("busy.log", error.Target);
+                Assert.Equal("first line\nsecond\n", File.ReadAllText(Path.Combine(pushed, "busy.log")));
+                Assert.Equal(["busy.log"], Directory.EnumerateFileSystemEntries(pushed).Select(Path.GetFileName));
+            }
+        }
+    }
+
+    [Fact]
     public void A_server_without_hardlink_at_openssh_com_refuses_hard_links_on_a_push_only()
     {
         var options = new SyncOptions { Source = "/a", Destination = "/b", Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks };
