@@ -4,39 +4,7 @@
 BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
-    $script:Bound = [timespan]::FromSeconds(60)
-
-    function Start-Watch([string] $Source, [string] $Destination, [hashtable] $More = @{}) {
-        $ps = New-PlainPowerShell
-        $null = $ps.AddCommand('Sync-Directory').AddParameter('Path', $Source).AddParameter('Destination', $Destination).AddParameter('Watch')
-        foreach ($key in $More.Keys) { $null = $ps.AddParameter($key, $More[$key]) }
-        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $items = [PSReplicaTests.ItemWatcher]::new($output)
-        # No pipeline input: the input ends at once, or the command would wait for it.
-        $inputs = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $inputs.Complete()
-        $async = $ps.BeginInvoke($inputs, $output)
-        [pscustomobject]@{ PowerShell = $ps; Items = $items; Async = $async; Output = $output }
-    }
-
-    function Wait-Item($Watch, [string] $Action, [string] $RelativePath) {
-        $seen = $Watch.Items.WaitFor($Action, $RelativePath, $script:Bound, $Watch.Async.AsyncWaitHandle)
-        # By index: enumerating a running pipeline's stream waits for the pipeline to end.
-        $stream = $Watch.PowerShell.Streams.Error
-        $errors = @(for ($i = 0; $i -lt $stream.Count; $i++) { "$($stream[$i].FullyQualifiedErrorId): $($stream[$i])" })
-        $seen | Should -BeTrue -Because "'$Action $RelativePath' must be written (seen: $($Watch.Items.Seen -join '; '); errors: $($errors -join '; '); state: $($Watch.PowerShell.InvocationStateInfo.State) $($Watch.PowerShell.InvocationStateInfo.Reason))"
-    }
-
-    function Stop-Watch($Watch) {
-        try {
-            $Watch.PowerShell.Stop()
-            $Watch.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally {
-            $Watch.Items.Dispose()
-            $Watch.PowerShell.Dispose()
-        }
-    }
+    . (Join-Path $PSScriptRoot 'Support/WatchSupport.ps1')
 }
 
 Describe 'Sync-Directory -Watch' {
@@ -99,7 +67,7 @@ Describe 'Sync-Directory -Watch' {
         @{ Why = '-RemoveSourceFiles with -Delete'; More = @{ RemoveSourceFiles = $true; Delete = $true }; Id = 'InvalidParameterCombination' }
         @{ Why = 'a settle time without a unit'; More = @{ SettleTime = '250' }; Id = 'InvalidDuration' }
         @{ Why = 'a rescan interval under a second'; More = @{ RescanInterval = '100ms' }; Id = 'InvalidDuration' }
-        @{ Why = 'a remote destination (for now)'; More = @{ Destination = 'me@127.0.0.1:/tmp/x' }; Id = 'InvalidParameterCombination' }
+        @{ Why = 'a remote source (a pull)'; More = @{ Path = 'me@127.0.0.1:/tmp/x' }; Id = 'InvalidParameterCombination' }
     ) {
         $src = New-TestTree (Join-Path $TestDrive "refused-$Id-$($More.Keys -join '')") @{ 'a.txt' = 'alpha' }
         $dst = Join-Path $TestDrive "refused-dst-$([guid]::NewGuid().ToString('N'))"

@@ -27,6 +27,10 @@ public sealed record RemoteConnectionSettings
 
     public TimeSpan IdleTimeout { get; init; } = System.Threading.Timeout.InfiniteTimeSpan;
 
+    /// <summary>The idle timeout a watch keeps when none is given (the protocol's default): both sides ping at a third of
+    /// it, and a connection that died quietly is found within it.</summary>
+    public static TimeSpan WatchIdleTimeout => Engine.Protocol.ProtocolLimits.DefaultIdleTimeout;
+
     /// <summary>The command that starts the agent on the server; null: an installed agent, else a deployed one.</summary>
     public string? RemoteCommand { get; init; }
 

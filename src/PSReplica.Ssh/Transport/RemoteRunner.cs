@@ -21,15 +21,39 @@ public static class RemoteRunner
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
-        RemoteConnectionSettings connection = settings.Connection;
-        bool verbose = observer.WantsVerbose;
-        if (verbose)
+        if (observer.WantsVerbose)
         {
             ReportPolicy(settings, observer);
         }
 
         // The local side is listed while the connection is made and the agent starts (SFTP runs plan their own way).
         using LocalScan? localScan = settings.Transport == RemoteTransport.Sftp ? null : RemoteReplicator.StartLocalScan(options, settings.Side);
+        using ServerSession server = Open(settings, options, observer, cancellation);
+        return server.Run(options, observer, cancellation, dryRun, localScan);
+    }
+
+    /// <summary>Sync-Directory -Watch to a server: the local source is watched and each settled batch of changes goes
+    /// through one long-lived connection and agent; a lost or unreachable server is tried again with back-off and caught up
+    /// with when it is back (<see cref="RemoteWatch"/>). Runs until <paramref name="cancellation"/> is cancelled
+    /// (OperationCanceledException) or the watch cannot go on (a SyncException).</summary>
+    /// <exception cref="SyncException">InvalidParameterCombination for a remote source or what -Watch cannot do; failures
+    /// another try cannot mend (host key, login, refused options).</exception>
+    public static void Watch(RemoteRunSettings settings, SyncOptions options, Engine.Watching.WatchSettings watch, ISyncObserver observer,
+        int retryCount, TimeSpan retryDelay, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        RemoteWatch.Run(settings, options, watch, observer, retryCount, retryDelay, root => Engine.Watching.TreeWatcher.Start(options.FileSystem, root),
+            BackOff.Default, synced: null, cancellation);
+    }
+
+    /// <summary>Connects and starts what the runs will go through, by the transport policy: the agent (its handshake
+    /// done), or SFTP when asked to or, under Auto, when no agent can run (with a warning). What SFTP cannot do with
+    /// <paramref name="options"/> is refused before anything is touched.</summary>
+    /// <exception cref="SyncException">As <see cref="Run"/>, before any run.</exception>
+    internal static ServerSession Open(RemoteRunSettings settings, SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    {
+        RemoteConnectionSettings connection = settings.Connection;
+        bool verbose = observer.WantsVerbose;
         if (settings.Transport == RemoteTransport.Sftp)
         {
             CheckSftpOptions(settings, options, null);
@@ -39,65 +63,96 @@ public static class RemoteRunner
         {
             // The system ssh is only a pipe to an agent: there is no SFTP session to fall back on.
             long starting = Stopwatch.GetTimestamp();
-            using RemoteAgentConnection piped = RemoteAgentConnection.Open(connection, cancellation);
-            if (verbose)
+            RemoteAgentConnection piped = RemoteAgentConnection.Open(connection, cancellation);
+            try
             {
-                ReportAgent(piped, starting, observer);
-            }
+                if (verbose)
+                {
+                    ReportAgent(piped, starting, observer);
+                }
 
-            return RunAgent(piped, settings, options, observer, dryRun, mayFallBack: false, localScan, cancellation, out _)!;
+                return new ServerSession(piped, Greet(piped, settings, observer, mayFallBack: false, cancellation, out _)!, null);
+            }
+            catch
+            {
+                piped.Dispose();
+                throw;
+            }
         }
 
         // An explicit -RemoteCommand asks for that agent: its failure is reported, never papered over.
         bool mayFallBack = settings.Transport == RemoteTransport.Auto && connection.RemoteCommand is null;
         long connecting = Stopwatch.GetTimestamp();
-        using SshSession session = RemoteAgentConnection.Connect(connection, cancellation);
-        if (verbose)
+        SshSession session = RemoteAgentConnection.Connect(connection, cancellation);
+        try
         {
-            ReportSession(session, Stopwatch.GetElapsedTime(connecting), observer);
-        }
-
-        SyncException? noAgent = null;
-        if (settings.Transport != RemoteTransport.Sftp)
-        {
-            RemoteAgentConnection? agent = null;
-            try
+            if (verbose)
             {
-                long starting = Stopwatch.GetTimestamp();
-                agent = RemoteAgentConnection.Start(session, connection, ownsSession: false, cancellation);
-                if (verbose)
-                {
-                    ReportAgent(agent, starting, observer);
-                }
-            }
-            catch (SyncException ex) when (mayFallBack && ex.ErrorId == ErrorIds.AgentFailed)
-            {
-                noAgent = ex;
+                ReportSession(session, Stopwatch.GetElapsedTime(connecting), observer);
             }
 
-            if (agent is not null)
+            SyncException? noAgent = null;
+            if (settings.Transport != RemoteTransport.Sftp)
             {
-                using (agent)
+                RemoteAgentConnection? agent = null;
+                try
                 {
-                    if (RunAgent(agent, settings, options, observer, dryRun, mayFallBack, localScan, cancellation, out noAgent) is { } summary)
+                    long starting = Stopwatch.GetTimestamp();
+                    agent = RemoteAgentConnection.Start(session, connection, ownsSession: false, cancellation);
+                    if (verbose)
                     {
-                        return summary;
+                        ReportAgent(agent, starting, observer);
                     }
                 }
-            }
-        }
+                catch (SyncException ex) when (mayFallBack && ex.ErrorId == ErrorIds.AgentFailed)
+                {
+                    noAgent = ex;
+                }
 
+                if (agent is not null)
+                {
+                    try
+                    {
+                        if (Greet(agent, settings, observer, mayFallBack, cancellation, out noAgent) is { } replicator)
+                        {
+                            return new ServerSession(agent, replicator, session);
+                        }
+                    }
+                    catch
+                    {
+                        agent.Dispose();
+                        throw;
+                    }
+
+                    agent.Dispose();
+                }
+            }
+
+            return new ServerSession(OpenSftp(session, settings, options, observer, noAgent, cancellation), settings.Side, connection.Remote.Path, session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The SFTP session, as asked for or after the agent failed (<paramref name="noAgent"/>, with a warning).</summary>
+    private static SftpSession OpenSftp(SshSession session, RemoteRunSettings settings, SyncOptions options, ISyncObserver observer,
+        SyncException? noAgent, CancellationToken cancellation)
+    {
+        RemoteConnectionSettings connection = settings.Connection;
         if (noAgent is not null)
         {
             CheckSftpOptions(settings, options, noAgent);
             observer.OnWarning($"No PSReplica agent can run on {connection.Remote.Endpoint.Host} ({noAgent.Message.TrimEnd('.')}); "
                 + "replicating over SFTP instead: whole files only, no delta transfer (use -Transport Agent to make this an error).");
-            if (verbose)
+            if (observer.WantsVerbose)
             {
                 observer.OnVerbose($"Transport: SFTP, the fallback, because no PSReplica agent can run: {noAgent.Message}");
             }
         }
-        else if (verbose)
+        else if (observer.WantsVerbose)
         {
             observer.OnVerbose("Transport: SFTP, as -Transport Sftp asks (whole files, no delta transfer)");
         }
@@ -112,19 +167,16 @@ public static class RemoteRunner
             throw new SyncException(ErrorIds.AgentFailed, SyncErrorKind.NotFound, $"{noAgent.Message} SFTP is not available either: {ex.Message}", noAgent.Target, ex);
         }
 
-        using (sftp)
+        if (observer.WantsDebug)
         {
-            if (observer.WantsDebug)
-            {
-                observer.OnDebug($"SFTP: working directory {sftp.WorkingDirectory}; hardlink@openssh.com {(sftp.OffersHardLinks ? "offered" : "not offered")}");
-            }
-
-            return SftpReplicator.Open(sftp, settings.Side, connection.Remote.Path).Run(options, observer, cancellation, dryRun);
+            observer.OnDebug($"SFTP: working directory {sftp.WorkingDirectory}; hardlink@openssh.com {(sftp.OffersHardLinks ? "offered" : "not offered")}");
         }
+
+        return sftp;
     }
 
     /// <summary>-Verbose: which side is remote, where, and how the transport will be chosen.</summary>
-    private static void ReportPolicy(RemoteRunSettings settings, ISyncObserver observer)
+    internal static void ReportPolicy(RemoteRunSettings settings, ISyncObserver observer)
     {
         RemoteConnectionSettings connection = settings.Connection;
         string side = settings.Side == RemoteSide.Source ? "source" : "destination";
@@ -192,11 +244,11 @@ public static class RemoteRunner
         }
     }
 
-    /// <summary>Runs through a started agent. An agent that fails its handshake has touched nothing: with
+    /// <summary>The handshake with a started agent. An agent that fails it has touched nothing: with
     /// <paramref name="mayFallBack"/> that is returned in <paramref name="unavailable"/> (and the result is null) so
-    /// that Auto can use SFTP; otherwise it is thrown. Later failures end the run.</summary>
-    private static SyncSummary? RunAgent(RemoteAgentConnection agent, RemoteRunSettings settings, SyncOptions options, ISyncObserver observer,
-        bool dryRun, bool mayFallBack, LocalScan? localScan, CancellationToken cancellation, out SyncException? unavailable)
+    /// that Auto can use SFTP; otherwise it is thrown.</summary>
+    private static RemoteReplicator? Greet(RemoteAgentConnection agent, RemoteRunSettings settings, ISyncObserver observer, bool mayFallBack,
+        CancellationToken cancellation, out SyncException? unavailable)
     {
         unavailable = null;
         var sessionOptions = new RemoteSessionOptions
@@ -241,13 +293,6 @@ public static class RemoteRunner
             observer.OnDebug($"Agent capabilities: {string.Join(", ", replicator.Client.Capabilities)}");
         }
 
-        try
-        {
-            return replicator.Run(options, observer, cancellation, dryRun, localScan);
-        }
-        finally
-        {
-            replicator.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        return replicator;
     }
 }

@@ -84,31 +84,39 @@ public abstract partial class SyncCommandBase
 
     /// <summary>Plans and executes (a dry run with <paramref name="dryRun"/>) on the server named by -Path or -Destination:
     /// the parameters become plain settings, and RemoteRunner decides between the agent and SFTP.</summary>
-    private protected SyncSummary RunRemote(SyncOptions options, ISyncObserver observer, bool dryRun, CancellationToken cancellation)
+    private protected SyncSummary RunRemote(SyncOptions options, ISyncObserver observer, bool dryRun, CancellationToken cancellation) =>
+        RemoteRunner.Run(RemoteSettings(watch: false), options, observer, cancellation, dryRun);
+
+    /// <summary>-Watch pushing to the server named by -Destination, over one connection kept across the batches.</summary>
+    private protected void WatchRemote(SyncOptions options, Engine.Watching.WatchSettings watch, ISyncObserver observer, int retryCount,
+        TimeSpan retryDelay, CancellationToken cancellation) =>
+        RemoteRunner.Watch(RemoteSettings(watch: true), options, watch, observer, retryCount, retryDelay, cancellation);
+
+    /// <summary>The parameters as plain settings. A watch that was given no -Timeout keeps the protocol's default idle
+    /// timeout (and its pings), so that a connection that died quietly while the watch idled is found and replaced.</summary>
+    private RemoteRunSettings RemoteSettings(bool watch) => new()
     {
-        var settings = new RemoteRunSettings
+        Connection = new RemoteConnectionSettings
         {
-            Connection = new RemoteConnectionSettings
-            {
-                Remote = RemoteSource ?? RemoteDestination!,
-                Port = IsGiven(nameof(Port)) ? Port : null,
-                User = Credential?.UserName,
-                Password = Credential?.Password,
-                KeyFilePaths = KeyFilePath is null ? null : Array.ConvertAll(KeyFilePath, SessionState.Path.GetUnresolvedProviderPathFromPSPath),
-                KnownHostsPath = KnownHostsPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
-                AcceptNewHostKey = AcceptNewHostKey,
-                ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),
-                IdleTimeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : System.Threading.Timeout.InfiniteTimeSpan,
-                RemoteCommand = RemoteCommand,
-                SshCommand = SshCommand,
-            },
-            Side = RemoteSource is not null ? RemoteSide.Source : RemoteSide.Destination,
-            Transport = Transport,
-            CompressionLevel = CompressionLevel > 0 ? CompressionLevel : Compress ? 6 : 0,
-            BandwidthLimit = BandwidthLimit * 1024L,
-        };
-        return RemoteRunner.Run(settings, options, observer, cancellation, dryRun);
-    }
+            Remote = RemoteSource ?? RemoteDestination!,
+            Port = IsGiven(nameof(Port)) ? Port : null,
+            User = Credential?.UserName,
+            Password = Credential?.Password,
+            KeyFilePaths = KeyFilePath is null ? null : Array.ConvertAll(KeyFilePath, SessionState.Path.GetUnresolvedProviderPathFromPSPath),
+            KnownHostsPath = KnownHostsPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
+            AcceptNewHostKey = AcceptNewHostKey,
+            ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),
+            IdleTimeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout)
+                : watch && !IsGiven(nameof(Timeout)) ? RemoteConnectionSettings.WatchIdleTimeout
+                : System.Threading.Timeout.InfiniteTimeSpan,
+            RemoteCommand = RemoteCommand,
+            SshCommand = SshCommand,
+        },
+        Side = RemoteSource is not null ? RemoteSide.Source : RemoteSide.Destination,
+        Transport = Transport,
+        CompressionLevel = CompressionLevel > 0 ? CompressionLevel : Compress ? 6 : 0,
+        BandwidthLimit = BandwidthLimit * 1024L,
+    };
 
     /// <summary>Finds out which side (if any) is remote. A PowerShell drive (Temp:, Env:, C:) is never taken for a host.
     /// Several sources must all be local (a push may have several; a pull has the agent's root alone).</summary>

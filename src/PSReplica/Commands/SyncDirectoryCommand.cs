@@ -223,7 +223,7 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
             : NeedsConfirmation() ? "-Confirm (a watch runs unattended; nothing may wait for an answer)"
             : Summary ? "-Summary (a watch writes an item per change until it is stopped; use -LogPath for a record)"
             : SummaryVariable is not null ? "-SummaryVariable (a watch ends only when it is stopped)"
-            : IsRemote ? "a remote source or destination yet (over SSH it is planned, not built: issue 17)"
+            : RemoteSource is not null ? "a remote source (a pull): a watch watches a local source; run it where the files are, pushing here"
             : null;
         if (refused is not null)
         {
@@ -394,7 +394,15 @@ public sealed class SyncDirectoryCommand : SyncCommandBase
             // Ends only when stopped (a PipelineStoppedException) or when the watch cannot go on (its error).
             RunEngine(observer, cancellation =>
             {
-                LocalReplicator.Watch(options, watch, observer, RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation);
+                if (IsRemote)
+                {
+                    WatchRemote(options, watch, observer, RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation);
+                }
+                else
+                {
+                    LocalReplicator.Watch(options, watch, observer, RetryCount, TimeSpan.FromSeconds(RetryDelay), cancellation);
+                }
+
                 return 0;
             }, "Sync-Directory -Watch");
             return;

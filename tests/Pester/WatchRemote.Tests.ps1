@@ -1,0 +1,66 @@
+# Sync-Directory -Watch pushing to the private sshd (issue 17), through the cmdlet as the README shows it: the first
+# sync, each change as it happens over the one connection, the connection killed mid-watch (as a dropped network or a
+# server restart does), then the catch-up once it is made again, and the replica equal to the source after each step.
+BeforeAll {
+    Import-Module $env:PSREPLICA_MODULE -Force
+    . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
+    . (Join-Path $PSScriptRoot 'Support/WatchSupport.ps1')
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
+    . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
+    Start-RemoteTestSession 'watch'
+    Invoke-WarmUpPush
+
+    function Write-Staged([string] $Path, [string] $Text) {
+        # Written beside the tree and renamed into it: the watch sees the file whole, never half written.
+        $staged = Join-Path $work ([guid]::NewGuid().ToString('N'))
+        [IO.File]::WriteAllText($staged, $Text)
+        Move-Item -LiteralPath $staged -Destination $Path -Force
+    }
+}
+
+AfterAll { Stop-RemoteTestSession $server $work }
+
+Describe 'Sync-Directory -Watch to an SSH server' {
+    It 'replicates each change over one connection, and catches up after the connection was killed' {
+        $src = Join-Path $work 'w-src'
+        $null = New-Item -ItemType Directory -Path (Join-Path $src 'keep')
+        Write-Staged (Join-Path $src 'a.txt') 'alpha'
+        Write-Staged (Join-Path $src 'keep/k.txt') 'keep'
+        $dst = Join-Path $work 'w-dst'
+        $watch = Start-Watch $src (Get-RemoteAddress $dst) (@{ Delete = $true; Verbose = $true } + $ssh)
+        try {
+            Wait-Item $watch 'Create' 'a.txt'
+            Wait-Item $watch 'Create' 'keep/k.txt'
+
+            Write-Staged (Join-Path $src 'b.txt') 'bravo'
+            Remove-Item (Join-Path $src 'a.txt')
+            Wait-Item $watch 'Create' 'b.txt'
+            Wait-Item $watch 'Delete' 'a.txt'
+            Assert-SameTree $src $dst
+            # The agent's first session took the destination for missing; the batch after the sync that made it opened
+            # the one the watch keeps.
+            $connected = @(Get-WatchStream $watch Verbose | Where-Object { "$_" -like 'Connected to *' }).Count
+            $connected | Should -Be 2
+            Write-Staged (Join-Path $src 'c.txt') 'charlie'
+            Wait-Item $watch 'Create' 'c.txt'
+            @(Get-WatchStream $watch Verbose | Where-Object { "$_" -like 'Connected to *' }).Count | Should -Be $connected
+
+            # The connection drops: the next change waits for a new one, and the catch-up brings it.
+            Stop-SshConnections
+            Write-Staged (Join-Path $src 'keep/k.txt') 'keep, changed while the connection was down'
+            Wait-Item $watch 'Update' 'keep/k.txt'
+            Assert-SameTree $src $dst
+            $warnings = @(Get-WatchStream $watch Warning | ForEach-Object { "$_" })
+            ($warnings -like 'Watch: the connection to 127.0.0.1 was lost (*').Count | Should -Be 1
+            $verbose = @(Get-WatchStream $watch Verbose | ForEach-Object { "$_" })
+            $verbose | Should -Contain 'Watch: catching up with 127.0.0.1: the whole tree is planned, for what changed while the connection was down'
+            @($verbose -like 'Connected to *').Count | Should -Be ($connected + 1)
+        }
+        finally {
+            Stop-Watch $watch
+        }
+
+        @(Get-ChildItem -LiteralPath $dst -Recurse -Force -Name | Where-Object { $_ -match '\.~psr' }) | Should -BeNullOrEmpty
+        @(Get-WatchStream $watch Error) | Should -BeNullOrEmpty
+    }
+}
