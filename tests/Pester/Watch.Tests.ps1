@@ -5,6 +5,7 @@ BeforeAll {
     Import-Module $env:PSREPLICA_MODULE -Force
     . (Join-Path $PSScriptRoot 'Support/CmdletTestSupport.ps1')
     . (Join-Path $PSScriptRoot 'Support/WatchSupport.ps1')
+    . (Join-Path $PSScriptRoot 'Support/ConnectionFaults.ps1')
 }
 
 Describe 'Sync-Directory -Watch' {
@@ -41,6 +42,25 @@ Describe 'Sync-Directory -Watch' {
         $logged = Get-Content -LiteralPath $log
         ($logged -match 'new/deep/c\.txt') | Should -Not -BeNullOrEmpty
         ($logged -match 'deleting +a\.txt') | Should -Not -BeNullOrEmpty
+    }
+
+    It 'stops during a transfer, leaving neither the file nor its temporary file' {
+        $src = New-TestTree (Join-Path $TestDrive 'busy-src') @{ 'a.txt' = 'alpha' }
+        $dst = Join-Path $TestDrive 'busy-dst'
+        # At 64 KiB/s a 2 MiB file takes half a minute: the stop comes while it is being copied.
+        $watch = Start-Watch $src $dst @{ BandwidthLimit = 64 }
+        try {
+            Wait-Item $watch 'Create' 'a.txt'
+            $staged = Join-Path $TestDrive 'busy.bin'
+            Write-RandomFile $staged (2MB) 17
+            Move-Item -LiteralPath $staged -Destination (Join-Path $src 'big.bin')
+            Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Name | Where-Object { $_ -like '.~psr*' }).Count -gt 0 } 'the copy of big.bin to start'
+        }
+        finally {
+            Stop-Watch $watch
+        }
+
+        @(Get-ChildItem -LiteralPath $dst -Force -Name) | Should -Be @('a.txt')
     }
 
     It 'stops with WatchRootLost when the source root is removed' {

@@ -63,4 +63,27 @@ Describe 'Sync-Directory -Watch to an SSH server' {
         @(Get-ChildItem -LiteralPath $dst -Recurse -Force -Name | Where-Object { $_ -match '\.~psr' }) | Should -BeNullOrEmpty
         @(Get-WatchStream $watch Error) | Should -BeNullOrEmpty
     }
+
+    It 'stops during a transfer to the agent, which removes its temporary file' {
+        $src = Join-Path $work 'busy-src'
+        $null = New-Item -ItemType Directory -Path $src
+        Write-Staged (Join-Path $src 'a.txt') 'alpha'
+        $dst = Join-Path $work 'busy-dst'
+        # At 64 KiB/s a 2 MiB file takes half a minute: the stop comes while it is being sent.
+        $watch = Start-Watch $src (Get-RemoteAddress $dst) (@{ BandwidthLimit = 64 } + $ssh)
+        try {
+            Wait-Item $watch 'Create' 'a.txt'
+            $staged = Join-Path $work 'busy.bin'
+            Write-RandomFile $staged (2MB) 17
+            Move-Item -LiteralPath $staged -Destination (Join-Path $src 'big.bin')
+            Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Name | Where-Object { $_ -like '.~psr*' }).Count -gt 0 } 'the transfer of big.bin to start'
+        }
+        finally {
+            Stop-Watch $watch
+        }
+
+        # The agent sees its input end and removes what it was writing; the session's processes go.
+        Wait-Until { @(Get-ServerDescendants).Count -eq 0 } 'the agent to exit'
+        @(Get-ChildItem -LiteralPath $dst -Force -Name) | Should -Be @('a.txt')
+    }
 }

@@ -192,6 +192,139 @@ public sealed class WatchLoopTests
         }
     }
 
+    /// <summary>-MaxDelete counts per batch, as each batch is a run of its own: batches under the limit delete, one over
+    /// it stops at the limit and says so, and the watch goes on.</summary>
+    [Fact]
+    public async Task MaxDelete_applies_per_batch_and_a_batch_over_it_does_not_end_the_watch()
+    {
+        using var tree = new TestTree();
+        foreach (string name in new[] { "a", "b", "c", "d", "e", "f", "g" })
+        {
+            tree.Src(name, name);
+        }
+
+        var watcher = new FakeWatcher();
+        var observer = new RecordingObserver();
+        using var running = new Running(tree.Options(delete: true) with { MaxDelete = 2 }, watcher, observer);
+        _ = await running.NextSyncAsync();
+
+        async Task DeleteAsync(params string[] names)
+        {
+            foreach (string name in names)
+            {
+                File.Delete(Path.Join(tree.Source, name));
+                watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, name));
+            }
+
+            _ = await running.NextSyncAsync();
+        }
+
+        await DeleteAsync("a", "b");
+        await DeleteAsync("c", "d");
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["e", "f", "g"], TestTree.Listing(tree.Destination));
+
+        // As rsync --max-delete: the batch deletes up to the limit, then stops with the error. What it left stays (a
+        // limit is a safety net: the watch does not try again by itself; a rescan or the next run would).
+        await DeleteAsync("e", "f", "g");
+        Assert.Equal(ErrorIds.MaxDeleteExceeded, Assert.Single(observer.Errors).ErrorId);
+        string left = Assert.Single(TestTree.Listing(tree.Destination));
+
+        tree.Src("h", "h");
+        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "h"));
+        _ = await running.NextSyncAsync();
+        Assert.Equal([left, "h"], TestTree.Listing(tree.Destination));
+        running.Stop();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Task);
+    }
+
+    /// <summary>A batch whose scan met an error deletes nothing (rsync's --ignore-errors is not the default): here a link
+    /// with no referent under -CopyLinks, named by the same batch as a deletion.</summary>
+    [Fact]
+    public async Task A_batch_whose_scan_met_an_error_skips_its_deletions()
+    {
+        using var tree = new TestTree();
+        tree.Src("keep", "k");
+        tree.Src("gone", "g");
+        var watcher = new FakeWatcher();
+        var observer = new RecordingObserver();
+        using var running = new Running(tree.Options(delete: true) with { CopyLinks = true }, watcher, observer);
+        _ = await running.NextSyncAsync();
+
+        File.Delete(Path.Join(tree.Source, "gone"));
+        File.CreateSymbolicLink(Path.Join(tree.Source, "dangling"), "nowhere");
+        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "gone"));
+        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "dangling"));
+        _ = await running.NextSyncAsync();
+
+        Assert.True(File.Exists(Path.Join(tree.Destination, "gone")));
+        Assert.Contains(observer.Errors, e => e.ErrorId == ErrorIds.DeletionSkippedAfterIoError);
+        Assert.Contains(observer.Errors, e => e.ErrorId == ErrorIds.SymbolicLinkNoReferent);
+        running.Stop();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Task);
+    }
+
+    /// <summary>A burst under the platform's real watcher: a directory made and a thousand files renamed into it at once
+    /// (each whole as it appears), many of them before the directory's own watch exists. Every one arrives, and the
+    /// replica equals the source.</summary>
+    [Fact]
+    public async Task A_burst_of_a_thousand_files_under_the_real_watcher_all_arrive()
+    {
+        using var tree = new TestTree();
+        tree.Src("seed.txt", "seed");
+        string staging = Path.Join(tree.Root, "staging");
+        Directory.CreateDirectory(staging);
+        const int Count = 1000;
+        var created = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        var seeded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingObserver
+        {
+            OnItemHook = item =>
+            {
+                if (item.RelativePath == "seed.txt")
+                {
+                    seeded.TrySetResult();
+                }
+                else if (item.RelativePath.StartsWith("burst/", StringComparison.Ordinal) && created.TryAdd(item.RelativePath, true) && created.Count == Count)
+                {
+                    all.TrySetResult();
+                }
+            },
+        };
+        using var stop = new CancellationTokenSource();
+        Task watch = Task.Factory.StartNew(() => LocalReplicator.Watch(tree.Options(delete: true), new WatchSettings(TimeSpan.FromMilliseconds(20), null), observer, 0,
+            TimeSpan.Zero, stop.Token), TaskCreationOptions.LongRunning);
+        await seeded.Task.WaitAsync(Bound);
+
+        for (int i = 0; i < Count; i++)
+        {
+            File.WriteAllText(Path.Join(staging, $"f{i:D4}.txt"), new string((char)('a' + (i % 26)), 1 + (i % 300)));
+        }
+
+        Directory.CreateDirectory(Path.Join(tree.Source, "burst"));
+        for (int i = 0; i < Count; i++)
+        {
+            File.Move(Path.Join(staging, $"f{i:D4}.txt"), Path.Join(tree.Source, "burst", $"f{i:D4}.txt"));
+        }
+
+        Task first = await Task.WhenAny(all.Task, watch).WaitAsync(Bound);
+        await first;
+        // Every file arrived whole (each was complete when it appeared; the items say they were put in place). The
+        // directories' times are set when the batch ends, which the test does not wait for.
+        string[] names = TestTree.Listing(Path.Join(tree.Source, "burst")).ToArray();
+        Assert.Equal(Count, names.Length);
+        Assert.Equal(names, TestTree.Listing(Path.Join(tree.Destination, "burst")));
+        foreach (string name in names)
+        {
+            Assert.Equal(File.ReadAllText(Path.Join(tree.Source, "burst", name)), File.ReadAllText(Path.Join(tree.Destination, "burst", name)));
+        }
+
+        Assert.Empty(observer.Errors);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
+    }
+
     [Fact]
     public async Task The_watchers_error_ends_the_run_with_it()
     {
