@@ -2,7 +2,7 @@
 <#
 .SYNOPSIS
     Measures Sync-Directory -Watch's lag (issue 17, item 7): the time from a file's close in the source to its rename into
-    place at the destination, beside lsyncd (inotify + rsync) on the same machine and trees.
+    place at the destination, locally and over SSH, beside lsyncd (inotify + rsync) on the same machine and trees.
 .DESCRIPTION
     A benchmark, not a test: it prints a table and writes it as Markdown; it fails only when a run is broken (a file
     never arrives, or arrives with other content).
@@ -16,22 +16,40 @@
       burst     1,000 new files of 4 KiB written back to back in a new directory; lag to the last one's arrival, beside
                 the wall time of a one-shot Sync-Directory of the same files (the issue's target: at most 2x that)
       large     one new file of 100 MiB
+    Targets (-Target):
+      Local   the destination is a local directory
+      Ssh     the destination is the same kind of directory on this machine, reached as user@127.0.0.1:DST through one
+              private sshd for the whole run (tests/Pester/Support/TestSshServer.psm1, the machine's .NET visible to its
+              sessions, its own HOME under its temp directory; needs openssh-server: apt-get install -y openssh-server).
+              An untimed push of a small tree first deploys PSReplica's agent over SFTP into that HOME and must report
+              the agent as its transport (not the SFTP fallback), so that no timed case measures the deployment. As
+              the destination is on this machine, arrivals are measured exactly as for Local.
     Tools:
-      PSReplica          Sync-Directory SRC DST -Watch -Delete [-SettleTime], in a pwsh process of its own
-      lsyncd (delay N)   lsyncd with default.rsync (rsync -a) and each -LsyncdDelay (its default is 15 s); skipped with a
-                         note when lsyncd is not installed (Debian: apt-get install -y lsyncd)
+      PSReplica          Sync-Directory SRC DST -Watch -Delete [-SettleTime], in a pwsh process of its own; over SSH with
+                         DST = user@127.0.0.1:DST and the server's -Port -KeyFilePath -KnownHostsPath (one connection and
+                         agent for the whole watch)
+      lsyncd (delay N)   lsyncd with default.rsync (rsync -a) and each -LsyncdDelay (its default is 15 s); over SSH its
+                         target is user@127.0.0.1:DST/ and rsync = { rsh = "ssh -F /dev/null -p PORT -i KEY ..." }, so
+                         each batch is one rsync over a new ssh connection; skipped with a note when lsyncd is not
+                         installed (Debian: apt-get install -y lsyncd)
     Idle CPU: the CPU time of the tool's process (the pwsh running the watch; lsyncd) over -IdleSeconds with nothing
-    changing (the watch's reader sleeps in poll: expected ~0).
+    changing (the watch's reader sleeps in poll: expected ~0). Over SSH that is the client side only; the agent's (or
+    sshd's) CPU on the server is not counted.
+    .ci/run does not run this benchmark.
 .EXAMPLE
     dotnet pwsh ./build.ps1 -Task Build; dotnet pwsh ./tests/Benchmarks/Invoke-WatchBenchmark.ps1
 .EXAMPLE
     dotnet pwsh ./tests/Benchmarks/Invoke-WatchBenchmark.ps1 -Quick
+.EXAMPLE
+    dotnet pwsh ./tests/Benchmarks/Invoke-WatchBenchmark.ps1 -Target Ssh -Quick
 #>
 [CmdletBinding()]
 param(
     [ValidateRange(1, 1000)] [int] $Samples = 20,
     [ValidateSet('single', 'burst', 'large')] [string[]] $Case = @('single', 'burst', 'large'),
     [ValidateSet('PSReplica', 'lsyncd')] [string[]] $Tool = @('PSReplica', 'lsyncd'),
+    # Where the destination is: a local directory, or one reached over SSH through a private sshd on 127.0.0.1.
+    [ValidateSet('Local', 'Ssh')] [string[]] $Target = @('Local', 'Ssh'),
     # lsyncd's delays to run (seconds): its default, 15, and its lowest, 0.
     [int[]] $LsyncdDelay = @(0, 15),
     # Samples for an lsyncd delay of 5 s or more (each costs the delay).
@@ -63,6 +81,7 @@ if ($Quick) {
     if (-not $PSBoundParameters.ContainsKey('LsyncdDelay')) { $LsyncdDelay = @(0) }
 }
 Import-Module $ModulePath -Force
+if ('Ssh' -in $Target) { Import-Module (Join-Path $repoRoot 'tests/Pester/Support/TestSshServer.psm1') -Force }
 $work = Join-Path $WorkPath "psreplica-watch-$PID"
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $random = [Random]::new(20261206)
@@ -137,9 +156,14 @@ function Write-Source([string] $Path, [int] $Length) {
     $clock.Elapsed.TotalMilliseconds
 }
 
+# A destination as the tools name it: the local path, or user@127.0.0.1:path through the test sshd.
+function Get-Destination([string] $Where, [string] $Path) {
+    if ($Where -eq 'Ssh') { "$($server.User)@$($server.Host):$Path" } else { $Path }
+}
+
 # One tool's source/destination pair with its watcher running; Stop ends it.
-function Start-Tool([string] $Name, [int] $Delay) {
-    $dir = Join-Path $work ($Name -replace '[^a-z0-9]', '') + "$Delay"
+function Start-Tool([string] $Name, [int] $Delay, [string] $Where) {
+    $dir = Join-Path $work "$Where-$($Name -replace '[^a-z0-9]', '')$Delay"
     $src = Join-Path $dir 'src'
     $dst = Join-Path $dir 'dst'
     $null = New-Item -ItemType Directory -Force $src, $dst
@@ -149,7 +173,8 @@ function Start-Tool([string] $Name, [int] $Delay) {
     if ($Name -eq 'PSReplica') {
         # A pwsh of its own (this one's runtime and pwsh.dll, no launcher), so that its CPU is the watch's alone.
         $settle = if ($SettleTime) { " -SettleTime '$SettleTime'" } else { '' }
-        $command = "Import-Module '$ModulePath'; Sync-Directory -LiteralPath '$src' -Destination '$dst' -Watch -Delete$settle | Out-Null"
+        $login = -join @($loginOf[$Where].GetEnumerator() | ForEach-Object { " -$($_.Key) '$($_.Value)'" })
+        $command = "Import-Module '$ModulePath'; Sync-Directory -LiteralPath '$src' -Destination '$(Get-Destination $Where $dst)' -Watch -Delete$settle$login | Out-Null"
         $process = Start-Process -FilePath ([Environment]::ProcessPath) -ArgumentList @((Join-Path $PSHOME 'pwsh.dll'), '-NoProfile', '-NonInteractive', '-Command', $command) -PassThru `
             -RedirectStandardOutput (Join-Path $dir 'out.txt') -RedirectStandardError (Join-Path $dir 'err.txt')
         $stop = { if (-not $process.HasExited) { $process.Kill($true); $process.WaitForExit() } }.GetNewClosure()
@@ -159,7 +184,7 @@ function Start-Tool([string] $Name, [int] $Delay) {
         $config = Join-Path $dir 'lsyncd.lua'
         Set-Content -LiteralPath $config -Value @"
 settings { nodaemon = true, logfile = "$dir/lsyncd.log", statusFile = "$dir/lsyncd.status", insist = false }
-sync { default.rsync, source = "$src/", target = "$dst/", delay = $Delay, rsync = { archive = true } }
+sync { default.rsync, source = "$src/", target = "$(Get-Destination $Where $dst)/", delay = $Delay, rsync = { archive = true$(if ($Where -eq 'Ssh') { ", rsh = `"$sshCommand`"" }) } }
 "@
         $process = Start-Process -FilePath $lsyncd.Source -ArgumentList $config -PassThru -RedirectStandardOutput (Join-Path $dir 'out.txt') -RedirectStandardError (Join-Path $dir 'err.txt')
         $stop = { if (-not $process.HasExited) { $process.Kill($true); $process.WaitForExit() } }.GetNewClosure()
@@ -167,22 +192,44 @@ sync { default.rsync, source = "$src/", target = "$dst/", delay = $Delay, rsync 
     }
     # Started: the seed file has arrived (lsyncd's first sync, PSReplica's first sync).
     $null = $arrivals.WaitAll(@('seed.txt'), 120000)
-    [pscustomobject]@{ Name = $Name; Delay = $Delay; Source = $src; Destination = $dst; Arrivals = $arrivals; Stop = $stop; Cpu = $cpu }
+    [pscustomobject]@{ Name = $Name; Delay = $Delay; Where = $Where; Source = $src; Destination = $dst; Arrivals = $arrivals; Stop = $stop; Cpu = $cpu }
 }
 
 $rows = [Collections.Generic.List[object]]::new()
 $notes = [Collections.Generic.List[string]]::new()
 $tools = [Collections.Generic.List[object]]::new()
-foreach ($name in $Tool) {
-    if ($name -eq 'PSReplica') { $tools.Add(@{ Name = 'PSReplica'; Delay = 0; Label = "PSReplica (settle $(if ($SettleTime) { $SettleTime } else { '50ms' }))" }) }
-    elseif (-not $lsyncd) { $notes.Add('lsyncd is not installed (Debian: apt-get install -y lsyncd): its columns are left out.') }
-    else { foreach ($d in $LsyncdDelay) { $tools.Add(@{ Name = 'lsyncd'; Delay = $d; Label = "lsyncd (delay $d s)" }) } }
+foreach ($where in $Target) {
+    foreach ($name in $Tool) {
+        if ($name -eq 'PSReplica') { $tools.Add(@{ Where = $where; Name = 'PSReplica'; Delay = 0; Label = "PSReplica (settle $(if ($SettleTime) { $SettleTime } else { '50ms' }))" }) }
+        elseif ($lsyncd) { foreach ($d in $LsyncdDelay) { $tools.Add(@{ Where = $where; Name = 'lsyncd'; Delay = $d; Label = "lsyncd (delay $d s)" }) } }
+    }
 }
+if ('lsyncd' -in $Tool -and -not $lsyncd) { $notes.Add('lsyncd is not installed (Debian: apt-get install -y lsyncd): its rows are left out.') }
+# The login parameters of Sync-Directory per target (filled for Ssh once its server runs).
+$loginOf = @{ Local = @{}; Ssh = @{} }
+$server = $null
+$sshCommand = $null
 
 $null = New-Item -ItemType Directory -Force $work
 try {
+    if ('Ssh' -in $Target) {
+        # One server for the whole run; its sessions see the machine's .NET (as Start-TestSshServer leaves it), so PSReplica
+        # may start either of its agents there.
+        $server = Start-TestSshServer
+        $loginOf.Ssh = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+        $sshCommand = "ssh -F /dev/null -p $($server.Port) -i $($server.KeyPath) -o IdentitiesOnly=yes -o UserKnownHostsFile=$($server.KnownHostsPath) -o StrictHostKeyChecking=yes -o BatchMode=yes"
+        # Untimed: deploys the agent (over SFTP) as a user's first push does; no timed case then includes it.
+        $warmup = Join-Path $work 'warmup'
+        $null = New-Item -ItemType Directory -Force (Join-Path $warmup 'src')
+        $null = Write-Source (Join-Path $warmup 'src/w.bin') 1024
+        $login = $loginOf.Ssh
+        $transport = @(Sync-Directory -LiteralPath (Join-Path $warmup 'src') -Destination (Get-Destination 'Ssh' (Join-Path $warmup 'dst')) @login -Summary -ErrorAction Stop -Verbose 4>&1 |
+            Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Transport:*' } | ForEach-Object Message)
+        if ($transport.Count -ne 1 -or $transport[0] -notlike 'Transport: the PSReplica agent*') { throw "The warm-up push did not run the agent: $($transport -join '; ')" }
+        $notes.Add("Ssh: the test sshd on 127.0.0.1 (the machine's .NET visible); the warm-up push's $($transport[0]).")
+    }
     foreach ($t in $tools) {
-        $run = Start-Tool $t.Name $t.Delay
+        $run = Start-Tool $t.Name $t.Delay $t.Where
         try {
             $n = if ($t.Delay -ge 5) { $SlowSamples } else { $Samples }
             $timeout = ($t.Delay * 1000) + 120000
@@ -194,7 +241,7 @@ try {
                     ($run.Arrivals.WaitAll(@($rel), $timeout)) - $closed
                     [Threading.Thread]::Sleep($GapMilliseconds)
                 }
-                $rows.Add([pscustomobject]@{ Case = 'single 1 KiB file'; Tool = $t.Label; N = $n; P50 = (Get-Quantile $lags 0.5); P95 = (Get-Quantile $lags 0.95); Max = ($lags | Measure-Object -Maximum).Maximum })
+                $rows.Add([pscustomobject]@{ Case = 'single 1 KiB file'; Target = $t.Where; Tool = $t.Label; N = $n; P50 = (Get-Quantile $lags 0.5); P95 = (Get-Quantile $lags 0.95); Max = ($lags | Measure-Object -Maximum).Maximum })
             }
             if ('burst' -in $Case) {
                 $dir = Join-Path $run.Source 'burst'
@@ -204,20 +251,20 @@ try {
                 $closed = 0.0
                 foreach ($rel in $names) { $closed = Write-Source (Join-Path $run.Source $rel) 4096 }
                 $lag = ($run.Arrivals.WaitAll($names, $timeout)) - $closed
-                $rows.Add([pscustomobject]@{ Case = "burst of $BurstFiles files (4 KiB), to the last"; Tool = $t.Label; N = 1; P50 = $lag; P95 = $lag; Max = $lag })
+                $rows.Add([pscustomobject]@{ Case = "burst of $BurstFiles files (4 KiB), to the last"; Target = $t.Where; Tool = $t.Label; N = 1; P50 = $lag; P95 = $lag; Max = $lag })
             }
             if ('large' -in $Case) {
                 $rel = 'large.bin'
                 $run.Arrivals.Expect($rel, [long]$LargeMiB * 1MB)
                 $closed = Write-Source (Join-Path $run.Source $rel) ($LargeMiB * 1MB)
                 $lag = ($run.Arrivals.WaitAll(@($rel), $timeout)) - $closed
-                $rows.Add([pscustomobject]@{ Case = "one $LargeMiB MiB file"; Tool = $t.Label; N = 1; P50 = $lag; P95 = $lag; Max = $lag })
+                $rows.Add([pscustomobject]@{ Case = "one $LargeMiB MiB file"; Target = $t.Where; Tool = $t.Label; N = 1; P50 = $lag; P95 = $lag; Max = $lag })
             }
             [Threading.Thread]::Sleep(1000)
             $before = & $run.Cpu
             [Threading.Thread]::Sleep($IdleSeconds * 1000)
             $idle = ((& $run.Cpu) - $before) / $IdleSeconds
-            $rows.Add([pscustomobject]@{ Case = 'CPU while idle (ms per second)'; Tool = $t.Label; N = 1; P50 = $idle; P95 = $idle; Max = $idle })
+            $rows.Add([pscustomobject]@{ Case = 'CPU while idle (ms per second)'; Target = $t.Where; Tool = $t.Label; N = 1; P50 = $idle; P95 = $idle; Max = $idle })
         }
         finally {
             & $run.Stop
@@ -226,33 +273,41 @@ try {
     }
 
     if ('burst' -in $Case -and 'PSReplica' -in $Tool) {
-        # The one-shot reference: the same burst synced by one Sync-Directory onto a replica without it (median of 3).
-        $src = Join-Path $work 'oneshot/src'
-        $dst = Join-Path $work 'oneshot/dst'
-        $null = New-Item -ItemType Directory -Force $src, $dst
-        $null = Sync-Directory $src $dst
-        $null = New-Item -ItemType Directory (Join-Path $src 'burst')
-        foreach ($i in 1..$BurstFiles) { $null = Write-Source (Join-Path $src "burst/f$i.bin") 4096 }
-        $times = foreach ($r in 1..3) {
-            Remove-Item -Recurse -Force (Join-Path $dst 'burst') -ErrorAction SilentlyContinue
-            (Measure-Command { Sync-Directory $src $dst -Summary | Out-Null }).TotalMilliseconds
+        # The one-shot reference per target: the same burst synced by one Sync-Directory onto a replica without it
+        # (median of 3); over SSH each run connects and starts the agent, as a user's call does.
+        foreach ($where in $Target) {
+            $src = Join-Path $work "$where-oneshot/src"
+            $dst = Join-Path $work "$where-oneshot/dst"
+            $null = New-Item -ItemType Directory -Force $src, $dst
+            $login = $loginOf[$where]
+            $destination = Get-Destination $where $dst
+            $null = Sync-Directory -LiteralPath $src -Destination $destination @login -Summary
+            $null = New-Item -ItemType Directory (Join-Path $src 'burst')
+            foreach ($i in 1..$BurstFiles) { $null = Write-Source (Join-Path $src "burst/f$i.bin") 4096 }
+            $times = foreach ($r in 1..3) {
+                Remove-Item -Recurse -Force (Join-Path $dst 'burst') -ErrorAction SilentlyContinue
+                (Measure-Command { Sync-Directory -LiteralPath $src -Destination $destination @login -Summary | Out-Null }).TotalMilliseconds
+            }
+            $oneShot = Get-Quantile $times 0.5
+            $rows.Add([pscustomobject]@{ Case = "one-shot Sync-Directory of the burst (reference)"; Target = $where; Tool = 'PSReplica'; N = 3; P50 = $oneShot; P95 = $oneShot; Max = ($times | Measure-Object -Maximum).Maximum })
         }
-        $oneShot = Get-Quantile $times 0.5
-        $rows.Add([pscustomobject]@{ Case = "one-shot Sync-Directory of the burst (reference)"; Tool = 'PSReplica'; N = 3; P50 = $oneShot; P95 = $oneShot; Max = ($times | Measure-Object -Maximum).Maximum })
     }
 }
 finally {
+    if ($server) { Stop-TestSshServer -Server $server }
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 }
 
-$table = $rows | Select-Object Case, Tool, N, @{ n = 'p50 ms'; e = { [Math]::Round($_.P50, 1) } }, @{ n = 'p95 ms'; e = { [Math]::Round($_.P95, 1) } }, @{ n = 'max ms'; e = { [Math]::Round($_.Max, 1) } }
+# Each case's rows together, local beside SSH (the runs went tool by tool).
+$caseRank = @{ 'single' = 0; 'burst' = 1; 'one-shot' = 2; 'one' = 3; 'CPU' = 4 }
+$table = $rows | Sort-Object -Stable { $caseRank[$_.Case.Split(' ')[0]] } | Select-Object Case, Target, Tool, N, @{ n = 'p50 ms'; e = { [Math]::Round($_.P50, 1) } }, @{ n = 'p95 ms'; e = { [Math]::Round($_.P95, 1) } }, @{ n = 'max ms'; e = { [Math]::Round($_.Max, 1) } }
 $table | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 $notes | ForEach-Object { Write-Host "Note: $_" }
 $load = (Get-Content /proc/loadavg -Raw).Trim()
 $md = [Text.StringBuilder]::new()
 $null = $md.AppendLine("# -Watch lag, $(Get-Date -Format 'yyyy-MM-dd HH:mm') UTC, commit $(git -C $repoRoot rev-parse --short HEAD), load average $load").AppendLine()
-$null = $md.AppendLine('| Case | Tool | N | p50 ms | p95 ms | max ms |').AppendLine('| --- | --- | ---: | ---: | ---: | ---: |')
-foreach ($r in $table) { $null = $md.AppendLine("| $($r.Case) | $($r.Tool) | $($r.N) | $($r.'p50 ms') | $($r.'p95 ms') | $($r.'max ms') |") }
+$null = $md.AppendLine('| Case | Target | Tool | N | p50 ms | p95 ms | max ms |').AppendLine('| --- | --- | --- | ---: | ---: | ---: | ---: |')
+foreach ($r in $table) { $null = $md.AppendLine("| $($r.Case) | $($r.Target) | $($r.Tool) | $($r.N) | $($r.'p50 ms') | $($r.'p95 ms') | $($r.'max ms') |") }
 foreach ($n in $notes) { $null = $md.AppendLine().AppendLine("Note: $n") }
 $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
 Set-Content -LiteralPath $MarkdownPath -Value $md.ToString()
