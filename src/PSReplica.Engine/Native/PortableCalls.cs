@@ -404,6 +404,14 @@ internal static partial class PortableCalls
             ? SetModificationTime(opened.Follows ? Resolved(opened.Path) : opened.Path, seconds, nanoseconds)
             : Try(null, () => File.SetLastWriteTimeUtc(handle, ToUtc(seconds, nanoseconds)));
 
+    /// <summary>A rename that never replaces: EEXIST when anything holds the new name (checked, then moved: the portable
+    /// backend has no atomic form; a name taken in between fails the move in System.IO).</summary>
+    public static int RenameNoReplace(string oldPath, string newPath)
+    {
+        int existing = Stat(newPath, follow: false, out _);
+        return existing == 0 ? EEXIST : existing != ENOENT ? existing : Rename(oldPath, newPath);
+    }
+
     /// <summary>rename(2)'s meaning: a file or link replaces a file or link of the new name; a directory takes the place
     /// of an empty one.</summary>
     public static int Rename(string oldPath, string newPath)

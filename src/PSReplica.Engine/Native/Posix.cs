@@ -243,6 +243,11 @@ internal static partial class Posix
             : PortableCalls.Link(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
 
     /// <summary>renameat(2) between two directories (EXDEV across filesystems). 0 or an errno.</summary>
+    /// <summary>A rename between two directories that never replaces what holds the new name (EEXIST).</summary>
+    public static int RenameAtNoReplace(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
+        Linux ? LinuxCalls.RenameAtNoReplace(oldDirectory, oldName, newDirectory, newName)
+            : PortableCalls.RenameNoReplace(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
+
     public static int RenameAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
         Linux ? LinuxCalls.RenameAt(oldDirectory, oldName, newDirectory, newName)
             : PortableCalls.Rename(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));

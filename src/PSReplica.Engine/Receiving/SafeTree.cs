@@ -205,6 +205,36 @@ internal sealed class SafeTree : IDisposable
         }
     }
 
+    /// <summary>-Watch: moves the directory <paramref name="from"/> to <paramref name="to"/> within the tree, as its source
+    /// was renamed. Both parents are reached by walks that follow no link; the item at <paramref name="from"/> must be a
+    /// directory (a final link is not one: stat without following), and the new name must be free (RENAME_NOREPLACE,
+    /// so nothing there is ever replaced). A link swapped in between is moved as a link, never followed. 0, or an errno
+    /// (ENOTDIR for what is not a directory, EEXIST for a taken name).</summary>
+    /// <exception cref="SyncException">UnsafePath or a failure on the way to either parent.</exception>
+    public int MoveDirectory(string from, string to)
+    {
+        using ParentDirectory source = OpenParent(from);
+        using ParentDirectory target = OpenParent(to);
+        int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo moving);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        if (moving.FileType != Posix.SIfdir)
+        {
+            return Posix.ENOTDIR;
+        }
+
+        errno = Posix.RenameAtNoReplace(source.Handle, source.Name, target.Handle, target.Name);
+        if (errno == 0)
+        {
+            Forget(from);
+        }
+
+        return errno;
+    }
+
     /// <summary>Forgets the kept descriptors of <paramref name="relative"/> and everything below it (it was removed).</summary>
     public void Forget(string relative)
     {
