@@ -109,7 +109,17 @@ public static class LocalReplicator
     {
         ArgumentNullException.ThrowIfNull(options);
         Engine.Watching.WatchLoop.Run(options, settings, observer,
-            (batch, batchObserver) => RetryingRun.Run(attempt => Run(batch, attempt, cancellation), batchObserver, retryCount, retryDelay, cancellation),
+            (batch, batchObserver) =>
+            {
+                if (batch.Scope is { Moves.Count: > 0 } && ResolveDestination(Path.TrimEndingDirectorySeparator(Path.GetFullPath(batch.Destination))) is not null)
+                {
+                    string root = CanonicalDestination(Path.TrimEndingDirectorySeparator(Path.GetFullPath(batch.Destination)));
+                    using FileSystemBackend.Scope backend = FileSystemBackend.Use(batch.FileSystem);
+                    Engine.Watching.DirectoryMoves.Apply(batch, new Engine.Watching.DirectoryMoves.Local(root), root, batchObserver, cancellation);
+                }
+
+                return RetryingRun.Run(attempt => Run(batch, attempt, cancellation), batchObserver, retryCount, retryDelay, cancellation);
+            },
             root => Engine.Watching.TreeWatcher.Start(options.FileSystem, root), cancellation);
     }
 

@@ -16,6 +16,12 @@ internal sealed class PlanScope
     private readonly Dictionary<string, HashSet<string>> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _whole = new(StringComparer.Ordinal);
 
+    private readonly List<(string From, string To)> _moves = [];
+
+    /// <summary>Directories renamed within the tree as the watcher paired them (<see cref="WatchChange.From"/>), in the
+    /// order seen: hints that <see cref="Watching.DirectoryMoves"/> may repeat at the destination before the batch is planned.</summary>
+    public IReadOnlyList<(string From, string To)> Moves => _moves;
+
     /// <summary>True when the whole tree is planned (a change of the root's subtree: a lost notification, a rescan).</summary>
     public bool IsEverything => _whole.Contains(string.Empty);
 
@@ -44,6 +50,10 @@ internal sealed class PlanScope
             else
             {
                 scope.AddWhole(path);
+                if (change.Kind == WatchChangeKind.Subtree && change.From?.Trim('/') is { Length: > 0 } from && path.Length > 0)
+                {
+                    scope._moves.Add((from, path));
+                }
             }
         }
 

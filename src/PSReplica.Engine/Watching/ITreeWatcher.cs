@@ -22,7 +22,13 @@ internal enum WatchChangeKind
 
 /// <summary>One change a <see cref="ITreeWatcher"/> saw: a path relative to the watched root, '/'-separated, "" for the
 /// root itself.</summary>
-internal readonly record struct WatchChange(WatchChangeKind Kind, string RelativePath, string? Reason = null);
+internal readonly record struct WatchChange(WatchChangeKind Kind, string RelativePath, string? Reason = null)
+{
+    /// <summary>For the <see cref="WatchChangeKind.Subtree"/> of a directory renamed within the tree, its old path, when
+    /// the watcher paired the two names (a hint: the destination may repeat the rename instead of copying the subtree
+    /// again; the old name is reported as an <see cref="WatchChangeKind.Item"/> as well, so nothing depends on it).</summary>
+    public string? From { get; init; }
+}
 
 /// <summary>Watches a source tree for changes and writes each to <see cref="Changes"/> as it is seen (no coalescing: the
 /// watch loop settles and merges them). One implementation per file-system backend: inotify on Linux (a watch per

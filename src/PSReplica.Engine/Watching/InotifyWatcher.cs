@@ -14,9 +14,10 @@ namespace PSReplica.Engine.Watching;
 /// a directory swapped for a link is not watched through it. A dedicated thread blocks in poll(2) on the inotify
 /// descriptor and an eventfd that <see cref="Dispose"/> signals: no timed polling, no CPU while nothing changes.</summary>
 /// <remarks>A directory moved within the tree is dropped at its IN_MOVED_FROM and watched afresh at its IN_MOVED_TO
-/// (with a <see cref="WatchChangeKind.Subtree"/> for its new path, which the destination lacks anyway), instead of
-/// pairing the two by cookie: the pair may straddle two reads, or have one half outside the tree, and the re-walk is
-/// correct in every case. Only the reader thread touches the bookkeeping once <see cref="Start"/> has returned.</remarks>
+/// (with a <see cref="WatchChangeKind.Subtree"/> for its new path), instead of moving its watches: the pair may
+/// straddle two reads, or have one half outside the tree, and the re-walk is correct in every case. The two halves are
+/// still paired by cookie, for the hint <see cref="WatchChange.From"/> only. Only the reader thread touches the
+/// bookkeeping once <see cref="Start"/> has returned.</remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class InotifyWatcher : ITreeWatcher
 {
@@ -50,6 +51,12 @@ internal sealed class InotifyWatcher : ITreeWatcher
     private readonly SafeFileHandle _inotify;
     private readonly SafeFileHandle _wake;
     private readonly Channel<WatchChange> _changes = Channel.CreateUnbounded<WatchChange>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+
+    /// <summary>How many unpaired IN_MOVED_FROM halves of directories are kept for their IN_MOVED_TO.</summary>
+    private const int MovedFromKept = 64;
+
+    /// <summary>Directories moved from a name, by the cookie their IN_MOVED_TO will carry (reader thread only).</summary>
+    private readonly Dictionary<uint, string> _movedFrom = [];
     private readonly Dictionary<int, WatchedDirectory> _byDescriptor = [];
     private readonly WatchedDirectory _root;
     private readonly (ulong Device, ulong Inode) _rootIdentity;
@@ -261,8 +268,9 @@ internal sealed class InotifyWatcher : ITreeWatcher
                 name = name[..end];
             }
 
+            uint cookie = MemoryMarshal.Read<uint>(buffer[8..]);
             buffer = buffer[(LinuxCalls.InotifyEventHeader + (int)length)..];
-            if (!Handle(wd, mask, name))
+            if (!Handle(wd, mask, cookie, name))
             {
                 return false;
             }
@@ -271,7 +279,7 @@ internal sealed class InotifyWatcher : ITreeWatcher
         return true;
     }
 
-    private bool Handle(int wd, uint mask, ReadOnlySpan<byte> nameBytes)
+    private bool Handle(int wd, uint mask, uint cookie, ReadOnlySpan<byte> nameBytes)
     {
         if ((mask & LinuxCalls.InQueueOverflow) != 0)
         {
@@ -321,11 +329,27 @@ internal sealed class InotifyWatcher : ITreeWatcher
             Drop(gone, kernelDropped: false);
         }
 
+        string? from = null;
+        if ((mask & LinuxCalls.InMovedFrom) != 0 && cookie != 0)
+        {
+            // The half whose partner never comes (moved out of the tree) is forgotten once a few more have gathered.
+            if (_movedFrom.Count >= MovedFromKept)
+            {
+                _movedFrom.Clear();
+            }
+
+            _movedFrom[cookie] = relative;
+        }
+        else if ((mask & LinuxCalls.InMovedTo) != 0 && cookie != 0)
+        {
+            _movedFrom.Remove(cookie, out from);
+        }
+
         Write(WatchChangeKind.Item, relative);
         if ((mask & (LinuxCalls.InCreate | LinuxCalls.InMovedTo)) != 0 && AddWatch(directory, name) is { } added)
         {
             WatchTree(added);
-            Write(WatchChangeKind.Subtree, relative);
+            _changes.Writer.TryWrite(new WatchChange(WatchChangeKind.Subtree, relative) { From = from });
         }
 
         return true;

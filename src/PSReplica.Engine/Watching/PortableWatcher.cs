@@ -117,7 +117,7 @@ internal sealed class PortableWatcher : ITreeWatcher
     private void OnRenamed(object sender, RenamedEventArgs e)
     {
         Report(e.OldFullPath, arrived: false);
-        Report(e.FullPath, arrived: true);
+        Report(e.FullPath, arrived: true, from: Relative(e.OldFullPath));
     }
 
     private void OnRootGone(object sender, FileSystemEventArgs e)
@@ -151,7 +151,8 @@ internal sealed class PortableWatcher : ITreeWatcher
 
     /// <summary>An item changed at <paramref name="fullPath"/>; when it <paramref name="arrived"/> there and is a real
     /// directory (not a link), what it holds is planned again as well.</summary>
-    private void Report(string fullPath, bool arrived)
+    /// <param name="from">For a rename within the tree, the old path (the hint <see cref="WatchChange.From"/>).</param>
+    private void Report(string fullPath, bool arrived, string? from = null)
     {
         if (Relative(fullPath) is not { } relative || Declined(relative) || !ParentInTree(relative))
         {
@@ -161,7 +162,10 @@ internal sealed class PortableWatcher : ITreeWatcher
         Write(WatchChangeKind.Item, relative);
         if (arrived && IsRealDirectory(fullPath) && (_watchDirectory is null || _watchDirectory(relative)))
         {
-            Write(WatchChangeKind.Subtree, relative);
+            _changes.Writer.TryWrite(new WatchChange(WatchChangeKind.Subtree, relative)
+            {
+                From = from is not null && from.Length > 0 && !Declined(from) ? from : null,
+            });
         }
     }
 

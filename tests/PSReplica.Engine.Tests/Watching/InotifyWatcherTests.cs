@@ -8,6 +8,7 @@ namespace PSReplica.Engine.Tests.Watching;
 /// <summary>The inotify watcher of the Linux backend: the contract, and what only it can be asked (its watches, the
 /// kernel's queue, its reader thread).</summary>
 [SupportedOSPlatform("linux")]
+[Collection(nameof(InotifyReaders))]
 public sealed class InotifyWatcherTests : TreeWatcherContract
 {
     private protected override ITreeWatcher Start(string root, Func<string, bool>? watchDirectory = null) => InotifyWatcher.Start(root, watchDirectory);
@@ -204,7 +205,7 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
         using InotifyWatcher watcher = InotifyWatcher.Start(Source);
         await new ChangeRecorder(watcher, Source).Settle();
 
-        // The reader's name as Linux keeps it (15 bytes); only this class makes readers, and one at a time.
+        // The reader's name as Linux keeps it (15 bytes); only the classes of InotifyReaders make readers, one test at a time.
         string task = Directory.EnumerateDirectories("/proc/self/task")
             .Single(t => Name(t) == "PSReplica inoti");
         string[] call = [];

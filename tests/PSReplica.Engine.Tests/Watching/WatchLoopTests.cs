@@ -8,6 +8,7 @@ namespace PSReplica.Engine.Tests.Watching;
 /// <summary>-Watch's loop over a watcher the test drives (a channel of changes): the first full sync, one scoped sync per
 /// settled batch, lost notifications as a whole-tree sync with a warning, the watcher's error as the run's end, and what
 /// -Watch refuses.</summary>
+[Collection(nameof(InotifyReaders))]
 public sealed class WatchLoopTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -323,6 +324,93 @@ public sealed class WatchLoopTests
         Assert.Empty(observer.Errors);
         stop.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
+    }
+
+    /// <summary>A directory renamed in the source is renamed at the destination (its files keep their inodes: nothing is
+    /// copied again), reported as the old name's Delete and the new name's Create; without -Delete, whose mirror would keep
+    /// the old name, it is copied as before.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_directory_renamed_in_the_source_is_renamed_at_the_destination_in_a_mirror(bool delete)
+    {
+        using var tree = new TestTree();
+        for (int i = 0; i < 20; i++)
+        {
+            tree.Src($"big/sub/f{i:D2}.txt", new string('x', 100 + i));
+        }
+
+        var items = Channel.CreateUnbounded<SyncItem>();
+        var observer = new RecordingObserver { WantsVerbose = true, OnItemHook = item => items.Writer.TryWrite(item) };
+        using var stop = new CancellationTokenSource();
+        Task watch = Task.Factory.StartNew(() => LocalReplicator.Watch(tree.Options(delete), new WatchSettings(TimeSpan.FromMilliseconds(20), null), observer, 0,
+            TimeSpan.Zero, stop.Token), TaskCreationOptions.LongRunning);
+        async Task<SyncItem> NextAsync(Func<SyncItem, bool> wanted)
+        {
+            using var bound = new CancellationTokenSource(Bound);
+            while (true)
+            {
+                SyncItem item = await items.Reader.ReadAsync(bound.Token);
+                if (wanted(item))
+                {
+                    return item;
+                }
+            }
+        }
+
+        _ = await NextAsync(item => item.RelativePath == "big/sub/f19.txt");
+        long inode = Inode(Path.Join(tree.Destination, "big/sub/f07.txt"));
+
+        Directory.Move(Path.Join(tree.Source, "big"), Path.Join(tree.Source, "renamed"));
+        if (delete)
+        {
+            SyncItem gone = await NextAsync(item => item.RelativePath == "big");
+            SyncItem made = await NextAsync(item => item.RelativePath == "renamed");
+            Assert.Equal((SyncAction.Delete, SyncAction.Create), (gone.Action, made.Action));
+            Assert.Equal(inode, Inode(Path.Join(tree.Destination, "renamed/sub/f07.txt")));
+            Assert.False(Directory.Exists(Path.Join(tree.Destination, "big")));
+            Assert.Contains("Watch: 'big' was renamed 'renamed' in the source, and at the destination too (not copied again)", observer.Verbose);
+        }
+        else
+        {
+            _ = await NextAsync(item => item.RelativePath == "renamed/sub/f19.txt" && item.Action == SyncAction.Create);
+            Assert.NotEqual(inode, Inode(Path.Join(tree.Destination, "renamed/sub/f07.txt")));
+            Assert.True(Directory.Exists(Path.Join(tree.Destination, "big")));
+        }
+
+        Assert.Equal(TestTree.Listing(Path.Join(tree.Source, "renamed")), TestTree.Listing(Path.Join(tree.Destination, "renamed")));
+        Assert.Empty(observer.Errors);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
+    }
+
+    [Theory]
+    [InlineData(new string[0], true)]
+    [InlineData(new[] { "- *.tmp", "- build/", "+ *.cs" }, true)]
+    [InlineData(new[] { "- /top" }, false)]
+    [InlineData(new[] { "- docs/*.md" }, false)]
+    [InlineData(new[] { "- **/x" }, false)]
+    [InlineData(new[] { ": .rsync-filter" }, false)]
+    public void Renames_are_repeated_only_under_a_filter_that_decides_by_names(string[] rules, bool byNames) =>
+        Assert.Equal(byNames, DirectoryMoves.DecidesByNames(SyncFilter.Parse(rules)));
+
+    [Fact]
+    public void A_scope_keeps_the_renames_the_watcher_paired()
+    {
+        PlanScope scope = PlanScope.From([
+            new WatchChange(WatchChangeKind.Item, "a"),
+            new WatchChange(WatchChangeKind.Item, "b"),
+            new WatchChange(WatchChangeKind.Subtree, "b") { From = "a" },
+            new WatchChange(WatchChangeKind.Subtree, "c"),
+        ]);
+        Assert.Equal([("a", "b")], scope.Moves);
+        Assert.True(scope.IsWhole("b"));
+    }
+
+    private static long Inode(string path)
+    {
+        Assert.Equal(0, Native.Posix.Stat(path, follow: false, out Native.StatInfo info));
+        return (long)info.Inode;
     }
 
     [Fact]
