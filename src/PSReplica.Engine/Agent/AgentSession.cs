@@ -68,7 +68,9 @@ internal sealed class AgentSession : IDisposable
             or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
             or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch
             or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy;
-        bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete;
+        // A move changes the tree's structure as a delete does: it waits for the changes sent before it, and those sent after it wait for it.
+        bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete
+            or RequestType.MoveWithin;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
             : () => Task.Run(() => RunAsync(stream, request)));

@@ -163,6 +163,29 @@ internal sealed partial class AgentClient
     public Task LinkWithinAsync(string path, string existing, CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.LinkWithin, path) { Other = existing }, cancellation);
 
+    /// <summary>Whether the agent moves directories within its tree (<see cref="MoveWithinAsync"/>).</summary>
+    public bool MovesWithin => Contains(Capabilities, Handshake.MoveWithin);
+
+    /// <summary>-Watch: moves the destination's directory <paramref name="from"/> to <paramref name="to"/>, as its source was
+    /// renamed. 0 when moved, else the errno the move met (ENOENT nothing there, ENOTDIR not a directory, EEXIST the name
+    /// taken, EBUSY files of -DelayUpdates waiting there).</summary>
+    /// <exception cref="SyncException">The request failed: UnsafePath for a link on the way, or another failure.</exception>
+    public async Task<int> MoveWithinAsync(string from, string to, CancellationToken cancellation)
+    {
+        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.MoveWithin, from) { Other = to }, cancellation).ConfigureAwait(false);
+        try
+        {
+            var reader = new WireReader(await ResultAsync(stream, cancellation).ConfigureAwait(false));
+            int errno = reader.Int32(int.MaxValue);
+            reader.ExpectEnd();
+            return errno;
+        }
+        finally
+        {
+            Close(stream);
+        }
+    }
+
     /// <summary>-RemoveSourceFiles: removes the source's file or link while it still has the listed length and time.</summary>
     public Task RemoveSourceAsync(string path, long length, long seconds, uint nanoseconds, CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.RemoveSource, path)

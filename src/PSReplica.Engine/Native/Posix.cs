@@ -242,12 +242,12 @@ internal static partial class Posix
         Linux ? LinuxCalls.LinkAt(oldDirectory, oldName, newDirectory, newName)
             : PortableCalls.Link(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
 
-    /// <summary>renameat(2) between two directories (EXDEV across filesystems). 0 or an errno.</summary>
     /// <summary>A rename between two directories that never replaces what holds the new name (EEXIST).</summary>
     public static int RenameAtNoReplace(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
         Linux ? LinuxCalls.RenameAtNoReplace(oldDirectory, oldName, newDirectory, newName)
             : PortableCalls.RenameNoReplace(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));
 
+    /// <summary>renameat(2) between two directories (EXDEV across filesystems). 0 or an errno.</summary>
     public static int RenameAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
         Linux ? LinuxCalls.RenameAt(oldDirectory, oldName, newDirectory, newName)
             : PortableCalls.Rename(PortableCalls.Combine(oldDirectory, oldName), PortableCalls.Combine(newDirectory, newName));

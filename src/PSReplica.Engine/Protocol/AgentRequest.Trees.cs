@@ -8,7 +8,8 @@ namespace PSReplica.Engine.Protocol;
 /// BlockLength, Length, Attributes (body: delta ops). Backup: Path, Index (<see cref="NoTree"/>: beside the item),
 /// Other (suffix). LinkWithin: Path, Other (the existing name). RemoveSource: Path, Length, Attributes (the time).
 /// DescribeCopy (capability "verify-copies"): Path.
-/// DescribeFileSystem (capability "file-system-traits"): Path (a directory, "" the root), Flag (measure).</summary>
+/// DescribeFileSystem (capability "file-system-traits"): Path (a directory, "" the root), Flag (measure).
+/// MoveWithin (capability "move-within"): Path (the directory), Other (its new name); neither may be the root.</summary>
 internal sealed partial record AgentRequest
 {
     /// <summary>How many trees a session may open (rsync allows 20 basis directories; one more is the backup directory).</summary>
@@ -46,6 +47,7 @@ internal sealed partial record AgentRequest
                 writer.UInt((uint)Index).String(Other);
                 break;
             case RequestType.LinkWithin:
+            case RequestType.MoveWithin:
                 writer.String(Other);
                 break;
             case RequestType.RemoveSource:
@@ -60,7 +62,7 @@ internal sealed partial record AgentRequest
 
     private static AgentRequest ReadTreeRequest(byte type, ref WireReader reader)
     {
-        if (type > (byte)RequestType.DescribeFileSystem)
+        if (type > (byte)RequestType.MoveWithin)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
@@ -111,6 +113,7 @@ internal sealed partial record AgentRequest
                 request = request with { Index = index, Other = suffix };
                 break;
             case RequestType.LinkWithin:
+            case RequestType.MoveWithin:
                 request = request with { Other = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false) };
                 break;
             case RequestType.RemoveSource:

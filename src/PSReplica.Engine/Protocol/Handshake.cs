@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -40,6 +40,10 @@ internal static class Handshake
     /// <summary>DescribeFileSystem (AgentRequest.Trees.cs): a push adapts to the destination's file system (FAT's 2 s times,
     /// no owners, case-insensitive names) as a local run does.</summary>
     public const string FileSystemTraits = "file-system-traits";
+
+    /// <summary>MoveWithin (AgentRequest.Trees.cs): -Watch on a push repeats a source directory's rename at the destination
+    /// instead of copying the directory again under its new name.</summary>
+    public const string MoveWithin = "move-within";
 
     /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>
     public const string VerifyCopies = "verify-copies";

@@ -73,6 +73,10 @@ internal enum RequestType : byte
     /// (<see cref="Endpoints.FileSystemTraits"/>); Flag: the agent may measure it with a probe file there.</summary>
     DescribeFileSystem = 42,
 
+    /// <summary>Receiver (capability "move-within"): -Watch: moves the directory at Path to Other within the destination,
+    /// as its source was renamed; the answer is 0 or the errno that kept it from moving.</summary>
+    MoveWithin = 43,
+
     // Requests of the "partial" capability (AgentRequest.Partial.cs).
 
     /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>

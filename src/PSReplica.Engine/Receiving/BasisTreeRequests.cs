@@ -45,6 +45,8 @@ internal static class BasisTreeRequests
                 return DescribeCopy(tree, request, cancellation);
             case RequestType.DescribeFileSystem:
                 return DescribeFileSystem(tree, request);
+            case RequestType.MoveWithin:
+                return MoveWithin(tree, request, delayed);
             default:
                 throw ProtocolFault.Violation($"an unknown request type {request.Type}");
         }
@@ -87,6 +89,21 @@ internal static class BasisTreeRequests
     {
         LinkWithin(tree, request.Path, request.Other, delayed);
         return [];
+    }
+
+    /// <summary>-Watch: moves the directory at Path to Other, as its source was renamed (<see cref="SafeTree.MoveDirectory"/>:
+    /// walks that follow no link, nothing at the new name replaced). The answer is 0 or the errno that kept it from moving;
+    /// a link on the way fails the request (UnsafePath). While -DelayUpdates files wait at or below either name, the move
+    /// is refused with EBUSY: their paths would name places that moved, so the burst would miss them and leave their
+    /// temp files behind in the moved directory.</summary>
+    private static byte[] MoveWithin(SafeTree tree, AgentRequest request, DelayedRenames? delayed)
+    {
+        int errno = delayed is not null && (delayed.HoldsAtOrBelow(request.Path) || delayed.HoldsAtOrBelow(request.Other))
+            ? Posix.EBUSY
+            : tree.MoveDirectory(request.Path, request.Other);
+        using var end = new WireWriter(8);
+        end.UInt((uint)errno);
+        return end.Written.ToArray();
     }
 
     /// <summary>Links <paramref name="existing"/> (the group's first name, already written) as <paramref name="relative"/>.</summary>

@@ -36,6 +36,29 @@ internal sealed class DelayedRenames
         }
     }
 
+    /// <summary>Whether any path this list holds (a waiting file, its target, a partial file or directory to remove) is
+    /// <paramref name="relative"/> or below it.</summary>
+    public bool HoldsAtOrBelow(string relative)
+    {
+        lock (_gate)
+        {
+            foreach (Waiting item in _waiting)
+            {
+                if (IsAtOrBelow(item.Output, relative) || IsAtOrBelow(item.Target, relative)
+                    || (item.ObsoletePartial is { } partial && IsAtOrBelow(partial, relative))
+                    || (item.PartialDirectory is { } directory && IsAtOrBelow(directory, relative)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private static bool IsAtOrBelow(string path, string relative) =>
+        path.StartsWith(relative, StringComparison.Ordinal) && (path.Length == relative.Length || path[relative.Length] == '/');
+
     /// <summary>Renames every waiting file into place; returns those that could not be (each left under its temp name
     /// removed, under its partial name kept) with the reason.</summary>
     public List<(string Path, string Message)> Commit(SafeTree tree)

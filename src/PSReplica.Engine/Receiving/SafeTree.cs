@@ -209,30 +209,61 @@ internal sealed class SafeTree : IDisposable
     /// was renamed. Both parents are reached by walks that follow no link; the item at <paramref name="from"/> must be a
     /// directory (a final link is not one: stat without following), and the new name must be free (RENAME_NOREPLACE,
     /// so nothing there is ever replaced). A link swapped in between is moved as a link, never followed. 0, or an errno
-    /// (ENOTDIR for what is not a directory, EEXIST for a taken name).</summary>
-    /// <exception cref="SyncException">UnsafePath or a failure on the way to either parent.</exception>
+    /// (ENOENT for nothing there, a missing parent on either path included, ENOTDIR for what is not a directory, EEXIST
+    /// for a taken name).</summary>
+    /// <exception cref="SyncException">UnsafePath or another failure on the way to either parent.</exception>
     public int MoveDirectory(string from, string to)
     {
-        using ParentDirectory source = OpenParent(from);
-        using ParentDirectory target = OpenParent(to);
-        int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo moving);
-        if (errno != 0)
+        // -Watch's source may have moved the directory into one the destination does not have yet: ENOENT, not a failure.
+        if (!TryOpenParent(from, out ParentDirectory source))
         {
-            return errno;
+            return Posix.ENOENT;
         }
 
-        if (moving.FileType != Posix.SIfdir)
+        using (source)
         {
-            return Posix.ENOTDIR;
-        }
+            if (!TryOpenParent(to, out ParentDirectory target))
+            {
+                return Posix.ENOENT;
+            }
 
-        errno = Posix.RenameAtNoReplace(source.Handle, source.Name, target.Handle, target.Name);
-        if (errno == 0)
+            using (target)
+            {
+                int errno = Posix.StatAt(source.Handle, source.Name, out StatInfo moving);
+                if (errno != 0)
+                {
+                    return errno;
+                }
+
+                if (moving.FileType != Posix.SIfdir)
+                {
+                    return Posix.ENOTDIR;
+                }
+
+                errno = Posix.RenameAtNoReplace(source.Handle, source.Name, target.Handle, target.Name);
+                if (errno == 0)
+                {
+                    Forget(from);
+                }
+
+                return errno;
+            }
+        }
+    }
+
+    /// <summary>Opens the parent of <paramref name="relative"/>; false when a directory on the way is missing.</summary>
+    private bool TryOpenParent(string relative, out ParentDirectory parent)
+    {
+        try
         {
-            Forget(from);
+            parent = OpenParent(relative);
+            return true;
         }
-
-        return errno;
+        catch (SyncException ex) when (ex.Kind == SyncErrorKind.NotFound)
+        {
+            parent = default;
+            return false;
+        }
     }
 
     /// <summary>Forgets the kept descriptors of <paramref name="relative"/> and everything below it (it was removed).</summary>

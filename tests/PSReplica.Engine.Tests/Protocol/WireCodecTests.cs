@@ -94,6 +94,24 @@ public sealed class WireCodecTests
     }
 
     [Fact]
+    public void MoveWithin_requests_round_trip()
+    {
+        var request = new AgentRequest(RequestType.MoveWithin, "a/old") { Other = "b/new" };
+        using var writer = new WireWriter();
+        request.Write(writer);
+        Assert.Equal(request, AgentRequest.Read(writer.Written));
+    }
+
+    [Fact]
+    public void A_MoveWithin_request_with_fields_it_does_not_have_is_a_violation()
+    {
+        using var writer = new WireWriter();
+        new AgentRequest(RequestType.MoveWithin, "a/old") { Other = "b/new" }.Write(writer);
+        writer.UInt(7);
+        Assert.Equal(ErrorIds.ProtocolViolation, Assert.Throws<SyncException>(() => AgentRequest.Read(writer.Written)).ErrorId);
+    }
+
+    [Fact]
     public void An_unknown_request_type_is_a_violation()
     {
         var error = Assert.Throws<SyncException>(() => AgentRequest.Read([0x7F, 0]));

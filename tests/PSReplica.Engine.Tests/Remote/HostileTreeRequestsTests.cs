@@ -60,6 +60,19 @@ public sealed class HostileTreeRequestsTests : IDisposable
         }.Write(w)));
 
     [Fact]
+    public Task A_MoveWithin_to_a_sender_aborts_with_a_violation() => _sandbox.ExpectAbortAsync(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.MoveWithin, "existing") { Other = "moved" }.Write(w)));
+
+    [Theory]
+    [InlineData("../outside/victim", "stolen")]
+    [InlineData("existing", "../outside/planted")]
+    [InlineData("existing", "/tmp/planted")]
+    [InlineData("existing", "")]
+    [InlineData("", "moved")]
+    public Task A_MoveWithin_naming_a_place_outside_the_tree_aborts_with_UnsafePath(string from, string to) => ExpectAbort(ErrorIds.UnsafePath, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.MoveWithin, from) { Other = to }.Write(w)));
+
+    [Fact]
     public Task Describing_a_copy_outside_the_destination_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeCopy, "../outside/secret").Write(w)));
 
