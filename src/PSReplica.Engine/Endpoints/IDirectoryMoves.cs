@@ -1,7 +1,7 @@
 namespace PSReplica.Engine.Endpoints;
 
-/// <summary>A destination that moves a directory within itself in one step, never replacing what holds the new name and
-/// never following a link on the way.</summary>
+/// <summary>A destination that moves a directory within itself in one step, never replacing what holds the new name (and,
+/// locally and through the agent, never following a link on the way).</summary>
 internal interface IDirectoryMoves
 {
     /// <summary>-Watch: repeats a source directory's rename within the destination; 0 when moved, else the errno that kept

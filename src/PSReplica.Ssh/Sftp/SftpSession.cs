@@ -142,6 +142,19 @@ public sealed class SftpSession : IDisposable
         });
     }
 
+    /// <summary>Renames a directory only while nothing holds the new name (SSH_FXP_RENAME: OpenSSH's server renames what is
+    /// not a regular file only after it found the new name free).</summary>
+    public void RenameDirectory(string from, string to)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(from);
+        ArgumentException.ThrowIfNullOrEmpty(to);
+        Call(from, () =>
+        {
+            _raw.Rename(Absolute(from), Absolute(to));
+            return true;
+        });
+    }
+
     /// <summary>Whether renames replace their target in one step (the server offers posix-rename@openssh.com); known
     /// after the first <see cref="Rename"/>.</summary>
     public bool AtomicRename => Volatile.Read(ref _posixRename);

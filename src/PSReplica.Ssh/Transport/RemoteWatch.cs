@@ -92,6 +92,11 @@ internal sealed class RemoteWatch : IDisposable
 
             try
             {
+                if (run.Scope is { Moves.Count: > 0 } && server.DirectoryMoves() is { } moves)
+                {
+                    DirectoryMoves.Apply(run, moves.Mover, moves.Root, batchObserver, _cancellation);
+                }
+
                 SyncSummary summary = RetryingRun.Run(attempt => server.Run(run, attempt, _cancellation), batchObserver, retryCount, retryDelay, _cancellation);
                 _catchUp = false;
                 synced?.Invoke(run);

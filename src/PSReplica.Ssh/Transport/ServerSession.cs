@@ -74,6 +74,18 @@ internal sealed class ServerSession : IDisposable
         }
     }
 
+    /// <summary>-Watch: what repeats a source directory's rename at the server, and the server's root as items name it.</summary>
+    public (Engine.Endpoints.IDirectoryMoves Mover, string Root)? DirectoryMoves()
+    {
+        if (_replicator is null)
+        {
+            SftpReplicator replicator = SftpReplicator.Open(_sftp!, _side, _remoteRoot!);
+            return (new SftpDirectoryMoves(_sftp!, replicator.RemoteRoot), replicator.RemoteRoot);
+        }
+
+        return _replicator.DirectoryMoves is { } moves ? (moves, _replicator.Client.Root) : null;
+    }
+
     /// <summary>Says goodbye to the agent (it exits cleanly) and closes the channels and the connection.</summary>
     public void Dispose()
     {

@@ -118,6 +118,51 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         Assert.Empty(observer.Errors);
     }
 
+    /// <summary>A directory renamed in the source is renamed on the server too (its files keep their inodes: nothing
+    /// crossed the wire again), over the agent and over SFTP.</summary>
+    [Theory]
+    [InlineData(RemoteTransport.Agent)]
+    [InlineData(RemoteTransport.Sftp)]
+    public async Task A_directory_renamed_in_the_source_is_renamed_on_the_server(RemoteTransport transport)
+    {
+        string source = _dir.Combine("source");
+        string destination = _dir.Combine("destination");
+        Directory.CreateDirectory(Path.Join(source, "big", "sub"));
+        for (int i = 0; i < 10; i++)
+        {
+            Put(source, $"big/sub/f{i}.txt", new string('x', 1000 + i));
+        }
+
+        Directory.CreateDirectory(destination);
+        using var forwarder = new SwitchableForwarder(_server.Port);
+        var observer = new WatchObserver();
+        using var watch = new RunningWatch(Settings(forwarder, destination) with { Transport = transport }, source, destination, observer, delete: true);
+        _ = await watch.NextSyncAsync();
+        ulong inode = new FileInfo(Path.Join(destination, "big/sub/f3.txt")).Exists ? Inode(Path.Join(destination, "big/sub/f3.txt")) : 0;
+
+        Directory.Move(Path.Join(source, "big"), Path.Join(source, "renamed"));
+        await observer.WaitForVerboseAsync("Watch: 'big' was renamed 'renamed' in the source");
+        SyncOptions batch;
+        do
+        {
+            batch = await watch.NextSyncAsync();
+        }
+        while (batch.Scope?.Moves.Count is null or 0);
+
+        Assert.Contains("Watch: 'big' was renamed 'renamed' in the source, and at the destination too (not copied again)", observer.Verbose);
+        Assert.Equal(inode, Inode(Path.Join(destination, "renamed/sub/f3.txt")));
+        Assert.False(Directory.Exists(Path.Join(destination, "big")));
+        Assert.Equal(TestTree.Listing(source), TestTree.Listing(destination));
+        await watch.StopAsync();
+        Assert.Empty(observer.Errors);
+    }
+
+    private static ulong Inode(string path)
+    {
+        Assert.Equal(0, PSReplica.Engine.Native.Posix.Stat(path, follow: false, out PSReplica.Engine.Native.StatInfo info));
+        return info.Inode;
+    }
+
     [Fact]
     public void A_remote_source_is_refused_before_anything_is_touched()
     {
@@ -150,6 +195,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
     /// file written in place could be seen, and synced, half written on a slow machine, and a later batch mend it).</summary>
     private void Put(string source, string name, string text)
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.Join(source, name))!);
         string staged = _dir.Combine("staged-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
         File.WriteAllText(staged, text);
         File.Move(staged, Path.Join(source, name), overwrite: true);
