@@ -51,10 +51,7 @@ Describe 'Sync-Directory -Watch' {
         $watch = Start-Watch $src $dst @{ BandwidthLimit = 64 }
         try {
             Wait-Item $watch 'Create' 'a.txt'
-            $staged = Join-Path $TestDrive 'busy.bin'
-            Write-RandomFile $staged (2MB) 17
-            Move-Item -LiteralPath $staged -Destination (Join-Path $src 'big.bin')
-            Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Name | Where-Object { $_ -like '.~psr*' }).Count -gt 0 } 'the copy of big.bin to start'
+            Start-BusyTransfer $src $dst $TestDrive
         }
         finally {
             Stop-Watch $watch

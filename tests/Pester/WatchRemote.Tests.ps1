@@ -73,10 +73,7 @@ Describe 'Sync-Directory -Watch to an SSH server' {
         $watch = Start-Watch $src (Get-RemoteAddress $dst) (@{ BandwidthLimit = 64 } + $ssh)
         try {
             Wait-Item $watch 'Create' 'a.txt'
-            $staged = Join-Path $work 'busy.bin'
-            Write-RandomFile $staged (2MB) 17
-            Move-Item -LiteralPath $staged -Destination (Join-Path $src 'big.bin')
-            Wait-Until { @(Get-ChildItem -LiteralPath $dst -Force -Name | Where-Object { $_ -like '.~psr*' }).Count -gt 0 } 'the transfer of big.bin to start'
+            Start-BusyTransfer $src $dst $work
         }
         finally {
             Stop-Watch $watch

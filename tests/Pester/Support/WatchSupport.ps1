@@ -38,3 +38,13 @@ function Stop-Watch($Watch) {
         $Watch.PowerShell.Dispose()
     }
 }
+
+# For a stop during a transfer (with -BandwidthLimit 64, 2 MiB take half a minute): puts a 2 MiB file into the watched
+# source in one step (written in $Staging, renamed in) and waits until its temporary file appears in $Destination.
+# Needs ConnectionFaults.ps1 (Write-RandomFile, Wait-Until).
+function Start-BusyTransfer([string] $Source, [string] $Destination, [string] $Staging) {
+    $staged = Join-Path $Staging 'busy.bin'
+    Write-RandomFile $staged (2MB) 17
+    Move-Item -LiteralPath $staged -Destination (Join-Path $Source 'big.bin')
+    Wait-Until { @(Get-ChildItem -LiteralPath $Destination -Force -Name | Where-Object { $_ -like '.~psr*' }).Count -gt 0 } 'the transfer of big.bin to start'
+}
