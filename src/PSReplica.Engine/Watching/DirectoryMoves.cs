@@ -8,9 +8,9 @@ namespace PSReplica.Engine.Watching;
 
 /// <summary>-Watch (issue 17): a directory renamed in the source is renamed at the destination too, before the batch is
 /// planned, instead of copied again under its new name and deleted under its old one; the batch's plan then finds it up
-/// to date but for what changed inside. Only where the result is what the sync would have made: a mirror (-Delete would
-/// delete the old name anyway), no -Backup (whose deletions keep copies), a filter that decides by names alone (a rule
-/// with a path could select differently under the new name) and selects both names, the source's directory at the new
+/// to date but for what changed inside. Only where the result is what the sync would have made (<see cref="Refusal"/>):
+/// a mirror (-Delete would delete the old name anyway) that keeps nothing it deletes and selects by names alone, a
+/// filter that selects both names, the source's directory at the new
 /// name and nothing at the old one, the destination's directory at the old name and nothing at the new one (checked by
 /// the move itself, which never replaces). Anything else is left to the sync, which copies as it always did.</summary>
 internal static class DirectoryMoves
@@ -38,10 +38,7 @@ internal static class DirectoryMoves
             return;
         }
 
-        string? refused = !batch.Delete ? "without -Delete the old name stays at the destination"
-            : batch.Backup ? "-Backup keeps a copy of what a sync deletes"
-            : !DecidesByNames(batch.Filter) ? "a filter rule names a path (or reads per-directory files), which may select otherwise under the new name"
-            : null;
+        string? refused = Refusal(batch);
         string? sourceRoot = SourceSet.Resolve(batch).ScanRoot;
         foreach ((string from, string to) in scope.Moves)
         {
@@ -82,6 +79,34 @@ internal static class DirectoryMoves
                 observer.OnVerbose($"Watch: '{from}' was renamed '{to}' in the source; not repeated at the destination ({why}): it is synced as usual");
             }
         }
+    }
+
+    /// <summary>Why a rename is not repeated under <paramref name="options"/>, or null when the mirror would hold the same
+    /// after it: -Delete, nothing that keeps what a sync deletes (-Backup, -MaxDelete, excluded or protected items at the
+    /// destination, which rsync leaves under the old name), and no selection by anything but names.</summary>
+    internal static string? Refusal(SyncOptions options) =>
+        !options.Delete ? "without -Delete the old name stays at the destination"
+        : options.Backup ? "-Backup keeps a copy of what a sync deletes"
+        : options.MaxDelete is not null ? "-MaxDelete limits what a sync deletes"
+        : options.Update || options.IgnoreExisting || options.ExistingOnly || options.ArchiveOnly || options.MinSize is not null
+            || options.MaxSize is not null || options.MaxAgeCutoff is not null || options.MinAgeCutoff is not null || options.OneFileSystem
+            || options.PruneEmptyDirectories || options.RemoveSourceFiles
+            ? "an option selects items by more than their names"
+        : options.Filter.Rules.Count > 0 && !(options.DeleteExcluded && DecidesByNames(options.Filter) && !Protects(options.Filter))
+            ? "filter rules keep excluded items at the destination (without -DeleteExcluded), or may select otherwise under the new name"
+        : null;
+
+    private static bool Protects(SyncFilter filter)
+    {
+        foreach (FilterRule rule in filter.Rules)
+        {
+            if (rule.Type == FilterRuleType.Protect)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether every rule matches by an item's name alone (no '/' inside its pattern, no per-directory files):

@@ -395,6 +395,24 @@ public sealed class WatchLoopTests
         Assert.Equal(byNames, DirectoryMoves.DecidesByNames(SyncFilter.Parse(rules)));
 
     [Fact]
+    public void Renames_are_repeated_only_where_the_mirror_would_hold_the_same()
+    {
+        var mirror = new SyncOptions { Source = "/s", Destination = "/d", Delete = true };
+        Assert.Null(DirectoryMoves.Refusal(mirror));
+        Assert.Null(DirectoryMoves.Refusal(mirror with { Filter = SyncFilter.Parse("- *.tmp"), DeleteExcluded = true }));
+        Assert.Null(DirectoryMoves.Refusal(mirror with { CompareMode = CompareMode.Checksum, Inplace = true }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Delete = false }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Backup = true }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { MaxDelete = 100 }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { MaxSize = 1 << 20 }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Update = true }));
+        // An excluded item at the destination stays there without -DeleteExcluded, under the old name: rsync's result.
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Filter = SyncFilter.Parse("- *.tmp") }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Filter = SyncFilter.Parse("- docs/*.md"), DeleteExcluded = true }));
+        Assert.NotNull(DirectoryMoves.Refusal(mirror with { Filter = SyncFilter.Parse("P keep"), DeleteExcluded = true }));
+    }
+
+    [Fact]
     public void A_scope_keeps_the_renames_the_watcher_paired()
     {
         PlanScope scope = PlanScope.From([
