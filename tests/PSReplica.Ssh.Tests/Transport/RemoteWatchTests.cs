@@ -118,6 +118,48 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         Assert.Empty(observer.Errors);
     }
 
+    /// <summary>Through -SshCommand's ssh process as well: the process ends with the connection, and a new one is started
+    /// once the server answers again.</summary>
+    [Fact]
+    public async Task Through_the_system_ssh_a_lost_connection_is_made_again_and_caught_up_with()
+    {
+        string source = _dir.Combine("source");
+        string destination = _dir.Combine("destination");
+        Directory.CreateDirectory(source);
+        Directory.CreateDirectory(destination);
+        Put(source, "first.txt", "first");
+        using var forwarder = new SwitchableForwarder(_server.Port);
+        RemoteRunSettings settings = Settings(forwarder, destination);
+        settings = settings with
+        {
+            Connection = settings.Connection with
+            {
+                SshCommand = $"ssh -F '{_server.EmptyConfigPath}' -i '{_server.UserKeyPath}' -o 'UserKnownHostsFile={settings.Connection.KnownHostsPath}' "
+                    + "-o StrictHostKeyChecking=yes -o BatchMode=yes",
+            },
+        };
+        var observer = new WatchObserver();
+        using var watch = new RunningWatch(settings, source, destination, observer, delete: true);
+        _ = await watch.NextSyncAsync();
+        Assert.Equal("first", File.ReadAllText(Path.Join(destination, "first.txt")));
+
+        forwarder.Down();
+        Put(source, "second.txt", "second");
+        await observer.WaitForVerboseAsync("Watch: cannot reach 127.0.0.1 (attempt 2:");
+        forwarder.Up();
+        SyncOptions catchUp;
+        do
+        {
+            catchUp = await watch.NextSyncAsync();
+        }
+        while (catchUp.Scope is not null);
+
+        Assert.Equal("second", File.ReadAllText(Path.Join(destination, "second.txt")));
+        Assert.Single(observer.Warnings, w => w.StartsWith("Watch: the connection to 127.0.0.1 was lost (", StringComparison.Ordinal));
+        await watch.StopAsync();
+        Assert.Empty(observer.Errors);
+    }
+
     /// <summary>A directory renamed in the source is renamed on the server too (its files keep their inodes: nothing
     /// crossed the wire again), over the agent and over SFTP.</summary>
     [Theory]
