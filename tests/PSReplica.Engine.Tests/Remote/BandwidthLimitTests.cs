@@ -41,16 +41,17 @@ public sealed class BandwidthLimitTests : IDisposable
     [Fact]
     public async Task Under_a_tight_limit_the_peer_hears_from_the_sender_within_its_idle_timeout()
     {
-        // A 128 KiB data frame takes 4 s at 32 KiB/s. Paced as one piece it left after 4 s of silence, and the agent,
-        // whose idle timeout counts bytes, gave up after 2.5 s; in chunks it hears something every twentieth of a second.
-        // The agent's own pings reach the controller at least every 1.25 s, half the timeout, the rest slack for a busy host.
-        byte[] data = TestTree.RandomBytes(150 << 10, 14);
+        // A 128 KiB data frame takes 8 s at 16 KiB/s. Paced as one piece it left after 8 s of silence, and the agent,
+        // whose idle timeout counts bytes, gave up after 5 s; in chunks it hears something every twentieth of a second.
+        // The agent's own pings reach the controller at least every 2.5 s, half the timeout; the other half is slack for
+        // a host so busy that the thread pool both sides share here is late with a ping by seconds.
+        byte[] data = TestTree.RandomBytes(140 << 10, 14);
         File.WriteAllBytes(Path.Join(_tree.Source, "f.bin"), data);
         var options = new SyncOptions { Source = _tree.Source, Destination = _tree.Destination };
         var observer = new RecordingObserver();
         await using Loopback loop = Loopback.WithAgent();
         await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(RemoteSide.Destination, options.Destination,
-            new RemoteSessionOptions { BandwidthLimit = 32 << 10, IdleTimeout = TimeSpan.FromSeconds(2.5) }))
+            new RemoteSessionOptions { BandwidthLimit = 16 << 10, IdleTimeout = TimeSpan.FromSeconds(5) }))
         {
             await Task.Run(() => replicator.Run(options, observer, CancellationToken.None));
         }
