@@ -304,6 +304,32 @@ public sealed class PlanRunnerTests : IDisposable
         Assert.Equal(1, summary.Deleted);
     }
 
+    /// <summary>Issue 18: a source file that became a directory between the plan and its copy is a change on the source's
+    /// side (SourceChangedSinceListing), not a write error at the destination; nothing is put in place for it, and the
+    /// next run converges.</summary>
+    [Fact]
+    public void A_file_that_became_a_directory_after_the_plan_is_a_source_change_not_a_write_error()
+    {
+        _tree.Src("shifty", "a file when planned");
+        _tree.Src("steady.txt", "s");
+        var observer = new RecordingObserver();
+        SyncPlan plan = LocalReplicator.Plan(_tree.Options(), observer, CancellationToken.None);
+        File.Delete(Path.Join(_tree.Source, "shifty"));
+        _tree.Src("shifty/inside.txt", "now a directory");
+
+        LocalReplicator.Execute(plan, observer, CancellationToken.None);
+
+        SyncException error = Assert.Single(observer.Errors);
+        Assert.Equal((ErrorIds.SourceChangedSinceListing, "shifty"), (error.ErrorId, error.Target));
+        Assert.False(Path.Exists(Path.Join(_tree.Destination, "shifty")));
+        Assert.Equal(["steady.txt"], TestTree.Listing(_tree.Destination));
+
+        var again = new RecordingObserver();
+        LocalReplicator.Run(_tree.Options(), again, CancellationToken.None);
+        Assert.Empty(again.Errors);
+        Assert.Equal("now a directory", File.ReadAllText(Path.Join(_tree.Destination, "shifty/inside.txt")));
+    }
+
     [Fact]
     public void Deletions_are_skipped_after_a_scan_error()
     {
