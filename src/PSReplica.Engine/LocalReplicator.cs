@@ -111,9 +111,10 @@ public static class LocalReplicator
         Engine.Watching.WatchLoop.Run(options, settings, observer,
             (batch, batchObserver) =>
             {
-                if (batch.Scope is { Moves.Count: > 0 } && ResolveDestination(Path.TrimEndingDirectorySeparator(Path.GetFullPath(batch.Destination))) is not null)
+                string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(batch.Destination));
+                if (batch.Scope is { Moves.Count: > 0 } && ResolveDestination(destination) is not null)
                 {
-                    string root = CanonicalDestination(Path.TrimEndingDirectorySeparator(Path.GetFullPath(batch.Destination)));
+                    string root = CanonicalDestination(destination);
                     using FileSystemBackend.Scope backend = FileSystemBackend.Use(batch.FileSystem);
                     Engine.Watching.DirectoryMoves.Apply(batch, new Engine.Watching.DirectoryMoves.Local(root), root, batchObserver, cancellation);
                 }

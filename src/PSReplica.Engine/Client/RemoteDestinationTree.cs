@@ -1,7 +1,6 @@
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
-using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
@@ -11,7 +10,7 @@ namespace PSReplica.Engine.Client;
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
 /// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
-internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification, IDirectoryMoves
+internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -207,9 +206,4 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
 
     public void LinkWithin(string relative, string existing, CancellationToken cancellation) =>
         _client.LinkWithinAsync(relative, existing, cancellation).GetAwaiter().GetResult();
-
-    /// <summary>The agent moves the directory (MoveWithin). An agent that does not list "move-within" is not asked:
-    /// the answer is then ENOSYS, and nothing was sent.</summary>
-    public int MoveDirectory(string from, string to, CancellationToken cancellation) =>
-        _client.MovesWithin ? _client.MoveWithinAsync(from, to, cancellation).GetAwaiter().GetResult() : Posix.ENOSYS;
 }

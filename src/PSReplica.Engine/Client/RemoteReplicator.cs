@@ -75,7 +75,7 @@ public sealed class RemoteReplicator : IAsyncDisposable
     }
 
     /// <summary>-Watch: the agent's directory moves (MoveWithin) on a push; null for a pull or an agent without them.</summary>
-    internal Engine.Endpoints.IDirectoryMoves? DirectoryMoves => Side == RemoteSide.Destination && _client.MovesWithin ? new AgentMoves(_client) : null;
+    internal Engine.Endpoints.IDirectoryMoves? DirectoryMoves => Side == RemoteSide.Destination && _client.MovesWithin ? new AgentDirectoryMoves(_client) : null;
 
     /// <summary>The agent's software version, from the handshake.</summary>
     public string AgentVersion => _client.AgentVersion;
@@ -243,12 +243,6 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     /// <summary>Says goodbye to the agent (it exits cleanly). The caller closes the streams.</summary>
     public ValueTask DisposeAsync() => _client.DisposeAsync();
-
-    private sealed class AgentMoves(AgentClient client) : Engine.Endpoints.IDirectoryMoves
-    {
-        public int MoveDirectory(string from, string to, CancellationToken cancellation) =>
-            client.MoveWithinAsync(from, to, cancellation).GetAwaiter().GetResult();
-    }
 
     /// <summary>A session that ended during the run ends the run: its first error, as a terminating one.</summary>
     private void ThrowIfFaulted(SessionErrorWatch watch)

@@ -96,7 +96,7 @@ public sealed class MoveWithinTests : IDisposable
     }
 
     [Fact]
-    public async Task The_destination_tree_does_not_send_MoveWithin_to_an_agent_without_it()
+    public async Task The_agents_directory_moves_do_not_send_MoveWithin_to_an_agent_without_it()
     {
         _tree.Dst("old/a.txt", "a");
         await using Loopback loop = Loopback.Bare();
@@ -104,8 +104,7 @@ public sealed class MoveWithinTests : IDisposable
         Task accept = peer.AcceptAsControllerPeerAsync([.. Handshake.Capabilities.Where(c => c != Handshake.MoveWithin)]);
         AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, _tree.Destination);
         await accept;
-        using var sources = new SourceFiles(_tree.Source, followLinks: false);
-        var moves = new RemoteDestinationTree(client, sources);
+        var moves = new AgentDirectoryMoves(client);
         Assert.IsAssignableFrom<IDirectoryMoves>(moves);
         long sent = loop.BytesToAgent;
 
@@ -117,14 +116,13 @@ public sealed class MoveWithinTests : IDisposable
     }
 
     [Fact]
-    public async Task The_destination_tree_moves_through_an_agent_with_MoveWithin()
+    public async Task The_agents_directory_moves_go_through_an_agent_with_MoveWithin()
     {
         _tree.Dst("old/a.txt", "a");
         await using Loopback loop = Loopback.WithAgent();
         await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, _tree.Destination))
         {
-            using var sources = new SourceFiles(_tree.Source, followLinks: false);
-            var moves = new RemoteDestinationTree(client, sources);
+            var moves = new AgentDirectoryMoves(client);
             Assert.IsAssignableFrom<IDirectoryMoves>(moves);
             Assert.Equal(0, await Task.Run(() => moves.MoveDirectory("old", "new", CancellationToken.None)));
             Assert.Equal(Posix.ENOENT, await Task.Run(() => moves.MoveDirectory("old", "again", CancellationToken.None)));
