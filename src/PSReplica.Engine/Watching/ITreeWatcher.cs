@@ -28,6 +28,12 @@ internal readonly record struct WatchChange(WatchChangeKind Kind, string Relativ
     /// the watcher paired the two names (a hint: the destination may repeat the rename instead of copying the subtree
     /// again; the old name is reported as an <see cref="WatchChangeKind.Item"/> as well, so nothing depends on it).</summary>
     public string? From { get; init; }
+
+    /// <summary>True when the event ends a change of an <see cref="WatchChangeKind.Item"/>: a file closed after writing, an
+    /// item deleted or renamed, a directory made or changed. A batch need not wait the settle time for such a change (see
+    /// <see cref="ChangeBatches"/>); any other change of a file (made, written, its attributes changed, not yet closed)
+    /// may be followed by more from a writer that is not done.</summary>
+    public bool Final { get; init; }
 }
 
 /// <summary>Watches a source tree for changes and writes each to <see cref="Changes"/> as it is seen (no coalescing: the

@@ -27,6 +27,9 @@ internal sealed class InotifyWatcher : ITreeWatcher
         | LinuxCalls.InAttrib | LinuxCalls.InMovedFrom | LinuxCalls.InMovedTo | LinuxCalls.InDeleteSelf | LinuxCalls.InMoveSelf
         | LinuxCalls.InOnlyDir | LinuxCalls.InDontFollow | LinuxCalls.InExclUnlink;
 
+    /// <summary>The events that end a change of a file: no writer is known to be at it after them.</summary>
+    private const uint FinalMask = LinuxCalls.InCloseWrite | LinuxCalls.InDelete | LinuxCalls.InMovedFrom | LinuxCalls.InMovedTo;
+
     /// <summary>The root may be given through a link (the scan lists what it points to), so its own watch follows one.</summary>
     private const uint RootMask = DirectoryMask & ~LinuxCalls.InDontFollow;
 
@@ -320,7 +323,8 @@ internal sealed class InotifyWatcher : ITreeWatcher
         string relative = Join(parent, name);
         if ((mask & LinuxCalls.InIsDir) == 0)
         {
-            Write(WatchChangeKind.Item, relative);
+            // A file is done with when it is closed after writing, deleted, or renamed; made or written, it may be written on.
+            _changes.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, relative) { Final = (mask & FinalMask) != 0 });
             return true;
         }
 
@@ -345,7 +349,7 @@ internal sealed class InotifyWatcher : ITreeWatcher
             _movedFrom.Remove(cookie, out from);
         }
 
-        Write(WatchChangeKind.Item, relative);
+        _changes.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, relative) { Final = true });
         if ((mask & (LinuxCalls.InCreate | LinuxCalls.InMovedTo)) != 0 && AddWatch(directory, name) is { } added)
         {
             WatchTree(added);
@@ -370,7 +374,7 @@ internal sealed class InotifyWatcher : ITreeWatcher
 
             if ((mask & LinuxCalls.InAttrib) != 0)
             {
-                Write(WatchChangeKind.Item, "");
+                _changes.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "") { Final = true });
             }
 
             return true;

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using PSReplica.Engine.Filtering;
 using PSReplica.Engine.Planning;
@@ -6,20 +5,21 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Watching;
 
-/// <summary>-Watch's timing: how long the changes must rest before a batch is planned (-SettleTime), and how often the
+/// <summary>-Watch's timing: how long a file's changes must rest before it is planned while it may still be written
+/// (-SettleTime; <see cref="ChangeBatches"/>), and how often the
 /// whole tree is planned again whatever the notifications said (-RescanInterval; null: never).</summary>
 public sealed record WatchSettings(TimeSpan SettleTime, TimeSpan? RescanInterval)
 {
     /// <summary>The default -SettleTime.</summary>
     public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>A batch waits at most this long for the changes to rest (a file written without a pause): then it is
-    /// planned as it is, and what changes after goes into the next.</summary>
+    /// <summary>A file's changes wait at most this long to rest (a file written without a pause): then it is planned as it
+    /// is, and what changes after goes into a later batch.</summary>
     public TimeSpan MaximumDelay => TimeSpan.FromTicks(Math.Max(SettleTime.Ticks * 10, TimeSpan.FromSeconds(2).Ticks));
 }
 
-/// <summary>Sync-Directory -Watch (issue 17): a first full sync, then, for each batch of changes the watcher saw (settled
-/// for <see cref="WatchSettings.SettleTime"/>), a sync that plans only what changed (<see cref="PlanScope"/>), until the
+/// <summary>Sync-Directory -Watch (issue 17): a first full sync, then, for each batch of changes the watcher saw (as
+/// <see cref="ChangeBatches"/> gathers them), a sync that plans only what changed (<see cref="PlanScope"/>), until the
 /// run is cancelled. The watcher starts before the first sync, so a change made while it runs is in the first batch.
 /// Lost notifications (a queue overflow, a watch limit) plan the subtree they concern whole, with a warning.</summary>
 internal static class WatchLoop
@@ -50,12 +50,13 @@ internal static class WatchLoop
         observer.OnVerbose("Watch: the first sync, of the whole tree");
         sync(options, restless);
         IReadOnlySet<string> filterFiles = FilterFileNames(options.Filter);
+        var batcher = new ChangeBatches(watcher.Changes, settings);
         long batches = 0;
         while (true)
         {
             observer.OnVerbose("Watch: waiting for changes");
             List<string> again = restless.Take();
-            List<WatchChange> changes = NextBatch(watcher.Changes, settings, cancellation, again.Count > 0);
+            List<WatchChange> changes = batcher.Next(cancellation, again.Count > 0);
             foreach (string path in again)
             {
                 changes.Add(new WatchChange(WatchChangeKind.Item, path));
@@ -74,7 +75,8 @@ internal static class WatchLoop
             PlanScope scope = PlanScope.From(changes, filterFiles);
             batches++;
             observer.OnVerbose($"Watch: batch {batches}: {changes.Count} change(s) settled; "
-                + (scope.IsEverything ? "planning the whole tree" : "planning what changed"));
+                + (scope.IsEverything ? "planning the whole tree" : "planning what changed")
+                + (batcher.Held > 0 ? $"; {batcher.Held} path(s) still being written wait for the settle time" : ""));
             sync(options with { Scope = scope }, restless);
         }
     }
@@ -91,72 +93,6 @@ internal static class WatchLoop
         {
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument, "-Watch cannot be used with " + refused + ".", "Watch");
         }
-    }
-
-    /// <summary>The next batch: waits for a change (or, with a rescan interval, at most that long: then the whole tree),
-    /// then for <see cref="WatchSettings.SettleTime"/> with no new change, at most <see cref="WatchSettings.MaximumDelay"/>.</summary>
-    /// <param name="soon">Files wait to be copied again: a batch comes after the settle time even without a change.</param>
-    internal static List<WatchChange> NextBatch(ChannelReader<WatchChange> changes, WatchSettings settings, CancellationToken cancellation, bool soon = false)
-    {
-        var batch = new List<WatchChange>();
-        if (!Wait(changes, soon ? settings.SettleTime : settings.RescanInterval, cancellation))
-        {
-            if (!soon)
-            {
-                batch.Add(new WatchChange(WatchChangeKind.Subtree, string.Empty));
-            }
-
-            return batch;
-        }
-
-        long deadline = Environment.TickCount64 + (long)settings.MaximumDelay.TotalMilliseconds;
-        while (true)
-        {
-            while (changes.TryRead(out WatchChange change))
-            {
-                batch.Add(change);
-            }
-
-            long left = deadline - Environment.TickCount64;
-            if (left <= 0 || !Wait(changes, TimeSpan.FromMilliseconds(Math.Min(left, settings.SettleTime.TotalMilliseconds)), cancellation))
-            {
-                return batch;
-            }
-        }
-    }
-
-    /// <summary>Waits until a change can be read: true; false when <paramref name="timeout"/> passed first. The watcher's
-    /// end is thrown: its error (the root lost), or OperationCanceledException when it was stopped.</summary>
-    private static bool Wait(ChannelReader<WatchChange> changes, TimeSpan? timeout, CancellationToken cancellation)
-    {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        if (timeout is { } span)
-        {
-            limit.CancelAfter(span);
-        }
-
-        bool more;
-        try
-        {
-            more = changes.WaitToReadAsync(limit.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-        {
-            return false;
-        }
-        catch (ChannelClosedException closed) when (closed.InnerException is not null)
-        {
-            ExceptionDispatchInfo.Capture(closed.InnerException).Throw();
-            throw;
-        }
-
-        if (!more)
-        {
-            changes.Completion.GetAwaiter().GetResult();
-            throw new OperationCanceledException("The watcher stopped.");
-        }
-
-        return true;
     }
 
     /// <summary>The run's observer, except that a source file written while it was copied (SourceChangedSinceListing) is

@@ -13,6 +13,33 @@ public sealed class InotifyWatcherTests : TreeWatcherContract
 {
     private protected override ITreeWatcher Start(string root, Func<string, bool>? watchDirectory = null) => InotifyWatcher.Start(root, watchDirectory);
 
+    /// <summary>What lets a batch go without waiting the settle time (ChangeBatches): a file's close after writing, its
+    /// rename and its deletion are final; its creation and writes are not, since its writer may not be done.</summary>
+    [Fact]
+    public async Task A_files_close_rename_and_deletion_are_final_and_its_writes_are_not()
+    {
+        using InotifyWatcher watcher = InotifyWatcher.Start(Source);
+        var changes = new ChangeRecorder(watcher, Source);
+        await changes.Settle();
+
+        using (var stream = new FileStream(At("f"), FileMode.CreateNew, FileAccess.Write))
+        {
+            Assert.False((await changes.Item("f")).Final);
+            stream.WriteByte(1);
+            stream.Flush();
+            Assert.False((await changes.Item("f")).Final);
+        }
+
+        Assert.True((await changes.Item("f")).Final);
+        File.Move(At("f"), At("g"));
+        Assert.True((await changes.Item("f")).Final);
+        Assert.True((await changes.Item("g")).Final);
+        File.Delete(At("g"));
+        Assert.True((await changes.Item("g")).Final);
+        Directory.CreateDirectory(At("d"));
+        Assert.True((await changes.Item("d")).Final);
+    }
+
     [Fact]
     public async Task A_deleted_directory_leaves_no_watch_behind()
     {

@@ -454,15 +454,15 @@ public sealed class WatchLoopTests
             channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, path));
         }
 
-        List<WatchChange> batch = WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null), CancellationToken.None);
+        List<WatchChange> batch = new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null)).Next(CancellationToken.None);
         Assert.Equal(["a", "b/c", "b/d"], batch.Select(c => c.RelativePath));
 
-        List<WatchChange> rescan = WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)), CancellationToken.None);
+        List<WatchChange> rescan = new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10))).Next(CancellationToken.None);
         Assert.Equal([new WatchChange(WatchChangeKind.Subtree, string.Empty)], rescan);
 
         using var stop = new CancellationTokenSource();
         stop.Cancel();
-        Assert.ThrowsAny<OperationCanceledException>(() => WatchLoop.NextBatch(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null), stop.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromMilliseconds(10), null)).Next(stop.Token));
     }
 
     [Fact]

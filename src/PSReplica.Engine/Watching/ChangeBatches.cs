@@ -1,0 +1,185 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+
+namespace PSReplica.Engine.Watching;
+
+/// <summary>Gathers a watcher's changes into the batches of -Watch (-SettleTime, -RescanInterval).</summary>
+/// <remarks>
+/// <para>A path whose last change is final (<see cref="WatchChange.Final"/>: a file closed after writing, an item deleted
+/// or renamed, a directory made; and every subtree to plan again) is ready once the notifications pause for
+/// <see cref="FinishedPause"/> (or the settle time, if shorter), and at most the settle time after the first such change:
+/// a burst of files is replicated while it goes on, in batches a settle time apart, and its last files soon after the
+/// last is closed. A rename that follows a close (an editor's save) comes within the pause and joins the batch.</para>
+/// <para>Any other path (a file made or written and not yet closed, its attributes changed, notifications lost) waits
+/// until the notifications pause for the settle time, and at most <see cref="WatchSettings.MaximumDelay"/> after its
+/// first change: until then it is held back, so that a file still being written is not copied torn, while the finished
+/// changes around it go on. A batch that is due also takes each such path that has had no change of its own for the
+/// settle time.</para>
+/// </remarks>
+internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSettings settings)
+{
+    /// <summary>How long the notifications must pause before the finished changes are a batch.</summary>
+    internal static readonly TimeSpan FinishedPause = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>The paths with changes not yet in a batch, in the order first seen.</summary>
+    private readonly List<Pending> _order = [];
+    private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>When the last change was read (Environment.TickCount64).</summary>
+    private long _lastChange;
+
+    /// <summary>Changes held back from the last batch: files still being written.</summary>
+    public int Held => _pending.Count;
+
+    /// <summary>The next batch: waits for a change (or, with a rescan interval, at most that long: then the whole tree is
+    /// the batch), then until some of what came is ready (see the remarks of the class).</summary>
+    /// <param name="soon">Files wait to be copied again: a batch comes after the settle time even without a change
+    /// (then it may be empty).</param>
+    public List<WatchChange> Next(CancellationToken cancellation, bool soon = false)
+    {
+        if (_pending.Count == 0 && !Wait(soon ? settings.SettleTime : settings.RescanInterval, cancellation))
+        {
+            return soon ? [] : [new WatchChange(WatchChangeKind.Subtree, string.Empty)];
+        }
+
+        long settle = Milliseconds(settings.SettleTime);
+        long pause = Math.Min(Milliseconds(FinishedPause), settle);
+        long longest = Milliseconds(settings.MaximumDelay);
+        while (true)
+        {
+            Read();
+            long now = Environment.TickCount64;
+            long firstFinished = long.MaxValue;
+            long firstOpen = long.MaxValue;
+            foreach (Pending path in _order)
+            {
+                if (path.Final)
+                {
+                    firstFinished = Math.Min(firstFinished, path.First);
+                }
+                else
+                {
+                    firstOpen = Math.Min(firstOpen, path.First);
+                }
+            }
+
+            long quiet = now - _lastChange;
+            bool finishedReady = firstFinished != long.MaxValue && (quiet >= pause || now - firstFinished >= settle);
+            bool openReady = firstOpen != long.MaxValue && (quiet >= settle || now - firstOpen >= longest);
+            if (finishedReady || openReady)
+            {
+                return Take(now, finishedReady, settle, longest);
+            }
+
+            long wake = long.MaxValue;
+            if (firstFinished != long.MaxValue)
+            {
+                wake = Math.Min(_lastChange + pause, firstFinished + settle);
+            }
+
+            if (firstOpen != long.MaxValue)
+            {
+                wake = Math.Min(wake, Math.Min(_lastChange + settle, firstOpen + longest));
+            }
+
+            _ = Wait(TimeSpan.FromMilliseconds(Math.Max(1, wake - now)), cancellation);
+        }
+    }
+
+    /// <summary>Reads every change there is now into the pending paths.</summary>
+    private void Read()
+    {
+        long now = Environment.TickCount64;
+        while (changes.TryRead(out WatchChange change))
+        {
+            _lastChange = now;
+            // Subtrees are planned from what is there when the batch runs; notifications lost may come with many more.
+            bool final = change.Kind == WatchChangeKind.Subtree || (change.Kind == WatchChangeKind.Item && change.Final);
+            if (!_pending.TryGetValue(change.RelativePath, out Pending? path))
+            {
+                path = new Pending(now);
+                _pending.Add(change.RelativePath, path);
+                _order.Add(path);
+            }
+
+            path.Changes.Add(change);
+            path.Last = now;
+            path.Final = final;
+        }
+    }
+
+    /// <summary>The ready paths' changes, in the order the paths were first seen; the rest stay pending.</summary>
+    private List<WatchChange> Take(long now, bool finishedReady, long settle, long longest)
+    {
+        var batch = new List<WatchChange>();
+        _pending.Clear();
+        int kept = 0;
+        for (int i = 0; i < _order.Count; i++)
+        {
+            Pending path = _order[i];
+            bool ready = path.Final ? finishedReady : now - path.Last >= settle || now - path.First >= longest;
+            if (ready)
+            {
+                batch.AddRange(path.Changes);
+                continue;
+            }
+
+            _order[kept++] = path;
+            _pending.Add(path.Changes[0].RelativePath, path);
+        }
+
+        _order.RemoveRange(kept, _order.Count - kept);
+        return batch;
+    }
+
+    /// <summary>Waits until a change can be read: true; false when <paramref name="timeout"/> passed first. The watcher's
+    /// end is thrown: its error (the root lost), or OperationCanceledException when it was stopped.</summary>
+    private bool Wait(TimeSpan? timeout, CancellationToken cancellation)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (timeout is { } span)
+        {
+            limit.CancelAfter(span);
+        }
+
+        bool more;
+        try
+        {
+            more = changes.WaitToReadAsync(limit.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(closed.InnerException).Throw();
+            throw;
+        }
+
+        if (!more)
+        {
+            changes.Completion.GetAwaiter().GetResult();
+            throw new OperationCanceledException("The watcher stopped.");
+        }
+
+        return true;
+    }
+
+    private static long Milliseconds(TimeSpan span) => (long)Math.Ceiling(span.TotalMilliseconds);
+
+    /// <summary>One path's changes not yet in a batch.</summary>
+    private sealed class Pending(long first)
+    {
+        public List<WatchChange> Changes { get; } = [];
+
+        /// <summary>When its first change was read.</summary>
+        public long First { get; } = first;
+
+        /// <summary>When its last change was read.</summary>
+        public long Last { get; set; }
+
+        /// <summary>Its last change is final (see <see cref="WatchChange.Final"/>).</summary>
+        public bool Final { get; set; }
+    }
+}
