@@ -350,6 +350,7 @@ internal sealed class SyncPlanner
     {
         bool destinationExists = destinationEntry is not null;
         _cancellation.ThrowIfCancellationRequested();
+        CollectListings();
         // The two listings are independent system-call-bound work: list the destination on another core.
         Task<List<FileEntry>>? pending = destinationExists
             ? Task.Run(() => _destinationLister.List(destinationDirectory, relative), _cancellation)
@@ -1375,6 +1376,26 @@ internal sealed class SyncPlanner
     {
         _plan.MutableScanErrors.Add(error);
         _observer.OnError(error);
+    }
+
+    /// <summary>How much the run may allocate between the collections <see cref="CollectListings"/> asks for.</summary>
+    private const long ListingGarbageBytes = 16L << 20;
+
+    private long _collectedAt;
+
+    /// <summary>A walk allocates a listing per directory and keeps almost none of it; the host process's first
+    /// generation, though, is sized by the runtime from the processor's cache (about 80 MB here: three collections in a
+    /// no-change plan of 300,000 files, whose peak was 85 MB above PowerShell's baseline). Asking for a collection of that
+    /// generation after every 16 MB allocated (one per some 30,000 entries, well under a millisecond each with so little
+    /// alive) keeps the peak about 25 MB above the baseline at any tree size.</summary>
+    private void CollectListings()
+    {
+        long allocated = GC.GetTotalAllocatedBytes();
+        if (allocated - _collectedAt > ListingGarbageBytes)
+        {
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+            _collectedAt = allocated;
+        }
     }
 
     private void Tick()
