@@ -62,6 +62,20 @@ internal sealed partial class RemoteDestination : IDestination
 
     public void FinishDirectory(string relative, FileEntry source, bool created) => FinishRemoteDirectory(_tree, relative, source, created);
 
+    /// <summary>A SetAttributes request with the mode alone; without <paramref name="wait"/> sent after everything before
+    /// it, as a directory's finishing is.</summary>
+    public void SetDirectoryMode(string relative, int mode, bool wait)
+    {
+        var attributes = new AttributeSet(AttributeFields.Mode, mode, 0, 0, 0, 0);
+        if (!wait && _tree is RemoteDestinationTree { Pipelines: true } remote)
+        {
+            _remotePending.Add(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
+            return;
+        }
+
+        _tree.SetAttributes(relative, attributes, _cancellation);
+    }
+
     /// <summary>An agent removes what still waits for a burst that never came when its session ends.</summary>
     public void AbandonDelayed()
     {

@@ -33,6 +33,11 @@ internal interface IDestination : IDisposable
     /// <summary>Gives a directory its attributes once everything inside it is written (deepest first).</summary>
     void FinishDirectory(string relative, FileEntry source, bool created);
 
+    /// <summary>Sets a destination directory's permission bits and nothing else ("" is the root): a directory its owner
+    /// cannot write is opened for the owner before the run changes names in it (<paramref name="wait"/>: done when this
+    /// returns), and given its mode back at the end (after what is inside, as <see cref="FinishDirectory"/>).</summary>
+    void SetDirectoryMode(string relative, int mode, bool wait);
+
     /// <summary>-DelayUpdates: puts every finished file in place in one burst, once all transfers are done; returns what
     /// could not be.</summary>
     List<SyncException> CommitDelayed();

@@ -4,6 +4,7 @@ using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;
 using PSReplica.Engine.Sender;
@@ -27,6 +28,12 @@ internal sealed partial class PlanRunner : IDisposable
     private readonly HashSet<string> _touchedDirectories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _createdDirectories = new(StringComparer.Ordinal);
     private readonly List<string> _declined = [];
+
+    /// <summary>Closed destination directories (<see cref="SyncPlan.ClosedDirectories"/>) opened for their owner, with
+    /// the mode they had; and those already seen (opened, or left as they are).</summary>
+    private readonly Dictionary<string, int> _opened = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _openingSeen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deletedDirectories = new(StringComparer.Ordinal);
     private readonly AttributePolicy _attributes;
     private readonly TransferMeter _meter;
 
@@ -190,6 +197,11 @@ internal sealed partial class PlanRunner : IDisposable
                 if (countsAsDeletion)
                 {
                     deletions++;
+                }
+
+                if (!_dryRun)
+                {
+                    OpenParentForChanges(action);
                 }
 
                 if (_dryRun)
@@ -432,6 +444,15 @@ internal sealed partial class PlanRunner : IDisposable
 
                 break;
 
+            case ActionKind.Delete when action.Existing!.IsDirectory:
+                lock (_deletedDirectories)
+                {
+                    _deletedDirectories.Add(relative);
+                }
+
+                Touch(relative);
+                break;
+
             default:
                 Touch(relative);
                 break;
@@ -533,7 +554,64 @@ internal sealed partial class PlanRunner : IDisposable
         }
     }
 
-    /// <summary>Applies directory permissions and times deepest first, after everything inside was written.</summary>
+    /// <summary>Before the first action that creates, renames or deletes a name in a destination directory its owner
+    /// cannot write (a 0555 directory, as a non-root user), opens it for the owner (u+rwx), as rsync does; the mode
+    /// comes back in <see cref="FinishDirectories"/>, also when the run fails part-way. Runs on the planning thread
+    /// before the action is queued, so nothing in the directory is in flight.</summary>
+    private void OpenParentForChanges(PlannedAction action)
+    {
+        if (_plan.ClosedDirectories.Count == 0)
+        {
+            return;
+        }
+
+        string relative = action.Item.RelativePath;
+        if (action.Kind == ActionKind.Metadata && action.Source!.IsDirectory
+            && (action.Changes & (AttributeChanges.Permissions | AttributeChanges.Acls)) != 0)
+        {
+            // Its new mode leaves it open for the owner until its contents are written (AttributePolicy.ForMetadata).
+            _openingSeen.Add(relative == "." ? string.Empty : relative);
+            return;
+        }
+
+        if (action.Kind is not (ActionKind.CopyFile or ActionKind.CreateDirectory or ActionKind.CreateSymbolicLink or ActionKind.Delete
+            or ActionKind.HardLink) || relative == ".")
+        {
+            return;
+        }
+
+        int slash = relative.LastIndexOf('/');
+        string parent = slash < 0 ? string.Empty : relative[..slash];
+        if (!_plan.ClosedDirectories.TryGetValue(parent, out int mode) || !_openingSeen.Add(parent))
+        {
+            return;
+        }
+
+        // What was sent before goes first: a change to this directory's mode among it must not come after ours.
+        (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
+        _destination.Flush();
+        _destination.Drain();
+        try
+        {
+            _destination.SetDirectoryMode(parent, mode | AttributePolicy.OwnerAccess, wait: true);
+            _opened[parent] = mode;
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Opening '{(parent.Length == 0 ? "." : parent)}' for its owner while the run works in it (mode {Convert.ToString(mode, 8)})");
+            }
+        }
+        catch (SyncException ex)
+        {
+            // Not its owner, say: the changes inside fail on their own, each with its error.
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Cannot open '{(parent.Length == 0 ? "." : parent)}' for its owner: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>Applies directory permissions and times deepest first, after everything inside was written, and gives a
+    /// directory opened for its owner the mode the plan leaves it with: the source's, or the one it had.</summary>
     private void FinishDirectories()
     {
         // Changes sent to an agent without waiting are answered first: only then is it known which directories were made.
@@ -543,23 +621,42 @@ internal sealed partial class PlanRunner : IDisposable
             _touchedDirectories.Add(relative);
         }
 
+        foreach (string relative in _opened.Keys)
+        {
+            _touchedDirectories.Add(relative);
+        }
+
         var ordered = new List<string>(_touchedDirectories);
         ordered.Sort(static (a, b) => Depth(b).CompareTo(Depth(a)));
         foreach (string relative in ordered)
         {
-            if (!_plan.SourceDirectories.TryGetValue(relative, out FileEntry? source))
+            bool modeSet = false;
+            if (_plan.SourceDirectories.TryGetValue(relative, out FileEntry? source))
             {
-                continue;
+                bool created = _createdDirectories.Contains(relative);
+                modeSet = _attributes.ForDirectory(source, created, relative).Has(AttributeFields.Mode);
+                try
+                {
+                    _destination.FinishDirectory(relative, source, created);
+                }
+                catch (SyncException ex)
+                {
+                    _summary.Errors++;
+                    _observer.OnError(ex);
+                }
             }
 
-            try
+            if (!modeSet && _opened.TryGetValue(relative, out int mode) && !_deletedDirectories.Contains(relative))
             {
-                _destination.FinishDirectory(relative, source, _createdDirectories.Contains(relative));
-            }
-            catch (SyncException ex)
-            {
-                _summary.Errors++;
-                _observer.OnError(ex);
+                try
+                {
+                    _destination.SetDirectoryMode(relative, mode, wait: false);
+                }
+                catch (SyncException ex)
+                {
+                    _summary.Errors++;
+                    _observer.OnError(ex);
+                }
             }
         }
 

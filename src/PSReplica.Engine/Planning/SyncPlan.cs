@@ -114,4 +114,9 @@ public sealed class SyncPlan
 
     /// <summary>Source directories by relative path ("" is the root): their times are applied after their contents.</summary>
     internal Dictionary<string, FileEntry> SourceDirectories { get; } = new(System.StringComparer.Ordinal);
+
+    /// <summary>Destination directories (relative, "" the root) whose owner lacks write or search permission, with their
+    /// mode as listed: the runner makes such a directory writable before it creates, renames or deletes in it, and gives
+    /// it its mode back at the end (rsync does the same for a non-root user).</summary>
+    internal Dictionary<string, int> ClosedDirectories { get; } = new(System.StringComparer.Ordinal);
 }

@@ -13,6 +13,9 @@ internal sealed class SyncPlanner
 {
     private const int ProgressIntervalMs = 200;
 
+    // S_IWUSR | S_IXUSR: what the owner needs to create, rename or delete names in a directory.
+    private const int OwnerWriteSearch = 0xC0;
+
     private readonly SyncOptions _options;
     private readonly SyncPlan _plan;
     private readonly ISyncObserver _observer;
@@ -280,6 +283,7 @@ internal sealed class SyncPlanner
 
     private Content PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
+        NoteClosed(destinationEntry, relative);
         FileSystemTraits outer = _traits;
         if (relative.Length > 0 && destinationEntry is { IsDirectory: true } && destinationEntry.Device != _destinationDevice)
         {
@@ -704,6 +708,15 @@ internal sealed class SyncPlanner
     {
         _plan.SourceDirectories[relative] = source;
         _directoryOrder.Add(relative);
+    }
+
+    /// <summary>Notes a destination directory whose owner cannot write in it (or search it) as it stands.</summary>
+    private void NoteClosed(FileEntry? directory, string relative)
+    {
+        if (directory is { IsDirectory: true } && (directory.Permissions & OwnerWriteSearch) != OwnerWriteSearch)
+        {
+            _plan.ClosedDirectories[relative] = directory.Permissions;
+        }
     }
 
     /// <summary>-OneFileSystem: a destination directory on another device than the destination root (rsync -x leaves
@@ -1193,6 +1206,7 @@ internal sealed class SyncPlanner
 
         if (existing.IsDirectory)
         {
+            NoteClosed(existing, relative);
             List<FileEntry> children;
             try
             {

@@ -178,6 +178,10 @@ internal sealed partial class LocalDestination : IDestination
     public void FinishDirectory(string relative, FileEntry source, bool created) =>
         TreeReceiver.SetAttributes(Tree, relative, _attributes.ForDirectory(source, created, relative));
 
+    /// <summary>chmod through the directory's own descriptor, reached without following a link.</summary>
+    public void SetDirectoryMode(string relative, int mode, bool wait) =>
+        TreeReceiver.SetAttributes(Tree, relative, new AttributeSet(AttributeFields.Mode, mode, 0, 0, 0, 0));
+
     /// <summary>Removes an item (a directory only when empty). With -Backup a file or link is backed up first; a directory
     /// that then still holds backups (no -BackupDirectory) stays, as in rsync.</summary>
     private void DeleteItem(PlannedAction action, string item)
