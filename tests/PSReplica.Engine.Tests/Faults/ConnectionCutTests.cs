@@ -9,7 +9,7 @@ namespace PSReplica.Engine.Tests.Faults;
 /// left, and a re-run converges (and clears them).</summary>
 public sealed class ConnectionCutTests
 {
-    private const int CutsPerCase = 5;
+    private const int CutsPerCase = 3;
 
     [Theory]
     [InlineData(Wiring.Push, true, 101)]

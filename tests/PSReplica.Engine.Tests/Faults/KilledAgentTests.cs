@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Tests.Faults;
 /// only PSReplica's temporary names are left, nothing outside the plan changes, and a re-run converges.</summary>
 public sealed class KilledAgentTests
 {
-    private const int KillsPerCase = 6;
+    private const int KillsPerCase = 4;
 
     public static TheoryData<string, Wiring> Cases()
     {
