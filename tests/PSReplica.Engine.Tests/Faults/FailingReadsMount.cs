@@ -57,7 +57,8 @@ internal sealed class FailingReadsMount : IDisposable
     {
         if (Mounted())
         {
-            TestTree.Run("fusermount", "-u", Path);
+            // umount, not fusermount: root needs no helper, and fusermount (Debian's fuse) may not be installed.
+            TestTree.Run("umount", Path);
         }
 
         if (!_server.WaitForExit(30_000))

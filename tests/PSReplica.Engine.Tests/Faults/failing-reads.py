@@ -4,7 +4,7 @@
 
 Files whose name contains ".eio" give their first OFFSET bytes, and any read that reaches past them fails with EIO,
 while the file SWITCH exists; with SWITCH gone they read whole. Everything else is passed through. Runs in the
-foreground until unmounted (fusermount -u MOUNTPOINT). Needs Debian's python3-fusepy.
+foreground until unmounted (umount MOUNTPOINT). Needs Debian's python3-fusepy.
 """
 import errno
 import os
