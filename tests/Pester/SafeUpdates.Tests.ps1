@@ -305,3 +305,97 @@ Describe '-BandwidthLimit on a local run' {
         $LASTEXITCODE | Should -Be 0
     }
 }
+
+# Issue 18: kill -9 at seeded pseudo-random points of a local run that replaces, updates by delta and creates files.
+# The point is a number of bytes the run has visibly written into the destination (its temporary files, and finished
+# files, which carry the source's time), polled; -BandwidthLimit keeps the run long enough for the poll to land inside it.
+Describe 'A local run killed (SIGKILL) at random points' {
+    BeforeAll {
+        $script:OldTime = [DateTime]::new(2020, 9, 13, 12, 26, 40, [DateTimeKind]::Utc)
+        $script:NewTime = [DateTime]::new(2023, 11, 14, 22, 13, 20, [DateTimeKind]::Utc)
+
+        function Write-Bytes([string] $Path, [byte[]] $Data, [DateTime] $Time) {
+            $parent = Split-Path $Path
+            if (-not (Test-Path -LiteralPath $parent)) { $null = New-Item -ItemType Directory -Path $parent }
+            [IO.File]::WriteAllBytes($Path, $Data)
+            [IO.File]::SetLastWriteTimeUtc($Path, $Time)
+        }
+
+        function New-Bytes([Random] $Random, [int] $Length) { $data = [byte[]]::new($Length); $Random.NextBytes($data); , $data }
+
+        # The fixture of the engine's fault tests (FaultTree): same/ untouched by the plan, upd/ replaced whole,
+        # delta.bin updated by delta, new/ created; 3.3 MB to write.
+        function New-KillFixture([string] $Root, [int] $Seed) {
+            $random = [Random]::new($Seed)
+            foreach ($name in 'a', 'b', 'c', 'd', 'e') {
+                $data = New-Bytes $random 1000
+                Write-Bytes "$Root/src/same/$name" $data $script:OldTime
+                Write-Bytes "$Root/dst/same/$name" $data $script:OldTime
+            }
+            foreach ($i in 0..3) {
+                Write-Bytes "$Root/dst/upd/u$i" (New-Bytes $random 200000) $script:OldTime
+                Write-Bytes "$Root/src/upd/u$i" (New-Bytes $random 200000) $script:NewTime
+            }
+            $large = New-Bytes $random 1000000
+            Write-Bytes "$Root/dst/delta.bin" $large $script:OldTime
+            $patch = New-Bytes $random 4096
+            [Array]::Copy($patch, 0, $large, 400000, $patch.Length)
+            Write-Bytes "$Root/src/delta.bin" $large $script:NewTime
+            foreach ($i in 0..9) { Write-Bytes ("$Root/src/new/n{0:D2}" -f $i) (New-Bytes $random 150000) $script:NewTime }
+        }
+
+        # relative path -> "hash|mtime|inode" of every file below $Root.
+        function Get-FileStates([string] $Root) {
+            $states = @{}
+            foreach ($line in (& find $Root -type f -printf '%P|%T@|%i\n')) {
+                $relative = $line.Split('|')[0]
+                $states[$relative] = "$((Get-FileHash -LiteralPath "$Root/$relative" -Algorithm SHA256).Hash)|$($line.Substring($relative.Length + 1))"
+            }
+            $states
+        }
+
+        # Bytes the run has written so far: its temporary files, and the files that already carry the source's time.
+        function Get-WrittenBytes([string] $Root) {
+            $total = 0L
+            foreach ($file in [IO.DirectoryInfo]::new($Root).EnumerateFiles('*', [IO.SearchOption]::AllDirectories)) {
+                if ($file.Name.StartsWith('.~psr') -or $file.LastWriteTimeUtc -eq $script:NewTime) { $total += $file.Length }
+            }
+            $total
+        }
+    }
+
+    It 'leaves every file old or new, never torn, only PSReplica temporary names, and a re-run converges' {
+        $random = [Random]::new(1806)
+        $killed = 0
+        foreach ($round in 1..5) {
+            $root = Join-Path $script:WorkRoot "kill-$round"
+            New-KillFixture $root $round
+            $before = Get-FileStates "$root/dst"
+            $at = $random.Next(3000000)
+            # 8 MiB/s: about 0.4 s of writing, which the 10 ms poll below sees go by.
+            $child = Start-SyncChild "-Path '$root/src' -Destination '$root/dst' -BandwidthLimit 8192"
+            while (-not $child.HasExited -and (Get-WrittenBytes "$root/dst") -lt $at) { Start-Sleep -Milliseconds 10 }
+            if (-not $child.HasExited) { Stop-Child $child 'KILL' }
+            $child.WaitForExit()
+            if ($child.ExitCode -eq 137) { $killed++ }
+
+            $after = Get-FileStates "$root/dst"
+            foreach ($relative in $after.Keys) {
+                $name = Split-Path -Leaf $relative
+                if ($name.StartsWith('.~psr')) { $name | Should -BeLike '.~psr????????~*' -Because 'only PSReplica''s temporary names may be left'; continue }
+                $hash = $after[$relative].Split('|')[0]
+                $old = $before.ContainsKey($relative) -and $before[$relative].StartsWith($hash)
+                $new = (Test-Path -LiteralPath "$root/src/$relative") -and (Get-FileHash -LiteralPath "$root/src/$relative" -Algorithm SHA256).Hash -eq $hash
+                ($old -or $new) | Should -BeTrue -Because "$relative (killed at $at bytes) is its old content or the source's, never a torn mix"
+            }
+            foreach ($relative in $before.Keys) { $after.ContainsKey($relative) | Should -BeTrue -Because "$relative was in place" }
+            foreach ($name in 'a', 'b', 'c', 'd', 'e') { $after["same/$name"] | Should -Be $before["same/$name"] -Because 'the plan leaves same/ alone' }
+
+            $null = Sync-Directory -Path "$root/src" -Destination "$root/dst" -ErrorAction Stop
+            Get-Tree "$root/dst" | Should -Be (Get-Tree "$root/src") -Because "the re-run after the kill at $at bytes converges and clears the temporary files"
+            & rm -rf -- $root
+        }
+        # A kill point is drawn below what the run writes (3.3 MB), so nearly every run is killed mid-way.
+        $killed | Should -BeGreaterOrEqual 3
+    }
+}

@@ -162,7 +162,7 @@ internal sealed class DeltaMatcher
         int length = checked((int)(end - start)) + window - 1;
         for (int done = 0; done < length;)
         {
-            int n = RandomAccess.Read(source, scratch.AsSpan(done, length - done), start + done);
+            int n = Execution.SourceReadStream.Read(source, scratch.AsSpan(done, length - done), start + done);
             if (n <= 0)
             {
                 // The source changed under the transfer; the whole-file check catches what that did, so only say

@@ -102,7 +102,7 @@ internal static class DeltaCopier
     {
         using SafeFileHandle input = openSource();
         using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
-        using var sourceStream = new ProgressReadStream(new FileStream(input, FileAccess.Read, 1), progress ?? (_ => { }), step: 0);
+        using var sourceStream = new ProgressReadStream(new SourceReadStream(input), progress ?? (_ => { }), step: 0);
         DeltaResult? result;
         using (var pipeline = new PipelinedSink(writer, cancellation))
         {

@@ -75,7 +75,7 @@ internal static class FileCopier
                 else
                 {
                     buffer ??= System.Buffers.ArrayPool<byte>.Shared.Rent(BufferBytes);
-                    n = ReadSource(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, chunk)), copied);
+                    n = SourceReadStream.Read(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, chunk)), copied);
                     if (n > 0)
                     {
                         RandomAccess.Write(output, buffer.AsSpan(0, (int)n), copied);
@@ -126,17 +126,5 @@ internal static class FileCopier
         return handle ?? throw (errno is Posix.EACCES or Posix.EPERM
             ? new SyncException(ErrorIds.PermissionDenied, SyncErrorKind.PermissionDenied, $"Cannot write '{path}': permission denied.", path)
             : new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot write '{path}': {Posix.Describe(errno)}.", path));
-    }
-
-    private static int ReadSource(SafeFileHandle input, Span<byte> buffer, long offset)
-    {
-        try
-        {
-            return RandomAccess.Read(input, buffer, offset);
-        }
-        catch (IOException ex)
-        {
-            throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"Read failed: {ex.Message}", null, ex);
-        }
     }
 }

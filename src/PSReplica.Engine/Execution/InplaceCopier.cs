@@ -53,7 +53,7 @@ internal static class InplaceCopier
     {
         var matcher = new DeltaMatcher(signature);
         using SafeFileHandle input = openSource();
-        using var stream = new ProgressReadStream(new FileStream(input, FileAccess.Read, 1), progress, step: 0);
+        using var stream = new ProgressReadStream(new SourceReadStream(input), progress, step: 0);
         DeltaResult result;
         using (var pipeline = new PipelinedSink(sink, cancellation))
         {

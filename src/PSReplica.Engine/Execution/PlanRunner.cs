@@ -388,8 +388,14 @@ internal sealed partial class PlanRunner : IDisposable
             _declined.Add(action.Item.RelativePath);
         }
 
-        _observer.OnError(error);
+        _observer.OnError(AboutItem(error, action.Item));
     }
+
+    /// <summary>An item's error always names the item: a failure raised where only a handle or a stream was known (a
+    /// read that failed part way through a source file, issue 18) gets the item's path as its target and in its message.</summary>
+    private static SyncException AboutItem(SyncException error, SyncItem item) => error.Target is not null
+        ? error
+        : new SyncException(error.ErrorId, error.Kind, $"'{item.RelativePath}': {error.Message}", item.RelativePath, error.InnerException ?? error);
 
     private bool IsDeclined(string relative)
     {
@@ -485,7 +491,7 @@ internal sealed partial class PlanRunner : IDisposable
                 _failedPaths.Add(item.RelativePath);
             }
 
-            _observer.OnError(error);
+            _observer.OnError(AboutItem(error, item));
         }
 
         Settle(index, error is null ? item : null);

@@ -9,6 +9,8 @@ internal sealed class MemoryPipe
 {
     private readonly Channel<(byte[] Data, long Due)> _chunks;
     private readonly TimeSpan _latency;
+    private long _cutAt = long.MaxValue;
+    private Action? _cut;
 
     public MemoryPipe(TimeSpan latency = default)
     {
@@ -27,6 +29,15 @@ internal sealed class MemoryPipe
 
     /// <summary>How many writes carried them (each a packet on a real link).</summary>
     public long Writes;
+
+    /// <summary>Lets through the first <paramref name="bytes"/> bytes written from now on, counted from the start of the
+    /// pipe, then calls <paramref name="cut"/> (which closes the connection) and fails that write, as a link that drops
+    /// in the middle of a packet.</summary>
+    public void CutAfter(long bytes, Action cut)
+    {
+        _cutAt = bytes;
+        _cut = cut;
+    }
 
     private sealed class ReadEnd(MemoryPipe pipe) : Stream
     {
@@ -101,6 +112,18 @@ internal sealed class MemoryPipe
             if (buffer.IsEmpty)
             {
                 return;
+            }
+
+            long room = pipe._cutAt - Interlocked.Read(ref pipe.BytesWritten);
+            if (room < buffer.Length && Interlocked.Exchange(ref pipe._cut, null) is { } cut)
+            {
+                if (room > 0)
+                {
+                    await WriteAsync(buffer[..(int)room], cancellationToken);
+                }
+
+                cut();
+                throw new IOException("The test cut the connection.");
             }
 
             try

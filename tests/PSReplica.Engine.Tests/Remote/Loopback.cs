@@ -148,6 +148,22 @@ internal sealed class Loopback : IAsyncDisposable
         return observer;
     }
 
+    /// <summary>Cuts the connection (<see cref="Cut"/>) in the middle of the write that carries the controller's byte
+    /// number <paramref name="toAgent"/> or the agent's byte number <paramref name="toController"/>, counted from the
+    /// start of the session.</summary>
+    public void CutAfter(long toAgent = long.MaxValue, long toController = long.MaxValue)
+    {
+        if (toAgent < long.MaxValue)
+        {
+            _toAgent.CutAfter(toAgent, Cut);
+        }
+
+        if (toController < long.MaxValue)
+        {
+            _toController.CutAfter(toController, Cut);
+        }
+    }
+
     /// <summary>Closes both directions at once, as a lost connection would.</summary>
     public void Cut()
     {

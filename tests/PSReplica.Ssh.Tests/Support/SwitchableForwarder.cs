@@ -14,6 +14,10 @@ internal sealed class SwitchableForwarder : IDisposable
     private readonly List<Socket> _open = [];
     private readonly Task _accepting;
     private bool _up;
+    private long _cutToServer = long.MaxValue;
+    private long _cutToClient = long.MaxValue;
+    private long _bytesToServer;
+    private long _bytesToClient;
 
     public SwitchableForwarder(int targetPort, bool up = true)
     {
@@ -24,6 +28,12 @@ internal sealed class SwitchableForwarder : IDisposable
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>The bytes it carried from clients to the server, all connections together.</summary>
+    public long BytesToServer => Interlocked.Read(ref _bytesToServer);
+
+    /// <summary>The bytes it carried from the server to clients.</summary>
+    public long BytesToClient => Interlocked.Read(ref _bytesToClient);
 
     /// <summary>How many connections were refused while it was off.</summary>
     public int Refused { get; private set; }
@@ -41,6 +51,15 @@ internal sealed class SwitchableForwarder : IDisposable
 
             _open.Clear();
         }
+    }
+
+    /// <summary>Cuts the connections (<see cref="Down"/>, and stays down) once the next connection has carried
+    /// <paramref name="toServer"/> bytes from the client or <paramref name="toClient"/> bytes from the server: a link that
+    /// drops at a chosen point of a session.</summary>
+    public void CutAfter(long toServer = long.MaxValue, long toClient = long.MaxValue)
+    {
+        _cutToServer = toServer;
+        _cutToClient = toClient;
     }
 
     public void Up()
@@ -106,14 +125,16 @@ internal sealed class SwitchableForwarder : IDisposable
                 _open.Add(server);
             }
 
-            _ = PumpAsync(client, server);
-            _ = PumpAsync(server, client);
+            _ = PumpAsync(client, server, toServer: true);
+            _ = PumpAsync(server, client, toServer: false);
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool toServer)
     {
+        long cutAfter = toServer ? _cutToServer : _cutToClient;
         byte[] buffer = new byte[64 << 10];
+        long carried = 0;
         try
         {
             while (true)
@@ -125,6 +146,15 @@ internal sealed class SwitchableForwarder : IDisposable
                     return;
                 }
 
+                if (carried + n >= cutAfter)
+                {
+                    await to.SendAsync(buffer.AsMemory(0, (int)(cutAfter - carried)), SocketFlags.None).ConfigureAwait(false);
+                    Down();
+                    return;
+                }
+
+                carried += n;
+                Interlocked.Add(ref toServer ? ref _bytesToServer : ref _bytesToClient, n);
                 await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None).ConfigureAwait(false);
             }
         }
