@@ -22,6 +22,7 @@ public static class LocalReplicator
         PartialFiles = true,
         DelayUpdates = true,
         Inplace = true,
+        Sparse = true,
         SourceRemoval = true,
         DeltaTransfer = true,
         Checksums = true,
@@ -144,6 +145,14 @@ public static class LocalReplicator
             throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
                 $"ThrottleLimit must be between 1 and {CopyWorkers.MaxCount} copy workers.",
                 options.ThrottleLimit.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.Sparse && options.Inplace)
+        {
+            // rsync 3 takes both and writes the zeros in place; PSReplica refuses rather than quietly write no holes.
+            throw new SyncException(ErrorIds.InvalidParameterCombination, SyncErrorKind.InvalidArgument,
+                "-Sparse cannot be combined with -Inplace: an in-place rewrite writes over the file's own blocks, where zeros "
+                + "cannot become holes without punching them out of the old content; use -Sparse alone (each file is written anew).", "Sparse");
         }
 
         if (options.MaxDelete is < 0)

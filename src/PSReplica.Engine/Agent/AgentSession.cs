@@ -60,6 +60,11 @@ internal sealed class AgentSession : IDisposable
             // Taken on the read loop, so every write request read after this one waits for the burst.
             _delayed ??= new DelayedRenames();
         }
+        else if (request.Type == RequestType.SparseFiles)
+        {
+            // Taken on the read loop too: every file of the requests read after this one is written sparse.
+            _tree.Sparse = true;
+        }
 
         // Listings and file data compress (unless the name says the content is compressed already); signatures do not.
         stream.Compress = request.Type is RequestType.List or RequestType.ReadBatch
@@ -114,7 +119,7 @@ internal sealed class AgentSession : IDisposable
                 RequestType.Delete => TreeReceiver.Delete(_tree, request),
                 RequestType.PartialSignature => TreeReceiver.PartialSignature(_tree, stream, request, cancellation),
                 RequestType.ApplyPartialDelta => TreeReceiver.ApplyPartialDelta(_tree, stream, request, cancellation, _delayed),
-                RequestType.DelayUpdates => [],
+                RequestType.DelayUpdates or RequestType.SparseFiles => [],
                 RequestType.CommitUpdates => TreeReceiver.CommitUpdates(_tree, _delayed ?? new DelayedRenames()),
                 RequestType.ApplyInplaceDelta => TreeReceiver.ApplyInplaceDelta(_tree, stream, request, cancellation),
                 RequestType.WriteInplace => await TreeReceiver.WriteInplaceAsync(_tree, stream, request, cancellation).ConfigureAwait(false),

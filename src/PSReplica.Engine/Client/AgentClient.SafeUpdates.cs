@@ -12,6 +12,13 @@ internal sealed partial class AgentClient
     /// <summary>Whether the agent can delay updates and write in place (<see cref="Handshake.SafeUpdates"/>).</summary>
     public bool MakesSafeUpdates => Contains(Capabilities, Handshake.SafeUpdates);
 
+    /// <summary>Whether the agent writes files with holes on request (<see cref="Handshake.Sparse"/>: -Sparse on a push).</summary>
+    public bool WritesSparse => Contains(Capabilities, Handshake.Sparse);
+
+    /// <summary>Receiver (capability "sparse"): from now on the agent writes blocks of zeros as holes.</summary>
+    public Task SparseFilesAsync(CancellationToken cancellation) =>
+        SimpleAsync(new AgentRequest(RequestType.SparseFiles, string.Empty), cancellation);
+
     /// <summary>Receiver: from now on the files of this session wait for <see cref="CommitUpdatesAsync"/>.</summary>
     public Task DelayUpdatesAsync(CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.DelayUpdates, string.Empty), cancellation);

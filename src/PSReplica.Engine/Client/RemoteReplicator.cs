@@ -54,6 +54,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
             PartialFiles = !push || Has(Handshake.PartialFiles),
             DelayUpdates = !push || safeUpdates,
             Inplace = !push || safeUpdates,
+            // A pull writes here (the zeros cross the wire, as with rsync -S, and become holes); a push asks the agent.
+            Sparse = !push || Has(Handshake.Sparse),
             // Push: the agent hashes each copy (verify-copies); pull: the agent hashes its source file (verify-copies) and
             // removes what was listed (trees).
             SourceRemoval = Has(Handshake.VerifyCopies) && (push || trees),
@@ -191,6 +193,11 @@ public sealed class RemoteReplicator : IAsyncDisposable
         if (destination is { DelaysUpdates: true } && !dryRun)
         {
             destination.DelayUpdates(cancellation);
+        }
+
+        if (destination is not null && plan.Options.Sparse && !dryRun)
+        {
+            _client.SparseFilesAsync(cancellation).GetAwaiter().GetResult();
         }
 
         SyncSummary summary = PlanRunner.Run(plan, watch, dryRun, destination, Side == RemoteSide.Source ? new RemoteSourceTree(_client) : null,

@@ -56,20 +56,28 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
         }
     }
 
-    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation)
+    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation, bool sparse = false)
     {
         if (_batch is { } batch && batch.TryTake(relative, out Task<byte[]?> prefetched))
         {
             if (prefetched.WaitAsync(cancellation).GetAwaiter().GetResult() is { } data)
             {
-                RandomAccess.Write(target, data, 0);
+                if (sparse)
+                {
+                    SparseFiles.End(target, SparseFiles.Write(target, data, 0));
+                }
+                else
+                {
+                    RandomAccess.Write(target, data, 0);
+                }
+
                 progress?.Invoke(data.Length);
                 return data.Length;
             }
         }
 
         long length;
-        using (var stream = new BufferedStream(new PositionalWriteStream(target), 1 << 16))
+        using (var stream = new BufferedStream(new PositionalWriteStream(target, sparse), 1 << 16))
         {
             // Progress as the data arrives, not only at its end: -Progress moves during a large new file of a pull.
             length = _client.ReadFileAsync(relative, stream, cancellation, progress).GetAwaiter().GetResult();
@@ -77,14 +85,19 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
             progress?.Invoke(length);
         }
 
+        if (sparse)
+        {
+            SparseFiles.End(target, length);
+        }
+
         return length;
     }
 
     public DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength, Action<long>? progress,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool sparse = false)
     {
         Signature signature = SignatureBuilder.Build(basis, basisLength, blockLength, cancellation);
-        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue);
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue, sparse);
         DeltaResult result = _client.ComputeDeltaAsync(relative, signature, writer, cancellation, progress).GetAwaiter().GetResult();
         writer.Verify(result.Length, result.WholeFileHash);
         return result;

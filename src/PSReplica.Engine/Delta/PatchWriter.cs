@@ -15,11 +15,14 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     private readonly int _blockCount;
     private readonly SafeFileHandle _output;
     private readonly long _maxLength;
+    private readonly bool _sparse;
     private readonly XxHash128 _hash = new();
     private byte[]? _buffer;
 
     /// <param name="maxLength">The length the sender announced; writing past it is a protocol violation.</param>
-    public PatchWriter(SafeFileHandle? basis, long basisLength, int blockLength, SafeFileHandle output, long maxLength)
+    /// <param name="sparse">-Sparse: blocks of zeros, literal or copied, become holes (<paramref name="output"/> is new and
+    /// empty) and <see cref="Verify"/> gives the file its length.</param>
+    public PatchWriter(SafeFileHandle? basis, long basisLength, int blockLength, SafeFileHandle output, long maxLength, bool sparse = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockLength, 1);
         _basis = basis;
@@ -28,6 +31,7 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
         _blockCount = (int)Math.Min(int.MaxValue, (_basisLength + blockLength - 1) / blockLength);
         _output = output;
         _maxLength = maxLength;
+        _sparse = sparse;
     }
 
     public long Written { get; private set; }
@@ -39,7 +43,7 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     public void Literal(ReadOnlySpan<byte> data)
     {
         Reserve(data.Length);
-        RandomAccess.Write(_output, data, Written);
+        Write(data);
         _hash.Append(data);
         Written += data.Length;
         LiteralBytes += data.Length;
@@ -66,7 +70,7 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
             }
 
             ReadOnlySpan<byte> data = _buffer.AsSpan(0, read);
-            RandomAccess.Write(_output, data, Written);
+            Write(data);
             _hash.Append(data);
             Written += read;
             MatchedBytes += read;
@@ -78,6 +82,11 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     /// <summary>Checks the result against the sender's length and whole-file checksum.</summary>
     public void Verify(long expectedLength, ReadOnlySpan<byte> expectedHash)
     {
+        if (_sparse)
+        {
+            Execution.SparseFiles.End(_output, Written);
+        }
+
         Span<byte> actual = stackalloc byte[StrongHash.FullLength];
         _hash.GetCurrentHash(actual);
         if (Written != expectedLength || !actual.SequenceEqual(expectedHash))
@@ -93,6 +102,18 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = null;
+        }
+    }
+
+    private void Write(ReadOnlySpan<byte> data)
+    {
+        if (_sparse)
+        {
+            Execution.SparseFiles.Write(_output, data, Written);
+        }
+        else
+        {
+            RandomAccess.Write(_output, data, Written);
         }
     }
 

@@ -27,6 +27,9 @@ internal sealed record DestinationCapabilities
     /// <summary>-Inplace.</summary>
     public bool Inplace { get; init; }
 
+    /// <summary>-Sparse: the receiver writes blocks of zeros as holes.</summary>
+    public bool Sparse { get; init; }
+
     /// <summary>-RemoveSourceFiles: sources whose copies were verified are removed.</summary>
     public bool SourceRemoval { get; init; }
 
@@ -92,6 +95,7 @@ internal sealed record DestinationCapabilities
         Need(options.KeepsPartial, PartialFiles, options.PartialDirectory is null ? "-Partial" : "-PartialDirectory");
         Need(options.DelayUpdates, DelayUpdates, "-DelayUpdates");
         Need(options.Inplace, Inplace, "-Inplace");
+        Need(options.Sparse, Sparse, "-Sparse");
         Need(options.RemoveSourceFiles, SourceRemoval, "-RemoveSourceFiles");
         Need(options.TransferMode == TransferMode.Delta, DeltaTransfer, "-TransferMode Delta");
         Need(options.CompareMode == CompareMode.Checksum, Checksums, "-Checksum");

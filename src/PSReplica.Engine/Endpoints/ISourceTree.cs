@@ -7,14 +7,14 @@ namespace PSReplica.Engine.Endpoints;
 internal interface ISourceTree
 {
     /// <summary>Copies the source file into the new, empty file <paramref name="target"/> (the destination's pending
-    /// file). Returns the length.</summary>
-    long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation);
+    /// file), with <paramref name="sparse"/> (-Sparse) leaving holes for blocks of zeros. Returns the length.</summary>
+    long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation, bool sparse = false);
 
     /// <summary>Rebuilds the source file into <paramref name="target"/> from the local <paramref name="basis"/> (open,
     /// <paramref name="basisLength"/> bytes) and the delta the source side computes against its signature; verified.</summary>
     /// <exception cref="SyncException">DeltaVerificationFailed when the rebuilt file does not match.</exception>
     DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength, Action<long>? progress,
-        CancellationToken cancellation);
+        CancellationToken cancellation, bool sparse = false);
 
     /// <summary>Writes the source file's bytes into <paramref name="output"/> from its current position and checks them
     /// against the source's checksum (-Inplace writes the destination file this way). Returns the length.</summary>

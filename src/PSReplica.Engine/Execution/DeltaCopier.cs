@@ -39,16 +39,18 @@ internal static class DeltaCopier
 
     /// <summary>As <see cref="Copy(Func{SafeFileHandle}, string, string, int?, Action{long}?, Action{SafeFileHandle}?, CancellationToken, BandwidthThrottle?)"/>,
     /// with the basis (<paramref name="length"/> bytes) and the new file already open (the receiver's pending file).</summary>
+    /// <param name="sparse">-Sparse: blocks of zeros in the new file, literal or copied from the basis, become holes.</param>
     internal static DeltaResult Copy(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
-        Action<long>? progress, CancellationToken cancellation, BandwidthThrottle? throttle = null) =>
-        Copy(openSource, basisHandle, length, output, blockLength, progress, OverlapThreshold, SpeculationOptions.Default, throttle, cancellation);
+        Action<long>? progress, CancellationToken cancellation, BandwidthThrottle? throttle = null, bool sparse = false) =>
+        Copy(openSource, basisHandle, length, output, blockLength, progress, OverlapThreshold, SpeculationOptions.Default, throttle, cancellation, sparse);
 
     private static DeltaResult Copy(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
-        Action<long>? progress, long overlapThreshold, SpeculationOptions speculation, BandwidthThrottle? throttle, CancellationToken cancellation)
+        Action<long>? progress, long overlapThreshold, SpeculationOptions speculation, BandwidthThrottle? throttle, CancellationToken cancellation,
+        bool sparse = false)
     {
         try
         {
-            return CopyOnce(openSource, basisHandle, length, output, blockLength, progress, null, overlapThreshold, speculation, throttle, cancellation);
+            return CopyOnce(openSource, basisHandle, length, output, blockLength, progress, null, overlapThreshold, speculation, throttle, sparse, cancellation);
         }
         catch (SyncException ex) when (ex.ErrorId == ErrorIds.DeltaVerificationFailed)
         {
@@ -58,21 +60,21 @@ internal static class DeltaCopier
             RandomAccess.SetLength(output, 0);
             var matcher = new DeltaMatcher(SignatureBuilder.Build(basisHandle, length, blockLength, StrongHash.FullLength, cancellation));
             DeltaResult result = Transfer(openSource, basisHandle, length, matcher.Signature, output, progress,
-                (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
+                (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, sparse, cancellation)!;
             return result with { FullStrongSums = true };
         }
     }
 
     private static DeltaResult CopyOnce(Func<SafeFileHandle> openSource, SafeFileHandle basisHandle, long length, SafeFileHandle output, int? blockLength,
         Action<long>? progress, Action<SafeFileHandle>? finish, long overlapThreshold, SpeculationOptions speculation,
-        BandwidthThrottle? throttle, CancellationToken cancellation)
+        BandwidthThrottle? throttle, bool sparse, CancellationToken cancellation)
     {
         DeltaMatcher matcher;
         if (length >= overlapThreshold)
         {
             using var signing = new SignatureInProgress(basisHandle, length, blockLength, speculation, cancellation);
             DeltaResult? overlapped = Transfer(openSource, basisHandle, length, signing.Signature, output, progress,
-                (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), throttle, cancellation);
+                (stream, input, sink) => DeltaMatcher.RunWhileSigning(signing, stream, input, sink, cancellation), throttle, sparse, cancellation);
             if (overlapped is not null)
             {
                 finish?.Invoke(output);
@@ -89,7 +91,7 @@ internal static class DeltaCopier
         }
 
         DeltaResult result = Transfer(openSource, basisHandle, length, matcher.Signature, output, progress,
-            (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, cancellation)!;
+            (stream, _, sink) => matcher.Run(stream, sink, cancellation), throttle, sparse, cancellation)!;
         finish?.Invoke(output);
         return length >= overlapThreshold ? result with { SearchedTwice = true } : result;
     }
@@ -98,10 +100,10 @@ internal static class DeltaCopier
     /// Null when the search gave up.</summary>
     private static DeltaResult? Transfer(Func<SafeFileHandle> openSource, SafeFileHandle basis, long basisLength, Signature signature,
         SafeFileHandle output, Action<long>? progress, Func<Stream, SafeFileHandle, IDeltaSink, DeltaResult?> search,
-        BandwidthThrottle? throttle, CancellationToken cancellation)
+        BandwidthThrottle? throttle, bool sparse, CancellationToken cancellation)
     {
         using SafeFileHandle input = openSource();
-        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue);
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, output, long.MaxValue, sparse);
         using var sourceStream = new ProgressReadStream(new SourceReadStream(input), progress ?? (_ => { }), step: 0);
         DeltaResult? result;
         using (var pipeline = new PipelinedSink(writer, cancellation))

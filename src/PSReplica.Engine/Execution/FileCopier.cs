@@ -41,10 +41,16 @@ internal static class FileCopier
     }
 
     /// <summary>Copies from the start of <paramref name="input"/> to the start of <paramref name="output"/> (an open file
-    /// whose position is 0); paced by <paramref name="throttle"/> when given.</summary>
+    /// whose position is 0); paced by <paramref name="throttle"/> when given. With <paramref name="sparse"/> (-Sparse), as
+    /// <see cref="CopySparse"/>.</summary>
     internal static long CopyContent(SafeFileHandle input, SafeFileHandle output, Action<long>? progress, CancellationToken cancellation,
-        BandwidthThrottle? throttle = null)
+        BandwidthThrottle? throttle = null, bool sparse = false)
     {
+        if (sparse)
+        {
+            return CopySparse(input, output, progress, throttle, cancellation);
+        }
+
         long chunk = throttle?.Chunk ?? ChunkBytes;
         int fdIn = (int)input.DangerousGetHandle();
         int fdOut = (int)output.DangerousGetHandle();
@@ -104,6 +110,51 @@ internal static class FileCopier
         }
 
         return copied;
+    }
+
+    /// <summary>-Sparse: reads only the source's data extents (SEEK_DATA/SEEK_HOLE; the whole file where the file system
+    /// cannot tell), writes them leaving holes for blocks of zeros (<see cref="SparseFiles"/>), and gives
+    /// <paramref name="output"/> (new and empty) the source's length, so that a hole at the end stays one. Holes are not
+    /// read, so they cost neither time nor -BandwidthLimit. Progress and the result count the file's length, holes
+    /// included, as a whole-file copy counts it.</summary>
+    private static long CopySparse(SafeFileHandle input, SafeFileHandle output, Action<long>? progress, BandwidthThrottle? throttle,
+        CancellationToken cancellation)
+    {
+        long length = RandomAccess.GetLength(input);
+        int chunk = (int)Math.Min(BufferBytes, throttle?.Chunk ?? BufferBytes);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            long position = 0;
+            while (SparseFiles.NextData(input, position, length) is (long start, long end))
+            {
+                position = start;
+                while (position < end)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    int n = ReadSource(input, buffer.AsSpan(0, (int)Math.Min(chunk, end - position)), position);
+                    if (n == 0)
+                    {
+                        // The file became shorter while it was copied: it is copied as far as it goes.
+                        length = position;
+                        break;
+                    }
+
+                    SparseFiles.Write(output, buffer.AsSpan(0, n), position);
+                    position += n;
+                    progress?.Invoke(position);
+                    throttle?.Pace(n, cancellation);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        SparseFiles.End(output, length);
+        progress?.Invoke(length);
+        return length;
     }
 
     /// <summary>Opens a file by its full path, following links: for files of the destination side (a basis) only. A local

@@ -1,13 +1,20 @@
 namespace PSReplica.Engine.Execution;
 
 /// <summary>A write-only stream over an open file that writes at its own running offset from 0 and leaves the handle
-/// open (a FileStream would close it, and -Inplace still sets the file's length and attributes through it).</summary>
+/// open (a FileStream would close it, and -Inplace still sets the file's length and attributes through it). A sparse one
+/// (-Sparse, into a new file) leaves blocks of zeros unwritten; its writer then gives the file its length
+/// (<see cref="SparseFiles.End"/>).</summary>
 internal sealed class PositionalWriteStream : Stream
 {
     private readonly SafeFileHandle _file;
+    private readonly bool _sparse;
     private long _position;
 
-    public PositionalWriteStream(SafeFileHandle file) => _file = file;
+    public PositionalWriteStream(SafeFileHandle file, bool sparse = false)
+    {
+        _file = file;
+        _sparse = sparse;
+    }
 
     public override bool CanRead => false;
 
@@ -27,7 +34,15 @@ internal sealed class PositionalWriteStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        RandomAccess.Write(_file, buffer, _position);
+        if (_sparse)
+        {
+            SparseFiles.Write(_file, buffer, _position);
+        }
+        else
+        {
+            RandomAccess.Write(_file, buffer, _position);
+        }
+
         _position += buffer.Length;
     }
 

@@ -54,6 +54,9 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
     private static unsafe partial nint CopyFileRangeAtNative(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
 
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long LseekNative(int fd, long offset, int whence);
+
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint RealpathNative(string path, nint resolved);
 
@@ -187,6 +190,13 @@ internal static partial class LinuxCalls
     public static unsafe long CopyFileRange(int fdIn, long offsetIn, int fdOut, long offsetOut, long length)
     {
         nint rc = CopyFileRangeAtNative(fdIn, &offsetIn, fdOut, &offsetOut, (nuint)length, 0);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>lseek(2) with <paramref name="whence"/> (SEEK_DATA 3, SEEK_HOLE 4 here). Returns the offset or -errno.</summary>
+    public static long Seek(SafeFileHandle file, long offset, int whence)
+    {
+        long rc = LseekNative((int)file.DangerousGetHandle(), offset, whence);
         return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
     }
 

@@ -116,6 +116,15 @@ internal static partial class Posix
     public static long CopyFileRange(int fdIn, long offsetIn, int fdOut, long offsetOut, long length) =>
         Linux ? LinuxCalls.CopyFileRange(fdIn, offsetIn, fdOut, offsetOut, length) : -ENOSYS;
 
+    /// <summary>lseek(2) SEEK_DATA: the start of the first data at or after <paramref name="offset"/>; -ENXIO when only a
+    /// hole follows (or the offset is at the end); -errno, -ENOSYS from the portable backend (the caller then takes the
+    /// whole file as data).</summary>
+    public static long SeekData(SafeFileHandle file, long offset) => Linux ? LinuxCalls.Seek(file, offset, 3) : -ENOSYS;
+
+    /// <summary>lseek(2) SEEK_HOLE: the start of the first hole at or after <paramref name="offset"/> (the end of the file
+    /// counts as one); -errno, -ENOSYS from the portable backend.</summary>
+    public static long SeekHole(SafeFileHandle file, long offset) => Linux ? LinuxCalls.Seek(file, offset, 4) : -ENOSYS;
+
     /// <summary>The canonical path with every symlink resolved, or null (errno in <paramref name="errno"/>).</summary>
     public static string? RealPath(string path, out int errno) =>
         Linux ? LinuxCalls.RealPath(path, out errno) : PortableCalls.RealPath(path, out errno);

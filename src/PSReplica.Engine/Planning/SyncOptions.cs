@@ -142,6 +142,11 @@ public sealed record SyncOptions
     /// <summary>Write updates into the destination file itself, without a temp file (rsync --inplace).</summary>
     public bool Inplace { get; init; }
 
+    /// <summary>Write each new file with holes where whole blocks of it are zeros, and read a local source by its data
+    /// extents only (rsync -S, --sparse). Not with <see cref="Inplace"/>, whose rewrite of a file's own blocks cannot
+    /// leave holes where the old content stays.</summary>
+    public bool Sparse { get; init; }
+
     /// <summary>Bytes per second a local run may copy (the file data it reads from the source: whole files, or a delta's
     /// literal data), as rsync's --bwlimit limits a local copy too; 0 for no limit. Remote runs pace the wire instead.</summary>
     public long BandwidthLimit { get; init; }

@@ -73,6 +73,17 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
     {
         var reader = new WireReader(payload);
         byte type = reader.Byte();
+        if (type == (byte)RequestType.SparseFiles)
+        {
+            if (PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: true).Length != 0)
+            {
+                throw ProtocolFault.Violation("a SparseFiles request for a path instead of the whole tree");
+            }
+
+            reader.ExpectEnd();
+            return new AgentRequest(RequestType.SparseFiles, string.Empty);
+        }
+
         if (type >= (byte)RequestType.DelayUpdates)
         {
             return ReadSafeUpdateRequest(type, ref reader);

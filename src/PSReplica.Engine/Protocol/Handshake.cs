@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -44,6 +44,10 @@ internal static class Handshake
     /// <summary>MoveWithin (AgentRequest.Trees.cs): -Watch on a push repeats a source directory's rename at the destination
     /// instead of copying the directory again under its new name.</summary>
     public const string MoveWithin = "move-within";
+
+    /// <summary>SparseFiles (RequestType.cs): -Sparse on a push, the agent writing blocks of zeros as holes. An agent
+    /// without it is never asked: -Sparse is refused before the run instead.</summary>
+    public const string Sparse = "sparse";
 
     /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>
     public const string VerifyCopies = "verify-copies";

@@ -99,4 +99,8 @@ internal enum RequestType : byte
 
     /// <summary>Receiver: -Inplace: the data in the body is written over the file at Path from its start (made when Flag).</summary>
     WriteInplace = 59,
+
+    /// <summary>Receiver (capability "sparse"): from now on, new files leave holes where whole blocks of them are zeros
+    /// (-Sparse); Path is always the root, "".</summary>
+    SparseFiles = 64,
 }

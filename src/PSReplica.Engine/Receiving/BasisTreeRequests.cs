@@ -215,7 +215,7 @@ internal static class BasisTreeRequests
     {
         using SafeFileHandle input = fromTree.OpenRegularFile(from, ErrorIds.FileReadError, out _);
         using PendingFile pending = PendingFile.Beside(tree, request.Path);
-        long length = CopyContent(input, pending.Handle, cancellation);
+        long length = tree.Sparse ? FileCopier.CopyContent(input, pending.Handle, null, cancellation, sparse: true) : CopyContent(input, pending.Handle, cancellation);
         TreeReceiver.Finish(pending, request.Attributes, delayed);
         return length;
     }

@@ -314,8 +314,9 @@ internal sealed partial class LocalDestination : IDestination
                 try
                 {
                     DeltaResult result = _sourceTree is null
-                        ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _throttle)
-                        : _sourceTree.CopyDelta(relative, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation);
+                        ? DeltaCopier.Copy(() => _sourceFiles!.Open(relative, source), basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _throttle,
+                            _options.Sparse)
+                        : _sourceTree.CopyDelta(relative, basis!, basisLength, pending.Handle, _options.BlockSize, progress, _cancellation, _options.Sparse);
                     action.Item.BytesTransferred = result.LiteralBytes;
                     action.Item.BytesMatched = result.MatchedBytes;
                     _meter.AddBytes(result.Length);
@@ -335,16 +336,16 @@ internal sealed partial class LocalDestination : IDestination
                 if (fromBasis)
                 {
                     using SafeFileHandle input = OpenBasis(action, out _);
-                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation);
+                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation, sparse: _options.Sparse);
                 }
                 else if (_sourceTree is null)
                 {
                     using SafeFileHandle input = _sourceFiles!.Open(relative, source);
-                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation, _throttle);
+                    copied = FileCopier.CopyContent(input, pending.Handle, progress, _cancellation, _throttle, _options.Sparse);
                 }
                 else
                 {
-                    copied = _sourceTree.Copy(relative, pending.Handle, progress, _cancellation);
+                    copied = _sourceTree.Copy(relative, pending.Handle, progress, _cancellation, _options.Sparse);
                 }
 
                 _meter.AddBytes(copied);
@@ -393,7 +394,7 @@ internal sealed partial class LocalDestination : IDestination
             using SafeFileHandle complete = partial.OpenAsBasis(out _)
                 ?? throw new SyncException(ErrorIds.FileWriteError, SyncErrorKind.WriteError, $"Cannot read back the partial file of '{pending.Relative}'.", pending.Relative);
             using PendingFile beside = PendingFile.Beside(target, pending.Relative);
-            FileCopier.CopyContent(complete, beside.Handle, null, _cancellation);
+            FileCopier.CopyContent(complete, beside.Handle, null, _cancellation, sparse: _options.Sparse);
             beside.SetAttributes(attributes);
             if (_delayed is not null)
             {

@@ -31,6 +31,10 @@ internal sealed class SafeTree : IDisposable
     /// FileWriteError). A sender's tree tells it as a source that changed or vanished.</summary>
     public Func<string, string, int, StatInfo?, SyncException>? WalkFailure { get; init; }
 
+    /// <summary>-Sparse on a receiver (the agent's SparseFiles request): new files written into this tree leave holes
+    /// where whole blocks of them are zeros (<see cref="Execution.SparseFiles"/>).</summary>
+    public bool Sparse { get; set; }
+
     /// <summary>-CopyLinks on a sender (asked for by the controller's listing): links below the root are followed when
     /// walking, listing and reading, as rsync -L follows them. Never set on a receiver: nothing is written through a link.</summary>
     public bool FollowLinks { get; set; }

@@ -40,7 +40,7 @@ internal static partial class TreeReceiver
                 cancellation.ThrowIfCancellationRequested();
                 try
                 {
-                    WriteBatched(directory, record, data, delayed);
+                    WriteBatched(directory, record, data, delayed, tree.Sparse);
                     BatchCodec.WriteSuccess(output, message, record.Length);
                 }
                 catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge))
@@ -69,7 +69,7 @@ internal static partial class TreeReceiver
         }
     }
 
-    private static void WriteBatched(BatchDirectory directory, BatchCodec.Record record, byte[] data, DelayedRenames? delayed)
+    private static void WriteBatched(BatchDirectory directory, BatchCodec.Record record, byte[] data, DelayedRenames? delayed, bool sparse)
     {
         ReadOnlySpan<byte> content = data.AsSpan(0, record.Length);
         if (!XxHash128.Hash(content).AsSpan().SequenceEqual(data.AsSpan(record.Length, StrongHash.FullLength)))
@@ -81,7 +81,15 @@ internal static partial class TreeReceiver
         ParentDirectory parent = directory.Of(record.Path);
         // The batch keeps its directory open for the files after this one: the pending file only borrows it.
         using PendingFile pending = PendingFile.Beside(parent, record.Path);
-        RandomAccess.Write(pending.Handle, content, 0);
+        if (sparse)
+        {
+            SparseFiles.End(pending.Handle, SparseFiles.Write(pending.Handle, content, 0));
+        }
+        else
+        {
+            RandomAccess.Write(pending.Handle, content, 0);
+        }
+
         Finish(pending, record.Attributes, delayed);
     }
 

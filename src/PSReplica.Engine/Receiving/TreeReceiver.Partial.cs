@@ -66,7 +66,7 @@ internal static partial class TreeReceiver
             {
                 try
                 {
-                    using var writer = new PatchWriter(basis, basisLength, request.BlockLength, pending.Handle, request.Length);
+                    using var writer = new PatchWriter(basis, basisLength, request.BlockLength, pending.Handle, request.Length, tree.Sparse);
                     using (var body = new MuxReadStream(stream, cancellation))
                     {
                         (long length, byte[] hash) = DeltaStream.Pump(body, writer);

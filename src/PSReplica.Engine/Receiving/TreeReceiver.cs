@@ -30,16 +30,18 @@ internal static partial class TreeReceiver
         DelayedRenames? delayed = null)
     {
         using PendingFile pending = PendingFile.Beside(tree, request.Path);
-        long written = await ReceiveWholeFileAsync(stream, pending.Handle, request, truncate: false, cancellation).ConfigureAwait(false);
+        long written = await ReceiveWholeFileAsync(stream, pending.Handle, request, truncate: false, cancellation, tree.Sparse).ConfigureAwait(false);
         Finish(pending, request.Attributes, delayed);
         return Result(written, written, 0);
     }
 
     /// <summary>Writes a whole-file body into <paramref name="output"/> from its start and checks it: no more than the
     /// announced length (more is a violation), then the length and the XXH3-128 the body's end carries. With
-    /// <paramref name="truncate"/> the file is cut to what arrived first (it may have held more). Returns the length.</summary>
+    /// <paramref name="truncate"/> the file is cut to what arrived first (it may have held more); with
+    /// <paramref name="sparse"/> (-Sparse, a new file) blocks of zeros are left as holes and the file is given its length.
+    /// Returns the length.</summary>
     internal static async Task<long> ReceiveWholeFileAsync(MuxStream stream, SafeFileHandle output, AgentRequest request, bool truncate,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool sparse = false)
     {
         var hash = new XxHash128();
         long written = 0;
@@ -60,7 +62,15 @@ internal static partial class TreeReceiver
                     throw ProtocolFault.Violation($"more than the announced {request.Length} bytes for '{request.Path}'");
                 }
 
-                System.IO.RandomAccess.Write(output, buffer.AsSpan(0, n), written);
+                if (sparse)
+                {
+                    SparseFiles.Write(output, buffer.AsSpan(0, n), written);
+                }
+                else
+                {
+                    System.IO.RandomAccess.Write(output, buffer.AsSpan(0, n), written);
+                }
+
                 hash.Append(buffer.AsSpan(0, n));
                 written += n;
             }
@@ -71,7 +81,7 @@ internal static partial class TreeReceiver
                 throw ProtocolFault.Violation("a file body whose end does not carry a 16-byte checksum");
             }
 
-            if (truncate)
+            if (truncate || sparse)
             {
                 System.IO.RandomAccess.SetLength(output, written);
             }
@@ -102,7 +112,7 @@ internal static partial class TreeReceiver
     {
         using SafeFileHandle basis = basisTree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
         using PendingFile pending = PendingFile.Beside(tree, request.Path);
-        using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, pending.Handle, request.Length);
+        using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, pending.Handle, request.Length, tree.Sparse);
         using (var body = new MuxReadStream(stream, cancellation))
         {
             (long length, byte[] hash) = DeltaStream.Pump(body, writer);

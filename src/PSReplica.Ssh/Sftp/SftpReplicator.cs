@@ -183,6 +183,8 @@ public sealed class SftpReplicator
             HardLinks = push && serverLinks,
             Backups = true,
             BasisDirectories = !push,
+            // -Sparse: a pull writes here; a push would need the server to leave holes, which SFTP cannot ask of it.
+            Sparse = !push,
             // SFTP v3 carries whole seconds both ways: a pull's listing could never match nanoseconds either.
             SubsecondTimes = false,
             Owners = true,

@@ -22,8 +22,18 @@ internal sealed class SftpSourceTree : ISourceTree
 
     /// <remarks>Server errors are read errors; local ones (a full disk) stay IOExceptions, which the executor reports
     /// as write errors.</remarks>
-    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation) =>
-        Pump(relative, (buffer, count, offset) => RandomAccess.Write(target, buffer.AsSpan(0, count), offset), progress, cancellation);
+    public long Copy(string relative, SafeFileHandle target, Action<long>? progress, CancellationToken cancellation, bool sparse = false)
+    {
+        if (!sparse)
+        {
+            return Pump(relative, (buffer, count, offset) => RandomAccess.Write(target, buffer.AsSpan(0, count), offset), progress, cancellation);
+        }
+
+        // -Sparse on a pull: the zeros come over the wire (SFTP cannot tell holes), and are written here as holes.
+        long length = Pump(relative, (buffer, count, offset) => SparseFiles.Write(target, buffer.AsSpan(0, count), offset), progress, cancellation);
+        SparseFiles.End(target, length);
+        return length;
+    }
 
     /// <summary>Streams the file into <paramref name="output"/> (an -Inplace pull writes the destination file itself).</summary>
     public long Read(string relative, Stream output, CancellationToken cancellation) =>
@@ -81,9 +91,9 @@ internal sealed class SftpSourceTree : ISourceTree
     /// <summary>SFTP cannot compute a delta on the server: the file is copied whole (SftpReplicator plans whole-file
     /// transfers, so the executor does not ask for this).</summary>
     public DeltaResult CopyDelta(string relative, SafeFileHandle basis, long basisLength, SafeFileHandle target, int? blockLength,
-        Action<long>? progress, CancellationToken cancellation)
+        Action<long>? progress, CancellationToken cancellation, bool sparse = false)
     {
-        long length = Copy(relative, target, progress, cancellation);
+        long length = Copy(relative, target, progress, cancellation, sparse);
         return new DeltaResult(length, length, 0, []);
     }
 

@@ -167,6 +167,10 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter PruneEmptyDirectories { get; set; }
 
+    /// <summary>Write files with holes where their content is zeros, and read a sparse source by its data only (rsync -S).</summary>
+    [Parameter]
+    public SwitchParameter Sparse { get; set; }
+
     protected CancellationToken Cancellation => _cancellation.Token;
 
     public void Dispose()
@@ -367,6 +371,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 MinAgeCutoff = MinAge is null ? null : AgeParser.Cutoff(MinAge, started),
                 OneFileSystem = OneFileSystem,
                 PruneEmptyDirectories = PruneEmptyDirectories,
+                Sparse = Sparse,
             };
         }
         catch (SyncException ex)

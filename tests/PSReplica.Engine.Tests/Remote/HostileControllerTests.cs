@@ -48,6 +48,14 @@ public sealed class HostileControllerTests : IDisposable
         await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [0x63, 1, (byte)'x']));
 
     [Fact]
+    public Task A_sparse_files_request_naming_a_path_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
+        await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, [(byte)RequestType.SparseFiles, 1, (byte)'x']));
+
+    [Fact]
+    public Task A_sparse_files_request_to_a_sender_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.SparseFiles, string.Empty).Write(w)));
+
+    [Fact]
     public Task A_request_the_role_does_not_allow_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadFile, "existing").Write(w)));
 

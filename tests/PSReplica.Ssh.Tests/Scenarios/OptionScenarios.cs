@@ -255,6 +255,34 @@ internal static class OptionScenarios
             Converged(t, o);
             HasItem(o, "big.bin", SyncAction.Update);
         }),
+        // A new sparse file and a delta update of one whose old copy holds written zeros: content and items as the local
+        // run's on every wiring that takes -Sparse (an SFTP push refuses it); that the holes are there is checked for the
+        // local run here and for the agent's wirings in RemoteSparseTests.
+        new("Sparse", t => Base(t) with { Sparse = true }, (t, o) =>
+        {
+            Converged(t, o);
+            foreach (string name in new[] { "sparse.img", "sparse-new.img" })
+            {
+                Assert.True(SparseFile.SameContent(Src(t, name), Dst(t, name)), name);
+                Assert.True(SparseFile.Allocated(Dst(t, name)) < 1 << 20, $"{name}: {SparseFile.Allocated(Dst(t, name))} bytes allocated");
+            }
+
+            HasItem(o, "sparse.img", SyncAction.Update);
+            HasItem(o, "sparse-new.img", SyncAction.Create);
+        })
+        {
+            Prepare = t =>
+            {
+                SparseFile.Create(Src(t, "sparse.img"), 32L << 20, (0, 8192, 1), ((16L << 20) + 100, 4096, 2));
+                SparseFile.Create(Dst(t, "sparse.img"), 32L << 20, ((8L << 20), 2 << 20, 0), (0, 8192, 1), ((16L << 20) + 100, 4096, 3));
+                SparseFile.Create(Src(t, "sparse-new.img"), 24L << 20, ((20L << 20), 4096, 4));
+                TestTree.SetTime(Src(t, "sparse.img"), ScenarioTree.T + 44, 0);
+                TestTree.SetTime(Dst(t, "sparse.img"), ScenarioTree.T + 45, 0);
+                TestTree.SetTime(Src(t, "sparse-new.img"), ScenarioTree.T + 44, 0);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 42, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 43, 0);
+            },
+        },
         new("TransferMode_WholeFile", t => Base(t) with { TransferMode = TransferMode.WholeFile }, (t, o) =>
         {
             Converged(t, o);
