@@ -132,7 +132,7 @@ internal static class FileCopier
                 while (position < end)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    int n = ReadSource(input, buffer.AsSpan(0, (int)Math.Min(chunk, end - position)), position);
+                    int n = SourceReadStream.Read(input, buffer.AsSpan(0, (int)Math.Min(chunk, end - position)), position);
                     if (n == 0)
                     {
                         // The file became shorter while it was copied: it is copied as far as it goes.
