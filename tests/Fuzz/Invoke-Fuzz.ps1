@@ -58,11 +58,10 @@ $null = New-Item -ItemType Directory -Force -Path $CrashPath
 $env:PSREPLICA_FUZZ_SEED = if ($PSBoundParameters.ContainsKey('Seed')) { "$Seed" } else { 'random' }
 $env:PSREPLICA_FUZZ_MINUTES = "$Minutes"
 $env:PSREPLICA_FUZZ_CRASHES = $CrashPath
+# The others' tests pass at once (a test filter cannot tell "listing" from "listing-compact" without quotes, which
+# do not survive the trip to dotnet test).
+if ($Target) { $env:PSREPLICA_FUZZ_TARGETS = $Target -join ',' }
 $filter = 'FullyQualifiedName~A_target_refuses_every_mutated_input_cleanly'
-if ($Target) {
-    $filter = ($Target | ForEach-Object { "DisplayName~target: `"$_`"" }) -join '|'
-    $filter = "($filter)&FullyQualifiedName~A_target_refuses_every_mutated_input_cleanly"
-}
 
 $log = Join-Path $CrashPath 'run.log'
 try {
@@ -72,6 +71,7 @@ try {
 }
 finally {
     Remove-Item Env:PSREPLICA_FUZZ_SEED, Env:PSREPLICA_FUZZ_MINUTES, Env:PSREPLICA_FUZZ_CRASHES
+    if ($Target) { Remove-Item Env:PSREPLICA_FUZZ_TARGETS }
 }
 
 $crashes = @(Get-ChildItem $CrashPath -Recurse -File -Filter '*.bin' | Where-Object Name -ne 'last-input.bin')

@@ -26,10 +26,12 @@ internal static class FuzzRunner
         var mutator = new Mutator(random, seeds, target.Tokens, settings.MaxInputLength);
         long iterations = (long)(settings.Iterations * target.Weight);
         long deadline = settings.Duration is { } duration ? Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
-        string? lastInputFile = settings.Duration is null ? null : Path.Combine(settings.CrashDirectory, target.Name, "last-input.bin");
-        if (lastInputFile is not null)
+        FileStream? lastInputFile = null;
+        if (settings.Duration is not null)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(lastInputFile)!);
+            string path = Path.Combine(settings.CrashDirectory, target.Name, "last-input.bin");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            lastInputFile = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1);
         }
 
         var worker = new Thread(() =>
@@ -67,10 +69,15 @@ internal static class FuzzRunner
         }
 
         report.Elapsed = clock.Elapsed;
+        if (!worker.IsAlive)
+        {
+            lastInputFile?.Dispose();
+        }
+
         return report;
     }
 
-    private static void Execute(FuzzTarget target, FuzzSettings settings, FuzzReport report, byte[] input, string? lastInputFile, bool isSeed)
+    private static void Execute(FuzzTarget target, FuzzSettings settings, FuzzReport report, byte[] input, FileStream? lastInputFile, bool isSeed)
     {
         if (target.Excluded?.Invoke(input) == true)
         {
@@ -82,8 +89,12 @@ internal static class FuzzRunner
         report.Current = input;
         if (lastInputFile is not null)
         {
-            // A long run: an input that kills the process (a stack overflow) is still on disk afterwards.
-            File.WriteAllBytes(lastInputFile, input);
+            // A long run: an input that kills the process (a stack overflow) is still on disk afterwards (written through
+            // to the kernel, not synced: the process dies, not the machine).
+            lastInputFile.Position = 0;
+            lastInputFile.Write(input);
+            lastInputFile.SetLength(input.Length);
+            lastInputFile.Flush();
         }
 
         long before = Allocated(target);

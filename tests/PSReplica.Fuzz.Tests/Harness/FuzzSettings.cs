@@ -36,6 +36,9 @@ internal sealed record FuzzSettings
     /// <summary>Where crashing inputs are written (one folder per target).</summary>
     public required string CrashDirectory { get; init; }
 
+    /// <summary>Set: only these targets run (tests/Fuzz/Invoke-Fuzz.ps1 -Target); the others' tests pass without running.</summary>
+    public IReadOnlyList<string>? Targets { get; init; }
+
     /// <summary>Set: the corpus test writes the encoders' seeds there (tests/Fuzz/Invoke-Fuzz.ps1 -WriteCorpus).</summary>
     public string? WriteCorpusTo { get; init; }
 
@@ -46,6 +49,7 @@ internal sealed record FuzzSettings
         string? minutes = Environment.GetEnvironmentVariable("PSREPLICA_FUZZ_MINUTES");
         string? crashes = Environment.GetEnvironmentVariable("PSREPLICA_FUZZ_CRASHES");
         string? corpus = Environment.GetEnvironmentVariable("PSREPLICA_FUZZ_WRITE_CORPUS");
+        string? targets = Environment.GetEnvironmentVariable("PSREPLICA_FUZZ_TARGETS");
         return new FuzzSettings
         {
             Seed = string.IsNullOrEmpty(seed) ? DefaultSeed
@@ -54,6 +58,7 @@ internal sealed record FuzzSettings
             Duration = string.IsNullOrEmpty(minutes) ? null : TimeSpan.FromMinutes(double.Parse(minutes, CultureInfo.InvariantCulture)),
             CrashDirectory = string.IsNullOrEmpty(crashes) ? Path.Combine(RepositoryRoot() ?? Path.GetTempPath(), "out", "TestResults", "fuzz-crashes") : crashes,
             WriteCorpusTo = string.IsNullOrEmpty(corpus) ? null : corpus,
+            Targets = string.IsNullOrEmpty(targets) ? null : targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 
