@@ -66,7 +66,7 @@ $filter = 'FullyQualifiedName~A_target_refuses_every_mutated_input_cleanly'
 $log = Join-Path $CrashPath 'run.log'
 try {
     & dotnet test $project -c Release --no-build --nologo --filter $filter --logger 'console;verbosity=detailed' 2>&1 | Tee-Object -FilePath $log |
-        Where-Object { $_ -match '^\s+[a-z-]+: seed \d+' -or $_ -match '\[FAIL\]' } | ForEach-Object { $_.Trim() } | Select-Object -Unique
+        Where-Object { $_ -match '^\s+[a-z-]+: seed \d+' -or $_ -match '\[FAIL\]' } | ForEach-Object { "$_".Trim() } | Select-Object -Unique
     $failed = $LASTEXITCODE -ne 0
 }
 finally {
