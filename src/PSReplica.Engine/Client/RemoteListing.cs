@@ -173,7 +173,9 @@ internal sealed class RemoteListing
         }
     }
 
-    private List<FileEntry>? Parse(ReadOnlySpan<byte> payload, ListingValidator validator, List<FileEntry>? current)
+    /// <summary>Checks and files the records of one data frame; returns the directory still being received (internal: the
+    /// fuzzing harness feeds it frames).</summary>
+    internal List<FileEntry>? Parse(ReadOnlySpan<byte> payload, ListingValidator validator, List<FileEntry>? current)
     {
         var reader = new WireReader(payload);
         while (!reader.AtEnd)

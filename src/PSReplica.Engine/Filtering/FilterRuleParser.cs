@@ -129,6 +129,12 @@ internal static class FilterRuleParser
             {
                 throw Error(text, source, line, "the merge rule names no file");
             }
+
+            if (pattern.Contains('\0', StringComparison.Ordinal))
+            {
+                // No file name holds a NUL; the path APIs would throw ArgumentException rather than report the rule.
+                throw Error(text, source, line, "the merge rule's file name holds a NUL character");
+            }
         }
         else if ((modifiers & FilterModifiers.Cvs) != 0)
         {

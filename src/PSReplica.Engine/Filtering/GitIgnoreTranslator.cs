@@ -11,6 +11,9 @@ namespace PSReplica.Engine.Filtering;
 /// never enters an excluded directory, so that carries over.</summary>
 internal static class GitIgnoreTranslator
 {
+    /// <summary>The most inner "/**/" one line may hold: the line becomes 2^n rules.</summary>
+    public const int MaxInnerDoubleStars = 8;
+
     public static List<FilterRule> Translate(string content, string source)
     {
         var translated = new List<FilterRule>();
@@ -80,12 +83,34 @@ internal static class GitIgnoreTranslator
             p = Unescape(p);
         }
 
+        // "/**/**/" means what "/**/" means; each other inner "/**/" doubles the rules, so their number is bounded.
+        while (p.Contains("/**/**/", StringComparison.Ordinal))
+        {
+            p = p.Replace("/**/**/", "/**/", StringComparison.Ordinal);
+        }
+
+        if (CountInnerDoubleStars(p) > MaxInnerDoubleStars)
+        {
+            throw FilterRuleParser.Error(text, source, line, $"more than {MaxInnerDoubleStars} '/**/' in one pattern (each doubles the rules it becomes)");
+        }
+
         FilterRuleType type = include ? FilterRuleType.Include : FilterRuleType.Exclude;
         foreach (string alternative in ExpandInnerDoubleStars(p))
         {
             string pattern = (anchored ? "/" : string.Empty) + alternative + (directoryOnly ? "/" : string.Empty);
             yield return FilterRuleParser.Create(type, pattern, FilterModifiers.None, text, source, line, null);
         }
+    }
+
+    private static int CountInnerDoubleStars(string pattern)
+    {
+        int count = 0;
+        for (int at = pattern.IndexOf("/**/", StringComparison.Ordinal); at >= 0; at = pattern.IndexOf("/**/", at + 3, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>git's "a/**/b" also matches "a/b"; rsync's needs at least one directory between, so both forms are
