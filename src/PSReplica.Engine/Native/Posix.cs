@@ -120,6 +120,26 @@ internal static partial class Posix
     public static string? RealPath(string path, out int errno) =>
         Linux ? LinuxCalls.RealPath(path, out errno) : PortableCalls.RealPath(path, out errno);
 
+    /// <summary>True where names are listed and passed to the kernel as their exact bytes (<see cref="NameCodec"/>): the
+    /// Linux backend. The portable one goes through System.IO, which decodes a name that is not UTF-8 with replacement.</summary>
+    public static bool KeepsNameBytes => Linux;
+
+    /// <summary>The target of the symbolic link <paramref name="path"/>, or null (errno set; EINVAL: not a link).</summary>
+    public static string? ReadLink(string path, out int errno) =>
+        Linux ? LinuxCalls.ReadLink(path, out errno) : PortableCalls.ReadLink(path, out errno);
+
+    /// <summary>The names in a directory with their d_type (Linux backend only: <see cref="KeepsNameBytes"/>); null with
+    /// the errno when it cannot be read.</summary>
+    public static List<(string Name, byte Type)>? ListDirectory(string path, out int errno)
+    {
+        if (!Linux)
+        {
+            throw new PlatformNotSupportedException("Raw directory listing is the Linux backend's.");
+        }
+
+        return LinuxCalls.ListDirectory(path, out errno);
+    }
+
     /// <summary>The process umask, read without changing it (022 where it cannot be read).</summary>
     public static int Umask
     {

@@ -620,7 +620,7 @@ internal sealed class SyncPlanner
                 continue;
             }
 
-            if (System.Text.Encoding.UTF8.GetByteCount(entry.Name) > _traits.MaxNameLength)
+            if (Native.NameCodec.GetByteCount(entry.Name) > _traits.MaxNameLength)
             {
                 RecordPlanError(new SyncException(ErrorIds.NameTooLong, SyncErrorKind.InvalidArgument,
                     $"'{path}' has a name longer than the destination's file system ({_traits.Type}) takes ({_traits.MaxNameLength} bytes): it is not written.", path));

@@ -336,21 +336,39 @@ internal sealed class SafeTree : IDisposable
     {
         using ParentDirectory directory = OpenDirectory(relative);
         var names = new List<string>();
-        try
+        if (Posix.KeepsNameBytes)
         {
-            // The kernel's view of this descriptor: the directory that was opened, wherever its name now points.
-            var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false };
-            var enumerable = new FileSystemEnumerable<string>(Posix.DescriptorPath(directory.Handle),
-                static (ref FileSystemEntry e) => e.FileName.ToString(), options);
-            foreach (string name in enumerable)
+            // The kernel's view of this descriptor: the directory that was opened, wherever its name now points; names as
+            // their bytes (NameCodec).
+            List<(string Name, byte Type)>? listed = Posix.ListDirectory(Posix.DescriptorPath(directory.Handle), out int listError);
+            if (listed is null)
+            {
+                throw new SyncException(ErrorIds.ScanError, listError == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read directory '{Shown(relative)}': {Posix.Describe(listError)}", Shown(relative));
+            }
+
+            foreach ((string name, _) in listed)
             {
                 names.Add(name);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        else
         {
-            throw new SyncException(ErrorIds.ScanError, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                $"Cannot read directory '{Shown(relative)}': {ex.Message}", Shown(relative), ex);
+            try
+            {
+                var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false };
+                var enumerable = new FileSystemEnumerable<string>(Posix.DescriptorPath(directory.Handle),
+                    static (ref FileSystemEntry e) => e.FileName.ToString(), options);
+                foreach (string name in enumerable)
+                {
+                    names.Add(name);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new SyncException(ErrorIds.ScanError, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read directory '{Shown(relative)}': {ex.Message}", Shown(relative), ex);
+            }
         }
 
         names.Sort(StringComparer.Ordinal);

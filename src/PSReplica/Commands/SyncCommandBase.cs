@@ -552,11 +552,12 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         switch (next)
         {
             case SyncItem item:
-                WriteItem(item);
+                // Names that are not UTF-8 leave the engine in their shown form (\#ooo), as valid Unicode.
+                WriteItem(SyncNames.Show(item));
                 break;
 
             case SyncException error:
-                Log?.Error(error.ErrorId, error.Message);
+                Log?.Error(error.ErrorId, SyncNames.Show(error.Message));
                 WriteError(ErrorRecordFactory.Create(error));
                 break;
 
