@@ -76,4 +76,14 @@ internal static partial class RawNames
     }
 
     public static bool Exists(string directory, byte[] relative) => AccessNative(Path(directory, relative), 0) == 0;
+
+    /// <summary>Removes a test tree that holds such names (System.IO's recursive delete cannot open them, and with a
+    /// look-alike beside one it would remove the wrong item).</summary>
+    public static void Remove(string root) => TestTree.Run("/bin/rm", "-rf", "--", root);
+}
+
+/// <summary>Removes a tree that holds names that are not UTF-8 when disposed (<see cref="RawNames.Remove"/>).</summary>
+internal sealed class RawTreeCleanup(string root) : IDisposable
+{
+    public void Dispose() => RawNames.Remove(root);
 }
