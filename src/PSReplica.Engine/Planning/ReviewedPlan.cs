@@ -90,9 +90,10 @@ public sealed class ReviewedPlan
 
             SyncItem reviewed = entry.Value;
             string why = _why.TryGetValue(entry.Key, out string? reason) ? reason
-                : IsRefused(SyncNames.Parse(reviewed.RelativePath)) ? "its directory changed since the plan was made"
+                : IsRefused(entry.Key.Path) ? "its directory changed since the plan was made"
                 : "there is nothing to do for it now: it was already done, or it changed since the plan was made";
-            yield return $"'{reviewed.RelativePath}' ({Describe(reviewed)}) was skipped: {why}.";
+            // The engine's name (the host shows it once, SyncNames.Show), not the reviewed item's shown form.
+            yield return $"'{entry.Key.Path}' ({Describe(reviewed)}) was skipped: {why}.";
         }
     }
 

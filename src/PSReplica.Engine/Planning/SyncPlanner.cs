@@ -1173,7 +1173,11 @@ internal sealed class SyncPlanner
     internal static UInt128 ContentHash(string path)
     {
         var hash = new XxHash128();
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+        // Opened by the backend (Posix), not System.IO: a name that is not UTF-8 is opened by its own bytes.
+        SafeFileHandle file = Native.Posix.Open(path, Native.Posix.ORdOnly, 0, out int errno)
+            ?? throw (errno == Native.Posix.EACCES ? new UnauthorizedAccessException($"'{path}': {Native.Posix.Describe(errno)}")
+                : new IOException($"'{path}': {Native.Posix.Describe(errno)}"));
+        using var stream = new FileStream(file, FileAccess.Read, 1 << 16);
         hash.Append(stream);
         return hash.GetCurrentHashAsUInt128();
     }

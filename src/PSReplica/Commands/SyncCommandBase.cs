@@ -562,16 +562,17 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 break;
 
             case PipelineObserver.Warning warning:
-                Log?.Warning(warning.Message);
-                WriteWarning(warning.Message);
+                string shown = SyncNames.Show(warning.Message);
+                Log?.Warning(shown);
+                WriteWarning(shown);
                 break;
 
             case PipelineObserver.VerboseMessage verbose:
-                WriteVerbose(verbose.Message);
+                WriteVerbose(SyncNames.Show(verbose.Message));
                 break;
 
             case PipelineObserver.DebugMessage debug:
-                WriteDebug(debug.Message);
+                WriteDebug(SyncNames.Show(debug.Message));
                 break;
 
             case SyncProgress report:
@@ -582,7 +583,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 bool answer = false;
                 try
                 {
-                    answer = ShouldProcess(request.Item.DestinationPath, request.Item.Action + " " + request.Item.ItemType);
+                    answer = ShouldProcess(SyncNames.Show(request.Item.DestinationPath), request.Item.Action + " " + request.Item.ItemType);
                 }
                 finally
                 {

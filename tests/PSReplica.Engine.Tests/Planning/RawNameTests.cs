@@ -16,7 +16,11 @@ public sealed class RawNameTests : IDisposable
 
     private readonly TestTree _tree = new();
 
-    public void Dispose() => _tree.Dispose();
+    public void Dispose()
+    {
+        RawNames.Remove(_tree.Root);
+        _tree.Dispose();
+    }
 
     private SyncSummary Run(RecordingObserver observer) =>
         LocalReplicator.Run(_tree.Options() with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, observer, CancellationToken.None);
@@ -47,6 +51,12 @@ public sealed class RawNameTests : IDisposable
         SyncPlan again = LocalReplicator.Plan(_tree.Options() with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, second, CancellationToken.None);
         Assert.Empty(again.Items);
         Assert.Empty(second.Errors);
+
+        // -Checksum reads both sides' files by their own names.
+        var checksum = new RecordingObserver();
+        SyncPlan compared = LocalReplicator.Plan(_tree.Options() with { CompareMode = CompareMode.Checksum }, checksum, CancellationToken.None);
+        Assert.Empty(checksum.Errors);
+        Assert.Empty(compared.Items);
     }
 
     [Fact]
