@@ -376,6 +376,14 @@ internal sealed class SafeTree : IDisposable
         foreach (string name in names)
         {
             int errno = Posix.StatAt(directory.Handle, name, out StatInfo stat);
+            if (errno == Posix.ENOENT && !Posix.KeepsNameBytes && name.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                // System.IO decoded a name that is not UTF-8 with replacement: the look-alike names nothing. Said, never skipped.
+                throw new SyncException(ErrorIds.NameNotRepresentable, SyncErrorKind.ReadError,
+                    $"A name in '{Shown(relative)}' is not valid UTF-8 (shown as '{name}'): the portable file-system backend cannot "
+                    + "read or write it; the Linux backend (the default on 64-bit Linux) replicates such names byte for byte.", Shown(relative));
+            }
+
             if (errno == Posix.ENOENT)
             {
                 continue;

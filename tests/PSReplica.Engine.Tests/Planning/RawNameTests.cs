@@ -78,4 +78,26 @@ public sealed class RawNameTests : IDisposable
         Assert.Empty(second.Items);
         Assert.Empty(second.Errors);
     }
+
+    [Fact]
+    public void A_files_from_list_names_such_an_item_by_its_bytes_and_a_wildcard_takes_one_such_byte()
+    {
+        RawNames.WriteFile(_tree.Source, s_ff, "raw");
+        RawNames.WriteFile(_tree.Source, s_lookAlike, "utf8");
+        string list = Path.Join(_tree.Root, "list");
+        File.WriteAllBytes(list, [.. s_ff, (byte)'\n']);
+
+        var listed = new RecordingObserver();
+        _ = LocalReplicator.Run(OptionNormalizer.ApplyFilesFrom(_tree.Options(), list, new List<string>()), listed, CancellationToken.None);
+        Assert.Empty(listed.Errors);
+        Assert.Equal("raw", RawNames.ReadFile(_tree.Destination, s_ff));
+        Assert.False(RawNames.Exists(_tree.Destination, s_lookAlike));
+
+        // 'a?.t' is four bytes: the raw name's, not its look-alike's (six), as rsync's wildmatch sees them.
+        var filtered = new RecordingObserver();
+        SyncPlan plan = LocalReplicator.Plan(_tree.Options() with { Filter = new SyncFilterBuilder().AddExclude("a?.t").Build() }, filtered, CancellationToken.None);
+        Assert.Empty(filtered.Errors);
+        Assert.Contains(plan.Items, i => i.RelativePath == NameCodec.Decode(s_lookAlike));
+        Assert.DoesNotContain(plan.Items, i => i.RelativePath == NameCodec.Decode(s_ff) && i.Action != SyncAction.Delete);
+    }
 }
