@@ -57,6 +57,10 @@ public static class ErrorIds
     /// <summary>-LogPath names a file that cannot be opened for appending.</summary>
     public const string LogFileUnwritable = nameof(LogFileUnwritable);
     public const string ScanError = nameof(ScanError);
+
+    /// <summary>A name that is not valid UTF-8 where the wiring cannot hold it as bytes (the portable file-system
+    /// backend, SFTP): reported, never skipped silently.</summary>
+    public const string NameNotRepresentable = nameof(NameNotRepresentable);
     public const string DeletionSkippedAfterIoError = nameof(DeletionSkippedAfterIoError);
     public const string MaxDeleteExceeded = nameof(MaxDeleteExceeded);
     public const string PermissionDenied = nameof(PermissionDenied);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Hashing;
-using System.Text;
 using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Execution;
@@ -47,24 +46,14 @@ internal sealed class PartialFiles
     internal static string HiddenName(string name)
     {
         string full = "." + name + Suffix;
-        if (Encoding.UTF8.GetByteCount(full) <= MaxNameBytes)
+        if (NameCodec.GetByteCount(full) <= MaxNameBytes)
         {
             return full;
         }
 
-        string tag = "~" + XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(name)).ToString("x16", CultureInfo.InvariantCulture);
+        string tag = "~" + XxHash64.HashToUInt64(NameCodec.GetBytes(name)).ToString("x16", CultureInfo.InvariantCulture);
         int budget = MaxNameBytes - 1 - tag.Length - Suffix.Length;
-        int length = name.Length;
-        while (length > 0 && Encoding.UTF8.GetByteCount(name.AsSpan(0, length)) > budget)
-        {
-            length--;
-            if (length > 0 && char.IsLowSurrogate(name[length]))
-            {
-                length--;
-            }
-        }
-
-        return "." + name[..length] + tag + Suffix;
+        return "." + name[..NameCodec.PrefixWithin(name, budget)] + tag + Suffix;
     }
 
     /// <summary>The filter rule that keeps partial files out of the transfer and safe from deletion: an exclude with the

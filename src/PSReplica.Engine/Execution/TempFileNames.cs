@@ -1,5 +1,5 @@
-using System.Text;
 using System.Globalization;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Execution;
 
@@ -23,20 +23,10 @@ internal static class TempFileNames
         string head = Prefix + tag.ToString("x8", CultureInfo.InvariantCulture) + "~";
         string name = targetName;
         int budget = MaxNameBytes - head.Length;
-        if (Encoding.UTF8.GetByteCount(name) > budget)
+        if (NameCodec.GetByteCount(name) > budget)
         {
-            // Cut by whole characters so the temp name stays valid UTF-8.
-            int length = name.Length;
-            while (length > 0 && Encoding.UTF8.GetByteCount(name.AsSpan(0, length)) > budget)
-            {
-                length--;
-                if (length > 0 && char.IsLowSurrogate(name[length]))
-                {
-                    length--;
-                }
-            }
-
-            name = name[..length];
+            // Cut by whole characters (and whole escaped bytes: NameCodec) so the temp name is a prefix of the name's bytes.
+            name = name[..NameCodec.PrefixWithin(name, budget)];
         }
 
         return head + name;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Filtering;
 
@@ -27,7 +28,8 @@ internal static class Wildmatch
         byte[] bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
         try
         {
-            int length = Encoding.UTF8.GetBytes(value, bytes);
+            // A name's bytes (NameCodec): a byte that is not UTF-8 is one byte here too, as rsync matches it.
+            int length = NameCodec.GetBytes(value, bytes);
             return Encoding.Latin1.GetString(bytes, 0, length);
         }
         finally

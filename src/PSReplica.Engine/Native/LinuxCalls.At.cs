@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using static PSReplica.Engine.Native.Posix;
-using System.Text;
 
 namespace PSReplica.Engine.Native;
 
@@ -11,28 +10,28 @@ internal static partial class LinuxCalls
     private const int ATRemoveDir = 0x200;
     private const int ATEmptyPath = 0x1000;
 
-    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int OpenatNative(int dirfd, string path, int flags, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int MkdiratNative(int dirfd, string path, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int UnlinkatNative(int dirfd, string path, int flags);
 
-    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int RenameatNative(int oldDirfd, string oldPath, int newDirfd, string newPath);
 
-    [LibraryImport("libc", EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int SymlinkatNative(string target, int newDirfd, string linkPath);
 
-    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static unsafe partial nint ReadlinkatNative(int dirfd, string path, byte* buffer, nuint size);
 
-    [LibraryImport("libc", EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int FchownatNative(int dirfd, string path, uint uid, uint gid, int flags);
 
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int ChownNative(string path, uint uid, uint gid);
 
     /// <summary>openat(2) with O_CLOEXEC; the handle owns the descriptor. Null with the errno.</summary>
@@ -63,11 +62,17 @@ internal static partial class LinuxCalls
         SymlinkatNative(target, Descriptor(directory), name) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>The target of the link <paramref name="name"/> in <paramref name="directory"/>, or null (errno set).</summary>
-    public static unsafe string? ReadLinkAt(SafeFileHandle directory, string name, out int errno)
+    public static string? ReadLinkAt(SafeFileHandle directory, string name, out int errno) =>
+        ReadLinkAt(Descriptor(directory), name, out errno);
+
+    /// <summary>The target of the link at <paramref name="path"/> (relative to the working directory), or null (errno set).</summary>
+    public static string? ReadLink(string path, out int errno) => ReadLinkAt(AtFdCwd, path, out errno);
+
+    private static unsafe string? ReadLinkAt(int directory, string name, out int errno)
     {
         const int Max = 4096;
         byte* buffer = stackalloc byte[Max];
-        nint n = ReadlinkatNative(Descriptor(directory), name, buffer, Max);
+        nint n = ReadlinkatNative(directory, name, buffer, Max);
         if (n < 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -75,7 +80,7 @@ internal static partial class LinuxCalls
         }
 
         errno = 0;
-        return Encoding.UTF8.GetString(buffer, (int)n);
+        return NameCodec.Decode(new ReadOnlySpan<byte>(buffer, (int)n));
     }
 
     /// <summary>lchown relative to a directory: never follows a final link.</summary>

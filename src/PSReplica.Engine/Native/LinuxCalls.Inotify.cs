@@ -30,7 +30,7 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]
     private static partial int InotifyInit1Native(int flags);
 
-    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int InotifyAddWatchNative(int fd, string path, uint mask);
 
     [LibraryImport("libc", EntryPoint = "inotify_rm_watch", SetLastError = true)]

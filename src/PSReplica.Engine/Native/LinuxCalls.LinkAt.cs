@@ -7,14 +7,14 @@ namespace PSReplica.Engine.Native;
 /// neither following a final link (the agent links basis files and moves backups with them).</summary>
 internal static partial class LinuxCalls
 {
-    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int LinkatNative(int oldDirfd, string oldPath, int newDirfd, string newPath, int flags);
 
     /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a final link is linked itself, never its referent. 0 or an errno.</summary>
     public static int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName) =>
         LinkatNative(Descriptor(oldDirectory), oldName, Descriptor(newDirectory), newName, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int Renameat2Native(int oldDirfd, string oldPath, int newDirfd, string newPath, uint flags);
 
     private const uint RenameNoReplace = 1;

@@ -15,22 +15,22 @@ internal static partial class LinuxCalls
     private const uint StatxBasicStats = 0x7ff;
     private const long UtimeNow = (1L << 30) - 1;
 
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
 
-    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static unsafe partial int UtimensatNative(int dirfd, string path, long* times, int flags);
 
-    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int ChmodNative(string path, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int LchownNative(string path, uint uid, uint gid);
 
-    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int MkdirNative(string path, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int OpenNative(string path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
@@ -45,7 +45,7 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
     private static unsafe partial int FutimensNative(int fd, long* times);
 
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int RenameNative(string oldPath, string newPath);
 
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
@@ -57,19 +57,19 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long LseekNative(int fd, long offset, int whence);
 
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial nint RealpathNative(string path, nint resolved);
 
-    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int LinkNative(string existingPath, string newPath);
 
-    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int UnlinkNative(string path);
 
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(nint pointer);
 
-    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static unsafe partial int StatfsNative(string path, long* buffer);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
@@ -201,7 +201,7 @@ internal static partial class LinuxCalls
     }
 
     /// <summary>The canonical path with every symlink resolved, or null (errno in <paramref name="errno"/>).</summary>
-    public static string? RealPath(string path, out int errno)
+    public static unsafe string? RealPath(string path, out int errno)
     {
         nint resolved = RealpathNative(path, 0);
         if (resolved == 0)
@@ -213,7 +213,7 @@ internal static partial class LinuxCalls
         try
         {
             errno = 0;
-            return Marshal.PtrToStringUTF8(resolved);
+            return NameCodec.Decode(new ReadOnlySpan<byte>((byte*)resolved, checked((int)StrlenNative(resolved))));
         }
         finally
         {

@@ -129,6 +129,29 @@ internal static partial class Posix
     public static string? RealPath(string path, out int errno) =>
         Linux ? LinuxCalls.RealPath(path, out errno) : PortableCalls.RealPath(path, out errno);
 
+    /// <summary>True where directories are listed by their names' exact bytes (<see cref="NameCodec"/>): the Linux backend
+    /// in a 64-bit process (readdir's struct dirent is read at its 64-bit offsets). Elsewhere listing goes through
+    /// System.IO, which decodes a name that is not UTF-8 with replacement; such a name is then reported
+    /// (NameNotRepresentable), never skipped.</summary>
+    [SupportedOSPlatformGuard("linux")]
+    public static bool KeepsNameBytes => Linux && Environment.Is64BitProcess;
+
+    /// <summary>The target of the symbolic link <paramref name="path"/>, or null (errno set; EINVAL: not a link).</summary>
+    public static string? ReadLink(string path, out int errno) =>
+        Linux ? LinuxCalls.ReadLink(path, out errno) : PortableCalls.ReadLink(path, out errno);
+
+    /// <summary>The names in a directory with their d_type (Linux backend only: <see cref="KeepsNameBytes"/>); null with
+    /// the errno when it cannot be read.</summary>
+    public static List<(string Name, byte Type)>? ListDirectory(string path, out int errno)
+    {
+        if (!KeepsNameBytes)
+        {
+            throw new PlatformNotSupportedException("Raw directory listing is the 64-bit Linux backend's.");
+        }
+
+        return LinuxCalls.ListDirectory(path, out errno);
+    }
+
     /// <summary>The process umask, read without changing it (022 where it cannot be read).</summary>
     public static int Umask
     {

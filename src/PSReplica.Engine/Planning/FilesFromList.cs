@@ -14,7 +14,10 @@ public static class FilesFromList
         string text;
         try
         {
-            text = File.ReadAllText(path, Encoding.UTF8);
+            // The list holds names as bytes: one that is not UTF-8 is kept exactly (NameCodec), as the scanner lists it.
+            byte[] bytes = File.ReadAllBytes(path);
+            ReadOnlySpan<byte> content = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? bytes.AsSpan(3) : bytes;
+            text = Engine.Native.NameCodec.Decode(content);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

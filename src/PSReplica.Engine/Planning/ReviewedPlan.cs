@@ -24,7 +24,8 @@ public sealed class ReviewedPlan
         ArgumentNullException.ThrowIfNull(items);
         foreach (SyncItem item in items)
         {
-            _items[(item.RelativePath, item.Action)] = item;
+            // Items come in their shown form (SyncNames): a name that is not UTF-8 is read back to the engine's.
+            _items[(SyncNames.Parse(item.RelativePath), item.Action)] = item;
         }
     }
 
@@ -89,9 +90,10 @@ public sealed class ReviewedPlan
 
             SyncItem reviewed = entry.Value;
             string why = _why.TryGetValue(entry.Key, out string? reason) ? reason
-                : IsRefused(reviewed.RelativePath) ? "its directory changed since the plan was made"
+                : IsRefused(entry.Key.Path) ? "its directory changed since the plan was made"
                 : "there is nothing to do for it now: it was already done, or it changed since the plan was made";
-            yield return $"'{reviewed.RelativePath}' ({Describe(reviewed)}) was skipped: {why}.";
+            // The engine's name (the host shows it once, SyncNames.Show), not the reviewed item's shown form.
+            yield return $"'{entry.Key.Path}' ({Describe(reviewed)}) was skipped: {why}.";
         }
     }
 
@@ -99,7 +101,7 @@ public sealed class ReviewedPlan
     {
         bool same = reviewed.ItemType == current.ItemType && reviewed.Reason == current.Reason
             && string.Equals(reviewed.Itemize, current.Itemize, StringComparison.Ordinal)
-            && string.Equals(reviewed.LinkTarget, current.LinkTarget, StringComparison.Ordinal);
+            && string.Equals(SyncNames.Parse(reviewed.LinkTarget), current.LinkTarget, StringComparison.Ordinal);
         if (same && current.ItemType != SyncItemType.Directory)
         {
             // A directory's own length and time change whenever its entries do; its action is what was reviewed.

@@ -625,7 +625,7 @@ internal sealed class SyncPlanner
                 continue;
             }
 
-            if (System.Text.Encoding.UTF8.GetByteCount(entry.Name) > _traits.MaxNameLength)
+            if (Native.NameCodec.GetByteCount(entry.Name) > _traits.MaxNameLength)
             {
                 RecordPlanError(new SyncException(ErrorIds.NameTooLong, SyncErrorKind.InvalidArgument,
                     $"'{path}' has a name longer than the destination's file system ({_traits.Type}) takes ({_traits.MaxNameLength} bytes): it is not written.", path));
@@ -1187,7 +1187,11 @@ internal sealed class SyncPlanner
     internal static UInt128 ContentHash(string path)
     {
         var hash = new XxHash128();
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+        // Opened by the backend (Posix), not System.IO: a name that is not UTF-8 is opened by its own bytes.
+        SafeFileHandle file = Native.Posix.Open(path, Native.Posix.ORdOnly, 0, out int errno)
+            ?? throw (errno == Native.Posix.EACCES ? new UnauthorizedAccessException($"'{path}': {Native.Posix.Describe(errno)}")
+                : new IOException($"'{path}': {Native.Posix.Describe(errno)}"));
+        using var stream = new FileStream(file, FileAccess.Read, 1 << 16);
         hash.Append(stream);
         return hash.GetCurrentHashAsUInt128();
     }

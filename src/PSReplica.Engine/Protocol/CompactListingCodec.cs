@@ -31,7 +31,6 @@ internal sealed class CompactListingCodec
     private const uint SameLinkCount = 128;
     private const uint AllFlags = 255;
 
-    private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static long s_nextIdentity;
 
     private readonly byte[] _name = new byte[ProtocolLimits.MaxNameBytes];
@@ -78,7 +77,7 @@ internal sealed class CompactListingCodec
         }
 
         Span<byte> name = stackalloc byte[Encoding.UTF8.GetMaxByteCount(entry.Name.Length)];
-        int nameLength = Encoding.UTF8.GetBytes(entry.Name, name);
+        int nameLength = NameCodec.GetBytes(entry.Name, name);
         name = name[..nameLength];
         int prefix = name.CommonPrefixLength(_name.AsSpan(0, _nameLength));
         writer.UInt(flags).UInt((uint)prefix).UInt((uint)(nameLength - prefix)).Bytes(name[prefix..]);
@@ -166,15 +165,7 @@ internal sealed class CompactListingCodec
         int suffix = reader.Int32(ProtocolLimits.MaxNameBytes - prefix);
         reader.Bytes(suffix).CopyTo(_name.AsSpan(prefix));
         _nameLength = prefix + suffix;
-        string name;
-        try
-        {
-            name = s_strict.GetString(_name, 0, _nameLength);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw ProtocolFault.Violation("a string that is not valid UTF-8");
-        }
+        string name = NameCodec.Decode(_name.AsSpan(0, _nameLength));
 
         PeerNames.CheckName(name);
         if ((flags & SameMode) == 0)

@@ -1,4 +1,4 @@
-using System.Text;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Protocol;
 
@@ -17,7 +17,7 @@ internal static class PeerNames
             return allowRoot ? path : throw ProtocolFault.UnsafePath(path, "an empty name");
         }
 
-        if (Encoding.UTF8.GetByteCount(path) > ProtocolLimits.MaxPathBytes)
+        if (NameCodec.GetByteCount(path) > ProtocolLimits.MaxPathBytes)
         {
             throw ProtocolFault.UnsafePath(path[..64], "longer than PATH_MAX");
         }
@@ -70,7 +70,7 @@ internal static class PeerNames
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Length == 0 || target.Contains('\0', StringComparison.Ordinal)
-            || Encoding.UTF8.GetByteCount(target) > ProtocolLimits.MaxLinkTargetBytes)
+            || NameCodec.GetByteCount(target) > ProtocolLimits.MaxLinkTargetBytes)
         {
             throw ProtocolFault.UnsafePath(target, "not a valid link target");
         }
@@ -100,7 +100,7 @@ internal static class PeerNames
             throw ProtocolFault.UnsafePath(whole, "a UNC prefix");
         }
 
-        if (Encoding.UTF8.GetByteCount(component) > ProtocolLimits.MaxNameBytes)
+        if (NameCodec.GetByteCount(component) > ProtocolLimits.MaxNameBytes)
         {
             throw ProtocolFault.UnsafePath(whole, "a component longer than NAME_MAX");
         }

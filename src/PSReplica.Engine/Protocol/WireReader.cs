@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Protocol;
 
@@ -7,8 +7,6 @@ namespace PSReplica.Engine.Protocol;
 /// it is used, and running off the end is a protocol violation (never an index error).</summary>
 internal ref struct WireReader
 {
-    private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly ReadOnlySpan<byte> _data;
     private int _position;
 
@@ -86,15 +84,8 @@ internal ref struct WireReader
     public string String(int maxBytes)
     {
         int count = Int32(maxBytes);
-        ReadOnlySpan<byte> bytes = Bytes(count);
-        try
-        {
-            return s_strict.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw ProtocolFault.Violation("a string that is not valid UTF-8");
-        }
+        // Names are bytes (as rsync sends them): one that is not UTF-8 is kept exactly (NameCodec), never refused.
+        return NameCodec.Decode(Bytes(count));
     }
 
     public ReadOnlySpan<byte> Bytes(int count)

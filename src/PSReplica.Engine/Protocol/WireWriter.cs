@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Protocol;
 
@@ -52,11 +53,12 @@ internal sealed class WireWriter : IDisposable
         return this;
     }
 
+    /// <summary>A string as its bytes (<see cref="NameCodec"/>): a name that is not UTF-8 travels as the bytes it is.</summary>
     public WireWriter String(string value)
     {
-        int count = Encoding.UTF8.GetByteCount(value);
+        int count = NameCodec.GetByteCount(value);
         UInt((ulong)count);
-        Encoding.UTF8.GetBytes(value, Reserve(count));
+        NameCodec.GetBytes(value, Reserve(count));
         _length += count;
         return this;
     }

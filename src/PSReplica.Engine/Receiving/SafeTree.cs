@@ -340,21 +340,39 @@ internal sealed class SafeTree : IDisposable
     {
         using ParentDirectory directory = OpenDirectory(relative);
         var names = new List<string>();
-        try
+        if (Posix.KeepsNameBytes)
         {
-            // The kernel's view of this descriptor: the directory that was opened, wherever its name now points.
-            var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false };
-            var enumerable = new FileSystemEnumerable<string>(Posix.DescriptorPath(directory.Handle),
-                static (ref FileSystemEntry e) => e.FileName.ToString(), options);
-            foreach (string name in enumerable)
+            // The kernel's view of this descriptor: the directory that was opened, wherever its name now points; names as
+            // their bytes (NameCodec).
+            List<(string Name, byte Type)>? listed = Posix.ListDirectory(Posix.DescriptorPath(directory.Handle), out int listError);
+            if (listed is null)
+            {
+                throw new SyncException(ErrorIds.ScanError, listError == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read directory '{Shown(relative)}': {Posix.Describe(listError)}", Shown(relative));
+            }
+
+            foreach ((string name, _) in listed)
             {
                 names.Add(name);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        else
         {
-            throw new SyncException(ErrorIds.ScanError, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                $"Cannot read directory '{Shown(relative)}': {ex.Message}", Shown(relative), ex);
+            try
+            {
+                var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false };
+                var enumerable = new FileSystemEnumerable<string>(Posix.DescriptorPath(directory.Handle),
+                    static (ref FileSystemEntry e) => e.FileName.ToString(), options);
+                foreach (string name in enumerable)
+                {
+                    names.Add(name);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new SyncException(ErrorIds.ScanError, ex is UnauthorizedAccessException ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read directory '{Shown(relative)}': {ex.Message}", Shown(relative), ex);
+            }
         }
 
         names.Sort(StringComparer.Ordinal);
@@ -362,6 +380,14 @@ internal sealed class SafeTree : IDisposable
         foreach (string name in names)
         {
             int errno = Posix.StatAt(directory.Handle, name, out StatInfo stat);
+            if (errno == Posix.ENOENT && !Posix.KeepsNameBytes && name.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                // System.IO decoded a name that is not UTF-8 with replacement: the look-alike names nothing. Said, never skipped.
+                throw new SyncException(ErrorIds.NameNotRepresentable, SyncErrorKind.ReadError,
+                    $"A name in '{Shown(relative)}' is not valid UTF-8 (shown as '{name}'): the portable file-system backend cannot "
+                    + "read or write it; the Linux backend (the default on 64-bit Linux) replicates such names byte for byte.", Shown(relative));
+            }
+
             if (errno == Posix.ENOENT)
             {
                 continue;

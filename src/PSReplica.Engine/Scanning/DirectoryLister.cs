@@ -20,6 +20,54 @@ internal static class DirectoryLister
     public static List<FileEntry> List(string directory, string relativeForErrors)
     {
         var names = new List<string>();
+        if (Posix.KeepsNameBytes)
+        {
+            List<(string Name, byte Type)>? listed = Posix.ListDirectory(directory, out int listError);
+            if (listed is null)
+            {
+                throw new SyncException(ErrorIds.ScanError, listError == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    listError == Posix.EACCES ? $"Cannot read directory '{directory}': permission denied."
+                        : $"Cannot read directory '{directory}': {Posix.Describe(listError)}.", relativeForErrors);
+            }
+
+            foreach ((string name, _) in listed)
+            {
+                names.Add(name);
+            }
+        }
+        else
+        {
+            ListPortable(directory, relativeForErrors, names);
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        var entries = new List<FileEntry>(names.Count);
+        foreach (string name in names)
+        {
+            FileEntry? entry = Stat(Path.Join(directory, name), name, follow: false, out int errno);
+            if (entry is not null)
+            {
+                entries.Add(entry);
+            }
+            else if (errno == Posix.ENOENT && !Posix.KeepsNameBytes && name.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                // System.IO decoded a name that is not UTF-8 with replacement: the look-alike names nothing. Said, never skipped.
+                throw new SyncException(ErrorIds.NameNotRepresentable, SyncErrorKind.ReadError,
+                    $"A name in '{directory}' is not valid UTF-8 (shown as '{name}'): the portable file-system backend cannot "
+                    + "read or write it; the Linux backend (the default on Linux) replicates such names byte for byte.", relativeForErrors);
+            }
+            else if (errno != Posix.ENOENT)
+            {
+                throw new SyncException(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
+            }
+        }
+
+        return entries;
+    }
+
+    private static void ListPortable(string directory, string relativeForErrors, List<string> names)
+    {
         try
         {
             var enumerable = new FileSystemEnumerable<string>(directory, static (ref FileSystemEntry e) => e.FileName.ToString(), s_options);
@@ -38,24 +86,6 @@ internal static class DirectoryLister
             throw new SyncException(ErrorIds.ScanError, SyncErrorKind.ReadError,
                 $"Cannot read directory '{directory}': {ex.Message}", relativeForErrors, ex);
         }
-
-        names.Sort(StringComparer.Ordinal);
-        var entries = new List<FileEntry>(names.Count);
-        foreach (string name in names)
-        {
-            FileEntry? entry = Stat(Path.Join(directory, name), name, follow: false, out int errno);
-            if (entry is not null)
-            {
-                entries.Add(entry);
-            }
-            else if (errno != Posix.ENOENT)
-            {
-                throw new SyncException(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                    $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
-            }
-        }
-
-        return entries;
     }
 
     /// <summary>Stats one path; null with the errno when it cannot be read.</summary>
@@ -71,13 +101,10 @@ internal static class DirectoryLister
         string? target = null;
         if (kind == EntryKind.SymbolicLink)
         {
-            try
+            target = Posix.ReadLink(fullPath, out int linkError);
+            if (target is null)
             {
-                target = new FileInfo(fullPath).LinkTarget;
-            }
-            catch (IOException)
-            {
-                errno = Posix.ENOENT;
+                errno = linkError == Posix.EINVAL || linkError == 0 ? Posix.ENOENT : linkError;
                 return null;
             }
         }

@@ -1,8 +1,5 @@
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using System.Text;
-using System.Text.Unicode;
 using System.Threading.Channels;
 using PSReplica.Engine.Native;
 
@@ -39,14 +36,6 @@ internal sealed class InotifyWatcher : ITreeWatcher
 
     /// <summary>Room for a few thousand events per read; one event takes 16 bytes and its padded name (NAME_MAX + 1 at most).</summary>
     private const int BufferSize = 64 * 1024;
-
-    private static readonly EnumerationOptions s_listAll = new()
-    {
-        RecurseSubdirectories = false,
-        IgnoreInaccessible = false,
-        AttributesToSkip = 0,
-        ReturnSpecialDirectories = false,
-    };
 
     private readonly string _rootPrefix;
     private readonly Func<string, bool>? _watchDirectory;
@@ -312,14 +301,8 @@ internal sealed class InotifyWatcher : ITreeWatcher
         }
 
         string parent = directory.Path;
-        if (!Utf8.IsValid(nameBytes))
-        {
-            Write(WatchChangeKind.Lost, parent,
-                $"A name in '{(parent.Length == 0 ? Root : parent)}' is not valid UTF-8 ({Convert.ToHexString(nameBytes)}): it cannot be reported as a path; that directory is planned again.");
-            return true;
-        }
-
-        string name = Encoding.UTF8.GetString(nameBytes);
+        // A name that is not UTF-8 is kept as its bytes (NameCodec), as the scanner lists it.
+        string name = NameCodec.Decode(nameBytes);
         string relative = Join(parent, name);
         if ((mask & LinuxCalls.InIsDir) == 0)
         {
@@ -443,13 +426,26 @@ internal sealed class InotifyWatcher : ITreeWatcher
         string relative = directory.Path;
         try
         {
-            var entries = new FileSystemEnumerable<string>(FullPath(relative), static (ref FileSystemEntry entry) => entry.FileName.ToString(), s_listAll)
+            // readdir's names are the bytes the file system holds (NameCodec); System.IO's would not open one that is not UTF-8.
+            List<(string Name, byte Type)>? listed = LinuxCalls.ListDirectory(FullPath(relative), out int errno);
+            if (listed is null)
             {
-                ShouldIncludePredicate = static (ref FileSystemEntry entry) => entry.IsDirectory && (entry.Attributes & FileAttributes.ReparsePoint) == 0,
-            };
-            foreach (string name in entries)
+                throw errno switch
+                {
+                    Posix.ENOENT or Posix.ENOTDIR => new DirectoryNotFoundException(FullPath(relative)),
+                    Posix.EACCES => new UnauthorizedAccessException(Posix.Describe(errno)),
+                    _ => new IOException(Posix.Describe(errno)),
+                };
+            }
+
+            foreach ((string name, byte type) in listed)
             {
-                names.Add(name);
+                if (type == LinuxCalls.DirentDirectory
+                    || (type == LinuxCalls.DirentUnknown && Posix.Stat(Path.Join(FullPath(relative), name), follow: false, out StatInfo stat) == 0
+                        && stat.FileType == Posix.SIfdir))
+                {
+                    names.Add(name);
+                }
             }
 
             return true;

@@ -180,6 +180,9 @@ public static class SshConnector
         var info = new ConnectionInfo(target.Host, target.Port, target.User, [.. methods])
         {
             Timeout = options.ConnectTimeout,
+            // SFTP names as their bytes (NameEncoding is UTF-8 where the bytes are UTF-8): a name that is not UTF-8 is
+            // listed, opened and created exactly, as the local and agent wirings do (issue 18, D3/D4).
+            Encoding = PSReplica.Engine.Native.NameEncoding.Instance,
         };
         // Explicit option lists are preferences (the rest still follow); the ssh config's lists are applied as ssh applies them.
         Offer(info.Encryptions, options.Ciphers is { } ciphers ? AlgorithmList.Resolve(info.Encryptions.Keys, ciphers, null, "Ciphers")

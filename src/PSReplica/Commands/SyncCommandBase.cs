@@ -557,25 +557,27 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
         switch (next)
         {
             case SyncItem item:
-                WriteItem(item);
+                // Names that are not UTF-8 leave the engine in their shown form (\#ooo), as valid Unicode.
+                WriteItem(SyncNames.Show(item));
                 break;
 
             case SyncException error:
-                Log?.Error(error.ErrorId, error.Message);
+                Log?.Error(error.ErrorId, SyncNames.Show(error.Message));
                 WriteError(ErrorRecordFactory.Create(error));
                 break;
 
             case PipelineObserver.Warning warning:
-                Log?.Warning(warning.Message);
-                WriteWarning(warning.Message);
+                string shown = SyncNames.Show(warning.Message);
+                Log?.Warning(shown);
+                WriteWarning(shown);
                 break;
 
             case PipelineObserver.VerboseMessage verbose:
-                WriteVerbose(verbose.Message);
+                WriteVerbose(SyncNames.Show(verbose.Message));
                 break;
 
             case PipelineObserver.DebugMessage debug:
-                WriteDebug(debug.Message);
+                WriteDebug(SyncNames.Show(debug.Message));
                 break;
 
             case SyncProgress report:
@@ -586,7 +588,7 @@ public abstract partial class SyncCommandBase : PSCmdlet, IDisposable
                 bool answer = false;
                 try
                 {
-                    answer = ShouldProcess(request.Item.DestinationPath, request.Item.Action + " " + request.Item.ItemType);
+                    answer = ShouldProcess(SyncNames.Show(request.Item.DestinationPath), request.Item.Action + " " + request.Item.ItemType);
                 }
                 finally
                 {
