@@ -71,7 +71,7 @@ BeforeAll {
         <# SyncItems as relative path -> 'd' (directory) or 'f' (anything else), as Invoke-RsyncSelection gives. #>
         param([object[]] $Items)
         $set = [System.Collections.Generic.SortedDictionary[string, string]]::new([System.StringComparer]::Ordinal)
-        foreach ($i in $Items) { $set[$i.RelativePath] = if ("$($i.ItemType)" -eq 'Directory') { 'd' } else { 'f' } }
+        foreach ($i in $Items) { $set[[PSReplica.SyncNames]::Parse($i.RelativePath)] = if ("$($i.ItemType)" -eq 'Directory') { 'd' } else { 'f' } }
         $set
     }
 

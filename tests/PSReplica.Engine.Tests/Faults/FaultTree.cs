@@ -131,14 +131,14 @@ internal static class FaultTree
 
     public static string Hash(string file) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
 
-    private static byte[] Bytes(Random random, int length)
+    internal static byte[] Bytes(Random random, int length)
     {
         byte[] data = new byte[length];
         random.NextBytes(data);
         return data;
     }
 
-    private static void Put(string root, string relative, byte[] data, long time)
+    internal static void Put(string root, string relative, byte[] data, long time)
     {
         string path = Path.Join(root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -66,39 +66,24 @@ public sealed class ReadErrorTests : IDisposable
         var random = new Random(1806);
         foreach (string name in FaultTree.Untouched)
         {
-            byte[] same = Bytes(random, 1000);
-            Put(source, name, same, FaultTree.OldTime);
-            Put(destination, name, same, FaultTree.OldTime);
+            byte[] same = FaultTree.Bytes(random, 1000);
+            FaultTree.Put(source, name, same, FaultTree.OldTime);
+            FaultTree.Put(destination, name, same, FaultTree.OldTime);
         }
 
-        Put(source, "a.txt", Bytes(random, 1000), FaultTree.NewTime);
-        Put(source, "z.txt", Bytes(random, 1000), FaultTree.NewTime);
-        Put(source, "bad.eio", Bytes(random, 300_000), FaultTree.NewTime);
-        Put(destination, "upd.eio", Bytes(random, 300_000), FaultTree.OldTime);
-        Put(source, "upd.eio", Bytes(random, 300_000), FaultTree.NewTime);
-        byte[] large = Bytes(random, 1_000_000);
-        Put(destination, "delta.eio", large, FaultTree.OldTime);
+        FaultTree.Put(source, "a.txt", FaultTree.Bytes(random, 1000), FaultTree.NewTime);
+        FaultTree.Put(source, "z.txt", FaultTree.Bytes(random, 1000), FaultTree.NewTime);
+        FaultTree.Put(source, "bad.eio", FaultTree.Bytes(random, 300_000), FaultTree.NewTime);
+        FaultTree.Put(destination, "upd.eio", FaultTree.Bytes(random, 300_000), FaultTree.OldTime);
+        FaultTree.Put(source, "upd.eio", FaultTree.Bytes(random, 300_000), FaultTree.NewTime);
+        byte[] large = FaultTree.Bytes(random, 1_000_000);
+        FaultTree.Put(destination, "delta.eio", large, FaultTree.OldTime);
         random.NextBytes(large.AsSpan(400_000, 4096));
-        Put(source, "delta.eio", large, FaultTree.NewTime);
+        FaultTree.Put(source, "delta.eio", large, FaultTree.NewTime);
         foreach (string root in new[] { source, destination })
         {
             TestTree.SetTime(Path.Join(root, "same"), FaultTree.OldTime);
             TestTree.SetTime(root, FaultTree.OldTime);
         }
-    }
-
-    private static byte[] Bytes(Random random, int length)
-    {
-        byte[] data = new byte[length];
-        random.NextBytes(data);
-        return data;
-    }
-
-    private static void Put(string root, string relative, byte[] data, long time)
-    {
-        string path = Path.Join(root, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllBytes(path, data);
-        TestTree.SetTime(path, time);
     }
 }

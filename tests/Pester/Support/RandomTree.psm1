@@ -591,7 +591,12 @@ function Compare-ChangeSet {
     $r = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
     $p = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
     foreach ($c in $Rsync) { $r[$c.Path] = if ($r.ContainsKey($c.Path)) { $r[$c.Path] + ' + ' + $c.Itemize } else { $c.Itemize } }
-    foreach ($i in $Items) { $p[$i.RelativePath] = if ($p.ContainsKey($i.RelativePath)) { $p[$i.RelativePath] + ' + ' + $i.Itemize } else { $i.Itemize } }
+    # RelativePath shows a name's bytes that are not UTF-8, and a real '\#', escaped (about_PSReplica, "Names that are
+    # not UTF-8"); rsync's lines are read back into names by ConvertFrom-RsyncEscape: both sides compare as names.
+    foreach ($i in $Items) {
+        $name = [PSReplica.SyncNames]::Parse($i.RelativePath)
+        $p[$name] = if ($p.ContainsKey($name)) { $p[$name] + ' + ' + $i.Itemize } else { $i.Itemize }
+    }
     $paths = [System.Collections.Generic.List[string]]::new()
     $itemize = [System.Collections.Generic.List[string]]::new()
     $rKeys = [string[]]@($r.Keys); [System.Array]::Sort($rKeys, [System.StringComparer]::Ordinal)
