@@ -64,17 +64,8 @@ internal sealed partial class RemoteDestination : IDestination
 
     /// <summary>A SetAttributes request with the mode alone; without <paramref name="wait"/> sent after everything before
     /// it, as a directory's finishing is.</summary>
-    public void SetDirectoryMode(string relative, int mode, bool wait)
-    {
-        var attributes = new AttributeSet(AttributeFields.Mode, mode, 0, 0, 0, 0);
-        if (!wait && _tree is RemoteDestinationTree { Pipelines: true } remote)
-        {
-            _remotePending.Add(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
-            return;
-        }
-
-        _tree.SetAttributes(relative, attributes, _cancellation);
-    }
+    public void SetDirectoryMode(string relative, int mode, bool wait) =>
+        SetRemoteAttributes(_tree, relative, new AttributeSet(AttributeFields.Mode, mode, 0, 0, 0, 0), wait);
 
     /// <summary>An agent removes what still waits for a burst that never came when its session ends.</summary>
     public void AbandonDelayed()
@@ -174,12 +165,16 @@ internal sealed partial class RemoteDestination : IDestination
         _meter.AddBytes(result.Length);
     }
 
-    private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created)
+    private void FinishRemoteDirectory(IDestinationTree tree, string relative, FileEntry source, bool created) =>
+        SetRemoteAttributes(tree, relative, _attributes.ForDirectory(source, created, relative), wait: false);
+
+    /// <summary>Sets attributes at <paramref name="relative"/>: to an agent that keeps the order of requests, without
+    /// <paramref name="wait"/>, sent after everything before it and reported when the answer comes; otherwise done when
+    /// this returns.</summary>
+    private void SetRemoteAttributes(IDestinationTree tree, string relative, AttributeSet attributes, bool wait)
     {
-        AttributeSet attributes = _attributes.ForDirectory(source, created, relative);
-        if (tree is RemoteDestinationTree { Pipelines: true } remote)
+        if (!wait && tree is RemoteDestinationTree { Pipelines: true } remote)
         {
-            // Sent after everything inside (the agent keeps the order); an error is reported when the answer comes.
             _remotePending.Add(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
             return;
         }
