@@ -52,6 +52,9 @@ public sealed class SshConnectionCutTests(TestSshServer server)
                     $"cut at byte {at} of {total}: {error.ErrorId}: {error.Message}");
             }
 
+            // The server's agent learns of the cut after the controller does, and finishes (its queued actions, the
+            // removal of its temporary files) on its own time: the tree is looked at once it has let go.
+            PathUsers.WaitUntilUnused(tree.Root, TimeSpan.FromSeconds(30));
             Assert.DoesNotContain(observer.Errors, e => e.ErrorId is ErrorIds.SshConnectionFailed or ErrorIds.ConnectionLost);
             FaultTree.AssertNoTornFile(tree.Source, tree.Destination, before, tempAllowed: true);
 
