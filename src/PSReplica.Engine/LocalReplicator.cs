@@ -69,7 +69,12 @@ public static class LocalReplicator
         : For(backend) with { DestinationMountPoints = true };
 
     /// <summary>Scans both trees and returns what would be done; changes nothing.</summary>
-    public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation)
+    public static SyncPlan Plan(SyncOptions options, ISyncObserver observer, CancellationToken cancellation) =>
+        Plan(options, observer, stream: false, cancellation);
+
+    /// <param name="stream">Plan on a thread of its own, the plan to be run while it is made, where the options allow
+    /// (<see cref="SyncPlanner.CanStream"/>).</param>
+    private static SyncPlan Plan(SyncOptions options, ISyncObserver observer, bool stream, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
@@ -79,7 +84,9 @@ public static class LocalReplicator
         options = PartialFiles.Prepare(options);
         (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
         options = Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
-        return SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
+        return stream && SyncPlanner.CanStream(options, sources)
+            ? SyncPlanner.Stream(options, sources, destination, existing, observer, cancellation)
+            : SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
     }
 
     /// <summary>Carries out a plan made by <see cref="Plan"/>. With <paramref name="dryRun"/>, reports each action that
@@ -92,11 +99,12 @@ public static class LocalReplicator
         return PlanRunner.Run(plan, observer, dryRun, cancellation);
     }
 
-    /// <summary>Plans and executes in one call.</summary>
+    /// <summary>Plans and executes in one call: the actions run while the rest of the tree is planned (rsync's incremental
+    /// recursion), so memory holds a window of the plan, not all of it.</summary>
     public static SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, cancellation), observer, cancellation, dryRun);
+        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, stream: true, cancellation), observer, cancellation, dryRun);
         summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }

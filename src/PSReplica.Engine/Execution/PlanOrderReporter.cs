@@ -13,15 +13,16 @@ internal sealed class PlanOrderReporter
 
     public PlanOrderReporter(ISyncObserver observer) => _observer = observer;
 
-    /// <summary>Marks action <paramref name="index"/> finished; called from any thread.</summary>
-    public void Settle(int index, SyncItem? item)
+    /// <summary>Marks action <paramref name="index"/> finished; called from any thread. Returns how many actions are
+    /// reported (all those below the first unfinished one).</summary>
+    public int Settle(int index, SyncItem? item)
     {
         lock (_finished)
         {
             if (index != _next)
             {
                 _finished[index] = item;
-                return;
+                return _next;
             }
 
             if (item is not null)
@@ -39,6 +40,8 @@ internal sealed class PlanOrderReporter
 
                 _next++;
             }
+
+            return _next;
         }
     }
 }

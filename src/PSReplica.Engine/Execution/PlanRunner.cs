@@ -110,19 +110,17 @@ internal sealed partial class PlanRunner : IDisposable
     private SyncSummary Run()
     {
         var clock = Stopwatch.StartNew();
-        _summary.Errors = _plan.ScanErrors.Count + _plan.PlanErrors;
-        bool deletionsBlocked = _plan.ScanErrors.Count > 0 && HasExtraneousDeletions();
-        if (deletionsBlocked)
-        {
-            _summary.DeletionsSkipped = true;
-            _summary.Errors++;
-            _observer.OnError(new SyncException(ErrorIds.DeletionSkippedAfterIoError, SyncErrorKind.ReadError,
-                "I/O errors occurred while scanning; no extraneous item is deleted in this run.", _plan.DestinationRoot));
-        }
+        PlanActions actions = _plan.Actions;
+        bool streams = actions.Streams;
 
+        // Whether the scan met an error, so that nothing extraneous is deleted, is known once the whole tree is scanned:
+        // a streamed plan's runner waits for that at its first extraneous deletion.
+        bool? deletionsBlocked = streams ? null : BlocksDeletions();
         if (_observer.WantsDebug)
         {
-            _observer.OnDebug($"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_workers.Count} copy worker(s)");
+            _observer.OnDebug(streams
+                ? $"Running the actions as they are planned{(_dryRun ? " as a dry run" : string.Empty)} with up to {_workers.Count} copy worker(s)"
+                : $"Running {_plan.Count} action(s){(_dryRun ? " as a dry run" : string.Empty)} with up to {_workers.Count} copy worker(s)");
         }
 
         int maxDelete = _options.MaxDelete ?? int.MaxValue;
@@ -130,17 +128,21 @@ internal sealed partial class PlanRunner : IDisposable
         long deletionsOverLimit = 0;
         try
         {
-            List<PlannedAction> actions = _plan.Actions;
-            for (int index = 0; index < actions.Count; index++)
+            for (int index = 0; actions.TryTake(index, out PlannedAction action); index++)
             {
                 _cancellation.ThrowIfCancellationRequested();
-                PlannedAction action = actions[index];
                 SyncItem item = action.Item;
-                if (IsDeclined(item.RelativePath) || (deletionsBlocked && item.Reason == SyncReason.Extraneous))
+                if (item.Reason == SyncReason.Extraneous && deletionsBlocked is null)
+                {
+                    actions.WaitForCompletion();
+                    deletionsBlocked = BlocksDeletions();
+                }
+
+                if (IsDeclined(item.RelativePath) || (deletionsBlocked == true && item.Reason == SyncReason.Extraneous))
                 {
                     if (_verbose)
                     {
-                        _observer.OnVerbose(deletionsBlocked && item.Reason == SyncReason.Extraneous
+                        _observer.OnVerbose(deletionsBlocked == true && item.Reason == SyncReason.Extraneous
                             ? $"Not deleting '{item.RelativePath}': the scan met I/O errors, so nothing extraneous is deleted in this run"
                             : $"Skipping '{item.RelativePath}': a directory above it was declined or could not be made");
                     }
@@ -246,6 +248,15 @@ internal sealed partial class PlanRunner : IDisposable
 
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
+
+            // A streamed plan that could not be finished (its root unreadable, say) fails the run as an unstreamed one
+            // would have, after what was planned before is done; what its scan and planning met counts now.
+            actions.ThrowIfFailed();
+            if (streams)
+            {
+                _summary.Errors += _plan.ScanErrors.Count + _plan.PlanErrors;
+            }
+
             if (!_dryRun)
             {
                 foreach (SyncException failure in _destination.CommitDelayed())
@@ -279,6 +290,16 @@ internal sealed partial class PlanRunner : IDisposable
         finally
         {
             DrainWorkers();
+
+            // The planner writes what the directories' finishing reads: it ends first.
+            _plan.StopPlanning();
+            if (streams)
+            {
+                _summary.ItemsTotal = _plan.ItemsTotal;
+                _summary.FilesTotal = _plan.FilesTotal;
+                _summary.TotalBytes = _plan.TotalBytes;
+            }
+
             _destination.AbandonDelayed();
             if (!_dryRun)
             {
@@ -330,7 +351,8 @@ internal sealed partial class PlanRunner : IDisposable
         _meter.ActionDone(item.RelativePath);
     }
 
-    private void Settle(int index, SyncItem? item) => _reporter.Settle(index, item);
+    /// <summary>Reports the action's item in plan order; a streamed plan lets go of what is reported.</summary>
+    private void Settle(int index, SyncItem? item) => _plan.Actions.Release(_reporter.Settle(index, item));
 
     private void Enqueue(int index)
     {
@@ -361,8 +383,36 @@ internal sealed partial class PlanRunner : IDisposable
         prefetching?.FinishPrefetch();
     }
 
+    /// <summary>With the whole plan made: whether the scan met an I/O error and the plan deletes something extraneous, in
+    /// which case nothing extraneous is deleted (rsync's rule without --ignore-errors), said once as an error. Counts the
+    /// plan's scan and planning errors into the summary when it was made before the run.</summary>
+    private bool BlocksDeletions()
+    {
+        if (!_plan.Actions.Streams)
+        {
+            _summary.Errors += _plan.ScanErrors.Count + _plan.PlanErrors;
+        }
+
+        if (_plan.ScanErrors.Count == 0 || !HasExtraneousDeletions())
+        {
+            return false;
+        }
+
+        _summary.DeletionsSkipped = true;
+        _summary.Errors++;
+        _observer.OnError(new SyncException(ErrorIds.DeletionSkippedAfterIoError, SyncErrorKind.ReadError,
+            "I/O errors occurred while scanning; no extraneous item is deleted in this run.", _plan.DestinationRoot));
+        return true;
+    }
+
+    /// <summary>Whether the plan deletes anything extraneous (a streamed plan's runner asks on meeting one).</summary>
     private bool HasExtraneousDeletions()
     {
+        if (_plan.Actions.Streams)
+        {
+            return true;
+        }
+
         foreach (PlannedAction action in _plan.Actions)
         {
             if (action.Item.Reason == SyncReason.Extraneous)
@@ -566,7 +616,7 @@ internal sealed partial class PlanRunner : IDisposable
     /// before the action is queued, so nothing in the directory is in flight.</summary>
     private void OpenParentForChanges(PlannedAction action)
     {
-        if (_plan.ClosedDirectories.Count == 0)
+        if (_plan.ClosedDirectories.IsEmpty)
         {
             return;
         }

@@ -12,18 +12,10 @@ internal static class RunReport
     /// <summary>"Planned in 0.12 s: 3 to create, 1 to update; 1.2 MiB of 40.0 MiB to transfer".</summary>
     public static string Plan(SyncPlan plan, TimeSpan elapsed)
     {
-        long create = 0, update = 0, delete = 0, link = 0, metadata = 0;
-        foreach (PlannedAction action in plan.Actions)
-        {
-            switch (action.Item.Action)
-            {
-                case SyncAction.Create: create++; break;
-                case SyncAction.Update: update++; break;
-                case SyncAction.Delete: delete++; break;
-                case SyncAction.Link: link++; break;
-                case SyncAction.Metadata: metadata++; break;
-            }
-        }
+        // Counted as they were added: a streamed plan's first actions may be carried out and gone by now.
+        PlanActions actions = plan.Actions;
+        long create = actions.CountOf(SyncAction.Create), update = actions.CountOf(SyncAction.Update), delete = actions.CountOf(SyncAction.Delete),
+            link = actions.CountOf(SyncAction.Link), metadata = actions.CountOf(SyncAction.Metadata);
 
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"Planned in {Seconds(elapsed)}: ");

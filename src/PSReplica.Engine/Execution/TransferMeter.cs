@@ -12,8 +12,8 @@ internal sealed class TransferMeter
     private const int IntervalMs = 100;
 
     private readonly ISyncObserver _observer;
-    private readonly long _actionsTotal;
-    private readonly long _bytesTotal;
+    /// <summary>Read at each report: a streamed plan's totals grow while it runs.</summary>
+    private readonly SyncPlan _plan;
     private long _actionsDone;
     private long _bytesDone;
     private long _next;
@@ -21,8 +21,7 @@ internal sealed class TransferMeter
     public TransferMeter(SyncPlan plan, ISyncObserver observer)
     {
         _observer = observer;
-        _actionsTotal = plan.Count;
-        _bytesTotal = plan.BytesToTransfer;
+        _plan = plan;
     }
 
     public long ActionsDone => Interlocked.Read(ref _actionsDone);
@@ -62,9 +61,9 @@ internal sealed class TransferMeter
         {
             Phase = SyncPhase.Transferring,
             ActionsDone = ActionsDone,
-            ActionsTotal = _actionsTotal,
+            ActionsTotal = _plan.Count,
             BytesDone = BytesDone + currentDone,
-            BytesTotal = _bytesTotal,
+            BytesTotal = _plan.BytesToTransfer,
             CurrentPath = current,
             CurrentBytesDone = currentDone,
             CurrentLength = currentLength,
@@ -76,8 +75,8 @@ internal sealed class TransferMeter
     {
         Phase = SyncPhase.Completed,
         ActionsDone = ActionsDone,
-        ActionsTotal = _actionsTotal,
+        ActionsTotal = _plan.Count,
         BytesDone = BytesDone,
-        BytesTotal = _bytesTotal,
+        BytesTotal = _plan.BytesToTransfer,
     });
 }

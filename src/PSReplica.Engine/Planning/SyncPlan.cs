@@ -7,7 +7,7 @@ namespace PSReplica;
 /// <summary>What a run would do, in execution order, and what the scan found.</summary>
 public sealed class SyncPlan
 {
-    private readonly List<PlannedAction> _actions = [];
+    private readonly PlanActions _actions = new();
     private readonly List<SyncException> _scanErrors = [];
 
     internal SyncPlan(SyncOptions options, string sourceRoot, string destinationRoot, SourceSet? sources = null)
@@ -46,12 +46,14 @@ public sealed class SyncPlan
 
     /// <summary>Destination directories (relative, "" the root) on a file system that cannot hold everything, and what it
     /// holds; a directory not listed is on its parent's file system.</summary>
-    internal Dictionary<string, PSReplica.Engine.Endpoints.FileSystemTraits> DestinationTraits { get; } = new(StringComparer.Ordinal);
+    /// (Read by the runner while a streamed plan is still being made.)
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, PSReplica.Engine.Endpoints.FileSystemTraits> DestinationTraits { get; } =
+        new(StringComparer.Ordinal);
 
     /// <summary>The file system <paramref name="relative"/> (an item of the destination) is written to.</summary>
     internal PSReplica.Engine.Endpoints.FileSystemTraits TraitsOf(string relative)
     {
-        if (DestinationTraits.Count == 0)
+        if (DestinationTraits.IsEmpty)
         {
             return PSReplica.Engine.Endpoints.FileSystemTraits.Full;
         }
@@ -99,7 +101,28 @@ public sealed class SyncPlan
     /// <summary>Bytes the plan will copy.</summary>
     public long BytesToTransfer { get; internal set; }
 
-    internal List<PlannedAction> Actions => _actions;
+    internal PlanActions Actions => _actions;
+
+    /// <summary>The planner's thread while a streamed plan is being made (<see cref="PlanActions.Streams"/>), else null.</summary>
+    internal Task? Planning { get; set; }
+
+    /// <summary>The runner has stopped: ends a streamed plan's planner and waits for it (what it fails with was its own
+    /// to report), so nothing the planner writes is read while it still writes.</summary>
+    internal void StopPlanning()
+    {
+        if (Planning is { } planning)
+        {
+            _actions.Abandon();
+            try
+            {
+                planning.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Its failure is rethrown by the runner (PlanActions.ThrowIfFailed) or superseded by the runner's own.
+            }
+        }
+    }
 
     internal List<SyncException> MutableScanErrors => _scanErrors;
 
@@ -118,5 +141,6 @@ public sealed class SyncPlan
     /// <summary>Destination directories (relative, "" the root) whose owner lacks write or search permission, with their
     /// mode as listed: the runner makes such a directory writable before it creates, renames or deletes in it, and gives
     /// it its mode back at the end (rsync does the same for a non-root user).</summary>
-    internal Dictionary<string, int> ClosedDirectories { get; } = new(System.StringComparer.Ordinal);
+    /// (Read by the runner while a streamed plan is still being made.)
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, int> ClosedDirectories { get; } = new(System.StringComparer.Ordinal);
 }

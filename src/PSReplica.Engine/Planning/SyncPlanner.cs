@@ -59,7 +59,11 @@ internal sealed class SyncPlanner
 
     // -Preserve HardLinks: the first name seen of each source inode, its destination path and what stood there.
     private readonly Dictionary<(ulong Device, ulong Inode), (string DestinationPath, FileEntry? Existing, bool Rewritten)> _linkGroups = [];
-    private ((ulong Device, ulong Inode) Key, int ActionIndex, string DestinationPath, FileEntry? Existing)? _pendingLeader;
+    private ((ulong Device, ulong Inode) Key, string DestinationPath, FileEntry? Existing)? _pendingLeader;
+
+    /// <summary>Whether the pending leader's planning added a copy or a link of its destination file (noted as actions are
+    /// added: a streamed plan's earlier actions may be gone by the time the leader is settled).</summary>
+    private bool _pendingLeaderRewritten;
     private long _scanned;
 
     // -Watch: what this batch plans (null: everything), and whether the directory being planned is planned whole.
@@ -120,7 +124,26 @@ internal sealed class SyncPlanner
     /// <exception cref="SyncException">SourceNameClash.</exception>
     public static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
-        BasisDirectories? basis = null)
+        BasisDirectories? basis = null) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: false, cancellation);
+
+    /// <summary>Whether a plan from <paramref name="sources"/> can be run while it is made (<see cref="Stream"/>): not when
+    /// a run must know the whole plan before it touches anything: several sources (a name two of them hold ends the run
+    /// before anything is touched), -PruneEmptyDirectories (a directory's actions are taken back when nothing below it
+    /// is transferred) or a reviewed plan.</summary>
+    public static bool CanStream(SyncOptions options, SourceSet sources) =>
+        sources.Members.Count == 1 && sources.HasDirectory && !options.PruneEmptyDirectories && options.Review is null;
+
+    /// <summary>Starts planning on a thread of its own and returns the plan at once, its actions to be taken while they
+    /// are made (<see cref="PlanActions.TryTake"/>): rsync's incremental recursion, so that a run over a large tree holds
+    /// a window of its plan instead of all of it. Only where <see cref="CanStream"/> says so.</summary>
+    public static SyncPlan Stream(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, CancellationToken cancellation) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, null, null, null, stream: true, cancellation);
+
+    private static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, ITreeLister? sourceLister, ITreeLister? destinationLister, BasisDirectories? basis, bool stream,
+        CancellationToken cancellation)
     {
         long started = Stopwatch.GetTimestamp();
         ITreeLister inner = sourceLister ?? LocalTreeLister.Instance;
@@ -147,15 +170,38 @@ internal sealed class SyncPlanner
             planner.ReportSetup(destinationEntry is not null);
         }
 
-        planner.PlanRoot(sources.Root, destinationRoot, destinationEntry);
-        merged?.ThrowIfClashed();
-        observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
-        if (planner._verbose)
+        if (!stream)
         {
-            planner.ReportScan(Stopwatch.GetElapsedTime(started));
+            planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started);
+            return plan;
         }
 
+        plan.Actions.BeginStreaming();
+        plan.Planning = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started);
+                plan.Actions.Complete();
+            }
+            catch (Exception ex)
+            {
+                plan.Actions.Complete(ex);
+                throw;
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return plan;
+    }
+
+    private void PlanAll(FileEntry root, string destinationRoot, FileEntry? destinationEntry, MergedSourceLister? merged, long started)
+    {
+        PlanRoot(root, destinationRoot, destinationEntry);
+        merged?.ThrowIfClashed();
+        _observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = _scanned });
+        if (_verbose)
+        {
+            ReportScan(Stopwatch.GetElapsedTime(started));
+        }
     }
 
 
@@ -324,7 +370,7 @@ internal sealed class SyncPlanner
             }
         }
 
-        if (!traits.HoldsEverything || _plan.DestinationTraits.Count > 0)
+        if (!traits.HoldsEverything || !_plan.DestinationTraits.IsEmpty)
         {
             _plan.DestinationTraits[relative] = traits;
         }
@@ -666,7 +712,7 @@ internal sealed class SyncPlanner
             return;
         }
 
-        _plan.Actions.RemoveRange(mark.Actions, _plan.Actions.Count - mark.Actions);
+        _plan.Actions.RemoveFrom(mark.Actions);
         for (int i = mark.Directories; i < _directoryOrder.Count; i++)
         {
             _plan.SourceDirectories.Remove(_directoryOrder[i]);
@@ -931,7 +977,8 @@ internal sealed class SyncPlanner
         {
             // The first name: the caller plans it right after this returns; whether that rewrites it is settled later.
             _linkGroups[key] = (destinationPath, existing, Rewritten: true);
-            _pendingLeader = (key, _plan.Actions.Count, destinationPath, existing);
+            _pendingLeader = (key, destinationPath, existing);
+            _pendingLeaderRewritten = false;
             return false;
         }
 
@@ -961,17 +1008,7 @@ internal sealed class SyncPlanner
             return;
         }
 
-        bool rewritten = false;
-        for (int i = pending.ActionIndex; i < _plan.Actions.Count; i++)
-        {
-            PlannedAction action = _plan.Actions[i];
-            if (action.DestinationPath == pending.DestinationPath && action.Kind is ActionKind.CopyFile or ActionKind.HardLink)
-            {
-                rewritten = true;
-            }
-        }
-
-        _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, rewritten);
+        _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, _pendingLeaderRewritten);
         _pendingLeader = null;
     }
 
@@ -1365,6 +1402,11 @@ internal sealed class SyncPlanner
             PreviousLength = existing?.Length,
             PreviousLastWriteTimeUtc = existing?.LastWriteTimeUtc,
         };
+        if (_pendingLeader is { } leader && kind is ActionKind.CopyFile or ActionKind.HardLink && destinationPath == leader.DestinationPath)
+        {
+            _pendingLeaderRewritten = true;
+        }
+
         _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
         if (_debug)
         {

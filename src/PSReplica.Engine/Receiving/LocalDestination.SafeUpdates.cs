@@ -188,7 +188,7 @@ internal sealed partial class LocalDestination
             while (true)
             {
                 _cancellation.ThrowIfCancellationRequested();
-                int n = RandomAccess.Read(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, throttle?.Chunk ?? buffer.Length)), copied);
+                int n = Execution.SourceReadStream.Read(input, buffer.AsSpan(0, (int)Math.Min(buffer.Length, throttle?.Chunk ?? buffer.Length)), copied);
                 if (n == 0)
                 {
                     return copied;

@@ -9,8 +9,13 @@ namespace PSReplica.Commands.Hosting;
 /// thread allowed to call WriteObject, WriteError, WriteProgress and ShouldProcess.</summary>
 internal sealed class PipelineObserver : ISyncObserver, IDisposable
 {
+    /// <summary>Events the engine may be ahead of the pipeline: a run whose items are consumed slowly (Export-Csv, a
+    /// remote session) waits for them instead of holding a million items in memory (issue 18).</summary>
+    internal const int Capacity = 4096;
+
     // One reader (the pipeline thread) that drains whatever is queued before it waits again: no hand-off per item.
-    private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<object> _events = Channel.CreateBounded<object>(
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly bool _ask;
     private readonly bool _emitItems;
 
@@ -80,9 +85,12 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
-            // Stopping: answer any waiting confirmation so the worker can observe the cancellation and end.
+            // Stopping (Ctrl+C, or a downstream command that wants no more): nothing more is taken (an engine thread
+            // waiting for room is let go) and any waiting confirmation is answered, so the workers can observe the
+            // cancellation and end.
+            _events.Writer.TryComplete();
             while (reader.TryRead(out object? pending))
             {
                 if (pending is ConfirmRequest request)
@@ -99,10 +107,23 @@ internal sealed class PipelineObserver : ISyncObserver, IDisposable
 
     private void Post(object next)
     {
-        if (!_events.Writer.TryWrite(next) && next is ConfirmRequest request)
+        if (_events.Writer.TryWrite(next))
         {
-            // The run is over (stopped): nobody will ask; decline.
-            request.Answer.TrySetResult(false);
+            return;
+        }
+
+        try
+        {
+            // Full: wait for the pipeline thread to take some.
+            _events.Writer.WriteAsync(next).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException)
+        {
+            if (next is ConfirmRequest request)
+            {
+                // The run is over (stopped): nobody will ask; decline.
+                request.Answer.TrySetResult(false);
+            }
         }
     }
 

@@ -61,6 +61,34 @@ public sealed class ReadErrorTests : IDisposable
         RandomTree.AssertSame(backing, _tree.Destination);
     }
 
+    [Theory]
+    [InlineData(TransferMode.WholeFile)]
+    [InlineData(TransferMode.Delta)]
+    public async Task An_in_place_update_from_a_failing_source_is_a_read_error_of_that_file(TransferMode mode)
+    {
+        // -Inplace writes over the file itself, so what it held before is not kept; the failure must still be told as the
+        // source's read error (it was once a write error for whole files), and a re-run must mend the file.
+        string backing = Path.Join(_tree.Root, "backing");
+        CreateFixture(backing, _tree.Destination);
+        using var mount = new FailingReadsMount(backing, _tree.Source);
+        SyncOptions options = _tree.Options() with { TransferMode = mode, Inplace = true };
+
+        RecordingObserver observer = await FaultTree.RunAsync(Wiring.Local, options);
+
+        foreach (SyncException error in observer.Errors)
+        {
+            Assert.True(error.ErrorId == ErrorIds.FileReadError, $"{error.ErrorId}: {error.Message}");
+            Assert.Contains(Path.GetFileName(error.Target!), error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(new SortedSet<string>(Failing, StringComparer.Ordinal),
+            new SortedSet<string>(observer.Errors.Select(e => Path.GetFileName(e.Target!)), StringComparer.Ordinal));
+        mount.Heal();
+        RecordingObserver rerun = await FaultTree.RunAsync(Wiring.Local, options);
+        Assert.Empty(rerun.Errors);
+        RandomTree.AssertSame(backing, _tree.Destination);
+    }
+
     private static void CreateFixture(string source, string destination)
     {
         var random = new Random(1806);
