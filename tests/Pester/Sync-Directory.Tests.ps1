@@ -830,7 +830,7 @@ Describe 'Sync-Directory' {
             $output = @(Sync-Directory -Path $src -Destination $dst -ThrottleLimit $Limit -Debug -ErrorAction Stop 5>&1)
             @($output | Where-Object { $_ -is [PSReplica.SyncItem] -and $_.ItemType -eq 'File' }).Count | Should -Be 40
             @($output | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message) |
-                Should -Contain "Running 45 action(s) with up to $Limit copy worker(s)"
+                Should -Contain "Running the actions as they are planned with up to $Limit copy worker(s)"
             Assert-Replica $src $dst
         }
 
