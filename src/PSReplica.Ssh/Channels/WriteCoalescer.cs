@@ -62,7 +62,8 @@ internal sealed class WriteCoalescer
     /// <param name="flushTarget">Flush the target after each write (a process pipe's buffered stream).</param>
     /// <param name="name">The pump thread's name.</param>
     /// <param name="packetSize">The transport's packet size, 0 for none: writes are whole packets while more follows.</param>
-    /// <param name="batching">Holds the network's partial segments back while more data follows; null for none.</param>
+    /// <param name="batching">Holds the network's partial segments back while more data follows (with a packet size
+    /// only: a burst is more than one packet); null for none.</param>
     /// <param name="window">The peer's window for the transport's packets (with a packet size only); null for none.</param>
     public WriteCoalescer(Stream target, bool flushTarget, string name, int packetSize = 0, ISendBatching? batching = null, ISendWindow? window = null)
     {
@@ -71,7 +72,7 @@ internal sealed class WriteCoalescer
         _target = target;
         _flushTarget = flushTarget;
         _packetSize = packetSize;
-        _batching = batching;
+        _batching = packetSize > 0 ? batching : null;
         _window = packetSize > 0 ? window : null;
         _filling = new byte[packetSize + BufferSize];
         _sending = new byte[packetSize + BufferSize];
@@ -203,7 +204,7 @@ internal sealed class WriteCoalescer
                 int total = tailLength + count;
                 tailLength = 0;
                 int whole = _packetSize == 0 ? total : total - (total % _packetSize);
-                if (total > _packetSize)
+                if (_packetSize > 0 && total > _packetSize)
                 {
                     Hold();
                 }
