@@ -113,6 +113,19 @@ public sealed class WriteCoalescerTests
     }
 
     [Fact]
+    public void Without_a_packet_size_nothing_is_held_for_the_network()
+    {
+        // Every write would count as a burst, and each short request would wait for the linger before it left.
+        var log = new List<string>();
+        using var target = new SteppedStream(log) { Free = true };
+        var coalescer = new WriteCoalescer(target, flushTarget: false, "test writer", packetSize: 0, new RecordingBatching(log));
+        coalescer.Write(new byte[100]);
+        coalescer.Complete();
+
+        Assert.Equal(["write 100"], log);
+    }
+
+    [Fact]
     public void Packets_wait_for_the_window_instead_of_being_cut_at_its_edge()
     {
         var log = new List<string>();
