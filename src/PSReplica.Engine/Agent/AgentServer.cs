@@ -1,3 +1,4 @@
+using PSReplica.Engine.Native;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Receiving;
 
@@ -10,8 +11,24 @@ public static class AgentServer
     /// <summary>"PSReplica agent X, protocol N..M", as <c>--version</c> prints it.</summary>
     public static string VersionText => $"PSReplica agent {Handshake.SoftwareVersion}, protocol {Handshake.MinVersion}..{Handshake.MaxVersion}";
 
+    /// <summary>The pipe size the agent asks for on its standard input: Linux's default limit for an unprivileged
+    /// process (/proc/sys/fs/pipe-max-size).</summary>
+    internal const int InputPipeBytes = 1 << 20;
+
     /// <summary>The process's standard input read in place (poll, then read), for <see cref="ServeAsync(Stream, Stream, TextWriter?, CancellationToken)"/>.</summary>
-    public static Stream StandardInput() => new DescriptorInput(0);
+    /// <remarks>
+    /// When that input is a pipe (OpenSSH's sshd gives a command pipes), it is grown from the default 64 KiB to
+    /// <see cref="InputPipeBytes"/>. sshd moves the channel's data into the pipe as it fits and gives the client back
+    /// window for what it moved, in an SSH message of its own (and a TCP segment, and the client's ACK of it) for about
+    /// every 100 KiB: a push of 1 GiB drew some 7,000 of them, about 0.6 MB on the wire. With room for a megabyte sshd
+    /// moves more per turn, and so answers with fewer, larger window adjustments and fewer wake-ups of its own and of
+    /// the agent. A descriptor that is not a pipe, or a system that refuses the size, keeps what it has.
+    /// </remarks>
+    public static Stream StandardInput()
+    {
+        _ = Posix.SetPipeSize(0, InputPipeBytes);
+        return new DescriptorInput(0);
+    }
 
     /// <summary>Runs one session. Returns 0 when it ended cleanly, 1 after an error (sent to the controller as an error
     /// frame when the connection still works, and written to <paramref name="diagnostics"/>).</summary>

@@ -78,6 +78,11 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint ReadNative(int fd, byte* buffer, nuint count);
 
+    // fcntl is variadic; its third argument is an int for the pipe-size commands, passed as a fixed one on every
+    // Linux ABI .NET runs on.
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlNative(int fd, int command, int argument);
+
     /// <summary>lstat (or stat when <paramref name="follow"/>) with nanosecond times. Returns 0 or an errno.</summary>
     public static unsafe int Stat(string path, bool follow, out StatInfo info)
     {
@@ -248,5 +253,22 @@ internal static partial class LinuxCalls
             nint n = ReadNative(fd, start, (nuint)buffer.Length);
             return n >= 0 ? (int)n : -Marshal.GetLastPInvokeError();
         }
+    }
+
+    /// <summary>fcntl(F_SETPIPE_SZ): asks for a pipe of at least <paramref name="bytes"/>; the size it got, or -errno
+    /// (EBADF or EINVAL for a descriptor that is not a pipe, EPERM above /proc/sys/fs/pipe-max-size).</summary>
+    public static int SetPipeSize(int fd, int bytes)
+    {
+        const int SetPipeSizeCommand = 1031;
+        int rc = FcntlNative(fd, SetPipeSizeCommand, bytes);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>fcntl(F_GETPIPE_SZ): the pipe's size, or -errno.</summary>
+    public static int PipeSize(int fd)
+    {
+        const int GetPipeSizeCommand = 1032;
+        int rc = FcntlNative(fd, GetPipeSizeCommand, 0);
+        return rc >= 0 ? rc : -Marshal.GetLastPInvokeError();
     }
 }

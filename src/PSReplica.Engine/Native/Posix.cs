@@ -188,6 +188,14 @@ internal static partial class Posix
     /// <summary>poll(2) for input on one descriptor (the agent's standard input): 1, 0 on time-out, or -errno.</summary>
     public static int PollInput(int fd, int milliseconds) => OperatingSystem.IsLinux() ? LinuxCalls.PollInput(fd, milliseconds) : -ENOSYS;
 
+    /// <summary>Grows the pipe <paramref name="fd"/> is an end of to at least <paramref name="bytes"/> (Linux's
+    /// F_SETPIPE_SZ): the size it has then, or -errno (a descriptor that is not a pipe, a size above the system's limit,
+    /// another system).</summary>
+    public static int SetPipeSize(int fd, int bytes) => OperatingSystem.IsLinux() ? LinuxCalls.SetPipeSize(fd, bytes) : -ENOSYS;
+
+    /// <summary>The size of the pipe <paramref name="fd"/> is an end of, or -errno.</summary>
+    public static int PipeSize(int fd) => OperatingSystem.IsLinux() ? LinuxCalls.PipeSize(fd) : -ENOSYS;
+
     /// <summary>read(2) into <paramref name="buffer"/>: the bytes read (0 at the end), or -errno.</summary>
     public static int Read(int fd, Span<byte> buffer) => OperatingSystem.IsLinux() ? LinuxCalls.Read(fd, buffer) : -ENOSYS;
 

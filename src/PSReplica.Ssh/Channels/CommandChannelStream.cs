@@ -38,11 +38,15 @@ internal sealed class CommandChannelStream : Stream, IWriteBehindStream
     /// <param name="translate">Maps a transport exception to the error to throw (or null to rethrow it).</param>
     /// <param name="description">Names the channel in messages.</param>
     /// <param name="endCheck">At end-of-stream: the error if the channel ended because the connection broke.</param>
-    public CommandChannelStream(Stream output, Stream input, TimeSpan idleTimeout, Action abort, Func<Exception, SyncException?> translate, string description, Func<SyncException?> endCheck)
+    /// <param name="packetSize">The transport's packet size (see <see cref="WriteCoalescer"/>), 0 for none.</param>
+    /// <param name="batching">The network's segment batching under the transport, if any.</param>
+    /// <param name="window">The peer's window for the transport's packets, if known.</param>
+    public CommandChannelStream(Stream output, Stream input, TimeSpan idleTimeout, Action abort, Func<Exception, SyncException?> translate, string description, Func<SyncException?> endCheck,
+        int packetSize = 0, ISendBatching? batching = null, ISendWindow? window = null)
     {
         _endCheck = endCheck;
         _output = output;
-        _writer = new WriteCoalescer(input, flushTarget: true, "PSReplica channel writer " + description);
+        _writer = new WriteCoalescer(input, flushTarget: true, "PSReplica channel writer " + description, packetSize, batching, window);
         _idleTimeout = idleTimeout;
         _abort = abort;
         _translate = translate;

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 using Renci.SshNet;
@@ -17,6 +18,7 @@ internal sealed class SshExecChannel : ICommandChannel
     private readonly Task _execution;
     private readonly Stream _input;
     private readonly CommandChannelStream _stream;
+    private readonly SshChannelWindow? _window;
     private readonly StringBuilder _standardError = new();
     private readonly Thread _errorPump;
     private readonly string _description;
@@ -29,12 +31,29 @@ internal sealed class SshExecChannel : ICommandChannel
         _command = client.CreateCommand(commandText);
         _execution = _command.ExecuteAsync();
         _input = InputOf(_command);
-        _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description, BrokenEnd);
+        _window = SshChannelWindow.For(client, _command);
+        PacketSize = PacketSizeOf(_command);
+        Socket = SocketOf(client);
+        Batching = TcpCork.For(Socket);
+        _stream = new CommandChannelStream(_command.OutputStream, _input, idleTimeout, Abort, ex => SshFailure.Translate(ex, description), description, BrokenEnd,
+            PacketSize, Batching, _window);
         _errorPump = new Thread(PumpStandardError) { IsBackground = true, Name = "PSReplica ssh stderr" };
         _errorPump.Start();
     }
 
     public Stream Stream => _stream;
+
+    /// <summary>The packet size the writer aligns to (0: unknown to it).</summary>
+    internal int PacketSize { get; }
+
+    /// <summary>The connection's TCP socket, if SSH.NET showed it.</summary>
+    internal Socket? Socket { get; }
+
+    /// <summary>How the writer batches the socket's segments, if it can.</summary>
+    internal ISendBatching? Batching { get; }
+
+    /// <summary>The channel's window as the writer sees it, if SSH.NET showed it.</summary>
+    internal ISendWindow? Window => _window;
 
     /// <summary>The command's standard input. SSH.NET gives it only while the command runs, and a short command can end
     /// before it is asked for (the test suite's `id -un` once did): such a command takes no more input, and its output
@@ -144,6 +163,7 @@ internal sealed class SshExecChannel : ICommandChannel
         }
 
         _command.Dispose();
+        _window?.Dispose();
     }
 
     private void Abort()
@@ -198,6 +218,31 @@ internal sealed class SshExecChannel : ICommandChannel
         {
             // The command was disposed while its stderr was still open.
         }
+    }
+
+    /// <summary>The largest data packet the server takes on this channel (32 KiB from OpenSSH's sshd), which SSH.NET
+    /// keeps to non-publicly; 0 when this SSH.NET has no such member (writes are then not aligned to packets).</summary>
+    internal static int PacketSizeOf(SshCommand command)
+    {
+        object? channel = typeof(SshCommand).GetField("_channel", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(command);
+        try
+        {
+            object? size = channel?.GetType().GetProperty("RemotePacketSize", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)?.GetValue(channel);
+            return size is uint packet and > 0 and <= WriteCoalescer.BufferSize ? (int)packet : 0;
+        }
+        catch (TargetInvocationException)
+        {
+            // The channel was never confirmed open.
+            return 0;
+        }
+    }
+
+    /// <summary>The TCP socket under an SSH.NET connection, which SSH.NET does not expose; null when this SSH.NET keeps it
+    /// elsewhere (its segments are then not batched).</summary>
+    internal static Socket? SocketOf(SshClient client)
+    {
+        object? session = typeof(BaseClient).GetProperty("Session", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(client);
+        return session?.GetType().GetField("_socket", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(session) as Socket;
     }
 
     private void SendEofThroughChannel()

@@ -40,6 +40,25 @@ public sealed class DescriptorInputTests : IDisposable
     }
 
     [Fact]
+    public void A_pipe_grows_to_the_size_asked_for_and_a_file_is_refused()
+    {
+        int fd = (int)_reader.SafePipeHandle.DangerousGetHandle();
+        Assert.Equal(1 << 20, Native.Posix.SetPipeSize(fd, 1 << 20));
+        Assert.Equal(1 << 20, Native.Posix.PipeSize(fd));
+
+        string path = Path.GetTempFileName();
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path);
+            Assert.True(Native.Posix.SetPipeSize((int)file.DangerousGetHandle(), 1 << 20) < 0);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_silent_peer_times_out()
     {
         Assert.Throws<TimeoutException>(() => _input.Read(new byte[16], TimeSpan.FromMilliseconds(300), CancellationToken.None));

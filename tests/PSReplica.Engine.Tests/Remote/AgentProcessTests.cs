@@ -84,6 +84,29 @@ public sealed class AgentProcessTests
 
     [Theory]
     [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
+    public async Task The_agent_grows_its_stdin_pipe_to_a_megabyte(string agent)
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(tree.Destination);
+        using Process process = Start(agent, "--serve");
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        Stream toAgent = process.StandardInput.BaseStream;
+        var pipe = Assert.IsAssignableFrom<System.IO.Pipes.PipeStream>(toAgent);
+        Assert.Equal(64 * 1024, Native.Posix.PipeSize((int)pipe.SafePipeHandle.DangerousGetHandle()));
+        await using (AgentClient client = await AgentClient.ConnectAsync(process.StandardOutput.BaseStream, toAgent, RemoteSide.Destination, tree.Destination,
+            new AgentClientOptions(), CancellationToken.None))
+        {
+            // The agent has answered, so it opened its input: the pipe both ends share has grown.
+            Assert.Equal(AgentServer.InputPipeBytes, Native.Posix.PipeSize((int)pipe.SafePipeHandle.DangerousGetHandle()));
+        }
+
+        toAgent.Dispose();
+        Assert.True(process.WaitForExit(30_000), "The agent did not exit after the session.");
+        Assert.True(process.ExitCode == 0, "The agent failed: " + await stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(AgentExecutable.All), MemberType = typeof(AgentExecutable))]
     public async Task Garbage_on_stdin_ends_the_agent_with_an_error_frame_and_a_non_zero_exit(string agent)
     {
         using Process process = Start(agent, "--serve");
