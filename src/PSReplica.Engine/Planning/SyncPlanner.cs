@@ -1403,7 +1403,9 @@ internal sealed class SyncPlanner
     /// <summary>How much the run may allocate between the collections <see cref="CollectListings"/> asks for.</summary>
     private const long ListingGarbageBytes = 16L << 20;
 
-    private long _collectedAt;
+    /// <summary>The process's allocation count at the last collection asked for, or at this plan's start: counted from 0,
+    /// every plan in a long-lived process (each -Watch batch) forced a blocking collection at its first directory.</summary>
+    private long _collectedAt = GC.GetTotalAllocatedBytes();
 
     /// <summary>A walk allocates a listing per directory and keeps almost none of it; the host process's first
     /// generation, though, is sized by the runtime from the processor's cache (about 80 MB here: three collections in a
