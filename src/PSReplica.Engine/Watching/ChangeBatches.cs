@@ -76,6 +76,14 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
             bool openReady = firstOpen != long.MaxValue && (quiet >= settle || now - firstOpen >= longest);
             if (finishedReady || openReady)
             {
+                if (changes.Completion.IsCompleted)
+                {
+                    // Everything was read and the watcher has ended since (its root lost: the removal of a tree's last
+                    // file and of the root itself are one rm -r): its end, not a batch that cannot find the root. A batch
+                    // taken at once, its changes having paused before they were read, does not pass through Wait.
+                    Ended();
+                }
+
                 return Take(now, finishedReady, settle, longest);
             }
 
@@ -179,11 +187,18 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
 
         if (!more)
         {
-            changes.Completion.GetAwaiter().GetResult();
-            throw new OperationCanceledException("The watcher stopped.");
+            Ended();
         }
 
         return true;
+    }
+
+    /// <summary>Throws the watcher's end, which has come: its error, or OperationCanceledException when it was stopped.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Ended()
+    {
+        changes.Completion.GetAwaiter().GetResult();
+        throw new OperationCanceledException("The watcher stopped.");
     }
 
     /// <summary>A span in Stopwatch ticks (bounded, so that sums of them cannot overflow).</summary>

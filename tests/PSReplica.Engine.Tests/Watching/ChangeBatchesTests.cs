@@ -124,6 +124,21 @@ public sealed class ChangeBatchesTests
     }
 
     [Fact]
+    public async Task A_watcher_that_ended_with_its_last_changes_is_thrown_not_batched()
+    {
+        // rm -r of the root: its last file's deletion, then the root's own end. Read after both (and paused already), the
+        // changes are no batch: the root they are relative to is gone.
+        var channel = Channel.CreateUnbounded<WatchChange>();
+        var batches = new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromHours(1), null), finishedPause: TimeSpan.FromMinutes(10));
+        long earlier = System.Diagnostics.Stopwatch.GetTimestamp() - (System.Diagnostics.Stopwatch.Frequency * 11 * 60);
+        channel.Writer.TryWrite(Closed("last.txt") with { Seen = earlier });
+        channel.Writer.TryComplete(new SyncException(ErrorIds.WatchRootLost, SyncErrorKind.NotFound, "gone", "root"));
+
+        SyncException lost = await Assert.ThrowsAsync<SyncException>(() => NextAsync(batches));
+        Assert.Equal(ErrorIds.WatchRootLost, lost.ErrorId);
+    }
+
+    [Fact]
     public async Task Changes_of_files_still_open_wait_for_the_notifications_to_pause()
     {
         var channel = Channel.CreateUnbounded<WatchChange>();
