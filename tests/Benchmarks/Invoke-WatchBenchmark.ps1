@@ -96,60 +96,91 @@ function Get-Quantile([double[]] $Values, [double] $Q) {
     $sorted[[Math]::Min($sorted.Count - 1, [Math]::Ceiling($Q * $sorted.Count) - 1)]
 }
 
-# Arrivals at a destination: final name => the Stopwatch's milliseconds when it appeared with the length expected.
-class Arrivals : IDisposable {
-    [IO.FileSystemWatcher] $Watcher
-    [Collections.Concurrent.ConcurrentDictionary[string, double]] $Seen = [Collections.Concurrent.ConcurrentDictionary[string, double]]::new()
-    [Collections.Concurrent.ConcurrentDictionary[string, long]] $Expected = [Collections.Concurrent.ConcurrentDictionary[string, long]]::new()
-    [Diagnostics.Stopwatch] $Clock
-    [string] $Root
+# Arrivals at a destination: final name => the Stopwatch's milliseconds when it appeared with the length expected. Compiled
+# C#, not a PowerShell class: script-block handlers given to a FileSystemWatcher from this script are not called while it
+# runs (checked: none ran within 2 s), so every arrival was stamped by WaitAll's polling pass in script (a Join-Path per
+# missing name), up to ~130 ms after the watch's own trace had a burst's last file in place; the one-shot reference,
+# timed by Measure-Command, never paid that.
+Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
 
-    Arrivals([string] $root, [Diagnostics.Stopwatch] $clock) {
-        $this.Root = $root
-        $this.Clock = $clock
-        $this.Watcher = [IO.FileSystemWatcher]::new($root)
-        $this.Watcher.IncludeSubdirectories = $true
-        $this.Watcher.InternalBufferSize = 65536
-        $this.Watcher.NotifyFilter = [IO.NotifyFilters]'FileName, DirectoryName, Size, LastWrite'
-        $self = $this
-        $handler = { param($s, $e) $self.Check($e.FullPath) }.GetNewClosure()
-        $this.Watcher.add_Created($handler)
-        $this.Watcher.add_Changed($handler)
-        $this.Watcher.add_Renamed([IO.RenamedEventHandler]{ param($s, $e) $self.Check($e.FullPath) }.GetNewClosure())
-        $this.Watcher.EnableRaisingEvents = $true
-    }
+namespace PSReplicaBenchmark
+{
+    public sealed class Arrivals : IDisposable
+    {
+        private readonly FileSystemWatcher _watcher;
+        private readonly ConcurrentDictionary<string, double> _seen = new ConcurrentDictionary<string, double>();
+        private readonly ConcurrentDictionary<string, long> _expected = new ConcurrentDictionary<string, long>();
+        private readonly Stopwatch _clock;
+        private readonly string _root;
 
-    [void] Expect([string] $relative, [long] $length) { $this.Expected[$relative] = $length }
-
-    [void] Check([string] $full) {
-        $relative = [IO.Path]::GetRelativePath($this.Root, $full)
-        $length = 0L
-        if ($this.Expected.TryGetValue($relative, [ref] $length)) {
-            $info = [IO.FileInfo]::new($full)
-            if ($info.Exists -and $info.Length -eq $length) { $null = $this.Seen.TryAdd($relative, $this.Clock.Elapsed.TotalMilliseconds) }
+        public Arrivals(string root, Stopwatch clock)
+        {
+            _root = root;
+            _clock = clock;
+            _watcher = new FileSystemWatcher(root)
+            {
+                IncludeSubdirectories = true,
+                InternalBufferSize = 65536,
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.LastWrite,
+            };
+            _watcher.Created += (_, e) => Check(e.FullPath);
+            _watcher.Changed += (_, e) => Check(e.FullPath);
+            _watcher.Renamed += (_, e) => Check(e.FullPath);
+            _watcher.EnableRaisingEvents = true;
         }
-    }
 
-    # Waits (bounded) until every name in $relatives has arrived; also checks the disk, for an event the watcher merged away.
-    [double] WaitAll([string[]] $relatives, [int] $timeoutMs) {
-        $deadline = $this.Clock.Elapsed.TotalMilliseconds + $timeoutMs
-        while ($true) {
-            $last = 0.0
-            $missing = 0
-            foreach ($r in $relatives) {
-                $at = 0.0
-                if (-not $this.Seen.TryGetValue($r, [ref] $at)) { $this.Check((Join-Path $this.Root $r)) }
-                if ($this.Seen.TryGetValue($r, [ref] $at)) { $last = [Math]::Max($last, $at) } else { $missing++ }
+        public void Expect(string relative, long length) => _expected[relative] = length;
+
+        // Called on the watcher's thread as each event comes: the moment is the event's, not a poll's.
+        public void Check(string full)
+        {
+            string relative = Path.GetRelativePath(_root, full);
+            long length;
+            if (_expected.TryGetValue(relative, out length))
+            {
+                var info = new FileInfo(full);
+                if (info.Exists && info.Length == length)
+                {
+                    _seen.TryAdd(relative, _clock.Elapsed.TotalMilliseconds);
+                }
             }
-            if ($missing -eq 0) { return $last }
-            if ($this.Clock.Elapsed.TotalMilliseconds -gt $deadline) { throw "$missing of $($relatives.Count) files never arrived in $($this.Root)" }
-            [Threading.Thread]::Sleep(2)
         }
-        return 0
-    }
 
-    [void] Dispose() { $this.Watcher.Dispose() }
+        // Waits (bounded) until every name in relatives has arrived; also checks the disk, for an event the watcher
+        // merged away or dropped (its buffer overflowed), which then counts from that check.
+        public double WaitAll(string[] relatives, int timeoutMs)
+        {
+            double deadline = _clock.Elapsed.TotalMilliseconds + timeoutMs;
+            while (true)
+            {
+                double last = 0;
+                int missing = 0;
+                foreach (string r in relatives)
+                {
+                    double at;
+                    if (!_seen.TryGetValue(r, out at))
+                    {
+                        Check(Path.Join(_root, r));
+                    }
+
+                    if (_seen.TryGetValue(r, out at)) { last = Math.Max(last, at); } else { missing++; }
+                }
+
+                if (missing == 0) { return last; }
+                if (_clock.Elapsed.TotalMilliseconds > deadline) { throw new TimeoutException(missing + " of " + relatives.Length + " files never arrived in " + _root); }
+                Thread.Sleep(2);
+            }
+        }
+
+        public void Dispose() => _watcher.Dispose();
+    }
 }
+'@
 
 function Write-Source([string] $Path, [int] $Length) {
     $bytes = [byte[]]::new($Length)
@@ -171,7 +202,7 @@ function Start-Tool([string] $Name, [int] $Delay, [string] $Where) {
     $dst = Join-Path $dir 'dst'
     $null = New-Item -ItemType Directory -Force $src, $dst
     [IO.File]::WriteAllText((Join-Path $src 'seed.txt'), 'seed')
-    $arrivals = [Arrivals]::new($dst, $clock)
+    $arrivals = [PSReplicaBenchmark.Arrivals]::new($dst, $clock)
     $arrivals.Expect('seed.txt', 4)
     if ($Name -eq 'PSReplica') {
         # A pwsh of its own (this one's runtime and pwsh.dll, no launcher), so that its CPU is the watch's alone.
@@ -256,7 +287,9 @@ try {
                     foreach ($rel in $names) { $run.Arrivals.Expect($rel, 4096) }
                     $closed = 0.0
                     foreach ($rel in $names) { $closed = Write-Source (Join-Path $run.Source $rel) 4096 }
-                    ($run.Arrivals.WaitAll($names, $timeout)) - $closed
+                    $lag = ($run.Arrivals.WaitAll([string[]]$names, $timeout)) - $closed
+                    Write-Verbose ("$($t.Where) $($t.Label) burst ${b}: the last file arrived {0:0.0} ms after its close" -f $lag)
+                    $lag
                     [Threading.Thread]::Sleep($GapMilliseconds)
                 }
                 $rows.Add([pscustomobject]@{ Case = "burst of $BurstFiles files (4 KiB), to the last"; Target = $t.Where; Tool = $t.Label; N = $n; P50 = (Get-Quantile $lags 0.5); P95 = (Get-Quantile $lags 0.95); Max = ($lags | Measure-Object -Maximum).Maximum })

@@ -12,6 +12,13 @@ internal interface ITreeLister
     /// <exception cref="SyncException">The directory could not be read.</exception>
     List<FileEntry> List(string fullPath, string relative);
 
+    /// <summary>The entries of one directory that bear one of <paramref name="names"/>, in ordinal name order (a name not
+    /// there is left out): what a -Watch batch plans of a directory it does not plan whole. The default lists the
+    /// directory and keeps those; the local file system stats the names instead, so that a few files changed in a large
+    /// directory do not cost its listing.</summary>
+    /// <exception cref="SyncException">The directory could not be read.</exception>
+    List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => List(fullPath, relative).FindAll(entry => names.Contains(entry.Name));
+
     /// <summary>Reads this side's per-directory filter files (by the full path the filter names); null: the local file
     /// system. An agent's listing brings the files its walk read.</summary>
     Func<string, string?>? FilterFileReader => null;

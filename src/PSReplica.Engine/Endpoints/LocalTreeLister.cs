@@ -13,6 +13,9 @@ internal sealed class LocalTreeLister : ITreeLister
 
     public List<FileEntry> List(string fullPath, string relative) => DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
 
+    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) =>
+        DirectoryLister.ListNames(fullPath, names, relative.Length == 0 ? "." : relative);
+
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure)
     {
         if (device is { } known)

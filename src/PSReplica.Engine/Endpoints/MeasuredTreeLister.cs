@@ -29,12 +29,16 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure) => inner.Traits(fullPath, device, measure);
 
-    public List<FileEntry> List(string fullPath, string relative)
+    public List<FileEntry> List(string fullPath, string relative) => Measure(() => inner.List(fullPath, relative));
+
+    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => Measure(() => inner.ListNames(fullPath, relative, names));
+
+    private List<FileEntry> Measure(Func<List<FileEntry>> list)
     {
         long started = Stopwatch.GetTimestamp();
         try
         {
-            List<FileEntry> entries = inner.List(fullPath, relative);
+            List<FileEntry> entries = list();
             Interlocked.Increment(ref _directories);
             Interlocked.Add(ref _entries, entries.Count);
             return entries;

@@ -16,6 +16,10 @@ internal sealed class SyncPlanner
     // S_IWUSR | S_IXUSR: what the owner needs to create, rename or delete names in a directory.
     private const int OwnerWriteSearch = 0xC0;
 
+    /// <summary>How many names of a -Watch batch in one directory make its destination side worth reading on another
+    /// thread beside the source side (fewer stat faster than a thread-pool hand-over, which waits for a core under load).</summary>
+    private const int NamesListedInParallel = 256;
+
     private readonly SyncOptions _options;
     private readonly SyncPlan _plan;
     private readonly ISyncObserver _observer;
@@ -401,9 +405,19 @@ internal sealed class SyncPlanner
         bool destinationExists = destinationEntry is not null;
         _cancellation.ThrowIfCancellationRequested();
         CollectListings();
-        // The two listings are independent system-call-bound work: list the destination on another core.
-        Task<List<FileEntry>>? pending = destinationExists
-            ? Task.Run(() => _destinationLister.List(destinationDirectory, relative), _cancellation)
+        // -Watch: a directory the destination lacks, or one the batch names as a subtree, is planned whole with all below.
+        bool whole = _whole || !destinationExists || _scope!.IsWhole(relative);
+        // Otherwise only the names this batch saw change here, or on the way to a change below, are read on each side: a
+        // few files changed in a large directory cost their own stats, not its listing. (Where the destination folds names,
+        // the directory's every name is planned, so that a new name is held against the ones it folds to.)
+        IReadOnlySet<string>? only = !whole && _traits.CaseSensitive && !_traits.WindowsNamesOnly ? _scope!.NamesIn(relative) : null;
+        // The two listings are independent system-call-bound work: list the destination on another core, unless they are
+        // a batch's few names, which cost less than the hand-over.
+        Func<List<FileEntry>> listDestination = only is null
+            ? () => _destinationLister.List(destinationDirectory, relative)
+            : () => _destinationLister.ListNames(destinationDirectory, relative, only);
+        Task<List<FileEntry>>? pending = destinationExists && (only is null || only.Count >= NamesListedInParallel)
+            ? Task.Run(listDestination, _cancellation)
             : null;
         List<FileEntry> sources = [];
         List<FileEntry> destinations = [];
@@ -411,18 +425,18 @@ internal sealed class SyncPlanner
         SyncException? destinationError = null;
         try
         {
-            sources = _sourceLister.List(sourceDirectory, relative);
+            sources = only is null ? _sourceLister.List(sourceDirectory, relative) : _sourceLister.ListNames(sourceDirectory, relative, only);
         }
         catch (SyncException ex)
         {
             sourceError = ex;
         }
 
-        if (pending is not null)
+        if (destinationExists)
         {
             try
             {
-                destinations = pending.GetAwaiter().GetResult();
+                destinations = pending?.GetAwaiter().GetResult() ?? listDestination();
             }
             catch (SyncException ex)
             {
@@ -465,9 +479,8 @@ internal sealed class SyncPlanner
 
             // rsync -x deletes nothing inside a destination directory on another file system than the destination root.
             bool deletes = _options.Delete && destinationExists && !IsDestinationMountPoint(destinationEntry!);
-            // -Watch: a directory the destination lacks, or one the batch names as a subtree, is planned whole with all below.
             bool outerWhole = _whole;
-            _whole = _whole || !destinationExists || _scope!.IsWhole(relative);
+            _whole = whole;
             try
             {
                 return PlanEntries(relative, sources, destinations, destinationDirectory, deletes);
@@ -506,15 +519,6 @@ internal sealed class SyncPlanner
 
     private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
-        if (!_whole && _traits.CaseSensitive && !_traits.WindowsNamesOnly)
-        {
-            // -Watch: only the names this batch saw change here, or on the way to a change below. (Where the destination
-            // folds names, the directory's every name is planned, so that a new name is held against the ones it folds to.)
-            IReadOnlySet<string> names = _scope!.NamesIn(relative);
-            sources = sources.FindAll(entry => names.Contains(entry.Name));
-            destinations = destinations.FindAll(entry => names.Contains(entry.Name));
-        }
-
         var selected = new List<FileEntry>(sources.Count);
         foreach (FileEntry entry in sources)
         {
@@ -1441,7 +1445,9 @@ internal sealed class SyncPlanner
     /// <summary>How much the run may allocate between the collections <see cref="CollectListings"/> asks for.</summary>
     private const long ListingGarbageBytes = 16L << 20;
 
-    private long _collectedAt;
+    /// <summary>The process's allocation count at the last collection asked for, or at this plan's start: counted from 0,
+    /// every plan in a long-lived process (each -Watch batch) forced a blocking collection at its first directory.</summary>
+    private long _collectedAt = GC.GetTotalAllocatedBytes();
 
     /// <summary>A walk allocates a listing per directory and keeps almost none of it; the host process's first
     /// generation, though, is sized by the runtime from the processor's cache (about 80 MB here: three collections in a

@@ -25,9 +25,7 @@ internal static class DirectoryLister
             List<(string Name, byte Type)>? listed = Posix.ListDirectory(directory, out int listError);
             if (listed is null)
             {
-                throw new SyncException(ErrorIds.ScanError, listError == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                    listError == Posix.EACCES ? $"Cannot read directory '{directory}': permission denied."
-                        : $"Cannot read directory '{directory}': {Posix.Describe(listError)}.", relativeForErrors);
+                throw Unreadable(directory, listError, relativeForErrors);
             }
 
             foreach ((string name, _) in listed)
@@ -40,6 +38,50 @@ internal static class DirectoryLister
             ListPortable(directory, relativeForErrors, names);
         }
 
+        return StatSorted(directory, names, relativeForErrors);
+    }
+
+    /// <summary>The entries of <paramref name="directory"/> named <paramref name="names"/>, sorted by ordinal name; a
+    /// name not there is left out. Each name is stat'ed, the directory not listed (-Watch's batch of a few names in a
+    /// large directory); it is opened first, so that one that cannot be read fails as <see cref="List"/> does rather
+    /// than look empty.</summary>
+    /// <exception cref="SyncException">The directory cannot be read.</exception>
+    public static List<FileEntry> ListNames(string directory, IReadOnlySet<string> names, string relativeForErrors)
+    {
+        if (!Posix.KeepsNameBytes)
+        {
+            return List(directory, relativeForErrors).FindAll(entry => names.Contains(entry.Name));
+        }
+
+        using (SafeFileHandle? opened = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.OCloExec, 0, out int openError))
+        {
+            if (opened is null)
+            {
+                throw Unreadable(directory, openError, relativeForErrors);
+            }
+        }
+
+        var wanted = new List<string>(names.Count);
+        foreach (string name in names)
+        {
+            // Only a name a listing could hold: never the directory itself or its parent, never a path.
+            if (name is not ("" or "." or "..") && !name.Contains('/', StringComparison.Ordinal))
+            {
+                wanted.Add(name);
+            }
+        }
+
+        return StatSorted(directory, wanted, relativeForErrors);
+    }
+
+    private static SyncException Unreadable(string directory, int errno, string relativeForErrors) =>
+        new(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+            errno == Posix.EACCES ? $"Cannot read directory '{directory}': permission denied."
+                : $"Cannot read directory '{directory}': {Posix.Describe(errno)}.", relativeForErrors);
+
+    /// <summary>Stats each of <paramref name="names"/> in <paramref name="directory"/> (sorting them); a name gone is left out.</summary>
+    private static List<FileEntry> StatSorted(string directory, List<string> names, string relativeForErrors)
+    {
         names.Sort(StringComparer.Ordinal);
         var entries = new List<FileEntry>(names.Count);
         foreach (string name in names)

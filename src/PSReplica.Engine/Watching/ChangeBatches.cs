@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 
@@ -15,8 +16,11 @@ namespace PSReplica.Engine.Watching;
 /// first change: until then it is held back, so that a file still being written is not copied torn, while the finished
 /// changes around it go on. A batch that is due also takes each such path that has had no change of its own for the
 /// settle time.</para>
+/// <para>Every time is the watcher's: when a change was seen (<see cref="WatchChange.Seen"/>), not when it was read here,
+/// so that changes that came while the previous batch ran, and have paused since, are a batch as soon as it ends.</para>
 /// </remarks>
-internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSettings settings)
+/// <param name="finishedPause">For tests: <see cref="FinishedPause"/> instead.</param>
+internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSettings settings, TimeSpan? finishedPause = null)
 {
     /// <summary>How long the notifications must pause before the finished changes are a batch.</summary>
     internal static readonly TimeSpan FinishedPause = TimeSpan.FromMilliseconds(5);
@@ -25,8 +29,12 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
     private readonly List<Pending> _order = [];
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
 
-    /// <summary>When the last change was read (Environment.TickCount64).</summary>
+    /// <summary>When the last change was seen (a Stopwatch timestamp).</summary>
     private long _lastChange;
+
+    /// <summary>A wait for the channel that timed out, kept for the next: one wait at a time, whose timeouts are the
+    /// waiting thread's own (no timer, no cancellation registration per wait).</summary>
+    private Task<bool>? _waiting;
 
     /// <summary>Changes held back from the last batch: files still being written.</summary>
     public int Held => _pending.Count;
@@ -42,13 +50,13 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
             return soon ? [] : [new WatchChange(WatchChangeKind.Subtree, string.Empty)];
         }
 
-        long settle = Milliseconds(settings.SettleTime);
-        long pause = Math.Min(Milliseconds(FinishedPause), settle);
-        long longest = Milliseconds(settings.MaximumDelay);
+        long settle = Timestamps(settings.SettleTime);
+        long pause = Math.Min(Timestamps(finishedPause ?? FinishedPause), settle);
+        long longest = Timestamps(settings.MaximumDelay);
         while (true)
         {
             Read();
-            long now = Environment.TickCount64;
+            long now = Stopwatch.GetTimestamp();
             long firstFinished = long.MaxValue;
             long firstOpen = long.MaxValue;
             foreach (Pending path in _order)
@@ -68,6 +76,14 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
             bool openReady = firstOpen != long.MaxValue && (quiet >= settle || now - firstOpen >= longest);
             if (finishedReady || openReady)
             {
+                if (changes.Completion.IsCompleted)
+                {
+                    // Everything was read and the watcher has ended since (its root lost: the removal of a tree's last
+                    // file and of the root itself are one rm -r): its end, not a batch that cannot find the root. A batch
+                    // taken at once, its changes having paused before they were read, does not pass through Wait.
+                    Ended();
+                }
+
                 return Take(now, finishedReady, settle, longest);
             }
 
@@ -82,28 +98,30 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
                 wake = Math.Min(wake, Math.Min(_lastChange + settle, firstOpen + longest));
             }
 
-            _ = Wait(TimeSpan.FromMilliseconds(Math.Max(1, wake - now)), cancellation);
+            _ = Wait(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling((wake - now) * 1000.0 / Stopwatch.Frequency))), cancellation);
         }
     }
 
     /// <summary>Reads every change there is now into the pending paths.</summary>
     private void Read()
     {
-        long now = Environment.TickCount64;
+        long now = Stopwatch.GetTimestamp();
         while (changes.TryRead(out WatchChange change))
         {
-            _lastChange = now;
+            // A change made without a time (default) counts from now; none counts from the future.
+            long seen = change.Seen != 0 && change.Seen < now ? change.Seen : now;
+            _lastChange = Math.Max(_lastChange, seen);
             // Subtrees are planned from what is there when the batch runs; notifications lost may come with many more.
             bool final = change.Kind == WatchChangeKind.Subtree || (change.Kind == WatchChangeKind.Item && change.Final);
             if (!_pending.TryGetValue(change.RelativePath, out Pending? path))
             {
-                path = new Pending(now);
+                path = new Pending(seen);
                 _pending.Add(change.RelativePath, path);
                 _order.Add(path);
             }
 
             path.Changes.Add(change);
-            path.Last = now;
+            path.Last = Math.Max(path.Last, seen);
             path.Final = final;
         }
     }
@@ -136,20 +154,30 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
     /// end is thrown: its error (the root lost), or OperationCanceledException when it was stopped.</summary>
     private bool Wait(TimeSpan? timeout, CancellationToken cancellation)
     {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        if (timeout is { } span)
+        Task<bool> waiting = _waiting ??= changes.WaitToReadAsync(CancellationToken.None).AsTask();
+        long deadline = timeout is { } span ? Stopwatch.GetTimestamp() + Timestamps(span) : long.MaxValue;
+        try
         {
-            limit.CancelAfter(span);
+            // Task.Wait takes at most int.MaxValue milliseconds (about 25 days); a longer -RescanInterval waits in steps.
+            while (!waiting.Wait(timeout is null ? Timeout.InfiniteTimeSpan
+                : TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling((deadline - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency), 0, int.MaxValue)), cancellation))
+            {
+                if (Stopwatch.GetTimestamp() >= deadline)
+                {
+                    return false;
+                }
+            }
+        }
+        catch (AggregateException)
+        {
+            // The channel's end, thrown unwrapped below.
         }
 
+        _waiting = null;
         bool more;
         try
         {
-            more = changes.WaitToReadAsync(limit.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-        {
-            return false;
+            more = waiting.GetAwaiter().GetResult();
         }
         catch (ChannelClosedException closed) when (closed.InnerException is not null)
         {
@@ -159,24 +187,32 @@ internal sealed class ChangeBatches(ChannelReader<WatchChange> changes, WatchSet
 
         if (!more)
         {
-            changes.Completion.GetAwaiter().GetResult();
-            throw new OperationCanceledException("The watcher stopped.");
+            Ended();
         }
 
         return true;
     }
 
-    private static long Milliseconds(TimeSpan span) => (long)Math.Ceiling(span.TotalMilliseconds);
+    /// <summary>Throws the watcher's end, which has come: its error, or OperationCanceledException when it was stopped.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Ended()
+    {
+        changes.Completion.GetAwaiter().GetResult();
+        throw new OperationCanceledException("The watcher stopped.");
+    }
+
+    /// <summary>A span in Stopwatch ticks (bounded, so that sums of them cannot overflow).</summary>
+    private static long Timestamps(TimeSpan span) => (long)Math.Min(long.MaxValue / 4, Math.Ceiling(span.TotalSeconds * Stopwatch.Frequency));
 
     /// <summary>One path's changes not yet in a batch.</summary>
     private sealed class Pending(long first)
     {
         public List<WatchChange> Changes { get; } = [];
 
-        /// <summary>When its first change was read.</summary>
+        /// <summary>When its first change was seen.</summary>
         public long First { get; } = first;
 
-        /// <summary>When its last change was read.</summary>
+        /// <summary>When its last change was seen.</summary>
         public long Last { get; set; }
 
         /// <summary>Its last change is final (see <see cref="WatchChange.Final"/>).</summary>

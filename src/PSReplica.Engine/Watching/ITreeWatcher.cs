@@ -34,6 +34,17 @@ internal readonly record struct WatchChange(WatchChangeKind Kind, string Relativ
     /// <see cref="ChangeBatches"/>); any other change of a file (made, written, its attributes changed, not yet closed)
     /// may be followed by more from a writer that is not done.</summary>
     public bool Final { get; init; }
+
+    /// <summary>When the change was seen (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>, taken as it is made):
+    /// <see cref="ChangeBatches"/> times its pauses from the notifications themselves, not from when it got round to
+    /// reading them (after a batch that ran meanwhile).</summary>
+    public long Seen { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Equal when they say the same of the same path; when each was seen is no part of what it says.</summary>
+    public bool Equals(WatchChange other) => Kind == other.Kind && RelativePath == other.RelativePath && Reason == other.Reason
+        && From == other.From && Final == other.Final;
+
+    public override int GetHashCode() => HashCode.Combine(Kind, RelativePath, Reason, From, Final);
 }
 
 /// <summary>Watches a source tree for changes and writes each to <see cref="Changes"/> as it is seen (no coalescing: the

@@ -108,6 +108,37 @@ public sealed class ChangeBatchesTests
     }
 
     [Fact]
+    public async Task Finished_changes_that_paused_before_they_were_read_are_a_batch_at_once()
+    {
+        // A pause of 10 minutes: changes seen 11 minutes ago (they came while the previous batch ran, and nothing since)
+        // have paused for it already; timed from when they are read instead, this batch would not come within the bound.
+        var channel = Channel.CreateUnbounded<WatchChange>();
+        var batches = new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromHours(1), null), finishedPause: TimeSpan.FromMinutes(10));
+        long earlier = System.Diagnostics.Stopwatch.GetTimestamp() - (System.Diagnostics.Stopwatch.Frequency * 11 * 60);
+        channel.Writer.TryWrite(Open("a") with { Seen = earlier });
+        channel.Writer.TryWrite(Closed("a") with { Seen = earlier });
+        channel.Writer.TryWrite(Closed("b") with { Seen = earlier });
+
+        Assert.Equal(["a", "a", "b"], (await NextAsync(batches)).Select(c => c.RelativePath));
+        Assert.Equal(0, batches.Held);
+    }
+
+    [Fact]
+    public async Task A_watcher_that_ended_with_its_last_changes_is_thrown_not_batched()
+    {
+        // rm -r of the root: its last file's deletion, then the root's own end. Read after both (and paused already), the
+        // changes are no batch: the root they are relative to is gone.
+        var channel = Channel.CreateUnbounded<WatchChange>();
+        var batches = new ChangeBatches(channel.Reader, new WatchSettings(TimeSpan.FromHours(1), null), finishedPause: TimeSpan.FromMinutes(10));
+        long earlier = System.Diagnostics.Stopwatch.GetTimestamp() - (System.Diagnostics.Stopwatch.Frequency * 11 * 60);
+        channel.Writer.TryWrite(Closed("last.txt") with { Seen = earlier });
+        channel.Writer.TryComplete(new SyncException(ErrorIds.WatchRootLost, SyncErrorKind.NotFound, "gone", "root"));
+
+        SyncException lost = await Assert.ThrowsAsync<SyncException>(() => NextAsync(batches));
+        Assert.Equal(ErrorIds.WatchRootLost, lost.ErrorId);
+    }
+
+    [Fact]
     public async Task Changes_of_files_still_open_wait_for_the_notifications_to_pause()
     {
         var channel = Channel.CreateUnbounded<WatchChange>();

@@ -105,6 +105,57 @@ public sealed class PlanScopeTests
         RandomTree.AssertSame(tree.Source, tree.Destination);
     }
 
+    [Fact]
+    public void A_batch_reads_its_names_in_a_large_directory_not_the_directory()
+    {
+        using var tree = new TestTree();
+        for (int i = 0; i < 200; i++)
+        {
+            tree.Src($"big/f{i}.txt", "old");
+        }
+
+        SyncOptions options = tree.Options(delete: true);
+        LocalReplicator.Run(options, new RecordingObserver(), CancellationToken.None);
+        File.WriteAllText(Path.Join(tree.Source, "big/f7.txt"), "new, longer");
+        File.Delete(Path.Join(tree.Source, "big/f8.txt"));
+        tree.Src("big/added.txt", "added");
+
+        var observer = new RecordingObserver { WantsVerbose = true };
+        LocalReplicator.Run(options with { Scope = PlanScope.From([Item("big/f7.txt"), Item("big/f8.txt"), Item("big/added.txt"), Item("big/never-there")]) },
+            observer, CancellationToken.None);
+
+        // Each side: "big" in the root, then the names that exist of the four in "big" (not its 200 entries).
+        Assert.Contains(observer.Verbose, v => v.StartsWith("Scanned the source: 3 item(s) in 2 directories,", StringComparison.Ordinal));
+        Assert.Contains(observer.Verbose, v => v.StartsWith("Scanned the destination: 3 item(s) in 2 directories,", StringComparison.Ordinal));
+        Assert.Empty(observer.Errors);
+        Assert.Empty(Plan(options));
+        RandomTree.AssertSame(tree.Source, tree.Destination);
+    }
+
+    [Fact]
+    public void Names_read_one_by_one_are_those_a_listing_holds_and_a_directory_that_cannot_be_read_is_an_error()
+    {
+        using var tree = new TestTree();
+        tree.Src("d/b.txt", "b");
+        tree.Src("d/a.txt", "a");
+        tree.Src("d/sub/c.txt", "c");
+        string directory = Path.Join(tree.Source, "d");
+
+        List<Scanning.FileEntry> listed = Scanning.DirectoryLister.ListNames(directory,
+            new HashSet<string>(StringComparer.Ordinal) { "sub", "b.txt", "a.txt", "gone", ".", "..", "sub/c.txt", "" }, "d");
+
+        Assert.Equal(["a.txt", "b.txt", "sub"], listed.Select(e => e.Name));
+        Assert.Equal(Scanning.DirectoryLister.List(directory, "d").Select(e => (e.Name, e.Kind, e.Length, e.Inode)), listed.Select(e => (e.Name, e.Kind, e.Length, e.Inode)));
+        // A directory gone (or a file where it was) fails as a listing would: it never looks empty, which would plan the
+        // deletion of every name asked for at the destination.
+        SyncException missing = Assert.Throws<SyncException>(() => Scanning.DirectoryLister.ListNames(Path.Join(tree.Source, "nope"),
+            new HashSet<string>(StringComparer.Ordinal) { "a.txt" }, "nope"));
+        Assert.Equal(ErrorIds.ScanError, missing.ErrorId);
+        SyncException file = Assert.Throws<SyncException>(() => Scanning.DirectoryLister.ListNames(Path.Join(directory, "a.txt"),
+            new HashSet<string>(StringComparer.Ordinal) { "a.txt" }, "d/a.txt"));
+        Assert.Equal(ErrorIds.ScanError, file.ErrorId);
+    }
+
     /// <summary>Random changes to a random tree, each told to the batch as a watcher tells it (a name changed; a new
     /// directory as a subtree): the scoped run leaves the replica equal to the source, and a full plan finds nothing.</summary>
     [Theory]

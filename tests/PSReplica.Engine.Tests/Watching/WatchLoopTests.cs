@@ -206,7 +206,9 @@ public sealed class WatchLoopTests
 
         var watcher = new FakeWatcher();
         var observer = new RecordingObserver();
-        using var running = new Running(tree.Options(delete: true) with { MaxDelete = 2 }, watcher, observer);
+        // Each step's changes must be one batch: they are written back to back, and the settle time (counted from each
+        // change's own time) is one no pause of this thread between two writes outlasts, even on a loaded machine.
+        using var running = new Running(tree.Options(delete: true) with { MaxDelete = 2 }, watcher, observer, new WatchSettings(TimeSpan.FromSeconds(1), null));
         _ = await running.NextSyncAsync();
 
         async Task DeleteAsync(params string[] names)
@@ -214,6 +216,10 @@ public sealed class WatchLoopTests
             foreach (string name in names)
             {
                 File.Delete(Path.Join(tree.Source, name));
+            }
+
+            foreach (string name in names)
+            {
                 watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, name));
             }
 
