@@ -13,6 +13,8 @@ internal sealed class LocalTreeLister : ITreeLister
 
     public List<FileEntry> List(string fullPath, string relative) => DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
 
+    public List<FileEntry> ListVerified(FileEntry directory, string relative) => DirectoryLister.ListVerified(directory.FullPath, relative, directory);
+
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure)
     {
         if (device is { } known)
