@@ -84,9 +84,9 @@ public static class LocalReplicator
         options = PartialFiles.Prepare(options);
         (SourceSet sources, string destination, FileEntry? existing) = ResolveRoots(options);
         options = Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : destination, observer);
-        return stream && SyncPlanner.CanStream(options, sources)
-            ? SyncPlanner.Stream(options, sources, destination, existing, observer, cancellation)
-            : SyncPlanner.Build(options, sources, destination, existing, observer, cancellation);
+        return PrefetchingTreeLister.ForLocalRun(options, cancellation).Plan((ahead, aheadDestination) => stream && SyncPlanner.CanStream(options, sources)
+            ? SyncPlanner.Stream(options, sources, destination, existing, observer, cancellation, ahead, aheadDestination)
+            : SyncPlanner.Build(options, sources, destination, existing, observer, cancellation, ahead, aheadDestination));
     }
 
     /// <summary>Carries out a plan made by <see cref="Plan"/>. With <paramref name="dryRun"/>, reports each action that

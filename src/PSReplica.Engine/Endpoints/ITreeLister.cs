@@ -19,6 +19,12 @@ internal interface ITreeLister
     /// <exception cref="SyncException">The directory could not be read.</exception>
     List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => List(fullPath, relative).FindAll(entry => names.Contains(entry.Name));
 
+    /// <summary>The entries of <paramref name="directory"/>, an entry of its parent's listing, only while it is still that
+    /// directory (a walker that lists ahead of the planner: see <see cref="PrefetchingTreeLister"/>). The default lists by
+    /// path, as <see cref="List"/> does.</summary>
+    /// <exception cref="SyncException">The directory could not be read, or is no longer the one its parent listed.</exception>
+    List<FileEntry> ListVerified(FileEntry directory, string relative) => List(directory.FullPath, relative);
+
     /// <summary>Reads this side's per-directory filter files (by the full path the filter names); null: the local file
     /// system. An agent's listing brings the files its walk read.</summary>
     Func<string, string?>? FilterFileReader => null;

@@ -16,6 +16,8 @@ internal sealed class LocalTreeLister : ITreeLister
     public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) =>
         DirectoryLister.ListNames(fullPath, names, relative.Length == 0 ? "." : relative);
 
+    public List<FileEntry> ListVerified(FileEntry directory, string relative) => DirectoryLister.ListVerified(directory.FullPath, relative, directory);
+
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure)
     {
         if (device is { } known)

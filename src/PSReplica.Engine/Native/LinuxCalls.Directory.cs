@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace PSReplica.Engine.Native;
 
@@ -20,6 +21,12 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "opendir", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial nint OpendirNative(string path);
 
+    [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
+    private static partial nint FdopendirNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int CloseNative(int fd);
+
     [LibraryImport("libc", EntryPoint = "readdir", SetLastError = true)]
     private static partial nint ReaddirNative(nint directory);
 
@@ -31,7 +38,7 @@ internal static partial class LinuxCalls
 
     /// <summary>The names in the directory <paramref name="path"/> (without "." and ".."), each with its d_type, in the
     /// order the file system gives; null with the errno when it cannot be opened or read.</summary>
-    public static unsafe List<(string Name, byte Type)>? ListDirectory(string path, out int errno)
+    public static List<(string Name, byte Type)>? ListDirectory(string path, out int errno)
     {
         if (!Environment.Is64BitProcess)
         {
@@ -46,6 +53,41 @@ internal static partial class LinuxCalls
             return null;
         }
 
+        return ReadNames(directory, out errno);
+    }
+
+    /// <summary>The names in the open directory <paramref name="directory"/>, as <see cref="ListDirectory(string, out int)"/>
+    /// gives them: read through a descriptor of its own (openat "."), so that the listing is of exactly the directory the
+    /// handle holds, whatever its path names meanwhile, and the handle stays open for the caller's *at calls.</summary>
+    public static List<(string Name, byte Type)>? ListDirectory(SafeFileHandle directory, out int errno)
+    {
+        if (!Environment.Is64BitProcess)
+        {
+            errno = Posix.ENOSYS;
+            return null;
+        }
+
+        int fd = OpenatNative(Posix.Descriptor(directory), ".", Posix.ORdOnly | Posix.ODirectory | Posix.OCloExec, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        nint stream = FdopendirNative(fd);
+        if (stream == 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            _ = CloseNative(fd);
+            return null;
+        }
+
+        return ReadNames(stream, out errno);
+    }
+
+    /// <summary>Reads an opened directory stream to its end and closes it.</summary>
+    private static unsafe List<(string Name, byte Type)>? ReadNames(nint directory, out int errno)
+    {
         try
         {
             var names = new List<(string, byte)>();

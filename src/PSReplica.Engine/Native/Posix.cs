@@ -152,6 +152,18 @@ internal static partial class Posix
         return LinuxCalls.ListDirectory(path, out errno);
     }
 
+    /// <summary>The names in the directory <paramref name="directory"/> holds open, as <see cref="ListDirectory(string, out int)"/>
+    /// gives them (Linux backend only).</summary>
+    public static List<(string Name, byte Type)>? ListDirectory(SafeFileHandle directory, out int errno)
+    {
+        if (!KeepsNameBytes)
+        {
+            throw new PlatformNotSupportedException("Raw directory listing is the 64-bit Linux backend's.");
+        }
+
+        return LinuxCalls.ListDirectory(directory, out errno);
+    }
+
     /// <summary>The process umask, read without changing it (022 where it cannot be read).</summary>
     public static int Umask
     {

@@ -142,8 +142,8 @@ internal sealed class SyncPlanner
     /// are made (<see cref="PlanActions.TryTake"/>): rsync's incremental recursion, so that a run over a large tree holds
     /// a window of its plan instead of all of it. Only where <see cref="CanStream"/> says so.</summary>
     public static SyncPlan Stream(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
-        ISyncObserver observer, CancellationToken cancellation) =>
-        Build(options, sources, destinationRoot, destinationEntry, observer, null, null, null, stream: true, cancellation);
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, null, stream: true, cancellation);
 
     private static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, ITreeLister? sourceLister, ITreeLister? destinationLister, BasisDirectories? basis, bool stream,

@@ -1,4 +1,5 @@
 using System.IO.Enumeration;
+using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Scanning;
@@ -22,11 +23,8 @@ internal static class DirectoryLister
         var names = new List<string>();
         if (Posix.KeepsNameBytes)
         {
-            List<(string Name, byte Type)>? listed = Posix.ListDirectory(directory, out int listError);
-            if (listed is null)
-            {
-                throw Unreadable(directory, listError, relativeForErrors);
-            }
+            List<(string Name, byte Type)> listed = Posix.ListDirectory(directory, out int listError)
+                ?? throw Unreadable(directory, listError, relativeForErrors);
 
             foreach ((string name, _) in listed)
             {
@@ -74,11 +72,6 @@ internal static class DirectoryLister
         return StatSorted(directory, wanted, relativeForErrors);
     }
 
-    private static SyncException Unreadable(string directory, int errno, string relativeForErrors) =>
-        new(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-            errno == Posix.EACCES ? $"Cannot read directory '{directory}': permission denied."
-                : $"Cannot read directory '{directory}': {Posix.Describe(errno)}.", relativeForErrors);
-
     /// <summary>Stats each of <paramref name="names"/> in <paramref name="directory"/> (sorting them); a name gone is left out.</summary>
     private static List<FileEntry> StatSorted(string directory, List<string> names, string relativeForErrors)
     {
@@ -107,6 +100,77 @@ internal static class DirectoryLister
 
         return entries;
     }
+
+    /// <summary>Lists <paramref name="directory"/> only while it is the directory <paramref name="expected"/> its parent's
+    /// listing saw: opened without following a final link, its identity (device and inode) checked on the descriptor, and
+    /// every entry read relative to that descriptor. A walker listing ahead of the planner uses it (see
+    /// <see cref="Endpoints.PrefetchingTreeLister"/>): a directory swapped for a link or for another directory after the
+    /// parent was listed is then never listed in its place. The portable backend (no descriptors to list by, no inodes)
+    /// lists by path, as <see cref="List"/> does.</summary>
+    /// <exception cref="SyncException">The directory cannot be read, or is no longer the one listed (ScanError).</exception>
+    public static List<FileEntry> ListVerified(string directory, string relativeForErrors, FileEntry expected)
+    {
+        if (!Posix.KeepsNameBytes || !Posix.TracksIdentity)
+        {
+            return List(directory, relativeForErrors);
+        }
+
+        using SafeFileHandle? handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out int openError);
+        if (handle is null)
+        {
+            throw openError is Posix.ELOOP or Posix.ENOTDIR ? Replaced(directory, relativeForErrors) : Unreadable(directory, openError, relativeForErrors);
+        }
+
+        if (Posix.StatAt(handle, string.Empty, out StatInfo opened) != 0 || opened.Device != expected.Device || opened.Inode != expected.Inode)
+        {
+            throw Replaced(directory, relativeForErrors);
+        }
+
+        List<(string Name, byte Type)> listed = Posix.ListDirectory(handle, out int listError)
+            ?? throw Unreadable(directory, listError, relativeForErrors);
+        var names = new List<string>(listed.Count);
+        foreach ((string name, _) in listed)
+        {
+            names.Add(name);
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        var entries = new List<FileEntry>(names.Count);
+        foreach (string name in names)
+        {
+            int errno = Posix.StatAt(handle, name, out StatInfo stat);
+            EntryKind kind = FileEntry.KindOf(stat);
+            string? target = null;
+            if (errno == 0 && kind == EntryKind.SymbolicLink)
+            {
+                target = Posix.ReadLinkAt(handle, name, out int linkError);
+                errno = target is not null ? 0 : linkError == Posix.EINVAL || linkError == 0 ? Posix.ENOENT : linkError;
+            }
+
+            if (errno == 0)
+            {
+                entries.Add(new FileEntry(name, Path.Join(directory, name), kind, stat, target));
+            }
+            else if (errno != Posix.ENOENT)
+            {
+                throw new SyncException(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>The error <see cref="List"/> gives for a directory it cannot open or read.</summary>
+    private static SyncException Unreadable(string directory, int errno, string relativeForErrors) =>
+        new(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+            errno == Posix.EACCES ? $"Cannot read directory '{directory}': permission denied." : $"Cannot read directory '{directory}': {Posix.Describe(errno)}.",
+            relativeForErrors);
+
+    private static SyncException Replaced(string directory, string relativeForErrors) =>
+        new(ErrorIds.ScanError, SyncErrorKind.ReadError,
+            $"Cannot read directory '{directory}': it was replaced while the tree was scanned (a link or another item now stands where the directory "
+            + "was listed); nothing in it is touched.", relativeForErrors);
 
     private static void ListPortable(string directory, string relativeForErrors, List<string> names)
     {

@@ -1,0 +1,163 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    A no-change Sync-Directory against rsync -a on a real file system with cold and warm caches (issue 18, item 8).
+.DESCRIPTION
+    A benchmark, not a test; it needs root (mount, and /proc/sys/vm/drop_caches). It makes an ext4 image (truncate and
+    mkfs.ext4), mounts it through a loop device, writes a source tree of -Files small files on it (half empty, half
+    1 KiB, 50 to a directory, the directories three levels deep under ten top-level ones, as a source tree is) and a
+    replica of it made by rsync -a, then times no-change runs of both tools over that one source and replica pair,
+    alternating which goes first, -Runs times each:
+      cold   with the page cache dropped before each run (sync; echo 3 > /proc/sys/vm/drop_caches): the scan waits on
+             the disk for the directories and inodes of both trees
+      warm   right after a run of the same tool (everything cached)
+    and reports the medians and the ratios PSReplica/rsync, and PSReplica cold/warm.
+
+    PSReplica runs in this pwsh (the module imported once, warmed up on a small tree), its items counted (a no-change
+    run must emit none). Dropping the caches drops everyone's: on a shared machine other processes slow down too, and
+    their I/O competes with the runs'. The image is unmounted and removed at the end, also after a failure.
+.PARAMETER Files
+    Files in the source tree: 100,000 by default (the issue's figure); 20,000 with -Quick.
+.PARAMETER Runs
+    Runs per tool and cache state; the median is reported. 5 by default, 2 with -Quick.
+.PARAMETER WorkPath
+    Where the image file goes (a real disk, not tmpfs: the point is waiting for it).
+.EXAMPLE
+    sudo dotnet pwsh ./tests/Benchmarks/Invoke-ColdScanBenchmark.ps1 -Quick
+#>
+[CmdletBinding()]
+param(
+    [ValidateRange(1000, 2000000)] [int] $Files = 100000,
+    [ValidateRange(1, 100)] [int] $Runs = 5,
+    [string] $WorkPath = '/var/tmp',
+    [string] $ModulePath,
+    [string] $MarkdownPath,
+    [switch] $Quick
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
+if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot 'out/benchmark/coldscan.md' }
+if (-not (Test-Path $ModulePath)) { throw "Build first: dotnet pwsh ./build.ps1 ($ModulePath is missing)." }
+if ($Quick) {
+    if (-not $PSBoundParameters.ContainsKey('Files')) { $Files = 20000 }
+    if (-not $PSBoundParameters.ContainsKey('Runs')) { $Runs = 2 }
+}
+if ((& id -u) -ne '0') { throw 'Run as root: the benchmark mounts an image and drops the page cache.' }
+foreach ($tool in 'mkfs.ext4', 'mount', 'umount', 'rsync') {
+    if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { throw "$tool is needed." }
+}
+Import-Module $ModulePath
+
+$work = Join-Path $WorkPath "psreplica-coldscan-$PID"
+$image = Join-Path $work 'tree.img'
+$mount = Join-Path $work 'mnt'
+$source = Join-Path $mount 'src'
+$replica = Join-Path $mount 'dst'
+$mounted = $false
+
+function Get-Median([double[]] $Values) {
+    $sorted = [double[]]($Values | Sort-Object)
+    if ($sorted.Count % 2 -eq 1) { return $sorted[($sorted.Count - 1) / 2] }
+    ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2
+}
+
+function Invoke-Native([string] $Command, [string[]] $Arguments) {
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Command $Arguments failed ($LASTEXITCODE)." }
+}
+
+function Clear-PageCache {
+    Invoke-Native sync @()
+    [IO.File]::WriteAllText('/proc/sys/vm/drop_caches', "3`n")
+}
+
+function Measure-Tool([string] $Tool) {
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    if ($Tool -eq 'PSReplica') {
+        $items = 0
+        Sync-Directory -Path "$source/" -Destination $replica | ForEach-Object { $items++ }
+        $clock.Stop()
+        if ($items -ne 0) { throw "A no-change Sync-Directory did $items actions." }
+    }
+    else {
+        & rsync -a "$source/" "$replica/"
+        $clock.Stop()
+        if ($LASTEXITCODE -ne 0) { throw "rsync failed ($LASTEXITCODE)." }
+    }
+    $clock.Elapsed.TotalSeconds
+}
+
+try {
+    $null = New-Item -ItemType Directory -Force $mount
+    # Room for the two trees (a 1 KiB file takes a 4 KiB block) and an inode for each of their items.
+    $megabytes = [Math]::Max(256, [int]($Files * 2 * 4 / 1024 * 1.5))
+    Invoke-Native truncate @('-s', "${megabytes}M", $image)
+    Invoke-Native mkfs.ext4 @('-q', '-F', '-N', [string]($Files * 3), $image)
+    Invoke-Native mount @('-o', 'loop', $image, $mount)
+    $mounted = $true
+
+    # The tree: 50 files to a directory, directories three levels under ten top-level ones (a/b/c).
+    $kib = [byte[]]::new(1024)
+    [Random]::new(18).NextBytes($kib)
+    Write-Host "Making $Files files in $([Math]::Ceiling($Files / 50)) directories on an ext4 image at $mount ..."
+    for ($i = 0; $i -lt $Files; $i++) {
+        if ($i % 50 -eq 0) {
+            $leaf = [int][Math]::Floor($i / 50)
+            $directory = Join-Path $source ('a{0:D2}/b{1:D2}/c{2:D3}' -f ($leaf % 10), ([int][Math]::Floor($leaf / 10) % 20), [int][Math]::Floor($leaf / 200))
+            $null = [IO.Directory]::CreateDirectory($directory)
+        }
+        $file = Join-Path $directory ('f{0:D2}.dat' -f ($i % 50))
+        if ($i % 2) { [IO.File]::WriteAllBytes($file, $kib) } else { [IO.File]::Create($file).Dispose() }
+    }
+    Invoke-Native rsync @('-a', "$source/", "$replica/")
+
+    # Warm-up: the module's code is loaded and compiled before anything is timed.
+    $warm = Join-Path $work 'warm'
+    $null = New-Item -ItemType Directory -Force (Join-Path $warm 'src/a')
+    [IO.File]::WriteAllBytes((Join-Path $warm 'src/a/f'), $kib)
+    Sync-Directory -Path (Join-Path $warm 'src/') -Destination (Join-Path $warm 'dst') | Out-Null
+    $null = Measure-Tool 'PSReplica'
+
+    $samples = @{}
+    foreach ($key in 'cold|PSReplica', 'cold|rsync', 'warm|PSReplica', 'warm|rsync') { $samples[$key] = [Collections.Generic.List[double]]::new() }
+    for ($run = 1; $run -le $Runs; $run++) {
+        $order = if ($run % 2) { @('PSReplica', 'rsync') } else { @('rsync', 'PSReplica') }
+        foreach ($tool in $order) {
+            Clear-PageCache
+            $samples["cold|$tool"].Add((Measure-Tool $tool))
+            $samples["warm|$tool"].Add((Measure-Tool $tool))
+        }
+        Write-Host ("run {0}: cold PSReplica {1:N3} s, rsync {2:N3} s; warm PSReplica {3:N3} s, rsync {4:N3} s" -f $run,
+            $samples['cold|PSReplica'][-1], $samples['cold|rsync'][-1], $samples['warm|PSReplica'][-1], $samples['warm|rsync'][-1])
+    }
+
+    $medians = @{}
+    foreach ($key in $samples.Keys) { $medians[$key] = Get-Median $samples[$key].ToArray() }
+    $rows = foreach ($state in 'cold', 'warm') {
+        [pscustomobject]@{
+            Cache = $state; Files = $Files; Runs = $Runs
+            'PSReplica s' = [Math]::Round($medians["$state|PSReplica"], 3); 'rsync s' = [Math]::Round($medians["$state|rsync"], 3)
+            Ratio = [Math]::Round($medians["$state|PSReplica"] / $medians["$state|rsync"], 2)
+        }
+    }
+    $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+    $coldOverWarm = [Math]::Round($medians['cold|PSReplica'] / $medians['warm|PSReplica'], 2)
+    Write-Host "PSReplica cold/warm: $coldOverWarm"
+    $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
+    $lines = @('| Cache | Files | PSReplica s | rsync s | ratio |', '|---|---|---|---|---|')
+    $lines += foreach ($r in $rows) { "| $($r.Cache) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) |" }
+    $lines += '', "PSReplica cold/warm: $coldOverWarm ($Runs runs per tool and cache state, medians)."
+    Set-Content -LiteralPath $MarkdownPath -Value $lines
+    Write-Host "Written to $MarkdownPath"
+}
+finally {
+    $keep = $false
+    if ($mounted) {
+        & umount $mount
+        if ($LASTEXITCODE -ne 0) { $keep = $true; Write-Warning "umount $mount failed: the image stays at $image." }
+    }
+    if (-not $keep) { & /bin/rm -rf -- $work }
+}
