@@ -11,6 +11,7 @@ internal static class Itemizer
     {
         SyncItemType.Directory => 'd',
         SyncItemType.SymbolicLink => 'L',
+        SyncItemType.BlockDevice or SyncItemType.CharacterDevice or SyncItemType.Fifo or SyncItemType.Socket => 'D',
         _ => 'f',
     };
 

@@ -760,6 +760,13 @@ internal sealed class SyncPlanner
             return null;
         }
 
+        if (resolved.Kind.IsNode() && (_options.Preserve & resolved.Kind.PreserveFlag()) == 0)
+        {
+            // As rsync without -D: left out, and said so (rsync says it with -v only; a skip here is never silent).
+            _observer.OnWarning($"Skipping {resolved.Kind.Describe()} '{relative}': -Preserve {resolved.Kind.PreserveFlag()} replicates it.");
+            return null;
+        }
+
         return resolved;
     }
 
@@ -776,7 +783,12 @@ internal sealed class SyncPlanner
         }
 
         bool leftOut = LeftOutByTransferRules(source);
-        if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
+        if (!leftOut && _options.RemoveSourceFiles && source.Kind.IsNode())
+        {
+            // Source removal verifies a copy by its type, length, time and content; a node has none of the last to check.
+            _observer.OnWarning($"Not removing the {source.Kind.Describe()} '{relative}' from the source: -RemoveSourceFiles removes files and links only.");
+        }
+        else if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
             _plan.SourceFiles.Add((source, destinationPath, relative));
         }
@@ -845,6 +857,10 @@ internal sealed class SyncPlanner
                 PlanSymbolicLink(source, existing, relative, destinationPath);
                 return Content.Files;
 
+            case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
+                PlanNode(source, existing, relative, destinationPath);
+                return Content.Files;
+
             default:
                 PlanFile(source, existing, relative, destinationPath);
                 return Content.Files;
@@ -904,6 +920,10 @@ internal sealed class SyncPlanner
 
             case EntryKind.SymbolicLink:
                 Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
+                break;
+
+            case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
+                Add(ActionKind.CreateNode, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', source.ItemType));
                 break;
 
             default:
@@ -1086,6 +1106,33 @@ internal sealed class SyncPlanner
         }
 
         return true;
+    }
+
+    /// <summary>A device, FIFO or socket standing where one of the same kind is: made anew when a device's number differs
+    /// (rsync's generator deletes and recreates it then), else given the attributes that differ, as a file is.</summary>
+    private void PlanNode(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    {
+        if (_options.IgnoreExisting)
+        {
+            SkipExisting(relative);
+            return;
+        }
+
+        AttributeChanges changes = CompareAttributes(source, existing);
+        if (source.Rdev != existing.Rdev)
+        {
+            string itemize = Itemizer.Changed('c', source.ItemType, checksum: true, size: false,
+                (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
+            Add(ActionKind.CreateNode, SyncAction.Update, source, existing, relative, destinationPath, SyncReason.DeviceChanged, itemize);
+        }
+        else if (changes != AttributeChanges.None)
+        {
+            AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
     }
 
     private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath)
