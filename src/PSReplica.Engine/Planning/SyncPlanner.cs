@@ -825,6 +825,15 @@ internal sealed class SyncPlanner
             return PlanCreate(source, relative, destinationPath, SyncReason.New);
         }
 
+        if (existing.Kind != source.Kind && source.Kind.IsNode() && existing.Kind.IsNode()
+            && Itemizer.TypeCode(source.ItemType) == Itemizer.TypeCode(existing.ItemType))
+        {
+            // A FIFO where a socket is, a block device where a character device is: to rsync one item that changed (cSc...,
+            // cDc...), remade in the other's place in one step.
+            PlanNode(source, existing, relative, destinationPath);
+            return Content.Files;
+        }
+
         if (existing.Kind != source.Kind)
         {
             if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
@@ -1108,8 +1117,9 @@ internal sealed class SyncPlanner
         return true;
     }
 
-    /// <summary>A device, FIFO or socket standing where one of the same kind is: made anew when a device's number differs
-    /// (rsync's generator deletes and recreates it then), else given the attributes that differ, as a file is.</summary>
+    /// <summary>A device, FIFO or socket standing where one of its class is (a device, or a FIFO or socket): made anew when
+    /// its type or a device's number differs (rsync's generator deletes and recreates it then), else given the attributes
+    /// that differ, as a file is.</summary>
     private void PlanNode(FileEntry source, FileEntry existing, string relative, string destinationPath)
     {
         if (_options.IgnoreExisting)
@@ -1119,11 +1129,12 @@ internal sealed class SyncPlanner
         }
 
         AttributeChanges changes = CompareAttributes(source, existing);
-        if (source.Rdev != existing.Rdev)
+        if (source.Kind != existing.Kind || source.Rdev != existing.Rdev)
         {
             string itemize = Itemizer.Changed('c', source.ItemType, checksum: true, size: false,
                 (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
-            Add(ActionKind.CreateNode, SyncAction.Update, source, existing, relative, destinationPath, SyncReason.DeviceChanged, itemize);
+            Add(ActionKind.CreateNode, SyncAction.Update, source, existing, relative, destinationPath,
+                source.Kind != existing.Kind ? SyncReason.TypeChanged : SyncReason.DeviceChanged, itemize);
         }
         else if (changes != AttributeChanges.None)
         {

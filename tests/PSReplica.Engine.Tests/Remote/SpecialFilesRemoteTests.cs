@@ -33,9 +33,9 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Same("sub/sock", Posix.SIfsock, 0);
         Same("null", Posix.SIfchr, SpecialFiles.NullDevice);
         Same("loop", Posix.SIfblk, SpecialFiles.LoopDevice);
-        Assert.Contains(observer.Items, i => i.RelativePath == "pipe" && i.ItemType == SyncItemType.Fifo && i.Action == SyncAction.Create && i.Itemize == "cD+++++++++");
+        Assert.Contains(observer.Items, i => i.RelativePath == "pipe" && i.ItemType == SyncItemType.Fifo && i.Action == SyncAction.Create && i.Itemize == "cS+++++++++");
         Assert.Contains(observer.Items, i => i.RelativePath == "sub/sock" && i.ItemType == SyncItemType.Socket);
-        Assert.Contains(observer.Items, i => i.RelativePath == "null" && i.ItemType == SyncItemType.CharacterDevice);
+        Assert.Contains(observer.Items, i => i.RelativePath == "null" && i.ItemType == SyncItemType.CharacterDevice && i.Itemize == "cD+++++++++");
         Assert.Contains(observer.Items, i => i.RelativePath == "loop" && i.ItemType == SyncItemType.BlockDevice);
 
         // Converged: a second run finds nothing to do.
@@ -53,6 +53,8 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         SpecialFiles.Fifo(Path.Join(_tree.Source, "was-file"), 0x1A4, t);
         SpecialFiles.Socket(Path.Join(_tree.Source, "was-fifo"), 0x1ED, t);
         SpecialFiles.Fifo(Path.Join(_tree.Source, "mode-only"), 0x1A4, t);
+        SpecialFiles.Device(Path.Join(_tree.Source, "was-char"), block: true, SpecialFiles.LoopDevice, 0x180, t);
+        SpecialFiles.Device(Path.Join(_tree.Destination, "was-char"), block: false, SpecialFiles.LoopDevice, 0x180, t);
         SpecialFiles.Device(Path.Join(_tree.Destination, "dev"), block: false, SpecialFiles.ZeroDevice, 0x1B6, t);
         _tree.Dst("was-file", "a file\n", t);
         SpecialFiles.Fifo(Path.Join(_tree.Destination, "was-fifo"), 0x1A4, t);
@@ -67,11 +69,16 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Same("was-file", Posix.SIfifo, 0);
         Same("was-fifo", Posix.SIfsock, 0);
         Same("mode-only", Posix.SIfifo, 0);
+        // Of the same number, time and mode: rsync 3.5 leaves the character device there; the source holds a block device.
+        Same("was-char", Posix.SIfblk, SpecialFiles.LoopDevice);
         Assert.Equal(inode, TestTree.Stat(modeOnly).Inode);
         Assert.False(Path.Exists(Path.Join(_tree.Destination, "extraneous")));
         Assert.Contains(observer.Items, i => i.RelativePath == "dev" && i.Action == SyncAction.Update && i.Reason == SyncReason.DeviceChanged);
         Assert.Contains(observer.Items, i => i.RelativePath == "was-file" && i.ItemType == SyncItemType.Fifo && i.Reason == SyncReason.TypeChanged);
-        Assert.Contains(observer.Items, i => i.RelativePath == "mode-only" && i.Action == SyncAction.Metadata);
+        Assert.Contains(observer.Items, i => i.RelativePath == "mode-only" && i.Action == SyncAction.Metadata && i.Itemize == ".S...p.....");
+        // A socket where a FIFO was is, as to rsync, one item that changed (replaced in one step, no deletion first).
+        SyncItem wasFifo = Assert.Single(observer.Items, i => i.RelativePath == "was-fifo");
+        Assert.Equal((SyncAction.Update, SyncReason.TypeChanged, "cSc.tp....."), (wasFifo.Action, wasFifo.Reason, wasFifo.Itemize));
         Assert.Contains(observer.Items, i => i.RelativePath == "extraneous" && i.Action == SyncAction.Delete && i.ItemType == SyncItemType.Fifo);
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_tree.Destination), p => Path.GetFileName(p).StartsWith(".~psr", StringComparison.Ordinal));
     }
