@@ -78,7 +78,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Assert.Contains(observer.Items, i => i.RelativePath == "mode-only" && i.Action == SyncAction.Metadata && i.Itemize == ".S...p.....");
         // A socket where a FIFO was is, as to rsync, one item that changed (replaced in one step, no deletion first).
         SyncItem wasFifo = Assert.Single(observer.Items, i => i.RelativePath == "was-fifo");
-        Assert.Equal((SyncAction.Update, SyncReason.TypeChanged, "cSc.tp....."), (wasFifo.Action, wasFifo.Reason, wasFifo.Itemize));
+        Assert.Equal((SyncAction.Update, SyncReason.TypeChanged, "cSc..p....."), (wasFifo.Action, wasFifo.Reason, wasFifo.Itemize));
         Assert.Contains(observer.Items, i => i.RelativePath == "extraneous" && i.Action == SyncAction.Delete && i.ItemType == SyncItemType.Fifo);
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_tree.Destination), p => Path.GetFileName(p).StartsWith(".~psr", StringComparison.Ordinal));
     }
