@@ -33,6 +33,7 @@ public static class LocalReplicator
         OneFileSystem = true,
         DestinationMountPoints = true,
         ExtendedAttributes = true,
+        Specials = true,
     };
 
     /// <summary>What a local run honours on the portable backend: System.IO tells no inode and no device, so hard links
@@ -49,6 +50,10 @@ public static class LocalReplicator
         OneFileSystem = false,
         DestinationMountPoints = false,
         ExtendedAttributes = false,
+
+        // System.IO sees a device, FIFO or socket as an empty file; on Linux the portable backend asks the kernel its type
+        // and number and makes it by mknod (by path). Elsewhere there are none to replicate.
+        Specials = OperatingSystem.IsLinux(),
     };
 
     private static readonly DestinationCapabilities s_portableWithAttributes = s_portable with

@@ -144,7 +144,7 @@ Describe 'Sync-Directory -Transport Sftp' {
 
     It 'refuses options SFTP cannot honour with InvalidParameterCombination, before touching anything' {
         $dst = Join-Path $work 'refused'
-        foreach ($extra in @{ Checksum = $true }, @{ Compress = $true }, @{ BandwidthLimit = 100 }, @{ RemoteCommand = 'true' }, @{ TransferMode = 'Delta' }, @{ ModifyWindow = -1 }, @{ Partial = $true }, @{ PartialDirectory = '.partial' }, @{ DelayUpdates = $true }, @{ Inplace = $true }, @{ RemoveSourceFiles = $true }, @{ LinkDest = '../elsewhere' }) {
+        foreach ($extra in @{ Checksum = $true }, @{ Compress = $true }, @{ BandwidthLimit = 100 }, @{ RemoteCommand = 'true' }, @{ TransferMode = 'Delta' }, @{ ModifyWindow = -1 }, @{ Partial = $true }, @{ PartialDirectory = '.partial' }, @{ DelayUpdates = $true }, @{ Inplace = $true }, @{ RemoveSourceFiles = $true }, @{ LinkDest = '../elsewhere' }, @{ Preserve = 'Times', 'Specials' }, @{ Preserve = 'Times', 'Devices' }) {
             $err = Get-TerminatingError { Sync-Directory -Path $src -Destination (Get-RemoteAddress $dst) @sftp @extra }
             $err.FullyQualifiedErrorId | Should -BeLike 'InvalidParameterCombination*' -Because ($extra.Keys -join ',')
             $err.Exception.Message | Should -Match 'SFTP'

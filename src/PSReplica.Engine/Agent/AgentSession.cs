@@ -75,7 +75,7 @@ internal sealed class AgentSession : IDisposable
             or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy;
         // A move changes the tree's structure as a delete does: it waits for the changes sent before it, and those sent after it wait for it.
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete
-            or RequestType.MoveWithin;
+            or RequestType.MoveWithin or RequestType.CreateNode;
         _order.Schedule(ordered, heavy
             ? () => Task.Factory.StartNew(() => RunAsync(stream, request), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
             : () => Task.Run(() => RunAsync(stream, request)));
@@ -115,6 +115,7 @@ internal sealed class AgentSession : IDisposable
                 RequestType.ReadBatch => TreeSender.ReadBatch(_tree, stream, cancellation),
                 RequestType.CreateDirectory => TreeReceiver.CreateDirectory(_tree, request),
                 RequestType.CreateSymbolicLink => TreeReceiver.CreateSymbolicLink(_tree, request),
+                RequestType.CreateNode => TreeReceiver.CreateNode(_tree, request),
                 RequestType.SetAttributes => TreeReceiver.SetAttributes(_tree, request),
                 RequestType.Delete => TreeReceiver.Delete(_tree, request),
                 RequestType.PartialSignature => TreeReceiver.PartialSignature(_tree, stream, request, cancellation),

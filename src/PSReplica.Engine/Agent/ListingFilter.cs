@@ -155,6 +155,11 @@ internal sealed class ListingFilter
                 entry = entry with { Checksum = _tree.Checksum(relative) };
             }
 
+            if (_options.Has(ListingFeatures.DeviceNumbers))
+            {
+                entry = entry with { ListsDeviceNumbers = true };
+            }
+
             if (_options.Has(ListingFeatures.ExtendedAttributes))
             {
                 // Null when unreadable: the controller leaves the item's attributes alone rather than guess.

@@ -78,7 +78,10 @@ internal sealed partial class AgentClient : IAsyncDisposable
         var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
         var listing = new RemoteListing(Root, options?.Has(ListingFeatures.Checksums) == true, CompactListings,
-            options?.Has(ListingFeatures.ExtendedAttributes) == true ? options.XattrScope : Metadata.XattrScope.None);
+            options?.Has(ListingFeatures.ExtendedAttributes) == true ? options.XattrScope : Metadata.XattrScope.None)
+        {
+            DeviceNumbers = options?.Has(ListingFeatures.DeviceNumbers) == true,
+        };
         _ = Task.Run(async () =>
         {
             try
@@ -307,6 +310,14 @@ internal sealed partial class AgentClient : IAsyncDisposable
 
     public Task CreateSymbolicLinkAsync(string path, string target, AttributeSet attributes, CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.CreateSymbolicLink, path) { Other = target, Attributes = attributes }, cancellation);
+
+    /// <summary>Receiver (capability "specials"): makes a device, FIFO or socket.</summary>
+    public Task CreateNodeAsync(string path, int fileType, ulong rdev, AttributeSet attributes, CancellationToken cancellation) =>
+        SimpleAsync(NodeRequest(path, fileType, rdev, attributes), cancellation);
+
+    /// <summary>The CreateNode request for a device, FIFO or socket.</summary>
+    public static AgentRequest NodeRequest(string path, int fileType, ulong rdev, AttributeSet attributes) =>
+        new(RequestType.CreateNode, path) { NodeType = fileType, DeviceNumber = rdev, Attributes = attributes };
 
     public Task SetAttributesAsync(string path, AttributeSet attributes, CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.SetAttributes, path) { Attributes = attributes }, cancellation);

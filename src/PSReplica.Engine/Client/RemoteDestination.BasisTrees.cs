@@ -97,10 +97,10 @@ internal sealed partial class RemoteDestination
         return path.StartsWith(root, System.StringComparison.Ordinal) ? path[root.Length..] : path;
     }
 
-    /// <summary>As locally: a file or link that is replaced, and a file or link that is deleted, is backed up first.</summary>
+    /// <summary>As locally: a file, link or node that is replaced, and one that is deleted, is backed up first.</summary>
     private static bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
     {
-        ActionKind.CopyFile or ActionKind.CreateSymbolicLink => true,
+        ActionKind.CopyFile or ActionKind.CreateSymbolicLink or ActionKind.CreateNode => true,
         ActionKind.Delete => action.Item.Reason != SyncReason.TemporaryFile,
         _ => false,
     };

@@ -115,6 +115,17 @@ internal sealed partial class RemoteDestination : IDestination
                 tree.CreateSymbolicLink(wire, link.LinkTarget!, _attributes.ForLink(link, action.Item.RelativePath), _cancellation);
                 break;
 
+            case ActionKind.CreateNode:
+                FileEntry node = action.Source!;
+                if (tree is not INodeDestination nodes)
+                {
+                    // Refused before the run (DestinationCapabilities.Specials); never skipped here.
+                    throw new InvalidOperationException("This destination cannot make devices, FIFOs or sockets.");
+                }
+
+                nodes.CreateNode(wire, node.Kind.FileType(), node.Rdev, _attributes.ForNode(action), _cancellation);
+                break;
+
             case ActionKind.Metadata:
                 tree.SetAttributes(wire, _attributes.ForMetadata(action), _cancellation);
                 break;
@@ -214,6 +225,11 @@ internal sealed partial class RemoteDestination : IDestination
                     Other = link.LinkTarget!,
                     Attributes = _attributes.ForLink(link, action.Item.RelativePath),
                 };
+                break;
+
+            case ActionKind.CreateNode:
+                FileEntry node = action.Source!;
+                request = AgentClient.NodeRequest(wire, node.Kind.FileType(), node.Rdev, _attributes.ForNode(action));
                 break;
 
             case ActionKind.Metadata:

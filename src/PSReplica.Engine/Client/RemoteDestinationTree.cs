@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Client;
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
 /// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
-internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification
+internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification, INodeDestination
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -146,6 +146,9 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
 
     public void CreateSymbolicLink(string relative, string target, AttributeSet attributes, CancellationToken cancellation) =>
         _client.CreateSymbolicLinkAsync(relative, target, attributes, cancellation).GetAwaiter().GetResult();
+
+    public void CreateNode(string relative, int fileType, ulong rdev, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.CreateNodeAsync(relative, fileType, rdev, attributes, cancellation).GetAwaiter().GetResult();
 
     public void SetAttributes(string relative, AttributeSet attributes, CancellationToken cancellation) =>
         _client.SetAttributesAsync(relative, attributes, cancellation).GetAwaiter().GetResult();

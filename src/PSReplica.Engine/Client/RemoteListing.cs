@@ -36,6 +36,10 @@ internal sealed class RemoteListing
         _withChecksums = withChecksums;
     }
 
+    /// <summary>The listing was asked for device numbers (<see cref="ListingFeatures.DeviceNumbers"/>): each device's entry
+    /// carries one.</summary>
+    public bool DeviceNumbers { get; init; }
+
     /// <summary>Whether the entries carry checksums.</summary>
     public bool HasChecksums => _withChecksums;
 
@@ -206,7 +210,8 @@ internal sealed class RemoteListing
                     _codec?.Reset();
                     for (int i = 0; i < count; i++)
                     {
-                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums, xattrs: _xattrs) : _codec.Read(ref reader, _withChecksums, _xattrs);
+                        ListingEntry entry = _codec is null ? ListingEntry.Read(ref reader, checksums: _withChecksums, xattrs: _xattrs, devices: DeviceNumbers)
+                            : _codec.Read(ref reader, _withChecksums, _xattrs, DeviceNumbers);
                         validator.Entry(entry);
                         string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
                         current!.Add(entry.ToFileEntry(fullPath));

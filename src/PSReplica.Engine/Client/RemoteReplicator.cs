@@ -70,6 +70,8 @@ public sealed class RemoteReplicator : IAsyncDisposable
             OneFileSystem = push || Has(Handshake.OneFileSystem),
             DestinationMountPoints = true,
             ExtendedAttributes = Has(Handshake.ExtendedAttributes),
+            // Both ways: a device's number travels in the listing (either side's), and a push makes nodes by request.
+            Specials = Has(Handshake.Specials),
             // No protocol version carries Windows' attributes; a push's source is local, where -ArchiveOnly reads them.
             FileAttributes = false,
             ArchiveAttribute = push,
@@ -302,10 +304,16 @@ public sealed class RemoteReplicator : IAsyncDisposable
             features |= ListingFeatures.ExtendedAttributes;
         }
 
+        if ((options.Preserve & PreserveOptions.Devices) != 0)
+        {
+            // Either side's: a pull makes devices from the agent's numbers, a push compares the agent's devices with its own.
+            features |= ListingFeatures.DeviceNumbers;
+        }
+
         if (_client.FiltersListings)
         {
             return (features & (ListingFeatures.Filter | ListingFeatures.Checksums | ListingFeatures.CopyLinks | ListingFeatures.OneFileSystem
-                    | ListingFeatures.ExtendedAttributes)) == 0 ? null
+                    | ListingFeatures.ExtendedAttributes | ListingFeatures.DeviceNumbers)) == 0 ? null
                 : new ListingOptions(features, (features & ListingFeatures.Filter) != 0 ? options.Filter.ToString() : string.Empty) { XattrScope = options.XattrScope };
         }
 

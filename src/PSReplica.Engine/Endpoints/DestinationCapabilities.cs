@@ -70,6 +70,10 @@ internal sealed record DestinationCapabilities
     /// can clear (-ResetArchive also needs the copies verified: <see cref="SourceRemoval"/>).</summary>
     public bool ArchiveAttribute { get; init; }
 
+    /// <summary>-Preserve Devices and Specials: devices, FIFOs and sockets listed with their types (and a device's number)
+    /// and made at the destination by mknod.</summary>
+    public bool Specials { get; init; }
+
     /// <summary>Why Windows' file attributes are refused: said after the refusal of an option that needs them.</summary>
     internal const string FileAttributesNote = "Windows file attributes are held only by the portable file-system backend on Windows, "
         + "and only a local source (-ArchiveOnly, -ResetArchive) or a local run (-Preserve Attributes) can use them.";
@@ -108,6 +112,8 @@ internal sealed record DestinationCapabilities
         Need((options.Preserve & PreserveOptions.Acls) != 0, ExtendedAttributes, "-Preserve Acls");
         Need((options.Preserve & PreserveOptions.ExtendedAttributes) != 0, ExtendedAttributes, "-Preserve ExtendedAttributes");
         Need((options.Preserve & PreserveOptions.Attributes) != 0, FileAttributes, "-Preserve Attributes");
+        Need((options.Preserve & PreserveOptions.Devices) != 0, Specials, "-Preserve Devices");
+        Need((options.Preserve & PreserveOptions.Specials) != 0, Specials, "-Preserve Specials");
         Need(options.ArchiveOnly, ArchiveAttribute, "-ArchiveOnly");
         Need(options.ResetArchive, ArchiveAttribute && SourceRemoval, "-ResetArchive");
         return refused;

@@ -71,6 +71,10 @@ public static class ErrorIds
     public const string MetadataFailed = nameof(MetadataFailed);
     public const string SymbolicLinkFailed = nameof(SymbolicLinkFailed);
     public const string SymbolicLinkNoReferent = nameof(SymbolicLinkNoReferent);
+
+    /// <summary>A device, FIFO or socket could not be made (-Preserve Devices, Specials): a device needs root (CAP_MKNOD)
+    /// at the destination.</summary>
+    public const string SpecialFileFailed = nameof(SpecialFileFailed);
     public const string CannotReplaceNonEmptyDirectory = nameof(CannotReplaceNonEmptyDirectory);
     public const string DeltaStreamInvalid = nameof(DeltaStreamInvalid);
     public const string DeltaVerificationFailed = nameof(DeltaVerificationFailed);

@@ -51,6 +51,17 @@ internal sealed class AttributePolicy
     /// target's).</summary>
     public AttributeSet ForLink(FileEntry link, string relative) => Of(relative, link, mode: null, owner: true, time: Preserves(PreserveOptions.Times));
 
+    /// <summary>A device, FIFO or socket (-Preserve Devices, Specials): its mode as a file's is decided (without a replaced
+    /// item's to keep: a node is made anew), its owner and its time. Extended attributes stay off: Linux keeps no user.*
+    /// attributes on such items.</summary>
+    public AttributeSet ForNode(PlannedAction action)
+    {
+        FileEntry source = action.Source!;
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : source.Permissions & ~_umask;
+        AttributeSet set = Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        return set with { Fields = set.Fields & ~AttributeFields.ExtendedAttributes, ExtendedAttributes = null };
+    }
+
     /// <summary>What a Metadata action sets. A directory gets its owner, and its mode with write access for the owner:
     /// times and exact permissions follow its contents (<see cref="ForDirectory"/>).</summary>
     public AttributeSet ForMetadata(PlannedAction action)
@@ -68,7 +79,7 @@ internal sealed class AttributePolicy
 
         bool ownerChanged = (action.Changes & (AttributeChanges.Owner | AttributeChanges.Group)) != 0;
         // chown clears set-user-ID and set-group-ID bits: the mode is applied after it, and again whenever it ran.
-        bool mode = source.Kind == EntryKind.File && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
+        bool mode = (source.Kind == EntryKind.File || source.Kind.IsNode()) && (permissionsChanged || (ownerChanged && Preserves(PreserveOptions.Permissions)));
         bool time = (action.Changes & AttributeChanges.Times) != 0;
         return WithFileAttributes(Of(action.Item.RelativePath, source, mode ? source.Permissions : null, owner: ownerChanged, time), source, fileAttributes);
     }

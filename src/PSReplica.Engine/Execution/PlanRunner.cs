@@ -631,7 +631,7 @@ internal sealed partial class PlanRunner : IDisposable
         }
 
         if (action.Kind is not (ActionKind.CopyFile or ActionKind.CreateDirectory or ActionKind.CreateSymbolicLink or ActionKind.Delete
-            or ActionKind.HardLink) || relative == ".")
+            or ActionKind.HardLink or ActionKind.CreateNode) || relative == ".")
         {
             return;
         }

@@ -24,4 +24,12 @@ public enum PreserveOptions
     /// <summary>Windows' file attributes ReadOnly, Hidden, System and Archive of files and directories (robocopy
     /// /COPY:A): only the portable file-system backend on Windows holds them.</summary>
     Attributes = 256,
+
+    /// <summary>Block and character devices are made at the destination with their device numbers (rsync --devices; creating
+    /// them needs root, or CAP_MKNOD, at the destination).</summary>
+    Devices = 512,
+
+    /// <summary>FIFOs and sockets are made at the destination (rsync --specials); a FIFO is never opened, a socket is made
+    /// unbound.</summary>
+    Specials = 1024,
 }

@@ -8,4 +8,16 @@ public enum SyncItemType
     Directory,
     SymbolicLink,
     HardLink,
+
+    /// <summary>A block device (-Preserve Devices).</summary>
+    BlockDevice,
+
+    /// <summary>A character device (-Preserve Devices).</summary>
+    CharacterDevice,
+
+    /// <summary>A named pipe (-Preserve Specials).</summary>
+    Fifo,
+
+    /// <summary>A Unix domain socket (-Preserve Specials).</summary>
+    Socket,
 }

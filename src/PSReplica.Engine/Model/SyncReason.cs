@@ -33,4 +33,7 @@ public enum SyncReason
 
     /// <summary>A temporary file left behind by an interrupted run.</summary>
     TemporaryFile,
+
+    /// <summary>A block or character device's major or minor number differs (-Preserve Devices): it is made anew.</summary>
+    DeviceChanged,
 }

@@ -25,6 +25,9 @@ internal static partial class LinuxCalls
     [LibraryImport("libc", EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static partial int SymlinkatNative(string target, int newDirfd, string linkPath);
 
+    [LibraryImport("libc", EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
+    private static partial int MknodatNative(int dirfd, string path, uint mode, ulong dev);
+
     [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(NameMarshaller))]
     private static unsafe partial nint ReadlinkatNative(int dirfd, string path, byte* buffer, nuint size);
 
@@ -57,6 +60,23 @@ internal static partial class LinuxCalls
     /// <summary>renameat(2) within one directory: atomic, and never follows a final symlink.</summary>
     public static int RenameAt(SafeFileHandle directory, string oldName, string newName) =>
         RenameatNative(Descriptor(directory), oldName, Descriptor(directory), newName) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>mknodat(2) of a device, FIFO or socket; <paramref name="rdev"/> as <see cref="StatInfo.Rdev"/> holds it.</summary>
+    public static int MknodAt(SafeFileHandle directory, string name, int mode, ulong rdev) =>
+        MknodatNative(Descriptor(directory), name, (uint)(mode & 0xFFFF), MakeDev(rdev)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>mknod(2) by path (the portable backend on Linux).</summary>
+    public static int Mknod(string path, int mode, ulong rdev) =>
+        MknodatNative(AtFdCwd, path, (uint)(mode & 0xFFFF), MakeDev(rdev)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>glibc's dev_t from a major and minor (its makedev: 12 bits of major and 8 of minor low, the rest high), the
+    /// encoding the C library's mknodat hands the kernel.</summary>
+    private static ulong MakeDev(ulong rdev)
+    {
+        ulong major = rdev >> 32;
+        ulong minor = rdev & 0xFFFF_FFFF;
+        return ((major & 0xFFFF_F000) << 32) | ((major & 0xFFF) << 8) | ((minor & 0xFFFF_FF00) << 12) | (minor & 0xFF);
+    }
 
     public static int SymlinkAt(string target, SafeFileHandle directory, string name) =>
         SymlinkatNative(target, Descriptor(directory), name) == 0 ? 0 : Marshal.GetLastPInvokeError();

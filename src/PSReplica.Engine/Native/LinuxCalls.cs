@@ -108,7 +108,8 @@ internal static partial class LinuxCalls
         Size: *(long*)(buffer + 40),
         MtimeSeconds: *(long*)(buffer + 112),
         MtimeNanoseconds: *(uint*)(buffer + 120),
-        Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
+        Rdev: (*(ushort*)(buffer + 28) & SIfmt) is SIfblk or SIfchr ? ((ulong)*(uint*)(buffer + 128) << 32) | *(uint*)(buffer + 132) : 0);
 
     /// <summary>Sets the modification time without following a final symlink (the access time to now).</summary>
     public static unsafe int SetModificationTime(string path, long seconds, long nanoseconds)

@@ -99,14 +99,17 @@ internal static partial class PortableCalls
 
             var file = (FileInfo)item;
             int type = SIfreg;
+            ulong rdev = 0;
             if (file.Length == 0 && OperatingSystem.IsLinux() && LinuxCalls.Stat(path, follow: false, out StatInfo special) == 0)
             {
-                // A FIFO, socket or device is an empty file to System.IO; on Linux its type is asked for (only for what
-                // looks empty), so that a scan skips it as the Linux backend's does instead of failing to open it.
+                // A FIFO, socket or device is an empty file to System.IO; on Linux its type (and a device's number) is asked
+                // for (only for what looks empty), so that a scan sees it as the Linux backend's does instead of failing
+                // to open it.
                 type = special.FileType;
+                rdev = special.Rdev;
             }
 
-            info = Describe(path, file, type | Permissions(file, directory: false), file.Length);
+            info = Describe(path, file, type | Permissions(file, directory: false), file.Length) with { Rdev = rdev };
             return 0;
         }
         catch (Exception ex) when (IsIoFailure(ex))

@@ -52,6 +52,9 @@ internal static partial class Posix
     public const int SIfdir = 0x4000;
     public const int SIfreg = 0x8000;
     public const int SIfblk = 0x6000;
+    public const int SIfchr = 0x2000;
+    public const int SIfifo = 0x1000;
+    public const int SIfsock = 0xC000;
     public const int SIflnk = 0xA000;
 
     private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
@@ -229,6 +232,14 @@ internal static partial class Posix
         Linux ? LinuxCalls.RenameAt(directory, oldName, newName)
             : PortableCalls.Rename(PortableCalls.Combine(directory, oldName), PortableCalls.Combine(directory, newName));
 
+    /// <summary>mknodat(2): a device, FIFO or socket <paramref name="name"/> in <paramref name="directory"/> (a final name
+    /// that exists is EEXIST, never followed). <paramref name="mode"/> holds the type and permission bits;
+    /// <paramref name="rdev"/> is the device number as <see cref="StatInfo.Rdev"/> holds it (major in the high, minor in the
+    /// low 32 bits). The portable backend makes them only on Linux, by path (EOPNOTSUPP elsewhere).</summary>
+    public static int MknodAt(SafeFileHandle directory, string name, int mode, ulong rdev) =>
+        Linux ? LinuxCalls.MknodAt(directory, name, mode, rdev)
+            : OperatingSystem.IsLinux() ? LinuxCalls.Mknod(PortableCalls.Combine(directory, name), mode, rdev) : EOPNOTSUPP;
+
     public static int SymlinkAt(string target, SafeFileHandle directory, string name) =>
         Linux ? LinuxCalls.SymlinkAt(target, directory, name) : PortableCalls.Symlink(target, PortableCalls.Combine(directory, name));
 
@@ -306,11 +317,17 @@ internal static partial class Posix
 }
 
 /// <summary>What statx tells about one item; <see cref="Attributes"/> are Windows' ReadOnly, Hidden, System and Archive
-/// (<see cref="FileAttributeStore.Kept"/>), told by the portable backend where it holds them and 0 elsewhere.</summary>
+/// (<see cref="FileAttributeStore.Kept"/>), told by the portable backend where it holds them and 0 elsewhere;
+/// <see cref="Rdev"/> is the device number of a block or character device (statx's rdev major in the high and minor in the
+/// low 32 bits, as <see cref="Device"/> holds the containing device), 0 for anything else.</summary>
 internal readonly record struct StatInfo(
-    int Mode, uint Nlink, uint Uid, uint Gid, ulong Inode, long Size, long MtimeSeconds, uint MtimeNanoseconds, ulong Device, int Attributes = 0)
+    int Mode, uint Nlink, uint Uid, uint Gid, ulong Inode, long Size, long MtimeSeconds, uint MtimeNanoseconds, ulong Device, int Attributes = 0,
+    ulong Rdev = 0)
 {
     public int FileType => Mode & Posix.SIfmt;
+
+    /// <summary>A block or character device: the only items whose <see cref="Rdev"/> means something.</summary>
+    public bool IsDevice => FileType is Posix.SIfblk or Posix.SIfchr;
 
     public int Permissions => Mode & 0xFFF;
 }

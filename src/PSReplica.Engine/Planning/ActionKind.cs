@@ -11,4 +11,7 @@ internal enum ActionKind
 
     /// <summary>A hard link to an unchanged file in a -LinkDest directory.</summary>
     HardLink,
+
+    /// <summary>A device, FIFO or socket made by mknod (-Preserve Devices, Specials), new or replacing one.</summary>
+    CreateNode,
 }

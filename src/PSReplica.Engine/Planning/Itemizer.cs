@@ -11,6 +11,8 @@ internal static class Itemizer
     {
         SyncItemType.Directory => 'd',
         SyncItemType.SymbolicLink => 'L',
+        SyncItemType.BlockDevice or SyncItemType.CharacterDevice => 'D',
+        SyncItemType.Fifo or SyncItemType.Socket => 'S',
         _ => 'f',
     };
 

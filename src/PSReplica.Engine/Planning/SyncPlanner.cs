@@ -810,6 +810,13 @@ internal sealed class SyncPlanner
             return null;
         }
 
+        if (resolved.Kind.IsNode() && (_options.Preserve & resolved.Kind.PreserveFlag()) == 0)
+        {
+            // As rsync without -D: left out, and said so (rsync says it with -v only; a skip here is never silent).
+            _observer.OnWarning($"Skipping {resolved.Kind.Describe()} '{relative}': -Preserve {resolved.Kind.PreserveFlag()} replicates it.");
+            return null;
+        }
+
         return resolved;
     }
 
@@ -826,7 +833,12 @@ internal sealed class SyncPlanner
         }
 
         bool leftOut = LeftOutByTransferRules(source);
-        if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
+        if (!leftOut && _options.RemoveSourceFiles && source.Kind.IsNode())
+        {
+            // Source removal verifies a copy by its type, length, time and content; a node has none of the last to check.
+            _observer.OnWarning($"Not removing the {source.Kind.Describe()} '{relative}' from the source: -RemoveSourceFiles removes files and links only.");
+        }
+        else if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
             _plan.SourceFiles.Add((source, destinationPath, relative));
         }
@@ -863,6 +875,15 @@ internal sealed class SyncPlanner
             return PlanCreate(source, relative, destinationPath, SyncReason.New);
         }
 
+        if (existing.Kind != source.Kind && source.Kind.IsNode() && existing.Kind.IsNode()
+            && Itemizer.TypeCode(source.ItemType) == Itemizer.TypeCode(existing.ItemType))
+        {
+            // A FIFO where a socket is, a block device where a character device is: to rsync one item that changed (cSc...,
+            // cDc...), remade in the other's place in one step.
+            PlanNode(source, existing, relative, destinationPath);
+            return Content.Files;
+        }
+
         if (existing.Kind != source.Kind)
         {
             if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
@@ -893,6 +914,10 @@ internal sealed class SyncPlanner
 
             case EntryKind.SymbolicLink:
                 PlanSymbolicLink(source, existing, relative, destinationPath);
+                return Content.Files;
+
+            case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
+                PlanNode(source, existing, relative, destinationPath);
                 return Content.Files;
 
             default:
@@ -954,6 +979,10 @@ internal sealed class SyncPlanner
 
             case EntryKind.SymbolicLink:
                 Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
+                break;
+
+            case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
+                Add(ActionKind.CreateNode, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', source.ItemType));
                 break;
 
             default:
@@ -1127,6 +1156,35 @@ internal sealed class SyncPlanner
         }
 
         return true;
+    }
+
+    /// <summary>A device, FIFO or socket standing where one of its class is (a device, or a FIFO or socket): made anew when
+    /// its type or a device's number differs (rsync's generator deletes and recreates it then), else given the attributes
+    /// that differ, as a file is.</summary>
+    private void PlanNode(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    {
+        if (_options.IgnoreExisting)
+        {
+            SkipExisting(relative);
+            return;
+        }
+
+        AttributeChanges changes = CompareAttributes(source, existing);
+        if (source.Kind != existing.Kind || source.Rdev != existing.Rdev)
+        {
+            string itemize = Itemizer.Changed('c', source.ItemType, checksum: true, size: false,
+                (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
+            Add(ActionKind.CreateNode, SyncAction.Update, source, existing, relative, destinationPath,
+                source.Kind != existing.Kind ? SyncReason.TypeChanged : SyncReason.DeviceChanged, itemize);
+        }
+        else if (changes != AttributeChanges.None)
+        {
+            AddMetadata(source, existing, relative, destinationPath, changes);
+        }
+        else if (_debug)
+        {
+            _observer.OnDebug($"'{relative}': up to date");
+        }
     }
 
     private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath)

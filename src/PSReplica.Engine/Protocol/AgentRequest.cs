@@ -4,7 +4,7 @@ namespace PSReplica.Engine.Protocol;
 /// List: Path, Flag (recursive), Listing (version 2). ReadFile: Path. ComputeDelta: Path (body: signature). BuildSignature: Path, BlockLength.
 /// WriteFile: Path, Length, Attributes (body: data; body end: XXH3-128). ApplyDelta: Path, Other (basis), BlockLength,
 /// Length, Attributes (body: delta ops). CreateDirectory and SetAttributes: Path, Attributes. CreateSymbolicLink: Path,
-/// Other (target), Attributes. Delete: Path, Flag (directory).</summary>
+/// Other (target), Attributes. Delete: Path, Flag (directory). CreateNode: AgentRequest.Nodes.cs.</summary>
 internal sealed partial record AgentRequest(RequestType Type, string Path)
 {
     public string Other { get; init; } = string.Empty;
@@ -55,6 +55,9 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
                 writer.String(Other);
                 Attributes.Write(writer);
                 break;
+            case RequestType.CreateNode:
+                WriteNodeFields(writer);
+                break;
             case >= RequestType.DelayUpdates:
                 WriteSafeUpdateFields(writer);
                 break;
@@ -82,6 +85,11 @@ internal sealed partial record AgentRequest(RequestType Type, string Path)
 
             reader.ExpectEnd();
             return new AgentRequest(RequestType.SparseFiles, string.Empty);
+        }
+
+        if (type == (byte)RequestType.CreateNode)
+        {
+            return ReadNodeRequest(ref reader);
         }
 
         if (type >= (byte)RequestType.DelayUpdates)

@@ -136,6 +136,7 @@ internal sealed class CompactListingCodec
             }
         }
 
+        entry.WriteDeviceNumber(writer);
         if (entry.Kind == EntryKind.SymbolicLink)
         {
             writer.String(entry.LinkTarget ?? string.Empty);
@@ -153,7 +154,7 @@ internal sealed class CompactListingCodec
 
     /// <summary>Reads and checks one entry as <see cref="ListingEntry.Read"/> does: a safe single name, a bounded mode,
     /// nanoseconds and sizes, a valid link target.</summary>
-    public ListingEntry Read(ref WireReader reader, bool checksums, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
+    public ListingEntry Read(ref WireReader reader, bool checksums, Metadata.XattrScope xattrs = Metadata.XattrScope.None, bool devices = false)
     {
         uint flags = (uint)reader.UInt(AllFlags);
         if ((flags & HasIdentity) == 0 && (flags & (SameDevice | SameLinkCount)) != 0)
@@ -222,6 +223,7 @@ internal sealed class CompactListingCodec
         }
 
         var stat = new StatInfo(_mode, nlink, _uid, _gid, inode, size, _seconds, _nanoseconds, device);
+        stat = stat with { Rdev = ListingEntry.ReadDeviceNumber(ref reader, stat, devices) };
         EntryKind kind = FileEntry.KindOf(stat);
         string? target = kind == EntryKind.SymbolicLink ? PeerNames.CheckLinkTarget(reader.String(ProtocolLimits.MaxLinkTargetBytes)) : null;
         UInt128? checksum = null;
@@ -230,6 +232,6 @@ internal sealed class CompactListingCodec
             checksum = BinaryPrimitives.ReadUInt128LittleEndian(reader.Bytes(16));
         }
 
-        return new ListingEntry(name, stat, target) { Checksum = checksum }.ReadExtendedAttributes(ref reader, xattrs);
+        return new ListingEntry(name, stat, target) { Checksum = checksum, ListsDeviceNumbers = devices }.ReadExtendedAttributes(ref reader, xattrs);
     }
 }

@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
@@ -48,6 +48,11 @@ internal static class Handshake
     /// <summary>SparseFiles (RequestType.cs): -Sparse on a push, the agent writing blocks of zeros as holes. An agent
     /// without it is never asked: -Sparse is refused before the run instead.</summary>
     public const string Sparse = "sparse";
+
+    /// <summary>The listing option <see cref="ListingFeatures.DeviceNumbers"/> and the CreateNode request
+    /// (AgentRequest.Nodes.cs): -Preserve Devices and Specials, push and pull. An agent without it would end the session on
+    /// the unknown bit or request, so the options are refused before the run instead.</summary>
+    public const string Specials = "specials";
 
     /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>
     public const string VerifyCopies = "verify-copies";

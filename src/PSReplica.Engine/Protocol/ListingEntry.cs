@@ -19,6 +19,10 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
     /// them.</summary>
     public bool ListsExtendedAttributes { get; init; }
 
+    /// <summary>The listing carries device numbers (<see cref="ListingFeatures.DeviceNumbers"/>): <see cref="Write"/> sends a
+    /// device's major and minor.</summary>
+    public bool ListsDeviceNumbers { get; init; }
+
     /// <summary>The fewest bytes one encoded entry takes (a one-byte name and a one-byte number per field).</summary>
     public const int MinEncodedLength = 12;
 
@@ -36,6 +40,7 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
             .UInt(Stat.Device)
             .UInt(Stat.Inode)
             .UInt(Stat.Nlink);
+        WriteDeviceNumber(writer);
         if (Kind == EntryKind.SymbolicLink)
         {
             writer.String(LinkTarget ?? string.Empty);
@@ -50,6 +55,20 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
 
         WriteExtendedAttributes(writer);
     }
+
+    /// <summary>With <see cref="ListsDeviceNumbers"/>, for a block or character device: its major and minor.</summary>
+    public void WriteDeviceNumber(WireWriter writer)
+    {
+        if (ListsDeviceNumbers && Stat.IsDevice)
+        {
+            writer.UInt(Stat.Rdev >> 32).UInt(Stat.Rdev & 0xFFFF_FFFF);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteDeviceNumber"/> wrote, for a device of a listing that carries them (each number
+    /// at most 2^32-1).</summary>
+    public static ulong ReadDeviceNumber(ref WireReader reader, in StatInfo stat, bool devices) =>
+        devices && stat.IsDevice ? (reader.UInt(uint.MaxValue) << 32) | reader.UInt(uint.MaxValue) : 0;
 
     /// <summary>With <see cref="ListsExtendedAttributes"/>, for a file or directory: 0 (unreadable) or 1 and the set.</summary>
     public void WriteExtendedAttributes(WireWriter writer)
@@ -86,7 +105,9 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
     /// <param name="isRoot">The root's own entry, which has an empty name.</param>
     /// <param name="checksums">The listing carries a checksum after each regular file.</param>
     /// <param name="xattrs">The listing carries the attributes of this scope after each file and directory.</param>
-    public static ListingEntry Read(ref WireReader reader, bool isRoot = false, bool checksums = false, Metadata.XattrScope xattrs = Metadata.XattrScope.None)
+    /// <param name="devices">The listing carries a device number after each block or character device.</param>
+    public static ListingEntry Read(ref WireReader reader, bool isRoot = false, bool checksums = false, Metadata.XattrScope xattrs = Metadata.XattrScope.None,
+        bool devices = false)
     {
         string name = reader.String(ProtocolLimits.MaxNameBytes);
         if (!isRoot || name.Length != 0)
@@ -104,6 +125,7 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
         ulong inode = reader.UInt();
         uint nlink = (uint)reader.UInt(uint.MaxValue);
         var stat = new StatInfo(mode, nlink, uid, gid, inode, size, seconds, nanoseconds, device);
+        stat = stat with { Rdev = ReadDeviceNumber(ref reader, stat, devices) };
         string? target = null;
         EntryKind kind = FileEntry.KindOf(stat);
         if (kind == EntryKind.SymbolicLink)
@@ -121,7 +143,7 @@ internal readonly record struct ListingEntry(string Name, StatInfo Stat, string?
             checksum = BinaryPrimitives.ReadUInt128LittleEndian(reader.Bytes(16));
         }
 
-        return new ListingEntry(name, stat, target) { Checksum = checksum }.ReadExtendedAttributes(ref reader, xattrs);
+        return new ListingEntry(name, stat, target) { Checksum = checksum, ListsDeviceNumbers = devices }.ReadExtendedAttributes(ref reader, xattrs);
     }
 
     public FileEntry ToFileEntry(string fullPath) => new(Name, fullPath, Kind, Stat, LinkTarget) { ExtendedAttributes = ExtendedAttributes };

@@ -29,5 +29,9 @@ internal enum ListingFeatures : byte
     /// follows the filter, and each file's and directory's entry ends with its attributes of that scope.</summary>
     ExtendedAttributes = 64,
 
-    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks | OneFileSystem | ExtendedAttributes,
+    /// <summary>-Preserve Devices (capability <see cref="Handshake.Specials"/>): each block or character device's entry ends
+    /// with its device number (major, minor), so that a device is made, and compared, with the right one.</summary>
+    DeviceNumbers = 128,
+
+    All = Filter | DeleteExcluded | Delete | Checksums | CopyLinks | OneFileSystem | ExtendedAttributes | DeviceNumbers,
 }

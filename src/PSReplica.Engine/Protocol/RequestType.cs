@@ -103,4 +103,8 @@ internal enum RequestType : byte
     /// <summary>Receiver (capability "sparse"): from now on, new files leave holes where whole blocks of them are zeros
     /// (-Sparse); Path is always the root, "".</summary>
     SparseFiles = 64,
+
+    /// <summary>Receiver (capability "specials"): makes the device, FIFO or socket at Path (-Preserve Devices, Specials),
+    /// replacing what stands there; an ordered change, as CreateSymbolicLink is.</summary>
+    CreateNode = 72,
 }

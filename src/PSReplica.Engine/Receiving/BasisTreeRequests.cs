@@ -261,7 +261,8 @@ internal static class BasisTreeRequests
     {
         using ParentDirectory item = tree.OpenParent(relative);
         int errno = Posix.StatAt(item.Handle, item.Name, out StatInfo stat);
-        if (errno == Posix.ENOENT || (errno == 0 && stat.FileType is not (Posix.SIfreg or Posix.SIflnk)))
+        if (errno == Posix.ENOENT || (errno == 0 && stat.FileType is not (Posix.SIfreg or Posix.SIflnk or Posix.SIfifo or Posix.SIfsock
+            or Posix.SIfblk or Posix.SIfchr)))
         {
             return;
         }
@@ -302,13 +303,19 @@ internal static class BasisTreeRequests
         }
     }
 
-    /// <summary>A copy of the item (content, mode and time of a file; the target of a link) as <paramref name="temp"/>.</summary>
+    /// <summary>A copy of the item (content, mode and time of a file; the target of a link; a device, FIFO or socket made
+    /// anew, never opened) as <paramref name="temp"/>.</summary>
     private static int CopyAside(ParentDirectory item, StatInfo stat, SafeFileHandle directory, string temp, CancellationToken cancellation)
     {
         if (stat.FileType == Posix.SIflnk)
         {
             string? target = Posix.ReadLinkAt(item.Handle, item.Name, out int errno);
             return target is null ? errno : Posix.SymlinkAt(target, directory, temp);
+        }
+
+        if (stat.FileType != Posix.SIfreg)
+        {
+            return Posix.MknodAt(directory, temp, stat.Mode, stat.Rdev);
         }
 
         SafeFileHandle? input = Posix.OpenAt(item.Handle, item.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out int openErrno);

@@ -160,6 +160,15 @@ internal sealed partial class LocalDestination : IDestination
                 TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, _attributes.ForLink(action.Source, item));
                 break;
 
+            case ActionKind.CreateNode:
+                if (_options.Backup && action.Existing is { IsDirectory: false })
+                {
+                    BackUp(item, copy: false);
+                }
+
+                TreeReceiver.CreateNode(Tree, item, action.Source!.Kind.FileType(), action.Source.Rdev, _attributes.ForNode(action));
+                break;
+
             case ActionKind.Metadata:
                 TreeReceiver.SetAttributes(Tree, item, _attributes.ForMetadata(action));
                 break;

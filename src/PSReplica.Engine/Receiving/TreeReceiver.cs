@@ -222,6 +222,13 @@ internal static partial class TreeReceiver
         }
 
         using ParentDirectory parent = relative.Length == 0 ? tree.OpenDirectory(string.Empty) : tree.OpenParent(relative);
+        SetAttributes(parent, attributes, relative);
+    }
+
+    /// <summary>As <see cref="SetAttributes(SafeTree, string, AttributeSet)"/>, for <paramref name="parent"/>'s name in its
+    /// directory (an empty name: the directory itself).</summary>
+    private static void SetAttributes(ParentDirectory parent, AttributeSet attributes, string relative)
+    {
         SafeFileHandle? item = parent.Name.Length == 0
             ? null
             : Posix.OpenAt(parent.Handle, parent.Name, Posix.OPath | Posix.ONoFollow, 0, out int errno2) is { } opened ? opened

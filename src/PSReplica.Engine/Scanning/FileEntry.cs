@@ -19,6 +19,7 @@ internal sealed class FileEntry
         Inode = stat.Inode;
         Device = stat.Device;
         Attributes = stat.Attributes;
+        Rdev = kind.IsDevice() ? stat.Rdev : 0;
         LinkTarget = linkTarget;
     }
 
@@ -46,6 +47,10 @@ internal sealed class FileEntry
 
     public string? LinkTarget { get; }
 
+    /// <summary>A device's number (<see cref="StatInfo.Rdev"/>: major in the high, minor in the low 32 bits); 0 for
+    /// anything else, and for a device listed by an agent that was not asked for device numbers.</summary>
+    public ulong Rdev { get; }
+
     /// <summary>Windows' ReadOnly, Hidden, System and Archive attributes (<see cref="System.IO.FileAttributes"/> bits),
     /// where the portable backend holds them (<see cref="FileAttributeStore"/>); 0 elsewhere and in remote listings.</summary>
     public int Attributes { get; }
@@ -66,6 +71,10 @@ internal sealed class FileEntry
     {
         EntryKind.Directory => SyncItemType.Directory,
         EntryKind.SymbolicLink => SyncItemType.SymbolicLink,
+        EntryKind.BlockDevice => SyncItemType.BlockDevice,
+        EntryKind.CharacterDevice => SyncItemType.CharacterDevice,
+        EntryKind.Fifo => SyncItemType.Fifo,
+        EntryKind.Socket => SyncItemType.Socket,
         _ => SyncItemType.File,
     };
 
@@ -74,6 +83,10 @@ internal sealed class FileEntry
         Posix.SIfreg => EntryKind.File,
         Posix.SIfdir => EntryKind.Directory,
         Posix.SIflnk => EntryKind.SymbolicLink,
+        Posix.SIfblk => EntryKind.BlockDevice,
+        Posix.SIfchr => EntryKind.CharacterDevice,
+        Posix.SIfifo => EntryKind.Fifo,
+        Posix.SIfsock => EntryKind.Socket,
         _ => EntryKind.Special,
     };
 }

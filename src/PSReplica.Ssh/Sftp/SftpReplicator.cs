@@ -197,6 +197,8 @@ public sealed class SftpReplicator
             // would need the copies verified, SourceRemoval).
             FileAttributes = false,
             ArchiveAttribute = push,
+            // SFTP v3 has no request that makes a device, FIFO or socket, and its listings carry no device numbers.
+            Specials = false,
         };
     }
 

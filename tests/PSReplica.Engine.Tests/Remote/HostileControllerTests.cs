@@ -56,6 +56,28 @@ public sealed class HostileControllerTests : IDisposable
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.SparseFiles, string.Empty).Write(w)));
 
     [Fact]
+    public Task A_CreateNode_of_a_regular_file_aborts_with_a_violation_and_makes_nothing() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
+    {
+        using var writer = new WireWriter();
+        writer.Byte((byte)RequestType.CreateNode).String("made").Byte(8).UInt(0).UInt(0);
+        AttributeSet.None.Write(writer);
+        await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, writer.Written.ToArray());
+    });
+
+    [Fact]
+    public Task A_CreateNode_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, RemoteSide.Destination, async peer =>
+    {
+        using var writer = new WireWriter();
+        writer.Byte((byte)RequestType.CreateNode).String("../outside/fifo").Byte(1).UInt(0).UInt(0);
+        AttributeSet.None.Write(writer);
+        await peer.SendRawFrameAsync((byte)FrameKind.Request, 1, writer.Written.ToArray());
+    });
+
+    [Fact]
+    public Task A_CreateNode_to_a_sender_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => AgentClient.NodeRequest("fifo", Posix.SIfifo, 0, AttributeSet.None).Write(w)));
+
+    [Fact]
     public Task A_request_the_role_does_not_allow_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.ReadFile, "existing").Write(w)));
 
@@ -81,7 +103,7 @@ public sealed class HostileControllerTests : IDisposable
 
     [Fact]
     public Task Unknown_listing_features_abort_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Source, async peer =>
-        await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.List).String(string.Empty).Byte(3).UInt(0x80).String(string.Empty)),
+        await peer.SendAsync(FrameKind.Request, 1, w => w.Byte((byte)RequestType.List).String(string.Empty).Byte(3).UInt(0x100).String(string.Empty)),
         root: _sandbox.Tree.Destination);
 
     [Fact]
@@ -90,6 +112,30 @@ public sealed class HostileControllerTests : IDisposable
         await peer.SendAsync(FrameKind.Request, 5, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
         await peer.SendAsync(FrameKind.Request, 3, w => new AgentRequest(RequestType.List, string.Empty).Write(w));
     });
+
+    [Fact]
+    public async Task A_node_through_a_planted_symlink_is_refused_and_one_over_a_link_replaces_the_link_only()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _sandbox.Tree.Destination);
+
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.CreateSymbolicLink, "d") { Other = _sandbox.Outside }.Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 1)).Dispose();
+        await peer.SendAsync(FrameKind.Request, 2, w => AgentClient.NodeRequest("d/fifo", Posix.SIfifo, 0, AttributeSet.None).Write(w));
+        await ExpectStreamError(peer, 2, ErrorIds.UnsafePath);
+
+        await peer.SendAsync(FrameKind.Request, 3, w => new AgentRequest(RequestType.CreateSymbolicLink, "f") { Other = _sandbox.Secret }.Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 3)).Dispose();
+        await peer.SendAsync(FrameKind.Request, 4, w => AgentClient.NodeRequest("f", Posix.SIfifo, 0,
+            new AttributeSet(AttributeFields.Mode, 0x1FF, 0, 0, 0, 0)).Write(w));
+        (await peer.ExpectAsync(FrameKind.End, 4)).Dispose();
+
+        Assert.Equal(Posix.SIfifo, TestTree.Stat(Path.Join(_sandbox.Tree.Destination, "f")).FileType);
+        Assert.Equal(0x1FF, TestTree.Stat(Path.Join(_sandbox.Tree.Destination, "f")).Permissions);
+        _sandbox.AssertOutsideUntouched();
+        Assert.Equal(Posix.SIfreg, TestTree.Stat(_sandbox.Secret).FileType);
+        Assert.False(Path.Exists(Path.Join(_sandbox.Outside, "fifo")));
+    }
 
     [Fact]
     public async Task A_write_through_a_planted_symlink_is_refused_and_the_link_target_is_untouched()

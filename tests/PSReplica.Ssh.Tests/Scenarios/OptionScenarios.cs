@@ -410,6 +410,39 @@ internal static class OptionScenarios
                 TestTree.Run("setfattr", "-n", "user.stale", "-v", "0x01", Dst(t, "subsec.txt"));
             },
         },
+        new("Preserve_DevicesSpecials", t => Base(t) with { Delete = true, Preserve = SyncOptions.DefaultPreserve | PreserveOptions.Devices | PreserveOptions.Specials }, (t, o) =>
+        {
+            Assert.Equal(Posix.SIfifo, TestTree.Stat(Dst(t, "nodes/pipe")).FileType);
+            Assert.Equal(Posix.SIfsock, TestTree.Stat(Dst(t, "nodes/sock")).FileType);
+            Assert.Equal(SpecialFiles.NullDevice, TestTree.Stat(Dst(t, "nodes/null")).Rdev);
+            Assert.Equal((Posix.SIfblk, SpecialFiles.LoopDevice), (TestTree.Stat(Dst(t, "nodes/loop")).FileType, TestTree.Stat(Dst(t, "nodes/loop")).Rdev));
+            Assert.Equal(SpecialFiles.NullDevice, TestTree.Stat(Dst(t, "nodes/renumbered")).Rdev);
+            Assert.Equal(Posix.SIfifo, TestTree.Stat(Dst(t, "nodes/was-file")).FileType);
+            Assert.False(Path.Exists(Dst(t, "nodes/extraneous")));
+            HasItem(o, "nodes/pipe", SyncAction.Create, SyncItemType.Fifo);
+            HasItem(o, "nodes/loop", SyncAction.Create, SyncItemType.BlockDevice);
+            HasItem(o, "nodes/renumbered", SyncAction.Update, SyncItemType.CharacterDevice);
+            HasItem(o, "nodes/extraneous", SyncAction.Delete, SyncItemType.Fifo);
+        })
+        {
+            Prepare = t =>
+            {
+                long time = ScenarioTree.T + 50;
+                SpecialFiles.Fifo(Src(t, "nodes/pipe"), 0x1A0, time);
+                SpecialFiles.Socket(Src(t, "nodes/sock"), 0x1C0, time + 1);
+                SpecialFiles.Device(Src(t, "nodes/null"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 2);
+                SpecialFiles.Device(Src(t, "nodes/loop"), block: true, SpecialFiles.LoopDevice, 0x180, time + 3);
+                SpecialFiles.Device(Src(t, "nodes/renumbered"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 4);
+                SpecialFiles.Fifo(Src(t, "nodes/was-file"), 0x1A4, time + 5);
+                SpecialFiles.Device(Dst(t, "nodes/renumbered"), block: false, SpecialFiles.ZeroDevice, 0x1B6, time + 4);
+                Bytes(t.Destination, "nodes/was-file", "a file where a FIFO goes\n", time + 5);
+                SpecialFiles.Fifo(Dst(t, "nodes/extraneous"), 0x1A4, time + 6);
+                TestTree.SetTime(Src(t, "nodes"), time + 7, 0);
+                TestTree.SetTime(Dst(t, "nodes"), time + 8, 0);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 44, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
+            },
+        },
         new("Portable_PreserveAttributes", t => Windows(t), (t, o) =>
         {
             Assert.Equal(FileAttributes.ReadOnly | FileAttributes.Hidden, Attributes.Get(Dst(t, "small.txt")));

@@ -160,6 +160,10 @@ internal static class TreeSnapshot
                 string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))[..16];
                 return $"F {name} {mode} {owner} {time} {info.Size} {hash}{replaced}{ExtendedAttributes(path)}";
 
+            case Posix.SIfifo or Posix.SIfsock or Posix.SIfchr or Posix.SIfblk:
+                // A node: its type and number, never its content (a FIFO is never opened).
+                return $"N {name} {info.FileType >> 12} {info.Rdev >> 32}:{info.Rdev & 0xFFFF_FFFF} {mode} {owner} {time}";
+
             default:
                 return $"? {name} type {info.FileType}";
         }
