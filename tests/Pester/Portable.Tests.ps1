@@ -45,7 +45,7 @@ Describe 'PSREPLICA_FILESYSTEM=portable' {
         $items = @($output | Where-Object { $_ -is [PSReplica.SyncItem] })
 
         @($verbose | Where-Object { $_ -like 'File system: the portable backend (System.IO; PSREPLICA_FILESYSTEM=portable)*' }).Count | Should -Be 1
-        @($warnings | ForEach-Object Message) | Should -Be @("Skipping non-regular file 'sub/pipe'.")
+        @($warnings | ForEach-Object Message) | Should -Be @("Skipping FIFO 'sub/pipe': -Preserve Specials replicates it.")
         @($items | Sort-Object RelativePath | ForEach-Object { "$($_.Action) $($_.ItemType) $($_.RelativePath)" }) |
             Should -Be @('Create Directory .', 'Create File a.txt', 'Create SymbolicLink link', 'Create Directory sub', 'Create File sub/b.txt')
         Get-Content -Raw (Join-Path $dst 'sub/b.txt') | Should -Be 'bravo'

@@ -330,11 +330,25 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
     {
         private readonly object _gate = new();
 
-        public List<string> Verbose { get; } = [];
+        private readonly List<string> _verbose = [];
+        private readonly List<string> _warnings = [];
+        private readonly List<SyncException> _errors = [];
 
-        public List<string> Warnings { get; } = [];
+        // Copies taken under the lock: the watch's threads add while a test reads (enumerating the lists themselves
+        // raced the watch: "Collection was modified").
+        public List<string> Verbose => Snapshot(_verbose);
 
-        public List<SyncException> Errors { get; } = [];
+        public List<string> Warnings => Snapshot(_warnings);
+
+        public List<SyncException> Errors => Snapshot(_errors);
+
+        private List<T> Snapshot<T>(List<T> list)
+        {
+            lock (_gate)
+            {
+                return [.. list];
+            }
+        }
 
         public bool WantsVerbose => true;
 
@@ -346,7 +360,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         {
             lock (_gate)
             {
-                return Verbose.Count(line => line.StartsWith(start, StringComparison.Ordinal));
+                return _verbose.Count(line => line.StartsWith(start, StringComparison.Ordinal));
             }
         }
 
@@ -354,7 +368,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         {
             lock (_gate)
             {
-                return string.Join(" | ", Verbose.Concat(Warnings.Select(w => "WARNING " + w)).Concat(Errors.Select(e => "ERROR " + e.Message)));
+                return string.Join(" | ", _verbose.Concat(_warnings.Select(w => "WARNING " + w)).Concat(_errors.Select(e => "ERROR " + e.Message)));
             }
         }
 
@@ -364,10 +378,10 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
             long deadline = Environment.TickCount64 + (long)Bound.TotalMilliseconds;
             lock (_gate)
             {
-                while (Verbose.Count(line => line.StartsWith(start, StringComparison.Ordinal)) <= already)
+                while (_verbose.Count(line => line.StartsWith(start, StringComparison.Ordinal)) <= already)
                 {
                     long left = deadline - Environment.TickCount64;
-                    Assert.True(left > 0, $"no verbose line starting '{start}' came; said: {string.Join(" | ", Verbose)}");
+                    Assert.True(left > 0, $"no verbose line starting '{start}' came; said: {string.Join(" | ", _verbose)}");
                     Monitor.Wait(_gate, TimeSpan.FromMilliseconds(left));
                 }
             }
@@ -379,7 +393,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         {
             lock (_gate)
             {
-                Verbose.Add(message);
+                _verbose.Add(message);
                 Monitor.PulseAll(_gate);
             }
         }
@@ -388,7 +402,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         {
             lock (_gate)
             {
-                Warnings.Add(message);
+                _warnings.Add(message);
             }
         }
 
@@ -396,7 +410,7 @@ public sealed class RemoteWatchTests(TestSshServer server) : IDisposable
         {
             lock (_gate)
             {
-                Errors.Add(error);
+                _errors.Add(error);
             }
         }
 
