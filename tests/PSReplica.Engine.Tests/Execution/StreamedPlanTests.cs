@@ -30,6 +30,11 @@ public sealed class StreamedPlanTests : IDisposable
     {
         Crowd("a");
         _tree.Src("z/early", "e");
+
+        // The late file's directory lies deeper than the walkers that list ahead of the planner may go
+        // (PrefetchingTreeLister holds at most 96 listings ahead), so it is listed only once the planner nears it.
+        string deep = string.Join('/', Enumerable.Range(0, 200).Select(i => "d" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Directory.CreateDirectory(Path.Join(_tree.Source, "z", deep));
         bool first = true;
         var observer = new RecordingObserver
         {
@@ -40,7 +45,7 @@ public sealed class StreamedPlanTests : IDisposable
                     // Written after the first item's report: z is listed only after a's files (depth first), and the
                     // planner cannot be that far ahead of the reports, so this run sees it.
                     first = false;
-                    _tree.Src("z/late", "l");
+                    _tree.Src("z/" + deep + "/late", "l");
                 }
             },
         };
@@ -48,7 +53,7 @@ public sealed class StreamedPlanTests : IDisposable
         SyncSummary summary = LocalReplicator.Run(_tree.Options(), observer, CancellationToken.None);
 
         Assert.Empty(observer.Errors);
-        Assert.Equal("l", File.ReadAllText(Path.Join(_tree.Destination, "z/late")));
+        Assert.Equal("l", File.ReadAllText(Path.Join(_tree.Destination, "z", deep, "late")));
         Assert.Equal(PlanActions.Capacity + 100, Directory.GetFiles(Path.Join(_tree.Destination, "a")).Length);
         // Every item is reported once, in plan order, and the totals count the whole tree (known only at the end).
         Assert.Equal(TestTree.Listing(_tree.Destination).Count + 1, observer.Items.Count);
