@@ -136,7 +136,7 @@ internal sealed class SyncPlanner
     /// before anything is touched), -PruneEmptyDirectories (a directory's actions are taken back when nothing below it
     /// is transferred) or a reviewed plan.</summary>
     public static bool CanStream(SyncOptions options, SourceSet sources) =>
-        sources.Members.Count == 1 && sources.HasDirectory && !options.PruneEmptyDirectories && options.Review is null;
+        sources.IsSingleDirectory && !options.PruneEmptyDirectories && options.Review is null;
 
     /// <summary>Starts planning on a thread of its own and returns the plan at once, its actions to be taken while they
     /// are made (<see cref="PlanActions.TryTake"/>): rsync's incremental recursion, so that a run over a large tree holds

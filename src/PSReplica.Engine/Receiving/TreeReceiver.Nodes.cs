@@ -29,35 +29,14 @@ internal static partial class TreeReceiver
             throw new ArgumentOutOfRangeException(nameof(fileType), fileType, "Not a device, FIFO or socket.");
         }
 
-        ParentDirectory opened;
-        try
-        {
-            opened = tree.OpenParent(relative);
-        }
-        catch (SyncException ex) when (ex.ErrorId == ErrorIds.FileWriteError)
-        {
-            throw new SyncException(ErrorIds.SpecialFileFailed, ex.Kind, $"Cannot create '{relative}': {ex.Message}", relative, ex);
-        }
-
-        using ParentDirectory parent = opened;
-        string temp = PendingFile.TempName(parent.Name);
-        int errno = Posix.MknodAt(parent.Handle, temp, fileType | NodeCreationMode, fileType is Posix.SIfblk or Posix.SIfchr ? rdev : 0);
-        if (errno != 0)
-        {
-            throw NodeFailure(errno, fileType, rdev, relative);
-        }
-
-        try
-        {
-            CheckMade(parent, temp, fileType, relative);
-            SetAttributes(new ParentDirectory(parent.Handle, temp, owned: false), attributes, relative);
-            Rename(parent, temp, relative);
-        }
-        catch
-        {
-            Posix.UnlinkAt(parent.Handle, temp, isDirectory: false);
-            throw;
-        }
+        MakeUnderTempName(tree, relative, ErrorIds.SpecialFileFailed, "Cannot create",
+            (directory, temp) => Posix.MknodAt(directory, temp, fileType | NodeCreationMode, fileType is Posix.SIfblk or Posix.SIfchr ? rdev : 0),
+            errno => NodeFailure(errno, fileType, rdev, relative),
+            (parent, temp) =>
+            {
+                CheckMade(parent, temp, fileType, relative);
+                SetAttributes(new ParentDirectory(parent.Handle, temp, owned: false), attributes, relative);
+            });
     }
 
     /// <summary>The temp name holds the node just made (mknodat never follows nor replaces a name, so only another process

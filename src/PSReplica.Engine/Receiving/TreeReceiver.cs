@@ -163,7 +163,36 @@ internal static partial class TreeReceiver
 
     /// <summary>A link made under a temp name beside its target, given its owner and time (never following it), then
     /// renamed over the target in one step.</summary>
-    public static void CreateSymbolicLink(SafeTree tree, string relative, string target, AttributeSet attributes)
+    public static void CreateSymbolicLink(SafeTree tree, string relative, string target, AttributeSet attributes) =>
+        MakeUnderTempName(tree, relative, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link",
+            (directory, temp) => Posix.SymlinkAt(target, directory, temp),
+            errno => SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", relative),
+            (parent, temp) =>
+            {
+                if (Owner(attributes) is (uint uid, uint gid))
+                {
+                    Check(Posix.LchownAt(parent.Handle, temp, uid, gid), "Cannot set the owner of", relative);
+                }
+
+                if (attributes.Has(AttributeFields.Time))
+                {
+                    Check(Posix.SetModificationTimeAt(parent.Handle, temp, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
+                }
+            });
+
+    /// <summary>The shape every item without content (a link, a node) is made in: its parent opened without following
+    /// links, the item made there under a temp name by <paramref name="make"/> (an errno, 0 on success), given its
+    /// attributes by <paramref name="finish"/>, then renamed over <paramref name="relative"/> in one step; the temp
+    /// name is removed if anything after its making fails. A parent that cannot be opened is reported as the item's
+    /// own failure (<paramref name="errorId"/>): it is the item that could not be made.</summary>
+    private static void MakeUnderTempName(
+        SafeTree tree,
+        string relative,
+        string errorId,
+        string failure,
+        Func<SafeFileHandle, string, int> make,
+        Func<int, SyncException> makeFailure,
+        Action<ParentDirectory, string> finish)
     {
         ParentDirectory opened;
         try
@@ -172,30 +201,20 @@ internal static partial class TreeReceiver
         }
         catch (SyncException ex) when (ex.ErrorId == ErrorIds.FileWriteError)
         {
-            // The link's directory is gone or unusable: it is the link that could not be made.
-            throw new SyncException(ErrorIds.SymbolicLinkFailed, ex.Kind, $"Cannot create symbolic link '{relative}': {ex.Message}", relative, ex);
+            throw new SyncException(errorId, ex.Kind, $"{failure} '{relative}': {ex.Message}", relative, ex);
         }
 
         using ParentDirectory parent = opened;
         string temp = PendingFile.TempName(parent.Name);
-        int errno = Posix.SymlinkAt(target, parent.Handle, temp);
+        int errno = make(parent.Handle, temp);
         if (errno != 0)
         {
-            throw SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create symbolic link", relative);
+            throw makeFailure(errno);
         }
 
         try
         {
-            if (Owner(attributes) is (uint uid, uint gid))
-            {
-                Check(Posix.LchownAt(parent.Handle, temp, uid, gid), "Cannot set the owner of", relative);
-            }
-
-            if (attributes.Has(AttributeFields.Time))
-            {
-                Check(Posix.SetModificationTimeAt(parent.Handle, temp, attributes.MtimeSeconds, attributes.MtimeNanoseconds), "Cannot set the time of", relative);
-            }
-
+            finish(parent, temp);
             Rename(parent, temp, relative);
         }
         catch

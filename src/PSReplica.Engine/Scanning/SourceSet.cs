@@ -31,6 +31,10 @@ internal sealed class SourceSet
     /// takes no attributes and -Delete removes nothing from it (rsync deletes nothing when it is sent only files).</summary>
     public bool HasDirectory { get; }
 
+    /// <summary>One directory source and nothing else: the planner lists it as it is, with no merged view over several
+    /// members (and no name two members hold can end the run).</summary>
+    public bool IsSingleDirectory => Members.Count == 1 && HasDirectory;
+
     /// <summary>The directories the sender opens files from: each directory source, and each file source's directory.</summary>
     public IReadOnlyList<string> Roots { get; }
 
@@ -94,7 +98,7 @@ internal sealed class SourceSet
     /// <summary>The planner's lister for these sources: <paramref name="inner"/> itself for one directory, else a merged
     /// view over it (<see cref="MergedSourceLister"/>).</summary>
     public MergedSourceLister? Merge(ITreeLister inner, bool followLinks) =>
-        Members.Count == 1 && HasDirectory ? null : new MergedSourceLister(this, inner, followLinks);
+        IsSingleDirectory ? null : new MergedSourceLister(this, inner, followLinks);
 
     private static Member ResolveMember(string path)
     {
