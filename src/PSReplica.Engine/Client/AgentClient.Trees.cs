@@ -186,12 +186,15 @@ internal sealed partial class AgentClient
         }
     }
 
-    /// <summary>-RemoveSourceFiles: removes the source's file or link while it still has the listed length and time.</summary>
-    public Task RemoveSourceAsync(string path, long length, long seconds, uint nanoseconds, CancellationToken cancellation) =>
+    /// <summary>-RemoveSourceFiles: removes the source's file, link or node while it still has the listed length and time
+    /// (and, for a node, the listed type and device number: <paramref name="nodeType"/> its S_IFMT bits, 0 for a file or link).</summary>
+    public Task RemoveSourceAsync(string path, long length, long seconds, uint nanoseconds, int nodeType, ulong deviceNumber, CancellationToken cancellation) =>
         SimpleAsync(new AgentRequest(RequestType.RemoveSource, path)
         {
             Length = length,
             Attributes = new AttributeSet(AttributeFields.Time, 0, 0, 0, seconds, nanoseconds),
+            NodeType = nodeType,
+            DeviceNumber = deviceNumber,
         }, cancellation);
 
     /// <summary>-RemoveSourceFiles with a push: the destination's item at <paramref name="path"/> as it is now, a regular
@@ -201,7 +204,7 @@ internal sealed partial class AgentClient
         MuxStream stream = await OpenAsync(new AgentRequest(RequestType.DescribeCopy, path), cancellation).ConfigureAwait(false);
         try
         {
-            return ReadDescription(await ResultAsync(stream, cancellation).ConfigureAwait(false), path);
+            return ReadDescription(await ResultAsync(stream, cancellation).ConfigureAwait(false), path, Contains(Capabilities, Handshake.Specials));
         }
         finally
         {
@@ -209,7 +212,8 @@ internal sealed partial class AgentClient
         }
     }
 
-    private static ListingEntry? ReadDescription(byte[] result, string path)
+    /// <summary>DescribeCopy's answer; an agent with the "specials" capability gives a device's number.</summary>
+    private static ListingEntry? ReadDescription(byte[] result, string path, bool devices)
     {
         var reader = new WireReader(result);
         if (reader.UInt(1) == 0)
@@ -218,7 +222,7 @@ internal sealed partial class AgentClient
             return null;
         }
 
-        ListingEntry entry = ListingEntry.Read(ref reader, checksums: true);
+        ListingEntry entry = ListingEntry.Read(ref reader, checksums: true, devices: devices);
         reader.ExpectEnd();
         string name = path[(path.LastIndexOf('/') + 1)..];
         if (!string.Equals(entry.Name, name, StringComparison.Ordinal) || (entry.Kind == Scanning.EntryKind.File && entry.Checksum is null))

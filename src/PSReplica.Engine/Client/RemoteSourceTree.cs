@@ -1,6 +1,7 @@
 using PSReplica.Engine.Delta;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Execution;
+using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Client;
 
@@ -110,8 +111,8 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
         _client.ComputeDeltaAsync(relative, signature, sink, cancellation, progress).GetAwaiter().GetResult();
 
     public void RemoveSource(string relative, Scanning.FileEntry listed, CancellationToken cancellation) =>
-        _client.RemoveSourceAsync(relative, listed.Kind == Scanning.EntryKind.File ? listed.Length : 0, listed.MtimeSeconds, listed.MtimeNanoseconds, cancellation)
-            .GetAwaiter().GetResult();
+        _client.RemoveSourceAsync(relative, listed.Kind == Scanning.EntryKind.File ? listed.Length : 0, listed.MtimeSeconds, listed.MtimeNanoseconds,
+            listed.Kind.FileType(), listed.Kind.IsDevice() ? listed.Rdev : 0, cancellation).GetAwaiter().GetResult();
 
     /// <summary>A pull's source file as the agent sees it now, with the XXH3-128 of its content (read through a
     /// descriptor opened without following links): -RemoveSourceFiles removes it only when the local copy hashes the same.</summary>

@@ -5,10 +5,11 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>-RemoveSourceFiles (rsync --remove-source-files): once the run is over, each selected source file or link
-/// whose destination copy is verified is removed from the source. Directories stay. Verified means: the action for it
-/// did not fail in this run (transfers are themselves verified: deltas, remote reads and remote writes against the
-/// sender's XXH3-128), the copy has the source's type, size and time (or link target) now, and the two files' contents
+/// <summary>-RemoveSourceFiles (rsync --remove-source-files): once the run is over, each selected source file, link or
+/// node (device, FIFO, socket) whose destination copy is verified is removed from the source. Directories stay. Verified
+/// means: the action for it did not fail in this run (transfers are themselves verified: deltas, remote reads and remote
+/// writes against the sender's XXH3-128), the copy has the source's type, size and time (a link: its target; a device:
+/// its number) now, and the two files' contents
 /// hash the same (XXH3-128) now — so a copy that the quick check would accept but whose bytes differ, whether it was
 /// sent in this run or already up to date, keeps its source. A local destination's copy is hashed here; a push's copy
 /// is hashed by the agent (DescribeCopy), so nothing is read back over the wire. A local source must also still be the
@@ -75,7 +76,8 @@ internal sealed partial class PlanRunner
             bool copied = copy.Kind == source.Kind
                 && (source.Kind == EntryKind.SymbolicLink
                     ? copy.LinkTarget == source.LinkTarget
-                    : copy.Length == source.Length && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
+                    : copy.Length == source.Length && (!source.Kind.IsDevice() || copy.Rdev == source.Rdev)
+                        && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
             bool sameContent = source.Kind != EntryKind.File
                 || (remote is not null ? SourceHashesLike(destinationPath, relative)
                     : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));

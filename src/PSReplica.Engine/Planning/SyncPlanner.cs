@@ -833,12 +833,7 @@ internal sealed class SyncPlanner
         }
 
         bool leftOut = LeftOutByTransferRules(source);
-        if (!leftOut && _options.RemoveSourceFiles && source.Kind.IsNode())
-        {
-            // Source removal verifies a copy by its type, length, time and content; a node has none of the last to check.
-            _observer.OnWarning($"Not removing the {source.Kind.Describe()} '{relative}' from the source: -RemoveSourceFiles removes files and links only.");
-        }
-        else if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
+        if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
             _plan.SourceFiles.Add((source, destinationPath, relative));
         }

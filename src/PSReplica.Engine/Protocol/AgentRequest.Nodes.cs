@@ -3,10 +3,11 @@ namespace PSReplica.Engine.Protocol;
 /// <summary>The request of the "specials" capability: CreateNode (a device, FIFO or socket; -Preserve Devices, Specials on
 /// a push). Fields: Path (never the root), the node's type (its S_IFMT bits shifted down by 12: 1 FIFO, 2 character
 /// device, 6 block device, 12 socket), a device's major and minor (each at most 2^32-1; both 0 for a FIFO or socket),
-/// Attributes.</summary>
+/// Attributes. RemoveSource (with the same capability) may end with a node's type and number in the same form: the
+/// node the source must still hold to be removed.</summary>
 internal sealed partial record AgentRequest
 {
-    /// <summary>CreateNode: the S_IFMT bits of the node to make.</summary>
+    /// <summary>CreateNode: the S_IFMT bits of the node to make; RemoveSource: of the node to remove (0: a file or link).</summary>
     public int NodeType { get; init; }
 
     /// <summary>CreateNode: a device's number as <see cref="Native.StatInfo.Rdev"/> holds it (major high, minor low); 0 otherwise.</summary>
@@ -14,15 +15,16 @@ internal sealed partial record AgentRequest
 
     private void WriteNodeFields(WireWriter writer)
     {
-        writer.Byte((byte)(NodeType >> 12)).UInt(DeviceNumber >> 32).UInt(DeviceNumber & 0xFFFF_FFFF);
+        WriteNodeIdentity(writer);
         Attributes.Write(writer);
     }
 
-    /// <summary>Reads CreateNode's fields after the type byte: a path that is not the root, a known node type, a device
-    /// number only for a device.</summary>
-    private static AgentRequest ReadNodeRequest(ref WireReader reader)
+    private void WriteNodeIdentity(WireWriter writer) =>
+        writer.Byte((byte)(NodeType >> 12)).UInt(DeviceNumber >> 32).UInt(DeviceNumber & 0xFFFF_FFFF);
+
+    /// <summary>A node's type (a device, FIFO or socket: nothing else) and its device number (0 unless a device).</summary>
+    private static (int Type, ulong DeviceNumber) ReadNodeIdentity(ref WireReader reader, string path)
     {
-        string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
         int type = reader.Byte() << 12;
         if (type is not (Native.Posix.SIfblk or Native.Posix.SIfchr or Native.Posix.SIfifo or Native.Posix.SIfsock))
         {
@@ -36,10 +38,19 @@ internal sealed partial record AgentRequest
             throw ProtocolFault.Violation($"a device number for '{ProtocolFault.Printable(path)}', which is not a device");
         }
 
+        return (type, (major << 32) | minor);
+    }
+
+    /// <summary>Reads CreateNode's fields after the type byte: a path that is not the root, a known node type, a device
+    /// number only for a device.</summary>
+    private static AgentRequest ReadNodeRequest(ref WireReader reader)
+    {
+        string path = PeerNames.CheckPath(reader.String(ProtocolLimits.MaxPathBytes), allowRoot: false);
+        (int type, ulong number) = ReadNodeIdentity(ref reader, path);
         var request = new AgentRequest(RequestType.CreateNode, path)
         {
             NodeType = type,
-            DeviceNumber = (major << 32) | minor,
+            DeviceNumber = number,
             Attributes = AttributeSet.Read(ref reader),
         };
         reader.ExpectEnd();

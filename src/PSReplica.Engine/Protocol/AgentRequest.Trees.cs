@@ -53,6 +53,11 @@ internal sealed partial record AgentRequest
             case RequestType.RemoveSource:
                 writer.UInt((ulong)Length);
                 Attributes.Write(writer);
+                if (NodeType != 0)
+                {
+                    WriteNodeIdentity(writer);
+                }
+
                 break;
             case RequestType.DescribeFileSystem:
                 writer.Byte(Flag ? (byte)1 : (byte)0);
@@ -121,6 +126,12 @@ internal sealed partial record AgentRequest
                 if (!request.Attributes.Has(AttributeFields.Time))
                 {
                     throw ProtocolFault.Violation("a source removal without the time it was listed with");
+                }
+
+                if (!reader.AtEnd)
+                {
+                    (int nodeType, ulong number) = ReadNodeIdentity(ref reader, request.Path);
+                    request = request with { NodeType = nodeType, DeviceNumber = number };
                 }
 
                 break;

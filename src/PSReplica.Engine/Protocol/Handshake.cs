@@ -50,8 +50,10 @@ internal static class Handshake
     public const string Sparse = "sparse";
 
     /// <summary>The listing option <see cref="ListingFeatures.DeviceNumbers"/> and the CreateNode request
-    /// (AgentRequest.Nodes.cs): -Preserve Devices and Specials, push and pull. An agent without it would end the session on
-    /// the unknown bit or request, so the options are refused before the run instead.</summary>
+    /// (AgentRequest.Nodes.cs): -Preserve Devices and Specials, push and pull. With it, a RemoveSource request may name the
+    /// node it removes (its type and device number, after the time) and a DescribeCopy answer carries a device's number,
+    /// so -RemoveSourceFiles verifies and removes nodes as rsync does. An agent without it would end the session on the
+    /// unknown bit or request, so the options are refused before the run instead.</summary>
     public const string Specials = "specials";
 
     /// <summary>DescribeCopy (AgentRequest.Trees.cs): -RemoveSourceFiles on a push, each copy verified by its checksum.</summary>

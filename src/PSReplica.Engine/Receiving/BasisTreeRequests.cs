@@ -388,8 +388,9 @@ internal static class BasisTreeRequests
         }
     }
 
-    /// <summary>-RemoveSourceFiles on a remote source: removes the file or link, but only while it is what was listed (a
-    /// regular file of that length and time, or a link of that time); anything else is refused and kept.</summary>
+    /// <summary>-RemoveSourceFiles on a remote source: removes the file, link or node, but only while it is what was listed
+    /// (a regular file of that length and time, a link of that time, or a node of that type, device number and time);
+    /// anything else is refused and kept.</summary>
     private static byte[] RemoveSource(SafeTree tree, AgentRequest request)
     {
         using ParentDirectory parent = tree.OpenParent(request.Path);
@@ -406,7 +407,9 @@ internal static class BasisTreeRequests
 
         AttributeSet listed = request.Attributes;
         bool same = stat.MtimeSeconds == listed.MtimeSeconds && stat.MtimeNanoseconds == listed.MtimeNanoseconds
-            && (stat.FileType == Posix.SIflnk || (stat.FileType == Posix.SIfreg && stat.Size == request.Length));
+            && (request.NodeType != 0
+                ? stat.FileType == request.NodeType && (!stat.IsDevice || stat.Rdev == request.DeviceNumber)
+                : stat.FileType == Posix.SIflnk || (stat.FileType == Posix.SIfreg && stat.Size == request.Length));
         if (!same)
         {
             throw new SyncException(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
@@ -490,7 +493,7 @@ internal static class BasisTreeRequests
 
         using var end = new WireWriter(64);
         end.Byte(1);
-        new ListingEntry(parent.Name, stat, target) { Checksum = checksum }.Write(end);
+        new ListingEntry(parent.Name, stat, target) { Checksum = checksum, ListsDeviceNumbers = true }.Write(end);
         return end.Written.ToArray();
     }
 }

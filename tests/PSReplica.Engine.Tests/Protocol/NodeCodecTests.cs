@@ -1,7 +1,8 @@
 namespace PSReplica.Engine.Tests.Protocol;
 
 /// <summary>What the "specials" capability adds to the wire: a device's number after its listing entry (both encodings,
-/// only with the DeviceNumbers feature) and the CreateNode request, each read with its bounds checked.</summary>
+/// only with the DeviceNumbers feature), the CreateNode request and the node a RemoveSource request names, each read with
+/// its bounds checked.</summary>
 public sealed class NodeCodecTests
 {
     private static readonly StatInfo Device = new(Posix.SIfchr | 0x1B6, 1, 0, 0, 9, 0, 1_600_000_000, 5, 1, Rdev: (1UL << 32) | 3);
@@ -130,6 +131,32 @@ public sealed class NodeCodecTests
         using var writer = new WireWriter();
         AgentClient.NodeRequest("a", Posix.SIfifo, 0, AttributeSet.None).Write(writer);
         writer.UInt(7);
+        Assert.Equal(ErrorIds.ProtocolViolation, Assert.Throws<SyncException>(() => AgentRequest.Read(writer.Written)).ErrorId);
+    }
+
+    [Fact]
+    public void RemoveSource_requests_round_trip_with_and_without_a_node()
+    {
+        var time = new AttributeSet(AttributeFields.Time, 0, 0, 0, 1_600_000_000, 7);
+        foreach ((int type, ulong rdev) in new[] { (0, 0UL), (Posix.SIfifo, 0UL), (Posix.SIfsock, 0UL), (Posix.SIfblk, (7UL << 32) | 42) })
+        {
+            var request = new AgentRequest(RequestType.RemoveSource, "a/item") { Length = type == 0 ? 5 : 0, Attributes = time, NodeType = type, DeviceNumber = rdev };
+            using var writer = new WireWriter();
+            request.Write(writer);
+            Assert.Equal(request, AgentRequest.Read(writer.Written));
+        }
+    }
+
+    [Theory]
+    [InlineData(0x8, 0UL)]
+    [InlineData(0x0, 0UL)]
+    [InlineData(0x1, 1UL)]
+    public void A_RemoveSource_naming_something_else_than_a_node_is_a_violation(byte type, ulong rdev)
+    {
+        using var writer = new WireWriter();
+        writer.Byte((byte)RequestType.RemoveSource).String("a").UInt(0);
+        new AttributeSet(AttributeFields.Time, 0, 0, 0, 1, 0).Write(writer);
+        writer.Byte(type).UInt(rdev >> 32).UInt(rdev & 0xFFFF_FFFF);
         Assert.Equal(ErrorIds.ProtocolViolation, Assert.Throws<SyncException>(() => AgentRequest.Read(writer.Written)).ErrorId);
     }
 }

@@ -285,15 +285,15 @@ public sealed class RemoteBasisTreesTests
         await using Loopback loop = Loopback.WithAgent();
         await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source))
         {
-            var changed = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("f.txt", 4, TestTree.BaseTime, 0, CancellationToken.None));
+            var changed = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("f.txt", 4, TestTree.BaseTime, 0, 0, 0, CancellationToken.None));
             Assert.Equal(ErrorIds.SourceChangedSinceListing, changed.ErrorId);
             var directory = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("dir", 0, TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeSeconds,
-                TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeNanoseconds, CancellationToken.None));
+                TestTree.Stat(Path.Join(tree.Source, "dir")).MtimeNanoseconds, 0, 0, CancellationToken.None));
             Assert.Equal(ErrorIds.SourceChangedSinceListing, directory.ErrorId);
-            var through = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("via/victim.txt", 5, TestTree.BaseTime, 0, CancellationToken.None));
+            var through = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync("via/victim.txt", 5, TestTree.BaseTime, 0, 0, 0, CancellationToken.None));
             Assert.Equal(ErrorIds.UnsafePath, through.ErrorId);
             Assert.True(File.Exists(file));
-            await client.RemoveSourceAsync("f.txt", 5, TestTree.BaseTime, 0, CancellationToken.None);
+            await client.RemoveSourceAsync("f.txt", 5, TestTree.BaseTime, 0, 0, 0, CancellationToken.None);
             Assert.False(File.Exists(file));
         }
 

@@ -123,6 +123,76 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Assert.True(RemoteReplicator.CapabilitiesOf(Handshake.Capabilities, "1.0", 2, side).Specials);
     }
 
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task RemoveSourceFiles_removes_nodes_whose_copies_are_verified_as_rsync_does(string wiring)
+    {
+        long t = TestTree.BaseTime;
+        string pipe = SpecialFiles.Fifo(Path.Join(_tree.Source, "pipe"), 0x1A4, t + 1);
+        string device = SpecialFiles.Device(Path.Join(_tree.Source, "sub/null"), block: false, SpecialFiles.NullDevice, 0x1B6, t + 2);
+        string file = _tree.Src("sub/file.txt", "moved\n", t + 3);
+
+        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true });
+
+        Assert.Empty(observer.Errors);
+        Assert.Empty(observer.Warnings);
+        Assert.False(Path.Exists(pipe));
+        Assert.False(Path.Exists(device));
+        Assert.False(Path.Exists(file));
+        Assert.True(Directory.Exists(Path.Join(_tree.Source, "sub")));
+        Assert.Equal(Posix.SIfifo, TestTree.Stat(Path.Join(_tree.Destination, "pipe")).FileType);
+        Assert.Equal(SpecialFiles.NullDevice, TestTree.Stat(Path.Join(_tree.Destination, "sub/null")).Rdev);
+    }
+
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task RemoveSourceFiles_keeps_a_node_whose_copy_is_another_device(string wiring)
+    {
+        // -IgnoreExisting leaves the destination's device (another number, same type, mode and time) as it is: the copy
+        // is not the source's, so the source stays, with a warning; the FIFO beside it was copied and goes.
+        long t = TestTree.BaseTime;
+        string device = SpecialFiles.Device(Path.Join(_tree.Source, "dev"), block: false, SpecialFiles.NullDevice, 0x1B6, t);
+        SpecialFiles.Device(Path.Join(_tree.Destination, "dev"), block: false, SpecialFiles.ZeroDevice, 0x1B6, t);
+        string pipe = SpecialFiles.Fifo(Path.Join(_tree.Source, "pipe"), 0x1A4, t);
+
+        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true, IgnoreExisting = true });
+
+        Assert.Empty(observer.Errors);
+        Assert.True(Path.Exists(device));
+        Assert.Equal(SpecialFiles.ZeroDevice, TestTree.Stat(Path.Join(_tree.Destination, "dev")).Rdev);
+        Assert.Contains(observer.Warnings, w => w.StartsWith("Not removing 'dev' from the source", StringComparison.Ordinal));
+        Assert.False(Path.Exists(pipe));
+    }
+
+    [Fact]
+    public async Task The_agent_removes_a_source_node_only_while_it_is_the_node_listed()
+    {
+        long t = TestTree.BaseTime;
+        const uint Nanoseconds = 250_000_000; // SpecialFiles gives the times it sets a quarter second
+        string pipe = SpecialFiles.Fifo(Path.Join(_tree.Source, "pipe"), 0x1A4, t);
+        string device = SpecialFiles.Device(Path.Join(_tree.Source, "dev"), block: false, SpecialFiles.NullDevice, 0x1B6, t);
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, _tree.Source))
+        {
+            // Another type, another device number, another time: each kept.
+            foreach ((string path, int type, ulong rdev, long seconds) in new[]
+            {
+                ("pipe", Posix.SIfsock, 0UL, t), ("dev", Posix.SIfchr, SpecialFiles.ZeroDevice, t), ("dev", Posix.SIfblk, SpecialFiles.NullDevice, t), ("pipe", Posix.SIfifo, 0UL, t + 1),
+            })
+            {
+                var kept = await Assert.ThrowsAsync<SyncException>(() => client.RemoveSourceAsync(path, 0, seconds, Nanoseconds, type, rdev, CancellationToken.None));
+                Assert.Equal(ErrorIds.SourceChangedSinceListing, kept.ErrorId);
+            }
+
+            Assert.True(Path.Exists(pipe) && Path.Exists(device));
+            await client.RemoveSourceAsync("pipe", 0, t, Nanoseconds, Posix.SIfifo, 0, CancellationToken.None);
+            await client.RemoveSourceAsync("dev", 0, t, Nanoseconds, Posix.SIfchr, SpecialFiles.NullDevice, CancellationToken.None);
+        }
+
+        Assert.False(Path.Exists(pipe));
+        Assert.False(Path.Exists(device));
+    }
+
     [Fact]
     public void The_portable_backend_makes_nodes_on_linux_and_sftp_never_does()
     {
