@@ -13,20 +13,67 @@ public sealed class WatchLoopTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
+    /// <summary>A watcher the test drives: each <see cref="Send"/> is a group of changes the loop sees all at once (never
+    /// the first without the rest), so that what the test means as one batch is one batch however the machine schedules
+    /// the test's thread.</summary>
     private sealed class FakeWatcher : ITreeWatcher
     {
-        public Channel<WatchChange> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchChange>();
+        private readonly GroupReader _reader;
+
+        public FakeWatcher() => _reader = new GroupReader(Groups.Reader);
+
+        /// <summary>The groups sent; completing its writer (with an error) ends the watcher's changes (with that error).</summary>
+        public Channel<WatchChange[]> Groups { get; } = Channel.CreateUnbounded<WatchChange[]>();
 
         public string? Root { get; set; }
 
         public bool Disposed { get; private set; }
 
-        public ChannelReader<WatchChange> Changes => Channel.Reader;
+        public ChannelReader<WatchChange> Changes => _reader;
+
+        public void Send(params WatchChange[] changes) => Assert.True(Groups.Writer.TryWrite(changes));
 
         public void Dispose()
         {
             Disposed = true;
-            Channel.Writer.TryComplete();
+            Groups.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Reads the changes of groups written as arrays: a group's changes become readable in the same instant.</summary>
+    private sealed class GroupReader(ChannelReader<WatchChange[]> groups) : ChannelReader<WatchChange>
+    {
+        private readonly Queue<WatchChange> _pending = new();
+
+        public override Task Completion => groups.Completion;
+
+        public override bool TryRead(out WatchChange item)
+        {
+            lock (_pending)
+            {
+                while (_pending.Count == 0 && groups.TryRead(out WatchChange[]? group))
+                {
+                    foreach (WatchChange change in group)
+                    {
+                        _pending.Enqueue(change);
+                    }
+                }
+
+                return _pending.TryDequeue(out item);
+            }
+        }
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            lock (_pending)
+            {
+                if (_pending.Count > 0)
+                {
+                    return new ValueTask<bool>(true);
+                }
+            }
+
+            return groups.WaitToReadAsync(cancellationToken);
         }
     }
 
@@ -94,8 +141,7 @@ public sealed class WatchLoopTests
 
         tree.Src("d/c.txt", "c");
         File.Delete(Path.Join(tree.Source, "a.txt"));
-        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Item, "d/c.txt"));
-        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Item, "a.txt"));
+        watcher.Send(new WatchChange(WatchChangeKind.Item, "d/c.txt"), new WatchChange(WatchChangeKind.Item, "a.txt"));
         SyncOptions batch = await running.NextSyncAsync();
         Assert.NotNull(batch.Scope);
         Assert.False(batch.Scope.IsEverything);
@@ -106,8 +152,7 @@ public sealed class WatchLoopTests
 
         // Lost notifications: the whole tree, with one warning per reason.
         tree.Src("unseen.txt", "made while notifications were lost");
-        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"));
-        await watcher.Channel.Writer.WriteAsync(new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"));
+        watcher.Send(new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"), new WatchChange(WatchChangeKind.Lost, string.Empty, "the queue overflowed"));
         Assert.True((await running.NextSyncAsync()).Scope!.IsEverything);
         Assert.Single(observer.Warnings, w => w.Contains("the queue overflowed", StringComparison.Ordinal));
         RandomTree.AssertSame(tree.Source, tree.Destination);
@@ -206,9 +251,8 @@ public sealed class WatchLoopTests
 
         var watcher = new FakeWatcher();
         var observer = new RecordingObserver();
-        // Each step's changes must be one batch: they are written back to back, and the settle time (counted from each
-        // change's own time) is one no pause of this thread between two writes outlasts, even on a loaded machine.
-        using var running = new Running(tree.Options(delete: true) with { MaxDelete = 2 }, watcher, observer, new WatchSettings(TimeSpan.FromSeconds(1), null));
+        // Each step's changes are one batch: they are sent as one group.
+        using var running = new Running(tree.Options(delete: true) with { MaxDelete = 2 }, watcher, observer);
         _ = await running.NextSyncAsync();
 
         async Task DeleteAsync(params string[] names)
@@ -218,10 +262,7 @@ public sealed class WatchLoopTests
                 File.Delete(Path.Join(tree.Source, name));
             }
 
-            foreach (string name in names)
-            {
-                watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, name));
-            }
+            watcher.Send([.. names.Select(name => new WatchChange(WatchChangeKind.Item, name))]);
 
             _ = await running.NextSyncAsync();
         }
@@ -238,7 +279,7 @@ public sealed class WatchLoopTests
         string left = Assert.Single(TestTree.Listing(tree.Destination));
 
         tree.Src("h", "h");
-        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "h"));
+        watcher.Send(new WatchChange(WatchChangeKind.Item, "h"));
         _ = await running.NextSyncAsync();
         Assert.Equal([left, "h"], TestTree.Listing(tree.Destination));
         running.Stop();
@@ -260,8 +301,7 @@ public sealed class WatchLoopTests
 
         File.Delete(Path.Join(tree.Source, "gone"));
         File.CreateSymbolicLink(Path.Join(tree.Source, "dangling"), "nowhere");
-        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "gone"));
-        watcher.Channel.Writer.TryWrite(new WatchChange(WatchChangeKind.Item, "dangling"));
+        watcher.Send(new WatchChange(WatchChangeKind.Item, "gone"), new WatchChange(WatchChangeKind.Item, "dangling"));
         _ = await running.NextSyncAsync();
 
         Assert.True(File.Exists(Path.Join(tree.Destination, "gone")));
@@ -446,7 +486,7 @@ public sealed class WatchLoopTests
         using var running = new Running(tree.Options(), watcher, new RecordingObserver());
         _ = await running.NextSyncAsync();
 
-        watcher.Channel.Writer.TryComplete(new SyncException("WatchRootLost", SyncErrorKind.NotFound, "The watched source root was removed.", tree.Source));
+        watcher.Groups.Writer.TryComplete(new SyncException("WatchRootLost", SyncErrorKind.NotFound, "The watched source root was removed.", tree.Source));
         var error = await Assert.ThrowsAsync<SyncException>(() => running.Task);
         Assert.Equal("WatchRootLost", error.ErrorId);
     }
