@@ -36,6 +36,9 @@
     root) around the run, read once no session process of the run is left: sshd, the per-connection sshd processes (key
     exchange, cipher), the login shell and the command, for rsync and PSReplica alike, also a command that outlives its
     connection (sshd does not wait for it).
+    Client CPU: the CPU time of this pwsh (the controller: PSReplica's runs happen in it) and of its reaped children (rsync's
+    local side and the ssh client it starts; the ssh client of -SshCommand) around the run, from /proc/PID/stat. The pwsh
+    part of an rsync run is the harness alone (it is listed per run, beside the children's part, in the Markdown).
     Command CPU (unless -NoCommandCpu): the command alone, rsync --server or the PSReplica agent with the launcher that
     starts it; a ForceCommand wrapper runs each session's command under GNU time (the user and system time of the
     command and its reaped children). It costs each session one more sh and time process on the server, both tools alike.
@@ -173,6 +176,15 @@ function Read-CommandCpu([string] $Path, [long] $Offset) {
         $commands.Add($Matches[3])
     }
     [pscustomobject]@{ Seconds = $seconds; Commands = $commands }
+}
+
+# User + system seconds of this process (Self) and of its children it has reaped (Children; a child's own reaped
+# children are in its figure): /proc/PID/stat fields 14-17, after the command name, which may hold spaces.
+$clockTicks = [double](& getconf CLK_TCK)
+function Get-ClientCpu {
+    $fields = [IO.File]::ReadAllText("/proc/$PID/stat")
+    $fields = $fields.Substring($fields.LastIndexOf(')') + 2).Split(' ')
+    [pscustomobject]@{ Self = ([long]$fields[11] + [long]$fields[12]) / $clockTicks; Children = ([long]$fields[13] + [long]$fields[14]) / $clockTicks }
 }
 
 function Get-TreeFacts([string] $Path) {
@@ -366,11 +378,15 @@ try {
                 $cpuBefore = if ($cpuGroup) { Get-GroupCpuSeconds $cpuGroup } else { [double]::NaN }
                 $logBefore = if (Test-Path -LiteralPath $commandLog) { (Get-Item -LiteralPath $commandLog).Length } else { 0L }
                 $agentUsed = [IO.Directory]::GetLastWriteTimeUtc($agentDirectory)
+                $clientBefore = Get-ClientCpu
                 $before = Get-LoopbackBytes
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 $summary = & $runTool[$name] $sourceOf[$caseName] $target -Pull:($caseName -eq 'pull')
                 $clock.Stop()
                 $wire = (Get-LoopbackBytes) - $before
+                $clientAfter = Get-ClientCpu
+                $clientSelf = $clientAfter.Self - $clientBefore.Self
+                $clientChildren = $clientAfter.Children - $clientBefore.Children
                 Wait-SessionsEnded $sshd $cpuGroup
                 $serverCpu = if ($cpuGroup) { (Get-GroupCpuSeconds $cpuGroup) - $cpuBefore } else { [double]::NaN }
                 $command = Read-CommandCpu $commandLog $logBefore
@@ -385,12 +401,14 @@ try {
                     throw "$name changed something in a no-change run"
                 }
                 $commandCpu = if ($NoCommandCpu) { [double]::NaN } else { $command.Seconds }
-                $line = '{0,8:N3} s {1,15:N0} wire bytes, server CPU {2,6} s, command CPU {3,6} s' -f $clock.Elapsed.TotalSeconds, $wire, (& $cpu $serverCpu), (& $cpu $commandCpu)
+                $line = '{0,8:N3} s {1,15:N0} wire bytes, client CPU {4,6:N2} s ({5:N2} + children {6:N2}), server CPU {2,6} s, command CPU {3,6} s' -f $clock.Elapsed.TotalSeconds, $wire,
+                    (& $cpu $serverCpu), (& $cpu $commandCpu), ($clientSelf + $clientChildren), $clientSelf, $clientChildren
                 if ($round -lt 0) {
                     Write-Host ('{0,-9} warm-up {1,-14} {2} (not counted)' -f $caseName, $name, $line)
                     continue
                 }
-                $results.Add([pscustomobject]@{ Case = $caseName; Tool = $name; Round = $round + 1; Seconds = $clock.Elapsed.TotalSeconds; Wire = $wire; ServerCpu = $serverCpu; CommandCpu = $commandCpu })
+                $results.Add([pscustomobject]@{ Case = $caseName; Tool = $name; Round = $round + 1; Seconds = $clock.Elapsed.TotalSeconds; Wire = $wire; ServerCpu = $serverCpu; CommandCpu = $commandCpu
+                    ClientSelf = $clientSelf; ClientChildren = $clientChildren; ClientCpu = $clientSelf + $clientChildren })
                 Write-Host ('{0,-9} round {1} {2,-14} {3}' -f $caseName, ($round + 1), $name, $line)
             }
         }
@@ -419,6 +437,7 @@ try {
                 Wire       = [long](Get-Median ($samples.Wire))
                 ServerCpu  = Get-Median ($samples.ServerCpu)
                 CommandCpu = Get-Median ($samples.CommandCpu)
+                ClientCpu  = Get-Median ($samples.ClientCpu)
             }
         }
         foreach ($name in $Tool | Where-Object { $_ -ne 'rsync' }) {
@@ -434,6 +453,8 @@ try {
                 $row['rsync server CPU s'] = & $cpu $byTool.rsync.ServerCpu
             }
             $row['PSR server CPU s'] = & $cpu $mine.ServerCpu
+            if ($byTool.ContainsKey('rsync')) { $row['rsync client CPU s'] = & $cpu $byTool.rsync.ClientCpu }
+            $row['PSR client CPU s'] = & $cpu $mine.ClientCpu
             if (-not $NoCommandCpu) {
                 if ($byTool.ContainsKey('rsync')) { $row['rsync --server CPU s'] = & $cpu $byTool.rsync.CommandCpu }
                 $row['agent CPU s'] = & $cpu $mine.CommandCpu
@@ -451,7 +472,8 @@ try {
         }
         if ($Tool.Count -eq 1 -and $Tool[0] -eq 'rsync') {
             [pscustomobject]@{ Case = $caseTitle[$caseName]; Tool = 'rsync'; 'rsync s' = '{0:N3}' -f $byTool.rsync.Seconds; 'rsync wire bytes' = '{0:N0}' -f $byTool.rsync.Wire
-                'rsync server CPU s' = & $cpu $byTool.rsync.ServerCpu; 'rsync --server CPU s' = & $cpu $byTool.rsync.CommandCpu }
+                'rsync server CPU s' = & $cpu $byTool.rsync.ServerCpu; 'rsync --server CPU s' = & $cpu $byTool.rsync.CommandCpu
+                'rsync client CPU s' = & $cpu $byTool.rsync.ClientCpu }
         }
     }
     $rows | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
@@ -465,17 +487,18 @@ try {
     $load = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
     $lines.Add("$(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC, commit $(& git -C $repoRoot rev-parse --short HEAD 2>$null), $([Environment]::ProcessorCount) cores, load average at the end $load; " +
         "$(& rsync --version | Select-Object -First 1); $(& $Ssh -V 2>&1); $WarmupRounds untimed round(s) then $Runs timed run(s) per tool and case, medians; wire = loopback tx_bytes; " +
-        "server CPU = sshd and all its sessions' processes; " + $(if ($NoCommandCpu) { 'no command CPU (-NoCommandCpu).' } else { 'command CPU = the session command alone (rsync --server; the agent with its launcher), by GNU time under a ForceCommand wrapper.' }))
+        "server CPU = sshd and all its sessions' processes; client CPU = this pwsh (the controller) and its reaped children (rsync's local side, the ssh client), from /proc; " + $(if ($NoCommandCpu) { 'no command CPU (-NoCommandCpu).' } else { 'command CPU = the session command alone (rsync --server; the agent with its launcher), by GNU time under a ForceCommand wrapper.' }))
     $lines.Add('')
     $lines.Add("Server: $(if ($WithDotnet) { 'the machine''s .NET reachable' } else { 'no .NET (the .NET folders covered by empty tmpfs in sshd''s mount namespace)' }). $($transport[0])")
     $lines.Add('')
-    $lines.Add('| case | tool | seconds per run | wire bytes per run | server CPU s per run | command CPU s per run |')
-    $lines.Add('|---|---|---|---|---|---|')
+    $lines.Add('| case | tool | seconds per run | wire bytes per run | server CPU s per run | command CPU s per run | client CPU s per run (pwsh + children) |')
+    $lines.Add('|---|---|---|---|---|---|---|')
     foreach ($caseName in $Case) {
         foreach ($name in $Tool) {
             $samples = @($results | Where-Object { $_.Case -eq $caseName -and $_.Tool -eq $name })
             $lines.Add("| $caseName | $name | $(($samples.Seconds | ForEach-Object { '{0:N3}' -f $_ }) -join ', ') | $(($samples.Wire | ForEach-Object { '{0:N0}' -f $_ }) -join ', ') | " +
-                "$(($samples.ServerCpu | ForEach-Object { & $cpu $_ }) -join ', ') | $(($samples.CommandCpu | ForEach-Object { & $cpu $_ }) -join ', ') |")
+                "$(($samples.ServerCpu | ForEach-Object { & $cpu $_ }) -join ', ') | $(($samples.CommandCpu | ForEach-Object { & $cpu $_ }) -join ', ') | " +
+                "$(($samples | ForEach-Object { '{0:N2} + {1:N2}' -f $_.ClientSelf, $_.ClientChildren }) -join ', ') |")
         }
     }
     $null = New-Item -ItemType Directory -Path (Split-Path $MarkdownPath) -Force

@@ -1,7 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipes;
 using System.Text;
+using PSReplica.Engine.Native;
 
 namespace PSReplica.Ssh;
 
@@ -14,6 +16,10 @@ public sealed class ExternalSshCommand : ICommandChannel
 {
     private const int StandardErrorLimit = 64 * 1024;
 
+    /// <summary>The size asked for the client's standard input and output pipes: Linux's default limit for an
+    /// unprivileged process (/proc/sys/fs/pipe-max-size), as the agent asks for its own input.</summary>
+    internal const int PipeBytes = 1 << 20;
+
     private readonly Process _process;
     private readonly CommandChannelStream _stream;
     private readonly StringBuilder _standardError = new();
@@ -25,6 +31,7 @@ public sealed class ExternalSshCommand : ICommandChannel
     {
         _process = process;
         _description = description;
+        GrowPipes(process);
         _stream = new CommandChannelStream(process.StandardOutput.BaseStream, process.StandardInput.BaseStream, idleTimeout, KillProcess, Translate, description, BrokenEnd);
         _errorPump = Task.Run(PumpStandardErrorAsync);
     }
@@ -200,6 +207,32 @@ public sealed class ExternalSshCommand : ICommandChannel
 
         return null;
     }
+
+    /// <summary>
+    /// Grows the pipes to the client from the default 64 KiB to <see cref="PipeBytes"/>. The write-behind pump hands
+    /// the pipe up to a megabyte at a time; into 64 KiB such a write went in some sixteen pieces, each a wake-up of the
+    /// pump and of ssh (which drains its input as it encrypts, a packet's worth at a time), so that for a large push the
+    /// two took turns on the pipe rather than working side by side. With room for a megabyte a write is one copy and ssh
+    /// finds a full pipe each time it reads; the same holds for a pull on the output side. A system that refuses the
+    /// size (another kernel, a lower limit) keeps what it has.
+    /// </summary>
+    private static void GrowPipes(Process process)
+    {
+        if (process.StandardInput.BaseStream is PipeStream input)
+        {
+            _ = Posix.SetPipeSize((int)input.SafePipeHandle.DangerousGetHandle(), PipeBytes);
+        }
+
+        if (process.StandardOutput.BaseStream is PipeStream output)
+        {
+            _ = Posix.SetPipeSize((int)output.SafePipeHandle.DangerousGetHandle(), PipeBytes);
+        }
+    }
+
+    /// <summary>The sizes of the pipes to the client's standard input and output (for tests), -errno where unknown.</summary>
+    internal (int Input, int Output) PipeSizes() => (
+        _process.StandardInput.BaseStream is PipeStream input ? Posix.PipeSize((int)input.SafePipeHandle.DangerousGetHandle()) : -1,
+        _process.StandardOutput.BaseStream is PipeStream output ? Posix.PipeSize((int)output.SafePipeHandle.DangerousGetHandle()) : -1);
 
     private void KillProcess()
     {

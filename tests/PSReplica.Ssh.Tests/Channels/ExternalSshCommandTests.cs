@@ -39,6 +39,19 @@ public sealed class ExternalSshCommandTests(TestSshServer server) : IDisposable
     }
 
     [Fact]
+    public async Task The_pipes_to_the_client_hold_a_megabyte()
+    {
+        // The write-behind pump hands the client up to a megabyte at a time; a 64 KiB pipe splits that into many turns.
+        using ExternalSshCommand channel = ExternalSshCommand.Start(Options(), "cat");
+        (int input, int output) = channel.PipeSizes();
+        Assert.Equal(ExternalSshCommand.PipeBytes, input);
+        Assert.Equal(ExternalSshCommand.PipeBytes, output);
+        channel.CloseInput();
+        Assert.Equal(0, channel.Stream.Read(new byte[8]));
+        Assert.Equal(0, await channel.WaitForExitAsync());
+    }
+
+    [Fact]
     public async Task The_remote_exit_status_comes_back()
     {
         using ExternalSshCommand channel = ExternalSshCommand.Start(Options(), "echo hi >&2; exit 4");
