@@ -86,6 +86,8 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     public bool ResolvesLinks => _inner.ResolvesLinks;
 
+    public bool ListsAhead => _walkers.Length > 0;
+
     public UInt128? Checksum(FileEntry entry) => _inner.Checksum(entry);
 
     public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => _inner.ExtendedAttributes(entry, scope);
