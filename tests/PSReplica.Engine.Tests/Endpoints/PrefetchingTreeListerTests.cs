@@ -73,7 +73,9 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         (string[] serial, string[] serialErrors) = Plan(options, failing, failing);
         using var source = new PrefetchingTreeLister(failing, null, false, CancellationToken.None);
         using var destination = new PrefetchingTreeLister(failing, null, false, CancellationToken.None);
-        (string[] ahead, string[] aheadErrors) = Plan(options, source, destination);
+        // The planner lets the walkers go as far as they may before each directory below the root, so that the failed
+        // listings are read ahead whatever the machine's load (it once outran them on this small tree).
+        (string[] ahead, string[] aheadErrors) = Plan(options, new IdleFirstLister(source), new IdleFirstLister(destination));
 
         Assert.Equal(serial, ahead);
         Assert.Equal(serialErrors, aheadErrors);
@@ -372,6 +374,22 @@ public sealed class PrefetchingTreeListerTests : IDisposable
             {
                 throw new SyncException(ErrorIds.ScanError, SyncErrorKind.PermissionDenied, $"Cannot read directory '{fullPath}': permission denied.", relative);
             }
+        }
+    }
+
+    /// <summary>Lets a lister's walkers finish what they may list ahead before each listing below the root is taken.</summary>
+    private sealed class IdleFirstLister(PrefetchingTreeLister inner) : ITreeLister
+    {
+        public bool ListsAhead => inner.ListsAhead;
+
+        public List<FileEntry> List(string fullPath, string relative)
+        {
+            if (relative.Length > 0)
+            {
+                inner.WaitUntilIdle();
+            }
+
+            return inner.List(fullPath, relative);
         }
     }
 
