@@ -74,20 +74,29 @@ function Clear-PageCache {
     [IO.File]::WriteAllText('/proc/sys/vm/drop_caches', "3`n")
 }
 
+# One no-change run: its wall seconds and CPU seconds (user+sys: for PSReplica this process's, for rsync GNU time's sum
+# over its processes), which a loaded machine distorts less than the wall time.
 function Measure-Tool([string] $Tool) {
+    $self = [Diagnostics.Process]::GetCurrentProcess()
+    $cpuBefore = $self.TotalProcessorTime
     $clock = [Diagnostics.Stopwatch]::StartNew()
     if ($Tool -eq 'PSReplica') {
         $items = 0
         Sync-Directory -Path "$source/" -Destination $replica | ForEach-Object { $items++ }
         $clock.Stop()
         if ($items -ne 0) { throw "A no-change Sync-Directory did $items actions." }
+        $self.Refresh()
+        $cpu = ($self.TotalProcessorTime - $cpuBefore).TotalSeconds
     }
     else {
-        & rsync -a "$source/" "$replica/"
+        $times = Join-Path $work 'rsync-cpu'
+        & /usr/bin/time -f '%U %S' -o $times rsync -a "$source/" "$replica/"
         $clock.Stop()
         if ($LASTEXITCODE -ne 0) { throw "rsync failed ($LASTEXITCODE)." }
+        $cpu = 0.0
+        foreach ($part in (Get-Content $times | Select-Object -Last 1) -split ' ') { $cpu += [double]$part }
     }
-    $clock.Elapsed.TotalSeconds
+    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Cpu = $cpu }
 }
 
 try {
@@ -122,7 +131,7 @@ try {
     $null = Measure-Tool 'PSReplica'
 
     $samples = @{}
-    foreach ($key in 'cold|PSReplica', 'cold|rsync', 'warm|PSReplica', 'warm|rsync') { $samples[$key] = [Collections.Generic.List[double]]::new() }
+    foreach ($key in 'cold|PSReplica', 'cold|rsync', 'warm|PSReplica', 'warm|rsync') { $samples[$key] = [Collections.Generic.List[object]]::new() }
     for ($run = 1; $run -le $Runs; $run++) {
         $order = if ($run % 2) { @('PSReplica', 'rsync') } else { @('rsync', 'PSReplica') }
         foreach ($tool in $order) {
@@ -130,25 +139,31 @@ try {
             $samples["cold|$tool"].Add((Measure-Tool $tool))
             $samples["warm|$tool"].Add((Measure-Tool $tool))
         }
-        Write-Host ("run {0}: cold PSReplica {1:N3} s, rsync {2:N3} s; warm PSReplica {3:N3} s, rsync {4:N3} s" -f $run,
-            $samples['cold|PSReplica'][-1], $samples['cold|rsync'][-1], $samples['warm|PSReplica'][-1], $samples['warm|rsync'][-1])
+        Write-Host ("run {0}: cold PSReplica {1:N3} s (CPU {2:N3}), rsync {3:N3} s (CPU {4:N3}); warm PSReplica {5:N3} s (CPU {6:N3}), rsync {7:N3} s (CPU {8:N3})" -f $run,
+            $samples['cold|PSReplica'][-1].Seconds, $samples['cold|PSReplica'][-1].Cpu, $samples['cold|rsync'][-1].Seconds, $samples['cold|rsync'][-1].Cpu,
+            $samples['warm|PSReplica'][-1].Seconds, $samples['warm|PSReplica'][-1].Cpu, $samples['warm|rsync'][-1].Seconds, $samples['warm|rsync'][-1].Cpu)
     }
 
     $medians = @{}
-    foreach ($key in $samples.Keys) { $medians[$key] = Get-Median $samples[$key].ToArray() }
+    $cpuMedians = @{}
+    foreach ($key in $samples.Keys) {
+        $medians[$key] = Get-Median @($samples[$key] | ForEach-Object Seconds)
+        $cpuMedians[$key] = Get-Median @($samples[$key] | ForEach-Object Cpu)
+    }
     $rows = foreach ($state in 'cold', 'warm') {
         [pscustomobject]@{
             Cache = $state; Files = $Files; Runs = $Runs
             'PSReplica s' = [Math]::Round($medians["$state|PSReplica"], 3); 'rsync s' = [Math]::Round($medians["$state|rsync"], 3)
             Ratio = [Math]::Round($medians["$state|PSReplica"] / $medians["$state|rsync"], 2)
+            'PSReplica CPU s' = [Math]::Round($cpuMedians["$state|PSReplica"], 3); 'rsync CPU s' = [Math]::Round($cpuMedians["$state|rsync"], 3)
         }
     }
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     $coldOverWarm = [Math]::Round($medians['cold|PSReplica'] / $medians['warm|PSReplica'], 2)
     Write-Host "PSReplica cold/warm: $coldOverWarm"
     $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
-    $lines = @('| Cache | Files | PSReplica s | rsync s | ratio |', '|---|---|---|---|---|')
-    $lines += foreach ($r in $rows) { "| $($r.Cache) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) |" }
+    $lines = @('| Cache | Files | PSReplica s | rsync s | ratio | PSReplica CPU s | rsync CPU s |', '|---|---|---|---|---|---|---|')
+    $lines += foreach ($r in $rows) { "| $($r.Cache) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) | $($r.'PSReplica CPU s') | $($r.'rsync CPU s') |" }
     $lines += '', "PSReplica cold/warm: $coldOverWarm ($Runs runs per tool and cache state, medians)."
     Set-Content -LiteralPath $MarkdownPath -Value $lines
     Write-Host "Written to $MarkdownPath"

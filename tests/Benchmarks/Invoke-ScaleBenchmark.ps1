@@ -80,19 +80,23 @@ function Measure-Session([scriptblock] $Command) {
     [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
     [IO.File]::WriteAllText('/proc/self/clear_refs', '5')
     $before = Read-Status 'VmRSS'
+    $self = [Diagnostics.Process]::GetCurrentProcess()
+    $cpuBefore = $self.TotalProcessorTime
     $clock = [Diagnostics.Stopwatch]::StartNew()
     & $Command
     $clock.Stop()
-    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMB = ((Read-Status 'VmHWM') - $before) / 1MB }
+    $self.Refresh()
+    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMB = ((Read-Status 'VmHWM') - $before) / 1MB; Cpu = ($self.TotalProcessorTime - $cpuBefore).TotalSeconds }
 }
 
 function Measure-Rsync([string[]] $Arguments) {
     $memory = Join-Path $work 'rsync-maxrss'
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    & /usr/bin/time -f '%M' -o $memory rsync @Arguments
+    & /usr/bin/time -f '%M %U %S' -o $memory rsync @Arguments
     $clock.Stop()
     if ($LASTEXITCODE -ne 0) { throw "rsync $Arguments failed ($LASTEXITCODE)." }
-    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMB = [double](Get-Content $memory | Select-Object -Last 1) / 1KB }
+    [string[]] $fields = (Get-Content $memory | Select-Object -Last 1) -split ' '
+    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMB = [double]$fields[0] / 1KB; Cpu = [double]$fields[1] + [double]$fields[2] }
 }
 
 try {
@@ -161,12 +165,14 @@ try {
             Ratio = [Math]::Round($psSeconds / $rsyncSeconds, 2)
             'PSReplica peak MB above baseline' = [Math]::Round((Get-Median @($ps | ForEach-Object PeakMB)), 0)
             'rsync max RSS MB' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object PeakMB)), 0) } else { $null }
+            'PSReplica CPU s' = [Math]::Round((Get-Median @($ps | ForEach-Object Cpu)), 2)
+            'rsync CPU s' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object Cpu)), 2) } else { $null }
         }
     }
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
-    $lines = @('| Case | Files | PSReplica s | rsync s | ratio | PSReplica peak above baseline (MB) | rsync max RSS (MB) |', '|---|---|---|---|---|---|---|')
-    $lines += foreach ($r in $rows) { "| $($r.Case) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) | $($r.'PSReplica peak MB above baseline') | $($r.'rsync max RSS MB') |" }
+    $lines = @('| Case | Files | PSReplica s | rsync s | ratio | PSReplica peak above baseline (MB) | rsync max RSS (MB) | PSReplica CPU s | rsync CPU s |', '|---|---|---|---|---|---|---|---|---|')
+    $lines += foreach ($r in $rows) { "| $($r.Case) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) | $($r.'PSReplica peak MB above baseline') | $($r.'rsync max RSS MB') | $($r.'PSReplica CPU s') | $($r.'rsync CPU s') |" }
     Set-Content -LiteralPath $MarkdownPath -Value $lines
     Write-Host "Written to $MarkdownPath"
 }

@@ -25,6 +25,11 @@ internal interface ITreeLister
     /// <exception cref="SyncException">The directory could not be read, or is no longer the one its parent listed.</exception>
     List<FileEntry> ListVerified(FileEntry directory, string relative) => List(directory.FullPath, relative);
 
+    /// <summary>True when listings are read ahead of the planner on threads of their own (<see cref="PrefetchingTreeLister"/>):
+    /// a <see cref="List"/> call then mostly takes what is already read, and handing it to another thread costs more
+    /// than it saves.</summary>
+    bool ListsAhead => false;
+
     /// <summary>Reads this side's per-directory filter files (by the full path the filter names); null: the local file
     /// system. An agent's listing brings the files its walk read.</summary>
     Func<string, string?>? FilterFileReader => null;

@@ -23,6 +23,8 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public bool ResolvesLinks => inner.ResolvesLinks;
 
+    public bool ListsAhead => inner.ListsAhead;
+
     public UInt128? Checksum(FileEntry entry) => inner.Checksum(entry);
 
     public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => inner.ExtendedAttributes(entry, scope);

@@ -47,6 +47,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     private readonly int _maxEntries;
     private int _aheadCount;
     private int _listing;
+    private int _idleWaiters;
     private long _heldEntries;
     private string? _passed;
     private bool _stopped;
@@ -85,6 +86,8 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     public Func<string, string?>? FilterFileReader => _inner.FilterFileReader;
 
     public bool ResolvesLinks => _inner.ResolvesLinks;
+
+    public bool ListsAhead => _walkers.Length > 0;
 
     public UInt128? Checksum(FileEntry entry) => _inner.Checksum(entry);
 
@@ -136,16 +139,19 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
                     _queued.Remove(job);
                     job = null;
                 }
-                else
-                {
-                    while (job.State == JobState.Listing)
-                    {
-                        Monitor.Wait(_gate);
-                    }
+            }
+        }
 
-                    Release(job);
-                    Hits += job.Entries is not null || job.Error is not null ? 1 : 0;
-                }
+        if (job is not null)
+        {
+            // Waited for on the job, not on the gate: the walkers' own waits there are woken one per listing that may start,
+            // never all of them for every directory the planner takes (on a loaded two-core machine each of those wake-ups
+            // was a context switch: issue 18).
+            job.WaitListed();
+            lock (_gate)
+            {
+                Release(job);
+                Hits += job.Entries is not null || job.Error is not null ? 1 : 0;
             }
         }
 
@@ -196,9 +202,17 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     {
         lock (_gate)
         {
-            while (!_stopped && ((_queued.Count > 0 && CanStart()) || _listing > 0))
+            _idleWaiters++;
+            try
             {
-                Monitor.Wait(_gate);
+                while (!_stopped && ((_queued.Count > 0 && CanStart()) || _listing > 0))
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+            finally
+            {
+                _idleWaiters--;
             }
         }
     }
@@ -314,10 +328,10 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         {
             job.Entries = entries;
             job.Error = error;
-            job.State = JobState.Listed;
             _listing--;
             if (job.Abandoned)
             {
+                // Its slot is free again: this walker looks for the next listing itself.
                 _aheadCount--;
             }
             else
@@ -329,8 +343,14 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
                 }
             }
 
-            Monitor.PulseAll(_gate);
+            job.SetListed();
+            if (_idleWaiters > 0)
+            {
+                Monitor.PulseAll(_gate);
+            }
         }
+
+        job.SignalListed();
     }
 
     /// <summary>Queues the subdirectories of a listing that the walk may enter (under the lock).</summary>
@@ -341,7 +361,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
             return;
         }
 
-        bool queued = false;
+        int queued = 0;
         foreach (FileEntry entry in entries)
         {
             if (entry.Kind != EntryKind.Directory || (device is { } parent && entry.Device != parent) || _jobs.ContainsKey(entry.FullPath))
@@ -358,12 +378,28 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
             var job = new Job(entry, path);
             _jobs.Add(entry.FullPath, job);
             _queued.Add(job);
-            queued = true;
+            queued++;
         }
 
-        if (queued)
+        if (queued > 0 && CanStart())
+        {
+            WakeWalkers(queued);
+        }
+    }
+
+    /// <summary>Wakes walkers for <paramref name="listings"/> listings that may start (under the lock): one each, so that
+    /// the others sleep on; all of them when a test waits on the gate too (a single wake-up could reach it instead).</summary>
+    private void WakeWalkers(int listings)
+    {
+        if (_idleWaiters > 0 || listings >= _walkers.Length)
         {
             Monitor.PulseAll(_gate);
+            return;
+        }
+
+        for (int i = 0; i < listings; i++)
+        {
+            Monitor.Pulse(_gate);
         }
     }
 
@@ -395,7 +431,10 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
             }
         }
 
-        Monitor.PulseAll(_gate);
+        if (_idleWaiters > 0)
+        {
+            Monitor.PulseAll(_gate);
+        }
     }
 
     /// <summary>A listed job leaves the window ahead (under the lock).</summary>
@@ -405,7 +444,10 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         {
             _aheadCount--;
             _heldEntries -= job.Entries?.Count ?? 0;
-            Monitor.PulseAll(_gate);
+            if (_queued.Count > 0 && CanStart())
+            {
+                WakeWalkers(1);
+            }
         }
     }
 
@@ -463,10 +505,13 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     private sealed class Job(FileEntry directory, string relative)
     {
+        private readonly object _signal = new();
+
         public FileEntry Directory => directory;
 
         public string Relative => relative;
 
+        /// <summary>Written under the lister's gate; read there, or under the job's own lock by <see cref="WaitListed"/>.</summary>
         public JobState State { get; set; }
 
         /// <summary>Passed by the planner while being listed: dropped when done.</summary>
@@ -475,6 +520,36 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         public List<FileEntry>? Entries { get; set; }
 
         public SyncException? Error { get; set; }
+
+        /// <summary>Marks the job listed (under the lister's gate, before <see cref="SignalListed"/>).</summary>
+        public void SetListed()
+        {
+            lock (_signal)
+            {
+                State = JobState.Listed;
+            }
+        }
+
+        /// <summary>Wakes the planner if it waits for this listing (after the gate is left).</summary>
+        public void SignalListed()
+        {
+            lock (_signal)
+            {
+                Monitor.PulseAll(_signal);
+            }
+        }
+
+        /// <summary>Waits until the job is listed (outside the lister's gate).</summary>
+        public void WaitListed()
+        {
+            lock (_signal)
+            {
+                while (State != JobState.Listed)
+                {
+                    Monitor.Wait(_signal);
+                }
+            }
+        }
     }
 
     /// <summary>The planner's order: depth-first, names in ordinal order, a directory before what it holds.</summary>

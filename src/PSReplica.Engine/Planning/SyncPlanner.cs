@@ -412,11 +412,12 @@ internal sealed class SyncPlanner
         // the directory's every name is planned, so that a new name is held against the ones it folds to.)
         IReadOnlySet<string>? only = !whole && _traits.CaseSensitive && !_traits.WindowsNamesOnly ? _scope!.NamesIn(relative) : null;
         // The two listings are independent system-call-bound work: list the destination on another core, unless they are
-        // a batch's few names, which cost less than the hand-over.
+        // a batch's few names, which cost less than the hand-over, or walkers list the destination ahead already (a
+        // hand-over per directory then only wakes a pool thread to take a finished listing).
         Func<List<FileEntry>> listDestination = only is null
             ? () => _destinationLister.List(destinationDirectory, relative)
             : () => _destinationLister.ListNames(destinationDirectory, relative, only);
-        Task<List<FileEntry>>? pending = destinationExists && (only is null || only.Count >= NamesListedInParallel)
+        Task<List<FileEntry>>? pending = destinationExists && !_destinationLister.ListsAhead && (only is null || only.Count >= NamesListedInParallel)
             ? Task.Run(listDestination, _cancellation)
             : null;
         List<FileEntry> sources = [];
@@ -520,6 +521,9 @@ internal sealed class SyncPlanner
     private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
         var selected = new List<FileEntry>(sources.Count);
+        // Each selected entry's relative path, joined once (a path per file is much of what a no-change run allocates);
+        // null once Fit has dropped entries, when they are joined again.
+        List<string>? paths = new(sources.Count);
         foreach (FileEntry entry in sources)
         {
             string path = Join(relative, entry.Name);
@@ -527,6 +531,7 @@ internal sealed class SyncPlanner
             if (resolved is not null)
             {
                 selected.Add(resolved);
+                paths.Add(path);
                 _merged?.Selected(path);
             }
         }
@@ -535,6 +540,7 @@ internal sealed class SyncPlanner
         if (!_traits.HoldsEverything || _traits.MaxNameLength < 255)
         {
             selected = Fit(relative, selected, folded);
+            paths = null;
         }
 
         // Deletions of this directory come first, as rsync's --delete-during does them.
@@ -590,7 +596,7 @@ internal sealed class SyncPlanner
         Content content = Content.None;
         for (int i = 0; i < selected.Count; i++)
         {
-            string rel = Join(relative, selected[i].Name);
+            string rel = paths?[i] ?? Join(relative, selected[i].Name);
             PlanMark mark = _options.PruneEmptyDirectories ? Mark() : default;
             Content entry = PlanEntry(selected[i], matches[i], rel, Path.Join(destinationDirectory, selected[i].Name));
             if (_options.PruneEmptyDirectories && selected[i].IsDirectory && entry < Content.Files)

@@ -128,15 +128,9 @@ internal static class DirectoryLister
 
         List<(string Name, byte Type)> listed = Posix.ListDirectory(handle, out int listError)
             ?? throw Unreadable(directory, listError, relativeForErrors);
-        var names = new List<string>(listed.Count);
+        listed.Sort(static (x, y) => string.CompareOrdinal(x.Name, y.Name));
+        var entries = new List<FileEntry>(listed.Count);
         foreach ((string name, _) in listed)
-        {
-            names.Add(name);
-        }
-
-        names.Sort(StringComparer.Ordinal);
-        var entries = new List<FileEntry>(names.Count);
-        foreach (string name in names)
         {
             int errno = Posix.StatAt(handle, name, out StatInfo stat);
             EntryKind kind = FileEntry.KindOf(stat);
@@ -149,7 +143,7 @@ internal static class DirectoryLister
 
             if (errno == 0)
             {
-                entries.Add(new FileEntry(name, Path.Join(directory, name), kind, stat, target));
+                entries.Add(FileEntry.InDirectory(directory, name, kind, stat, target));
             }
             else if (errno != Posix.ENOENT)
             {

@@ -48,12 +48,12 @@ public sealed class PrefetchingTreeListerTests : IDisposable
                     _ => SyncFilter.Empty,
                 },
             };
-            (string[] serial, string[] serialErrors) = Plan(options, null, null);
+            (string[] serial, string[] serialErrors) = Plan(options, null, null, withPaths: true);
             using var source = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 2,
                 maxListings: smallWindow ? 2 : PrefetchingTreeLister.MaxListings, maxEntries: smallWindow ? 4 : PrefetchingTreeLister.MaxEntries);
             using var destinationLister = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 2,
                 maxListings: smallWindow ? 2 : PrefetchingTreeLister.MaxListings, maxEntries: smallWindow ? 4 : PrefetchingTreeLister.MaxEntries);
-            (string[] ahead, string[] aheadErrors) = Plan(options, source, destinationLister);
+            (string[] ahead, string[] aheadErrors) = Plan(options, source, destinationLister, withPaths: true);
             Assert.Equal(serial, ahead);
             Assert.Equal(serialErrors, aheadErrors);
         }, iter: 60, threads: 1);
@@ -73,7 +73,9 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         (string[] serial, string[] serialErrors) = Plan(options, failing, failing);
         using var source = new PrefetchingTreeLister(failing, null, false, CancellationToken.None);
         using var destination = new PrefetchingTreeLister(failing, null, false, CancellationToken.None);
-        (string[] ahead, string[] aheadErrors) = Plan(options, source, destination);
+        // The planner lets the walkers go as far as they may before each directory below the root, so that the failed
+        // listings are read ahead whatever the machine's load (it once outran them on this small tree).
+        (string[] ahead, string[] aheadErrors) = Plan(options, new IdleFirstLister(source), new IdleFirstLister(destination));
 
         Assert.Equal(serial, ahead);
         Assert.Equal(serialErrors, aheadErrors);
@@ -252,12 +254,45 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         Assert.Equal(0, lister.Hits);
     }
 
-    private static (string[] Lines, string[] Errors) Plan(SyncOptions options, ITreeLister? source, ITreeLister? destination)
+    [Fact]
+    public void A_listing_ahead_names_its_entries_as_the_planners_own_listing_does()
+    {
+        _tree.Src("d/b", "1");
+        _tree.Src("d/a/f", "2");
+        _tree.Src("d/c", "3");
+        string directory = Path.Join(_tree.Source, "d");
+        FileEntry entry = DirectoryLister.Stat(directory, "d", follow: false, out int errno)!;
+        Assert.Equal(0, errno);
+
+        List<FileEntry> listed = DirectoryLister.List(directory, "d");
+        List<FileEntry> verified = DirectoryLister.ListVerified(directory, "d", entry);
+
+        Assert.Equal(["a", "b", "c"], verified.Select(e => e.Name));
+        Assert.Equal(listed.Select(e => e.FullPath), verified.Select(e => e.FullPath));
+        Assert.Equal(Path.Join(directory, "a"), verified[0].FullPath);
+        Assert.Same(verified[0].FullPath, verified[0].FullPath);
+    }
+
+    [Fact]
+    public void Only_a_lister_with_walkers_says_it_lists_ahead()
+    {
+        using var walking = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 1);
+        using var still = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 0);
+
+        Assert.True(walking.ListsAhead);
+        Assert.True(new MeasuredTreeLister(walking).ListsAhead);
+        Assert.False(still.ListsAhead);
+        Assert.False(((ITreeLister)LocalTreeLister.Instance).ListsAhead);
+    }
+
+    private static (string[] Lines, string[] Errors) Plan(SyncOptions options, ITreeLister? source, ITreeLister? destination, bool withPaths = false)
     {
         var observer = new RecordingObserver();
         SyncPlan plan = SyncPlanner.Build(options, SourceSet.Resolve(options), options.Destination,
             LocalReplicator.ResolveDestination(options.Destination), observer, CancellationToken.None, source, destination);
-        string[] lines = plan.Items.Select(i => $"{i.Itemize} {i.RelativePath} {i.Reason}").ToArray();
+        // With the paths, where asked: a listed entry joins its full path only when asked (FileEntry.InDirectory).
+        string[] lines = plan.Items.Select(i => withPaths ? $"{i.Itemize} {i.RelativePath} {i.Reason} {i.SourcePath} {i.DestinationPath}"
+            : $"{i.Itemize} {i.RelativePath} {i.Reason}").ToArray();
         string[] errors = observer.Errors.Select(e => $"{e.ErrorId} {e.Target} {e.Message}")
             .Concat(observer.Warnings).Concat(plan.ScanErrors.Select(e => "scan " + e.Message)).ToArray();
         return (lines, errors);
@@ -339,6 +374,22 @@ public sealed class PrefetchingTreeListerTests : IDisposable
             {
                 throw new SyncException(ErrorIds.ScanError, SyncErrorKind.PermissionDenied, $"Cannot read directory '{fullPath}': permission denied.", relative);
             }
+        }
+    }
+
+    /// <summary>Lets a lister's walkers finish what they may list ahead before each listing below the root is taken.</summary>
+    private sealed class IdleFirstLister(PrefetchingTreeLister inner) : ITreeLister
+    {
+        public bool ListsAhead => inner.ListsAhead;
+
+        public List<FileEntry> List(string fullPath, string relative)
+        {
+            if (relative.Length > 0)
+            {
+                inner.WaitUntilIdle();
+            }
+
+            return inner.List(fullPath, relative);
         }
     }
 
