@@ -58,15 +58,14 @@ internal sealed class SourceFiles : IDisposable
     {
         SafeFileHandle? file;
         int errno;
-        bool isLink = false;
+        bool isLink;
         using (ParentDirectory parent = OpenParent(relative, scanned))
         {
             // O_NONBLOCK: a FIFO swapped in must not block the open; it is refused by the type check below.
             file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONonBlock | (_followLinks ? 0 : Posix.ONoFollow), 0, out errno);
-            if (file is null && errno == Posix.ELOOP && !_followLinks)
-            {
-                isLink = Posix.StatAt(parent.Handle, parent.Name, out StatInfo found) == 0 && found.FileType == Posix.SIflnk;
-            }
+            // ELOOP from O_NOFOLLOW on one name in its directory's descriptor means that name was a link at the open:
+            // the answer itself, not a second look that a link flipped back since would contradict.
+            isLink = file is null && errno == Posix.ELOOP && !_followLinks;
         }
 
         if (file is null)
