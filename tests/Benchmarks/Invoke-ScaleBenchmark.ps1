@@ -241,6 +241,10 @@ try {
                 }
             }
         }
+
+        # A million-entry tree per destination: the next wiring gets the room (tmpfs has a limit of inodes too).
+        Remove-Tree $psDestination
+        Remove-Tree $rsyncDestination
     }
 
     $rows = foreach ($mode in $modes) {

@@ -41,7 +41,9 @@ public sealed class StreamedRemoteRunTests : IDisposable
         await using (RemoteReplicator replicator = await loop.ConnectReplicatorAsync(side, side == RemoteSide.Destination ? options.Destination : options.Source))
         {
             replicator.ListingEntriesAhead = ListingBound;
-            summary = await Task.Run(() => replicator.Run(options, observer, cancellation), CancellationToken.None);
+            // A run that deadlocks (a planner waiting for room only the reports of a batch never sent would make) fails here
+            // instead of hanging the test run; the bound is far above what these runs take.
+            summary = await Task.Run(() => replicator.Run(options, observer, cancellation), CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(5), CancellationToken.None);
         }
 
         Assert.True(await loop.FinishAsync() == 0, "the agent did not exit cleanly: " + loop.Diagnostics);
