@@ -78,7 +78,7 @@ public static class LocalReplicator
         Plan(options, observer, stream: false, cancellation);
 
     /// <param name="stream">Plan on a thread of its own, the plan to be run while it is made, where the options allow
-    /// (<see cref="SyncPlanner.CanStream"/>).</param>
+    /// (<see cref="SyncPlanner.CanStream(SyncOptions, SourceSet)"/>).</param>
     private static SyncPlan Plan(SyncOptions options, ISyncObserver observer, bool stream, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -13,6 +13,13 @@
       replan      Get-SyncPlan over the replica (PSReplica only; rsync's row is its no-change run)
 
     PSReplica runs in this pwsh (the module imported once, warmed up on a small tree), its items sent to Out-Null.
+
+    With -Remote the same cases run over SSH against the private sshd of tests/Pester/Support/TestSshServer.psm1 on
+    127.0.0.1 (by default without .NET on the server, so the native agent runs there, as in Invoke-SshBenchmark.ps1), in
+    the directions given by -Direction: push (Sync-Directory SRC user@127.0.0.1:DST beside rsync -a -e ssh SRC/ host:DST/)
+    and pull (the tree pulled from the server into a local destination). The agent's peak memory is its maximum RSS,
+    written by GNU time through an sshd ForceCommand wrapper around every session's command (rsync --server's likewise);
+    the largest session of a run is reported.
     Memory: for PSReplica, how far the process's peak RSS (VmHWM, reset through /proc/self/clear_refs before each run)
     rose above its RSS just before the run, after a full collection (the issue's target: 150 MB at a million files);
     for rsync, GNU time's maximum RSS (the largest of its processes). After every run the destination's count of
@@ -32,14 +39,19 @@ param(
     [string] $WorkPath = '/dev/shm',
     [string] $ModulePath,
     [string] $MarkdownPath,
-    [switch] $Quick
+    [switch] $Quick,
+    # Over SSH (push and/or pull) instead of between two local trees.
+    [switch] $Remote,
+    [ValidateSet('push', 'pull')] [string[]] $Direction = @('push', 'pull'),
+    # With -Remote: leave the server the machine's .NET (by default it has none and PSReplica runs its native agent).
+    [switch] $WithDotnet
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
-if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot 'out/benchmark/scale.md' }
+if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot "out/benchmark/scale$(if ($Remote) { '-remote' }).md" }
 if (-not (Test-Path $ModulePath)) { throw "Build first: dotnet pwsh ./build.ps1 ($ModulePath is missing)." }
 if ($Quick) {
     if (-not $PSBoundParameters.ContainsKey('Files')) { $Files = 50000 }
@@ -99,6 +111,39 @@ function Measure-Rsync([string[]] $Arguments) {
     [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMB = [double]$fields[0] / 1KB; Cpu = [double]$fields[1] + [double]$fields[2] }
 }
 
+# With -Remote: waits until no session of the run is left (GNU time has then written every line), then returns the
+# largest maximum RSS (MB) of the session commands logged since the log held $Offset bytes. Polling is the only notice
+# /proc gives; untimed.
+function Read-ServerPeak([long] $Offset) {
+    $children = "/proc/$($server.Process.Id)/task/$($server.Process.Id)/children"
+    $deadline = [Diagnostics.Stopwatch]::StartNew()
+    while ([IO.File]::ReadAllText($children).Trim()) {
+        if ($deadline.Elapsed.TotalSeconds -gt 120) { throw 'sshd sessions still running 120 s after the run.' }
+        Start-Sleep -Milliseconds 50
+    }
+    $peak = 0.0
+    if (Test-Path -LiteralPath $commandLog) {
+        $stream = [IO.File]::OpenRead($commandLog)
+        try { $null = $stream.Seek($Offset, [IO.SeekOrigin]::Begin); $text = [IO.StreamReader]::new($stream).ReadToEnd() } finally { $stream.Dispose() }
+        foreach ($line in $text.Split("`n", [StringSplitOptions]::RemoveEmptyEntries)) {
+            if ($line -match '^(\d+) ') { $peak = [Math]::Max($peak, [double]$Matches[1] / 1KB) }
+        }
+    }
+    $peak
+}
+
+function Get-LogLength { if (Test-Path -LiteralPath $commandLog) { (Get-Item -LiteralPath $commandLog).Length } else { 0L } }
+
+# Runs one measured command of -Remote: the local side's figures (Measure-Session or Measure-Rsync) with the server's
+# largest session (ServerMB) added.
+function Measure-Remote([scriptblock] $Command) {
+    $offset = Get-LogLength
+    $sample = & $Command
+    $sample | Add-Member -NotePropertyName ServerMB -NotePropertyValue (Read-ServerPeak $offset) -PassThru
+}
+
+$server = $null
+$commandLog = Join-Path $work 'command-rss.log'
 try {
     # The tree: 200 files to a leaf directory, leaves three levels down (d/e/leaf), every other file 1 KiB.
     $null = New-Item -ItemType Directory -Force $source
@@ -117,65 +162,127 @@ try {
     }
     $expected = Get-EntryCount $source
 
-    # Warm-up: the module's code is loaded and compiled before anything is timed.
+    # The wirings measured: local, or push and pull over the private sshd.
+    $modes = if ($Remote) { $Direction } else { @('local') }
+    $builtin = @{}
+    $address = { param($path) $path }
+    $sshCommand = $null
+    if ($Remote) {
+        Import-Module (Join-Path $repoRoot 'tests/Pester/Support/TestSshServer.psm1') -Force
+        # Every session's command runs under GNU time, which appends its maximum RSS (the largest process it waited for:
+        # the agent, or rsync --server). The SFTP subsystem (the agent's deployment) arrives as internal-sftp, which only
+        # sshd itself can run; sftp-server serves it instead.
+        $wrapper = Join-Path $work 'command-rss.sh'
+        @(
+            'case "$SSH_ORIGINAL_COMMAND" in internal-sftp) exec /usr/lib/openssh/sftp-server;; esac'
+            "exec /usr/bin/time -a -o '$commandLog' -f '%M %C' /bin/sh -c `"`$SSH_ORIGINAL_COMMAND`""
+        ) | Set-Content -Path $wrapper
+        $server = Start-TestSshServer -WithoutDotnet:(-not $WithDotnet) -ExtraConfig @("ForceCommand /bin/sh $wrapper")
+        $sshCommand = "ssh -F /dev/null -p $($server.Port) -i '$($server.KeyPath)' -o IdentitiesOnly=yes -o UserKnownHostsFile='$($server.KnownHostsPath)' -o StrictHostKeyChecking=yes -o BatchMode=yes"
+        $address = { param($path) "$($server.User)@$($server.Host):$path" }
+        $builtin = @{ Port = $server.Port; KeyFilePath = $server.KeyPath; KnownHostsPath = $server.KnownHostsPath }
+    }
+
+    # The commands of each wiring: PSReplica's source and destination as the cmdlets take them, rsync's arguments.
+    $psPaths = {
+        param($mode, $destination)
+        switch ($mode) {
+            'push' { @("$source/", (& $address $destination)) }
+            'pull' { @((& $address $source), $destination) }
+            default { @("$source/", $destination) }
+        }
+    }
+    $rsyncArguments = {
+        param($mode, $destination)
+        switch ($mode) {
+            'push' { @('-a', '-e', $sshCommand, "$source/", (& $address "$destination/")) }
+            'pull' { @('-a', '-e', $sshCommand, (& $address "$source/"), "$destination/") }
+            default { @('-a', "$source/", "$destination/") }
+        }
+    }
+    $measure = { param($command) if ($Remote) { Measure-Remote $command } else { & $command } }
+
+    # Warm-up: the module's code is loaded and compiled (and over SSH the agent deployed) before anything is timed.
     $warm = Join-Path $work 'warm'
     $null = New-Item -ItemType Directory -Force (Join-Path $warm 'src/a')
     [IO.File]::WriteAllBytes((Join-Path $warm 'src/a/f'), $kib)
-    Sync-Directory -Path (Join-Path $warm 'src/') -Destination (Join-Path $warm 'dst') | Out-Null
-    Get-SyncPlan -Path (Join-Path $warm 'src/') -Destination (Join-Path $warm 'dst') | Out-Null
+    foreach ($mode in $modes) {
+        $warmSource = Join-Path $warm 'src'
+        $warmDestination = Join-Path $warm "dst-$mode"
+        $from, $to = switch ($mode) { 'push' { "$warmSource/", (& $address $warmDestination) } 'pull' { (& $address $warmSource), $warmDestination } default { "$warmSource/", $warmDestination } }
+        Sync-Directory -Path $from -Destination $to @builtin -ErrorAction Stop | Out-Null
+        Get-SyncPlan -Path $from -Destination $to @builtin -ErrorAction Stop | Out-Null
+    }
 
     $samples = @{}
     function Add-Sample([string] $Key, $Sample) { if (-not $samples.ContainsKey($Key)) { $samples[$Key] = [Collections.Generic.List[object]]::new() }; $samples[$Key].Add($Sample) }
-    $psDestination = Join-Path $work 'dst-psreplica'
-    $rsyncDestination = Join-Path $work 'dst-rsync'
-    for ($run = 1; $run -le $Runs; $run++) {
-        # Alternate which tool goes first each round.
-        $order = if ($run % 2) { @('PSReplica', 'rsync') } else { @('rsync', 'PSReplica') }
-        foreach ($tool in $order) {
-            $destination = if ($tool -eq 'PSReplica') { $psDestination } else { $rsyncDestination }
-            if ('first' -in $Case -or -not (Test-Path $destination)) {
-                Remove-Tree $destination
-                $sample = if ($tool -eq 'PSReplica') { Measure-Session { Sync-Directory -Path "$source/" -Destination $destination | Out-Null } }
-                else { Measure-Rsync @('-a', "$source/", "$destination/") }
-                if ((Get-EntryCount $destination) -ne $expected) { throw "$tool's first copy is not a replica." }
-                if ('first' -in $Case) { Add-Sample "first|$tool" $sample }
-            }
-            if ('nochange' -in $Case) {
-                $sample = if ($tool -eq 'PSReplica') { Measure-Session { Sync-Directory -Path "$source/" -Destination $destination | Out-Null } }
-                else { Measure-Rsync @('-a', "$source/", "$destination/") }
-                Add-Sample "nochange|$tool" $sample
-            }
-            if ('replan' -in $Case -and $tool -eq 'PSReplica') {
-                $count = 0
-                $sample = Measure-Session { Get-SyncPlan -Path "$source/" -Destination $destination | ForEach-Object { $count++ } }
-                if ($count -ne 0) { throw "Get-SyncPlan over a replica planned $count items." }
-                Add-Sample "replan|$tool" $sample
+    foreach ($mode in $modes) {
+        $psDestination = Join-Path $work "dst-psreplica-$mode"
+        $rsyncDestination = Join-Path $work "dst-rsync-$mode"
+        for ($run = 1; $run -le $Runs; $run++) {
+            # Alternate which tool goes first each round.
+            $order = if ($run % 2) { @('PSReplica', 'rsync') } else { @('rsync', 'PSReplica') }
+            foreach ($tool in $order) {
+                $destination = if ($tool -eq 'PSReplica') { $psDestination } else { $rsyncDestination }
+                $from, $to = & $psPaths $mode $destination
+                $arguments = & $rsyncArguments $mode $destination
+                $sync = if ($tool -eq 'PSReplica') { { Measure-Session { Sync-Directory -Path $from -Destination $to @builtin -ErrorAction Stop | Out-Null } } }
+                    else { { Measure-Rsync $arguments } }
+                if ('first' -in $Case -or -not (Test-Path $destination)) {
+                    Remove-Tree $destination
+                    $sample = & $measure $sync
+                    if ((Get-EntryCount $destination) -ne $expected) { throw "$tool's first copy ($mode) is not a replica." }
+                    if ('first' -in $Case) { Add-Sample "$mode|first|$tool" $sample }
+                }
+                if ('nochange' -in $Case) {
+                    Add-Sample "$mode|nochange|$tool" (& $measure $sync)
+                }
+                if ('replan' -in $Case -and $tool -eq 'PSReplica') {
+                    $count = [ref]0
+                    $sample = & $measure { Measure-Session { Get-SyncPlan -Path $from -Destination $to @builtin -ErrorAction Stop | ForEach-Object { $count.Value++ } } }
+                    if ($count.Value -ne 0) { throw "Get-SyncPlan ($mode) over a replica planned $($count.Value) items." }
+                    Add-Sample "$mode|replan|$tool" $sample
+                }
             }
         }
+
+        # A million-entry tree per destination: the next wiring gets the room (tmpfs has a limit of inodes too).
+        Remove-Tree $psDestination
+        Remove-Tree $rsyncDestination
     }
 
-    $rows = foreach ($c in $Case) {
-        $rsync = if ($samples.ContainsKey("nochange|rsync") -and $c -eq 'replan') { $samples["nochange|rsync"] } elseif ($samples.ContainsKey("$c|rsync")) { $samples["$c|rsync"] } else { $null }
-        $ps = $samples["$c|PSReplica"]
-        $psSeconds = Get-Median @($ps | ForEach-Object Seconds)
-        $rsyncSeconds = if ($rsync) { Get-Median @($rsync | ForEach-Object Seconds) } else { [double]::NaN }
-        [pscustomobject]@{
-            Case = $c; Files = $Files; Runs = $Runs
-            'PSReplica s' = [Math]::Round($psSeconds, 2); 'rsync s' = [Math]::Round($rsyncSeconds, 2)
-            Ratio = [Math]::Round($psSeconds / $rsyncSeconds, 2)
-            'PSReplica peak MB above baseline' = [Math]::Round((Get-Median @($ps | ForEach-Object PeakMB)), 0)
-            'rsync max RSS MB' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object PeakMB)), 0) } else { $null }
-            'PSReplica CPU s' = [Math]::Round((Get-Median @($ps | ForEach-Object Cpu)), 2)
-            'rsync CPU s' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object Cpu)), 2) } else { $null }
+    $rows = foreach ($mode in $modes) {
+        foreach ($c in $Case) {
+            $rsyncKey = if ($c -eq 'replan') { "$mode|nochange|rsync" } else { "$mode|$c|rsync" }
+            $rsync = if ($samples.ContainsKey($rsyncKey)) { $samples[$rsyncKey] } else { $null }
+            $ps = $samples["$mode|$c|PSReplica"]
+            $psSeconds = Get-Median @($ps | ForEach-Object Seconds)
+            $rsyncSeconds = if ($rsync) { Get-Median @($rsync | ForEach-Object Seconds) } else { [double]::NaN }
+            $row = [ordered]@{
+                Wiring = $mode; Case = $c; Files = $Files; Runs = $Runs
+                'PSReplica s' = [Math]::Round($psSeconds, 2); 'rsync s' = [Math]::Round($rsyncSeconds, 2)
+                Ratio = [Math]::Round($psSeconds / $rsyncSeconds, 2)
+                'PSReplica peak MB above baseline' = [Math]::Round((Get-Median @($ps | ForEach-Object PeakMB)), 0)
+                'rsync max RSS MB' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object PeakMB)), 0) } else { $null }
+                'PSReplica CPU s' = [Math]::Round((Get-Median @($ps | ForEach-Object Cpu)), 2)
+                'rsync CPU s' = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object Cpu)), 2) } else { $null }
+            }
+            if ($Remote) {
+                $row['agent max RSS MB'] = [Math]::Round((Get-Median @($ps | ForEach-Object ServerMB)), 0)
+                $row['rsync server max RSS MB'] = if ($rsync) { [Math]::Round((Get-Median @($rsync | ForEach-Object ServerMB)), 0) } else { $null }
+            }
+            [pscustomobject]$row
         }
     }
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
-    $lines = @('| Case | Files | PSReplica s | rsync s | ratio | PSReplica peak above baseline (MB) | rsync max RSS (MB) | PSReplica CPU s | rsync CPU s |', '|---|---|---|---|---|---|---|---|---|')
-    $lines += foreach ($r in $rows) { "| $($r.Case) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) | $($r.'PSReplica peak MB above baseline') | $($r.'rsync max RSS MB') | $($r.'PSReplica CPU s') | $($r.'rsync CPU s') |" }
+    $columns = @($rows[0].PSObject.Properties.Name | Where-Object { $_ -ne 'Runs' })
+    $lines = @(('| ' + ($columns -join ' | ') + ' |'), ('|' + ('---|' * $columns.Count)))
+    $lines += foreach ($r in $rows) { '| ' + (($columns | ForEach-Object { $r.$_ }) -join ' | ') + ' |' }
     Set-Content -LiteralPath $MarkdownPath -Value $lines
     Write-Host "Written to $MarkdownPath"
 }
 finally {
+    if ($server) { Stop-TestSshServer $server }
     Remove-Tree $work
 }

@@ -73,7 +73,10 @@ internal sealed partial class AgentClient : IAsyncDisposable
     /// <summary>Starts listing <paramref name="relativeDirectory"/> (recursively: every directory below it, depth-first);
     /// the result serves per-directory calls as the stream arrives.</summary>
     /// <param name="options">What the agent's walk applies besides listing (version 2, <see cref="Handshake.ListingFilters"/>).</param>
-    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation, ListingOptions? options = null)
+    /// <param name="holdsAtMost">Bounds what the listing holds ahead of its reader (<see cref="RemoteListing.HoldsAtMost"/>): for a
+    /// reader that asks for every directory in the listing's order (the planner); null reads it whole as it comes.</param>
+    public async Task<RemoteListing> ListAsync(string relativeDirectory, bool recursive, CancellationToken cancellation, ListingOptions? options = null,
+        int? holdsAtMost = null)
     {
         var request = new AgentRequest(RequestType.List, relativeDirectory) { Flag = recursive, Listing = options };
         MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
@@ -81,6 +84,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
             options?.Has(ListingFeatures.ExtendedAttributes) == true ? options.XattrScope : Metadata.XattrScope.None)
         {
             DeviceNumbers = options?.Has(ListingFeatures.DeviceNumbers) == true,
+            HoldsAtMost = holdsAtMost,
         };
         _ = Task.Run(async () =>
         {

@@ -5,10 +5,23 @@ namespace PSReplica.Engine.Client;
 
 /// <summary>A listing streaming in from the agent, served per directory: the planner asks for one directory at a time
 /// (as it would call <see cref="DirectoryLister.List"/>) and gets it as soon as the agent has sent it, while the rest
-/// keeps arriving. Each directory is handed out once and then forgotten. A violation in the stream ends the session.</summary>
+/// keeps arriving. Each directory is handed out once and then forgotten. A violation in the stream ends the session.
+/// A bounded listing (<see cref="HoldsAtMost"/>, a streamed run's) stops reading while it holds that many entries that
+/// nobody has asked for yet: the stream's credit is then not granted back, so the agent's walk waits (the protocol's
+/// per-stream flow control) while its other requests go on, and the listing never grows far ahead of the planner.</summary>
 internal sealed class RemoteListing
 {
+    /// <summary>How many listed entries a streamed run holds ahead of its planner: the agent lists in the planner's order
+    /// (depth-first, names ascending), so a few directories' worth keeps the planner fed while a million-file listing
+    /// costs a few megabytes instead of hundreds.</summary>
+    public const int EntriesAhead = 16 * 1024;
+
     private readonly object _gate = new();
+    private int _entriesHeld;
+    private int _receiving;
+    private bool _holding = true;
+    private TaskCompletionSource? _room;
+    private TaskCompletionSource _readerWaits = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, Listed> _ready = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource<List<FileEntry>>> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _filterFiles = new(StringComparer.Ordinal);
@@ -39,6 +52,56 @@ internal sealed class RemoteListing
     /// <summary>The listing was asked for device numbers (<see cref="ListingFeatures.DeviceNumbers"/>): each device's entry
     /// carries one.</summary>
     public bool DeviceNumbers { get; init; }
+
+    /// <summary>The most entries held that nobody has asked for before reading stops (see the type); null: the whole
+    /// listing is read as it comes (a listing whose directories are asked for in no known order: a basis tree's).</summary>
+    public int? HoldsAtMost { get; init; }
+
+    /// <summary>Entries received and not yet taken, those of the directory still arriving included (tests watch the bound
+    /// through it).</summary>
+    internal int EntriesHeld
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entriesHeld + _receiving;
+            }
+        }
+    }
+
+    /// <summary>Completes once the reader next waits for room (or has read the whole stream, or failed): a test looks at
+    /// <see cref="EntriesHeld"/> then, when reading has stopped, without waiting for time to pass.</summary>
+    internal Task WhenReaderWaits()
+    {
+        lock (_gate)
+        {
+            if (_readerWaits.Task.IsCompleted && _room is null && !_completion.Task.IsCompleted)
+            {
+                _readerWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return _readerWaits.Task;
+        }
+    }
+
+    /// <summary>Nobody will ask for another directory (the planner is done): what is held is dropped, and the rest of the
+    /// stream is read to its end and dropped, so that the agent's walk finishes instead of waiting for credit.</summary>
+    public void StopHolding()
+    {
+        TaskCompletionSource? room;
+        lock (_gate)
+        {
+            _holding = false;
+            _ready.Clear();
+            _entriesHeld = 0;
+            _receiving = 0;
+            room = _room;
+            _room = null;
+        }
+
+        room?.TrySetResult();
+    }
 
     /// <summary>Whether the entries carry checksums.</summary>
     public bool HasChecksums => _withChecksums;
@@ -91,6 +154,8 @@ internal sealed class RemoteListing
         {
             if (_ready.Remove(relativeDirectory, out Listed listed))
             {
+                _entriesHeld -= listed.Entries?.Count ?? 0;
+                WakeReader();
                 return listed.Error is null ? Task.FromResult(listed.Entries!) : Task.FromException<List<FileEntry>>(listed.Error);
             }
 
@@ -109,6 +174,9 @@ internal sealed class RemoteListing
                 waiter = new TaskCompletionSource<List<FileEntry>>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _waiting.Add(relativeDirectory, waiter);
             }
+
+            // The directory asked for is still to come: reading never waits while someone waits for what it brings.
+            WakeReader();
 
             return waiter.Task.WaitAsync(cancellation);
         }
@@ -145,6 +213,7 @@ internal sealed class RemoteListing
                 }
 
                 current = Parse(frame.Payload, validator, current);
+                await RoomAsync(stream, current?.Count ?? 0).ConfigureAwait(false);
                 stream.Consumed(frame.Length);
             }
 
@@ -161,6 +230,10 @@ internal sealed class RemoteListing
 
             _startAttributes.TrySetResult(null);
             _completion.TrySetResult();
+            lock (_gate)
+            {
+                _readerWaits.TrySetResult();
+            }
         }
         catch (SyncException ex)
         {
@@ -174,6 +247,10 @@ internal sealed class RemoteListing
         finally
         {
             _startAttributes.TrySetResult(null);
+            lock (_gate)
+            {
+                _readerWaits.TrySetResult();
+            }
         }
     }
 
@@ -255,6 +332,46 @@ internal sealed class RemoteListing
         return current;
     }
 
+    /// <summary>Waits, before the frame just read is granted back, while a bounded listing holds more than its bound of
+    /// entries nobody has asked for (<paramref name="receiving"/> of them in the directory still arriving) and nobody waits
+    /// for one still to come. Never waits otherwise: a planner that waits for a directory gets the stream read on until it
+    /// arrives, whatever is held meanwhile, so the bound cannot deadlock. The stream's failure (the session closed) ends
+    /// the wait too.</summary>
+    private async Task RoomAsync(MuxStream stream, int receiving)
+    {
+        while (true)
+        {
+            Task room;
+            lock (_gate)
+            {
+                _receiving = receiving;
+                if (HoldsAtMost is not { } bound || !_holding || _waiting.Count > 0 || _entriesHeld + receiving <= bound)
+                {
+                    return;
+                }
+
+                _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                room = _room.Task;
+                _readerWaits.TrySetResult();
+            }
+
+            if (await Task.WhenAny(room, stream.Failed).ConfigureAwait(false) != room)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Under the gate: lets a waiting reader look again (an entry was taken, or a directory is waited for).</summary>
+    private void WakeReader()
+    {
+        if (_room is { } room)
+        {
+            _room = null;
+            room.TrySetResult();
+        }
+    }
+
     private string FullPath(string relative) => relative.Length == 0 ? _remoteRoot : _remoteRoot.TrimEnd('/') + "/" + relative;
 
     private void Publish(string path, Listed listed)
@@ -264,7 +381,12 @@ internal sealed class RemoteListing
         {
             if (!_waiting.Remove(path, out waiter))
             {
-                _ready[path] = listed;
+                if (_holding)
+                {
+                    _entriesHeld += listed.Entries?.Count ?? 0;
+                    _ready[path] = listed;
+                }
+
                 return;
             }
         }

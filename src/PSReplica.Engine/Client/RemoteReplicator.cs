@@ -27,6 +27,10 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
     public RemoteSide Side { get; }
 
+    /// <summary>How many entries of the agent's listing a run holds ahead of its planner (<see cref="RemoteListing.HoldsAtMost"/>);
+    /// tests make it small to see a tree streamed without making it large.</summary>
+    internal int ListingEntriesAhead { get; set; } = RemoteListing.EntriesAhead;
+
     /// <summary>The session's client (tests measure what crossed the wire through it).</summary>
     internal AgentClient Client => _client;
 
@@ -111,6 +115,19 @@ public sealed class RemoteReplicator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);
+        var watch = new SessionErrorWatch(observer);
+        SyncPlan plan = Plan(options, observer, watch, stream: false, localScan, cancellation);
+        ThrowIfFaulted(watch);
+        return plan;
+    }
+
+    /// <param name="watch">The observer the planner reports to (the run's, its session errors kept aside).</param>
+    /// <param name="stream">Plan on a thread of its own, the plan to be run while it is made, where the options allow
+    /// (<see cref="SyncPlanner.CanStream(SyncOptions, SourceSet)"/>): the agent's listing is then read only as far ahead of
+    /// the planner as <see cref="RemoteListing.EntriesAhead"/> allows (whether or not the plan streams), so neither the plan nor the listing is held whole.</param>
+    private SyncPlan Plan(SyncOptions options, ISyncObserver observer, SessionErrorWatch watch, bool stream, LocalScan? localScan,
+        CancellationToken cancellation)
+    {
         LocalReplicator.Validate(options);
         Capabilities.Check(options);
         LocalReplicator.ForLocalSide(options.FileSystem, Side).Check(options);
@@ -135,42 +152,71 @@ public sealed class RemoteReplicator : IAsyncDisposable
 
         options = PartialFiles.Prepare(options);
 
-        ListingOptions? listing = ListingOptionsFor(options);
-        var watch = new SessionErrorWatch(observer);
+        ListingOptions? listingOptions = ListingOptionsFor(options);
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
-        ITreeLister? remoteLister = remoteRoot is null ? null
-            : new RemoteTreeLister(_client.ListAsync(string.Empty, recursive: true, cancellation, listing).GetAwaiter().GetResult(),
-                resolvesLinks: listing?.Has(ListingFeatures.CopyLinks) == true,
+        RemoteListing? listing = remoteRoot is null ? null
+            : _client.ListAsync(string.Empty, recursive: true, cancellation, listingOptions, ListingEntriesAhead).GetAwaiter().GetResult();
+        ITreeLister? remoteLister = listing is null ? null
+            : new RemoteTreeLister(listing,
+                resolvesLinks: listingOptions?.Has(ListingFeatures.CopyLinks) == true,
                 describe: Side == RemoteSide.Destination && _client.DescribesFileSystems
                     ? (relative, measure) => _client.DescribeFileSystemAsync(relative, measure, cancellation).GetAwaiter().GetResult()
                     : null,
-                root: _client.Root);
+                root: _client.Root,
+                cancellation: cancellation);
         SyncPlan plan;
-        if (Side == RemoteSide.Destination)
+        try
         {
-            SourceSet sources = SourceSet.Resolve(options);
-            BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
-            plan = SyncPlanner.Build(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister: ScanOf(localScan, sources.ScanRoot),
-                destinationLister: remoteLister, basis: basis);
-        }
-        else
-        {
-            if (options.AdditionalSources.Count > 0)
+            if (Side == RemoteSide.Destination)
             {
-                throw SeveralRemoteSources(options);
+                SourceSet sources = SourceSet.Resolve(options);
+                BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
+                ITreeLister? sourceLister = ScanOf(localScan, sources.ScanRoot);
+                plan = stream && SyncPlanner.CanStream(options, sources)
+                    ? SyncPlanner.Stream(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister, remoteLister, basis)
+                    : SyncPlanner.Build(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister: sourceLister,
+                        destinationLister: remoteLister, basis: basis);
             }
+            else
+            {
+                if (options.AdditionalSources.Count > 0)
+                {
+                    throw SeveralRemoteSources(options);
+                }
 
-            FileEntry source = remoteRoot ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
-                $"The source '{_client.Root}' does not exist.", _client.Root);
-            string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
-            FileEntry? existing = LocalReplicator.ResolveDestination(destination);
-            string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
-            options = PSReplica.Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : root, observer);
-            plan = SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
-                destinationLister: existing is null ? null : ScanOf(localScan, root));
+                FileEntry source = remoteRoot ?? throw new SyncException(ErrorIds.SourceNotFound, SyncErrorKind.NotFound,
+                    $"The source '{_client.Root}' does not exist.", _client.Root);
+                string destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Destination));
+                FileEntry? existing = LocalReplicator.ResolveDestination(destination);
+                string root = existing is null ? destination : LocalReplicator.CanonicalDestination(destination);
+                options = PSReplica.Engine.Metadata.XattrSupport.Narrow(options, existing is null ? Path.GetDirectoryName(destination) : root, observer);
+                ITreeLister? destinationLister = existing is null ? null : ScanOf(localScan, root);
+                plan = stream && SyncPlanner.CanStream(options)
+                    ? SyncPlanner.Stream(options, source, root, existing, watch, cancellation, sourceLister: remoteLister, destinationLister: destinationLister)
+                    : SyncPlanner.Build(options, source, root, existing, watch, cancellation, sourceLister: remoteLister,
+                        destinationLister: destinationLister);
+            }
+        }
+        catch
+        {
+            listing?.StopHolding();
+            throw;
         }
 
-        ThrowIfFaulted(watch);
+        if (listing is not null)
+        {
+            // Once the planner is done, nothing reads the listing: the rest of it (directories the planner never asked for)
+            // is read and dropped, so the agent's walk ends.
+            if (plan.Planning is { } planning)
+            {
+                _ = planning.ContinueWith(_ => listing.StopHolding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            else
+            {
+                listing.StopHolding();
+            }
+        }
+
         if (localScan is not null && observer.WantsDebug)
         {
             observer.OnDebug($"{localScan.DirectoriesListed} local director(ies) were listed ahead while the agent started");
@@ -179,17 +225,21 @@ public sealed class RemoteReplicator : IAsyncDisposable
         return plan;
     }
 
-    /// <summary>Carries out a plan made by <see cref="Plan"/> through this session; <paramref name="dryRun"/> as for
-    /// <see cref="LocalReplicator.Execute"/>.</summary>
+    /// <summary>Carries out a plan made by <see cref="Plan(SyncOptions, ISyncObserver, CancellationToken, LocalScan?)"/>
+    /// through this session; <paramref name="dryRun"/> as for <see cref="LocalReplicator.Execute"/>.</summary>
     public SyncSummary Execute(SyncPlan plan, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(observer);
+        return Execute(plan, new SessionErrorWatch(observer), dryRun, cancellation);
+    }
+
+    private SyncSummary Execute(SyncPlan plan, SessionErrorWatch watch, bool dryRun, CancellationToken cancellation)
+    {
         // A plan made elsewhere (or against another session) is never carried out with something else instead.
         Capabilities.Check(plan.Options);
         using FileSystemBackend.Scope backend = FileSystemBackend.Use(plan.Options.FileSystem);
 
-        var watch = new SessionErrorWatch(observer);
         using SourceFiles? sources = Side == RemoteSide.Destination ? new SourceFiles(plan.SourceRoots, plan.Options.CopyLinks) : null;
         RemoteDestinationTree? destination = sources is null ? null : new RemoteDestinationTree(_client, sources, plan.Options);
         if (destination is { DelaysUpdates: true } && !dryRun)
@@ -208,11 +258,35 @@ public sealed class RemoteReplicator : IAsyncDisposable
         return summary;
     }
 
-    /// <summary>Plans and executes in one call.</summary>
+    /// <summary>Plans and executes in one call: where the options allow, the actions run while the rest of both trees is
+    /// listed and planned (rsync's incremental recursion), as a local run does, so memory holds a window of the plan and of
+    /// the agent's listing, not all of either.</summary>
     public SyncSummary Run(SyncOptions options, ISyncObserver observer, CancellationToken cancellation, bool dryRun = false, LocalScan? localScan = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(observer);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        SyncSummary summary = Execute(Plan(options with { MeasureDestination = !dryRun }, observer, cancellation, localScan), observer, cancellation, dryRun);
+
+        // One watch for the planner and the runner: a session lost while the planner still lists ends the run as one lost
+        // while the runner copies does.
+        var watch = new SessionErrorWatch(observer);
+        SyncPlan plan = Plan(options with { MeasureDestination = !dryRun }, observer, watch, stream: true, localScan, cancellation);
+        SyncSummary summary;
+        try
+        {
+            if (!plan.Actions.Streams)
+            {
+                ThrowIfFaulted(watch);
+            }
+
+            summary = Execute(plan, watch, dryRun, cancellation);
+        }
+        finally
+        {
+            // A runner that never started (its options refused) still ends the planner it was given.
+            plan.StopPlanning();
+        }
+
         summary.Duration = SyncSummary.Seconds(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return summary;
     }

@@ -16,12 +16,17 @@ internal sealed class RemoteTreeLister : ITreeLister
 
     private readonly Func<string, bool, FileSystemTraits>? _describe;
     private readonly string? _root;
+    private readonly CancellationToken _cancellation;
 
     /// <param name="resolvesLinks">The agent follows links (-CopyLinks): an entry still a link is dangling.</param>
     /// <param name="describe">Asks the agent what the file system of one of its directories (relative to
     /// <paramref name="root"/>) holds; null: an agent that cannot say (everything is assumed).</param>
-    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false, Func<string, bool, FileSystemTraits>? describe = null, string? root = null)
+    /// <param name="cancellation">The run's: a planner waiting for a directory that has not arrived stops waiting when the
+    /// run is cancelled (a streamed plan's runner waits for its planner to end).</param>
+    public RemoteTreeLister(RemoteListing listing, bool resolvesLinks = false, Func<string, bool, FileSystemTraits>? describe = null, string? root = null,
+        CancellationToken cancellation = default)
     {
+        _cancellation = cancellation;
         _listing = listing;
         ResolvesLinks = resolvesLinks;
         FilterFileReader = listing.ReadFilterFile;
@@ -85,7 +90,7 @@ internal sealed class RemoteTreeLister : ITreeLister
             }
         }
 
-        List<FileEntry> entries = _listing.List(relative);
+        List<FileEntry> entries = _listing.TakeAsync(relative, _cancellation).GetAwaiter().GetResult();
         lock (_gate)
         {
             _lastPath = relative;

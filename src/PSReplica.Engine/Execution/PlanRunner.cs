@@ -128,7 +128,7 @@ internal sealed partial class PlanRunner : IDisposable
         long deletionsOverLimit = 0;
         try
         {
-            for (int index = 0; actions.TryTake(index, out PlannedAction action); index++)
+            for (int index = 0; Take(actions, index, out PlannedAction action); index++)
             {
                 _cancellation.ThrowIfCancellationRequested();
                 SyncItem item = action.Item;
@@ -316,6 +316,21 @@ internal sealed partial class PlanRunner : IDisposable
         }
 
         return _summary;
+    }
+
+    /// <summary>The next action, waiting for the planner when a streamed plan has not made it yet. Before it waits, the
+    /// copies and prefetches gathered into batches go out: the planner waits for room that only their reports make (an
+    /// agent's batch is otherwise sent when it is full or a change of another kind comes, which a waiting planner never
+    /// brings).</summary>
+    private bool Take(PlanActions actions, int index, out PlannedAction action)
+    {
+        if (!actions.CanTakeNow(index))
+        {
+            (_sourceTree as RemoteSourceTree)?.FlushPrefetch();
+            _destination.Flush();
+        }
+
+        return actions.TryTake(index, out action);
     }
 
     /// <summary>Performs one action and reports it; failures are per item and do not stop the run.</summary>

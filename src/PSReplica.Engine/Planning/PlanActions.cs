@@ -174,6 +174,17 @@ internal sealed class PlanActions : IReadOnlyList<PlannedAction>
         }
     }
 
+    /// <summary>The runner: whether <see cref="TryTake"/> for <paramref name="index"/> would answer at once (the action is
+    /// there, or the plan is complete). A runner that gathers work into batches sends them before it waits for the planner,
+    /// whose room depends on the reports those batches' answers bring.</summary>
+    public bool CanTakeNow(int index)
+    {
+        lock (_gate)
+        {
+            return index < _count || _completed;
+        }
+    }
+
     /// <summary>The runner: lets go of the actions below <paramref name="reported"/> (all reported), chunk by chunk, and
     /// lets the planner go on.</summary>
     public void Release(int reported)

@@ -100,7 +100,23 @@ internal sealed class SyncPlanner
 
     public static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
-        BasisDirectories? basis = null)
+        BasisDirectories? basis = null) =>
+        Build(options, sourceRoot, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: false, cancellation);
+
+    /// <summary>Whether a plan from one source directory (a pull's, the agent's root) can be run while it is made: as
+    /// <see cref="CanStream(SyncOptions, SourceSet)"/> for a single directory source.</summary>
+    public static bool CanStream(SyncOptions options) => !options.PruneEmptyDirectories && options.Review is null;
+
+    /// <summary><see cref="Stream(SyncOptions, SourceSet, string, FileEntry?, ISyncObserver, CancellationToken, ITreeLister?, ITreeLister?, BasisDirectories?)"/>
+    /// from one source directory given by its entry (a pull: the agent's root, listed through <paramref name="sourceLister"/>).
+    /// Only where <see cref="CanStream(SyncOptions)"/> says so.</summary>
+    public static SyncPlan Stream(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null) =>
+        Build(options, sourceRoot, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, null, stream: true, cancellation);
+
+    private static SyncPlan Build(SyncOptions options, FileEntry sourceRoot, string destinationRoot, FileEntry? destinationEntry,
+        ISyncObserver observer, ITreeLister? sourceLister, ITreeLister? destinationLister, BasisDirectories? basis, bool stream,
+        CancellationToken cancellation)
     {
         long started = Stopwatch.GetTimestamp();
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
@@ -112,14 +128,7 @@ internal sealed class SyncPlanner
             planner.ReportSetup(destinationEntry is not null);
         }
 
-        planner.PlanRoot(sourceRoot, destinationRoot, destinationEntry);
-        observer.OnProgress(new SyncProgress { Phase = SyncPhase.Scanning, ItemsScanned = planner._scanned });
-        if (planner._verbose)
-        {
-            planner.ReportScan(Stopwatch.GetElapsedTime(started));
-        }
-
-        return plan;
+        return planner.Start(stream, () => planner.PlanAll(sourceRoot, destinationRoot, destinationEntry, null, started));
     }
 
     /// <summary>Plans from a local source as named (one directory, or several directories and files merged): a name that
@@ -131,19 +140,21 @@ internal sealed class SyncPlanner
         BasisDirectories? basis = null) =>
         Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: false, cancellation);
 
-    /// <summary>Whether a plan from <paramref name="sources"/> can be run while it is made (<see cref="Stream"/>): not when
+    /// <summary>Whether a plan from <paramref name="sources"/> can be run while it is made (a streamed plan): not when
     /// a run must know the whole plan before it touches anything: several sources (a name two of them hold ends the run
     /// before anything is touched), -PruneEmptyDirectories (a directory's actions are taken back when nothing below it
     /// is transferred) or a reviewed plan.</summary>
     public static bool CanStream(SyncOptions options, SourceSet sources) =>
-        sources.IsSingleDirectory && !options.PruneEmptyDirectories && options.Review is null;
+        sources.IsSingleDirectory && CanStream(options);
 
     /// <summary>Starts planning on a thread of its own and returns the plan at once, its actions to be taken while they
     /// are made (<see cref="PlanActions.TryTake"/>): rsync's incremental recursion, so that a run over a large tree holds
-    /// a window of its plan instead of all of it. Only where <see cref="CanStream"/> says so.</summary>
+    /// a window of its plan instead of all of it. Only where <see cref="CanStream(SyncOptions, SourceSet)"/> says so.</summary>
+    /// <param name="basis">A remote destination's basis directories (a push's -LinkDest and kin), or null for the local ones.</param>
     public static SyncPlan Stream(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
-        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null) =>
-        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, null, stream: true, cancellation);
+        ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
+        BasisDirectories? basis = null) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: true, cancellation);
 
     private static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, ITreeLister? sourceLister, ITreeLister? destinationLister, BasisDirectories? basis, bool stream,
@@ -174,9 +185,17 @@ internal sealed class SyncPlanner
             planner.ReportSetup(destinationEntry is not null);
         }
 
+        return planner.Start(stream, () => planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started));
+    }
+
+    /// <summary>Plans here and returns the plan made, or (<paramref name="stream"/>) starts planning on a thread of its own
+    /// and returns the plan at once, its actions to be taken while they are made.</summary>
+    private SyncPlan Start(bool stream, Action planAll)
+    {
+        SyncPlan plan = _plan;
         if (!stream)
         {
-            planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started);
+            planAll();
             return plan;
         }
 
@@ -185,7 +204,7 @@ internal sealed class SyncPlanner
         {
             try
             {
-                planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started);
+                planAll();
                 plan.Actions.Complete();
             }
             catch (Exception ex)

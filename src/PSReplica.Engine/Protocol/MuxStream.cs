@@ -11,6 +11,7 @@ internal sealed class MuxStream
     private readonly Multiplexer _mux;
     private readonly Channel<Frame> _inbound = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly SemaphoreSlim _creditSignal = new(0);
+    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Set whenever a frame is queued or the inbound side completes, for <see cref="Receive"/>. It does not
     /// spin: the reader it wakes is a thread of its own, and on a busy machine spinning takes the CPU the sender needs.</summary>
@@ -29,6 +30,10 @@ internal sealed class MuxStream
     }
 
     public uint Id { get; }
+
+    /// <summary>Completes when the stream fails: the peer sent an error frame, or the session ended. A reader that waits for
+    /// something else before it reads on (a bounded listing) stops waiting then, whatever is still queued.</summary>
+    public Task Failed => _failed.Task;
 
     /// <summary>Whether the peer has sent its end or error frame on this stream.</summary>
     public bool PeerEnded => _peerEnded;
@@ -87,6 +92,7 @@ internal sealed class MuxStream
                 _failure ??= new SyncException(ErrorIds.AgentFailed, SyncErrorKind.InvalidOperation, $"The {_mux.PeerName} ended stream {Id}.");
             }
 
+            _failed.TrySetResult();
             _creditSignal.Release();
         }
     }
@@ -114,6 +120,7 @@ internal sealed class MuxStream
 
         _inbound.Writer.TryComplete(error);
         _arrival.Set();
+        _failed.TrySetResult();
         _creditSignal.Release();
     }
 
