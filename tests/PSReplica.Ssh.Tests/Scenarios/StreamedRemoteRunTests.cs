@@ -140,4 +140,25 @@ public sealed class StreamedRemoteRunTests : IDisposable
         Assert.Equal(6000, Directory.GetFiles(Path.Join(_tree.Destination, "m")).Length);
         Assert.DoesNotContain(TestTree.Listing(_tree.Destination), p => TempFileNames.IsTemporary(p));
     }
+
+    /// <summary>What -Watch's catch-up after a lost connection relies on: a whole-tree run whose only difference is the
+    /// destination root's time (the batch before it was cut off between its last item and the root's time) sets it.</summary>
+    [Theory]
+    [MemberData(nameof(Sides))]
+    public async Task A_run_that_finds_only_the_roots_time_changed_sets_it(RemoteSide side)
+    {
+        _tree.Src("a.txt", "a", TestTree.BaseTime);
+        _tree.Src("d/b.txt", "b", TestTree.BaseTime);
+        TestTree.SetTime(_tree.Source, TestTree.BaseTime + 5, 250_000_000);
+        await RunAsync(side, _tree.Options(delete: true), new RecordingObserver());
+        RandomTree.AssertSame(_tree.Source, _tree.Destination);
+
+        TestTree.SetTime(_tree.Destination, TestTree.BaseTime + 99, 0);
+        var observer = new RecordingObserver();
+        await RunAsync(side, _tree.Options(delete: true), observer);
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(TestTree.Stat(_tree.Source).MtimeSeconds, TestTree.Stat(_tree.Destination).MtimeSeconds);
+        RandomTree.AssertSame(_tree.Source, _tree.Destination);
+    }
 }
