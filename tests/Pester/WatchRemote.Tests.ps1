@@ -17,12 +17,17 @@ BeforeAll {
         Move-Item -LiteralPath $staged -Destination $Path -Force
     }
 
-    function Wait-SameTree([string] $Expected, [string] $Actual) {
+    function Wait-SameTree([string] $Expected, [string] $Actual, $Watch) {
         # An item is written when its action is done; the batch sets its directories' times after all its actions, so
-        # the replica matches a moment after the batch's last item (a bounded wait, then the differences if any).
+        # the replica matches a moment after the batch's last item (a bounded wait, then the differences if any, with
+        # what the watch said: its items and streams tell which batch left the difference).
         $same = { -not (Compare-TreeSnapshot (Get-ComparableSnapshot $Expected) (Get-ComparableSnapshot $Actual) -ReferenceName source -DifferenceName replica) }
         try { Wait-Until $same 'the replica to match the source' } catch { }
-        Assert-SameTree $Expected $Actual
+        try { Assert-SameTree $Expected $Actual }
+        catch {
+            $said = foreach ($name in 'Verbose', 'Warning', 'Error') { Get-WatchStream $Watch $name | ForEach-Object { "${name}: $_" } }
+            throw "$($_.Exception.Message)`nThe watch's items: $($Watch.Items.Seen -join '; ')`n$($said -join "`n")"
+        }
     }
 }
 
@@ -44,7 +49,7 @@ Describe 'Sync-Directory -Watch to an SSH server' {
             Remove-Item (Join-Path $src 'a.txt')
             Wait-Item $watch 'Create' 'b.txt'
             Wait-Item $watch 'Delete' 'a.txt'
-            Wait-SameTree $src $dst
+            Wait-SameTree $src $dst $watch
             # The agent's first session took the destination for missing; the batch after the sync that made it opened
             # the one the watch keeps.
             $connected = @(Get-WatchStream $watch Verbose | Where-Object { "$_" -like 'Connected to *' }).Count
@@ -57,7 +62,7 @@ Describe 'Sync-Directory -Watch to an SSH server' {
             Stop-SshConnections
             Write-Staged (Join-Path $src 'keep/k.txt') 'keep, changed while the connection was down'
             Wait-Item $watch 'Update' 'keep/k.txt'
-            Wait-SameTree $src $dst
+            Wait-SameTree $src $dst $watch
             $warnings = @(Get-WatchStream $watch Warning | ForEach-Object { "$_" })
             ($warnings -like 'Watch: the connection to 127.0.0.1 was lost (*').Count | Should -Be 1
             $verbose = @(Get-WatchStream $watch Verbose | ForEach-Object { "$_" })

@@ -443,6 +443,44 @@ internal static class OptionScenarios
                 TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
             },
         },
+        new("RemoveSourceFiles_DevicesSpecials", t => Base(t) with
+        {
+            RemoveSourceFiles = true,
+            Preserve = SyncOptions.DefaultPreserve | PreserveOptions.Devices | PreserveOptions.Specials,
+        }, (t, o) =>
+        {
+            // Each node is made at the destination and then removed from the source, as a file is (rsync does so too).
+            Assert.Equal(Posix.SIfifo, TestTree.Stat(Dst(t, "nodes/pipe")).FileType);
+            Assert.Equal(Posix.SIfsock, TestTree.Stat(Dst(t, "nodes/sock")).FileType);
+            Assert.Equal((Posix.SIfchr, SpecialFiles.NullDevice), (TestTree.Stat(Dst(t, "nodes/null")).FileType, TestTree.Stat(Dst(t, "nodes/null")).Rdev));
+            foreach (string node in new[] { "nodes/pipe", "nodes/sock", "nodes/null" })
+            {
+                Assert.False(Path.Exists(Src(t, node)), node + " is still in the source");
+            }
+
+            // A node the destination already had, the same, is removed from the source without being made again.
+            Assert.False(Path.Exists(Src(t, "nodes/same")));
+            NoItem(o, "nodes/same");
+            Assert.False(File.Exists(Src(t, "small.txt")));
+            Assert.True(Directory.Exists(Src(t, "nodes")));
+            HasItem(o, "nodes/pipe", SyncAction.Create, SyncItemType.Fifo);
+            HasItem(o, "nodes/null", SyncAction.Create, SyncItemType.CharacterDevice);
+        })
+        {
+            Prepare = t =>
+            {
+                long time = ScenarioTree.T + 60;
+                SpecialFiles.Fifo(Src(t, "nodes/pipe"), 0x1A0, time);
+                SpecialFiles.Socket(Src(t, "nodes/sock"), 0x1C0, time + 1);
+                SpecialFiles.Device(Src(t, "nodes/null"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 2);
+                SpecialFiles.Fifo(Src(t, "nodes/same"), 0x1A4, time + 3);
+                SpecialFiles.Fifo(Dst(t, "nodes/same"), 0x1A4, time + 3);
+                TestTree.SetTime(Src(t, "nodes"), time + 7, 0);
+                TestTree.SetTime(Dst(t, "nodes"), time + 7, 0);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 44, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
+            },
+        },
         new("Portable_PreserveAttributes", t => Windows(t), (t, o) =>
         {
             Assert.Equal(FileAttributes.ReadOnly | FileAttributes.Hidden, Attributes.Get(Dst(t, "small.txt")));
