@@ -58,7 +58,8 @@ Describe 'Sync-Directory -Watch to an SSH server' {
             Wait-Item $watch 'Create' 'c.txt'
             @(Get-WatchStream $watch Verbose | Where-Object { "$_" -like 'Connected to *' }).Count | Should -Be $connected
 
-            # The connection drops: the next change waits for a new one, and the catch-up brings it.
+            # The connection drops, between batches or before this one set the root's time (after its last item): the next
+            # change waits for a new connection, and the catch-up brings it and sets the root's time to the nanosecond.
             Stop-SshConnections
             Write-Staged (Join-Path $src 'keep/k.txt') 'keep, changed while the connection was down'
             Wait-Item $watch 'Update' 'keep/k.txt'

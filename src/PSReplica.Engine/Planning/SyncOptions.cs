@@ -168,6 +168,13 @@ public sealed record SyncOptions
     /// (SourceChangedSinceListing): its write is a change the watch sees, and it is copied again once it rests.</summary>
     internal bool SourceMustRest { get; init; }
 
+    /// <summary>-Watch's catch-up after a lost connection: directories' times are compared to the destination's granularity
+    /// (nanoseconds where it keeps them) instead of whole seconds. A batch cut off between its last item and its
+    /// directories' times leaves them as the writes inside made them, most often in the same second as the source's, where
+    /// the whole-second comparison (rsync's, kept for every other run) would never see them. Files are not affected: their
+    /// times are set before they are put in place.</summary>
+    internal bool ExactDirectoryTimes { get; init; }
+
     /// <summary>-Watch: what a batch of changes plans again; null (every other run) plans the whole tree.</summary>
     internal Engine.Planning.PlanScope? Scope { get; init; }
 

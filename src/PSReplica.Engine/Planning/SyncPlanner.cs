@@ -1400,7 +1400,7 @@ internal sealed class SyncPlanner
         }
 
         PreserveOptions preserve = _options.Preserve;
-        if ((preserve & PreserveOptions.Times) != 0 && CompareTimes(source, existing) != 0)
+        if ((preserve & PreserveOptions.Times) != 0 && !SameTimes(source, existing))
         {
             changes |= AttributeChanges.Times;
         }
@@ -1428,6 +1428,13 @@ internal sealed class SyncPlanner
         changes = _extendedAttributes.Compare(source, existing, changes);
         return changes;
     }
+
+    /// <summary>Whether the times are equal for <see cref="CompareAttributes"/>: as <see cref="CompareTimes"/> says, except for a
+    /// directory under <see cref="SyncOptions.ExactDirectoryTimes"/> without -ModifyWindow (the destination's granularity).</summary>
+    private bool SameTimes(FileEntry source, FileEntry existing) =>
+        source.Kind == EntryKind.Directory && _options.ExactDirectoryTimes && _options.ModifyWindow is null
+            ? _traits.SameTime(source.MtimeSeconds, source.MtimeNanoseconds, existing.MtimeSeconds, existing.MtimeNanoseconds)
+            : CompareTimes(source, existing) == 0;
 
     /// <summary>Orders the two modification times: 0 when equal within -ModifyWindow. As in rsync, the default window 0
     /// compares whole seconds, a negative window compares nanoseconds too, and N treats times N seconds apart as equal.

@@ -86,7 +86,7 @@ internal sealed class RemoteWatch : IDisposable
             SyncOptions run = batch;
             if (_catchUp)
             {
-                run = batch with { Scope = null };
+                run = batch with { Scope = null, ExactDirectoryTimes = true };
                 _observer.OnVerbose($"Watch: catching up with {Host}: the whole tree is planned, for what changed while the connection was down");
             }
 
