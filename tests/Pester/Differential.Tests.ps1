@@ -68,6 +68,7 @@ BeforeAll {
                 Add-DestinationNoise -Rng ([System.Random]::new($Seed + 2)) -Path $psrDest -ExcludeBait:$bait
                 $before = Compare-TreeSnapshot (Get-TreeSnapshot $rsyncDest) (Get-TreeSnapshot $psrDest) -ReferenceName rsync -DifferenceName PSReplica
             }
+            $psrBefore = if (Test-Path -LiteralPath $psrDest) { Get-TreeSnapshot $psrDest } else { $null }
             $rsync = Invoke-Rsync -Source $source -Destination $rsyncDest -Exclude $Exclude
             $psr = Invoke-PSReplica -Source $source -Destination $psrDest -Exclude $Exclude
             $sourceSnapshot = Get-TreeSnapshot $source -IgnoreLinkCount
@@ -92,7 +93,7 @@ BeforeAll {
                 DestinationsDiffered = $before
                 Replicas         = Compare-TreeSnapshot $rsyncSnapshot $psrSnapshot -ReferenceName rsync -DifferenceName PSReplica
                 Source           = Compare-TreeSnapshot $sourceSnapshot (Get-TreeSnapshot $psrDest -IgnoreLinkCount) -ReferenceName source -DifferenceName PSReplica -Ignore $ignoreSource
-                Changes          = Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items
+                Changes          = Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items -DestinationBefore $psrBefore
                 Items            = $psr.Items.Count
                 Entries          = $sourceSnapshot.Count
             }
@@ -213,6 +214,39 @@ Describe 'Sync-Directory -Delete replicates like rsync -a --delete' {
             (& stat -c '%y' -- (Join-Path $psrDest 'f')) | Should -BeLike '*:40.123456789 *'
             (& stat -c '%y' -- (Join-Path $rsyncDest 'f')) | Should -BeLike '*:40.123456789 *' 
             $lines.Count | Should -Be 0 -Because (Format-Because 'rsync -a compares whole seconds by default; the tools disagree' $lines)
+        }
+    }
+
+    Context 'a set-id file given a new owner' {
+        It 'both tools make it the source''s; rsync prints no line for it, PSReplica reports the change (the harness knows)' {
+            $root = Join-Path $script:WorkRoot 'set-id'
+            $source = Join-Path $root 'src'
+            $null = New-Item -ItemType Directory -Path $source -Force
+            $file = Join-Path $source 'tool'
+            [System.IO.File]::WriteAllText($file, '#!/bin/sh')
+            $null = Invoke-Captured -FilePath chmod -ArgumentList @('0755', '--', $file)
+            $rsyncDest = Join-Path $root 'rsync'
+            $psrDest = Join-Path $root 'psreplica'
+            $null = Invoke-Rsync -Source $source -Destination $rsyncDest
+            $null = Invoke-PSReplica -Source $source -Destination $psrDest
+            foreach ($copy in (Join-Path $rsyncDest 'tool'), (Join-Path $psrDest 'tool')) {
+                # A replica whose copy was made set-group-ID and given to someone else.
+                $null = Invoke-Captured -FilePath chown -ArgumentList @('1000:1000', '--', $copy)
+                $null = Invoke-Captured -FilePath chmod -ArgumentList @('2755', '--', $copy)
+            }
+            $psrBefore = Get-TreeSnapshot $psrDest
+
+            $rsync = Invoke-Rsync -Source $source -Destination $rsyncDest
+            $psr = Invoke-PSReplica -Source $source -Destination $psrDest
+
+            # rsync stats the file again after chown (which cleared the set-group-ID bit) and itemizes what it then sees.
+            @($rsync.Changes | Where-Object Path -EQ 'tool') | Should -BeNullOrEmpty
+            @($psr.Items | ForEach-Object { "$($_.Itemize) $($_.RelativePath)" }) | Should -Be @('.f...pog... tool')
+            foreach ($copy in (Join-Path $rsyncDest 'tool'), (Join-Path $psrDest 'tool')) { (& stat -c '%a %u:%g' -- $copy) | Should -Be '755 0:0' }
+            $changes = Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items -DestinationBefore $psrBefore
+            $changes.Paths | Should -BeNullOrEmpty
+            $changes.Itemize | Should -HaveCount 1
+            (Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items).Paths | Should -Be @('PSReplica only: tool [.f...pog...]')
         }
     }
 }

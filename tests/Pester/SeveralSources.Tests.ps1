@@ -91,13 +91,14 @@ Describe 'Sync-Directory -Path A, B, FILE, LINK merges like rsync -a --delete A/
                     Add-DestinationNoise -Rng ([System.Random]::new($seed + 3)) -Path $psrDest
                 }
                 Remove-Clash -Trees $a, $b -Names $names
+                $psrBefore = if (Test-Path -LiteralPath $psrDest) { Get-TreeSnapshot $psrDest } else { $null }
                 $rsync = Invoke-Rsync -Source $a, $b -Item $file, $link -Destination $rsyncDest
                 $psr = Invoke-PSReplica -Path $a, $b, $file, $link -Destination $psrDest -Delete
                 $script:Phases[$phase] = [pscustomobject]@{
                     Rsync     = $rsync
                     PSReplica = $psr
                     Replicas  = Compare-Replica $rsyncDest $psrDest
-                    Changes   = Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items
+                    Changes   = Compare-ChangeSet -Rsync $rsync.Changes -Items $psr.Items -DestinationBefore $psrBefore
                 }
             }
         }

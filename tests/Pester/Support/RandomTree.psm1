@@ -586,8 +586,13 @@ function Compare-ChangeSet {
         Compares rsync's itemized changes with PSReplica's SyncItems by relative path. Paths are the contract:
         Paths lists those only one tool changed. Itemize lists the paths both changed but itemized differently;
         a path with several entries (a deletion then a creation when the type changes) shows them joined by ' + '.
+    .PARAMETER DestinationBefore
+        PSReplica's destination before the run (Get-TreeSnapshot). A file there with a set-user-ID or set-group-ID bit
+        whose owner or group the run changed is one rsync -a (as root) changes without a line: it stats the file again
+        after chown (which may clear those bits) and itemizes what it then sees. PSReplica reports the change; such a
+        path goes to Itemize (a known difference in reporting, not in what is done).
     #>
-    param([object[]] $Rsync, [object[]] $Items)
+    param([object[]] $Rsync, [object[]] $Items, $DestinationBefore)
     $r = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
     $p = [System.Collections.Generic.Dictionary[string, string]]::new([System.StringComparer]::Ordinal)
     foreach ($c in $Rsync) { $r[$c.Path] = if ($r.ContainsKey($c.Path)) { $r[$c.Path] + ' + ' + $c.Itemize } else { $c.Itemize } }
@@ -606,7 +611,11 @@ function Compare-ChangeSet {
         elseif ($p[$k] -cne $r[$k]) { $itemize.Add("$(Format-TreePath $k): rsync '$($r[$k])' PSReplica '$($p[$k])'") }
     }
     foreach ($k in $pKeys) {
-        if (-not $r.ContainsKey($k)) { $paths.Add("PSReplica only: $(Format-TreePath $k) [$($p[$k])]") }
+        if ($r.ContainsKey($k)) { continue }
+        $before = if ($DestinationBefore -and $DestinationBefore.ContainsKey($k)) { $DestinationBefore[$k] } else { $null }
+        $setId = $before -and $before.type -eq 'f' -and $before.mode.Length -eq 4 -and ([Convert]::ToInt32($before.mode.Substring(0, 1), 8) -band 6)
+        if ($setId -and $p[$k] -cmatch '^\.f\.{3}.(o|.g)') { $itemize.Add("$(Format-TreePath $k): rsync (no line: set-id bits and a new owner) PSReplica '$($p[$k])'") }
+        else { $paths.Add("PSReplica only: $(Format-TreePath $k) [$($p[$k])]") }
     }
     [pscustomobject]@{ Paths = $paths.ToArray(); Itemize = $itemize.ToArray() }
 }
