@@ -486,9 +486,11 @@ function ConvertFrom-RsyncEscape {
 function Invoke-Rsync {
     <# rsync -a --delete SOURCE/ [SOURCE2/ ...] [ITEM ...] DESTINATION/ with --out-format='%i %n'; returns the exit code,
        the itemized changes (Itemize, Path normalised like SyncItem.RelativePath, IsDelete) and the other output lines.
-       Each -Source is a directory whose contents are sent; each -Item (a file or link) is sent itself. #>
-    param([string[]] $Source = @(), [string] $Destination, [string[]] $Exclude = @(), [string[]] $Item = @())
+       Each -Source is a directory whose contents are sent; each -Item (a file or link) is sent itself. With -RemoteShell
+       (rsync -e), a source or the destination may be host:path. #>
+    param([string[]] $Source = @(), [string] $Destination, [string[]] $Exclude = @(), [string[]] $Item = @(), [string] $RemoteShell)
     $arguments = @('-a', '--delete', '--out-format=%i %n')
+    if ($RemoteShell) { $arguments += @('-e', $RemoteShell) }
     foreach ($pattern in $Exclude) { $arguments += "--exclude=$pattern" }
     $arguments += '--'
     foreach ($directory in $Source) { $arguments += ($directory.TrimEnd('/') + '/') }
