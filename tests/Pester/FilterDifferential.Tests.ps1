@@ -46,6 +46,10 @@ BeforeDiscovery {
         @{ Kind = 'DeleteExcluded'; First = 4001; Count = 40 }
         @{ Kind = 'FilterFiles'; First = 5001; Count = 40 }
     )
+    # Over SSH in every run: the first seeds of each kind, pushed and pulled through the agent (see BeforeAll).
+    $script:RemoteBatches = if ($env:PSREPLICA_FILTERDIFF_REMOTE -or $env:PSREPLICA_FILTERDIFF_SEEDS -or $script:Via -eq 'IncludeExclude') { @() } else {
+        foreach ($g in $groups) { foreach ($direction in 'push', 'pull') { @{ Kind = $g.Kind; Seeds = @($g.First..($g.First + 5)); Remote = $direction } } }
+    }
     $only = if ($env:PSREPLICA_FILTERDIFF_SEEDS) { @($env:PSREPLICA_FILTERDIFF_SEEDS -split ',' | ForEach-Object { [int]$_ }) } else { $null }
     $batchSize = 10
     $script:Batches = foreach ($g in $groups) {
@@ -65,6 +69,13 @@ BeforeAll {
     # Not $TestDrive: the trees hold symbolic links (to '.', '/etc/hostname'), which Pester's clean-up would follow.
     $script:WorkRoot = Join-Path ([System.IO.Path]::GetTempPath()) "psreplica-filterdiff-$([guid]::NewGuid().ToString('n'))"
     $null = New-Item -ItemType Directory -Path $script:WorkRoot
+    # Over SSH, PSReplica's side runs through the agent on the private sshd (the filter applied by the agent's listing
+    # on a pull, the destination's protect rules read from the agent's listing on a push); rsync's side stays local, its
+    # selection being the reference. The server is this machine. PSREPLICA_FILTERDIFF_REMOTE=push (or pull) runs every
+    # batch so (a campaign); otherwise the remote batches below run a few seeds of each kind.
+    $script:Remote = $env:PSREPLICA_FILTERDIFF_REMOTE
+    . (Join-Path $PSScriptRoot 'Support/RemoteTestSession.ps1')
+    Start-RemoteTestSession 'filterdiff'
     $script:Stats = @{ Cases = 0; Narrowed = 0; Deleting = 0; Protected = 0 }
 
     function ConvertTo-PathSet {
@@ -77,7 +88,7 @@ BeforeAll {
 
     function Invoke-PlanSelection {
         <# Get-SyncPlan with the case's rules and options; the created/updated and the deleted items as path sets. #>
-        param($Case, [string] $Source, [string] $Destination, [string[]] $Rule, [string] $Via, [string] $Command = 'Get-SyncPlan')
+        param($Case, [string] $Source, [string] $Destination, [string[]] $Rule, [string] $Via, [string] $Command = 'Get-SyncPlan', [string] $Remote)
         $options = @{ Path = $Source; Destination = $Destination; Delete = $true; ErrorVariable = 'planErrors'; ErrorAction = 'SilentlyContinue'; WarningAction = 'SilentlyContinue' }
         if ($Rule.Count -eq 0 -and -not $Case.DeleteExcluded -and -not $Case.UseFilterFiles) { }   # no filter at all
         elseif ($Via -eq 'IncludeExclude') {
@@ -89,6 +100,8 @@ BeforeAll {
             if ($Case.DeleteExcluded) { $options.DeleteExcluded = $true }
             if ($Case.UseFilterFiles) { $options.UseFilterFiles = $true }
         }
+        if ($Remote -eq 'push') { $options.Destination = Get-RemoteAddress $Destination; $options += $ssh }
+        elseif ($Remote -eq 'pull') { $options.Path = Get-RemoteAddress $Source; $options += $ssh }
         $failure = $null
         $items = @()
         try { $items = @(& $Command @options) }
@@ -104,7 +117,7 @@ BeforeAll {
     function Invoke-FilterCase {
         <# Runs one seed: both tools into a fresh and into the populated destination, and rsync once more with the
            rules in a merge file. Returns the differences as lines (empty when the tools agree). #>
-        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot, [switch] $NoRules, [switch] $RealRun)
+        param([int] $Seed, [string] $Kind, [string] $Via, [string] $BatchRoot, [switch] $NoRules, [switch] $RealRun, [string] $Remote = $script:Remote)
         $case = New-FilterCase -Seed $Seed -Kind $Kind
         if ($NoRules) { $case.Rules = @(); $case.DeleteExcluded = $false; $case.UseFilterFiles = $false }
         $paths = Write-FilterCase -Case $case -Root (Join-Path $BatchRoot "seed-$Seed")
@@ -114,11 +127,11 @@ BeforeAll {
         # Everything selected, into a destination that does not exist.
         $freshRules = Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $paths.Fresh
         $rsyncFresh = Invoke-RsyncSelection -Source $paths.Source -Destination $paths.Fresh -Rule $freshRules @rsyncOptions
-        $planFresh = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $paths.Fresh -Rule $freshRules -Via $Via
+        $planFresh = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $paths.Fresh -Rule $freshRules -Via $Via -Remote $Remote
         # What is deleted (and sent) in a populated destination.
         $rules = Resolve-FilterCaseRule -Case $case -Paths $paths
         $rsync = Invoke-RsyncSelection -Source $paths.Source -Destination $paths.Destination -Rule $rules @rsyncOptions
-        $plan = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $paths.Destination -Rule $rules -Via $Via
+        $plan = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $paths.Destination -Rule $rules -Via $Via -Remote $Remote
         # The harness's own check: rsync reads the same rules from a merge file the same way.
         $rsyncMerged = Invoke-RsyncSelection -Source $paths.Source -Destination $paths.Destination -Rule $rules -MergeFile (Join-Path $paths.Root 'all.rules') @rsyncOptions
 
@@ -144,7 +157,7 @@ BeforeAll {
             }
             $applied = Invoke-RsyncSelection -Source $paths.Source -Destination $copies['rsync'] -Rule (Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $copies['rsync']) -Apply @rsyncOptions
             if ($applied.ExitCode -ne 0) { $problems.Add("rsync (real run) exited with $($applied.ExitCode): $($applied.Error.Trim())") }
-            $synced = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $copies['psreplica'] -Rule (Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $copies['psreplica']) -Via $Via -Command Sync-Directory
+            $synced = Invoke-PlanSelection -Case $case -Source $paths.Source -Destination $copies['psreplica'] -Rule (Resolve-FilterCaseRule -Case $case -Paths $paths -Destination $copies['psreplica']) -Via $Via -Command Sync-Directory -Remote $Remote
             foreach ($e in $synced.Errors) { $problems.Add("PSReplica (Sync-Directory): $e") }
             $trees = @{}
             foreach ($tool in 'rsync', 'psreplica') {
@@ -168,6 +181,7 @@ BeforeAll {
 
 AfterAll {
     if ($script:WorkRoot -and (Test-Path -LiteralPath $script:WorkRoot)) { $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $script:WorkRoot) }
+    Stop-RemoteTestSession $server $work
 }
 
 Describe 'Filter rules select what rsync selects' {
@@ -226,6 +240,17 @@ Describe 'Filter rules select what rsync selects' {
         $shown = @($reports | Select-Object -First 3)
         $more = if ($reports.Count -gt 3) { "`n... and $($reports.Count - 3) more failing seed(s): " + (@($reports | Select-Object -Skip 3 | ForEach-Object { ($_ -split ':')[0] }) -join ', ') } else { '' }
         $reports.Count | Should -Be 0 -Because ("rsync and Get-SyncPlan should select the same paths`n" + ($shown -join "`n") + $more + "`n")
+    }
+
+    It '<Kind> seeds <Seeds> over SSH (<Remote>)' -ForEach $RemoteBatches {
+        $batchRoot = Join-Path $script:WorkRoot "remote-$Remote-$($Seeds[0])"
+        $reports = [System.Collections.Generic.List[string]]::new()
+        foreach ($seed in $Seeds) {
+            try { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind $Kind -Via FilterRule -BatchRoot $batchRoot -RealRun:($seed % 2 -eq 0) -Remote $Remote)) }
+            catch { $reports.Add("seed ${seed} ($Kind, $Remote): the case failed to run: $($_.Exception.Message)") }
+        }
+        $null = Invoke-Captured -FilePath rm -ArgumentList @('-rf', '--', $batchRoot)
+        $reports.Count | Should -Be 0 -Because ("rsync and Get-SyncPlan over SSH should select the same paths`n" + (@($reports | Select-Object -First 3) -join "`n") + "`n")
     }
 
     It 'the generated cases exercise the rules: most narrow the transfer and some keep extraneous items' {

@@ -10,7 +10,9 @@ namespace PSReplica.Engine.Agent;
 /// entry the sender's rules exclude is not listed (nor, for a directory, anything below it). On the receiver, a
 /// directory is left out only when the planner can never look inside it: the sender's rules exclude it (judged here
 /// only when they read no per-directory file and match no absolute path, as the source's own files and root are not
-/// here) and, with -Delete, the receiver's rules protect it whether or not perishable rules count. The per-directory
+/// here) and, with -Delete, the receiver's rules protect it whether or not perishable rules count. Such a directory is
+/// listed, but not walked into (<see cref="Walks"/>): the planner must see that it is there (a directory holding it is
+/// kept, not deleted, as rsync keeps it: "cannot delete non-empty directory"), never what it holds. The per-directory
 /// files the walk reads (through <see cref="SafeTree"/>, never through a link) are sent along for the planner's own
 /// evaluation. Checksums and followed links (-CopyLinks) are added here too.</summary>
 internal sealed class ListingFilter
@@ -26,6 +28,10 @@ internal sealed class ListingFilter
 
     // -OneFileSystem on a sender: the root's device; a directory on another is listed but not walked into.
     private ulong? _rootDevice;
+
+    // Directories of the destination listed but not to be walked into (see the type), by path relative to the root; each
+    // is forgotten once the walk has asked about it.
+    private readonly HashSet<string> _unwalked = new(StringComparer.Ordinal);
 
     private ListingFilter(SafeTree tree, RemoteSide role, ListingOptions options, SyncFilter? filter)
     {
@@ -95,6 +101,12 @@ internal sealed class ListingFilter
     /// and never lists, as rsync -x does.</summary>
     public bool Enters(ListingEntry directory) => _rootDevice is not { } root || directory.Stat.Device == root;
 
+    /// <summary>Whether the walk lists the directory at <paramref name="relative"/>, one it <see cref="Enters"/>: not a
+    /// destination directory the planner never looks inside (see the type), whose listing is an error record instead (the
+    /// controller expects every directory it was told of to be listed or failed; it never asks for this one, and if it
+    /// did, the error would stop its deletions rather than let it take the directory for empty).</summary>
+    public bool Walks(string relative) => !_unwalked.Remove(relative);
+
     /// <summary>Enters <paramref name="directory"/> (its entries are selected next) and returns the per-directory filter
     /// files read for it, by path relative to the root (null content: no such file).</summary>
     /// <exception cref="SyncException">FilterFileUnreadable, or InvalidFilterRule for a malformed file.</exception>
@@ -146,7 +158,7 @@ internal sealed class ListingFilter
                 && (!_options.Has(ListingFeatures.Delete)
                     || (_context is not null && !_context.IsIncluded(relative, isDirectory) && !_context.IsIncluded(relative, isDirectory, ignorePerishable: true))))
             {
-                continue;
+                _unwalked.Add(relative);
             }
 
             if (entry.Kind == EntryKind.File && _options.Has(ListingFeatures.Checksums))

@@ -153,10 +153,21 @@ internal static class ListingProducer
         var frame = new Frame();
         foreach (ListingEntry entry in entries)
         {
-            if (entry.Kind == EntryKind.Directory && filter?.Enters(entry) != false)
+            if (entry.Kind != EntryKind.Directory || filter?.Enters(entry) == false)
             {
-                frame.Children.Add((PeerNames.Join(directory, entry.Name), entry));
+                continue;
             }
+
+            string child = PeerNames.Join(directory, entry.Name);
+            if (filter?.Walks(child) == false)
+            {
+                Error(records, child, new SyncException(ErrorIds.ScanError, SyncErrorKind.ReadError,
+                    $"'{child}' was not listed: the filter excludes it and protects it from deletion, so the run does not look inside.", child));
+                await FlushIfFullAsync(stream, records, cancellation).ConfigureAwait(false);
+                continue;
+            }
+
+            frame.Children.Add((child, entry));
         }
 
         return frame;

@@ -53,6 +53,21 @@ public sealed class ListingOptionsTests
         Filter = SyncFilter.Parse("P /kept/", "- skip/", "- *.log", "-p core"),
     });
 
+    /// <summary>A destination directory that holds an excluded (so protected) directory is kept, as rsync keeps it ("cannot
+    /// delete non-empty directory"): the agent lists the excluded directory without walking into it, so the planner sees
+    /// it is there (it once left it out, and a push planned the parent's deletion, which the agent refused). Found by the
+    /// filter differential over SSH (seed 81010).</summary>
+    [Theory]
+    [InlineData(RemoteSide.Source)]
+    [InlineData(RemoteSide.Destination)]
+    public Task A_directory_holding_an_excluded_directory_is_kept_as_locally(RemoteSide side) => CompareAsync(side, tree =>
+    {
+        // (Nothing else in build: what a deletion there did to its time would differ between the two runs.)
+        tree.Src("a.txt", "a");
+        tree.Dst("build/src/sp ace/-dash.tar.gz", "t");
+        tree.Dst("gone/inner/f", "f");
+    }, options => options with { Delete = true, Filter = SyncFilter.Parse("exclude src*") });
+
     [Theory]
     [InlineData(RemoteSide.Source)]
     [InlineData(RemoteSide.Destination)]
