@@ -52,6 +52,9 @@ param(
     [ValidateSet('push', 'pull')] [string[]] $Direction = @('push', 'pull'),
     # With -Remote: leave the server the machine's .NET (by default it has none and PSReplica runs its native agent).
     [switch] $WithDotnet,
+    # With -Remote: environment variables every session's command runs with (say DOTNET_GCgen0size, to see what the
+    # agent's collector settings do to its peak memory).
+    [hashtable] $AgentEnvironment = @{},
     # An option every run carries (see the description); None: the plain runs.
     [ValidateSet('None', 'Checksum', 'LinkDest', 'RemoveSourceFiles')] [string] $With = 'None'
 )
@@ -194,6 +197,7 @@ try {
         $wrapper = Join-Path $work 'command-rss.sh'
         @(
             'case "$SSH_ORIGINAL_COMMAND" in internal-sftp) exec /usr/lib/openssh/sftp-server;; esac'
+            foreach ($name in $AgentEnvironment.Keys) { "export $name='$($AgentEnvironment[$name])'" }
             "exec /usr/bin/time -a -o '$commandLog' -f '%M %C' /bin/sh -c `"`$SSH_ORIGINAL_COMMAND`""
         ) | Set-Content -Path $wrapper
         $server = Start-TestSshServer -WithoutDotnet:(-not $WithDotnet) -ExtraConfig @("ForceCommand /bin/sh $wrapper")

@@ -41,6 +41,12 @@ internal sealed partial class PlanRunner
     /// planned up to it are reported.</summary>
     private void StartSettlingSources(bool streams)
     {
+        if (streams && !SettlesSources)
+        {
+            // A dry run (or one refused before it ran): the planner's source files are not kept.
+            _plan.SourceFiles.Ignore();
+        }
+
         if (!streams || _options.DelayUpdates || !SettlesSources)
         {
             return;

@@ -18,6 +18,7 @@ internal sealed class SourceFileQueue
     private bool _settling;
     private bool _unbounded;
     private bool _abandoned;
+    private bool _ignored;
     private int _heldAtMost;
 
     /// <summary>How many files the planner may be ahead of their settling: a few times what the copy workers have in
@@ -74,6 +75,11 @@ internal sealed class SourceFileQueue
                 throw new OperationCanceledException("The run stopped while it was being planned.");
             }
 
+            if (_ignored)
+            {
+                return;
+            }
+
             _files.Enqueue(new SourceFile(source, destinationPath, relative, after));
             _heldAtMost = Math.Max(_heldAtMost, _files.Count);
             Monitor.PulseAll(_gate);
@@ -97,6 +103,16 @@ internal sealed class SourceFileQueue
         lock (_gate)
         {
             _settling = true;
+        }
+    }
+
+    /// <summary>The runner settles no source file (a dry run): none is kept from now on.</summary>
+    public void Ignore()
+    {
+        lock (_gate)
+        {
+            _ignored = true;
+            _files.Clear();
         }
     }
 

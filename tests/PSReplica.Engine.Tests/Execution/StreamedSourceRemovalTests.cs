@@ -138,6 +138,24 @@ public sealed class StreamedSourceRemovalTests : IDisposable
     }
 
     [Fact]
+    public void A_dry_run_keeps_no_source_file_for_later()
+    {
+        int count = SourceFileQueue.Capacity + 500;
+        Crowd("a", count);
+        var observer = new RecordingObserver();
+        SyncPlan plan = LocalReplicator.Plan(_tree.Options() with { RemoveSourceFiles = true }, observer, stream: true, CancellationToken.None);
+
+        LocalReplicator.Execute(plan, observer, CancellationToken.None, dryRun: true);
+
+        Assert.Equal(count, Directory.GetFiles(Path.Join(_tree.Source, "a")).Length);
+        Assert.False(Directory.Exists(_tree.Destination));
+        Assert.Equal(count + 2, observer.Items.Count);
+        // The planner may have queued a few before the runner said it settles none; never the whole tree.
+        Assert.InRange(plan.SourceFiles.HeldAtMost, 0, SourceFileQueue.Capacity);
+        Assert.Equal(0, plan.SourceFiles.Count);
+    }
+
+    [Fact]
     public void With_DelayUpdates_sources_are_removed_only_once_every_copy_is_in_place()
     {
         Crowd("a", 30);
