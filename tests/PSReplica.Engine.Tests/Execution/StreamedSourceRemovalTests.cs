@@ -144,14 +144,16 @@ public sealed class StreamedSourceRemovalTests : IDisposable
         Crowd("a", count);
         var observer = new RecordingObserver();
         SyncPlan plan = LocalReplicator.Plan(_tree.Options() with { RemoveSourceFiles = true }, observer, stream: true, CancellationToken.None);
+        Assert.True(plan.Actions.Streams);
 
         LocalReplicator.Execute(plan, observer, CancellationToken.None, dryRun: true);
 
         Assert.Equal(count, Directory.GetFiles(Path.Join(_tree.Source, "a")).Length);
         Assert.False(Directory.Exists(_tree.Destination));
         Assert.Equal(count + 2, observer.Items.Count);
-        // The planner may have queued a few before the runner said it settles none; never the whole tree.
-        Assert.InRange(plan.SourceFiles.HeldAtMost, 0, SourceFileQueue.Capacity);
+        // The planner may have queued those it planned before the runner said it settles none (it waits for the runner
+        // once PlanActions.Capacity actions are planned); never the whole tree.
+        Assert.InRange(plan.SourceFiles.HeldAtMost, 0, PlanActions.Capacity);
         Assert.Equal(0, plan.SourceFiles.Count);
     }
 
