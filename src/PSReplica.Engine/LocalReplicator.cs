@@ -79,7 +79,7 @@ public static class LocalReplicator
 
     /// <param name="stream">Plan on a thread of its own, the plan to be run while it is made, where the options allow
     /// (<see cref="SyncPlanner.CanStream(SyncOptions, SourceSet)"/>).</param>
-    private static SyncPlan Plan(SyncOptions options, ISyncObserver observer, bool stream, CancellationToken cancellation)
+    internal static SyncPlan Plan(SyncOptions options, ISyncObserver observer, bool stream, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observer);

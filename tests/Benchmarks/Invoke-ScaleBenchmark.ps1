@@ -17,7 +17,14 @@
     With -Remote the same cases run over SSH against the private sshd of tests/Pester/Support/TestSshServer.psm1 on
     127.0.0.1 (by default without .NET on the server, so the native agent runs there, as in Invoke-SshBenchmark.ps1), in
     the directions given by -Direction: push (Sync-Directory SRC user@127.0.0.1:DST beside rsync -a -e ssh SRC/ host:DST/)
-    and pull (the tree pulled from the server into a local destination). The agent's peak memory is its maximum RSS,
+    and pull (the tree pulled from the server into a local destination).
+
+    With -With, every run (both tools) carries one option whose memory grows with the tree unless it is streamed:
+      Checksum           -Checksum beside rsync -c (the listings carry a checksum per file)
+      LinkDest           -LinkDest naming the source tree (a replica of itself, on the same host: for a push the agent
+                         lists it as its basis) beside rsync --link-dest
+      RemoveSourceFiles  -RemoveSourceFiles beside rsync --remove-source-files; each run works on a fresh copy of the
+                         source (made untimed with cp -a), and a Get-SyncPlan (replan) is given one too The agent's peak memory is its maximum RSS,
     written by GNU time through an sshd ForceCommand wrapper around every session's command (rsync --server's likewise);
     the largest session of a run is reported.
     Memory: for PSReplica, how far the process's peak RSS (VmHWM, reset through /proc/self/clear_refs before each run)
@@ -44,14 +51,19 @@ param(
     [switch] $Remote,
     [ValidateSet('push', 'pull')] [string[]] $Direction = @('push', 'pull'),
     # With -Remote: leave the server the machine's .NET (by default it has none and PSReplica runs its native agent).
-    [switch] $WithDotnet
+    [switch] $WithDotnet,
+    # With -Remote: environment variables every session's command runs with (say DOTNET_GCgen0size, to see what the
+    # agent's collector settings do to its peak memory).
+    [hashtable] $AgentEnvironment = @{},
+    # An option every run carries (see the description); None: the plain runs.
+    [ValidateSet('None', 'Checksum', 'LinkDest', 'RemoveSourceFiles')] [string] $With = 'None'
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
-if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot "out/benchmark/scale$(if ($Remote) { '-remote' }).md" }
+if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot "out/benchmark/scale$(if ($Remote) { '-remote' })$(if ($With -ne 'None') { "-$($With.ToLowerInvariant())" }).md" }
 if (-not (Test-Path $ModulePath)) { throw "Build first: dotnet pwsh ./build.ps1 ($ModulePath is missing)." }
 if ($Quick) {
     if (-not $PSBoundParameters.ContainsKey('Files')) { $Files = 50000 }
@@ -62,6 +74,8 @@ Import-Module $ModulePath
 
 $work = Join-Path $WorkPath "psreplica-scale-$PID"
 $source = Join-Path $work 'src'
+# What a run reads from: the tree itself, or with -With RemoveSourceFiles a fresh copy of it per run (Reset-RunSource).
+$runSource = if ($With -eq 'RemoveSourceFiles') { Join-Path $work 'run-src' } else { $source }
 
 function Get-Median([double[]] $Values) {
     $sorted = [double[]]($Values | Sort-Object)
@@ -78,6 +92,14 @@ function Get-EntryCount([string] $Root) {
     $n = 0
     foreach ($null in [IO.Directory]::EnumerateFileSystemEntries($Root, '*', [IO.SearchOption]::AllDirectories)) { $n++ }
     $n
+}
+
+# With -With RemoveSourceFiles: the next run reads from a fresh copy of the tree (the last run removed its source's files).
+function Reset-RunSource {
+    if ($With -ne 'RemoveSourceFiles') { return }
+    Remove-Tree $runSource
+    & /bin/cp -a -- $source $runSource
+    if ($LASTEXITCODE -ne 0) { throw "cp -a '$source' '$runSource' failed." }
 }
 
 function Read-Status([string] $Field) {
@@ -175,6 +197,7 @@ try {
         $wrapper = Join-Path $work 'command-rss.sh'
         @(
             'case "$SSH_ORIGINAL_COMMAND" in internal-sftp) exec /usr/lib/openssh/sftp-server;; esac'
+            foreach ($name in $AgentEnvironment.Keys) { "export $name='$($AgentEnvironment[$name])'" }
             "exec /usr/bin/time -a -o '$commandLog' -f '%M %C' /bin/sh -c `"`$SSH_ORIGINAL_COMMAND`""
         ) | Set-Content -Path $wrapper
         $server = Start-TestSshServer -WithoutDotnet:(-not $WithDotnet) -ExtraConfig @("ForceCommand /bin/sh $wrapper")
@@ -187,18 +210,33 @@ try {
     $psPaths = {
         param($mode, $destination)
         switch ($mode) {
-            'push' { @("$source/", (& $address $destination)) }
-            'pull' { @((& $address $source), $destination) }
-            default { @("$source/", $destination) }
+            'push' { @("$runSource/", (& $address $destination)) }
+            'pull' { @((& $address $runSource), $destination) }
+            default { @("$runSource/", $destination) }
         }
     }
     $rsyncArguments = {
         param($mode, $destination)
         switch ($mode) {
-            'push' { @('-a', '-e', $sshCommand, "$source/", (& $address "$destination/")) }
-            'pull' { @('-a', '-e', $sshCommand, (& $address "$source/"), "$destination/") }
-            default { @('-a', "$source/", "$destination/") }
+            'push' { @('-a') + $rsyncExtra + @('-e', $sshCommand, "$runSource/", (& $address "$destination/")) }
+            'pull' { @('-a') + $rsyncExtra + @('-e', $sshCommand, (& $address "$runSource/"), "$destination/") }
+            default { @('-a') + $rsyncExtra + @("$runSource/", "$destination/") }
         }
+    }
+    # The option of -With, as each tool takes it (-LinkDest names the tree by its full path, on whichever host reads it).
+    $psExtra = switch ($With) {
+        'Checksum' { @{ Checksum = $true } }
+        'LinkDest' { @{ LinkDest = @($source) } }
+        'RemoveSourceFiles' { @{ RemoveSourceFiles = $true } }
+        default { @{} }
+    }
+    $planExtra = @{} + $psExtra
+    $planExtra.Remove('RemoveSourceFiles')
+    [string[]] $rsyncExtra = switch ($With) {
+        'Checksum' { @('-c') }
+        'LinkDest' { @("--link-dest=$source") }
+        'RemoveSourceFiles' { @('--remove-source-files') }
+        default { @() }
     }
     $measure = { param($command) if ($Remote) { Measure-Remote $command } else { & $command } }
 
@@ -226,20 +264,23 @@ try {
                 $destination = if ($tool -eq 'PSReplica') { $psDestination } else { $rsyncDestination }
                 $from, $to = & $psPaths $mode $destination
                 $arguments = & $rsyncArguments $mode $destination
-                $sync = if ($tool -eq 'PSReplica') { { Measure-Session { Sync-Directory -Path $from -Destination $to @builtin -ErrorAction Stop | Out-Null } } }
+                $sync = if ($tool -eq 'PSReplica') { { Measure-Session { Sync-Directory -Path $from -Destination $to @builtin @psExtra -ErrorAction Stop | Out-Null } } }
                     else { { Measure-Rsync $arguments } }
                 if ('first' -in $Case -or -not (Test-Path $destination)) {
                     Remove-Tree $destination
+                    Reset-RunSource
                     $sample = & $measure $sync
                     if ((Get-EntryCount $destination) -ne $expected) { throw "$tool's first copy ($mode) is not a replica." }
                     if ('first' -in $Case) { Add-Sample "$mode|first|$tool" $sample }
                 }
                 if ('nochange' -in $Case) {
+                    Reset-RunSource
                     Add-Sample "$mode|nochange|$tool" (& $measure $sync)
                 }
                 if ('replan' -in $Case -and $tool -eq 'PSReplica') {
                     $count = [ref]0
-                    $sample = & $measure { Measure-Session { Get-SyncPlan -Path $from -Destination $to @builtin -ErrorAction Stop | ForEach-Object { $count.Value++ } } }
+                    Reset-RunSource
+                    $sample = & $measure { Measure-Session { Get-SyncPlan -Path $from -Destination $to @builtin @planExtra -ErrorAction Stop | ForEach-Object { $count.Value++ } } }
                     if ($count.Value -ne 0) { throw "Get-SyncPlan ($mode) over a replica planned $($count.Value) items." }
                     Add-Sample "$mode|replan|$tool" $sample
                 }
@@ -259,7 +300,7 @@ try {
             $psSeconds = Get-Median @($ps | ForEach-Object Seconds)
             $rsyncSeconds = if ($rsync) { Get-Median @($rsync | ForEach-Object Seconds) } else { [double]::NaN }
             $row = [ordered]@{
-                Wiring = $mode; Case = $c; Files = $Files; Runs = $Runs
+                Wiring = $mode; Case = $c; With = $With; Files = $Files; Runs = $Runs
                 'PSReplica s' = [Math]::Round($psSeconds, 2); 'rsync s' = [Math]::Round($rsyncSeconds, 2)
                 Ratio = [Math]::Round($psSeconds / $rsyncSeconds, 2)
                 'PSReplica peak MB above baseline' = [Math]::Round((Get-Median @($ps | ForEach-Object PeakMB)), 0)

@@ -59,10 +59,13 @@ internal sealed partial class AgentClient
     }
 
     /// <summary>Starts listing tree <paramref name="index"/> recursively; entries get full paths under <paramref name="shownRoot"/>.</summary>
-    public async Task<RemoteListing> ListTreeAsync(int index, string shownRoot, CancellationToken cancellation)
+    /// <param name="holdsAtMost">Bounds what the listing holds ahead of the planner (<see cref="RemoteListing.HoldsAtMost"/>),
+    /// which asks for its directories in its own order, dropping those it has passed (<see cref="RemoteListing.DropsPassed"/>);
+    /// null: the whole listing is read as it comes and held until asked for.</param>
+    public async Task<RemoteListing> ListTreeAsync(int index, string shownRoot, CancellationToken cancellation, int? holdsAtMost = null)
     {
         MuxStream stream = await OpenAsync(new AgentRequest(RequestType.ListTree, string.Empty) { Index = index, Flag = true }, cancellation).ConfigureAwait(false);
-        var listing = new RemoteListing(shownRoot);
+        var listing = new RemoteListing(shownRoot) { HoldsAtMost = holdsAtMost, DropsPassed = holdsAtMost is not null };
         _ = Task.Run(async () =>
         {
             try

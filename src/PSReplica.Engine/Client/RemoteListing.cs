@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
 
@@ -25,7 +26,11 @@ internal sealed class RemoteListing
     private readonly Dictionary<string, Listed> _ready = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource<List<FileEntry>>> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _filterFiles = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, UInt128> _checksums = new(StringComparer.Ordinal);
+
+    /// <summary>With checksums: each regular file's, held as long as its entry is (the planner drops a directory's entries
+    /// once it has planned it), so a -Checksum listing of a million files holds the checksums of the entries in use, not
+    /// one per file of the tree.</summary>
+    private readonly ConditionalWeakTable<FileEntry, StrongBox<UInt128>> _checksums = [];
     private readonly string _remoteRoot;
     private readonly string _prefix;
     private readonly bool _withChecksums;
@@ -56,6 +61,14 @@ internal sealed class RemoteListing
     /// <summary>The most entries held that nobody has asked for before reading stops (see the type); null: the whole
     /// listing is read as it comes (a listing whose directories are asked for in no known order: a basis tree's).</summary>
     public int? HoldsAtMost { get; init; }
+
+    /// <summary>The directories are asked for in the planner's order (<see cref="Planning.PlanOrder"/>), some of them
+    /// skipped (a basis tree's: the planner asks only for those where it looks for a file): a directory that the planner has
+    /// passed is dropped when it is asked for a later one, or when it arrives after that, instead of held until the end.</summary>
+    public bool DropsPassed { get; init; }
+
+    /// <summary>The directory asked for last (<see cref="DropsPassed"/>), or null.</summary>
+    private string? _lastAsked;
 
     /// <summary>Entries received and not yet taken, those of the directory still arriving included (tests watch the bound
     /// through it).</summary>
@@ -125,14 +138,23 @@ internal sealed class RemoteListing
     /// <summary>Whether <paramref name="fullPath"/> names something in the agent's tree.</summary>
     public bool Holds(string fullPath) => fullPath.StartsWith(_prefix, StringComparison.Ordinal);
 
-    /// <summary>The checksum the agent sent for the file at <paramref name="fullPath"/>, or null.</summary>
-    public UInt128? Checksum(string fullPath)
+    /// <summary>Checksums held (their entries still in use somewhere): tests watch that they go with their entries.</summary>
+    internal int ChecksumsHeld
     {
-        lock (_gate)
+        get
         {
-            return _checksums.TryGetValue(fullPath, out UInt128 checksum) ? checksum : null;
+            int held = 0;
+            foreach (KeyValuePair<FileEntry, StrongBox<UInt128>> _ in _checksums)
+            {
+                held++;
+            }
+
+            return held;
         }
     }
+
+    /// <summary>The checksum the agent sent with <paramref name="entry"/> (an entry this listing handed out), or null.</summary>
+    public UInt128? Checksum(FileEntry entry) => _checksums.TryGetValue(entry, out StrongBox<UInt128>? checksum) ? checksum.Value : null;
 
     /// <summary>With extended attributes listed: those of the directory the listing started at (the first record), once
     /// it has arrived; null when the agent could not read them or the listing failed.</summary>
@@ -152,6 +174,11 @@ internal sealed class RemoteListing
     {
         lock (_gate)
         {
+            if (DropsPassed)
+            {
+                DropPassed(relativeDirectory);
+            }
+
             if (_ready.Remove(relativeDirectory, out Listed listed))
             {
                 _entriesHeld -= listed.Entries?.Count ?? 0;
@@ -291,13 +318,11 @@ internal sealed class RemoteListing
                             : _codec.Read(ref reader, _withChecksums, _xattrs, DeviceNumbers);
                         validator.Entry(entry);
                         string fullPath = FullPath(PeerNames.Join(directory, entry.Name));
-                        current!.Add(entry.ToFileEntry(fullPath));
+                        FileEntry listed = entry.ToFileEntry(fullPath);
+                        current!.Add(listed);
                         if (entry.Checksum is { } checksum)
                         {
-                            lock (_gate)
-                            {
-                                _checksums[fullPath] = checksum;
-                            }
+                            _checksums.Add(listed, new StrongBox<UInt128>(checksum));
                         }
                     }
 
@@ -362,6 +387,33 @@ internal sealed class RemoteListing
         }
     }
 
+    /// <summary>Under the gate: the planner is at <paramref name="directory"/>; what it has passed is let go.</summary>
+    private void DropPassed(string directory)
+    {
+        _lastAsked = directory;
+        List<string>? passed = null;
+        foreach (string path in _ready.Keys)
+        {
+            if (Planning.PlanOrder.Compare(path, directory) < 0)
+            {
+                (passed ??= []).Add(path);
+            }
+        }
+
+        if (passed is null)
+        {
+            return;
+        }
+
+        foreach (string path in passed)
+        {
+            _ready.Remove(path, out Listed dropped);
+            _entriesHeld -= dropped.Entries?.Count ?? 0;
+        }
+
+        WakeReader();
+    }
+
     /// <summary>Under the gate: lets a waiting reader look again (an entry was taken, or a directory is waited for).</summary>
     private void WakeReader()
     {
@@ -381,7 +433,7 @@ internal sealed class RemoteListing
         {
             if (!_waiting.Remove(path, out waiter))
             {
-                if (_holding)
+                if (_holding && !(DropsPassed && _lastAsked is { } last && Planning.PlanOrder.Compare(path, last) < 0))
                 {
                     _entriesHeld += listed.Entries?.Count ?? 0;
                     _ready[path] = listed;

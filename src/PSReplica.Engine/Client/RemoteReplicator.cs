@@ -165,12 +165,14 @@ public sealed class RemoteReplicator : IAsyncDisposable
                 root: _client.Root,
                 cancellation: cancellation);
         SyncPlan plan;
+        RemoteBasisLookup? basisLookup = null;
         try
         {
             if (Side == RemoteSide.Destination)
             {
                 SourceSet sources = SourceSet.Resolve(options);
                 BasisDirectories? basis = RemoteBasisLookup.Open(_client, options, watch, cancellation);
+                basisLookup = basis?.Lookup as RemoteBasisLookup;
                 ITreeLister? sourceLister = ScanOf(localScan, sources.ScanRoot);
                 plan = stream && SyncPlanner.CanStream(options, sources)
                     ? SyncPlanner.Stream(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister, remoteLister, basis)
@@ -200,20 +202,27 @@ public sealed class RemoteReplicator : IAsyncDisposable
         catch
         {
             listing?.StopHolding();
+            basisLookup?.StopHolding();
             throw;
         }
 
-        if (listing is not null)
+        if (listing is not null || basisLookup is not null)
         {
-            // Once the planner is done, nothing reads the listing: the rest of it (directories the planner never asked for)
-            // is read and dropped, so the agent's walk ends.
+            // Once the planner is done, nothing reads the listings: the rest of each (directories the planner never asked
+            // for) is read and dropped, so the agent's walks end.
+            void StopHolding()
+            {
+                listing?.StopHolding();
+                basisLookup?.StopHolding();
+            }
+
             if (plan.Planning is { } planning)
             {
-                _ = planning.ContinueWith(_ => listing.StopHolding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = planning.ContinueWith(_ => StopHolding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             else
             {
-                listing.StopHolding();
+                StopHolding();
             }
         }
 

@@ -62,7 +62,7 @@ internal sealed class RemoteTreeLister : ITreeLister
         }
 
         // An entry from elsewhere (a local basis directory) is hashed where it is.
-        return _listing.Checksum(entry.FullPath) ?? (_listing.Holds(entry.FullPath) ? throw new IOException("the agent could not read it") : null);
+        return _listing.Checksum(entry) ?? (_listing.Holds(entry.FullPath) ? throw new IOException("the agent could not read it") : null);
     }
 
     /// <summary>What the agent's listing carried for the entry (<see cref="Protocol.ListingFeatures.ExtendedAttributes"/>);

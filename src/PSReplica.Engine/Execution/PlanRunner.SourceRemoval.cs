@@ -5,8 +5,11 @@ using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
 
-/// <summary>-RemoveSourceFiles (rsync --remove-source-files): once the run is over, each selected source file, link or
-/// node (device, FIFO, socket) whose destination copy is verified is removed from the source. Directories stay. Verified
+/// <summary>-RemoveSourceFiles (rsync --remove-source-files): each selected source file, link or node (device, FIFO,
+/// socket) whose destination copy is verified is removed from the source: in a streamed plan as soon as every action
+/// planned up to it is reported (as rsync removes each file once the receiver has it), on a thread of its own, so the
+/// run holds a window of them (<see cref="SourceFileQueue"/>); with -DelayUpdates (the copies are put in place only at
+/// the end) and in a plan made before it runs, once the run is over. Directories stay. Verified
 /// means: the action for it did not fail in this run (transfers are themselves verified: deltas, remote reads and remote
 /// writes against the sender's XXH3-128), the copy has the source's type, size and time (a link: its target; a device:
 /// its number) now, and the two files' contents
@@ -21,80 +24,163 @@ namespace PSReplica.Engine.Execution;
 /// -RemoveSourceFiles, which removes it instead).</para></summary>
 internal sealed partial class PlanRunner
 {
-    // Items whose action failed in this run: their sources stay.
+    // Items whose action failed in this run: their sources stay. (Under _gate.)
     private readonly HashSet<string> _failedPaths = new(StringComparer.Ordinal);
 
-    private void RemoveSourceFiles()
+    /// <summary>The thread that settles a streamed plan's source files as the reports reach them, or null.</summary>
+    private Task? _settling;
+
+    /// <summary>Whether this run can settle source files at all: the option, no dry run, and an agent in either role that
+    /// can verify and remove (others are refused before the run; a destination path that names another host is never
+    /// looked up here).</summary>
+    private bool SettlesSources =>
+        (_options.RemoveSourceFiles || _options.ResetArchive) && !_dryRun
+        && (_sourceTree is null || _sourceTree is ISourceRemoval) && (_destinationTree is null || _destinationTree is ICopyVerification);
+
+    /// <summary>A streamed plan without -DelayUpdates: starts the thread that settles each source file once the actions
+    /// planned up to it are reported.</summary>
+    private void StartSettlingSources(bool streams)
     {
-        var remote = _sourceTree as ISourceRemoval;
-        var copies = _destinationTree as ICopyVerification;
-        if ((_sourceTree is not null && remote is null) || (_destinationTree is not null && copies is null))
+        if (streams && !SettlesSources)
         {
-            // Refused before the run; a destination path that names another host is never looked up here.
+            // A dry run (or one refused before it ran): the planner's source files are not kept.
+            _plan.SourceFiles.Ignore();
+        }
+
+        if (!streams || _options.DelayUpdates || !SettlesSources)
+        {
             return;
         }
 
-        foreach ((FileEntry source, string destinationPath, string relative) in _plan.SourceFiles)
+        _plan.SourceFiles.BeginSettling();
+        _settling = Task.Factory.StartNew(SettleSourcesAsReported, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void SettleSourcesAsReported()
+    {
+        try
         {
-            _cancellation.ThrowIfCancellationRequested();
-            if (IsDeclined(relative) || _failedPaths.Contains(relative) || _options.Review?.WasAdmitted(relative) == false)
+            var remote = _sourceTree as ISourceRemoval;
+            var copies = _destinationTree as ICopyVerification;
+            while (_plan.SourceFiles.TryTake(out SourceFileQueue.SourceFile file))
             {
-                // A reviewed plan removes only the sources of the items it carried out.
-                continue;
+                SettleSource(file, remote, copies);
             }
-
-            FileEntry? copy;
-            UInt128? copyChecksum = null;
-            if (copies is null)
-            {
-                copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
-            }
-            else if (!TryDescribeCopy(copies, relative, out copy, out copyChecksum))
-            {
-                continue;
-            }
-
-            FileEntry? now = remote is null ? DirectoryLister.Stat(source.FullPath, source.Name, follow: false, out _) : source;
-            if (copy is null || now is null)
-            {
-                continue;
-            }
-
-            if (remote is null && copies is null && copy.Device == now.Device && copy.Inode == now.Inode)
-            {
-                // The source and the destination are the same file (one path reaches the other): removing it would lose it.
-                _summary.Errors++;
-                _observer.OnError(new SyncException(ErrorIds.SourceIsDestination, SyncErrorKind.InvalidOperation,
-                    $"Not removing '{relative}' from the source: it is the same file as its destination copy.", relative));
-                continue;
-            }
-
-            // The copy is what the source held at the scan, and the source did not change (nor was it replaced) since.
-            bool sameAsScanned = now.Kind == source.Kind && now.Length == source.Length
-                && now.MtimeSeconds == source.MtimeSeconds && now.MtimeNanoseconds == source.MtimeNanoseconds
-                && (remote is not null || (now.Device == source.Device && now.Inode == source.Inode));
-            bool copied = copy.Kind == source.Kind
-                && (source.Kind == EntryKind.SymbolicLink
-                    ? copy.LinkTarget == source.LinkTarget
-                    : copy.Length == source.Length && (!source.Kind.IsDevice() || copy.Rdev == source.Rdev)
-                        && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
-            bool sameContent = source.Kind != EntryKind.File
-                || (remote is not null ? SourceHashesLike(destinationPath, relative)
-                    : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
-            if (!sameAsScanned || !copied || !sameContent)
-            {
-                _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be verified.");
-                continue;
-            }
-
-            if (remote is not null)
-            {
-                RemoveRemoteSource(remote, source, relative);
-                continue;
-            }
-
-            SettleLocalSource(source, relative);
         }
+        catch
+        {
+            // The planner must not wait for room this thread no longer makes; the failure ends the run at its end.
+            _plan.SourceFiles.Unbound();
+            throw;
+        }
+    }
+
+    /// <summary>Every action reported: waits for the last source files to be settled; rethrows what ended the settling
+    /// (the run was cancelled, the session failed).</summary>
+    private void FinishSettlingSources() => _settling?.GetAwaiter().GetResult();
+
+    /// <summary>The run is over, or failed: the settling thread ends (at once, when the run failed) before the run returns.</summary>
+    private void StopSettlingSources()
+    {
+        if (_settling is null)
+        {
+            return;
+        }
+
+        _plan.SourceFiles.Abandon();
+        try
+        {
+            _settling.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Rethrown by FinishSettlingSources, or superseded by the failure that stopped the run.
+        }
+    }
+
+    /// <summary>Settles every source file at the end of the run (a plan made before it ran, -DelayUpdates).</summary>
+    private void RemoveSourceFiles()
+    {
+        if (!SettlesSources)
+        {
+            return;
+        }
+
+        var remote = _sourceTree as ISourceRemoval;
+        var copies = _destinationTree as ICopyVerification;
+        foreach (SourceFileQueue.SourceFile file in _plan.SourceFiles.TakeAll())
+        {
+            SettleSource(file, remote, copies);
+        }
+    }
+
+    /// <summary>Removes one source file, or clears its Archive attribute, when its copy is verified.</summary>
+    private void SettleSource(SourceFileQueue.SourceFile file, ISourceRemoval? remote, ICopyVerification? copies)
+    {
+        (FileEntry source, string destinationPath, string relative, _) = file;
+        _cancellation.ThrowIfCancellationRequested();
+        bool failed;
+        lock (_gate)
+        {
+            failed = _failedPaths.Contains(relative);
+        }
+
+        if (IsDeclined(relative) || failed || _options.Review?.WasAdmitted(relative) == false)
+        {
+            // A reviewed plan removes only the sources of the items it carried out.
+            return;
+        }
+
+        FileEntry? copy;
+        UInt128? copyChecksum = null;
+        if (copies is null)
+        {
+            copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
+        }
+        else if (!TryDescribeCopy(copies, relative, out copy, out copyChecksum))
+        {
+            return;
+        }
+
+        FileEntry? now = remote is null ? DirectoryLister.Stat(source.FullPath, source.Name, follow: false, out _) : source;
+        if (copy is null || now is null)
+        {
+            return;
+        }
+
+        if (remote is null && copies is null && copy.Device == now.Device && copy.Inode == now.Inode)
+        {
+            // The source and the destination are the same file (one path reaches the other): removing it would lose it.
+            ReportError(new SyncException(ErrorIds.SourceIsDestination, SyncErrorKind.InvalidOperation,
+                $"Not removing '{relative}' from the source: it is the same file as its destination copy.", relative));
+            return;
+        }
+
+        // The copy is what the source held at the scan, and the source did not change (nor was it replaced) since.
+        bool sameAsScanned = now.Kind == source.Kind && now.Length == source.Length
+            && now.MtimeSeconds == source.MtimeSeconds && now.MtimeNanoseconds == source.MtimeNanoseconds
+            && (remote is not null || (now.Device == source.Device && now.Inode == source.Inode));
+        bool copied = copy.Kind == source.Kind
+            && (source.Kind == EntryKind.SymbolicLink
+                ? copy.LinkTarget == source.LinkTarget
+                : copy.Length == source.Length && (!source.Kind.IsDevice() || copy.Rdev == source.Rdev)
+                    && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
+        bool sameContent = source.Kind != EntryKind.File
+            || (remote is not null ? SourceHashesLike(destinationPath, relative)
+                : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
+        if (!sameAsScanned || !copied || !sameContent)
+        {
+            _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be verified.");
+            return;
+        }
+
+        if (remote is not null)
+        {
+            RemoveRemoteSource(remote, source, relative);
+            return;
+        }
+
+        SettleLocalSource(source, relative);
     }
 
     /// <summary>What the warning says of a verified source that keeps its place or its Archive attribute.</summary>
@@ -121,8 +207,7 @@ internal sealed partial class PlanRunner
 
         if (errno != 0 && !(remove && errno == Posix.ENOENT))
         {
-            _summary.Errors++;
-            _observer.OnError(remove
+            ReportError(remove
                 ? new SyncException(ErrorIds.DeleteFailed, SyncErrorKind.WriteError, $"Cannot remove '{relative}' from the source: {Posix.Describe(errno)}.", relative)
                 : new SyncException(ErrorIds.MetadataFailed, SyncErrorKind.WriteError,
                     $"Cannot reset the Archive attribute of '{relative}' in the source: {Posix.Describe(errno)}.", relative));
@@ -193,8 +278,7 @@ internal sealed partial class PlanRunner
         }
         catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout))
         {
-            _summary.Errors++;
-            _observer.OnError(ex);
+            ReportError(ex);
         }
     }
 }

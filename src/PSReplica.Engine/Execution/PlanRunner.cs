@@ -128,12 +128,15 @@ internal sealed partial class PlanRunner : IDisposable
         long deletionsOverLimit = 0;
         try
         {
+            StartSettlingSources(streams);
             for (int index = 0; Take(actions, index, out PlannedAction action); index++)
             {
                 _cancellation.ThrowIfCancellationRequested();
                 SyncItem item = action.Item;
                 if (item.Reason == SyncReason.Extraneous && deletionsBlocked is null)
                 {
+                    // Nothing is reported while the planner finishes: the source files it plans meanwhile wait unsettled.
+                    _plan.SourceFiles.Unbound();
                     actions.WaitForCompletion();
                     deletionsBlocked = BlocksDeletions();
                 }
@@ -172,7 +175,7 @@ internal sealed partial class PlanRunner : IDisposable
                     if (item.Reason == SyncReason.TypeChanged)
                     {
                         // What was to replace it cannot go in either.
-                        _declined.Add(item.RelativePath);
+                        Decline(item.RelativePath);
                     }
 
                     Settle(index, null);
@@ -183,7 +186,7 @@ internal sealed partial class PlanRunner : IDisposable
                 {
                     if (item.ItemType == SyncItemType.Directory && action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
                     {
-                        _declined.Add(item.RelativePath);
+                        Decline(item.RelativePath);
                     }
 
                     if (_verbose)
@@ -249,6 +252,9 @@ internal sealed partial class PlanRunner : IDisposable
             // A copy on a worker may have been the one that saw the cancellation.
             _cancellation.ThrowIfCancellationRequested();
 
+            // Every action is reported: the last source files are settled, and what ended their settling ends the run.
+            FinishSettlingSources();
+
             // A streamed plan that could not be finished (its root unreadable, say) fails the run as an unstreamed one
             // would have, after what was planned before is done; what its scan and planning met counts now.
             actions.ThrowIfFailed();
@@ -265,7 +271,7 @@ internal sealed partial class PlanRunner : IDisposable
                 }
             }
 
-            if ((_options.RemoveSourceFiles || _options.ResetArchive) && !_dryRun && _destinationTree is null or ICopyVerification)
+            if (_settling is null)
             {
                 RemoveSourceFiles();
             }
@@ -291,8 +297,9 @@ internal sealed partial class PlanRunner : IDisposable
         {
             DrainWorkers();
 
-            // The planner writes what the directories' finishing reads: it ends first.
+            // The planner writes what the directories' finishing reads: it ends first, and so does the settling of sources.
             _plan.StopPlanning();
+            StopSettlingSources();
             if (streams)
             {
                 _summary.ItemsTotal = _plan.ItemsTotal;
@@ -366,8 +373,14 @@ internal sealed partial class PlanRunner : IDisposable
         _meter.ActionDone(item.RelativePath);
     }
 
-    /// <summary>Reports the action's item in plan order; a streamed plan lets go of what is reported.</summary>
-    private void Settle(int index, SyncItem? item) => _plan.Actions.Release(_reporter.Settle(index, item));
+    /// <summary>Reports the action's item in plan order; a streamed plan lets go of what is reported, and the source
+    /// files planned up to it can be settled.</summary>
+    private void Settle(int index, SyncItem? item)
+    {
+        int reported = _reporter.Settle(index, item);
+        _plan.Actions.Release(reported);
+        _plan.SourceFiles.Reported(reported);
+    }
 
     private void Enqueue(int index)
     {
@@ -450,7 +463,7 @@ internal sealed partial class PlanRunner : IDisposable
         if (action.Kind is ActionKind.CreateDirectory or ActionKind.CreateRoot)
         {
             // Its contents cannot be written; one error is enough. (Directories are made on the planning-order thread.)
-            _declined.Add(action.Item.RelativePath);
+            Decline(action.Item.RelativePath);
         }
 
         _observer.OnError(AboutItem(error, action.Item));
@@ -462,18 +475,31 @@ internal sealed partial class PlanRunner : IDisposable
         ? error
         : new SyncException(error.ErrorId, error.Kind, $"'{item.RelativePath}': {error.Message}", item.RelativePath, error.InnerException ?? error);
 
+    /// <summary>Whether a directory above <paramref name="relative"/> (or it) was declined or could not be made (asked
+    /// by the thread that settles source files too).</summary>
     private bool IsDeclined(string relative)
     {
-        foreach (string declined in _declined)
+        lock (_declined)
         {
-            if (declined == "." || relative == declined
-                || (relative.Length > declined.Length && relative[declined.Length] == '/' && relative.StartsWith(declined, StringComparison.Ordinal)))
+            foreach (string declined in _declined)
             {
-                return true;
+                if (declined == "." || relative == declined
+                    || (relative.Length > declined.Length && relative[declined.Length] == '/' && relative.StartsWith(declined, StringComparison.Ordinal)))
+                {
+                    return true;
+                }
             }
         }
 
         return false;
+    }
+
+    private void Decline(string relative)
+    {
+        lock (_declined)
+        {
+            _declined.Add(relative);
+        }
     }
 
     private void Perform(PlannedAction action)

@@ -29,6 +29,9 @@ internal sealed class BasisDirectories
     /// <summary>For each directory, its position in the option's list (the agent's tree number for a remote receiver).</summary>
     public IReadOnlyList<int> Indexes { get; }
 
+    /// <summary>How a remote receiver's directories are looked up (null for local ones).</summary>
+    internal IBasisLookup? Lookup => _remote;
+
     /// <summary>Whether the directories are on the agent's host (the executor asks the agent to link or copy from them).</summary>
     public bool IsRemote => _remote is not null;
 

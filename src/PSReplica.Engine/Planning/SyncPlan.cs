@@ -128,8 +128,9 @@ public sealed class SyncPlan
 
     /// <summary>With -RemoveSourceFiles: every selected non-directory of the source (transferred or already up to date)
     /// with its destination path, for removal once the copy is verified; with -ResetArchive alone every selected regular
-    /// file, whose Archive attribute is cleared once the copy is verified.</summary>
-    internal List<(FileEntry Source, string DestinationPath, string Relative)> SourceFiles { get; } = [];
+    /// file, whose Archive attribute is cleared once the copy is verified. A streamed plan's runner settles them as the
+    /// run goes and the queue holds a window of them.</summary>
+    internal SourceFileQueue SourceFiles { get; } = new();
 
     /// <summary>The directories a local source's files are opened from (<see cref="Sender.SourceFiles"/>): each directory
     /// source, and each file source's directory.</summary>

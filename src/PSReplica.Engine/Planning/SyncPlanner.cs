@@ -200,15 +200,19 @@ internal sealed class SyncPlanner
         }
 
         plan.Actions.BeginStreaming();
+        plan.SourceFiles.BeginStreaming();
         plan.Planning = Task.Factory.StartNew(() =>
         {
             try
             {
                 planAll();
+                // First: a runner that sees the actions complete finds the source files complete too.
+                plan.SourceFiles.Complete();
                 plan.Actions.Complete();
             }
             catch (Exception ex)
             {
+                plan.SourceFiles.Complete();
                 plan.Actions.Complete(ex);
                 throw;
             }
@@ -860,19 +864,28 @@ internal sealed class SyncPlanner
         bool leftOut = LeftOutByTransferRules(source);
         if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
-            _plan.SourceFiles.Add((source, destinationPath, relative));
+            // Settled once the actions planned for it (all planned by this call: it is no directory) are reported.
+            Content planned = PlanSelected(source, existing, relative, destinationPath);
+            _plan.SourceFiles.Add(source, destinationPath, relative, _plan.Actions.Count);
+            return planned;
         }
 
-        if (leftOut)
+        return leftOut ? LeftOut(source, relative) : PlanSelected(source, existing, relative, destinationPath);
+    }
+
+    private Content LeftOut(FileEntry source, string relative)
+    {
+        if (_verbose)
         {
-            if (_verbose)
-            {
-                _observer.OnVerbose($"Skipping '{relative}': {LeftOutReason(source)}");
-            }
-
-            return Content.LeftOut;
+            _observer.OnVerbose($"Skipping '{relative}': {LeftOutReason(source)}");
         }
 
+        return Content.LeftOut;
+    }
+
+    /// <summary>Plans a selected entry that no transfer rule leaves out.</summary>
+    private Content PlanSelected(FileEntry source, FileEntry? existing, string relative, string destinationPath)
+    {
         if (source.Kind == EntryKind.File && (_options.Preserve & PreserveOptions.HardLinks) != 0 && _traits.HardLinks && !(existing is null && _options.ExistingOnly)
             && PlanHardLinkFollower(source, existing, relative, destinationPath))
         {

@@ -1,4 +1,6 @@
 using PSReplica.Engine.Client;
+using PSReplica.Engine.Planning;
+using PSReplica.Engine.Protocol;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Tests.Remote;
@@ -107,6 +109,83 @@ public sealed class BoundedListingTests : IDisposable
 
         Assert.Equal(0, await loop.FinishAsync());
     }
+
+    /// <summary>A basis tree's listing (<see cref="RemoteListing.DropsPassed"/>): the planner asks only for some of its
+    /// directories, in its order; those it passed are dropped, so what is held stays within the bound although most
+    /// directories are never asked for.</summary>
+    [Fact]
+    public async Task A_basis_listing_drops_the_directories_its_reader_passed()
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, _tree.Destination))
+        {
+            Assert.NotNull(await client.OpenTreeAsync(0, _tree.Source, CancellationToken.None));
+            RemoteListing listing = await client.ListTreeAsync(0, _tree.Source, CancellationToken.None, holdsAtMost: Bound);
+            Assert.True(listing.DropsPassed);
+            Assert.Equal(Directories, (await listing.TakeAsync(string.Empty, CancellationToken.None)).Count);
+            for (int d = 2; d < Directories; d += 3)
+            {
+                Assert.Equal(FilesPerDirectory, (await listing.TakeAsync(DirectoryName(d), CancellationToken.None)).Count);
+                await listing.WhenReaderWaits();
+                int held = listing.EntriesHeld;
+                Assert.True(held <= MostHeld, $"{held} entries held after directory {d}; at most {MostHeld} may be");
+            }
+
+            listing.StopHolding();
+            await listing.Completion;
+            Assert.Equal(0, listing.EntriesHeld);
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+    }
+
+    /// <summary>-Checksum: each file's checksum stays with its entry, and goes with it once the planner has dropped the
+    /// directory (the listing kept one per file of the tree, keyed by path, until the run ended).</summary>
+    [Fact]
+    public async Task A_checksum_goes_with_its_entry()
+    {
+        File.WriteAllText(Path.Join(_tree.Source, DirectoryName(3), "content"), "some content");
+        UInt128 expected = SyncPlanner.ContentHash(Path.Join(_tree.Source, DirectoryName(3), "content"));
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, _tree.Source))
+        {
+            RemoteListing listing = await client.ListAsync(string.Empty, recursive: true, CancellationToken.None,
+                new ListingOptions(ListingFeatures.Checksums, string.Empty), holdsAtMost: Bound);
+            Assert.Equal(Directories, await TakeWithChecksumsAsync(listing, string.Empty, null));
+            for (int d = 0; d < Directories; d++)
+            {
+                Assert.Equal(FilesPerDirectory + (d == 3 ? 1 : 0), await TakeWithChecksumsAsync(listing, DirectoryName(d), d == 3 ? expected : null));
+            }
+
+            await listing.Completion;
+
+            // Every entry taken has been let go: after a full collection no checksum is held.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            Assert.Equal(0, listing.ChecksumsHeld);
+        }
+
+        Assert.Equal(0, await loop.FinishAsync());
+    }
+
+    /// <summary>Takes a directory, checks that each regular file carries its checksum (the file "content" the one given),
+    /// and lets go of the entries (a task of its own, so that no local of the test's holds them).</summary>
+    private static Task<int> TakeWithChecksumsAsync(RemoteListing listing, string directory, UInt128? content) => Task.Run(() =>
+    {
+        List<FileEntry> entries = listing.List(directory);
+        foreach (FileEntry entry in entries)
+        {
+            UInt128? checksum = listing.Checksum(entry);
+            Assert.Equal(entry.Kind == EntryKind.File, checksum is not null);
+            if (entry.Name == "content")
+            {
+                Assert.Equal(content, checksum);
+            }
+        }
+
+        return entries.Count;
+    });
 
     [Fact]
     public async Task A_listing_stopped_ahead_of_its_reader_ends_with_its_session()

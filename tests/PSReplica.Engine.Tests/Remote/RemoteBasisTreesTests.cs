@@ -64,6 +64,56 @@ public sealed class RemoteBasisTreesTests
         Assert.Equal(Inode(Path.Join(day1, "same.txt")), Inode(Path.Join(local, "same.txt")));
     }
 
+    /// <summary>Issue 18, item 7: a push keeps only the basis directories above the one being planned and drops what the
+    /// planner has passed. Every lookup still finds what the local run finds: a file after a subdirectory (its directory
+    /// is asked for again), names that sort differently whole and by component ("a/…" before "a-c"), directories only
+    /// the basis has (never asked for), before and after the source's, and directories only the source has.</summary>
+    [Fact]
+    public async Task LinkDest_over_a_wide_tree_finds_in_the_basis_what_a_local_run_finds()
+    {
+        using var tree = new TestTree();
+        string day1 = Path.Join(tree.Root, "day1");
+        string[] shared =
+        [
+            "0.txt", "a/a.txt", "a/b/x.txt", "a/b/deeper/y.txt", "a/c.txt", "a/d/e.txt", "a/z.txt", "a-c/y.txt", "a.b/w.txt",
+            "m/n/o/p.txt", "m/q.txt", "zz.txt",
+        ];
+        foreach (string file in shared)
+        {
+            TestTree.Write(day1, file, "same " + file, TestTree.BaseTime);
+            TestTree.Write(tree.Source, file, "same " + file, TestTree.BaseTime);
+        }
+
+        for (int d = 0; d < 40; d++)
+        {
+            // Directories only the basis has, between and around the shared ones; and some only the source has.
+            TestTree.Write(day1, $"a/b{d:D2}/only-basis.txt", "b", TestTree.BaseTime);
+            TestTree.Write(day1, $"k{d:D2}/only-basis.txt", "b", TestTree.BaseTime);
+            TestTree.Write(tree.Source, $"s{d:D2}/only-source.txt", "s", TestTree.BaseTime);
+        }
+
+        // Same name, another content: only a delta basis.
+        TestTree.Write(day1, "m/changed.txt", "yesterday's", TestTree.BaseTime);
+        TestTree.Write(tree.Source, "m/changed.txt", "today's content", TestTree.BaseTime + 5);
+        TestTree.Freeze(tree.Source);
+        string day2 = Path.Join(tree.Root, "day2");
+        SyncOptions options = tree.Options() with { Destination = day2, LinkDest = ["../day1"] };
+
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(RemoteSide.Destination, options);
+
+        Assert.Empty(observer.Errors);
+        foreach (string file in shared)
+        {
+            Assert.True(Inode(Path.Join(day1, file)) == Inode(Path.Join(day2, file)), $"'{file}' was not linked to the basis");
+        }
+
+        RandomTree.AssertSame(tree.Source, day2);
+        string local = Path.Join(tree.Root, "day2-local");
+        var localObserver = new RecordingObserver();
+        LocalReplicator.Run(options with { Destination = local }, localObserver, CancellationToken.None);
+        Assert.Equal(Describe(localObserver.Items), Describe(observer.Items));
+    }
+
     [Theory]
     [InlineData(RemoteSide.Destination)]
     [InlineData(RemoteSide.Source)]
