@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.IO.Enumeration;
 using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Native;
@@ -16,26 +17,23 @@ internal static class DirectoryLister
         MatchType = MatchType.Simple,
     };
 
+    private static readonly Comparison<FileEntry> s_byName = static (x, y) => string.CompareOrdinal(x.Name, y.Name);
+
     /// <summary>The directory's entries sorted by ordinal name. Items that vanish between listing and stat are left out.</summary>
     /// <exception cref="SyncException">The directory cannot be read.</exception>
     public static List<FileEntry> List(string directory, string relativeForErrors)
     {
-        var names = new List<string>();
         if (Posix.KeepsNameBytes)
         {
-            List<(string Name, byte Type)> listed = Posix.ListDirectory(directory, out int listError)
-                ?? throw Unreadable(directory, listError, relativeForErrors);
-
-            foreach ((string name, _) in listed)
-            {
-                names.Add(name);
-            }
-        }
-        else
-        {
-            ListPortable(directory, relativeForErrors, names);
+            // Opened as opendir(3) would open it (a link to a directory is followed: the root given may be one); its
+            // names are then stated relative to that descriptor.
+            using SafeFileHandle handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory, 0, out int openError)
+                ?? throw Unreadable(directory, openError, relativeForErrors);
+            return ListOpen(handle, directory, relativeForErrors);
         }
 
+        var names = new List<string>();
+        ListPortable(directory, relativeForErrors, names);
         return StatSorted(directory, names, relativeForErrors);
     }
 
@@ -126,13 +124,32 @@ internal static class DirectoryLister
             throw Replaced(directory, relativeForErrors);
         }
 
-        List<(string Name, byte Type)> listed = Posix.ListDirectory(handle, out int listError)
-            ?? throw Unreadable(directory, listError, relativeForErrors);
-        listed.Sort(static (x, y) => string.CompareOrdinal(x.Name, y.Name));
-        var entries = new List<FileEntry>(listed.Count);
-        foreach ((string name, _) in listed)
+        return ListOpen(handle, directory, relativeForErrors);
+    }
+
+    /// <summary>The entries of the directory <paramref name="handle"/> holds open (at <paramref name="directory"/>), each
+    /// stated relative to it, sorted by ordinal name; an item gone before its stat is left out. The names are stated in
+    /// inode order (see <see cref="DirectoryNames.SortByInode"/>); an error is the one the first failing name in name order
+    /// gives, as when they were stated in that order.</summary>
+    /// <exception cref="SyncException">The directory or one of its items cannot be read.</exception>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static List<FileEntry> ListOpen(SafeFileHandle handle, string directory, string relativeForErrors)
+    {
+        DirectoryNames names = DirectoryNames.Rent();
+        if (!names.Read(handle, out int listError))
         {
-            int errno = Posix.StatAt(handle, name, out StatInfo stat);
+            throw Unreadable(directory, listError, relativeForErrors);
+        }
+
+        names.SortByInode();
+        var entries = new List<FileEntry>(names.Count);
+        string? failedName = null;
+        int failedErrno = 0;
+        for (int i = 0; i < names.Count; i++)
+        {
+            int errno = names.StatAt(handle, i, out StatInfo stat);
+            string name = names.Name(i);
             EntryKind kind = FileEntry.KindOf(stat);
             string? target = null;
             if (errno == 0 && kind == EntryKind.SymbolicLink)
@@ -145,13 +162,21 @@ internal static class DirectoryLister
             {
                 entries.Add(FileEntry.InDirectory(directory, name, kind, stat, target));
             }
-            else if (errno != Posix.ENOENT)
+            else if (errno != Posix.ENOENT && (failedName is null || string.CompareOrdinal(name, failedName) < 0))
             {
-                throw new SyncException(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                    $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
+                failedName = name;
+                failedErrno = errno;
             }
         }
 
+        DirectoryNames.Return(names);
+        if (failedName is not null)
+        {
+            throw new SyncException(ErrorIds.ScanError, failedErrno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                $"Cannot read '{Path.Join(directory, failedName)}': {Posix.Describe(failedErrno)}.", relativeForErrors);
+        }
+
+        entries.Sort(s_byName);
         return entries;
     }
 
