@@ -17,6 +17,15 @@ internal static class DirectoryLister
         MatchType = MatchType.Simple,
     };
 
+    /// <summary>Directories with at least this many names are stated by several threads (see <see cref="ListOpen"/>).</summary>
+    internal const int ParallelStatNames = 4096;
+
+    /// <summary>Names stated in one run by one thread.</summary>
+    private const int ParallelStatChunk = 1024;
+
+    /// <summary>Threads that state one large directory at once at most.</summary>
+    private const int ParallelStatThreads = 4;
+
     private static readonly Comparison<FileEntry> s_byName = static (x, y) => string.CompareOrdinal(x.Name, y.Name);
 
     /// <summary>The directory's entries sorted by ordinal name. Items that vanish between listing and stat are left out.</summary>
@@ -143,29 +152,49 @@ internal static class DirectoryLister
         }
 
         names.SortByInode();
-        var entries = new List<FileEntry>(names.Count);
+        int count = names.Count;
+        var stated = new FileEntry?[count];
+        var errors = new int[count];
+        if (count >= ParallelStatNames)
+        {
+            // A large directory's inodes are stated by several threads, each a run of neighbouring inodes: on a cold cache
+            // each run's inode-table reads are then in flight at once instead of one after another (the walkers ahead keep
+            // several directories in flight, but one directory of 100,000 files is one walker's).
+            int chunks = (count + ParallelStatChunk - 1) / ParallelStatChunk;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = ParallelStatThreads }, chunk =>
+            {
+                int end = Math.Min(count, (chunk + 1) * ParallelStatChunk);
+                for (int i = chunk * ParallelStatChunk; i < end; i++)
+                {
+                    errors[i] = StatOne(handle, directory, names, i, out stated[i]);
+                }
+            });
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+            {
+                errors[i] = StatOne(handle, directory, names, i, out stated[i]);
+            }
+        }
+
+        var entries = new List<FileEntry>(count);
         string? failedName = null;
         int failedErrno = 0;
-        for (int i = 0; i < names.Count; i++)
+        for (int i = 0; i < count; i++)
         {
-            int errno = names.StatAt(handle, i, out StatInfo stat);
-            string name = names.Name(i);
-            EntryKind kind = FileEntry.KindOf(stat);
-            string? target = null;
-            if (errno == 0 && kind == EntryKind.SymbolicLink)
+            if (stated[i] is { } entry)
             {
-                target = Posix.ReadLinkAt(handle, name, out int linkError);
-                errno = target is not null ? 0 : linkError == Posix.EINVAL || linkError == 0 ? Posix.ENOENT : linkError;
+                entries.Add(entry);
             }
-
-            if (errno == 0)
+            else if (errors[i] != Posix.ENOENT)
             {
-                entries.Add(FileEntry.InDirectory(directory, name, kind, stat, target));
-            }
-            else if (errno != Posix.ENOENT && (failedName is null || string.CompareOrdinal(name, failedName) < 0))
-            {
-                failedName = name;
-                failedErrno = errno;
+                string name = names.Name(i);
+                if (failedName is null || string.CompareOrdinal(name, failedName) < 0)
+                {
+                    failedName = name;
+                    failedErrno = errors[i];
+                }
             }
         }
 
@@ -178,6 +207,35 @@ internal static class DirectoryLister
 
         entries.Sort(s_byName);
         return entries;
+    }
+
+    /// <summary>States the name at <paramref name="index"/> (and reads its target when it is a link): 0 with the entry,
+    /// or the errno (ENOENT: gone, or a link gone before its target was read).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int StatOne(SafeFileHandle handle, string directory, DirectoryNames names, int index, out FileEntry? entry)
+    {
+        entry = null;
+        int errno = names.StatAt(handle, index, out StatInfo stat);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        string name = names.Name(index);
+        EntryKind kind = FileEntry.KindOf(stat);
+        string? target = null;
+        if (kind == EntryKind.SymbolicLink)
+        {
+            target = Posix.ReadLinkAt(handle, name, out int linkError);
+            if (target is null)
+            {
+                return linkError == Posix.EINVAL || linkError == 0 ? Posix.ENOENT : linkError;
+            }
+        }
+
+        entry = FileEntry.InDirectory(directory, name, kind, stat, target);
+        return 0;
     }
 
     /// <summary>The error <see cref="List"/> gives for a directory it cannot open or read.</summary>

@@ -56,6 +56,40 @@ public sealed class DirectoryListerTests : IDisposable
     }
 
     [Fact]
+    public void A_large_directory_stated_by_several_threads_is_listed_as_name_by_name()
+    {
+        // More names than one thread states, created out of name order (so inode order is not name order), with links
+        // and subdirectories among them: the result is still the serial one.
+        string directory = Path.Join(_tree.Root, "large");
+        Directory.CreateDirectory(directory);
+        int count = DirectoryLister.ParallelStatNames + 700;
+        var random = new Random(18);
+        foreach (int i in Enumerable.Range(0, count).OrderBy(_ => random.Next()))
+        {
+            string path = Path.Join(directory, $"n{i:D5}");
+            switch (i % 7)
+            {
+                case 0:
+                    File.CreateSymbolicLink(path, $"t{i}");
+                    break;
+                case 1:
+                    Directory.CreateDirectory(path);
+                    break;
+                default:
+                    File.WriteAllText(path, new string('x', i % 13));
+                    break;
+            }
+        }
+
+        string[] expected = Reference(directory);
+        FileEntry self = DirectoryLister.Stat(directory, "large", follow: false, out _)!;
+
+        Assert.Equal(count, expected.Length);
+        Assert.Equal(expected, DirectoryLister.List(directory, "large").Select(Describe));
+        Assert.Equal(expected, DirectoryLister.ListVerified(directory, "large", self).Select(Describe));
+    }
+
+    [Fact]
     public void Names_that_are_not_UTF8_are_listed_by_their_bytes()
     {
         string directory = Path.Join(_tree.Root, "raw");
