@@ -5,7 +5,8 @@ using PSReplica.Engine.Native;
 
 namespace PSReplica.Engine.Scanning;
 
-/// <summary>Lists one directory: names from the enumerator, metadata from statx (nanosecond times, no link following).</summary>
+/// <summary>Lists one directory: names from getdents64 on the directory's descriptor (the Linux backend; System.IO's
+/// enumerator on the portable one), metadata from statx (nanosecond times, no link following).</summary>
 internal static class DirectoryLister
 {
     private static readonly EnumerationOptions s_options = new()
