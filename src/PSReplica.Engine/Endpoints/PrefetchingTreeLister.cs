@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Endpoints;
@@ -21,9 +22,13 @@ namespace PSReplica.Engine.Endpoints;
 /// before.</para></summary>
 internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 {
-    /// <summary>Walker threads per side: enough to keep a disk's queue busy, few enough to leave the cores to the
-    /// planner (they mostly wait on the disk).</summary>
+    /// <summary>Walker threads per side to begin with: enough to keep a disk's queue busy, few enough to leave the cores to
+    /// the planner (they mostly wait on the disk).</summary>
     public const int DefaultWalkers = 6;
+
+    /// <summary>Walker threads per side at most: more are started, one at a time, while the planner reaches directories
+    /// that no walker has begun (see <see cref="Grow"/>).</summary>
+    public const int MaxWalkers = 16;
 
     /// <summary>Listings held ahead of the planner at most (being read or read), per side.</summary>
     public const int MaxListings = 96;
@@ -41,7 +46,8 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private readonly SortedSet<Job> _queued = new(JobOrder.Instance);
     private readonly SortedSet<Job> _ahead = new(JobOrder.Instance);
-    private readonly Thread[] _walkers;
+    private readonly List<Thread> _walkers = [];
+    private readonly int _maxWalkers;
     private readonly CancellationTokenRegistration _registration;
     private readonly int _maxListings;
     private readonly int _maxEntries;
@@ -57,24 +63,23 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     /// null: every directory. A false is never an error: the directory is only not listed ahead.</param>
     /// <param name="oneFileSystem">-OneFileSystem on this side: a subdirectory on another device than its parent is not
     /// listed ahead (the planner does not enter it).</param>
-    /// <param name="walkers">Walker threads; 0 for a test that runs the walk itself (<see cref="ListOneAhead"/>).</param>
+    /// <param name="walkers">Walker threads to begin with; 0 for a test that runs the walk itself (<see cref="ListOneAhead"/>).</param>
+    /// <param name="maxWalkers">Walker threads at most (no fewer than <paramref name="walkers"/>; none are added to a lister
+    /// that begins with none).</param>
     /// <param name="maxListings">Listings held ahead at most (tests make the window small).</param>
     /// <param name="maxEntries">Entries held ahead before no walker starts another listing.</param>
     public PrefetchingTreeLister(ITreeLister inner, Func<string, bool>? descends, bool oneFileSystem, CancellationToken cancellation,
-        int walkers = DefaultWalkers, int maxListings = MaxListings, int maxEntries = MaxEntries)
+        int walkers = DefaultWalkers, int maxListings = MaxListings, int maxEntries = MaxEntries, int maxWalkers = MaxWalkers)
     {
         _maxListings = maxListings;
         _maxEntries = maxEntries;
         _inner = inner;
         _descends = descends;
         _oneFileSystem = oneFileSystem;
-        _walkers = new Thread[walkers];
+        _maxWalkers = walkers == 0 ? 0 : Math.Max(walkers, maxWalkers);
         for (int i = 0; i < walkers; i++)
         {
-            // Threads of their own, not the pool's: they block in system calls. Started here, in the run's flow, they
-            // inherit its file-system backend (an AsyncLocal).
-            _walkers[i] = new Thread(Walk, 256 * 1024) { IsBackground = true, Name = "PSReplica scan ahead" };
-            _walkers[i].Start();
+            StartWalker();
         }
 
         _registration = cancellation.Register(Stop);
@@ -87,7 +92,19 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     public bool ResolvesLinks => _inner.ResolvesLinks;
 
-    public bool ListsAhead => _walkers.Length > 0;
+    public bool ListsAhead => _maxWalkers > 0;
+
+    /// <summary>Walker threads started so far (tests).</summary>
+    internal int Walkers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _walkers.Count;
+            }
+        }
+    }
 
     public UInt128? Checksum(FileEntry entry) => _inner.Checksum(entry);
 
@@ -138,6 +155,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
                 {
                     _queued.Remove(job);
                     job = null;
+                    Grow();
                 }
             }
         }
@@ -197,15 +215,16 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         return true;
     }
 
-    /// <summary>Waits until no directory is queued or being listed ahead (tests: a walk that has gone as far as it may).</summary>
-    internal void WaitUntilIdle()
+    /// <summary>Waits until no directory is queued or being listed ahead (tests: a walk that has gone as far as it may),
+    /// but for <paramref name="stillListing"/> listings a test holds.</summary>
+    internal void WaitUntilIdle(int stillListing = 0)
     {
         lock (_gate)
         {
             _idleWaiters++;
             try
             {
-                while (!_stopped && ((_queued.Count > 0 && CanStart()) || _listing > 0))
+                while (!_stopped && ((_queued.Count > 0 && CanStart()) || _listing > stillListing))
                 {
                     Monitor.Wait(_gate);
                 }
@@ -241,7 +260,13 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     public void Dispose()
     {
         Stop();
-        foreach (Thread walker in _walkers)
+        Thread[] walkers;
+        lock (_gate)
+        {
+            walkers = [.. _walkers];
+        }
+
+        foreach (Thread walker in walkers)
         {
             walker.Join();
         }
@@ -262,6 +287,27 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         {
             _stopped = true;
             Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Starts one more walker (under the lock, or before any runs).</summary>
+    private void StartWalker()
+    {
+        // Threads of their own, not the pool's: they block in system calls. Started in the run's flow (here, or by the
+        // planner's List), they inherit its file-system backend (an AsyncLocal).
+        var walker = new Thread(Walk, 256 * 1024) { IsBackground = true, Name = "PSReplica scan ahead" };
+        _walkers.Add(walker);
+        walker.Start();
+    }
+
+    /// <summary>The planner reached a directory that was queued and that no walker had begun (under the lock): every
+    /// walker was busy, mostly waiting on the disk on a cold cache, while a listing could have started. One more walker
+    /// keeps one more request in flight; on a warm cache the walkers stay ahead and none is added.</summary>
+    private void Grow()
+    {
+        if (!_stopped && _walkers.Count > 0 && _walkers.Count < _maxWalkers && _listing >= _walkers.Count && CanStart())
+        {
+            StartWalker();
         }
     }
 
@@ -354,6 +400,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     }
 
     /// <summary>Queues the subdirectories of a listing that the walk may enter (under the lock).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Queue(List<FileEntry> entries, string relative, ulong? device)
     {
         if (_stopped)
@@ -391,7 +438,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     /// the others sleep on; all of them when a test waits on the gate too (a single wake-up could reach it instead).</summary>
     private void WakeWalkers(int listings)
     {
-        if (_idleWaiters > 0 || listings >= _walkers.Length)
+        if (_idleWaiters > 0 || listings >= _walkers.Count)
         {
             Monitor.PulseAll(_gate);
             return;
@@ -405,6 +452,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     /// <summary>The planner asks for <paramref name="relative"/>: it walks in order, so what comes before it and was not
     /// asked for will never be (under the lock).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pass(string relative)
     {
         _passed = relative;
@@ -565,6 +613,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
         /// <summary>Relative paths in walk order: as ordinal strings, but with '/' before every other character, so
         /// that "a/z" (inside "a") comes before "a-b" (after "a").</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static int Compare(string x, string y)
         {
             int length = Math.Min(x.Length, y.Length);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
@@ -15,6 +16,7 @@ internal static class NameCodec
     private const char EscapeBase = '\uDC00';
 
     /// <summary>The string of a name's bytes: valid UTF-8 decoded, every other byte escaped as U+DC80..U+DCFF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Decode(ReadOnlySpan<byte> bytes)
     {
         if (Utf8.IsValid(bytes))

@@ -274,6 +274,49 @@ public sealed class PrefetchingTreeListerTests : IDisposable
     }
 
     [Fact]
+    public void A_walker_is_added_when_the_planner_reaches_a_directory_no_walker_has_begun()
+    {
+        _tree.Src("a/f", "1");
+        _tree.Src("b/f", "2");
+        _tree.Src("c/f", "3");
+        using var blocking = new BlockingLister();
+        using var lister = new PrefetchingTreeLister(blocking, null, false, CancellationToken.None, walkers: 1, maxWalkers: 2);
+        lister.List(_tree.Source, string.Empty);
+        // The one walker is held in "a" (as on a disk that has not answered yet); "b" waits in the queue.
+        blocking.Entered.Wait();
+
+        Assert.Equal("f", Assert.Single(lister.List(Path.Join(_tree.Source, "b"), "b")).Name);
+        Assert.Equal(2, lister.Walkers);
+        // The added walker lists ahead: "c" is read while the first walker is still held.
+        lister.WaitUntilIdle(stillListing: 1);
+        Assert.True(lister.HoldsListing(Path.Join(_tree.Source, "c")));
+        // At the bound no more are added.
+        blocking.Release.Set();
+        Assert.Equal("f", Assert.Single(lister.List(Path.Join(_tree.Source, "c"), "c")).Name);
+        Assert.Equal(2, lister.Walkers);
+    }
+
+    [Fact]
+    public void No_walker_is_added_while_the_walkers_stay_ahead()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            _tree.Src($"d{i}/f", "x");
+        }
+
+        using var lister = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 1, maxWalkers: 4);
+        lister.List(_tree.Source, string.Empty);
+        for (int i = 0; i < 10; i++)
+        {
+            lister.WaitUntilIdle();
+            Assert.Single(lister.List(Path.Join(_tree.Source, $"d{i}"), $"d{i}"));
+        }
+
+        Assert.Equal(1, lister.Walkers);
+        Assert.Equal(10, lister.Hits);
+    }
+
+    [Fact]
     public void Only_a_lister_with_walkers_says_it_lists_ahead()
     {
         using var walking = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 1);
@@ -374,6 +417,36 @@ public sealed class PrefetchingTreeListerTests : IDisposable
             {
                 throw new SyncException(ErrorIds.ScanError, SyncErrorKind.PermissionDenied, $"Cannot read directory '{fullPath}': permission denied.", relative);
             }
+        }
+    }
+
+    /// <summary>The local lister, holding the first listing ahead (by a walker) until released.</summary>
+    private sealed class BlockingLister : ITreeLister, IDisposable
+    {
+        private int _held;
+
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public List<FileEntry> List(string fullPath, string relative) => LocalTreeLister.Instance.List(fullPath, relative);
+
+        public List<FileEntry> ListVerified(FileEntry directory, string relative)
+        {
+            if (Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Entered.Set();
+                Release.Wait();
+            }
+
+            return LocalTreeLister.Instance.ListVerified(directory, relative);
+        }
+
+        public void Dispose()
+        {
+            Release.Set();
+            Entered.Dispose();
+            Release.Dispose();
         }
     }
 
