@@ -98,7 +98,10 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
         CancellationToken cancellation, bool sparse = false)
     {
         Signature signature = SignatureBuilder.Build(basis, basisLength, blockLength, cancellation);
-        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue, sparse);
+        // A large file is written behind (the ops' reader reads and hashes the basis while another thread writes); its
+        // old length stands for the new one, which only the agent knows.
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue, sparse,
+            writeBehind: PatchWriter.WorthWritingBehind(basisLength));
         DeltaResult result = _client.ComputeDeltaAsync(relative, signature, writer, cancellation, progress).GetAwaiter().GetResult();
         writer.Verify(result.Length, result.WholeFileHash);
         return result;
