@@ -98,10 +98,7 @@ internal sealed class RemoteSourceTree : ISourceTree, ISourceRemoval, ICopyVerif
         CancellationToken cancellation, bool sparse = false)
     {
         Signature signature = SignatureBuilder.Build(basis, basisLength, blockLength, cancellation);
-        // A large file is written behind (the ops' reader reads and hashes the basis while another thread writes); its
-        // old length stands for the new one, which only the agent knows.
-        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue, sparse,
-            writeBehind: PatchWriter.WorthWritingBehind(basisLength));
+        using var writer = new PatchWriter(basis, basisLength, signature.BlockLength, target, long.MaxValue, sparse);
         DeltaResult result = _client.ComputeDeltaAsync(relative, signature, writer, cancellation, progress).GetAwaiter().GetResult();
         writer.Verify(result.Length, result.WholeFileHash);
         return result;

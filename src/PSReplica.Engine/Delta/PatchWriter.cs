@@ -17,18 +17,12 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     private readonly long _maxLength;
     private readonly bool _sparse;
     private readonly XxHash128 _hash = new();
-    private readonly WriteBehindFile? _behind;
     private byte[]? _buffer;
 
     /// <param name="maxLength">The length the sender announced; writing past it is a protocol violation.</param>
     /// <param name="sparse">-Sparse: blocks of zeros, literal or copied, become holes (<paramref name="output"/> is new and
     /// empty) and <see cref="Verify"/> gives the file its length.</param>
-    /// <param name="writeBehind">Write on a thread of its own (<see cref="WriteBehindFile"/>) while this one reads and
-    /// hashes the next ops' data: for a large new file on a receiver that has a core to spare. Not with
-    /// <paramref name="sparse"/>, whose writes look at the data.</param>
-    /// <param name="writeBehindBuffer">The write-behind's buffer size (tests make it small).</param>
-    public PatchWriter(SafeFileHandle? basis, long basisLength, int blockLength, SafeFileHandle output, long maxLength, bool sparse = false,
-        bool writeBehind = false, int writeBehindBuffer = WriteBehindFile.DefaultBufferBytes)
+    public PatchWriter(SafeFileHandle? basis, long basisLength, int blockLength, SafeFileHandle output, long maxLength, bool sparse = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockLength, 1);
         _basis = basis;
@@ -38,11 +32,7 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
         _output = output;
         _maxLength = maxLength;
         _sparse = sparse;
-        _behind = writeBehind && !sparse ? new WriteBehindFile(output, writeBehindBuffer) : null;
     }
-
-    /// <summary>Whether a file of <paramref name="length"/> bytes is worth a writer thread: several of its buffers.</summary>
-    public static bool WorthWritingBehind(long length) => length >= 4L * WriteBehindFile.DefaultBufferBytes;
 
     public long Written { get; private set; }
 
@@ -53,22 +43,7 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     public void Literal(ReadOnlySpan<byte> data)
     {
         Reserve(data.Length);
-        if (_behind is { } behind)
-        {
-            for (ReadOnlySpan<byte> rest = data; !rest.IsEmpty;)
-            {
-                Span<byte> room = behind.GetSpan();
-                int n = Math.Min(rest.Length, room.Length);
-                rest[..n].CopyTo(room);
-                behind.Advance(n);
-                rest = rest[n..];
-            }
-        }
-        else
-        {
-            Write(data);
-        }
-
+        Write(data);
         _hash.Append(data);
         Written += data.Length;
         LiteralBytes += data.Length;
@@ -84,28 +59,19 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
         long offset = (long)firstBlock * _blockLength;
         long length = Math.Min((long)blockCount * _blockLength, _basisLength - offset);
         Reserve(length);
+        _buffer ??= ArrayPool<byte>.Shared.Rent(CopyBuffer);
         while (length > 0)
         {
-            // Behind, a basis block is read straight into the buffer that is written, while the one before is written.
-            Span<byte> room = _behind is { } behind ? behind.GetSpan() : (_buffer ??= ArrayPool<byte>.Shared.Rent(CopyBuffer));
-            int chunk = (int)Math.Min(Math.Min(room.Length, CopyBuffer), length);
-            int read = RandomAccess.Read(_basis!, room[..chunk], offset);
+            int chunk = (int)Math.Min(_buffer.Length, length);
+            int read = RandomAccess.Read(_basis!, _buffer.AsSpan(0, chunk), offset);
             if (read <= 0)
             {
                 throw Invalid("the basis file became shorter during the transfer");
             }
 
-            ReadOnlySpan<byte> data = room[..read];
+            ReadOnlySpan<byte> data = _buffer.AsSpan(0, read);
+            Write(data);
             _hash.Append(data);
-            if (_behind is not null)
-            {
-                _behind.Advance(read);
-            }
-            else
-            {
-                Write(data);
-            }
-
             Written += read;
             MatchedBytes += read;
             offset += read;
@@ -116,8 +82,6 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
     /// <summary>Checks the result against the sender's length and whole-file checksum.</summary>
     public void Verify(long expectedLength, ReadOnlySpan<byte> expectedHash)
     {
-        // Every write done (or its failure thrown) before the file is judged, and so before it is renamed into place.
-        _behind?.Complete();
         if (_sparse)
         {
             Execution.SparseFiles.End(_output, Written);
@@ -134,7 +98,6 @@ internal sealed class PatchWriter : IDeltaSink, IDisposable
 
     public void Dispose()
     {
-        _behind?.Dispose();
         if (_buffer is not null)
         {
             ArrayPool<byte>.Shared.Return(_buffer);

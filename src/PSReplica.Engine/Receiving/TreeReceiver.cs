@@ -118,9 +118,7 @@ internal static partial class TreeReceiver
     {
         using SafeFileHandle basis = basisTree.OpenRegularFile(request.Other, ErrorIds.FileReadError, out StatInfo basisStat);
         using PendingFile pending = PendingFile.Beside(tree, request.Path);
-        // A large file is written behind: this thread reads the ops, the basis and hashes while another writes.
-        using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, pending.Handle, request.Length, tree.Sparse,
-            writeBehind: PatchWriter.WorthWritingBehind(request.Length));
+        using var writer = new PatchWriter(basis, basisStat.Size, request.BlockLength, pending.Handle, request.Length, tree.Sparse);
         using (var body = new MuxReadStream(stream, cancellation))
         {
             (long length, byte[] hash) = DeltaStream.Pump(body, writer);

@@ -145,9 +145,7 @@ internal static class DeltaHarness
 
     /// <summary>Runs sender and receiver; a refused whole-file check is reported in <see cref="RoundTrip.Verified"/>,
     /// any other failure is thrown.</summary>
-    /// <param name="writeBehindBuffer">The receiver writes behind (<see cref="WriteBehindFile"/>) in buffers of this many
-    /// bytes; 0 for writing in line.</param>
-    public static RoundTrip Run(byte[] basis, byte[] target, int? blockLength, bool throughStream, bool fullStrongSums = false, int writeBehindBuffer = 0)
+    public static RoundTrip Run(byte[] basis, byte[] target, int? blockLength, bool throughStream, bool fullStrongSums = false)
     {
         Signature signature = Sign(basis, blockLength);
         if (fullStrongSums)
@@ -157,9 +155,7 @@ internal static class DeltaHarness
 
 
         using var files = new PatchFiles(basis);
-        using var patch = writeBehindBuffer > 0
-            ? new PatchWriter(files.Basis, basis.Length, signature.BlockLength, files.Output, target.Length, writeBehind: true, writeBehindBuffer: writeBehindBuffer)
-            : new PatchWriter(files.Basis, basis.Length, signature.BlockLength, files.Output, target.Length);
+        using var patch = new PatchWriter(files.Basis, basis.Length, signature.BlockLength, files.Output, target.Length);
         var recorder = new RecordingSink(patch);
         DeltaResult result;
         bool verified = true;

@@ -139,16 +139,16 @@ public sealed class DeltaRoundTripTests
     /// With the short strong sums of small files (2 bytes, as rsync's first pass) a changed block can pass for a
     /// basis block; then the whole-file check must refuse the result, the ops must show such a false match, and a
     /// second pass with full strong sums (rsync's redo) must succeed.</summary>
-    private static RoundTrip AssertRoundTrip(byte[] basis, byte[] target, int? blockLength, bool throughStream, int writeBehindBuffer = 0)
+    private static RoundTrip AssertRoundTrip(byte[] basis, byte[] target, int? blockLength, bool throughStream)
     {
-        RoundTrip trip = DeltaHarness.Run(basis, target, blockLength, throughStream, writeBehindBuffer: writeBehindBuffer);
+        RoundTrip trip = DeltaHarness.Run(basis, target, blockLength, throughStream);
         if (!trip.Verified)
         {
             Assert.True(trip.Signature.StrongLength < StrongHash.FullLength);
             Assert.False(target.AsSpan().SequenceEqual(trip.Output), "a correct result was refused");
             AssertWellFormed(trip, target.Length);
             Assert.True(HasFalseMatch(basis, target, trip), "refused without a false block match: " + string.Join(' ', trip.Ops));
-            trip = DeltaHarness.Run(basis, target, blockLength, throughStream, fullStrongSums: true, writeBehindBuffer: writeBehindBuffer);
+            trip = DeltaHarness.Run(basis, target, blockLength, throughStream, fullStrongSums: true);
             Assert.True(trip.Verified, "refused with full strong sums");
         }
 
@@ -237,16 +237,6 @@ public sealed class DeltaRoundTripTests
 
         // The generator is worth something only if most targets mix copies and literals.
         Assert.True(mixed >= 100, $"only {mixed} of 400 deltas mixed copies and literals");
-    }
-
-    /// <summary>The receiver of a large file writes behind its reads (<see cref="WriteBehindFile"/>); with buffers of a few
-    /// dozen bytes every op spans buffers, shares one with its neighbours and waits for the ring of four to turn.</summary>
-    [Fact]
-    public void Patching_with_the_writes_behind_rebuilds_the_target()
-    {
-        var buffers = Gen.Frequency((3, Gen.Int[1, 64]), (1, Gen.Int[65, 5000]));
-        s_case.Select(buffers).Sample((c, buffer) => AssertRoundTrip(c.Basis, c.Target, c.BlockLength, throughStream: true, writeBehindBuffer: buffer),
-            iter: 300);
     }
 
     [Fact]
