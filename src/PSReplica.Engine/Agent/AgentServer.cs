@@ -55,14 +55,16 @@ public static class AgentServer
             await Handshake.SendOpenedAsync(writer, rootEntry, cancellation).ConfigureAwait(false);
             bool deflate = false;
             bool compact = false;
+            bool wide = false;
             foreach (string capability in hello.Capabilities)
             {
                 deflate |= capability == Handshake.Deflate;
                 compact |= capability == Handshake.CompactListings;
+                wide |= capability == Handshake.WideWindows;
             }
 
             writer.BandwidthLimit = hello.BandwidthLimit;
-            var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0);
+            var mux = new Multiplexer(reader, writer, hello.IdleTimeout, acceptsRequests: true, deflate ? hello.CompressionLevel : 0, wide);
             await using (mux.ConfigureAwait(false))
             {
                 using var session = new AgentSession(mux, tree, role) { CompactListings = compact, RootEntry = rootEntry };

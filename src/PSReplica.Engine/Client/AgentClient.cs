@@ -65,7 +65,8 @@ internal sealed partial class AgentClient : IAsyncDisposable
         (Handshake.Welcome welcome, ListingEntry? rootEntry) = await Handshake.ConnectAsync(reader, writer, hello, role, root,
             options.HandshakeTimeout, cancellation).ConfigureAwait(false);
         int level = Contains(welcome.Capabilities, Handshake.Deflate) ? options.CompressionLevel : 0;
-        var mux = new Multiplexer(reader, writer, options.IdleTimeout, acceptsRequests: false, level) { OnLog = options.Log };
+        var mux = new Multiplexer(reader, writer, options.IdleTimeout, acceptsRequests: false, level,
+            wideWindows: Contains(welcome.Capabilities, Handshake.WideWindows)) { OnLog = options.Log };
         mux.Start();
         return new AgentClient(mux, role, root, welcome, rootEntry);
     }
@@ -119,12 +120,20 @@ internal sealed partial class AgentClient : IAsyncDisposable
             try
             {
                 using var body = new MuxReadStream(stream, cancellation);
+                bool widened = false;
                 while (true)
                 {
                     int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
                     if (n == 0)
                     {
                         break;
+                    }
+
+                    // A file that fills half a window is large: the rest comes through a widened one (if the agent may).
+                    if (!widened && length + n >= ProtocolLimits.StreamWindow / 2)
+                    {
+                        widened = true;
+                        stream.Widen();
                     }
 
                     hash.Append(buffer.AsSpan(0, n));

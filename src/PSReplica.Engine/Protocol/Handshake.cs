@@ -14,10 +14,14 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials, WideWindows];
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";
+
+    /// <summary>A receiver may widen a stream's window to <see cref="ProtocolLimits.WideStreamWindow"/> with one extra grant
+    /// (<see cref="MuxStream.Widen"/>); without it, a grant that leaves a sender more than two windows of credit ends the session.</summary>
+    public const string WideWindows = "wide-window";
 
     /// <summary>Version 2: the agent carries out create, link, set-attributes and delete requests one at a time in
     /// arrival order, and starts any other request only after those that arrived before it (Remote/RequestOrder.cs).</summary>

@@ -23,13 +23,16 @@ internal sealed class Multiplexer : IAsyncDisposable
     private uint _lastRegisteredId;
     private int _faulted;
     private bool _fromPeer;
+    private int _wideStreams;
 
     /// <param name="acceptsRequests">True on the agent: the peer opens streams. False on the controller: this side does.</param>
     /// <param name="compressionLevel">Deflate level for data frames this side sends on streams that ask for it; 0 for none.
     /// Compressed frames are accepted only when it is not 0 (both sides agreed).</param>
-    public Multiplexer(FrameReader reader, FrameWriter writer, TimeSpan idleTimeout, bool acceptsRequests, int compressionLevel = 0)
+    /// <param name="wideWindows">Both sides listed <see cref="Handshake.WideWindows"/>: a receiver may widen a stream's window.</param>
+    public Multiplexer(FrameReader reader, FrameWriter writer, TimeSpan idleTimeout, bool acceptsRequests, int compressionLevel = 0, bool wideWindows = false)
     {
         CompressionLevel = compressionLevel;
+        WideWindows = wideWindows;
         _reader = reader;
         _writer = writer;
         _idleTimeout = idleTimeout;
@@ -50,6 +53,38 @@ internal sealed class Multiplexer : IAsyncDisposable
     public int OpenStreams => _streams.Count;
 
     public int CompressionLevel { get; }
+
+    /// <summary>Whether streams may be widened (<see cref="Handshake.WideWindows"/>, both sides).</summary>
+    public bool WideWindows { get; }
+
+    /// <summary>The most credit a stream may hold or be granted at once: two of the widest window the session allows.</summary>
+    internal int CreditLimit => 2 * (WideWindows ? ProtocolLimits.WideStreamWindow : ProtocolLimits.StreamWindow);
+
+    /// <summary>Takes one of the <see cref="ProtocolLimits.MaxWideStreams"/> widenings this side grants at once; false when
+    /// the session does not allow them or all are taken.</summary>
+    internal bool TryTakeWideSlot()
+    {
+        if (!WideWindows)
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            int taken = Volatile.Read(ref _wideStreams);
+            if (taken >= ProtocolLimits.MaxWideStreams)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _wideStreams, taken + 1, taken) == taken)
+            {
+                return true;
+            }
+        }
+    }
+
+    internal void ReturnWideSlot() => Interlocked.Decrement(ref _wideStreams);
 
     /// <summary>What the peer is, for messages: the agent (seen from the controller) or the controller.</summary>
     public string PeerName => _acceptsRequests ? "controller" : "agent";
@@ -91,7 +126,13 @@ internal sealed class Multiplexer : IAsyncDisposable
     }
 
     /// <summary>Forgets a finished stream; later frames for it are a violation (controller) or ignored (agent).</summary>
-    public void Unregister(MuxStream stream) => _streams.TryRemove(stream.Id, out _);
+    public void Unregister(MuxStream stream)
+    {
+        if (_streams.TryRemove(stream.Id, out _))
+        {
+            stream.Finished();
+        }
+    }
 
     public Task SendAsync(FrameKind kind, uint id, ReadOnlyMemory<byte> payload, CancellationToken cancellation)
     {
@@ -270,7 +311,7 @@ internal sealed class Multiplexer : IAsyncDisposable
                 using (frame)
                 {
                     var reader = new WireReader(frame.Payload);
-                    int credit = reader.Int32(ProtocolLimits.StreamWindow);
+                    int credit = reader.Int32(WideWindows ? ProtocolLimits.WideStreamWindow : ProtocolLimits.StreamWindow);
                     reader.ExpectEnd();
                     if (_streams.TryGetValue(frame.Id, out MuxStream? target))
                     {

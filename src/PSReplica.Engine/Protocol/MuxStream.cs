@@ -20,6 +20,11 @@ internal sealed class MuxStream
     private int _sendCredit = ProtocolLimits.StreamWindow;
     private int _receivedUngranted;
     private int _consumedUngranted;
+
+    // The window this side grants the peer on this stream: StreamWindow, or WideStreamWindow once widened (_wide: 1 while
+    // it holds one of the session's widenings).
+    private int _window = ProtocolLimits.StreamWindow;
+    private int _wide;
     private SyncException? _failure;
     private volatile bool _peerEnded;
 
@@ -65,7 +70,7 @@ internal sealed class MuxStream
             return;
         }
 
-        if (frame.Kind == FrameKind.Data && Interlocked.Add(ref _receivedUngranted, frame.Length) > ProtocolLimits.StreamWindow)
+        if (frame.Kind == FrameKind.Data && Interlocked.Add(ref _receivedUngranted, frame.Length) > Volatile.Read(ref _window))
         {
             frame.Dispose();
             throw ProtocolFault.Violation($"more data on stream {Id} than its window allows");
@@ -102,7 +107,7 @@ internal sealed class MuxStream
         lock (_gate)
         {
             _sendCredit += credit;
-            if (_sendCredit > 2 * ProtocolLimits.StreamWindow)
+            if (_sendCredit > _mux.CreditLimit)
             {
                 throw ProtocolFault.Violation($"more credit on stream {Id} than was ever used");
             }
@@ -164,14 +169,47 @@ internal sealed class MuxStream
         }
     }
 
-    /// <summary>Grants the peer credit for data this side has processed, in batches.</summary>
+    /// <summary>For a body this side reads in bulk (a file's data): when the session allows it
+    /// (<see cref="Handshake.WideWindows"/>) and fewer than <see cref="ProtocolLimits.MaxWideStreams"/> streams are widened,
+    /// grants the peer the difference to <see cref="ProtocolLimits.WideStreamWindow"/> at once, so that the sender does not
+    /// stop for each grant's round trip. The widening ends with the stream (<see cref="Multiplexer.Unregister"/>).</summary>
+    public void Widen()
+    {
+        if (Volatile.Read(ref _wide) != 0 || !_mux.TryTakeWideSlot())
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _wide, 1) != 0)
+        {
+            _mux.ReturnWideSlot();
+            return;
+        }
+
+        // The window grows before the grant leaves, so data sent on the grant always fits.
+        Volatile.Write(ref _window, ProtocolLimits.WideStreamWindow);
+        using var message = new WireWriter(8);
+        message.UInt((uint)(ProtocolLimits.WideStreamWindow - ProtocolLimits.StreamWindow));
+        _ = SendQuietlyAsync(FrameKind.Window, message.WrittenMemory.ToArray());
+    }
+
+    /// <summary>The stream is done (unregistered): a widening it held goes back to the session.</summary>
+    internal void Finished()
+    {
+        if (Interlocked.Exchange(ref _wide, 0) != 0)
+        {
+            _mux.ReturnWideSlot();
+        }
+    }
+
+    /// <summary>Grants the peer credit for data this side has processed, in batches of a quarter window.</summary>
     public void Consumed(int bytes)
     {
         int grant;
         lock (_gate)
         {
             _consumedUngranted += bytes;
-            if (_consumedUngranted < ProtocolLimits.StreamWindow / 4)
+            if (_consumedUngranted < Volatile.Read(ref _window) / 4)
             {
                 return;
             }

@@ -16,6 +16,15 @@ internal static class ProtocolLimits
     /// <summary>Data bytes a stream may have in flight before the receiving side grants more (per direction).</summary>
     public const int StreamWindow = 1 << 20;
 
+    /// <summary>The window of a stream its receiver has widened (capability <c>wide-window</c>): the bulk data of a file goes
+    /// through a pipeline of buffers (ssh's pipes and channel window of 2 MiB, the TCP connection, sshd, the agent's pipe)
+    /// that a 1 MiB window left mostly empty, so the sender stopped for each grant's round trip.</summary>
+    public const int WideStreamWindow = 4 << 20;
+
+    /// <summary>Streams a receiver widens at once; others keep <see cref="StreamWindow"/>. Bounds what a peer can make this
+    /// side queue: <see cref="MaxStreams"/> windows plus this many widenings.</summary>
+    public const int MaxWideStreams = 4;
+
     /// <summary>Requests the controller may have open at once; the agent refuses more.</summary>
     public const int MaxStreams = 64;
 

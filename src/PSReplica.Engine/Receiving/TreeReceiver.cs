@@ -48,6 +48,12 @@ internal static partial class TreeReceiver
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
         try
         {
+            // A file larger than a window comes through a widened one, if the session allows it.
+            if (request.Length > ProtocolLimits.StreamWindow)
+            {
+                stream.Widen();
+            }
+
             using var body = new MuxReadStream(stream, cancellation);
             while (true)
             {

@@ -114,12 +114,17 @@ internal sealed class FakePeer
     }
 
     /// <summary>Plays the controller's half of the handshake against a real agent.</summary>
-    public async Task ConnectAsAgentPeerAsync(RemoteSide role, string root, TimeSpan idle)
+    public async Task ConnectAsAgentPeerAsync(RemoteSide role, string root, TimeSpan idle, params string[] capabilities)
     {
         await SendAsync(FrameKind.Control, 0, w =>
         {
-            w.Byte((byte)ControlType.Hello).UInt32Fixed(Handshake.Magic).UInt(1).UInt(1).UInt(0)
-                .UInt(idle == Timeout.InfiniteTimeSpan ? 0 : (ulong)idle.TotalMilliseconds).String("fake").UInt(0).UInt(0);
+            w.Byte((byte)ControlType.Hello).UInt32Fixed(Handshake.Magic).UInt(1).UInt(1).UInt((uint)capabilities.Length);
+            foreach (string capability in capabilities)
+            {
+                w.String(capability);
+            }
+
+            w.UInt(idle == Timeout.InfiniteTimeSpan ? 0 : (ulong)idle.TotalMilliseconds).String("fake").UInt(0).UInt(0);
         });
         (await ExpectAsync(FrameKind.Control, 0)).Dispose();
         await SendAsync(FrameKind.Control, 0, w => w.Byte((byte)ControlType.Open).Byte((byte)role).String(root));

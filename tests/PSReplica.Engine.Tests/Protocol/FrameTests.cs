@@ -25,6 +25,44 @@ public sealed class FrameTests
         }, iter: 200);
     }
 
+    /// <summary>A write-behind stream gets a frame's header and payload as two writes (no copy of the payload into a frame
+    /// buffer first); frames written from many tasks at once still arrive whole, never interleaved.</summary>
+    [Fact]
+    public void Frames_written_at_once_reach_a_write_behind_stream_whole()
+    {
+        Gen.Int[1, 40].Select(Gen.Byte.Array[0, 5000].Array[1, 12]).Sample((_, payloads) =>
+        {
+            using var output = new WriteBehind();
+            using (var writer = new FrameWriter(output))
+            {
+                Task[] writes = new Task[payloads.Length];
+                for (int i = 0; i < payloads.Length; i++)
+                {
+                    uint id = (uint)i + 1;
+                    byte[] payload = payloads[i];
+                    writes[i] = Task.Run(() => writer.WriteAsync(FrameKind.Data, id, payload, CancellationToken.None));
+                }
+
+                Task.WaitAll(writes);
+            }
+
+            output.Position = 0;
+            var reader = new FrameReader(output);
+            var seen = new bool[payloads.Length];
+            for (int i = 0; i < payloads.Length; i++)
+            {
+                using Frame? frame = reader.ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult();
+                Assert.NotNull(frame);
+                int index = (int)frame.Id - 1;
+                Assert.False(seen[index]);
+                seen[index] = true;
+                Assert.Equal(payloads[index], frame.Payload.ToArray());
+            }
+
+            Assert.Null(reader.ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult());
+        }, iter: 100);
+    }
+
     [Fact]
     public void A_write_behind_stream_gets_each_frame_and_its_flush_before_the_write_returns()
     {
@@ -100,7 +138,26 @@ public sealed class FrameTests
     /// transport's failure.</summary>
     private sealed class WriteBehind : MemoryStream, IWriteBehindStream
     {
+        private readonly object _gate = new();
+
         public int Flushes { get; private set; }
+
+        // As the channel's buffer: each write taken whole, whatever thread it comes from.
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            lock (_gate)
+            {
+                base.Write(buffer, offset, count);
+            }
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
 
         public IOException? Failure { get; init; }
 

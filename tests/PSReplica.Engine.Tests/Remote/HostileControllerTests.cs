@@ -195,6 +195,45 @@ public sealed class HostileControllerTests : IDisposable
         _sandbox.AssertOutsideUntouched();
     }
 
+    /// <summary>Wide windows: the agent widens the stream of a file larger than a window by one grant of the difference,
+    /// before it reads the body, and only for a controller that listed the capability; an older controller's streams keep
+    /// the 1 MiB window (the bounds a hostile one runs into are in <see cref="Protocol.WideWindowTests"/>). The short body
+    /// ends the file with an error and leaves nothing behind.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_large_file_stream_is_widened_only_for_a_controller_that_listed_wide_windows(bool listed)
+    {
+        await using Loopback loop = Loopback.WithAgent();
+        FakePeer peer = await loop.ConnectPeerAsync(RemoteSide.Destination, _sandbox.Tree.Destination, listed ? [Handshake.WideWindows] : []);
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.WriteFile, "large") { Length = 64L << 20 }.Write(w));
+        await peer.SendRawFrameAsync((byte)FrameKind.Data, 1, new byte[100]);
+        await peer.SendRawFrameAsync((byte)FrameKind.End, 1, System.IO.Hashing.XxHash128.Hash(new byte[100]));
+        var grants = new List<int>();
+        while (true)
+        {
+            using Frame frame = await peer.ReadAsync() ?? throw new EndOfStreamException();
+            if (frame.Id != 1)
+            {
+                continue;
+            }
+
+            if (frame.Kind == FrameKind.Window)
+            {
+                var payload = new WireReader(frame.Payload);
+                grants.Add(payload.Int32(int.MaxValue));
+                continue;
+            }
+
+            Assert.Equal(FrameKind.Error, frame.Kind);
+            break;
+        }
+
+        Assert.Equal(listed ? [ProtocolLimits.WideStreamWindow - ProtocolLimits.StreamWindow] : [], grants);
+        Assert.Equal(["existing"], TestTree.Listing(_sandbox.Tree.Destination));
+        _sandbox.AssertOutsideUntouched();
+    }
+
     [Fact]
     public Task A_body_longer_than_announced_aborts_and_leaves_no_temp_file() => ExpectAbort(ErrorIds.ProtocolViolation, RemoteSide.Destination, async peer =>
     {

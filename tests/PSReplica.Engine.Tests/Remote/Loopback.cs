@@ -59,10 +59,10 @@ internal sealed class Loopback : IAsyncDisposable
         RemoteReplicator.ConnectAsync(ControllerIn, ControllerOut, side, remoteRoot, options ?? new RemoteSessionOptions(), CancellationToken.None);
 
     /// <summary>A fake controller on the controller's ends, the handshake done and no idle timeout asked for.</summary>
-    public async Task<FakePeer> ConnectPeerAsync(RemoteSide role, string root)
+    public async Task<FakePeer> ConnectPeerAsync(RemoteSide role, string root, params string[] capabilities)
     {
         var peer = new FakePeer(ControllerIn, ControllerOut);
-        await peer.ConnectAsAgentPeerAsync(role, root, Timeout.InfiniteTimeSpan);
+        await peer.ConnectAsAgentPeerAsync(role, root, Timeout.InfiniteTimeSpan, capabilities);
         return peer;
     }
 
