@@ -190,6 +190,23 @@ public sealed class BoundedListingTests : IDisposable
     [Fact]
     public async Task A_listing_stopped_ahead_of_its_reader_ends_with_its_session()
     {
+        // More than a stream's window of listing (names that do not compress), so that the agent's walk is still waiting
+        // for credit when the session closes. (With the whole listing sent within one window, what had arrived held its
+        // end too, and the reader, let go by the session's end, read it through and completed: it failed so once, loaded.)
+        var random = new Random(18);
+        int written = 0;
+        for (int d = 0; written < 2 * ProtocolLimits.StreamWindow; d++)
+        {
+            string directory = Path.Join(_tree.Source, "more" + d.ToString("D3", System.Globalization.CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(directory);
+            for (int f = 0; f < FilesPerDirectory; f++)
+            {
+                string name = Convert.ToHexString(random.GetItems<byte>(Enumerable.Range(0, 256).Select(b => (byte)b).ToArray(), NameLength / 2));
+                File.WriteAllBytes(Path.Join(directory, name), []);
+                written += name.Length;
+            }
+        }
+
         await using Loopback loop = Loopback.WithAgent();
         RemoteListing listing;
         await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, _tree.Source))
