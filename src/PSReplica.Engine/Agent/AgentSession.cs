@@ -70,9 +70,12 @@ internal sealed class AgentSession : IDisposable
         stream.Compress = request.Type is RequestType.List or RequestType.ReadBatch
             || (request.Type is RequestType.ReadFile or RequestType.ComputeDelta && FrameCompressor.Worthwhile(request.Path));
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
-            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree or RequestType.LinkFromTree
+            or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree
             or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch
             or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy;
+        // LinkFromTree is not heavy: a link is a few system calls, and a snapshot sends one per unchanged file, many in
+        // flight, so a thread made for each cost more than the link. Its fallback copy (another filesystem) runs on the
+        // pool, as a Backup's copy does.
         // A move changes the tree's structure as a delete does: it waits for the changes sent before it, and those sent after it wait for it.
         bool ordered = request.Type is RequestType.CreateDirectory or RequestType.CreateSymbolicLink or RequestType.SetAttributes or RequestType.Delete
             or RequestType.MoveWithin or RequestType.CreateNode;

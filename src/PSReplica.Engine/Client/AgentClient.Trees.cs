@@ -82,10 +82,22 @@ internal sealed partial class AgentClient
 
     /// <summary>-LinkDest: hard-links the file of tree <paramref name="index"/> at <paramref name="path"/> into the
     /// destination; where the filesystem refuses, the agent copies it (with <paramref name="attributes"/>) and says why.</summary>
-    public async Task<(bool Linked, int Errno, long Length)> LinkFromTreeAsync(string path, int index, AttributeSet attributes, CancellationToken cancellation)
+    public async Task<(bool Linked, int Errno, long Length)> LinkFromTreeAsync(string path, int index, AttributeSet attributes, CancellationToken cancellation) =>
+        await (await StartLinkFromTreeAsync(path, index, attributes, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>Sends the LinkFromTree request of <see cref="LinkFromTreeAsync"/> and returns once it is on its way (after
+    /// the requests sent before it); the task returned is its answer. So a snapshot's many links are in flight together
+    /// instead of costing a round trip each.</summary>
+    public async Task<Task<(bool Linked, int Errno, long Length)>> StartLinkFromTreeAsync(string path, int index, AttributeSet attributes,
+        CancellationToken cancellation)
     {
         MuxStream stream = await OpenAsync(new AgentRequest(RequestType.LinkFromTree, path) { Index = index, Attributes = attributes }, cancellation)
             .ConfigureAwait(false);
+        return LinkAnswerAsync(stream, cancellation);
+    }
+
+    private async Task<(bool Linked, int Errno, long Length)> LinkAnswerAsync(MuxStream stream, CancellationToken cancellation)
+    {
         try
         {
             var reader = new WireReader(await ResultAsync(stream, cancellation).ConfigureAwait(false));

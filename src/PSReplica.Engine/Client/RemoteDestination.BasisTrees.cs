@@ -114,11 +114,51 @@ internal sealed partial class RemoteDestination
         }
 
         (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
-        if (linked)
+        if (!linked)
         {
-            return;
+            CopiedInstead(action, errno, length);
+        }
+    }
+
+    /// <summary>Sends a -LinkDest link to an agent that keeps the order of changes, without waiting: the item settles when
+    /// the answer comes (its failure reported on it), so a snapshot's links cost no round trip each. It goes after the
+    /// directory made for it and the deletion of what it replaces (both ordered requests sent before it), and the
+    /// directory's times are set only after everything is drained. A link within the tree (-HardLinks) still waits: it
+    /// needs its group's first name made.</summary>
+    private bool StartLink(PlannedAction action, RemoteDestinationTree tree, string wire, Action<SyncException?> settle)
+    {
+        if (action.LinkTo is not null)
+        {
+            return false;
         }
 
+        Task<(bool Linked, int Errno, long Length)> answer;
+        try
+        {
+            answer = tree.StartLinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
+        }
+        catch (SyncException ex)
+        {
+            answer = Task.FromException<(bool, int, long)>(ex);
+        }
+
+        Track(SettleAsync(action.Item.RelativePath, LinkedAsync(action, answer), settle));
+        return true;
+    }
+
+    private async Task LinkedAsync(PlannedAction action, Task<(bool Linked, int Errno, long Length)> answer)
+    {
+        (bool linked, int errno, long length) = await answer.ConfigureAwait(false);
+        if (!linked)
+        {
+            CopiedInstead(action, errno, length);
+        }
+    }
+
+    /// <summary>The agent copied the basis file where the filesystem refused the link: warned once per run, and counted as
+    /// matched bytes (nothing was sent).</summary>
+    private void CopiedInstead(PlannedAction action, int errno, long length)
+    {
         if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
         {
             _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "

@@ -87,6 +87,12 @@ internal sealed partial class RemoteDestination : IDestination
     /// <summary>The settling of every change sent and not yet drained (main thread only).</summary>
     private readonly List<Task> _remotePending = [];
 
+    /// <summary>How many settlings <see cref="_remotePending"/> may hold before the settled ones are let go: twice those
+    /// still in flight at the last pruning, so the pruning costs a constant per change.</summary>
+    private int _pendingPruneAt = PendingPruneThreshold;
+
+    private const int PendingPruneThreshold = 4096;
+
     private void PerformRemote(PlannedAction action, IDestinationTree tree)
     {
         string relative = action.Item.RelativePath;
@@ -186,7 +192,7 @@ internal sealed partial class RemoteDestination : IDestination
     {
         if (!wait && tree is RemoteDestinationTree { Pipelines: true } remote)
         {
-            _remotePending.Add(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
+            Track(ReportFailureAsync(Send(remote, new AgentRequest(RequestType.SetAttributes, relative) { Attributes = attributes })));
             return;
         }
 
@@ -211,6 +217,11 @@ internal sealed partial class RemoteDestination : IDestination
 
         string relative = action.Item.RelativePath;
         string wire = relative == "." ? string.Empty : relative;
+        if (action.Kind == ActionKind.HardLink)
+        {
+            return StartLink(action, tree, wire, settle);
+        }
+
         AgentRequest request;
         switch (action.Kind)
         {
@@ -250,8 +261,21 @@ internal sealed partial class RemoteDestination : IDestination
             _remoteDirectories[relative] = answer;
         }
 
-        _remotePending.Add(SettleAsync(relative, answer, settle));
+        Track(SettleAsync(relative, answer, settle));
         return true;
+    }
+
+    /// <summary>Keeps the settling of a change sent without waiting until it is drained. Those already settled are let go
+    /// now and then, so a run of a million links holds only the ones in flight, not one task per file.</summary>
+    private void Track(Task settling)
+    {
+        if (_remotePending.Count >= _pendingPruneAt)
+        {
+            _remotePending.RemoveAll(static task => task.IsCompleted);
+            _pendingPruneAt = Math.Max(PendingPruneThreshold, _remotePending.Count * 2);
+        }
+
+        _remotePending.Add(settling);
     }
 
     /// <summary>Sends a request (waiting only for a free stream); a session already gone is the request's failure.</summary>
@@ -322,6 +346,7 @@ internal sealed partial class RemoteDestination : IDestination
         // The settling tasks catch every failure themselves.
         Task.WaitAll(_remotePending.ToArray(), CancellationToken.None);
         _remotePending.Clear();
+        _pendingPruneAt = PendingPruneThreshold;
     }
 
     /// <summary>Whether a directory above <paramref name="relative"/> was sent without waiting and failed: its contents

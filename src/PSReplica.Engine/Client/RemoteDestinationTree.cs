@@ -164,6 +164,11 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
     public Task Start(AgentRequest request, CancellationToken cancellation) =>
         _client.StartAsync(request, cancellation).GetAwaiter().GetResult();
 
+    /// <summary>Sends a LinkFromTree request (see <see cref="LinkFromBasis"/>) and returns once it is on its way; the task
+    /// returned is its answer.</summary>
+    public Task<(bool Linked, int Errno, long Length)> StartLinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
+        _client.StartLinkFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
+
     public (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
         _client.LinkFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
 
