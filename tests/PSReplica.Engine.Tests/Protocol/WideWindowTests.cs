@@ -14,6 +14,7 @@ public sealed class WideWindowTests
         (Multiplexer mux, MemoryStream sent) = NewMux(wideWindows: true);
         MuxStream stream = mux.Register(1);
         stream.Widen();
+        Drain(mux);
 
         // One grant of the difference went to the peer.
         Assert.Equal([ProtocolLimits.WideStreamWindow - ProtocolLimits.StreamWindow], Grants(sent, 1));
@@ -29,6 +30,7 @@ public sealed class WideWindowTests
         (Multiplexer mux, MemoryStream sent) = NewMux(wideWindows: false);
         MuxStream stream = mux.Register(1);
         stream.Widen();
+        Drain(mux);
 
         Assert.Empty(Grants(sent, 1));
         Deliver(stream, ProtocolLimits.StreamWindow);
@@ -50,6 +52,7 @@ public sealed class WideWindowTests
             streams.Add(stream);
         }
 
+        Drain(mux);
         for (int i = 0; i < streams.Count; i++)
         {
             bool wide = i < ProtocolLimits.MaxWideStreams;
@@ -69,6 +72,7 @@ public sealed class WideWindowTests
         mux.Unregister(streams[0]);
         MuxStream late = mux.Register(100);
         late.Widen();
+        Drain(mux);
         Assert.Single(Grants(sent, 100));
     }
 
@@ -101,6 +105,14 @@ public sealed class WideWindowTests
         var mux = new Multiplexer(new FrameReader(new MemoryStream()), new FrameWriter(sent), Timeout.InfiniteTimeSpan, acceptsRequests: false,
             wideWindows: wideWindows);
         return (mux, sent);
+    }
+
+    /// <summary>Waits until every frame queued before it is written. A grant is sent without waiting: it queues for the
+    /// writer's lock when a flush on another thread holds it, and the lock serves its waiters in order, so a frame sent
+    /// after it and awaited has it written.</summary>
+    private static void Drain(Multiplexer mux)
+    {
+        mux.SendAsync(FrameKind.Log, 0, ReadOnlyMemory<byte>.Empty, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>The credit of every Window frame written for stream <paramref name="id"/>.</summary>
