@@ -114,7 +114,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
         try
         {
             var hash = new XxHash128();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.WideDataChunk);
             long length = 0;
             byte[] trailer;
             try
@@ -123,7 +123,7 @@ internal sealed partial class AgentClient : IAsyncDisposable
                 bool widened = false;
                 while (true)
                 {
-                    int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
+                    int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.WideDataChunk), cancellation).ConfigureAwait(false);
                     if (n == 0)
                     {
                         break;
@@ -550,12 +550,13 @@ internal sealed partial class AgentClient : IAsyncDisposable
     private static async Task SendFileAsync(MuxStream stream, Stream source, long length, CancellationToken cancellation)
     {
         var hash = new XxHash128();
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
+        int chunk = stream.FrameLimit;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
         try
         {
             for (long sent = 0; sent < length;)
             {
-                int n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(ProtocolLimits.DataChunk, length - sent)), cancellation).ConfigureAwait(false);
+                int n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(chunk, length - sent)), cancellation).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;

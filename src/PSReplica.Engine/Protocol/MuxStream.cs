@@ -18,6 +18,10 @@ internal sealed class MuxStream
     private readonly ManualResetEventSlim _arrival = new(false, spinCount: 0);
     private readonly object _gate = new();
     private int _sendCredit = ProtocolLimits.StreamWindow;
+
+    // Set once the peer has granted credit beyond a normal window (it widened the stream): uncompressed data then goes in
+    // frames of WideDataChunk.
+    private volatile bool _peerWidened;
     private int _receivedUngranted;
     private int _consumedUngranted;
 
@@ -110,6 +114,11 @@ internal sealed class MuxStream
             if (_sendCredit > _mux.CreditLimit)
             {
                 throw ProtocolFault.Violation($"more credit on stream {Id} than was ever used");
+            }
+
+            if (_sendCredit > ProtocolLimits.StreamWindow)
+            {
+                _peerWidened = true;
             }
         }
 
@@ -224,14 +233,19 @@ internal sealed class MuxStream
         _ = SendQuietlyAsync(FrameKind.Window, message.WrittenMemory.ToArray());
     }
 
-    /// <summary>Sends data, waiting for credit, in frames of at most <see cref="ProtocolLimits.DataChunk"/> bytes.</summary>
+    /// <summary>The most data worth handing to <see cref="SendDataAsync"/> at once: what fits one frame.</summary>
+    public int FrameLimit => Compress && _mux.CompressionLevel > 0 ? ProtocolLimits.DataChunk : ProtocolLimits.WideDataChunk;
+
+    /// <summary>Sends data, waiting for credit, in frames of at most <see cref="ProtocolLimits.DataChunk"/> bytes, or
+    /// <see cref="ProtocolLimits.WideDataChunk"/> uncompressed once the peer has widened the stream.</summary>
     public async Task SendDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellation)
     {
+        bool compress = Compress && _mux.CompressionLevel > 0;
         while (!data.IsEmpty)
         {
-            int n = Math.Min(data.Length, ProtocolLimits.DataChunk);
+            int n = Math.Min(data.Length, !compress && _peerWidened ? ProtocolLimits.WideDataChunk : ProtocolLimits.DataChunk);
             await TakeCreditAsync(n, cancellation).ConfigureAwait(false);
-            if (Compress && _mux.CompressionLevel > 0 && FrameCompressor.Compress(data.Span[..n], _mux.CompressionLevel) is (byte[] packed, int length))
+            if (compress && FrameCompressor.Compress(data.Span[..n], _mux.CompressionLevel) is (byte[] packed, int length))
             {
                 try
                 {

@@ -13,6 +13,12 @@ internal static class ProtocolLimits
     /// stays below <see cref="DataChunk"/> (a directory path, a batch of this size and one more entry).</summary>
     public const int ListingChunk = 32 << 10;
 
+    /// <summary>Bytes of file data per data frame on a stream its receiver has widened (<see cref="WideStreamWindow"/>): a
+    /// quarter as many frames for a large file's body, so a quarter as many hand-offs between threads on each side (the
+    /// receiver's reading thread and its writer, the sender's reader and its transport) and a quarter as many writes. A
+    /// receiver takes any data frame its window allows.</summary>
+    public const int WideDataChunk = 512 << 10;
+
     /// <summary>Data bytes a stream may have in flight before the receiving side grants more (per direction).</summary>
     public const int StreamWindow = 1 << 20;
 

@@ -45,7 +45,8 @@ internal static partial class TreeReceiver
     {
         var hash = new XxHash128();
         long written = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
+        // A frame of a widened stream is read in one piece (one write of the file).
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.WideDataChunk);
         try
         {
             // A file larger than a window comes through a widened one, if the session allows it.
@@ -57,7 +58,7 @@ internal static partial class TreeReceiver
             using var body = new MuxReadStream(stream, cancellation);
             while (true)
             {
-                int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.DataChunk), cancellation).ConfigureAwait(false);
+                int n = await body.ReadAsync(buffer.AsMemory(0, ProtocolLimits.WideDataChunk), cancellation).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;

@@ -19,13 +19,14 @@ internal static class TreeSender
     {
         using SafeFileHandle file = tree.OpenRegularFile(request.Path, ErrorIds.FileReadError, out _);
         var hash = new XxHash128();
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProtocolLimits.DataChunk);
+        int chunk = stream.FrameLimit;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
         long offset = 0;
         try
         {
             while (true)
             {
-                int n = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, ProtocolLimits.DataChunk), offset, cancellation).ConfigureAwait(false);
+                int n = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, chunk), offset, cancellation).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;

@@ -93,17 +93,46 @@ public sealed class WideWindowTests
         Assert.Equal(ErrorIds.ProtocolViolation, error.ErrorId);
     }
 
+    /// <summary>The sending side: once the peer has widened a stream, its data goes in frames of
+    /// <see cref="ProtocolLimits.WideDataChunk"/> (a quarter as many hand-offs on each side); before that, and compressed,
+    /// in frames of <see cref="ProtocolLimits.DataChunk"/>.</summary>
+    [Theory]
+    [InlineData(false, false, ProtocolLimits.DataChunk)]
+    [InlineData(true, false, ProtocolLimits.WideDataChunk)]
+    [InlineData(true, true, ProtocolLimits.DataChunk)]
+    public async Task A_widened_stream_is_sent_in_wide_frames(bool widened, bool compress, int frameLength)
+    {
+        (Multiplexer mux, MemoryStream sent) = NewMux(wideWindows: true, compressionLevel: compress ? 1 : 0);
+        MuxStream stream = mux.Register(1);
+        stream.Compress = compress;
+        if (widened)
+        {
+            stream.AddCredit(ProtocolLimits.WideStreamWindow - ProtocolLimits.StreamWindow);
+        }
+
+        // Random bytes: compression keeps nothing, so a compressed stream's frames go as Data of their full length.
+        byte[] data = new byte[ProtocolLimits.StreamWindow];
+        new Random(7).NextBytes(data);
+        await stream.SendDataAsync(data, CancellationToken.None);
+        Drain(mux);
+
+        List<int> lengths = DataFrames(sent, 1);
+        Assert.Equal(data.Length, lengths.Sum());
+        Assert.All(lengths, length => Assert.Equal(frameLength, length));
+        Assert.Equal(compress ? ProtocolLimits.DataChunk : ProtocolLimits.WideDataChunk, stream.FrameLimit);
+    }
+
     [Fact]
     public void Both_sides_list_the_capability()
     {
         Assert.Contains(Handshake.WideWindows, Handshake.Capabilities);
     }
 
-    private static (Multiplexer Mux, MemoryStream Sent) NewMux(bool wideWindows)
+    private static (Multiplexer Mux, MemoryStream Sent) NewMux(bool wideWindows, int compressionLevel = 0)
     {
         var sent = new MemoryStream();
         var mux = new Multiplexer(new FrameReader(new MemoryStream()), new FrameWriter(sent), Timeout.InfiniteTimeSpan, acceptsRequests: false,
-            wideWindows: wideWindows);
+            compressionLevel, wideWindows);
         return (mux, sent);
     }
 
@@ -113,6 +142,25 @@ public sealed class WideWindowTests
     private static void Drain(Multiplexer mux)
     {
         mux.SendAsync(FrameKind.Log, 0, ReadOnlyMemory<byte>.Empty, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The payload length of every Data frame written for stream <paramref name="id"/>.</summary>
+    private static List<int> DataFrames(MemoryStream sent, uint id)
+    {
+        var lengths = new List<int>();
+        var reader = new FrameReader(new MemoryStream(sent.ToArray(), writable: false));
+        while (reader.ReadAsync(Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult() is { } frame)
+        {
+            using (frame)
+            {
+                if (frame.Kind is FrameKind.Data or FrameKind.CompressedData && frame.Id == id)
+                {
+                    lengths.Add(frame.Length);
+                }
+            }
+        }
+
+        return lengths;
     }
 
     /// <summary>The credit of every Window frame written for stream <paramref name="id"/>.</summary>
