@@ -71,6 +71,28 @@ internal static class OptionScenarios
             Assert.False(File.Exists(Dst(t, "dst-only.log")));
             HasItem(o, "stale-link", SyncAction.Delete, SyncItemType.SymbolicLink);
         }),
+        new("Delete_ExcludedDirectoryInExtraneous", t => Base(t) with { Delete = true, Filter = Filter(b => b.AddExclude("keep/")) }, (t, o) =>
+        {
+            // A directory only the destination has, holding a directory the filter excludes (so protects): what it holds
+            // besides is deleted, the excluded directory and so its parent are kept, as rsync --delete does.
+            Assert.Equal("kept\n", File.ReadAllText(Dst(t, "left-over/keep/kept.txt")));
+            Assert.False(File.Exists(Dst(t, "left-over/gone.txt")));
+            Assert.False(Directory.Exists(Dst(t, "left-over/empty")));
+            HasItem(o, "left-over/gone.txt", SyncAction.Delete);
+            NoItem(o, "left-over");
+            NoItem(o, "left-over/keep/kept.txt");
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Destination, "left-over/keep/kept.txt", "kept\n", ScenarioTree.T + 70);
+                Bytes(t.Destination, "left-over/gone.txt", "gone\n", ScenarioTree.T + 71);
+                Directory.CreateDirectory(Dst(t, "left-over/empty"));
+                TestTree.SetTime(Dst(t, "left-over/keep"), ScenarioTree.T + 72, 0);
+                TestTree.SetTime(Dst(t, "left-over/empty"), ScenarioTree.T + 72, 0);
+                TestTree.SetTime(Dst(t, "left-over"), ScenarioTree.T + 73, 0);
+            },
+        },
         new("Delete_MaxDelete1", t => Base(t) with { Delete = true, MaxDelete = 1 }, (t, o) =>
             Assert.Single(o.Items, i => i.Action == SyncAction.Delete))
         {
