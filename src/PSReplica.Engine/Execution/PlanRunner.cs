@@ -113,6 +113,12 @@ internal sealed partial class PlanRunner : IDisposable
         PlanActions actions = _plan.Actions;
         bool streams = actions.Streams;
 
+        // A plan made before the run counts its scan and planning errors now (a streamed plan, once it is done).
+        if (!streams)
+        {
+            _summary.Errors += _plan.ScanErrors.Count + _plan.PlanErrors;
+        }
+
         // Whether the scan met an error, so that nothing extraneous is deleted, is known once the whole tree is scanned:
         // a streamed plan's runner waits for that at its first extraneous deletion.
         bool? deletionsBlocked = streams ? null : BlocksDeletions();
@@ -412,15 +418,9 @@ internal sealed partial class PlanRunner : IDisposable
     }
 
     /// <summary>With the whole plan made: whether the scan met an I/O error and the plan deletes something extraneous, in
-    /// which case nothing extraneous is deleted (rsync's rule without --ignore-errors), said once as an error. Counts the
-    /// plan's scan and planning errors into the summary when it was made before the run.</summary>
+    /// which case nothing extraneous is deleted (rsync's rule without --ignore-errors), said once as an error.</summary>
     private bool BlocksDeletions()
     {
-        if (!_plan.Actions.Streams)
-        {
-            _summary.Errors += _plan.ScanErrors.Count + _plan.PlanErrors;
-        }
-
         if (_plan.ScanErrors.Count == 0 || !HasExtraneousDeletions())
         {
             return false;
