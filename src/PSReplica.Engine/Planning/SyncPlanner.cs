@@ -122,13 +122,7 @@ internal sealed class SyncPlanner
         var plan = new SyncPlan(options, sourceRoot.FullPath, destinationRoot);
         var planner = new SyncPlanner(options, plan, observer, sourceLister ?? LocalTreeLister.Instance, destinationLister ?? LocalTreeLister.Instance,
             basis, cancellation);
-        // A -Watch batch says its own line instead: the roots, backend and filter are the first sync's.
-        if ((planner._verbose || planner._debug) && options.Scope is null)
-        {
-            planner.ReportSetup(destinationEntry is not null);
-        }
-
-        return planner.Start(stream, () => planner.PlanAll(sourceRoot, destinationRoot, destinationEntry, null, started));
+        return planner.Start(stream, destinationEntry is not null, () => planner.PlanAll(sourceRoot, destinationRoot, destinationEntry, null, started));
     }
 
     /// <summary>Plans from a local source as named (one directory, or several directories and files merged): a name that
@@ -179,19 +173,20 @@ internal sealed class SyncPlanner
 
             planner._sourceRoots.Sort(static (a, b) => b.Path.Length.CompareTo(a.Path.Length));
         }
-        // A -Watch batch says its own line instead: the roots, backend and filter are the first sync's.
-        if ((planner._verbose || planner._debug) && options.Scope is null)
-        {
-            planner.ReportSetup(destinationEntry is not null);
-        }
-
-        return planner.Start(stream, () => planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started));
+        return planner.Start(stream, destinationEntry is not null, () => planner.PlanAll(sources.Root, destinationRoot, destinationEntry, merged, started));
     }
 
-    /// <summary>Plans here and returns the plan made, or (<paramref name="stream"/>) starts planning on a thread of its own
-    /// and returns the plan at once, its actions to be taken while they are made.</summary>
-    private SyncPlan Start(bool stream, Action planAll)
+    /// <summary>Says the run's set-up (with -Verbose or -Debug), then plans here and returns the plan made, or
+    /// (<paramref name="stream"/>) starts planning on a thread of its own and returns the plan at once, its actions to be
+    /// taken while they are made.</summary>
+    private SyncPlan Start(bool stream, bool destinationExists, Action planAll)
     {
+        // A -Watch batch says its own line instead: the roots, backend and filter are the first sync's.
+        if ((_verbose || _debug) && _options.Scope is null)
+        {
+            ReportSetup(destinationExists);
+        }
+
         SyncPlan plan = _plan;
         if (!stream)
         {
