@@ -139,7 +139,7 @@ internal sealed class TestTree : IDisposable
     /// <summary>Every item below <paramref name="root"/> (full paths), links listed but never entered. Directory.Enumerate*
     /// with AttributesToSkip = 0 recurses through links to directories: a test tree holding a link to /proc was walked, through
     /// /proc/PID/cwd, over the whole machine, and the chmod in <see cref="Dispose"/> made every directory on it 0777.</summary>
-    private static FileSystemEnumerable<string> Walk(string root, bool directoriesOnly = false, bool ignoreInaccessible = false)
+    public static FileSystemEnumerable<string> Walk(string root, bool directoriesOnly = false, bool ignoreInaccessible = false)
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = ignoreInaccessible };
         return new FileSystemEnumerable<string>(root, static (ref FileSystemEntry entry) => entry.ToFullPath(), options)
@@ -168,7 +168,7 @@ internal sealed class TestTree : IDisposable
     public static List<string> Listing(string root)
     {
         var result = new List<string>();
-        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        foreach (string path in Walk(root))
         {
             result.Add(Path.GetRelativePath(root, path).Replace('\\', '/'));
         }

@@ -240,7 +240,7 @@ public sealed class DestinationRaceTests : IDisposable
     internal static List<string> Describe(string root)
     {
         var lines = new List<string>();
-        foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        foreach (string path in TestTree.Walk(root))
         {
             Assert.Equal(0, Posix.Stat(path, follow: false, out StatInfo info));
             string content = info.FileType == Posix.SIfreg ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))) : string.Empty;
