@@ -146,6 +146,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
     public List<FileEntry> List(string fullPath, string relative)
     {
         Job? job;
+        FileEntry? named = null;
         lock (_gate)
         {
             Pass(relative);
@@ -154,6 +155,7 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
                 if (job.State == JobState.Queued)
                 {
                     _queued.Remove(job);
+                    named = job.Directory;
                     job = null;
                     Grow();
                 }
@@ -185,7 +187,9 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         }
         else
         {
-            entries = _inner.List(fullPath, relative);
+            // A directory queued from its parent's listing but not begun is listed here as a walker would have listed it:
+            // only while it is still the directory that listing named (not a link swapped in since, which List follows).
+            entries = named is not null ? _inner.ListVerified(named, relative) : _inner.List(fullPath, relative);
             ulong? device = _oneFileSystem ? DeviceOf(fullPath) : null;
             lock (_gate)
             {

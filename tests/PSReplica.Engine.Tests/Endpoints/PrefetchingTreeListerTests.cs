@@ -205,6 +205,25 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The planner reaches a directory no walker has begun and lists it itself: as a walker would, only while it
+    /// is the directory its parent's listing named (the path-based listing follows a link: a root may be one).</summary>
+    [Fact]
+    public void A_directory_swapped_for_a_link_that_the_planner_lists_itself_is_not_followed()
+    {
+        _tree.Src("a/mine", "1");
+        TestTree.Write(_tree.Root, "outside/theirs", "secret");
+        using var lister = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 0);
+        lister.List(_tree.Source, string.Empty);
+
+        string a = Path.Join(_tree.Source, "a");
+        Directory.Move(a, Path.Join(_tree.Source, "moved"));
+        File.CreateSymbolicLink(a, Path.Join(_tree.Root, "outside"));
+        SyncException error = Assert.Throws<SyncException>(() => lister.List(a, "a"));
+
+        Assert.Equal(ErrorIds.ScanError, error.ErrorId);
+        Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_directory_swapped_for_another_before_it_is_listed_ahead_is_not_listed_in_its_place()
     {
