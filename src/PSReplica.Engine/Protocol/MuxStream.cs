@@ -234,13 +234,16 @@ internal sealed class MuxStream
     }
 
     /// <summary>The most data worth handing to <see cref="SendDataAsync"/> at once: what fits one frame.</summary>
-    public int FrameLimit => Compress && _mux.CompressionLevel > 0 ? ProtocolLimits.DataChunk : ProtocolLimits.WideDataChunk;
+    public int FrameLimit => Compresses ? ProtocolLimits.DataChunk : ProtocolLimits.WideDataChunk;
+
+    /// <summary>Whether data sent on the stream goes compressed (it asks, and the session compresses).</summary>
+    private bool Compresses => Compress && _mux.CompressionLevel > 0;
 
     /// <summary>Sends data, waiting for credit, in frames of at most <see cref="ProtocolLimits.DataChunk"/> bytes, or
     /// <see cref="ProtocolLimits.WideDataChunk"/> uncompressed once the peer has widened the stream.</summary>
     public async Task SendDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellation)
     {
-        bool compress = Compress && _mux.CompressionLevel > 0;
+        bool compress = Compresses;
         while (!data.IsEmpty)
         {
             int n = Math.Min(data.Length, !compress && _peerWidened ? ProtocolLimits.WideDataChunk : ProtocolLimits.DataChunk);
