@@ -450,19 +450,14 @@ internal static class OptionScenarios
             Prepare = t =>
             {
                 long time = ScenarioTree.T + 50;
-                SpecialFiles.Fifo(Src(t, "nodes/pipe"), 0x1A0, time);
-                SpecialFiles.Socket(Src(t, "nodes/sock"), 0x1C0, time + 1);
-                SpecialFiles.Device(Src(t, "nodes/null"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 2);
+                SourceNodes(t, time);
                 SpecialFiles.Device(Src(t, "nodes/loop"), block: true, SpecialFiles.LoopDevice, 0x180, time + 3);
                 SpecialFiles.Device(Src(t, "nodes/renumbered"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 4);
                 SpecialFiles.Fifo(Src(t, "nodes/was-file"), 0x1A4, time + 5);
                 SpecialFiles.Device(Dst(t, "nodes/renumbered"), block: false, SpecialFiles.ZeroDevice, 0x1B6, time + 4);
                 Bytes(t.Destination, "nodes/was-file", "a file where a FIFO goes\n", time + 5);
                 SpecialFiles.Fifo(Dst(t, "nodes/extraneous"), 0x1A4, time + 6);
-                TestTree.SetTime(Src(t, "nodes"), time + 7, 0);
-                TestTree.SetTime(Dst(t, "nodes"), time + 8, 0);
-                TestTree.SetTime(t.Source, ScenarioTree.T + 44, 0);
-                TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
+                NodesMade(t, time + 7, time + 8);
             },
         },
         new("RemoveSourceFiles_DevicesSpecials", t => Base(t) with
@@ -492,15 +487,10 @@ internal static class OptionScenarios
             Prepare = t =>
             {
                 long time = ScenarioTree.T + 60;
-                SpecialFiles.Fifo(Src(t, "nodes/pipe"), 0x1A0, time);
-                SpecialFiles.Socket(Src(t, "nodes/sock"), 0x1C0, time + 1);
-                SpecialFiles.Device(Src(t, "nodes/null"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 2);
+                SourceNodes(t, time);
                 SpecialFiles.Fifo(Src(t, "nodes/same"), 0x1A4, time + 3);
                 SpecialFiles.Fifo(Dst(t, "nodes/same"), 0x1A4, time + 3);
-                TestTree.SetTime(Src(t, "nodes"), time + 7, 0);
-                TestTree.SetTime(Dst(t, "nodes"), time + 7, 0);
-                TestTree.SetTime(t.Source, ScenarioTree.T + 44, 0);
-                TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
+                NodesMade(t, time + 7, time + 7);
             },
         },
         new("Portable_PreserveAttributes", t => Windows(t), (t, o) =>
@@ -620,6 +610,24 @@ internal static class OptionScenarios
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, content);
         TestTree.SetTime(path, seconds, 0);
+    }
+
+    /// <summary>The source's nodes/pipe (a FIFO), nodes/sock (a socket) and nodes/null (/dev/null's numbers), their times
+    /// <paramref name="time"/> and the next two seconds.</summary>
+    private static void SourceNodes(ScenarioTree t, long time)
+    {
+        SpecialFiles.Fifo(Src(t, "nodes/pipe"), 0x1A0, time);
+        SpecialFiles.Socket(Src(t, "nodes/sock"), 0x1C0, time + 1);
+        SpecialFiles.Device(Src(t, "nodes/null"), block: false, SpecialFiles.NullDevice, 0x1B6, time + 2);
+    }
+
+    /// <summary>Once the nodes are made: nodes/ on each side and the two roots get their times back.</summary>
+    private static void NodesMade(ScenarioTree t, long sourceTime, long destinationTime)
+    {
+        TestTree.SetTime(Src(t, "nodes"), sourceTime, 0);
+        TestTree.SetTime(Dst(t, "nodes"), destinationTime, 0);
+        TestTree.SetTime(t.Source, ScenarioTree.T + 44, 0);
+        TestTree.SetTime(t.Destination, ScenarioTree.T + 45, 0);
     }
 
     private static SyncFilter Filter(Func<SyncFilterBuilder, SyncFilterBuilder> rules) => rules(new SyncFilterBuilder()).Build();
