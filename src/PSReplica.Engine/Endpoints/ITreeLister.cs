@@ -20,8 +20,9 @@ internal interface ITreeLister
     List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => List(fullPath, relative).FindAll(entry => names.Contains(entry.Name));
 
     /// <summary>The entries of <paramref name="directory"/>, an entry of its parent's listing, only while it is still that
-    /// directory (a walker that lists ahead of the planner: see <see cref="PrefetchingTreeLister"/>). The default lists by
-    /// path, as <see cref="List"/> does.</summary>
+    /// directory: how the planner lists every directory below a root (but one -CopyLinks reached through a link), and a
+    /// walker that lists ahead of it (see <see cref="PrefetchingTreeLister"/>). The default lists by path, as
+    /// <see cref="List"/> does (an agent's or a server's listing, read once, in order).</summary>
     /// <exception cref="SyncException">The directory could not be read, or is no longer the one its parent listed.</exception>
     List<FileEntry> ListVerified(FileEntry directory, string relative) => List(directory.FullPath, relative);
 

@@ -35,6 +35,8 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => Measure(() => inner.ListNames(fullPath, relative, names));
 
+    public List<FileEntry> ListVerified(FileEntry directory, string relative) => Measure(() => inner.ListVerified(directory, relative));
+
     private List<FileEntry> Measure(Func<List<FileEntry>> list)
     {
         long started = Stopwatch.GetTimestamp();

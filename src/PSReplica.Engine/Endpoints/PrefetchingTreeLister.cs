@@ -112,7 +112,6 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure) => _inner.Traits(fullPath, device, measure);
 
-    public List<FileEntry> ListVerified(FileEntry directory, string relative) => _inner.ListVerified(directory, relative);
 
     /// <summary>Both sides' listers for a local run, or none where listing ahead would only read what the run does not
     /// need (-Watch's batches plan a few names each).</summary>
@@ -143,10 +142,18 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         return relative => context.IsIncluded(relative, isDirectory: true);
     }
 
-    public List<FileEntry> List(string fullPath, string relative)
+    public List<FileEntry> List(string fullPath, string relative) => Take(fullPath, relative, null);
+
+    /// <summary>As <see cref="List"/>; a directory no walker has queued is listed only while it is still
+    /// <paramref name="directory"/> (see <see cref="ITreeLister.ListVerified"/>).</summary>
+    public List<FileEntry> ListVerified(FileEntry directory, string relative) => Take(directory.FullPath, relative, directory);
+
+    /// <summary>The listing of a directory the planner reached: taken from the walker that read it, waited for while one
+    /// reads it, or read here (verified against its queued entry, else <paramref name="expected"/>, else by path).</summary>
+    private List<FileEntry> Take(string fullPath, string relative, FileEntry? expected)
     {
         Job? job;
-        FileEntry? named = null;
+        FileEntry? named = expected;
         lock (_gate)
         {
             Pass(relative);
@@ -187,8 +194,9 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
         }
         else
         {
-            // A directory queued from its parent's listing but not begun is listed here as a walker would have listed it:
-            // only while it is still the directory that listing named (not a link swapped in since, which List follows).
+            // A directory queued from its parent's listing but not begun, or one the planner names by its entry, is listed
+            // here as a walker would have listed it: only while it is still the directory that listing named (not a link
+            // swapped in since, which List follows).
             entries = named is not null ? _inner.ListVerified(named, relative) : _inner.List(fullPath, relative);
             ulong? device = _oneFileSystem ? DeviceOf(fullPath) : null;
             lock (_gate)

@@ -34,6 +34,9 @@ internal sealed class SyncPlanner
     private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
+    // -CopyLinks: the directories the planner reached through a link (listed by path, following it, as rsync -L does).
+    private readonly HashSet<FileEntry> _followedDirectories = new(ReferenceEqualityComparer.Instance);
+
     // -OneFileSystem: the devices of the two roots (the destination's when it exists); a directory elsewhere is a mount point.
     private ulong _sourceDevice;
     private ulong? _destinationDevice;
@@ -341,7 +344,7 @@ internal sealed class SyncPlanner
 
         try
         {
-            return PlanDirectory(relative, sourceDirectory.FullPath, destinationDirectory, destinationEntry);
+            return PlanDirectory(relative, sourceDirectory, destinationDirectory, destinationEntry);
         }
         finally
         {
@@ -349,7 +352,7 @@ internal sealed class SyncPlanner
         }
     }
 
-    private Content PlanDirectory(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
+    private Content PlanDirectory(string relative, FileEntry sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
     {
         NoteClosed(destinationEntry, relative);
         FileSystemTraits outer = _traits;
@@ -368,6 +371,14 @@ internal sealed class SyncPlanner
             _traits = outer;
         }
     }
+
+    /// <summary>One side's listing of a directory. Below the root, the directory is listed only while it is still the one its
+    /// parent's listing named (<see cref="ITreeLister.ListVerified"/>: opened without following a link, its identity checked):
+    /// one swapped for a link since is never listed in its place, on either side. The root (which may be a link: rsync
+    /// follows one named with a trailing slash) and a directory -CopyLinks reached through a link (null
+    /// <paramref name="entry"/>) are listed by path.</summary>
+    private static List<FileEntry> ListDirectory(ITreeLister lister, string fullPath, string relative, FileEntry? entry) =>
+        relative.Length == 0 || entry is null ? lister.List(fullPath, relative) : lister.ListVerified(entry, relative);
 
     /// <summary>The traits of the file system a destination directory is on, detected once per device; said by -Verbose
     /// and remembered in the plan (for the receiver) where they limit anything.</summary>
@@ -418,8 +429,9 @@ internal sealed class SyncPlanner
         Say(!traits.HardLinks && (preserve & PreserveOptions.HardLinks) != 0, "hard links", "each name of a linked file is copied as a file of its own");
     }
 
-    private Content PlanDirectoryOn(string relative, string sourceDirectory, string destinationDirectory, FileEntry? destinationEntry)
+    private Content PlanDirectoryOn(string relative, FileEntry sourceEntry, string destinationDirectory, FileEntry? destinationEntry)
     {
+        string sourceDirectory = sourceEntry.FullPath;
         bool destinationExists = destinationEntry is not null;
         _cancellation.ThrowIfCancellationRequested();
         CollectListings();
@@ -433,7 +445,7 @@ internal sealed class SyncPlanner
         // a batch's few names, which cost less than the hand-over, or walkers list the destination ahead already (a
         // hand-over per directory then only wakes a pool thread to take a finished listing).
         Func<List<FileEntry>> listDestination = only is null
-            ? () => _destinationLister.List(destinationDirectory, relative)
+            ? () => ListDirectory(_destinationLister, destinationDirectory, relative, destinationEntry)
             : () => _destinationLister.ListNames(destinationDirectory, relative, only);
         Task<List<FileEntry>>? pending = destinationExists && !_destinationLister.ListsAhead && (only is null || only.Count >= NamesListedInParallel)
             ? Task.Run(listDestination, _cancellation)
@@ -444,7 +456,9 @@ internal sealed class SyncPlanner
         SyncException? destinationError = null;
         try
         {
-            sources = only is null ? _sourceLister.List(sourceDirectory, relative) : _sourceLister.ListNames(sourceDirectory, relative, only);
+            sources = only is null
+                ? ListDirectory(_sourceLister, sourceDirectory, relative, _followedDirectories.Contains(sourceEntry) ? null : sourceEntry)
+                : _sourceLister.ListNames(sourceDirectory, relative, only);
         }
         catch (SyncException ex)
         {
@@ -815,6 +829,10 @@ internal sealed class SyncPlanner
             }
 
             resolved = target;
+            if (resolved.IsDirectory)
+            {
+                _followedDirectories.Add(resolved);
+            }
         }
 
         if (_sourceFilter.Explain(relative, resolved.IsDirectory) is { IsInclude: false } excluded)
@@ -1160,7 +1178,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = _destinationLister.List(existing.FullPath, relative);
+                children = _destinationLister.ListVerified(existing, relative);
             }
             catch (SyncException ex)
             {
@@ -1341,7 +1359,7 @@ internal sealed class SyncPlanner
             List<FileEntry> children;
             try
             {
-                children = _destinationLister.List(existing.FullPath, relative);
+                children = _destinationLister.ListVerified(existing, relative);
             }
             catch (SyncException ex)
             {

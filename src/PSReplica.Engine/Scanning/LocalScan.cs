@@ -6,7 +6,8 @@ namespace PSReplica.Engine.Scanning;
 /// <summary>Lists the local side of a remote run on a thread of its own while the connection is made and the agent
 /// starts (a large part of a short run), so that the planner finds most directories already listed instead of reading
 /// them itself afterwards. It stops as soon as the planner starts asking (from then on it would only compete with it)
-/// or after <see cref="MaxEntries"/> entries, follows no link, and leaves a directory it cannot read to the planner,
+/// or after <see cref="MaxEntries"/> entries, follows no link (each directory below the root is listed only while it is the
+/// one its parent's listing named, as the planner lists it), and leaves a directory it cannot read to the planner,
 /// which reads it again and reports the error as usual. What it lists is what a scan would have read a moment later.</summary>
 public sealed class LocalScan : IDisposable
 {
@@ -52,16 +53,17 @@ public sealed class LocalScan : IDisposable
     private void Walk(string root, bool oneFileSystem)
     {
         ulong? device = oneFileSystem ? DirectoryLister.Stat(root, Path.GetFileName(root), follow: true, out _)?.Device : null;
-        var pending = new Stack<string>();
-        pending.Push(root);
+        // A directory below the root by the entry its parent's listing gave (the root, which may be a link, by its path).
+        var pending = new Stack<(string Path, FileEntry? Entry)>();
+        pending.Push((root, null));
         long held = 0;
         while (pending.Count > 0 && !_stopped && held < MaxEntries)
         {
-            string directory = pending.Pop();
+            (string directory, FileEntry? named) = pending.Pop();
             List<FileEntry> entries;
             try
             {
-                entries = DirectoryLister.List(directory, directory);
+                entries = named is null ? DirectoryLister.List(directory, directory) : DirectoryLister.ListVerified(directory, directory, named);
             }
             catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
             {
@@ -77,7 +79,7 @@ public sealed class LocalScan : IDisposable
             {
                 if (entries[i].Kind == EntryKind.Directory && (device is not { } walked || entries[i].Device == walked))
                 {
-                    pending.Push(entries[i].FullPath);
+                    pending.Push((entries[i].FullPath, entries[i]));
                 }
             }
         }
@@ -90,6 +92,13 @@ public sealed class LocalScan : IDisposable
             scan._stopped = true;
             return scan._listed.TryRemove(fullPath, out List<FileEntry>? entries) ? entries
                 : DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
+        }
+
+        public List<FileEntry> ListVerified(FileEntry directory, string relative)
+        {
+            scan._stopped = true;
+            return scan._listed.TryRemove(directory.FullPath, out List<FileEntry>? entries) ? entries
+                : DirectoryLister.ListVerified(directory.FullPath, relative, directory);
         }
 
         public Endpoints.FileSystemTraits Traits(string fullPath, ulong? device, bool measure) =>

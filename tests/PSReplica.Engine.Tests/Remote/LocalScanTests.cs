@@ -29,6 +29,26 @@ public sealed class LocalScanTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_the_scan_did_not_list_is_listed_only_while_it_is_the_one_its_parent_named()
+    {
+        _tree.Src("a/one.txt", "1");
+        TestTree.Write(_tree.Root, "outside/theirs", "secret");
+        using LocalScan scan = RemoteReplicator.StartLocalScan(_tree.Options(), RemoteSide.Destination)!;
+        Assert.True(scan.WaitUntilListed(TimeSpan.FromSeconds(30)));
+
+        // Made after the scan (so the planner lists it itself), named by its parent's listing, then swapped for a link.
+        string late = Path.Join(_tree.Source, "late");
+        Directory.CreateDirectory(late);
+        FileEntry named = Assert.Single(DirectoryLister.List(_tree.Source, "."), entry => entry.Name == "late");
+        Directory.Delete(late);
+        File.CreateSymbolicLink(late, Path.Join(_tree.Root, "outside"));
+
+        SyncException error = Assert.Throws<SyncException>(() => scan.Lister.ListVerified(named, "late"));
+        Assert.Equal(ErrorIds.ScanError, error.ErrorId);
+        Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_planner_takes_the_scan_instead_of_reading_the_tree_again()
     {
         _tree.Src("a/one.txt", "1");
