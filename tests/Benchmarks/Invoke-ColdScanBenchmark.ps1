@@ -13,6 +13,12 @@
       warm   right after a run of the same tool (everything cached)
     and reports the medians and the ratios PSReplica/rsync, and PSReplica cold/warm.
 
+    Beside them, cold, the floor: coldscan-floor.c, compiled with the machine's C compiler (cc), reads every directory
+    of both trees and states every entry (getdents64 and statx, in inode order, on 16 threads) and does nothing else:
+    the least any no-change run must ask of the file system, as fast as this machine serves it. Its ratio to rsync is
+    the best any tool can reach here; PSReplica's ratio to it is what the rest of a run costs. Without cc the floor is
+    left out (said).
+
     PSReplica runs in this pwsh (the module imported once, warmed up on a small tree), its items counted (a no-change
     run must emit none). Dropping the caches drops everyone's: on a shared machine other processes slow down too, and
     their I/O competes with the runs'. The image is unmounted and removed at the end, also after a failure.
@@ -22,6 +28,8 @@
     Runs per tool and cache state; the median is reported. 5 by default, 2 with -Quick.
 .PARAMETER WorkPath
     Where the image file goes (a real disk, not tmpfs: the point is waiting for it).
+.PARAMETER FloorThreads
+    Threads of the floor's walk (16: more measured no faster on a two-core machine).
 .EXAMPLE
     sudo dotnet pwsh ./tests/Benchmarks/Invoke-ColdScanBenchmark.ps1 -Quick
 #>
@@ -32,7 +40,8 @@ param(
     [string] $WorkPath = '/var/tmp',
     [string] $ModulePath,
     [string] $MarkdownPath,
-    [switch] $Quick
+    [switch] $Quick,
+    [ValidateRange(1, 256)] [int] $FloorThreads = 16
 )
 
 $ErrorActionPreference = 'Stop'
@@ -99,6 +108,13 @@ function Measure-Tool([string] $Tool) {
     [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Cpu = $cpu }
 }
 
+# The floor (see the description): its own time of its walk, without the process start.
+function Measure-Floor {
+    $output = & $floor $FloorThreads $source $replica
+    if ($LASTEXITCODE -ne 0) { throw "coldscan-floor failed ($LASTEXITCODE)." }
+    [double](($output -split ' ')[1])
+}
+
 try {
     $null = New-Item -ItemType Directory -Force $mount
     # Room for the two trees (a 1 KiB file takes a 4 KiB block) and an inode for each of their items.
@@ -123,6 +139,15 @@ try {
     }
     Invoke-Native rsync @('-a', "$source/", "$replica/")
 
+    $floor = $null
+    if (Get-Command cc -ErrorAction SilentlyContinue) {
+        $floor = Join-Path $work 'coldscan-floor'
+        Invoke-Native cc @('-O2', '-pthread', '-o', $floor, (Join-Path $PSScriptRoot 'coldscan-floor.c'))
+    }
+    else {
+        Write-Warning 'No C compiler (cc): the floor is left out.'
+    }
+
     # Warm-up: the module's code is loaded and compiled before anything is timed.
     $warm = Join-Path $work 'warm'
     $null = New-Item -ItemType Directory -Force (Join-Path $warm 'src/a')
@@ -132,6 +157,7 @@ try {
 
     $samples = @{}
     foreach ($key in 'cold|PSReplica', 'cold|rsync', 'warm|PSReplica', 'warm|rsync') { $samples[$key] = [Collections.Generic.List[object]]::new() }
+    $floorSamples = [Collections.Generic.List[double]]::new()
     for ($run = 1; $run -le $Runs; $run++) {
         $order = if ($run % 2) { @('PSReplica', 'rsync') } else { @('rsync', 'PSReplica') }
         foreach ($tool in $order) {
@@ -142,6 +168,11 @@ try {
         Write-Host ("run {0}: cold PSReplica {1:N3} s (CPU {2:N3}), rsync {3:N3} s (CPU {4:N3}); warm PSReplica {5:N3} s (CPU {6:N3}), rsync {7:N3} s (CPU {8:N3})" -f $run,
             $samples['cold|PSReplica'][-1].Seconds, $samples['cold|PSReplica'][-1].Cpu, $samples['cold|rsync'][-1].Seconds, $samples['cold|rsync'][-1].Cpu,
             $samples['warm|PSReplica'][-1].Seconds, $samples['warm|PSReplica'][-1].Cpu, $samples['warm|rsync'][-1].Seconds, $samples['warm|rsync'][-1].Cpu)
+        if ($floor) {
+            Clear-PageCache
+            $floorSamples.Add((Measure-Floor))
+            Write-Host ("run {0}: cold floor {1:N3} s" -f $run, $floorSamples[-1])
+        }
     }
 
     $medians = @{}
@@ -161,10 +192,18 @@ try {
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     $coldOverWarm = [Math]::Round($medians['cold|PSReplica'] / $medians['warm|PSReplica'], 2)
     Write-Host "PSReplica cold/warm: $coldOverWarm"
+    $floorLine = $null
+    if ($floor) {
+        $floorMedian = Get-Median $floorSamples.ToArray()
+        $floorLine = 'Floor, cold (getdents64 and statx of both trees on {0} threads, nothing else): {1:N3} s = {2:N2}x rsync; PSReplica takes {3:N2}x the floor.' -f $FloorThreads,
+            $floorMedian, ($floorMedian / $medians['cold|rsync']), ($medians['cold|PSReplica'] / $floorMedian)
+        Write-Host $floorLine
+    }
     $null = New-Item -ItemType Directory -Force (Split-Path $MarkdownPath)
     $lines = @('| Cache | Files | PSReplica s | rsync s | ratio | PSReplica CPU s | rsync CPU s |', '|---|---|---|---|---|---|---|')
     $lines += foreach ($r in $rows) { "| $($r.Cache) | $($r.Files) | $($r.'PSReplica s') | $($r.'rsync s') | $($r.Ratio) | $($r.'PSReplica CPU s') | $($r.'rsync CPU s') |" }
     $lines += '', "PSReplica cold/warm: $coldOverWarm ($Runs runs per tool and cache state, medians)."
+    if ($floorLine) { $lines += '', $floorLine }
     Set-Content -LiteralPath $MarkdownPath -Value $lines
     Write-Host "Written to $MarkdownPath"
 }
