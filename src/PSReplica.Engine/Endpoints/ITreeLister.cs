@@ -15,9 +15,11 @@ internal interface ITreeLister
     /// <summary>The entries of one directory that bear one of <paramref name="names"/>, in ordinal name order (a name not
     /// there is left out): what a -Watch batch plans of a directory it does not plan whole. The default lists the
     /// directory and keeps those; the local file system stats the names instead, so that a few files changed in a large
-    /// directory do not cost its listing.</summary>
+    /// directory do not cost its listing. With <paramref name="expected"/> (the entry its parent's listing gave) only while
+    /// the directory is still that one, as <see cref="ListVerified"/> lists.</summary>
     /// <exception cref="SyncException">The directory could not be read.</exception>
-    List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => List(fullPath, relative).FindAll(entry => names.Contains(entry.Name));
+    List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names, FileEntry? expected) =>
+        (expected is null ? List(fullPath, relative) : ListVerified(expected, relative)).FindAll(entry => names.Contains(entry.Name));
 
     /// <summary>The entries of <paramref name="directory"/>, an entry of its parent's listing, only while it is still that
     /// directory: how the planner lists every directory below a root (but one -CopyLinks reached through a link), and a

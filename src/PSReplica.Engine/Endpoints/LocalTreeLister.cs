@@ -13,8 +13,8 @@ internal sealed class LocalTreeLister : ITreeLister
 
     public List<FileEntry> List(string fullPath, string relative) => DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
 
-    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) =>
-        DirectoryLister.ListNames(fullPath, names, relative.Length == 0 ? "." : relative);
+    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names, FileEntry? expected) =>
+        DirectoryLister.ListNames(fullPath, names, relative.Length == 0 ? "." : relative, expected);
 
     public List<FileEntry> ListVerified(FileEntry directory, string relative) => DirectoryLister.ListVerified(directory.FullPath, relative, directory);
 

@@ -33,7 +33,8 @@ internal sealed class MeasuredTreeLister(ITreeLister inner) : ITreeLister
 
     public List<FileEntry> List(string fullPath, string relative) => Measure(() => inner.List(fullPath, relative));
 
-    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names) => Measure(() => inner.ListNames(fullPath, relative, names));
+    public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names, FileEntry? expected) =>
+        Measure(() => inner.ListNames(fullPath, relative, names, expected));
 
     public List<FileEntry> ListVerified(FileEntry directory, string relative) => Measure(() => inner.ListVerified(directory, relative));
 

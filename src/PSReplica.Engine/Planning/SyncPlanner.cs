@@ -372,13 +372,10 @@ internal sealed class SyncPlanner
         }
     }
 
-    /// <summary>One side's listing of a directory. Below the root, the directory is listed only while it is still the one its
-    /// parent's listing named (<see cref="ITreeLister.ListVerified"/>: opened without following a link, its identity checked):
-    /// one swapped for a link since is never listed in its place, on either side. The root (which may be a link: rsync
-    /// follows one named with a trailing slash) and a directory -CopyLinks reached through a link (null
-    /// <paramref name="entry"/>) are listed by path.</summary>
+    /// <summary>One side's listing of a directory: by <paramref name="entry"/>, its parent's listing's (see the caller), or by
+    /// path when that is null.</summary>
     private static List<FileEntry> ListDirectory(ITreeLister lister, string fullPath, string relative, FileEntry? entry) =>
-        relative.Length == 0 || entry is null ? lister.List(fullPath, relative) : lister.ListVerified(entry, relative);
+        entry is null ? lister.List(fullPath, relative) : lister.ListVerified(entry, relative);
 
     /// <summary>The traits of the file system a destination directory is on, detected once per device; said by -Verbose
     /// and remembered in the plan (for the receiver) where they limit anything.</summary>
@@ -444,9 +441,15 @@ internal sealed class SyncPlanner
         // The two listings are independent system-call-bound work: list the destination on another core, unless they are
         // a batch's few names, which cost less than the hand-over, or walkers list the destination ahead already (a
         // hand-over per directory then only wakes a pool thread to take a finished listing).
+        // Below the root, each side's directory is listed (or its names stated) only while it is still the one its parent's
+        // listing named (ITreeLister.ListVerified: opened without following a link, its identity checked): one swapped for a
+        // link since is never listed in its place. The root (which may be a link: rsync follows one named with a trailing
+        // slash) and a directory -CopyLinks reached through a link are listed by path.
+        FileEntry? sourceNamed = relative.Length == 0 || _followedDirectories.Contains(sourceEntry) ? null : sourceEntry;
+        FileEntry? destinationNamed = relative.Length == 0 ? null : destinationEntry;
         Func<List<FileEntry>> listDestination = only is null
-            ? () => ListDirectory(_destinationLister, destinationDirectory, relative, destinationEntry)
-            : () => _destinationLister.ListNames(destinationDirectory, relative, only);
+            ? () => ListDirectory(_destinationLister, destinationDirectory, relative, destinationNamed)
+            : () => _destinationLister.ListNames(destinationDirectory, relative, only, destinationNamed);
         Task<List<FileEntry>>? pending = destinationExists && !_destinationLister.ListsAhead && (only is null || only.Count >= NamesListedInParallel)
             ? Task.Run(listDestination, _cancellation)
             : null;
@@ -457,8 +460,8 @@ internal sealed class SyncPlanner
         try
         {
             sources = only is null
-                ? ListDirectory(_sourceLister, sourceDirectory, relative, _followedDirectories.Contains(sourceEntry) ? null : sourceEntry)
-                : _sourceLister.ListNames(sourceDirectory, relative, only);
+                ? ListDirectory(_sourceLister, sourceDirectory, relative, sourceNamed)
+                : _sourceLister.ListNames(sourceDirectory, relative, only, sourceNamed);
         }
         catch (SyncException ex)
         {

@@ -50,23 +50,20 @@ internal static class DirectoryLister
     /// <summary>The entries of <paramref name="directory"/> named <paramref name="names"/>, sorted by ordinal name; a
     /// name not there is left out. Each name is stat'ed, the directory not listed (-Watch's batch of a few names in a
     /// large directory); it is opened first, so that one that cannot be read fails as <see cref="List"/> does rather
-    /// than look empty.</summary>
-    /// <exception cref="SyncException">The directory cannot be read.</exception>
-    public static List<FileEntry> ListNames(string directory, IReadOnlySet<string> names, string relativeForErrors)
+    /// than look empty, and the names are stated relative to it. With <paramref name="expected"/> (its parent's listing's
+    /// entry) it is opened only while it is still that directory, as <see cref="ListVerified"/> opens it.</summary>
+    /// <exception cref="SyncException">The directory cannot be read, or is no longer the one listed (ScanError).</exception>
+    public static List<FileEntry> ListNames(string directory, IReadOnlySet<string> names, string relativeForErrors, FileEntry? expected = null)
     {
         if (!Posix.KeepsNameBytes)
         {
-            return List(directory, relativeForErrors).FindAll(entry => names.Contains(entry.Name));
+            return (expected is null ? List(directory, relativeForErrors) : ListVerified(directory, relativeForErrors, expected))
+                .FindAll(entry => names.Contains(entry.Name));
         }
 
-        using (SafeFileHandle? opened = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.OCloExec, 0, out int openError))
-        {
-            if (opened is null)
-            {
-                throw Unreadable(directory, openError, relativeForErrors);
-            }
-        }
-
+        using SafeFileHandle handle = expected is null
+            ? Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.OCloExec, 0, out int openError) ?? throw Unreadable(directory, openError, relativeForErrors)
+            : OpenVerified(directory, relativeForErrors, expected);
         var wanted = new List<string>(names.Count);
         foreach (string name in names)
         {
@@ -77,7 +74,22 @@ internal static class DirectoryLister
             }
         }
 
-        return StatSorted(directory, wanted, relativeForErrors);
+        wanted.Sort(StringComparer.Ordinal);
+        var entries = new List<FileEntry>(wanted.Count);
+        foreach (string name in wanted)
+        {
+            int errno = StatNamed(handle, directory, name, out FileEntry? entry);
+            if (entry is not null)
+            {
+                entries.Add(entry);
+            }
+            else if (errno != Posix.ENOENT)
+            {
+                throw ItemUnreadable(directory, name, errno, relativeForErrors);
+            }
+        }
+
+        return entries;
     }
 
     /// <summary>Stats each of <paramref name="names"/> in <paramref name="directory"/> (sorting them); a name gone is left out.</summary>
@@ -101,8 +113,7 @@ internal static class DirectoryLister
             }
             else if (errno != Posix.ENOENT)
             {
-                throw new SyncException(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                    $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
+                throw ItemUnreadable(directory, name, errno, relativeForErrors);
             }
         }
 
@@ -123,7 +134,17 @@ internal static class DirectoryLister
             return List(directory, relativeForErrors);
         }
 
-        using SafeFileHandle? handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow, 0, out int openError);
+        using SafeFileHandle handle = OpenVerified(directory, relativeForErrors, expected);
+        return ListOpen(handle, directory, relativeForErrors);
+    }
+
+    /// <summary><paramref name="directory"/> opened without following a final link, only while it is the directory
+    /// <paramref name="expected"/> (device and inode checked on the descriptor).</summary>
+    /// <exception cref="SyncException">It cannot be opened, or is no longer the one listed (ScanError).</exception>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static SafeFileHandle OpenVerified(string directory, string relativeForErrors, FileEntry expected)
+    {
+        SafeFileHandle? handle = Posix.Open(directory, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow | Posix.OCloExec, 0, out int openError);
         if (handle is null)
         {
             throw openError is Posix.ELOOP or Posix.ENOTDIR ? Replaced(directory, relativeForErrors) : Unreadable(directory, openError, relativeForErrors);
@@ -131,10 +152,11 @@ internal static class DirectoryLister
 
         if (Posix.StatAt(handle, string.Empty, out StatInfo opened) != 0 || opened.Device != expected.Device || opened.Inode != expected.Inode)
         {
+            handle.Dispose();
             throw Replaced(directory, relativeForErrors);
         }
 
-        return ListOpen(handle, directory, relativeForErrors);
+        return handle;
     }
 
     /// <summary>The entries of the directory <paramref name="handle"/> holds open (at <paramref name="directory"/>), each
@@ -202,8 +224,7 @@ internal static class DirectoryLister
         DirectoryNames.Return(names);
         if (failedName is not null)
         {
-            throw new SyncException(ErrorIds.ScanError, failedErrno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
-                $"Cannot read '{Path.Join(directory, failedName)}': {Posix.Describe(failedErrno)}.", relativeForErrors);
+            throw ItemUnreadable(directory, failedName, failedErrno, relativeForErrors);
         }
 
         entries.Sort(s_byName);
@@ -218,12 +239,26 @@ internal static class DirectoryLister
     {
         entry = null;
         int errno = names.StatAt(handle, index, out StatInfo stat);
-        if (errno != 0)
-        {
-            return errno;
-        }
+        return errno != 0 ? errno : Described(handle, directory, names.Name(index), stat, out entry);
+    }
 
-        string name = names.Name(index);
+    /// <summary>States <paramref name="name"/> in the directory <paramref name="handle"/> holds open, as
+    /// <see cref="StatOne"/> does.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static int StatNamed(SafeFileHandle handle, string directory, string name, out FileEntry? entry)
+    {
+        entry = null;
+        int errno = Posix.StatAt(handle, name, out StatInfo stat);
+        return errno != 0 ? errno : Described(handle, directory, name, stat, out entry);
+    }
+
+    /// <summary>The entry for a stated name (its target read when it is a link): 0, or ENOENT when a link went before its
+    /// target was read, or the errno.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Described(SafeFileHandle handle, string directory, string name, in StatInfo stat, out FileEntry? entry)
+    {
+        entry = null;
         EntryKind kind = FileEntry.KindOf(stat);
         string? target = null;
         if (kind == EntryKind.SymbolicLink)
@@ -238,6 +273,11 @@ internal static class DirectoryLister
         entry = FileEntry.InDirectory(directory, name, kind, stat, target);
         return 0;
     }
+
+    /// <summary>The error for an item of a directory that cannot be stated.</summary>
+    private static SyncException ItemUnreadable(string directory, string name, int errno, string relativeForErrors) =>
+        new(ErrorIds.ScanError, errno == Posix.EACCES ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+            $"Cannot read '{Path.Join(directory, name)}': {Posix.Describe(errno)}.", relativeForErrors);
 
     /// <summary>The error <see cref="List"/> gives for a directory it cannot open or read.</summary>
     private static SyncException Unreadable(string directory, int errno, string relativeForErrors) =>

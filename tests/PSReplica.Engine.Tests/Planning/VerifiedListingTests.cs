@@ -1,6 +1,7 @@
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Planning;
 using PSReplica.Engine.Scanning;
+using PSReplica.Engine.Watching;
 
 namespace PSReplica.Engine.Tests.Planning;
 
@@ -69,6 +70,24 @@ public sealed class VerifiedListingTests : IDisposable
     }
 
     [Fact]
+    public void A_watch_batch_states_its_names_only_in_the_directory_its_parent_named()
+    {
+        // -Watch saw a/mine change: the batch states that name in a, not a's listing; a was swapped for a link since.
+        _tree.Src("a/mine", "new", mtimeSeconds: TestTree.BaseTime + 10);
+        _tree.Dst("a/mine", "old", mtimeSeconds: TestTree.BaseTime);
+        TestTree.Write(_tree.Root, "outside/mine", "secret", mtimeSeconds: TestTree.BaseTime + 20);
+        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Source, "a"));
+        SyncOptions options = _tree.Options() with { Scope = PlanScope.From([new WatchChange(WatchChangeKind.Item, "a/mine")]) };
+
+        (string[] items, SyncException[] errors) = Plan(options, swapping, null, ahead: false);
+
+        Assert.Empty(items);
+        SyncException error = Assert.Single(errors);
+        Assert.Equal(ErrorIds.ScanError, error.ErrorId);
+        Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_directory_left_alone_lists_as_before()
     {
         // The control: the same trees unswapped plan the directory's contents (the listings above failed for the swap).
@@ -130,6 +149,9 @@ public sealed class VerifiedListingTests : IDisposable
 
         public List<FileEntry> ListVerified(FileEntry directory, string relative) =>
             Then(relative, LocalTreeLister.Instance.ListVerified(directory, relative));
+
+        public List<FileEntry> ListNames(string fullPath, string relative, IReadOnlySet<string> names, FileEntry? expected) =>
+            Then(relative, LocalTreeLister.Instance.ListNames(fullPath, relative, names, expected));
 
         private List<FileEntry> Then(string relative, List<FileEntry> entries)
         {
