@@ -239,26 +239,40 @@ internal static class DirectoryLister
     {
         entry = null;
         int errno = names.StatAt(handle, index, out StatInfo stat);
-        return errno != 0 ? errno : Described(handle, directory, names.Name(index), stat, out entry);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        // Spelled out here rather than shared with StatNamed: this runs for every entry of every directory listed.
+        string name = names.Name(index);
+        EntryKind kind = FileEntry.KindOf(stat);
+        string? target = null;
+        if (kind == EntryKind.SymbolicLink)
+        {
+            target = Posix.ReadLinkAt(handle, name, out int linkError);
+            if (target is null)
+            {
+                return linkError == Posix.EINVAL || linkError == 0 ? Posix.ENOENT : linkError;
+            }
+        }
+
+        entry = FileEntry.InDirectory(directory, name, kind, stat, target);
+        return 0;
     }
 
     /// <summary>States <paramref name="name"/> in the directory <paramref name="handle"/> holds open, as
-    /// <see cref="StatOne"/> does.</summary>
+    /// <see cref="StatOne"/> states a listed name: 0 with the entry, or the errno.</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static int StatNamed(SafeFileHandle handle, string directory, string name, out FileEntry? entry)
     {
         entry = null;
         int errno = Posix.StatAt(handle, name, out StatInfo stat);
-        return errno != 0 ? errno : Described(handle, directory, name, stat, out entry);
-    }
+        if (errno != 0)
+        {
+            return errno;
+        }
 
-    /// <summary>The entry for a stated name (its target read when it is a link): 0, or ENOENT when a link went before its
-    /// target was read, or the errno.</summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Described(SafeFileHandle handle, string directory, string name, in StatInfo stat, out FileEntry? entry)
-    {
-        entry = null;
         EntryKind kind = FileEntry.KindOf(stat);
         string? target = null;
         if (kind == EntryKind.SymbolicLink)
