@@ -112,7 +112,6 @@ internal sealed class PrefetchingTreeLister : ITreeLister, IDisposable
 
     public FileSystemTraits Traits(string fullPath, ulong? device, bool measure) => _inner.Traits(fullPath, device, measure);
 
-
     /// <summary>Both sides' listers for a local run, or none where listing ahead would only read what the run does not
     /// need (-Watch's batches plan a few names each).</summary>
     public static Pair ForLocalRun(SyncOptions options, CancellationToken cancellation)

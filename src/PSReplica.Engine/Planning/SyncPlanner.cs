@@ -34,7 +34,8 @@ internal sealed class SyncPlanner
     private readonly ITreeLister _destinationLister;
     private readonly HashSet<(ulong Device, ulong Inode)> _activeDirectories = [];
 
-    // -CopyLinks: the directories the planner reached through a link (listed by path, following it, as rsync -L does).
+    // -CopyLinks: the directories the planner reached through a link and has not listed yet (listed by path, following
+    // it, as rsync -L does).
     private readonly HashSet<FileEntry> _followedDirectories = new(ReferenceEqualityComparer.Instance);
 
     // -OneFileSystem: the devices of the two roots (the destination's when it exists); a directory elsewhere is a mount point.
@@ -438,15 +439,15 @@ internal sealed class SyncPlanner
         // few files changed in a large directory cost their own stats, not its listing. (Where the destination folds names,
         // the directory's every name is planned, so that a new name is held against the ones it folds to.)
         IReadOnlySet<string>? only = !whole && _traits.CaseSensitive && !_traits.WindowsNamesOnly ? _scope!.NamesIn(relative) : null;
-        // The two listings are independent system-call-bound work: list the destination on another core, unless they are
-        // a batch's few names, which cost less than the hand-over, or walkers list the destination ahead already (a
-        // hand-over per directory then only wakes a pool thread to take a finished listing).
         // Below the root, each side's directory is listed (or its names stated) only while it is still the one its parent's
         // listing named (ITreeLister.ListVerified: opened without following a link, its identity checked): one swapped for a
         // link since is never listed in its place. The root (which may be a link: rsync follows one named with a trailing
         // slash) and a directory -CopyLinks reached through a link are listed by path.
-        FileEntry? sourceNamed = relative.Length == 0 || _followedDirectories.Contains(sourceEntry) ? null : sourceEntry;
+        FileEntry? sourceNamed = relative.Length == 0 || _followedDirectories.Remove(sourceEntry) ? null : sourceEntry;
         FileEntry? destinationNamed = relative.Length == 0 ? null : destinationEntry;
+        // The two listings are independent system-call-bound work: list the destination on another core, unless they are
+        // a batch's few names, which cost less than the hand-over, or walkers list the destination ahead already (a
+        // hand-over per directory then only wakes a pool thread to take a finished listing).
         Func<List<FileEntry>> listDestination = only is null
             ? () => ListDirectory(_destinationLister, destinationDirectory, relative, destinationNamed)
             : () => _destinationLister.ListNames(destinationDirectory, relative, only, destinationNamed);

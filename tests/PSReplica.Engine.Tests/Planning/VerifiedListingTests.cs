@@ -87,6 +87,21 @@ public sealed class VerifiedListingTests : IDisposable
         Assert.Contains("replaced", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(Listers))]
+    public void CopyLinks_still_lists_a_directory_reached_through_a_link(bool ahead)
+    {
+        // rsync -L: the link's referent is copied as a directory, wherever it is; its listing follows the link.
+        TestTree.Write(_tree.Root, "elsewhere/x", "1");
+        _tree.Src("a/y", "2");
+        Directory.CreateSymbolicLink(Path.Join(_tree.Source, "a", "l"), Path.Join(_tree.Root, "elsewhere"));
+
+        (string[] items, SyncException[] errors) = Plan(_tree.Options() with { CopyLinks = true }, null, null, ahead);
+
+        Assert.Empty(errors);
+        Assert.Contains("a/l/x", items);
+    }
+
     [Fact]
     public void A_directory_left_alone_lists_as_before()
     {
