@@ -1211,7 +1211,18 @@ internal sealed class SyncPlanner
     /// <summary>A device, FIFO or socket standing where one of its class is (a device, or a FIFO or socket): made anew when
     /// its type or a device's number differs (rsync's generator deletes and recreates it then), else given the attributes
     /// that differ, as a file is.</summary>
-    private void PlanNode(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    private void PlanNode(FileEntry source, FileEntry existing, string relative, string destinationPath) =>
+        PlanRemade(source, existing, relative, destinationPath, source.Kind != existing.Kind || source.Rdev != existing.Rdev, ActionKind.CreateNode,
+            source.Kind != existing.Kind ? SyncReason.TypeChanged : SyncReason.DeviceChanged);
+
+    /// <summary>A link standing where a link is: made anew when its target differs, else given the attributes that differ.</summary>
+    private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath) =>
+        PlanRemade(source, existing, relative, destinationPath, !string.Equals(source.LinkTarget, existing.LinkTarget, StringComparison.Ordinal),
+            ActionKind.CreateSymbolicLink, SyncReason.TargetChanged);
+
+    /// <summary>An item that has no content to update (a link, a node): made anew (<paramref name="kind"/>) when
+    /// <paramref name="differs"/>, else given the attributes that differ.</summary>
+    private void PlanRemade(FileEntry source, FileEntry existing, string relative, string destinationPath, bool differs, ActionKind kind, SyncReason reason)
     {
         if (_options.IgnoreExisting)
         {
@@ -1220,37 +1231,11 @@ internal sealed class SyncPlanner
         }
 
         AttributeChanges changes = CompareAttributes(source, existing);
-        if (source.Kind != existing.Kind || source.Rdev != existing.Rdev)
+        if (differs)
         {
             string itemize = Itemizer.Changed('c', source.ItemType, checksum: true, size: false,
                 (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
-            Add(ActionKind.CreateNode, SyncAction.Update, source, existing, relative, destinationPath,
-                source.Kind != existing.Kind ? SyncReason.TypeChanged : SyncReason.DeviceChanged, itemize);
-        }
-        else if (changes != AttributeChanges.None)
-        {
-            AddMetadata(source, existing, relative, destinationPath, changes);
-        }
-        else if (_debug)
-        {
-            _observer.OnDebug($"'{relative}': up to date");
-        }
-    }
-
-    private void PlanSymbolicLink(FileEntry source, FileEntry existing, string relative, string destinationPath)
-    {
-        if (_options.IgnoreExisting)
-        {
-            SkipExisting(relative);
-            return;
-        }
-
-        AttributeChanges changes = CompareAttributes(source, existing);
-        if (!string.Equals(source.LinkTarget, existing.LinkTarget, StringComparison.Ordinal))
-        {
-            string itemize = Itemizer.Changed('c', SyncItemType.SymbolicLink, checksum: true, size: false,
-                (changes & AttributeChanges.Times) != 0 ? 't' : '.', changes);
-            Add(ActionKind.CreateSymbolicLink, SyncAction.Update, source, existing, relative, destinationPath, SyncReason.TargetChanged, itemize);
+            Add(kind, SyncAction.Update, source, existing, relative, destinationPath, reason, itemize);
         }
         else if (changes != AttributeChanges.None)
         {
