@@ -57,11 +57,17 @@ internal sealed class MergedSourceLister : ITreeLister
 
     public Metadata.ExtendedAttributeSet? ExtendedAttributes(FileEntry entry, Metadata.XattrScope scope) => _inner.ExtendedAttributes(entry, scope);
 
-    public List<FileEntry> List(string fullPath, string relative)
+    public List<FileEntry> List(string fullPath, string relative) => List(fullPath, relative, null);
+
+    /// <summary>As <see cref="List"/>, each directory below the root listed only while it is the one its parent's listing
+    /// named (see <see cref="ITreeLister.ListVerified"/>): this one, or each source's part of a merged one.</summary>
+    public List<FileEntry> ListVerified(FileEntry directory, string relative) => List(directory.FullPath, relative, directory);
+
+    private List<FileEntry> List(string fullPath, string relative, FileEntry? expected)
     {
         if (!_shared.TryGetValue(relative, out Part[]? parts))
         {
-            return _inner.List(fullPath, relative);
+            return expected is null ? _inner.List(fullPath, relative) : _inner.ListVerified(expected, relative);
         }
 
         var all = new List<Part>();
@@ -73,7 +79,12 @@ internal sealed class MergedSourceLister : ITreeLister
                 continue;
             }
 
-            foreach (FileEntry entry in _inner.List(part.Entry.FullPath, relative))
+            // A part below the root is an entry of its source's listing; a root (a source as named) or, with -CopyLinks, a
+            // link to a directory is listed by path.
+            List<FileEntry> listed = relative.Length > 0 && expected is not null && part.Entry.IsDirectory
+                ? _inner.ListVerified(part.Entry, relative)
+                : _inner.List(part.Entry.FullPath, relative);
+            foreach (FileEntry entry in listed)
             {
                 all.Add(new Part(entry, part.Source, Listed: false));
             }

@@ -102,6 +102,26 @@ public sealed class VerifiedListingTests : IDisposable
         Assert.Contains("a/l/x", items);
     }
 
+    [Theory]
+    [InlineData("d")]
+    [InlineData("only")]
+    public void With_several_sources_a_swapped_directory_is_not_listed_through_the_link(string swapped)
+    {
+        // d is in both sources (merged); only is in the first alone.
+        string second = Path.Join(_tree.Root, "second");
+        _tree.Src("d/mine", "1");
+        _tree.Src("only/mine", "1");
+        TestTree.Write(second, "d/theirs", "2");
+        TestTree.Write(_tree.Root, "outside/secret", "secret");
+        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Source, swapped));
+        SyncOptions options = _tree.Options() with { Source = _tree.Source + "/", AdditionalSources = [second + "/"] };
+
+        (string[] items, SyncException[] errors) = Plan(options, swapping, null, ahead: false);
+
+        Assert.DoesNotContain(items, item => item.Contains("secret", StringComparison.Ordinal));
+        Assert.Equal(ErrorIds.ScanError, Assert.Single(errors).ErrorId);
+    }
+
     [Fact]
     public void A_directory_left_alone_lists_as_before()
     {
