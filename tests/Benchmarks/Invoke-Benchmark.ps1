@@ -73,6 +73,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
@@ -94,14 +95,6 @@ $filesPerDirectory = 100
 $samplesPerTree = 16
 
 # ---------------------------------------------------------------------------------------------------- helpers
-
-function Get-Median([double[]] $Values) {
-    $sorted = [double[]]($Values | Sort-Object)
-    $n = $sorted.Count
-    if ($n -eq 0) { return [double]::NaN }
-    if ($n % 2 -eq 1) { return $sorted[($n - 1) / 2] }
-    return ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2
-}
 
 function Remove-Tree([string] $Path) {
     # rm is much faster than Remove-Item on 20,000 files and this is untimed set-up, but it still adds up.

@@ -46,6 +46,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
 if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot 'out/benchmark/coldscan.md' }
@@ -66,12 +67,6 @@ $mount = Join-Path $work 'mnt'
 $source = Join-Path $mount 'src'
 $replica = Join-Path $mount 'dst'
 $mounted = $false
-
-function Get-Median([double[]] $Values) {
-    $sorted = [double[]]($Values | Sort-Object)
-    if ($sorted.Count % 2 -eq 1) { return $sorted[($sorted.Count - 1) / 2] }
-    ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2
-}
 
 function Invoke-Native([string] $Command, [string[]] $Arguments) {
     & $Command @Arguments

@@ -58,6 +58,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
@@ -209,13 +210,6 @@ public sealed class FilterBenchTree
     }
 }
 '@
-
-function Get-Median([double[]] $Values) {
-    $sorted = [double[]]($Values | Sort-Object)
-    $n = $sorted.Count
-    if ($n % 2 -eq 1) { return $sorted[($n - 1) / 2] }
-    ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2
-}
 
 function Get-RsyncListCount {
     <# The number of names rsync -r -n --out-format=%n lists for SOURCE/ into a missing destination with the rules. #>

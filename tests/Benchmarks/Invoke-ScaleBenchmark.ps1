@@ -61,6 +61,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
 if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot "out/benchmark/scale$(if ($Remote) { '-remote' })$(if ($With -ne 'None') { "-$($With.ToLowerInvariant())" }).md" }
@@ -76,12 +77,6 @@ $work = Join-Path $WorkPath "psreplica-scale-$PID"
 $source = Join-Path $work 'src'
 # What a run reads from: the tree itself, or with -With RemoveSourceFiles a fresh copy of it per run (Reset-RunSource).
 $runSource = if ($With -eq 'RemoveSourceFiles') { Join-Path $work 'run-src' } else { $source }
-
-function Get-Median([double[]] $Values) {
-    $sorted = [double[]]($Values | Sort-Object)
-    if ($sorted.Count % 2 -eq 1) { return $sorted[($sorted.Count - 1) / 2] }
-    ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2
-}
 
 function Remove-Tree([string] $Path) {
     if (Test-Path -LiteralPath $Path) { & /bin/rm -rf -- $Path; if ($LASTEXITCODE -ne 0) { throw "rm -rf '$Path' failed." } }

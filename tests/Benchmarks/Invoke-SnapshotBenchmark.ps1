@@ -41,6 +41,7 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 Import-Module $ModulePath -Force
 $work = Join-Path $WorkPath "psreplica-snapbench-$PID"
 $source = Join-Path $work 'source'
@@ -49,12 +50,6 @@ function Measure-Seconds([scriptblock] $Script) {
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
     & $Script
     $clock.Elapsed.TotalSeconds
-}
-
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $middle = [int][math]::Floor($sorted.Count / 2)
-    if ($sorted.Count % 2) { $sorted[$middle] } else { ($sorted[$middle - 1] + $sorted[$middle]) / 2 }
 }
 
 # KiB that $Day adds on top of $Previous (du counts each inode once per invocation).

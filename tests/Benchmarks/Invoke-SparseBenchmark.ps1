@@ -35,6 +35,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
 if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot 'out/benchmark/sparse.md' }
@@ -69,11 +70,6 @@ function Invoke-Timed([scriptblock] $Script) {
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $result = & $Script
     [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Result = $result }
-}
-
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    if ($sorted.Count % 2) { $sorted[[int][Math]::Floor($sorted.Count / 2)] } else { ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2 }
 }
 
 try {

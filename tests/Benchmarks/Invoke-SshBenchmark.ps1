@@ -81,6 +81,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'BenchmarkSupport.psm1') -Force
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 if (-not $ModulePath) { $ModulePath = Join-Path $repoRoot 'out/PSReplica/PSReplica.psd1' }
 if (-not $MarkdownPath) { $MarkdownPath = Join-Path $repoRoot 'out/benchmark/ssh.md' }
@@ -109,11 +110,6 @@ function Write-RandomFile([string] $Path, [long] $Length) {
         }
     }
     finally { $stream.Dispose() }
-}
-
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    if ($sorted.Count % 2) { $sorted[[int][Math]::Floor($sorted.Count / 2)] } else { ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2 }
 }
 
 function Get-LoopbackBytes { [long](Get-Content -Raw $loopback).Trim() }
