@@ -87,18 +87,22 @@ public sealed class LocalScan : IDisposable
 
     private sealed class PrefetchedLister(LocalScan scan) : ITreeLister
     {
-        public List<FileEntry> List(string fullPath, string relative)
-        {
-            scan._stopped = true;
-            return scan._listed.TryRemove(fullPath, out List<FileEntry>? entries) ? entries
-                : DirectoryLister.List(fullPath, relative.Length == 0 ? "." : relative);
-        }
+        public List<FileEntry> List(string fullPath, string relative) => Take(fullPath, relative, null);
 
-        public List<FileEntry> ListVerified(FileEntry directory, string relative)
+        public List<FileEntry> ListVerified(FileEntry directory, string relative) => Take(directory.FullPath, relative, directory);
+
+        /// <summary>The scan's listing of a directory, or one read here (verified against <paramref name="expected"/>, else by
+        /// path).</summary>
+        private List<FileEntry> Take(string fullPath, string relative, FileEntry? expected)
         {
             scan._stopped = true;
-            return scan._listed.TryRemove(directory.FullPath, out List<FileEntry>? entries) ? entries
-                : DirectoryLister.ListVerified(directory.FullPath, relative, directory);
+            if (scan._listed.TryRemove(fullPath, out List<FileEntry>? entries))
+            {
+                return entries;
+            }
+
+            string shown = relative.Length == 0 ? "." : relative;
+            return expected is null ? DirectoryLister.List(fullPath, shown) : DirectoryLister.ListVerified(fullPath, shown, expected);
         }
 
         public Endpoints.FileSystemTraits Traits(string fullPath, ulong? device, bool measure) =>
