@@ -39,6 +39,16 @@ internal sealed class TestTree : IDisposable
 
     public string Dst(string relative, string content, long? mtimeSeconds = null) => Write(Destination, relative, content, mtimeSeconds);
 
+    /// <summary>Moves the directory <paramref name="relative"/> of <paramref name="root"/> (the source, the destination) aside
+    /// to moved/ beside it and puts a link to this tree's outside/ in its place, as a racing user could; returns its path.</summary>
+    public string SwapForLinkToOutside(string root, string relative)
+    {
+        string path = Path.Join(root, relative);
+        Directory.Move(path, Path.Join(root, "moved"));
+        File.CreateSymbolicLink(path, Path.Join(Root, "outside"));
+        return path;
+    }
+
     /// <summary><paramref name="length"/> bytes from a generator seeded with <paramref name="seed"/>: random, and the same on every run.</summary>
     public static byte[] RandomBytes(int length, int seed)
     {

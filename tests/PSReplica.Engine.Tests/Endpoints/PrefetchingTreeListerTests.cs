@@ -179,7 +179,7 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         lister.List(_tree.Source, string.Empty);
         Assert.True(lister.ListOneAhead());
 
-        string a = SwapForLinkToOutside("a");
+        string a = _tree.SwapForLinkToOutside(_tree.Source, "a");
         List<FileEntry> entries = lister.List(a, "a");
 
         Assert.Equal("mine", Assert.Single(entries).Name);
@@ -193,7 +193,7 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         using var lister = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 0);
         lister.List(_tree.Source, string.Empty);
 
-        string a = SwapForLinkToOutside("a");
+        string a = _tree.SwapForLinkToOutside(_tree.Source, "a");
         Assert.True(lister.ListOneAhead());
         SyncException error = Assert.Throws<SyncException>(() => lister.List(a, "a"));
 
@@ -211,7 +211,7 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         using var lister = new PrefetchingTreeLister(LocalTreeLister.Instance, null, false, CancellationToken.None, walkers: 0);
         lister.List(_tree.Source, string.Empty);
 
-        string a = SwapForLinkToOutside("a");
+        string a = _tree.SwapForLinkToOutside(_tree.Source, "a");
         SyncException error = Assert.Throws<SyncException>(() => lister.List(a, "a"));
 
         Assert.Equal(ErrorIds.ScanError, error.ErrorId);
@@ -339,16 +339,6 @@ public sealed class PrefetchingTreeListerTests : IDisposable
         Assert.True(new MeasuredTreeLister(walking).ListsAhead);
         Assert.False(still.ListsAhead);
         Assert.False(((ITreeLister)LocalTreeLister.Instance).ListsAhead);
-    }
-
-    /// <summary>Moves the source's directory <paramref name="relative"/> aside and puts a link to the tree's outside/ in its
-    /// place; returns its path.</summary>
-    private string SwapForLinkToOutside(string relative)
-    {
-        string path = Path.Join(_tree.Source, relative);
-        Directory.Move(path, Path.Join(_tree.Source, "moved"));
-        File.CreateSymbolicLink(path, Path.Join(_tree.Root, "outside"));
-        return path;
     }
 
     private static (string[] Lines, string[] Errors) Plan(SyncOptions options, ITreeLister? source, ITreeLister? destination, bool withPaths = false)

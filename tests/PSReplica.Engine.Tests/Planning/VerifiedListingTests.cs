@@ -26,7 +26,7 @@ public sealed class VerifiedListingTests : IDisposable
     {
         _tree.Src("a/mine", "1");
         TestTree.Write(_tree.Root, "outside/theirs", "secret");
-        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Source, "a"));
+        var swapping = new SwappingLister(string.Empty, () => _tree.SwapForLinkToOutside(_tree.Source, "a"));
 
         (string[] items, SyncException[] errors) = Plan(_tree.Options(), swapping, null, ahead);
 
@@ -44,7 +44,7 @@ public sealed class VerifiedListingTests : IDisposable
         _tree.Dst("a/mine", "1");
         _tree.Dst("a/old", "2");
         TestTree.Write(_tree.Root, "outside/victim", "keep");
-        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Destination, "a"));
+        var swapping = new SwappingLister(string.Empty, () => _tree.SwapForLinkToOutside(_tree.Destination, "a"));
 
         (string[] items, SyncException[] errors) = Plan(_tree.Options(delete: true), null, swapping, ahead);
 
@@ -61,7 +61,7 @@ public sealed class VerifiedListingTests : IDisposable
         _tree.Src("a", "file now");
         _tree.Dst("a/old", "2");
         TestTree.Write(_tree.Root, "outside/victim", "keep");
-        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Destination, "a"));
+        var swapping = new SwappingLister(string.Empty, () => _tree.SwapForLinkToOutside(_tree.Destination, "a"));
 
         (string[] items, SyncException[] errors) = Plan(_tree.Options(delete: true), null, swapping, ahead);
 
@@ -76,7 +76,7 @@ public sealed class VerifiedListingTests : IDisposable
         _tree.Src("a/mine", "new", mtimeSeconds: TestTree.BaseTime + 10);
         _tree.Dst("a/mine", "old", mtimeSeconds: TestTree.BaseTime);
         TestTree.Write(_tree.Root, "outside/mine", "secret", mtimeSeconds: TestTree.BaseTime + 20);
-        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Source, "a"));
+        var swapping = new SwappingLister(string.Empty, () => _tree.SwapForLinkToOutside(_tree.Source, "a"));
         SyncOptions options = _tree.Options() with { Scope = PlanScope.From([new WatchChange(WatchChangeKind.Item, "a/mine")]) };
 
         (string[] items, SyncException[] errors) = Plan(options, swapping, null, ahead: false);
@@ -113,7 +113,7 @@ public sealed class VerifiedListingTests : IDisposable
         _tree.Src("only/mine", "1");
         TestTree.Write(second, "d/theirs", "2");
         TestTree.Write(_tree.Root, "outside/secret", "secret");
-        var swapping = new SwappingLister(string.Empty, () => SwapForLinkToOutside(_tree.Source, swapped));
+        var swapping = new SwappingLister(string.Empty, () => _tree.SwapForLinkToOutside(_tree.Source, swapped));
         SyncOptions options = _tree.Options() with { Source = _tree.Source + "/", AdditionalSources = [second + "/"] };
 
         (string[] items, SyncException[] errors) = Plan(options, swapping, null, ahead: false);
@@ -135,15 +135,6 @@ public sealed class VerifiedListingTests : IDisposable
         Assert.Empty(errors);
         Assert.Contains("a/mine", items);
         Assert.Contains("a/old", items);
-    }
-
-    /// <summary>Moves <paramref name="root"/>'s directory <paramref name="relative"/> aside and puts a link to the tree's
-    /// outside/ in its place.</summary>
-    private void SwapForLinkToOutside(string root, string relative)
-    {
-        string path = Path.Join(root, relative);
-        Directory.Move(path, Path.Join(root, "moved"));
-        File.CreateSymbolicLink(path, Path.Join(_tree.Root, "outside"));
     }
 
     private static (string[] Items, SyncException[] Errors) Plan(SyncOptions options, ITreeLister? source, ITreeLister? destination, bool ahead)
