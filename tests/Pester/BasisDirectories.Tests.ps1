@@ -17,12 +17,12 @@ BeforeAll {
     function Get-Tree([string] $Root) { Get-TreeListing $Root -WithOwner }
 
     # Runs rsync and Sync-Directory on separate copies of the fixture; returns both trees and sharing tables.
-    function Invoke-Both([string] $Name, [string] $RsyncOption, [string] $Parameter, [hashtable] $Extra = @{}) {
+    function Invoke-Both([string] $Name, [string] $RsyncOption, [string] $Parameter, [hashtable] $Extra = @{}, [string[]] $RsyncExtra = @()) {
         $rsyncRoot = Join-Path $script:WorkRoot "$Name-rsync"
         $psrRoot = Join-Path $script:WorkRoot "$Name-psr"
         New-Fixture $rsyncRoot
         New-Fixture $psrRoot
-        & rsync -a "$RsyncOption=../prev1" "$RsyncOption=../prev2" -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        & rsync -a @RsyncExtra "$RsyncOption=../prev1" "$RsyncOption=../prev2" -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
         if ($LASTEXITCODE -ne 0) { throw "rsync failed with $LASTEXITCODE" }
         $options = @{ Path = "$psrRoot/src"; Destination = "$psrRoot/dest"; $Parameter = @('../prev1', '../prev2'); ErrorAction = 'Stop' } + $Extra
         Get-BasisComparison $rsyncRoot $psrRoot @(Sync-Directory @options) -WithOwner
@@ -70,6 +70,22 @@ Describe 'Basis directories against rsync' {
         $edited = $r.Items | Where-Object RelativePath -EQ 'big'
         $edited.BytesMatched | Should -BeGreaterThan 100000
         $edited.BytesTransferred | Should -BeLessThan 10000
+    }
+
+    It '-LinkDest with -<Mode> links only a basis file of the same time too, as rsync --link-dest <Flag>, and a re-run leaves the basis alone' -ForEach @(
+        @{ Mode = 'Checksum'; Flag = '--checksum' }, @{ Mode = 'SizeOnly'; Flag = '--size-only' }
+    ) {
+        # 'retimed' passes the quick check of either mode against prev1 with another time: it was linked, given the old
+        # time, and a re-run then set the new time through the link, in prev1 too.
+        $r = Invoke-Both "link-$Mode" '--link-dest' 'LinkDest' @{ $Mode = $true } -RsyncExtra $Flag
+        $r.PsrTree | Should -Be $r.RsyncTree
+        $r.PsrSharing | Should -Be $r.RsyncSharing
+        $r.PsrSharing | Should -Match '(?m)^retimed -> -$'
+        $r.PsrSharing | Should -Match '(?m)^same -> prev1$'
+        $basis = (Get-Tree "$($r.PsrRoot)/prev1") -join "`n"
+        $options = @{ Path = "$($r.PsrRoot)/src"; Destination = "$($r.PsrRoot)/dest"; LinkDest = @('../prev1', '../prev2'); $Mode = $true; ErrorAction = 'Stop' }
+        @(Sync-Directory @options).Count | Should -Be 0
+        (Get-Tree "$($r.PsrRoot)/prev1") -join "`n" | Should -Be $basis
     }
 
     It 'a second run links nothing new and changes nothing' {

@@ -103,9 +103,13 @@ Describe 'Size and existence selection against rsync' {
             Write-Sized "$root/src/glob/[a]*b" 5
             Write-Sized "$root/src/glob/ab" 6
             Write-Sized "$root/src/glob/deep/er" 7
+            # A wildcard in a directory's name and a backslash in its file's: the whole pattern is escaped, or the file is lost.
+            Write-Sized "$root/src/w[x/c\=" 3
+            Write-Sized "$root/src/s*x/c\=" 4
+            Write-Sized "$root/src/plain/c\=" 2
             & find "$root/src" -type d -exec touch -d '2026-01-03 00:00:00' '{}' +
         }
-        $entries = @('sub', 'newdir/inner', './glob/[a]*b', '/glob/deep/er', 'link')
+        $entries = @('sub', 'newdir/inner', './glob/[a]*b', '/glob/deep/er', 'link', 'w[x/c\=', 's*x/c\=', 'plain/c\=')
         $listFile = Join-Path $script:WorkRoot "list-$Name"
         if ($Nul) {
             [System.IO.File]::WriteAllText($listFile, ($entries -join "`0") + "`0")
@@ -120,6 +124,9 @@ Describe 'Size and existence selection against rsync' {
         $psr = (Get-Tree "$psrRoot/dest") -join "`n"
         $psr | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
         $psr | Should -Match '(?m)^glob/\[a\]\*b\|f'
+        $psr | Should -Match '(?m)^w\[x/c\\=\|f'
+        $psr | Should -Match '(?m)^s\*x/c\\=\|f'
+        $psr | Should -Match '(?m)^plain/c\\=\|f'
         $psr | Should -Not -Match '(?m)^glob/ab\|'
         $psr | Should -Not -Match '(?m)^sub/small'
         $psr | Should -Not -Match '(?m)^tiny'

@@ -538,6 +538,19 @@ Describe 'Sync-Directory' {
             Assert-Replica $pair.Src $pair.Dst
         }
 
+        It 'with -Checksum gives an equal file the exact time when it differs below the second (as rsync -c), and converges' {
+            Set-MTime $sa '2020-05-05 05:05:05.25'
+            Set-MTime $da '2020-05-05 05:05:05.75'
+            Sync-RootAttributes $pair.Src $pair.Dst
+            @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -ErrorAction Stop).Count | Should -Be 0
+            $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -Checksum -ErrorAction Stop)
+            $out.Count | Should -Be 1
+            $out[0].Action | Should -Be 'Metadata'
+            $out[0].Itemize | Should -Be '.f..t......'
+            Get-MTime $da | Should -Be (Get-MTime $sa)
+            @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -Checksum -ErrorAction Stop).Count | Should -Be 0
+        }
+
         It 'with -SizeOnly skips a same-size file whose content and time differ, but updates a size change' {
             [IO.File]::WriteAllText($sa, 'AAAA')
             Set-MTime $sa '2030-01-01'
@@ -628,6 +641,24 @@ Describe 'Sync-Directory' {
             Get-MTime (Join-Path $pair.Dst 'a.txt') | Should -BeLike '2021-01-01 01:01:01.100000000*'
             $umask = [Convert]::ToInt32((& sh -c umask), 8)
             & stat -c '%a' (Join-Path $pair.Dst 'n.txt') | Should -Be ([Convert]::ToString(0x1B6 -band -bnot $umask, 8))
+        }
+
+        It 'without Permissions in -Preserve gives new items no set-user-ID, set-group-ID or sticky bit (as rsync without -p)' {
+            $src = New-TestTree -Root (Join-Path $TestDrive 'pres-special-src') -Files @{ 'tool' = '#!/bin/sh'; 'd/f' = 'f' }
+            & chmod 4755 (Join-Path $src 'tool')
+            & chmod 2775 (Join-Path $src 'd')
+            & chmod 1777 $src
+            $dst = Join-Path $TestDrive 'pres-special-dst'
+            $null = Sync-Directory -Path $src -Destination $dst -Preserve Times, Links -ErrorAction Stop
+            $umask = [Convert]::ToInt32((& sh -c umask), 8)
+            & stat -c '%a' (Join-Path $dst 'tool') | Should -Be ([Convert]::ToString(0x1ED -band -bnot $umask, 8))
+            & stat -c '%a' (Join-Path $dst 'd') | Should -Be ([Convert]::ToString(0x1FD -band -bnot $umask, 8))
+            & stat -c '%a' $dst | Should -Be ([Convert]::ToString(0x1FF -band -bnot $umask, 8))
+            # With Permissions they are the source's, special bits and all.
+            $exact = Join-Path $TestDrive 'pres-special-exact'
+            $null = Sync-Directory -Path $src -Destination $exact -Preserve Times, Links, Permissions -ErrorAction Stop
+            & stat -c '%a' (Join-Path $exact 'tool') | Should -Be '4755'
+            & stat -c '%a' (Join-Path $exact 'd') | Should -Be '2775'
         }
 
         It 'without Times in -Preserve leaves the transfer time on the file' {

@@ -14,6 +14,10 @@ internal sealed class AttributePolicy
     /// <summary>0700: the owner must be able to write into a directory being filled.</summary>
     internal const int OwnerAccess = 0x1C0;
 
+    /// <summary>0777: the access bits, what a new item keeps of its source's mode without -Preserve Permissions (less the
+    /// umask): as rsync without -p, never the set-user-ID, set-group-ID or sticky bit.</summary>
+    internal const int AccessBits = 0x1FF;
+
     private readonly PreserveOptions _preserve;
     private readonly int _umask;
     private readonly Metadata.XattrScope _xattrScope;
@@ -35,14 +39,17 @@ internal sealed class AttributePolicy
 
     private bool Preserves(PreserveOptions flag) => (_preserve & flag) != 0;
 
+    /// <summary>A new item's mode without -Preserve Permissions (see <see cref="AccessBits"/>).</summary>
+    private int NewMode(FileEntry source) => source.Permissions & AccessBits & ~_umask;
+
     /// <summary>A written file: the source's mode with -Preserve Permissions, else the replaced file's, else the source's
-    /// less the umask (as cp does); the owner and time that -Preserve asks for.</summary>
+    /// access bits less the umask (as cp and rsync without -p do); the owner and time that -Preserve asks for.</summary>
     public AttributeSet ForFile(PlannedAction action)
     {
         FileEntry source = action.Source!;
         int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
             : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : source.Permissions & ~_umask;
+            : NewMode(source);
         return WithFileAttributes(Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times)),
             source, Preserves(PreserveOptions.Attributes));
     }
@@ -57,7 +64,7 @@ internal sealed class AttributePolicy
     public AttributeSet ForNode(PlannedAction action)
     {
         FileEntry source = action.Source!;
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : source.Permissions & ~_umask;
+        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : NewMode(source);
         AttributeSet set = Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
         return set with { Fields = set.Fields & ~AttributeFields.ExtendedAttributes, ExtendedAttributes = null };
     }
@@ -88,7 +95,7 @@ internal sealed class AttributePolicy
     /// exact permissions (a new one's less the umask without -Preserve Permissions), the owner of a new one, and its time.</summary>
     public AttributeSet ForDirectory(FileEntry source, bool created, string relative)
     {
-        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? source.Permissions & ~_umask : null;
+        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? NewMode(source) : null;
         // An existing directory's differing attributes are its Metadata action's.
         return WithFileAttributes(Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times)),
             source, created && Preserves(PreserveOptions.Attributes));

@@ -58,11 +58,9 @@ public static class FilesFromList
         foreach (string path in paths)
         {
             string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            var prefix = new StringBuilder();
             for (int i = 0; i < parts.Length; i++)
             {
-                prefix.Append('/').Append(Escape(parts[i]));
-                string pattern = i < parts.Length - 1 ? prefix + "/" : prefix.ToString();
+                string pattern = Pattern(parts.AsSpan(0, i + 1)) + (i < parts.Length - 1 ? "/" : "");
                 if (seen.Add(pattern))
                 {
                     patterns.Add(pattern);
@@ -73,26 +71,32 @@ public static class FilesFromList
         return patterns;
     }
 
-    /// <summary>A name as a pattern matching only itself: as in rsync, backslashes escape only in patterns that hold a
-    /// wildcard, so a name is escaped only when it has one.</summary>
-    private static string Escape(string name)
+    /// <summary>The anchored pattern matching only the path of <paramref name="parts"/>: as in rsync, backslashes escape only
+    /// in a pattern that holds a wildcard, so the whole pattern is escaped (every component, backslashes too) when any of
+    /// its components has one, and left as it is otherwise.</summary>
+    private static string Pattern(ReadOnlySpan<string> parts)
     {
-        if (name.IndexOfAny(['*', '?', '[']) < 0)
+        bool wildcard = false;
+        foreach (string part in parts)
         {
-            return name;
+            wildcard |= part.AsSpan().IndexOfAny('*', '?', '[') >= 0;
         }
 
-        var escaped = new StringBuilder(name.Length + 4);
-        foreach (char c in name)
+        var pattern = new StringBuilder();
+        foreach (string part in parts)
         {
-            if (c is '*' or '?' or '[' or '\\')
+            pattern.Append('/');
+            foreach (char c in part)
             {
-                escaped.Append('\\');
-            }
+                if (wildcard && c is '*' or '?' or '[' or '\\')
+                {
+                    pattern.Append('\\');
+                }
 
-            escaped.Append(c);
+                pattern.Append(c);
+            }
         }
 
-        return escaped.ToString();
+        return pattern.ToString();
     }
 }

@@ -1128,7 +1128,10 @@ internal sealed class SyncPlanner
                 (best, level, bestIndex) = (candidate, 2, _basis.Indexes[position]);
             }
 
-            if ((CompareAttributes(source, candidate) & ~AttributeChanges.Times) == AttributeChanges.None)
+            // Its time too, as rsync's unchanged_attrs compares it: under -Checksum or -SizeOnly the quick check passes a file
+            // of another time, and a link to it would give the new copy the old time (and a later run that set the time would
+            // set it through the link, in the old snapshot too).
+            if (CompareAttributes(source, candidate) == AttributeChanges.None)
             {
                 (best, level, bestIndex) = (candidate, 3, _basis.Indexes[position]);
                 break;
@@ -1277,6 +1280,14 @@ internal sealed class SyncPlanner
         };
 
         AttributeChanges changes = CompareAttributes(source, existing);
+        if (reason is null && _options.CompareMode == CompareMode.Checksum && PreserveTimes && _options.ModifyWindow is null && !_options.IgnoreDaylightSavingShift
+            && !_traits.SameTime(source.MtimeSeconds, source.MtimeNanoseconds, existing.MtimeSeconds, existing.MtimeNanoseconds))
+        {
+            // Content checked equal: the time is set exactly, not to the whole second the quick check compares (rsync's
+            // ATTRS_ACCURATE_TIME after a checksum match), at the granularity the destination keeps, so that a re-run converges.
+            changes |= AttributeChanges.Times;
+        }
+
         if (reason is { } why)
         {
             char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';

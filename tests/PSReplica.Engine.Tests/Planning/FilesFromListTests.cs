@@ -21,10 +21,12 @@ public sealed class FilesFromListTests : IDisposable
     }
 
     [Fact]
-    public void Includes_each_parent_once_and_escapes_only_wildcard_names()
+    public void Includes_each_parent_once_and_escapes_only_patterns_that_hold_a_wildcard()
     {
-        Assert.Equal(["/a/", "/a/b", "/a/c", "/x\\*y/", "/x\\*y/z\\"], FilesFromList.IncludePatterns(["a/b", "a/c", "x*y/z\\"]));
+        // A wildcard anywhere in the path makes the whole pattern one whose backslashes escape: the file's backslash too.
+        Assert.Equal(["/a/", "/a/b", "/a/c", "/x\\*y/", "/x\\*y/z\\\\"], FilesFromList.IncludePatterns(["a/b", "a/c", "x*y/z\\"]));
         Assert.Equal(["/back\\slash"], FilesFromList.IncludePatterns(["back\\slash"]));
+        Assert.Equal(["/plain/", "/plain/c\\="], FilesFromList.IncludePatterns(["plain/c\\="]));
     }
 
     [Fact]
