@@ -132,6 +132,32 @@ Describe 'Size and existence selection against rsync' {
         $psr | Should -Not -Match '(?m)^tiny'
     }
 
+    It '-FilesFrom with include rules sends only listed paths, as rsync --files-from with --filter does' {
+        # The user's includes came before the list's closing exclude: they selected unlisted files, and a listed
+        # directory's contents.
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "files-from-include-$tool"
+            Write-Sized "$root/src/[x].tmp" 1
+            Write-Sized "$root/src/report.tmp" 2
+            Write-Sized "$root/src/other" 3
+            Write-Sized "$root/src/e/g" 4
+            Write-Sized "$root/src/e/h.tmp" 5
+            & find "$root/src" -type d -exec touch -d '2026-01-03 00:00:00' '{}' +
+            $root
+        }
+        $listFile = Join-Path $script:WorkRoot 'list-include'
+        [System.IO.File]::WriteAllText($listFile, "[x].tmp`ne`n")
+        & rsync -a "--files-from=$listFile" '--filter=+ *.tmp' '--filter=+ g' -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -FilesFrom $listFile -FilterRule '+ *.tmp', '+ g' -ErrorAction Stop
+        $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
+        $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $psr | Should -Match '(?m)^\[x\]\.tmp\|f'
+        $psr | Should -Match '(?m)^e\|d'
+        $psr | Should -Not -Match '(?m)^report\.tmp\|'
+        $psr | Should -Not -Match '(?m)^e/'
+    }
+
     It '-RemoveSourceFiles <Label> matches rsync --remove-source-files in the source and the destination' -ForEach @(
         @{ Label = 'alone'; RsyncArgs = @(); Parameters = @{} },
         @{ Label = 'with -MaxSize 1M'; RsyncArgs = @('--max-size=1M'); Parameters = @{ MaxSize = '1M' } }

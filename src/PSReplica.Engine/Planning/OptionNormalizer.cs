@@ -7,7 +7,7 @@ public static class OptionNormalizer
 {
     /// <summary>Selects exactly the paths listed in <paramref name="listPath"/> (rsync --files-from): their include rules
     /// come after the rules already in <paramref name="options"/>, so those rules' excludes still apply to listed paths,
-    /// and everything unlisted is excluded. Nothing is deleted, as with rsync, which does not recurse for --files-from;
+    /// and everything unlisted is excluded, also what those rules include (<see cref="SyncOptions.Selection"/>). Nothing is deleted, as with rsync, which does not recurse for --files-from;
     /// a requested -Delete is dropped with a warning.</summary>
     /// <param name="warnings">Receives what the caller should tell the user.</param>
     /// <exception cref="SyncException">FilesFromUnreadable, or InvalidFilterPattern for a listed name.</exception>
@@ -22,13 +22,16 @@ public static class OptionNormalizer
         }
 
         var builder = new SyncFilterBuilder().Add(options.Filter);
+        var selection = new SyncFilterBuilder();
         foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(listPath)))
         {
             builder.AddInclude(pattern);
+            selection.AddInclude(pattern);
         }
 
         builder.AddExclude("*");
-        return options with { Filter = builder.Build(), Delete = false };
+        selection.AddExclude("*");
+        return options with { Filter = builder.Build(), Selection = selection.Build(), Delete = false };
     }
 
     /// <summary>-Backup, -BackupDirectory (which implies -Backup, as in rsync) and -BackupSuffix. With -Delete, what the

@@ -849,6 +849,17 @@ internal sealed class SyncPlanner
             return null;
         }
 
+        if (_options.Selection is { } selection && !selection.Test(relative, resolved.IsDirectory))
+        {
+            // Included by a rule of the user's, but not listed (nor a listed path's parent).
+            if (_verbose)
+            {
+                _observer.OnVerbose($"Skipping '{relative}': not in the -FilesFrom list");
+            }
+
+            return null;
+        }
+
         if (resolved.Kind == EntryKind.Special
             || (resolved.Kind == EntryKind.SymbolicLink && (_options.Preserve & PreserveOptions.Links) == 0))
         {
