@@ -71,6 +71,26 @@ Describe 'Sync-Directory to and from an SSH server' {
         Sync-Directory -Path (Get-RemoteAddress $src) -Destination $dst @ssh -ErrorAction Stop | Should -BeNullOrEmpty
     }
 
+    It 'pushes and pulls names Windows would read as paths (<Name>), as rsync does between Linux hosts' -ForEach @(
+        @{ Name = 'a leading backslash, a drive letter, a colon deeper down'; Files = @('\abc', '\#101abc', 'C:foo', 'sub/b:x', 'sub/\\x') }
+    ) {
+        # The peer's names were checked for Windows' path forms on every platform: each of these stopped the whole run.
+        $names = Join-Path $work 'windows-forms'
+        foreach ($file in $Files) {
+            $path = Join-Path $names $file
+            $null = [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($path))
+            [IO.File]::WriteAllText($path, $file)
+        }
+        $pushed = Join-Path $work 'windows-forms-pushed'
+        $items = @(Sync-Directory -Path $names -Destination (Get-RemoteAddress $pushed) @ssh -ErrorAction Stop)
+        @($items | Where-Object ItemType -EQ 'File').Count | Should -Be $Files.Count
+        Assert-SameTree $names $pushed
+        $pulled = Join-Path $work 'windows-forms-pulled'
+        $null = Sync-Directory -Path (Get-RemoteAddress $names) -Destination $pulled @ssh -ErrorAction Stop
+        Assert-SameTree $names $pulled
+        Sync-Directory -Path (Get-RemoteAddress $names) -Destination $pulled @ssh -ErrorAction Stop | Should -BeNullOrEmpty
+    }
+
     It 'pulls a changed file by delta' {
         $dst = Join-Path $work 'pulled'
         $bytes = [IO.File]::ReadAllBytes($big)
