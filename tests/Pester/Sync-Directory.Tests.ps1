@@ -616,6 +616,17 @@ Describe 'Sync-Directory' {
             $none.RelativePath | Should -Contain 'a.txt'
         }
 
+        It 'with -IgnoreExisting keeps a file where the source has a directory, without -Delete, with one ExistingItemKept error' {
+            # It was deleted to make room for the directory, though nothing asked for deletions (rsync keeps it).
+            $src = New-TestTree -Root (Join-Path $TestDrive 'ignex-dir-src') -Files @{ 'd/child' = 'in'; 'other' = 'o' }
+            $dst = New-TestTree -Root (Join-Path $TestDrive 'ignex-dir-dst') -Files @{ 'd' = 'old' }
+            $out = @(Sync-Directory -Path $src -Destination $dst -IgnoreExisting -ErrorVariable failures -ErrorAction SilentlyContinue)
+            [IO.File]::ReadAllText((Join-Path $dst 'd')) | Should -Be 'old'
+            @($failures).Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'ExistingItemKept*'
+            $out.RelativePath | Should -Be @('other')
+        }
+
         It 'with -IgnoreExisting creates new files but leaves existing ones alone' {
             [IO.File]::WriteAllText($sa, 'changed in source')
             Write-File (Join-Path $pair.Src 'n.txt') 'new'

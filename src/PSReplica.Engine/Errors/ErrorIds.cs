@@ -76,6 +76,10 @@ public static class ErrorIds
     /// at the destination.</summary>
     public const string SpecialFileFailed = nameof(SpecialFileFailed);
     public const string CannotReplaceNonEmptyDirectory = nameof(CannotReplaceNonEmptyDirectory);
+
+    /// <summary>-IgnoreExisting: a file, link or node stands where the source has a directory; it is kept, and nothing in
+    /// the directory is written.</summary>
+    public const string ExistingItemKept = nameof(ExistingItemKept);
     public const string DeltaStreamInvalid = nameof(DeltaStreamInvalid);
     public const string DeltaVerificationFailed = nameof(DeltaVerificationFailed);
 

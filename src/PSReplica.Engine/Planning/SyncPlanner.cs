@@ -947,7 +947,16 @@ internal sealed class SyncPlanner
 
         if (existing.Kind != source.Kind)
         {
-            if (_options.IgnoreExisting && source.Kind != EntryKind.Directory)
+            if (_options.IgnoreExisting && source.Kind == EntryKind.Directory)
+            {
+                // As rsync: the item that exists stays (it was deleted, without -Delete), and what the directory holds cannot
+                // be written: one error for all of it (rsync reports each item).
+                RecordPlanError(new SyncException(ErrorIds.ExistingItemKept, SyncErrorKind.InvalidOperation,
+                    $"Cannot create the directory '{relative}': -IgnoreExisting keeps the {existing.ItemType} that stands there, so nothing in the directory is written.", relative));
+                return Content.Unknown;
+            }
+
+            if (_options.IgnoreExisting)
             {
                 SkipExisting(relative);
                 return Content.Files;
