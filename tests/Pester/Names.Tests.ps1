@@ -44,6 +44,8 @@ Describe 'Names that are not UTF-8' {
     It 'give the same destination bytes as rsync -a (names, contents, link targets)' {
         $src = New-RawTree (Join-Path $TestDrive 'diff-src')
         Invoke-Sh $src 'cd "$1" && ln -s "$(printf "a\377")" "$(printf "l\376")"'
+        # 250 bytes, a legal name: read back through a UTF-8 round trip it grew past NAME_MAX and stopped the whole run.
+        Invoke-Sh $src 'cd "$1" && printf long > "$(printf "a%.0s" $(seq 200))$(printf "\377%.0s" $(seq 50))"'
         $ours = Join-Path $TestDrive 'diff-ours'
         $theirs = Join-Path $TestDrive 'diff-rsync'
         $null = Sync-Directory -Path $src -Destination $ours -ErrorAction Stop

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Filtering;
 using PSReplica.Engine.Native;
@@ -120,18 +121,39 @@ internal sealed class SourceSet
 
         if (entry.IsDirectory)
         {
-            try
-            {
-                using var probe = new DirectoryInfo(path).EnumerateFileSystemInfos().GetEnumerator();
-                probe.MoveNext();
-            }
-            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-            {
-                throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{path}' cannot be read: {ex.Message}", path, ex);
-            }
+            ProbeReadable(path);
         }
 
         return new Member(path, entry);
+    }
+
+    /// <summary>Whether a source directory can be read, before anything is planned. On Linux it is opened for reading, not
+    /// enumerated by System.IO: that stated its first entry by a UTF-8 round trip of the name, and a name whose bytes are
+    /// not UTF-8 grew past NAME_MAX there (a legal 250-byte name stopped the whole run). The portable backend's directory
+    /// handles open nothing, so there System.IO still reads the first entry.</summary>
+    private static void ProbeReadable(string path)
+    {
+        if (!FileSystemBackend.IsPortable)
+        {
+            using SafeFileHandle? probe = Posix.Open(path, Posix.ORdOnly | Posix.ODirectory | Posix.OCloExec, 0, out int errno);
+            if (probe is null)
+            {
+                throw new SyncException(ErrorIds.SourceUnreadable, errno is Posix.EACCES or Posix.EPERM ? SyncErrorKind.PermissionDenied : SyncErrorKind.ReadError,
+                    $"The source '{path}' cannot be read: {Posix.Describe(errno)}.", path);
+            }
+
+            return;
+        }
+
+        try
+        {
+            using var first = new DirectoryInfo(path).EnumerateFileSystemInfos().GetEnumerator();
+            first.MoveNext();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new SyncException(ErrorIds.SourceUnreadable, SyncErrorKind.PermissionDenied, $"The source '{path}' cannot be read: {ex.Message}", path, ex);
+        }
     }
 
     /// <summary>When only files were named, the first one's directory stands for the root (its path anchors the filter);
