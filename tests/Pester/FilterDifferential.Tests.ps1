@@ -212,6 +212,27 @@ Describe 'Filter rules select what rsync selects' {
         $r.Other | Should -Contain 'cannot delete non-empty directory: old'
     }
 
+    It 'reads a per-directory file under its first dir-merge rule only, as rsync does (<Name>)' -ForEach @(
+        @{ Name = "':n .rules' then ': .rules'"; File = '.rules'; Rules = @(':n .rules', ': .rules'); Rsync = @('--filter=:n .rules', '--filter=: .rules'); Files = $false }
+        @{ Name = "':n .rsync-filter' then -UseFilterFiles"; File = '.rsync-filter'; Rules = @(':n .rsync-filter'); Rsync = @('--filter=:n .rsync-filter', '-F'); Files = $true }
+    ) {
+        # The first rule does not pass its file's rules down ('n'); a second rule reading the same file name did, and
+        # left out sub/x, which rsync sends (it drops the second rule).
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "dirmerge-twice-$($File.TrimStart('.'))-$tool"
+            $null = [System.IO.Directory]::CreateDirectory("$root/src/sub")
+            [System.IO.File]::WriteAllText("$root/src/$File", "- x`n")
+            foreach ($item in 'x', 'sub/x', 'keep') { [System.IO.File]::WriteAllText("$root/src/$item", 'x') }
+            $root
+        }
+        (Invoke-Captured -FilePath rsync -ArgumentList (@('-a') + $Rsync + @('--', "$($trees[0])/src/", "$($trees[0])/dst/"))).ExitCode | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dst" -FilterRule $Rules -UseFilterFiles:$Files -ErrorAction Stop
+        $theirs = @(Get-ChildItem -LiteralPath "$($trees[0])/dst" -Recurse -Name -Force | Sort-Object)
+        @(Get-ChildItem -LiteralPath "$($trees[1])/dst" -Recurse -Name -Force | Sort-Object) | Should -Be $theirs
+        $theirs | Should -Contain 'sub/x'
+        $theirs | Should -Not -Contain 'x'
+    }
+
     It 'with no rules at all, the harness finds the tools agree (seeds 1001..1010)' {
         $reports = [System.Collections.Generic.List[string]]::new()
         foreach ($seed in 1001..1010) { $reports.AddRange([string[]](Invoke-FilterCase -Seed $seed -Kind Rules -Via FilterRule -BatchRoot (Join-Path $script:WorkRoot 'norules') -NoRules -RealRun)) }

@@ -27,6 +27,23 @@ internal sealed class FilterListBuilder
 
     public List<FilterRule> Rules => _rules;
 
+    /// <summary>True when a dir-merge rule already in the list reads files of <paramref name="pattern"/>'s name.</summary>
+    private bool ReadsSameFile(string pattern)
+    {
+        ReadOnlySpan<char> name = FileName(pattern);
+        foreach (FilterRule rule in _rules)
+        {
+            if (rule.Type == FilterRuleType.DirMerge && FileName(rule.Pattern).SequenceEqual(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        static ReadOnlySpan<char> FileName(string path) => path.AsSpan(path.LastIndexOf('/') + 1);
+    }
+
     /// <summary>Parses and adds one rule in rsync's syntax.</summary>
     public void AddRule(string text, string? source, int line, FilterModifiers defaults = FilterModifiers.None)
     {
@@ -49,6 +66,13 @@ internal sealed class FilterListBuilder
                 return;
 
             case FilterRuleType.DirMerge:
+                if (ReadsSameFile(pattern))
+                {
+                    // rsync reads each per-directory file name under its first dir-merge rule only, and drops a later one
+                    // (exclude.c, by the name after the last '/'): ':e .rsync-filter' with -UseFilterFiles reads it once.
+                    return;
+                }
+
                 if ((modifiers & FilterModifiers.ExcludeSelf) != 0)
                 {
                     // rsync checks the file's own name before any rule read from it.

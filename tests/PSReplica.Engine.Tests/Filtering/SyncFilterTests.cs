@@ -184,4 +184,11 @@ public sealed class SyncFilterTests
             }
         }
     }
+
+    [Fact]
+    public void A_second_dir_merge_rule_of_the_same_file_name_is_dropped_as_rsync_drops_it()
+    {
+        SyncFilter filter = SyncFilter.Parse(":e .rsync-filter", "dir-merge /.rsync-filter", ": other", "dir-merge sub/other", "- x");
+        Assert.Equal(["- .rsync-filter", ":e .rsync-filter", ": other", "- x"], filter.Rules.Select(rule => rule.Text));
+    }
 }
