@@ -266,6 +266,23 @@ Describe 'Pruning empty directories against rsync -m' {
         $psr | Should -Not -Match '(?m)^(a|e)\|'
     }
 
+    It 'keeps an empty directory a receiver-side rule protects (<Rule>), and its parents, as rsync -m does' -ForEach @(
+        @{ Rule = 'P e'; Kept = $true }, @{ Rule = '-r e'; Kept = $true }, @{ Rule = '-rp e'; Kept = $true }, @{ Rule = 'P e/'; Kept = $true }, @{ Rule = 'P nomatch'; Kept = $false }
+    ) {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "prune-protect-$($Rule -replace '\W', '_')-$tool"
+            $null = New-Item -ItemType Directory -Path "$root/src/out/d/e"
+            & find "$root/src" -type d -exec touch -d '2026-01-03 00:00:00' '{}' +
+            $root
+        }
+        & rsync -a -m --delete "--filter=$Rule" -- "$($trees[0])/src/" "$($trees[0])/dst/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dst" -PruneEmptyDirectories -Delete -FilterRule $Rule -ErrorAction Stop
+        $psr = (Get-Tree "$($trees[1])/dst") -join "`n"
+        $psr | Should -Be ((Get-Tree "$($trees[0])/dst") -join "`n")
+        if ($Kept) { $psr | Should -Match '(?m)^out/d/e\|d' } else { $psr | Should -BeNullOrEmpty }
+    }
+
     It 'does not create a directory whose files -MaxSize all leaves out, but keeps an existing one (where rsync would create both)' {
         $root = Join-Path $script:WorkRoot 'prune-size'
         Write-Sized "$root/src/big/only" 5000

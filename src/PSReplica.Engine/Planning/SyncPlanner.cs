@@ -637,7 +637,17 @@ internal sealed class SyncPlanner
             Content entry = PlanEntry(selected[i], matches[i], rel, Path.Join(destinationDirectory, selected[i].Name));
             if (_options.PruneEmptyDirectories && selected[i].IsDirectory && entry < Content.Files)
             {
-                Prune(matches[i], rel, mark, entry, deletes);
+                if (_destinationFilter.Explain(rel, isDirectory: true) is { IsInclude: false } rule
+                    && (rule.Type == FilterRuleType.Protect || (rule.Modifiers & (FilterModifiers.ReceiverSide | FilterModifiers.SenderSide)) == FilterModifiers.ReceiverSide))
+                {
+                    // A rule that protects it on the receiver only ('P dir/', '-r dir') keeps it, and so its parents, as
+                    // rsync's manual says of -m ("a global protect filter"). A rule of both sides does not: rsync prunes then.
+                    entry = Content.Unknown;
+                }
+                else
+                {
+                    Prune(matches[i], rel, mark, entry, deletes);
+                }
             }
 
             content = entry > content ? entry : content;
