@@ -132,6 +132,22 @@ Describe 'Size and existence selection against rsync' {
         $psr | Should -Not -Match '(?m)^tiny'
     }
 
+    It '-FilesFrom reports a listed path the source does not hold (FilesFromPathMissing) and sends the rest, as rsync does' {
+        $root = Join-Path $script:WorkRoot 'files-from-missing'
+        Write-Sized "$root/src/here" 1
+        Write-Sized "$root/src/d/there" 2
+        $listFile = Join-Path $script:WorkRoot 'list-missing'
+        [System.IO.File]::WriteAllText($listFile, "here`nnowhere`nd/there`nd/gone`nnodir/x`n")
+        & rsync -a "--files-from=$listFile" -- "$root/src/" "$root/rsync/" 2>$null
+        $LASTEXITCODE | Should -Be 23
+        $null = Sync-Directory -Path "$root/src" -Destination "$root/dst" -FilesFrom $listFile -ErrorVariable failures -ErrorAction SilentlyContinue
+        @($failures | ForEach-Object { $_.FullyQualifiedErrorId -replace ',.*' }) | Should -Be @('FilesFromPathMissing', 'FilesFromPathMissing', 'FilesFromPathMissing')
+        @($failures | ForEach-Object { $_.TargetObject } | Sort-Object) | Should -Be @('d/gone', 'nodir', 'nowhere')
+        # Paths, types and sizes (the implied directory d gets the time it was made, by either tool).
+        @(Get-Tree "$root/dst" | ForEach-Object { ($_ -split '\|')[0..3] -join '|' }) | Should -Be @(Get-Tree "$root/rsync" | ForEach-Object { ($_ -split '\|')[0..3] -join '|' })
+        @(Get-Tree "$root/dst").Count | Should -Be 3
+    }
+
     It '-FilesFrom with include rules sends only listed paths, as rsync --files-from with --filter does' {
         # The user's includes came before the list's closing exclude: they selected unlisted files, and a listed
         # directory's contents.

@@ -112,6 +112,9 @@ public static class ErrorIds
     /// <summary>The -FilesFrom list cannot be read.</summary>
     public const string FilesFromUnreadable = nameof(FilesFromUnreadable);
 
+    /// <summary>A path listed in -FilesFrom (or a directory on its way) does not exist in the source.</summary>
+    public const string FilesFromPathMissing = nameof(FilesFromPathMissing);
+
     /// <summary>-RemoveSourceFiles met a source file that is its own destination copy (the paths overlap); it is kept.</summary>
     public const string SourceIsDestination = nameof(SourceIsDestination);
 

@@ -23,7 +23,8 @@ public static class OptionNormalizer
 
         var builder = new SyncFilterBuilder().Add(options.Filter);
         var selection = new SyncFilterBuilder();
-        foreach (string pattern in FilesFromList.IncludePatterns(FilesFromList.Read(listPath)))
+        IReadOnlyList<string> listed = FilesFromList.Read(listPath);
+        foreach (string pattern in FilesFromList.IncludePatterns(listed))
         {
             builder.AddInclude(pattern);
             selection.AddInclude(pattern);
@@ -31,7 +32,7 @@ public static class OptionNormalizer
 
         builder.AddExclude("*");
         selection.AddExclude("*");
-        return options with { Filter = builder.Build(), Selection = selection.Build(), Delete = false };
+        return options with { Filter = builder.Build(), Selection = selection.Build(), Listed = listed, Delete = false };
     }
 
     /// <summary>-Backup, -BackupDirectory (which implies -Backup, as in rsync) and -BackupSuffix. With -Delete, what the

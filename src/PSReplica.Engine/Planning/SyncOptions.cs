@@ -27,6 +27,10 @@ public sealed record SyncOptions
     /// the user's rules, so that a side walking the tree with it (an agent) walks no more than the list; null: no list.</summary>
     public SyncFilter? Selection { get; init; }
 
+    /// <summary>-FilesFrom: the listed paths (relative, '/'-separated), each of which must exist in the source: one that a
+    /// listed directory of the source does not hold is an error (FilesFromPathMissing), as rsync reports it; null: no list.</summary>
+    public IReadOnlyList<string>? Listed { get; init; }
+
     /// <summary>Excluded destination items are deleted too (rsync --delete-excluded): rules without an s or r modifier
     /// only decide what is transferred, not what is protected. Deletion needs <see cref="Delete"/>.</summary>
     public bool DeleteExcluded { get; init; }

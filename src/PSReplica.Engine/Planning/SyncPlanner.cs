@@ -52,6 +52,9 @@ internal sealed class SyncPlanner
     // Several local sources (or a file): their merged view, told which names are transferred, so that a clash counts.
     private readonly MergedSourceLister? _merged;
 
+    // -FilesFrom: the names each source directory must hold (a listed path, or a directory on its way), by its relative path.
+    private readonly Dictionary<string, List<string>>? _listed;
+
     // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
     private readonly bool _rootIsSource = true;
 
@@ -84,6 +87,7 @@ internal sealed class SyncPlanner
         BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true)
     {
         _merged = merged;
+        _listed = ListedByDirectory(options.Listed);
         _rootIsSource = rootIsSource;
         _verbose = observer.WantsVerbose;
         _debug = observer.WantsDebug;
@@ -556,6 +560,11 @@ internal sealed class SyncPlanner
 
     private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
+        if (_listed is not null && _listed.TryGetValue(relative, out List<string>? names))
+        {
+            ReportMissing(relative, sources, names);
+        }
+
         var selected = new List<FileEntry>(sources.Count);
         // Each selected entry's relative path, joined once (a path per file is much of what a no-change run allocates);
         // null once Fit has dropped entries, when they are joined again.
@@ -655,6 +664,75 @@ internal sealed class SyncPlanner
 
         // Only part of the directory was planned: what the rest holds is not known (-PruneEmptyDirectories keeps it).
         return _whole ? content : Content.Unknown;
+    }
+
+    /// <summary>-FilesFrom: the names listed under <paramref name="relative"/> that its listing does not hold, each an
+    /// error (rsync: "link_stat ... failed"); the rest of the run goes on.</summary>
+    private void ReportMissing(string relative, List<FileEntry> sources, List<string> names)
+    {
+        foreach (string name in names)
+        {
+            if (!Holds(sources, name))
+            {
+                string path = Join(relative, name);
+                RecordScanError(new SyncException(ErrorIds.FilesFromPathMissing, SyncErrorKind.NotFound,
+                    $"'{path}', listed in -FilesFrom (or on the way to a listed path), does not exist in the source.", path));
+            }
+        }
+    }
+
+    /// <summary>Whether a listing (in ordinal name order) holds <paramref name="name"/>.</summary>
+    private static bool Holds(List<FileEntry> sources, string name)
+    {
+        int low = 0;
+        int high = sources.Count - 1;
+        while (low <= high)
+        {
+            int middle = low + ((high - low) / 2);
+            int order = string.CompareOrdinal(sources[middle].Name, name);
+            if (order == 0)
+            {
+                return true;
+            }
+
+            (low, high) = order < 0 ? (middle + 1, high) : (low, middle - 1);
+        }
+
+        return false;
+    }
+
+    /// <summary>The listed paths' names by the directory that must hold them, each once; null without a list.</summary>
+    private static Dictionary<string, List<string>>? ListedByDirectory(IReadOnlyList<string>? listed)
+    {
+        if (listed is null)
+        {
+            return null;
+        }
+
+        var byDirectory = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string path in listed)
+        {
+            string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            string directory = string.Empty;
+            foreach (string part in parts)
+            {
+                string child = directory.Length == 0 ? part : directory + "/" + part;
+                if (seen.Add(child))
+                {
+                    if (!byDirectory.TryGetValue(directory, out List<string>? names))
+                    {
+                        byDirectory[directory] = names = [];
+                    }
+
+                    names.Add(part);
+                }
+
+                directory = child;
+            }
+        }
+
+        return byDirectory;
     }
 
     /// <summary>What of a directory's selected entries the destination's file system can hold: a symbolic link where it
