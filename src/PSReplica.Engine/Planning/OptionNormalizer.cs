@@ -7,8 +7,9 @@ public static class OptionNormalizer
 {
     /// <summary>Selects exactly the paths listed in <paramref name="listPath"/> (rsync --files-from): their include rules
     /// come after the rules already in <paramref name="options"/>, so those rules' excludes still apply to listed paths,
-    /// and everything unlisted is excluded, also what those rules include (<see cref="SyncOptions.Selection"/>). Nothing is deleted, as with rsync, which does not recurse for --files-from;
-    /// a requested -Delete is dropped with a warning.</summary>
+    /// and everything unlisted is excluded, also what those rules include (<see cref="SyncOptions.Selection"/>); each
+    /// listed path must exist (<see cref="SyncOptions.Listed"/>). Nothing is deleted, as with rsync, which does not
+    /// recurse for --files-from; a requested -Delete is dropped with a warning.</summary>
     /// <param name="warnings">Receives what the caller should tell the user.</param>
     /// <exception cref="SyncException">FilesFromUnreadable, or InvalidFilterPattern for a listed name.</exception>
     public static SyncOptions ApplyFilesFrom(SyncOptions options, string listPath, ICollection<string> warnings)

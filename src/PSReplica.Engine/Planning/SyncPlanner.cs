@@ -560,7 +560,8 @@ internal sealed class SyncPlanner
 
     private Content PlanEntries(string relative, List<FileEntry> sources, List<FileEntry> destinations, string destinationDirectory, bool deletes)
     {
-        if (_listed is not null && _listed.TryGetValue(relative, out List<string>? names))
+        // Only a directory planned whole is listed whole (a -Watch batch plans a few of its names).
+        if (_listed is not null && _whole && _listed.TryGetValue(relative, out List<string>? names))
         {
             ReportMissing(relative, sources, names);
         }
@@ -647,7 +648,8 @@ internal sealed class SyncPlanner
             if (_options.PruneEmptyDirectories && selected[i].IsDirectory && entry < Content.Files)
             {
                 if (_destinationFilter.Explain(rel, isDirectory: true) is { IsInclude: false } rule
-                    && (rule.Type == FilterRuleType.Protect || (rule.Modifiers & (FilterModifiers.ReceiverSide | FilterModifiers.SenderSide)) == FilterModifiers.ReceiverSide))
+                    && (rule.Type == FilterRuleType.Protect
+                        || (rule.Modifiers & (FilterModifiers.ReceiverSide | FilterModifiers.SenderSide)) == FilterModifiers.ReceiverSide))
                 {
                     // A rule that protects it on the receiver only ('P dir/', '-r dir') keeps it, and so its parents, as
                     // rsync's manual says of -m ("a global protect filter"). A rule of both sides does not: rsync prunes then.
@@ -1388,7 +1390,8 @@ internal sealed class SyncPlanner
         };
 
         AttributeChanges changes = CompareAttributes(source, existing);
-        if (reason is null && _options.CompareMode == CompareMode.Checksum && PreserveTimes && _options.ModifyWindow is null && !_options.IgnoreDaylightSavingShift
+        if (reason is null && _options.CompareMode == CompareMode.Checksum && PreserveTimes
+            && _options.ModifyWindow is null && !_options.IgnoreDaylightSavingShift
             && !_traits.SameTime(source.MtimeSeconds, source.MtimeNanoseconds, existing.MtimeSeconds, existing.MtimeNanoseconds))
         {
             // Content checked equal: the time is set exactly, not to the whole second the quick check compares (rsync's

@@ -4,7 +4,7 @@ namespace PSReplica.Engine.Protocol;
 
 /// <summary>Checks every name that comes from the peer (DESIGN.md security invariant 1): relative, '/'-separated,
 /// no empty, '.' or '..' component, no NUL, no leading '/', within PATH_MAX and NAME_MAX; where this side runs on
-/// Windows, also no leading '\', drive or UNC prefix (what Windows would read as a path of its own: on Linux and macOS
+/// Windows, also no '\' and no ':' in a name (what Windows would read as a path of its own: on Linux and macOS
 /// such names, '\abc' or 'C:foo', are plain names, which rsync replicates, and this side opens every name relative to
 /// its parent's descriptor). The first violation aborts the session (rsync: "ABORTING due to unsafe pathname").</summary>
 internal static class PeerNames
