@@ -56,6 +56,28 @@ Describe 'Basis directories against rsync' {
         $r.PsrTree | Should -Match '(?m)^edited\|'
     }
 
+    It '-CompareDest leaves out a link the basis holds unchanged, and keeps one that changed, as rsync --compare-dest' {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "compare-links-$tool"
+            $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev"
+            Write-TestFile "$root/src/target" 'the links point here'
+            & ln -s target "$root/src/same"
+            & ln -s target "$root/src/retargeted"
+            & ln -s target "$root/src/new"
+            & cp -a -- "$root/src/same" "$root/prev/same"
+            & ln -s elsewhere "$root/prev/retargeted"
+            & find "$root/src" "$root/prev" -exec touch -h -d '2026-01-02 00:00:00' '{}' +
+            $root
+        }
+        & rsync -a --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -ErrorAction Stop
+        $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
+        $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $psr | Should -Not -Match '(?m)^same\|'
+        $psr | Should -Match '(?m)^retargeted\|'
+    }
+
     It '-CopyDest copies what rsync --copy-dest copies, without sharing inodes' {
         $r = Invoke-Both 'copy' '--copy-dest' 'CopyDest'
         $r.PsrTree | Should -Be $r.RsyncTree

@@ -1138,6 +1138,12 @@ internal sealed class SyncPlanner
                 return Descend(relative, source, destinationPath, null);
 
             case EntryKind.SymbolicLink:
+                if (_basis.Kind == BasisKind.Compare && SameLinkInBasis(source, relative))
+                {
+                    // -CompareDest leaves out a link a basis directory holds unchanged, as a file (rsync's try_dests_non).
+                    break;
+                }
+
                 Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
                 break;
 
@@ -1157,6 +1163,22 @@ internal sealed class SyncPlanner
         }
 
         return Content.Files;
+    }
+
+    /// <summary>Whether a basis directory holds the link <paramref name="source"/> as it is: the same target and attributes.</summary>
+    private bool SameLinkInBasis(FileEntry source, string relative)
+    {
+        for (int position = 0; position < _basis.Directories.Count; position++)
+        {
+            if (_basis.Find(position, relative, source.Name) is { Kind: EntryKind.SymbolicLink } candidate
+                && string.Equals(candidate.LinkTarget, source.LinkTarget, StringComparison.Ordinal)
+                && CompareAttributes(source, candidate) == AttributeChanges.None)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>-Preserve HardLinks (rsync -H): the first name of a source inode is planned as usual and remembered; each
