@@ -143,6 +143,13 @@ Describe 'Size and existence selection against rsync' {
         $null = Sync-Directory -Path "$root/src" -Destination "$root/dst" -FilesFrom $listFile -ErrorVariable failures -ErrorAction SilentlyContinue
         @($failures | ForEach-Object { $_.FullyQualifiedErrorId -replace ',.*' }) | Should -Be @('FilesFromPathMissing', 'FilesFromPathMissing', 'FilesFromPathMissing')
         @($failures | ForEach-Object { $_.TargetObject } | Sort-Object) | Should -Be @('d/gone', 'nodir', 'nowhere')
+        # The root keeps what it was made with, as rsync's: the list names paths below it, not the root.
+        & chmod 2775 "$root/src"
+        & touch -d '2001-01-01' "$root/src"
+        $null = Sync-Directory -Path "$root/src" -Destination "$root/dst2" -FilesFrom $listFile -ErrorAction SilentlyContinue
+        & rsync -a "--files-from=$listFile" -- "$root/src/" "$root/rsync2/" 2>$null
+        & stat -c '%a' "$root/dst2" | Should -Be (& stat -c '%a' "$root/rsync2")
+        (Get-Item "$root/dst2").LastWriteTime.Year | Should -BeGreaterThan 2001
         # Paths, types and sizes (the implied directory d gets the time it was made, by either tool).
         @(Get-Tree "$root/dst" | ForEach-Object { ($_ -split '\|')[0..3] -join '|' }) | Should -Be @(Get-Tree "$root/rsync" | ForEach-Object { ($_ -split '\|')[0..3] -join '|' })
         @(Get-Tree "$root/dst").Count | Should -Be 3

@@ -88,7 +88,9 @@ internal sealed class SyncPlanner
     {
         _merged = merged;
         _listed = ListedByDirectory(options.Listed);
-        _rootIsSource = rootIsSource;
+        // -FilesFrom names the paths to send, not the root ('.' is dropped from the list): rsync gives the destination root
+        // none of the source root's attributes then.
+        _rootIsSource = rootIsSource && options.Listed is null;
         _verbose = observer.WantsVerbose;
         _debug = observer.WantsDebug;
         _sourceLister = _verbose ? new MeasuredTreeLister(sourceLister) : sourceLister;
