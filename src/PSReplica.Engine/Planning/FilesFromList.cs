@@ -49,6 +49,18 @@ public static class FilesFromList
         return paths;
     }
 
+    /// <summary>Adds to <paramref name="builder"/> the rules that select exactly <paramref name="paths"/> and their parents:
+    /// an anchored include for each, then an exclude of everything else.</summary>
+    public static SyncFilterBuilder AddSelection(SyncFilterBuilder builder, IEnumerable<string> paths)
+    {
+        foreach (string pattern in IncludePatterns(paths))
+        {
+            builder.AddInclude(pattern);
+        }
+
+        return builder.AddExclude("*");
+    }
+
     /// <summary>Include patterns (anchored) for every listed path and its parents, in list order; the caller closes
     /// them with an exclude of everything else.</summary>
     public static IReadOnlyList<string> IncludePatterns(IEnumerable<string> paths)

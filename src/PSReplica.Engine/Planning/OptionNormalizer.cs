@@ -7,8 +7,8 @@ public static class OptionNormalizer
 {
     /// <summary>Selects exactly the paths listed in <paramref name="listPath"/> (rsync --files-from): their include rules
     /// come after the rules already in <paramref name="options"/>, so those rules' excludes still apply to listed paths,
-    /// and everything unlisted is excluded, also what those rules include (<see cref="SyncOptions.Selection"/>); each
-    /// listed path must exist (<see cref="SyncOptions.Listed"/>). Nothing is deleted, as with rsync, which does not
+    /// and everything unlisted is excluded, also what those rules include; each listed path must exist
+    /// (<see cref="SyncOptions.Listed"/>). Nothing is deleted, as with rsync, which does not
     /// recurse for --files-from; a requested -Delete is dropped with a warning.</summary>
     /// <param name="warnings">Receives what the caller should tell the user.</param>
     /// <exception cref="SyncException">FilesFromUnreadable, or InvalidFilterPattern for a listed name.</exception>
@@ -22,18 +22,9 @@ public static class OptionNormalizer
             warnings.Add("-FilesFrom transfers the listed paths without recursing; nothing is deleted (as with rsync --files-from).");
         }
 
-        var builder = new SyncFilterBuilder().Add(options.Filter);
-        var selection = new SyncFilterBuilder();
         IReadOnlyList<string> listed = FilesFromList.Read(listPath);
-        foreach (string pattern in FilesFromList.IncludePatterns(listed))
-        {
-            builder.AddInclude(pattern);
-            selection.AddInclude(pattern);
-        }
-
-        builder.AddExclude("*");
-        selection.AddExclude("*");
-        return options with { Filter = builder.Build(), Selection = selection.Build(), Listed = listed, Delete = false };
+        SyncFilter filter = FilesFromList.AddSelection(new SyncFilterBuilder().Add(options.Filter), listed).Build();
+        return options with { Filter = filter, Listed = listed, Delete = false };
     }
 
     /// <summary>-Backup, -BackupDirectory (which implies -Backup, as in rsync) and -BackupSuffix. With -Delete, what the

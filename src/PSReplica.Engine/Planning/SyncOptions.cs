@@ -21,14 +21,12 @@ public sealed record SyncOptions
 
     public SyncFilter Filter { get; init; } = SyncFilter.Empty;
 
-    /// <summary>-FilesFrom: the listed paths and their parents (anchored includes closed by an exclude of everything),
-    /// which an item must be in besides being included by <see cref="Filter"/>: an include rule of the user's selects
-    /// nothing outside the list (rsync sends the listed paths only). <see cref="Filter"/> holds the same includes after
-    /// the user's rules, so that a side walking the tree with it (an agent) walks no more than the list; null: no list.</summary>
-    public SyncFilter? Selection { get; init; }
-
     /// <summary>-FilesFrom: the listed paths (relative, '/'-separated), each of which must exist in the source: one that a
-    /// listed directory of the source does not hold is an error (FilesFromPathMissing), as rsync reports it; null: no list.</summary>
+    /// listed directory of the source does not hold is an error (FilesFromPathMissing), as rsync reports it; null: no list.
+    /// An item must be one of them or a parent of one besides being included by <see cref="Filter"/>, so that an include
+    /// rule of the user's selects nothing outside the list (rsync sends the listed paths only). <see cref="Filter"/> holds
+    /// the same selection after the user's rules (<see cref="OptionNormalizer.ApplyFilesFrom"/>), so that a side walking
+    /// the tree with it (an agent) walks no more than the list.</summary>
     public IReadOnlyList<string>? Listed { get; init; }
 
     /// <summary>Excluded destination items are deleted too (rsync --delete-excluded): rules without an s or r modifier

@@ -54,6 +54,8 @@ internal sealed class SyncPlanner
 
     // -FilesFrom: the names each source directory must hold (a listed path, or a directory on its way), by its relative path.
     private readonly Dictionary<string, List<string>>? _listed;
+    // -FilesFrom: the list alone as a filter, which an item the user's rules include must pass too.
+    private readonly SyncFilter? _selection;
 
     // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
     private readonly bool _rootIsSource = true;
@@ -88,6 +90,7 @@ internal sealed class SyncPlanner
     {
         _merged = merged;
         _listed = ListedByDirectory(options.Listed);
+        _selection = options.Listed is null ? null : FilesFromList.AddSelection(new SyncFilterBuilder(), options.Listed).Build();
         // -FilesFrom names the paths to send, not the root ('.' is dropped from the list): rsync gives the destination root
         // none of the source root's attributes then.
         _rootIsSource = rootIsSource && options.Listed is null;
@@ -941,7 +944,7 @@ internal sealed class SyncPlanner
             return null;
         }
 
-        if (_options.Selection is { } selection && !selection.Test(relative, resolved.IsDirectory))
+        if (_selection is { } selection && !selection.Test(relative, resolved.IsDirectory))
         {
             // Included by a rule of the user's, but not listed (nor a listed path's parent).
             if (_verbose)
