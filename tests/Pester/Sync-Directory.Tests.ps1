@@ -357,6 +357,39 @@ Describe 'Sync-Directory' {
             Test-Path (Join-Path $pair.Dst 'new.txt') | Should -BeTrue
         }
 
+        It 'with -MaxDelete <Max> counts what rsync --max-delete counts when items change kind: a replaced directory''s contents, not the replaced item' -ForEach @(
+            @{ Max = 0; Over = $true }, @{ Max = 1; Over = $true }, @{ Max = 3; Over = $false }
+        ) {
+            # file -> link, link -> file, empty directory -> file and file -> directory are made whatever the limit; the
+            # non-empty directory 'full' (two items) is replaced by a file only when both its items may be deleted.
+            $trees = foreach ($who in 'ours', 'rsync') {
+                $root = Join-Path $TestDrive "kind$Max-$who"
+                $src = New-TestTree -Root "$root/src" -Files ([ordered]@{ 'a' = 'a'; 'tolink' = 't'; 'wasempty' = 'e'; 'full' = 'f'; 'wasfile/in' = 'i' })
+                $dst = New-TestTree -Root "$root/dst" -Files ([ordered]@{ 'a' = 'a'; 'tofile' = 'f'; 'wasfile' = 'w'; 'full/x' = 'x'; 'extra' = 'e' })
+                $null = New-Item -ItemType SymbolicLink -Path "$src/tofile" -Target 'a'
+                Remove-Item -LiteralPath "$src/tolink"
+                $null = New-Item -ItemType SymbolicLink -Path "$src/tolink" -Target 'a'
+                Write-File "$dst/tolink" 'old'
+                Remove-Item -LiteralPath "$dst/tofile"
+                $null = New-Item -ItemType SymbolicLink -Path "$dst/tofile" -Target 'a'
+                Remove-Item -LiteralPath "$src/tofile"
+                Write-File "$src/tofile" 'now a file'
+                $null = New-Item -ItemType Directory -Path "$dst/wasempty"
+                $null = New-Item -ItemType Directory -Path "$dst/full/deep"
+                @{ Src = $src; Dst = $dst; Who = $who }
+            }
+            $ours, $theirs = $trees
+            $null = & rsync -a --delete "--max-delete=$Max" "$($theirs.Src)/" "$($theirs.Dst)/" 2>&1
+            # 23 when rsync also reports it "could not make way" for the file 'full'.
+            $LASTEXITCODE | Should -BeIn $(if ($Over) { @(23, 25) } else { @(0) })
+            $null = Sync-Directory -Path $ours.Src -Destination $ours.Dst -Delete -MaxDelete $Max -ErrorVariable errs -ErrorAction SilentlyContinue
+            Get-ErrorId $errs | Should -Be $(if ($Over) { @('MaxDeleteExceeded') } else { @() })
+            $listing = { param($root) (& find $root -mindepth 1 -printf '%P|%y\n' | Sort-Object -CaseSensitive) -join ', ' }
+            & $listing $ours.Dst | Should -Be (& $listing $theirs.Dst)
+            (Get-Item -LiteralPath "$($ours.Dst)/tolink").LinkType | Should -Be 'SymbolicLink'
+            Test-Path -LiteralPath "$($ours.Dst)/extra" | Should -Be ($Max -lt 1)
+        }
+
         It 'with -MaxDelete at or above the number of deletions writes no error' {
             $pair = New-Converged 'maxdelok' @{ 'a.txt' = 'a' }
             $null = New-TestTree -Root $pair.Dst -Files @{ 'x1' = '1'; 'x2' = '2' }

@@ -168,7 +168,9 @@ internal sealed partial class PlanRunner : IDisposable
                     continue;
                 }
 
-                bool countsAsDeletion = action.Kind == ActionKind.Delete && item.Reason != SyncReason.TemporaryFile;
+                // As rsync counts for --max-delete: not the cleanup of temporary files, nor the item a source item of another
+                // kind replaces, but what a replaced directory held.
+                bool countsAsDeletion = action.Kind == ActionKind.Delete && item.Reason != SyncReason.TemporaryFile && action.Replaces != item.RelativePath;
                 if (countsAsDeletion && deletions >= maxDelete)
                 {
                     deletionsOverLimit++;
@@ -178,10 +180,10 @@ internal sealed partial class PlanRunner : IDisposable
                     }
 
                     _summary.Skipped++;
-                    if (item.Reason == SyncReason.TypeChanged)
+                    if (action.Replaces is { } replaced)
                     {
-                        // What was to replace it cannot go in either.
-                        Decline(item.RelativePath);
+                        // The directory it is in cannot be emptied: neither it nor what was to replace it goes.
+                        Decline(replaced);
                     }
 
                     Settle(index, null);

@@ -39,5 +39,10 @@ internal sealed class PlannedAction
     /// <summary>The basis holds the source's content: copy it locally instead of reading the source.</summary>
     public bool CopyFromBasis { get; init; }
 
+    /// <summary>A deletion making room for the source's item of another kind: the path of the item replaced (this
+    /// deletion's own, or a directory above it whose contents go with it); null for any other action. As with rsync's
+    /// --max-delete, the replaced item does not count as a deletion, but what a replaced directory held does.</summary>
+    public string? Replaces { get; init; }
+
     public string DestinationPath => Item.DestinationPath;
 }

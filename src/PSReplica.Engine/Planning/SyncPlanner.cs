@@ -1338,7 +1338,7 @@ internal sealed class SyncPlanner
             }
         }
 
-        if (!PlanDeleteTree(existing, relative, SyncReason.TypeChanged))
+        if (!PlanDeleteTree(existing, relative, SyncReason.TypeChanged, replaces: relative))
         {
             RecordPlanError(new SyncException(ErrorIds.CannotReplaceNonEmptyDirectory, SyncErrorKind.InvalidOperation,
                 $"Cannot replace the directory '{relative}' with a non-directory: it holds excluded items.", relative));
@@ -1482,7 +1482,7 @@ internal sealed class SyncPlanner
     /// <summary>Plans deleting an item, a directory's contents first. Returns false when something must stay: a
     /// directory that keeps excluded (protected) items, or whose listing failed, is itself kept, as rsync keeps it
     /// ("cannot delete non-empty directory") without calling it an error.</summary>
-    private bool PlanDeleteTree(FileEntry existing, string relative, SyncReason reason)
+    private bool PlanDeleteTree(FileEntry existing, string relative, SyncReason reason, string? replaces = null)
     {
         if (IsDestinationMountPoint(existing))
         {
@@ -1523,7 +1523,7 @@ internal sealed class SyncPlanner
                     }
                     else if (_destinationFilter.IsIncluded(rel, child.IsDirectory, ignorePerishable: true))
                     {
-                        emptied &= PlanDeleteTree(child, rel, reason);
+                        emptied &= PlanDeleteTree(child, rel, reason, replaces);
                     }
                     else
                     {
@@ -1551,7 +1551,7 @@ internal sealed class SyncPlanner
             }
         }
 
-        AddDelete(existing, relative, reason);
+        AddDelete(existing, relative, reason, replaces);
         return true;
     }
 
@@ -1641,7 +1641,7 @@ internal sealed class SyncPlanner
 
     private void Add(ActionKind kind, SyncAction action, FileEntry? source, FileEntry? existing, string relative, string destinationPath,
         SyncReason reason, string itemize, AttributeChanges changes = AttributeChanges.None, FileEntry? basis = null, bool copyFromBasis = false,
-        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0, bool fromSource = true)
+        SyncItemType? itemType = null, string? linkTo = null, int basisIndex = 0, bool fromSource = true, string? replaces = null)
     {
         FileEntry described = source ?? existing!;
         _extendedAttributes.Load(source);
@@ -1660,7 +1660,7 @@ internal sealed class SyncPlanner
             _pendingLeaderRewritten = true;
         }
 
-        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex });
+        _plan.Actions.Add(new PlannedAction(kind, item, source, existing) { Changes = changes, Basis = basis, CopyFromBasis = copyFromBasis, LinkTo = linkTo, BasisIndex = basisIndex, Replaces = replaces });
         if (_debug)
         {
             _observer.OnDebug($"'{relative}': {item.Itemize} {action} {item.ItemType} ({reason}){(basis is null ? string.Empty : ", basis " + basis.FullPath)}"
@@ -1675,8 +1675,8 @@ internal sealed class SyncPlanner
         Add(ActionKind.Metadata, SyncAction.Metadata, source, existing, relative, destinationPath, SyncReason.MetadataChanged, itemize, changes);
     }
 
-    private void AddDelete(FileEntry existing, string relative, SyncReason reason) =>
-        Add(ActionKind.Delete, SyncAction.Delete, null, existing, relative, existing.FullPath, reason, Itemizer.Deleting);
+    private void AddDelete(FileEntry existing, string relative, SyncReason reason, string? replaces = null) =>
+        Add(ActionKind.Delete, SyncAction.Delete, null, existing, relative, existing.FullPath, reason, Itemizer.Deleting, replaces: replaces);
 
     /// <summary>An error the plan itself meets (not a read error): reported and counted, but deletions still go ahead.</summary>
     private void RecordPlanError(SyncException error)
