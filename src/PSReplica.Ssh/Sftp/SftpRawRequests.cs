@@ -24,7 +24,7 @@ internal sealed class SftpRawRequests
     private readonly MethodInfo _symLink;
     private readonly MethodInfo _readLink;
     private readonly MethodInfo _realPath;
-    private readonly MethodInfo? _hardLink;
+    private readonly HardLinkRequests? _hardLink;
     private readonly System.Collections.Generic.IDictionary<string, string>? _extensions;
 
     public SftpRawRequests(SftpClient client)
@@ -44,7 +44,7 @@ internal sealed class SftpRawRequests
         _realPath = Method(type, "RequestRealPath", typeof(string), typeof(bool));
 
         // Optional: without them hard links are refused up front, and nothing else changes.
-        _hardLink = type.GetMethod("HardLink", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(string), typeof(string)]);
+        _hardLink = HardLinkRequests.Find(type);
         _extensions = type.GetField("_supportedExtensions", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(_session)
             as System.Collections.Generic.IDictionary<string, string>;
     }
@@ -57,9 +57,10 @@ internal sealed class SftpRawRequests
     public bool CanHardLink => _hardLink is not null && Offers("hardlink@openssh.com");
 
     /// <summary>hardlink@openssh.com: link(2) of <paramref name="existing"/> as the new name <paramref name="link"/>
-    /// (which must not exist; a final link in <paramref name="existing"/> is not followed).</summary>
+    /// (which must not exist; a final link in <paramref name="existing"/> is not followed). Both paths go as their bytes
+    /// (<see cref="PSReplica.Engine.Native.NameEncoding"/>), as every other request's do.</summary>
     public void HardLink(string existing, string link) =>
-        Invoke(_hardLink ?? throw new NotSupportedException("This SSH.NET version cannot send hardlink@openssh.com."), existing, link);
+        (_hardLink ?? throw new NotSupportedException("This SSH.NET version cannot send hardlink@openssh.com.")).Send(_session, existing, link);
 
     public SftpFileAttributes LStat(string path) => (SftpFileAttributes)Invoke(_lstat, path)!;
 
@@ -104,6 +105,115 @@ internal sealed class SftpRawRequests
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
             throw;
+        }
+    }
+
+    /// <summary>SSH.NET's hardlink@openssh.com request encodes its paths as UTF-8 whatever the session's name encoding, so a
+    /// byte of a name that is not UTF-8 became U+FFFD and the link failed on every run. This builds the same request, sets
+    /// its two paths as the names' bytes, and sends and awaits it as SSH.NET's own HardLink does.</summary>
+    private sealed class HardLinkRequests
+    {
+        private readonly ConstructorInfo _create;
+        private readonly FieldInfo _oldPath;
+        private readonly FieldInfo _newPath;
+        private readonly Type _statusType;
+        private readonly PropertyInfo _statusCode;
+        private readonly PropertyInfo _errorMessage;
+        private readonly PropertyInfo _protocolVersion;
+        private readonly PropertyInfo _nextRequestId;
+        private readonly PropertyInfo _operationTimeout;
+        private readonly MethodInfo _sendRequest;
+        private readonly MethodInfo _waitOnHandle;
+
+        private HardLinkRequests(ConstructorInfo create, FieldInfo oldPath, FieldInfo newPath, Type statusType, PropertyInfo statusCode,
+            PropertyInfo errorMessage, PropertyInfo protocolVersion, PropertyInfo nextRequestId, PropertyInfo operationTimeout,
+            MethodInfo sendRequest, MethodInfo waitOnHandle)
+        {
+            (_create, _oldPath, _newPath, _statusType, _statusCode, _errorMessage) = (create, oldPath, newPath, statusType, statusCode, errorMessage);
+            (_protocolVersion, _nextRequestId, _operationTimeout, _sendRequest, _waitOnHandle) = (protocolVersion, nextRequestId, operationTimeout, sendRequest, waitOnHandle);
+        }
+
+        /// <summary>The members the request needs, or null when this SSH.NET version lacks any of them (hard links are then
+        /// refused up front).</summary>
+        public static HardLinkRequests? Find(Type session)
+        {
+            const BindingFlags Members = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+            Assembly ssh = session.Assembly;
+            Type? request = ssh.GetType("Renci.SshNet.Sftp.Requests.HardLinkRequest");
+            Type? status = ssh.GetType("Renci.SshNet.Sftp.Responses.SftpStatusResponse");
+            if (request is null || status is null)
+            {
+                return null;
+            }
+
+            Type callback = typeof(Action<>).MakeGenericType(status);
+            ConstructorInfo? create = request.GetConstructor(Members, [typeof(uint), typeof(uint), typeof(string), typeof(string), callback]);
+            FieldInfo? oldPath = request.GetField("_oldPath", Members);
+            FieldInfo? newPath = request.GetField("_newPath", Members);
+            PropertyInfo? statusCode = status.GetProperty("StatusCode", Members);
+            PropertyInfo? errorMessage = status.GetProperty("ErrorMessage", Members);
+            PropertyInfo? protocolVersion = session.GetProperty("ProtocolVersion", Members);
+            PropertyInfo? nextRequestId = session.GetProperty("NextRequestId", Members);
+            PropertyInfo? operationTimeout = session.GetProperty("OperationTimeout", Members);
+            MethodInfo? sendRequest = ssh.GetType("Renci.SshNet.Sftp.Requests.SftpRequest") is { } any ? session.GetMethod("SendRequest", Members, [any]) : null;
+            MethodInfo? waitOnHandle = session.GetMethod("WaitOnHandle", Members, [typeof(WaitHandle), typeof(int)]);
+            return create is null || oldPath?.FieldType != typeof(byte[]) || newPath?.FieldType != typeof(byte[]) || statusCode is null || errorMessage is null
+                || protocolVersion is null || nextRequestId is null || operationTimeout is null || sendRequest is null || waitOnHandle is null
+                ? null
+                : new HardLinkRequests(create, oldPath, newPath, status, statusCode, errorMessage, protocolVersion, nextRequestId, operationTimeout, sendRequest, waitOnHandle);
+        }
+
+        public void Send(object session, string existing, string link)
+        {
+            using var answered = new ManualResetEvent(false);
+            var status = new Status(this, answered);
+            Delegate callback = Delegate.CreateDelegate(typeof(Action<>).MakeGenericType(_statusType), status, typeof(Status).GetMethod(nameof(Status.Receive))!);
+            object request;
+            try
+            {
+                request = _create.Invoke([_protocolVersion.GetValue(session)!, _nextRequestId.GetValue(session)!, existing, link, callback]);
+                _oldPath.SetValue(request, PSReplica.Engine.Native.NameEncoding.Instance.GetBytes(existing));
+                _newPath.SetValue(request, PSReplica.Engine.Native.NameEncoding.Instance.GetBytes(link));
+                _sendRequest.Invoke(session, [request]);
+                _waitOnHandle.Invoke(session, [answered, _operationTimeout.GetValue(session)!]);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+                throw;
+            }
+
+            status.ThrowIfFailed(existing, link);
+        }
+
+        /// <summary>The answer, as SSH.NET's own requests turn a status into an exception.</summary>
+        private sealed class Status(HardLinkRequests members, ManualResetEvent answered)
+        {
+            private int _code = -1;
+            private string? _message;
+
+            public void Receive(object response)
+            {
+                _code = Convert.ToInt32(members._statusCode.GetValue(response), System.Globalization.CultureInfo.InvariantCulture);
+                _message = members._errorMessage.GetValue(response) as string;
+                _ = answered.Set();
+            }
+
+            public void ThrowIfFailed(string existing, string link)
+            {
+                // SSH_FX_OK 0, NO_SUCH_FILE 2, PERMISSION_DENIED 3 (SFTP version 3's codes).
+                switch (_code)
+                {
+                    case 0:
+                        return;
+                    case 2:
+                        throw new SftpPathNotFoundException(_message ?? $"No such file: '{existing}'.");
+                    case 3:
+                        throw new SftpPermissionDeniedException(_message ?? $"Permission denied linking '{existing}' as '{link}'.");
+                    default:
+                        throw new SshException(_message ?? $"Cannot link '{existing}' as '{link}' (status {_code}).");
+                }
+            }
         }
     }
 }

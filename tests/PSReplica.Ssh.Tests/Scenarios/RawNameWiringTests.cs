@@ -48,6 +48,48 @@ public sealed class RawNameWiringTests(SftpFixture sftp) : IClassFixture<SftpFix
         Assert.Empty(second.Items);
     }
 
+    [Theory]
+    [InlineData(Wiring.Local)]
+    [InlineData(Wiring.AgentPush)]
+    [InlineData(Wiring.AgentPull)]
+    [InlineData(Wiring.SftpPush)]
+    public async Task A_hard_link_group_of_names_that_are_not_utf8_is_linked_and_converges(Wiring wiring)
+    {
+        // Over SFTP the link goes by hardlink@openssh.com, whose paths SSH.NET itself would send as UTF-8 (U+FFFD for the
+        // byte): the link failed on every run. (A source reached over SFTP has no link counts: refused.)
+        using var tree = new TestTree();
+        using var cleanup = new RawTreeCleanup(tree.Root);
+        byte[] first = [(byte)'h', 0xFF, (byte)'1'];
+        byte[] second = [.. s_directory, (byte)'/', (byte)'h', 0xFE, (byte)'2'];
+        RawNames.WriteFile(tree.Source, first, "linked");
+        RawNames.MakeDirectory(tree.Source, s_directory);
+        RawNames.MakeHardLink(tree.Source, first, second);
+        Directory.CreateDirectory(tree.Destination);
+        SyncOptions options = tree.Options() with { Preserve = tree.Options().Preserve | PreserveOptions.HardLinks };
+
+        var run = new RecordingObserver();
+        _ = await WiringRunner.RunAsync(wiring, options, run, _sftp.Sftp);
+
+        Assert.Empty(run.Errors);
+        StatInfo a = TestTree.Stat(Path.Combine(tree.Destination, NameCodec.Decode(first)));
+        StatInfo b = TestTree.Stat(Path.Combine(tree.Destination, NameCodec.Decode(second)));
+        Assert.Equal((a.Device, a.Inode), (b.Device, b.Inode));
+        Assert.Equal("linked", RawNames.ReadFile(tree.Destination, second));
+
+        var again = new RecordingObserver();
+        _ = await WiringRunner.RunAsync(wiring, options, again, _sftp.Sftp);
+        Assert.Empty(again.Errors);
+        if (wiring == Wiring.SftpPush)
+        {
+            // SFTP shows no inode numbers, so a later name is linked again on every run (documented).
+            Assert.Equal(SyncItemType.HardLink, Assert.Single(again.Items).ItemType);
+        }
+        else
+        {
+            Assert.Empty(again.Items);
+        }
+    }
+
     [Fact]
     public async Task The_portable_backend_reports_a_name_it_cannot_open_and_writes_nothing_in_its_place()
     {
