@@ -226,6 +226,33 @@ internal static class OptionScenarios
             Assert.False(File.Exists(Dst(t, "sub dir/exec.sh")));
             Assert.True(File.Exists(Dst(t, "extraneous.txt")));
         }),
+        // -FilesFrom beside the user's include rules, into a destination root not made yet: a rule of the user's adds nothing
+        // unlisted (neither a file nor what a listed directory holds); a listed name the source lacks is one error, and the
+        // rest is sent; the root is made as rsync makes it, with none of the source root's mode or time.
+        new("FilesFrom_Include_MissingPath", t => OptionNormalizer.ApplyFilesFrom(
+            Base(t) with { Filter = Filter(b => b.AddInclude("big2.bin").AddInclude("f.txt")) }, SelectionList(t), []), (t, o) =>
+        {
+            Assert.Equal(File.ReadAllBytes(Src(t, "medium.dat")), File.ReadAllBytes(Dst(t, "medium.dat")));
+            Assert.Equal(0x1ED, TestTree.Stat(Dst(t, "sub dir/exec.sh")).Permissions);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Dst(t, "dir-mode")));
+            HasItem(o, "dir-mode", SyncAction.Create, SyncItemType.Directory);
+            Assert.False(File.Exists(Dst(t, "big2.bin")));
+            Assert.False(File.Exists(Dst(t, "small.txt")));
+            NoItem(o, "big2.bin");
+            NoItem(o, "dir-mode/f.txt");
+            StatInfo root = TestTree.Stat(t.Destination);
+            Assert.Equal((0x5E8, 0x1FF & ~Posix.Umask), (TestTree.Stat(t.Source).Permissions, root.Permissions));
+            Assert.True(File.GetLastWriteTimeUtc(t.Destination) > DateTime.UtcNow.AddHours(-1));
+        })
+        {
+            ExpectedErrors = [ErrorIds.FilesFromPathMissing + " not-in-source.txt"],
+            Prepare = t =>
+            {
+                File.WriteAllText(SelectionList(t), SelectionListText);
+                Assert.Equal(0, Posix.Chmod(t.Source, 0x5E8));
+                Directory.Delete(t.Destination, recursive: true);
+            },
+        },
         new("LinkDest", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
         {
             Assert.Equal(TestTree.Stat(Path.Join(t.Basis, "basis-same.txt")).Inode, TestTree.Stat(Dst(t, "basis-same.txt")).Inode);
@@ -634,6 +661,12 @@ internal static class OptionScenarios
 
     /// <summary>-FilesFrom as the cmdlets apply it (OptionNormalizer).</summary>
     private static SyncOptions FilesFrom(ScenarioTree t) => OptionNormalizer.ApplyFilesFrom(Base(t), t.FilesFrom, []);
+
+    /// <summary>FilesFrom_Include_MissingPath's list: files, a directory (made, not entered) and a name the source lacks.</summary>
+    private const string SelectionListText = "medium.dat\nsub dir/exec.sh\ndir-mode\nnot-in-source.txt\n";
+
+    /// <summary>Where FilesFrom_Include_MissingPath's preparation writes its list, beside the trees.</summary>
+    private static string SelectionList(ScenarioTree t) => Path.Join(t.Root, "files-from-selection.txt");
 
     /// <summary>-Backup and -BackupDirectory as the cmdlets apply them (OptionNormalizer): with -Delete, what the backups
     /// leave in the destination is protected from deletion.</summary>
