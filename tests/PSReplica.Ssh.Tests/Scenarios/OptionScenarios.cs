@@ -182,6 +182,26 @@ internal static class OptionScenarios
             Assert.Equal(290_000, new FileInfo(Dst(t, "big.bin")).Length);
             Assert.True(File.Exists(Dst(t, "big2.bin")));
         }),
+        // Without -Delete, a file where the source has a directory is kept, as rsync keeps it: nothing of the directory is
+        // written, and one error says so.
+        new("IgnoreExisting_FileWhereSourceHasDirectory", t => Base(t) with { IgnoreExisting = true }, (t, o) =>
+        {
+            Assert.Equal("a file where the source has a directory\n", File.ReadAllText(Dst(t, "became-dir")));
+            NoItem(o, "became-dir");
+            NoItem(o, "became-dir/child.txt");
+            Assert.True(File.Exists(Dst(t, "big2.bin")));
+        })
+        {
+            ExpectedErrors = [ErrorIds.ExistingItemKept + " became-dir"],
+            Prepare = t =>
+            {
+                Bytes(t.Source, "became-dir/child.txt", "in the source's directory\n", ScenarioTree.T + 46);
+                TestTree.SetTime(Src(t, "became-dir"), ScenarioTree.T + 47, 0);
+                Bytes(t.Destination, "became-dir", "a file where the source has a directory\n", ScenarioTree.T + 46);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 48, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 49, 0);
+            },
+        },
         new("ExistingOnly", t => Base(t) with { ExistingOnly = true }, (t, o) =>
         {
             Assert.False(File.Exists(Dst(t, "big2.bin")));
