@@ -215,6 +215,28 @@ internal static class OptionScenarios
             Assert.Equal(0x1A4, TestTree.Stat(Dst(t, "private.txt")).Permissions);
             NoItem(o, "private.txt");
         }),
+        // A new item keeps only its source's access bits less the umask, as rsync without -p: never the set-user-ID, set-group-ID
+        // or sticky bit. The mode is worked out where the run is controlled (AttributePolicy, that process's umask) and set
+        // exactly by whichever side writes, so every wiring of this one process gives the same.
+        new("Preserve_NoPermissions_SpecialBits", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve & ~PreserveOptions.Permissions }, (t, o) =>
+        {
+            Assert.Equal((0xFFF, 0xFFF), (TestTree.Stat(Src(t, "setid-all.sh")).Permissions, TestTree.Stat(Src(t, "setid-dir")).Permissions));
+            Assert.Equal(0x1FF & ~Posix.Umask, TestTree.Stat(Dst(t, "setid-all.sh")).Permissions);
+            Assert.Equal(0x1FF & ~Posix.Umask, TestTree.Stat(Dst(t, "setid-dir")).Permissions);
+            HasItem(o, "setid-all.sh", SyncAction.Create);
+            HasItem(o, "setid-dir", SyncAction.Create, SyncItemType.Directory);
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Source, "setid-all.sh", "#!/bin/sh\necho set-id\n", ScenarioTree.T + 46);
+                Assert.Equal(0, Posix.Chmod(Src(t, "setid-all.sh"), 0xFFF));
+                Bytes(t.Source, "setid-dir/inner.txt", "inner\n", ScenarioTree.T + 47);
+                Assert.Equal(0, Posix.Chmod(Src(t, "setid-dir"), 0xFFF));
+                TestTree.SetTime(Src(t, "setid-dir"), ScenarioTree.T + 48, 0);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 49, 0);
+            },
+        },
         new("Preserve_HardLinks", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, (t, o) =>
             Assert.Equal(TestTree.Stat(Dst(t, "hl-a")).Inode, TestTree.Stat(Dst(t, "hl-b")).Inode)),
         new("CopyLinks", t => Base(t) with { CopyLinks = true }, (t, o) =>
