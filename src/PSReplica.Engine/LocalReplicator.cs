@@ -26,6 +26,7 @@ public static class LocalReplicator
         SourceRemoval = true,
         DeltaTransfer = true,
         Checksums = true,
+        BasisChecksums = true,
         SubsecondTimes = true,
         Owners = true,
         FilterFiles = true,

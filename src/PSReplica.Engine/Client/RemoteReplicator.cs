@@ -65,6 +65,9 @@ public sealed class RemoteReplicator : IAsyncDisposable
             SourceRemoval = Has(Handshake.VerifyCopies) && (push || trees),
             DeltaTransfer = true,
             Checksums = listingOptions,
+            // A pull's basis directories are local. A push's are listed by the agent without content hashes (the planner
+            // could only hash a local file of the same path): refused until the basis listing carries them.
+            BasisChecksums = !push,
             SubsecondTimes = true,
             Owners = true,
             FilterFiles = listingOptions,

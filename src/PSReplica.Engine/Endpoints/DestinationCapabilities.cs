@@ -39,6 +39,10 @@ internal sealed record DestinationCapabilities
     /// <summary>-Checksum: the destination's content can be hashed.</summary>
     public bool Checksums { get; init; }
 
+    /// <summary>-Checksum with -LinkDest, -CompareDest or -CopyDest: a basis directory's files can be hashed too (they
+    /// are where the run writes).</summary>
+    public bool BasisChecksums { get; init; }
+
     /// <summary>-ModifyWindow -1: times are set and compared to the nanosecond.</summary>
     public bool SubsecondTimes { get; init; }
 
@@ -103,6 +107,8 @@ internal sealed record DestinationCapabilities
         Need(options.RemoveSourceFiles, SourceRemoval, "-RemoveSourceFiles");
         Need(options.TransferMode == TransferMode.Delta, DeltaTransfer, "-TransferMode Delta");
         Need(options.CompareMode == CompareMode.Checksum, Checksums, "-Checksum");
+        Need(options.CompareMode == CompareMode.Checksum && options.LinkDest.Count + options.CompareDest.Count + options.CopyDest.Count > 0,
+            BasisChecksums, "-Checksum with a basis directory");
         Need(options.ModifyWindow < 0, SubsecondTimes, "-ModifyWindow -1");
         Need((options.Preserve & (PreserveOptions.Owner | PreserveOptions.Group)) != 0, Owners, "-Preserve Owner/Group");
         Need(options.Filter.HasDirMerge, FilterFiles, "-UseFilterFiles (dir-merge rules)");

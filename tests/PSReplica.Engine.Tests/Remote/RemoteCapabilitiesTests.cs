@@ -67,5 +67,13 @@ public sealed class RemoteCapabilitiesTests
         string[] trees = [.. Handshake.Capabilities.Where(c => c != Handshake.VerifyCopies)];
         Assert.Equal(["-RemoveSourceFiles"], RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Destination).Unsupported(options));
         Assert.Equal(["-RemoveSourceFiles"], RemoteReplicator.CapabilitiesOf(trees, "1.0", 2, RemoteSide.Source).Unsupported(options));
+
+        // -Checksum with a basis directory: a pull's basis is local and hashed there; a push's agent lists its basis without
+        // content hashes, so the push refuses it (a local file of the same path was hashed instead).
+        SyncOptions basis = options with { LinkDest = ["../prev"] };
+        Assert.Equal(["-Checksum with a basis directory"], push.Unsupported(basis));
+        Assert.Empty(pull.Unsupported(basis));
+        Assert.Empty(LocalReplicator.Capabilities.Unsupported(basis));
+        Assert.Empty(push.Unsupported(basis with { CompareMode = CompareMode.QuickCheck }));
     }
 }

@@ -301,6 +301,32 @@ internal static class OptionScenarios
             HasItem(o, "basis-same.txt", SyncAction.Link, SyncItemType.HardLink);
             Assert.Equal(File.ReadAllBytes(Src(t, "basis-changed.bin")), File.ReadAllBytes(Dst(t, "basis-changed.bin")));
         }),
+        // -Checksum passes a basis file of another time on its content; linked, the new copy would have the old time (and a
+        // later run that set the time would set it through the link, in the old snapshot too). As rsync, only a file of
+        // equal time is linked; the other is copied. A push through the agent refuses it: the agent's basis listing carries
+        // no content hashes (hashing a local file of the same path instead linked the basis's old content).
+        new("LinkDest_Checksum", t => Base(t) with { LinkDest = ["../basis"], CompareMode = CompareMode.Checksum }, (t, o) =>
+        {
+            StatInfo linked = TestTree.Stat(Dst(t, "basis-same.txt"));
+            Assert.Equal((TestTree.Stat(Path.Join(t.Basis, "basis-same.txt")).Inode, 2u), (linked.Inode, linked.Nlink));
+            HasItem(o, "basis-same.txt", SyncAction.Link, SyncItemType.HardLink);
+            StatInfo copied = TestTree.Stat(Dst(t, "basis-other-time.txt"));
+            StatInfo basis = TestTree.Stat(Path.Join(t.Basis, "basis-other-time.txt"));
+            Assert.NotEqual(basis.Inode, copied.Inode);
+            Assert.Equal((1u, 1u), (copied.Nlink, basis.Nlink));
+            Assert.Equal((ScenarioTree.T + 24, ScenarioTree.T + 19), (copied.MtimeSeconds, basis.MtimeSeconds));
+            Assert.Equal(File.ReadAllBytes(Src(t, "basis-other-time.txt")), File.ReadAllBytes(Dst(t, "basis-other-time.txt")));
+            HasItem(o, "basis-other-time.txt", SyncAction.Create);
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Source, "basis-other-time.txt", "equal content, another time\n", ScenarioTree.T + 24);
+                Bytes(t.Basis, "basis-other-time.txt", "equal content, another time\n", ScenarioTree.T + 19);
+                TestTree.SetTime(t.Source, ScenarioTree.T + 25, 0);
+                TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
+            },
+        },
         new("CompareDest", t => Base(t) with { CompareDest = ["../basis"] }, (t, o) =>
         {
             Assert.False(File.Exists(Dst(t, "basis-same.txt")));
