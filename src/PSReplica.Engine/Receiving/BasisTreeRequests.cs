@@ -275,7 +275,7 @@ internal static class BasisTreeRequests
         string name = item.Name + suffix;
         using ParentDirectory place = backupTree is null
             ? new ParentDirectory(item.Handle, name, owned: false)
-            : OpenCreating(backupTree, relative, name);
+            : OpenCreating(backupTree, relative, name, tree);
         string temp = PendingFile.TempName(name);
         errno = copy ? Posix.EXDEV : Posix.LinkAt(item.Handle, item.Name, place.Handle, temp);
         try
@@ -342,8 +342,10 @@ internal static class BasisTreeRequests
     }
 
     /// <summary>The directory in <paramref name="tree"/> that holds <paramref name="relative"/>, made (with the tree's root)
-    /// where missing; each component is created with mkdirat and opened with O_NOFOLLOW, so a link is never entered.</summary>
-    private static ParentDirectory OpenCreating(SafeTree tree, string relative, string name)
+    /// where missing; each component is created with mkdirat and opened with O_NOFOLLOW, so a link is never entered. A
+    /// directory made below the root takes the mode and (as root) the owner of <paramref name="destination"/>'s directory
+    /// of that path, as rsync's backup directories do.</summary>
+    private static ParentDirectory OpenCreating(SafeTree tree, string relative, string name, SafeTree destination)
     {
         if (tree.DescribeRoot(ErrorIds.BackupFailed) is null)
         {
@@ -361,22 +363,31 @@ internal static class BasisTreeRequests
         SafeFileHandle? current = null;
         try
         {
-            foreach (string component in relative[..slash].Split('/'))
+            int end = -1;
+            while (end < slash)
             {
+                int start = end + 1;
+                end = relative.IndexOf('/', start);
+                string component = relative[start..end];
                 SafeFileHandle from = current ?? root.Handle;
-                // As a local mkdir -p makes them (the umask applies), as rsync makes backup directories.
+                // As a local mkdir -p makes them (the umask applies); the replaced directory's mode follows.
                 int errno = Posix.MkdirAt(from, component, 0x1FF);
                 if (errno is not (0 or Posix.EEXIST))
                 {
                     throw SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot create the backup directory for", relative);
                 }
 
+                bool made = errno == 0;
                 SafeFileHandle next = Posix.OpenAt(from, component, Posix.OPath | Posix.ODirectory | Posix.ONoFollow, 0, out errno)
                     ?? throw (errno is Posix.ELOOP or Posix.ENOTDIR
                         ? ProtocolFault.UnsafePath(relative, "the backup directory holds a link or a file on the way")
                         : SafeTree.Failure(errno, ErrorIds.BackupFailed, "Cannot open the backup directory for", relative));
                 current?.Dispose();
                 current = next;
+                if (made)
+                {
+                    TakeAttributesOf(destination, relative[..end], current);
+                }
             }
 
             return new ParentDirectory(current!, name, owned: true);
@@ -386,6 +397,33 @@ internal static class BasisTreeRequests
             current?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Gives a backup directory just made the mode and, as root, the owner and group of the destination's directory
+    /// of the same path (reached without following a link); where that cannot be read, the directory keeps what mkdir gave.</summary>
+    private static void TakeAttributesOf(SafeTree destination, string relative, SafeFileHandle made)
+    {
+        StatInfo original;
+        try
+        {
+            using ParentDirectory directory = destination.OpenDirectory(relative);
+            if (Posix.StatAt(directory.Handle, string.Empty, out original) != 0)
+            {
+                return;
+            }
+        }
+        catch (SyncException)
+        {
+            return;
+        }
+
+        if (Posix.IsElevated)
+        {
+            _ = Posix.ChownHandle(made, original.Uid, original.Gid);
+        }
+
+        // After chown, which clears set-user-ID and set-group-ID bits.
+        _ = Posix.ChmodHandle(made, original.Mode & 0xFFF);
     }
 
     /// <summary>-RemoveSourceFiles on a remote source: removes the file, link or node, but only while it is what was listed

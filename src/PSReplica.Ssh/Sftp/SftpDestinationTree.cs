@@ -238,7 +238,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
 
             if (_backupDirectory is not null)
             {
-                MakeBackupDirectories(SftpPaths.Split(backup).Directory);
+                MakeBackupDirectories(SftpPaths.Split(backup).Directory, SftpPaths.Split(SftpPaths.Join(_root, relative)).Directory);
             }
 
             _sftp.Rename(path, backup);
@@ -255,8 +255,10 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
     }
 
     /// <summary>Makes <paramref name="directory"/> and its missing parents inside the backup directory (the backup
-    /// directory itself included, with its own missing parents, as locally).</summary>
-    private void MakeBackupDirectories(string directory)
+    /// directory itself included, with its own missing parents, as locally). A directory made for one of the destination's
+    /// (<paramref name="original"/> and its parents, below the root) takes that one's mode and owner, as rsync's backup
+    /// directories do (where the server lets the owner be set).</summary>
+    private void MakeBackupDirectories(string directory, string original)
     {
         if (_backupDirectories.ContainsKey(directory))
         {
@@ -264,8 +266,12 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         }
 
         string path = directory.StartsWith('/') ? string.Empty : ".";
-        foreach (string part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        string[] parts = directory.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string[] originals = original.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        int below = parts.Length - (originals.Length - _root.Split('/', StringSplitOptions.RemoveEmptyEntries).Length);
+        for (int i = 0; i < parts.Length; i++)
         {
+            string part = parts[i];
             path = path.Length == 0 ? "/" + part : path + "/" + part;
             if (_backupDirectories.ContainsKey(path) || _sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
             {
@@ -276,6 +282,10 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
             try
             {
                 _sftp.Mkdir(path);
+                if (i >= below)
+                {
+                    TakeAttributesOf(string.Join('/', originals, 0, originals.Length - (parts.Length - 1 - i)), path);
+                }
             }
             catch (IOException) when (_sftp.Stat(path) is { Kind: SftpEntryKind.Directory })
             {
@@ -284,6 +294,26 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
 
             _backupDirectories.TryAdd(path, true);
         }
+    }
+
+    private void TakeAttributesOf(string original, string made)
+    {
+        string full = _root.StartsWith('/') && !original.StartsWith('/') ? "/" + original : original;
+        if (_sftp.Stat(full) is not { Kind: SftpEntryKind.Directory } directory)
+        {
+            return;
+        }
+
+        try
+        {
+            _sftp.SetAttributes(made, new SftpAttributeChanges { UserId = directory.UserId, GroupId = directory.GroupId });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not the owner's to give (a user other than root): the directory stays the user's, as rsync leaves it.
+        }
+
+        _sftp.SetAttributes(made, new SftpAttributeChanges { Mode = directory.Mode });
     }
 
     /// <summary>Owner and group first (chown clears set-user-ID bits), then mode and time: OpenSSH's setstat applies

@@ -364,6 +364,33 @@ internal static class OptionScenarios
             Assert.Equal(290_000, new FileInfo(Dst(t, "backups/big.bin")).Length);
             Assert.False(File.Exists(Dst(t, "big.bin~")));
         }),
+        // rsync makes a backup directory's subdirectories with the mode (and, as root, the owner) of the destination's
+        // directories they stand for, not 0755 root.
+        new("Backup_BackupDirectory_DirectoryModes", t => WithBackups(Base(t), directory: "backups"), (t, o) =>
+        {
+            Assert.Equal("deep, old\n", File.ReadAllText(Dst(t, "backups/sub dir/nested/deep.txt")));
+            StatInfo nested = TestTree.Stat(Dst(t, "backups/sub dir/nested"));
+            Assert.Equal(0x1E8, nested.Mode & 0xFFF);
+            if (Posix.IsElevated)
+            {
+                Assert.Equal((1234u, 2345u), (nested.Uid, nested.Gid));
+            }
+        })
+        {
+            Prepare = t =>
+            {
+                foreach (string root in new[] { t.Source, t.Destination })
+                {
+                    string nested = Path.Join(root, "sub dir/nested");
+                    if (Posix.IsElevated)
+                    {
+                        Assert.Equal(0, Posix.Lchown(nested, 1234, 2345));
+                    }
+
+                    Assert.Equal(0, Posix.Chmod(nested, 0x1E8));
+                }
+            },
+        },
         new("Partial", t => Base(t) with { Partial = true }, Converged),
         new("PartialDirectory", t => Base(t) with { PartialDirectory = ".partial" }, Converged),
         new("DelayUpdates", t => Base(t) with { DelayUpdates = true }, Converged),
