@@ -443,6 +443,22 @@ Describe 'Sync-Directory' {
             }
         }
 
+        It 'takes rsync''s "- ", "+ " and "!" in -Exclude and -Include patterns as rsync --exclude and --include do: <Case>' -ForEach @(
+            @{ Case = 'include prefix'; Include = @(); Exclude = @('+ keep.bak', '*.bak') }
+            @{ Case = 'exclude prefix in -Include'; Include = @('- *.txt'); Exclude = @() }
+            @{ Case = 'clear'; Include = @('keep.bak'); Exclude = @('*.bak', '!', 'log?') }
+            @{ Case = 'no space, no prefix'; Include = @(); Exclude = @('-a.txt', '+ cache/') }
+        ) {
+            $name = $Case -replace '\W', ''
+            $dst = Join-Path $TestDrive "prefix-$name"
+            $null = Sync-Directory -Path $fsrc -Destination $dst -Include $Include -Exclude $Exclude -ErrorAction Stop
+            $rsyncDst = Join-Path $TestDrive "prefix-rsync-$name"
+            $rsyncArgs = @('-a') + @($Include | ForEach-Object { "--include=$_" }) + @($Exclude | ForEach-Object { "--exclude=$_" }) + @("$fsrc/", "$rsyncDst/")
+            & rsync @rsyncArgs
+            $LASTEXITCODE | Should -Be 0
+            ((Get-TreeState $dst -NoRoot -NoTimes) -join "`n") | Should -Be ((Get-TreeState $rsyncDst -NoRoot -NoTimes) -join "`n")
+        }
+
         It 'keeps excluded destination files under -Delete' {
             $dst = Join-Path $TestDrive 'filter-del'
             $null = Sync-Directory -Path $fsrc -Destination $dst @rules -ErrorAction Stop

@@ -24,17 +24,27 @@ public sealed class SyncFilterBuilder
         return this;
     }
 
-    /// <summary>An --include pattern (no rule syntax). A malformed pattern throws InvalidFilterPattern.</summary>
-    public SyncFilterBuilder AddInclude(string pattern)
-    {
-        _builder.Rules.Add(FilterRule.Include(pattern, null, ++_inline));
-        return this;
-    }
+    /// <summary>An --include pattern, as rsync takes one: "- " or "+ " before it makes it an exclude or an include rule
+    /// (rsync's old-style prefixes, also honoured in pattern files), and "!" alone clears the rules given so far. No
+    /// other rule syntax. A malformed pattern throws InvalidFilterPattern.</summary>
+    public SyncFilterBuilder AddInclude(string pattern) => AddPattern(pattern, FilterRuleType.Include);
 
-    /// <summary>An --exclude pattern (no rule syntax). A malformed pattern throws InvalidFilterPattern.</summary>
-    public SyncFilterBuilder AddExclude(string pattern)
+    /// <summary>An --exclude pattern, as rsync takes one (see <see cref="AddInclude"/>).</summary>
+    public SyncFilterBuilder AddExclude(string pattern) => AddPattern(pattern, FilterRuleType.Exclude);
+
+    private SyncFilterBuilder AddPattern(string pattern, FilterRuleType type)
     {
-        _builder.Rules.Add(FilterRule.Exclude(pattern, null, ++_inline));
+        ArgumentNullException.ThrowIfNull(pattern);
+        if (pattern == "!")
+        {
+            _builder.Rules.Clear();
+            return this;
+        }
+
+        (type, pattern) = pattern.StartsWith("- ", StringComparison.Ordinal) ? (FilterRuleType.Exclude, pattern[2..])
+            : pattern.StartsWith("+ ", StringComparison.Ordinal) ? (FilterRuleType.Include, pattern[2..])
+            : (type, pattern);
+        _builder.Rules.Add(type == FilterRuleType.Include ? FilterRule.Include(pattern, null, ++_inline) : FilterRule.Exclude(pattern, null, ++_inline));
         return this;
     }
 
