@@ -72,4 +72,38 @@ Describe '-Preserve HardLinks against rsync -aH' {
         # A second run changes nothing.
         @(Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Delete -Preserve $preserve -ErrorAction Stop).Count | Should -Be 0
     }
+
+    It 'with <Option> leaves a name''s own destination file alone and sends the next name of a kept first one, as rsync does (<Case>)' -ForEach @(
+        @{ Option = '-Update'; Flag = '-u'; Case = 'both newer'; Newer = @('a', 'b') }
+        @{ Option = '-Update'; Flag = '-u'; Case = 'first newer, second missing'; Newer = @('a') }
+        @{ Option = '-Update'; Flag = '-u'; Case = 'first missing, second newer'; Newer = @('b') }
+        @{ Option = '-IgnoreExisting'; Flag = '--ignore-existing'; Case = 'first exists, second missing'; Newer = @('a') }
+        @{ Option = '-IgnoreExisting'; Flag = '--ignore-existing'; Case = 'first missing, second exists'; Newer = @('b') }
+    ) {
+        # The source group a=b=c is older than what the destination holds: a linked name must never replace a kept file
+        # (that lost the destination's newer content), nor be linked to one (that gave it the kept file's content).
+        $label = "$Option $Case" -replace '\W', ''
+        $rsyncRoot = Join-Path $script:WorkRoot "$label-rsync"
+        $psrRoot = Join-Path $script:WorkRoot "$label-psr"
+        foreach ($root in $rsyncRoot, $psrRoot) {
+            Write-TestFile "$root/src/a" 'source'
+            & ln -- "$root/src/a" "$root/src/b"
+            & ln -- "$root/src/a" "$root/src/c"
+            & touch -d '2020-01-01 00:00:00' "$root/src/a"
+            $null = New-Item -ItemType Directory -Path "$root/dest"
+            foreach ($name in $Newer) {
+                Write-TestFile "$root/dest/$name" "newer $name"
+                & touch -d '2021-01-01 00:00:00' "$root/dest/$name"
+            }
+            & touch -d '2026-01-03 00:00:00' "$root/src" "$root/dest"
+        }
+        & rsync -aH $Flag -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $preserve = [PSReplica.SyncOptions]::DefaultPreserve -bor [PSReplica.PreserveOptions]::HardLinks
+        $parameters = @{ $Option.TrimStart('-') = $true }
+        $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Preserve $preserve @parameters -ErrorAction Stop
+        (Get-Tree "$psrRoot/dest") -join "`n" | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
+        Get-Groups "$psrRoot/dest" | Should -Be (Get-Groups "$rsyncRoot/dest")
+        foreach ($name in $Newer) { Get-Content -Raw "$psrRoot/dest/$name" | Should -Be "newer $name" }
+    }
 }

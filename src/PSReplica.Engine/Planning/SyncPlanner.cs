@@ -77,6 +77,10 @@ internal sealed class SyncPlanner
     /// <summary>Whether the pending leader's planning added a copy or a link of its destination file (noted as actions are
     /// added: a streamed plan's earlier actions may be gone by the time the leader is settled).</summary>
     private bool _pendingLeaderRewritten;
+
+    /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting: it does not
+    /// hold the source's content, so the group's next name leads it instead (rsync sends that one on its own).</summary>
+    private bool _pendingLeaderKept;
     private long _scanned;
 
     // -Watch: what this batch plans (null: everything), and whether the directory being planned is planned whole.
@@ -1053,7 +1057,7 @@ internal sealed class SyncPlanner
 
             if (_options.IgnoreExisting)
             {
-                SkipExisting(relative);
+                SkipExisting(relative, destinationPath);
                 return Content.Files;
             }
 
@@ -1199,7 +1203,21 @@ internal sealed class SyncPlanner
             _linkGroups[key] = (destinationPath, existing, Rewritten: true);
             _pendingLeader = (key, destinationPath, existing);
             _pendingLeaderRewritten = false;
+            _pendingLeaderKept = false;
             return false;
+        }
+
+        // A later name is left alone where its own item would be: -IgnoreExisting keeps whatever exists, -Update a newer file.
+        if (existing is not null && _options.IgnoreExisting)
+        {
+            SkipExisting(relative, destinationPath);
+            return true;
+        }
+
+        if (existing is { Kind: EntryKind.File } && _options.Update && CompareTimes(source, existing) < 0)
+        {
+            KeepNewer(relative, destinationPath);
+            return true;
         }
 
         if (existing is { Kind: EntryKind.File } current && !leader.Rewritten && leader.Existing is { } first
@@ -1228,7 +1246,15 @@ internal sealed class SyncPlanner
             return;
         }
 
-        _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, _pendingLeaderRewritten);
+        if (_pendingLeaderKept)
+        {
+            _ = _linkGroups.Remove(pending.Key);
+        }
+        else
+        {
+            _linkGroups[pending.Key] = (pending.DestinationPath, pending.Existing, _pendingLeaderRewritten);
+        }
+
         _pendingLeader = null;
     }
 
@@ -1366,7 +1392,7 @@ internal sealed class SyncPlanner
     {
         if (_options.IgnoreExisting)
         {
-            SkipExisting(relative);
+            SkipExisting(relative, destinationPath);
             return;
         }
 
@@ -1391,19 +1417,14 @@ internal sealed class SyncPlanner
     {
         if (_options.IgnoreExisting)
         {
-            SkipExisting(relative);
+            SkipExisting(relative, destinationPath);
             return;
         }
 
         int timeOrder = CompareTimes(source, existing);
         if (_options.Update && timeOrder < 0)
         {
-            // -Update: the destination's copy is newer; leave it alone.
-            if (_verbose)
-            {
-                _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
-            }
-
+            KeepNewer(relative, destinationPath);
             return;
         }
 
@@ -1443,11 +1464,30 @@ internal sealed class SyncPlanner
         }
     }
 
-    private void SkipExisting(string relative)
+    private void SkipExisting(string relative, string destinationPath)
     {
+        NoteKept(destinationPath);
         if (_verbose)
         {
             _observer.OnVerbose($"Skipping '{relative}': it exists in the destination (-IgnoreExisting)");
+        }
+    }
+
+    /// <summary>-Update: the destination's copy is newer; it is left alone.</summary>
+    private void KeepNewer(string relative, string destinationPath)
+    {
+        NoteKept(destinationPath);
+        if (_verbose)
+        {
+            _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
+        }
+    }
+
+    private void NoteKept(string destinationPath)
+    {
+        if (_pendingLeader is { } leader && leader.DestinationPath == destinationPath)
+        {
+            _pendingLeaderKept = true;
         }
     }
 
