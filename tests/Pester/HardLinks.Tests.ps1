@@ -106,4 +106,26 @@ Describe '-Preserve HardLinks against rsync -aH' {
         Get-Groups "$psrRoot/dest" | Should -Be (Get-Groups "$rsyncRoot/dest")
         foreach ($name in $Newer) { Get-Content -Raw "$psrRoot/dest/$name" | Should -Be "newer $name" }
     }
+
+    It 'with -Inplace rewrites a group already linked in the destination once, in its own inode, as rsync --inplace -H does' {
+        $rsyncRoot = Join-Path $script:WorkRoot 'inplace-rsync'
+        $psrRoot = Join-Path $script:WorkRoot 'inplace-psr'
+        foreach ($root in $rsyncRoot, $psrRoot) {
+            Write-TestFile "$root/src/a" 'new content'
+            & ln -- "$root/src/a" "$root/src/b"
+            Write-TestFile "$root/dest/a" 'old content' -Time '2019-01-01 00:00:00'
+            & ln -- "$root/dest/a" "$root/dest/b"
+            & touch -d '2026-01-03 00:00:00' "$root/src" "$root/dest"
+        }
+        $inode = & stat -c '%i' -- "$psrRoot/dest/a"
+        & rsync -aH --inplace -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $preserve = [PSReplica.SyncOptions]::DefaultPreserve -bor [PSReplica.PreserveOptions]::HardLinks
+        $out = @(Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Inplace -Preserve $preserve -ErrorAction Stop)
+        # One item: the first name's content; the other name is the same inode. No temp name is left beside it.
+        @($out.RelativePath) | Should -Be @('a')
+        (Get-Tree "$psrRoot/dest") -join "`n" | Should -Be ((Get-Tree "$rsyncRoot/dest") -join "`n")
+        & stat -c '%i' -- "$psrRoot/dest/b" | Should -Be $inode
+        @(Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Inplace -Preserve $preserve -ErrorAction Stop).Count | Should -Be 0
+    }
 }

@@ -1220,7 +1220,9 @@ internal sealed class SyncPlanner
             return true;
         }
 
-        if (existing is { Kind: EntryKind.File } current && !leader.Rewritten && leader.Existing is { } first
+        // Already a name of the first one's destination file, which stays that file: not rewritten, or rewritten in its own
+        // inode (-Inplace), which this name sees too.
+        if (existing is { Kind: EntryKind.File } current && (!leader.Rewritten || _options.Inplace) && leader.Existing is { Kind: EntryKind.File } first
             && current.Device == first.Device && current.Inode == first.Inode)
         {
             return true;

@@ -148,6 +148,12 @@ internal static class BasisTreeRequests
         }
 
         using ParentDirectory target = tree.OpenParent(to);
+        if (Posix.TracksIdentity && IsSame(target, target.Name, device, inode))
+        {
+            // Already that file: rename(2) between two names of one inode does nothing, and would leave the temp name.
+            return 0;
+        }
+
         int errno;
         if (scanned is not null && delayed is null)
         {
