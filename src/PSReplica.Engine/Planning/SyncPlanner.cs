@@ -78,8 +78,9 @@ internal sealed class SyncPlanner
     /// added: a streamed plan's earlier actions may be gone by the time the leader is settled).</summary>
     private bool _pendingLeaderRewritten;
 
-    /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting: it does not
-    /// hold the source's content, so the group's next name leads it instead (rsync sends that one on its own).</summary>
+    /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting, or left out
+    /// by -CompareDest: it does not hold the source's content, so the group's next name leads it instead (rsync sends that
+    /// one on its own).</summary>
     private bool _pendingLeaderKept;
     private long _scanned;
 
@@ -1310,6 +1311,8 @@ internal sealed class SyncPlanner
 
         if (level == 3 && _basis.Kind == BasisKind.Compare)
         {
+            // Left out: a later name of its hard-link group cannot be linked to it, so the next one leads.
+            NoteKept(destinationPath);
             return true;
         }
 
