@@ -128,4 +128,18 @@ Describe '-Preserve HardLinks against rsync -aH' {
         & stat -c '%i' -- "$psrRoot/dest/b" | Should -Be $inode
         @(Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -Inplace -Preserve $preserve -ErrorAction Stop).Count | Should -Be 0
     }
+
+    It 'sends the next name of a group whose first name a non-empty directory keeps out, with one error for that directory' {
+        # rsync -H writes the second name too (and then hangs, 3.5.0); the second name was linked to the directory.
+        $root = Join-Path $script:WorkRoot 'blocked'
+        Write-TestFile "$root/src/d" 'group'
+        & ln -- "$root/src/d" "$root/src/dh"
+        $null = New-Item -ItemType Directory -Path "$root/dest/d/sub"
+        $preserve = [PSReplica.SyncOptions]::DefaultPreserve -bor [PSReplica.PreserveOptions]::HardLinks
+        $out = @(Sync-Directory -Path "$root/src" -Destination "$root/dest" -Preserve $preserve -ErrorVariable errs -ErrorAction SilentlyContinue)
+        @($errs | ForEach-Object { $_.FullyQualifiedErrorId.Split(',')[0] }) | Should -Be @('CannotReplaceNonEmptyDirectory')
+        @($out | Where-Object ItemType -NE 'Directory' | ForEach-Object RelativePath) | Should -Be @('dh')
+        Get-Content -Raw "$root/dest/dh" | Should -Be 'group'
+        Test-Path -LiteralPath "$root/dest/d/sub" -PathType Container | Should -BeTrue
+    }
 }

@@ -78,8 +78,8 @@ internal sealed class SyncPlanner
     /// added: a streamed plan's earlier actions may be gone by the time the leader is settled).</summary>
     private bool _pendingLeaderRewritten;
 
-    /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting, or left out
-    /// by -CompareDest: it does not hold the source's content, so the group's next name leads it instead (rsync sends that
+    /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting (or because
+    /// it could not be replaced), or left out by -CompareDest: it does not hold the source's content, so the group's next name leads it instead (rsync sends that
     /// one on its own).</summary>
     private bool _pendingLeaderKept;
     private long _scanned;
@@ -1064,6 +1064,8 @@ internal sealed class SyncPlanner
 
             if (!PlanReplace(existing, relative))
             {
+                // What stands there stays: a later name of a hard-link group cannot be linked to it.
+                NoteKept(destinationPath);
                 return source.IsDirectory ? Content.Unknown : Content.Files;
             }
 
