@@ -183,14 +183,23 @@ Describe 'Size and existence selection against rsync' {
 
     It '-RemoveSourceFiles <Label> matches rsync --remove-source-files in the source and the destination' -ForEach @(
         @{ Label = 'alone'; RsyncArgs = @(); Parameters = @{} },
-        @{ Label = 'with -MaxSize 1M'; RsyncArgs = @('--max-size=1M'); Parameters = @{ MaxSize = '1M' } }
+        @{ Label = 'with -MaxSize 1M'; RsyncArgs = @('--max-size=1M'); Parameters = @{ MaxSize = '1M' } },
+        @{ Label = 'with -IgnoreExisting'; RsyncArgs = @('--ignore-existing'); Parameters = @{ IgnoreExisting = $true } },
+        @{ Label = 'with -Update'; RsyncArgs = @('--update'); Parameters = @{ Update = $true } }
     ) {
-        $rsyncRoot = Join-Path $script:WorkRoot "remove-$($Parameters.Count)-rsync"
-        $psrRoot = Join-Path $script:WorkRoot "remove-$($Parameters.Count)-psr"
+        $rsyncRoot = Join-Path $script:WorkRoot "remove-$($Label -replace '\W', '')-rsync"
+        $psrRoot = Join-Path $script:WorkRoot "remove-$($Label -replace '\W', '')-psr"
         New-Fixture $rsyncRoot
         New-Fixture $psrRoot
-        # An up-to-date file: rsync removes it from the source too.
-        foreach ($root in $rsyncRoot, $psrRoot) { & cp -a -- "$root/src/tiny" "$root/dest/tiny"; & touch -d '2026-01-03 00:00:00' -- "$root/dest" }
+        # An up-to-date file: rsync removes it from the source too, unless -IgnoreExisting leaves it. A newer one in the
+        # destination (-Update leaves it): rsync keeps its source.
+        foreach ($root in $rsyncRoot, $psrRoot) {
+            & cp -a -- "$root/src/tiny" "$root/dest/tiny"
+            Write-Sized "$root/src/newer-there" 7
+            Write-Sized "$root/dest/newer-there" 7
+            & touch -d '2020-01-01 00:00:00' -- "$root/src/newer-there"
+            & touch -d '2026-01-03 00:00:00' -- "$root/dest"
+        }
         & rsync -a --remove-source-files @RsyncArgs -- "$rsyncRoot/src/" "$rsyncRoot/dest/"
         $LASTEXITCODE | Should -Be 0
         $null = Sync-Directory -Path "$psrRoot/src" -Destination "$psrRoot/dest" -RemoveSourceFiles @Parameters -ErrorAction Stop

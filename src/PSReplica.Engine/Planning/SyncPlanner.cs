@@ -82,6 +82,10 @@ internal sealed class SyncPlanner
     /// it could not be replaced), or left out by -CompareDest: it does not hold the source's content, so the group's next name leads it instead (rsync sends that
     /// one on its own).</summary>
     private bool _pendingLeaderKept;
+
+    /// <summary>Whether the entry being planned left the destination's item as it is (-IgnoreExisting, -Update, or one it
+    /// could not replace), so that -RemoveSourceFiles and -ResetArchive pass its source over.</summary>
+    private bool _destinationKept;
     private long _scanned;
 
     // -Watch: what this batch plans (null: everything), and whether the directory being planned is planned whole.
@@ -993,8 +997,15 @@ internal sealed class SyncPlanner
         if (!leftOut && (_options.RemoveSourceFiles ? source.Kind != EntryKind.Directory : _options.ResetArchive && source.Kind == EntryKind.File))
         {
             // Settled once the actions planned for it (all planned by this call: it is no directory) are reported.
+            _destinationKept = false;
             Content planned = PlanSelected(source, existing, relative, destinationPath);
-            _plan.SourceFiles.Add(source, destinationPath, relative, _plan.Actions.Count);
+            if (!_destinationKept)
+            {
+                // Not one that -IgnoreExisting or -Update left as it is, or that could not replace what stands there: rsync
+                // removes (and robocopy /M resets) only what it transferred or found up to date.
+                _plan.SourceFiles.Add(source, destinationPath, relative, _plan.Actions.Count);
+            }
+
             return planned;
         }
 
@@ -1066,6 +1077,7 @@ internal sealed class SyncPlanner
             {
                 // What stands there stays: a later name of a hard-link group cannot be linked to it.
                 NoteKept(destinationPath);
+                _destinationKept = true;
                 return source.IsDirectory ? Content.Unknown : Content.Files;
             }
 
@@ -1474,6 +1486,7 @@ internal sealed class SyncPlanner
     private void SkipExisting(string relative, string destinationPath)
     {
         NoteKept(destinationPath);
+        _destinationKept = true;
         if (_verbose)
         {
             _observer.OnVerbose($"Skipping '{relative}': it exists in the destination (-IgnoreExisting)");
@@ -1484,6 +1497,7 @@ internal sealed class SyncPlanner
     private void KeepNewer(string relative, string destinationPath)
     {
         NoteKept(destinationPath);
+        _destinationKept = true;
         if (_verbose)
         {
             _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
