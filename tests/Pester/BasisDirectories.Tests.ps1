@@ -105,6 +105,35 @@ Describe 'Basis directories against rsync' {
         $psr | Should -Match '(?m)^retargeted\|'
     }
 
+    It '<Parameter> replaces an out-of-date destination file the basis holds exactly, as rsync <Option> does' -ForEach @(
+        @{ Parameter = 'LinkDest'; Option = '--link-dest'; Shared = 'prev' }
+        @{ Parameter = 'CopyDest'; Option = '--copy-dest'; Shared = '-' }
+    ) {
+        # A snapshot made again over an older one: its stale copy of an unchanged file becomes a link to the previous
+        # snapshot's (with -LinkDest), not a new copy; a file the basis holds otherwise is updated as usual.
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "existing-$Parameter-$tool"
+            Write-TestFile "$root/src/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+            Write-TestFile "$root/src/edited" 'new content' -Time '2020-01-02 00:00:00'
+            Write-TestFile "$root/prev/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+            Write-TestFile "$root/prev/edited" 'old content' -Time '2019-01-02 00:00:00'
+            Write-TestFile "$root/dest/same" 'stale' -Time '2019-01-01 00:00:00'
+            Write-TestFile "$root/dest/edited" 'stale' -Time '2019-01-01 00:00:00'
+            & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
+            $root
+        }
+        & rsync -a "$Option=../prev" -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $parameters = @{ $Parameter = '../prev' }
+        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" @parameters -ErrorAction Stop)
+        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
+        $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
+        $sharing | Should -Match "(?m)^same -> $([regex]::Escape($Shared))$"
+        ($out | Where-Object RelativePath -EQ 'same').Action | Should -Be 'Update'
+        @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" @parameters -ErrorAction Stop).Count | Should -Be 0
+    }
+
     It '-CopyDest copies what rsync --copy-dest copies, without sharing inodes' {
         $r = Invoke-Both 'copy' '--copy-dest' 'CopyDest'
         $r.PsrTree | Should -Be $r.RsyncTree

@@ -1349,6 +1349,45 @@ internal sealed class SyncPlanner
         return true;
     }
 
+    /// <summary>A destination file that is out of date where a basis directory holds the source's file exactly (rsync's
+    /// try_dests_reg for an existing file): -LinkDest replaces it by a hard link to that file, -CopyDest by a local copy of
+    /// it, so a snapshot made over an older one shares what did not change. Not under -Backup, -Inplace or -DelayUpdates,
+    /// whose handling of the replaced file a link would bypass. (-CompareDest updates the file; rsync deletes it.)</summary>
+    private bool PlanExistingFromBasis(FileEntry source, FileEntry existing, string relative, string destinationPath, SyncReason reason,
+        bool sizeDiffers, char time, AttributeChanges changes)
+    {
+        if (_options.Backup || _options.Inplace || _options.DelayUpdates)
+        {
+            return false;
+        }
+
+        for (int position = 0; position < _basis.Directories.Count; position++)
+        {
+            if (_basis.Find(position, relative, source.Name) is not { Kind: EntryKind.File } candidate
+                || !QuickCheckPasses(source, candidate, relative) || CompareAttributes(source, candidate) != AttributeChanges.None)
+            {
+                continue;
+            }
+
+            if (_basis.Kind == BasisKind.Link)
+            {
+                Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
+                    Itemizer.Changed('h', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+                    changes, basis: candidate, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
+            }
+            else
+            {
+                Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, reason,
+                    Itemizer.Changed('c', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+                    changes, basis: candidate, copyFromBasis: true, basisIndex: _basis.Indexes[position]);
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>rsync's quick check of a file against another (quick_check_ok in generator.c), under the run's -CompareMode.</summary>
     private bool QuickCheckPasses(FileEntry source, FileEntry other, string relative) => source.Length == other.Length && _options.CompareMode switch
     {
@@ -1469,6 +1508,11 @@ internal sealed class SyncPlanner
         if (reason is { } why)
         {
             char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';
+            if (_basis.Kind is BasisKind.Link or BasisKind.Copy && PlanExistingFromBasis(source, existing, relative, destinationPath, why, sizeDiffers, time, changes))
+            {
+                return;
+            }
+
             string itemize = Itemizer.Changed('>', SyncItemType.File, why == SyncReason.ChecksumChanged, sizeDiffers, time, changes);
             Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, why, itemize, changes);
             _plan.BytesToTransfer += source.Length;

@@ -327,6 +327,26 @@ internal static class OptionScenarios
                 TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
             },
         },
+        // A snapshot made again over an older one: the destination's stale copy of a file the basis holds exactly becomes a
+        // link to the basis's (rsync's try_dests_reg for an existing file), or a local copy of it with -CopyDest.
+        new("LinkDest_StaleDestinationFile", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
+        {
+            StatInfo linked = TestTree.Stat(Dst(t, "stale-in-dest.txt"));
+            Assert.Equal((TestTree.Stat(Path.Join(t.Basis, "stale-in-dest.txt")).Inode, 2u), (linked.Inode, linked.Nlink));
+            HasItem(o, "stale-in-dest.txt", SyncAction.Update, SyncItemType.HardLink);
+        })
+        {
+            Prepare = PrepareStaleDestinationFile,
+        },
+        new("CopyDest_StaleDestinationFile", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.Equal("same in source and basis\n", File.ReadAllText(Dst(t, "stale-in-dest.txt")));
+            Assert.Equal(1u, TestTree.Stat(Dst(t, "stale-in-dest.txt")).Nlink);
+            HasItem(o, "stale-in-dest.txt", SyncAction.Update);
+        })
+        {
+            Prepare = PrepareStaleDestinationFile,
+        },
         new("CompareDest", t => Base(t) with { CompareDest = ["../basis"] }, (t, o) =>
         {
             Assert.False(File.Exists(Dst(t, "basis-same.txt")));
@@ -725,6 +745,16 @@ internal static class OptionScenarios
 
     private static DateTime At(long seconds, long nanoseconds = 0) =>
         DateTime.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));
+
+    private static void PrepareStaleDestinationFile(ScenarioTree t)
+    {
+        Bytes(t.Source, "stale-in-dest.txt", "same in source and basis\n", ScenarioTree.T + 27);
+        Bytes(t.Basis, "stale-in-dest.txt", "same in source and basis\n", ScenarioTree.T + 27);
+        Bytes(t.Destination, "stale-in-dest.txt", "stale\n", ScenarioTree.T - 27);
+        TestTree.SetTime(t.Source, ScenarioTree.T + 25, 0);
+        TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
+        TestTree.SetTime(t.Destination, ScenarioTree.T + 26, 0);
+    }
 
     private static void Bytes(string root, string relative, string content, long seconds)
     {
