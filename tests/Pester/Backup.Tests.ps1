@@ -116,6 +116,31 @@ Describe 'Backups against rsync' {
         $r.PsrDest | Should -Be $r.RsyncDest
         $r.PsrBackup | Should -Be $r.RsyncBackup
     }
+
+    It 'sets directory times as rsync <Rsync> does (-b without --backup-dir implies --omit-dir-times)' -ForEach @(
+        @{ Rsync = '-b'; RsyncArgs = @('-b'); Parameters = @{ Backup = $true } }
+        @{ Rsync = '--backup-dir=../bak'; RsyncArgs = @('--backup-dir=../bak'); Parameters = @{ BackupDirectory = '../bak' } }
+    ) {
+        $label = $Rsync -replace '\W', ''
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "dirtimes-$label-$tool"
+            Write-TestFile "$root/src/d/f" 'new' '2026-01-02 10:00:00'
+            Write-TestFile "$root/src/d/new/g" 'new' '2026-01-02 10:00:00'
+            Write-TestFile "$root/dest/d/f" 'old' '2026-01-01 10:00:00'
+            & touch -d '2020-06-01 00:00:00' -- "$root/src/d/new" "$root/src/d" "$root/src"
+            & touch -d '2020-07-01 00:00:00' -- "$root/dest/d" "$root/dest"
+            $root
+        }
+        & rsync -a @RsyncArgs -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" @Parameters -ErrorAction Stop
+        # Directory times: the source's, or (-b) the destination's own, where a backup written into one is its last change
+        # and a new one has the time it was made (both 'recent': the two runs are seconds apart).
+        $times = { param($root) foreach ($d in '', '/d', '/d/new') { $t = [long](& stat -c '%Y' -- "$root/dest$d"); if ($t -gt 1700000000) { 'recent' } else { $t } } }
+        $ours = @(& $times $trees[1])
+        $ours | Should -Be @(& $times $trees[0])
+        $ours[0] | Should -Be $(if ($Parameters.Backup) { 1593561600 } else { 1590969600 })
+    }
 }
 
 Describe 'Backup parameters' {

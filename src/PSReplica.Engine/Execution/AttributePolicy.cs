@@ -19,6 +19,7 @@ internal sealed class AttributePolicy
     internal const int AccessBits = 0x1FF;
 
     private readonly PreserveOptions _preserve;
+    private readonly bool _omitDirectoryTimes;
     private readonly int _umask;
     private readonly Metadata.XattrScope _xattrScope;
     private readonly SyncPlan? _plan;
@@ -26,6 +27,7 @@ internal sealed class AttributePolicy
     public AttributePolicy(SyncOptions options, int umask, SyncPlan? plan = null)
     {
         _preserve = options.Preserve;
+        _omitDirectoryTimes = options.OmitDirectoryTimes;
         _umask = umask;
         _xattrScope = options.XattrScope;
         _plan = plan;
@@ -97,7 +99,7 @@ internal sealed class AttributePolicy
     {
         int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? NewMode(source) : null;
         // An existing directory's differing attributes are its Metadata action's.
-        return WithFileAttributes(Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times)),
+        return WithFileAttributes(Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times) && !_omitDirectoryTimes),
             source, created && Preserves(PreserveOptions.Attributes));
     }
 

@@ -48,7 +48,8 @@ public static class OptionNormalizer
                 "-BackupSuffix cannot be empty without -BackupDirectory: the backup would take the file's own name.");
         }
 
-        options = options with { Backup = true, BackupDirectory = backupDirectory, BackupSuffix = backupSuffix };
+        // As rsync: -b without --backup-dir implies --omit-dir-times.
+        options = options with { Backup = true, BackupDirectory = backupDirectory, BackupSuffix = backupSuffix, OmitDirectoryTimes = backupDirectory is null };
         if (!options.Delete || options.DeleteExcluded)
         {
             return options;

@@ -183,6 +183,11 @@ public sealed record SyncOptions
     /// times are set before they are put in place.</summary>
     internal bool ExactDirectoryTimes { get; init; }
 
+    /// <summary>Directories' times are neither compared nor set (a new one keeps the time it was made): rsync's -b without
+    /// --backup-dir implies --omit-dir-times, and <see cref="OptionNormalizer.ApplyBackups"/> sets this for -Backup without
+    /// -BackupDirectory as it does.</summary>
+    internal bool OmitDirectoryTimes { get; init; }
+
     /// <summary>-Watch: what a batch of changes plans again; null (every other run) plans the whole tree.</summary>
     internal Engine.Planning.PlanScope? Scope { get; init; }
 

@@ -1669,7 +1669,7 @@ internal sealed class SyncPlanner
         }
 
         PreserveOptions preserve = _options.Preserve;
-        if ((preserve & PreserveOptions.Times) != 0 && !SameTimes(source, existing))
+        if ((preserve & PreserveOptions.Times) != 0 && !(_options.OmitDirectoryTimes && source.IsDirectory) && !SameTimes(source, existing))
         {
             changes |= AttributeChanges.Times;
         }
