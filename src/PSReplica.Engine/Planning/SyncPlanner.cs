@@ -79,8 +79,8 @@ internal sealed class SyncPlanner
     private bool _pendingLeaderRewritten;
 
     /// <summary>Whether the pending leader's destination item was kept as it is by -Update or -IgnoreExisting (or because
-    /// it could not be replaced), or left out by -CompareDest: it does not hold the source's content, so the group's next name leads it instead (rsync sends that
-    /// one on its own).</summary>
+    /// it could not be replaced), or left out by -CompareDest: it does not hold the source's content, so the group's next
+    /// name leads it instead (rsync sends that one on its own).</summary>
     private bool _pendingLeaderKept;
 
     /// <summary>Whether the entry being planned left the destination's item as it is (-IgnoreExisting, -Update, or one it
