@@ -1076,8 +1076,7 @@ internal sealed class SyncPlanner
             if (!PlanReplace(existing, relative))
             {
                 // What stands there stays: a later name of a hard-link group cannot be linked to it.
-                NoteKept(destinationPath);
-                _destinationKept = true;
+                KeepDestination(destinationPath);
                 return source.IsDirectory ? Content.Unknown : Content.Files;
             }
 
@@ -1162,7 +1161,7 @@ internal sealed class SyncPlanner
                 return Descend(relative, source, destinationPath, null);
 
             case EntryKind.SymbolicLink:
-                if (_basis.Kind == BasisKind.Compare && SameLinkInBasis(source, relative))
+                if (_basis.Kind == BasisKind.Compare && ExactInBasis(source, relative, out _) is not null)
                 {
                     // -CompareDest leaves out a link a basis directory holds unchanged, as a file (rsync's try_dests_non).
                     break;
@@ -1189,20 +1188,23 @@ internal sealed class SyncPlanner
         return Content.Files;
     }
 
-    /// <summary>Whether a basis directory holds the link <paramref name="source"/> as it is: the same target and attributes.</summary>
-    private bool SameLinkInBasis(FileEntry source, string relative)
+    /// <summary>The first basis directory's item that is <paramref name="source"/> as it is (rsync's match level 3): a file
+    /// that passes the quick check, or a link of the same target, with the same attributes; null where none is.</summary>
+    private FileEntry? ExactInBasis(FileEntry source, string relative, out int position)
     {
-        for (int position = 0; position < _basis.Directories.Count; position++)
+        for (position = 0; position < _basis.Directories.Count; position++)
         {
-            if (_basis.Find(position, relative, source.Name) is { Kind: EntryKind.SymbolicLink } candidate
-                && string.Equals(candidate.LinkTarget, source.LinkTarget, StringComparison.Ordinal)
+            if (_basis.Find(position, relative, source.Name) is { } candidate && candidate.Kind == source.Kind
+                && (source.Kind == EntryKind.SymbolicLink
+                    ? string.Equals(candidate.LinkTarget, source.LinkTarget, StringComparison.Ordinal)
+                    : QuickCheckPasses(source, candidate, relative))
                 && CompareAttributes(source, candidate) == AttributeChanges.None)
             {
-                return true;
+                return candidate;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>-Preserve HardLinks (rsync -H): the first name of a source inode is planned as usual and remembered; each
@@ -1361,31 +1363,25 @@ internal sealed class SyncPlanner
             return false;
         }
 
-        for (int position = 0; position < _basis.Directories.Count; position++)
+        if (ExactInBasis(source, relative, out int position) is not { } candidate)
         {
-            if (_basis.Find(position, relative, source.Name) is not { Kind: EntryKind.File } candidate
-                || !QuickCheckPasses(source, candidate, relative) || CompareAttributes(source, candidate) != AttributeChanges.None)
-            {
-                continue;
-            }
-
-            if (_basis.Kind == BasisKind.Link)
-            {
-                Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
-                    Itemizer.Changed('h', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
-                    changes, basis: candidate, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
-            }
-            else
-            {
-                Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, reason,
-                    Itemizer.Changed('c', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
-                    changes, basis: candidate, copyFromBasis: true, basisIndex: _basis.Indexes[position]);
-            }
-
-            return true;
+            return false;
         }
 
-        return false;
+        if (_basis.Kind == BasisKind.Link)
+        {
+            Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
+                Itemizer.Changed('h', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+                changes, basis: candidate, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
+        }
+        else
+        {
+            Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, reason,
+                Itemizer.Changed('c', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+                changes, basis: candidate, copyFromBasis: true, basisIndex: _basis.Indexes[position]);
+        }
+
+        return true;
     }
 
     /// <summary>rsync's quick check of a file against another (quick_check_ok in generator.c), under the run's -CompareMode.</summary>
@@ -1529,8 +1525,7 @@ internal sealed class SyncPlanner
 
     private void SkipExisting(string relative, string destinationPath)
     {
-        NoteKept(destinationPath);
-        _destinationKept = true;
+        KeepDestination(destinationPath);
         if (_verbose)
         {
             _observer.OnVerbose($"Skipping '{relative}': it exists in the destination (-IgnoreExisting)");
@@ -1540,14 +1535,22 @@ internal sealed class SyncPlanner
     /// <summary>-Update: the destination's copy is newer; it is left alone.</summary>
     private void KeepNewer(string relative, string destinationPath)
     {
-        NoteKept(destinationPath);
-        _destinationKept = true;
+        KeepDestination(destinationPath);
         if (_verbose)
         {
             _observer.OnVerbose($"Skipping '{relative}': the destination's copy is newer (-Update)");
         }
     }
 
+    /// <summary>The destination's item stays as it is: its source is not removed (-RemoveSourceFiles), and it cannot lead a
+    /// hard-link group.</summary>
+    private void KeepDestination(string destinationPath)
+    {
+        _destinationKept = true;
+        NoteKept(destinationPath);
+    }
+
+    /// <summary>The pending hard-link leader, when it is <paramref name="destinationPath"/>, holds no copy of its source.</summary>
     private void NoteKept(string destinationPath)
     {
         if (_pendingLeader is { } leader && leader.DestinationPath == destinationPath)

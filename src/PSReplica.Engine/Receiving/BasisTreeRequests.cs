@@ -148,12 +148,6 @@ internal static class BasisTreeRequests
         }
 
         using ParentDirectory target = tree.OpenParent(to);
-        if (Posix.TracksIdentity && IsSame(target, target.Name, device, inode))
-        {
-            // Already that file: rename(2) between two names of one inode does nothing, and would leave the temp name.
-            return 0;
-        }
-
         int errno;
         if (scanned is not null && delayed is null)
         {
@@ -175,6 +169,13 @@ internal static class BasisTreeRequests
             {
                 return errno;
             }
+        }
+
+        if (Posix.TracksIdentity && IsSame(target, target.Name, device, inode))
+        {
+            // The name exists and already is that file: rename(2) between two names of one inode does nothing, and would
+            // leave the temp name. (Checked here, not before the new name's link above: a snapshot's links pay no stat.)
+            return 0;
         }
 
         string temp = PendingFile.TempName(target.Name);
