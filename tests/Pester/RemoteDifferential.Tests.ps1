@@ -94,5 +94,21 @@ Describe 'Sync-Directory over SSH replicates like rsync -a --delete -e ssh' {
             @($lines).Count | Should -Be 0 -Because (Format-Because "rsync's itemized paths and PSReplica's SyncItems differ" @($lines))
             @($script:Phases['initial'].Run.Items).Count | Should -BeGreaterThan 10
         }
+
+        It "itemizes a file sent with the letter rsync's client shows (less-than on a push, greater-than on a pull)" {
+            $sent = 0
+            $lines = foreach ($phase in $script:Phases.Keys) {
+                $run = $script:Phases[$phase].Run
+                $mine = @{}
+                foreach ($item in $run.Items) { $mine[$item.RelativePath] = $item.Itemize }
+                foreach ($change in $run.Rsync.Changes) {
+                    if ($change.Itemize -cnotmatch '^[<>]' -or -not $mine.ContainsKey($change.Path)) { continue }
+                    $sent++
+                    if ($mine[$change.Path][0] -cne $change.Itemize[0]) { "${phase}: $($change.Path): rsync '$($change.Itemize)' PSReplica '$($mine[$change.Path])'" }
+                }
+            }
+            $sent | Should -BeGreaterThan 0
+            @($lines).Count | Should -Be 0 -Because (Format-Because 'the first letters differ' @($lines))
+        }
     }
 }

@@ -178,9 +178,10 @@ public sealed class RemoteReplicator : IAsyncDisposable
                 basisLookup = basis?.Lookup as RemoteBasisLookup;
                 ITreeLister? sourceLister = ScanOf(localScan, sources.ScanRoot);
                 plan = stream && SyncPlanner.CanStream(options, sources)
-                    ? SyncPlanner.Stream(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister, remoteLister, basis)
+                    ? SyncPlanner.Stream(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister, remoteLister, basis,
+                        remoteDestination: true)
                     : SyncPlanner.Build(options, sources, _client.Root, remoteRoot, watch, cancellation, sourceLister: sourceLister,
-                        destinationLister: remoteLister, basis: basis);
+                        destinationLister: remoteLister, basis: basis, remoteDestination: true);
             }
             else
             {

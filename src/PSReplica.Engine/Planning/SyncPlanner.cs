@@ -94,9 +94,15 @@ internal sealed class SyncPlanner
     private long _nextProgress;
     private readonly ExtendedAttributeComparer _extendedAttributes;
 
+    /// <summary>Itemize's first letter for a file sent: '<' where this process sends to a remote destination (a push),
+    /// '>' where it receives (local runs, pulls), as rsync's client prints them.</summary>
+    private readonly char _transfer;
+
     private SyncPlanner(SyncOptions options, SyncPlan plan, ISyncObserver observer, ITreeLister sourceLister, ITreeLister destinationLister,
-        BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true)
+        BasisDirectories? basis, CancellationToken cancellation, MergedSourceLister? merged = null, bool rootIsSource = true,
+        bool remoteDestination = false)
     {
+        _transfer = remoteDestination ? '<' : '>';
         _merged = merged;
         _listed = ListedByDirectory(options.Listed);
         _selection = options.Listed is null ? null : FilesFromList.AddSelection(new SyncFilterBuilder(), options.Listed).Build();
@@ -151,10 +157,12 @@ internal sealed class SyncPlanner
     /// two sources hold, not both as directories, ends the run here, before anything is touched.</summary>
     /// <param name="sourceLister">The lister of the local source's directories (a scan made ahead), or null.</param>
     /// <exception cref="SyncException">SourceNameClash.</exception>
+    /// <param name="remoteDestination">A push: this process sends (Itemize '<' for a file sent, as rsync's client).</param>
     public static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
-        BasisDirectories? basis = null) =>
-        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: false, cancellation);
+        BasisDirectories? basis = null, bool remoteDestination = false) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: false,
+            remoteDestination, cancellation);
 
     /// <summary>Whether a plan from <paramref name="sources"/> can be run while it is made (a streamed plan): not when
     /// a run must know the whole plan before it touches anything: several sources (a name two of them hold ends the run
@@ -167,21 +175,23 @@ internal sealed class SyncPlanner
     /// are made (<see cref="PlanActions.TryTake"/>): rsync's incremental recursion, so that a run over a large tree holds
     /// a window of its plan instead of all of it. Only where <see cref="CanStream(SyncOptions, SourceSet)"/> says so.</summary>
     /// <param name="basis">A remote destination's basis directories (a push's -LinkDest and kin), or null for the local ones.</param>
+    /// <param name="remoteDestination">A push: this process sends (Itemize '<' for a file sent, as rsync's client).</param>
     public static SyncPlan Stream(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, CancellationToken cancellation, ITreeLister? sourceLister = null, ITreeLister? destinationLister = null,
-        BasisDirectories? basis = null) =>
-        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: true, cancellation);
+        BasisDirectories? basis = null, bool remoteDestination = false) =>
+        Build(options, sources, destinationRoot, destinationEntry, observer, sourceLister, destinationLister, basis, stream: true,
+            remoteDestination, cancellation);
 
     private static SyncPlan Build(SyncOptions options, SourceSet sources, string destinationRoot, FileEntry? destinationEntry,
         ISyncObserver observer, ITreeLister? sourceLister, ITreeLister? destinationLister, BasisDirectories? basis, bool stream,
-        CancellationToken cancellation)
+        bool remoteDestination, CancellationToken cancellation)
     {
         long started = Stopwatch.GetTimestamp();
         ITreeLister inner = sourceLister ?? LocalTreeLister.Instance;
         MergedSourceLister? merged = sources.Merge(inner, options.CopyLinks);
         var plan = new SyncPlan(options, sources.Root.FullPath, destinationRoot, sources);
         var planner = new SyncPlanner(options, plan, observer, merged ?? inner, destinationLister ?? LocalTreeLister.Instance, basis, cancellation, merged,
-            sources.HasDirectory);
+            sources.HasDirectory, remoteDestination);
         if (options.OneFileSystem && merged is not null)
         {
             planner._sourceRoots = [];
@@ -1180,7 +1190,7 @@ internal sealed class SyncPlanner
                     break;
                 }
 
-                Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File));
+                Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New(_transfer, SyncItemType.File));
                 _plan.BytesToTransfer += source.Length;
                 break;
         }
@@ -1346,7 +1356,7 @@ internal sealed class SyncPlanner
             return true;
         }
 
-        Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('>', SyncItemType.File), basis: best, basisIndex: bestIndex);
+        Add(ActionKind.CopyFile, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New(_transfer, SyncItemType.File), basis: best, basisIndex: bestIndex);
         _plan.BytesToTransfer += source.Length;
         return true;
     }
@@ -1509,7 +1519,7 @@ internal sealed class SyncPlanner
                 return;
             }
 
-            string itemize = Itemizer.Changed('>', SyncItemType.File, why == SyncReason.ChecksumChanged, sizeDiffers, time, changes);
+            string itemize = Itemizer.Changed(_transfer, SyncItemType.File, why == SyncReason.ChecksumChanged, sizeDiffers, time, changes);
             Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, why, itemize, changes);
             _plan.BytesToTransfer += source.Length;
         }

@@ -110,7 +110,7 @@ public sealed class SftpReplicator
         if (Side == RemoteSide.Destination)
         {
             plan = SyncPlanner.Build(options, SourceSet.Resolve(options), RemoteRoot, _rootEntry, watch, cancellation, sourceLister: null,
-                destinationLister: _lister);
+                destinationLister: _lister, remoteDestination: true);
         }
         else
         {
