@@ -105,6 +105,37 @@ Describe 'Basis directories against rsync' {
         $psr | Should -Match '(?m)^retargeted\|'
     }
 
+    It '-LinkDest hard-links a link the basis holds unchanged, and -RemoveSourceFiles keeps its source, as rsync --link-dest' {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "link-links-$tool"
+            $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev"
+            Write-TestFile "$root/src/target" 'the links point here'
+            & ln -s target "$root/src/same"
+            & ln -s target "$root/src/retargeted"
+            & ln -s 'no such target' "$root/src/dangling"
+            & ln -s target "$root/src/new"
+            & cp -a -- "$root/src/same" "$root/src/dangling" "$root/prev/"
+            & ln -s elsewhere "$root/prev/retargeted"
+            & find "$root/src" "$root/prev" -exec touch -h -d '2026-01-02 00:00:00' '{}' +
+            $root
+        }
+        & rsync -a --remove-source-files --link-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -LinkDest ../prev -RemoveSourceFiles -ErrorAction Stop)
+        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
+        $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
+        $sharing | Should -Match '(?m)^same -> prev$'
+        $sharing | Should -Match '(?m)^dangling -> prev$'
+        $sharing | Should -Match '(?m)^retargeted -> -$'
+        # rsync sends no link it linked, so it keeps that source; what it sent is removed.
+        $left = @(& find "$($trees[1])/src" -mindepth 1 -printf '%P\n' | Sort-Object -CaseSensitive)
+        $left | Should -Be @(& find "$($trees[0])/src" -mindepth 1 -printf '%P\n' | Sort-Object -CaseSensitive)
+        $left | Should -Be @('dangling', 'same')
+        @($out | Where-Object RelativePath -In 'same', 'dangling' | ForEach-Object { "$($_.Itemize) $($_.Action) $($_.ItemType) $($_.RelativePath)" }) |
+            Should -Be @('hL......... Link HardLink dangling', 'hL......... Link HardLink same')
+    }
+
     It '<Parameter> replaces an out-of-date destination file the basis holds exactly, as rsync <Option> does' -ForEach @(
         @{ Parameter = 'LinkDest'; Option = '--link-dest'; Shared = 'prev' }
         @{ Parameter = 'CopyDest'; Option = '--copy-dest'; Shared = '-' }

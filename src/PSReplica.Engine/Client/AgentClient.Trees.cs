@@ -83,16 +83,27 @@ internal sealed partial class AgentClient
     /// <summary>-LinkDest: hard-links the file of tree <paramref name="index"/> at <paramref name="path"/> into the
     /// destination; where the filesystem refuses, the agent copies it (with <paramref name="attributes"/>) and says why.</summary>
     public async Task<(bool Linked, int Errno, long Length)> LinkFromTreeAsync(string path, int index, AttributeSet attributes, CancellationToken cancellation) =>
-        await (await StartLinkFromTreeAsync(path, index, attributes, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
+        await LinkFromTreeAsync(path, index, attributes, linkTarget: null, cancellation).ConfigureAwait(false);
+
+    /// <summary>As <see cref="LinkFromTreeAsync(string, int, AttributeSet, CancellationToken)"/>; with
+    /// <paramref name="linkTarget"/>, links a symbolic link pointing there (<see cref="LinksSymbolicLinks"/>).</summary>
+    public async Task<(bool Linked, int Errno, long Length)> LinkFromTreeAsync(string path, int index, AttributeSet attributes, string? linkTarget,
+        CancellationToken cancellation) =>
+        await (await StartLinkFromTreeAsync(path, index, attributes, linkTarget, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>Whether the agent hard-links a basis directory's symbolic links (-LinkDest, as rsync does).</summary>
+    public bool LinksSymbolicLinks => Contains(Capabilities, Handshake.LinkSymlinks);
 
     /// <summary>Sends the LinkFromTree request of <see cref="LinkFromTreeAsync"/> and returns once it is on its way (after
     /// the requests sent before it); the task returned is its answer. So a snapshot's many links are in flight together
     /// instead of costing a round trip each.</summary>
     public async Task<Task<(bool Linked, int Errno, long Length)>> StartLinkFromTreeAsync(string path, int index, AttributeSet attributes,
-        CancellationToken cancellation)
+        string? linkTarget, CancellationToken cancellation)
     {
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.LinkFromTree, path) { Index = index, Attributes = attributes }, cancellation)
-            .ConfigureAwait(false);
+        AgentRequest request = linkTarget is null
+            ? new AgentRequest(RequestType.LinkFromTree, path) { Index = index, Attributes = attributes }
+            : new AgentRequest(RequestType.LinkSymlinkFromTree, path) { Index = index, Other = linkTarget, Attributes = attributes };
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
         return LinkAnswerAsync(stream, cancellation);
     }
 

@@ -113,7 +113,8 @@ internal sealed partial class RemoteDestination
             return;
         }
 
-        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
+        (AttributeSet attributes, string? linkTarget) = LinkRequest(action);
+        (bool linked, int errno, long length) = named.LinkFromBasis(wire, action.BasisIndex, attributes, linkTarget, _cancellation);
         if (!linked)
         {
             CopiedInstead(action, errno, length);
@@ -135,7 +136,8 @@ internal sealed partial class RemoteDestination
         Task<(bool Linked, int Errno, long Length)> answer;
         try
         {
-            answer = tree.StartLinkFromBasis(wire, action.BasisIndex, _attributes.ForFile(action), _cancellation);
+            (AttributeSet attributes, string? linkTarget) = LinkRequest(action);
+            answer = tree.StartLinkFromBasis(wire, action.BasisIndex, attributes, linkTarget, _cancellation);
         }
         catch (SyncException ex)
         {
@@ -145,6 +147,13 @@ internal sealed partial class RemoteDestination
         Track(SettleAsync(action.Item.RelativePath, LinkedAsync(action, answer), settle));
         return true;
     }
+
+    /// <summary>A -LinkDest link's attributes (for the copy made where it cannot be linked) and, for a symbolic link, the
+    /// target it must have.</summary>
+    private (AttributeSet Attributes, string? LinkTarget) LinkRequest(PlannedAction action) =>
+        action.Source is { Kind: EntryKind.SymbolicLink } link
+            ? (_attributes.ForLink(link, action.Item.RelativePath), link.LinkTarget)
+            : (_attributes.ForFile(action), null);
 
     private async Task LinkedAsync(PlannedAction action, Task<(bool Linked, int Errno, long Length)> answer)
     {
@@ -162,7 +171,8 @@ internal sealed partial class RemoteDestination
         if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
         {
             _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "
-                + "copied it on the remote host instead (reported once per run).");
+                + (action.Source is { Kind: EntryKind.SymbolicLink } ? "made the link anew" : "copied it on the remote host instead")
+                + " (reported once per run).");
         }
 
         action.Item.BytesMatched = length;

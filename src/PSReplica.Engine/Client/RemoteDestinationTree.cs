@@ -166,11 +166,13 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
 
     /// <summary>Sends a LinkFromTree request (see <see cref="LinkFromBasis"/>) and returns once it is on its way; the task
     /// returned is its answer.</summary>
-    public Task<(bool Linked, int Errno, long Length)> StartLinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
-        _client.StartLinkFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
+    public Task<(bool Linked, int Errno, long Length)> StartLinkFromBasis(string relative, int index, AttributeSet attributes, string? linkTarget,
+        CancellationToken cancellation) =>
+        _client.StartLinkFromTreeAsync(relative, index, attributes, linkTarget, cancellation).GetAwaiter().GetResult();
 
-    public (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
-        _client.LinkFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();
+    public (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, string? linkTarget,
+        CancellationToken cancellation) =>
+        _client.LinkFromTreeAsync(relative, index, attributes, linkTarget, cancellation).GetAwaiter().GetResult();
 
     public TransferResult CopyFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation) =>
         _client.CopyFromTreeAsync(relative, index, attributes, cancellation).GetAwaiter().GetResult();

@@ -11,8 +11,10 @@ namespace PSReplica.Engine.Endpoints;
 internal interface IBasisDestination : IHardLinkDestination
 {
     /// <summary>Hard-links the basis file as <paramref name="relative"/>; where the filesystem refuses, it is copied there
-    /// instead (with <paramref name="attributes"/>) and the errno says why.</summary>
-    (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation);
+    /// instead (with <paramref name="attributes"/>) and the errno says why. With <paramref name="linkTarget"/>, the basis
+    /// item is a symbolic link that must point there (made anew where it cannot be linked).</summary>
+    (bool Linked, int Errno, long Length) LinkFromBasis(string relative, int index, AttributeSet attributes, string? linkTarget,
+        CancellationToken cancellation);
 
     /// <summary>Copies the basis file as <paramref name="relative"/> on the destination's host (-CopyDest).</summary>
     TransferResult CopyFromBasis(string relative, int index, AttributeSet attributes, CancellationToken cancellation);

@@ -13,8 +13,9 @@ internal sealed class BasisDirectories
 
     private readonly IBasisLookup? _remote;
 
-    private BasisDirectories(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup? remote)
+    private BasisDirectories(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup? remote, bool linksSymbolicLinks)
     {
+        LinksSymbolicLinks = linksSymbolicLinks;
         Kind = kind;
         Directories = directories;
         Indexes = indexes;
@@ -22,6 +23,11 @@ internal sealed class BasisDirectories
     }
 
     public BasisKind Kind { get; }
+
+    /// <summary>Whether -LinkDest can hard-link a symbolic link the basis holds unchanged, as rsync does: on Linux, where
+    /// link(2) never follows a link (on either backend), or by an agent with the "link-symlinks" capability. Otherwise the
+    /// link is made anew (elsewhere link(2) may follow it; what is linked is checked to be the link all the same).</summary>
+    public bool LinksSymbolicLinks { get; }
 
     /// <summary>The directories in the order they are tried, as full paths (on the agent's host for a remote receiver).</summary>
     public IReadOnlyList<string> Directories { get; }
@@ -84,11 +90,11 @@ internal sealed class BasisDirectories
             indexes.Add(i);
         }
 
-        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, remote: null);
+        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, remote: null, OperatingSystem.IsLinux());
     }
 
     /// <summary>Basis directories on the agent's host: <paramref name="indexes"/> are the tree numbers the agent opened them
     /// as, <paramref name="lookup"/> finds their files.</summary>
-    public static BasisDirectories Remote(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup lookup) =>
-        new(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, lookup);
+    public static BasisDirectories Remote(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup lookup, bool linksSymbolicLinks) =>
+        new(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, lookup, linksSymbolicLinks);
 }

@@ -1177,6 +1177,17 @@ internal sealed class SyncPlanner
                     break;
                 }
 
+                if (_basis is { Kind: BasisKind.Link, LinksSymbolicLinks: true } && ExactInBasis(source, relative, out int position) is { } same)
+                {
+                    // -LinkDest hard-links it, as rsync's try_dests_non does. rsync sends no such link, so -RemoveSourceFiles
+                    // keeps its source.
+                    Add(ActionKind.HardLink, SyncAction.Link, source, null, relative, destinationPath, reason,
+                        Itemizer.Changed('h', SyncItemType.SymbolicLink, checksum: false, size: false, '.', AttributeChanges.None),
+                        basis: same, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
+                    _destinationKept = true;
+                    break;
+                }
+
                 Add(ActionKind.CreateSymbolicLink, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', SyncItemType.SymbolicLink));
                 break;
 

@@ -9,7 +9,8 @@ namespace PSReplica.Engine.Protocol;
 /// Other (suffix). LinkWithin: Path, Other (the existing name). RemoveSource: Path, Length, Attributes (the time).
 /// DescribeCopy (capability "verify-copies"): Path.
 /// DescribeFileSystem (capability "file-system-traits"): Path (a directory, "" the root), Flag (measure).
-/// MoveWithin (capability "move-within"): Path (the directory), Other (its new name); neither may be the root.</summary>
+/// MoveWithin (capability "move-within"): Path (the directory), Other (its new name); neither may be the root.
+/// LinkSymlinkFromTree (capability "link-symlinks"): Path, Index, Other (the link's target), Attributes.</summary>
 internal sealed partial record AgentRequest
 {
     /// <summary>How many trees a session may open (rsync allows 20 basis directories; one more is the backup directory).</summary>
@@ -34,6 +35,10 @@ internal sealed partial record AgentRequest
             case RequestType.LinkFromTree:
             case RequestType.CopyFromTree:
                 writer.UInt((uint)Index);
+                Attributes.Write(writer);
+                break;
+            case RequestType.LinkSymlinkFromTree:
+                writer.UInt((uint)Index).String(Other);
                 Attributes.Write(writer);
                 break;
             case RequestType.TreeSignature:
@@ -67,7 +72,7 @@ internal sealed partial record AgentRequest
 
     private static AgentRequest ReadTreeRequest(byte type, ref WireReader reader)
     {
-        if (type > (byte)RequestType.MoveWithin)
+        if (type > (byte)RequestType.LinkSymlinkFromTree)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
@@ -88,6 +93,14 @@ internal sealed partial record AgentRequest
             case RequestType.LinkFromTree:
             case RequestType.CopyFromTree:
                 request = request with { Index = TreeIndex(ref reader), Attributes = AttributeSet.Read(ref reader) };
+                break;
+            case RequestType.LinkSymlinkFromTree:
+                request = request with
+                {
+                    Index = TreeIndex(ref reader),
+                    Other = PeerNames.CheckLinkTarget(reader.String(ProtocolLimits.MaxLinkTargetBytes)),
+                    Attributes = AttributeSet.Read(ref reader),
+                };
                 break;
             case RequestType.TreeSignature:
                 request = request with { Index = TreeIndex(ref reader), BlockLength = reader.Int32(Delta.BlockSizing.MaxBlockLength) };

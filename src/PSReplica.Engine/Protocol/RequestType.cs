@@ -77,6 +77,10 @@ internal enum RequestType : byte
     /// as its source was renamed; the answer is 0 or the errno that kept it from moving.</summary>
     MoveWithin = 43,
 
+    /// <summary>Receiver (capability "link-symlinks"): -LinkDest for a symbolic link: hard-links the link at Path in tree
+    /// Index to Path in the destination if it still points to Other (made anew with Attributes when it cannot be linked).</summary>
+    LinkSymlinkFromTree = 44,
+
     // Requests of the "partial" capability (AgentRequest.Partial.cs).
 
     /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>

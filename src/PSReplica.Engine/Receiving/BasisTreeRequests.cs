@@ -28,6 +28,8 @@ internal static class BasisTreeRequests
                 return [];
             case RequestType.LinkFromTree:
                 return LinkFromTree(tree, trees.Get(request.Index), request, delayed, cancellation);
+            case RequestType.LinkSymlinkFromTree:
+                return LinkSymlinkFromTree(tree, trees.Get(request.Index), request);
             case RequestType.CopyFromTree:
                 long copied = CopyIn(trees.Get(request.Index), request.Path, tree, request, cancellation, delayed);
                 return TreeReceiver.Result(copied, 0, copied);
@@ -73,7 +75,7 @@ internal static class BasisTreeRequests
             return end.Written.ToArray();
         }
 
-        if (errno is not (Posix.EXDEV or Posix.EMLINK or Posix.EPERM or Posix.EOPNOTSUPP))
+        if (!IsLinkRefusal(errno))
         {
             throw SafeTree.Failure(errno, ErrorIds.FileWriteError, "Cannot create the hard link", request.Path);
         }
@@ -82,6 +84,100 @@ internal static class BasisTreeRequests
         end.Byte(0).UInt((uint)errno).UInt((ulong)copied);
         return end.Written.ToArray();
     }
+
+    /// <summary>-LinkDest for a symbolic link (capability "link-symlinks"): a hard link to the basis's link, which must
+    /// still point to Other. Where the filesystem refuses the link, the link is made anew (Other, with the request's
+    /// attributes); the answer is as LinkFromTree's, its length 0.</summary>
+    private static byte[] LinkSymlinkFromTree(SafeTree tree, SafeTree basisTree, AgentRequest request)
+    {
+        int errno = LinkSymlink(basisTree, request.Path, tree, request.Path, request.Other);
+        using var end = new WireWriter(16);
+        if (errno == 0)
+        {
+            end.Byte(1).UInt(0).UInt(0);
+            return end.Written.ToArray();
+        }
+
+        if (!IsLinkRefusal(errno))
+        {
+            throw SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create the hard link", request.Path);
+        }
+
+        TreeReceiver.CreateSymbolicLink(tree, request.Path, request.Other, request.Attributes);
+        end.Byte(0).UInt((uint)errno).UInt(0);
+        return end.Written.ToArray();
+    }
+
+    /// <summary>Whether a link(2) failure means only that the filesystem will not make this link (another filesystem, too
+    /// many links, no hard links), so the item is made another way.</summary>
+    internal static bool IsLinkRefusal(int errno) => errno is Posix.EXDEV or Posix.EMLINK or Posix.EPERM or Posix.EOPNOTSUPP;
+
+    /// <summary>Hard-links the symbolic link <paramref name="from"/> of <paramref name="fromTree"/> (linkat never follows
+    /// it) as <paramref name="to"/>: under its own name where that is free, else under a temp name renamed into place;
+    /// what was linked is checked, before it stays, to be a symbolic link to <paramref name="target"/> (not another item
+    /// swapped in after the scan). Returns 0 or the errno of a link the filesystem refused.</summary>
+    internal static int LinkSymlink(SafeTree fromTree, string from, SafeTree tree, string to, string target)
+    {
+        using ParentDirectory source = fromTree.OpenParent(from);
+        using ParentDirectory destination = tree.OpenParent(to);
+        int errno = Posix.LinkAt(source.Handle, source.Name, destination.Handle, destination.Name);
+        if (errno == 0)
+        {
+            if (!IsLinkTo(destination, destination.Name, target))
+            {
+                Posix.UnlinkAt(destination.Handle, destination.Name, isDirectory: false);
+                throw Changed(from);
+            }
+
+            return 0;
+        }
+
+        if (errno != Posix.EEXIST)
+        {
+            return errno;
+        }
+
+        string temp = PendingFile.TempName(destination.Name);
+        errno = Posix.LinkAt(source.Handle, source.Name, destination.Handle, temp);
+        if (errno != 0)
+        {
+            return errno;
+        }
+
+        try
+        {
+            if (!IsLinkTo(destination, temp, target))
+            {
+                throw Changed(from);
+            }
+
+            if (Posix.TracksIdentity && Posix.StatAt(destination.Handle, temp, out StatInfo linked) == 0
+                && Posix.StatAt(destination.Handle, destination.Name, out StatInfo current) == 0
+                && linked.Inode == current.Inode && linked.Device == current.Device)
+            {
+                // The name already is that link: rename(2) between two names of one inode would leave the temp name.
+                Posix.UnlinkAt(destination.Handle, temp, isDirectory: false);
+                return 0;
+            }
+
+            TreeReceiver.Rename(destination, temp, to);
+        }
+        catch
+        {
+            Posix.UnlinkAt(destination.Handle, temp, isDirectory: false);
+            throw;
+        }
+
+        return 0;
+
+        static SyncException Changed(string from) =>
+            new(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+    }
+
+    /// <summary>Whether <paramref name="name"/> in the directory is a symbolic link to <paramref name="target"/>.</summary>
+    private static bool IsLinkTo(ParentDirectory directory, string name, string target) =>
+        Posix.StatAt(directory.Handle, name, out StatInfo linked) == 0 && linked.FileType == Posix.SIflnk
+        && string.Equals(Posix.ReadLinkAt(directory.Handle, name, out _), target, StringComparison.Ordinal);
 
     /// <summary>-Preserve HardLinks: links the group's first name (already written) as this name. With -DelayUpdates
     /// the first name's new content may still wait for the burst: the link is made to it there and waits along with it.</summary>

@@ -239,16 +239,30 @@ internal sealed partial class LocalDestination : IDestination
             return;
         }
 
-        int errno = BasisTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed, action.Basis);
+        bool symbolic = action.Source is { Kind: EntryKind.SymbolicLink };
+        int errno = symbolic
+            ? BasisTreeRequests.LinkSymlink(BasisTree(action), item, Tree, item, action.Source!.LinkTarget!)
+            : BasisTreeRequests.Link(BasisTree(action), item, Tree, item, out _, _delayed, action.Basis);
         if (errno == 0)
         {
             return;
         }
 
+        if (symbolic && !BasisTreeRequests.IsLinkRefusal(errno))
+        {
+            throw SafeTree.Failure(errno, ErrorIds.SymbolicLinkFailed, "Cannot create the hard link", action.Item.RelativePath);
+        }
+
         if (Interlocked.Exchange(ref _linkFallbackReported, 1) == 0)
         {
             _observer.OnWarning($"Cannot hard-link '{action.Item.RelativePath}' to '{action.Basis!.FullPath}' ({Posix.Describe(errno)}); "
-                + "copying instead (reported once per run).");
+                + (symbolic ? "making the link anew" : "copying instead") + " (reported once per run).");
+        }
+
+        if (symbolic)
+        {
+            TreeReceiver.CreateSymbolicLink(Tree, item, action.Source!.LinkTarget!, _attributes.ForLink(action.Source, item));
+            return;
         }
 
         CopyFile(action, fromBasis: true);

@@ -88,6 +88,32 @@ public sealed class DestinationRaceTests : IDisposable
         race.AssertOutsideUntouched();
     }
 
+    /// <summary>-LinkDest of a symbolic link: the basis's link swapped for one pointing elsewhere between the plan and the
+    /// link (a link's target cannot change in place) is not linked: the item fails and nothing is left at its name.</summary>
+    [Fact]
+    public void A_basis_symbolic_link_swapped_after_the_plan_is_not_linked()
+    {
+        string day1 = Path.Join(_tree.Root, "day1");
+        Directory.CreateDirectory(day1);
+        foreach (string root in new[] { day1, _tree.Source })
+        {
+            File.CreateSymbolicLink(Path.Join(root, "same"), "target");
+            Assert.Equal(0, Posix.SetModificationTime(Path.Join(root, "same"), Time, 0));
+        }
+
+        var observer = new RecordingObserver();
+        SyncPlan plan = LocalReplicator.Plan(_tree.Options() with { LinkDest = ["../day1"] }, observer, CancellationToken.None);
+        Assert.Contains(plan.Actions, a => a.Item is { RelativePath: "same", Action: SyncAction.Link });
+        File.Delete(Path.Join(day1, "same"));
+        File.CreateSymbolicLink(Path.Join(day1, "same"), "/etc/passwd");
+        Assert.Equal(0, Posix.SetModificationTime(Path.Join(day1, "same"), Time, 0));
+
+        LocalReplicator.Execute(plan, observer, CancellationToken.None);
+
+        Assert.Equal(ErrorIds.FileReadError, Assert.Single(observer.Errors).ErrorId);
+        Assert.Empty(Directory.GetFileSystemEntries(_tree.Destination));
+    }
+
     /// <summary>Runs locally or as a push to an in-process agent; a run the race refuses as a whole is one of its outcomes.</summary>
     internal static async Task RunAsync(SyncOptions options, ISyncObserver observer, bool throughAgent)
     {

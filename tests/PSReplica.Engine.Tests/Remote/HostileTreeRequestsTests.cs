@@ -31,6 +31,13 @@ public sealed class HostileTreeRequestsTests : IDisposable
     });
 
     [Fact]
+    public Task A_symbolic_link_linked_to_a_path_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
+    {
+        await OpenBasis(peer);
+        await peer.SendAsync(FrameKind.Request, 2, w => new AgentRequest(RequestType.LinkSymlinkFromTree, "../outside/new") { Index = 0, Other = "file" }.Write(w));
+    });
+
+    [Fact]
     public Task A_link_within_from_outside_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.LinkWithin, "stolen") { Other = _sandbox.Secret }.Write(w)));
 

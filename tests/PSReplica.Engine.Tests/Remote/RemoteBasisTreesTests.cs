@@ -167,6 +167,68 @@ public sealed class RemoteBasisTreesTests
         RandomTree.AssertSame(tree.Source, tree.Destination);
     }
 
+    /// <summary>-LinkDest hard-links a symbolic link the basis holds unchanged (rsync's try_dests_non), through the agent on
+    /// either side as locally; one whose target changed is made anew. rsync sends no linked link, so -RemoveSourceFiles
+    /// keeps its source (and removes the one it sent).</summary>
+    [Theory]
+    [InlineData(RemoteSide.Destination)]
+    [InlineData(RemoteSide.Source)]
+    public async Task LinkDest_hard_links_the_basis_symbolic_links_that_are_unchanged(RemoteSide side)
+    {
+        using var tree = new TestTree();
+        string day1 = Path.Join(tree.Root, "day1");
+        Directory.CreateDirectory(day1);
+        foreach ((string root, string retargeted) in new[] { (day1, "old"), (tree.Source, "new") })
+        {
+            File.CreateSymbolicLink(Path.Join(root, "same"), "target");
+            File.CreateSymbolicLink(Path.Join(root, "retargeted"), retargeted);
+            Assert.Equal(0, Posix.SetModificationTime(Path.Join(root, "same"), TestTree.BaseTime, 0));
+            Assert.Equal(0, Posix.SetModificationTime(Path.Join(root, "retargeted"), TestTree.BaseTime, 0));
+        }
+
+        string day2 = Path.Join(tree.Root, "day2");
+        SyncOptions options = tree.Options() with { Destination = day2, LinkDest = ["../day1"], RemoveSourceFiles = true };
+
+        (_, RecordingObserver observer, _) = await Loopback.RunAsync(side, options);
+
+        Assert.Empty(observer.Errors);
+        StatInfo linked = TestTree.Stat(Path.Join(day2, "same"));
+        Assert.Equal((Inode(Path.Join(day1, "same")), 2u, Posix.SIflnk), (linked.Inode, linked.Nlink, linked.FileType));
+        Assert.Equal("target", new FileInfo(Path.Join(day2, "same")).LinkTarget);
+        Assert.NotEqual(Inode(Path.Join(day1, "retargeted")), Inode(Path.Join(day2, "retargeted")));
+        Assert.Equal("new", new FileInfo(Path.Join(day2, "retargeted")).LinkTarget);
+        SyncItem item = Assert.Single(observer.Items, i => i.RelativePath == "same");
+        Assert.Equal((SyncAction.Link, SyncItemType.HardLink, "hL.........", "target"), (item.Action, item.ItemType, item.Itemize, item.LinkTarget));
+        Assert.Equal(0, Posix.Stat(Path.Join(tree.Source, "same"), follow: false, out _));
+        Assert.Equal(Posix.ENOENT, Posix.Stat(Path.Join(tree.Source, "retargeted"), follow: false, out _));
+    }
+
+    /// <summary>The agent links a basis's symbolic link only while it points where the controller saw it point: one
+    /// swapped since the listing is not linked (an error), and nothing is left in the destination.</summary>
+    [Fact]
+    public async Task The_agent_links_a_basis_symbolic_link_only_while_it_points_where_it_was_listed()
+    {
+        using var tree = new TestTree();
+        string day1 = Path.Join(tree.Root, "day1");
+        Directory.CreateDirectory(day1);
+        File.CreateSymbolicLink(Path.Join(day1, "same"), "swapped in");
+        File.CreateSymbolicLink(Path.Join(day1, "kept"), "target");
+        Directory.CreateDirectory(tree.Destination);
+        tree.Dst("kept", "an older file in its place");
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
+        {
+            Assert.NotNull(await client.OpenTreeAsync(0, "../day1", CancellationToken.None));
+            var changed = await Assert.ThrowsAsync<SyncException>(() => client.LinkFromTreeAsync("same", 0, default, "target", CancellationToken.None));
+            Assert.Equal(ErrorIds.FileReadError, changed.ErrorId);
+            (bool done, int errno, _) = await client.LinkFromTreeAsync("kept", 0, default, "target", CancellationToken.None);
+            Assert.Equal((true, 0), (done, errno));
+        }
+
+        Assert.Equal(["kept"], Directory.GetFileSystemEntries(tree.Destination).Select(Path.GetFileName));
+        Assert.Equal(Inode(Path.Join(day1, "kept")), Inode(Path.Join(tree.Destination, "kept")));
+    }
+
     [Fact]
     public async Task A_link_inside_a_remote_basis_directory_is_not_followed()
     {

@@ -301,6 +301,27 @@ internal static class OptionScenarios
             HasItem(o, "basis-same.txt", SyncAction.Link, SyncItemType.HardLink);
             Assert.Equal(File.ReadAllBytes(Src(t, "basis-changed.bin")), File.ReadAllBytes(Dst(t, "basis-changed.bin")));
         }),
+        // A symbolic link the basis holds unchanged (target, time, owner) is hard-linked, as rsync's try_dests_non does; one
+        // whose target changed is made anew.
+        new("LinkDest_SymbolicLink", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
+        {
+            StatInfo linked = TestTree.Stat(Dst(t, "link-file"));
+            Assert.Equal((TestTree.Stat(Path.Join(t.Basis, "link-file")).Inode, 2u), (linked.Inode, linked.Nlink));
+            HasItem(o, "link-file", SyncAction.Link, SyncItemType.HardLink);
+            Assert.Equal("sub dir", new FileInfo(Dst(t, "link-dir")).LinkTarget);
+            Assert.Equal(1u, TestTree.Stat(Dst(t, "link-dir")).Nlink);
+            HasItem(o, "link-dir", SyncAction.Create, SyncItemType.SymbolicLink);
+        })
+        {
+            Prepare = t =>
+            {
+                File.CreateSymbolicLink(Path.Join(t.Basis, "link-file"), "small.txt");
+                File.CreateSymbolicLink(Path.Join(t.Basis, "link-dir"), "another dir");
+                Assert.Equal(0, Posix.SetModificationTime(Path.Join(t.Basis, "link-file"), ScenarioTree.T + 21, 210));
+                Assert.Equal(0, Posix.SetModificationTime(Path.Join(t.Basis, "link-dir"), ScenarioTree.T + 21, 210));
+                TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
+            },
+        },
         // -Checksum passes a basis file of another time on its content; linked, the new copy would have the old time (and a
         // later run that set the time would set it through the link, in the old snapshot too). As rsync, only a file of
         // equal time is linked; the other is copied. A push through the agent refuses it: the agent's basis listing carries

@@ -4,7 +4,7 @@
 # (Write-TestFile).
 
 function Get-TreeListing {
-    <# One line per item below $Root, sorted: path|type|mode|size|time|SHA-256 of the content ('-' for all but files),
+    <# One line per item below $Root, sorted: path|type|mode|size|time|SHA-256 of a file's content, '-> target' of a link, '-' else,
        with the owner (uid:gid) after the mode under -WithOwner. #>
     param([Parameter(Mandatory)] [string] $Root, [switch] $WithOwner)
     $format = if ($WithOwner) { '%P|%y|%m|%U:%G|%s|%T@\n' } else { '%P|%y|%m|%s|%T@\n' }
@@ -15,19 +15,24 @@ function Get-TreeListing {
         $path = Join-Path $Root $fields[0]
         # A directory's size depends on the filesystem, not on what was replicated.
         if ($fields[1] -eq 'd') { $fields[$sizeField] = '-'; $line = $fields -join '|' }
-        $hash = if (Test-Path -LiteralPath $path -PathType Leaf) { (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash } else { '-' }
+        $hash = switch ($fields[1]) {
+            'f' { (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash }
+            'l' { '-> ' + (& readlink -- $path) }
+            default { '-' }
+        }
         "$line|$hash"
     }
 }
 
 # For each file of $Root: which of the bases shares its inode ('-' for none), as 'path -> basis'.
 function Get-BasisSharing([string] $Root, [string[]] $Bases) {
-    foreach ($rel in (& find $Root -type f -printf '%P\n' | Sort-Object -CaseSensitive)) {
+    # Files and symbolic links (rsync --link-dest hard-links both); stat never follows a link here.
+    foreach ($rel in (& find $Root '(' -type f -o -type l ')' -printf '%P\n' | Sort-Object -CaseSensitive)) {
         $inode = & stat -c '%d:%i' -- (Join-Path $Root $rel)
         $owner = '-'
         foreach ($base in $Bases) {
             $candidate = Join-Path $base $rel
-            if ((Test-Path -LiteralPath $candidate -PathType Leaf) -and (& stat -c '%d:%i' -- $candidate) -eq $inode) {
+            if ((& stat -c '%d:%i' -- $candidate 2>$null) -eq $inode) {
                 $owner = Split-Path $base -Leaf
                 break
             }
