@@ -105,6 +105,70 @@ Describe 'Basis directories against rsync' {
         $psr | Should -Match '(?m)^retargeted\|'
     }
 
+    It '-CompareDest deletes a destination file the basis holds exactly, up to date or not, as rsync --compare-dest' {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "compare-existing-$tool"
+            Write-TestFile "$root/src/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+            Write-TestFile "$root/src/edited" 'new content' -Time '2020-01-02 00:00:00'
+            Write-TestFile "$root/src/current" 'current' -Time '2020-01-03 00:00:00'
+            Write-TestFile "$root/prev/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+            Write-TestFile "$root/prev/edited" 'old content' -Time '2019-01-02 00:00:00'
+            Write-TestFile "$root/prev/current" 'current' -Time '2020-01-03 00:00:00'
+            Write-TestFile "$root/dest/same" 'stale' -Time '2019-01-01 00:00:00'
+            Write-TestFile "$root/dest/edited" 'stale' -Time '2019-01-01 00:00:00'
+            Write-TestFile "$root/dest/current" 'current' -Time '2020-01-03 00:00:00'
+            & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
+            $root
+        }
+        & rsync -a --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -ErrorAction Stop)
+        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        Test-Path -LiteralPath "$($trees[1])/dest/same" | Should -BeFalse
+        Test-Path -LiteralPath "$($trees[1])/dest/current" | Should -BeFalse
+        @($out | Where-Object ItemType -NE 'Directory' | ForEach-Object { "$($_.Action) $($_.Reason) $($_.RelativePath)" }) |
+            Should -Be @('Delete InBasisDirectory current', 'Update SizeChanged edited', 'Delete InBasisDirectory same')
+        @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -ErrorAction Stop).Count | Should -Be 0
+    }
+
+    It '-LinkDest replaces an up-to-date destination copy of a file the basis holds exactly by a link, as rsync --link-dest' {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "link-current-$tool"
+            foreach ($tree in 'src', 'prev', 'dest') { Write-TestFile "$root/$tree/current" 'current' -Time '2020-01-03 00:00:00' }
+            Write-TestFile "$root/src/mode" 'mode' -Time '2020-01-03 00:00:00'
+            Write-TestFile "$root/prev/mode" 'mode' -Time '2020-01-03 00:00:00'
+            Write-TestFile "$root/dest/mode" 'mode' -Time '2020-01-03 00:00:00' -Mode 600
+            Write-TestFile "$root/src/not-in-basis" 'here' -Time '2020-01-03 00:00:00'
+            Write-TestFile "$root/dest/not-in-basis" 'here' -Time '2020-01-03 00:00:00'
+            & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
+            $root
+        }
+        & rsync -a --link-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -LinkDest ../prev -ErrorAction Stop)
+        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
+        $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
+        $sharing | Should -Be "current -> prev`nmode -> prev`nnot-in-basis -> -"
+        @($out | ForEach-Object { "$($_.Action) $($_.ItemType) $($_.Reason) $($_.Itemize) $($_.RelativePath)" }) |
+            Should -Be @('Update HardLink InBasisDirectory hf......... current', 'Update HardLink MetadataChanged hf...p..... mode')
+        @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -LinkDest ../prev -ErrorAction Stop).Count | Should -Be 0
+    }
+
+    It '-CompareDest counts that deletion for -MaxDelete, and -Backup keeps the deleted file as its backup' {
+        $root = Join-Path $script:WorkRoot 'compare-existing-safety'
+        Write-TestFile "$root/src/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+        Write-TestFile "$root/prev/same" 'unchanged content' -Time '2020-01-01 00:00:00'
+        Write-TestFile "$root/dest/same" 'stale' -Time '2019-01-01 00:00:00'
+        $null = Sync-Directory -Path "$root/src" -Destination "$root/dest" -CompareDest ../prev -MaxDelete 0 -ErrorAction SilentlyContinue -ErrorVariable limited
+        @($limited).Count | Should -BeGreaterThan 0
+        Get-Content -Raw -LiteralPath "$root/dest/same" | Should -Be 'stale'
+        $out = @(Sync-Directory -Path "$root/src" -Destination "$root/dest" -CompareDest ../prev -Backup -ErrorAction Stop)
+        Test-Path -LiteralPath "$root/dest/same" | Should -BeFalse
+        Get-Content -Raw -LiteralPath "$root/dest/same~" | Should -Be 'stale'
+        @($out | Where-Object RelativePath -EQ 'same').Reason | Should -Be 'InBasisDirectory'
+    }
+
     It '-LinkDest hard-links a link the basis holds unchanged, and -RemoveSourceFiles keeps its source, as rsync --link-dest' {
         $trees = foreach ($tool in 'rsync', 'psr') {
             $root = Join-Path $script:WorkRoot "link-links-$tool"

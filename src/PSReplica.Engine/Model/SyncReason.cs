@@ -36,4 +36,8 @@ public enum SyncReason
 
     /// <summary>A block or character device's major or minor number differs (-Preserve Devices): it is made anew.</summary>
     DeviceChanged,
+
+    /// <summary>-CompareDest: a basis directory holds the source's file unchanged, so the destination's out-of-date copy
+    /// of it is deleted (the destination holds only what differs from the basis, as with rsync's --compare-dest).</summary>
+    InBasisDirectory,
 }

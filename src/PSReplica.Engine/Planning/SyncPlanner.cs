@@ -1177,10 +1177,11 @@ internal sealed class SyncPlanner
                     break;
                 }
 
-                if (_basis is { Kind: BasisKind.Link, LinksSymbolicLinks: true } && ExactInBasis(source, relative, out int position) is { } same)
+                if (_basis is { Kind: BasisKind.Link, LinksSymbolicLinks: true } && reason == SyncReason.New
+                    && ExactInBasis(source, relative, out int position) is { } same)
                 {
-                    // -LinkDest hard-links it, as rsync's try_dests_non does. rsync sends no such link, so -RemoveSourceFiles
-                    // keeps its source.
+                    // -LinkDest hard-links it, as rsync's try_dests_non does (only where nothing stood: one that replaces an
+                    // item of another type is made). rsync sends no such link, so -RemoveSourceFiles keeps its source.
                     Add(ActionKind.HardLink, SyncAction.Link, source, null, relative, destinationPath, reason,
                         Itemizer.Changed('h', SyncItemType.SymbolicLink, checksum: false, size: false, '.', AttributeChanges.None),
                         basis: same, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
@@ -1372,11 +1373,53 @@ internal sealed class SyncPlanner
         return true;
     }
 
-    /// <summary>A destination file that is out of date where a basis directory holds the source's file exactly (rsync's
-    /// try_dests_reg for an existing file): -LinkDest replaces it by a hard link to that file, -CopyDest by a local copy of
-    /// it, so a snapshot made over an older one shares what did not change. Not under -Backup, -Inplace or -DelayUpdates,
-    /// whose handling of the replaced file a link would bypass. (-CompareDest updates the file; rsync deletes it.)</summary>
-    private bool PlanExistingFromBasis(FileEntry source, FileEntry existing, string relative, string destinationPath, SyncReason reason,
+    /// <summary>A destination file, up to date or not, where a basis directory holds the source's file exactly (rsync's
+    /// try_dests_reg for an existing file, which runs before the quick check): -CompareDest deletes it, as the destination
+    /// holds only what differs from the basis (backed up first with -Backup, which rsync skips; its source stays, as for a
+    /// file the basis holds that the destination lacks); -LinkDest replaces it by a hard link to the basis's file unless it
+    /// already is that file, so a snapshot made over an older one shares what did not change (not under -Backup, -Inplace
+    /// or -DelayUpdates, whose handling of the replaced file a link would bypass). True when planned here.</summary>
+    private bool PlanExistingInBasis(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    {
+        if (_basis.Kind == BasisKind.Link && (_options.Backup || _options.Inplace || _options.DelayUpdates))
+        {
+            return false;
+        }
+
+        if (ExactInBasis(source, relative, out int position) is not { } candidate)
+        {
+            return false;
+        }
+
+        if (_basis.Kind == BasisKind.Compare)
+        {
+            AddDelete(existing, relative, SyncReason.InBasisDirectory);
+            KeepDestination(destinationPath);
+            return true;
+        }
+
+        if (candidate.Device == existing.Device && candidate.Inode == existing.Inode)
+        {
+            // Already a link to it: checked as any destination file.
+            return false;
+        }
+
+        bool sizeDiffers = source.Length != existing.Length;
+        AttributeChanges changes = CompareAttributes(source, existing);
+        char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';
+        SyncReason reason = sizeDiffers ? SyncReason.SizeChanged
+            : CompareTimes(source, existing) != 0 ? SyncReason.TimeChanged
+            : changes != AttributeChanges.None ? SyncReason.MetadataChanged
+            : SyncReason.InBasisDirectory;
+        Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
+            Itemizer.Changed('h', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+            changes, basis: candidate, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
+        return true;
+    }
+
+    /// <summary>-CopyDest: a destination file that is out of date where a basis directory holds the source's file exactly
+    /// is replaced by a local copy of it (nothing is sent).</summary>
+    private bool CopyExistingFromBasis(FileEntry source, FileEntry existing, string relative, string destinationPath, SyncReason reason,
         bool sizeDiffers, char time, AttributeChanges changes)
     {
         if (_options.Backup || _options.Inplace || _options.DelayUpdates)
@@ -1389,19 +1432,9 @@ internal sealed class SyncPlanner
             return false;
         }
 
-        if (_basis.Kind == BasisKind.Link)
-        {
-            Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
-                Itemizer.Changed('h', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
-                changes, basis: candidate, itemType: SyncItemType.HardLink, basisIndex: _basis.Indexes[position]);
-        }
-        else
-        {
-            Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, reason,
-                Itemizer.Changed('c', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
-                changes, basis: candidate, copyFromBasis: true, basisIndex: _basis.Indexes[position]);
-        }
-
+        Add(ActionKind.CopyFile, SyncAction.Update, source, existing, relative, destinationPath, reason,
+            Itemizer.Changed('c', SyncItemType.File, checksum: false, sizeDiffers, time, changes),
+            changes, basis: candidate, copyFromBasis: true, basisIndex: _basis.Indexes[position]);
         return true;
     }
 
@@ -1503,6 +1536,11 @@ internal sealed class SyncPlanner
             return;
         }
 
+        if (_basis.Kind is BasisKind.Link or BasisKind.Compare && PlanExistingInBasis(source, existing, relative, destinationPath))
+        {
+            return;
+        }
+
         bool sizeDiffers = source.Length != existing.Length;
         SyncReason? reason = _options.CompareMode switch
         {
@@ -1525,7 +1563,7 @@ internal sealed class SyncPlanner
         if (reason is { } why)
         {
             char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';
-            if (_basis.Kind is BasisKind.Link or BasisKind.Copy && PlanExistingFromBasis(source, existing, relative, destinationPath, why, sizeDiffers, time, changes))
+            if (_basis.Kind == BasisKind.Copy && CopyExistingFromBasis(source, existing, relative, destinationPath, why, sizeDiffers, time, changes))
             {
                 return;
             }

@@ -359,6 +359,23 @@ internal static class OptionScenarios
         {
             Prepare = PrepareStaleDestinationFile,
         },
+        // rsync looks in the basis before the quick check: an up-to-date copy the basis holds exactly becomes a link to it
+        // too (and a re-run leaves it: it already is that file).
+        new("LinkDest_CurrentDestinationFile", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
+        {
+            StatInfo linked = TestTree.Stat(Dst(t, "stale-in-dest.txt"));
+            Assert.Equal((TestTree.Stat(Path.Join(t.Basis, "stale-in-dest.txt")).Inode, 2u), (linked.Inode, linked.Nlink));
+            SyncItem item = Assert.Single(o.Items, i => i.RelativePath == "stale-in-dest.txt");
+            Assert.Equal((SyncAction.Update, SyncItemType.HardLink, SyncReason.InBasisDirectory), (item.Action, item.ItemType, item.Reason));
+        })
+        {
+            Prepare = t =>
+            {
+                PrepareStaleDestinationFile(t);
+                Bytes(t.Destination, "stale-in-dest.txt", "same in source and basis\n", ScenarioTree.T + 27);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 26, 0);
+            },
+        },
         new("CopyDest_StaleDestinationFile", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
         {
             Assert.Equal("same in source and basis\n", File.ReadAllText(Dst(t, "stale-in-dest.txt")));
@@ -373,6 +390,18 @@ internal static class OptionScenarios
             Assert.False(File.Exists(Dst(t, "basis-same.txt")));
             Assert.True(File.Exists(Dst(t, "basis-changed.bin")));
         }),
+        // The destination holds only what differs from the basis: its stale copy of a file the basis holds exactly goes, as
+        // rsync --compare-dest unlinks it; the source stays.
+        new("CompareDest_StaleDestinationFile", t => Base(t) with { CompareDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.False(File.Exists(Dst(t, "stale-in-dest.txt")));
+            Assert.True(File.Exists(Src(t, "stale-in-dest.txt")));
+            SyncItem deleted = Assert.Single(o.Items, i => i.RelativePath == "stale-in-dest.txt");
+            Assert.Equal((SyncAction.Delete, SyncReason.InBasisDirectory), (deleted.Action, deleted.Reason));
+        })
+        {
+            Prepare = PrepareStaleDestinationFile,
+        },
         new("CopyDest", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
         {
             Assert.Equal("in the basis too\n", File.ReadAllText(Dst(t, "basis-same.txt")));
