@@ -72,7 +72,7 @@ internal sealed class AgentSession : IDisposable
         bool heavy = request.Type is RequestType.ComputeDelta or RequestType.ApplyDelta or RequestType.BuildSignature
             or RequestType.TreeSignature or RequestType.ApplyTreeDelta or RequestType.CopyFromTree
             or RequestType.PartialSignature or RequestType.ApplyPartialDelta or RequestType.WriteBatch or RequestType.ReadBatch
-            or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy;
+            or RequestType.ApplyInplaceDelta or RequestType.CommitUpdates or RequestType.DescribeCopy or RequestType.DescribeTreeCopy;
         // LinkFromTree is not heavy: a link is a few system calls, and a snapshot sends one per unchanged file, many in
         // flight, so a thread made for each cost more than the link. Its fallback copy (another filesystem) runs on the
         // pool, as a Backup's copy does.

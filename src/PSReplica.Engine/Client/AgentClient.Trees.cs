@@ -225,9 +225,21 @@ internal sealed partial class AgentClient
 
     /// <summary>-RemoveSourceFiles with a push: the destination's item at <paramref name="path"/> as it is now, a regular
     /// file with the XXH3-128 of its content; null when nothing is there.</summary>
-    public async Task<ListingEntry?> DescribeCopyAsync(string path, CancellationToken cancellation)
+    public Task<ListingEntry?> DescribeCopyAsync(string path, CancellationToken cancellation) =>
+        DescribeAsync(new AgentRequest(RequestType.DescribeCopy, path), cancellation);
+
+    /// <summary>-CompareDest with -RemoveSourceFiles on a push: the item at <paramref name="path"/> in basis tree
+    /// <paramref name="index"/>, described as <see cref="DescribeCopyAsync"/> describes a copy (<see cref="VerifiesBasisCopies"/>).</summary>
+    public Task<ListingEntry?> DescribeTreeCopyAsync(int index, string path, CancellationToken cancellation) =>
+        DescribeAsync(new AgentRequest(RequestType.DescribeTreeCopy, path) { Index = index }, cancellation);
+
+    /// <summary>Whether the agent describes the files of its basis trees as it describes copies (DescribeTreeCopy).</summary>
+    public bool VerifiesBasisCopies => Contains(Capabilities, Handshake.VerifyBasisCopies);
+
+    private async Task<ListingEntry?> DescribeAsync(AgentRequest request, CancellationToken cancellation)
     {
-        MuxStream stream = await OpenAsync(new AgentRequest(RequestType.DescribeCopy, path), cancellation).ConfigureAwait(false);
+        string path = request.Path;
+        MuxStream stream = await OpenAsync(request, cancellation).ConfigureAwait(false);
         try
         {
             return ReadDescription(await ResultAsync(stream, cancellation).ConfigureAwait(false), path, Contains(Capabilities, Handshake.Specials));

@@ -64,7 +64,7 @@ internal sealed class RemoteBasisLookup : IBasisLookup
             throw;
         }
 
-        return BasisDirectories.Remote(kind, directories, indexes, lookup, client.LinksSymbolicLinks);
+        return BasisDirectories.Remote(kind, directories, indexes, lookup, client.LinksSymbolicLinks, client.VerifiesBasisCopies);
     }
 
     /// <summary>Nobody will look anything up again (the planner is done): each listing's rest is read and dropped, so the

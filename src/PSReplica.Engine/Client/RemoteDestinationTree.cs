@@ -10,7 +10,7 @@ namespace PSReplica.Engine.Client;
 /// <summary>The destination of a push: an agent in the receiver role. A delta update asks the agent for its basis's
 /// signature, searches the local source here, and sends only the ops; everything else is one request each. The local
 /// source is read only through <see cref="SourceFiles"/>: each file checked to be the one the scan saw.</summary>
-internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification, INodeDestination
+internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDestination, ICopyVerification, IBasisCopyVerification, INodeDestination
 {
     /// <summary>The agent's tree number for the backup directory (basis directories take the first numbers).</summary>
     private const int BackupTree = AgentRequest.MaxTrees - 1;
@@ -211,6 +211,11 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
     /// <summary>The agent hashes the copy through a descriptor opened without following links (DescribeCopy).</summary>
     public (FileEntry Copy, UInt128? Checksum)? DescribeCopy(string relative, CancellationToken cancellation) =>
         _client.DescribeCopyAsync(relative, cancellation).GetAwaiter().GetResult() is { } entry
+            ? (entry.ToFileEntry(relative), entry.Checksum)
+            : null;
+
+    public (FileEntry Copy, UInt128? Checksum)? DescribeBasisCopy(int index, string relative, CancellationToken cancellation) =>
+        _client.DescribeTreeCopyAsync(index, relative, cancellation).GetAwaiter().GetResult() is { } entry
             ? (entry.ToFileEntry(relative), entry.Checksum)
             : null;
 

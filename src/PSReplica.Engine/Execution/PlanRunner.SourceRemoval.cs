@@ -117,7 +117,7 @@ internal sealed partial class PlanRunner
     /// <summary>Removes one source file, or clears its Archive attribute, when its copy is verified.</summary>
     private void SettleSource(SourceFileQueue.SourceFile file, ISourceRemoval? remote, ICopyVerification? copies)
     {
-        (FileEntry source, string destinationPath, string relative, _) = file;
+        (FileEntry source, string destinationPath, string relative, _, int basis) = file;
         _cancellation.ThrowIfCancellationRequested();
         bool failed;
         lock (_gate)
@@ -137,7 +137,7 @@ internal sealed partial class PlanRunner
         {
             copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
         }
-        else if (!TryDescribeCopy(copies, relative, out copy, out copyChecksum))
+        else if (!TryDescribeCopy(copies, relative, basis, out copy, out copyChecksum))
         {
             return;
         }
@@ -220,11 +220,13 @@ internal sealed partial class PlanRunner
 
     /// <summary>Asks the remote destination for its copy; a copy that cannot be read keeps its source (with a warning), a
     /// session that failed ends the run.</summary>
-    private bool TryDescribeCopy(ICopyVerification copies, string relative, out FileEntry? copy, out UInt128? checksum)
+    /// <param name="basis">The basis tree whose file stands for the copy (-CompareDest), or -1.</param>
+    private bool TryDescribeCopy(ICopyVerification copies, string relative, int basis, out FileEntry? copy, out UInt128? checksum)
     {
         try
         {
-            (copy, checksum) = copies.DescribeCopy(relative, _cancellation) is { } described ? described : (null, null);
+            (copy, checksum) = (basis < 0 ? copies.DescribeCopy(relative, _cancellation) : ((IBasisCopyVerification)copies).DescribeBasisCopy(basis, relative, _cancellation))
+                is { } described ? described : (null, null);
             return true;
         }
         catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout))
@@ -243,7 +245,7 @@ internal sealed partial class PlanRunner
     /// <summary>A pull: whether the agent's source file hashes (XXH3-128) as the local copy does, so that a copy the quick
     /// check passed but whose bytes differ keeps its source, as a local run's does.</summary>
     private bool SourceHashesLike(string copy, string relative) =>
-        _sourceTree is ICopyVerification sources && TryDescribeCopy(sources, relative, out _, out UInt128? checksum) && checksum is { } expected
+        _sourceTree is ICopyVerification sources && TryDescribeCopy(sources, relative, -1, out _, out UInt128? checksum) && checksum is { } expected
         && Verifies(relative, () => SyncPlanner.ContentHash(copy) == expected);
 
     /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each). The source is read as every source

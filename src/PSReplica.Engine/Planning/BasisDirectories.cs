@@ -13,9 +13,11 @@ internal sealed class BasisDirectories
 
     private readonly IBasisLookup? _remote;
 
-    private BasisDirectories(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup? remote, bool linksSymbolicLinks)
+    private BasisDirectories(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup? remote, bool linksSymbolicLinks,
+        bool verifiesCopies)
     {
         LinksSymbolicLinks = linksSymbolicLinks;
+        VerifiesCopies = verifiesCopies;
         Kind = kind;
         Directories = directories;
         Indexes = indexes;
@@ -28,6 +30,11 @@ internal sealed class BasisDirectories
     /// link(2) never follows a link (on either backend), or by an agent with the "link-symlinks" capability. Otherwise the
     /// link is made anew (elsewhere link(2) may follow it; what is linked is checked to be the link all the same).</summary>
     public bool LinksSymbolicLinks { get; }
+
+    /// <summary>Whether a basis directory's file can stand for the copy a source is verified against (-CompareDest with
+    /// -RemoveSourceFiles removes a source file the basis holds, as rsync does): local directories, or an agent with the
+    /// "verify-basis-copies" capability. Otherwise such a source stays.</summary>
+    public bool VerifiesCopies { get; }
 
     /// <summary>The directories in the order they are tried, as full paths (on the agent's host for a remote receiver).</summary>
     public IReadOnlyList<string> Directories { get; }
@@ -90,11 +97,12 @@ internal sealed class BasisDirectories
             indexes.Add(i);
         }
 
-        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, remote: null, OperatingSystem.IsLinux());
+        return new BasisDirectories(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, remote: null, OperatingSystem.IsLinux(), verifiesCopies: true);
     }
 
     /// <summary>Basis directories on the agent's host: <paramref name="indexes"/> are the tree numbers the agent opened them
     /// as, <paramref name="lookup"/> finds their files.</summary>
-    public static BasisDirectories Remote(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup lookup, bool linksSymbolicLinks) =>
-        new(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, lookup, linksSymbolicLinks);
+    public static BasisDirectories Remote(BasisKind kind, List<string> directories, List<int> indexes, IBasisLookup lookup, bool linksSymbolicLinks,
+        bool verifiesCopies) =>
+        new(directories.Count > 0 ? kind : BasisKind.None, directories, indexes, lookup, linksSymbolicLinks, verifiesCopies);
 }

@@ -60,8 +60,11 @@ internal sealed class SourceFileQueue
 
     /// <summary>The planner: adds a file whose settling waits until <paramref name="after"/> actions are reported; while
     /// a runner settles them as they come (<see cref="BeginSettling"/>), waits as long as <see cref="Capacity"/> are held.</summary>
+    /// <param name="destinationPath">Where the copy it is verified against is: its destination path, or (-CompareDest) the
+    /// file of a basis directory that holds it.</param>
+    /// <param name="basis">The remote basis directory (tree number) that holds that copy, or -1.</param>
     /// <exception cref="OperationCanceledException">The runner stopped (<see cref="Abandon"/>): planning ends.</exception>
-    public void Add(FileEntry source, string destinationPath, string relative, int after)
+    public void Add(FileEntry source, string destinationPath, string relative, int after, int basis = -1)
     {
         lock (_gate)
         {
@@ -80,7 +83,7 @@ internal sealed class SourceFileQueue
                 return;
             }
 
-            _files.Enqueue(new SourceFile(source, destinationPath, relative, after));
+            _files.Enqueue(new SourceFile(source, destinationPath, relative, after, basis));
             _heldAtMost = Math.Max(_heldAtMost, _files.Count);
             Monitor.PulseAll(_gate);
         }
@@ -197,6 +200,7 @@ internal sealed class SourceFileQueue
         }
     }
 
-    /// <summary>A selected source file, its destination path, its relative path, and the actions planned up to it.</summary>
-    internal readonly record struct SourceFile(FileEntry Source, string DestinationPath, string Relative, int After);
+    /// <summary>A selected source file, where its copy is (its destination path, or a basis directory's file), its
+    /// relative path, the actions planned up to it, and the remote basis tree holding its copy (-1: none).</summary>
+    internal readonly record struct SourceFile(FileEntry Source, string DestinationPath, string Relative, int After, int Basis = -1);
 }

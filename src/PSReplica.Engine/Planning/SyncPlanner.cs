@@ -86,6 +86,11 @@ internal sealed class SyncPlanner
     /// <summary>Whether the entry being planned left the destination's item as it is (-IgnoreExisting, -Update, or one it
     /// could not replace), so that -RemoveSourceFiles and -ResetArchive pass its source over.</summary>
     private bool _destinationKept;
+
+    /// <summary>Where the entry being planned has the copy -RemoveSourceFiles verifies it against when that is a basis
+    /// directory's file (-CompareDest left it out, or deleted the destination's copy, because the basis holds it): its
+    /// path and its remote tree number (-1: a local directory).</summary>
+    private (string Path, int Basis)? _copyInBasis;
     private long _scanned;
 
     // -Watch: what this batch plans (null: everything), and whether the directory being planned is planned whole.
@@ -1008,12 +1013,13 @@ internal sealed class SyncPlanner
         {
             // Settled once the actions planned for it (all planned by this call: it is no directory) are reported.
             _destinationKept = false;
+            _copyInBasis = null;
             Content planned = PlanSelected(source, existing, relative, destinationPath);
             if (!_destinationKept)
             {
                 // Not one that -IgnoreExisting or -Update left as it is, or that could not replace what stands there: rsync
                 // removes (and robocopy /M resets) only what it transferred or found up to date.
-                _plan.SourceFiles.Add(source, destinationPath, relative, _plan.Actions.Count);
+                _plan.SourceFiles.Add(source, _copyInBasis?.Path ?? destinationPath, relative, _plan.Actions.Count, _copyInBasis?.Basis ?? -1);
             }
 
             return planned;
@@ -1351,6 +1357,7 @@ internal sealed class SyncPlanner
         {
             // Left out: a later name of its hard-link group cannot be linked to it, so the next one leads.
             NoteKept(destinationPath);
+            NoteCopyInBasis(best!, bestIndex);
             return true;
         }
 
@@ -1375,8 +1382,8 @@ internal sealed class SyncPlanner
 
     /// <summary>A destination file, up to date or not, where a basis directory holds the source's file exactly (rsync's
     /// try_dests_reg for an existing file, which runs before the quick check): -CompareDest deletes it, as the destination
-    /// holds only what differs from the basis (backed up first with -Backup, which rsync skips; its source stays, as for a
-    /// file the basis holds that the destination lacks); -LinkDest replaces it by a hard link to the basis's file unless it
+    /// holds only what differs from the basis (backed up first with -Backup, which rsync skips; -RemoveSourceFiles verifies
+    /// its source against the basis's file, as for a file the basis holds that the destination lacks); -LinkDest replaces it by a hard link to the basis's file unless it
     /// already is that file, so a snapshot made over an older one shares what did not change (not under -Backup, -Inplace
     /// or -DelayUpdates, whose handling of the replaced file a link would bypass). True when planned here.</summary>
     private bool PlanExistingInBasis(FileEntry source, FileEntry existing, string relative, string destinationPath)
@@ -1394,7 +1401,8 @@ internal sealed class SyncPlanner
         if (_basis.Kind == BasisKind.Compare)
         {
             AddDelete(existing, relative, SyncReason.InBasisDirectory);
-            KeepDestination(destinationPath);
+            NoteKept(destinationPath);
+            NoteCopyInBasis(candidate, _basis.Indexes[position]);
             return true;
         }
 
@@ -1607,6 +1615,21 @@ internal sealed class SyncPlanner
     {
         _destinationKept = true;
         NoteKept(destinationPath);
+    }
+
+    /// <summary>-CompareDest: the source's file is in a basis directory instead of the destination, so -RemoveSourceFiles
+    /// verifies the source against that file and removes it, as rsync does; where the basis cannot be verified (an agent
+    /// without "verify-basis-copies") the source stays.</summary>
+    private void NoteCopyInBasis(FileEntry basisFile, int index)
+    {
+        if (_basis.VerifiesCopies)
+        {
+            _copyInBasis = (basisFile.FullPath, _basis.IsRemote ? index : -1);
+        }
+        else
+        {
+            _destinationKept = true;
+        }
     }
 
     /// <summary>The pending hard-link leader, when it is <paramref name="destinationPath"/>, holds no copy of its source.</summary>

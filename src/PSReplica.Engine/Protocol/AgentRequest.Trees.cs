@@ -10,7 +10,8 @@ namespace PSReplica.Engine.Protocol;
 /// DescribeCopy (capability "verify-copies"): Path.
 /// DescribeFileSystem (capability "file-system-traits"): Path (a directory, "" the root), Flag (measure).
 /// MoveWithin (capability "move-within"): Path (the directory), Other (its new name); neither may be the root.
-/// LinkSymlinkFromTree (capability "link-symlinks"): Path, Index, Other (the link's target), Attributes.</summary>
+/// LinkSymlinkFromTree (capability "link-symlinks"): Path, Index, Other (the link's target), Attributes.
+/// DescribeTreeCopy (capability "verify-basis-copies"): Path, Index.</summary>
 internal sealed partial record AgentRequest
 {
     /// <summary>How many trees a session may open (rsync allows 20 basis directories; one more is the backup directory).</summary>
@@ -36,6 +37,9 @@ internal sealed partial record AgentRequest
             case RequestType.CopyFromTree:
                 writer.UInt((uint)Index);
                 Attributes.Write(writer);
+                break;
+            case RequestType.DescribeTreeCopy:
+                writer.UInt((uint)Index);
                 break;
             case RequestType.LinkSymlinkFromTree:
                 writer.UInt((uint)Index).String(Other);
@@ -72,7 +76,7 @@ internal sealed partial record AgentRequest
 
     private static AgentRequest ReadTreeRequest(byte type, ref WireReader reader)
     {
-        if (type > (byte)RequestType.LinkSymlinkFromTree)
+        if (type > (byte)RequestType.DescribeTreeCopy)
         {
             throw ProtocolFault.Violation($"an unknown request type 0x{type:x2}");
         }
@@ -93,6 +97,9 @@ internal sealed partial record AgentRequest
             case RequestType.LinkFromTree:
             case RequestType.CopyFromTree:
                 request = request with { Index = TreeIndex(ref reader), Attributes = AttributeSet.Read(ref reader) };
+                break;
+            case RequestType.DescribeTreeCopy:
+                request = request with { Index = TreeIndex(ref reader) };
                 break;
             case RequestType.LinkSymlinkFromTree:
                 request = request with

@@ -14,11 +14,16 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials, WideWindows, LinkSymlinks];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials, WideWindows, LinkSymlinks, VerifyBasisCopies];
 
     /// <summary>LinkSymlinkFromTree (AgentRequest.Trees.cs): -LinkDest on a push hard-links a symbolic link the basis
     /// holds unchanged, as rsync does; without it such a link is made anew.</summary>
     public const string LinkSymlinks = "link-symlinks";
+
+    /// <summary>DescribeTreeCopy (AgentRequest.Trees.cs): -CompareDest with -RemoveSourceFiles on a push removes a source
+    /// file that a basis directory holds, once that file is verified by its checksum (as rsync removes it); without it
+    /// such a source stays.</summary>
+    public const string VerifyBasisCopies = "verify-basis-copies";
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";

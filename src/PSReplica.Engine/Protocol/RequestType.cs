@@ -81,6 +81,10 @@ internal enum RequestType : byte
     /// Index to Path in the destination if it still points to Other (made anew with Attributes when it cannot be linked).</summary>
     LinkSymlinkFromTree = 44,
 
+    /// <summary>Receiver (capability "verify-basis-copies"): DescribeCopy of the item at Path in tree Index (-CompareDest
+    /// with -RemoveSourceFiles: the basis's file stands for the copy a source is removed against).</summary>
+    DescribeTreeCopy = 45,
+
     // Requests of the "partial" capability (AgentRequest.Partial.cs).
 
     /// <summary>The signature of a target's partial file, or of the target when there is none.</summary>

@@ -45,6 +45,8 @@ internal static class BasisTreeRequests
                 return RemoveSource(tree, request);
             case RequestType.DescribeCopy:
                 return DescribeCopy(tree, request, cancellation);
+            case RequestType.DescribeTreeCopy:
+                return DescribeCopy(trees.Get(request.Index), request, cancellation);
             case RequestType.DescribeFileSystem:
                 return DescribeFileSystem(tree, request);
             case RequestType.MoveWithin:

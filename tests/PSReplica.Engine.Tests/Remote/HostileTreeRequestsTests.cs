@@ -38,6 +38,17 @@ public sealed class HostileTreeRequestsTests : IDisposable
     });
 
     [Fact]
+    public Task Describing_a_basis_file_outside_the_tree_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
+    {
+        await OpenBasis(peer);
+        await peer.SendAsync(FrameKind.Request, 2, w => new AgentRequest(RequestType.DescribeTreeCopy, "../outside/secret") { Index = 0 }.Write(w));
+    });
+
+    [Fact]
+    public Task Describing_a_file_of_a_tree_not_opened_aborts_with_a_violation() => ExpectAbort(ErrorIds.ProtocolViolation, async peer =>
+        await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.DescribeTreeCopy, "file") { Index = 3 }.Write(w)));
+
+    [Fact]
     public Task A_link_within_from_outside_aborts_with_UnsafePath() => ExpectAbort(ErrorIds.UnsafePath, async peer =>
         await peer.SendAsync(FrameKind.Request, 1, w => new AgentRequest(RequestType.LinkWithin, "stolen") { Other = _sandbox.Secret }.Write(w)));
 

@@ -229,6 +229,32 @@ public sealed class RemoteBasisTreesTests
         Assert.Equal(Inode(Path.Join(day1, "kept")), Inode(Path.Join(tree.Destination, "kept")));
     }
 
+    /// <summary>DescribeTreeCopy (-CompareDest with -RemoveSourceFiles on a push) describes a basis file with its checksum,
+    /// and never through a link in the basis.</summary>
+    [Fact]
+    public async Task The_agent_describes_a_basis_file_with_its_checksum_and_never_through_a_link()
+    {
+        using var tree = new TestTree();
+        string day1 = Path.Join(tree.Root, "day1");
+        string outside = Path.Join(tree.Root, "outside");
+        TestTree.Write(day1, "f.txt", "12345", TestTree.BaseTime);
+        TestTree.Write(outside, "victim.txt", "secret", TestTree.BaseTime);
+        File.CreateSymbolicLink(Path.Join(day1, "via"), outside);
+        Directory.CreateDirectory(tree.Destination);
+        await using Loopback loop = Loopback.WithAgent();
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Destination, tree.Destination))
+        {
+            Assert.True(client.VerifiesBasisCopies);
+            Assert.NotNull(await client.OpenTreeAsync(0, "../day1", CancellationToken.None));
+            ListingEntry file = Assert.NotNull(await client.DescribeTreeCopyAsync(0, "f.txt", CancellationToken.None));
+            Assert.Equal((5L, TestTree.BaseTime), (file.Stat.Size, file.Stat.MtimeSeconds));
+            Assert.Equal(System.IO.Hashing.XxHash128.HashToUInt128("12345"u8), file.Checksum);
+            Assert.Null(await client.DescribeTreeCopyAsync(0, "missing.txt", CancellationToken.None));
+            var through = await Assert.ThrowsAsync<SyncException>(() => client.DescribeTreeCopyAsync(0, "via/victim.txt", CancellationToken.None));
+            Assert.Equal(ErrorIds.UnsafePath, through.ErrorId);
+        }
+    }
+
     [Fact]
     public async Task A_link_inside_a_remote_basis_directory_is_not_followed()
     {

@@ -402,6 +402,19 @@ internal static class OptionScenarios
         {
             Prepare = PrepareStaleDestinationFile,
         },
+        // rsync removes a source file the basis holds (it is "up to date" there): verified against the basis's file, the
+        // agent's on a push. The destination's stale copy goes too.
+        new("CompareDest_RemoveSourceFiles", t => Base(t) with { CompareDest = ["../basis"], RemoveSourceFiles = true }, (t, o) =>
+        {
+            Assert.False(File.Exists(Src(t, "basis-same.txt")));
+            Assert.False(File.Exists(Dst(t, "basis-same.txt")));
+            Assert.False(File.Exists(Src(t, "stale-in-dest.txt")));
+            Assert.False(File.Exists(Dst(t, "stale-in-dest.txt")));
+            Assert.True(File.Exists(Path.Join(t.Basis, "stale-in-dest.txt")));
+        })
+        {
+            Prepare = PrepareStaleDestinationFile,
+        },
         new("CopyDest", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
         {
             Assert.Equal("in the basis too\n", File.ReadAllText(Dst(t, "basis-same.txt")));
