@@ -121,59 +121,15 @@ internal static class BasisTreeRequests
     internal static int LinkSymlink(SafeTree fromTree, string from, SafeTree tree, string to, string target)
     {
         using ParentDirectory source = fromTree.OpenParent(from);
+        int found = Posix.StatAt(source.Handle, source.Name, out StatInfo before);
+        if (found != 0)
+        {
+            throw SafeTree.Failure(found, ErrorIds.FileReadError, "Cannot read", from);
+        }
+
         using ParentDirectory destination = tree.OpenParent(to);
-        int errno = Posix.LinkAt(source.Handle, source.Name, destination.Handle, destination.Name);
-        if (errno == 0)
-        {
-            if (!IsLinkTo(destination, destination.Name, target))
-            {
-                Posix.UnlinkAt(destination.Handle, destination.Name, isDirectory: false);
-                throw Changed(from);
-            }
-
-            return 0;
-        }
-
-        if (errno != Posix.EEXIST)
-        {
-            return errno;
-        }
-
-        string temp = PendingFile.TempName(destination.Name);
-        errno = Posix.LinkAt(source.Handle, source.Name, destination.Handle, temp);
-        if (errno != 0)
-        {
-            return errno;
-        }
-
-        try
-        {
-            if (!IsLinkTo(destination, temp, target))
-            {
-                throw Changed(from);
-            }
-
-            if (Posix.TracksIdentity && Posix.StatAt(destination.Handle, temp, out StatInfo linked) == 0
-                && Posix.StatAt(destination.Handle, destination.Name, out StatInfo current) == 0
-                && linked.Inode == current.Inode && linked.Device == current.Device)
-            {
-                // The name already is that link: rename(2) between two names of one inode would leave the temp name.
-                Posix.UnlinkAt(destination.Handle, temp, isDirectory: false);
-                return 0;
-            }
-
-            TreeReceiver.Rename(destination, temp, to);
-        }
-        catch
-        {
-            Posix.UnlinkAt(destination.Handle, temp, isDirectory: false);
-            throw;
-        }
-
-        return 0;
-
-        static SyncException Changed(string from) =>
-            new(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+        return LinkChecked(source, destination, from, to, name => IsLinkTo(destination, name, target), before.Device, before.Inode,
+            newName: true, delayed: null);
     }
 
     /// <summary>Whether <paramref name="name"/> in the directory is a symbolic link to <paramref name="target"/>.</summary>
@@ -246,18 +202,32 @@ internal static class BasisTreeRequests
         }
 
         using ParentDirectory target = tree.OpenParent(to);
+        // A new name (a snapshot's unchanged file) is linked under its own name at once, with no stat before; one that
+        // exists after all goes the temp-and-rename way.
+        return LinkChecked(source, target, from, to, name => IsSame(target, name, device, inode), device, inode,
+            newName: scanned is not null && delayed is null, delayed);
+    }
+
+    /// <summary>Links <paramref name="source"/>'s item as <paramref name="target"/>'s name and keeps the link only when
+    /// <paramref name="isExpected"/> says what was linked is the item planned for (a link never follows a final link, and
+    /// an item swapped in since the scan is not kept: FileReadError). With <paramref name="newName"/>, first under the name
+    /// itself (taken back if it is not the item); otherwise, or where the name exists, under a temp name renamed over it
+    /// (or, with <paramref name="delayed"/>, left waiting for the burst), unless the name already is that item
+    /// (<paramref name="device"/>, <paramref name="inode"/>): rename(2) between two names of one inode does nothing, and
+    /// would leave the temp name. Returns 0 or the errno of a link the filesystem refused.</summary>
+    private static int LinkChecked(ParentDirectory source, ParentDirectory target, string from, string to, Func<string, bool> isExpected,
+        ulong device, ulong inode, bool newName, DelayedRenames? delayed)
+    {
         int errno;
-        if (scanned is not null && delayed is null)
+        if (newName)
         {
-            // A new name (a snapshot's unchanged file): linked under its own name at once, and taken back if what was
-            // linked is not the file the planner saw. A name that exists after all goes the temp-and-rename way.
             errno = Posix.LinkAt(source.Handle, source.Name, target.Handle, target.Name);
             if (errno == 0)
             {
-                if (!IsSame(target, target.Name, device, inode))
+                if (!isExpected(target.Name))
                 {
                     Posix.UnlinkAt(target.Handle, target.Name, isDirectory: false);
-                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+                    throw ChangedWhileLinked(from);
                 }
 
                 return 0;
@@ -269,10 +239,10 @@ internal static class BasisTreeRequests
             }
         }
 
-        if (Posix.TracksIdentity && IsSame(target, target.Name, device, inode))
+        if (Posix.TracksIdentity && Posix.StatAt(target.Handle, target.Name, out StatInfo current) == 0
+            && current.Inode == inode && current.Device == device)
         {
-            // The name exists and already is that file: rename(2) between two names of one inode does nothing, and would
-            // leave the temp name. (Checked here, not before the new name's link above: a snapshot's links pay no stat.)
+            // (Checked here, not before a new name's link above: a snapshot's links pay no stat.)
             return 0;
         }
 
@@ -285,9 +255,9 @@ internal static class BasisTreeRequests
 
         try
         {
-            if (!IsSame(target, temp, device, inode))
+            if (!isExpected(temp))
             {
-                throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
+                throw ChangedWhileLinked(from);
             }
 
             if (delayed is not null)
@@ -306,6 +276,9 @@ internal static class BasisTreeRequests
 
         return 0;
     }
+
+    private static SyncException ChangedWhileLinked(string from) =>
+        new(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{from}' changed while it was being linked.", from);
 
     /// <summary>Whether <paramref name="name"/> in the directory is the regular file with that identity (where the backend
     /// tracks identities: the portable one can only see that it is a regular file).</summary>
