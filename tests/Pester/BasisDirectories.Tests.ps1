@@ -93,6 +93,13 @@ Describe 'Basis directories against rsync' {
             & ln -s target "$root/src/new"
             & cp -a -- "$root/src/same" "$root/prev/same"
             & ln -s elsewhere "$root/prev/retargeted"
+            # Where an item of another type stands, the link is made (rsync looks in the basis only where nothing stands).
+            & ln -s target "$root/src/over-file"
+            & cp -a -- "$root/src/over-file" "$root/prev/over-file"
+            Write-TestFile "$root/dest/over-file" 'a file in the way'
+            $null = New-Item -ItemType Directory -Path "$root/dest/over-dir"
+            & ln -s target "$root/src/over-dir"
+            & cp -a -- "$root/src/over-dir" "$root/prev/over-dir"
             & find "$root/src" "$root/prev" -exec touch -h -d '2026-01-02 00:00:00' '{}' +
             $root
         }
@@ -103,6 +110,26 @@ Describe 'Basis directories against rsync' {
         $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
         $psr | Should -Not -Match '(?m)^same\|'
         $psr | Should -Match '(?m)^retargeted\|'
+        $psr | Should -Match '(?m)^over-file\|l\|'
+        $psr | Should -Match '(?m)^over-dir\|l\|'
+    }
+
+    It '<Parameter> does not reach a basis file through a linked directory: the file is sent (rsync follows the link)' -ForEach @(
+        @{ Parameter = 'LinkDest' }
+        @{ Parameter = 'CopyDest' }
+        @{ Parameter = 'CompareDest' }
+    ) {
+        $root = Join-Path $script:WorkRoot "linked-basis-dir-$Parameter"
+        Write-TestFile "$root/src/sub/f" 'hello' -Time '2020-01-01 00:00:00'
+        Write-TestFile "$root/elsewhere/sub/f" 'hello' -Time '2020-01-01 00:00:00'
+        $null = New-Item -ItemType Directory -Path "$root/prev"
+        $null = New-Item -ItemType SymbolicLink -Path "$root/prev/sub" -Target '../elsewhere/sub'
+        $parameters = @{ $Parameter = '../prev' }
+        $out = @(Sync-Directory -Path "$root/src" -Destination "$root/dest" @parameters -ErrorAction Stop)
+        Get-Content -Raw -LiteralPath "$root/dest/sub/f" | Should -Be 'hello'
+        (& stat -c '%h' -- "$root/elsewhere/sub/f") | Should -Be '1'
+        ($out | Where-Object RelativePath -EQ 'sub/f').Action | Should -Be 'Create'
+        @(Sync-Directory -Path "$root/src" -Destination "$root/dest" @parameters -ErrorAction Stop).Count | Should -Be 0
     }
 
     It '-CompareDest deletes a destination file the basis holds exactly, up to date or not, as rsync --compare-dest' {

@@ -1,6 +1,7 @@
 using PSReplica.Engine.Endpoints;
 using PSReplica.Engine.Native;
 using PSReplica.Engine.Planning;
+using PSReplica.Engine.Receiving;
 using PSReplica.Engine.Scanning;
 
 namespace PSReplica.Engine.Execution;
@@ -135,7 +136,10 @@ internal sealed partial class PlanRunner
         UInt128? copyChecksum = null;
         if (copies is null)
         {
-            copy = DirectoryLister.Stat(destinationPath, source.Name, follow: false, out _);
+            if (!TryDescribeLocalCopy(relative, basis, destinationPath, out copy, out copyChecksum))
+            {
+                return;
+            }
         }
         else if (!TryDescribeCopy(copies, relative, basis, out copy, out copyChecksum))
         {
@@ -166,8 +170,7 @@ internal sealed partial class PlanRunner
                 : copy.Length == source.Length && (!source.Kind.IsDevice() || copy.Rdev == source.Rdev)
                     && (!Preserves(PreserveOptions.Times) || copy.MtimeSeconds == source.MtimeSeconds));
         bool sameContent = source.Kind != EntryKind.File
-            || (remote is not null ? SourceHashesLike(destinationPath, relative)
-                : copies is null ? SameContent(source, destinationPath, relative) : HashesTo(source, copyChecksum, relative));
+            || (remote is not null ? SourceHashesLike(copyChecksum, relative) : HashesTo(source, copyChecksum, relative));
         if (!sameAsScanned || !copied || !sameContent)
         {
             _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be verified.");
@@ -237,22 +240,34 @@ internal sealed partial class PlanRunner
         }
     }
 
+    /// <summary>This run's local copy (a local run's or a pull's destination, or the basis directory's file standing for it),
+    /// described through descriptors (<see cref="LocalDestination.DescribeCopy"/>); one that cannot be read keeps its
+    /// source, with a warning.</summary>
+    private bool TryDescribeLocalCopy(string relative, int basis, string copyPath, out FileEntry? copy, out UInt128? checksum)
+    {
+        try
+        {
+            (copy, checksum) = ((LocalDestination)_destination).DescribeCopy(relative, basis, copyPath) is { } described ? described : (null, null);
+            return true;
+        }
+        catch (SyncException ex)
+        {
+            _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be read ({ex.Message}).");
+            (copy, checksum) = (null, null);
+            return false;
+        }
+    }
+
     /// <summary>Whether the local file hashes (XXH3-128) to the checksum the destination computed for its copy; the file
     /// is read as every source file is (<see cref="Sender.SourceFiles"/>).</summary>
     private bool HashesTo(FileEntry source, UInt128? checksum, string relative) =>
         checksum is { } expected && Verifies(relative, () => _sourceFiles!.ContentHash(relative, source) == expected);
 
-    /// <summary>A pull: whether the agent's source file hashes (XXH3-128) as the local copy does, so that a copy the quick
+    /// <summary>A pull: whether the agent's source file hashes (XXH3-128) as the local copy did, so that a copy the quick
     /// check passed but whose bytes differ keeps its source, as a local run's does.</summary>
-    private bool SourceHashesLike(string copy, string relative) =>
-        _sourceTree is ICopyVerification sources && TryDescribeCopy(sources, relative, -1, out _, out UInt128? checksum) && checksum is { } expected
-        && Verifies(relative, () => SyncPlanner.ContentHash(copy) == expected);
-
-    /// <summary>Whether the source and its copy hold the same bytes (XXH3-128 of each). The source is read as every source
-    /// file is (<see cref="Sender.SourceFiles"/>): a file that is no longer the one scanned, or that is reached through a
-    /// link swapped in on its path, is not verified, so nothing outside the source is judged (and then removed) in its place.</summary>
-    private bool SameContent(FileEntry source, string copy, string relative) =>
-        Verifies(relative, () => _sourceFiles!.ContentHash(relative, source) == SyncPlanner.ContentHash(copy));
+    private bool SourceHashesLike(UInt128? copyChecksum, string relative) =>
+        copyChecksum is { } copied && _sourceTree is ICopyVerification sources && TryDescribeCopy(sources, relative, -1, out _, out UInt128? checksum)
+        && checksum == copied;
 
     /// <summary>Runs one content comparison; a file that cannot be read is not verified (and its source stays), with a warning.</summary>
     private bool Verifies(string relative, Func<bool> compare)

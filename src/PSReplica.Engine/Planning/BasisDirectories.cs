@@ -48,10 +48,57 @@ internal sealed class BasisDirectories
     /// <summary>Whether the directories are on the agent's host (the executor asks the agent to link or copy from them).</summary>
     public bool IsRemote => _remote is not null;
 
-    /// <summary>What directory number <paramref name="position"/> holds at <paramref name="relative"/> (not following a link), or null.</summary>
-    public FileEntry? Find(int position, string relative, string name) => _remote is not null
-        ? _remote.Find(Indexes[position], relative)
-        : DirectoryLister.Stat(Path.Join(Directories[position], relative), name, follow: false, out _);
+    /// <summary>What directory number <paramref name="position"/> holds at <paramref name="relative"/> (not following a link,
+    /// neither the item nor a directory on the way to it), or null. As the receiver reaches basis files by walks that follow
+    /// no link (CVE-2024-12086), a file below a linked directory is not in the basis: it is sent instead (an agent's basis
+    /// listing does not descend into a link either).</summary>
+    public FileEntry? Find(int position, string relative, string name)
+    {
+        if (_remote is not null)
+        {
+            return _remote.Find(Indexes[position], relative);
+        }
+
+        int slash = relative.LastIndexOf('/');
+        return slash > 0 && !ReachableWithoutLinks(position, relative[..slash])
+            ? null
+            : DirectoryLister.Stat(Path.Join(Directories[position], relative), name, follow: false, out _);
+    }
+
+    // The last directory checked per basis directory: the planner looks up a directory's entries one after the other.
+    private readonly Dictionary<int, (string Directory, bool Reachable)> _lastChecked = [];
+
+    /// <summary>Whether every component of <paramref name="directory"/> (relative) below basis directory
+    /// <paramref name="position"/> is a directory itself, not a link (lstat of each, the last answer kept).</summary>
+    private bool ReachableWithoutLinks(int position, string directory)
+    {
+        lock (_lastChecked)
+        {
+            if (_lastChecked.TryGetValue(position, out var last) && string.Equals(last.Directory, directory, StringComparison.Ordinal))
+            {
+                return last.Reachable;
+            }
+        }
+
+        bool reachable = true;
+        for (int end = directory.IndexOf('/'); reachable; end = directory.IndexOf('/', end + 1))
+        {
+            string prefix = end < 0 ? directory : directory[..end];
+            reachable = Posix.Stat(Path.Join(Directories[position], prefix), follow: false, out StatInfo info) == 0
+                && (info.Mode & Posix.SIfmt) == Posix.SIfdir;
+            if (end < 0)
+            {
+                break;
+            }
+        }
+
+        lock (_lastChecked)
+        {
+            _lastChecked[position] = (directory, reachable);
+        }
+
+        return reachable;
+    }
 
     /// <summary>Checks the options: as in rsync, the kinds may not be mixed, and at most 20 directories are given.</summary>
     public static (BasisKind Kind, IReadOnlyList<string> Given) Given(SyncOptions options, string destinationRoot)

@@ -62,7 +62,7 @@ internal sealed class SourceFileQueue
     /// a runner settles them as they come (<see cref="BeginSettling"/>), waits as long as <see cref="Capacity"/> are held.</summary>
     /// <param name="destinationPath">Where the copy it is verified against is: its destination path, or (-CompareDest) the
     /// file of a basis directory that holds it.</param>
-    /// <param name="basis">The remote basis directory (tree number) that holds that copy, or -1.</param>
+    /// <param name="basis">The basis directory (its number; the agent's tree number on a push) that holds that copy, or -1.</param>
     /// <exception cref="OperationCanceledException">The runner stopped (<see cref="Abandon"/>): planning ends.</exception>
     public void Add(FileEntry source, string destinationPath, string relative, int after, int basis = -1)
     {
@@ -201,6 +201,6 @@ internal sealed class SourceFileQueue
     }
 
     /// <summary>A selected source file, where its copy is (its destination path, or a basis directory's file), its
-    /// relative path, the actions planned up to it, and the remote basis tree holding its copy (-1: none).</summary>
+    /// relative path, the actions planned up to it, and the basis directory holding its copy (-1: none).</summary>
     internal readonly record struct SourceFile(FileEntry Source, string DestinationPath, string Relative, int After, int Basis = -1);
 }

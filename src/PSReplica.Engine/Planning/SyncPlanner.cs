@@ -89,7 +89,7 @@ internal sealed class SyncPlanner
 
     /// <summary>Where the entry being planned has the copy -RemoveSourceFiles verifies it against when that is a basis
     /// directory's file (-CompareDest left it out, or deleted the destination's copy, because the basis holds it): its
-    /// path and its remote tree number (-1: a local directory).</summary>
+    /// path and its directory's number (the agent's tree number on a push).</summary>
     private (string Path, int Basis)? _copyInBasis;
     private long _scanned;
 
@@ -1177,9 +1177,10 @@ internal sealed class SyncPlanner
                 return Descend(relative, source, destinationPath, null);
 
             case EntryKind.SymbolicLink:
-                if (_basis.Kind == BasisKind.Compare && ExactInBasis(source, relative, out _) is not null)
+                if (_basis.Kind == BasisKind.Compare && reason == SyncReason.New && ExactInBasis(source, relative, out _) is not null)
                 {
-                    // -CompareDest leaves out a link a basis directory holds unchanged, as a file (rsync's try_dests_non).
+                    // -CompareDest leaves out a link a basis directory holds unchanged, as a file (rsync's try_dests_non), where
+                    // nothing stood: one that replaces an item of another type is made (rsync looks in the basis only then).
                     break;
                 }
 
@@ -1624,7 +1625,7 @@ internal sealed class SyncPlanner
     {
         if (_basis.VerifiesCopies)
         {
-            _copyInBasis = (basisFile.FullPath, _basis.IsRemote ? index : -1);
+            _copyInBasis = (basisFile.FullPath, index);
         }
         else
         {

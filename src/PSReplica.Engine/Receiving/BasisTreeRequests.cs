@@ -551,33 +551,51 @@ internal static class BasisTreeRequests
 
     private static byte[] DescribeCopy(SafeTree tree, AgentRequest request, CancellationToken cancellation)
     {
-        using ParentDirectory parent = tree.OpenParent(request.Path);
-        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
-        if (errno == Posix.ENOENT)
+        if (Describe(tree, request.Path, cancellation) is not { } entry)
         {
             return [0];
         }
 
+        using var end = new WireWriter(64);
+        end.Byte(1);
+        entry.Write(end);
+        return end.Written.ToArray();
+    }
+
+    /// <summary>The item at <paramref name="relative"/> in the tree as it is now (null: nothing there), reached by a walk
+    /// that follows no link and not followed itself: a link's target, or a regular file's XXH3-128, hashed through a
+    /// descriptor opened without following links and checked to be a regular file. -RemoveSourceFiles verifies a source's
+    /// copy by it (an agent's DescribeCopy; a local run's own copies and basis files).</summary>
+    /// <exception cref="SyncException">FileReadError, UnsafePath (a link on the way).</exception>
+    internal static ListingEntry? Describe(SafeTree tree, string relative, CancellationToken cancellation)
+    {
+        using ParentDirectory parent = tree.OpenParent(relative);
+        int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
+        if (errno == Posix.ENOENT)
+        {
+            return null;
+        }
+
         if (errno != 0)
         {
-            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+            throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", relative);
         }
 
         string? target = null;
         UInt128? checksum = null;
         if (stat.FileType == Posix.SIflnk)
         {
-            target = Posix.ReadLinkAt(parent.Handle, parent.Name, out errno) ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+            target = Posix.ReadLinkAt(parent.Handle, parent.Name, out errno) ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", relative);
         }
         else if (stat.FileType == Posix.SIfreg)
         {
             using SafeFileHandle file = Posix.OpenAt(parent.Handle, parent.Name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock, 0, out errno)
-                ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot open", request.Path);
+                ?? throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot open", relative);
             using (var stream = new FileStream(file, FileAccess.Read, 1))
             {
                 if (Posix.StatAt(file, string.Empty, out stat) != 0 || stat.FileType != Posix.SIfreg)
                 {
-                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{request.Path}' is not a regular file.", request.Path);
+                    throw new SyncException(ErrorIds.FileReadError, SyncErrorKind.ReadError, $"'{relative}' is not a regular file.", relative);
                 }
 
                 var hash = new System.IO.Hashing.XxHash128();
@@ -602,14 +620,11 @@ internal static class BasisTreeRequests
                 errno = Posix.StatAt(file, string.Empty, out stat);
                 if (errno != 0)
                 {
-                    throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", request.Path);
+                    throw SafeTree.Failure(errno, ErrorIds.FileReadError, "Cannot read", relative);
                 }
             }
         }
 
-        using var end = new WireWriter(64);
-        end.Byte(1);
-        new ListingEntry(parent.Name, stat, target) { Checksum = checksum, ListsDeviceNumbers = true }.Write(end);
-        return end.Written.ToArray();
+        return new ListingEntry(parent.Name, stat, target) { Checksum = checksum, ListsDeviceNumbers = true };
     }
 }

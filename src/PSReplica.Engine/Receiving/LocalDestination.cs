@@ -269,11 +269,26 @@ internal sealed partial class LocalDestination : IDestination
     }
 
     /// <summary>The basis directory that holds <see cref="PlannedAction.Basis"/>, opened once per run.</summary>
-    private SafeTree BasisTree(PlannedAction action) => _basisTrees.GetOrAdd(action.BasisIndex, static (_, basis) =>
+    private SafeTree BasisTree(PlannedAction action) => BasisTree(action.BasisIndex, action.Basis!.FullPath, InTree(action.Item.RelativePath));
+
+    /// <summary>Basis directory <paramref name="index"/>, known by the full path of its item <paramref name="item"/>.</summary>
+    private SafeTree BasisTree(int index, string full, string item) => _basisTrees.GetOrAdd(index, static (_, basis) =>
     {
         (string full, string item) = basis;
         return new SafeTree(full[..^(item.Length + 1)]) { NamesFromPeer = false };
-    }, (action.Basis!.FullPath, InTree(action.Item.RelativePath)));
+    }, (full, item));
+
+    /// <summary>-RemoveSourceFiles: this run's copy of <paramref name="relative"/> as it is now, with a regular file's
+    /// XXH3-128, reached from the destination's descriptor (or, with <paramref name="basis"/>, basis directory number
+    /// <paramref name="basis"/>'s, whose file <paramref name="copyPath"/> stands for the copy) by a walk that follows no
+    /// link, so nothing swapped in on its path since is verified in its place. Null: nothing there.</summary>
+    /// <exception cref="SyncException">FileReadError, UnsafePath.</exception>
+    internal (FileEntry Copy, UInt128? Checksum)? DescribeCopy(string relative, int basis, string copyPath)
+    {
+        string item = InTree(relative);
+        SafeTree tree = basis < 0 ? Tree : BasisTree(basis, copyPath, item);
+        return BasisTreeRequests.Describe(tree, item, _cancellation) is { } entry ? (entry.ToFileEntry(copyPath), entry.Checksum) : null;
+    }
 
     /// <summary>The basis file of a delta or a copy from a basis directory, opened without following a link and checked to
     /// be a regular file on its descriptor.</summary>

@@ -114,6 +114,44 @@ public sealed class DestinationRaceTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_tree.Destination));
     }
 
+    /// <summary>-RemoveSourceFiles verifies a local copy (or, with -CompareDest, the basis's file standing for it) through
+    /// descriptors reached from its tree's root: a directory of copies swapped, after they were written, for a link to an
+    /// outside directory holding identical files is not verified through the link, and the source stays.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_copy_behind_a_swapped_in_link_does_not_verify_its_source_for_removal(bool inBasis)
+    {
+        string outside = Path.Join(_tree.Root, "outside");
+        TestTree.Write(_tree.Source, "sub/f.txt", SourceContent, Time);
+        TestTree.Write(_tree.Source, "z.txt", "last", Time);
+        TestTree.Write(outside, "f.txt", SourceContent, Time);
+        string holder = inBasis ? Path.Join(_tree.Root, "day1") : _tree.Destination;
+        if (inBasis)
+        {
+            TestTree.Write(holder, "sub/f.txt", SourceContent, Time);
+        }
+
+        // Before the last action (the copy is written by then): the directory goes aside and its copy is spoilt (same length
+        // and time), and a link to identical outside files takes its place. Verified through the link, the source would go;
+        // verified by the run's own handles, the spoilt copy (or, for a basis not yet opened, the link) keeps it.
+        var observer = new SeamObserver("z.txt", () =>
+        {
+            string aside = Path.Join(_tree.Root, "moved-aside");
+            Directory.Move(Path.Join(holder, "sub"), aside);
+            TestTree.Write(aside, "f.txt", OutsideContent, Time);
+            File.CreateSymbolicLink(Path.Join(holder, "sub"), outside);
+        });
+        SyncOptions options = _tree.Options() with { RemoveSourceFiles = true, CompareDest = inBasis ? ["../day1"] : [] };
+        SyncPlan plan = LocalReplicator.Plan(options, observer, CancellationToken.None);
+        LocalReplicator.Execute(plan, observer, CancellationToken.None);
+
+        Assert.True(observer.Attacked);
+        Assert.True(File.Exists(Path.Join(_tree.Source, "sub/f.txt")), "a source was removed on the word of a file outside");
+        Assert.False(File.Exists(Path.Join(_tree.Source, "z.txt")));
+        Assert.Equal(SourceContent, File.ReadAllText(Path.Join(outside, "f.txt")));
+    }
+
     /// <summary>Runs locally or as a push to an in-process agent; a run the race refuses as a whole is one of its outcomes.</summary>
     internal static async Task RunAsync(SyncOptions options, ISyncObserver observer, bool throughAgent)
     {

@@ -60,11 +60,13 @@ public sealed class TimeoutTests
         using var tree = new TestTree();
         tree.Src("f", "data");
         await using Loopback loop = Loopback.WithAgent();
-        // Keep-alives go every second; a timeout of three leaves room for a machine stalled under load.
-        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromSeconds(3) }))
+        // A side hears a Ping within half the timeout; the other half is slack for a stalled machine. With a timeout of three
+        // seconds, a parallel build on this two-core host stalled the test process past that 1.5 s once (the agent's Pings
+        // came late, the controller gave up): eight leaves four seconds.
+        await using (AgentClient client = await loop.ConnectAsync(RemoteSide.Source, tree.Source, new AgentClientOptions { IdleTimeout = TimeSpan.FromSeconds(8) }))
         {
-            // Idle for more than two timeouts: what is tested is that the time passes without either side giving up.
-            await Task.Delay(TimeSpan.FromSeconds(7));
+            // Idle for half a timeout more than a timeout: without keep-alives either side would have given up.
+            await Task.Delay(TimeSpan.FromSeconds(12));
             Assert.Null(client.Fault);
             Assert.Equal(4, await client.ReadFileAsync("f", System.IO.Stream.Null, CancellationToken.None));
         }
