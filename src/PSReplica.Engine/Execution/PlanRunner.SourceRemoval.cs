@@ -250,7 +250,7 @@ internal sealed partial class PlanRunner
             (copy, checksum) = ((LocalDestination)_destination).DescribeCopy(relative, basis, copyPath) is { } described ? described : (null, null);
             return true;
         }
-        catch (SyncException ex)
+        catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
         {
             _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be read ({ex.Message}).");
             (copy, checksum) = (null, null);

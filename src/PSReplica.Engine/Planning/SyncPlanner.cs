@@ -1382,11 +1382,12 @@ internal sealed class SyncPlanner
     }
 
     /// <summary>A destination file, up to date or not, where a basis directory holds the source's file exactly (rsync's
-    /// try_dests_reg for an existing file, which runs before the quick check): -CompareDest deletes it, as the destination
+    /// try_dests_reg for an existing file, which runs before the quick check). -CompareDest deletes it, as the destination
     /// holds only what differs from the basis (backed up first with -Backup, which rsync skips; -RemoveSourceFiles verifies
-    /// its source against the basis's file, as for a file the basis holds that the destination lacks); -LinkDest replaces it by a hard link to the basis's file unless it
-    /// already is that file, so a snapshot made over an older one shares what did not change (not under -Backup, -Inplace
-    /// or -DelayUpdates, whose handling of the replaced file a link would bypass). True when planned here.</summary>
+    /// its source against the basis's file, as for a file the basis holds that the destination lacks). -LinkDest replaces
+    /// it by a hard link to the basis's file unless it already is that file, so a snapshot made over an older one shares
+    /// what did not change (not under -Backup, -Inplace or -DelayUpdates, whose handling of the replaced file a link would
+    /// bypass). True when planned here.</summary>
     private bool PlanExistingInBasis(FileEntry source, FileEntry existing, string relative, string destinationPath)
     {
         if (_basis.Kind == BasisKind.Link && (_options.Backup || _options.Inplace || _options.DelayUpdates))
