@@ -233,6 +233,30 @@ Describe 'Basis directories against rsync' {
         @($out | Where-Object RelativePath -EQ 'same').Reason | Should -Be 'InBasisDirectory'
     }
 
+    It '-CompareDest leaves out a FIFO the basis holds unchanged, as rsync -D --compare-dest' {
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "compare-fifo-$tool"
+            $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev", "$root/dest"
+            & mkfifo -m 640 -- "$root/src/same" "$root/src/new" "$root/src/over-file" "$root/prev/same" "$root/prev/over-file"
+            & mkfifo -m 600 -- "$root/src/other-mode"
+            & mkfifo -m 640 -- "$root/prev/other-mode"
+            Write-TestFile "$root/dest/over-file" 'a file in the way'
+            & touch -h -d '2026-01-02 00:00:00' -- "$root/src/same" "$root/src/new" "$root/src/over-file" "$root/src/other-mode" "$root/prev/same" "$root/prev/over-file" "$root/prev/other-mode"
+            $root
+        }
+        & rsync -aD --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $preserve = 'Times', 'Permissions', 'Links', 'Owner', 'Group', 'Specials'
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -Preserve $preserve -ErrorAction Stop
+        $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
+        $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $psr | Should -Not -Match '(?m)^same\|'
+        $psr | Should -Match '(?m)^new\|p\|'
+        $psr | Should -Match '(?m)^over-file\|p\|'
+        $psr | Should -Match '(?m)^other-mode\|p\|'
+        @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -Preserve $preserve -ErrorAction Stop).Count | Should -Be 0
+    }
+
     It '-LinkDest hard-links a link the basis holds unchanged, and -RemoveSourceFiles keeps its source, as rsync --link-dest' {
         $trees = foreach ($tool in 'rsync', 'psr') {
             $root = Join-Path $script:WorkRoot "link-links-$tool"

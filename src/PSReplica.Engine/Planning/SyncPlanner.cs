@@ -1200,6 +1200,15 @@ internal sealed class SyncPlanner
                 break;
 
             case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
+                if (_basis.Kind == BasisKind.Compare && reason == SyncReason.New && source.Kind is EntryKind.Fifo or EntryKind.Socket
+                    && ExactInBasis(source, relative, out _) is not null)
+                {
+                    // -CompareDest leaves out a FIFO or socket a basis directory holds unchanged, as rsync's try_dests_non
+                    // (a device too in rsync; an agent's basis listing carries no device numbers to compare, so a device
+                    // is made, on every wiring alike).
+                    break;
+                }
+
                 Add(ActionKind.CreateNode, SyncAction.Create, source, null, relative, destinationPath, reason, Itemizer.New('c', source.ItemType));
                 break;
 
