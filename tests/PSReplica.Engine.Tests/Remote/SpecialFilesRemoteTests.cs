@@ -213,6 +213,32 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Assert.Equal((source.Uid, source.Gid), (copy.Uid, copy.Gid));
     }
 
+    /// <summary>-CompareDest leaves out a FIFO or socket a basis directory holds unchanged (rsync's try_dests_non) on every
+    /// wiring alike, and makes one that differs; a device it holds is made (an agent's basis listing has no numbers).</summary>
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task CompareDest_leaves_out_the_fifos_and_sockets_a_basis_holds_unchanged(string wiring)
+    {
+        long t = TestTree.BaseTime;
+        string basis = Path.Join(_tree.Root, "basis");
+        foreach (string root in new[] { _tree.Source, basis })
+        {
+            SpecialFiles.Fifo(Path.Join(root, "pipe"), 0x1A0, t + 1);
+            SpecialFiles.Socket(Path.Join(root, "sock"), 0x1C0, t + 2);
+            SpecialFiles.Device(Path.Join(root, "null"), block: false, SpecialFiles.NullDevice, 0x1B6, t + 3);
+        }
+
+        SpecialFiles.Fifo(Path.Join(_tree.Source, "other-time"), 0x1A0, t + 4);
+        SpecialFiles.Fifo(Path.Join(basis, "other-time"), 0x1A0, t + 5);
+
+        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, CompareDest = ["../basis"] });
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["null", "other-time"], observer.Items.Where(i => i.ItemType != SyncItemType.Directory).Select(i => i.RelativePath).Order(StringComparer.Ordinal));
+        Assert.Equal(Posix.ENOENT, Posix.Stat(Path.Join(_tree.Destination, "pipe"), follow: false, out _));
+        Assert.Equal(Posix.ENOENT, Posix.Stat(Path.Join(_tree.Destination, "sock"), follow: false, out _));
+    }
+
     private static async Task<RecordingObserver> RunAsync(string wiring, SyncOptions options)
     {
         if (wiring == "Local")
