@@ -27,6 +27,24 @@ BeforeAll {
         $options = @{ Path = "$psrRoot/src"; Destination = "$psrRoot/dest"; $Parameter = @('../prev1', '../prev2'); ErrorAction = 'Stop' } + $Extra
         Get-BasisComparison $rsyncRoot $psrRoot @(Sync-Directory @options) -WithOwner
     }
+
+    # Builds one tree per tool under "$Name-rsync" and "$Name-psr" with $Setup (given the root; it makes src, and the
+    # basis and dest it needs), runs rsync -a $RsyncOptions and Sync-Directory @Parameters from src/ to dest/ in each,
+    # and returns both roots, PSReplica's items and both destination listings.
+    function Invoke-Pair([string] $Name, [scriptblock] $Setup, [string[]] $RsyncOptions, [hashtable] $Parameters) {
+        $roots = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "$Name-$tool"
+            $null = & $Setup $root
+            $root
+        }
+        & rsync -a @RsyncOptions -- "$($roots[0])/src/" "$($roots[0])/dest/"
+        if ($LASTEXITCODE -ne 0) { throw "rsync failed with $LASTEXITCODE" }
+        $items = @(Sync-Directory -Path "$($roots[1])/src" -Destination "$($roots[1])/dest" @Parameters -ErrorAction Stop)
+        [pscustomobject]@{
+            Rsync = $roots[0]; Psr = $roots[1]; Items = $items
+            RsyncTree = (Get-Tree "$($roots[0])/dest") -join "`n"; PsrTree = (Get-Tree "$($roots[1])/dest") -join "`n"
+        }
+    }
 }
 
 AfterAll {
@@ -84,8 +102,8 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-CompareDest leaves out a link the basis holds unchanged, and keeps one that changed, as rsync --compare-dest' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "compare-links-$tool"
+        $r = Invoke-Pair 'compare-links' {
+            param($root)
             $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev"
             Write-TestFile "$root/src/target" 'the links point here'
             & ln -s target "$root/src/same"
@@ -101,11 +119,8 @@ Describe 'Basis directories against rsync' {
             & ln -s target "$root/src/over-dir"
             & cp -a -- "$root/src/over-dir" "$root/prev/over-dir"
             & find "$root/src" "$root/prev" -exec touch -h -d '2026-01-02 00:00:00' '{}' +
-            $root
-        }
-        & rsync -a --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -ErrorAction Stop
+        } @('--compare-dest=../prev') (@{ CompareDest = '../prev' })
+        $trees = $r.Rsync, $r.Psr
         $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
         $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
         $psr | Should -Not -Match '(?m)^same\|'
@@ -133,8 +148,8 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-CompareDest deletes a destination file the basis holds exactly, up to date or not, as rsync --compare-dest' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "compare-existing-$tool"
+        $r = Invoke-Pair 'compare-existing' {
+            param($root)
             Write-TestFile "$root/src/same" 'unchanged content' -Time '2020-01-01 00:00:00'
             Write-TestFile "$root/src/edited" 'new content' -Time '2020-01-02 00:00:00'
             Write-TestFile "$root/src/current" 'current' -Time '2020-01-03 00:00:00'
@@ -145,12 +160,10 @@ Describe 'Basis directories against rsync' {
             Write-TestFile "$root/dest/edited" 'stale' -Time '2019-01-01 00:00:00'
             Write-TestFile "$root/dest/current" 'current' -Time '2020-01-03 00:00:00'
             & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
-            $root
-        }
-        & rsync -a --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -ErrorAction Stop)
-        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        } @('--compare-dest=../prev') (@{ CompareDest = '../prev' })
+        $trees = $r.Rsync, $r.Psr
+        $out = $r.Items
+        $r.PsrTree | Should -Be $r.RsyncTree
         Test-Path -LiteralPath "$($trees[1])/dest/same" | Should -BeFalse
         Test-Path -LiteralPath "$($trees[1])/dest/current" | Should -BeFalse
         @($out | Where-Object ItemType -NE 'Directory' | ForEach-Object { "$($_.Action) $($_.Reason) $($_.RelativePath)" }) |
@@ -159,8 +172,8 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-LinkDest replaces an up-to-date destination copy of a file the basis holds exactly by a link, as rsync --link-dest' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "link-current-$tool"
+        $r = Invoke-Pair 'link-current' {
+            param($root)
             foreach ($tree in 'src', 'prev', 'dest') { Write-TestFile "$root/$tree/current" 'current' -Time '2020-01-03 00:00:00' }
             Write-TestFile "$root/src/mode" 'mode' -Time '2020-01-03 00:00:00'
             Write-TestFile "$root/prev/mode" 'mode' -Time '2020-01-03 00:00:00'
@@ -168,12 +181,10 @@ Describe 'Basis directories against rsync' {
             Write-TestFile "$root/src/not-in-basis" 'here' -Time '2020-01-03 00:00:00'
             Write-TestFile "$root/dest/not-in-basis" 'here' -Time '2020-01-03 00:00:00'
             & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
-            $root
-        }
-        & rsync -a --link-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -LinkDest ../prev -ErrorAction Stop)
-        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        } @('--link-dest=../prev') (@{ LinkDest = '../prev' })
+        $trees = $r.Rsync, $r.Psr
+        $out = $r.Items
+        $r.PsrTree | Should -Be $r.RsyncTree
         $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
         $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
         $sharing | Should -Be "current -> prev`nmode -> prev`nnot-in-basis -> -"
@@ -183,8 +194,8 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-CompareDest with -RemoveSourceFiles removes the sources the basis holds, as rsync' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "compare-remove-$tool"
+        $r = Invoke-Pair 'compare-remove' {
+            param($root)
             foreach ($name in 'in-basis', 'current', 'stale') {
                 Write-TestFile "$root/src/$name" "the content of $name" -Time '2020-01-01 00:00:00'
                 Write-TestFile "$root/prev/$name" "the content of $name" -Time '2020-01-01 00:00:00'
@@ -197,12 +208,9 @@ Describe 'Basis directories against rsync' {
             & ln -s in-basis "$root/src/link"
             & cp -a -- "$root/src/link" "$root/prev/link"
             & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
-            $root
-        }
-        & rsync -a --remove-source-files --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -RemoveSourceFiles -ErrorAction Stop
-        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        } @('--remove-source-files', '--compare-dest=../prev') (@{ CompareDest = '../prev'; RemoveSourceFiles = $true })
+        $trees = $r.Rsync, $r.Psr
+        $r.PsrTree | Should -Be $r.RsyncTree
         $left = @(& find "$($trees[1])/src" -mindepth 1 -printf '%P\n' | Sort-Object -CaseSensitive)
         $left | Should -Be @(& find "$($trees[0])/src" -mindepth 1 -printf '%P\n' | Sort-Object -CaseSensitive)
         # The link the basis holds is left out and stays (rsync sends no link); the rest went, verified against the basis.
@@ -234,20 +242,17 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-CompareDest leaves out a FIFO the basis holds unchanged, as rsync -D --compare-dest' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "compare-fifo-$tool"
+        $preserve = 'Times', 'Permissions', 'Links', 'Owner', 'Group', 'Specials'
+        $r = Invoke-Pair 'compare-fifo' {
+            param($root)
             $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev", "$root/dest"
             & mkfifo -m 640 -- "$root/src/same" "$root/src/new" "$root/src/over-file" "$root/prev/same" "$root/prev/over-file"
             & mkfifo -m 600 -- "$root/src/other-mode"
             & mkfifo -m 640 -- "$root/prev/other-mode"
             Write-TestFile "$root/dest/over-file" 'a file in the way'
             & touch -h -d '2026-01-02 00:00:00' -- "$root/src/same" "$root/src/new" "$root/src/over-file" "$root/src/other-mode" "$root/prev/same" "$root/prev/over-file" "$root/prev/other-mode"
-            $root
-        }
-        & rsync -aD --compare-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $preserve = 'Times', 'Permissions', 'Links', 'Owner', 'Group', 'Specials'
-        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -CompareDest ../prev -Preserve $preserve -ErrorAction Stop
+        } @('-D', '--compare-dest=../prev') (@{ CompareDest = '../prev'; Preserve = $preserve })
+        $trees = $r.Rsync, $r.Psr
         $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
         $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
         $psr | Should -Not -Match '(?m)^same\|'
@@ -258,8 +263,8 @@ Describe 'Basis directories against rsync' {
     }
 
     It '-LinkDest hard-links a link the basis holds unchanged, and -RemoveSourceFiles keeps its source, as rsync --link-dest' {
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "link-links-$tool"
+        $r = Invoke-Pair 'link-links' {
+            param($root)
             $null = New-Item -ItemType Directory -Path "$root/src", "$root/prev"
             Write-TestFile "$root/src/target" 'the links point here'
             & ln -s target "$root/src/same"
@@ -269,12 +274,10 @@ Describe 'Basis directories against rsync' {
             & cp -a -- "$root/src/same" "$root/src/dangling" "$root/prev/"
             & ln -s elsewhere "$root/prev/retargeted"
             & find "$root/src" "$root/prev" -exec touch -h -d '2026-01-02 00:00:00' '{}' +
-            $root
-        }
-        & rsync -a --remove-source-files --link-dest=../prev -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -LinkDest ../prev -RemoveSourceFiles -ErrorAction Stop)
-        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        } @('--remove-source-files', '--link-dest=../prev') (@{ LinkDest = '../prev'; RemoveSourceFiles = $true })
+        $trees = $r.Rsync, $r.Psr
+        $out = $r.Items
+        $r.PsrTree | Should -Be $r.RsyncTree
         $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
         $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
         $sharing | Should -Match '(?m)^same -> prev$'
@@ -294,8 +297,9 @@ Describe 'Basis directories against rsync' {
     ) {
         # A snapshot made again over an older one: its stale copy of an unchanged file becomes a link to the previous
         # snapshot's (with -LinkDest), not a new copy; a file the basis holds otherwise is updated as usual.
-        $trees = foreach ($tool in 'rsync', 'psr') {
-            $root = Join-Path $script:WorkRoot "existing-$Parameter-$tool"
+        $parameters = @{ $Parameter = '../prev' }
+        $r = Invoke-Pair "existing-$Parameter" {
+            param($root)
             Write-TestFile "$root/src/same" 'unchanged content' -Time '2020-01-01 00:00:00'
             Write-TestFile "$root/src/edited" 'new content' -Time '2020-01-02 00:00:00'
             Write-TestFile "$root/prev/same" 'unchanged content' -Time '2020-01-01 00:00:00'
@@ -303,13 +307,10 @@ Describe 'Basis directories against rsync' {
             Write-TestFile "$root/dest/same" 'stale' -Time '2019-01-01 00:00:00'
             Write-TestFile "$root/dest/edited" 'stale' -Time '2019-01-01 00:00:00'
             & touch -d '2026-01-03 00:00:00' -- "$root/src" "$root/dest"
-            $root
-        }
-        & rsync -a "$Option=../prev" -- "$($trees[0])/src/" "$($trees[0])/dest/"
-        $LASTEXITCODE | Should -Be 0
-        $parameters = @{ $Parameter = '../prev' }
-        $out = @(Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" @parameters -ErrorAction Stop)
-        (Get-Tree "$($trees[1])/dest") -join "`n" | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        } @("$Option=../prev") ($parameters)
+        $trees = $r.Rsync, $r.Psr
+        $out = $r.Items
+        $r.PsrTree | Should -Be $r.RsyncTree
         $sharing = (Get-BasisSharing "$($trees[1])/dest" @("$($trees[1])/prev")) -join "`n"
         $sharing | Should -Be ((Get-BasisSharing "$($trees[0])/dest" @("$($trees[0])/prev")) -join "`n")
         $sharing | Should -Match "(?m)^same -> $([regex]::Escape($Shared))$"
