@@ -221,36 +221,27 @@ internal sealed partial class PlanRunner
         }
     }
 
-    /// <summary>Asks the remote destination for its copy; a copy that cannot be read keeps its source (with a warning), a
-    /// session that failed ends the run.</summary>
-    /// <param name="basis">The basis tree whose file stands for the copy (-CompareDest), or -1.</param>
-    private bool TryDescribeCopy(ICopyVerification copies, string relative, int basis, out FileEntry? copy, out UInt128? checksum)
-    {
-        try
-        {
-            (copy, checksum) = (basis < 0 ? copies.DescribeCopy(relative, _cancellation) : ((IBasisCopyVerification)copies).DescribeBasisCopy(basis, relative, _cancellation))
-                is { } described ? described : (null, null);
-            return true;
-        }
-        catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout))
-        {
-            _observer.OnWarning($"Not removing '{relative}' from the source: its destination copy could not be read ({ex.Message}).");
-            (copy, checksum) = (null, null);
-            return false;
-        }
-    }
+    /// <summary>Asks the remote destination for its copy (with <paramref name="basis"/>, the basis tree's file standing for
+    /// it: -CompareDest).</summary>
+    private bool TryDescribeCopy(ICopyVerification copies, string relative, int basis, out FileEntry? copy, out UInt128? checksum) =>
+        TryDescribe(relative, () => basis < 0 ? copies.DescribeCopy(relative, _cancellation)
+            : ((IBasisCopyVerification)copies).DescribeBasisCopy(basis, relative, _cancellation), out copy, out checksum);
 
     /// <summary>This run's local copy (a local run's or a pull's destination, or the basis directory's file standing for it),
-    /// described through descriptors (<see cref="LocalDestination.DescribeCopy"/>); one that cannot be read keeps its
-    /// source, with a warning.</summary>
-    private bool TryDescribeLocalCopy(string relative, int basis, string copyPath, out FileEntry? copy, out UInt128? checksum)
+    /// described through descriptors (<see cref="LocalDestination.DescribeCopy"/>).</summary>
+    private bool TryDescribeLocalCopy(string relative, int basis, string copyPath, out FileEntry? copy, out UInt128? checksum) =>
+        TryDescribe(relative, () => ((LocalDestination)_destination).DescribeCopy(relative, basis, copyPath), out copy, out checksum);
+
+    /// <summary>Describes a copy; one that cannot be read keeps its source (with a warning), a session that failed ends the run.</summary>
+    private bool TryDescribe(string relative, Func<(FileEntry Copy, UInt128? Checksum)?> describe, out FileEntry? copy, out UInt128? checksum)
     {
         try
         {
-            (copy, checksum) = ((LocalDestination)_destination).DescribeCopy(relative, basis, copyPath) is { } described ? described : (null, null);
+            (copy, checksum) = describe() is { } described ? described : (null, null);
             return true;
         }
-        catch (Exception ex) when (ex is SyncException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException
+            || ex is SyncException { ErrorId: not (ErrorIds.ConnectionLost or ErrorIds.ProtocolViolation or ErrorIds.PeerTimeout) })
         {
             _observer.OnWarning($"{NotSettling(relative)}: its destination copy could not be read ({ex.Message}).");
             (copy, checksum) = (null, null);

@@ -80,17 +80,16 @@ internal sealed class BasisDirectories
             }
         }
 
-        bool reachable = true;
-        for (int end = directory.IndexOf('/'); reachable; end = directory.IndexOf('/', end + 1))
+        bool reachable;
+        int end = -1;
+        do
         {
+            end = directory.IndexOf('/', end + 1);
             string prefix = end < 0 ? directory : directory[..end];
             reachable = Posix.Stat(Path.Join(Directories[position], prefix), follow: false, out StatInfo info) == 0
                 && (info.Mode & Posix.SIfmt) == Posix.SIfdir;
-            if (end < 0)
-            {
-                break;
-            }
         }
+        while (reachable && end >= 0);
 
         lock (_lastChecked)
         {

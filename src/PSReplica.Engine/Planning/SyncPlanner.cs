@@ -1177,10 +1177,8 @@ internal sealed class SyncPlanner
                 return Descend(relative, source, destinationPath, null);
 
             case EntryKind.SymbolicLink:
-                if (_basis.Kind == BasisKind.Compare && reason == SyncReason.New && ExactInBasis(source, relative, out _) is not null)
+                if (LeftOutByCompareDest(source, relative, reason))
                 {
-                    // -CompareDest leaves out a link a basis directory holds unchanged, as a file (rsync's try_dests_non), where
-                    // nothing stood: one that replaces an item of another type is made (rsync looks in the basis only then).
                     break;
                 }
 
@@ -1200,12 +1198,10 @@ internal sealed class SyncPlanner
                 break;
 
             case EntryKind.BlockDevice or EntryKind.CharacterDevice or EntryKind.Fifo or EntryKind.Socket:
-                if (_basis.Kind == BasisKind.Compare && reason == SyncReason.New && source.Kind is EntryKind.Fifo or EntryKind.Socket
-                    && ExactInBasis(source, relative, out _) is not null)
+                // Not a device, which rsync leaves out too: an agent's basis listing carries no device numbers to compare, so a
+                // device is made, on every wiring alike.
+                if (source.Kind is EntryKind.Fifo or EntryKind.Socket && LeftOutByCompareDest(source, relative, reason))
                 {
-                    // -CompareDest leaves out a FIFO or socket a basis directory holds unchanged, as rsync's try_dests_non
-                    // (a device too in rsync; an agent's basis listing carries no device numbers to compare, so a device
-                    // is made, on every wiring alike).
                     break;
                 }
 
@@ -1225,6 +1221,12 @@ internal sealed class SyncPlanner
 
         return Content.Files;
     }
+
+    /// <summary>-CompareDest leaves out a link, FIFO or socket a basis directory holds unchanged, as a file (rsync's
+    /// try_dests_non), where nothing stood: one that replaces an item of another type is made (rsync looks in the basis
+    /// only then).</summary>
+    private bool LeftOutByCompareDest(FileEntry source, string relative, SyncReason reason) =>
+        _basis.Kind == BasisKind.Compare && reason == SyncReason.New && ExactInBasis(source, relative, out _) is not null;
 
     /// <summary>The first basis directory's item that is <paramref name="source"/> as it is (rsync's match level 3): a file
     /// that passes the quick check, or a link of the same target, with the same attributes; null where none is.</summary>
@@ -1397,7 +1399,8 @@ internal sealed class SyncPlanner
     /// it by a hard link to the basis's file unless it already is that file, so a snapshot made over an older one shares
     /// what did not change (not under -Backup, -Inplace or -DelayUpdates, whose handling of the replaced file a link would
     /// bypass). True when planned here.</summary>
-    private bool PlanExistingInBasis(FileEntry source, FileEntry existing, string relative, string destinationPath)
+    /// <param name="timeOrder">The source's time against the destination file's (<see cref="CompareTimes"/>).</param>
+    private bool PlanExistingInBasis(FileEntry source, FileEntry existing, string relative, string destinationPath, int timeOrder)
     {
         if (_basis.Kind == BasisKind.Link && (_options.Backup || _options.Inplace || _options.DelayUpdates))
         {
@@ -1427,7 +1430,7 @@ internal sealed class SyncPlanner
         AttributeChanges changes = CompareAttributes(source, existing);
         char time = !PreserveTimes ? 'T' : (changes & AttributeChanges.Times) != 0 ? 't' : '.';
         SyncReason reason = sizeDiffers ? SyncReason.SizeChanged
-            : CompareTimes(source, existing) != 0 ? SyncReason.TimeChanged
+            : timeOrder != 0 ? SyncReason.TimeChanged
             : changes != AttributeChanges.None ? SyncReason.MetadataChanged
             : SyncReason.InBasisDirectory;
         Add(ActionKind.HardLink, SyncAction.Update, source, existing, relative, destinationPath, reason,
@@ -1555,7 +1558,7 @@ internal sealed class SyncPlanner
             return;
         }
 
-        if (_basis.Kind is BasisKind.Link or BasisKind.Compare && PlanExistingInBasis(source, existing, relative, destinationPath))
+        if (_basis.Kind is BasisKind.Link or BasisKind.Compare && PlanExistingInBasis(source, existing, relative, destinationPath, timeOrder))
         {
             return;
         }
