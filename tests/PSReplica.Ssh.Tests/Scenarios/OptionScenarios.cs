@@ -415,6 +415,41 @@ internal static class OptionScenarios
         {
             Prepare = PrepareStaleDestinationFile,
         },
+        // A basis directory that is a link inside the basis is not followed on any wiring (walks follow no link,
+        // CVE-2024-12086): the file below it is sent, not linked from there (a pull planned the link and then failed).
+        new("LinkDest_LinkedBasisDirectory", t => Base(t) with { LinkDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.Equal(1u, TestTree.Stat(Path.Join(t.Root, "elsewhere/sub dir/nested/deep.txt")).Nlink);
+            Assert.Equal("deep, new\n", File.ReadAllText(Dst(t, "sub dir/nested/deep.txt")));
+            HasItem(o, "sub dir/nested/deep.txt", SyncAction.Update, SyncItemType.File);
+        })
+        {
+            Prepare = t =>
+            {
+                // The source's file exactly (its time to the nanosecond), so that only the link on the way keeps it out.
+                Bytes(Path.Join(t.Root, "elsewhere"), "sub dir/nested/deep.txt", "deep, new\n", ScenarioTree.T + 18);
+                TestTree.SetTime(Path.Join(t.Root, "elsewhere/sub dir/nested/deep.txt"), ScenarioTree.T + 18, 180);
+                File.CreateSymbolicLink(Path.Join(t.Basis, "sub dir"), "../elsewhere/sub dir");
+                TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
+            },
+        },
+        // Where an item of another type stands, a link the basis holds unchanged is made (rsync looks in the basis only
+        // where nothing stands); -CompareDest used to delete the item and make nothing.
+        new("CompareDest_SymbolicLinkOverFile", t => Base(t) with { CompareDest = ["../basis"] }, (t, o) =>
+        {
+            Assert.Equal("small.txt", new FileInfo(Dst(t, "link-file")).LinkTarget);
+            HasItem(o, "link-file", SyncAction.Create, SyncItemType.SymbolicLink);
+        })
+        {
+            Prepare = t =>
+            {
+                File.CreateSymbolicLink(Path.Join(t.Basis, "link-file"), "small.txt");
+                Assert.Equal(0, Posix.SetModificationTime(Path.Join(t.Basis, "link-file"), ScenarioTree.T + 21, 210));
+                Bytes(t.Destination, "link-file", "a file in the way\n", ScenarioTree.T - 5);
+                TestTree.SetTime(t.Basis, ScenarioTree.T + 26, 0);
+                TestTree.SetTime(t.Destination, ScenarioTree.T + 26, 0);
+            },
+        },
         new("CopyDest", t => Base(t) with { CopyDest = ["../basis"] }, (t, o) =>
         {
             Assert.Equal("in the basis too\n", File.ReadAllText(Dst(t, "basis-same.txt")));
