@@ -106,6 +106,12 @@ internal sealed class AgentSession : IDisposable
         SyncException? error = null;
         try
         {
+            if (request.Attributes.Has(AttributeFields.DefaultPermissions))
+            {
+                // A new item's mode, limited here by its directory's default ACL or this process's umask.
+                request = request with { Attributes = _tree.DefaultPermissions.Resolve(request.Path, request.Attributes) };
+            }
+
             result = request.Type switch
             {
                 RequestType.List => await ListAsync(stream, request, cancellation).ConfigureAwait(false),

@@ -91,6 +91,10 @@ internal sealed partial class AgentClient
         CancellationToken cancellation) =>
         await (await StartLinkFromTreeAsync(path, index, attributes, linkTarget, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
 
+    /// <summary>Whether the agent limits new items' modes by its directories' default ACLs and its umask
+    /// (<see cref="Handshake.DefaultPermissions"/>).</summary>
+    public bool LimitsNewModes => Contains(Capabilities, Handshake.DefaultPermissions);
+
     /// <summary>Whether the agent hard-links a basis directory's symbolic links (-LinkDest, as rsync does).</summary>
     public bool LinksSymbolicLinks => Contains(Capabilities, Handshake.LinkSymlinks);
 

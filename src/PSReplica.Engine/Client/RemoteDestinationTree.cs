@@ -30,6 +30,8 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
     /// <summary>-Watch (<see cref="SyncOptions.SourceMustRest"/>): each source file is checked to have rested once it is read.</summary>
     private readonly bool _sourceMustRest;
 
+    public bool LimitsNewModes => _client.LimitsNewModes;
+
     /// <param name="sources">The local source's files (the caller disposes them after the run).</param>
     public RemoteDestinationTree(AgentClient client, SourceFiles sources, SyncOptions? options = null)
     {

@@ -21,4 +21,9 @@ internal interface IDestinationTree
     void SetAttributes(string relative, AttributeSet attributes, CancellationToken cancellation);
 
     void Delete(string relative, bool isDirectory, CancellationToken cancellation);
+
+    /// <summary>Whether the receiver limits a new item's mode itself without -Preserve Permissions, by the default ACL
+    /// of the directory it is made in, else its own umask (<see cref="Protocol.AttributeFields.DefaultPermissions"/>,
+    /// as rsync's receiver does); otherwise the controller's umask limits it.</summary>
+    bool LimitsNewModes => false;
 }

@@ -23,37 +23,83 @@ internal sealed class AttributePolicy
     private readonly int _umask;
     private readonly Metadata.XattrScope _xattrScope;
     private readonly SyncPlan? _plan;
+    private readonly NewModes _newModes;
+    private readonly Receiving.DefaultPermissions? _defaults;
 
-    public AttributePolicy(SyncOptions options, int umask, SyncPlan? plan = null)
+    /// <param name="umask">The umask a new item's mode loses without -Preserve Permissions when
+    /// <paramref name="newModes"/> is <see cref="NewModes.Umask"/>.</param>
+    public AttributePolicy(SyncOptions options, int umask, SyncPlan? plan = null, NewModes newModes = NewModes.Umask)
     {
         _preserve = options.Preserve;
         _omitDirectoryTimes = options.OmitDirectoryTimes;
         _umask = umask;
         _xattrScope = options.XattrScope;
         _plan = plan;
+        _newModes = newModes;
+    }
+
+    private AttributePolicy(AttributePolicy policy, Receiving.DefaultPermissions defaults)
+    {
+        _preserve = policy._preserve;
+        _omitDirectoryTimes = policy._omitDirectoryTimes;
+        _umask = policy._umask;
+        _xattrScope = policy._xattrScope;
+        _plan = policy._plan;
+        _newModes = NewModes.ReadHere;
+        _defaults = defaults;
     }
 
     /// <summary>The policy of <paramref name="plan"/>'s run: its options, the process umask, its destination traits.</summary>
-    public AttributePolicy(SyncPlan plan)
-        : this(plan.Options, Posix.Umask, plan)
+    public AttributePolicy(SyncPlan plan, NewModes newModes = NewModes.Umask)
+        : this(plan.Options, Posix.Umask, plan, newModes)
     {
     }
 
+    /// <summary>How a new item's mode is limited without -Preserve Permissions (rsync's receiver: by its directory's
+    /// default ACL, else its umask).</summary>
+    internal enum NewModes
+    {
+        /// <summary>By this process's umask (SFTP, and agents without <see cref="Handshake.DefaultPermissions"/>).</summary>
+        Umask,
+
+        /// <summary>By the receiver, which is sent the source's access bits with
+        /// <see cref="AttributeFields.DefaultPermissions"/> (an agent).</summary>
+        ByReceiver,
+
+        /// <summary>By the destination's directories, read here (a local destination: <see cref="WithDefaults"/>).</summary>
+        ReadHere,
+    }
+
+    /// <summary>This policy with new modes limited by <paramref name="defaults"/>, the destination tree's directories
+    /// (a local destination: this process is the receiver).</summary>
+    public AttributePolicy WithDefaults(Receiving.DefaultPermissions defaults) => new(this, defaults);
+
     private bool Preserves(PreserveOptions flag) => (_preserve & flag) != 0;
 
-    /// <summary>A new item's mode without -Preserve Permissions (see <see cref="AccessBits"/>).</summary>
-    private int NewMode(FileEntry source) => source.Permissions & AccessBits & ~_umask;
+    /// <summary>A new item's mode without -Preserve Permissions (see <see cref="AccessBits"/>), for <paramref name="relative"/>
+    /// in the destination.</summary>
+    private int NewMode(FileEntry source, string relative) => _newModes switch
+    {
+        NewModes.ByReceiver => source.Permissions & AccessBits,
+        NewModes.ReadHere => source.Permissions & AccessBits & _defaults!.For(relative),
+        _ => source.Permissions & AccessBits & ~_umask,
+    };
+
+    /// <summary>A set with a new item's mode (<see cref="NewMode"/>): the receiver is told to limit it where it decides.</summary>
+    private AttributeSet WithNewMode(AttributeSet set) =>
+        _newModes == NewModes.ByReceiver && set.Has(AttributeFields.Mode) ? set with { Fields = set.Fields | AttributeFields.DefaultPermissions } : set;
 
     /// <summary>A written file: the source's mode with -Preserve Permissions, else the replaced file's, else the source's
     /// access bits less the umask (as cp and rsync without -p do); the owner and time that -Preserve asks for.</summary>
     public AttributeSet ForFile(PlannedAction action)
     {
         FileEntry source = action.Source!;
+        bool newMode = !Preserves(PreserveOptions.Permissions) && action.Existing is not { Kind: EntryKind.File };
         int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions
             : action.Existing is { Kind: EntryKind.File } existing ? existing.Permissions
-            : NewMode(source);
-        return WithFileAttributes(Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times)),
-            source, Preserves(PreserveOptions.Attributes));
+            : NewMode(source, action.Item.RelativePath);
+        AttributeSet set = Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        return WithFileAttributes(newMode ? WithNewMode(set) : set, source, Preserves(PreserveOptions.Attributes));
     }
 
     /// <summary>A symbolic link (<paramref name="relative"/> in the destination): its owner and its own time (never its
@@ -66,8 +112,10 @@ internal sealed class AttributePolicy
     public AttributeSet ForNode(PlannedAction action)
     {
         FileEntry source = action.Source!;
-        int permissions = Preserves(PreserveOptions.Permissions) ? source.Permissions : NewMode(source);
+        bool newMode = !Preserves(PreserveOptions.Permissions);
+        int permissions = newMode ? NewMode(source, action.Item.RelativePath) : source.Permissions;
         AttributeSet set = Of(action.Item.RelativePath, source, permissions, owner: true, time: Preserves(PreserveOptions.Times));
+        set = newMode ? WithNewMode(set) : set;
         return set with { Fields = set.Fields & ~AttributeFields.ExtendedAttributes, ExtendedAttributes = null };
     }
 
@@ -97,10 +145,11 @@ internal sealed class AttributePolicy
     /// exact permissions (a new one's less the umask without -Preserve Permissions), the owner of a new one, and its time.</summary>
     public AttributeSet ForDirectory(FileEntry source, bool created, string relative)
     {
-        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? NewMode(source) : null;
+        bool newMode = !Preserves(PreserveOptions.Permissions) && created;
+        int? mode = Preserves(PreserveOptions.Permissions) ? source.Permissions : created ? NewMode(source, relative) : null;
         // An existing directory's differing attributes are its Metadata action's.
-        return WithFileAttributes(Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times) && !_omitDirectoryTimes),
-            source, created && Preserves(PreserveOptions.Attributes));
+        AttributeSet set = Of(relative, source, mode, owner: created, time: Preserves(PreserveOptions.Times) && !_omitDirectoryTimes);
+        return WithFileAttributes(newMode ? WithNewMode(set) : set, source, created && Preserves(PreserveOptions.Attributes));
     }
 
     /// <summary>Adds the source's Windows file attributes (-Preserve Attributes) when <paramref name="wanted"/>: set

@@ -64,7 +64,7 @@ internal sealed partial class PlanRunner : IDisposable
         _options = plan.Options;
         _observer = observer;
         _verbose = observer.WantsVerbose;
-        _attributes = new AttributePolicy(plan);
+        _attributes = new AttributePolicy(plan, destinationTree is { LimitsNewModes: true } ? AttributePolicy.NewModes.ByReceiver : AttributePolicy.NewModes.Umask);
         _meter = new TransferMeter(plan, observer);
         _destination = destinationTree is null
             ? new LocalDestination(plan, sourceTree, _sourceFiles, observer, _attributes, _meter, cancellation)

@@ -14,7 +14,7 @@ internal static class Handshake
     public const int MaxVersion = 2;
 
     /// <summary>What this build can do; a session uses the intersection of both sides' lists.</summary>
-    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials, WideWindows, LinkSymlinks, VerifyBasisCopies];
+    public static readonly IReadOnlyList<string> Capabilities = ["delta-xxh3", "list-recursive", "owner", Deflate, OrderedChanges, ListingFilters, BasisTrees, PartialFiles, CompactListings, WriteBatches, ReadBatches, SafeUpdates, VerifyCopies, OneFileSystem, FileSystemTraits, ExtendedAttributes, MoveWithin, Sparse, Specials, WideWindows, LinkSymlinks, VerifyBasisCopies, DefaultPermissions];
 
     /// <summary>LinkSymlinkFromTree (AgentRequest.Trees.cs): -LinkDest on a push hard-links a symbolic link the basis
     /// holds unchanged, as rsync does; without it such a link is made anew.</summary>
@@ -24,6 +24,11 @@ internal static class Handshake
     /// file that a basis directory holds, once that file is verified by its checksum (as rsync removes it); without it
     /// such a source stays.</summary>
     public const string VerifyBasisCopies = "verify-basis-copies";
+
+    /// <summary>Attributes may carry <see cref="AttributeFields.DefaultPermissions"/>: without -Preserve Permissions, a
+    /// push gives new items the server's default permissions (the directory's default ACL, else the agent's umask), as
+    /// rsync's receiver does; without it, the controller's umask.</summary>
+    public const string DefaultPermissions = "default-permissions";
 
     /// <summary>The capability for deflate-compressed data frames.</summary>
     public const string Deflate = "deflate";

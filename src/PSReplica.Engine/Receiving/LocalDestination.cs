@@ -45,7 +45,9 @@ internal sealed partial class LocalDestination : IDestination
         _sourceTree = sourceTree;
         _sourceFiles = sourceFiles;
         _observer = observer;
-        _attributes = attributes;
+        // This process is the receiver: a new item's mode without -Preserve Permissions is limited by the default ACL of
+        // the directory it is made in, else the umask (rsync's dest_mode).
+        _attributes = attributes.WithDefaults(new DefaultPermissions(() => Tree));
         _meter = meter;
         _cancellation = cancellation;
         _partials = _options.KeepsPartial && !_options.Inplace ? new PartialFiles(_options) : null;

@@ -16,6 +16,7 @@ internal sealed class SafeTree : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, SafeFileHandle> _directories = new(StringComparer.Ordinal);
     private SafeFileHandle? _root;
+    private DefaultPermissions? _defaultPermissions;
 
     public SafeTree(string rootPath) => RootPath = rootPath;
 
@@ -34,6 +35,19 @@ internal sealed class SafeTree : IDisposable
     /// <summary>-Sparse on a receiver (the agent's SparseFiles request): new files written into this tree leave holes
     /// where whole blocks of them are zeros (<see cref="Execution.SparseFiles"/>).</summary>
     public bool Sparse { get; set; }
+
+    /// <summary>A receiver's limit on new items' modes without -Preserve Permissions, per directory of this tree (its
+    /// default ACL, else this process's umask): what <see cref="AttributeFields.DefaultPermissions"/> asks for.</summary>
+    public DefaultPermissions DefaultPermissions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _defaultPermissions ??= new DefaultPermissions(() => this);
+            }
+        }
+    }
 
     /// <summary>-CopyLinks on a sender (asked for by the controller's listing): links below the root are followed when
     /// walking, listing and reading, as rsync -L follows them. Never set on a receiver: nothing is written through a link.</summary>

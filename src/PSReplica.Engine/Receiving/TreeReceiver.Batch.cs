@@ -40,7 +40,7 @@ internal static partial class TreeReceiver
                 cancellation.ThrowIfCancellationRequested();
                 try
                 {
-                    WriteBatched(directory, record, data, delayed, tree.Sparse);
+                    WriteBatched(directory, record with { Attributes = tree.DefaultPermissions.Resolve(record.Path, record.Attributes) }, data, delayed, tree.Sparse);
                     BatchCodec.WriteSuccess(output, message, record.Length);
                 }
                 catch (SyncException ex) when (ex.ErrorId is not (ErrorIds.ProtocolViolation or ErrorIds.FrameTooLarge))
