@@ -111,6 +111,32 @@ Describe 'Backups against rsync' {
         $r.PsrDest | Should -Match "(?m)^bak/olddir/deep/y\|f"
     }
 
+    It '-Backup -DeleteExcluded deletes earlier backups without backing them up again, as rsync (no old~~, old~~~ run after run)' {
+        # --delete-excluded leaves the backups unprotected; rsync deletes a name that already ends in the suffix as it is.
+        $r = Invoke-Both 'unprotected' @('--backup', '--delete-excluded') @{ Backup = $true; DeleteExcluded = $true } -Runs 3
+        $r.PsrDest | Should -Be $r.RsyncDest
+        $r.PsrDest | Should -Not -Match '(?m)^notes~'
+        $r.PsrDest | Should -Not -Match '~~'
+    }
+
+    It '-Backup -Preserve HardLinks backs up a file that a name of its group replaces, as rsync -bH' {
+        $trees = foreach ($who in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "hardlinks-$who"
+            Write-TestFile (Join-Path $root 'src/a') 'shared' '2026-01-02 10:00:00'
+            & ln -- (Join-Path $root 'src/a') (Join-Path $root 'src/z')
+            Write-TestFile (Join-Path $root 'dest/a') 'shared' '2026-01-02 10:00:00'
+            Write-TestFile (Join-Path $root 'dest/z') 'precious old z' '2024-01-01 00:00:00'
+            foreach ($tree in 'src', 'dest') { & touch -d '2026-01-03 00:00:00' -- (Join-Path $root $tree) }
+            $root
+        }
+        & rsync -a -H --backup -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -Backup -Preserve ([PSReplica.PreserveOptions]'Times, Permissions, Links, HardLinks') -ErrorAction Stop
+        ((Get-Tree "$($trees[1])/dest") -join "`n") | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        [IO.File]::ReadAllText("$($trees[1])/dest/z~") | Should -BeLike 'precious old z*'
+        (& stat -c '%i' -- "$($trees[1])/dest/a") | Should -Be (& stat -c '%i' -- "$($trees[1])/dest/z")
+    }
+
     It 'a second backup of the same file replaces the first, as in rsync' {
         $r = Invoke-Both 'again' @('--backup-dir=../bak') @{ BackupDirectory = '../bak' } -BackupPath 'bak' -Runs 2
         $r.PsrDest | Should -Be $r.RsyncDest

@@ -665,6 +665,32 @@ Describe 'Sync-Directory' {
             $none.RelativePath | Should -Contain 'a.txt'
         }
 
+        It 'with -Update -ModifyWindow 2 keeps what rsync -u --modify-window=2 keeps: a file the source is not 2 s newer than, mode and all' {
+            # rsync -u skips a file whose source time less the destination's is below the window, also when the times are
+            # equal (then not even its mode is fixed); a source 2 s newer is equal under the window and gets its mode.
+            $trees = foreach ($who in 'ours', 'rsync') {
+                $src = New-TestTree -Root (Join-Path $TestDrive "upwin-$who-src") -Files @{ 'older1' = 'new'; 'same' = 'same'; 'older2' = 'two'; 'older3' = 'three' }
+                $dst = New-TestTree -Root (Join-Path $TestDrive "upwin-$who-dst") -Files @{ 'older1' = 'old-and-longer'; 'same' = 'same'; 'older2' = 'two'; 'older3' = 'old' }
+                foreach ($name in 'older1', 'same', 'older2', 'older3') { & chmod 640 -- (Join-Path $src $name); & chmod 644 -- (Join-Path $dst $name); Set-MTime (Join-Path $src $name) '2025-05-25 02:08:50' }
+                Set-MTime (Join-Path $dst 'older1') '2025-05-25 02:08:49'
+                Set-MTime (Join-Path $dst 'same') '2025-05-25 02:08:50'
+                Set-MTime (Join-Path $dst 'older2') '2025-05-25 02:08:48'
+                Set-MTime (Join-Path $dst 'older3') '2025-05-25 02:08:47'
+                Sync-RootAttributes $src $dst
+                @{ Src = $src; Dst = $dst }
+            }
+            $null = Sync-Directory -Path "$($trees[0].Src)/" -Destination $trees[0].Dst -Update -ModifyWindow 2 -ErrorAction Stop
+            $null = & rsync -a -u --modify-window=2 "$($trees[1].Src)/" "$($trees[1].Dst)/" 2>&1
+            $LASTEXITCODE | Should -Be 0
+            foreach ($name in 'older1', 'same', 'older2', 'older3') {
+                $ours = Join-Path $trees[0].Dst $name
+                $theirs = Join-Path $trees[1].Dst $name
+                "$name $([IO.File]::ReadAllText($ours)) $(& stat -c '%a %Y' -- $ours)" | Should -Be "$name $([IO.File]::ReadAllText($theirs)) $(& stat -c '%a %Y' -- $theirs)"
+            }
+            [IO.File]::ReadAllText((Join-Path $trees[0].Dst 'older1')) | Should -Be 'old-and-longer'
+            [IO.File]::ReadAllText((Join-Path $trees[0].Dst 'older3')) | Should -Be 'three'
+        }
+
         It 'with -IgnoreExisting keeps a file where the source has a directory, without -Delete, with one ExistingItemKept error' {
             # It was deleted to make room for the directory, though nothing asked for deletions (rsync keeps it).
             $src = New-TestTree -Root (Join-Path $TestDrive 'ignex-dir-src') -Files @{ 'd/child' = 'in'; 'other' = 'o' }

@@ -60,6 +60,11 @@ internal sealed partial class RemoteDestination
                         $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
                 }
 
+                if (_options.Backup && tree is IBackupDestination aside && NeedsBackup(action))
+                {
+                    aside.MoveAside(wire, _cancellation);
+                }
+
                 links.LinkWithin(wire, WithinDestination(first), _cancellation);
                 return true;
 
@@ -97,11 +102,13 @@ internal sealed partial class RemoteDestination
         return path.StartsWith(root, System.StringComparison.Ordinal) ? path[root.Length..] : path;
     }
 
-    /// <summary>As locally: a file, link or node that is replaced, and one that is deleted, is backed up first.</summary>
-    private static bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
+    /// <summary>As locally: a file, link or node that is replaced (also by a name of its hard-link group), and one that is
+    /// deleted, is backed up first.</summary>
+    private bool NeedsBackup(PlannedAction action) => action.Existing is { IsDirectory: false } && action.Kind switch
     {
         ActionKind.CopyFile or ActionKind.CreateSymbolicLink or ActionKind.CreateNode => true,
-        ActionKind.Delete => action.Item.Reason != SyncReason.TemporaryFile,
+        ActionKind.HardLink => action.LinkTo is not null,
+        ActionKind.Delete => action.Item.Reason != SyncReason.TemporaryFile && _options.BacksUpDeletionOf(action.Item.RelativePath),
         _ => false,
     };
 

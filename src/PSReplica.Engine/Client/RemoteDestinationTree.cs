@@ -38,7 +38,7 @@ internal sealed partial class RemoteDestinationTree : IDestinationTree, IBasisDe
         _client = client;
         _sources = sources;
         _backupDirectory = string.IsNullOrEmpty(options?.BackupDirectory) ? null : options.BackupDirectory;
-        _backupSuffix = options?.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+        _backupSuffix = options?.EffectiveBackupSuffix ?? "~";
         if (options is { KeepsPartial: true } && client.KeepsPartials)
         {
             _partialDirectory = options.PartialDirectory ?? string.Empty;

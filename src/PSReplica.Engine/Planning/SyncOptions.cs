@@ -135,6 +135,16 @@ public sealed record SyncOptions
     /// directory, nothing with one.</summary>
     public string? BackupSuffix { get; init; }
 
+    /// <summary>The suffix backups get: <see cref="BackupSuffix"/>, or rsync's default for the backup directory or its absence.</summary>
+    internal string EffectiveBackupSuffix => BackupSuffix ?? (string.IsNullOrEmpty(BackupDirectory) ? "~" : string.Empty);
+
+    /// <summary>-Backup: whether deleting the item at <paramref name="relative"/> keeps a backup of it. Not for a name that
+    /// already ends in the suffix beside its file (no backup directory): it is a backup itself, deleted as rsync deletes
+    /// it, instead of renamed once more with every run (old~~, old~~~).</summary>
+    internal bool BacksUpDeletionOf(string relative) =>
+        Backup && (!string.IsNullOrEmpty(BackupDirectory) || EffectiveBackupSuffix.Length == 0
+            || !relative.EndsWith(EffectiveBackupSuffix, StringComparison.Ordinal));
+
     /// <summary>Keep a file whose transfer was interrupted under its partial name, and resume from it (as the delta basis)
     /// on the next run (rsync --partial, with the file kept out of sight: see <see cref="PartialDirectory"/>).</summary>
     public bool Partial { get; init; }

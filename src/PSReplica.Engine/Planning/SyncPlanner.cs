@@ -1271,7 +1271,7 @@ internal sealed class SyncPlanner
             return true;
         }
 
-        if (existing is { Kind: EntryKind.File } && _options.Update && CompareTimes(source, existing) < 0)
+        if (existing is { Kind: EntryKind.File } && KeptByUpdate(source, existing, CompareTimes(source, existing)))
         {
             KeepNewer(relative, destinationPath);
             return true;
@@ -1552,7 +1552,7 @@ internal sealed class SyncPlanner
         }
 
         int timeOrder = CompareTimes(source, existing);
-        if (_options.Update && timeOrder < 0)
+        if (KeptByUpdate(source, existing, timeOrder))
         {
             KeepNewer(relative, destinationPath);
             return;
@@ -1808,6 +1808,14 @@ internal sealed class SyncPlanner
     /// compares whole seconds, a negative window compares nanoseconds too, and N treats times N seconds apart as equal.
     /// Without -ModifyWindow, a destination file system that keeps coarser times (FAT's 2 s) is compared at its
     /// granularity; -IgnoreDaylightSavingShift also takes times exactly one hour apart (at that granularity) as equal.</summary>
+    /// <summary>-Update leaves the destination's file alone (its attributes too): it is newer than the source, or, with a
+    /// -ModifyWindow of whole seconds, the source is not newer by the window at least (rsync -u: the source's time less
+    /// the destination's below the window; so times within the window keep the file as it is, mode and all).</summary>
+    private bool KeptByUpdate(FileEntry source, FileEntry existing, int timeOrder) =>
+        _options.Update && (_options.ModifyWindow is int window && window > 0
+            ? source.MtimeSeconds - existing.MtimeSeconds < window
+            : timeOrder < 0);
+
     private int CompareTimes(FileEntry source, FileEntry existing)
     {
         int order;

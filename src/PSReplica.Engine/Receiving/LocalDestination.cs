@@ -88,7 +88,7 @@ internal sealed partial class LocalDestination : IDestination
         }
     }
 
-    private string BackupSuffix => _options.BackupSuffix ?? (string.IsNullOrEmpty(_options.BackupDirectory) ? "~" : string.Empty);
+    private string BackupSuffix => _options.EffectiveBackupSuffix;
 
     /// <summary>The item's path in the tree ("" for the root).</summary>
     private static string InTree(string relative) => relative == "." ? string.Empty : relative;
@@ -198,7 +198,7 @@ internal sealed partial class LocalDestination : IDestination
     private void DeleteItem(PlannedAction action, string item)
     {
         bool isDirectory = action.Existing!.IsDirectory;
-        if (_options.Backup && !isDirectory && action.Item.Reason != SyncReason.TemporaryFile)
+        if (_options.BacksUpDeletionOf(action.Item.RelativePath) && !isDirectory && action.Item.Reason != SyncReason.TemporaryFile)
         {
             BackUp(item, copy: false);
         }
@@ -235,7 +235,13 @@ internal sealed partial class LocalDestination : IDestination
         string item = InTree(action.Item.RelativePath);
         if (action.LinkTo is { } first)
         {
-            // -Preserve HardLinks: the group's first name, already written (or waiting for the -DelayUpdates burst).
+            // -Preserve HardLinks: the group's first name, already written (or waiting for the -DelayUpdates burst). A
+            // file it replaces is backed up first, as any replaced file.
+            if (_options.Backup && action.Existing is { IsDirectory: false })
+            {
+                BackUp(item, copy: false);
+            }
+
             string root = _plan.DestinationRoot.TrimEnd('/') + "/";
             BasisTreeRequests.LinkWithin(Tree, item, first.StartsWith(root, StringComparison.Ordinal) ? first[root.Length..] : first, _delayed);
             return;

@@ -52,7 +52,7 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
             _backupDirectory = string.IsNullOrEmpty(given) ? null
                 : given.StartsWith('/') ? (given.Length > 1 ? given.TrimEnd('/') : given)
                 : SftpPaths.Join(root, given.TrimEnd('/'));
-            _backupSuffix = options.BackupSuffix ?? (_backupDirectory is null ? "~" : string.Empty);
+            _backupSuffix = options.EffectiveBackupSuffix;
         }
     }
 

@@ -239,6 +239,23 @@ internal static class OptionScenarios
         },
         new("Preserve_HardLinks", t => Base(t) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, (t, o) =>
             Assert.Equal(TestTree.Stat(Dst(t, "hl-a")).Inode, TestTree.Stat(Dst(t, "hl-b")).Inode)),
+        // rsync -bH: a destination file that a name of its group replaces (a hard link to the group's first name) is
+        // backed up first, as any replaced file; it was lost.
+        new("Backup_HardLinks_ReplacedFile", t => WithBackups(Base(t) with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.HardLinks }, directory: null), (t, o) =>
+        {
+            Assert.Equal(TestTree.Stat(Dst(t, "grp-a")).Inode, TestTree.Stat(Dst(t, "grp-z")).Inode);
+            Assert.Equal("shared\n", File.ReadAllText(Dst(t, "grp-z")));
+            Assert.Equal("precious old z\n", File.ReadAllText(Dst(t, "grp-z~")));
+        })
+        {
+            Prepare = t =>
+            {
+                Bytes(t.Source, "grp-a", "shared\n", ScenarioTree.T + 80);
+                TestTree.Run("ln", "--", Src(t, "grp-a"), Src(t, "grp-z"));
+                Bytes(t.Destination, "grp-a", "shared\n", ScenarioTree.T + 80);
+                Bytes(t.Destination, "grp-z", "precious old z\n", ScenarioTree.T + 10);
+            },
+        },
         new("CopyLinks", t => Base(t) with { CopyLinks = true }, (t, o) =>
         {
             Assert.Equal("hello\n", File.ReadAllText(Dst(t, "link-file")));
