@@ -509,7 +509,7 @@ internal static class BasisTreeRequests
     /// anything else is refused and kept.</summary>
     private static byte[] RemoveSource(SafeTree tree, AgentRequest request)
     {
-        using ParentDirectory parent = tree.OpenParent(request.Path);
+        using ParentDirectory parent = tree.OpenOwnParent(request.Path);
         int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo stat);
         if (errno == Posix.ENOENT)
         {

@@ -177,6 +177,18 @@ internal sealed class SafeTree : IDisposable
         }
     }
 
+    /// <summary>Opens the directory that holds <paramref name="relative"/> through no link, also in a tree that follows
+    /// them (-CopyLinks on a sender): what changes the source (-RemoveSourceFiles) is never reached through a link, so a
+    /// file the copy read through a linked directory, outside the source's own tree, is not removed (nor is it by rsync).
+    /// Nothing is kept open.</summary>
+    public ParentDirectory OpenOwnParent(string relative)
+    {
+        int slash = relative.LastIndexOf('/');
+        return slash < 0
+            ? new ParentDirectory(Root, relative, owned: false)
+            : new ParentDirectory(Walk(relative, relative.AsSpan(0, slash), followLinks: false), relative[(slash + 1)..], owned: true);
+    }
+
     /// <summary>Opens the directory that holds <paramref name="relative"/>. In a tree of this process's own run the
     /// directories reached are kept open (a few dozen), so the files of one directory cost one walk, not one each; a
     /// directory renamed after it was reached is then written as the moved directory, as rsync does, and never through
@@ -453,7 +465,11 @@ internal sealed class SafeTree : IDisposable
     private static string Shown(string relative) => relative.Length == 0 ? "." : relative;
 
     /// <summary>Opens each component of <paramref name="components"/> in turn from the root, never following a link.</summary>
-    private SafeFileHandle Walk(string relative, ReadOnlySpan<char> components)
+    private SafeFileHandle Walk(string relative, ReadOnlySpan<char> components) => Walk(relative, components, FollowLinks);
+
+    /// <summary>As <see cref="Walk(string, ReadOnlySpan{char})"/>; <paramref name="followLinks"/> false walks through no
+    /// link whatever <see cref="FollowLinks"/> says.</summary>
+    private SafeFileHandle Walk(string relative, ReadOnlySpan<char> components, bool followLinks)
     {
         SafeFileHandle current = Root;
         bool owned = false;
@@ -465,7 +481,7 @@ internal sealed class SafeTree : IDisposable
                 int slash = components[start..].IndexOf('/');
                 int end = slash < 0 ? components.Length : start + slash;
                 string name = components[start..end].ToString();
-                SafeFileHandle? next = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | (FollowLinks ? 0 : Posix.ONoFollow), 0, out int errno);
+                SafeFileHandle? next = Posix.OpenAt(current, name, Posix.OPath | Posix.ODirectory | (followLinks ? 0 : Posix.ONoFollow), 0, out int errno);
                 if (next is null)
                 {
                     string walked = components[..end].ToString();

@@ -25,6 +25,11 @@ namespace PSReplica.Engine.Sender;
 internal sealed class SourceFiles : IDisposable
 {
     private readonly SafeTree[] _trees;
+
+    /// <summary>With -CopyLinks: the same roots walked without following links, for what changes the source (removal,
+    /// the Archive attribute): a file the copy reached through a linked directory is outside the source's own tree,
+    /// and is never removed through the link (rsync refuses it too).</summary>
+    private readonly SafeTree[]? _ownTrees;
     private readonly bool _followLinks;
     private volatile bool _disposed;
 
@@ -46,6 +51,15 @@ internal sealed class SourceFiles : IDisposable
         for (int i = 0; i < _trees.Length; i++)
         {
             _trees[i] = new SafeTree(rootPaths[i]) { NamesFromPeer = false, FollowLinks = followLinks, WalkFailure = WalkFailed };
+        }
+
+        if (followLinks)
+        {
+            _ownTrees = new SafeTree[rootPaths.Count];
+            for (int i = 0; i < _ownTrees.Length; i++)
+            {
+                _ownTrees[i] = new SafeTree(rootPaths[i]) { NamesFromPeer = false, WalkFailure = LinkedDirectory };
+            }
         }
     }
 
@@ -119,7 +133,7 @@ internal sealed class SourceFiles : IDisposable
     /// non-directory stands on its path.</exception>
     public int Remove(string relative, FileEntry scanned)
     {
-        using ParentDirectory parent = OpenParent(relative, scanned);
+        using ParentDirectory parent = OpenOwnParent(relative, scanned);
         int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo now);
         if (errno != 0)
         {
@@ -140,7 +154,7 @@ internal sealed class SourceFiles : IDisposable
     /// <exception cref="SyncException">SourceChangedSinceListing when the name now holds another item.</exception>
     public int ClearArchive(string relative, FileEntry scanned)
     {
-        using ParentDirectory parent = OpenParent(relative, scanned);
+        using ParentDirectory parent = OpenOwnParent(relative, scanned);
         int errno = Posix.StatAt(parent.Handle, parent.Name, out StatInfo now);
         if (errno != 0)
         {
@@ -159,7 +173,7 @@ internal sealed class SourceFiles : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        foreach (SafeTree tree in _trees)
+        foreach (SafeTree tree in _ownTrees is null ? _trees : [.. _trees, .. _ownTrees])
         {
             tree.Dispose();
         }
@@ -170,6 +184,20 @@ internal sealed class SourceFiles : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         return TreeOf(relative, scanned).OpenParent(relative);
     }
+
+    /// <summary>The parent of <paramref name="relative"/> reached through no link, also with -CopyLinks (<see cref="_ownTrees"/>).</summary>
+    private ParentDirectory OpenOwnParent(string relative, FileEntry scanned)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ownTrees is null ? OpenParent(relative, scanned) : _ownTrees[Array.IndexOf(_trees, TreeOf(relative, scanned))].OpenParent(relative);
+    }
+
+    /// <summary>With -CopyLinks, a walk to change the source that meets a link on the way: the file is not the source tree's own.</summary>
+    private SyncException LinkedDirectory(string relative, string walked, int errno, StatInfo? found) =>
+        errno is Posix.ELOOP or Posix.ENOTDIR && found is { FileType: Posix.SIflnk }
+            ? new SyncException(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
+                $"The source file '{relative}' was reached through the symbolic link '{walked}' (-CopyLinks); nothing is removed through a link.", relative)
+            : WalkFailed(relative, walked, errno, found);
 
     /// <summary>The root <paramref name="scanned"/> was listed under: the one that, joined with the relative path, is its
     /// scanned path.</summary>
