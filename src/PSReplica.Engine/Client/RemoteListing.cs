@@ -67,6 +67,14 @@ internal sealed class RemoteListing
     /// passed is dropped when it is asked for a later one, or when it arrives after that, instead of held until the end.</summary>
     public bool DropsPassed { get; init; }
 
+    /// <summary>A directory handed out can be asked for again (a copy of it is kept): -PruneEmptyDirectories with -Delete,
+    /// whose planner, having planned a directory that turns out to hold nothing to send, plans its copy's deletion and
+    /// lists it once more, as a local run rereads it. Such a plan is built whole before anything runs, so the copies kept
+    /// are within what that plan holds anyway.</summary>
+    public bool KeepsTaken { get; set; }
+
+    private readonly Dictionary<string, List<FileEntry>> _taken = new(StringComparer.Ordinal);
+
     /// <summary>The directory asked for last (<see cref="DropsPassed"/>), or null.</summary>
     private string? _lastAsked;
 
@@ -179,10 +187,20 @@ internal sealed class RemoteListing
                 DropPassed(relativeDirectory);
             }
 
+            if (KeepsTaken && _taken.TryGetValue(relativeDirectory, out List<FileEntry>? again))
+            {
+                return Task.FromResult(new List<FileEntry>(again));
+            }
+
             if (_ready.Remove(relativeDirectory, out Listed listed))
             {
                 _entriesHeld -= listed.Entries?.Count ?? 0;
                 WakeReader();
+                if (listed.Error is null && KeepsTaken)
+                {
+                    _taken[relativeDirectory] = [.. listed.Entries!];
+                }
+
                 return listed.Error is null ? Task.FromResult(listed.Entries!) : Task.FromException<List<FileEntry>>(listed.Error);
             }
 
@@ -449,6 +467,14 @@ internal sealed class RemoteListing
         }
         else
         {
+            if (KeepsTaken)
+            {
+                lock (_gate)
+                {
+                    _taken[path] = [.. listed.Entries!];
+                }
+            }
+
             waiter.TrySetResult(listed.Entries!);
         }
     }

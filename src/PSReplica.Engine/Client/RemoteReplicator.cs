@@ -159,6 +159,12 @@ public sealed class RemoteReplicator : IAsyncDisposable
         FileEntry? remoteRoot = _client.RootEntry?.ToFileEntry(_client.Root);
         RemoteListing? listing = remoteRoot is null ? null
             : _client.ListAsync(string.Empty, recursive: true, cancellation, listingOptions, ListingEntriesAhead).GetAwaiter().GetResult();
+        if (listing is not null && Side == RemoteSide.Destination && options.PruneEmptyDirectories && options.Delete)
+        {
+            // A pruned directory's copy is deleted after it was planned: its listing is asked for twice.
+            listing.KeepsTaken = true;
+        }
+
         ITreeLister? remoteLister = listing is null ? null
             : new RemoteTreeLister(listing,
                 resolvesLinks: listingOptions?.Has(ListingFeatures.CopyLinks) == true,

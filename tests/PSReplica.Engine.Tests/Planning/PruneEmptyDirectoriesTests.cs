@@ -37,6 +37,36 @@ public sealed class PruneEmptyDirectoriesTests : IDisposable
         TestTree.SetTime(Path.Join(_tree.Destination, "e"), T - 100);
     }
 
+    public static TheoryData<string> Wirings => ["Local", "Push", "Pull"];
+
+    /// <summary>A pruned directory's copy, holding a directory of its own, is deleted with it, and the run's other
+    /// deletions go on: on a push the planner asks the agent's listing for that copy twice (once to plan it, once to
+    /// delete it), which the listing had handed out already, so the run reported a ScanError and deleted nothing.</summary>
+    [Theory]
+    [MemberData(nameof(Wirings))]
+    public async Task A_pruned_directory_s_copy_is_deleted_with_what_it_holds_on_every_wiring(string wiring)
+    {
+        Directory.CreateDirectory(Path.Join(_tree.Source, "d"));
+        _tree.Src("file", "keep");
+        Directory.CreateDirectory(Path.Join(_tree.Destination, "d/sub/deeper"));
+        _tree.Dst("d/sub/old.txt", "old");
+        _tree.Dst("extraneous", "stale");
+        SyncOptions options = _tree.Options(delete: true) with { PruneEmptyDirectories = true };
+        RecordingObserver observer;
+        if (wiring == "Local")
+        {
+            observer = new RecordingObserver();
+            await Task.Run(() => LocalReplicator.Run(options, observer, CancellationToken.None));
+        }
+        else
+        {
+            (_, observer, _) = await Remote.Loopback.RunAsync(wiring == "Push" ? RemoteSide.Destination : RemoteSide.Source, options);
+        }
+
+        Assert.Empty(observer.Errors);
+        Assert.Equal(["file"], TestTree.Listing(_tree.Destination));
+    }
+
     [Fact]
     public void Directories_with_nothing_to_transfer_are_neither_created_nor_touched()
     {
