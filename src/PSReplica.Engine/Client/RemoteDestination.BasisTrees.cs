@@ -60,7 +60,10 @@ internal sealed partial class RemoteDestination
                         $"Cannot create the hard link '{relative}': this destination cannot make it.", relative);
                 }
 
-                if (_options.Backup && tree is IBackupDestination aside && NeedsBackup(action))
+                // Without inodes in its listing (SFTP) a name already linked is linked again every run: only a file the quick
+                // check says is not the source's is backed up, else each run would back up the same file once more.
+                if (_options.Backup && tree is IBackupDestination aside && NeedsBackup(action)
+                    && action.Existing is { } replaced && action.Source is { } source && (replaced.Length != source.Length || replaced.MtimeSeconds != source.MtimeSeconds))
                 {
                     aside.MoveAside(wire, _cancellation);
                 }

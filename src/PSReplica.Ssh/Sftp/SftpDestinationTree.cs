@@ -168,9 +168,13 @@ internal sealed class SftpDestinationTree : IDestinationTree, IHardLinkDestinati
         {
             Write(relative, ErrorIds.FileWriteError, "Cannot create the hard link", () => _sftp.CreateHardLink(temp, SftpPaths.Join(_root, existing)));
 
-            // No backup, as locally and through the agent: SFTP cannot see that the name is already this link, so each run
-            // links it again, and a backup would pile up copies of the same file.
+            // SFTP cannot see that the name is already this link, so each run links it again (the caller backs up only a
+            // name whose file the quick check says differs from the source's).
             Write(relative, ErrorIds.FileWriteError, "Cannot move the hard link into place", () => _sftp.Rename(temp, path));
+
+            // A rename between two names of one file does nothing (POSIX): where the name already was this link, the temp
+            // name is still there.
+            TryDelete(temp);
         }
         catch
         {

@@ -247,6 +247,15 @@ public sealed class SftpReplicatorTests(TestSshServer server) : IDisposable
         Assert.Empty(again.Errors);
         Assert.Equal("f", Assert.Single(again.Items, i => i.ItemType != SyncItemType.Directory).RelativePath);
         Assert.Equal(InodeOf(Path.Combine(pushed, "f")), InodeOf(Path.Combine(pushed, "d", "g")));
+        // Renaming the temp link over a name of the same file does nothing (POSIX): the temp name went all the same.
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
+
+        // With -Backup such a re-link backs up nothing (the name holds the source's file already, by the quick check).
+        var backedUp = new RecordingObserver();
+        SftpReplicator.Open(sftp, RemoteSide.Destination, pushed).Run(options with { Backup = true }, backedUp, CancellationToken.None);
+        Assert.Empty(backedUp.Errors);
+        Assert.Empty(Directory.GetFiles(pushed, "*~", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(pushed, ".~psr*", SearchOption.AllDirectories));
     }
 
     [Theory]
