@@ -90,7 +90,7 @@ Describe 'Get-SyncPlan' {
             $plan = @(Get-SyncPlan -Path $pair.Src -Destination $pair.Dst -Delete)
             Get-TreeHash $pair.Dst | Should -Be $before
             $deletes = @($plan | Where-Object Action -EQ 'Delete')
-            @($deletes.RelativePath) | Should -Be @('a-old.txt', 'old/inner.txt', 'old', 'k/zz.txt')
+            @($deletes.RelativePath) | Should -Be @('old/inner.txt', 'old', 'a-old.txt', 'k/zz.txt')
             $deletes | ForEach-Object { $_.Reason | Should -Be 'Extraneous'; $_.Itemize | Should -Be '*deleting  ' }
             ($deletes | Where-Object RelativePath -EQ 'old').ItemType | Should -Be 'Directory'
             $paths = @($plan.RelativePath)

@@ -333,7 +333,7 @@ Describe 'Sync-Directory' {
             $null = New-Item -ItemType SymbolicLink -Path (Join-Path $pair.Dst 'oldlink') -Target 'a.txt'
             $out = @(Sync-Directory -Path $pair.Src -Destination $pair.Dst -Delete -ErrorAction Stop)
             $deletes = @($out | Where-Object Action -EQ 'Delete')
-            @($deletes.RelativePath) | Should -Be @('extra.txt', 'old/deep/z.txt', 'old/deep', 'old/inner.txt', 'old', 'oldlink', 'k/gone.txt')
+            @($deletes.RelativePath) | Should -Be @('oldlink', 'old/inner.txt', 'old/deep/z.txt', 'old/deep', 'old', 'extra.txt', 'k/gone.txt')
             $deletes | ForEach-Object {
                 $_.Reason | Should -Be 'Extraneous'
                 $_.Itemize | Should -Be '*deleting  '
@@ -388,6 +388,22 @@ Describe 'Sync-Directory' {
             & $listing $ours.Dst | Should -Be (& $listing $theirs.Dst)
             (Get-Item -LiteralPath "$($ours.Dst)/tolink").LinkType | Should -Be 'SymbolicLink'
             Test-Path -LiteralPath "$($ours.Dst)/extra" | Should -Be ($Max -lt 1)
+        }
+
+        It 'with -MaxDelete <Max> deletes the items rsync --max-delete deletes (reverse name order, a directory''s contents first)' -ForEach @(
+            @{ Max = 1 }, @{ Max = 2 }, @{ Max = 4 }
+        ) {
+            $trees = foreach ($who in 'ours', 'rsync') {
+                $root = Join-Path $TestDrive "order$Max-$who"
+                $src = New-TestTree -Root "$root/src" -Files @{ 'k' = 'keep'; 'sub/k2' = 'keep' }
+                $dst = New-TestTree -Root "$root/dst" -Files @{ 'k' = 'keep'; 'a1' = '1'; 'a2' = '2'; 'x/in' = '3'; 'x/y/z' = '4'; 'sub/k2' = 'keep'; 'sub/m' = '5'; 'sub/n' = '6' }
+                @{ Src = $src; Dst = $dst }
+            }
+            $ours, $theirs = $trees
+            $null = & rsync -a --delete "--max-delete=$Max" "$($theirs.Src)/" "$($theirs.Dst)/" 2>&1
+            $null = Sync-Directory -Path $ours.Src -Destination $ours.Dst -Delete -MaxDelete $Max -ErrorAction SilentlyContinue
+            $listing = { param($root) (& find $root -mindepth 1 -printf '%P|%y\n' | Sort-Object -CaseSensitive) -join ', ' }
+            & $listing $ours.Dst | Should -Be (& $listing $theirs.Dst)
         }
 
         It 'with -MaxDelete at or above the number of deletions writes no error' {
@@ -875,7 +891,7 @@ Describe 'Sync-Directory' {
             $dst = New-TestTree -Root (Join-Path $TestDrive 'type-order-dst') -Files @{ 'x/a.txt' = 'a'; 'x/b/c.txt' = 'c' }
             $out = @(Sync-Directory -Path $src -Destination $dst -Delete -ErrorAction Stop)
             @($out | Where-Object RelativePath -Like 'x*' | ForEach-Object { "$($_.Action) $($_.RelativePath)" }) |
-                Should -Be @('Delete x/a.txt', 'Delete x/b/c.txt', 'Delete x/b', 'Delete x', 'Create x')
+                Should -Be @('Delete x/b/c.txt', 'Delete x/b', 'Delete x/a.txt', 'Delete x', 'Create x')
         }
     }
 

@@ -618,9 +618,11 @@ internal sealed class SyncPlanner
             paths = null;
         }
 
-        // Deletions of this directory come first, as rsync's --delete-during does them.
+        // Deletions of this directory come first, as rsync's --delete-during does them; its extraneous items in reverse
+        // name order, as rsync's delete_in_dir takes them (which ones -MaxDelete leaves is rsync's choice too).
         int si = 0;
         var matches = new FileEntry?[selected.Count];
+        List<(FileEntry Existing, string Relative)>? extraneous = null;
         foreach (FileEntry existing in destinations)
         {
             while (si < selected.Count && string.CompareOrdinal(selected[si].Name, existing.Name) < 0)
@@ -663,9 +665,14 @@ internal sealed class SyncPlanner
                 }
                 else
                 {
-                    _ = PlanDeleteTree(existing, rel, SyncReason.Extraneous);
+                    (extraneous ??= []).Add((existing, rel));
                 }
             }
+        }
+
+        for (int i = (extraneous?.Count ?? 0) - 1; i >= 0; i--)
+        {
+            _ = PlanDeleteTree(extraneous![i].Existing, extraneous[i].Relative, SyncReason.Extraneous);
         }
 
         Content content = Content.None;
@@ -1718,8 +1725,10 @@ internal sealed class SyncPlanner
             bool emptied = true;
             try
             {
-                foreach (FileEntry child in children)
+                // Reverse name order, as rsync deletes a directory's contents.
+                for (int i = children.Count - 1; i >= 0; i--)
                 {
+                    FileEntry child = children[i];
                     string rel = Join(relative, child.Name);
                     if (child.Kind == EntryKind.File && TempFileNames.IsTemporary(child.Name))
                     {

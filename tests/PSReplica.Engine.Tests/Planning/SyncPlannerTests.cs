@@ -354,7 +354,8 @@ public sealed class SyncPlannerTests : IDisposable
         Assert.Empty(Lines(Plan()));
 
         SyncPlan plan = Plan(delete: true);
-        Assert.Equal(["*deleting   gone/inner/f", "*deleting   gone/inner", "*deleting   gone", "*deleting   zz"], Lines(plan));
+        // rsync's order: a directory's extraneous items in reverse name order, each directory's contents before it.
+        Assert.Equal(["*deleting   zz", "*deleting   gone/inner/f", "*deleting   gone/inner", "*deleting   gone"], Lines(plan));
         Assert.All(plan.Items, i => Assert.Equal(SyncAction.Delete, i.Action));
         Assert.All(plan.Items, i => Assert.Equal(SyncReason.Extraneous, i.Reason));
         Assert.Equal(SyncItemType.Directory, Single(plan, "gone").ItemType);
@@ -382,7 +383,7 @@ public sealed class SyncPlannerTests : IDisposable
     }
 
     [Fact]
-    public void Each_directory_lists_its_deletions_first_then_entries_in_ordinal_order_a_directory_before_its_contents()
+    public void Each_directory_lists_its_deletions_first_in_reverse_order_then_entries_in_ordinal_order_a_directory_before_its_contents()
     {
         _tree.Src("B/x", "x");
         _tree.Src("a", "a");
@@ -396,8 +397,8 @@ public sealed class SyncPlannerTests : IDisposable
         SyncPlan plan = Plan(delete: true);
         Assert.Equal(
         [
-            "*deleting   b-extra",
             "*deleting   zz-extra",
+            "*deleting   b-extra",
             "cd+++++++++ B",
             ">f+++++++++ B/x",
             ">f+++++++++ a",
