@@ -181,6 +181,36 @@ Describe 'Size and existence selection against rsync' {
         $psr | Should -Not -Match '(?m)^e/'
     }
 
+    It '-FilesFrom with excludes judges listed paths, not the directories on their way, as rsync --files-from does' {
+        # A listed path the filter excludes is not sent, nor the directory on its way (which, made anyway, replaced a file
+        # of that name in the destination without -Delete); a listed path below a directory the filter would exclude is
+        # sent with that directory (rsync sends implied directories unfiltered).
+        $trees = foreach ($tool in 'rsync', 'psr') {
+            $root = Join-Path $script:WorkRoot "files-from-implied-$tool"
+            Write-Sized "$root/src/g/x" 1
+            Write-Sized "$root/src/d.tmp/sub/f" 2
+            Write-Sized "$root/src/d.tmp/other" 3
+            Write-Sized "$root/src/k/x" 4
+            Write-Sized "$root/src/k/y" 5
+            Write-Sized "$root/dest/g" 6
+            & ln -s 'nowhere' "$root/src/k/dangling"
+            & find "$root/src" "$root/dest" -type d -exec touch -d '2026-01-03 00:00:00' '{}' +
+            $root
+        }
+        $listFile = Join-Path $script:WorkRoot 'list-implied'
+        [System.IO.File]::WriteAllText($listFile, "g/x`nd.tmp/sub/f`nk/x`nk/y`n")
+        # -L: an unlisted dangling link beside listed files is not followed, so it is no error.
+        & rsync -aL "--files-from=$listFile" '--exclude=x' '--exclude=*.tmp' -- "$($trees[0])/src/" "$($trees[0])/dest/"
+        $LASTEXITCODE | Should -Be 0
+        $null = Sync-Directory -Path "$($trees[1])/src" -Destination "$($trees[1])/dest" -FilesFrom $listFile -Exclude 'x', '*.tmp' -CopyLinks -ErrorAction Stop
+        $psr = (Get-Tree "$($trees[1])/dest") -join "`n"
+        $psr | Should -Be ((Get-Tree "$($trees[0])/dest") -join "`n")
+        $psr | Should -Match '(?m)^g\|f'
+        $psr | Should -Match '(?m)^d\.tmp/sub/f\|f'
+        $psr | Should -Match '(?m)^k/y\|f'
+        $psr | Should -Not -Match '(?m)^k/x\|'
+    }
+
     It '-RemoveSourceFiles <Label> matches rsync --remove-source-files in the source and the destination' -ForEach @(
         @{ Label = 'alone'; RsyncArgs = @(); Parameters = @{} },
         @{ Label = 'with -MaxSize 1M'; RsyncArgs = @('--max-size=1M'); Parameters = @{ MaxSize = '1M' } },

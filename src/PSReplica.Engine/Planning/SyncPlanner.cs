@@ -57,6 +57,12 @@ internal sealed class SyncPlanner
     // -FilesFrom: the list alone as a filter, which an item the user's rules include must pass too.
     private readonly SyncFilter? _selection;
 
+    // -FilesFrom: the directories on the way to a listed path (rsync's implied directories), which the filter does not
+    // judge (rsync sends them as they are), mapped to whether a listed path below them passes the filter's rules (only
+    // then is one sent: rsync sends an implied directory for a path it sends); and the listed paths themselves.
+    private readonly Dictionary<string, bool>? _implied;
+    private readonly HashSet<string>? _listedPaths;
+
     // False when only files were named: the destination root replicates no directory (no attributes, no deletions).
     private readonly bool _rootIsSource = true;
 
@@ -111,6 +117,7 @@ internal sealed class SyncPlanner
         _merged = merged;
         _listed = ListedByDirectory(options.Listed);
         _selection = options.Listed is null ? null : FilesFromList.AddSelection(new SyncFilterBuilder(), options.Listed).Build();
+        (_implied, _listedPaths) = ImpliedDirectories(options.Listed, options.Filter);
         // -FilesFrom names the paths to send, not the root ('.' is dropped from the list): rsync gives the destination root
         // none of the source root's attributes then.
         _rootIsSource = rootIsSource && options.Listed is null;
@@ -739,6 +746,60 @@ internal sealed class SyncPlanner
         return false;
     }
 
+    /// <summary>-FilesFrom: the implied directories (those on the way to a listed path that are not listed themselves),
+    /// each with whether a listed path below it passes <paramref name="filter"/>'s rules (as a file or as a directory: its
+    /// type is not known yet; per-directory filter files are not read for this), and the listed paths.</summary>
+    private static (Dictionary<string, bool>?, HashSet<string>?) ImpliedDirectories(IReadOnlyList<string>? listed, SyncFilter filter)
+    {
+        if (listed is null)
+        {
+            return (null, null);
+        }
+
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string path in listed)
+        {
+            paths.Add(string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries)));
+        }
+
+        var implied = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (string path in paths)
+        {
+            bool passes = filter.Test(path, isDirectory: false) || filter.Test(path, isDirectory: true);
+            for (int slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
+            {
+                string parent = path[..slash];
+                if (!paths.Contains(parent))
+                {
+                    implied[parent] = (implied.TryGetValue(parent, out bool before) && before) || passes;
+                }
+            }
+        }
+
+        return (implied, paths);
+    }
+
+    /// <summary>-FilesFrom: whether <paramref name="relative"/> is an implied directory (on the way to a listed path, not
+    /// listed itself nor below a listed directory); <paramref name="sent"/>: whether a listed path below it is sent.</summary>
+    private bool IsImplied(string relative, out bool sent)
+    {
+        sent = false;
+        if (_implied is null || !_implied.TryGetValue(relative, out sent))
+        {
+            return false;
+        }
+
+        for (int slash = relative.LastIndexOf('/'); slash > 0; slash = relative.LastIndexOf('/', slash - 1))
+        {
+            if (_listedPaths!.Contains(relative[..slash]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The listed paths' names by the directory that must hold them, each once; null without a list.</summary>
     private static Dictionary<string, List<string>>? ListedByDirectory(IReadOnlyList<string>? listed)
     {
@@ -946,6 +1007,13 @@ internal sealed class SyncPlanner
     private FileEntry? Select(FileEntry entry, string relative)
     {
         FileEntry resolved = entry;
+        if (entry.Kind == EntryKind.SymbolicLink && _options.CopyLinks
+            && _selection is { } list && !list.Test(relative, isDirectory: false) && !list.Test(relative, isDirectory: true))
+        {
+            // Not in the -FilesFrom list whatever it points to: not followed (a dangling one is no error, as in rsync).
+            return null;
+        }
+
         if (entry.Kind == EntryKind.SymbolicLink && _options.CopyLinks)
         {
             // A side that followed links itself (an agent) lists only dangling links as links.
@@ -965,7 +1033,20 @@ internal sealed class SyncPlanner
             }
         }
 
-        if (_sourceFilter.Explain(relative, resolved.IsDirectory) is { IsInclude: false } excluded)
+        if (resolved.IsDirectory && IsImplied(relative, out bool sent))
+        {
+            // rsync sends a directory on the way to a listed path without asking the filter, and only for a path it sends.
+            if (!sent)
+            {
+                if (_verbose)
+                {
+                    _observer.OnVerbose($"Skipping '{relative}': the -FilesFrom paths below it are excluded by the filter");
+                }
+
+                return null;
+            }
+        }
+        else if (_sourceFilter.Explain(relative, resolved.IsDirectory) is { IsInclude: false } excluded)
         {
             if (_verbose)
             {
