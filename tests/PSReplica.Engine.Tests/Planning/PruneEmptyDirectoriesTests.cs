@@ -52,17 +52,7 @@ public sealed class PruneEmptyDirectoriesTests : IDisposable
         _tree.Dst("d/sub/old.txt", "old");
         _tree.Dst("extraneous", "stale");
         SyncOptions options = _tree.Options(delete: true) with { PruneEmptyDirectories = true };
-        RecordingObserver observer;
-        if (wiring == "Local")
-        {
-            observer = new RecordingObserver();
-            await Task.Run(() => LocalReplicator.Run(options, observer, CancellationToken.None));
-        }
-        else
-        {
-            (_, observer, _) = await Remote.Loopback.RunAsync(wiring == "Push" ? RemoteSide.Destination : RemoteSide.Source, options);
-        }
-
+        RecordingObserver observer = await Remote.Loopback.RunOnWiringAsync(wiring, options);
         Assert.Empty(observer.Errors);
         Assert.Equal(["file"], TestTree.Listing(_tree.Destination));
     }

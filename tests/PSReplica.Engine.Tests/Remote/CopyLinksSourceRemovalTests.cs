@@ -1,5 +1,3 @@
-using PSReplica.Engine.Endpoints;
-
 namespace PSReplica.Engine.Tests.Remote;
 
 /// <summary>-CopyLinks with -RemoveSourceFiles (rsync -L --remove-source-files), locally, on a push and on a pull: the
@@ -25,7 +23,7 @@ public sealed class CopyLinksSourceRemovalTests : IDisposable
         _tree.Src("sub/own2.txt", "the source's own too\n");
         File.CreateSymbolicLink(Path.Join(_tree.Source, "linkdir"), Path.Join(outside, "dir"));
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { CopyLinks = true, RemoveSourceFiles = true });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { CopyLinks = true, RemoveSourceFiles = true });
 
         Assert.Equal("outside, in a directory\n", File.ReadAllText(Path.Join(_tree.Destination, "linkdir/x")));
         Assert.Equal("outside, deeper\n", File.ReadAllText(Path.Join(_tree.Destination, "linkdir/deeper/y")));
@@ -37,18 +35,5 @@ public sealed class CopyLinksSourceRemovalTests : IDisposable
         Assert.False(File.Exists(Path.Join(_tree.Source, "sub/own2.txt")));
         Assert.Equal("the source's own too\n", File.ReadAllText(Path.Join(_tree.Destination, "sub/own2.txt")));
         Assert.Contains(observer.Warnings.Concat(observer.Errors.Select(e => e.Message)), m => m.Contains("linkdir/x", StringComparison.Ordinal));
-    }
-
-    private static async Task<RecordingObserver> RunAsync(string wiring, SyncOptions options)
-    {
-        if (wiring == "Local")
-        {
-            var observer = new RecordingObserver();
-            await Task.Run(() => LocalReplicator.Run(options, observer, CancellationToken.None));
-            return observer;
-        }
-
-        (SyncSummary _, RecordingObserver remote, _) = await Loopback.RunAsync(wiring == "Push" ? RemoteSide.Destination : RemoteSide.Source, options);
-        return remote;
     }
 }

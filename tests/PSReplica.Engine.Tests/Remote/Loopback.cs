@@ -79,6 +79,22 @@ internal sealed class Loopback : IAsyncDisposable
         Assert.Contains(errorId, Diagnostics, StringComparison.Ordinal);
     }
 
+    /// <summary>One run on a wiring named as the theories over wirings name them: "Local" (this process both sides),
+    /// "Push" or "Pull" (<see cref="RunAsync(RemoteSide, SyncOptions, bool)"/>), in any case.</summary>
+    public static async Task<RecordingObserver> RunOnWiringAsync(string wiring, SyncOptions options)
+    {
+        if (string.Equals(wiring, "Local", StringComparison.OrdinalIgnoreCase))
+        {
+            var observer = new RecordingObserver();
+            await Task.Run(() => LocalReplicator.Run(options, observer, CancellationToken.None));
+            return observer;
+        }
+
+        RemoteSide side = string.Equals(wiring, "Push", StringComparison.OrdinalIgnoreCase) ? RemoteSide.Destination : RemoteSide.Source;
+        (_, RecordingObserver remote, _) = await RunAsync(side, options);
+        return remote;
+    }
+
     /// <summary>One run with an agent serving the remote side (the destination of a push or the source of a pull),
     /// which must then exit cleanly; also returns the bytes the agent sent.</summary>
     public static async Task<(SyncSummary Summary, RecordingObserver Observer, long BytesFromAgent)> RunAsync(RemoteSide side, SyncOptions options,

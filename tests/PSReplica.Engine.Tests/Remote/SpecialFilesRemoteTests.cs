@@ -26,7 +26,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         SpecialFiles.Device(Path.Join(_tree.Source, "null"), block: false, SpecialFiles.NullDevice, 0x1B6, t + 3);
         SpecialFiles.Device(Path.Join(_tree.Source, "loop"), block: true, SpecialFiles.LoopDevice, 0x180, t + 4);
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = Nodes });
 
         Assert.Empty(observer.Errors);
         Same("pipe", Posix.SIfifo, 0);
@@ -39,7 +39,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         Assert.Contains(observer.Items, i => i.RelativePath == "loop" && i.ItemType == SyncItemType.BlockDevice);
 
         // Converged: a second run finds nothing to do.
-        RecordingObserver again = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes });
+        RecordingObserver again = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = Nodes });
         Assert.Empty(again.Errors);
         Assert.DoesNotContain(again.Items, i => i.RelativePath != ".");
     }
@@ -62,7 +62,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         ulong inode = TestTree.Stat(modeOnly).Inode;
         SpecialFiles.Fifo(Path.Join(_tree.Destination, "extraneous"), 0x1A4, t);
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options(delete: true) with { Preserve = Nodes });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options(delete: true) with { Preserve = Nodes });
 
         Assert.Empty(observer.Errors);
         Same("dev", Posix.SIfchr, SpecialFiles.NullDevice);
@@ -91,7 +91,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         SpecialFiles.Device(Path.Join(_tree.Source, "null"), block: false, SpecialFiles.NullDevice);
         _tree.Src("file.txt", "kept\n");
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.Specials });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = SyncOptions.DefaultPreserve | PreserveOptions.Specials });
 
         Assert.Empty(observer.Errors);
         Same("pipe", Posix.SIfifo, 0);
@@ -132,7 +132,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         string device = SpecialFiles.Device(Path.Join(_tree.Source, "sub/null"), block: false, SpecialFiles.NullDevice, 0x1B6, t + 2);
         string file = _tree.Src("sub/file.txt", "moved\n", t + 3);
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true });
 
         Assert.Empty(observer.Errors);
         Assert.Empty(observer.Warnings);
@@ -155,7 +155,7 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         SpecialFiles.Device(Path.Join(_tree.Destination, "dev"), block: false, SpecialFiles.ZeroDevice, 0x1B6, t);
         string pipe = SpecialFiles.Fifo(Path.Join(_tree.Source, "pipe"), 0x1A4, t);
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true, IgnoreExisting = true });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = Nodes, RemoveSourceFiles = true, IgnoreExisting = true });
 
         Assert.Empty(observer.Errors);
         Assert.True(Path.Exists(device));
@@ -231,24 +231,11 @@ public sealed class SpecialFilesRemoteTests : IDisposable
         SpecialFiles.Fifo(Path.Join(_tree.Source, "other-time"), 0x1A0, t + 4);
         SpecialFiles.Fifo(Path.Join(basis, "other-time"), 0x1A0, t + 5);
 
-        RecordingObserver observer = await RunAsync(wiring, _tree.Options() with { Preserve = Nodes, CompareDest = ["../basis"] });
+        RecordingObserver observer = await Loopback.RunOnWiringAsync(wiring, _tree.Options() with { Preserve = Nodes, CompareDest = ["../basis"] });
 
         Assert.Empty(observer.Errors);
         Assert.Equal(["null", "other-time"], observer.Items.Where(i => i.ItemType != SyncItemType.Directory).Select(i => i.RelativePath).Order(StringComparer.Ordinal));
         Assert.Equal(Posix.ENOENT, Posix.Stat(Path.Join(_tree.Destination, "pipe"), follow: false, out _));
         Assert.Equal(Posix.ENOENT, Posix.Stat(Path.Join(_tree.Destination, "sock"), follow: false, out _));
-    }
-
-    private static async Task<RecordingObserver> RunAsync(string wiring, SyncOptions options)
-    {
-        if (wiring == "Local")
-        {
-            var observer = new RecordingObserver();
-            await Task.Run(() => LocalReplicator.Run(options, observer, CancellationToken.None));
-            return observer;
-        }
-
-        (SyncSummary _, RecordingObserver remote, _) = await Loopback.RunAsync(wiring == "Push" ? RemoteSide.Destination : RemoteSide.Source, options);
-        return remote;
     }
 }
