@@ -63,6 +63,9 @@ Describe 'A destination directory its owner cannot write (non-root)' {
                 Write-TestFile (Join-Path $root 'ro/extraneous.txt') 'x'
             }
             & touch -d '2026-01-02 10:00:00' -- (Join-Path $root 'ro/changed.txt')
+            # The trees were written apart, maybe in different seconds: their directories get one time, so that only the
+            # files differ (the root's and ro's Metadata items are not this test's).
+            & touch -d '2026-01-03 00:00:00' -- (Join-Path $root 'ro') $root
             & chmod 555 (Join-Path $root 'ro')
         }
         & chown -R nobody: $case
