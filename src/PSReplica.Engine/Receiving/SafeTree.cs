@@ -180,9 +180,14 @@ internal sealed class SafeTree : IDisposable
     /// <summary>Opens the directory that holds <paramref name="relative"/> through no link, also in a tree that follows
     /// them (-CopyLinks on a sender): what changes the source (-RemoveSourceFiles) is never reached through a link, so a
     /// file the copy read through a linked directory, outside the source's own tree, is not removed (nor is it by rsync).
-    /// Nothing is kept open.</summary>
+    /// In a tree that follows no link this is <see cref="OpenParent"/>; in one that does, nothing is kept open.</summary>
     public ParentDirectory OpenOwnParent(string relative)
     {
+        if (!FollowLinks)
+        {
+            return OpenParent(relative);
+        }
+
         int slash = relative.LastIndexOf('/');
         return slash < 0
             ? new ParentDirectory(Root, relative, owned: false)

@@ -25,11 +25,6 @@ namespace PSReplica.Engine.Sender;
 internal sealed class SourceFiles : IDisposable
 {
     private readonly SafeTree[] _trees;
-
-    /// <summary>With -CopyLinks: the same roots walked without following links, for what changes the source (removal,
-    /// the Archive attribute): a file the copy reached through a linked directory is outside the source's own tree,
-    /// and is never removed through the link (rsync refuses it too).</summary>
-    private readonly SafeTree[]? _ownTrees;
     private readonly bool _followLinks;
     private volatile bool _disposed;
 
@@ -53,14 +48,6 @@ internal sealed class SourceFiles : IDisposable
             _trees[i] = new SafeTree(rootPaths[i]) { NamesFromPeer = false, FollowLinks = followLinks, WalkFailure = WalkFailed };
         }
 
-        if (followLinks)
-        {
-            _ownTrees = new SafeTree[rootPaths.Count];
-            for (int i = 0; i < _ownTrees.Length; i++)
-            {
-                _ownTrees[i] = new SafeTree(rootPaths[i]) { NamesFromPeer = false, WalkFailure = LinkedDirectory };
-            }
-        }
     }
 
     /// <summary>Opens the source file <paramref name="relative"/> ('/'-separated, below the root) for reading, checked to
@@ -173,7 +160,7 @@ internal sealed class SourceFiles : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        foreach (SafeTree tree in _ownTrees is null ? _trees : [.. _trees, .. _ownTrees])
+        foreach (SafeTree tree in _trees)
         {
             tree.Dispose();
         }
@@ -185,19 +172,14 @@ internal sealed class SourceFiles : IDisposable
         return TreeOf(relative, scanned).OpenParent(relative);
     }
 
-    /// <summary>The parent of <paramref name="relative"/> reached through no link, also with -CopyLinks (<see cref="_ownTrees"/>).</summary>
+    /// <summary>The parent of <paramref name="relative"/> reached through no link, also with -CopyLinks: what changes the
+    /// source (removal, the Archive attribute) never acts on a file the copy reached through a linked directory, which is
+    /// outside the source's own tree (rsync refuses it too).</summary>
     private ParentDirectory OpenOwnParent(string relative, FileEntry scanned)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _ownTrees is null ? OpenParent(relative, scanned) : _ownTrees[Array.IndexOf(_trees, TreeOf(relative, scanned))].OpenParent(relative);
+        return TreeOf(relative, scanned).OpenOwnParent(relative);
     }
-
-    /// <summary>With -CopyLinks, a walk to change the source that meets a link on the way: the file is not the source tree's own.</summary>
-    private SyncException LinkedDirectory(string relative, string walked, int errno, StatInfo? found) =>
-        errno is Posix.ELOOP or Posix.ENOTDIR && found is { FileType: Posix.SIflnk }
-            ? new SyncException(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
-                $"The source file '{relative}' was reached through the symbolic link '{walked}' (-CopyLinks); nothing is removed through a link.", relative)
-            : WalkFailed(relative, walked, errno, found);
 
     /// <summary>The root <paramref name="scanned"/> was listed under: the one that, joined with the relative path, is its
     /// scanned path.</summary>
@@ -222,10 +204,12 @@ internal sealed class SourceFiles : IDisposable
     /// <summary>A directory on the path that is no longer one, or a link swapped in (unless -CopyLinks), is a changed
     /// source; anything else that stops the walk is the file's failure.</summary>
     private SyncException WalkFailed(string relative, string walked, int errno, StatInfo? found) =>
-        errno is Posix.ELOOP or Posix.ENOTDIR && found is { } item && (item.FileType != Posix.SIflnk || !_followLinks)
-            ? Changed(relative, item.FileType == Posix.SIflnk
-                ? $"'{walked}' is now a symbolic link, and no source file is read through one"
-                : $"'{walked}' is no longer a directory")
+        errno is Posix.ELOOP or Posix.ENOTDIR && found is { } item
+            ? item.FileType != Posix.SIflnk ? Changed(relative, $"'{walked}' is no longer a directory")
+            : !_followLinks ? Changed(relative, $"'{walked}' is now a symbolic link, and no source file is read through one")
+            // -CopyLinks follows links, save where the source is changed (OpenOwnParent), or in a loop.
+            : new SyncException(ErrorIds.SourceChangedSinceListing, SyncErrorKind.InvalidOperation,
+                $"The source file '{relative}' was reached through the symbolic link '{walked}' (-CopyLinks); nothing is removed or changed through a link.", relative)
             : Failure(errno, relative, walked);
 
     private static SyncException Changed(string relative, string why) =>
